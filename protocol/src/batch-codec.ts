@@ -1,0 +1,146 @@
+/**
+ * The compact readings encoding: MessagePack arrays, timestamps as delta-of-delta milliseconds and values as
+ * deltas of integers quantised to the metric's resolution. A sensor sampled at a steady rate with a slowly
+ * changing value costs about two bytes a reading; the sensor id is paid once per batch.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { ProtocolError } from './errors.ts';
+import { METRICS, metricByCode, type MetricId } from './metrics.ts';
+import { countReadings, type SeriesReadings } from './readings.ts';
+import { WireReadingBatch } from './schemas.ts';
+import { compileValidator } from './validate.ts';
+
+export const BATCH_VERSION = 1;
+export const FLAG_CLOCK_UNSYNCED = 1;
+
+export interface ReadingBatch {
+  agent: string;
+  /** Outbox stream: sequence numbers are unique within (agent, stream). */
+  stream: string;
+  first: number;
+  last: number;
+  /** The agent will never send a sequence number below this again; the hub may forget what lies under it. */
+  floor: number;
+  /** True while the agent has not confirmed its clock against true time since these readings were taken. */
+  clockUnsynced: boolean;
+  series: SeriesReadings[];
+}
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+const validateWire = compileValidator(WireReadingBatch);
+
+const scaleOf = (metric: MetricId): number => 10 ** METRICS[metric].decimals;
+
+type WireSensor = [string, [number, number[], number[]][]];
+
+function toWireSensors(series: readonly SeriesReadings[]): { t0: number; sensors: WireSensor[] } {
+  let t0 = Number.POSITIVE_INFINITY;
+  for (const s of series) for (const t of s.ts) if (t < t0) t0 = t;
+  if (!Number.isFinite(t0)) t0 = 0;
+  const sensors = new Map<string, WireSensor>();
+  for (const s of series) {
+    if (s.ts.length !== s.values.length) throw new ProtocolError('invalid', `series ${s.sensor}/${s.metric}: ${s.ts.length} times but ${s.values.length} values`);
+    if (s.ts.length === 0) continue;
+    const spec = METRICS[s.metric];
+    if (!spec) throw new ProtocolError('unknown_metric', `unknown metric "${s.metric}"`);
+    const scale = scaleOf(s.metric);
+    const dts = new Array<number>(s.ts.length);
+    const dvs = new Array<number>(s.ts.length);
+    let prevT = t0;
+    let prevDelta = 0;
+    let prevQ = 0;
+    for (let i = 0; i < s.ts.length; i++) {
+      const t = s.ts[i]!;
+      const v = s.values[i]!;
+      if (!Number.isInteger(t)) throw new ProtocolError('invalid', `series ${s.sensor}/${s.metric}: time ${t} is not whole milliseconds`);
+      if (!Number.isFinite(v) || v < spec.min || v > spec.max) {
+        throw new ProtocolError('out_of_range', `series ${s.sensor}/${s.metric}: value ${v} outside ${spec.min}..${spec.max}`);
+      }
+      const delta = t - prevT;
+      dts[i] = delta - prevDelta;
+      prevDelta = delta;
+      prevT = t;
+      const q = Math.round(v * scale);
+      dvs[i] = q - prevQ;
+      prevQ = q;
+    }
+    let sensor = sensors.get(s.sensor);
+    if (!sensor) {
+      sensor = [s.sensor, []];
+      sensors.set(s.sensor, sensor);
+    }
+    sensor[1].push([spec.code, dts, dvs]);
+  }
+  return { t0, sensors: [...sensors.values()] };
+}
+
+function fromWireSensors(t0: number, sensors: readonly WireSensor[]): SeriesReadings[] {
+  const out: SeriesReadings[] = [];
+  for (const [sensor, seriesList] of sensors) {
+    for (const [code, dts, dvs] of seriesList) {
+      const metric = metricByCode(code);
+      if (!metric) throw new ProtocolError('unknown_metric', `sensor ${sensor}: unknown metric code ${code}`);
+      if (dts.length !== dvs.length) throw new ProtocolError('invalid', `sensor ${sensor}/${metric}: ${dts.length} times but ${dvs.length} values`);
+      const spec = METRICS[metric];
+      const scale = scaleOf(metric);
+      const ts = new Array<number>(dts.length);
+      const values = new Array<number>(dts.length);
+      let t = t0;
+      let delta = 0;
+      let q = 0;
+      for (let i = 0; i < dts.length; i++) {
+        delta += dts[i]!;
+        t += delta;
+        q += dvs[i]!;
+        const v = q / scale;
+        if (!Number.isSafeInteger(t) || t < 0) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: time ${t} is not a valid UTC millisecond`);
+        if (v < spec.min || v > spec.max) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: value ${v} outside ${spec.min}..${spec.max}`);
+        ts[i] = t;
+        values[i] = v;
+      }
+      out.push({ sensor, metric, ts, values });
+    }
+  }
+  return out;
+}
+
+export function encodeBatch(batch: ReadingBatch): Buffer {
+  const count = countReadings(batch.series);
+  if (batch.last - batch.first + 1 !== count) {
+    throw new ProtocolError('count_mismatch', `sequence ${batch.first}..${batch.last} does not match ${count} readings`);
+  }
+  const { t0, sensors } = toWireSensors(batch.series);
+  const flags = batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0;
+  return packr.pack([BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, flags, t0, sensors]);
+}
+
+/** Decodes and validates a readings batch. Throws ProtocolError with a code the hub counts. */
+export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): ReadingBatch {
+  if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(payload);
+  } catch (err) {
+    throw new ProtocolError('malformed', `not a MessagePack value: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw)) throw new ProtocolError('malformed', 'batch is not an array');
+  if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
+  const [, agent, stream, first, last, floor, flags, t0, sensors] = validateWire.check(raw);
+  if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
+  const series = fromWireSensors(t0, sensors);
+  const count = countReadings(series);
+  if (last - first + 1 !== count) throw new ProtocolError('count_mismatch', `sequence ${first}..${last} does not match ${count} readings`);
+  return { agent, stream, first, last, floor, clockUnsynced: (flags & FLAG_CLOCK_UNSYNCED) !== 0, series };
+}
+
+/** The same encoding without the batch envelope: how the agent's outbox keeps readings at rest. */
+export function encodeReadingSet(series: readonly SeriesReadings[]): Buffer {
+  const { t0, sensors } = toWireSensors(series);
+  return packr.pack([t0, sensors]);
+}
+
+export function decodeReadingSet(payload: Uint8Array): SeriesReadings[] {
+  const [t0, sensors] = unpackr.unpack(payload) as [number, WireSensor[]];
+  return fromWireSensors(t0, sensors);
+}

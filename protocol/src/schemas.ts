@@ -1,0 +1,124 @@
+/**
+ * Message schemas: the single source for the TypeScript types, the runtime validators (validate.ts) and the
+ * AsyncAPI document (asyncapi.ts).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const AGENT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Agent id: letters, digits, - and _, at most 64' });
+
+/** Sensor ids are chosen by sources, shaped after the radio's own identity, e.g. `ble:c0:ff:ee:00:11:22` or `ant:hr:12345/1`. */
+export const SensorId = Type.String({ minLength: 1, maxLength: 64, description: 'Stable sensor identity' });
+
+export const MAX_SENSORS_PER_BATCH = 4_096;
+export const MAX_READINGS_PER_SERIES = 100_000;
+
+/**
+ * The wire form of a readings batch, encoded with MessagePack (see batch-codec.ts):
+ * `[version, agent, stream, first, last, floor, flags, t0, sensors]`, where every sensor is
+ * `[sensorId, [[metricCode, timeDeltas, valueDeltas], ...]]`.
+ * Time deltas are delta-of-delta milliseconds from t0; value deltas are successive differences of values
+ * quantised to the metric's resolution. Arrays instead of maps keep the batch small.
+ */
+export const WireSeries = Type.Tuple([
+  Type.Integer({ minimum: 1, maximum: 65_535, description: 'metric code from the catalogue' }),
+  Type.Array(Type.Integer(), { minItems: 1, maxItems: MAX_READINGS_PER_SERIES, description: 'time: delta of delta, ms' }),
+  Type.Array(Type.Integer(), { minItems: 1, maxItems: MAX_READINGS_PER_SERIES, description: 'value: deltas of quantised values' }),
+]);
+export const WireSensor = Type.Tuple([SensorId, Type.Array(WireSeries, { minItems: 1, maxItems: 64 })]);
+export const WireReadingBatch = Type.Tuple(
+  [
+    Type.Literal(1, { description: 'batch format version' }),
+    AgentId,
+    Type.String({ minLength: 1, maxLength: 32, description: 'outbox stream id: new whenever the agent starts a fresh outbox' }),
+    Type.Integer({ minimum: 0, description: 'first sequence number in the batch' }),
+    Type.Integer({ minimum: 0, description: 'last sequence number in the batch (inclusive)' }),
+    Type.Integer({ minimum: 0, description: 'floor: the agent will never send a sequence number below it again' }),
+    Type.Integer({ minimum: 0, maximum: 255, description: 'flags; bit 0: clock not yet confirmed' }),
+    Type.Integer({ minimum: 0, description: 't0: base time, UTC ms' }),
+    Type.Array(WireSensor, { maxItems: MAX_SENSORS_PER_BATCH }),
+  ],
+  { description: 'Readings batch (MessagePack array)' },
+);
+export type WireReadingBatch = Static<typeof WireReadingBatch>;
+
+export const SourceState = Type.Union([
+  Type.Literal('starting'),
+  Type.Literal('running'),
+  Type.Literal('degraded'),
+  Type.Literal('unavailable'),
+  Type.Literal('stopped'),
+]);
+
+export const StatusMessage = Type.Object(
+  {
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    version: Type.Optional(Type.String({ maxLength: 64 })),
+    /** Agent's monotonic clock (ms) when it sent this; the hub echoes it back in a `time` command. */
+    mono: Type.Optional(Type.Number({ minimum: 0 })),
+    sentAt: Type.Optional(Type.Integer({ minimum: 0, description: 'agent wall clock, UTC ms' })),
+    outbox: Type.Optional(
+      Type.Object({
+        readings: Type.Integer({ minimum: 0 }),
+        bytes: Type.Integer({ minimum: 0 }),
+        oldestAgeMs: Type.Integer({ minimum: 0 }),
+        dropped: Type.Integer({ minimum: 0 }),
+      }),
+    ),
+    sources: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Object({ state: SourceState, detail: Type.Optional(Type.String({ maxLength: 512 })) })),
+    ),
+  },
+  { description: 'Agent status, retained; the broker publishes {state: offline} as the last will' },
+);
+export type StatusMessage = Static<typeof StatusMessage>;
+
+export const SensorInfo = Type.Object({
+  id: SensorId,
+  kind: Type.String({ maxLength: 32, description: 'heart_rate, bike, treadmill, rower, gps, ...' }),
+  source: Type.String({ maxLength: 32, description: 'simulator, ble, ant, serial' }),
+  name: Type.Optional(Type.String({ maxLength: 128 })),
+  metrics: Type.Array(Type.String({ maxLength: 32 }), { maxItems: 64 }),
+  rateHz: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
+});
+export type SensorInfo = Static<typeof SensorInfo>;
+
+export const InventoryMessage = Type.Object(
+  { sensors: Type.Array(SensorInfo, { maxItems: 4096 }) },
+  { description: 'Sensors the agent currently sees, retained' },
+);
+export type InventoryMessage = Static<typeof InventoryMessage>;
+
+export const EventMessage = Type.Object(
+  {
+    at: Type.Integer({ minimum: 0 }),
+    type: Type.String({ maxLength: 64 }),
+    detail: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { description: 'Something an operator should know: a source failed, the outbox dropped readings, the clock jumped' },
+);
+export type EventMessage = Static<typeof EventMessage>;
+
+export const AckMessage = Type.Object(
+  {
+    stream: Type.String({ minLength: 1, maxLength: 32 }),
+    first: Type.Integer({ minimum: 0 }),
+    last: Type.Integer({ minimum: 0 }),
+    result: Type.Union([Type.Literal('stored'), Type.Literal('duplicate'), Type.Literal('rejected')]),
+    reason: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  {
+    description:
+      'Sent by the hub after the readings of a batch are durably stored (or known to be stored already). ' +
+      '"rejected" means the batch can never be stored; the agent drops it and counts it.',
+  },
+);
+export type AckMessage = Static<typeof AckMessage>;
+
+export const TimeCommand = Type.Object({
+  type: Type.Literal('time'),
+  hubTime: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms' }),
+  echo: Type.Number({ minimum: 0, description: 'the mono value of the status message this answers' }),
+});
+export const CommandMessage = Type.Union([TimeCommand], { description: 'Commands from the hub to one agent' });
+export type CommandMessage = Static<typeof CommandMessage>;
