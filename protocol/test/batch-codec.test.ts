@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Packr, Unpackr } from 'msgpackr';
+import {
+  ProtocolError,
+  countReadings,
+  decodeBatch,
+  decodeReadingSet,
+  encodeBatch,
+  encodeReadingSet,
+  groupReadings,
+  mergeSeries,
+  type ReadingBatch,
+  type SeriesReadings,
+} from '../src/index.ts';
+
+const T0 = 1_764_072_000_000;
+
+function batch(series: SeriesReadings[], first = 100): ReadingBatch {
+  return { agent: 'gym-1_box', stream: 'k3j9s0', first, last: first + countReadings(series) - 1, floor: 50, clockUnsynced: false, series };
+}
+
+function rejects(payload: Uint8Array, code: ProtocolError['code']): void {
+  assert.throws(
+    () => decodeBatch(payload),
+    (err: unknown) => err instanceof ProtocolError && err.code === code,
+  );
+}
+
+const packr = new Packr({ useRecords: false });
+
+test('a batch survives the round trip with exact times and values at catalogue resolution', () => {
+  const b = batch([
+    { sensor: 'ble:c4:7f:51:00:11:22', metric: 'heart_rate', ts: [T0, T0 + 1000, T0 + 2003, T0 + 2999], values: [61, 64, 180, 179] },
+    { sensor: 'ble:c4:7f:51:00:11:22', metric: 'rr_interval', ts: [T0 + 120, T0 + 901], values: [781, 1023] },
+    { sensor: 'ant:11:54321', metric: 'power', ts: [T0 + 5, T0 + 255], values: [-12, 1450] },
+    { sensor: 'gps:nmea:1', metric: 'latitude', ts: [T0], values: [-33.8567844] },
+    { sensor: 'gps:nmea:1', metric: 'speed', ts: [T0, T0 + 250], values: [3.333, 0] },
+    { sensor: 'serial:csafe:430012345', metric: 'incline', ts: [T0 + 10], values: [-3.5] },
+  ]);
+  const decoded = decodeBatch(encodeBatch(b));
+  assert.deepEqual(decoded, b);
+});
+
+test('values are quantised to the metric resolution, not truncated', () => {
+  const b = batch([{ sensor: 's1', metric: 'cadence', ts: [T0, T0 + 1], values: [90.26, 90.24] }]);
+  assert.deepEqual(decodeBatch(encodeBatch(b)).series[0]?.values, [90.3, 90.2]);
+});
+
+test('clock flag and empty batches round-trip', () => {
+  const b: ReadingBatch = { agent: 'a', stream: 's', first: 7, last: 6, floor: 7, clockUnsynced: true, series: [] };
+  assert.throws(() => decodeBatch(encodeBatch(b)), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid');
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0], values: [80] }]);
+  one.clockUnsynced = true;
+  assert.equal(decodeBatch(encodeBatch(one)).clockUnsynced, true);
+});
+
+test('a steady 1 Hz stream costs a few bytes per reading', () => {
+  const n = 600;
+  const ts = Array.from({ length: n }, (_, i) => T0 + i * 1000 + (i % 3));
+  const values = Array.from({ length: n }, (_, i) => 120 + Math.round(10 * Math.sin(i / 30)));
+  const bytes = encodeBatch(batch([{ sensor: 'ble:c4:7f:51:00:11:22', metric: 'heart_rate', ts, values }])).length;
+  assert.ok(bytes / n < 3, `${bytes / n} bytes per reading`);
+});
+
+test('encoding refuses what the hub would refuse', () => {
+  assert.throws(() => encodeBatch({ ...batch([{ sensor: 's', metric: 'heart_rate', ts: [T0], values: [60] }]), last: 101 }), /does not match/);
+  assert.throws(() => encodeBatch(batch([{ sensor: 's', metric: 'heart_rate', ts: [T0], values: [Number.NaN] }])), /outside/);
+  assert.throws(() => encodeBatch(batch([{ sensor: 's', metric: 'heart_rate', ts: [T0], values: [301] }])), /outside/);
+  assert.throws(() => encodeBatch(batch([{ sensor: 's', metric: 'heart_rate', ts: [T0 + 0.5], values: [60] }])), /whole milliseconds/);
+});
+
+test('garbage is rejected as malformed', () => {
+  rejects(Buffer.from([0xc1]), 'malformed');
+  rejects(Buffer.from([0x93, 0x01]), 'malformed');
+  rejects(Buffer.from('{"json":true}'), 'malformed');
+  rejects(Buffer.alloc(0), 'malformed');
+});
+
+test('an unknown batch version is rejected with a reason that names it', () => {
+  const payload = packr.pack([2, 'a', 's', 0, 0, 0, 0, T0, []]);
+  assert.throws(() => decodeBatch(payload), (e: unknown) => e instanceof ProtocolError && e.code === 'unsupported_version' && /version 2/.test(e.message));
+});
+
+test('structural errors name the path', () => {
+  const good = encodeBatch(batch([{ sensor: 's', metric: 'heart_rate', ts: [T0], values: [60] }]));
+  const wire = new Unpackr({ useRecords: false }).unpack(good) as unknown[];
+  const badAgent = [...wire];
+  badAgent[1] = 'a/b';
+  assert.throws(() => decodeBatch(packr.pack(badAgent)), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid' && e.message.startsWith('/1'));
+  const badSeq = [...wire];
+  badSeq[3] = -1;
+  rejects(packr.pack(badSeq), 'invalid');
+  const reversed = [...wire];
+  reversed[3] = 10;
+  reversed[4] = 9;
+  rejects(packr.pack(reversed), 'invalid');
+});
+
+test('count mismatch, unknown metric and out-of-range values are rejected', () => {
+  rejects(packr.pack([1, 'a', 's', 0, 5, 0, 0, T0, [['s', [[1, [0], [60]]]]]]), 'count_mismatch');
+  rejects(packr.pack([1, 'a', 's', 0, 0, 0, 0, T0, [['s', [[999, [0], [60]]]]]]), 'unknown_metric');
+  rejects(packr.pack([1, 'a', 's', 0, 0, 0, 0, T0, [['s', [[1, [0], [400]]]]]]), 'out_of_range');
+  rejects(packr.pack([1, 'a', 's', 0, 1, 0, 0, T0, [['s', [[1, [0, 0], [60]]]]]]), 'invalid');
+  rejects(packr.pack([1, 'a', 's', 0, 0, 0, 0, T0, [['s', [[1, [-T0 - 5], [60]]]]]]), 'out_of_range');
+});
+
+test('oversized payloads are refused before decoding', () => {
+  assert.throws(() => decodeBatch(Buffer.alloc(2048), 1024), (e: unknown) => e instanceof ProtocolError && e.code === 'too_large');
+});
+
+test('reading sets (the outbox form) round-trip; grouping and merging keep order', () => {
+  const readings = [
+    { sensor: 'a', metric: 'heart_rate' as const, ts: T0, value: 60 },
+    { sensor: 'b', metric: 'power' as const, ts: T0 + 3, value: 200 },
+    { sensor: 'a', metric: 'heart_rate' as const, ts: T0 + 1000, value: 61 },
+  ];
+  const grouped = groupReadings(readings);
+  assert.deepEqual(decodeReadingSet(encodeReadingSet(grouped)), grouped);
+  const merged = mergeSeries([grouped, groupReadings([{ sensor: 'a', metric: 'heart_rate', ts: T0 + 2000, value: 62 }])]);
+  assert.deepEqual(merged[0], { sensor: 'a', metric: 'heart_rate', ts: [T0, T0 + 1000, T0 + 2000], values: [60, 61, 62] });
+  assert.equal(countReadings(merged), 4);
+});
