@@ -7,8 +7,12 @@ import { Type, type Static } from '@sinclair/typebox';
 export const AGENT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Agent id: letters, digits, - and _, at most 64' });
 
-/** Sensor ids are chosen by sources, shaped after the radio's own identity, e.g. `ble:c0:ff:ee:00:11:22` or `ant:hr:12345/1`. */
-export const SensorId = Type.String({ minLength: 1, maxLength: 64, description: 'Stable sensor identity' });
+/** Sensor ids are chosen by sources, shaped after the radio's own identity, e.g. `ble:c0:ff:ee:00:11:22` or `ant:hr:12345:1`. */
+export const SENSOR_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9:._~-]{0,63}$';
+export const SensorId = Type.String({
+  pattern: SENSOR_ID_PATTERN,
+  description: 'Stable sensor identity: letters, digits and : . _ ~ -, at most 64; safe in URLs, InfluxDB tags and logs',
+});
 
 export const MAX_SENSORS_PER_BATCH = 4_096;
 export const MAX_READINGS_PER_SERIES = 100_000;

@@ -1,0 +1,233 @@
+/**
+ * The composition root of the edge agent: builds every component from the configuration and wires them.
+ *
+ *   sources ──reading──▶ outbox ──'flushed'──▶ uplink ──MQTT──▶ hub
+ *          └─inventory──────────────────────▶ uplink
+ *   clock ◀── time command (via uplink);  health endpoint reads them all
+ *
+ * A source that fails to start is reported unavailable and the agent keeps running: a gym with a broken
+ * Bluetooth adapter still forwards its ANT+ sensors.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { resolveSecret, type Reading, type SensorInfo } from '@pulsebridge/protocol';
+import { Clock, type ClockJump } from './clock/clock.ts';
+import type { AgentConfig } from './config.ts';
+import { HealthServer, type HealthReport } from './health/health-server.ts';
+import { Outbox, type OutboxRecovery } from './outbox/outbox.ts';
+import { SimulatorSource } from './sources/simulator/index.ts';
+import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
+import { Uplink } from './uplink/uplink.ts';
+
+export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface AgentDeps {
+  log?: Logger | undefined;
+  metrics?: Registry | undefined;
+  /** Where secret references of the `env` kind are looked up. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Sources besides the configured ones (hardware sources register here as they are added). */
+  sources?: readonly Source[] | undefined;
+  /** How long one source may take to start or stop before the agent moves on. */
+  sourceTimeoutMs?: number | undefined;
+}
+
+type AgentState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** Invalid readings are counted by the outbox; this only keeps a broken source from flooding the log. */
+const APPEND_ERROR_LOG_EVERY = 1_000;
+
+export class Agent {
+  readonly config: AgentConfig;
+  readonly log: Logger;
+  readonly metrics: Registry;
+  readonly clock: Clock;
+  readonly outbox: Outbox;
+  readonly uplink: Uplink;
+  readonly healthServer: HealthServer;
+  readonly sources: readonly Source[];
+  readonly #sourceTimeoutMs: number;
+  /** Sources whose start failed, with why: their own health cannot be trusted to say so. */
+  readonly #sourceFailures = new Map<string, string>();
+  #appendErrors = 0;
+  #state: AgentState = 'idle';
+  readonly #onFlushed = (): void => this.uplink.wake();
+  readonly #onClockJump = (jump: ClockJump): void => this.#clockJumped(jump);
+  readonly #onOutboxRecovered = (recovery: OutboxRecovery): void => this.#outboxRecovered(recovery);
+
+  constructor(config: AgentConfig, deps: AgentDeps = {}) {
+    this.config = config;
+    this.log = (deps.log ?? pino({ level: config.log.level })).child({ agent: config.agent.id });
+    this.metrics = deps.metrics ?? new Registry();
+    this.#sourceTimeoutMs = deps.sourceTimeoutMs ?? 10_000;
+    // Resolved here so a missing secret is a configuration error at startup, not a reconnect loop later.
+    const password = resolveSecret(config.hub.password, deps.env ?? process.env);
+
+    this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
+    this.outbox = new Outbox({ ...config.outbox, clock: this.clock, log: this.log, metrics: this.metrics });
+
+    const sources: Source[] = [];
+    const { enabled, ...simulator } = config.sources.simulator;
+    if (enabled) sources.push(new SimulatorSource({ ...simulator, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/simulator' }) }));
+    sources.push(...(deps.sources ?? []));
+    this.sources = sources;
+
+    this.uplink = new Uplink({
+      ...config.uplink,
+      agent: config.agent.id,
+      connection: { url: config.hub.url, password, topicRoot: config.hub.topicRoot, protocolVersion: config.hub.protocolVersion, tls: config.hub.tls },
+      version: AGENT_VERSION,
+      outbox: this.outbox,
+      clock: this.clock,
+      log: this.log.child({ ns: 'uplink' }),
+      metrics: this.metrics,
+      sources: () => this.sourceHealth(),
+    });
+
+    this.healthServer = new HealthServer({
+      ...config.health,
+      agent: config.agent.id,
+      version: AGENT_VERSION,
+      log: this.log.child({ ns: 'health' }),
+      metrics: this.metrics,
+      sources: () => this.sourceHealth(),
+      outbox: () => this.outbox.stats(),
+      uplink: () => this.uplink.health(),
+      // The outbox registers its own pb_agent_outbox_* metrics.
+      outboxMetrics: false,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') throw new Error(`agent cannot start: it is ${this.#state}`);
+    this.#state = 'starting';
+    this.log.info({ version: AGENT_VERSION, hub: this.config.hub.url, outbox: this.config.outbox.path }, 'agent starting');
+    mkdirSync(dirname(this.config.outbox.path), { recursive: true });
+    this.clock.start();
+    this.clock.on('jump', this.#onClockJump);
+    this.outbox.start();
+    this.outbox.on('flushed', this.#onFlushed);
+    this.outbox.on('recovered', this.#onOutboxRecovered);
+    this.uplink.start();
+    try {
+      await this.healthServer.start();
+    } catch (err) {
+      // Forwarding readings matters more than being observable: run on and say so loudly.
+      this.log.error({ err: messageOf(err) }, 'health endpoint not available');
+    }
+    await Promise.all(this.sources.map((source) => this.#startSource(source)));
+    this.#state = 'running';
+    this.uplink.event('agent_started', `version ${AGENT_VERSION}; sources: ${this.sources.map((s) => s.name).join(', ') || 'none'}`);
+    this.log.info({ sources: this.sourceHealth() }, 'agent running');
+  }
+
+  /** Stops sources first so nothing new arrives, commits what is buffered, says goodbye to the hub, closes. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return;
+    this.#state = 'stopping';
+    this.log.info('agent stopping');
+    await Promise.all(
+      this.sources.map((source) =>
+        this.#bounded(source.stop(), `source ${source.name} to stop`).catch((err: unknown) => this.log.error({ err: messageOf(err), source: source.name }, 'source failed to stop')),
+      ),
+    );
+    this.#step('flush the outbox', () => this.outbox.flush());
+    await this.uplink.stop();
+    this.outbox.off('flushed', this.#onFlushed);
+    this.outbox.off('recovered', this.#onOutboxRecovered);
+    this.clock.off('jump', this.#onClockJump);
+    this.#step('close the outbox', () => this.outbox.stop());
+    this.#step('stop the clock', () => this.clock.stop());
+    await this.healthServer.stop();
+    this.#state = 'stopped';
+    this.log.info('agent stopped');
+  }
+
+  health(): HealthReport {
+    return this.healthServer.report();
+  }
+
+  sourceHealth(): Record<string, SourceHealth> {
+    const out: Record<string, SourceHealth> = {};
+    for (const source of this.sources) {
+      const failure = this.#sourceFailures.get(source.name);
+      if (failure !== undefined) {
+        out[source.name] = { state: 'unavailable', detail: failure, sensors: 0, readings: 0, rejected: 0 };
+        continue;
+      }
+      try {
+        out[source.name] = source.health();
+      } catch (err) {
+        out[source.name] = { state: 'unavailable', detail: `health check failed: ${messageOf(err)}`, sensors: 0, readings: 0, rejected: 0 };
+      }
+    }
+    return out;
+  }
+
+  async #startSource(source: Source): Promise<void> {
+    const log = this.log.child({ ns: `sources/${source.name}` });
+    const sink: SourceSink = {
+      reading: (reading: Reading) => this.#append(reading),
+      inventory: (sensors: SensorInfo[]) => {
+        try {
+          this.uplink.setInventory(source.name, sensors);
+        } catch (err) {
+          log.error({ err: messageOf(err) }, 'inventory not forwarded');
+        }
+      },
+    };
+    try {
+      const started = await this.#bounded(source.start(sink), `source ${source.name} to start`);
+      if (!started) log.warn('source still starting; running without waiting for it');
+    } catch (err) {
+      this.#sourceFailures.set(source.name, messageOf(err));
+      log.error({ err: messageOf(err) }, 'source failed to start; reported unavailable');
+      this.uplink.event('source_failed', `${source.name}: ${messageOf(err)}`);
+    }
+  }
+
+  #append(reading: Reading): void {
+    try {
+      this.outbox.append(reading);
+    } catch (err) {
+      if (this.#appendErrors++ % APPEND_ERROR_LOG_EVERY === 0) this.log.error({ err: messageOf(err), errors: this.#appendErrors }, 'reading not stored');
+    }
+  }
+
+  #clockJumped(jump: ClockJump): void {
+    // The clock logs the jump itself; the hub hears of it as an event because it explains odd timestamps.
+    this.uplink.event('clock_jump', `wall clock moved ${jump.deltaMs} ms relative to monotonic time (epoch ${jump.fromEpoch} -> ${jump.toEpoch})`);
+  }
+
+  #outboxRecovered(recovery: OutboxRecovery): void {
+    this.uplink.outboxReplaced();
+    this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.lostReadings} readings lost; new stream ${recovery.stream}`);
+  }
+
+  #step(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err: messageOf(err) }, `failed to ${what}`);
+    }
+  }
+
+  /** Resolves true when the promise settles in time, false on timeout; rejects with its error. */
+  async #bounded(promise: Promise<unknown>, what: string): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#sourceTimeoutMs);
+    });
+    try {
+      const done = await Promise.race([promise.then(() => true as const), timeout]);
+      if (!done) this.log.warn(`timed out after ${this.#sourceTimeoutMs} ms waiting for ${what}`);
+      return done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The agent's time base.
+ *
+ * A Raspberry Pi has no real-time clock: it may boot with a wrong wall clock, have it stepped later (NTP),
+ * or never learn the time while offline. Readings are stamped with the wall clock as it is, and every
+ * reading is kept together with the clock *epoch* it was stamped in: a stretch of one boot during which
+ * `wall − monotonic` stays constant. The monotonic clock (CLOCK_MONOTONIC) never steps and is shared by
+ * every process of a boot, so once the true offset `trueMinusMono` of a boot is known, every epoch of that
+ * boot can be corrected by `trueMinusMono − wallMinusMono`, even readings stored before an agent restart.
+ *
+ * True time comes from the hub (the answer to a status message, halfway through the round trip) or from a
+ * jump of the wall clock, which is taken as the clock being set right (NTP). The hub's word wins over a jump.
+ *
+ * The clock keeps its state in memory; a `ClockStore` (the outbox implements it, since readings and the
+ * epochs they refer to must live and die in the same file) persists epochs and offsets.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+
+/** One stretch of a boot with a constant wall − monotonic offset. */
+export interface ClockEpoch {
+  readonly boot: string;
+  /**
+   * Monotonic ms at which the epoch began. Monotonic time only grows within a boot, so this names the
+   * epoch uniquely within it, across agent restarts too.
+   */
+  readonly id: number;
+  /** wall − monotonic during the epoch, ms. */
+  readonly wallMinusMono: number;
+}
+
+/** Where a boot's true time came from. */
+export type TrueTimeSource = 'hub' | 'jump';
+
+export interface TrueOffset {
+  /** true UTC ms − monotonic ms for the boot. */
+  readonly trueMinusMono: number;
+  readonly source: TrueTimeSource;
+}
+
+export interface StoredBoot {
+  /** Oldest first. */
+  epochs: ClockEpoch[];
+  offset: TrueOffset | undefined;
+}
+
+/** Persistence for the clock's state; implemented by the outbox. Methods may throw: the clock logs and carries on. */
+export interface ClockStore {
+  loadBoot(boot: string): StoredBoot;
+  /** Insert if not yet stored; an epoch never changes once created. */
+  saveEpoch(epoch: ClockEpoch): void;
+  saveOffset(boot: string, offset: TrueOffset): void;
+}
+
+export interface ClockJump {
+  fromEpoch: number;
+  toEpoch: number;
+  /** How far the wall clock moved relative to monotonic time (positive: forward). */
+  deltaMs: number;
+}
+
+export interface ClockSynced {
+  /** What readings of the current epoch get added to their stamps; 0 when the wall clock was found right. */
+  correctionMs: number;
+  rttMs: number;
+}
+
+export type ClockEvents = {
+  jump: [ClockJump];
+  synced: [ClockSynced];
+};
+
+export interface ClockStatus {
+  bootId: string;
+  epoch: number;
+  synced: boolean;
+  source: TrueTimeSource | null;
+  /** Correction for readings stamped now; null while true time is unknown. */
+  correctionMs: number | null;
+  jumps: number;
+  lastSyncRttMs: number | null;
+}
+
+export interface ClockOptions {
+  log: Logger;
+  /** A change of wall − monotonic larger than this starts a new epoch. */
+  jumpThresholdMs?: number;
+  /** A hub answer that took longer than this says too little about the time to be used. */
+  maxSyncRttMs?: number;
+  /** How often to look for a jump when nobody asks for the time. */
+  checkIntervalMs?: number;
+  wall?: () => number;
+  mono?: () => number;
+  bootId?: string;
+}
+
+const DEFAULT_JUMP_THRESHOLD_MS = 1_000;
+const DEFAULT_MAX_SYNC_RTT_MS = 10_000;
+const DEFAULT_CHECK_INTERVAL_MS = 1_000;
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+
+const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
+
+function readBootId(): string {
+  try {
+    const id = readFileSync(BOOT_ID_FILE, 'utf8').trim();
+    if (id.length > 0) return id;
+  } catch {
+    // not Linux, or /proc not mounted: fall through
+  }
+  // A boot id unique to this process still lets the agent correct what it stamps itself; only readings
+  // left by an earlier process cannot be tied to this boot's true time.
+  return `process-${randomBytes(8).toString('hex')}`;
+}
+
+export class Clock extends EventEmitter<ClockEvents> {
+  readonly #log: Logger;
+  readonly #threshold: number;
+  readonly #maxSyncRtt: number;
+  readonly #checkInterval: number;
+  readonly #wall: () => number;
+  readonly #mono: () => number;
+  readonly #bootIdOption: string | undefined;
+  #bootId: string | undefined;
+  #epoch: ClockEpoch | undefined;
+  #offset: TrueOffset | undefined;
+  #store: ClockStore | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #jumps = 0;
+  #lastSyncRtt: number | null = null;
+
+  constructor(options: ClockOptions) {
+    super();
+    this.#log = options.log.child({ ns: 'clock' });
+    this.#threshold = options.jumpThresholdMs ?? DEFAULT_JUMP_THRESHOLD_MS;
+    this.#maxSyncRtt = options.maxSyncRttMs ?? DEFAULT_MAX_SYNC_RTT_MS;
+    this.#checkInterval = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+    this.#wall = options.wall ?? Date.now;
+    this.#mono = options.mono ?? monotonicMs;
+    this.#bootIdOption = options.bootId;
+  }
+
+  get bootId(): string {
+    this.#bootId ??= this.#bootIdOption ?? readBootId();
+    return this.#bootId;
+  }
+
+  /** The epoch readings stamped now belong to. */
+  get epoch(): ClockEpoch {
+    this.#epoch ??= { boot: this.bootId, id: Math.round(this.#mono()), wallMinusMono: Math.round(this.#wall() - this.#mono()) };
+    return this.#epoch;
+  }
+
+  /** True once this boot's true time is known (from the hub or a clock jump). */
+  get synced(): boolean {
+    return this.#offset !== undefined;
+  }
+
+  get offset(): TrueOffset | undefined {
+    return this.#offset;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.check();
+    this.#timer = setInterval(() => this.check(), this.#checkInterval);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Wall-clock UTC ms to stamp a reading with (uncorrected; the outbox corrects it when sending). */
+  now(): number {
+    const mono = this.#mono();
+    const wall = this.#wall();
+    this.#observe(wall, mono);
+    return wall;
+  }
+
+  mono(): number {
+    return this.#mono();
+  }
+
+  /** Looks for a jump of the wall clock now. */
+  check(): void {
+    this.now();
+  }
+
+  /**
+   * What to add to a stamp taken in `epoch` to get true time; undefined while unknown. Only answers for the
+   * current boot: other boots' offsets live in the store.
+   */
+  correctionFor(epoch: Pick<ClockEpoch, 'boot' | 'wallMinusMono'>): number | undefined {
+    if (!this.#offset || epoch.boot !== this.bootId) return undefined;
+    return this.#offset.trueMinusMono - epoch.wallMinusMono;
+  }
+
+  /**
+   * The hub answered a status message sent at monotonic `echoMono` with its own time `hubTime`. True time at
+   * receipt is about hubTime + rtt/2, give or take rtt/2.
+   */
+  syncFromHub(hubTime: number, echoMono: number): void {
+    if (!Number.isFinite(hubTime) || !Number.isFinite(echoMono)) {
+      this.#log.warn({ hubTime, echoMono }, 'ignored a time answer that is not a number');
+      return;
+    }
+    const mono = this.#mono();
+    this.#observe(this.#wall(), mono);
+    const rtt = mono - echoMono;
+    if (rtt < 0) {
+      // Monotonic time of another boot (a stale answer to a status sent before a reboot).
+      this.#log.warn({ echoMono, mono }, 'ignored a time answer to a status this boot did not send');
+      return;
+    }
+    if (rtt > this.#maxSyncRtt) {
+      this.#log.warn({ rttMs: rtt, maxRttMs: this.#maxSyncRtt }, 'ignored a time answer that took too long to be precise');
+      return;
+    }
+    const current = this.epoch;
+    const measured = Math.round(hubTime + rtt / 2 - mono);
+    const delta = measured - current.wallMinusMono;
+    // Within the measurement's own uncertainty the wall clock is right: keep its stamps as they are.
+    const clockIsRight = Math.abs(delta) <= Math.max(this.#threshold, rtt);
+    const trueMinusMono = clockIsRight ? current.wallMinusMono : measured;
+    const correctionMs = trueMinusMono - current.wallMinusMono;
+    this.#lastSyncRtt = rtt;
+    const previous = this.#offset;
+    this.#offset = { trueMinusMono, source: 'hub' };
+    if (previous?.trueMinusMono !== trueMinusMono || previous.source !== 'hub') {
+      this.#persist((store) => store.saveOffset(current.boot, this.#offset!));
+      if (clockIsRight) this.#log.info({ deltaMs: delta, rttMs: rtt }, 'wall clock confirmed by the hub');
+      else this.#log.warn({ correctionMs, rttMs: rtt }, 'wall clock is off: readings will be corrected by the hub time');
+    }
+    this.#emit('synced', { correctionMs, rttMs: rtt });
+  }
+
+  /** Loads what the store knows about this boot and persists what is only in memory. */
+  attach(store: ClockStore): void {
+    this.#store = store;
+    const current = this.epoch;
+    let stored: StoredBoot;
+    try {
+      stored = store.loadBoot(current.boot);
+    } catch (err) {
+      this.#log.error({ err }, 'could not load the clock state');
+      return;
+    }
+    // A jump never overrides the hub; otherwise what this process learned is newer than what is stored.
+    if (stored.offset && (!this.#offset || (this.#offset.source === 'jump' && stored.offset.source === 'hub'))) {
+      this.#offset = stored.offset;
+    }
+    const last = stored.epochs.at(-1);
+    if (last) {
+      if (last.id >= current.id) {
+        // Monotonic time did not advance past a stored epoch, so the boot id is shared with another boot.
+        this.#log.warn({ boot: current.boot, stored: last.id, mono: current.id }, 'boot id reused with a reset monotonic clock');
+        this.#epoch = { ...current, id: last.id + 1 };
+      } else if (Math.abs(current.wallMinusMono - last.wallMinusMono) > this.#threshold) {
+        // The clock was set while the agent was not running.
+        this.#jumped(last, current, current.wallMinusMono - last.wallMinusMono);
+      } else {
+        this.#epoch = last;
+      }
+    }
+    const epoch = this.#epoch!;
+    this.#persist((s) => s.saveEpoch(epoch));
+    const offset = this.#offset;
+    if (offset && offset !== stored.offset) this.#persist((s) => s.saveOffset(epoch.boot, offset));
+  }
+
+  detach(store: ClockStore): void {
+    if (this.#store === store) this.#store = undefined;
+  }
+
+  status(): ClockStatus {
+    const epoch = this.epoch;
+    return {
+      bootId: epoch.boot,
+      epoch: epoch.id,
+      synced: this.synced,
+      source: this.#offset?.source ?? null,
+      correctionMs: this.correctionFor(epoch) ?? null,
+      jumps: this.#jumps,
+      lastSyncRttMs: this.#lastSyncRtt,
+    };
+  }
+
+  #observe(wall: number, mono: number): void {
+    const current = this.epoch;
+    const wallMinusMono = Math.round(wall - mono);
+    const delta = wallMinusMono - current.wallMinusMono;
+    if (Math.abs(delta) <= this.#threshold) return;
+    const next: ClockEpoch = { boot: current.boot, id: Math.max(Math.round(mono), current.id + 1), wallMinusMono };
+    this.#epoch = next;
+    this.#persist((store) => store.saveEpoch(next));
+    this.#jumped(current, next, delta);
+  }
+
+  #jumped(from: ClockEpoch, to: ClockEpoch, deltaMs: number): void {
+    this.#jumps++;
+    if (this.#offset?.source !== 'hub') {
+      const offset: TrueOffset = { trueMinusMono: to.wallMinusMono, source: 'jump' };
+      this.#offset = offset;
+      this.#persist((store) => store.saveOffset(to.boot, offset));
+    }
+    this.#log.warn({ fromEpoch: from.id, toEpoch: to.id, deltaMs }, 'wall clock jumped: new clock epoch');
+    this.#emit('jump', { fromEpoch: from.id, toEpoch: to.id, deltaMs });
+  }
+
+  #persist(write: (store: ClockStore) => void): void {
+    if (!this.#store) return;
+    try {
+      write(this.#store);
+    } catch (err) {
+      this.#log.error({ err }, 'could not persist the clock state');
+    }
+  }
+
+  #emit<K extends keyof ClockEvents>(event: K, ...args: ClockEvents[K]): void {
+    // Listeners run inside now(), which sources call while stamping: a failing listener must not reach them.
+    try {
+      (this.emit as (event: K, ...args: ClockEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.#log.error({ err, event }, 'clock event listener failed');
+    }
+  }
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * pulsebridge-agent: the command line of the edge agent.
+ *
+ * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or --help/--print-config, 2 for configuration problems
+ * (every one printed), 1 when the agent failed or could not stop in time, 130 on a second interrupt.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '@pulsebridge/protocol';
+import { AGENT_VERSION, Agent } from './agent.ts';
+import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { UplinkError } from './uplink/uplink.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+export const EXIT_INTERRUPTED = 130;
+/** Sources, the outbox flush and the goodbye to the hub each have their own budgets; this bounds them all. */
+export const STOP_TIMEOUT_MS = 15_000;
+
+export const USAGE = `Usage: pulsebridge-agent [--config FILE] [--print-config] [--help]
+
+Reads gym sensors, keeps every reading in a local outbox and forwards it to the Pulsebridge hub.
+
+Options:
+  -c, --config FILE   YAML configuration (see agent.example.yaml); without it, defaults and environment only
+      --print-config  print the effective configuration, secrets redacted, and exit
+  -v, --version       print the version and exit
+  -h, --help          print this help and exit
+
+Environment:
+  ${ENV_PREFIX}<PATH>   overrides one setting; levels joined by "__", e.g.
+                      ${ENV_PREFIX}AGENT__ID=gym-berlin-1  ${ENV_PREFIX}HUB__URL=mqtts://hub.example:8883
+                      ${ENV_PREFIX}HUB__PASSWORD='{"env":"PB_SECRET"}'  ${ENV_PREFIX}LOG__LEVEL=debug
+
+Signals: SIGINT or SIGTERM stop the agent cleanly (flush the outbox, tell the hub, close).
+`;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  stdoutIsTTY: boolean;
+  /** Resolves with the name of the first stop signal; calls onSecond on the next one. */
+  stopSignal: (onSecond: () => void) => Promise<string>;
+}
+
+function processSignals(onSecond: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    let received = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (received) {
+        onSecond();
+        return;
+      }
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  stdoutIsTTY: process.stdout.isTTY === true,
+  stopSignal: processSignals,
+};
+
+function configProblems(io: CliIo, err: ConfigError): number {
+  io.stderr(`pulsebridge-agent: ${err.message}\n`);
+  return EXIT_CONFIG;
+}
+
+type Prepared = { exit: number } | { config: AgentConfig };
+
+/** Everything before running: arguments, help, configuration. */
+export function prepare(argv: readonly string[], io: CliIo): Prepared {
+  let values: { config?: string | undefined; 'print-config'?: boolean | undefined; help?: boolean | undefined; version?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        'print-config': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    io.stderr(`pulsebridge-agent: ${(err as Error).message}\n\n${USAGE}`);
+    return { exit: EXIT_CONFIG };
+  }
+  if (values.help) {
+    io.stdout(USAGE);
+    return { exit: EXIT_OK };
+  }
+  if (values.version) {
+    io.stdout(`${AGENT_VERSION}\n`);
+    return { exit: EXIT_OK };
+  }
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig({ file: values.config, env: io.env, stdoutIsTTY: io.stdoutIsTTY });
+  } catch (err) {
+    if (err instanceof ConfigError) return { exit: configProblems(io, err) };
+    throw err;
+  }
+  if (values['print-config']) {
+    io.stdout(configToYaml(config));
+    return { exit: EXIT_OK };
+  }
+  return { config };
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const prepared = prepare(argv, io);
+  if ('exit' in prepared) return prepared.exit;
+  const { config } = prepared;
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+
+  let agent: Agent;
+  try {
+    agent = new Agent(config, { log, env: io.env });
+  } catch (err) {
+    if (err instanceof ConfigError) return configProblems(io, err);
+    throw err;
+  }
+  const signal = io.stopSignal(() => {
+    log.warn('second stop signal: exiting without a clean stop');
+    process.exit(EXIT_INTERRUPTED);
+  });
+
+  try {
+    await agent.start();
+  } catch (err) {
+    const isConfig = err instanceof ConfigError || (err instanceof UplinkError && err.code === 'tls_unreadable');
+    log.fatal({ err }, 'agent failed to start');
+    if (isConfig) io.stderr(`pulsebridge-agent: ${(err as Error).message}\n`);
+    await agent.stop().catch(() => undefined);
+    return isConfig ? EXIT_CONFIG : EXIT_FAILURE;
+  }
+
+  const name = await signal;
+  log.info({ signal: name }, 'stop requested');
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    agent.stop().then(
+      () => true,
+      (err: unknown) => {
+        log.error({ err }, 'agent failed to stop cleanly');
+        return false;
+      },
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        log.error(`timed out after ${STOP_TIMEOUT_MS} ms waiting for the agent to stop`);
+        resolve(false);
+      }, STOP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return stopped ? EXIT_OK : EXIT_FAILURE;
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`pulsebridge-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

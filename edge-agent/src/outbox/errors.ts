@@ -1,0 +1,27 @@
+export type OutboxErrorCode =
+  /** The options do not match OutboxConfig. */
+  | 'invalid_config'
+  /** Used before start() or after stop(). */
+  | 'not_started'
+  /** The database file cannot be opened or created (permissions, missing disk); corruption is recovered instead. */
+  | 'open_failed'
+  /** The file is not a readable outbox database. */
+  | 'corrupt';
+
+export class OutboxError extends Error {
+  readonly code: OutboxErrorCode;
+
+  constructor(code: OutboxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OutboxError';
+    this.code = code;
+  }
+}
+
+/** True for errors that mean the database file is damaged, whoever threw them. */
+export function isCorruption(err: unknown): boolean {
+  if (err instanceof OutboxError) return err.code === 'corrupt';
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
+}

@@ -1,0 +1,74 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+
+export type SimulatorErrorCode = 'invalid_config' | 'invalid_range';
+
+export class SimulatorError extends Error {
+  readonly code: SimulatorErrorCode;
+
+  constructor(code: SimulatorErrorCode, message: string) {
+    super(message);
+    this.name = 'SimulatorError';
+    this.code = code;
+  }
+}
+
+/** The fastest rate a sensor may be driven at: keeps sample times at least 10 ms apart, so whole-ms timestamps stay distinct. */
+export const MAX_SENSOR_RATE_HZ = 100;
+export const MAX_ATHLETES = 1_000;
+
+export const EquipmentMix = Type.Object(
+  {
+    bike: Type.Number({ minimum: 0, default: 0.5, description: 'weight of athletes on a smart trainer (ANT+ FE-C)' }),
+    treadmill: Type.Number({ minimum: 0, default: 0.2, description: 'weight of athletes on a treadmill (BLE FTMS)' }),
+    rower: Type.Number({ minimum: 0, default: 0.2, description: 'weight of athletes on a rowing machine (CSAFE over serial)' }),
+    outdoor: Type.Number({ minimum: 0, default: 0.1, description: 'weight of athletes running outdoors with a GPS receiver' }),
+  },
+  {
+    default: {},
+    additionalProperties: false,
+    description: 'Relative share of each kind of equipment; all zero means heart-rate straps only',
+  },
+);
+
+export const OutdoorTrack = Type.Object(
+  {
+    latitude: Type.Number({ minimum: -85, maximum: 85, default: 52.5145, description: 'start point, WGS84 degrees' }),
+    longitude: Type.Number({ minimum: -180, maximum: 180, default: 13.3501, description: 'start point, WGS84 degrees' }),
+    altitude: Type.Number({ minimum: -400, maximum: 8_000, default: 35, description: 'start point, metres above sea level' }),
+    loopMeters: Type.Number({ minimum: 200, maximum: 20_000, default: 1_600, description: 'length of one lap around the park' }),
+  },
+  { default: {}, additionalProperties: false, description: 'Where outdoor athletes run: laps of a park loop starting at this point' },
+);
+
+export const SimulatorConfig = Type.Object(
+  {
+    athletes: Type.Integer({ minimum: 0, maximum: MAX_ATHLETES, default: 20, description: 'every athlete wears a heart-rate strap and uses one piece of equipment' }),
+    seed: Type.Integer({ minimum: 0, maximum: 0xffff_ffff, default: 1, description: 'same seed and same time give the same sensor ids and values' }),
+    sensorRateHz: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, maximum: MAX_SENSOR_RATE_HZ, description: 'drive every sensor at this rate instead of its real one' }),
+    ),
+    maxReadings: Type.Optional(Type.Integer({ minimum: 0, description: 'stop emitting after exactly this many readings' })),
+    tickMs: Type.Integer({ minimum: 10, maximum: 1_000, default: 50, description: 'period of the one timer that emits what is due' }),
+    rrIntervals: Type.Boolean({ default: true, description: 'emit one rr_interval reading per heartbeat' }),
+    equipment: EquipmentMix,
+    outdoor: OutdoorTrack,
+  },
+  { additionalProperties: false },
+);
+export type SimulatorConfig = Static<typeof SimulatorConfig>;
+
+const checker = TypeCompiler.Compile(SimulatorConfig);
+
+export function simulatorConfigProblems(value: unknown): string[] {
+  return [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
+}
+
+/** Fills defaults and validates; throws SimulatorError('invalid_config') listing every problem. */
+export function simulatorConfig(input: unknown = {}): SimulatorConfig {
+  const value: unknown = Value.Default(SimulatorConfig, Value.Clone(input ?? {}));
+  const problems = simulatorConfigProblems(value);
+  if (problems.length > 0) throw new SimulatorError('invalid_config', `invalid simulator configuration:\n  - ${problems.join('\n  - ')}`);
+  return value as SimulatorConfig;
+}

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test, type TestContext } from 'node:test';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { HealthServer, HealthServerError, type HealthServerOptions } from '../../src/health/health-server.ts';
+import type { SourceHealth } from '../../src/sources/source.ts';
+
+const log = pino({ level: 'silent' });
+
+interface World {
+  sources: Record<string, SourceHealth>;
+  outbox: { readings: number; bytes: number; oldestAgeMs: number; dropped: { overflow: number; expired: number; rejected: number; invalid: number } };
+  uplink: { state: string; batchesSent: number };
+  outboxFails: boolean;
+}
+
+function world(): World {
+  return {
+    sources: { simulator: { state: 'running', sensors: 40, readings: 1_000, rejected: 2 } },
+    outbox: { readings: 250, bytes: 4_096, oldestAgeMs: 1_500, dropped: { overflow: 0, expired: 0, rejected: 3, invalid: 0 } },
+    uplink: { state: 'connected', batchesSent: 12 },
+    outboxFails: false,
+  };
+}
+
+async function serve(t: TestContext, w: World, over: Partial<HealthServerOptions> = {}): Promise<{ server: HealthServer; base: string; metrics: Registry }> {
+  const metrics = new Registry();
+  const server = new HealthServer({
+    host: '127.0.0.1',
+    port: 0,
+    degradedOutboxAgeMs: 60_000,
+    agent: 'gym-1',
+    version: '1.2.3',
+    log,
+    metrics,
+    sources: () => w.sources,
+    outbox: () => {
+      if (w.outboxFails) throw new Error('database is locked');
+      return w.outbox;
+    },
+    uplink: () => w.uplink,
+    sampleIntervalMs: 50,
+    rateWindowSamples: 4,
+    ...over,
+  });
+  await server.start();
+  t.after(() => server.stop());
+  return { server, base: `http://127.0.0.1:${server.address()!.port}`, metrics };
+}
+
+test('GET /healthz reports every part of the agent', async (t) => {
+  const w = world();
+  const { base } = await serve(t, w);
+  const res = await fetch(`${base}/healthz`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  const body = (await res.json()) as Record<string, unknown>;
+  assert.equal(body.status, 'ok');
+  assert.deepEqual(body.reasons, []);
+  assert.equal(body.agent, 'gym-1');
+  assert.equal(body.version, '1.2.3');
+  assert.equal(typeof body.uptimeS, 'number');
+  assert.deepEqual(body.sources, { simulator: { state: 'running', detail: null, sensors: 40, readings: 1_000, rejected: 2 } });
+  assert.deepEqual(body.outbox, { ...w.outbox, depth: 250 });
+  assert.deepEqual(body.uplink, { state: 'connected', batchesSent: 12 });
+  assert.equal(body.readingsPerSecond, 0);
+});
+
+test('the readings rate follows the sources', async (t) => {
+  const w = world();
+  const { server } = await serve(t, w);
+  const started = performance.now();
+  const grow = setInterval(() => {
+    // 500 readings a second.
+    w.sources.simulator!.readings = 1_000 + Math.round((performance.now() - started) / 2);
+  }, 5);
+  t.after(() => clearInterval(grow));
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const rate = server.report().readingsPerSecond;
+  assert.ok(rate > 350 && rate < 650, `rate ${rate}`);
+});
+
+test('degraded, with reasons, when a part is not well', async (t) => {
+  const w = world();
+  w.sources.ble = { state: 'unavailable', detail: 'no Bluetooth adapter', sensors: 0, readings: 0, rejected: 0 };
+  w.uplink.state = 'disconnected';
+  w.outbox.oldestAgeMs = 600_000;
+  const { base } = await serve(t, w);
+  const body = (await (await fetch(`${base}/healthz`)).json()) as { status: string; reasons: string[]; sources: Record<string, { detail: string | null }> };
+  assert.equal(body.status, 'degraded');
+  assert.deepEqual(body.reasons, ['source ble is unavailable: no Bluetooth adapter', 'oldest unsent reading is 600 s old', 'uplink is disconnected']);
+  assert.equal(body.sources.ble!.detail, 'no Bluetooth adapter');
+});
+
+test('a failing component is reported, not a failing endpoint', async (t) => {
+  const w = world();
+  w.outboxFails = true;
+  const { base } = await serve(t, w);
+  const res = await fetch(`${base}/healthz`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { status: string; reasons: string[]; outbox: unknown };
+  assert.equal(body.status, 'degraded');
+  assert.deepEqual(body.outbox, { error: 'database is locked' });
+  assert.deepEqual(body.reasons, ['outbox: database is locked']);
+  const metrics = await fetch(`${base}/metrics`);
+  assert.equal(metrics.status, 200, 'metrics still served without the outbox');
+});
+
+test('GET /metrics serves Prometheus text with process and agent metrics', async (t) => {
+  const w = world();
+  w.sources.ble = { state: 'unavailable', sensors: 0, readings: 0, rejected: 0 };
+  const { base } = await serve(t, w);
+  const res = await fetch(`${base}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  assert.match(text, /^process_cpu_user_seconds_total /m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  assert.match(text, /^pb_agent_source_state\{source="simulator",state="running"\} 1$/m);
+  assert.match(text, /^pb_agent_source_state\{source="simulator",state="unavailable"\} 0$/m);
+  assert.match(text, /^pb_agent_source_state\{source="ble",state="unavailable"\} 1$/m);
+  assert.match(text, /^pb_agent_source_sensors\{source="simulator"\} 40$/m);
+  assert.match(text, /^pb_agent_source_readings_total\{source="simulator"\} 1000$/m);
+  assert.match(text, /^pb_agent_source_rejected_total\{source="simulator"\} 2$/m);
+  assert.match(text, /^pb_agent_outbox_readings 250$/m);
+  assert.match(text, /^pb_agent_outbox_oldest_age_seconds 1\.5$/m);
+  assert.match(text, /^# TYPE pb_agent_readings_per_second gauge$/m);
+  // A source that went away leaves no stale series behind.
+  delete w.sources.ble;
+  const again = await (await fetch(`${base}/metrics`)).text();
+  assert.doesNotMatch(again, /source="ble"/);
+});
+
+test('unknown paths and methods get JSON errors', async (t) => {
+  const { base } = await serve(t, world());
+  const missing = await fetch(`${base}/nope?x=1`);
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { error: 'not_found', message: 'no such path /nope; try /healthz or /metrics' });
+  const post = await fetch(`${base}/healthz`, { method: 'POST', body: '{}' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  assert.equal(((await post.json()) as { error: string }).error, 'method_not_allowed');
+  const head = await fetch(`${base}/metrics`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+});
+
+test('a taken port is a typed error; stop frees the port', async (t) => {
+  const w = world();
+  const { server } = await serve(t, w);
+  const port = server.address()!.port;
+  const second = new HealthServer({ host: '127.0.0.1', port, degradedOutboxAgeMs: 1, agent: 'gym-1', version: 'x', log, metrics: new Registry(), sources: () => ({}), outbox: () => w.outbox, uplink: () => w.uplink, defaultMetrics: false });
+  await assert.rejects(second.start(), (err: unknown) => err instanceof HealthServerError && err.code === 'listen_failed' && /EADDRINUSE/.test(err.message));
+  await server.stop();
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket.end()));
+      socket.on('error', reject);
+    }),
+    /ECONNREFUSED/,
+  );
+});
