@@ -1,0 +1,355 @@
+/**
+ * The production SeriesStore: InfluxDB. Writes go through @influxdata/influxdb-client's v2 write API
+ * (InfluxDB 2.x, and 1.8+ where the bucket is `database/retention-policy` and the token `user:password`);
+ * reads are InfluxQL over HTTP (`/query`), which both 1.x and 2.x (through its DBRP mapping) answer.
+ *
+ * One point per reading: measurement `readings`, tags agent, gym, metric, sensor (all low-cardinality:
+ * never a session or user id), field `value` (float), time in ms. A point's identity is measurement + tags +
+ * time, so a re-sent reading overwrites itself and is never counted twice.
+ *
+ * Acknowledgement: write() resolves only after InfluxDB answered 2xx for every point. Client 1.35's flush()
+ * and close() do not wait for batches that its buffer sent on its own while points were being added, so
+ * each request gets its own WriteApi with a batch size above its point count (nothing is sent before flush),
+ * no timer and no background retries (the agent resends what the hub does not acknowledge), and the points
+ * are counted through the writeSuccess callback before the call resolves.
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
+import type { Logger } from 'pino';
+import { isMetricId } from '@pulsebridge/protocol';
+import { SeriesStoreError } from './errors.ts';
+import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
+import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from './series-store.ts';
+
+export interface InfluxSeriesStoreOptions {
+  url: string;
+  /** API token (2.x) or `user:password` (1.8+); empty for a server without authentication. */
+  token?: string;
+  org: string;
+  /** 2.x: the bucket name. 1.x: `database/retention-policy` (or just `database` for its default policy). */
+  bucket: string;
+  /** The InfluxQL database, optionally `database/retention-policy`, when it differs from the bucket (2.x DBRP mapping). */
+  database?: string;
+  /** For each HTTP request, write or query. */
+  timeoutMs?: number;
+  log: Logger;
+  /** Points per write request: InfluxDB's recommended 5 000 keeps bodies small and the server's work steady. */
+  pointsPerRequest?: number;
+  /** Write requests in flight for one write() call. */
+  concurrentRequests?: number;
+}
+
+export const MEASUREMENT = 'readings';
+
+/** InfluxDB keeps times as int64 nanoseconds: from 1677-09-21 to 2262-04-11. */
+const MAX_TIME_MS = 9_223_372_036_853;
+
+// Line protocol escapes these three in tag values; series-query.ts refuses the characters it cannot escape.
+const escapeTag = (value: string): string => value.replace(/[,= ]/g, '\\$&');
+
+/** An InfluxQL string literal. */
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+const nanos = (ms: number): string => (BigInt(ms) * 1_000_000n).toString();
+
+interface QueryResult {
+  statement_id?: number;
+  series?: { name?: string; columns: string[]; values?: unknown[][] }[];
+  error?: string;
+}
+
+export class InfluxSeriesStore implements SeriesStore {
+  private readonly options: Required<Omit<InfluxSeriesStoreOptions, 'database' | 'log'>>;
+  private readonly log: Logger;
+  private readonly queryUrl: string;
+  private readonly pingUrl: string;
+  private readonly queryDb: string;
+  private readonly queryRp: string | undefined;
+  private influx: InfluxDB | undefined;
+  private httpAgent: HttpAgent | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: InfluxSeriesStoreOptions) {
+    this.options = {
+      url: options.url.replace(/\/+$/, ''),
+      token: options.token ?? '',
+      org: options.org,
+      bucket: options.bucket,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      pointsPerRequest: options.pointsPerRequest ?? 5_000,
+      concurrentRequests: options.concurrentRequests ?? 2,
+    };
+    this.log = options.log.child({ ns: 'storage/series/influx' });
+    this.queryUrl = `${this.options.url}/query`;
+    this.pingUrl = `${this.options.url}/ping`;
+    const [db, rp] = (options.database ?? options.bucket).split('/', 2) as [string, string | undefined];
+    this.queryDb = db;
+    this.queryRp = rp || undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.influx) return;
+    const { url, token, timeoutMs } = this.options;
+    // Keep-alive: a busy hub writes several requests a second; a new TCP (and TLS) handshake each time would cost more than the write.
+    this.httpAgent = url.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    const influx = new InfluxDB({ url, token: token || undefined, timeout: timeoutMs, transportOptions: { agent: this.httpAgent } });
+    try {
+      await this.request(this.pingUrl, { method: 'GET' }, 'a ping');
+      // Fails now, not on the first write, when the database does not exist or the token may not read it.
+      const policies = await this.query('SHOW RETENTION POLICIES', 'the database check');
+      if (this.queryRp !== undefined && !policies.some((row) => row[0] === this.queryRp)) {
+        throw new Error(`retention policy ${this.queryRp} not found`);
+      }
+    } catch (err) {
+      this.httpAgent.destroy();
+      this.httpAgent = undefined;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new SeriesStoreError('unavailable', `InfluxDB at ${url} (database ${this.queryDb}) is not usable: ${why}`, { cause: err });
+    }
+    this.influx = influx;
+    this.log.info({ url, org: this.options.org, bucket: this.options.bucket, database: this.queryDb, retentionPolicy: this.queryRp }, 'series store connected');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.influx) return;
+    this.influx = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    this.httpAgent?.destroy();
+    this.httpAgent = undefined;
+    this.log.info('series store disconnected');
+  }
+
+  async write(batches: readonly SeriesWrite[]): Promise<void> {
+    const influx = this.started();
+    checkWrites(batches);
+    const lines = toLines(batches);
+    if (lines.length === 0) return;
+    const { pointsPerRequest, concurrentRequests } = this.options;
+    let next = 0;
+    const sendRemaining = async (): Promise<void> => {
+      while (next < lines.length) {
+        const chunk = lines.slice(next, next + pointsPerRequest);
+        next += chunk.length;
+        await this.sendChunk(influx, chunk);
+      }
+    };
+    const senders = Array.from({ length: Math.min(concurrentRequests, Math.ceil(lines.length / pointsPerRequest)) }, sendRemaining);
+    const all = Promise.all(senders);
+    this.inFlight.add(all);
+    try {
+      await all;
+    } finally {
+      this.inFlight.delete(all);
+    }
+  }
+
+  async readRaw(selector: SeriesSelector, limit: number): Promise<RawPoint[]> {
+    this.started();
+    checkRawQuery(selector, limit);
+    const where = this.selectorWhere(selector);
+    if (!where) return [];
+    const rows = await this.query(`SELECT "value" FROM "${MEASUREMENT}" WHERE ${where} ORDER BY time ASC LIMIT ${limit}`, 'a raw read');
+    return rows.map((row) => ({ ts: row[0] as number, value: row[1] as number }));
+  }
+
+  async readRollup(selector: SeriesSelector, stepMs: number): Promise<RollupPoint[]> {
+    this.started();
+    checkRollupQuery(selector, stepMs);
+    const where = this.selectorWhere(selector);
+    if (!where) return [];
+    // Without an offset, GROUP BY time() starts steps at multiples of the step since the epoch, as SQLite's `ts - ts % step` does.
+    const rows = await this.query(
+      `SELECT min("value"), max("value"), mean("value"), count("value") FROM "${MEASUREMENT}" WHERE ${where} GROUP BY time(${stepMs}ms) fill(none)`,
+      'a rollup read',
+    );
+    return rows
+      .filter((row) => typeof row[4] === 'number' && row[4] > 0)
+      .map((row) => ({ ts: row[0] as number, min: row[1] as number, max: row[2] as number, mean: row[3] as number, count: row[4] as number }));
+  }
+
+  async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
+    this.started();
+    checkFilter(filter);
+    const where = filterWhere(filter);
+    const rows = await this.query(`SHOW SERIES FROM "${MEASUREMENT}"${where ? ` WHERE ${where}` : ''}`, 'a series listing');
+    const out: SeriesInfo[] = [];
+    for (const [key] of rows) {
+      const info = typeof key === 'string' ? parseSeriesKey(key) : undefined;
+      if (info) out.push(info);
+      else this.log.warn({ key }, 'skipping a series that is not one of ours');
+    }
+    return out;
+  }
+
+  async count(filter: SeriesFilter): Promise<number> {
+    this.started();
+    checkFilter(filter);
+    const where = filterWhere(filter);
+    const rows = await this.query(`SELECT count("value") FROM "${MEASUREMENT}"${where ? ` WHERE ${where}` : ''}`, 'a count');
+    const n = rows[0]?.[1];
+    return typeof n === 'number' ? n : 0;
+  }
+
+  private started(): InfluxDB {
+    if (!this.influx) throw new SeriesStoreError('not_started', 'the series store is not started');
+    return this.influx;
+  }
+
+  /** undefined when no reading can match: the range lies outside what InfluxDB can hold. */
+  private selectorWhere(selector: SeriesSelector): string | undefined {
+    const from = Math.max(selector.from, 0);
+    const to = Math.min(selector.to, MAX_TIME_MS);
+    if (from >= to) return undefined;
+    const tags = [`"sensor" = ${quote(selector.sensor)}`, `"metric" = ${quote(selector.metric)}`];
+    if (selector.gym !== undefined) tags.push(`"gym" = ${quote(selector.gym)}`);
+    if (selector.agent !== undefined) tags.push(`"agent" = ${quote(selector.agent)}`);
+    return `${tags.join(' AND ')} AND time >= ${nanos(from)} AND time < ${nanos(to)}`;
+  }
+
+  private async sendChunk(influx: InfluxDB, lines: string[]): Promise<void> {
+    let accepted = 0;
+    const writeApi = influx.getWriteApi(this.options.org, this.options.bucket, 'ms', {
+      batchSize: lines.length + 1,
+      maxBatchBytes: Number.MAX_SAFE_INTEGER,
+      flushInterval: 0,
+      maxRetries: 0,
+      // InfluxDB usually runs next to the hub: gzip would spend the hub's CPU to save bandwidth nobody pays for.
+      gzipThreshold: Number.MAX_SAFE_INTEGER,
+      writeSuccess(written: string[]) {
+        accepted += written.length;
+      },
+      // A returned promise replaces the client's own retry handling: fail this call, keep nothing for later.
+      writeFailed(error: Error) {
+        return Promise.reject(error);
+      },
+    });
+    try {
+      writeApi.writeRecords(lines);
+      await writeApi.flush();
+    } catch (err) {
+      throw this.writeError(err, lines.length);
+    } finally {
+      writeApi.dispose();
+    }
+    if (accepted !== lines.length) {
+      throw new SeriesStoreError('write_failed', `InfluxDB confirmed ${accepted} of ${lines.length} points`);
+    }
+  }
+
+  private writeError(err: unknown, points: number): SeriesStoreError {
+    if (err instanceof RequestTimedOutError) {
+      return new SeriesStoreError('timeout', `timed out after ${this.options.timeoutMs} ms waiting for InfluxDB to confirm a write of ${points} points`, { cause: err });
+    }
+    if (err instanceof HttpError) {
+      const detail = `InfluxDB refused a write of ${points} points: HTTP ${err.statusCode} ${err.body ?? err.message}`.trim();
+      // 400 and 422 are about the points themselves (outside the retention period, a field of another type):
+      // sending them again cannot succeed. Anything else (auth, a missing bucket, overload) may pass later.
+      const final = err.statusCode === 400 || err.statusCode === 422;
+      return new SeriesStoreError(final ? 'write_rejected' : 'write_failed', detail, { cause: err });
+    }
+    return new SeriesStoreError('write_failed', `write of ${points} points to InfluxDB failed: ${(err as Error).message ?? String(err)}`, { cause: err });
+  }
+
+  /** Runs one InfluxQL statement and returns the rows of its (single) result series. */
+  private async query(statement: string, what: string): Promise<unknown[][]> {
+    const body = new URLSearchParams({ db: this.queryDb, q: statement, epoch: 'ms', chunked: 'true', chunk_size: '10000' });
+    if (this.queryRp) body.set('rp', this.queryRp);
+    const text = await this.request(this.queryUrl, { method: 'POST', body }, what);
+    const rows: unknown[][] = [];
+    // Chunked answers are one JSON document per line; chunking also avoids the server's max-row-limit.
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      let doc: { results?: QueryResult[]; error?: string };
+      try {
+        doc = JSON.parse(line) as typeof doc;
+      } catch {
+        throw new SeriesStoreError('query_failed', `InfluxDB answered ${what} with something that is not JSON: ${line.slice(0, 200)}`);
+      }
+      const error = doc.error ?? doc.results?.find((r) => r.error)?.error;
+      if (error) throw new SeriesStoreError('query_failed', `InfluxDB refused ${what}: ${error}`);
+      for (const result of doc.results ?? []) {
+        for (const series of result.series ?? []) rows.push(...(series.values ?? []));
+      }
+    }
+    return rows;
+  }
+
+  private async request(url: string, init: { method: string; body?: URLSearchParams }, what: string): Promise<string> {
+    const { token, timeoutMs } = this.options;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        ...init,
+        headers: token ? { Authorization: `Token ${token}` } : {},
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') {
+        throw new SeriesStoreError('timeout', `timed out after ${timeoutMs} ms waiting for InfluxDB to answer ${what}`, { cause: err });
+      }
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new SeriesStoreError('query_failed', `cannot reach InfluxDB for ${what}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
+    }
+    if (!response.ok) {
+      throw new SeriesStoreError('query_failed', `InfluxDB answered ${what} with HTTP ${response.status}: ${text.slice(0, 500).trim()}`);
+    }
+    return text;
+  }
+}
+
+function filterWhere(filter: SeriesFilter): string {
+  const tags: string[] = [];
+  if (filter.gym !== undefined) tags.push(`"gym" = ${quote(filter.gym)}`);
+  if (filter.agent !== undefined) tags.push(`"agent" = ${quote(filter.agent)}`);
+  if (filter.sensor !== undefined) tags.push(`"sensor" = ${quote(filter.sensor)}`);
+  return tags.join(' AND ');
+}
+
+/** Line protocol, tags in key order (what InfluxDB sorts them into anyway). */
+function toLines(batches: readonly SeriesWrite[]): string[] {
+  const lines: string[] = [];
+  for (const { gym, agent, series } of batches) {
+    const head = `${MEASUREMENT},agent=${escapeTag(agent)},gym=${escapeTag(gym)},metric=`;
+    for (const { sensor, metric, ts, values } of series) {
+      // A bare number is a float field in line protocol (integers carry an `i`), so `value` keeps one type.
+      const prefix = `${head}${metric},sensor=${escapeTag(sensor)} value=`;
+      for (let i = 0; i < ts.length; i++) lines.push(`${prefix}${values[i]!} ${ts[i]!}`);
+    }
+  }
+  return lines;
+}
+
+/** Parses `readings,agent=a1,gym=g\ 1,metric=power,sensor=x\,y` as SHOW SERIES prints it. */
+export function parseSeriesKey(key: string): SeriesInfo | undefined {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < key.length; i++) {
+    const c = key[i]!;
+    if (c === '\\' && i + 1 < key.length) {
+      current += key[++i];
+    } else if (c === ',') {
+      parts.push(current);
+      current = '';
+    } else if (c === '=') {
+      current += '\u0000';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  if (parts[0] !== MEASUREMENT) return undefined;
+  const tags = new Map<string, string>();
+  for (const part of parts.slice(1)) {
+    const at = part.indexOf('\u0000');
+    if (at < 0) return undefined;
+    tags.set(part.slice(0, at), part.slice(at + 1));
+  }
+  const [gym, agent, sensor, metric] = [tags.get('gym'), tags.get('agent'), tags.get('sensor'), tags.get('metric')];
+  if (gym === undefined || agent === undefined || sensor === undefined || metric === undefined || !isMetricId(metric)) return undefined;
+  return { gym, agent, sensor, metric };
+}

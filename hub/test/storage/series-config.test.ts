@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '@pulsebridge/protocol';
+import { pino } from 'pino';
+import { createSeriesStore, InfluxSeriesStore, SeriesConfig, SqliteSeriesStore } from '../../src/storage/series/index.ts';
+
+const log = pino({ level: 'silent' });
+const load = (env: Record<string, string> = {}, overrides?: Record<string, unknown>): SeriesConfig =>
+  loadConfig(SeriesConfig, { env, envPrefix: 'PB_HUB_SERIES__', ...(overrides ? { overrides } : {}) });
+
+test('an empty configuration means SQLite with NORMAL sync, and complete influx defaults', () => {
+  assert.deepEqual(load(), {
+    kind: 'sqlite',
+    sqlite: { synchronous: 'NORMAL' },
+    influx: { url: 'http://127.0.0.1:8086', org: 'pulsebridge', bucket: 'pulsebridge', timeoutMs: 10_000 },
+  });
+});
+
+test('environment overrides reach nested fields', () => {
+  const config = load({ PB_HUB_SERIES__KIND: 'influx', PB_HUB_SERIES__INFLUX__BUCKET: 'gyms/autogen', PB_HUB_SERIES__INFLUX__TIMEOUT_MS: '2500' });
+  assert.equal(config.kind, 'influx');
+  assert.equal(config.influx.bucket, 'gyms/autogen');
+  assert.equal(config.influx.timeoutMs, 2_500);
+});
+
+test('invalid settings are all reported, each with its path', () => {
+  assert.throws(
+    () => load({}, { kind: 'mongo', sqlite: { synchronous: 'OFF' }, influx: { timeoutMs: 0, token: { vault: 'x' } }, extra: 1 }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const path of ['/kind', '/sqlite/synchronous', '/influx/timeoutMs', '/influx/token']) assert.match(text, new RegExp(path), text);
+      return true;
+    },
+  );
+});
+
+test('the SQLite store lives in the data folder unless an absolute path is configured', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pb-series-config-'));
+  try {
+    const byDefault = createSeriesStore(load(), { log, dataDir });
+    assert.ok(byDefault instanceof SqliteSeriesStore);
+    await byDefault.start();
+    await byDefault.stop();
+    assert.ok(existsSync(join(dataDir, 'series.db')));
+
+    const relative = createSeriesStore(load({}, { sqlite: { path: 'nested/readings.db', synchronous: 'FULL' } }), { log, dataDir });
+    await relative.start();
+    await relative.stop();
+    assert.ok(existsSync(join(dataDir, 'nested', 'readings.db')));
+
+    const absolutePath = join(dataDir, 'elsewhere', 'abs.db');
+    const absolute = createSeriesStore(load({}, { sqlite: { path: absolutePath } }), { log, dataDir: '/nonexistent' });
+    await absolute.start();
+    await absolute.stop();
+    assert.ok(existsSync(absolutePath));
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('kind influx builds the InfluxDB store and resolves its token reference', () => {
+  const config = load({}, { kind: 'influx', influx: { url: 'http://127.0.0.1:1', token: { env: 'INFLUX_TOKEN_FOR_TEST' } } });
+  assert.ok(createSeriesStore(config, { log, dataDir: '/tmp', env: { INFLUX_TOKEN_FOR_TEST: 'user:pass' } }) instanceof InfluxSeriesStore);
+  assert.throws(() => createSeriesStore(config, { log, dataDir: '/tmp', env: {} }), (err: unknown) => err instanceof ConfigError && /INFLUX_TOKEN_FOR_TEST/.test(err.message));
+});

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { SeriesStoreError } from '../../src/storage/series/errors.ts';
+import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
+import { seriesStoreContract } from './series-contract.ts';
+
+const log = pino({ level: 'silent' });
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'pb-series-sqlite-'));
+}
+
+seriesStoreContract('sqlite', async () => {
+  const dir = tempDir();
+  const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log });
+  await store.start();
+  return {
+    store,
+    async cleanup() {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteSeriesStore', () => {
+  const T0 = Date.UTC(2025, 0, 1);
+
+  test('readings and series survive a restart; the series cache is reloaded, not duplicated', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'nested', 'series.db');
+    try {
+      const first = new SqliteSeriesStore({ path, log, synchronous: 'FULL' });
+      await first.start();
+      await first.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 's1', metric: 'heart_rate', ts: [T0, T0 + 1], values: [60, 61] }] }]);
+      await first.stop();
+
+      const second = new SqliteSeriesStore({ path, log });
+      await second.start();
+      await second.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 's1', metric: 'heart_rate', ts: [T0 + 1, T0 + 2], values: [61, 62] }] }]);
+      assert.equal(await second.count({}), 3);
+      assert.deepEqual(await second.listSeries({}), [{ gym: 'g1', agent: 'a1', sensor: 's1', metric: 'heart_rate' }]);
+      await second.stop();
+
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+        assert.equal((db.prepare('SELECT count(*) AS n FROM series').get() as { n: number }).n, 1);
+      } finally {
+        db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a failed transaction leaves no readings and no cached series behind', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'series.db');
+    const store = new SqliteSeriesStore({ path, log });
+    try {
+      await store.start();
+      // A trigger makes the second series' insert fail after the first series row was created in the same transaction.
+      const side = new Database(path);
+      side.exec(`CREATE TRIGGER refuse BEFORE INSERT ON readings WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'unlucky'); END`);
+      side.close();
+      await assert.rejects(
+        store.write([
+          { gym: 'g1', agent: 'a1', series: [{ sensor: 'new-sensor', metric: 'power', ts: [T0], values: [1] }] },
+          { gym: 'g1', agent: 'a2', series: [{ sensor: 's2', metric: 'power', ts: [T0], values: [13] }] },
+        ]),
+        (err: unknown) => err instanceof SeriesStoreError && err.code === 'write_failed' && /unlucky/.test(err.message),
+      );
+      assert.equal(await store.count({}), 0);
+      assert.deepEqual(await store.listSeries({}), []);
+      // Had the rolled-back series id stayed cached, this reading would point at a series row that does not exist.
+      await store.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 'new-sensor', metric: 'power', ts: [T0], values: [2] }] }]);
+      assert.deepEqual(await store.listSeries({}), [{ gym: 'g1', agent: 'a1', sensor: 'new-sensor', metric: 'power' }]);
+      assert.deepEqual(await store.readRaw({ sensor: 'new-sensor', metric: 'power', from: T0, to: T0 + 1 }, 10), [{ ts: T0, value: 2 }]);
+    } finally {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a read the database cannot answer fails with query_failed', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'series.db');
+    const store = new SqliteSeriesStore({ path, log });
+    try {
+      await store.start();
+      await store.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 's1', metric: 'power', ts: [T0], values: [1] }] }]);
+      const side = new Database(path);
+      side.exec('DROP TABLE readings');
+      side.close();
+      const failed = (err: unknown): boolean => err instanceof SeriesStoreError && err.code === 'query_failed' && /no such table/.test(err.message);
+      await assert.rejects(store.readRaw({ sensor: 's1', metric: 'power', from: T0, to: T0 + 1 }, 1), failed);
+      await assert.rejects(store.readRollup({ sensor: 's1', metric: 'power', from: T0, to: T0 + 1 }, 1), failed);
+      await assert.rejects(store.count({}), failed);
+    } finally {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('calls before start or after stop are refused with not_started', async () => {
+    const dir = tempDir();
+    const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log });
+    try {
+      const selector = { sensor: 's', metric: 'power' as const, from: 0, to: 1 };
+      const notStarted = (err: unknown): boolean => err instanceof SeriesStoreError && err.code === 'not_started';
+      await assert.rejects(store.write([]), notStarted);
+      await assert.rejects(store.readRaw(selector, 1), notStarted);
+      await store.start();
+      await store.start();
+      assert.deepEqual(await store.readRaw(selector, 1), []);
+      await store.stop();
+      await store.stop();
+      await assert.rejects(store.readRollup(selector, 1), notStarted);
+      await assert.rejects(store.count({}), notStarted);
+      await assert.rejects(store.listSeries({}), notStarted);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a file that cannot be opened or has a newer schema fails start with unavailable', async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir, 'garbage.db'), 'this is not a database, just text long enough to have a header'.repeat(20));
+      await assert.rejects(new SqliteSeriesStore({ path: join(dir, 'garbage.db'), log }).start(), (err: unknown) => err instanceof SeriesStoreError && err.code === 'unavailable');
+
+      const newer = new Database(join(dir, 'newer.db'));
+      newer.pragma('user_version = 99');
+      newer.close();
+      await assert.rejects(
+        new SqliteSeriesStore({ path: join(dir, 'newer.db'), log }).start(),
+        (err: unknown) => err instanceof SeriesStoreError && err.code === 'unavailable' && /schema version 99/.test(err.message),
+      );
+
+      if (process.getuid?.() !== 0) {
+        const locked = join(dir, 'locked');
+        mkdirSync(locked);
+        chmodSync(locked, 0o500);
+        await assert.rejects(new SqliteSeriesStore({ path: join(locked, 'sub', 'series.db'), log }).start(), (err: unknown) => err instanceof SeriesStoreError && err.code === 'unavailable');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('series longer than one multi-row insert and of every remainder length are stored whole', async () => {
+    const dir = tempDir();
+    const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log });
+    try {
+      await store.start();
+      const lengths = [1, 2, 63, 64, 65, 127, 128, 129, 1_000];
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: lengths.map((n) => ({ sensor: `len-${n}`, metric: 'cadence' as const, ts: Array.from({ length: n }, (_, i) => T0 + i), values: Array.from({ length: n }, (_, i) => i / 10) })),
+        },
+      ]);
+      for (const n of lengths) {
+        const points = await store.readRaw({ sensor: `len-${n}`, metric: 'cadence', from: T0, to: T0 + 10_000 }, 10_000);
+        assert.equal(points.length, n, `len-${n}`);
+        assert.deepEqual(points.at(-1), { ts: T0 + n - 1, value: (n - 1) / 10 });
+      }
+      assert.equal(await store.count({}), lengths.reduce((a, b) => a + b, 0));
+    } finally {
+      await store.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

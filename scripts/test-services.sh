@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Starts the real servers that adapter and system tests use (InfluxDB 1.x, Mosquitto 2) on free loopback
+# ports under a temporary directory, and tells the tests where they are through environment variables.
+#
+#   bash scripts/test-services.sh run <command...>   start, run the command, always stop; exits with its code
+#   bash scripts/test-services.sh start [envfile]    start and write `export` lines to envfile, leave running
+#   bash scripts/test-services.sh stop [envfile]     stop what `start` started and remove its files
+#
+# Exported to the command (or written to the env file):
+#   INFLUX_URL                 http://127.0.0.1:<port>   (InfluxDB 1.x: /write, /query; no auth)
+#   MOSQUITTO_URL              mqtt://127.0.0.1:<port>
+#   MOSQUITTO_HUB_USERNAME, MOSQUITTO_HUB_PASSWORD   a user that may read and write everything under pb/
+#   MOSQUITTO_PASSWD_FILE      add agent users with `mosquitto_passwd -b "$MOSQUITTO_PASSWD_FILE" id secret`
+#   MOSQUITTO_PID              then `kill -HUP "$MOSQUITTO_PID"` makes Mosquitto reload users and ACL
+#   PB_TEST_SERVICES_DIR       the temporary directory (configs, data, logs)
+#
+# A service that cannot be installed or started is reported on stderr and its variables are left unset:
+# the tests that need it then report themselves as skipped. Loopback only; no Docker.
+set -uo pipefail
+
+readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
+readonly DEFAULT_ENV_FILE="${TMPDIR:-/tmp}/pulsebridge-test-services.env"
+
+say() { printf 'test-services: %s\n' "$*" >&2; }
+
+usage() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
+  exit 2
+}
+
+run_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    return 1
+  fi
+}
+
+# Installs the Debian packages whose commands are missing. `apt-get update` runs only when something is
+# missing, and once. Packages are retried one by one so one that fails does not block the others.
+ensure_packages() {
+  local missing=()
+  command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
+  { command -v mosquitto >/dev/null 2>&1 && command -v mosquitto_passwd >/dev/null 2>&1; } || missing+=(mosquitto)
+  command -v socat >/dev/null 2>&1 || missing+=(socat)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "missing ${missing[*]} and apt-get is not available: install them by hand"
+    return 0
+  fi
+  say "installing ${missing[*]} with apt-get"
+  if ! run_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; then
+    say "apt-get update failed (not root and no passwordless sudo, or no network)"
+  fi
+  # policy-rc.d answering 101 keeps the packages' postinst from starting system-wide daemons on the
+  # default ports; only add it when the machine has none, and remove it afterwards.
+  local added_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ] && run_as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d' 2>/dev/null; then
+    added_policy=1
+  fi
+  if ! run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
+    local pkg
+    for pkg in "${missing[@]}"; do
+      run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >&2 ||
+        say "could not install $pkg"
+    done
+  fi
+  [ "$added_policy" -eq 1 ] && run_as_root rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+free_port() {
+  node -e "const s=require('node:net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})"
+}
+
+tcp_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_until <what> <pid> <command...>: polls the command until it succeeds, the process dies or time runs out.
+wait_until() {
+  local what="$1" pid="$2"
+  shift 2
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      say "$what exited while starting"
+      return 1
+    fi
+    "$@" && return 0
+    sleep 0.2
+  done
+  say "timed out after ${WAIT_SECONDS}s waiting for $what to answer"
+  return 1
+}
+
+influx_pinged() {
+  curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/ping" 2>/dev/null
+}
+
+start_influx() {
+  command -v influxd >/dev/null 2>&1 || { say "influxd not available: INFLUX_URL stays unset"; return 1; }
+  local dir="$SERVICES_DIR/influxdb" http_port rpc_port
+  mkdir -p "$dir/meta" "$dir/data" "$dir/wal"
+  http_port="$(free_port)" && rpc_port="$(free_port)" || { say "no free port for InfluxDB"; return 1; }
+  cat >"$dir/influxdb.conf" <<EOF
+reporting-disabled = true
+bind-address = "127.0.0.1:${rpc_port}"
+
+[meta]
+  dir = "${dir}/meta"
+
+[data]
+  dir = "${dir}/data"
+  wal-dir = "${dir}/wal"
+  query-log-enabled = false
+
+[monitor]
+  store-enabled = false
+
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:${http_port}"
+  auth-enabled = false
+  log-enabled = false
+  max-body-size = 0
+
+[logging]
+  level = "warn"
+
+[subscriber]
+  enabled = false
+
+[continuous_queries]
+  enabled = false
+EOF
+  influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
+  INFLUX_PID=$!
+  if ! wait_until "InfluxDB on 127.0.0.1:${http_port}" "$INFLUX_PID" influx_pinged "$http_port"; then
+    tail -n 20 "$dir/influxd.log" >&2
+    stop_pid "$INFLUX_PID"
+    INFLUX_PID=""
+    return 1
+  fi
+  export INFLUX_URL="http://127.0.0.1:${http_port}"
+  say "InfluxDB $(influxd version 2>/dev/null | head -n 1) at $INFLUX_URL"
+}
+
+start_mosquitto() {
+  { command -v mosquitto >/dev/null 2>&1 && command -v mosquitto_passwd >/dev/null 2>&1; } ||
+    { say "mosquitto not available: MOSQUITTO_URL stays unset"; return 1; }
+  local dir="$SERVICES_DIR/mosquitto" port password
+  mkdir -p "$dir"
+  port="$(free_port)" || { say "no free port for Mosquitto"; return 1; }
+  password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  ( umask 077 && : >"$dir/passwd" )
+  mosquitto_passwd -b "$dir/passwd" hub "$password" >/dev/null || { say "mosquitto_passwd failed"; return 1; }
+  # Agents get the production ACL (deploy/mosquitto/agents.acl) when the repository has it: each may only
+  # touch its own topics, its username being its agent id. The hub account may do anything under pb/.
+  local agents_acl
+  agents_acl="$(cd "$(dirname "$0")/.." && pwd)/deploy/mosquitto/agents.acl"
+  {
+    if [ -f "$agents_acl" ]; then
+      cat "$agents_acl"
+    else
+      echo 'pattern readwrite pb/v1/%u/#'
+    fi
+    printf '\nuser hub\ntopic readwrite pb/#\n'
+  } >"$dir/acl"
+  chmod 600 "$dir/acl"
+  # As root, Mosquitto would switch to the `mosquitto` user and could no longer read these root-owned
+  # files, nor the password file after a test rewrites it with mosquitto_passwd.
+  local user_line=""
+  [ "$(id -u)" -eq 0 ] && user_line="user root"
+  cat >"$dir/mosquitto.conf" <<EOF
+${user_line}
+listener ${port} 127.0.0.1
+allow_anonymous false
+password_file ${dir}/passwd
+acl_file ${dir}/acl
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+EOF
+  mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+  MOSQUITTO_PID=$!
+  if ! wait_until "Mosquitto on 127.0.0.1:${port}" "$MOSQUITTO_PID" tcp_open "$port"; then
+    tail -n 20 "$dir/mosquitto.log" >&2
+    stop_pid "$MOSQUITTO_PID"
+    MOSQUITTO_PID=""
+    return 1
+  fi
+  export MOSQUITTO_URL="mqtt://127.0.0.1:${port}"
+  export MOSQUITTO_HUB_USERNAME=hub
+  export MOSQUITTO_HUB_PASSWORD="$password"
+  export MOSQUITTO_PASSWD_FILE="$dir/passwd"
+  export MOSQUITTO_PID
+  say "Mosquitto $(mosquitto -h 2>/dev/null | head -n 1 | sed 's/.*version //') at $MOSQUITTO_URL"
+}
+
+# stop_pid <pid>: SIGTERM, then SIGKILL if it has not gone within 5 s.
+stop_pid() {
+  local pid="$1" i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+}
+
+start_services() {
+  SERVICES_DIR="$(mktemp -d "${TMPDIR:-/tmp}/pulsebridge-services.XXXXXX")" || { say "cannot create a temp dir"; exit 1; }
+  export PB_TEST_SERVICES_DIR="$SERVICES_DIR"
+  INFLUX_PID=""
+  MOSQUITTO_PID=""
+  ensure_packages
+  start_influx || true
+  start_mosquitto || true
+}
+
+stop_services() {
+  stop_pid "${MOSQUITTO_PID:-}"
+  stop_pid "${INFLUX_PID:-}"
+  [ -n "${SERVICES_DIR:-}" ] && [ -d "$SERVICES_DIR" ] && rm -rf "$SERVICES_DIR"
+  SERVICES_DIR=""
+}
+
+cmd_run() {
+  [ "$#" -gt 0 ] || usage
+  trap stop_services EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  start_services
+  # In the background so that a TERM or INT reaches the command at once and the services are stopped as
+  # soon as it has gone; bash would hold the signal until a foreground command finished. `<&0` keeps stdin.
+  "$@" <&0 &
+  local child=$!
+  trap 'kill -TERM "$child" 2>/dev/null' TERM
+  trap 'kill -INT "$child" 2>/dev/null' INT
+  local rc=0
+  while :; do
+    wait "$child"
+    rc=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
+  exit "$rc"
+}
+
+cmd_start() {
+  local env_file="${1:-$DEFAULT_ENV_FILE}"
+  if [ -f "$env_file" ]; then
+    say "$env_file exists: services already started? run 'stop' first"
+    exit 1
+  fi
+  start_services
+  {
+    printf 'export PB_TEST_SERVICES_DIR=%q\n' "$SERVICES_DIR"
+    [ -n "$INFLUX_PID" ] && printf 'export INFLUX_URL=%q\nPB_TEST_SERVICES_INFLUX_PID=%q\n' "$INFLUX_URL" "$INFLUX_PID"
+    if [ -n "$MOSQUITTO_PID" ]; then
+      printf 'export MOSQUITTO_URL=%q\nexport MOSQUITTO_HUB_USERNAME=%q\nexport MOSQUITTO_HUB_PASSWORD=%q\n' \
+        "$MOSQUITTO_URL" "$MOSQUITTO_HUB_USERNAME" "$MOSQUITTO_HUB_PASSWORD"
+      printf 'export MOSQUITTO_PASSWD_FILE=%q\nexport MOSQUITTO_PID=%q\n' "$MOSQUITTO_PASSWD_FILE" "$MOSQUITTO_PID"
+    fi
+  } >"$env_file"
+  chmod 600 "$env_file"
+  say "services left running; 'source $env_file' to use them, '$0 stop $env_file' to stop them"
+}
+
+cmd_stop() {
+  local env_file="${1:-$DEFAULT_ENV_FILE}"
+  [ -f "$env_file" ] || { say "no $env_file: nothing to stop"; exit 0; }
+  local PB_TEST_SERVICES_INFLUX_PID="" MOSQUITTO_PID="" PB_TEST_SERVICES_DIR=""
+  # shellcheck disable=SC1090
+  . "$env_file"
+  INFLUX_PID="$PB_TEST_SERVICES_INFLUX_PID"
+  SERVICES_DIR="$PB_TEST_SERVICES_DIR"
+  case "$SERVICES_DIR" in
+    "${TMPDIR:-/tmp}"/pulsebridge-services.*) ;;
+    *) say "$env_file names an unexpected directory '$SERVICES_DIR': not removing it"; SERVICES_DIR="" ;;
+  esac
+  stop_services
+  rm -f "$env_file"
+}
+
+case "${1:-}" in
+  run) shift; cmd_run "$@" ;;
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  *) usage ;;
+esac
