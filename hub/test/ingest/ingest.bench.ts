@@ -1,0 +1,139 @@
+/**
+ * Ingest throughput on one core: batches through decode, agent lookup, dedupe (SQLite state db on disk),
+ * grouping and ack, into a store that only counts, so the figure is ingest's own cost. The limit is the bare
+ * decodeBatch() on the same payloads in the same run.
+ *
+ *   node --import tsx hub/test/ingest/ingest.bench.ts
+ *
+ * Prints one JSON object per line (see DESIGN.md §9); medians of RUNS runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeBatch } from '@pulsebridge/protocol';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { Dedupe } from '../../src/ingest/dedupe.ts';
+import { Ingest } from '../../src/ingest/ingest.ts';
+import { LiveBus } from '../../src/live/live-bus.ts';
+import type { SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
+import { FakeRegistry, FakeTransport, makeBatch } from './fakes.ts';
+
+const RUNS = 5;
+const AGENTS = 20;
+const BATCHES = 20_000;
+const WAVE = 2_000;
+
+/** Counts what ingest publishes without parsing it: the bench measures ingest, not the test transport. */
+class CountingTransport extends FakeTransport {
+  sent = 0;
+  override async publish(): Promise<void> {
+    this.sent++;
+  }
+}
+
+class CountingStore implements SeriesStore {
+  readings = 0;
+  writes = 0;
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async write(batches: readonly SeriesWrite[]): Promise<void> {
+    this.writes++;
+    for (const b of batches) for (const s of b.series) this.readings += s.ts.length;
+  }
+  async readRaw(): Promise<never[]> {
+    return [];
+  }
+  async readRollup(): Promise<never[]> {
+    return [];
+  }
+  async listSeries(): Promise<never[]> {
+    return [];
+  }
+  async count(): Promise<number> {
+    return this.readings;
+  }
+}
+
+const agentId = (i: number): string => `gym-${i % 4}-box-${i}`;
+
+function payloads(readingsPerBatch: number): { agent: string; payload: Buffer }[] {
+  const out: { agent: string; payload: Buffer }[] = [];
+  const next = new Array<number>(AGENTS).fill(0);
+  for (let i = 0; i < BATCHES; i++) {
+    const a = i % AGENTS;
+    out.push({ agent: agentId(a), payload: makeBatch({ agent: agentId(a), first: next[a]!, count: readingsPerBatch }) });
+    next[a]! += readingsPerBatch;
+  }
+  return out;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: string, run: string): Promise<{ seconds: number; writes: number }> {
+  const db = new Database(join(dir, `state-${run}.db`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const transport = new CountingTransport();
+  const store = new CountingStore();
+  const registry = new FakeRegistry(Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [agentId(i), `gym-${i % 4}`])));
+  registry.touch = () => {};
+  const ingest = new Ingest({ transport, registry, store, live: new LiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }) });
+  ingest.start();
+  const started = performance.now();
+  for (let i = 0; i < batches.length; i += WAVE) {
+    for (const b of batches.slice(i, i + WAVE)) transport.deliver(b.agent, 'readings', b.payload);
+    const want = Math.min(i + WAVE, batches.length);
+    while (transport.sent < want) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const stats = ingest.stats();
+  if (stats.batches.stored !== batches.length) throw new Error(`stored ${stats.batches.stored} of ${batches.length} batches`);
+  await ingest.stop();
+  db.close();
+  return { seconds, writes: store.writes };
+}
+
+function runDecode(batches: { agent: string; payload: Buffer }[]): number {
+  const started = performance.now();
+  for (const b of batches) decodeBatch(b.payload);
+  return (performance.now() - started) / 1000;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-bench-'));
+try {
+  for (const perBatch of [10, 100]) {
+    const batches = payloads(perBatch);
+    const bytes = batches.reduce((n, b) => n + b.payload.byteLength, 0);
+    await runPipeline(batches.slice(0, 2_000), dir, `warmup-${perBatch}`); // warm up the JIT
+    const pipeline: number[] = [];
+    const decode: number[] = [];
+    const writes: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const r = await runPipeline(batches, dir, `${perBatch}-${run}`);
+      pipeline.push(r.seconds);
+      writes.push(r.writes);
+      decode.push(runDecode(batches));
+    }
+    const batchesPerSecond = batches.length / median(pipeline);
+    const decodeBatchesPerSecond = batches.length / median(decode);
+    const line = (name: string, value: number, unit: string, limit?: number): void =>
+      console.log(
+        JSON.stringify({
+          name,
+          value: Math.round(value),
+          unit,
+          ...(limit !== undefined ? { limit: Math.round(limit), ratio: Number((value / limit).toFixed(3)) } : {}),
+        }),
+      );
+    line(`ingest_batches_per_s_${perBatch}r`, batchesPerSecond, 'batches/s', decodeBatchesPerSecond);
+    line(`ingest_readings_per_s_${perBatch}r`, batchesPerSecond * perBatch, 'readings/s', decodeBatchesPerSecond * perBatch);
+    line(`ingest_store_writes_${perBatch}r`, median(writes), `writes per ${batches.length} batches`);
+    line(`ingest_wire_bytes_per_reading_${perBatch}r`, (bytes / (batches.length * perBatch)) * 1000, 'millibytes/reading');
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
