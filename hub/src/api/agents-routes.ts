@@ -1,0 +1,37 @@
+/** The edge agents the hub knows and what they last reported. */
+import type { Static } from '@sinclair/typebox';
+import type { AgentRecord, AgentRegistry } from '../registry/agent-registry.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError } from './problem.ts';
+import type { Agent, AgentPathParams, AgentsQuery } from './schemas.ts';
+
+export function agentView(record: AgentRecord): Agent {
+  const status = record.status;
+  return {
+    id: record.id,
+    gym: record.gym,
+    online: record.online,
+    lastSeen: record.lastSeen !== undefined ? new Date(record.lastSeen).toISOString() : null,
+    version: status?.version ?? null,
+    outbox: status?.outbox ? { ...status.outbox } : null,
+    sources: status?.sources ?? {},
+    sensors: record.inventory ?? [],
+  };
+}
+
+export function agentsRoutes(options: { registry: AgentRegistry }) {
+  const { registry } = options;
+  return {
+    async listAgents(ctx: ApiContext, input: { query: Static<typeof AgentsQuery> }): Promise<void> {
+      const { gym } = input.query;
+      const agents = await registry.list();
+      ctx.body = agents.filter((a) => gym === undefined || a.gym === gym).map(agentView);
+    },
+
+    async getAgent(ctx: ApiContext, input: { params: Static<typeof AgentPathParams> }): Promise<void> {
+      const record = await registry.get(input.params.id);
+      if (!record) throw new ApiError('not_found', `no agent with id ${input.params.id}`);
+      ctx.body = agentView(record);
+    },
+  };
+}

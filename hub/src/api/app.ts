@@ -1,0 +1,168 @@
+/**
+ * The hub's HTTP API. The composition root mounts `app.callback()` on its node:http server; MQTT over
+ * WebSocket shares that server on /mqtt, so nothing here touches upgrades.
+ */
+import Koa from 'koa';
+import Router from '@koa/router';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { LiveBus, LiveFilter } from '../live/live-bus.ts';
+import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { SeriesStore } from '../storage/series/series-store.ts';
+import { agentsRoutes } from './agents-routes.ts';
+import { bearerAuth } from './auth.ts';
+import type { ApiContext, ApiState } from './context.ts';
+import { LiveStreams, type LiveStreamLimits } from './live.ts';
+import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
+import { OPERATIONS, type Operation, type OperationName } from './operations.ts';
+import { readingsRoutes } from './readings-routes.ts';
+import { compileQuery } from './query.ts';
+import { problemResponses, requestTracking } from './request-tracking.ts';
+
+export interface ApiDeps {
+  registry: AgentRegistry;
+  store: SeriesStore;
+  live: LiveBus;
+  metrics: Registry;
+  adminToken: string;
+  log: Logger;
+  ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  now?: () => number;
+  /** Bounds of live streams; defaults suit production (15 s heartbeat, 1 MiB per client, 1000 clients). */
+  liveStreams?: LiveStreamLimits;
+  /** Abort when the hub stops: live streams end so that the HTTP server can close. */
+  shutdown?: AbortSignal;
+  /** How long /readyz waits for `ready()` before calling the hub not ready. */
+  readyTimeoutMs?: number;
+  version?: string;
+}
+
+type Input<O extends Operation> = {
+  query: O['query'] extends TObject ? Static<O['query']> : Record<string, never>;
+  params: O['params'] extends TObject ? Static<O['params']> : Record<string, never>;
+};
+type Handler<O extends Operation> = (ctx: ApiContext, input: Input<O>) => Promise<void>;
+type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
+
+const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
+const DEFAULT_READY_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Validates path and query before a handler sees them: handlers only get typed, checked input. */
+function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>): void {
+  // Public operations (probes, docs) ignore their query: monitoring tools add cache busters.
+  const query = operation.auth === 'none' ? undefined : compileQuery(operation.query ?? NO_PARAMETERS);
+  const params = operation.params ? compileQuery(operation.params) : undefined;
+  router.get(operation.operationId, operation.path, async (ctx) => {
+    let raw = ctx.query;
+    if (operation.auth === 'bearer_or_query' && 'access_token' in raw) {
+      raw = { ...raw };
+      delete raw['access_token'];
+    }
+    const input = {
+      query: query ? query.parse(raw) : {},
+      params: params ? params.parse(ctx.params) : {},
+    } as Input<Operation>;
+    await handler(ctx, input);
+  });
+}
+
+export function createApi(deps: ApiDeps): Koa<ApiState> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log.child({ ns: 'api' });
+  const readyTimeoutMs = deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const operations: Readonly<Record<OperationName, Operation>> = OPERATIONS;
+  const operationByPath = new Map(Object.values(operations).map((o) => [o.path, o]));
+
+  // First: a bad token must fail before anything is registered in the shared metrics registry.
+  const authenticate = bearerAuth({ token: deps.adminToken, acceptsQueryToken: (ctx) => ctx.state.operation?.auth === 'bearer_or_query' });
+  const liveStreams = new LiveStreams({ bus: deps.live, log, metrics: deps.metrics, shutdown: deps.shutdown, ...deps.liveStreams });
+  const agents = agentsRoutes({ registry: deps.registry });
+  const readings = readingsRoutes({ store: deps.store, now });
+  const openApi = buildOpenApiDocument(operations, {
+    title: 'Pulsebridge hub API',
+    version: deps.version ?? '1',
+    description: 'Edge agents, stored readings and live readings of a Pulsebridge hub.',
+  });
+  const openApiText = JSON.stringify(openApi);
+  const docsPage = renderDocsPage(openApi);
+
+  const handlers: Handlers = {
+    healthz: async (ctx) => {
+      ctx.body = { status: 'ok' };
+    },
+    readyz: async (ctx) => {
+      let result: { ok: boolean; checks: Record<string, string> };
+      try {
+        result = await withTimeout(deps.ready(), readyTimeoutMs, 'the readiness checks');
+      } catch (error) {
+        result = { ok: false, checks: { readiness: error instanceof Error ? error.message : String(error) } };
+      }
+      ctx.status = result.ok ? 200 : 503;
+      ctx.body = { status: result.ok ? 'ready' : 'not_ready', checks: result.checks };
+    },
+    metrics: async (ctx) => {
+      const text = await deps.metrics.metrics();
+      ctx.type = deps.metrics.contentType;
+      ctx.body = text;
+    },
+    listAgents: agents.listAgents,
+    getAgent: agents.getAgent,
+    listSeries: readings.listSeries,
+    readings: readings.readings,
+    rollups: readings.rollups,
+    live: async (ctx, input) => {
+      const filter: LiveFilter = { ...input.query };
+      await liveStreams.serve(ctx, filter);
+    },
+    openapi: async (ctx) => {
+      ctx.type = 'application/json';
+      ctx.body = openApiText;
+    },
+    docs: async (ctx) => {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = docsPage;
+    },
+  };
+
+  // Strict and case-sensitive: one spelling per route, so what the auth gate matched is what the router runs.
+  const router = new Router<ApiState>({ strict: true, sensitive: true });
+  for (const name of Object.keys(operations) as OperationName[]) {
+    // Each handler is typed against its own operation in `Handlers`; the loop only loses that correlation.
+    mount(router, operations[name], handlers[name] as unknown as Handler<Operation>);
+  }
+
+  const app = new Koa<ApiState>();
+  // Errors are logged by problemResponses with their request id; Koa's own stderr printing would duplicate them.
+  app.silent = true;
+  app.on('error', (error: unknown) => log.warn({ err: error }, 'error after the response started'));
+  app.use(requestTracking({ log, metrics: deps.metrics, untimedRoutes: new Set([OPERATIONS.live.path]) }));
+  app.use(problemResponses(log));
+  app.use(async (ctx, next) => {
+    // Resolved here, before auth, so that refused requests are still counted under their route.
+    const layer = router.match(ctx.path, ctx.method).pathAndMethod.find((l) => operationByPath.has(String(l.path)));
+    const operation = layer ? operationByPath.get(String(layer.path)) : undefined;
+    if (operation) {
+      ctx.state.operation = operation;
+      ctx.state.route = operation.path;
+    }
+    // What the router would not serve still needs credentials under /api, so unknown paths reveal nothing.
+    const needsAuth = operation ? operation.auth !== 'none' : ctx.path.toLowerCase().startsWith('/api');
+    if (needsAuth) {
+      // Readings and agent state are private and change by the second: no shared or browser cache keeps them.
+      ctx.set('Cache-Control', 'no-store');
+      await authenticate(ctx, next);
+    } else await next();
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

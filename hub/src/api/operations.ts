@@ -1,0 +1,163 @@
+/**
+ * Every operation the API serves, described once: the router mounts them (app.ts), the auth middleware reads
+ * which are public, and the OpenAPI document is generated from them (openapi.ts).
+ */
+import type { TObject, TSchema } from '@sinclair/typebox';
+import type { ProblemCode } from './problem.ts';
+import {
+  AgentList,
+  AgentPathParams,
+  AgentsQuery,
+  Agent,
+  Health,
+  LiveEvent,
+  LiveQuery,
+  Readiness,
+  ReadingsPage,
+  ReadingsQuery,
+  Rollups,
+  RollupsQuery,
+  SeriesList,
+  SeriesQuery,
+} from './schemas.ts';
+
+/**
+ * `none`: open to anyone (probes, scrapers, API description). `bearer`: admin token in the Authorization
+ * header. `bearer_or_query`: also `?access_token=`, because browsers' EventSource cannot set headers.
+ */
+export type AuthMode = 'none' | 'bearer' | 'bearer_or_query';
+
+export interface Operation {
+  readonly operationId: string;
+  /** In @koa/router syntax (`/api/v1/agents/:id`); also the `route` label of the HTTP metrics. */
+  readonly path: string;
+  readonly tag: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly auth: AuthMode;
+  readonly query?: TObject;
+  readonly params?: TObject;
+  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema };
+  /** Problems this operation answers with, besides the ones any request can get (unauthorized, internal). */
+  readonly problems: readonly ProblemCode[];
+}
+
+export const API_PREFIX = '/api/v1';
+const JSON_TYPE = 'application/json';
+
+export const OPERATIONS = {
+  healthz: {
+    operationId: 'getHealth',
+    path: '/healthz',
+    tag: 'operations',
+    summary: 'Liveness: 200 while the process serves requests',
+    auth: 'none',
+    response: { description: 'Alive', contentType: JSON_TYPE, schema: Health },
+    problems: [],
+  },
+  readyz: {
+    operationId: 'getReadiness',
+    path: '/readyz',
+    tag: 'operations',
+    summary: 'Readiness: 200 when every dependency is usable, 503 with the failing checks otherwise',
+    auth: 'none',
+    response: { description: 'Ready (the same body comes with 503 when not ready)', contentType: JSON_TYPE, schema: Readiness },
+    problems: [],
+  },
+  metrics: {
+    operationId: 'getMetrics',
+    path: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    auth: 'none',
+    response: { description: 'Prometheus text exposition format', contentType: 'text/plain; version=0.0.4' },
+    problems: [],
+  },
+  listAgents: {
+    operationId: 'listAgents',
+    path: `${API_PREFIX}/agents`,
+    tag: 'agents',
+    summary: 'Edge agents the hub knows, with their last reported state',
+    auth: 'bearer',
+    query: AgentsQuery,
+    response: { description: 'All agents', contentType: JSON_TYPE, schema: AgentList },
+    problems: ['invalid_parameter'],
+  },
+  getAgent: {
+    operationId: 'getAgent',
+    path: `${API_PREFIX}/agents/:id`,
+    tag: 'agents',
+    summary: 'One edge agent',
+    auth: 'bearer',
+    params: AgentPathParams,
+    response: { description: 'The agent', contentType: JSON_TYPE, schema: Agent },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  listSeries: {
+    operationId: 'listSeries',
+    path: `${API_PREFIX}/series`,
+    tag: 'readings',
+    summary: 'Series (gym, agent, sensor, metric) with stored readings',
+    auth: 'bearer',
+    query: SeriesQuery,
+    response: { description: 'Matching series', contentType: JSON_TYPE, schema: SeriesList },
+    problems: ['invalid_parameter', 'unavailable'],
+  },
+  readings: {
+    operationId: 'getReadings',
+    path: `${API_PREFIX}/readings`,
+    tag: 'readings',
+    summary: 'Raw readings of one sensor and metric, oldest first, one page at a time',
+    description:
+      'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading in ' +
+      '[from, to) exactly once.',
+    auth: 'bearer',
+    query: ReadingsQuery,
+    response: { description: 'A page of readings', contentType: JSON_TYPE, schema: ReadingsPage },
+    problems: ['invalid_parameter', 'range_too_large', 'unavailable'],
+  },
+  rollups: {
+    operationId: 'getRollups',
+    path: `${API_PREFIX}/rollups`,
+    tag: 'readings',
+    summary: 'Min, max, mean and count of one sensor and metric per time step',
+    auth: 'bearer',
+    query: RollupsQuery,
+    response: { description: 'One entry per step that has readings', contentType: JSON_TYPE, schema: Rollups },
+    problems: ['invalid_parameter', 'range_too_large', 'too_many_steps', 'unavailable'],
+  },
+  live: {
+    operationId: 'streamLive',
+    path: `${API_PREFIX}/live`,
+    tag: 'live',
+    summary: 'Server-Sent Events of readings as the hub stores them',
+    description:
+      'Each `readings` event carries the JSON described here in its data line. A comment line arrives every 15 s so idle ' +
+      'connections stay open through proxies. A client that falls too far behind is disconnected; reconnect to resume ' +
+      '(readings missed meanwhile are in /readings). Accepts `?access_token=` because EventSource cannot set headers.',
+    auth: 'bearer_or_query',
+    query: LiveQuery,
+    response: { description: 'text/event-stream of `readings` events', contentType: 'text/event-stream', schema: LiveEvent },
+    problems: ['invalid_parameter', 'too_many_clients', 'unavailable'],
+  },
+  openapi: {
+    operationId: 'getOpenApi',
+    path: `${API_PREFIX}/openapi.json`,
+    tag: 'meta',
+    summary: 'This API described in OpenAPI 3.1',
+    auth: 'none',
+    response: { description: 'OpenAPI document', contentType: JSON_TYPE },
+    problems: [],
+  },
+  docs: {
+    operationId: 'getDocs',
+    path: `${API_PREFIX}/docs`,
+    tag: 'meta',
+    summary: 'This API described for humans',
+    auth: 'none',
+    response: { description: 'HTML page', contentType: 'text/html' },
+    problems: [],
+  },
+} as const satisfies Record<string, Operation>;
+
+export type OperationName = keyof typeof OPERATIONS;

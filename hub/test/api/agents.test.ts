@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Agent, AgentList } from '../../src/api/schemas.ts';
+import { NOW, readProblem, startApi, type RunningApi } from './harness.ts';
+
+async function seed(api: RunningApi): Promise<void> {
+  await api.registry.create('box-1', 'gym-a');
+  await api.registry.create('box-2', 'gym-b');
+  await api.registry.recordStatus(
+    'box-1',
+    {
+      state: 'online',
+      version: '0.3.1',
+      outbox: { readings: 120, bytes: 4_096, oldestAgeMs: 2_500, dropped: 3 },
+      sources: { ble: { state: 'running' }, ant: { state: 'unavailable', detail: 'no USB stick' } },
+    },
+    NOW - 1_000,
+  );
+  await api.registry.recordInventory('box-1', [{ id: 'ble:c0:ff:ee:00:11:22', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }]);
+}
+
+test('GET /api/v1/agents lists every agent with its last reported state', async () => {
+  const api = await startApi();
+  try {
+    await seed(api);
+    const response = await api.get('/api/v1/agents');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(response.headers.get('cache-control'), 'no-store');
+    const body: unknown = await response.json();
+    assert.ok(TypeCompiler.Compile(AgentList).Check(body), 'the body matches the documented schema');
+    const agents = body as Array<Record<string, unknown>>;
+    const one = agents.find((a) => a['id'] === 'box-1');
+    assert.deepEqual(one, {
+      id: 'box-1',
+      gym: 'gym-a',
+      online: true,
+      lastSeen: new Date(NOW - 1_000).toISOString(),
+      version: '0.3.1',
+      outbox: { readings: 120, bytes: 4_096, oldestAgeMs: 2_500, dropped: 3 },
+      sources: { ble: { state: 'running' }, ant: { state: 'unavailable', detail: 'no USB stick' } },
+      sensors: [{ id: 'ble:c0:ff:ee:00:11:22', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }],
+    });
+    const never = agents.find((a) => a['id'] === 'box-2');
+    assert.deepEqual(never, { id: 'box-2', gym: 'gym-b', online: false, lastSeen: null, version: null, outbox: null, sources: {}, sensors: [] });
+  } finally {
+    await api.close();
+  }
+});
+
+test('GET /api/v1/agents?gym= narrows to one gym', async () => {
+  const api = await startApi();
+  try {
+    await seed(api);
+    const body = (await (await api.get('/api/v1/agents?gym=gym-b')).json()) as Array<{ id: string }>;
+    assert.deepEqual(body.map((a) => a.id), ['box-2']);
+    const none = (await (await api.get('/api/v1/agents?gym=gym-z')).json()) as unknown[];
+    assert.deepEqual(none, []);
+  } finally {
+    await api.close();
+  }
+});
+
+test('GET /api/v1/agents/:id returns one agent, 404 problem when unknown, 400 for an impossible id', async () => {
+  const api = await startApi();
+  try {
+    await seed(api);
+    const found = await api.get('/api/v1/agents/box-1');
+    assert.equal(found.status, 200);
+    const body: unknown = await found.json();
+    assert.ok(TypeCompiler.Compile(Agent).Check(body));
+    assert.equal((body as { id: string }).id, 'box-1');
+
+    const missing = await api.get('/api/v1/agents/box-9');
+    assert.equal(missing.status, 404);
+    const problem = await readProblem(missing);
+    assert.equal(problem.type, '/api/v1/docs#problem-not_found');
+    assert.match(problem.detail, /box-9/);
+
+    const impossible = await api.get(`/api/v1/agents/${encodeURIComponent('bad id!')}`);
+    assert.equal(impossible.status, 400);
+    assert.equal((await readProblem(impossible)).param, 'id');
+
+    const malformed = await api.get('/api/v1/agents/%E0%A4%A');
+    assert.equal(malformed.status, 400);
+    await readProblem(malformed);
+  } finally {
+    await api.close();
+  }
+});
