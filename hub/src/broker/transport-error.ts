@@ -1,0 +1,21 @@
+export type TransportErrorCode =
+  /** publish() before start() or after stop(). */
+  | 'not_running'
+  /** The broker refused the hub's own credentials (external broker). */
+  | 'auth_failed'
+  /** The broker refused a subscription the hub needs (external broker ACL, or no shared subscriptions). */
+  | 'subscribe_refused'
+  | 'timeout'
+  | 'publish_failed'
+  | 'listen_failed'
+  | 'invalid_agent';
+
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * The hub's composition root: builds every component from the configuration and wires them together.
+ *
+ *   state DB (<dataDir>/hub.db, WAL) ─▶ agent registry, ingest dedupe
+ *   transport (embedded aedes or external broker) ─▶ ingest ─▶ series store, live bus ─▶ acks via transport
+ *   one node:http server: the Koa API, and MQTT over WebSocket on mqtt.websocketPath (embedded broker)
+ *
+ * Stop order: refuse new connections (HTTP, MQTT), drain ingest (it still acks through the transport), close
+ * the transport and the HTTP connections, then the stores.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino, type Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { resolveSecret } from '@pulsebridge/protocol';
+import { createApi } from './api/app.ts';
+import { EmbeddedBroker } from './broker/embedded-broker.ts';
+import { ExternalBroker } from './broker/external-broker.ts';
+import type { HubTransport } from './broker/transport.ts';
+import { defaultHubClientId, type HubConfig } from './config.ts';
+import { Dedupe } from './ingest/dedupe.ts';
+import { Ingest } from './ingest/ingest.ts';
+import { LiveBus } from './live/live-bus.ts';
+import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import { createSeriesStore } from './storage/series/index.ts';
+import type { SeriesStore } from './storage/series/series-store.ts';
+
+export { loadHubConfig, type HubConfig } from './config.ts';
+
+export const STATE_DATABASE_FILE = 'hub.db';
+
+/** Opens (creating if needed) the hub's state database: agents, dedupe ranges. */
+export function openStateDatabase(dataDir: string): Database.Database {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, STATE_DATABASE_FILE));
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; agents resend unacked batches.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export interface HubDeps {
+  log?: Logger;
+  /** Defaults to a fresh registry with the process metrics. */
+  metrics?: Registry;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface HubAddress {
+  host: string;
+  port: number;
+}
+
+export interface HubAddresses {
+  http: HubAddress | undefined;
+  /** The embedded broker's TCP listener; undefined with an external broker or TCP turned off. */
+  mqtt: HubAddress | undefined;
+}
+
+type ReadyResult = { ok: boolean; checks: Record<string, string> };
+
+function hubVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export class Hub {
+  readonly config: HubConfig;
+  readonly metrics: Registry;
+  private readonly log: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+  private db: Database.Database | undefined;
+  private registryInstance: SqliteAgentRegistry | undefined;
+  private store: SeriesStore | undefined;
+  private transport: HubTransport | undefined;
+  private ingest: Ingest | undefined;
+  private http: Server | undefined;
+  private shutdown: AbortController | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(config: HubConfig, deps: HubDeps = {}) {
+    this.config = config;
+    this.log = deps.log ?? pino({ name: 'pulsebridge-hub', level: config.log.level });
+    this.env = deps.env ?? process.env;
+    if (deps.metrics) {
+      this.metrics = deps.metrics;
+    } else {
+      this.metrics = new Registry();
+      collectDefaultMetrics({ register: this.metrics });
+    }
+  }
+
+  get addresses(): HubAddresses {
+    const http = this.http?.address() as AddressInfo | null | undefined;
+    return {
+      http: http ? { host: http.address, port: http.port } : undefined,
+      mqtt: this.transport instanceof EmbeddedBroker ? this.transport.address() : undefined,
+    };
+  }
+
+  /** The agent registry, once started: for tools and tests that enroll agents in a running hub. */
+  get registry(): SqliteAgentRegistry {
+    if (!this.registryInstance) throw new Error('the hub is not started');
+    return this.registryInstance;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
+    const config = this.config;
+    const log = this.log;
+    try {
+      const adminToken = resolveSecret(config.api.adminToken, this.env);
+      const dataDir = config.hub.dataDir;
+      const db = openStateDatabase(dataDir);
+      this.db = db;
+      const registry = new SqliteAgentRegistry({ db, log });
+      this.registryInstance = registry;
+      await registry.start();
+
+      const store = createSeriesStore(config.series, { log, dataDir, env: this.env });
+      this.store = store;
+      await store.start();
+
+      const live = new LiveBus();
+      const transport = this.createTransport(registry);
+      this.transport = transport;
+      const ingest = new Ingest({ transport, registry, store, live, dedupe: new Dedupe({ db }), log, metrics: this.metrics, ...config.ingest });
+      this.ingest = ingest;
+      ingest.start();
+      await transport.start();
+
+      this.shutdown = new AbortController();
+      const api = createApi({
+        registry,
+        store,
+        live,
+        metrics: this.metrics,
+        adminToken,
+        log,
+        ready: () => this.ready(),
+        shutdown: this.shutdown.signal,
+        version: hubVersion(),
+      });
+      const http = createServer(api.callback());
+      this.http = http;
+      http.on('upgrade', (request, socket, head) => {
+        if (transport instanceof EmbeddedBroker && config.mqtt.websocket && transport.handleUpgrade(request, socket, head)) return;
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      });
+      http.on('clientError', (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      });
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.http.port, config.http.host, () => {
+          http.off('error', reject);
+          resolve();
+        });
+      });
+      http.on('error', (err) => log.error({ err }, 'HTTP server error'));
+      log.info({ http: this.addresses.http, mqtt: this.addresses.mqtt, mode: config.mqtt.mode, series: config.series.kind, dataDir }, 'hub started');
+    } catch (err) {
+      log.error({ err }, 'hub failed to start');
+      await this.stop();
+      throw err;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
+    const started = Date.now();
+    const step = async (what: string, action: () => unknown): Promise<void> => {
+      try {
+        await action();
+      } catch (err) {
+        this.log.error({ err }, `stopping: ${what} failed`);
+      }
+    };
+    const http = this.http;
+    const transport = this.transport;
+    // 1. No new work: close the listeners, end live streams, keep current MQTT connections for the acks.
+    const httpClosed = http?.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
+    http?.closeIdleConnections();
+    this.shutdown?.abort();
+    if (transport instanceof EmbeddedBroker) transport.stopAccepting();
+    // 2. Write and acknowledge what is queued (bounded by ingest.drainTimeoutMs).
+    if (this.ingest) await step('ingest', () => this.ingest?.stop());
+    // 3. Disconnect agents (bounded by the transport's own stop timeout), then whatever HTTP is left.
+    if (transport) await step('transport', () => transport.stop());
+    http?.closeAllConnections();
+    await httpClosed;
+    // 4. Stores last: nothing writes to them any more.
+    if (this.store) await step('series store', () => this.store?.stop());
+    if (this.registryInstance) await step('agent registry', () => this.registryInstance?.stop());
+    if (this.db?.open) await step('state database', () => this.db?.close());
+    this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
+  }
+
+  private createTransport(registry: SqliteAgentRegistry): HubTransport {
+    const { mqtt, topicRoot } = this.config;
+    if (mqtt.mode === 'external') {
+      const external = mqtt.external;
+      return new ExternalBroker({
+        url: external.url,
+        username: external.username,
+        password: external.password === undefined ? undefined : resolveSecret(external.password, this.env),
+        clientId: external.clientId ?? defaultHubClientId(),
+        topicRoot,
+        sharedSubscriptions: external.sharedSubscriptions,
+        shareGroup: external.shareGroup,
+        protocolVersion: external.protocolVersion,
+        sessionExpirySeconds: external.sessionExpirySeconds,
+        keepaliveSeconds: external.keepaliveSeconds,
+        connectTimeoutMs: external.connectTimeoutMs,
+        reconnectMinMs: external.reconnectMinMs,
+        reconnectMaxMs: external.reconnectMaxMs,
+        publishTimeoutMs: external.publishTimeoutMs,
+        ca: external.caFile === undefined ? undefined : readFileSync(external.caFile),
+        log: this.log,
+        metrics: this.metrics,
+      });
+    }
+    return new EmbeddedBroker({
+      registry,
+      log: this.log,
+      metrics: this.metrics,
+      topicRoot,
+      listen: mqtt.tcp ? { host: mqtt.host, port: mqtt.port } : null,
+      tls: mqtt.tls ? { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) } : undefined,
+      websocketPath: mqtt.websocketPath,
+      maxPacketBytes: mqtt.maxPacketBytes,
+    });
+  }
+
+  private async ready(): Promise<ReadyResult> {
+    const checks: Record<string, string> = {};
+    try {
+      this.db?.prepare('SELECT 1').get();
+      checks['stateDatabase'] = this.db?.open ? 'ok' : 'closed';
+    } catch (err) {
+      checks['stateDatabase'] = (err as Error).message;
+    }
+    const transport = this.transport;
+    if (transport instanceof ExternalBroker) checks['broker'] = transport.connected ? 'ok' : `not connected to ${this.config.mqtt.external.url}`;
+    else if (transport instanceof EmbeddedBroker) checks['broker'] = transport.accepting ? 'ok' : 'not accepting connections';
+    else checks['broker'] = 'not started';
+    checks['ingest'] = this.ingest?.stats().running ? 'ok' : 'stopped';
+    if (this.stopping) checks['hub'] = 'stopping';
+    return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+  }
+}

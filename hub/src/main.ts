@@ -1,0 +1,310 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * pulsebridge-hub: the command line of the hub.
+ *
+ *   pulsebridge-hub [serve] [--config FILE] [--print-config]    run the hub
+ *   pulsebridge-hub agent add <id> --gym <gym>                   enroll an agent; prints its secret once
+ *   pulsebridge-hub agent list [--json]
+ *   pulsebridge-hub agent remove <id>
+ *
+ * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
+ * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
+ */
+import { realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify as toYaml } from 'yaml';
+import { ConfigError } from '@pulsebridge/protocol';
+import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
+import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
+import { Hub, openStateDatabase } from './hub.ts';
+import { createLogger } from './log.ts';
+import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import type { AgentRecord } from './registry/agent-registry.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+/** Ingest drain (ingest.drainTimeoutMs, 10 s by default) and the broker's own stop fit well within this. */
+export const STOP_TIMEOUT_MS = 30_000;
+
+export const USAGE = `Usage:
+  pulsebridge-hub [serve] [--config FILE] [--print-config]
+  pulsebridge-hub agent add <id> --gym <gym> [--mqtt-url URL] [--json] [--config FILE]
+  pulsebridge-hub agent list [--json] [--config FILE]
+  pulsebridge-hub agent remove <id> [--config FILE]
+
+Runs the Pulsebridge hub: MQTT broker (or external broker client), ingest, storage and API.
+
+Options:
+  -c, --config FILE   YAML configuration (see hub/hub.example.yaml); default: $PB_HUB_CONFIG, else none
+      --print-config  print the effective configuration, inline secrets masked, and exit
+      --gym GYM       agent add: the gym the agent belongs to
+      --mqtt-url URL  agent add: how the agent reaches the broker (default: mqtt.publicUrl)
+      --json          agent add, agent list: machine-readable output
+  -h, --help          print this help and exit
+
+Environment:
+  ${ENV_PREFIX}<PATH>   overrides one setting; levels joined by "__", e.g.
+                      ${ENV_PREFIX}HTTP__PORT=9090  ${ENV_PREFIX}MQTT__MODE=external
+                      ${ENV_PREFIX}API__ADMIN_TOKEN='{"env":"ADMIN_TOKEN"}'  ${ENV_PREFIX}LOG__LEVEL=debug
+
+Signals: SIGINT or SIGTERM stop the hub cleanly (refuse new connections, store and acknowledge what is
+queued, disconnect agents, close stores); a second one exits at once.
+`;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Resolves with the name of the first stop signal; calls onSecond on the next one. */
+  stopSignal: (onSecond: () => void) => Promise<string>;
+}
+
+function processSignals(onSecond: () => void): Promise<string> {
+  return new Promise((resolve) => {
+    let received = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (received) {
+        onSecond();
+        return;
+      }
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  stopSignal: processSignals,
+};
+
+interface Args {
+  config?: string | undefined;
+  'print-config'?: boolean | undefined;
+  help?: boolean | undefined;
+  gym?: string | undefined;
+  'mqtt-url'?: string | undefined;
+  json?: boolean | undefined;
+}
+
+class UsageError extends Error {
+  readonly code = 'usage';
+}
+
+function parse(argv: readonly string[]): { values: Args; positionals: string[] } {
+  try {
+    return parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        'print-config': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        gym: { type: 'string' },
+        'mqtt-url': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const { values, positionals } = parse(argv);
+    if (values.help) {
+      io.stdout(USAGE);
+      return EXIT_OK;
+    }
+    const file = values.config ?? io.env['PB_HUB_CONFIG'];
+    const [command = 'serve', ...rest] = positionals;
+    if (command === 'serve') {
+      if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+      return await serve(file, values, io);
+    }
+    if (command === 'agent') return await agentCommand(rest, file, values, io);
+    throw new UsageError(`unknown command "${command}"`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`pulsebridge-hub: ${err.message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr(`pulsebridge-hub: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}
+
+async function serve(file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  if (values.gym !== undefined || values['mqtt-url'] !== undefined || values.json) throw new UsageError('--gym, --mqtt-url and --json belong to the agent commands');
+  const config = loadHubConfig({ file, env: io.env });
+  if (values['print-config']) {
+    io.stdout(toYaml(redactConfig(config)));
+    return EXIT_OK;
+  }
+  const log = await createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const hub = new Hub(config, { log, env: io.env });
+  const signal = io.stopSignal(() => {
+    log.warn('second stop signal: exiting without a clean stop');
+    process.exit(EXIT_INTERRUPTED);
+  });
+  try {
+    await hub.start();
+  } catch (err) {
+    log.fatal({ err }, 'hub failed to start');
+    if (err instanceof ConfigError) {
+      io.stderr(`pulsebridge-hub: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    return EXIT_FAILURE;
+  }
+  const name = await signal;
+  log.info({ signal: name }, 'stop requested');
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    hub.stop().then(
+      () => true,
+      (err: unknown) => {
+        log.error({ err }, 'hub failed to stop cleanly');
+        return false;
+      },
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        log.error(`timed out after ${STOP_TIMEOUT_MS} ms waiting for the hub to stop`);
+        resolve(false);
+      }, STOP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  return stopped ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function agentCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  const [sub, id, ...extra] = args;
+  if (values['print-config']) throw new UsageError('--print-config belongs to serve');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (sub !== 'add' && sub !== 'list' && sub !== 'remove') throw new UsageError(sub ? `unknown agent command "${sub}"` : 'agent needs a command: add, list or remove');
+  if (sub === 'list' && id !== undefined) throw new UsageError('agent list takes no id');
+  if (sub !== 'list' && id === undefined) throw new UsageError(`agent ${sub} needs an agent id`);
+  if (sub !== 'add' && (values.gym !== undefined || values['mqtt-url'] !== undefined)) throw new UsageError('--gym and --mqtt-url belong to agent add');
+  if (sub === 'add' && values.gym === undefined) throw new UsageError('agent add needs --gym <gym>');
+
+  const config = loadAgentToolConfig({ file, env: io.env });
+  const db = openStateDatabase(config.hub.dataDir);
+  const log = await createLogger({ level: 'warn', pretty: false, destination: { write: (line: string) => io.stderr(line) } });
+  const registry = new SqliteAgentRegistry({ db, log, flushIntervalMs: 0 });
+  try {
+    if (sub === 'list') return listAgents(await registry.list(), values.json === true, io);
+    if (sub === 'remove') {
+      if (await registry.remove(id!)) {
+        io.stdout(`removed agent ${id}; it can no longer connect (a connection it holds now stays open until it drops)\n`);
+        return EXIT_OK;
+      }
+      io.stderr(`pulsebridge-hub: no agent "${id}"\n`);
+      return EXIT_FAILURE;
+    }
+    let created: Awaited<ReturnType<SqliteAgentRegistry['create']>>;
+    try {
+      created = await registry.create(id!, values.gym!);
+    } catch (err) {
+      if (err instanceof RegistryError) {
+        io.stderr(`pulsebridge-hub: ${err.message}\n`);
+        return err.code === 'exists' ? EXIT_FAILURE : EXIT_USAGE;
+      }
+      throw err;
+    }
+    printEnrollment(created.agent, created.secret, values['mqtt-url'] ?? config.mqtt.publicUrl ?? guessMqttUrl(config), config, values.json === true, io);
+    return EXIT_OK;
+  } finally {
+    await registry.stop();
+    db.close();
+  }
+}
+
+function guessMqttUrl(config: AgentToolConfig): string {
+  if (config.mqtt.mode === 'external') return 'mqtt://<broker-host>:1883';
+  const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
+  return `${config.mqtt.tls ? 'mqtts' : 'mqtt'}://${host}:${config.mqtt.port}`;
+}
+
+function printEnrollment(agent: AgentRecord, secret: string, url: string, config: AgentToolConfig, json: boolean, io: CliIo): void {
+  const passwordLine = config.mqtt.mode === 'external' ? mosquittoPasswordLine(agent.id, secret) : undefined;
+  if (json) {
+    io.stdout(`${JSON.stringify({ id: agent.id, gym: agent.gym, secret, mqttUrl: url, topicRoot: config.topicRoot, ...(passwordLine ? { mosquittoPasswordLine: passwordLine } : {}) })}\n`);
+    return;
+  }
+  const snippet = toYaml({ agent: { id: agent.id }, hub: { url, password: secret, topicRoot: config.topicRoot } });
+  const lines = [
+    `Enrolled agent ${agent.id} for gym ${agent.gym}.`,
+    '',
+    'Its secret is shown this once; the hub keeps only a hash of it:',
+    `  ${secret}`,
+    '',
+    'Agent configuration (agent.yaml); rather than keeping the secret inline, you can put it in a file',
+    'readable only by the agent and write `password: {file: /path/to/secret}`:',
+    '',
+    snippet.trimEnd(),
+    '',
+  ];
+  if (passwordLine) {
+    lines.push(
+      'External broker: append this line to the agents password file (deploy/mosquitto: agents.passwd), then reload',
+      'Mosquitto (kill -HUP <pid>):',
+      '',
+      passwordLine,
+      '',
+    );
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+}
+
+function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
+  if (json) {
+    io.stdout(`${JSON.stringify(agents)}\n`);
+    return EXIT_OK;
+  }
+  if (agents.length === 0) {
+    io.stdout('no agents\n');
+    return EXIT_OK;
+  }
+  const rows = [
+    ['ID', 'GYM', 'STATE', 'LAST SEEN', 'VERSION'],
+    ...agents.map((a) => [a.id, a.gym, a.online ? 'online' : 'offline', a.lastSeen === undefined ? '-' : new Date(a.lastSeen).toISOString(), a.status?.version ?? '-']),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  io.stdout(`${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`);
+  return EXIT_OK;
+}
+
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`pulsebridge-hub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

@@ -1,0 +1,295 @@
+/**
+ * The embedded agent registry: one table in the hub's state database.
+ *
+ * Secrets are 32 random bytes handed out once; only an scrypt hash is kept. The hash string carries its own
+ * parameters so the cost can be raised later without invalidating agents in the field.
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { isAgentId, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
+import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
+
+export type RegistryErrorCode = 'invalid_id' | 'invalid_gym' | 'exists';
+
+export class RegistryError extends Error {
+  readonly code: RegistryErrorCode;
+
+  constructor(code: RegistryErrorCode, message: string) {
+    super(message);
+    this.name = 'RegistryError';
+    this.code = code;
+  }
+}
+
+const GYM_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Gym ids travel in URLs and series tags: the same short, punctuation-free shape as agent ids, plus dots. */
+export function isGymId(value: string): boolean {
+  return GYM_ID_RE.test(value);
+}
+
+export interface ScryptCost {
+  N: number;
+  r: number;
+  p: number;
+}
+
+/**
+ * Secrets are 256 random bits, so no hash cost is needed against guessing; scrypt keeps a copied table from
+ * being usable as credentials. A modest cost (~30 ms on a small core) keeps a reconnect storm of a few hundred
+ * agents to seconds. Stored hashes carry their parameters, so raising this later keeps old hashes valid.
+ */
+export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 4_096, r: 8, p: 1 };
+
+const KEY_BYTES = 32;
+const SALT_BYTES = 16;
+/** A longer "secret" is not one we issued; refusing it early keeps hashing cost bounded per attempt. */
+const MAX_SECRET_CHARS = 256;
+
+function scryptAsync(secret: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // maxmem: scrypt needs 128 * N * r bytes; the default 32 MiB cap is too tight for N above 2^15.
+    scrypt(secret, salt, KEY_BYTES, { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+async function hashSecret(secret: string, cost: ScryptCost): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await scryptAsync(secret, salt, cost);
+  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
+  const expected = Buffer.from(key, 'base64url');
+  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+interface AgentRow {
+  id: string;
+  gym: string;
+  secret_hash: string;
+  created_at: number;
+  last_seen: number | null;
+  status: string | null;
+  inventory: string | null;
+}
+
+interface CachedSuccess {
+  secretDigest: Buffer;
+  secretHash: string;
+  until: number;
+}
+
+export interface SqliteAgentRegistryOptions {
+  /** The hub's state database (WAL); the registry owns the `agents` table in it. */
+  db: Database;
+  log: Logger;
+  /** How often in-memory last-seen times are written to the database. */
+  flushIntervalMs?: number;
+  /**
+   * How long a successful authentication is remembered, so a reconnect storm does not queue hundreds of
+   * scrypt runs. Removing an agent forgets it at once. 0 disables the cache.
+   */
+  authCacheMs?: number;
+  scryptCost?: ScryptCost;
+  now?: () => number;
+}
+
+interface Statements {
+  insert: Statement<[string, string, string, number]>;
+  remove: Statement<[string]>;
+  get: Statement<[string], AgentRow>;
+  list: Statement<[], AgentRow>;
+  status: Statement<[string, number, string]>;
+  inventory: Statement<[string, string]>;
+  lastSeen: Statement<[number, string]>;
+}
+
+const MAX_AUTH_CACHE_ENTRIES = 10_000;
+
+export class SqliteAgentRegistry implements AgentRegistry {
+  private readonly db: Database;
+  private readonly log: Logger;
+  private readonly flushIntervalMs: number;
+  private readonly authCacheMs: number;
+  private readonly cost: ScryptCost;
+  private readonly now: () => number;
+  private statements: Statements | undefined;
+  private readonly pendingLastSeen = new Map<string, number>();
+  private readonly authCache = new Map<string, CachedSuccess>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Hash of a random secret, so an unknown agent id costs the same scrypt run as a wrong secret. */
+  private decoyHash: Promise<string> | undefined;
+
+  constructor(options: SqliteAgentRegistryOptions) {
+    this.db = options.db;
+    this.log = options.log.child({ ns: 'registry' });
+    this.flushIntervalMs = options.flushIntervalMs ?? 30_000;
+    this.authCacheMs = options.authCacheMs ?? 60_000;
+    this.cost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
+    this.now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    this.prepared();
+    if (this.flushIntervalMs > 0 && !this.flushTimer) {
+      this.flushTimer = setInterval(() => this.flushLastSeen(), this.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.db.open) this.flushLastSeen();
+    this.authCache.clear();
+  }
+
+  async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
+    if (!isAgentId(id)) throw new RegistryError('invalid_id', `invalid agent id "${id}": letters, digits, - and _, at most 64, starting with a letter or digit`);
+    if (!isGymId(gym)) throw new RegistryError('invalid_gym', `invalid gym id "${gym}": letters, digits, ., - and _, at most 64, starting with a letter or digit`);
+    const secret = randomBytes(32).toString('base64url');
+    const hash = await hashSecret(secret, this.cost);
+    const createdAt = this.now();
+    try {
+      this.prepared().insert.run(id, gym, hash, createdAt);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError('exists', `agent "${id}" already exists`);
+      throw err;
+    }
+    this.log.info({ agent: id, gym }, 'agent created');
+    return { agent: { id, gym, createdAt, online: false }, secret };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.authCache.delete(id);
+    this.pendingLastSeen.delete(id);
+    const removed = this.prepared().remove.run(id).changes > 0;
+    if (removed) this.log.info({ agent: id }, 'agent removed');
+    return removed;
+  }
+
+  async get(id: string): Promise<AgentRecord | undefined> {
+    const row = this.prepared().get.get(id);
+    return row ? this.toRecord(row) : undefined;
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    return this.prepared()
+      .list.all()
+      .map((row) => this.toRecord(row));
+  }
+
+  async authenticate(id: string, secret: string): Promise<AgentRecord | undefined> {
+    if (!isAgentId(id) || secret.length === 0 || secret.length > MAX_SECRET_CHARS) return undefined;
+    const row = this.prepared().get.get(id);
+    if (!row) {
+      this.decoyHash ??= hashSecret(randomBytes(32).toString('base64url'), this.cost);
+      await verifySecret(secret, await this.decoyHash);
+      return undefined;
+    }
+    const digest = sha256(secret);
+    const cached = this.authCache.get(id);
+    if (cached && cached.until > this.now() && cached.secretHash === row.secret_hash && timingSafeEqual(cached.secretDigest, digest)) {
+      return this.toRecord(row);
+    }
+    if (!(await verifySecret(secret, row.secret_hash))) return undefined;
+    if (this.authCacheMs > 0) this.remember(id, { secretDigest: digest, secretHash: row.secret_hash, until: this.now() + this.authCacheMs });
+    // The agent may have been removed while scrypt ran.
+    const current = this.prepared().get.get(id);
+    return current && current.secret_hash === row.secret_hash ? this.toRecord(current) : undefined;
+  }
+
+  async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {
+    const changed = this.prepared().status.run(JSON.stringify(status), at, id).changes;
+    if (changed === 0) this.log.debug({ agent: id }, 'status for an unknown agent ignored');
+    else this.touch(id, at);
+  }
+
+  async recordInventory(id: string, sensors: SensorInfo[]): Promise<void> {
+    const changed = this.prepared().inventory.run(JSON.stringify(sensors), id).changes;
+    if (changed === 0) this.log.debug({ agent: id }, 'inventory for an unknown agent ignored');
+  }
+
+  touch(id: string, at: number): void {
+    const known = this.pendingLastSeen.get(id);
+    if (known === undefined || at > known) this.pendingLastSeen.set(id, at);
+  }
+
+  /** Writes pending last-seen times in one transaction; called periodically and on stop. */
+  flushLastSeen(): void {
+    if (this.pendingLastSeen.size === 0) return;
+    const pending = [...this.pendingLastSeen];
+    this.pendingLastSeen.clear();
+    const statement = this.prepared().lastSeen;
+    try {
+      this.db.transaction(() => {
+        for (const [id, at] of pending) statement.run(at, id);
+      })();
+    } catch (err) {
+      // Keep them for the next flush: last-seen times are worth a retry, not a crash.
+      for (const [id, at] of pending) this.touch(id, at);
+      this.log.warn({ err }, 'could not write last-seen times');
+    }
+  }
+
+  private remember(id: string, entry: CachedSuccess): void {
+    if (this.authCache.size >= MAX_AUTH_CACHE_ENTRIES) {
+      const now = this.now();
+      for (const [key, value] of this.authCache) if (value.until <= now) this.authCache.delete(key);
+      if (this.authCache.size >= MAX_AUTH_CACHE_ENTRIES) this.authCache.clear();
+    }
+    this.authCache.set(id, entry);
+  }
+
+  private toRecord(row: AgentRow): AgentRecord {
+    const record: AgentRecord = { id: row.id, gym: row.gym, createdAt: row.created_at, online: false };
+    const pending = this.pendingLastSeen.get(row.id);
+    const lastSeen = Math.max(row.last_seen ?? -Infinity, pending ?? -Infinity);
+    if (Number.isFinite(lastSeen)) record.lastSeen = lastSeen;
+    if (row.status !== null) {
+      record.status = JSON.parse(row.status) as StatusMessage;
+      record.online = record.status.state === 'online';
+    }
+    if (row.inventory !== null) record.inventory = JSON.parse(row.inventory) as SensorInfo[];
+    return record;
+  }
+
+  /** Creates the table on first use, so a registry works without start() in tools and tests. */
+  private prepared(): Statements {
+    if (this.statements) return this.statements;
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS agents (
+        id TEXT PRIMARY KEY,
+        gym TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER,
+        status TEXT,
+        status_at INTEGER,
+        inventory TEXT
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS agents_by_gym ON agents (gym);
+    `);
+    const columns = 'id, gym, secret_hash, created_at, last_seen, status, inventory';
+    this.statements = {
+      insert: this.db.prepare('INSERT INTO agents (id, gym, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
+      remove: this.db.prepare('DELETE FROM agents WHERE id = ?'),
+      get: this.db.prepare(`SELECT ${columns} FROM agents WHERE id = ?`),
+      list: this.db.prepare(`SELECT ${columns} FROM agents ORDER BY id`),
+      status: this.db.prepare('UPDATE agents SET status = ?, status_at = ? WHERE id = ?'),
+      inventory: this.db.prepare('UPDATE agents SET inventory = ? WHERE id = ?'),
+      lastSeen: this.db.prepare('UPDATE agents SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?'),
+    };
+    return this.statements;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * A Mosquitto started from the documented configuration in deploy/mosquitto (ACL files, client id forced to
+ * the username, a separate hub listener), on free loopback ports in a temp dir. For tests; needs the
+ * mosquitto binary (Debian: apt-get install mosquitto).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mosquittoPasswordLine } from '../../src/broker/mosquitto-password.ts';
+
+const deployDir = fileURLToPath(new URL('../../../deploy/mosquitto/', import.meta.url));
+
+export interface Broker {
+  agentUrl: string;
+  hub: { url: string; username: string; password: string };
+  /** Adds an agent account and makes the broker load it. */
+  addAgent(id: string, secret: string): Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function findMosquitto(): string | undefined {
+  for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/local/sbin']) {
+    if (dir && existsSync(join(dir, 'mosquitto'))) return join(dir, 'mosquitto');
+  }
+  return undefined;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export const mosquittoBin = findMosquitto();
+
+export class DeployedMosquitto implements Broker {
+  dir = '';
+  agentPort = 0;
+  hubPort = 0;
+  private process: ChildProcess | undefined;
+  readonly hubPassword = 'hub-password-0123456789';
+
+  get agentUrl(): string {
+    return `mqtt://127.0.0.1:${this.agentPort}`;
+  }
+
+  get hub(): Broker['hub'] {
+    return { url: `mqtt://127.0.0.1:${this.hubPort}`, username: 'pulsebridge-hub', password: this.hubPassword };
+  }
+
+  async setup(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'pb-mosquitto-'));
+    this.agentPort = await freePort();
+    this.hubPort = await freePort();
+    mkdirSync(join(this.dir, 'data'));
+    let conf = readFileSync(join(deployDir, 'mosquitto.conf'), 'utf8')
+      .replaceAll('/etc/mosquitto/pulsebridge/', `${this.dir}/`)
+      .replace('/var/lib/mosquitto/', `${this.dir}/data/`)
+      .replace(/^listener 1883$/m, `listener ${this.agentPort} 127.0.0.1`)
+      .replace(/^listener 1884$/m, `listener ${this.hubPort} 127.0.0.1`);
+    // As root, Mosquitto would switch to the mosquitto user, which cannot read this private temp dir.
+    if (process.getuid?.() === 0) conf = `user root\n${conf}`;
+    assert.ok(conf.includes(`listener ${this.agentPort} `) && conf.includes(`listener ${this.hubPort} `), 'the deploy config still has listeners 1883 and 1884');
+    writeFileSync(join(this.dir, 'mosquitto.conf'), conf);
+    for (const file of ['agents.acl', 'hubs.acl']) writeFileSync(join(this.dir, file), readFileSync(join(deployDir, file)));
+    writeFileSync(join(this.dir, 'agents.passwd'), '', { mode: 0o600 });
+    writeFileSync(join(this.dir, 'hubs.passwd'), `${mosquittoPasswordLine('pulsebridge-hub', this.hubPassword)}\n`, { mode: 0o600 });
+    await this.start();
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(mosquittoBin!, ['-c', join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    this.process = child;
+    const deadline = Date.now() + 10_000;
+    while (!(await portOpen(this.agentPort)) || !(await portOpen(this.hubPort))) {
+      if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`timed out after 10000 ms waiting for mosquitto to listen:\n${output}`);
+      await sleep(50);
+    }
+  }
+
+  async kill(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+
+  async addAgent(id: string, secret: string): Promise<void> {
+    appendFileSync(join(this.dir, 'agents.passwd'), `${mosquittoPasswordLine(id, secret)}\n`);
+    this.process?.kill('SIGHUP');
+    await sleep(300);
+  }
+
+  async dispose(): Promise<void> {
+    await this.kill();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,174 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '@pulsebridge/protocol';
+import { loadAgentToolConfig, loadHubConfig, redactConfig } from '../src/config.ts';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pb-hub-config-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('hub configuration', () => {
+  test('defaults: only the admin token is required', () => {
+    const config = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } });
+    assert.equal(config.hub.dataDir, 'data/hub');
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080 });
+    assert.equal(config.mqtt.mode, 'embedded');
+    assert.equal(config.mqtt.host, '0.0.0.0');
+    assert.equal(config.mqtt.port, 1883);
+    assert.equal(config.mqtt.maxPacketBytes, 1024 * 1024);
+    assert.equal(config.mqtt.websocketPath, '/mqtt');
+    assert.equal(config.mqtt.external.shareGroup, 'pulsebridge-hub');
+    assert.equal(config.mqtt.external.sharedSubscriptions, true);
+    assert.equal(config.mqtt.external.protocolVersion, 5);
+    assert.equal(config.topicRoot, 'pb');
+    assert.equal(config.log.level, 'info');
+    assert.equal(config.api.adminToken, 'admin-secret');
+    assert.equal(typeof config.ingest.maxBatchBytes, 'number', 'the ingest section takes its own defaults');
+    assert.ok(config.series, 'the series section takes its own defaults');
+  });
+
+  test('without an admin token the hub does not start', () => {
+    const problems = problemsOf(() => loadHubConfig({ env: {} }));
+    assert.ok(problems.some((p) => p.startsWith('/api')), problems.join('\n'));
+  });
+
+  test('environment overrides the file; nested names use __ and camelCase', () => {
+    const path = file(
+      'env.yaml',
+      ['http:', '  port: 8081', 'mqtt:', '  mode: embedded', '  external:', '    shareGroup: from-file', 'api:', '  adminToken: {env: ADMIN_TOKEN}'].join('\n'),
+    );
+    const config = loadHubConfig({
+      file: path,
+      env: {
+        ADMIN_TOKEN: 't',
+        PB_HUB_HTTP__PORT: '9090',
+        PB_HUB_MQTT__MODE: 'external',
+        PB_HUB_MQTT__EXTERNAL__SHARE_GROUP: 'replicas',
+        PB_HUB_MQTT__EXTERNAL__USERNAME: 'hub',
+        PB_HUB_MQTT__EXTERNAL__PASSWORD: '{"env":"BROKER_PASSWORD"}',
+        BROKER_PASSWORD: 'p',
+        PB_HUB_MQTT__MAX_PACKET_BYTES: '65536',
+        PB_HUB_LOG__LEVEL: 'debug',
+        PB_HUB_HUB__DATA_DIR: '/var/lib/pulsebridge',
+        UNRELATED: 'ignored',
+      },
+    });
+    assert.equal(config.http.port, 9090);
+    assert.equal(config.mqtt.mode, 'external');
+    assert.equal(config.mqtt.external.shareGroup, 'replicas');
+    assert.deepEqual(config.mqtt.external.password, { env: 'BROKER_PASSWORD' });
+    assert.equal(config.mqtt.maxPacketBytes, 65_536);
+    assert.equal(config.log.level, 'debug');
+    assert.equal(config.hub.dataDir, '/var/lib/pulsebridge');
+    assert.deepEqual(config.api.adminToken, { env: 'ADMIN_TOKEN' });
+  });
+
+  test('every problem is reported at once, each with its path', () => {
+    const path = file(
+      'bad.yaml',
+      [
+        'http:',
+        '  port: 70000',
+        '  hots: 127.0.0.1',
+        'mqtt:',
+        '  mode: cloud',
+        '  maxPacketBytes: 10',
+        '  websocketPath: mqtt',
+        'topicRoot: "pb/#"',
+        'log:',
+        '  level: loud',
+        'extra: 1',
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => loadHubConfig({ file: path, env: {} }));
+    for (const where of ['/http/port', '/http/hots', '/mqtt/mode', '/mqtt/maxPacketBytes', '/mqtt/websocketPath', '/topicRoot', '/log/level', '/extra', '/api']) {
+      assert.ok(
+        problems.some((p) => p.startsWith(where)),
+        `${where} missing from:\n${problems.join('\n')}`,
+      );
+    }
+  });
+
+  test('secrets that cannot be read and inconsistent settings are reported together', () => {
+    const path = file(
+      'secrets.yaml',
+      [
+        'api:',
+        '  adminToken: {env: NOT_SET_ANYWHERE}',
+        'mqtt:',
+        '  mode: external',
+        '  external:',
+        '    password: {file: /nonexistent/pulsebridge/secret}',
+        '    reconnectMinMs: 5000',
+        '    reconnectMaxMs: 1000',
+      ].join('\n'),
+    );
+    const problems = problemsOf(() => loadHubConfig({ file: path, env: {} }));
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems[0]!, /^\/api\/adminToken: .*NOT_SET_ANYWHERE/);
+    assert.match(problems[1]!, /^\/mqtt\/external\/password: .*\/nonexistent\/pulsebridge\/secret/);
+    assert.match(problems[2]!, /^\/mqtt\/external\/password: set only together with/);
+    assert.match(problems[3]!, /^\/mqtt\/external\/reconnectMinMs/);
+  });
+
+  test('a missing file and a YAML file that is not a mapping are reported', () => {
+    assert.ok(problemsOf(() => loadHubConfig({ file: join(dir, 'nope.yaml'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('file not found'));
+    assert.ok(problemsOf(() => loadHubConfig({ file: file('list.yaml', '- a\n- b\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('mapping'));
+    assert.ok(problemsOf(() => loadHubConfig({ file: file('broken.yaml', 'http: [\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } })).length > 0);
+  });
+
+  test('an embedded broker with neither TCP nor WebSocket is refused', () => {
+    const problems = problemsOf(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_MQTT__TCP: 'false', PB_HUB_MQTT__WEBSOCKET: 'false' } }));
+    assert.deepEqual(problems, ['/mqtt: the embedded broker needs tcp or websocket enabled, or agents cannot connect']);
+  });
+
+  test('printing the configuration masks inline secrets and keeps references', () => {
+    const config = loadHubConfig({
+      env: { PB_HUB_API__ADMIN_TOKEN: 'inline-admin-token', PB_HUB_MQTT__EXTERNAL__PASSWORD: '{"env":"X"}', PB_HUB_MQTT__EXTERNAL__USERNAME: 'hub' },
+    });
+    const shown = JSON.stringify(redactConfig(config));
+    assert.ok(!shown.includes('inline-admin-token'));
+    assert.ok(shown.includes('[redacted]'));
+    assert.ok(shown.includes('{"env":"X"}'));
+    assert.equal(config.api.adminToken, 'inline-admin-token', 'the original is untouched');
+  });
+
+  test('agent tools load without an admin token and ignore the sections they do not use', () => {
+    const path = file('tool.yaml', ['hub:', '  dataDir: /tmp/x', 'api:', '  adminToken: {env: NOT_SET}', 'series: {anything: 1}'].join('\n'));
+    const config = loadAgentToolConfig({ file: path, env: {} });
+    assert.equal(config.hub.dataDir, '/tmp/x');
+    assert.equal(config.mqtt.mode, 'embedded');
+    const problems = problemsOf(() => loadAgentToolConfig({ env: { PB_HUB_MQTT__PORT: 'x' } }));
+    assert.ok(problems.some((p) => p.startsWith('/mqtt/port')));
+  });
+});
+
+test('hub/hub.example.yaml loads, and lists exactly the defaults', () => {
+  const example = fileURLToPath(new URL('../hub.example.yaml', import.meta.url));
+  const env = { PB_ADMIN_TOKEN: 'from-env' };
+  const fromExample = loadHubConfig({ file: example, env });
+  const defaults = loadHubConfig({ env: { ...env, PB_HUB_API__ADMIN_TOKEN: '{"env":"PB_ADMIN_TOKEN"}' } });
+  assert.deepEqual(fromExample, defaults);
+});

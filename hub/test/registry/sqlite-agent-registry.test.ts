@@ -1,0 +1,181 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { RegistryError, SqliteAgentRegistry, isGymId, type SqliteAgentRegistryOptions } from '../../src/registry/sqlite-agent-registry.ts';
+
+const log = pino({ level: 'silent' });
+const cheap = { N: 1024, r: 8, p: 1 };
+
+function registry(db: Database.Database, options: Partial<SqliteAgentRegistryOptions> = {}): SqliteAgentRegistry {
+  return new SqliteAgentRegistry({ db, log, scryptCost: cheap, ...options });
+}
+
+describe('SqliteAgentRegistry', () => {
+  test('create returns a 32-byte base64url secret that authenticates; the database holds only a salted scrypt hash', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db);
+    const { agent, secret } = await r.create('box-1', 'gym-a');
+    assert.equal(agent.id, 'box-1');
+    assert.equal(agent.gym, 'gym-a');
+    assert.equal(agent.online, false);
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(Buffer.from(secret, 'base64url').length, 32);
+    const stored = db.prepare('SELECT secret_hash FROM agents WHERE id = ?').pluck().get('box-1') as string;
+    assert.ok(!stored.includes(secret));
+    assert.match(stored, /^scrypt\$1024\$8\$1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+    const again = await r.create('box-2', 'gym-a');
+    assert.notEqual(again.secret, secret);
+    const otherHash = db.prepare('SELECT secret_hash FROM agents WHERE id = ?').pluck().get('box-2') as string;
+    assert.notEqual(otherHash.split('$')[4], stored.split('$')[4], 'every hash has its own salt');
+    assert.equal((await r.authenticate('box-1', secret))?.id, 'box-1');
+    assert.equal((await r.authenticate('box-1', secret))?.gym, 'gym-a', 'cached success returns the record too');
+  });
+
+  test('wrong secrets, unknown agents and absurd inputs do not authenticate', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db, { authCacheMs: 60_000 });
+    const a = await r.create('box-1', 'gym-a');
+    const b = await r.create('box-2', 'gym-a');
+    assert.ok(await r.authenticate('box-1', a.secret), 'warm the cache');
+    assert.equal(await r.authenticate('box-1', b.secret), undefined, "another agent's secret");
+    assert.equal(await r.authenticate('box-1', a.secret.slice(0, -1)), undefined);
+    assert.equal(await r.authenticate('box-1', `${a.secret}x`), undefined);
+    assert.equal(await r.authenticate('box-1', ''), undefined);
+    assert.equal(await r.authenticate('box-1', 'x'.repeat(10_000)), undefined);
+    assert.equal(await r.authenticate('nobody', a.secret), undefined);
+    assert.equal(await r.authenticate('../etc', a.secret), undefined);
+    assert.equal(await r.authenticate('', a.secret), undefined);
+  });
+
+  test('invalid agent and gym ids are refused with a typed error', async () => {
+    const r = registry(new Database(':memory:'));
+    for (const id of ['', '-leading-dash', 'has space', 'slash/in', 'plus+', 'hash#', 'x'.repeat(65), 'ünï']) {
+      await assert.rejects(r.create(id, 'gym-a'), (err: unknown) => err instanceof RegistryError && err.code === 'invalid_id', id);
+    }
+    for (const gym of ['', ' ', 'a/b', 'x'.repeat(65), '.hidden']) {
+      await assert.rejects(r.create('box-1', gym), (err: unknown) => err instanceof RegistryError && err.code === 'invalid_gym', gym);
+    }
+    assert.deepEqual(await r.list(), []);
+    assert.ok(isGymId('gym.berlin-1_a'));
+  });
+
+  test('creating an existing agent fails with code exists and keeps the first secret valid', async () => {
+    const r = registry(new Database(':memory:'));
+    const first = await r.create('box-1', 'gym-a');
+    await assert.rejects(r.create('box-1', 'gym-b'), { name: 'RegistryError', code: 'exists' });
+    assert.equal((await r.authenticate('box-1', first.secret))?.gym, 'gym-a');
+  });
+
+  test('remove deletes the agent and its cached authentication at once', async () => {
+    const r = registry(new Database(':memory:'), { authCacheMs: 60_000 });
+    const { secret } = await r.create('box-1', 'gym-a');
+    assert.ok(await r.authenticate('box-1', secret));
+    assert.equal(await r.remove('box-1'), true);
+    assert.equal(await r.remove('box-1'), false);
+    assert.equal(await r.get('box-1'), undefined);
+    assert.equal(await r.authenticate('box-1', secret), undefined);
+    const recreated = await r.create('box-1', 'gym-a');
+    assert.equal(await r.authenticate('box-1', secret), undefined, 'the old secret does not open the new agent');
+    assert.ok(await r.authenticate('box-1', recreated.secret));
+  });
+
+  test('list returns every agent ordered by id, with status, inventory and online state', async () => {
+    const r = registry(new Database(':memory:'));
+    await r.create('b-box', 'gym-a');
+    await r.create('a-box', 'gym-b');
+    await r.recordStatus('a-box', { state: 'online', version: '1.2.3' }, 1_000);
+    await r.recordInventory('a-box', [{ id: 'ble:1', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }]);
+    await r.recordStatus('ghost', { state: 'online' }, 1_000); // unknown agents are ignored, not created
+    const list = await r.list();
+    assert.deepEqual(
+      list.map((a) => a.id),
+      ['a-box', 'b-box'],
+    );
+    assert.equal(list[0]!.online, true);
+    assert.equal(list[0]!.status?.version, '1.2.3');
+    assert.equal(list[0]!.inventory?.[0]?.id, 'ble:1');
+    assert.equal(list[0]!.lastSeen, 1_000);
+    assert.equal(list[1]!.online, false);
+    assert.equal(list[1]!.lastSeen, undefined);
+    await r.recordStatus('a-box', { state: 'offline' }, 2_000);
+    assert.equal((await r.get('a-box'))?.online, false);
+  });
+
+  test('touch is kept in memory, never goes backwards, and is flushed to the database', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db, { flushIntervalMs: 0 });
+    await r.create('box-1', 'gym-a');
+    r.touch('box-1', 5_000);
+    r.touch('box-1', 4_000);
+    r.touch('ghost', 1); // unknown: harmless
+    assert.equal((await r.get('box-1'))?.lastSeen, 5_000);
+    assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), null, 'not written yet');
+    r.flushLastSeen();
+    assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), 5_000);
+    r.touch('box-1', 3_000);
+    r.flushLastSeen();
+    assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), 5_000, 'an older time does not overwrite a newer one');
+  });
+
+  test('the periodic flush writes last-seen times without stop()', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db, { flushIntervalMs: 20 });
+    await r.start();
+    await r.create('box-1', 'gym-a');
+    r.touch('box-1', 7_000);
+    const deadline = Date.now() + 2_000;
+    while (db.prepare('SELECT last_seen FROM agents').pluck().get() !== 7_000) {
+      assert.ok(Date.now() < deadline, 'timed out after 2000 ms waiting for the periodic flush');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await r.stop();
+  });
+
+  test('everything persists across reopening the database file, last-seen included via stop()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-registry-'));
+    try {
+      const file = join(dir, 'hub.db');
+      let db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      let r = registry(db, { flushIntervalMs: 60_000 });
+      await r.start();
+      const { secret } = await r.create('box-1', 'gym-a');
+      await r.recordStatus('box-1', { state: 'online' }, 100);
+      r.touch('box-1', 9_000);
+      await r.stop();
+      db.close();
+
+      db = new Database(file);
+      r = registry(db);
+      const agent = await r.get('box-1');
+      assert.equal(agent?.gym, 'gym-a');
+      assert.equal(agent?.lastSeen, 9_000);
+      assert.equal(agent?.status?.state, 'online');
+      assert.equal((await r.authenticate('box-1', secret))?.id, 'box-1');
+      assert.equal(await r.authenticate('box-1', 'wrong'), undefined);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an unknown agent costs a scrypt run like a wrong secret does', async () => {
+    // Default cost, so the difference between hashing and not hashing is far above timer noise.
+    const r = new SqliteAgentRegistry({ db: new Database(':memory:'), log, authCacheMs: 0 });
+    const { secret } = await r.create('box-1', 'gym-a');
+    await r.authenticate('nobody', secret); // builds the decoy hash once
+    const time = async (id: string): Promise<number> => {
+      const started = performance.now();
+      await r.authenticate(id, 'not-the-secret');
+      return performance.now() - started;
+    };
+    const wrong = await time('box-1');
+    const unknown = await time('nobody');
+    assert.ok(wrong > 5, `a wrong secret costs a real scrypt run (${wrong.toFixed(1)} ms)`);
+    assert.ok(unknown > wrong / 3, `unknown ${unknown.toFixed(1)} ms vs wrong ${wrong.toFixed(1)} ms`);
+  });
+});
