@@ -140,11 +140,13 @@ export class Agent {
     this.outbox.off('flushed', this.#onFlushed);
     this.outbox.off('recovered', this.#onOutboxRecovered);
     this.clock.off('jump', this.#onClockJump);
+    // The last word on what this run accepted and what is still waiting: operators and tests reconcile with it.
+    const outbox = this.outbox.stats();
     this.#step('close the outbox', () => this.outbox.stop());
     this.#step('stop the clock', () => this.clock.stop());
     await this.healthServer.stop();
     this.#state = 'stopped';
-    this.log.info('agent stopped');
+    this.log.info({ outbox }, 'agent stopped');
   }
 
   health(): HealthReport {

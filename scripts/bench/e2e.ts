@@ -1,0 +1,139 @@
+/**
+ * End-to-end throughput: agent outbox → MQTT → hub ingest → SQLite series store, agent and hub as two real
+ * processes on this machine, and the bytes each reading costs on the wire. JSON lines (DESIGN §9).
+ *
+ *   node --import tsx scripts/bench/e2e.ts [--readings 1000000] [--runs 3]
+ *
+ * Each run fills a fresh agent outbox with `--readings` readings of a simulated class (50 athletes, every
+ * sensor at 4 Hz), starts a hub and then the agent with no live source, and times the drain from the first
+ * stored reading to the last (sampled every 50 ms from the hub's ingest counter). The limit is bare
+ * better-sqlite3 inserting the same readings, batched, into a bare (series, ts, value) table.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { type Reading } from '@pulsebridge/protocol';
+import { Clock } from '../../edge-agent/src/clock/clock.ts';
+import { Outbox } from '../../edge-agent/src/outbox/outbox.ts';
+import { SimulatorSource, simulatorConfig } from '../../edge-agent/src/sources/simulator/index.ts';
+import { AgentRunner, HubRunner, metricValue, tempDir, waitFor } from '../../test/harness.ts';
+
+const { values: args } = parseArgs({ options: { readings: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } } });
+const READINGS = Number(args.readings);
+const RUNS = Number(args.runs);
+const TARGET = 100_000;
+const log = pino({ level: 'silent' });
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function classReadings(total: number): Reading[] {
+  const simulator = new SimulatorSource({ ...simulatorConfig({ athletes: 50, sensorRateHz: 4, seed: 3 }), now: Date.now, log });
+  const out: Reading[] = [];
+  const start = Date.now() - 24 * 3600_000;
+  for (let from = start; out.length < total; from += 60_000) {
+    for (const r of simulator.generate(from, from + 60_000)) {
+      out.push(r);
+      if (out.length === total) break;
+    }
+  }
+  return out;
+}
+
+function fillOutbox(path: string, readings: Reading[]): void {
+  const clock = new Clock({ log });
+  const outbox = new Outbox({ path, clock, log, flushIntervalMs: 60_000 });
+  clock.start();
+  outbox.start();
+  for (const r of readings) outbox.append(r);
+  outbox.stop();
+  clock.stop();
+}
+
+/** The bare tool: the same readings, batched 5 000 to a transaction, into a table keyed like the store's. */
+function bareInsertRate(dir: string, readings: Reading[]): number {
+  const db = new Database(join(dir, 'bare.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE readings (series INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, ts)) WITHOUT ROWID');
+  const insert = db.prepare('INSERT OR IGNORE INTO readings VALUES (?, ?, ?)');
+  const ids = new Map<string, number>();
+  const insertMany = db.transaction((slice: Reading[]) => {
+    for (const r of slice) {
+      const key = `${r.sensor}|${r.metric}`;
+      let id = ids.get(key);
+      if (id === undefined) ids.set(key, (id = ids.size + 1));
+      insert.run(id, r.ts, r.value);
+    }
+  });
+  const started = performance.now();
+  for (let i = 0; i < readings.length; i += 5_000) insertMany(readings.slice(i, i + 5_000));
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return readings.length / seconds;
+}
+
+interface RunResult {
+  rate: number;
+  bytesPerReading: number;
+}
+
+async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number }> {
+  const work = tempDir('bench-e2e');
+  const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: { log: { level: 'warn', pretty: false } } });
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(hub.dir, { recursive: true });
+  const agentDir = join(work.dir, 'agent');
+  mkdirSync(agentDir, { recursive: true });
+  fillOutbox(join(agentDir, 'bench-box-data', 'outbox.db'), readings);
+  const limit = bareInsertRate(work.dir, readings);
+  const secret = await hub.addAgent('bench-box', 'bench-gym');
+  await hub.start();
+  const agent = new AgentRunner({
+    dir: agentDir,
+    id: 'bench-box',
+    secret,
+    mqttUrl: hub.mqttUrl,
+    simulator: {},
+    config: { log: { level: 'warn', pretty: false } },
+  });
+  try {
+    await agent.start({ simulator: { enabled: false } });
+    const ingested = async () => metricValue(await hub.metrics(), 'pb_hub_ingest_readings_total');
+    let first = 0;
+    let firstAt = 0;
+    await waitFor('the first stored readings', async () => {
+      const n = await ingested();
+      if (n > 0) {
+        first = n;
+        firstAt = performance.now();
+        return true;
+      }
+      return undefined;
+    }, 60_000, 20);
+    await waitFor('every reading to be stored', async () => ((await ingested()) >= readings.length ? true : undefined), 600_000, 50);
+    const seconds = (performance.now() - firstAt) / 1000;
+    const agentMetrics = await (await fetch(`http://127.0.0.1:${agent.healthPort}/metrics`)).text();
+    const bytes = metricValue(agentMetrics, 'pb_agent_uplink_sent_bytes_total');
+    const sent = metricValue(agentMetrics, 'pb_agent_uplink_readings_total');
+    const stored = await hub.storedCount('bench-box');
+    if (stored !== readings.length) throw new Error(`stored ${stored} of ${readings.length} readings`);
+    return { rate: (readings.length - first) / seconds, bytesPerReading: bytes / sent, limit };
+  } finally {
+    await agent.stop().catch(() => 0);
+    await hub.stop();
+    work.cleanup();
+  }
+}
+
+const readings = classReadings(READINGS);
+const results: (RunResult & { limit: number })[] = [];
+for (let i = 0; i < RUNS; i++) results.push(await oneRun(readings));
+const rate = median(results.map((r) => r.rate));
+const limit = median(results.map((r) => r.limit));
+console.log(JSON.stringify({ name: 'e2e_readings_per_second', value: Math.round(rate), unit: 'readings/s', limit: Math.round(limit), ratio: +(rate / limit).toFixed(3), target: TARGET, runs: RUNS, readings: READINGS }));
+console.log(JSON.stringify({ name: 'wire_bytes_per_reading_backlog', value: +median(results.map((r) => r.bytesPerReading)).toFixed(2), unit: 'bytes/reading', target: 12 }));

@@ -1,0 +1,294 @@
+/**
+ * Runs real hub and agent processes for the system tests: their own CLIs, config files, data folders and
+ * sockets on 127.0.0.1, exactly as an operator would start them.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { stringify as toYaml } from 'yaml';
+import pino from 'pino';
+import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const run = promisify(execFile);
+
+export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `pb-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A port that was free a moment ago: the processes need fixed ports to be restarted on the same address. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const live = new Set<ChildProcess>();
+// A failed or timed-out test must not leave hubs and agents running behind it.
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** A child process whose output goes to a log file the test can show when something fails. */
+export class Proc {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly logFile: string;
+
+  constructor(args: string[], logFile: string, env: NodeJS.ProcessEnv = {}, typescript = true) {
+    this.logFile = logFile;
+    const out = createWriteStream(logFile, { flags: 'a' });
+    this.child = spawn(process.execPath, [...(typescript ? ['--import', 'tsx'] : []), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.pipe(out);
+    this.child.stderr?.pipe(out);
+    live.add(this.child);
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        live.delete(this.child);
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.running) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+export interface HubOptions {
+  dir: string;
+  adminToken?: string;
+  /** Merged into the generated config file. */
+  config?: Record<string, unknown>;
+}
+
+export class HubRunner {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly adminToken: string;
+  httpPort = 0;
+  mqttPort = 0;
+  proc: Proc | undefined;
+  private starts = 0;
+
+  constructor(private readonly options: HubOptions) {
+    this.dir = options.dir;
+    this.configFile = join(this.dir, 'hub.yaml');
+    this.adminToken = options.adminToken ?? 'system-test-token';
+  }
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  get mqttUrl(): string {
+    return `mqtt://127.0.0.1:${this.mqttPort}`;
+  }
+
+  private async writeConfig(): Promise<void> {
+    if (!this.httpPort) this.httpPort = await freePort();
+    if (!this.mqttPort) this.mqttPort = await freePort();
+    const config = {
+      hub: { dataDir: join(this.dir, 'data') },
+      http: { host: '127.0.0.1', port: this.httpPort },
+      mqtt: { host: '127.0.0.1', port: this.mqttPort },
+      api: { adminToken: this.adminToken },
+      log: { level: 'info', pretty: false },
+      ...this.options.config,
+    };
+    writeFileSync(this.configFile, toYaml(config));
+  }
+
+  async addAgent(id: string, gym: string): Promise<string> {
+    await this.writeConfig();
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'hub/src/main.ts', 'agent', 'add', id, '--gym', gym, '--json', '--config', this.configFile], { cwd: ROOT });
+    return (JSON.parse(stdout) as { secret: string }).secret;
+  }
+
+  async start(): Promise<void> {
+    await this.writeConfig();
+    this.starts++;
+    this.proc = new Proc(['hub/src/main.ts', 'serve', '--config', this.configFile], join(this.dir, `hub-${this.starts}.log`));
+    const proc = this.proc;
+    await waitFor(
+      'the hub to be ready',
+      async () => {
+        if (!proc.running) throw new Error(`hub exited early:\n${proc.log().slice(-2000)}`);
+        const res = await fetch(`${this.httpUrl}/readyz`);
+        return res.status === 200 ? true : undefined;
+      },
+      60_000,
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.proc?.stop(signal);
+  }
+
+  async api<T>(path: string): Promise<T> {
+    const res = await fetch(`${this.httpUrl}${path}`, { headers: { authorization: `Bearer ${this.adminToken}` } });
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async metrics(): Promise<string> {
+    const res = await fetch(`${this.httpUrl}/metrics`);
+    return res.text();
+  }
+
+  /** Stored readings of one agent, read from the hub's SQLite series store through the store's own port. */
+  async storedCount(agent: string): Promise<number> {
+    const store = new SqliteSeriesStore({ path: join(this.dir, 'data', 'series.db'), log: pino({ level: 'silent' }) });
+    await store.start();
+    try {
+      return await store.count({ agent });
+    } finally {
+      await store.stop();
+    }
+  }
+}
+
+/** The value of one Prometheus sample, e.g. metricValue(text, 'pb_hub_ingest_rejected_total', { reason: 'malformed' }). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const have = Object.fromEntries([...(match[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(match[4]);
+  }
+  return total;
+}
+
+export interface AgentOptions {
+  dir: string;
+  id: string;
+  secret: string;
+  mqttUrl: string;
+  simulator?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  /** What to run: the TypeScript sources (default) or a built bundle such as edge-agent/dist/main.mjs. */
+  entry?: string;
+  /** Options for node itself, e.g. the V8 memory flags of the production unit. */
+  nodeArgs?: string[];
+}
+
+export interface AgentHealth {
+  status: string;
+  outbox: { readings: number; buffered: number; appended: number; acknowledged: number; dropped: Record<string, number> };
+  uplink: { state: string };
+  sources: Record<string, { state: string; readings: number }>;
+}
+
+export class AgentRunner {
+  readonly configFile: string;
+  healthPort = 0;
+  proc: Proc | undefined;
+  private starts = 0;
+
+  constructor(private readonly options: AgentOptions) {
+    this.configFile = join(options.dir, `${options.id}.yaml`);
+  }
+
+  async start(overrides: { simulator?: Record<string, unknown> } = {}): Promise<void> {
+    if (!this.healthPort) this.healthPort = await freePort();
+    const o = this.options;
+    const config = {
+      agent: { id: o.id, dataDir: join(o.dir, `${o.id}-data`) },
+      hub: { url: o.mqttUrl, password: o.secret },
+      uplink: { reconnectMinMs: 100, reconnectMaxMs: 1000, ackTimeoutMs: 5000 },
+      health: { host: '127.0.0.1', port: this.healthPort },
+      sources: { simulator: { enabled: true, ...o.simulator, ...overrides.simulator } },
+      log: { level: 'info', pretty: false },
+      ...o.config,
+    };
+    writeFileSync(this.configFile, toYaml(config));
+    this.starts++;
+    this.proc = new Proc([...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile], join(o.dir, `${o.id}-${this.starts}.log`), {}, o.entry === undefined);
+    const proc = this.proc;
+    await waitFor(
+      'the agent health endpoint',
+      async () => {
+        if (!proc.running) throw new Error(`agent exited early:\n${proc.log().slice(-2000)}`);
+        return (await fetch(`http://127.0.0.1:${this.healthPort}/healthz`)).ok || undefined;
+      },
+      60_000,
+    );
+  }
+
+  async health(): Promise<AgentHealth> {
+    const res = await fetch(`http://127.0.0.1:${this.healthPort}/healthz`);
+    return (await res.json()) as AgentHealth;
+  }
+
+  /** Stops the agent and returns how many readings this run accepted, from its final log line. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number> {
+    const proc = this.proc;
+    if (!proc) return 0;
+    await proc.stop(signal);
+    return appendedByRun(proc.log());
+  }
+
+  log(): string {
+    return this.proc?.log() ?? '';
+  }
+}
+
+/** Readings the run accepted into its outbox, as the agent reported when it stopped. */
+export function appendedByRun(log: string): number {
+  const last = log
+    .split('\n')
+    .filter((l) => l.includes('"agent stopped"'))
+    .pop();
+  if (!last) throw new Error(`the agent did not log a clean stop:\n${log.slice(-2000)}`);
+  return (JSON.parse(last) as { outbox: { appended: number } }).outbox.appended;
+}
