@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { stringify as toYaml } from 'yaml';
-import { AgentId, ConfigError, SecretRef, loadConfig } from '@pulsebridge/protocol';
+import { AgentId } from '@pulsebridge/protocol';
+import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runtime';
 import { HealthConfig } from './health/health-server.ts';
-import { LogConfig } from './log.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
 import { SimulatorConfig } from './sources/simulator/index.ts';
 import { UplinkConfig } from './uplink/uplink.ts';

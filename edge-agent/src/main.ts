@@ -8,10 +8,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@pulsebridge/protocol';
+import { ConfigError, createLogger, processIo, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
-import { createLogger } from './log.ts';
 import { UplinkError } from './uplink/uplink.ts';
 
 export const EXIT_OK = 0;
@@ -39,38 +38,6 @@ Environment:
 Signals: SIGINT or SIGTERM stop the agent cleanly (flush the outbox, tell the hub, close).
 `;
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  stdoutIsTTY: boolean;
-  /** Resolves with the name of the first stop signal; calls onSecond on the next one. */
-  stopSignal: (onSecond: () => void) => Promise<string>;
-}
-
-function processSignals(onSecond: () => void): Promise<string> {
-  return new Promise((resolve) => {
-    let received = false;
-    const handler = (signal: NodeJS.Signals): void => {
-      if (received) {
-        onSecond();
-        return;
-      }
-      received = true;
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
-}
-
-export const processIo: CliIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  stdoutIsTTY: process.stdout.isTTY === true,
-  stopSignal: processSignals,
-};
 
 function configProblems(io: CliIo, err: ConfigError): number {
   io.stderr(`pulsebridge-agent: ${err.message}\n`);
@@ -124,7 +91,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const prepared = prepare(argv, io);
   if ('exit' in prepared) return prepared.exit;
   const { config } = prepared;
-  const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const log = createLogger({ name: 'pulsebridge-agent', level: config.log.level, pretty: config.log.pretty });
 
   let agent: Agent;
   try {

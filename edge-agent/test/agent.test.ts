@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../src/agent.ts';
 import { loadAgentConfig, type AgentConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '@pulsebridge/runtime';
 import type { Source, SourceHealth } from '../src/sources/source.ts';
 import { FakeHub, TestBroker, silentLog, sleep, waitFor } from './uplink/fixtures.ts';
 
@@ -232,7 +232,7 @@ test('the logger writes JSON or pretty lines and redacts secrets', () => {
       },
     });
   const destination = collect(lines);
-  const json = createLogger({ level: 'info', pretty: false, destination });
+  const json = createLogger({ name: 'pulsebridge-agent', level: 'info', pretty: false, destination });
   json.child({ ns: 'uplink' }).info({ hub: { password: 'hunter2' }, connection: { password: 'hunter3' }, password: 'hunter4', url: 'mqtt://x' }, 'connecting');
   json.debug('not at info');
   assert.equal(lines.length, 1);
@@ -245,7 +245,7 @@ test('the logger writes JSON or pretty lines and redacts secrets', () => {
   assert.doesNotMatch(lines[0]!, /hunter/);
 
   const prettyLines: string[] = [];
-  const pretty = createLogger({ level: 'info', pretty: true, destination: collect(prettyLines) });
+  const pretty = createLogger({ name: 'pulsebridge-agent', level: 'info', pretty: true, destination: collect(prettyLines) });
   pretty.info({ password: 'hunter5' }, 'hello');
   const text = prettyLines.join('');
   assert.match(text, /INFO.*hello/);

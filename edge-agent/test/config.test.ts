@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '@pulsebridge/protocol';
+import { ConfigError } from '@pulsebridge/runtime';
 import { configToYaml, loadAgentConfig, redactConfig, REDACTED } from '../src/config.ts';
-import { prepare, type CliIo } from '../src/main.ts';
+import type { CliIo } from '@pulsebridge/runtime';
+import { prepare } from '../src/main.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../agent.example.yaml', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));

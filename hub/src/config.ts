@@ -5,9 +5,8 @@
  */
 import { hostname } from 'node:os';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ConfigError, SecretRef, loadConfig, resolveSecret } from '@pulsebridge/protocol';
+import { ConfigError, LogConfig, SecretRef, loadConfig, resolveSecret } from '@pulsebridge/runtime';
 import { IngestConfig } from './ingest/ingest.ts';
-import { LogConfig } from './log.ts';
 import { SeriesConfig } from './storage/series/index.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';

@@ -15,11 +15,10 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError } from '@pulsebridge/protocol';
+import { ConfigError, createLogger, processIo, type CliIo } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
 import { Hub, openStateDatabase } from './hub.ts';
-import { createLogger } from './log.ts';
 import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import type { AgentRecord } from './registry/agent-registry.ts';
 
@@ -55,36 +54,6 @@ Signals: SIGINT or SIGTERM stop the hub cleanly (refuse new connections, store a
 queued, disconnect agents, close stores); a second one exits at once.
 `;
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  /** Resolves with the name of the first stop signal; calls onSecond on the next one. */
-  stopSignal: (onSecond: () => void) => Promise<string>;
-}
-
-function processSignals(onSecond: () => void): Promise<string> {
-  return new Promise((resolve) => {
-    let received = false;
-    const handler = (signal: NodeJS.Signals): void => {
-      if (received) {
-        onSecond();
-        return;
-      }
-      received = true;
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
-}
-
-export const processIo: CliIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  env: process.env,
-  stopSignal: processSignals,
-};
 
 interface Args {
   config?: string | undefined;
@@ -154,7 +123,7 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
     io.stdout(toYaml(redactConfig(config)));
     return EXIT_OK;
   }
-  const log = await createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const log = createLogger({ name: 'pulsebridge-hub', level: config.log.level, pretty: config.log.pretty });
   const hub = new Hub(config, { log, env: io.env });
   const signal = io.stopSignal(() => {
     log.warn('second stop signal: exiting without a clean stop');
@@ -204,7 +173,7 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
 
   const config = loadAgentToolConfig({ file, env: io.env });
   const db = openStateDatabase(config.hub.dataDir);
-  const log = await createLogger({ level: 'warn', pretty: false, destination: { write: (line: string) => io.stderr(line) } });
+  const log = createLogger({ name: 'pulsebridge-hub', level: 'warn', pretty: false, destination: { write: (line: string) => io.stderr(line) } });
   const registry = new SqliteAgentRegistry({ db, log, flushIntervalMs: 0 });
   try {
     if (sub === 'list') return listAgents(await registry.list(), values.json === true, io);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@pulsebridge/protocol';
+import { ConfigError } from '@pulsebridge/runtime';
 import { loadAgentToolConfig, loadHubConfig, redactConfig } from '../src/config.ts';
 
 let dir: string;

@@ -12,7 +12,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Topics, encodeBatch, type AckMessage, type ReadingBatch } from '@pulsebridge/protocol';
 import { Hub } from '../src/hub.ts';
 import { loadHubConfig, type HubConfig } from '../src/config.ts';
-import { main, type CliIo } from '../src/main.ts';
+import type { CliIo } from '@pulsebridge/runtime';
+import { main } from '../src/main.ts';
 import { DeployedMosquitto, mosquittoBin } from './broker/mosquitto-harness.ts';
 
 const topics = new Topics('pb');
@@ -319,6 +320,7 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
       stderr: (text: string) => {
         captured.err += text;
       },
+      stdoutIsTTY: false,
       stopSignal: () => new Promise<string>(() => undefined),
     };
     return captured;

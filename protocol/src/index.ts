@@ -5,4 +5,3 @@ export * from './schemas.ts';
 export * from './topics.ts';
 export * from './validate.ts';
 export * from './batch-codec.ts';
-export * from './config.ts';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '@pulsebridge/protocol';
+import { ConfigError, loadConfig } from '@pulsebridge/runtime';
 import { pino } from 'pino';
 import { createSeriesStore, InfluxSeriesStore, SeriesConfig, SqliteSeriesStore } from '../../src/storage/series/index.ts';
 

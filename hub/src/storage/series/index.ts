@@ -4,7 +4,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, resolveSecret, SecretRef } from '@pulsebridge/protocol';
+import { ConfigError, resolveSecret, SecretRef } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { InfluxSeriesStore } from './influx-series-store.ts';
 import { SqliteSeriesStore } from './sqlite-series-store.ts';

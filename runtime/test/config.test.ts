@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Type } from '@sinclair/typebox';
-import { ConfigError, SecretRef, loadConfig, resolveSecret } from '../src/index.ts';
+import { ConfigError, SecretRef, loadConfig, resolveSecret } from '../src/config.ts';
 
 const Schema = Type.Object(
   {

@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './log.ts';
+export * from './cli.ts';
