@@ -4,7 +4,7 @@
  * changing value costs about two bytes a reading; the sensor id is paid once per batch.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { ProtocolError } from './errors.ts';
+import { ProtocolError, type BatchRange } from './errors.ts';
 import { METRICS, metricByCode, type MetricId } from './metrics.ts';
 import { countReadings, type SeriesReadings } from './readings.ts';
 import { WireReadingBatch } from './schemas.ts';
@@ -115,9 +115,22 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
   return packr.pack([BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, flags, t0, sensors]);
 }
 
-/** Decodes and validates a readings batch. Throws ProtocolError with a code the hub counts. */
+/** The stream and range of a batch whose head is well formed, however broken the rest is. */
+function rangeOf(raw: unknown[]): BatchRange | undefined {
+  const [, , stream, first, last] = raw;
+  const valid =
+    typeof stream === 'string' && stream.length > 0 && stream.length <= 32 && Number.isSafeInteger(first) && Number.isSafeInteger(last) && (first as number) >= 0 && (last as number) >= (first as number);
+  return valid ? { stream, first: first as number, last: last as number } : undefined;
+}
+
+/**
+ * Decodes and validates a readings batch. Throws ProtocolError with a code the hub counts and, when the
+ * batch's head was readable, the range to refuse, so that the agent can drop a batch that can never be
+ * stored instead of resending it forever.
+ */
 export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): ReadingBatch {
-  if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
+  // Somewhat larger payloads are still read to learn their range; far larger ones are not worth the work.
+  if (payload.byteLength > 4 * maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
   let raw: unknown;
   try {
     raw = unpackr.unpack(payload);
@@ -125,13 +138,20 @@ export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): Readin
     throw new ProtocolError('malformed', `not a MessagePack value: ${(err as Error).message}`);
   }
   if (!Array.isArray(raw)) throw new ProtocolError('malformed', 'batch is not an array');
-  if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
-  const [, agent, stream, first, last, floor, flags, t0, sensors] = validateWire.check(raw);
-  if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
-  const series = fromWireSensors(t0, sensors);
-  const count = countReadings(series);
-  if (last - first + 1 !== count) throw new ProtocolError('count_mismatch', `sequence ${first}..${last} does not match ${count} readings`);
-  return { agent, stream, first, last, floor, clockUnsynced: (flags & FLAG_CLOCK_UNSYNCED) !== 0, series };
+  const range = rangeOf(raw);
+  try {
+    if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
+    if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
+    const [, agent, stream, first, last, floor, flags, t0, sensors] = validateWire.check(raw);
+    if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
+    const series = fromWireSensors(t0, sensors);
+    const count = countReadings(series);
+    if (last - first + 1 !== count) throw new ProtocolError('count_mismatch', `sequence ${first}..${last} does not match ${count} readings`);
+    return { agent, stream, first, last, floor, clockUnsynced: (flags & FLAG_CLOCK_UNSYNCED) !== 0, series };
+  } catch (err) {
+    if (err instanceof ProtocolError && range) throw new ProtocolError(err.code, err.message, range);
+    throw err;
+  }
 }
 
 /** The same encoding without the batch envelope: how the agent's outbox keeps readings at rest. */

@@ -9,12 +9,21 @@ export type ProtocolErrorCode =
   | 'too_large'
   | 'agent_mismatch';
 
+/** Which readings batch a refusal is about, when its head could be read: what a 'rejected' ack names. */
+export interface BatchRange {
+  stream: string;
+  first: number;
+  last: number;
+}
+
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;
+  readonly batch: BatchRange | undefined;
 
-  constructor(code: ProtocolErrorCode, message: string) {
+  constructor(code: ProtocolErrorCode, message: string, batch?: BatchRange) {
     super(message);
     this.name = 'ProtocolError';
     this.code = code;
+    this.batch = batch;
   }
 }

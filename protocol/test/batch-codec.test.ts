@@ -105,8 +105,23 @@ test('count mismatch, unknown metric and out-of-range values are rejected', () =
   rejects(packr.pack([1, 'a', 's', 0, 0, 0, 0, T0, [['s', [[1, [-T0 - 5], [60]]]]]]), 'out_of_range');
 });
 
-test('oversized payloads are refused before decoding', () => {
-  assert.throws(() => decodeBatch(Buffer.alloc(2048), 1024), (e: unknown) => e instanceof ProtocolError && e.code === 'too_large');
+test('oversized payloads are refused; far larger ones without decoding', () => {
+  assert.throws(() => decodeBatch(Buffer.alloc(8192), 1024), (e: unknown) => e instanceof ProtocolError && e.code === 'too_large' && e.batch === undefined);
+  const ts = Array.from({ length: 400 }, (_, i) => T0 + i * 1000);
+  const big = encodeBatch(batch([{ sensor: 's', metric: 'power', ts, values: ts.map((_, i) => (i % 2) * 1000) }]));
+  assert.ok(big.length > 1024 && big.length < 4096);
+  assert.throws(
+    () => decodeBatch(big, 1024),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'too_large' && e.batch?.stream === 'k3j9s0' && e.batch.first === 100 && e.batch.last === 499,
+  );
+});
+
+test('a refused batch names its range when its head is readable, so the agent can drop it', () => {
+  const wrongCount = packr.pack([1, 'a', 'st', 5, 9, 0, 0, T0, [['s', [[1, [0], [60]]]]]]);
+  assert.throws(() => decodeBatch(wrongCount), (e: unknown) => e instanceof ProtocolError && e.code === 'count_mismatch' && JSON.stringify(e.batch) === '{"stream":"st","first":5,"last":9}');
+  const headless = packr.pack([1, 'a', '', 5, 9]);
+  assert.throws(() => decodeBatch(headless), (e: unknown) => e instanceof ProtocolError && e.batch === undefined);
+  assert.throws(() => decodeBatch(Buffer.from([0xc1])), (e: unknown) => e instanceof ProtocolError && e.batch === undefined);
 });
 
 test('reading sets (the outbox form) round-trip; grouping and merging keep order', () => {

@@ -35,7 +35,6 @@ import type { LiveBus } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite } from '../storage/series/series-store.ts';
-import { peekBatchEnvelope } from './batch-envelope.ts';
 import type { Dedupe } from './dedupe.ts';
 
 export const IngestConfig = Type.Object(
@@ -380,7 +379,7 @@ export class Ingest {
       batch = decodeBatch(payload, this.config.maxBatchBytes);
     } catch (err) {
       if (err instanceof ProtocolError) {
-        this.reject(agent, err.code, err.message, peekBatchEnvelope(payload));
+        this.reject(agent, err.code, err.message, err.batch);
       } else {
         this.reject(agent, 'decode_failure', (err as Error).message, undefined);
         this.log.error({ err, agent, bytes: payload.byteLength }, 'readings decoder failed unexpectedly');

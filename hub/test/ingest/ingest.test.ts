@@ -397,9 +397,9 @@ describe('Ingest: bad input', () => {
 
   test('a batch the store refuses is found by splitting the group, rejected, and holds up nobody', async () => {
     const s = setup({ maxWriteDelayMs: 30 });
-    s.store.refuseSensor = 'ble:bad\\sensor';
+    s.store.refuseSensor = 'ble:refused-by-store';
     for (let i = 0; i < 32; i++) {
-      if (i === 11) s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, stream: 'x', first: 0, count: 4, sensor: 'ble:bad\\sensor' }));
+      if (i === 11) s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, stream: 'x', first: 0, count: 4, sensor: 'ble:refused-by-store' }));
       s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: i * 3, count: 3 }));
     }
     await waitUntil(() => s.transport.acks().length === 33, 'every batch answered');
