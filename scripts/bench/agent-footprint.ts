@@ -2,7 +2,9 @@
  * The edge agent's footprint in live operation, as a Raspberry Pi would run it: 100 simulated sensors at
  * 4 Hz (50 athletes: a strap and a machine each) sending to a hub on this machine. JSON lines (DESIGN §9).
  *
- *   npm run build && node --import tsx scripts/bench/agent-footprint.ts [--seconds 60] [--athletes 50]
+ *   npm run build && node --import tsx scripts/bench/agent-footprint.ts [--seconds 60] [--athletes 50] [--rate 4|native]
+ *
+ * `--athletes 20 --rate native` is the demo's class, each sensor at its own rate (straps 1 Hz).
  *
  * - RSS: VmRSS of the agent process sampled every second after a 10 s warm-up (median and peak).
  * - Disk bytes written per reading: /proc/<pid>/io write_bytes over the measured window divided by the
@@ -15,7 +17,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AgentRunner, HubRunner, metricValue, sleep, tempDir } from '../../test/harness.ts';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, athletes: { type: 'string', default: '50' } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, athletes: { type: 'string', default: '50' }, rate: { type: 'string', default: '4' } },
+});
 const SECONDS = Number(args.seconds);
 const WARMUP_S = 10;
 /** Keep in step with deploy/systemd/pulsebridge-agent.service. */
@@ -48,7 +52,7 @@ const agent = new AgentRunner({
   id: 'pi-box',
   secret,
   mqttUrl: hub.mqttUrl,
-  simulator: { athletes: Number(args.athletes), sensorRateHz: 4, seed: 5, equipment: { bike: 0.5, treadmill: 0.2, rower: 0.2, outdoor: 0.1 } },
+  simulator: { athletes: Number(args.athletes), ...(args.rate === 'native' ? {} : { sensorRateHz: Number(args.rate) }), seed: 5, equipment: { bike: 0.5, treadmill: 0.2, rower: 0.2, outdoor: 0.1 } },
   config: { log: { level: 'warn', pretty: false } },
   // What a box runs in production (deploy/systemd/pulsebridge-agent.service): the bundle, no TypeScript
   // loader, and V8 sized for a small device.
