@@ -1,0 +1,87 @@
+/** FTMS Cross Trainer Data 0x2ACE: the only machine with 24-bit flags; bit 15 is a direction, not a field. */
+import { kmhToMetresPerSecond } from './profile.ts';
+import { energyFields, machineDataProfile, type MachineDataSpec } from './fitness-machine-data.ts';
+
+export type CrossTrainerField =
+  | 'instantaneousSpeedKmh'
+  | 'averageSpeedKmh'
+  | 'totalDistanceM'
+  | 'stepsPerMinute'
+  | 'averageStepRate'
+  | 'strideCount'
+  | 'positiveElevationGainM'
+  | 'negativeElevationGainM'
+  | 'inclinationPercent'
+  | 'rampAngleDeg'
+  | 'resistanceLevel'
+  | 'instantaneousPowerW'
+  | 'averagePowerW'
+  | 'totalEnergyKcal'
+  | 'energyPerHourKcal'
+  | 'energyPerMinuteKcal'
+  | 'heartRateBpm'
+  | 'metabolicEquivalent'
+  | 'elapsedTimeS'
+  | 'remainingTimeS'
+  | 'movingBackward';
+
+export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
+  name: 'cross_trainer_data',
+  layouts: [
+    {
+      interpretation: 'FTMS 1.0',
+      flagBytes: 3,
+      groups: [
+        { bit: 0, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
+        { bit: 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+        { bit: 2, fields: [{ name: 'totalDistanceM', type: 'u24' }] },
+        {
+          bit: 3,
+          fields: [
+            { name: 'stepsPerMinute', type: 'u16' },
+            { name: 'averageStepRate', type: 'u16' },
+          ],
+        },
+        // Resolution 0.1 per the GATT XML (decimal exponent -1).
+        { bit: 4, fields: [{ name: 'strideCount', type: 'u16', divisor: 10 }] },
+        {
+          // Whole metres here, unlike the treadmill's 0.1 m.
+          bit: 5,
+          fields: [
+            { name: 'positiveElevationGainM', type: 'u16' },
+            { name: 'negativeElevationGainM', type: 'u16' },
+          ],
+        },
+        {
+          bit: 6,
+          fields: [
+            { name: 'inclinationPercent', type: 's16', divisor: 10 },
+            { name: 'rampAngleDeg', type: 's16', divisor: 10 },
+          ],
+        },
+        { bit: 7, fields: [{ name: 'resistanceLevel', type: 's16', divisor: 10 }] },
+        { bit: 8, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
+        { bit: 9, fields: [{ name: 'averagePowerW', type: 's16' }] },
+        { bit: 10, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
+        { bit: 11, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
+        { bit: 12, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
+        { bit: 13, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
+        { bit: 14, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+        { bit: 15, fields: [], marker: 'movingBackward' },
+      ],
+    },
+  ],
+  readings: [
+    { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
+    { metric: 'distance', field: 'totalDistanceM' },
+    { metric: 'cadence', field: 'stepsPerMinute' },
+    { metric: 'stride_count', field: 'strideCount' },
+    { metric: 'incline', field: 'inclinationPercent' },
+    { metric: 'resistance', field: 'resistanceLevel' },
+    { metric: 'power', field: 'instantaneousPowerW' },
+    { metric: 'energy', field: 'totalEnergyKcal' },
+    { metric: 'heart_rate', field: 'heartRateBpm' },
+  ],
+};
+
+export const crossTrainerData = machineDataProfile(crossTrainerDataSpec);

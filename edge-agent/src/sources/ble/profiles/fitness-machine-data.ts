@@ -1,0 +1,152 @@
+/**
+ * The walker shared by the Fitness Machine Service data characteristics (service 0x1826): Treadmill,
+ * Indoor Bike, Rower and Cross Trainer Data. Each machine is a table of flag bits and the fields they
+ * gate, in wire order, so the four files only describe their layout and which fields are readings.
+ *
+ * Rules common to all four:
+ * - Bit 0 ("More Data") is inverted: clear means the first field is present. A server splitting one record
+ *   over several notifications sets it on the packets without that field; every packet still describes
+ *   itself through its flags, so each one decodes on its own.
+ * - The consumed length must equal the PDU length. When it does not, the alternative layouts (known
+ *   spec-versus-device disagreements) are tried in order and the one that fits is reported as a fact.
+ */
+import type { MetricId } from '@pulsebridge/protocol';
+import { refused, type Decoded } from '../../measurement.ts';
+import { FIELD_SIZE, MeasurementList, hex, readField, type BleProfile, type FieldType } from './profile.ts';
+
+export interface FieldSpec<Name extends string> {
+  name: Name;
+  type: FieldType;
+  /** value = raw * multiplier / divisor */
+  divisor?: number;
+  multiplier?: number;
+  /** Raw value the spec reserves for "data not available"; the field is then left out. */
+  unavailable?: number;
+}
+
+export interface FlagGroup<Name extends string> {
+  bit: number;
+  fields: FieldSpec<Name>[];
+  /** For bits that carry no field but a state (Cross Trainer movement direction): set to 1 when the bit is. */
+  marker?: Name;
+}
+
+export interface MachineLayout<Name extends string> {
+  /** How this layout reads the ambiguous fields, reported when it is not the first. */
+  interpretation: string;
+  flagBytes: 2 | 3;
+  groups: FlagGroup<Name>[];
+}
+
+export interface ReadingRule<Name extends string> {
+  metric: MetricId;
+  field: Name;
+  convert?: (value: number) => number;
+}
+
+export interface MachineDataSpec<Name extends string> {
+  name: string;
+  /** The first is the FTMS 1.0 layout; the others are fallbacks for devices that disagree with it. */
+  layouts: MachineLayout<Name>[];
+  readings: ReadingRule<Name>[];
+}
+
+export interface MachineDataFields<Name extends string> {
+  flags: number;
+  interpretation: string;
+  values: Partial<Record<Name, number>>;
+}
+
+/** The expended-energy triplet all four machines share, gated by one flag bit. */
+export function energyFields<Name extends string>(total: Name, perHour: Name, perMinute: Name): FieldSpec<Name>[] {
+  return [
+    { name: total, type: 'u16', unavailable: 0xffff },
+    { name: perHour, type: 'u16', unavailable: 0xffff },
+    { name: perMinute, type: 'u8', unavailable: 0xff },
+  ];
+}
+
+/** A copy of `base` with some fields read differently. */
+export function variantLayout<Name extends string>(
+  base: MachineLayout<Name>,
+  interpretation: string,
+  overrides: Partial<Record<Name, Omit<FieldSpec<Name>, 'name'>>>,
+): MachineLayout<Name> {
+  return {
+    interpretation,
+    flagBytes: base.flagBytes,
+    groups: base.groups.map((group) => ({
+      ...group,
+      fields: group.fields.map((field) => {
+        const override = overrides[field.name];
+        return override ? { ...override, name: field.name } : field;
+      }),
+    })),
+  };
+}
+
+function isPresent(flags: number, bit: number): boolean {
+  // Bit 0 is "More Data": its field is there when the bit is clear.
+  return bit === 0 ? (flags & 1) === 0 : (flags & (1 << bit)) !== 0;
+}
+
+function recordLength<Name extends string>(layout: MachineLayout<Name>, flags: number): number {
+  let length = layout.flagBytes;
+  for (const group of layout.groups) {
+    if (!isPresent(flags, group.bit)) continue;
+    for (const field of group.fields) length += FIELD_SIZE[field.type];
+  }
+  return length;
+}
+
+export function parseMachineData<Name extends string>(
+  spec: MachineDataSpec<Name>,
+  data: Uint8Array,
+): MachineDataFields<Name> | { ok: false; reason: string } {
+  const [first] = spec.layouts;
+  if (first === undefined) return refused(`${spec.name} has no layout`);
+  if (data.length < first.flagBytes) return refused(`${spec.name} of ${data.length} bytes is shorter than its flags`);
+  const flags = readField(data, 0, first.flagBytes === 3 ? 'u24' : 'u16');
+  const definedBits = first.groups.reduce((mask, group) => mask | (1 << group.bit), 0);
+  const reserved = flags & ~definedBits;
+  if (reserved) return refused(`${spec.name} flags ${hex(flags, first.flagBytes * 2)} set reserved bits ${hex(reserved, first.flagBytes * 2)}`);
+
+  const layout = spec.layouts.find((candidate) => recordLength(candidate, flags) === data.length);
+  if (layout === undefined) {
+    return refused(`${spec.name} of ${data.length} bytes, flags ${hex(flags, first.flagBytes * 2)} need ${recordLength(first, flags)}`);
+  }
+
+  const values: Partial<Record<Name, number>> = {};
+  let offset = layout.flagBytes;
+  for (const group of layout.groups) {
+    if (!isPresent(flags, group.bit)) continue;
+    if (group.marker !== undefined) values[group.marker] = 1;
+    for (const field of group.fields) {
+      const raw = readField(data, offset, field.type);
+      offset += FIELD_SIZE[field.type];
+      if (raw === field.unavailable) continue;
+      values[field.name] = (raw * (field.multiplier ?? 1)) / (field.divisor ?? 1);
+    }
+  }
+  return { flags, interpretation: layout.interpretation, values };
+}
+
+export function machineDataProfile<Name extends string>(spec: MachineDataSpec<Name>): BleProfile {
+  return {
+    name: spec.name,
+    decode(data): Decoded {
+      const parsed = parseMachineData(spec, data);
+      if ('ok' in parsed) return parsed;
+      const list = new MeasurementList();
+      for (const rule of spec.readings) {
+        const value = parsed.values[rule.field];
+        if (value === undefined) continue;
+        // Machines without a pulse input still send the field, as 0.
+        if (rule.metric === 'heart_rate' && value === 0) continue;
+        list.add(rule.metric, rule.convert ? rule.convert(value) : value);
+      }
+      const fallback = parsed.interpretation === spec.layouts[0]?.interpretation ? undefined : { ftmsLayout: parsed.interpretation };
+      return list.result(fallback);
+    },
+  };
+}

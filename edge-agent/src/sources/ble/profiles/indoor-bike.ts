@@ -1,0 +1,60 @@
+/**
+ * FTMS Indoor Bike Data 0x2AD2. Bit 1 is Average Speed and bit 2 Instantaneous Cadence, as every device
+ * sends them; the 2017 XML swaps their names.
+ */
+import { kmhToMetresPerSecond } from './profile.ts';
+import { energyFields, machineDataProfile, variantLayout, type MachineDataSpec, type MachineLayout } from './fitness-machine-data.ts';
+
+export type IndoorBikeField =
+  | 'instantaneousSpeedKmh'
+  | 'averageSpeedKmh'
+  | 'instantaneousCadenceRpm'
+  | 'averageCadenceRpm'
+  | 'totalDistanceM'
+  | 'resistanceLevel'
+  | 'instantaneousPowerW'
+  | 'averagePowerW'
+  | 'totalEnergyKcal'
+  | 'energyPerHourKcal'
+  | 'energyPerMinuteKcal'
+  | 'heartRateBpm'
+  | 'metabolicEquivalent'
+  | 'elapsedTimeS'
+  | 'remainingTimeS';
+
+const ftms10: MachineLayout<IndoorBikeField> = {
+  interpretation: 'FTMS 1.0',
+  flagBytes: 2,
+  groups: [
+    { bit: 0, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
+    { bit: 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+    { bit: 2, fields: [{ name: 'instantaneousCadenceRpm', type: 'u16', divisor: 2 }] },
+    { bit: 3, fields: [{ name: 'averageCadenceRpm', type: 'u16', divisor: 2 }] },
+    { bit: 4, fields: [{ name: 'totalDistanceM', type: 'u24' }] },
+    // sint16 as in FTMS 1.0 and as Jetblack Volt, Zwift Hub and others send it.
+    { bit: 5, fields: [{ name: 'resistanceLevel', type: 's16' }] },
+    { bit: 6, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
+    { bit: 7, fields: [{ name: 'averagePowerW', type: 's16' }] },
+    { bit: 8, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
+    { bit: 9, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
+    { bit: 10, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
+    { bit: 11, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
+    { bit: 12, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+  ],
+};
+
+export const indoorBikeDataSpec: MachineDataSpec<IndoorBikeField> = {
+  name: 'indoor_bike_data',
+  layouts: [ftms10, variantLayout(ftms10, 'resistance uint8 x10 (GSS)', { resistanceLevel: { type: 'u8', multiplier: 10 } })],
+  readings: [
+    { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
+    { metric: 'cadence', field: 'instantaneousCadenceRpm' },
+    { metric: 'distance', field: 'totalDistanceM' },
+    { metric: 'resistance', field: 'resistanceLevel' },
+    { metric: 'power', field: 'instantaneousPowerW' },
+    { metric: 'energy', field: 'totalEnergyKcal' },
+    { metric: 'heart_rate', field: 'heartRateBpm' },
+  ],
+};
+
+export const indoorBikeData = machineDataProfile(indoorBikeDataSpec);
