@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const steps: string[][] = [
   ['scripts/build.ts'],
+  ['scripts/bench/ble-decoders.ts'],
+  ['scripts/bench/ant-decoders.ts'],
+  ['scripts/bench/serial-decoders.ts'],
   ['scripts/bench/outbox.ts'],
   ['scripts/bench/series-store.ts'],
   ['scripts/bench/e2e.ts'],
