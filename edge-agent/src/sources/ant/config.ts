@@ -1,0 +1,115 @@
+/**
+ * Configuration of the ANT source: which stick, the ANT+ network key, and which sensors it admits.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { SecretRef } from '@pulsebridge/runtime';
+
+/** Dynastream/Garmin vendor id and the sticks sold for ANT+: USB2 (0x1008) and USB-m (0x1009). */
+export const ANT_USB_VENDOR_ID = 0x0fcf;
+export const ANT_USB_PRODUCT_IDS = [0x1008, 0x1009] as const;
+
+/** nRF24AP2 / AP2-based UART modules strap their baud rate with pins; 57600 is the usual fixed choice. */
+export const DEFAULT_UART_BAUD_RATE = 57600;
+
+export const ANT_SENSOR_ID_PATTERN = '^ant:[0-9]{1,3}:[0-9]{1,7}:[0-9]{1,3}$';
+
+export const AntSourceConfig = Type.Object(
+  {
+    transport: Type.Union([Type.Literal('usb'), Type.Literal('uart')], { default: 'usb', description: 'USB stick (libusb), or a UART module / serial device' }),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'serial device of a UART module, e.g. /dev/ttyAMA0 or /dev/ttyUSB0 (uart only)' })),
+    baudRate: Type.Integer({ minimum: 4800, maximum: 921_600, default: DEFAULT_UART_BAUD_RATE, description: 'UART baud rate (uart only)' }),
+    usbProductIds: Type.Array(Type.Integer({ minimum: 0, maximum: 0xffff }), {
+      default: [...ANT_USB_PRODUCT_IDS],
+      minItems: 1,
+      maxItems: 16,
+      description: `USB product ids to look for under vendor 0x${ANT_USB_VENDOR_ID.toString(16)} (usb only)`,
+    }),
+    // The ANT+ network key is licensed: ANT+ adopters obtain it from thisisant.com (ANT+ adopter agreement).
+    // Pulsebridge does not ship it; give it as 16 hex digits (separators allowed), or { env } / { file }.
+    networkKey: Type.Optional(SecretRef),
+    mode: Type.Union([Type.Literal('auto'), Type.Literal('scan'), Type.Literal('channels')], {
+      default: 'auto',
+      description: 'scan: one continuous-scan channel hears every sensor; channels: one channel per sensor; auto: scan when the stick can',
+    }),
+    allow: Type.Array(Type.String({ pattern: ANT_SENSOR_ID_PATTERN }), {
+      default: [],
+      maxItems: 4096,
+      description: 'sensor ids (ant:<device type>:<device number>:<transmission type>) admitted at any time',
+    }),
+    permitJoinSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'admit any new sensor for this long after start' }),
+    pairingDeviceTypes: Type.Array(Type.Integer({ minimum: 1, maximum: 127 }), {
+      default: [120, 11, 17, 121],
+      maxItems: 16,
+      description: 'channels mode: device types searched for by wildcard channels while joining is permitted',
+    }),
+    channelSearchTimeoutSeconds: Type.Number({ minimum: 0, maximum: 637.5, default: 30, description: 'channels mode: a channel that finds nothing this long is closed and reopened' }),
+    channelReopenDelayMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'wait after a channel closed on its own before reopening it' }),
+    responseTimeoutMs: Type.Integer({ minimum: 50, maximum: 30_000, default: 1_000, description: 'how long to wait for the stick to answer a command' }),
+    reopenInitialMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 500, description: 'first wait before reopening a lost stick' }),
+    reopenMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 15_000, description: 'longest wait between reopen attempts' }),
+    staleStateMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'a sensor silent this long restarts its counters from scratch' }),
+    wheelCircumferenceM: Type.Number({ exclusiveMinimum: 0, maximum: 5, default: 2.105, description: 'wheel circumference for speed sensors' }),
+  },
+  { additionalProperties: false },
+);
+export type AntSourceConfig = Static<typeof AntSourceConfig>;
+
+const checker = TypeCompiler.Compile(AntSourceConfig);
+
+export function antSourceConfigProblems(value: unknown): string[] {
+  const problems = [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
+  if (problems.length === 0) {
+    const config = value as AntSourceConfig;
+    if (config.transport === 'uart' && config.path === undefined) problems.push('/path: required when transport is uart');
+    if (config.reopenMaxMs < config.reopenInitialMs) problems.push('/reopenMaxMs: must not be below reopenInitialMs');
+  }
+  return problems;
+}
+
+export type AntConfigErrorCode = 'invalid_config';
+
+export class AntConfigError extends Error {
+  readonly code: AntConfigErrorCode = 'invalid_config';
+
+  constructor(problems: string[]) {
+    super(`invalid ANT configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'AntConfigError';
+  }
+}
+
+/** Fills defaults and validates; throws AntConfigError listing every problem. */
+export function antSourceConfig(input: unknown = {}): AntSourceConfig {
+  const value: unknown = Value.Default(AntSourceConfig, Value.Clone(input ?? {}));
+  const problems = antSourceConfigProblems(value);
+  if (problems.length > 0) throw new AntConfigError(problems);
+  return value as AntSourceConfig;
+}
+
+export type NetworkKeyResult = { ok: true; key: Uint8Array } | { ok: false; reason: string };
+
+/**
+ * The key as bytes, or why there is none. Never puts the key itself in a reason: reasons end up in logs
+ * and health output.
+ */
+export function parseNetworkKey(text: string): NetworkKeyResult {
+  const digits = text.trim().replace(/^0x/i, '').replace(/[\s:,-]/g, '');
+  if (!/^[0-9a-fA-F]{16}$/.test(digits)) return { ok: false, reason: `ANT+ network key must be 8 bytes as 16 hex digits, got ${digits.length} characters` };
+  const key = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) key[i] = Number.parseInt(digits.slice(i * 2, i * 2 + 2), 16);
+  return { ok: true, key };
+}
+
+/** `ant:<type>:<number>:<transmission type>` back to its channel id, or undefined if it is not one. */
+export function parseAntSensorId(id: string): { deviceType: number; deviceNumber: number; transmissionType: number } | undefined {
+  const match = /^ant:(\d{1,3}):(\d{1,7}):(\d{1,3})$/.exec(id);
+  if (!match) return undefined;
+  const deviceType = Number(match[1]);
+  const deviceNumber = Number(match[2]);
+  const transmissionType = Number(match[3]);
+  if (deviceType > 0x7f || transmissionType > 0xff || deviceNumber > 0xfffff) return undefined;
+  // The upper nibble of the transmission type carries device number bits 16-19: both must agree.
+  if (deviceNumber >> 16 !== (transmissionType >> 4) && deviceNumber > 0xffff) return undefined;
+  return { deviceType, deviceNumber, transmissionType };
+}
