@@ -10,6 +10,8 @@ import { AgentId } from '@pulsebridge/protocol';
 import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runtime';
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
+import { AntSourceConfig } from './sources/ant/config.ts';
+import { SerialSourceConfig } from './sources/serial/config.ts';
 import { SimulatorConfig } from './sources/simulator/index.ts';
 import { UplinkConfig } from './uplink/uplink.ts';
 
@@ -63,6 +65,16 @@ const SimulatorSection = Type.Composite([SimulatorConfig, Type.Object({ enabled:
   default: {},
 });
 
+const AntSection = Type.Composite([AntSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read ANT+ sensors through a USB stick or UART module' }) })], {
+  additionalProperties: false,
+  default: {},
+});
+
+const SerialSection = Type.Composite(
+  [SerialSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read gym equipment and GPS receivers on serial ports' }) })],
+  { additionalProperties: false, default: {} },
+);
+
 export const AgentConfigSchema = Type.Object(
   {
     agent: AgentSection,
@@ -71,7 +83,7 @@ export const AgentConfigSchema = Type.Object(
     outbox: OutboxSection,
     clock: ClockSection,
     health: HealthConfig,
-    sources: Type.Object({ simulator: SimulatorSection }, { additionalProperties: false, default: {} }),
+    sources: Type.Object({ simulator: SimulatorSection, ant: AntSection, serial: SerialSection }, { additionalProperties: false, default: {} }),
     log: LogConfig,
   },
   { additionalProperties: false },
