@@ -3,12 +3,18 @@
  *
  *   node --import tsx edge-agent/test/devices/ant-stick.ts --port <path> --sensors 30 --key <16 hex>
  *        [--max-channels 8] [--no-scan] [--garbage-ms N] [--bad-checksum-every N] [--search-timeout-channel N]
+ *        [--pages N] [--page-log <file>]
  *
  * It answers reset, capabilities, network key and channel configuration like a stick; in scan mode it
  * sends every sensor's pages with the extended channel id, in per-channel mode each open channel gets the
  * pages of the sensor it matches. It hears nothing when the network key differs from --key, as a real
  * stick would. Events for the test are JSON lines on stdout.
+ *
+ * --pages N makes every sensor fall silent after N broadcast pages (the stick emits `pagesDone` once all
+ * have), so a test knows exactly what went over the air; --page-log writes each page sent as a JSON line
+ * {"sensor": "ant:<type>:<number>:<transmission type>", "page": "<16 hex>"} for the test to decode itself.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SerialPort } from 'serialport';
 import { AntFrameReader, AntMessageId, encodeFrame } from '../../src/sources/ant/codec/frame.ts';
@@ -24,6 +30,8 @@ const { values } = parseArgs({
     'garbage-ms': { type: 'string', default: '0' },
     'bad-checksum-every': { type: 'string', default: '0' },
     'search-timeout-channel': { type: 'string', default: '-1' },
+    pages: { type: 'string', default: '0' },
+    'page-log': { type: 'string' },
   },
 });
 
@@ -39,6 +47,11 @@ const canScan = !values['no-scan'];
 const garbageMs = Number(values['garbage-ms']);
 const badChecksumEvery = Number(values['bad-checksum-every']);
 const searchTimeoutChannel = Number(values['search-timeout-channel']);
+const pagesPerSensor = Number(values.pages);
+// Written synchronously so the log is complete the moment `pagesDone` is emitted.
+const pageLog = values['page-log'] ? openSync(values['page-log'], 'w') : undefined;
+const pagesSent = new Map<SimulatedAntSensor, number>();
+let pagesDoneEmitted = false;
 const TICK_MS = 20;
 
 function emit(event: string, detail: Record<string, unknown> = {}): void {
@@ -185,8 +198,19 @@ function elapsedS(): number {
   return (performance.now() - startedAt) / 1000;
 }
 
+function antId(sensor: SimulatedAntSensor): string {
+  return `ant:${sensor.deviceType}:${sensor.deviceNumber}:${sensor.transmissionType}`;
+}
+
+function exhausted(sensor: SimulatedAntSensor): boolean {
+  return pagesPerSensor > 0 && (pagesSent.get(sensor) ?? 0) >= pagesPerSensor;
+}
+
 function dataFrame(channel: number, sensor: SimulatedAntSensor, timeS: number): Uint8Array {
-  const payload = [channel, ...sensor.nextPage(timeS)];
+  const page = sensor.nextPage(timeS);
+  pagesSent.set(sensor, (pagesSent.get(sensor) ?? 0) + 1);
+  if (pageLog !== undefined) writeSync(pageLog, `${JSON.stringify({ sensor: antId(sensor), page: Buffer.from(page).toString('hex') })}\n`);
+  const payload = [channel, ...page];
   const wantsId = (libConfig & 0x80) !== 0;
   const wantsRssi = (libConfig & 0x40) !== 0;
   if (wantsId || wantsRssi) {
@@ -215,7 +239,7 @@ function tick(): void {
   if (scanning) {
     for (const sensor of sensors) {
       const due = dueS.get(sensor) ?? 0;
-      if (due > now) continue;
+      if (due > now || exhausted(sensor)) continue;
       dueS.set(sensor, due + sensor.period / 32768);
       chunks.push(dataFrame(0, sensor, now));
     }
@@ -228,10 +252,17 @@ function tick(): void {
         channel.tracked = sensors.find((s) => !taken.has(s) && matches(channel, s));
         if (!channel.tracked) return;
       }
+      if (exhausted(channel.tracked)) return;
       chunks.push(dataFrame(number, channel.tracked, now));
     });
   }
   if (chunks.length > 0) port.write(Buffer.concat(chunks));
+  if (pagesPerSensor > 0 && !pagesDoneEmitted && sensors.every(exhausted)) {
+    pagesDoneEmitted = true;
+    if (pageLog !== undefined) closeSync(pageLog);
+    // After the last write has left for the pseudo-terminal, so the test's clock starts after it.
+    port.drain(() => emit('pagesDone', { pages: pagesPerSensor, sensors: sensors.length }));
+  }
 }
 
 function garbage(): void {

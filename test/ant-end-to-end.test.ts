@@ -1,0 +1,142 @@
+/**
+ * ANT+ from the air to the hub's store: a simulated stick on a socat pseudo-terminal, a real agent process
+ * reading it through its UART transport, a real hub. The stick sends a bounded number of pages per sensor
+ * and logs each one; replaying that log through the agent's own profile decoders says exactly which
+ * readings the hub must hold.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import pino from 'pino';
+import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
+import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from '../edge-agent/src/sources/ant/profiles/page.ts';
+import { antProfileFor } from '../edge-agent/src/sources/ant/profiles/index.ts';
+import { parseAntSensorId } from '../edge-agent/src/sources/ant/config.ts';
+import { expectedSensorIds } from '../edge-agent/test/devices/ant-stick-sensors.ts';
+import { PtyPair, SimulatedStick, SOCAT_MISSING, TEST_NETWORK_KEY } from '../edge-agent/test/sources/ant/source/harness.ts';
+import { AgentRunner, HubRunner, tempDir, waitFor } from './harness.ts';
+
+const SENSORS = 30;
+/** About 17 s of air time at 4 Hz: long enough for every profile's occasional pages (up to every 65th) to appear. */
+const PAGES_PER_SENSOR = 70;
+const AGENT = 'box-ant';
+
+const work = tempDir('ant-e2e');
+after(() => work.cleanup());
+
+/** `sensor metric` -> readings the agent's decoders make of the logged pages, fed per sensor in order with state. */
+function expectedReadings(pageLogFile: string): { perSeries: Map<string, number>; pagesPerSensor: Map<string, number> } {
+  const states = new Map<string, unknown>();
+  const perSeries = new Map<string, number>();
+  const pagesPerSensor = new Map<string, number>();
+  for (const line of readFileSync(pageLogFile, 'utf8').split('\n')) {
+    if (line === '') continue;
+    const { sensor, page } = JSON.parse(line) as { sensor: string; page: string };
+    const channelId = parseAntSensorId(sensor);
+    const profile = channelId && antProfileFor(channelId.deviceType);
+    assert.ok(channelId && profile, `the stick logged a sensor no profile decodes: ${sensor}`);
+    pagesPerSensor.set(sensor, (pagesPerSensor.get(sensor) ?? 0) + 1);
+    const result = profile.decode(Buffer.from(page, 'hex'), states.get(sensor), { deviceNumber: channelId.deviceNumber, wheelCircumferenceM: DEFAULT_WHEEL_CIRCUMFERENCE_M });
+    if (!result.ok) continue;
+    states.set(sensor, result.state);
+    for (const m of result.measurements) {
+      const key = `${sensor} ${m.metric}`;
+      perSeries.set(key, (perSeries.get(key) ?? 0) + 1);
+    }
+  }
+  return { perSeries, pagesPerSensor };
+}
+
+/** `sensor metric` -> readings the hub stored for the agent, read through the store's own port. */
+async function storedReadings(hub: HubRunner): Promise<Map<string, number>> {
+  const store = new SqliteSeriesStore({ path: join(hub.dir, 'data', 'series.db'), log: pino({ level: 'silent' }) });
+  await store.start();
+  try {
+    const stored = new Map<string, number>();
+    for (const series of await store.listSeries({ agent: AGENT })) {
+      const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent: AGENT, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
+      stored.set(`${series.sensor} ${series.metric}`, points.length);
+    }
+    // The per-sensor count is a second, independent path through the store.
+    for (const sensor of new Set([...stored.keys()].map((k) => k.split(' ')[0] ?? ''))) {
+      const perSensor = [...stored].filter(([k]) => k.startsWith(`${sensor} `)).reduce((sum, [, n]) => sum + n, 0);
+      assert.equal(await store.count({ sensor, agent: AGENT }), perSensor, `count({ sensor: ${sensor} })`);
+    }
+    return stored;
+  } finally {
+    await store.stop();
+  }
+}
+
+test('30 ANT+ sensors through a simulated stick, the agent and the hub: every decoded reading stored once', { skip: SOCAT_MISSING ?? false, timeout: 120_000 }, async (t) => {
+  const hubDir = tempDir('ant-e2e-hub');
+  const hub = new HubRunner({ dir: hubDir.dir });
+  const pty = new PtyPair(work.dir);
+  const stick = new SimulatedStick();
+  const agents: AgentRunner[] = [];
+  t.after(async () => {
+    for (const agent of agents) await agent.stop().catch(() => undefined);
+    await stick.kill();
+    await pty.kill();
+    await hub.stop();
+    hubDir.cleanup();
+  });
+
+  const secret = await hub.addAgent(AGENT, 'gym-ant');
+  await hub.start();
+  await pty.start();
+  const pageLog = join(work.dir, 'pages.jsonl');
+  await stick.start(pty.simulatorPath, ['--sensors', String(SENSORS), '--key', TEST_NETWORK_KEY, '--pages', String(PAGES_PER_SENSOR), '--page-log', pageLog]);
+
+  const agent = new AgentRunner({
+    dir: work.dir,
+    id: AGENT,
+    secret,
+    mqttUrl: hub.mqttUrl,
+    config: {
+      sources: {
+        simulator: { enabled: false },
+        ant: { enabled: true, transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600 },
+      },
+    },
+  });
+  agents.push(agent);
+  try {
+    await agent.start();
+    await waitFor('the stick to send every sensor its pages', () => stick.has('pagesDone') || undefined, 60_000, 250);
+    let lastCount = -1;
+    await waitFor(
+      'the agent to decode the last pages and get every reading acknowledged',
+      async () => {
+        const h = await agent.health();
+        const readings = h.sources.ant?.readings ?? -1;
+        const settled = readings === lastCount && h.outbox.readings === 0 && h.outbox.buffered === 0;
+        lastCount = readings;
+        return settled || undefined;
+      },
+      30_000,
+      500,
+    );
+
+    const { perSeries: expected, pagesPerSensor } = expectedReadings(pageLog);
+    const health = await agent.health();
+    assert.equal(health.sources.ant?.state, 'running');
+    assert.equal(pagesPerSensor.size, SENSORS);
+    for (const [sensor, pages] of pagesPerSensor) assert.equal(pages, PAGES_PER_SENSOR, `pages logged for ${sensor}`);
+    const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
+    assert.equal(health.sources.ant?.readings, expectedTotal, 'readings the agent decoded');
+
+    const stored = await storedReadings(hub);
+    const storedSensors = new Set([...stored.keys()].map((k) => k.split(' ')[0]));
+    assert.deepEqual([...storedSensors].sort(), [...expectedSensorIds(SENSORS)].sort());
+    assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
+    t.diagnostic(`${SENSORS} sensors x ${PAGES_PER_SENSOR} pages -> ${expectedTotal} readings in ${expected.size} series, all stored`);
+
+    const appended = await agent.stop();
+    assert.equal(appended, expectedTotal);
+  } catch (err) {
+    console.error(agent.log().split('\n').slice(-40).join('\n'));
+    throw err;
+  }
+});
