@@ -131,6 +131,11 @@ const BUFFER_LIMIT_CHUNKS = 4;
 /** How many head chunks one pass of the limit check reads. */
 const LIMIT_SCAN_CHUNKS = 64;
 const REOPEN_INTERVAL_MS = 5_000;
+/**
+ * A reading at most this much older than its series' last one is moved just past it. Anything older is
+ * left alone: it comes from a clock step, which the clock epochs correct, not from a queue of frames.
+ */
+const SPREAD_WINDOW_MS = 1_000;
 const REPEAT_WARNING_MS = 60_000;
 
 const readingsIn = (c: { id: number; last: number }): number => c.last - c.id + 1;
@@ -172,6 +177,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   #offsets = new Map<string, TrueOffset>();
 
   #appended = 0;
+  /** Last time stamped per series (sensor + metric) in this process. */
+  readonly #lastTs = new Map<string, number>();
   #acknowledged = 0;
   readonly #dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
   #corruptRecoveries = 0;
@@ -240,13 +247,19 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.#warnRepeated('invalid', { reading: describe(reading), invalid: this.#dropped.invalid }, 'invalid reading skipped');
         return;
       }
+      // A series holds one reading per millisecond (stores key readings by it). Sources stamp at receive
+      // time, so frames that queued up behind a busy event loop can share a millisecond: spread them.
+      const series = `${reading.sensor}\u0000${reading.metric}`;
+      const previous = this.#lastTs.get(series);
+      const ts = previous !== undefined && reading.ts <= previous && previous - reading.ts < SPREAD_WINDOW_MS ? previous + 1 : reading.ts;
+      this.#lastTs.set(series, ts);
       const epoch = this.#clock.epoch;
       let segment = this.#segments.at(-1);
       if (segment?.epoch !== epoch) {
         segment = { epoch, readings: [] };
         this.#segments.push(segment);
       }
-      segment.readings.push({ sensor: reading.sensor, metric: reading.metric, ts: reading.ts, value: reading.value });
+      segment.readings.push({ sensor: reading.sensor, metric: reading.metric, ts, value: reading.value });
       this.#buffered++;
       this.#appended++;
       if (this.#buffered >= this.#config.maxChunkReadings && this.#clock.mono() - this.#lastFlushFailure >= this.#config.flushIntervalMs) this.flush();

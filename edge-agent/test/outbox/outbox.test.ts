@@ -90,6 +90,25 @@ test('round trip: appended readings come back from load, grouped per series', (t
   assert.equal(stats.buffered, 0);
 });
 
+test('readings of one series that share a millisecond are spread apart; a clock step is left alone', (t) => {
+  const dir = tempDir(t);
+  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+  // Three frames that queued behind a busy event loop get the same receive time; another series is untouched.
+  appendAll(outbox, [
+    reading('ant:120:1000:1', T0, 120),
+    reading('ant:120:1000:1', T0, 121),
+    reading('ant:120:1000:1', T0, 122),
+    reading('ant:120:1000:1', T0, 600, 'rr_interval'),
+    reading('ant:120:1000:1', T0 - 5_000, 123),
+  ]);
+  outbox.flush();
+  const [chunk] = outbox.pending(1, 'oldest');
+  const series = outbox.load([chunk!.id]).series;
+  assert.deepEqual(series.find((s) => s.metric === 'heart_rate')?.ts, [T0, T0 + 1, T0 + 2, T0 - 5_000]);
+  assert.deepEqual(series.find((s) => s.metric === 'rr_interval')?.ts, [T0]);
+  assert.equal(outbox.stats().appended, 5);
+});
+
 test('the flush timer commits buffered readings without an explicit flush', async (t) => {
   const dir = tempDir(t);
   const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), flushIntervalMs: 20 });

@@ -108,8 +108,6 @@ class SerialChannel {
   private problem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
-  /** Per sensor and metric: a series holds one reading per ms, so two in the same ms are spread apart. */
-  private readonly lastTs = new Map<string, number>();
   private generation = 0;
 
   constructor(options: ChannelOptions) {
@@ -275,13 +273,8 @@ class SerialChannel {
         this.rejected++;
         continue;
       }
-      const key = `${sensor}\u0000${m.metric}`;
-      const previous = this.lastTs.get(key);
-      let ts = receivedAt + Math.round(m.offsetMs ?? 0);
-      if (previous !== undefined && ts <= previous) ts = previous + 1;
-      this.lastTs.set(key, ts);
       this.readings++;
-      this.options.emit({ sensor, metric: m.metric as MetricId, ts, value: m.value });
+      this.options.emit({ sensor, metric: m.metric as MetricId, ts: receivedAt + Math.round(m.offsetMs ?? 0), value: m.value });
     }
   }
 
