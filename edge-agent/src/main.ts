@@ -5,10 +5,8 @@
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or --help/--print-config, 2 for configuration problems
  * (every one printed), 1 when the agent failed or could not stop in time, 130 on a second interrupt.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, processIo, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, createLogger, processIo, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
 import { UplinkError } from './uplink/uplink.ts';
@@ -137,22 +135,4 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   return stopped ? EXIT_OK : EXIT_FAILURE;
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`pulsebridge-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(EXIT_FAILURE);
-    },
-  );
-}
+runWhenInvoked(import.meta.url, 'pulsebridge-agent', main);

@@ -10,12 +10,10 @@
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
  * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
  */
-import { realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, createLogger, processIo, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, createLogger, processIo, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
 import { Hub, openStateDatabase } from './hub.ts';
@@ -258,22 +256,4 @@ function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
   return EXIT_OK;
 }
 
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`pulsebridge-hub: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(EXIT_FAILURE);
-    },
-  );
-}
+runWhenInvoked(import.meta.url, 'pulsebridge-hub', main);

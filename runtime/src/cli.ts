@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 /**
  * What a command line needs from its process, passed in so the CLIs can be tested without one.
  */
@@ -34,3 +37,24 @@ export const processIo: CliIo = {
   stdoutIsTTY: process.stdout.isTTY === true,
   stopSignal: processSignals,
 };
+
+/**
+ * Runs `main` and exits with its code when the module at `moduleUrl` is the script node was started with
+ * (source under tsx, or the bundle), and does nothing when tests import it.
+ */
+export function runWhenInvoked(moduleUrl: string, name: string, main: (argv: readonly string[]) => Promise<number>): void {
+  const script = process.argv[1];
+  if (!script) return;
+  try {
+    if (realpathSync(script) !== realpathSync(fileURLToPath(moduleUrl))) return;
+  } catch {
+    return;
+  }
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
