@@ -72,6 +72,21 @@ test('pages 2 and 3: manufacturer, serial number, versions and model', () => {
   assert.deepEqual(product.facts, { hardwareVersion: 5, softwareVersion: 10, modelNumber: 0x11 });
 });
 
+test('page 6: supported and enabled extended features become facts', () => {
+  // Supported: running, cycling, swimming and a manufacturer bit; enabled: cycling only.
+  const result = expectOk(decodeHeartRate(bytes('86 FF 47 02 AA 55 33 46'), PAGED));
+  assert.deepEqual(result.facts, { featuresSupported: 'running,cycling,swimming', featuresEnabled: 'cycling' });
+  assert.equal(metric(result.measurements, 'heart_rate'), 70);
+  const none = expectOk(decodeHeartRate(bytes('86 FF 00 00 AA 55 33 46'), PAGED));
+  assert.deepEqual(none.facts, { featuresSupported: 'none', featuresEnabled: 'none' });
+});
+
+test('page 5: a swim-interval summary gives the heart rate of bytes 4-7 and nothing from its averages', () => {
+  const result = expectOk(decodeHeartRate(bytes('85 8C A0 82 AA 55 33 46'), PAGED));
+  assert.deepEqual(result.measurements, [{ metric: 'heart_rate', value: 70 }]);
+  assert.equal(result.facts, undefined);
+});
+
 test('heart rate 0 means no valid value', () => {
   const result = expectOk(decodeHeartRate(bytes('00 00 00 00 AA 55 33 00'), undefined));
   assert.deepEqual(result.measurements, []);

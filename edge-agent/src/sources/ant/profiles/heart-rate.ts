@@ -23,7 +23,19 @@ export interface HeartRateState {
 }
 
 const PREVIOUS_BEAT_PAGE = 4;
+/**
+ * Page 5 is a swim-interval summary (interval average and maximum, session average) that straps send only
+ * in swim mode: averages the strap computed, not heart rates, so it yields no measurement.
+ */
+const SWIM_INTERVAL_PAGE = 5;
+const CAPABILITIES_PAGE = 6;
 const BATTERY_PAGE = 7;
+/** Page 6 bits of bytes 2 (supported) and 3 (enabled); bits 6-7 belong to the manufacturer. */
+const HRM_FEATURES: readonly [number, string][] = [
+  [0x01, 'running'],
+  [0x02, 'cycling'],
+  [0x04, 'swimming'],
+];
 /** Heart rate 0 means the strap has no valid value (e.g. not on skin yet). */
 const HEART_RATE_INVALID = 0;
 const BATTERY_PERCENT_NOT_USED = 0xff;
@@ -57,9 +69,17 @@ export const decodeHeartRate: AntPageDecoder<HeartRateState> = (bytes, previous,
     const percent = page.u8(1);
     if (percent !== BATTERY_PERCENT_NOT_USED && percent <= 100) measurements.push({ metric: 'battery', value: percent });
     facts = batteryFacts(page.u8(2), page.u8(3));
-  } else if (paged) {
+  } else if (paged && page.number === CAPABILITIES_PAGE) {
+    facts = { featuresSupported: featureNames(page.u8(2)), featuresEnabled: featureNames(page.u8(3)) };
+  } else if (paged && page.number !== SWIM_INTERVAL_PAGE) {
     facts = backgroundPageFacts(page, context);
   }
 
   return decoded(measurements, state, facts);
 };
+
+/** The extended-data features of page 6 as a comma-separated list, e.g. 'running,cycling', or 'none'. */
+function featureNames(bits: number): string {
+  const names = HRM_FEATURES.filter(([bit]) => bits & bit).map(([, name]) => name);
+  return names.length > 0 ? names.join(',') : 'none';
+}

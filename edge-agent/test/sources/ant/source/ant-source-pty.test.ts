@@ -160,6 +160,20 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     assert.equal(source.health().state, 'running');
   });
 
+  test('per-channel mode joining: wildcard channels find sensors, name them from extended data and admit them', async () => {
+    // Four sensors, one of each simulated profile; the pairing types cover all four.
+    const ids = expectedSensorIds(4);
+    const { stick, source, sink } = await rig(['--sensors', '4', '--key', TEST_NETWORK_KEY, '--no-scan', '--max-channels', '4'], { permitJoinSeconds: 60 });
+    await source.start(sink);
+    assert.equal(source.stats().mode, 'channels');
+    await until('extended data switched on for wildcard channels', () => stick.has('libConfig', (e) => (Number(e.flags) & 0x80) !== 0), 3_000);
+    await until('four wildcard channels opened', () => [0, 1, 2, 3].every((n) => stick.has('channelOpen', (e) => e.channel === n && e.deviceNumber === 0)), 3_000);
+    await until('readings from all four sensors', () => sink.sensorsWithReadings().size === 4, 8_000);
+    assert.deepEqual([...sink.sensorsWithReadings()].sort(), [...ids].sort());
+    await until('inventory of the four joined sensors', () => sink.lastInventory.length === 4, 2_000);
+    assert.equal(source.stats().unattributedMessages, 0);
+  });
+
   test('garbage bytes and bad checksums are counted, the reader resyncs and readings continue', async () => {
     const { source, sink } = await rig(['--sensors', '12', '--key', TEST_NETWORK_KEY, '--garbage-ms', '40', '--bad-checksum-every', '7'], { permitJoinSeconds: 600 });
     await source.start(sink);
