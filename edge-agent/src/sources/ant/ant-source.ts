@@ -12,6 +12,7 @@
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import { resolveSecret } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
+import { Admission } from '../admission.ts';
 import type { SensorFacts } from '../measurement.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { ANT_SEARCH_TIMEOUT_INFINITE } from './codec/commands.ts';
@@ -99,9 +100,7 @@ export class AntSource implements Source {
   private mode: AntMode | undefined;
   private readonly channels = new Map<number, ChannelOwner>();
 
-  private readonly allowed: Set<string>;
-  private readonly joined = new Set<string>();
-  private joinUntil = 0;
+  private readonly admission: Admission;
   private readonly sensors = new Map<string, SensorEntry>();
   private readonly ignoredSensors = new Set<string>();
   private readonly unknownProfileSensors = new Set<string>();
@@ -128,7 +127,7 @@ export class AntSource implements Source {
     this.now = now;
     this.log = log;
     this.createTransport = createTransport ?? (() => this.configuredTransport());
-    this.allowed = new Set(config.allow);
+    this.admission = new Admission({ allow: config.allow, now, log, radio: 'ANT' });
     this.backoffMs = config.reopenInitialMs;
   }
 
@@ -146,7 +145,7 @@ export class AntSource implements Source {
     }
     this.networkKey = key.key;
     if (this.config.permitJoinSeconds > 0) this.permitJoin(this.config.permitJoinSeconds);
-    if (this.allowed.size === 0 && this.config.permitJoinSeconds === 0) {
+    if (this.admission.allowed.size === 0 && this.config.permitJoinSeconds === 0) {
       this.log.warn('no ANT sensor is allowed and joining is closed: configure `allow` or call permitJoin() to admit sensors');
     }
     await this.connect();
@@ -186,12 +185,7 @@ export class AntSource implements Source {
    * admitted for the life of the process and show in the inventory, from which the hub learns them.
    */
   permitJoin(seconds: number): void {
-    if (!Number.isFinite(seconds) || seconds < 0) {
-      this.log.warn({ seconds }, 'permitJoin ignored: seconds must be a non-negative number');
-      return;
-    }
-    this.joinUntil = this.now() + seconds * 1000;
-    this.log.info({ seconds }, seconds > 0 ? 'ANT permit-join window open' : 'ANT permit-join window closed');
+    if (!this.admission.permitJoin(seconds)) return;
     if (seconds > 0 && this.mode === 'channels' && this.stick && !this.connecting) {
       const stick = this.stick;
       const session = this.session;
@@ -202,7 +196,7 @@ export class AntSource implements Source {
   }
 
   get joinOpen(): boolean {
-    return this.now() < this.joinUntil;
+    return this.admission.joinOpen;
   }
 
   private configuredTransport(): AntTransport {
@@ -340,7 +334,7 @@ export class AntSource implements Source {
     await stick.enableExtendedData().catch((error: unknown) => this.log.warn({ err: errorMessage(error) }, 'stick has no extended data; wildcard pairing cannot name sensors'));
     let channel = 0;
     const skipped: string[] = [];
-    for (const id of this.allowed) {
+    for (const id of this.admission.allowed) {
       const channelId = parseAntSensorId(id);
       const profile = channelId && antProfileFor(channelId.deviceType);
       if (!channelId || !profile) continue;
@@ -425,14 +419,6 @@ export class AntSource implements Source {
     this.channelTimers.add(timer);
   }
 
-  private isAdmitted(id: string): boolean {
-    if (this.allowed.has(id) || this.joined.has(id)) return true;
-    if (!this.joinOpen) return false;
-    this.joined.add(id);
-    this.log.info({ sensor: id }, 'ANT sensor joined');
-    return true;
-  }
-
   private onData(message: AntDataMessage): void {
     try {
       this.handleData(message);
@@ -451,7 +437,7 @@ export class AntSource implements Source {
       return;
     }
     const id = antSensorId(channelId);
-    if (!this.isAdmitted(id)) {
+    if (!this.admission.isAdmitted(id)) {
       this.counters.ignoredMessages++;
       if (!this.ignoredSensors.has(id)) {
         this.ignoredSensors.add(id);

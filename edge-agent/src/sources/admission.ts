@@ -1,0 +1,104 @@
+/**
+ * Which sensors a radio source listens to: an allowlist (from configuration now, from the hub's pairing
+ * list later) plus a time-limited permit-join window that admits any new sensor heard while it is open.
+ * Joined sensors stay admitted for the life of the process; the source reports them in its inventory,
+ * from which the hub learns them.
+ *
+ * Shared by the ANT and BLE sources so both radios follow the same pairing rules.
+ */
+import type { Logger } from 'pino';
+
+export interface AdmissionOptions {
+  allow: Iterable<string>;
+  now: () => number;
+  log: Logger;
+  /** Names the radio in log lines, e.g. 'ANT' or 'BLE'. */
+  radio: string;
+  /**
+   * Most sensors one join window may admit in total. A window opened in a crowded place (or during a flood
+   * of forged adverts) must not grow the joined set, and with it the inventory, without bound.
+   */
+  maxJoined?: number;
+}
+
+export interface AdmissionStats {
+  allowed: number;
+  joined: number;
+  /** Sensors heard during an open window that were not joined because `maxJoined` was reached. */
+  joinRefused: number;
+}
+
+export const DEFAULT_MAX_JOINED = 1024;
+
+export class Admission {
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly radio: string;
+  private readonly maxJoined: number;
+  private readonly allowedIds: Set<string>;
+  private readonly joinedIds = new Set<string>();
+  private joinUntil = 0;
+  private joinRefused = 0;
+  private refusalLogged = false;
+
+  constructor(options: AdmissionOptions) {
+    this.now = options.now;
+    this.log = options.log;
+    this.radio = options.radio;
+    this.maxJoined = options.maxJoined ?? DEFAULT_MAX_JOINED;
+    this.allowedIds = new Set(options.allow);
+  }
+
+  get allowed(): ReadonlySet<string> {
+    return this.allowedIds;
+  }
+
+  get joined(): ReadonlySet<string> {
+    return this.joinedIds;
+  }
+
+  get joinOpen(): boolean {
+    return this.now() < this.joinUntil;
+  }
+
+  /**
+   * Admits every new sensor heard in the next `seconds`; 0 closes the window. Returns false (and changes
+   * nothing) for a value that is not a non-negative number.
+   */
+  permitJoin(seconds: number): boolean {
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      this.log.warn({ seconds }, 'permitJoin ignored: seconds must be a non-negative number');
+      return false;
+    }
+    this.joinUntil = this.now() + seconds * 1000;
+    this.refusalLogged = false;
+    this.log.info({ seconds }, seconds > 0 ? `${this.radio} permit-join window open` : `${this.radio} permit-join window closed`);
+    return true;
+  }
+
+  /** Allowed or already joined; never joins. */
+  knows(id: string): boolean {
+    return this.allowedIds.has(id) || this.joinedIds.has(id);
+  }
+
+  /** Allowed or joined, or joins it now when the window is open and the joined set has room. */
+  isAdmitted(id: string): boolean {
+    if (this.knows(id)) return true;
+    if (!this.joinOpen) return false;
+    if (this.joinedIds.size >= this.maxJoined) {
+      this.joinRefused++;
+      if (!this.refusalLogged) {
+        this.refusalLogged = true;
+        this.log.warn({ maxJoined: this.maxJoined, sensor: id }, `${this.radio} permit-join: joined sensors at their limit; no more are admitted`);
+      }
+      return false;
+    }
+    this.joinedIds.add(id);
+    this.log.info({ sensor: id }, `${this.radio} sensor joined`);
+    return true;
+  }
+
+  stats(): AdmissionStats {
+    return { allowed: this.allowedIds.size, joined: this.joinedIds.size, joinRefused: this.joinRefused };
+  }
+}
