@@ -1,0 +1,105 @@
+/**
+ * Small, bounded waits around noble's callback API for tests that drive noble against a FakeBleWorld.
+ * Every wait names what it waited for when it times out.
+ */
+import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import type { Peripheral } from '@abandonware/noble';
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * A noble instance as `@abandonware/noble/with-custom-binding` returns it; its typings describe the module
+ * functions but not the `state` and `address` properties every instance has.
+ */
+export type Noble = typeof import('@abandonware/noble') & EventEmitter & { readonly state: string; readonly address: string };
+
+export class WaitTimeoutError extends Error {
+  readonly code = 'WAIT_TIMEOUT';
+}
+
+/**
+ * A new noble instance on HCI device `deviceId`, through noble's own hci-socket bindings. install() must
+ * have run first, or noble loads the real socket and fails with EAFNOSUPPORT.
+ */
+export function createNoble(deviceId: number, options: Record<string, unknown> = {}): Noble {
+  const withCustomBinding = requireCjs('@abandonware/noble/with-custom-binding') as (options: object) => Noble;
+  return withCustomBinding({ deviceId, ...options });
+}
+
+export function waitFor<Args extends unknown[]>(
+  emitter: EventEmitter,
+  event: string,
+  what: string,
+  timeoutMs: number,
+  accept: (...args: Args) => boolean = () => true,
+): Promise<Args> {
+  return new Promise((resolve, reject) => {
+    const listener = (...args: unknown[]): void => {
+      if (!accept(...(args as Args))) return;
+      clearTimeout(timer);
+      emitter.removeListener(event, listener);
+      resolve(args as Args);
+    };
+    const timer = setTimeout(() => {
+      emitter.removeListener(event, listener);
+      reject(new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    emitter.on(event, listener);
+  });
+}
+
+export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export async function poweredOn(noble: Noble, timeoutMs = 3000): Promise<void> {
+  const waiting = waitFor<[string]>(noble, 'stateChange', 'noble to reach poweredOn', timeoutMs, (state) => state === 'poweredOn');
+  // Reading `state` initialises the bindings if nothing did yet.
+  if (noble.state === 'poweredOn') {
+    waiting.catch(() => undefined);
+    return;
+  }
+  await waiting;
+}
+
+export interface DiscoverOptions {
+  serviceUuids?: string[];
+  allowDuplicates?: boolean;
+  timeoutMs?: number;
+  /** Leave scanning on after the match (default false). */
+  keepScanning?: boolean;
+}
+
+/** Scans until a peripheral matches, then stops scanning. */
+export async function discover(noble: Noble, accept: (peripheral: Peripheral) => boolean, what: string, options: DiscoverOptions = {}): Promise<Peripheral> {
+  const found = waitFor<[Peripheral]>(noble, 'discover', what, options.timeoutMs ?? 3000, accept);
+  await noble.startScanningAsync(options.serviceUuids ?? [], options.allowDuplicates ?? false);
+  const [peripheral] = await found;
+  if (!options.keepScanning) await noble.stopScanningAsync();
+  return peripheral;
+}
+
+export function byAddress(address: string): (peripheral: Peripheral) => boolean {
+  return (peripheral) => peripheral.address === address;
+}
