@@ -20,6 +20,7 @@ import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
 import { Outbox, type OutboxRecovery } from './outbox/outbox.ts';
 import { AntSource } from './sources/ant/ant-source.ts';
+import { BleSource } from './sources/ble/ble-source.ts';
 import { SerialSource } from './sources/serial/serial-source.ts';
 import { SimulatorSource } from './sources/simulator/index.ts';
 import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
@@ -76,6 +77,8 @@ export class Agent {
     const sources: Source[] = [];
     const { enabled, ...simulator } = config.sources.simulator;
     if (enabled) sources.push(new SimulatorSource({ ...simulator, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/simulator' }) }));
+    const { enabled: bleEnabled, ...ble } = config.sources.ble;
+    if (bleEnabled) sources.push(new BleSource({ ...ble, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ble' }) }));
     const { enabled: antEnabled, ...ant } = config.sources.ant;
     if (antEnabled) sources.push(new AntSource({ ...ant, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ant' }) }));
     const { enabled: serialEnabled, ...serial } = config.sources.serial;

@@ -11,6 +11,7 @@ import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runt
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
 import { AntSourceConfig } from './sources/ant/config.ts';
+import { BleSourceConfig } from './sources/ble/config.ts';
 import { SerialSourceConfig } from './sources/serial/config.ts';
 import { SimulatorConfig } from './sources/simulator/index.ts';
 import { UplinkConfig } from './uplink/uplink.ts';
@@ -70,6 +71,11 @@ const AntSection = Type.Composite([AntSourceConfig, Type.Object({ enabled: Type.
   default: {},
 });
 
+const BleSection = Type.Composite([BleSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read Bluetooth Low Energy sensors through the HCI adapters' }) })], {
+  additionalProperties: false,
+  default: {},
+});
+
 const SerialSection = Type.Composite(
   [SerialSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read gym equipment and GPS receivers on serial ports' }) })],
   { additionalProperties: false, default: {} },
@@ -83,7 +89,7 @@ export const AgentConfigSchema = Type.Object(
     outbox: OutboxSection,
     clock: ClockSection,
     health: HealthConfig,
-    sources: Type.Object({ simulator: SimulatorSection, ant: AntSection, serial: SerialSection }, { additionalProperties: false, default: {} }),
+    sources: Type.Object({ simulator: SimulatorSection, ble: BleSection, ant: AntSection, serial: SerialSection }, { additionalProperties: false, default: {} }),
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -116,6 +122,10 @@ function crossFieldProblems(config: LoadedConfig): string[] {
   const tls = config.hub.tls;
   if (tls && !TLS_URL.test(config.hub.url)) problems.push(`/hub/tls: TLS settings need an mqtts:// or wss:// URL, not ${config.hub.url}`);
   if (tls && (tls.cert === undefined) !== (tls.key === undefined)) problems.push('/hub/tls: cert and key go together');
+  const ble = config.sources.ble;
+  if (ble.reconnectMaxMs < ble.reconnectInitialMs) {
+    problems.push(`/sources/ble/reconnectMaxMs: ${ble.reconnectMaxMs} is below /sources/ble/reconnectInitialMs (${ble.reconnectInitialMs})`);
+  }
   return problems;
 }
 

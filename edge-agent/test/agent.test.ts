@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,32 @@ test('a source that fails to start is reported unavailable and the agent keeps r
   );
   await waitFor('the event', () => hub.events.some((e) => e.message.type === 'source_failed'));
 });
+
+const hasBluetooth = ((): boolean => {
+  try {
+    return readdirSync('/sys/class/bluetooth').length > 0;
+  } catch {
+    return false;
+  }
+})();
+
+test(
+  'BLE enabled on a box without Bluetooth: ble is unavailable with the reason, the simulator keeps running',
+  { timeout: 30_000, skip: hasBluetooth ? 'a Bluetooth adapter is present; this test does not touch real radios' : false },
+  async (t) => {
+    const { broker } = await hubRig(t);
+    const agent = new Agent(agentConfig(tempDir(t), broker.url, { sources: { simulator: { athletes: 2 }, ble: { enabled: true, permitJoinSeconds: 60 } } }), { log: silentLog });
+    t.after(() => agent.stop());
+    await agent.start();
+    await waitFor('acknowledged readings', () => agent.outbox.stats().acknowledged > 20, 10_000);
+    const health = agent.health();
+    assert.equal(health.sources.ble?.state, 'unavailable');
+    assert.match(health.sources.ble?.detail ?? '', /^Bluetooth unavailable on hci0: \S/);
+    assert.deepEqual(health.sources.ble?.devices, []);
+    assert.equal(health.sources.simulator?.state, 'running');
+    assert.ok(health.reasons.some((r) => r.startsWith('source ble is unavailable: Bluetooth unavailable on hci0')));
+  },
+);
 
 test('without a hub, readings are kept in the outbox and stop is still prompt', { timeout: 30_000 }, async (t) => {
   const closed = net.createServer();

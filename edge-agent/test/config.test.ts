@@ -130,6 +130,26 @@ test('combinations that cannot work are refused', () => {
   ]);
 });
 
+test('the BLE section: off by default, with its defaults, its ids and combinations checked', () => {
+  const { ble } = loadAgentConfig({ env: REQUIRED_ENV }).sources;
+  assert.equal(ble.enabled, false);
+  assert.deepEqual(ble.adapters, [0]);
+  assert.deepEqual(ble.allow, []);
+  assert.equal(ble.maxConnections, 5);
+  assert.equal(ble.silenceTimeoutMs, 10_000);
+  assert.equal(ble.adapterSilenceMs, 60_000);
+  assert.equal(ble.polarBroadcast, true);
+
+  const bad = problemsOf(() =>
+    loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__ALLOW: '["aa:bb:cc:dd:ee:ff"]', PB_AGENT_SOURCES__BLE__ADAPTERS: '[0,0]', PB_AGENT_SOURCES__BLE__MAX_CONNECTIONS: '0' } }),
+  );
+  for (const path of ['/sources/ble/allow/0', '/sources/ble/adapters', '/sources/ble/maxConnections']) {
+    assert.ok(bad.some((p) => p.startsWith(`${path}:`)), `no problem reported for ${path} in:\n${bad.join('\n')}`);
+  }
+  const crossed = problemsOf(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }));
+  assert.deepEqual(crossed, ['/sources/ble/reconnectMaxMs: 1000 is below /sources/ble/reconnectInitialMs (5000)']);
+});
+
 test('secrets are redacted when printed; references to them are kept', () => {
   const inline = loadAgentConfig({ env: { PB_AGENT_AGENT__ID: 'gym-1', PB_AGENT_HUB__PASSWORD: 'hunter2-secret' } });
   const yaml = configToYaml(inline);

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { SourceHealth, SourceState } from '../sources/source.ts';
+import type { SourceDeviceHealth, SourceHealth, SourceState } from '../sources/source.ts';
 
 export const HealthConfig = Type.Object(
   {
@@ -64,10 +64,20 @@ export interface HealthReport {
   agent: string;
   version: string;
   uptimeS: number;
-  sources: Record<string, { state: SourceState; detail: string | null; sensors: number; readings: number; rejected: number }>;
+  sources: Record<string, SourceReport>;
   readingsPerSecond: number;
   outbox: (OutboxHealthStats & { depth: number }) | { error: string };
   uplink: UplinkHealthView | { state: 'unknown'; error: string };
+}
+
+export interface SourceReport {
+  state: SourceState;
+  detail: string | null;
+  sensors: number;
+  readings: number;
+  rejected: number;
+  /** Per-sensor state, for sources that report it (BLE: link state, last seen, RSSI). */
+  devices?: SourceDeviceHealth[];
 }
 
 export type HealthServerErrorCode = 'listen_failed';
@@ -149,7 +159,9 @@ export class HealthServer {
     const sources: HealthReport['sources'] = {};
     const sourceHealth = this.#sources();
     for (const [name, h] of Object.entries(sourceHealth)) {
-      sources[name] = { state: h.state, detail: h.detail ?? null, sensors: h.sensors, readings: h.readings, rejected: h.rejected };
+      const report: SourceReport = { state: h.state, detail: h.detail ?? null, sensors: h.sensors, readings: h.readings, rejected: h.rejected };
+      if (h.devices !== undefined) report.devices = h.devices;
+      sources[name] = report;
       if (h.state !== 'running') reasons.push(`source ${name} is ${h.state}${h.detail ? `: ${h.detail}` : ''}`);
     }
     if (Object.keys(sources).length === 0) reasons.push('no source is configured');

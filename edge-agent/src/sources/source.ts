@@ -6,6 +6,21 @@ import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 
 export type SourceState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';
 
+/** One sensor as a source sees it, for the health endpoint. */
+export interface SourceDeviceHealth {
+  id: string;
+  /** What the source is doing with it, e.g. BLE: advertising, connecting, connected, backoff, broadcast. */
+  state: string;
+  /** UTC ms of the last thing heard from it; null before anything was. */
+  lastSeen: number | null;
+  /** Signal strength of its last advert, dBm, where the radio reports one. */
+  rssi?: number | null;
+  /** The adapter holding its link, where a source has several. */
+  adapter?: string | null;
+  /** Why it is not working, e.g. the last connection failure of a sensor in backoff. */
+  detail?: string | null;
+}
+
 export interface SourceHealth {
   state: SourceState;
   /** Why it is degraded or unavailable, e.g. "no Bluetooth adapter". */
@@ -14,6 +29,8 @@ export interface SourceHealth {
   readings: number;
   /** Frames or payloads the source could not decode, counted and skipped. */
   rejected: number;
+  /** Per-sensor detail, for sources that keep per-sensor state worth showing (BLE links). */
+  devices?: SourceDeviceHealth[];
 }
 
 export interface SourceSink {

@@ -93,6 +93,20 @@ test('degraded, with reasons, when a part is not well', async (t) => {
   assert.equal(body.sources.ble!.detail, 'no Bluetooth adapter');
 });
 
+test('per-sensor devices of a source pass through /healthz; sources without them keep their shape', async (t) => {
+  const w = world();
+  const devices = [
+    { id: 'ble:c0-ff-ee-00-00-01', state: 'connected', lastSeen: 1_700_000_000_000, rssi: -61, adapter: 'hci0' },
+    { id: 'ble:c0-ff-ee-00-00-02', state: 'backoff', lastSeen: null, rssi: null, adapter: null },
+    { id: 'ble:c0-ff-ee-00-00-03', state: 'broadcast', lastSeen: 1_700_000_000_500, rssi: -70, adapter: null },
+  ];
+  w.sources.ble = { state: 'degraded', detail: 'hci1 is powered off', sensors: 3, readings: 42, rejected: 1, devices };
+  const { base } = await serve(t, w);
+  const body = (await (await fetch(`${base}/healthz`)).json()) as { sources: Record<string, Record<string, unknown>> };
+  assert.deepEqual(body.sources.ble, { state: 'degraded', detail: 'hci1 is powered off', sensors: 3, readings: 42, rejected: 1, devices });
+  assert.equal('devices' in body.sources.simulator!, false, 'no devices key for a source that reports none');
+});
+
 test('a failing component is reported, not a failing endpoint', async (t) => {
   const w = world();
   w.outboxFails = true;

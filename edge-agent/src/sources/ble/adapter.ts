@@ -1,0 +1,261 @@
+/**
+ * One Bluetooth adapter (HCI device) and the noble instance that drives it: power state, scanning, and the
+ * bookkeeping of its connections (the source decides whom to connect; the adapter holds the slots).
+ *
+ * A reset throws the whole noble instance away and builds a new one, which is the only way to recover a
+ * controller that stopped reporting anything: noble has no API to restart its stack in place.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { errorMessage, withTimeout, type GattLink } from './gatt-link.ts';
+import { disposeNoble, initNoble, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
+
+/**
+ * starting: waiting for noble to power on and scan; scanning: working; not_ready: powered off, resetting or
+ * a failed scan (retried); unavailable: no such adapter or no permission (nothing to retry).
+ */
+export type BleAdapterState = 'starting' | 'scanning' | 'not_ready' | 'unavailable' | 'resetting' | 'stopped';
+
+export interface BleAdapterOptions {
+  /** Position in the configured list; one bit of a seen-device's adapter mask. */
+  index: number;
+  deviceId: number;
+  createNoble: CreateNoble;
+  log: Logger;
+  /** Service UUIDs noble filters adverts by; empty for every advert. */
+  scanServices: string[];
+  startTimeoutMs: number;
+  gattTimeoutMs: number;
+  rescanInitialMs: number;
+  rescanMaxMs: number;
+  onDiscover: (adapter: BleAdapter, peripheral: PeripheralLike) => void;
+  /** Scanning (re)started: connections may be made. */
+  onReady: (adapter: BleAdapter) => void;
+  /** The adapter stopped working (powered off, reset, lost permission): its links are gone. */
+  onDown: (adapter: BleAdapter, reason: string) => void;
+}
+
+export interface BleAdapterStats {
+  resets: number;
+  scanRestarts: number;
+  scanFailures: number;
+}
+
+export class BleAdapter {
+  readonly index: number;
+  readonly deviceId: number;
+  readonly name: string;
+  state: BleAdapterState = 'stopped';
+  detail: string | undefined;
+  /** performance.now() of the last advert or notification heard through this adapter. */
+  lastActivityMono = 0;
+  /** Grows with consecutive resets that brought nothing back (an empty gym at night is silent too). */
+  silenceFactor = 1;
+  /** Open or opening GATT links by sensor id. */
+  readonly links = new Map<string, GattLink>();
+  /** Sensors waiting for a connection slot, in arrival order. */
+  readonly queue = new Set<string>();
+  /** The sensor whose connection attempt is in flight: one at a time per adapter. */
+  connecting: string | undefined;
+  readonly stats: BleAdapterStats = { resets: 0, scanRestarts: 0, scanFailures: 0 };
+
+  private readonly options: BleAdapterOptions;
+  private readonly log: Logger;
+  private session: NobleSession | undefined;
+  /** Bumped for every noble instance, so events of a disposed one are ignored. */
+  private generation = 0;
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private rescanDelayMs: number;
+  private settle: (() => void) | undefined;
+  private scanStarting = false;
+
+  constructor(options: BleAdapterOptions) {
+    this.options = options;
+    this.index = options.index;
+    this.deviceId = options.deviceId;
+    this.name = `hci${options.deviceId}`;
+    this.log = options.log.child({ adapter: this.name });
+    this.rescanDelayMs = options.rescanInitialMs;
+  }
+
+  get noble(): NobleLike | undefined {
+    return this.session?.noble;
+  }
+
+  /** Resolves once the adapter scans or knows why it cannot, or after the start timeout (it keeps trying). */
+  async start(): Promise<void> {
+    await this.open();
+  }
+
+  stop(): void {
+    this.generation++;
+    clearTimeout(this.rescanTimer);
+    this.rescanTimer = undefined;
+    this.settle?.();
+    const session = this.session;
+    this.session = undefined;
+    if (session) disposeNoble(session);
+    this.state = 'stopped';
+    this.detail = undefined;
+  }
+
+  /** Throws the noble instance away (after an HCI Reset) and starts a new one. */
+  async reset(reason: string): Promise<void> {
+    this.stats.resets++;
+    this.generation++;
+    clearTimeout(this.rescanTimer);
+    const session = this.session;
+    this.session = undefined;
+    this.state = 'resetting';
+    this.detail = reason;
+    if (session) {
+      try {
+        session.noble.reset?.();
+      } catch (error) {
+        this.log.debug({ err: errorMessage(error) }, 'HCI reset failed');
+      }
+      disposeNoble(session);
+    }
+    await this.open();
+  }
+
+  isSilent(nowMono: number, silenceMs: number): boolean {
+    return this.state === 'scanning' && nowMono - this.lastActivityMono > silenceMs * this.silenceFactor;
+  }
+
+  heard(nowMono: number): void {
+    this.lastActivityMono = nowMono;
+    this.silenceFactor = 1;
+  }
+
+  private async open(): Promise<void> {
+    const generation = ++this.generation;
+    this.scanStarting = false;
+    this.state = 'starting';
+    this.detail = undefined;
+    let session: NobleSession;
+    let created: NobleLike | undefined;
+    try {
+      created = this.options.createNoble(this.deviceId);
+      session = initNoble(created);
+    } catch (error) {
+      // An instance that failed to initialise may still hold an open HCI socket.
+      if (created) disposeNoble({ noble: created, exitListeners: [] });
+      this.state = 'unavailable';
+      this.detail = `Bluetooth unavailable on ${this.name}: ${errorMessage(error)}`;
+      this.log.error({ err: errorMessage(error) }, 'Bluetooth adapter unavailable');
+      return;
+    }
+    this.session = session;
+    const noble = session.noble;
+    const current = (): boolean => generation === this.generation;
+    noble.on('warning', (message) => {
+      if (current()) this.log.debug({ warning: message }, 'noble warning');
+    });
+    noble.on('stateChange', (state) => {
+      if (current()) this.onState(state);
+    });
+    noble.on('discover', (peripheral) => {
+      if (!current()) return;
+      this.heard(performance.now());
+      this.options.onDiscover(this, peripheral);
+    });
+    noble.on('scanStop', () => {
+      if (!current() || this.state !== 'scanning') return;
+      // Someone else (bluetoothd, another HCI user, a controller reset) stopped our scan.
+      this.stats.scanRestarts++;
+      this.log.warn('scan stopped by someone else; restarting it');
+      this.state = 'starting';
+      this.scheduleRescan(0);
+    });
+    const settled = new Promise<void>((resolve) => {
+      this.settle = resolve;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.startTimeoutMs);
+    });
+    this.onState(noble.state);
+    await Promise.race([settled, timeout]);
+    clearTimeout(timer);
+    if (current() && this.state === 'starting') {
+      this.detail = `timed out after ${this.options.startTimeoutMs} ms waiting for ${this.name} to power on and scan (noble state ${noble.state})`;
+      this.log.warn(this.detail);
+    }
+  }
+
+  private onState(state: string): void {
+    this.log.debug({ state }, 'noble state');
+    if (state === 'poweredOn') {
+      if (this.state !== 'scanning' && !this.rescanTimer) void this.startScan();
+      return;
+    }
+    const wasUp = this.state === 'scanning';
+    clearTimeout(this.rescanTimer);
+    this.rescanTimer = undefined;
+    switch (state) {
+      case 'unauthorized':
+        this.state = 'unavailable';
+        this.detail = `not permitted to use ${this.name}: the agent needs CAP_NET_RAW and CAP_NET_ADMIN (or root)`;
+        break;
+      case 'unsupported':
+        this.state = 'unavailable';
+        this.detail = `${this.name} does not support Bluetooth Low Energy`;
+        break;
+      case 'poweredOff':
+        this.state = 'not_ready';
+        this.detail = `${this.name} is powered off (rfkill, or the interface is down)`;
+        break;
+      default:
+        // 'unknown' right after init is normal; 'resetting' passes.
+        if (state === 'unknown' && !wasUp) return;
+        this.state = 'not_ready';
+        this.detail = `${this.name} is ${state}`;
+    }
+    this.log.warn({ state, detail: this.detail }, 'Bluetooth adapter not ready');
+    if (state !== 'unknown') this.settle?.();
+    if (wasUp) this.options.onDown(this, this.detail ?? state);
+  }
+
+  private async startScan(): Promise<void> {
+    const noble = this.session?.noble;
+    if (!noble || this.scanStarting) return;
+    const generation = this.generation;
+    this.scanStarting = true;
+    try {
+      // Duplicates on: RSSI updates and broadcast heart rate live in repeated adverts.
+      await withTimeout(noble.startScanningAsync(this.options.scanServices, true), this.options.gattTimeoutMs, `scan start on ${this.name}`);
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.stats.scanFailures++;
+      this.state = 'not_ready';
+      this.detail = `scan on ${this.name} failed: ${errorMessage(error)}`;
+      this.log.warn({ err: errorMessage(error), retryInMs: this.rescanDelayMs }, 'scan start failed');
+      this.settle?.();
+      this.scheduleRescan(this.rescanDelayMs);
+      this.rescanDelayMs = Math.min(this.rescanDelayMs * 2, this.options.rescanMaxMs);
+      return;
+    } finally {
+      if (generation === this.generation) this.scanStarting = false;
+    }
+    if (generation !== this.generation) return;
+    this.state = 'scanning';
+    this.detail = undefined;
+    this.rescanDelayMs = this.options.rescanInitialMs;
+    this.lastActivityMono = performance.now();
+    this.log.info({ services: this.options.scanServices }, 'scanning');
+    this.settle?.();
+    this.options.onReady(this);
+  }
+
+  private scheduleRescan(delayMs: number): void {
+    clearTimeout(this.rescanTimer);
+    const generation = this.generation;
+    this.rescanTimer = setTimeout(() => {
+      this.rescanTimer = undefined;
+      if (generation !== this.generation) return;
+      const noble = this.session?.noble;
+      if (noble && noble.state === 'poweredOn') void this.startScan();
+    }, delayMs);
+  }
+}
