@@ -220,13 +220,15 @@ export interface AgentOptions {
   entry?: string;
   /** Options for node itself, e.g. the V8 memory flags of the production unit. */
   nodeArgs?: string[];
+  /** Extra environment of the agent process. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface AgentHealth {
   status: string;
   outbox: { readings: number; buffered: number; appended: number; acknowledged: number; dropped: Record<string, number> };
   uplink: { state: string };
-  sources: Record<string, { state: string; readings: number }>;
+  sources: Record<string, { state: string; readings: number; rejected: number; devices?: { id: string; state: string; lastSeen: number | null; rssi: number | null }[] }>;
 }
 
 export class AgentRunner {
@@ -253,7 +255,7 @@ export class AgentRunner {
     };
     writeFileSync(this.configFile, toYaml(config));
     this.starts++;
-    this.proc = new Proc([...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile], join(o.dir, `${o.id}-${this.starts}.log`), {}, o.entry === undefined);
+    this.proc = new Proc([...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile], join(o.dir, `${o.id}-${this.starts}.log`), o.env, o.entry === undefined);
     const proc = this.proc;
     await waitFor(
       'the agent health endpoint',
