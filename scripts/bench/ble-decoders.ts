@@ -1,5 +1,6 @@
 /**
- * Throughput of every BLE profile decoder in the table, one JSON line each (DESIGN §9):
+ * Throughput of every BLE profile decoder in the table, and of the Polar broadcast advert parser, one JSON
+ * line each (DESIGN §9):
  *   {"name": "<profile>_decode", "value": <frames per second>, "unit": "frames/s"}
  * Median of 5 runs of a fixed number of frames. Stateful decoders get a moving sequence of frames with the
  * previous state handed back, so the rate path is what gets measured, not the first-sample path.
@@ -8,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BLE_PROFILES } from '../../edge-agent/src/sources/ble/profiles/index.ts';
+import { parsePolarBroadcast } from '../../edge-agent/src/sources/ble/profiles/polar-broadcast.ts';
 
 const { values: args } = parseArgs({ options: { frames: { type: 'string', default: '100000' } } });
 const FRAMES = Number(args.frames);
@@ -76,4 +78,18 @@ for (const [uuid, profile] of BLE_PROFILES) {
   }
   console.log(JSON.stringify({ name: `${profile.name}_decode`, value: Math.round(median(rates)), unit: 'frames/s' }));
 }
+// Manufacturer data of a Polar OH1 advert: a skipped 0x72 block, then the heart-rate block.
+const polarAdvert = bytes('6B 00 72 06 7F 44 37 00 00 00 33 00 3C');
+const polarRates: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < FRAMES; i++) {
+    if ('ok' in parsePolarBroadcast(polarAdvert)) {
+      console.error('polar broadcast: the sample advert was refused');
+      process.exit(1);
+    }
+  }
+  polarRates.push(FRAMES / (Number(process.hrtime.bigint() - started) / 1e9));
+}
+console.log(JSON.stringify({ name: 'polar_broadcast_advert_decode', value: Math.round(median(polarRates)), unit: 'frames/s' }));
 process.exit(failed ? 1 : 0);
