@@ -12,6 +12,7 @@ const steps: string[][] = [
   ['scripts/bench/ble-decoders.ts'],
   ['scripts/bench/ant-decoders.ts'],
   ['scripts/bench/serial-decoders.ts'],
+  ['scripts/bench/replug.ts'],
   ['scripts/bench/outbox.ts'],
   ['scripts/bench/series-store.ts'],
   ['scripts/bench/e2e.ts'],
