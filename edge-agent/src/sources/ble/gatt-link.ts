@@ -99,6 +99,7 @@ export class GattLink {
   private readonly subscriptions: { characteristic: CharacteristicLike; listener: (data: Buffer, isNotification: boolean) => void }[] = [];
   private closed = false;
   private established = false;
+  private connectCancelled = false;
   private lost: string | undefined;
   /** Rejects when the link drops or is closed, so a step in flight fails at once instead of at its timeout. */
   private readonly ended: Promise<never>;
@@ -212,7 +213,10 @@ export class GattLink {
 
   private cancelPendingConnect(): void {
     const peripheral = this.options.peripheral;
-    if (peripheral.state !== 'connecting') return;
+    // noble leaves the state 'connecting' until the controller confirms the cancel, and its bindings send
+    // LE Create Connection Cancel whatever is pending: a second one could cancel the next sensor's attempt.
+    if (this.connectCancelled || peripheral.state !== 'connecting') return;
+    this.connectCancelled = true;
     try {
       // Without a cancel, the hci-socket bindings keep the attempt pending and queue every later one behind it.
       peripheral.cancelConnect();

@@ -160,8 +160,17 @@ test('a connection that never completes times out naming what it waited for, is 
   const air = new FakeAir();
   air.add(heartRateStrap(A, { connect: 'hang' }), heartRateStrap(B));
   const { source } = await rig(t, { allow: [idOf(A), idOf(B)], connectTimeoutMs: 60 }, air);
+  // noble's hci-socket bindings send LE Create Connection Cancel for every call, whatever is pending then.
+  const bindings = air.bindings();
+  const cancels: string[] = [];
+  const cancelConnect = bindings.cancelConnect.bind(bindings);
+  bindings.cancelConnect = (uuid) => {
+    cancels.push(uuid);
+    cancelConnect(uuid);
+  };
   air.advertise([A]);
   await until('A in backoff', () => deviceState(source, idOf(A)) === 'backoff');
+  assert.deepEqual(cancels, ['c0ffee000001'], 'cancelled exactly once');
   const device = source.health().devices?.find((d) => d.id === idOf(A));
   assert.equal(device?.detail, 'timed out after 60 ms waiting for connection to ble:c0-ff-ee-00-00-01 on hci0');
   assert.equal(source.stats().connectTimeouts, 1);
