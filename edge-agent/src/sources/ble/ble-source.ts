@@ -747,6 +747,11 @@ export class BleSource implements Source {
   private enterBackoff(entry: SensorEntry, reason: string, longest = false): void {
     entry.link = undefined;
     entry.adapter = undefined;
+    // Where the sensor was heard before the loss says nothing about now: a retry waits for a fresh advert.
+    // Otherwise a sensor that really left would hold its adapter's one connection attempt for the whole
+    // connect timeout while every other sensor on that adapter waits.
+    entry.heardBy.clear();
+    entry.lastHeardMono = Number.NEGATIVE_INFINITY;
     entry.status = 'backoff';
     entry.lastError = reason;
     const base = longest ? this.config.reconnectMaxMs : entry.backoffMs;

@@ -1,0 +1,121 @@
+/**
+ * The BLE source with its default noble loader (noble's real Linux stack) over the fake HCI controller of
+ * test/devices/ble: what runs on a gym box, minus the radio. install() runs when this module loads, before
+ * the source first requires noble.
+ */
+import type { TestContext } from 'node:test';
+import { performance } from 'node:perf_hooks';
+import { destination, pino, type Logger } from 'pino';
+import { BleSource } from '../../../src/sources/ble/ble-source.ts';
+import { bleSourceConfig } from '../../../src/sources/ble/config.ts';
+import { BLE_PROFILES } from '../../../src/sources/ble/profiles/index.ts';
+import { install } from '../../devices/ble/install.ts';
+import type { NotificationRecord, SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
+import type { FakeBleWorld } from '../../devices/ble/world.ts';
+import { RecordingSink } from './harness.ts';
+
+install();
+// Every noble instance (one per adapter, a new one per adapter reset) adds process 'exit' listeners.
+process.setMaxListeners(100);
+
+/** Short timeouts, so link losses, silences and resets play out in seconds. */
+export const HCI_FAST = {
+  startTimeoutMs: 3_000,
+  connectTimeoutMs: 2_000,
+  gattTimeoutMs: 2_000,
+  reconnectInitialMs: 50,
+  reconnectMaxMs: 400,
+  silenceTimeoutMs: 1_500,
+  adapterSilenceMs: 2_000,
+};
+
+/** `PB_TEST_LOG=debug` shows what the source does while a scenario runs. */
+export function testLogger(): Logger {
+  const level = process.env.PB_TEST_LOG ?? 'silent';
+  return pino({ level, base: undefined }, level === 'silent' ? undefined : destination(2));
+}
+
+export interface HciRig {
+  world: FakeBleWorld;
+  source: BleSource;
+  sink: RecordingSink;
+}
+
+/**
+ * Starts `world` (peripherals already added) and a BLE source on it; both are stopped when the test ends,
+ * the source first so it never sees its adapters vanish.
+ */
+export async function hciRig(t: Pick<TestContext, 'after'>, world: FakeBleWorld, config: Record<string, unknown> = {}): Promise<HciRig> {
+  world.start();
+  const source = new BleSource({ ...bleSourceConfig({ ...HCI_FAST, ...config }), now: Date.now, log: testLogger() });
+  const sink = new RecordingSink();
+  t.after(async () => {
+    await source.stop();
+    world.close();
+  });
+  await source.start(sink);
+  return { world, source, sink };
+}
+
+/** The sensor id the source gives a simulated peripheral. */
+export function sensorIdOf(peripheral: Pick<SimulatedPeripheral, 'address'>): string {
+  return `ble:${peripheral.address.toLowerCase().replaceAll(':', '-')}`;
+}
+
+export async function until(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * How many readings of each metric the profile decoders make of these notifications, decoded in order
+ * with state carried from one to the next as the source does within one link. `linkStarts` marks the
+ * records where a new link began (the source forgets decoder state on reconnect).
+ */
+export function expectedReadings(records: readonly NotificationRecord[], linkStarts: ReadonlySet<NotificationRecord> = new Set()): Map<string, number> {
+  const counts = new Map<string, number>();
+  const states = new Map<string, unknown>();
+  for (const record of records) {
+    if (linkStarts.has(record)) states.clear();
+    const profile = BLE_PROFILES.get(record.uuid);
+    if (!profile) continue;
+    const result = profile.decode(record.data, { previous: states.get(record.uuid) });
+    if (!result.ok) continue;
+    if (result.state !== undefined) states.set(record.uuid, result.state);
+    for (const measurement of result.measurements) counts.set(measurement.metric, (counts.get(measurement.metric) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The records that are the first of a new link: the connection that delivered them changed. */
+export function linkStartsOf(records: readonly NotificationRecord[]): Set<NotificationRecord> {
+  const starts = new Set<NotificationRecord>();
+  let previous: string | undefined;
+  for (const record of records) {
+    const delivery = record.deliveries[0];
+    const link = delivery === undefined ? undefined : `${delivery.adapterId}/${delivery.connectionHandle}`;
+    if (link !== previous) starts.add(record);
+    previous = link;
+  }
+  return starts;
+}
+
+/** Settles like `promise`, or rejects naming `what` after `timeoutMs`; leaves no timer behind. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
