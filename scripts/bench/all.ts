@@ -10,6 +10,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const steps: string[][] = [
   ['scripts/build.ts'],
   ['scripts/bench/ble-decoders.ts'],
+  ['scripts/bench/ble-source.ts'],
   ['scripts/bench/ant-decoders.ts'],
   ['scripts/bench/serial-decoders.ts'],
   ['scripts/bench/replug.ts'],
