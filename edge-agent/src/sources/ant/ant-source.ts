@@ -41,6 +41,7 @@ export interface AntSourceStats extends AntStickStats {
   refusedPages: number;
   /** Messages from sensors that are neither allowed nor joined. */
   ignoredMessages: number;
+  /** Distinct foreign sensors heard, up to MAX_REMEMBERED_FOREIGN_SENSORS. */
   ignoredSensors: number;
   /** Messages from admitted sensors of a device type no profile decodes. */
   unknownProfileMessages: number;
@@ -75,6 +76,11 @@ const NETWORK = 0;
 const INVENTORY_COALESCE_MS = 100;
 const SEARCH_TIMEOUT_UNIT_S = 2.5;
 const MAX_INVENTORY_METRICS = 64;
+/**
+ * Foreign sensors remembered only to log each once. A busy venue (or a noisy transmitter) must not grow
+ * them without bound; past the cap, messages are still counted, only the log line is skipped.
+ */
+const MAX_REMEMBERED_FOREIGN_SENSORS = 4096;
 
 export class AntSource implements Source {
   readonly name = 'ant';
@@ -439,7 +445,7 @@ export class AntSource implements Source {
     const id = antSensorId(channelId);
     if (!this.admission.isAdmitted(id)) {
       this.counters.ignoredMessages++;
-      if (!this.ignoredSensors.has(id)) {
+      if (!this.ignoredSensors.has(id) && this.ignoredSensors.size < MAX_REMEMBERED_FOREIGN_SENSORS) {
         this.ignoredSensors.add(id);
         this.log.debug({ sensor: id }, 'ANT sensor not admitted; ignoring it');
       }
@@ -451,7 +457,7 @@ export class AntSource implements Source {
       const profile = antProfileFor(channelId.deviceType);
       if (!profile) {
         this.counters.unknownProfileMessages++;
-        if (!this.unknownProfileSensors.has(id)) {
+        if (!this.unknownProfileSensors.has(id) && this.unknownProfileSensors.size < MAX_REMEMBERED_FOREIGN_SENSORS) {
           this.unknownProfileSensors.add(id);
           this.log.info({ sensor: id, deviceType: channelId.deviceType }, 'ANT sensor of a device type no profile decodes');
         }
