@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pino from 'pino';
-import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
 import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from '../edge-agent/src/sources/ant/profiles/page.ts';
 import { antProfileFor } from '../edge-agent/src/sources/ant/profiles/index.ts';
 import { parseAntSensorId } from '../edge-agent/src/sources/ant/config.ts';
@@ -48,27 +46,6 @@ function expectedReadings(pageLogFile: string): { perSeries: Map<string, number>
   return { perSeries, pagesPerSensor };
 }
 
-/** `sensor metric` -> readings the hub stored for the agent, read through the store's own port. */
-async function storedReadings(hub: HubRunner): Promise<Map<string, number>> {
-  const store = new SqliteSeriesStore({ path: join(hub.dir, 'data', 'series.db'), log: pino({ level: 'silent' }) });
-  await store.start();
-  try {
-    const stored = new Map<string, number>();
-    for (const series of await store.listSeries({ agent: AGENT })) {
-      const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent: AGENT, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
-      stored.set(`${series.sensor} ${series.metric}`, points.length);
-    }
-    // The per-sensor count is a second, independent path through the store.
-    for (const sensor of new Set([...stored.keys()].map((k) => k.split(' ')[0] ?? ''))) {
-      const perSensor = [...stored].filter(([k]) => k.startsWith(`${sensor} `)).reduce((sum, [, n]) => sum + n, 0);
-      assert.equal(await store.count({ sensor, agent: AGENT }), perSensor, `count({ sensor: ${sensor} })`);
-    }
-    return stored;
-  } finally {
-    await store.stop();
-  }
-}
-
 test('30 ANT+ sensors through a simulated stick, the agent and the hub: every decoded reading stored once', { skip: SOCAT_MISSING ?? false, timeout: 120_000 }, async (t) => {
   const hubDir = tempDir('ant-e2e-hub');
   const hub = new HubRunner({ dir: hubDir.dir });
@@ -105,19 +82,7 @@ test('30 ANT+ sensors through a simulated stick, the agent and the hub: every de
   try {
     await agent.start();
     await waitFor('the stick to send every sensor its pages', () => stick.has('pagesDone') || undefined, 60_000, 250);
-    let lastCount = -1;
-    await waitFor(
-      'the agent to decode the last pages and get every reading acknowledged',
-      async () => {
-        const h = await agent.health();
-        const readings = h.sources.ant?.readings ?? -1;
-        const settled = readings === lastCount && h.outbox.readings === 0 && h.outbox.buffered === 0;
-        lastCount = readings;
-        return settled || undefined;
-      },
-      30_000,
-      500,
-    );
+    await agent.settled('ant');
 
     const { perSeries: expected, pagesPerSensor } = expectedReadings(pageLog);
     const health = await agent.health();
@@ -127,7 +92,7 @@ test('30 ANT+ sensors through a simulated stick, the agent and the hub: every de
     const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
     assert.equal(health.sources.ant?.readings, expectedTotal, 'readings the agent decoded');
 
-    const stored = await storedReadings(hub);
+    const stored = await hub.storedSeries(AGENT);
     const storedSensors = new Set([...stored.keys()].map((k) => k.split(' ')[0]));
     assert.deepEqual([...storedSensors].sort(), [...expectedSensorIds(SENSORS)].sort());
     assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));

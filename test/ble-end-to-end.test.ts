@@ -9,8 +9,6 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import pino from 'pino';
-import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
 import { bleSensorId } from '../edge-agent/src/sources/ble/config.ts';
 import { BLE_PROFILES } from '../edge-agent/src/sources/ble/profiles/index.ts';
 import { AgentRunner, HubRunner, tempDir, waitFor } from './harness.ts';
@@ -56,21 +54,6 @@ function expectedReadings(recordFile: string): { perSeries: Map<string, number>;
     for (const m of result.measurements) perSeries.set(`${sensor} ${m.metric}`, (perSeries.get(`${sensor} ${m.metric}`) ?? 0) + 1);
   }
   return { perSeries, notificationsPerSensor };
-}
-
-async function storedReadings(hub: HubRunner): Promise<Map<string, number>> {
-  const store = new SqliteSeriesStore({ path: join(hub.dir, 'data', 'series.db'), log: pino({ level: 'silent' }) });
-  await store.start();
-  try {
-    const stored = new Map<string, number>();
-    for (const series of await store.listSeries({ agent: AGENT })) {
-      const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent: AGENT, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
-      stored.set(`${series.sensor} ${series.metric}`, points.length);
-    }
-    return stored;
-  } finally {
-    await store.stop();
-  }
 }
 
 test('10 BLE sensors over noble and a fake HCI controller, through the agent to the hub: every notification stored once', { timeout: 120_000 }, async (t) => {
@@ -120,19 +103,7 @@ test('10 BLE sensors over noble and a fake HCI controller, through the agent to 
     agent.proc?.child.kill('SIGUSR2');
     await waitFor('the peripherals to record what they delivered', () => readFileSafe(recordFile), 10_000, 100);
 
-    let lastCount = -1;
-    await waitFor(
-      'the agent to get every reading acknowledged',
-      async () => {
-        const h = await agent.health();
-        const readings = h.sources.ble?.readings ?? -1;
-        const settled = readings === lastCount && h.outbox.readings === 0 && h.outbox.buffered === 0;
-        lastCount = readings;
-        return settled || undefined;
-      },
-      30_000,
-      500,
-    );
+    await agent.settled('ble');
 
     const { perSeries: expected, notificationsPerSensor } = expectedReadings(recordFile);
     assert.equal(notificationsPerSensor.size, PERIPHERALS.length, 'every sensor delivered notifications');
@@ -140,7 +111,7 @@ test('10 BLE sensors over noble and a fake HCI controller, through the agent to 
 
     const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
 
-    const stored = await storedReadings(hub);
+    const stored = await hub.storedSeries(AGENT);
     assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
 
     const health = await agent.health();

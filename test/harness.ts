@@ -194,6 +194,30 @@ export class HubRunner {
       await store.stop();
     }
   }
+
+  /**
+   * `sensor metric` -> stored readings of one agent, read through the store's own port; the per-sensor
+   * count is checked against the series as a second, independent path through the store.
+   */
+  async storedSeries(agent: string): Promise<Map<string, number>> {
+    const store = new SqliteSeriesStore({ path: join(this.dir, 'data', 'series.db'), log: pino({ level: 'silent' }) });
+    await store.start();
+    try {
+      const stored = new Map<string, number>();
+      for (const series of await store.listSeries({ agent })) {
+        const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
+        stored.set(`${series.sensor} ${series.metric}`, points.length);
+      }
+      for (const sensor of new Set([...stored.keys()].map((k) => k.split(' ')[0] ?? ''))) {
+        const perSensor = [...stored].filter(([k]) => k.startsWith(`${sensor} `)).reduce((sum, [, n]) => sum + n, 0);
+        const counted = await store.count({ sensor, agent });
+        if (counted !== perSensor) throw new Error(`count({ sensor: ${sensor} }) is ${counted}, its series hold ${perSensor}`);
+      }
+      return stored;
+    } finally {
+      await store.stop();
+    }
+  }
 }
 
 /** The value of one Prometheus sample, e.g. metricValue(text, 'pb_hub_ingest_rejected_total', { reason: 'malformed' }). */
@@ -264,6 +288,23 @@ export class AgentRunner {
         return (await fetch(`http://127.0.0.1:${this.healthPort}/healthz`)).ok || undefined;
       },
       60_000,
+    );
+  }
+
+  /** Waits until a source has stopped producing and the hub has acknowledged everything the agent holds. */
+  async settled(source: string, timeoutMs = 30_000): Promise<void> {
+    let lastCount = -1;
+    await waitFor(
+      `source ${source} to go quiet and the agent to get every reading acknowledged`,
+      async () => {
+        const h = await this.health();
+        const readings = h.sources[source]?.readings ?? -1;
+        const settled = readings === lastCount && h.outbox.readings === 0 && h.outbox.buffered === 0;
+        lastCount = readings;
+        return settled || undefined;
+      },
+      timeoutMs,
+      500,
     );
   }
 
