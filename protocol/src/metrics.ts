@@ -37,6 +37,11 @@ export const METRICS = {
   resistance: { code: 18, unit: 'level', decimals: 1, min: -1_000, max: 1_000, description: 'Resistance level of a fitness machine' },
   stride_count: { code: 19, unit: 'count', decimals: 0, min: 0, max: 10_000_000, description: 'Strides since the session started' },
   gps_speed: { code: 20, unit: 'm/s', decimals: 3, min: 0, max: 100, description: 'Speed over ground reported by a GPS receiver' },
+  torque_effectiveness_left: { code: 21, unit: '%', decimals: 1, min: 0, max: 100, description: 'Share of the left crank torque that drives the pedal forward' },
+  torque_effectiveness_right: { code: 22, unit: '%', decimals: 1, min: 0, max: 100, description: 'Share of the right crank torque that drives the pedal forward' },
+  pedal_smoothness_left: { code: 23, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of the left pedal stroke' },
+  pedal_smoothness_right: { code: 24, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of the right pedal stroke' },
+  pedal_smoothness: { code: 25, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of both pedals together, from meters that cannot tell them apart' },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricId = keyof typeof METRICS;

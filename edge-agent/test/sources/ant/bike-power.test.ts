@@ -119,7 +119,7 @@ test('crank torque frequency: an impossible slope is refused', () => {
 
 test('unknown pages keep state and report nothing; wrong lengths are refused', () => {
   const state = { standard: { events: 3, accumulatedPower: 100 } };
-  const result = expectOk(decodeBikePower(bytes('13 01 02 03 04 05 06 07'), state));
+  const result = expectOk(decodeBikePower(bytes('F0 01 02 03 04 05 06 07'), state));
   assert.deepEqual(result.measurements, []);
   assert.deepEqual(result.state, state);
   expectRefused(decodeBikePower(new Uint8Array(0), undefined), /got 0/);
@@ -131,4 +131,30 @@ test('an average beyond the catalogue (65535 W in one event) is dropped and the 
   const [, dropped, next] = decodeAll(decodeBikePower, ['10 00 FF FF 00 00 00 00', '10 01 FF FF FF FF 00 00', '10 02 FF FF 63 00 00 00']);
   assert.equal(metric(dropped?.measurements ?? [], 'power'), undefined);
   assert.equal(metric(next?.measurements ?? [], 'power'), 100);
+});
+
+test('page 0x13: torque effectiveness and pedal smoothness per pedal, in half percent', () => {
+  // Left TE 0xAA = 85 %, right TE 0xB4 = 90 %, left PS 0x32 = 25 %, right PS 0x3C = 30 %.
+  const result = expectOk(decodeBikePower(bytes('13 05 AA B4 32 3C FF FF'), undefined));
+  assert.deepEqual(result.measurements, [
+    { metric: 'torque_effectiveness_left', value: 85 },
+    { metric: 'torque_effectiveness_right', value: 90 },
+    { metric: 'pedal_smoothness_left', value: 25 },
+    { metric: 'pedal_smoothness_right', value: 30 },
+  ]);
+});
+
+test('page 0x13: 0xFE in the right smoothness byte makes the left one the combined smoothness; 0xFF is not measured', () => {
+  const combined = expectOk(decodeBikePower(bytes('13 05 FF FF 33 FE FF FF'), undefined));
+  assert.deepEqual(combined.measurements, [{ metric: 'pedal_smoothness', value: 25.5 }]);
+  // Above 200 half-percent (100 %) is out of range: dropped, not stored.
+  const outOfRange = expectOk(decodeBikePower(bytes('13 05 C9 FF FF FF FF FF'), undefined));
+  assert.deepEqual(outOfRange.measurements, []);
+});
+
+test('page 0x13: a repeat of the same event count brings nothing new', () => {
+  const [first, repeat, next] = decodeAll(decodeBikePower, ['13 05 AA B4 32 3C FF FF', '13 05 AA B4 32 3C FF FF', '13 06 AC B4 32 3C FF FF']);
+  assert.equal(first?.measurements.length, 4);
+  assert.deepEqual(repeat?.measurements, []);
+  assert.equal(metric(next?.measurements ?? [], 'torque_effectiveness_left'), 86);
 });

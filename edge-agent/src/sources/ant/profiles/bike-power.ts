@@ -19,6 +19,7 @@ export const PowerPage = {
   standardPower: 0x10,
   wheelTorque: 0x11,
   crankTorque: 0x12,
+  torqueEffectivenessPedalSmoothness: 0x13,
   crankTorqueFrequency: 0x20,
 } as const;
 
@@ -45,6 +46,8 @@ export interface PowerState {
   crankTorque?: TorqueSample;
   wheelTorque?: TorqueSample;
   ctf?: CtfSample;
+  /** Event count of the last torque-effectiveness page: the page repeats between events. */
+  effectivenessEvents?: number;
   /** Zero-torque frequency of a crank-torque-frequency meter, from its calibration page. */
   ctfOffsetHz?: number;
 }
@@ -74,6 +77,8 @@ export const decodeBikePower: AntPageDecoder<PowerState> = (bytes, previous, con
       if (page.u8(3) !== NOT_USED) measurements.push({ metric: 'cadence', value: page.u8(3) });
       return decoded(measurements, { ...before, wheelTorque: sample });
     }
+    case PowerPage.torqueEffectivenessPedalSmoothness:
+      return decodeEffectiveness(page, before);
     case PowerPage.crankTorqueFrequency:
       return decodeCrankTorqueFrequency(page, before);
     case PowerPage.calibration:
@@ -107,6 +112,34 @@ function decodeStandardPower(page: AntPage, before: PowerState): ReturnType<AntP
   } else {
     const events = counterDelta(sample.events, before.standard.events, 0x100);
     if (events > 0) measurements.push({ metric: 'power', value: counterDelta(sample.accumulatedPower, before.standard.accumulatedPower, 0x10000) / events });
+  }
+  return decoded(measurements, state);
+}
+
+/** Page 0x13 bytes are in 1/2 %; 0xFF means not measured. */
+const HALF_PERCENT_INVALID = 0xff;
+/** In the right-pedal-smoothness byte: the left byte holds both pedals combined. */
+const SMOOTHNESS_COMBINED = 0xfe;
+
+/**
+ * Torque effectiveness and pedal smoothness, averaged by the meter over the event. A page that repeats the
+ * last event count brings nothing new.
+ */
+function decodeEffectiveness(page: AntPage, before: PowerState): ReturnType<AntPageDecoder<PowerState>> {
+  const events = page.u8(1);
+  const state: PowerState = { ...before, effectivenessEvents: events };
+  if (before.effectivenessEvents === events) return decoded([], state);
+  const measurements: Measurement[] = [];
+  const add = (metric: Measurement['metric'], raw: number): void => {
+    if (raw !== HALF_PERCENT_INVALID && raw <= 200) measurements.push({ metric, value: raw / 2 });
+  };
+  add('torque_effectiveness_left', page.u8(2));
+  add('torque_effectiveness_right', page.u8(3));
+  if (page.u8(5) === SMOOTHNESS_COMBINED) {
+    add('pedal_smoothness', page.u8(4));
+  } else {
+    add('pedal_smoothness_left', page.u8(4));
+    add('pedal_smoothness_right', page.u8(5));
   }
   return decoded(measurements, state);
 }
