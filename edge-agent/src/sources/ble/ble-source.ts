@@ -129,6 +129,8 @@ interface SensorEntry {
   facts: SensorFacts;
   broadcastCounter: number | undefined;
   broadcastEmitMono: number | undefined;
+  /** When the link's RSSI was last asked for; a connected sensor no longer advertises it. */
+  rssiAskedMono: number;
 }
 
 /** Services whose adverts make a device a candidate, as noble writes them. */
@@ -169,6 +171,8 @@ const OLD_STRAP_INTERVAL_MS = 1_000;
 /** A strap unheard this long starts its frame counter comparison afresh. */
 const BROADCAST_GAP_MS = 5_000;
 const MAX_SILENCE_FACTOR = 16;
+/** How often a connected sensor's link RSSI is read (HCI Read RSSI) for the health endpoint. */
+const CONNECTED_RSSI_INTERVAL_MS = 5_000;
 /** RSSI 127 means "not available" in HCI advertising reports. */
 const RSSI_UNAVAILABLE = 127;
 
@@ -477,6 +481,7 @@ export class BleSource implements Source {
       facts: {},
       broadcastCounter: undefined,
       broadcastEmitMono: undefined,
+      rssiAskedMono: 0,
     };
     this.sensors.set(id, entry);
     this.log.info({ sensor: id, kind, broadcast }, 'BLE sensor found');
@@ -854,6 +859,8 @@ export class BleSource implements Source {
           this.counters.silentSensors++;
           this.log.warn({ sensor: entry.id, silentMs: Math.round(mono - entry.lastDataMono) }, 'connected BLE sensor silent; reconnecting it');
           this.dropLink(entry, `silent for more than ${this.config.silenceTimeoutMs} ms`);
+        } else if (entry.status === 'connected' && mono - entry.rssiAskedMono >= CONNECTED_RSSI_INTERVAL_MS) {
+          this.readLinkRssi(entry, mono);
         } else if (entry.status === 'backoff' && mono >= entry.retryAtMono && mono - entry.lastHeardMono <= RECENTLY_HEARD_MS) {
           this.requestConnection(entry, mono);
         }
@@ -867,6 +874,15 @@ export class BleSource implements Source {
       this.counters.handlerErrors++;
       this.log.error({ err: errorMessage(error) }, 'BLE watchdog failed');
     }
+  }
+
+  private readLinkRssi(entry: SensorEntry, mono: number): void {
+    const link = entry.link;
+    if (!link) return;
+    entry.rssiAskedMono = mono;
+    void link.readRssi().then((rssi) => {
+      if (rssi !== undefined && entry.link === link) entry.rssi = rssi;
+    });
   }
 
   private async resetAdapter(adapter: BleAdapter, mono: number): Promise<void> {

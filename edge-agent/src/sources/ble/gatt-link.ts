@@ -178,6 +178,17 @@ export class GattLink {
     return opened;
   }
 
+  /** The link's signal strength (HCI Read RSSI), or undefined when the link is not up or does not answer. */
+  async readRssi(): Promise<number | undefined> {
+    if (!this.established || this.closed) return undefined;
+    try {
+      const rssi = await this.step(this.options.peripheral.updateRssiAsync(), `RSSI of ${this.options.sensorId}`);
+      return typeof rssi === 'number' && Number.isFinite(rssi) ? rssi : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Ends the link: listeners removed, the connection cancelled or disconnected (waiting at most the GATT
    * timeout). `wait: false` skips the disconnect, for an adapter that went down or is being reset.

@@ -39,6 +39,8 @@ export interface PeripheralLike {
   connectAsync(): Promise<void>;
   cancelConnect(): void;
   disconnectAsync(): Promise<void>;
+  /** HCI Read RSSI on the link; resolves with dBm. */
+  updateRssiAsync(): Promise<number>;
   discoverSomeServicesAndCharacteristicsAsync(serviceUuids: string[], characteristicUuids: string[]): Promise<{ characteristics: CharacteristicLike[] }>;
   once(event: 'disconnect', listener: (reason?: unknown) => void): unknown;
   removeListener(event: 'disconnect', listener: (reason?: unknown) => void): unknown;

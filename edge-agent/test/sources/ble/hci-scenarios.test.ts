@@ -291,6 +291,21 @@ test('a reconnect to a sensor that vanishes again times out, is cancelled once, 
   assert.match(source.health().devices?.find((device) => device.id === sensorIdOf(gone))?.detail ?? '', /timed out after 1000 ms waiting for connection/);
 });
 
+test('a connected sensor no longer advertises: health shows the RSSI read from its link (HCI Read RSSI)', { timeout: 20_000 }, async (t) => {
+  const world = new FakeBleWorld();
+  const strap = world.add(heartRateStrap({ seed: 39, notifyIntervalMs: 100, advertisingIntervalMs: 50, rssi: -70, rssiJitter: 0 }));
+  const { source } = await hciRig(t, world, { allow: [sensorIdOf(strap)] });
+  const adapter = world.adapter(0);
+  const rssiOf = (): number | null | undefined => source.health().devices?.find((device) => device.id === sensorIdOf(strap))?.rssi;
+  await until('the strap connected', () => connected(source, strap));
+  assert.equal(rssiOf(), -70, 'from its adverts before the connection');
+
+  strap.setRssi(-48);
+  await until('the link RSSI in health', () => rssiOf() === -48, 10_000);
+  assert.ok(commandsNamed(adapter, 'readRssi') >= 1);
+  assert.ok(connected(source, strap));
+});
+
 test('silence watchdog: a silent connected sensor is disconnected and reconnected, and reads again after resume()', { timeout: 20_000 }, async (t) => {
   const world = new FakeBleWorld();
   const strap = world.add(heartRateStrap({ seed: 41, notifyIntervalMs: 100, advertisingIntervalMs: 50 }));
