@@ -13,7 +13,7 @@ export interface SourceDeviceHealth {
   state: string;
   /** UTC ms of the last thing heard from it; null before anything was. */
   lastSeen: number | null;
-  /** Signal strength of its last advert, dBm, where the radio reports one. */
+  /** Signal strength, dBm, where the radio reports one: its last advert, or its link while connected. */
   rssi?: number | null;
   /** The adapter holding its link, where a source has several. */
   adapter?: string | null;
