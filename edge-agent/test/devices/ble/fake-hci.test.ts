@@ -444,7 +444,8 @@ describe('fake HCI controller under noble', () => {
     const found = await discover(noble, byAddress(strap.address), 'the strap after the reset');
     await withTimeout(found.connectAsync(), 2000, 'connection after the reset');
     // noble reads the LE buffer size only during its first init, and the wedged adapter swallowed that
-    // command: this instance never sends ACL data, so GATT requests hang (see the report).
+    // command: this instance never sends ACL data, so GATT requests hang. The source therefore resets the
+    // old instance first and only then builds a new one.
     const discovery = found.discoverServicesAsync([]).then(() => 'done');
     assert.equal(await Promise.race([discovery, sleep(500).then(() => 'hung')]), 'hung');
     assert.equal(world.adapter(0).counters.aclPacketsFromHost, 0);
