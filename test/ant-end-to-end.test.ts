@@ -12,7 +12,8 @@ import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from '../edge-agent/src/sources/ant/pro
 import { antProfileFor } from '../edge-agent/src/sources/ant/profiles/index.ts';
 import { parseAntSensorId } from '../edge-agent/src/sources/ant/config.ts';
 import { expectedSensorIds } from '../edge-agent/test/devices/ant-stick-sensors.ts';
-import { PtyPair, SimulatedStick, SOCAT_MISSING, TEST_NETWORK_KEY } from '../edge-agent/test/sources/ant/source/harness.ts';
+import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../edge-agent/test/devices/simulator-process.ts';
+import { TEST_NETWORK_KEY } from '../edge-agent/test/sources/ant/source/harness.ts';
 import { AgentRunner, HubRunner, tempDir, waitFor } from './harness.ts';
 
 const SENSORS = 30;
@@ -46,25 +47,27 @@ function expectedReadings(pageLogFile: string): { perSeries: Map<string, number>
   return { perSeries, pagesPerSensor };
 }
 
-test('30 ANT+ sensors through a simulated stick, the agent and the hub: every decoded reading stored once', { skip: SOCAT_MISSING ?? false, timeout: 120_000 }, async (t) => {
+test('30 ANT+ sensors through a simulated stick, the agent and the hub: every decoded reading stored once', { skip: SOCAT_MISSING, timeout: 120_000 }, async (t) => {
   const hubDir = tempDir('ant-e2e-hub');
   const hub = new HubRunner({ dir: hubDir.dir });
   const pty = new PtyPair(work.dir);
-  const stick = new SimulatedStick();
+  const sticks: DeviceProcess[] = [];
   const agents: AgentRunner[] = [];
   t.after(async () => {
     for (const agent of agents) await agent.stop().catch(() => undefined);
-    await stick.kill();
-    await pty.kill();
+    for (const stick of sticks) await stick.kill();
+    await pty.unplug();
     await hub.stop();
     hubDir.cleanup();
   });
 
   const secret = await hub.addAgent(AGENT, 'gym-ant');
   await hub.start();
-  await pty.start();
+  await pty.plug();
   const pageLog = join(work.dir, 'pages.jsonl');
-  await stick.start(pty.simulatorPath, ['--sensors', String(SENSORS), '--key', TEST_NETWORK_KEY, '--pages', String(PAGES_PER_SENSOR), '--page-log', pageLog]);
+  const stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, ['--sensors', String(SENSORS), '--key', TEST_NETWORK_KEY, '--pages', String(PAGES_PER_SENSOR), '--page-log', pageLog]);
+  sticks.push(stick);
+  await stick.ready();
 
   const agent = new AgentRunner({
     dir: work.dir,

@@ -17,7 +17,8 @@ import type { TestContext } from 'node:test';
 import { pino } from 'pino';
 import { AntSource } from '../../edge-agent/src/sources/ant/ant-source.ts';
 import { antSourceConfig } from '../../edge-agent/src/sources/ant/config.ts';
-import { CollectingSink, PtyPair, SimulatedStick, SOCAT_MISSING, TEST_NETWORK_KEY, until } from '../../edge-agent/test/sources/ant/source/harness.ts';
+import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../edge-agent/test/devices/simulator-process.ts';
+import { CollectingSink, TEST_NETWORK_KEY, until } from '../../edge-agent/test/sources/ant/source/harness.ts';
 import { RecordingSink, serialRig } from '../../edge-agent/test/sources/serial/source/harness.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -37,9 +38,9 @@ async function antReplug(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-bench-ant-'));
   const pty = new PtyPair(dir);
   const stickArgs = ['--sensors', '6', '--key', TEST_NETWORK_KEY];
-  let stick = new SimulatedStick();
-  await pty.start();
-  await stick.start(pty.simulatorPath, stickArgs);
+  await pty.plug();
+  let stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
+  await stick.ready();
   const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }), now: Date.now, log });
   const sink = new CollectingSink();
   const fromReplug: number[] = [];
@@ -49,14 +50,14 @@ async function antReplug(): Promise<void> {
     await until('readings from all 6 sensors', () => sink.sensorsWithReadings().size === 6, 10_000);
     for (let run = 0; run < RUNS; run++) {
       await stick.kill();
-      await pty.kill();
+      await pty.unplug();
       await until('the loss to show in health', () => source.health().state === 'degraded', 5_000);
       // Let the reopen backoff reach its ceiling, as after a real unplug that lasts a while.
       await new Promise((resolve) => setTimeout(resolve, 800));
       const replugAt = Date.now();
-      await pty.start();
-      stick = new SimulatedStick();
-      await stick.start(pty.simulatorPath, stickArgs);
+      await pty.plug();
+      stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
+      await stick.ready();
       const deviceUpAt = Date.now();
       await until('a reading after the replug', () => sink.readings.some((r) => r.ts >= replugAt), 15_000);
       const first = Math.min(...sink.readings.filter((r) => r.ts >= replugAt).map((r) => r.ts));
@@ -66,7 +67,7 @@ async function antReplug(): Promise<void> {
   } finally {
     await source.stop();
     await stick.kill();
-    await pty.kill();
+    await pty.unplug();
     rmSync(dir, { recursive: true, force: true });
   }
   print('ant_replug_to_reading_ms', fromReplug, fromDevice);
@@ -83,7 +84,7 @@ async function serialReplug(): Promise<void> {
     await rig.pty.plug();
     let machine = rig.device('csafe-machine.ts');
     await machine.ready();
-    const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'csafe' }], csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true }, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
+    const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'csafe' }], csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true }, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
     const sink = new RecordingSink();
     await source.start(sink);
     await until('readings before the first unplug', () => sink.readings.length > 0, 10_000);

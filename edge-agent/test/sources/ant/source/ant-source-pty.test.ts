@@ -11,10 +11,11 @@ import { pino } from 'pino';
 import { AntSource } from '../../../../src/sources/ant/ant-source.ts';
 import { antSourceConfig } from '../../../../src/sources/ant/config.ts';
 import { expectedSensorIds } from '../../../devices/ant-stick-sensors.ts';
-import { CollectingSink, PtyPair, SimulatedStick, SOCAT_MISSING, TEST_NETWORK_KEY, until } from './harness.ts';
+import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../../devices/simulator-process.ts';
+import { CollectingSink, TEST_NETWORK_KEY, until } from './harness.ts';
 
 const log = pino({ level: process.env.ANT_TEST_LOG ?? 'silent' });
-const skip = SOCAT_MISSING ?? false;
+const skip = SOCAT_MISSING;
 
 const dirs: string[] = [];
 let cleanups: (() => Promise<void>)[] = [];
@@ -29,7 +30,7 @@ after(() => {
 
 interface Rig {
   pty: PtyPair;
-  stick: SimulatedStick;
+  stick: DeviceProcess;
   source: AntSource;
   sink: CollectingSink;
 }
@@ -38,11 +39,11 @@ async function rig(stickArgs: string[], config: Record<string, unknown>): Promis
   const dir = mkdtempSync(join(tmpdir(), 'pb-ant-'));
   dirs.push(dir);
   const pty = new PtyPair(dir);
-  const stick = new SimulatedStick();
-  await pty.start();
-  cleanups.push(() => pty.kill());
-  await stick.start(pty.simulatorPath, stickArgs);
+  await pty.plug();
+  cleanups.push(() => pty.unplug());
+  const stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
   cleanups.push(() => stick.kill());
+  await stick.ready();
   const source = new AntSource({
     ...antSourceConfig({ transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, reopenInitialMs: 100, reopenMaxMs: 400, ...config }),
     now: Date.now,
@@ -194,18 +195,19 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     await until('readings from all 6', () => sink.sensorsWithReadings().size === 6, 5_000);
 
     await stick.kill();
-    await pty.kill();
+    await pty.unplug();
     await until('the loss to show in health', () => source.health().state === 'degraded', 3_000);
     assert.match(source.health().detail ?? '', /stick lost/);
     assert.equal(source.stats().stickLosses, 1);
     await new Promise((r) => setTimeout(r, 700));
     assert.equal(source.health().state, 'degraded', 'still degraded while unplugged: reopen attempts fail');
 
-    const replugged = new SimulatedStick();
-    cleanups.push(() => replugged.kill());
+
     const replugAt = Date.now();
-    await pty.start();
-    await replugged.start(pty.simulatorPath, ['--sensors', '6', '--key', TEST_NETWORK_KEY]);
+    await pty.plug();
+    const replugged = new DeviceProcess('ant-stick.ts', pty.simulatorPath, ['--sensors', '6', '--key', TEST_NETWORK_KEY]);
+    cleanups.push(() => replugged.kill());
+    await replugged.ready();
     const stickReadyAt = Date.now();
     await until('a reading after replug', () => sink.readings.some((r) => r.ts >= replugAt), 10_000);
     const firstAfter = Math.min(...sink.readings.filter((r) => r.ts >= replugAt).map((r) => r.ts));

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RecordingSink, serialRig, socatMissing, waitUntil } from './harness.ts';
+import { RecordingSink, serialRig, waitUntil } from './harness.ts';
+import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
 
 const METRICS = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy'] as const;
 
-test('CSAFE polling session over a pty: stuffed frames (checksum too) decode to the values sent; NAK, timeout and a bad checksum are counted and the session goes on', { skip: socatMissing, timeout: 30_000 }, async (t) => {
+test('CSAFE polling session over a pty: stuffed frames (checksum too) decode to the values sent; NAK, timeout and a bad checksum are counted and the session goes on', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   const machine = rig.device('csafe-machine.ts', ['--serial', '431234567', '--nak-poll', '4', '--silent-poll', '6', '--corrupt-poll', '8', '--stuff-checksum-poll', '2']);
   await machine.ready();
-  const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'csafe', name: 'Rower 3' }], csafe: { pollIntervalMs: 60, responseTimeoutMs: 250, concept2: true } });
+  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'csafe', name: 'Rower 3' }], csafe: { pollIntervalMs: 60, responseTimeoutMs: 250, concept2: true } });
   const sink = new RecordingSink();
   await source.start(sink);
 

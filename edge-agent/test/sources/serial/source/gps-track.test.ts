@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Reading } from '@pulsebridge/protocol';
 import { haversineM } from '../../../../src/sources/gps/local-frame.ts';
-import { RecordingSink, serialRig, socatMissing, waitUntil } from './harness.ts';
+import { RecordingSink, serialRig, waitUntil } from './harness.ts';
+import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
 
 function pathLength(readings: readonly Reading[], sensor: string): { points: number; metres: number } {
   const latitudes = readings.filter((r) => r.sensor === sensor && r.metric === 'latitude');
@@ -15,10 +16,10 @@ function pathLength(readings: readonly Reading[], sensor: string): { points: num
   return { points: latitudes.length, metres };
 }
 
-test('GPS track over a pty: raw fixes keep the outliers, the corrected track is within 2 % of the true length', { skip: socatMissing, timeout: 60_000 }, async (t) => {
+test('GPS track over a pty: raw fixes keep the outliers, the corrected track is within 2 % of the true length', { skip: SOCAT_MISSING, timeout: 60_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
-  const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'nmea', name: 'Coach GPS' }] });
+  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'nmea', name: 'Coach GPS' }] });
   const sink = new RecordingSink();
   await source.start(sink);
   const receiver = rig.device('gps-receiver.ts', ['--laps', '2', '--speedup', '40', '--outliers', '30,90,170', '--dropout-start', '130', '--dropout-seconds', '8', '--garbage-at', '50']);

@@ -3,17 +3,18 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { SerialSource, SerialSourceError, serialSourceConfig, sensorKey } from '../../../../src/sources/serial/serial-source.ts';
-import { RecordingSink, serialRig, socatMissing, waitUntil, type Device } from './harness.ts';
+import { RecordingSink, serialRig, waitUntil } from './harness.ts';
+import { SOCAT_MISSING, type DeviceProcess } from '../../../devices/simulator-process.ts';
 
 const silent = pino({ level: 'silent' });
-const pollResponses = (device: Device): number => device.of('response').filter((e) => e.kind === 'poll').length;
+const pollResponses = (device: DeviceProcess): number => device.of('response').filter((e) => e.kind === 'poll').length;
 
-test('unplug and replug: the loss is reported, the port comes back, no reading is duplicated or replayed', { skip: socatMissing, timeout: 40_000 }, async (t) => {
+test('unplug and replug: the loss is reported, the port comes back, no reading is duplicated or replayed', { skip: SOCAT_MISSING, timeout: 40_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   let machine = rig.device('csafe-machine.ts');
   await machine.ready();
-  const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'csafe' }], csafe: { pollIntervalMs: 50, responseTimeoutMs: 200, concept2: true }, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'csafe' }], csafe: { pollIntervalMs: 50, responseTimeoutMs: 200, concept2: true }, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
   const sink = new RecordingSink();
   await source.start(sink);
   const sensor = 'serial:csafe:431234567';
@@ -66,7 +67,7 @@ test('a port that does not exist: start resolves, health is degraded with the re
   assert.equal(source.health().state, 'stopped');
 });
 
-test('USB lookup: a failing port list is reported, an unknown id is reported, a listed id opens its path and names the sensor by serial number', { skip: socatMissing, timeout: 30_000 }, async (t) => {
+test('USB lookup: a failing port list is reported, an unknown id is reported, a listed id opens its path and names the sensor by serial number', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   const failing = rig.source({ ports: [{ usb: { vendorId: '17A4', productId: '0001' }, protocol: 'csafe' }], listPorts: () => Promise.reject(new Error('spawn udevadm ENOENT')) });
@@ -81,14 +82,14 @@ test('USB lookup: a failing port list is reported, an unknown id is reported, a 
   const receiver = rig.device('gps-receiver.ts', ['--laps', '0.1', '--speedup', '20', '--start-delay-ms', '500']);
   const found = rig.source({
     ports: [{ usb: { vendorId: '1546', productId: '01A8' }, protocol: 'nmea' }],
-    listPorts: async () => [{ path: '/dev/ttyS0', vendorId: '0403', productId: '6001' }, { path: rig.pty.dev, vendorId: '1546', productId: '01a8', serialNumber: 'u-blox/7 #42' }],
+    listPorts: async () => [{ path: '/dev/ttyS0', vendorId: '0403', productId: '6001' }, { path: rig.pty.devicePath, vendorId: '1546', productId: '01a8', serialNumber: 'u-blox/7 #42' }],
   });
   const sink = new RecordingSink();
   await found.start(sink);
   await receiver.ready();
   await waitUntil(() => sink.readings.some((r) => r.metric === 'latitude'), 10_000, 'a position from the USB-found receiver');
   assert.equal(sink.readings[0]?.sensor, 'gps:nmea:u-blox_7_42');
-  assert.equal(found.ports()[0]?.path, rig.pty.dev);
+  assert.equal(found.ports()[0]?.path, rig.pty.devicePath);
 });
 
 test('config: defaults filled, every problem reported at once with its path', () => {

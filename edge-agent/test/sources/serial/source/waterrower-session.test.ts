@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RecordingSink, serialRig, socatMissing, waitUntil } from './harness.ts';
+import { RecordingSink, serialRig, waitUntil } from './harness.ts';
+import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
 
-test('WaterRower session over a pty: USB handshake, then memory reads become distance, speed, strokes, heart rate and energy', { skip: socatMissing, timeout: 30_000 }, async (t) => {
+test('WaterRower session over a pty: USB handshake, then memory reads become distance, speed, strokes, heart rate and energy', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   const monitor = rig.device('waterrower.ts');
   await monitor.ready();
-  const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'waterrower' }], waterrower: { pollIntervalMs: 200, handshakeTimeoutMs: 1_000, silenceTimeoutMs: 3_000 } });
+  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'waterrower' }], waterrower: { pollIntervalMs: 200, handshakeTimeoutMs: 1_000, silenceTimeoutMs: 3_000 } });
   const sink = new RecordingSink();
   await source.start(sink);
 
@@ -31,11 +32,11 @@ test('WaterRower session over a pty: USB handshake, then memory reads become dis
   assert.deepEqual(sink.duplicates(), []);
 });
 
-test('WaterRower that never answers the handshake: degraded with what it waited for, handshake retried', { skip: socatMissing, timeout: 30_000 }, async (t) => {
+test('WaterRower that never answers the handshake: degraded with what it waited for, handshake retried', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   // Nothing on the far end: the pty is open but mute, like a monitor that is switched off.
-  const source = rig.source({ ports: [{ path: rig.pty.dev, protocol: 'waterrower' }], waterrower: { pollIntervalMs: 100, handshakeTimeoutMs: 100, silenceTimeoutMs: 1_000 } });
+  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'waterrower' }], waterrower: { pollIntervalMs: 100, handshakeTimeoutMs: 100, silenceTimeoutMs: 1_000 } });
   const sink = new RecordingSink();
   await source.start(sink);
   await waitUntil(() => (source.ports()[0]?.driver['handshakeTimeouts'] ?? 0) >= 2, 5_000, 'two handshake timeouts');
