@@ -8,20 +8,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from '../until.ts';
 
 const DEVICES = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(DEVICES, '../../..');
 
 /** Why pseudo-terminal tests cannot run here, or false when they can. */
 export const SOCAT_MISSING: string | false = spawnSync('socat', ['-V'], { stdio: 'ignore' }).error ? 'socat is not installed (scripts/test-services.sh installs it)' : false;
-
-async function poll(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -41,7 +34,7 @@ export class PtyPair {
 
   async plug(): Promise<void> {
     this.socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.devicePath}`, `pty,raw,echo=0,link=${this.simulatorPath}`], { stdio: 'ignore' });
-    await poll(`socat to create ${this.devicePath} and ${this.simulatorPath}`, () => existsSync(this.devicePath) && existsSync(this.simulatorPath), 5_000);
+    await until(`socat to create ${this.devicePath} and ${this.simulatorPath}`, () => existsSync(this.devicePath) && existsSync(this.simulatorPath), 5_000);
   }
 
   async unplug(): Promise<void> {
@@ -94,7 +87,7 @@ export class DeviceProcess {
   /** Resolves once the simulator has opened its port ('ready', or 'start' for the GPS receiver). */
   async ready(timeoutMs = 15_000): Promise<void> {
     const gone = (): boolean => this.child.exitCode !== null || this.child.signalCode !== null;
-    await poll('the device simulator to start', () => this.has('ready') || this.has('start') || gone(), timeoutMs);
+    await until('the device simulator to start', () => this.has('ready') || this.has('start') || gone(), timeoutMs);
     if (gone() && this.events.length === 0) throw new Error(`device simulator exited: ${this.stderr}`);
   }
 

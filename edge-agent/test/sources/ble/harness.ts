@@ -6,6 +6,7 @@ import { BleSource, type BleSourceOptions } from '../../../src/sources/ble/ble-s
 import { bleSourceConfig } from '../../../src/sources/ble/config.ts';
 import type { SourceSink } from '../../../src/sources/source.ts';
 import { FakeAir } from './fake-bindings.ts';
+import { until as waitFor } from '../../until.ts';
 
 export const silentLog = pino({ level: 'silent' });
 
@@ -73,12 +74,8 @@ export async function rig(t: TestContext, config: Record<string, unknown> = {}, 
   return { source, sink, air };
 }
 
-export async function until(what: string, predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
+export function until(what: string, predicate: () => boolean, timeoutMs = 2_000): Promise<void> {
+  return waitFor(what, predicate, timeoutMs);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -4,7 +4,6 @@
  * the source first requires noble.
  */
 import type { TestContext } from 'node:test';
-import { performance } from 'node:perf_hooks';
 import { destination, pino, type Logger } from 'pino';
 import { BleSource } from '../../../src/sources/ble/ble-source.ts';
 import { bleSourceConfig } from '../../../src/sources/ble/config.ts';
@@ -13,6 +12,7 @@ import { install } from '../../devices/ble/install.ts';
 import type { NotificationRecord, SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
 import type { FakeBleWorld } from '../../devices/ble/world.ts';
 import { RecordingSink } from './harness.ts';
+import { until as waitFor } from '../../until.ts';
 
 install();
 // Every noble instance (one per adapter, a new one per adapter reset) adds process 'exit' listeners.
@@ -62,12 +62,8 @@ export function sensorIdOf(peripheral: Pick<SimulatedPeripheral, 'address'>): st
   return `ble:${peripheral.address.toLowerCase().replaceAll(':', '-')}`;
 }
 
-export async function until(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+export function until(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  return waitFor(what, predicate, timeoutMs);
 }
 
 export function sleep(ms: number): Promise<void> {

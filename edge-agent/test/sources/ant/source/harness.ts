@@ -8,13 +8,7 @@ import type { SourceSink } from '../../../../src/sources/source.ts';
 
 export const TEST_NETWORK_KEY = '0123456789abcdef';
 
-export async function until(what: string, condition: () => boolean, timeoutMs: number, stepMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+export { until } from '../../../until.ts';
 
 export class CollectingSink implements SourceSink {
   readonly readings: Reading[] = [];

@@ -6,20 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { SourceSink } from '../../../../src/sources/source.ts';
 import { SerialSource, serialSourceConfig, type SerialSourceOptions } from '../../../../src/sources/serial/serial-source.ts';
 import { DeviceProcess, PtyPair } from '../../../devices/simulator-process.ts';
+import { until } from '../../../until.ts';
 
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
+export function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return until(what, condition, timeoutMs);
 }
 
 export class RecordingSink implements SourceSink {
