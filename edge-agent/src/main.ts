@@ -6,15 +6,12 @@
  * (every one printed), 1 when the agent failed or could not stop in time, 130 on a second interrupt.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, processIo, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
 import { UplinkError } from './uplink/uplink.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
 /** Sources, the outbox flush and the goodbye to the hub each have their own budgets; this bounds them all. */
 export const STOP_TIMEOUT_MS = 15_000;
 
@@ -98,41 +95,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (err instanceof ConfigError) return configProblems(io, err);
     throw err;
   }
-  const signal = io.stopSignal(() => {
-    log.warn('second stop signal: exiting without a clean stop');
-    process.exit(EXIT_INTERRUPTED);
+  return runService({
+    name: 'pulsebridge-agent',
+    what: 'agent',
+    service: agent,
+    log,
+    io,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+    isConfigProblem: (err) => err instanceof UplinkError && err.code === 'tls_unreadable',
   });
-
-  try {
-    await agent.start();
-  } catch (err) {
-    const isConfig = err instanceof ConfigError || (err instanceof UplinkError && err.code === 'tls_unreadable');
-    log.fatal({ err }, 'agent failed to start');
-    if (isConfig) io.stderr(`pulsebridge-agent: ${(err as Error).message}\n`);
-    await agent.stop().catch(() => undefined);
-    return isConfig ? EXIT_CONFIG : EXIT_FAILURE;
-  }
-
-  const name = await signal;
-  log.info({ signal: name }, 'stop requested');
-  let timer: NodeJS.Timeout | undefined;
-  const stopped = await Promise.race([
-    agent.stop().then(
-      () => true,
-      (err: unknown) => {
-        log.error({ err }, 'agent failed to stop cleanly');
-        return false;
-      },
-    ),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => {
-        log.error(`timed out after ${STOP_TIMEOUT_MS} ms waiting for the agent to stop`);
-        resolve(false);
-      }, STOP_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  return stopped ? EXIT_OK : EXIT_FAILURE;
 }
 
 runWhenInvoked(import.meta.url, 'pulsebridge-agent', main);

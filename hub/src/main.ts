@@ -13,17 +13,16 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, createLogger, processIo, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
 import { Hub, openStateDatabase } from './hub.ts';
 import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import type { AgentRecord } from './registry/agent-registry.ts';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
+/** Usage and configuration problems share the configuration's exit status. */
+export const EXIT_USAGE = EXIT_CONFIG;
 /** Ingest drain (ingest.drainTimeoutMs, 10 s by default) and the broker's own stop fit well within this. */
 export const STOP_TIMEOUT_MS = 30_000;
 
@@ -123,40 +122,7 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
   }
   const log = createLogger({ name: 'pulsebridge-hub', level: config.log.level, pretty: config.log.pretty });
   const hub = new Hub(config, { log, env: io.env });
-  const signal = io.stopSignal(() => {
-    log.warn('second stop signal: exiting without a clean stop');
-    process.exit(EXIT_INTERRUPTED);
-  });
-  try {
-    await hub.start();
-  } catch (err) {
-    log.fatal({ err }, 'hub failed to start');
-    if (err instanceof ConfigError) {
-      io.stderr(`pulsebridge-hub: ${err.message}\n`);
-      return EXIT_USAGE;
-    }
-    return EXIT_FAILURE;
-  }
-  const name = await signal;
-  log.info({ signal: name }, 'stop requested');
-  let timer: NodeJS.Timeout | undefined;
-  const stopped = await Promise.race([
-    hub.stop().then(
-      () => true,
-      (err: unknown) => {
-        log.error({ err }, 'hub failed to stop cleanly');
-        return false;
-      },
-    ),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => {
-        log.error(`timed out after ${STOP_TIMEOUT_MS} ms waiting for the hub to stop`);
-        resolve(false);
-      }, STOP_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  return stopped ? EXIT_OK : EXIT_FAILURE;
+  return runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
 }
 
 async function agentCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {

@@ -42,6 +42,12 @@ export const METRICS = {
   pedal_smoothness_left: { code: 23, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of the left pedal stroke' },
   pedal_smoothness_right: { code: 24, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of the right pedal stroke' },
   pedal_smoothness: { code: 25, unit: '%', decimals: 1, min: 0, max: 100, description: 'Average over peak power of both pedals together, from meters that cannot tell them apart' },
+  stride_length: { code: 26, unit: 'm', decimals: 2, min: 0, max: 10, description: 'Length of one running stride' },
+  elapsed_time: { code: 27, unit: 's', decimals: 0, min: 0, max: 10_000_000, description: 'Time since the workout started, as the machine counts it (FTMS elapsed time, CSAFE work time)' },
+  remaining_time: { code: 28, unit: 's', decimals: 0, min: 0, max: 10_000_000, description: 'Time left in the programmed workout, as the machine counts it' },
+  odometer: { code: 29, unit: 'm', decimals: 0, min: 0, max: 4_294_967_295, description: 'Lifetime distance of the machine' },
+  floors: { code: 30, unit: 'count', decimals: 0, min: 0, max: 65_535, description: 'Floors climbed since the session started (stair climber)' },
+  elevation_gain: { code: 31, unit: 'm', decimals: 1, min: 0, max: 100_000, description: 'Positive elevation gained since the session started' },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricId = keyof typeof METRICS;

@@ -12,13 +12,14 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { PulsebridgeError } from './errors.ts';
 
-export class ConfigError extends Error {
+/** Every problem of a configuration at once, each with its path; the processes exit with status 2. */
+export class ConfigError extends PulsebridgeError<'config'> {
   readonly problems: string[];
 
   constructor(problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
+    super('config', `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.problems = problems;
   }
 }

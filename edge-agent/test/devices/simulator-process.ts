@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { until } from '../until.ts';
+import { until } from '@pulsebridge/runtime';
 
 const DEVICES = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(DEVICES, '../../..');

@@ -6,7 +6,7 @@ import { BleSource, type BleSourceOptions } from '../../../src/sources/ble/ble-s
 import { bleSourceConfig } from '../../../src/sources/ble/config.ts';
 import type { SourceSink } from '../../../src/sources/source.ts';
 import { FakeAir } from './fake-bindings.ts';
-import { until as waitFor } from '../../until.ts';
+import { until as waitFor } from '@pulsebridge/runtime';
 
 export const silentLog = pino({ level: 'silent' });
 

@@ -12,7 +12,7 @@ import { install } from '../../devices/ble/install.ts';
 import type { NotificationRecord, SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
 import type { FakeBleWorld } from '../../devices/ble/world.ts';
 import { RecordingSink } from './harness.ts';
-import { until as waitFor } from '../../until.ts';
+import { until as waitFor } from '@pulsebridge/runtime';
 
 install();
 // Every noble instance (one per adapter, a new one per adapter reset) adds process 'exit' listeners.

@@ -8,7 +8,7 @@ import type { SourceSink } from '../../../../src/sources/source.ts';
 
 export const TEST_NETWORK_KEY = '0123456789abcdef';
 
-export { until } from '../../../until.ts';
+export { until } from '@pulsebridge/runtime';
 
 export class CollectingSink implements SourceSink {
   readonly readings: Reading[] = [];

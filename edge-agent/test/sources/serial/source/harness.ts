@@ -12,7 +12,7 @@ import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { SourceSink } from '../../../../src/sources/source.ts';
 import { SerialSource, serialSourceConfig, type SerialSourceOptions } from '../../../../src/sources/serial/serial-source.ts';
 import { DeviceProcess, PtyPair } from '../../../devices/simulator-process.ts';
-import { until } from '../../../until.ts';
+import { until } from '@pulsebridge/runtime';
 
 export function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
   return until(what, condition, timeoutMs);
