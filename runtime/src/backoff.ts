@@ -17,40 +17,40 @@ export interface BackoffOptions {
 }
 
 export class Backoff {
-  readonly #initialMs: number;
-  readonly #maxMs: number;
-  readonly #factor: number;
-  readonly #jitter: number;
-  readonly #random: () => number;
-  #attempts = 0;
+  private readonly initialMs: number;
+  private readonly maxMs: number;
+  private readonly factor: number;
+  private readonly jitter: number;
+  private readonly random: () => number;
+  private count = 0;
 
   constructor(options: BackoffOptions) {
-    this.#initialMs = options.initialMs;
-    this.#maxMs = Math.max(options.initialMs, options.maxMs);
-    this.#factor = options.factor ?? 2;
-    this.#jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
-    this.#random = options.random ?? Math.random;
+    this.initialMs = options.initialMs;
+    this.maxMs = Math.max(options.initialMs, options.maxMs);
+    this.factor = options.factor ?? 2;
+    this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0.5));
+    this.random = options.random ?? Math.random;
   }
 
   /** Delays handed out since the last reset. */
   get attempts(): number {
-    return this.#attempts;
+    return this.count;
   }
 
   /** The ceiling of the next delay, without jitter. */
   get ceilingMs(): number {
-    return Math.min(this.#maxMs, this.#initialMs * this.#factor ** Math.min(this.#attempts, 64));
+    return Math.min(this.maxMs, this.initialMs * this.factor ** Math.min(this.count, 64));
   }
 
   /** The delay before the next attempt; counts the attempt. */
   next(): number {
     const ceiling = this.ceilingMs;
-    this.#attempts++;
-    return Math.max(this.#initialMs, Math.round(ceiling * (1 - this.#jitter * this.#random())));
+    this.count++;
+    return Math.max(this.initialMs, Math.round(ceiling * (1 - this.jitter * this.random())));
   }
 
   /** After a success: the next delay starts from `initialMs` again. */
   reset(): void {
-    this.#attempts = 0;
+    this.count = 0;
   }
 }
