@@ -1,3 +1,5 @@
+import { PulsebridgeError } from '@pulsebridge/runtime/errors';
+
 /** Why a message was refused. Codes are stable: the hub counts rejections by code. */
 export type ProtocolErrorCode =
   | 'malformed'
@@ -16,14 +18,11 @@ export interface BatchRange {
   last: number;
 }
 
-export class ProtocolError extends Error {
-  readonly code: ProtocolErrorCode;
+export class ProtocolError extends PulsebridgeError<ProtocolErrorCode> {
   readonly batch: BatchRange | undefined;
 
   constructor(code: ProtocolErrorCode, message: string, batch?: BatchRange) {
-    super(message);
-    this.name = 'ProtocolError';
-    this.code = code;
+    super(code, message);
     this.batch = batch;
   }
 }
