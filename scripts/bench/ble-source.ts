@@ -29,7 +29,7 @@ import { heartRateStrap, powerMeter, smartBike, speedCadenceSensor, treadmill } 
 import { FakeBleWorld } from '../../edge-agent/test/devices/ble/world.ts';
 import { BleSource } from '../../edge-agent/src/sources/ble/ble-source.ts';
 import { bleSourceConfig } from '../../edge-agent/src/sources/ble/config.ts';
-import { BLE_PROFILES } from '../../edge-agent/src/sources/ble/profiles/index.ts';
+import { BLE_PROFILE_TABLE } from '../../edge-agent/src/sources/ble/profiles/index.ts';
 import type { Peripheral } from '@abandonware/noble';
 
 const { values: args } = parseArgs({
@@ -51,9 +51,7 @@ const WINDOWS_PER_PHASE = 2;
 const WARMUP_MS = 2_000;
 const ADAPTERS = [0, 1];
 const LINKS_PER_ADAPTER = 5;
-/** What the source reads once and never subscribes to (ble-source.ts READ_ONCE). */
-const READ_ONCE = new Set(['2a19', '2a29', '2a24', '2a25', '2a26', '2a27', '2a28', '2acc']);
-const SUBSCRIBED = [...BLE_PROFILES.keys()].filter((uuid) => !READ_ONCE.has(uuid));
+const SUBSCRIBED = BLE_PROFILE_TABLE.filter((entry) => entry.delivery === 'notify').map((entry) => entry.characteristic);
 
 install();
 // One noble instance per adapter and phase, each with its process 'exit' listeners.

@@ -21,7 +21,7 @@ import { BleAdapter, type BleAdapterState } from './adapter.ts';
 import { BleConfigError, bleSensorId, bleSourceConfigProblems, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
 import { BleLinkError, GattLink, errorMessage } from './gatt-link.ts';
 import { forgetPeripheral, loadNoble, noblePeripheralCount, pruneAdvertisingMemory, type AdvertisementLike, type CreateNoble, type PeripheralLike } from './noble.ts';
-import { BLE_PROFILES, shortUuid } from './profiles/index.ts';
+import { BLE_PROFILES, BLE_SCAN_SERVICES, BLE_SERVICE_KINDS, isReadOnce, kindOfCharacteristics, kindOfServices, shortUuid } from './profiles/index.ts';
 import { NO_HEART_RATE_BLOCK, isPolarManufacturerData, parsePolarBroadcast } from './profiles/polar-broadcast.ts';
 import { SeenDevices, type SeenDevice } from './seen-devices.ts';
 
@@ -133,31 +133,6 @@ interface SensorEntry {
   rssiAskedMono: number;
 }
 
-/** Services whose adverts make a device a candidate, as noble writes them. */
-export const BLE_SCAN_SERVICES = ['180d', '1818', '1816', '1814', '1826'] as const;
-
-const SERVICE_KINDS: ReadonlyMap<string, string> = new Map([
-  ['1826', 'fitness_machine'],
-  ['1818', 'bike_power'],
-  ['1816', 'speed_cadence'],
-  ['1814', 'running_speed_cadence'],
-  ['180d', 'heart_rate'],
-]);
-
-/** The characteristic that tells what a sensor is, most specific first. */
-const CHARACTERISTIC_KINDS: ReadonlyMap<string, string> = new Map([
-  ['2acd', 'treadmill'],
-  ['2ad2', 'bike'],
-  ['2ad1', 'rower'],
-  ['2ace', 'cross_trainer'],
-  ['2a63', 'bike_power'],
-  ['2a5b', 'speed_cadence'],
-  ['2a53', 'running_speed_cadence'],
-  ['2a37', 'heart_rate'],
-]);
-
-/** Read once per sensor (facts), never subscribed. */
-const READ_ONCE: ReadonlySet<string> = new Set(['2a19', '2a29', '2a24', '2a25', '2a26', '2a27', '2a28', '2acc']);
 const DISCOVERED_CHARACTERISTICS = [...BLE_PROFILES.keys()];
 /** Facts that name a sensor in the inventory; others (contact, battery) change too often to republish it. */
 const NAMING_FACTS: ReadonlySet<string> = new Set(['manufacturer', 'model', 'serialNumber']);
@@ -414,7 +389,7 @@ export class BleSource implements Source {
       }
       // A strap that broadcasts heart rate and offers nothing else is never connected to.
       const broadcast = broadcastHeartRate && offered.every((service) => service === '180d');
-      entry = this.createEntry(id, peripheral.address, broadcast ? 'heart_rate' : kindOf(offered), broadcast);
+      entry = this.createEntry(id, peripheral.address, broadcast ? 'heart_rate' : kindOfServices(offered), broadcast);
     }
 
     entry.lastSeen = this.now();
@@ -647,8 +622,8 @@ export class BleSource implements Source {
       connectTimeoutMs: this.config.connectTimeoutMs,
       gattTimeoutMs: this.config.gattTimeoutMs,
       characteristics: DISCOVERED_CHARACTERISTICS,
-      subscribe: (uuid) => !READ_ONCE.has(uuid),
-      read: (uuid) => READ_ONCE.has(uuid) && !entry.infoRead.has(uuid),
+      subscribe: (uuid) => !isReadOnce(uuid),
+      read: (uuid) => isReadOnce(uuid) && !entry.infoRead.has(uuid),
       onConnected: () => {
         if (adapter.connecting !== entry.id) return;
         adapter.connecting = undefined;
@@ -696,7 +671,7 @@ export class BleSource implements Source {
       this.decode(entry, uuid, data, now);
     }
     for (const failure of opened.readFailures) this.log.debug({ sensor: entry.id, ...failure }, 'device information read failed; retried on the next connection');
-    const kind = [...CHARACTERISTIC_KINDS].find(([uuid]) => opened.subscribed.includes(uuid))?.[1];
+    const kind = kindOfCharacteristics(opened.subscribed);
     if (kind !== undefined && kind !== entry.kind) {
       entry.kind = kind;
       this.scheduleInventory();
@@ -911,16 +886,11 @@ function offeredServices(advertisement: AdvertisementLike): string[] {
   const offered: string[] = [];
   const consider = (uuid: string): void => {
     const short = shortUuid(uuid);
-    if (short !== undefined && SERVICE_KINDS.has(short) && !offered.includes(short)) offered.push(short);
+    if (short !== undefined && BLE_SERVICE_KINDS.has(short) && !offered.includes(short)) offered.push(short);
   };
   for (const uuid of advertisement.serviceUuids ?? []) consider(uuid);
   for (const data of advertisement.serviceData ?? []) consider(data.uuid);
   return offered;
-}
-
-function kindOf(services: readonly string[]): string {
-  for (const [service, kind] of SERVICE_KINDS) if (services.includes(service)) return kind;
-  return 'unknown';
 }
 
 /** Advert names are whatever a device says: printable characters only, bounded. */
