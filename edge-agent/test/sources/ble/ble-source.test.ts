@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BleConfigError, bleSensorId, normalizeBleSensorId } from '../../../src/sources/ble/config.ts';
 import { BleSource, type BleSourceOptions } from '../../../src/sources/ble/ble-source.ts';
-import { FakeAir, heartRateStrap, polarData, polarStrap, speedCadenceSensor } from './fake-bindings.ts';
+import { FakeAir, heartRateStrap, polarData, polarStrap, speedCadenceSensor, stairClimber } from './fake-bindings.ts';
 import { advertiseUntil, deviceState, rig, silentLog, sleep, until } from './harness.ts';
 
 const A = 'c0:ff:ee:00:00:01';
@@ -170,6 +170,31 @@ test('battery and device information are read once per sensor, across reconnects
   assert.equal(peripheral?.listenerCount('connect'), 0);
   await source.stop();
   assert.equal(peripheral?.listenerCount('disconnect'), 0);
+});
+
+test('a stair climber: its data and training status are subscribed, its feature and supported ranges read once, its readings emitted', async (t) => {
+  const air = new FakeAir();
+  air.add(stairClimber(A));
+  const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
+  await advertiseUntil(air, 'connected', () => deviceState(source, idOf(A)) === 'connected');
+  const bindings = air.bindings();
+  const subscribed = bindings.subscribed.get('c0ffee000001');
+  for (const uuid of ['2ad0', '2ad3', '2ada']) assert.ok(subscribed?.has(uuid), `${uuid} subscribed`);
+  for (const uuid of ['2acc', '2ad6', '2ad8']) {
+    assert.equal(bindings.readsOf(A, uuid), 1, `${uuid} read once`);
+    assert.equal(subscribed?.has(uuid), false, `${uuid} not subscribed`);
+  }
+  assert.equal(source.stats().infoReads, 3);
+  assert.equal(source.stats().refused, 0, 'the feature and both ranges decode');
+
+  // Floors 12, 60 steps/min, 36 m climbed, HR 128, 600 s elapsed.
+  assert.ok(bindings.notifyValue(A, '2ad0', Buffer.from([0x4a, 0x01, 0x0c, 0x00, 0x3c, 0x00, 0x24, 0x00, 0x80, 0x58, 0x02])));
+  assert.ok(bindings.notifyValue(A, '2ad3', Buffer.from([0x01, 0x02, ...Buffer.from('Warm up')])));
+  await until('the stair climber readings', () => sink.of(idOf(A)).length === 5);
+  const byMetric = Object.fromEntries(sink.of(idOf(A)).map((r) => [r.metric, r.value]));
+  assert.deepEqual(byMetric, { floors: 12, cadence: 60, elevation_gain: 36, heart_rate: 128, elapsed_time: 600 });
+  await until('the inventory names the kind', () => sink.lastInventory.some((s) => s.id === idOf(A) && s.kind === 'stair_climber'));
+  assert.equal(source.stats().refused, 0);
 });
 
 test('link loss: backoff, reconnect, decoder state reset, every notification decoded exactly once', async (t) => {

@@ -1,9 +1,10 @@
 /**
  * The walker shared by the Fitness Machine Service data characteristics (service 0x1826): Treadmill,
- * Indoor Bike, Rower and Cross Trainer Data. Each machine is a table of flag bits and the fields they
- * gate, in wire order, so the four files only describe their layout and which fields are readings.
+ * Indoor Bike, Rower, Cross Trainer and Stair Climber Data. Each machine is a table of flag bits and the
+ * fields they gate, in wire order, so the machine files only describe their layout and which fields are
+ * readings.
  *
- * Rules common to all four:
+ * Rules common to all of them:
  * - Bit 0 ("More Data") is inverted: clear means the first field is present. A server splitting one record
  *   over several notifications sets it on the packets without that field; every packet still describes
  *   itself through its flags, so each one decodes on its own.
@@ -48,7 +49,7 @@ export interface MachineDataSpec<Name extends string> {
   name: string;
   /** The first is the FTMS 1.0 layout; the others are fallbacks for devices that disagree with it. */
   layouts: MachineLayout<Name>[];
-  readings: ReadingRule<Name>[];
+  readings: readonly ReadingRule<Name>[];
 }
 
 export interface MachineDataFields<Name extends string> {
@@ -57,14 +58,45 @@ export interface MachineDataFields<Name extends string> {
   values: Partial<Record<Name, number>>;
 }
 
-/** The expended-energy triplet all four machines share, gated by one flag bit. */
-export function energyFields<Name extends string>(total: Name, perHour: Name, perMinute: Name): FieldSpec<Name>[] {
+/** The fields every machine ends its record with, in the same order, each gated by the next flag bit. */
+export type SessionField =
+  | 'totalEnergyKcal'
+  | 'energyPerHourKcal'
+  | 'energyPerMinuteKcal'
+  | 'heartRateBpm'
+  | 'metabolicEquivalent'
+  | 'elapsedTimeS'
+  | 'remainingTimeS';
+
+/**
+ * The expended-energy triplet, heart rate, MET, elapsed and remaining time, gated by `energyBit` and the four
+ * bits after it.
+ */
+export function sessionGroups(energyBit: number): FlagGroup<SessionField>[] {
   return [
-    { name: total, type: 'u16', unavailable: 0xffff },
-    { name: perHour, type: 'u16', unavailable: 0xffff },
-    { name: perMinute, type: 'u8', unavailable: 0xff },
+    {
+      bit: energyBit,
+      fields: [
+        { name: 'totalEnergyKcal', type: 'u16', unavailable: 0xffff },
+        { name: 'energyPerHourKcal', type: 'u16', unavailable: 0xffff },
+        { name: 'energyPerMinuteKcal', type: 'u8', unavailable: 0xff },
+      ],
+    },
+    { bit: energyBit + 1, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
+    // The 2017 treadmill XML has no exponent here, but every other FTMS MET field is 0.1 and so are real treadmills.
+    { bit: energyBit + 2, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
+    { bit: energyBit + 3, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
+    { bit: energyBit + 4, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
   ];
 }
+
+/** The readings of the session fields, the same on every machine. */
+export const SESSION_READINGS: readonly ReadingRule<SessionField>[] = [
+  { metric: 'energy', field: 'totalEnergyKcal' },
+  { metric: 'heart_rate', field: 'heartRateBpm' },
+  { metric: 'elapsed_time', field: 'elapsedTimeS' },
+  { metric: 'remaining_time', field: 'remainingTimeS' },
+];
 
 /** A copy of `base` with some fields read differently. */
 export function variantLayout<Name extends string>(

@@ -16,9 +16,12 @@ import { indoorBikeData } from './indoor-bike.ts';
 import type { BleProfile } from './profile.ts';
 import { rowerData } from './rower.ts';
 import { rscMeasurement } from './running-speed-cadence.ts';
+import { stairClimberData } from './stair-climber.ts';
+import { supportedPowerRange, supportedResistanceLevelRange } from './supported-ranges.ts';
+import { trainingStatus } from './training-status.ts';
 import { treadmillData } from './treadmill.ts';
 
-export { DEFAULT_WHEEL_CIRCUMFERENCE_M, type BleProfile, type DecodeContext } from './profile.ts';
+export { DEFAULT_WHEEL_CIRCUMFERENCE_M, type BleDecoded, type BleProfile, type DecodeContext } from './profile.ts';
 
 export interface BleService {
   /** 16-bit UUID, lower-case hex, as noble writes it. */
@@ -60,8 +63,12 @@ export const BLE_PROFILE_TABLE: readonly BleProfileEntry[] = [
   { characteristic: '2ad2', service: FITNESS_MACHINE, kind: 'bike', delivery: 'notify', profile: indoorBikeData },
   { characteristic: '2ad1', service: FITNESS_MACHINE, kind: 'rower', delivery: 'notify', profile: rowerData },
   { characteristic: '2ace', service: FITNESS_MACHINE, kind: 'cross_trainer', delivery: 'notify', profile: crossTrainerData },
+  { characteristic: '2ad0', service: FITNESS_MACHINE, kind: 'stair_climber', delivery: 'notify', profile: stairClimberData },
   { characteristic: '2ada', service: FITNESS_MACHINE, delivery: 'notify', profile: fitnessMachineStatus },
+  { characteristic: '2ad3', service: FITNESS_MACHINE, delivery: 'notify', profile: trainingStatus },
   { characteristic: '2acc', service: FITNESS_MACHINE, delivery: 'read_once', profile: fitnessMachineFeature },
+  { characteristic: '2ad6', service: FITNESS_MACHINE, delivery: 'read_once', profile: supportedResistanceLevelRange },
+  { characteristic: '2ad8', service: FITNESS_MACHINE, delivery: 'read_once', profile: supportedPowerRange },
   { characteristic: '2a63', service: CYCLING_POWER, kind: 'bike_power', delivery: 'notify', profile: cyclingPowerMeasurement },
   { characteristic: '2a5b', service: CYCLING_SPEED_CADENCE, kind: 'speed_cadence', delivery: 'notify', profile: cscMeasurement },
   { characteristic: '2a53', service: RUNNING_SPEED_CADENCE, kind: 'running_speed_cadence', delivery: 'notify', profile: rscMeasurement },

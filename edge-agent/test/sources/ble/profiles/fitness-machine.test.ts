@@ -4,6 +4,7 @@ import { crossTrainerData, crossTrainerDataSpec } from '../../../../src/sources/
 import { parseMachineData } from '../../../../src/sources/ble/profiles/fitness-machine-data.ts';
 import { indoorBikeData, indoorBikeDataSpec } from '../../../../src/sources/ble/profiles/indoor-bike.ts';
 import { rowerData, rowerDataSpec } from '../../../../src/sources/ble/profiles/rower.ts';
+import { stairClimberData, stairClimberDataSpec } from '../../../../src/sources/ble/profiles/stair-climber.ts';
 import { treadmillData, treadmillDataSpec } from '../../../../src/sources/ble/profiles/treadmill.ts';
 import { accepted, parsed, rejected, values, wire } from './fixtures.ts';
 
@@ -43,11 +44,11 @@ test('treadmill pace: uint8 per FTMS 1.0, uint16 fallback (GSS reading) reported
   rejected(treadmillData.decode(wire('60 00 E8 03 2C 01 36')), /7 bytes, flags 0x0060 need 6/);
 });
 
-test('treadmill: energy triplet, MET 0.1, elapsed time; 0xFFFF total energy means not available', () => {
+test('treadmill: energy triplet, MET 0.1, elapsed time as a reading; 0xFFFF total energy means not available', () => {
   const frame = '80 06 00 00 2C 01 10 0E 05 5A 3C 00';
   const fields = parsed(parseMachineData(treadmillDataSpec, wire(frame)));
   assert.deepEqual(fields.values, { instantaneousSpeedKmh: 0, totalEnergyKcal: 300, energyPerHourKcal: 3600, energyPerMinuteKcal: 5, metabolicEquivalent: 9, elapsedTimeS: 60 });
-  assert.deepEqual(values(treadmillData.decode(wire(frame))), { speed: 0, energy: 300 });
+  assert.deepEqual(values(treadmillData.decode(wire(frame))), { speed: 0, energy: 300, elapsed_time: 60 });
   assert.deepEqual(values(treadmillData.decode(wire('81 00 FF FF FF FF FF'))), {});
 });
 
@@ -62,7 +63,7 @@ test('IBD-1 (incyclist): speed, cadence, distance, power, elapsed time', () => {
     instantaneousPowerW: 77,
     elapsedTimeS: 0,
   });
-  assert.deepEqual(values(indoorBikeData.decode(wire(frame))), { speed: kmh(17.62), cadence: 63, distance: 187, power: 77 });
+  assert.deepEqual(values(indoorBikeData.decode(wire(frame))), { speed: kmh(17.62), cadence: 63, distance: 187, power: 77, elapsed_time: 0 });
 });
 
 test('IBD-2/IBD-3 (Jetblack Volt): resistance is 2 bytes; HR 0 means no pulse input', () => {
@@ -82,7 +83,7 @@ test('IBD-4 (Rave): every optional field, 30 bytes, resistance 1', () => {
   assert.equal(fields.values.resistanceLevel, 1);
   assert.equal(fields.values.instantaneousSpeedKmh, 0);
   assert.equal(fields.values.instantaneousPowerW, 0);
-  assert.deepEqual(values(indoorBikeData.decode(frame)), { speed: 0, cadence: 0, distance: 0, resistance: 1, power: 0, energy: 0 });
+  assert.deepEqual(values(indoorBikeData.decode(frame)), { speed: 0, cadence: 0, distance: 0, resistance: 1, power: 0, energy: 0, elapsed_time: 0, remaining_time: 0 });
 });
 
 test('IBD-5 (BluetoothThing): speed 21.83 km/h, distance 504 m, power 32 W, average power 20 W', () => {
@@ -163,6 +164,58 @@ test('cross trainer: steps, strides, elevation in whole metres, incline, resista
     instantaneousPowerW: 150,
   });
   assert.deepEqual(values(crossTrainerData.decode(wire(frame))), { cadence: 140, stride_count: 100, incline: 5, resistance: 7.5, power: 150 });
+});
+
+test('elapsed and remaining time become readings on every machine when the flags announce them', () => {
+  // Treadmill bits 10 and 11, indoor bike and rower bits 11 and 12, cross trainer bits 13 and 14.
+  assert.deepEqual(values(treadmillData.decode(wire('01 0C 58 02 2C 01'))), { elapsed_time: 600, remaining_time: 300 });
+  assert.deepEqual(values(indoorBikeData.decode(wire('01 18 58 02 2C 01'))), { elapsed_time: 600, remaining_time: 300 });
+  assert.deepEqual(values(rowerData.decode(wire('01 18 58 02 2C 01'))), { elapsed_time: 600, remaining_time: 300 });
+  assert.deepEqual(values(crossTrainerData.decode(wire('01 60 00 58 02 2C 01'))), { elapsed_time: 600, remaining_time: 300 });
+  assert.deepEqual(values(rowerData.decode(wire('01 08 10 0E'))), { elapsed_time: 3600 }, 'remaining time only when announced');
+  rejected(rowerData.decode(wire('01 18 58 02 2C')), /5 bytes, flags 0x1801 need 6/);
+});
+
+// Stair Climber Data 0x2AD0
+
+test('stair climber: every field, floors to remaining time, in flag order', () => {
+  const frame = 'FE 03 0C 00 3C 00 3A 00 24 00 2C 01 2D 00 1C 02 09 80 41 58 02 2C 01';
+  assert.deepEqual(parsed(parseMachineData(stairClimberDataSpec, wire(frame))).values, {
+    floors: 12,
+    stepsPerMinute: 60,
+    averageStepRate: 58,
+    positiveElevationGainM: 36,
+    strideCount: 300,
+    totalEnergyKcal: 45,
+    energyPerHourKcal: 540,
+    energyPerMinuteKcal: 9,
+    heartRateBpm: 128,
+    metabolicEquivalent: 6.5,
+    elapsedTimeS: 600,
+    remainingTimeS: 300,
+  });
+  assert.deepEqual(values(stairClimberData.decode(wire(frame))), {
+    floors: 12,
+    cadence: 60,
+    elevation_gain: 36,
+    stride_count: 300,
+    energy: 45,
+    heart_rate: 128,
+    elapsed_time: 600,
+    remaining_time: 300,
+  });
+});
+
+test('stair climber: bit 0 clear means floors are present; set, they are not', () => {
+  assert.deepEqual(values(stairClimberData.decode(wire('00 00 0C 00'))), { floors: 12 });
+  assert.deepEqual(values(stairClimberData.decode(wire('41 00 80'))), { heart_rate: 128 });
+  assert.deepEqual(values(stairClimberData.decode(wire('01 00'))), {});
+});
+
+test('stair climber: records shorter than their flags are refused', () => {
+  rejected(stairClimberData.decode(wire('00')), /shorter than its flags/);
+  rejected(stairClimberData.decode(wire('00 00 0C')), /3 bytes, flags 0x0000 need 4/);
+  rejected(stairClimberData.decode(wire('09 00 24')), /3 bytes, flags 0x0009 need 4/);
 });
 
 test('bad FTMS input is refused with a reason', () => {

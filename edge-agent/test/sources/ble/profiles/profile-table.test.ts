@@ -13,7 +13,7 @@ import {
 import { values, wire } from './fixtures.ts';
 
 test('the table covers every characteristic of the task, keyed by lower-case 16-bit UUID', () => {
-  const expected = ['2a37', '2a19', '2a29', '2a24', '2a25', '2a26', '2a5b', '2a63', '2a53', '2acd', '2ad2', '2ad1', '2ace', '2acc', '2ada'];
+  const expected = ['2a37', '2a19', '2a29', '2a24', '2a25', '2a26', '2a5b', '2a63', '2a53', '2acd', '2ad2', '2ad1', '2ace', '2ad0', '2acc', '2ada', '2ad3', '2ad6', '2ad8'];
   for (const uuid of expected) assert.ok(BLE_PROFILES.has(uuid), `missing ${uuid}`);
   for (const uuid of BLE_PROFILES.keys()) assert.match(uuid, /^[0-9a-f]{4}$/);
   const names = [...BLE_PROFILES.values()].map((profile) => profile.name);
@@ -38,9 +38,10 @@ test('the scan services, kinds and read-once set all come from the table', () =>
   assert.equal(kindOfServices(['180f']), 'unknown');
   assert.equal(kindOfCharacteristics(['2a37', '2acd']), 'treadmill', 'the most specific characteristic decides');
   assert.equal(kindOfCharacteristics(['2a37', '2a19']), 'heart_rate');
+  assert.equal(kindOfCharacteristics(['2ad0', '2ada']), 'stair_climber');
   assert.equal(kindOfCharacteristics(['2ada']), undefined, 'machine status alone says nothing about the machine');
   const readOnce = BLE_PROFILE_TABLE.filter((entry) => isReadOnce(entry.characteristic)).map((entry) => entry.characteristic);
-  assert.deepEqual(readOnce.sort(), ['2a19', '2a24', '2a25', '2a26', '2a27', '2a28', '2a29', '2acc']);
+  assert.deepEqual(readOnce.sort(), ['2a19', '2a24', '2a25', '2a26', '2a27', '2a28', '2a29', '2acc', '2ad6', '2ad8']);
   assert.equal(isReadOnce('2a37'), false);
   assert.equal(isReadOnce('ffff'), false);
 });
