@@ -35,6 +35,15 @@ export type BleSourceOptions = BleSourceConfig & {
 /** What a sensor is doing, as the health endpoint shows it. */
 export type BleSensorStatus = 'advertising' | 'connecting' | 'connected' | 'backoff' | 'broadcast';
 
+export interface BleDeviceHealth extends SourceDeviceHealth {
+  /** Deviations from the spec its decoders stepped around (see BleSourceStats.quirks). */
+  quirks: number;
+}
+
+export interface BleSourceHealth extends SourceHealth {
+  devices: BleDeviceHealth[];
+}
+
 export interface BleAdapterView {
   name: string;
   state: BleAdapterState;
@@ -53,6 +62,8 @@ export interface BleSourceStats {
   readings: number;
   /** Notifications and broadcast adverts a decoder refused. */
   refused: number;
+  /** Deviations from the spec a decoder stepped around (unannounced trailing bytes, reserved flag bits). */
+  quirks: number;
   /** Decoder or sink exceptions, caught and counted. */
   handlerErrors: number;
   adverts: number;
@@ -122,6 +133,8 @@ interface SensorEntry {
   backoffMs: number;
   retryAtMono: number;
   lastError: string | undefined;
+  /** Deviations from the spec its decoders stepped around; a machine that bends the spec does so every time. */
+  quirks: number;
   decoderStates: Map<string, unknown>;
   /** Once-only characteristics already read: device information survives reconnects. */
   infoRead: Set<string>;
@@ -167,6 +180,7 @@ export class BleSource implements Source {
   private readonly counters = {
     readings: 0,
     refused: 0,
+    quirks: 0,
     handlerErrors: 0,
     adverts: 0,
     weakAdverts: 0,
@@ -265,9 +279,9 @@ export class BleSource implements Source {
     this.log.info({ readings: this.counters.readings, sensors: this.sensors.size }, 'BLE source stopped');
   }
 
-  health(): SourceHealth {
+  health(): BleSourceHealth {
     const { state, detail } = this.overallState();
-    const health: SourceHealth = {
+    const health: BleSourceHealth = {
       state,
       sensors: this.sensors.size,
       readings: this.counters.readings,
@@ -331,7 +345,7 @@ export class BleSource implements Source {
     return withDetail('degraded');
   }
 
-  private devices(): SourceDeviceHealth[] {
+  private devices(): BleDeviceHealth[] {
     return [...this.sensors.values()].map((entry) => ({
       id: entry.id,
       state: entry.status,
@@ -339,6 +353,7 @@ export class BleSource implements Source {
       rssi: entry.rssi ?? null,
       adapter: entry.status === 'connected' || entry.status === 'connecting' ? (entry.adapter?.name ?? null) : null,
       detail: entry.status === 'backoff' ? (entry.lastError ?? null) : null,
+      quirks: entry.quirks,
     }));
   }
 
@@ -450,6 +465,7 @@ export class BleSource implements Source {
       backoffMs: this.config.reconnectInitialMs,
       retryAtMono: 0,
       lastError: undefined,
+      quirks: 0,
       decoderStates: new Map(),
       infoRead: new Set(),
       metrics: new Set(),
@@ -772,6 +788,7 @@ export class BleSource implements Source {
         this.log.debug({ sensor: entry.id, characteristic: uuid, reason: result.reason }, 'BLE notification refused');
         return;
       }
+      if ('quirks' in result) this.countQuirks(entry, uuid, result.quirks);
       if (result.state !== undefined) entry.decoderStates.set(uuid, result.state);
       if (result.facts) this.mergeFacts(entry, result.facts);
       for (const m of result.measurements) {
@@ -783,6 +800,12 @@ export class BleSource implements Source {
       this.counters.handlerErrors++;
       this.log.error({ sensor: entry.id, characteristic: uuid, err: errorMessage(error) }, 'BLE notification handling failed');
     }
+  }
+
+  private countQuirks(entry: SensorEntry, uuid: string, quirks: readonly string[]): void {
+    if (entry.quirks === 0) this.log.info({ sensor: entry.id, characteristic: uuid, quirks }, 'BLE sensor bends the spec; decoding what its flags announce');
+    entry.quirks += quirks.length;
+    this.counters.quirks += quirks.length;
   }
 
   private emit(entry: SensorEntry, metric: MetricId, value: number, ts: number): void {

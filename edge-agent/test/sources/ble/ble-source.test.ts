@@ -197,6 +197,32 @@ test('a stair climber: its data and training status are subscribed, its feature 
   assert.equal(source.stats().refused, 0);
 });
 
+test('a machine that bends the spec: trailing bytes and reserved bits are counted as quirks per sensor, its readings kept; short records refused', async (t) => {
+  const air = new FakeAir();
+  air.add(stairClimber(A));
+  const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
+  await advertiseUntil(air, 'connected', () => deviceState(source, idOf(A)) === 'connected');
+  const bindings = air.bindings();
+  const quirksOf = (): number | undefined => source.health().devices.find((d) => d.id === idOf(A))?.quirks;
+  assert.equal(quirksOf(), 0);
+  // Floors 12 and one byte the flags do not announce (as a Concept2 PM5 sends).
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0c, 0x00, 0xaa]));
+  // Reserved bit 10 set, floors 13.
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x04, 0x0d, 0x00]));
+  // Floors announced but missing: refused.
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0e]));
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0f, 0x00]));
+  await until('every good record decoded', () => sink.of(idOf(A), 'floors').length === 3);
+  assert.deepEqual(
+    sink.of(idOf(A), 'floors').map((r) => r.value),
+    [12, 13, 15],
+  );
+  assert.equal(quirksOf(), 2);
+  assert.equal(source.stats().quirks, 2);
+  assert.equal(source.stats().refused, 1);
+  assert.equal(source.health().rejected, 1, 'quirks are not rejections');
+});
+
 test('link loss: backoff, reconnect, decoder state reset, every notification decoded exactly once', async (t) => {
   const air = new FakeAir();
   air.add(speedCadenceSensor(A));

@@ -8,12 +8,17 @@
  * - Bit 0 ("More Data") is inverted: clear means the first field is present. A server splitting one record
  *   over several notifications sets it on the packets without that field; every packet still describes
  *   itself through its flags, so each one decodes on its own.
- * - The consumed length must equal the PDU length. When it does not, the alternative layouts (known
- *   spec-versus-device disagreements) are tried in order and the one that fits is reported as a fact.
+ * - The consumed length should equal the PDU length. When it does not, the alternative layouts (known
+ *   spec-versus-device disagreements) are tried in order and the one that fits exactly is reported as a fact.
+ *
+ * Real machines bend the spec: a Concept2 PM5 appends one byte the flags do not announce, some commercial
+ * treadmills four, walking pads set reserved flag bits. Those records still carry every announced field in
+ * its place, so they are decoded and the deviation is returned as a quirk for the source to count. A
+ * record shorter than its flags announce is refused: its fields cannot be placed safely.
  */
 import type { MetricId } from '@pulsebridge/protocol';
-import { refused, type Decoded } from '../../measurement.ts';
-import { FIELD_SIZE, MeasurementList, hex, readField, type BleProfile, type FieldType } from './profile.ts';
+import { refused } from '../../measurement.ts';
+import { FIELD_SIZE, MeasurementList, hex, readField, type BleDecoded, type BleProfile, type FieldType } from './profile.ts';
 
 export interface FieldSpec<Name extends string> {
   name: Name;
@@ -56,6 +61,8 @@ export interface MachineDataFields<Name extends string> {
   flags: number;
   interpretation: string;
   values: Partial<Record<Name, number>>;
+  /** How the record bent the spec, one description each; empty for a record exactly as specified. */
+  quirks: string[];
 }
 
 /** The fields every machine ends its record with, in the same order, each gated by the next flag bit. */
@@ -139,13 +146,19 @@ export function parseMachineData<Name extends string>(
   if (first === undefined) return refused(`${spec.name} has no layout`);
   if (data.length < first.flagBytes) return refused(`${spec.name} of ${data.length} bytes is shorter than its flags`);
   const flags = readField(data, 0, first.flagBytes === 3 ? 'u24' : 'u16');
+  const quirks: string[] = [];
   const definedBits = first.groups.reduce((mask, group) => mask | (1 << group.bit), 0);
   const reserved = flags & ~definedBits;
-  if (reserved) return refused(`${spec.name} flags ${hex(flags, first.flagBytes * 2)} set reserved bits ${hex(reserved, first.flagBytes * 2)}`);
+  // Reserved bits gate no field this layout knows of: the announced fields are still where the spec puts them.
+  if (reserved) quirks.push(`flags ${hex(flags, first.flagBytes * 2)} set reserved bits ${hex(reserved, first.flagBytes * 2)}`);
 
-  const layout = spec.layouts.find((candidate) => recordLength(candidate, flags) === data.length);
+  let layout = spec.layouts.find((candidate) => recordLength(candidate, flags) === data.length);
   if (layout === undefined) {
-    return refused(`${spec.name} of ${data.length} bytes, flags ${hex(flags, first.flagBytes * 2)} need ${recordLength(first, flags)}`);
+    layout = spec.layouts.find((candidate) => recordLength(candidate, flags) < data.length);
+    if (layout === undefined) {
+      return refused(`${spec.name} of ${data.length} bytes, flags ${hex(flags, first.flagBytes * 2)} need ${recordLength(first, flags)}`);
+    }
+    quirks.push(`${data.length - recordLength(layout, flags)} unannounced trailing bytes`);
   }
 
   const values: Partial<Record<Name, number>> = {};
@@ -160,13 +173,13 @@ export function parseMachineData<Name extends string>(
       values[field.name] = (raw * (field.multiplier ?? 1)) / (field.divisor ?? 1);
     }
   }
-  return { flags, interpretation: layout.interpretation, values };
+  return { flags, interpretation: layout.interpretation, values, quirks };
 }
 
 export function machineDataProfile<Name extends string>(spec: MachineDataSpec<Name>): BleProfile {
   return {
     name: spec.name,
-    decode(data): Decoded {
+    decode(data): BleDecoded {
       const parsed = parseMachineData(spec, data);
       if ('ok' in parsed) return parsed;
       const list = new MeasurementList();
@@ -178,7 +191,8 @@ export function machineDataProfile<Name extends string>(spec: MachineDataSpec<Na
         list.add(rule.metric, rule.convert ? rule.convert(value) : value);
       }
       const fallback = parsed.interpretation === spec.layouts[0]?.interpretation ? undefined : { ftmsLayout: parsed.interpretation };
-      return list.result(fallback);
+      const decoded = list.result<undefined>(fallback);
+      return decoded.ok && parsed.quirks.length > 0 ? { ...decoded, quirks: parsed.quirks } : decoded;
     },
   };
 }

@@ -34,14 +34,17 @@ test('TM-5: flags only, nothing present', () => {
   assert.deepEqual(accepted(treadmillData.decode(wire('01 00'))).measurements, []);
 });
 
-test('treadmill pace: uint8 per FTMS 1.0, uint16 fallback (GSS reading) reported as a fact when the length says so', () => {
+test('treadmill pace: uint8 per FTMS 1.0, uint16 fallback (GSS reading) reported as a fact when the length says so exactly', () => {
   // Flags 0x0060 with speed: pace fields of 1 byte each -> 2 + 2 + 1 + 1.
   const narrow = parsed(parseMachineData(treadmillDataSpec, wire('60 00 E8 03 32 30')));
   assert.deepEqual([narrow.interpretation, narrow.values.instantaneousPace, narrow.values.averagePace], ['FTMS 1.0', 5, 4.8]);
   const wide = treadmillData.decode(wire('60 00 E8 03 2C 01 36 01'));
   assert.deepEqual(accepted(wide).facts, { ftmsLayout: 'pace uint16 (GSS)' });
   assert.deepEqual(values(wide), { speed: kmh(10) });
-  rejected(treadmillData.decode(wire('60 00 E8 03 2C 01 36')), /7 bytes, flags 0x0060 need 6/);
+  // Neither layout fits 7 bytes exactly: the FTMS 1.0 fields are taken and the extra byte counted as a quirk.
+  const between = accepted(treadmillData.decode(wire('60 00 E8 03 2C 01 36')));
+  assert.deepEqual([between.facts, between.quirks], [undefined, ['1 unannounced trailing bytes']]);
+  rejected(treadmillData.decode(wire('60 00 E8 03 2C')), /5 bytes, flags 0x0060 need 6/);
 });
 
 test('treadmill: energy triplet, MET 0.1, elapsed time as a reading; 0xFFFF total energy means not available', () => {
@@ -218,16 +221,47 @@ test('stair climber: records shorter than their flags are refused', () => {
   rejected(stairClimberData.decode(wire('09 00 24')), /3 bytes, flags 0x0009 need 4/);
 });
 
-test('bad FTMS input is refused with a reason', () => {
+test('records shorter than their flags announce are refused with a reason', () => {
   rejected(indoorBikeData.decode(wire('')), /shorter than its flags/);
   rejected(indoorBikeData.decode(wire('54')), /shorter than its flags/);
   rejected(crossTrainerData.decode(wire('01 00')), /shorter than its flags/);
   rejected(indoorBikeData.decode(wire('54 08 E2 06 7E 00 BB 00 00 4D 00 00')), /12 bytes, flags 0x0854 need 13/);
-  rejected(indoorBikeData.decode(wire('54 08 E2 06 7E 00 BB 00 00 4D 00 00 00 00')), /14 bytes, flags 0x0854 need 13/);
-  rejected(indoorBikeData.decode(wire('01 20')), /reserved bits 0x2000/);
-  rejected(treadmillData.decode(wire('01 80')), /reserved bits 0x8000/);
-  rejected(rowerData.decode(wire('01 40')), /reserved bits 0x4000/);
-  rejected(crossTrainerData.decode(wire('01 00 01')), /reserved bits 0x010000/);
+  rejected(treadmillData.decode(wire('01 0C 58 02 2C')), /5 bytes, flags 0x0c01 need 6/);
+  rejected(stairClimberData.decode(wire('41 00')), /2 bytes, flags 0x0041 need 3/);
   // 0xFFFF x 0.01 km/h is 182 m/s: impossible, refused rather than sent.
   rejected(treadmillData.decode(wire('00 00 FF FF')), /speed 182.0\d* m\/s outside 0..100/);
+});
+
+test('unannounced trailing bytes (Concept2 PM5: one, commercial treadmills: four) are ignored and counted as a quirk', () => {
+  const pm5 = accepted(rowerData.decode(wire('00 02 3C 96 00 8C 00')));
+  assert.deepEqual(values(rowerData.decode(wire('00 02 3C 96 00 8C 00'))), { stroke_rate: 30, stroke_count: 150, heart_rate: 140 });
+  assert.deepEqual(pm5.quirks, ['1 unannounced trailing bytes']);
+  const treadmill = treadmillData.decode(wire('02 01 E2 04 B0 04 9B 00 00 00 00'));
+  assert.deepEqual(values(treadmill), { speed: kmh(12.5), heart_rate: 155 });
+  assert.deepEqual(accepted(treadmill).quirks, ['4 unannounced trailing bytes']);
+  const bike = indoorBikeData.decode(wire('54 08 E2 06 7E 00 BB 00 00 4D 00 00 00 00'));
+  assert.deepEqual(values(bike), { speed: kmh(17.62), cadence: 63, distance: 187, power: 77, elapsed_time: 0 });
+  assert.deepEqual(accepted(bike).quirks, ['1 unannounced trailing bytes']);
+  assert.deepEqual(accepted(crossTrainerData.decode(wire('00 88 00 DC 05 A0 FF'))).quirks, ['1 unannounced trailing bytes']);
+  assert.deepEqual(accepted(stairClimberData.decode(wire('00 00 0C 00 01 02'))).quirks, ['2 unannounced trailing bytes']);
+  // A record exactly as specified carries no quirks at all.
+  assert.equal(accepted(rowerData.decode(wire('00 02 3C 96 00 8C'))).quirks, undefined);
+});
+
+test('reserved flag bits are ignored and counted as a quirk; the announced fields still decode', () => {
+  const cases: [typeof indoorBikeData, string, string][] = [
+    [indoorBikeData, '01 20', 'flags 0x2001 set reserved bits 0x2000'],
+    [treadmillData, '01 80', 'flags 0x8001 set reserved bits 0x8000'],
+    [rowerData, '01 40', 'flags 0x4001 set reserved bits 0x4000'],
+    [crossTrainerData, '01 00 01', 'flags 0x010001 set reserved bits 0x010000'],
+    [stairClimberData, '01 04', 'flags 0x0401 set reserved bits 0x0400'],
+  ];
+  for (const [profile, frame, quirk] of cases) {
+    const decoded = accepted(profile.decode(wire(frame)));
+    assert.deepEqual([decoded.measurements, decoded.quirks], [[], [quirk]], frame);
+  }
+  // Walking pad: reserved bit 15 and a trailing byte on a speed record; both quirks, speed still read.
+  const pad = treadmillData.decode(wire('00 80 E8 03 00'));
+  assert.deepEqual(values(pad), { speed: kmh(10) });
+  assert.deepEqual(accepted(pad).quirks, ['flags 0x8000 set reserved bits 0x8000', '1 unannounced trailing bytes']);
 });
