@@ -1,6 +1,7 @@
 /**
- * One Bluetooth adapter (HCI device) and the noble instance that drives it: power state, scanning, and the
- * bookkeeping of its connections (the source decides whom to connect; the adapter holds the slots).
+ * One Bluetooth adapter (HCI device) and the noble instance that drives it: power state, scanning, the
+ * silence watchdog's escalation, and its connection slots (the source decides whom to connect; the adapter's
+ * slots decide when).
  *
  * A reset throws the whole noble instance away and builds a new one, which is the only way to recover a
  * controller that stopped reporting anything: noble has no API to restart its stack in place.
@@ -8,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { errorMessage, withTimeout, type GattLink } from './gatt-link.ts';
-import { disposeNoble, initNoble, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
+import { ConnectionSlots } from './connection-slots.ts';
+import { disposeNoble, initNoble, noblePeripheralCount, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
 
 /**
  * starting: waiting for noble to power on and scan; scanning: working; not_ready: powered off, resetting or
@@ -26,6 +28,8 @@ export interface BleAdapterOptions {
   scanServices: string[];
   startTimeoutMs: number;
   gattTimeoutMs: number;
+  /** Concurrent GATT links this adapter holds at most. */
+  maxConnections: number;
   rescanInitialMs: number;
   rescanMaxMs: number;
   onDiscover: (adapter: BleAdapter, peripheral: PeripheralLike) => void;
@@ -41,23 +45,33 @@ export interface BleAdapterStats {
   scanFailures: number;
 }
 
+/** One adapter as the stats show it. */
+export interface BleAdapterView extends BleAdapterStats {
+  name: string;
+  state: BleAdapterState;
+  detail: string | null;
+  links: number;
+  queued: number;
+  /** Devices this adapter's noble instance holds objects for (bounded by the seen-device memory). */
+  noblePeripherals: number;
+}
+
+/** Silence that resets do not cure is probably an empty room: each one waits twice as long, up to this. */
+const MAX_SILENCE_FACTOR = 16;
+
 export class BleAdapter {
   readonly index: number;
   readonly deviceId: number;
   readonly name: string;
   state: BleAdapterState = 'stopped';
   detail: string | undefined;
+  /** Its links, the sensors waiting for one, and its one attempt in flight. */
+  readonly connections: ConnectionSlots<GattLink>;
   /** performance.now() of the last advert or notification heard through this adapter. */
-  lastActivityMono = 0;
+  private lastActivityMono = 0;
   /** Grows with consecutive resets that brought nothing back (an empty gym at night is silent too). */
-  silenceFactor = 1;
-  /** Open or opening GATT links by sensor id. */
-  readonly links = new Map<string, GattLink>();
-  /** Sensors waiting for a connection slot, in arrival order. */
-  readonly queue = new Set<string>();
-  /** The sensor whose connection attempt is in flight: one at a time per adapter. */
-  connecting: string | undefined;
-  readonly stats: BleAdapterStats = { resets: 0, scanRestarts: 0, scanFailures: 0 };
+  private silenceFactor = 1;
+  private readonly stats: BleAdapterStats = { resets: 0, scanRestarts: 0, scanFailures: 0 };
 
   private readonly options: BleAdapterOptions;
   private readonly log: Logger;
@@ -76,6 +90,23 @@ export class BleAdapter {
     this.name = `hci${options.deviceId}`;
     this.log = options.log.child({ adapter: this.name });
     this.rescanDelayMs = options.rescanInitialMs;
+    this.connections = new ConnectionSlots(options.maxConnections);
+  }
+
+  get resets(): number {
+    return this.stats.resets;
+  }
+
+  view(): BleAdapterView {
+    return {
+      name: this.name,
+      state: this.state,
+      detail: this.detail ?? null,
+      links: this.connections.linkCount,
+      queued: this.connections.queuedCount,
+      ...this.stats,
+      noblePeripherals: this.noble ? noblePeripheralCount(this.noble) : 0,
+    };
   }
 
   get noble(): NobleLike | undefined {
@@ -88,6 +119,7 @@ export class BleAdapter {
   }
 
   stop(): void {
+    this.connections.clear();
     this.generation++;
     clearTimeout(this.rescanTimer);
     this.rescanTimer = undefined;
@@ -121,6 +153,24 @@ export class BleAdapter {
 
   isSilent(nowMono: number, silenceMs: number): boolean {
     return this.state === 'scanning' && nowMono - this.lastActivityMono > silenceMs * this.silenceFactor;
+  }
+
+  /** How long the adapter has heard nothing, in ms. */
+  silentFor(nowMono: number): number {
+    return nowMono - this.lastActivityMono;
+  }
+
+  /**
+   * The reset of the silence watchdog: like `reset`, and the next silence must last twice as long before
+   * another, whatever was heard during this one.
+   */
+  async resetSilent(reason: string): Promise<void> {
+    const factor = this.silenceFactor;
+    try {
+      await this.reset(reason);
+    } finally {
+      this.silenceFactor = Math.min(factor * 2, MAX_SILENCE_FACTOR);
+    }
   }
 
   heard(nowMono: number): void {

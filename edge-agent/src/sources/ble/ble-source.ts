@@ -17,10 +17,12 @@ import type { Logger } from 'pino';
 import { Admission, type AdmissionStats } from '../admission.ts';
 import type { SensorFacts } from '../measurement.ts';
 import type { Source, SourceDeviceHealth, SourceHealth, SourceSink, SourceState } from '../source.ts';
-import { BleAdapter, type BleAdapterState } from './adapter.ts';
+import { BleAdapter, type BleAdapterView } from './adapter.ts';
+
+export type { BleAdapterView } from './adapter.ts';
 import { BleConfigError, bleSensorId, bleSourceConfigProblems, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
 import { BleLinkError, GattLink, errorMessage } from './gatt-link.ts';
-import { forgetPeripheral, loadNoble, noblePeripheralCount, pruneAdvertisingMemory, type AdvertisementLike, type CreateNoble, type PeripheralLike } from './noble.ts';
+import { forgetPeripheral, loadNoble, pruneAdvertisingMemory, type AdvertisementLike, type CreateNoble, type PeripheralLike } from './noble.ts';
 import { BLE_PROFILES, BLE_SCAN_SERVICES, BLE_SERVICE_KINDS, isReadOnce, kindOfCharacteristics, kindOfServices, shortUuid } from './profiles/index.ts';
 import { NO_HEART_RATE_BLOCK, isPolarManufacturerData, parsePolarBroadcast } from './profiles/polar-broadcast.ts';
 import { SeenDevices, type SeenDevice } from './seen-devices.ts';
@@ -42,19 +44,6 @@ export interface BleDeviceHealth extends SourceDeviceHealth {
 
 export interface BleSourceHealth extends SourceHealth {
   devices: BleDeviceHealth[];
-}
-
-export interface BleAdapterView {
-  name: string;
-  state: BleAdapterState;
-  detail: string | null;
-  links: number;
-  queued: number;
-  resets: number;
-  scanRestarts: number;
-  scanFailures: number;
-  /** Devices this adapter's noble instance holds objects for (bounded by the seen-device memory). */
-  noblePeripherals: number;
 }
 
 /** Counters beyond health, for metrics and tests. */
@@ -158,7 +147,6 @@ const RECENTLY_HEARD_MS = 5_000;
 const OLD_STRAP_INTERVAL_MS = 1_000;
 /** A strap unheard this long starts its frame counter comparison afresh. */
 const BROADCAST_GAP_MS = 5_000;
-const MAX_SILENCE_FACTOR = 16;
 /** How often a connected sensor's link RSSI is read (HCI Read RSSI) for the health endpoint. */
 const CONNECTED_RSSI_INTERVAL_MS = 5_000;
 /** RSSI 127 means "not available" in HCI advertising reports. */
@@ -225,6 +213,7 @@ export class BleSource implements Source {
           scanServices: config.scanAllAdverts ? [] : [...BLE_SCAN_SERVICES],
           startTimeoutMs: config.startTimeoutMs,
           gattTimeoutMs: config.gattTimeoutMs,
+          maxConnections: config.maxConnections,
           rescanInitialMs: config.reconnectInitialMs,
           rescanMaxMs: config.reconnectMaxMs,
           onDiscover: (adapter, peripheral) => this.onDiscover(adapter, peripheral),
@@ -267,12 +256,7 @@ export class BleSource implements Source {
       if (!entry.broadcast) entry.status = 'advertising';
     }
     await Promise.all(closing);
-    for (const adapter of this.adapters) {
-      adapter.links.clear();
-      adapter.queue.clear();
-      adapter.connecting = undefined;
-      adapter.stop();
-    }
+    for (const adapter of this.adapters) adapter.stop();
     // Peripheral objects belong to the disposed noble instances.
     for (const entry of this.sensors.values()) entry.heardBy.clear();
     this.seen.clear();
@@ -299,15 +283,7 @@ export class BleSource implements Source {
       seenCapacity: this.seen.capacity,
       forgottenDevices: this.seen.evicted,
       admission: this.admission.stats(),
-      adapters: this.adapters.map((adapter) => ({
-        name: adapter.name,
-        state: adapter.state,
-        detail: adapter.detail ?? null,
-        links: adapter.links.size,
-        queued: adapter.queue.size,
-        ...adapter.stats,
-        noblePeripherals: adapter.noble ? noblePeripheralCount(adapter.noble) : 0,
-      })),
+      adapters: this.adapters.map((adapter) => adapter.view()),
     };
   }
 
@@ -549,16 +525,12 @@ export class BleSource implements Source {
     if (!adapter) return;
     // A sensor waiting on a full adapter moves to one that has heard it since and has a free slot.
     if (queuedOn !== undefined && queuedOn !== adapter) {
-      if (!this.hasRoom(adapter)) return;
-      queuedOn.queue.delete(entry.id);
+      if (adapter.connections.room <= 0) return;
+      queuedOn.connections.dequeue(entry.id);
     }
     entry.adapter = adapter;
-    adapter.queue.add(entry.id);
+    adapter.connections.enqueue(entry.id);
     this.pump(adapter);
-  }
-
-  private hasRoom(adapter: BleAdapter): boolean {
-    return adapter.links.size + adapter.queue.size < this.config.maxConnections;
   }
 
   /** The adapter that heard the sensor lately with the most room, the strongest signal breaking ties. */
@@ -570,7 +542,7 @@ export class BleSource implements Source {
       const heard = entry.heardBy.get(adapter.index);
       if (adapter.state !== 'scanning' || !heard || mono - heard.atMono > RECENTLY_HEARD_MS) continue;
       // 1 for any adapter with a free slot; a full one ranks by how far over it would be.
-      const room = Math.min(1, this.config.maxConnections - adapter.links.size - adapter.queue.size);
+      const room = Math.min(1, adapter.connections.room);
       const rssi = heard.rssi ?? -127;
       if (room > bestRoom || (room === bestRoom && rssi > bestRssi)) {
         best = adapter;
@@ -583,8 +555,7 @@ export class BleSource implements Source {
 
   /** Starts the next queued connection when the adapter has a free slot and no attempt in flight. */
   private pump(adapter: BleAdapter): void {
-    if (this.stopped || adapter.state !== 'scanning' || adapter.connecting !== undefined) return;
-    if (adapter.links.size >= this.config.maxConnections) return;
+    if (this.stopped || adapter.state !== 'scanning' || !adapter.connections.readyToConnect) return;
     const entry = this.nextQueued(adapter);
     if (entry) void this.openLink(entry, adapter);
   }
@@ -596,8 +567,7 @@ export class BleSource implements Source {
       const heard = entry.heardBy.get(adapter.index);
       return heard !== undefined && mono - heard.atMono <= RECENTLY_HEARD_MS;
     };
-    for (const id of adapter.queue) {
-      adapter.queue.delete(id);
+    for (let id = adapter.connections.takeFirst(); id !== undefined; id = adapter.connections.takeFirst()) {
       const entry = this.sensors.get(id);
       if (entry?.adapter === adapter && usable(entry)) return entry;
       // Re-evaluated on its next advert.
@@ -606,10 +576,10 @@ export class BleSource implements Source {
     // Nothing of its own waits: take a sensor this adapter also hears from a busier adapter's queue.
     for (const other of this.adapters) {
       if (other === adapter) continue;
-      for (const id of other.queue) {
+      for (const id of other.connections.queued()) {
         const entry = this.sensors.get(id);
         if (!usable(entry)) continue;
-        other.queue.delete(id);
+        other.connections.dequeue(id);
         entry.adapter = adapter;
         return entry;
       }
@@ -629,7 +599,6 @@ export class BleSource implements Source {
     entry.dataSinceConnect = false;
     // Counters of the previous link must not meet the first notification of this one.
     entry.decoderStates.clear();
-    adapter.connecting = entry.id;
     this.counters.connectAttempts++;
     const link: GattLink = new GattLink({
       peripheral,
@@ -641,22 +610,20 @@ export class BleSource implements Source {
       subscribe: (uuid) => !isReadOnce(uuid),
       read: (uuid) => isReadOnce(uuid) && !entry.infoRead.has(uuid),
       onConnected: () => {
-        if (adapter.connecting !== entry.id) return;
-        adapter.connecting = undefined;
-        this.pump(adapter);
+        if (adapter.connections.connected(entry.id)) this.pump(adapter);
       },
       onNotification: (uuid, data) => this.onNotification(entry, generation, adapter, uuid, data),
       onDisconnect: (reason) => this.onLinkLost(entry, generation, adapter, link, reason),
     });
     entry.link = link;
-    adapter.links.set(entry.id, link);
+    adapter.connections.begin(entry.id, link);
     this.log.debug({ sensor: entry.id, adapter: adapter.name }, 'connecting');
 
     let opened: Awaited<ReturnType<GattLink['open']>>;
     try {
       opened = await link.open();
     } catch (error) {
-      if (adapter.connecting === entry.id) adapter.connecting = undefined;
+      adapter.connections.connected(entry.id);
       if (generation !== entry.linkGeneration) return;
       this.counters.connectFailures++;
       const code = error instanceof BleLinkError ? error.code : undefined;
@@ -730,14 +697,11 @@ export class BleSource implements Source {
         entry.adapter = undefined;
       }
     }
-    adapter.links.clear();
-    adapter.queue.clear();
-    adapter.connecting = undefined;
+    adapter.connections.clear();
   }
 
   private releaseSlot(adapter: BleAdapter, id: string, link: GattLink): void {
-    if (adapter.links.get(id) === link) adapter.links.delete(id);
-    if (adapter.connecting === id) adapter.connecting = undefined;
+    adapter.connections.release(id, link);
   }
 
   private enterBackoff(entry: SensorEntry, reason: string, longest = false): void {
@@ -884,20 +848,17 @@ export class BleSource implements Source {
   }
 
   private async resetAdapter(adapter: BleAdapter, mono: number): Promise<void> {
-    const silentMs = Math.round(mono - adapter.lastActivityMono);
+    const silentMs = Math.round(adapter.silentFor(mono));
     const reason = `heard nothing for ${silentMs} ms while scanning`;
     this.counters.adapterResets++;
-    this.log.warn({ adapter: adapter.name, silentMs, resets: adapter.stats.resets + 1 }, 'Bluetooth adapter silent; resetting its stack');
-    const factor = adapter.silenceFactor;
+    this.log.warn({ adapter: adapter.name, silentMs, resets: adapter.resets + 1 }, 'Bluetooth adapter silent; resetting its stack');
     this.abandonLinks(adapter, reason);
     for (const entry of this.sensors.values()) entry.heardBy.delete(adapter.index);
     try {
-      await adapter.reset(reason);
+      await adapter.resetSilent(reason);
     } catch (error) {
       this.log.error({ adapter: adapter.name, err: errorMessage(error) }, 'Bluetooth adapter reset failed');
     }
-    // Silence that a reset does not cure is probably an empty room: wait longer before the next one.
-    adapter.silenceFactor = Math.min(factor * 2, MAX_SILENCE_FACTOR);
   }
 }
 
