@@ -8,7 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { errorMessage, withTimeout, type GattLink } from './gatt-link.ts';
+import { Backoff, errorMessage, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import type { GattLink } from './gatt-link.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import { disposeNoble, initNoble, noblePeripheralCount, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
 
@@ -79,7 +80,7 @@ export class BleAdapter {
   /** Bumped for every noble instance, so events of a disposed one are ignored. */
   private generation = 0;
   private rescanTimer: NodeJS.Timeout | undefined;
-  private rescanDelayMs: number;
+  private readonly rescanBackoff: Backoff;
   private settle: (() => void) | undefined;
   private scanStarting = false;
 
@@ -89,7 +90,8 @@ export class BleAdapter {
     this.deviceId = options.deviceId;
     this.name = `hci${options.deviceId}`;
     this.log = options.log.child({ adapter: this.name });
-    this.rescanDelayMs = options.rescanInitialMs;
+    // No jitter: one adapter's rescans meet nobody else's.
+    this.rescanBackoff = new Backoff({ initialMs: options.rescanInitialMs, maxMs: options.rescanMaxMs, jitter: 0 });
     this.connections = new ConnectionSlots(options.maxConnections);
   }
 
@@ -221,14 +223,9 @@ export class BleAdapter {
     const settled = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.startTimeoutMs);
-    });
     this.onState(noble.state);
-    await Promise.race([settled, timeout]);
-    clearTimeout(timer);
-    if (current() && this.state === 'starting') {
+    const inTime = await settlesWithin(settled, this.options.startTimeoutMs);
+    if (!inTime && current() && this.state === 'starting') {
       this.detail = `timed out after ${this.options.startTimeoutMs} ms waiting for ${this.name} to power on and scan (noble state ${noble.state})`;
       this.log.warn(this.detail);
     }
@@ -274,16 +271,19 @@ export class BleAdapter {
     this.scanStarting = true;
     try {
       // Duplicates on: RSSI updates and broadcast heart rate live in repeated adverts.
-      await withTimeout(noble.startScanningAsync(this.options.scanServices, true), this.options.gattTimeoutMs, `scan start on ${this.name}`);
+      const starting = noble.startScanningAsync(this.options.scanServices, true);
+      // A start that loses to the timeout may still reject later; the timeout already said why.
+      starting.catch(() => undefined);
+      await withTimeout(starting, this.options.gattTimeoutMs, `scan start on ${this.name}`);
     } catch (error) {
       if (generation !== this.generation) return;
       this.stats.scanFailures++;
       this.state = 'not_ready';
       this.detail = `scan on ${this.name} failed: ${errorMessage(error)}`;
-      this.log.warn({ err: errorMessage(error), retryInMs: this.rescanDelayMs }, 'scan start failed');
+      const retryInMs = this.rescanBackoff.next();
+      this.log.warn({ err: errorMessage(error), retryInMs }, 'scan start failed');
       this.settle?.();
-      this.scheduleRescan(this.rescanDelayMs);
-      this.rescanDelayMs = Math.min(this.rescanDelayMs * 2, this.options.rescanMaxMs);
+      this.scheduleRescan(retryInMs);
       return;
     } finally {
       if (generation === this.generation) this.scanStarting = false;
@@ -291,7 +291,7 @@ export class BleAdapter {
     if (generation !== this.generation) return;
     this.state = 'scanning';
     this.detail = undefined;
-    this.rescanDelayMs = this.options.rescanInitialMs;
+    this.rescanBackoff.reset();
     this.lastActivityMono = performance.now();
     this.log.info({ services: this.options.scanServices }, 'scanning');
     this.settle?.();

@@ -5,6 +5,7 @@
  * `requestConnection`.
  */
 import { performance } from 'node:perf_hooks';
+import { Backoff } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Admission } from '../admission.ts';
 import type { BleAdapter } from './adapter.ts';
@@ -123,7 +124,7 @@ export class AdvertHandler {
       // A strap that broadcasts heart rate and offers nothing else is never connected to.
       const broadcast = broadcastHeartRate && offered.every((service) => service === '180d');
       const record = this.book.add(id, peripheral.address, broadcast ? 'heart_rate' : kindOfServices(offered), broadcast);
-      entry = newSensorEntry(record, broadcast, this.config.reconnectInitialMs);
+      entry = newSensorEntry(record, broadcast, new Backoff({ initialMs: this.config.reconnectInitialMs, maxMs: this.config.reconnectMaxMs }));
       this.sensors.set(id, entry);
     }
 

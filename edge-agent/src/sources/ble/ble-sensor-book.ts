@@ -5,10 +5,10 @@
  * can give way to the sources' shared sensor book.
  */
 import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
+import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { SensorFacts } from '../measurement.ts';
 import type { SourceSink } from '../source.ts';
-import { errorMessage } from './gatt-link.ts';
 
 export interface BookedSensor {
   readonly id: string;

@@ -18,14 +18,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SensorInfo } from '@pulsebridge/protocol';
+import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { Admission, type AdmissionStats } from '../admission.ts';
 import type { Source, SourceDeviceHealth, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { BleAdapter, type BleAdapterView } from './adapter.ts';
 import { AdvertHandler, type AdvertCounters } from './adverts.ts';
 import { BleSensorBook, type BleBookCounters } from './ble-sensor-book.ts';
-import { BleConfigError, bleSensorId, bleSourceConfigProblems, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
-import { errorMessage } from './gatt-link.ts';
+import { bleSensorId, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
 import { loadNoble, pruneAdvertisingMemory, type CreateNoble } from './noble.ts';
 import { BLE_SCAN_SERVICES } from './profiles/index.ts';
 import { RECENTLY_HEARD_MS, type SensorEntry } from './sensor-entry.ts';
@@ -84,9 +84,8 @@ export class BleSource implements Source {
   private readonly counters = { silentSensors: 0, adapterResets: 0, prunedAdvertisingEntries: 0 };
 
   constructor(options: BleSourceOptions) {
+    // The configuration was checked where it was loaded (bleSourceConfig or the agent's loader).
     const { now, log, createNoble, ...config } = options;
-    const problems = bleSourceConfigProblems(config);
-    if (problems.length > 0) throw new BleConfigError(problems);
     this.config = config;
     this.log = log;
     const allow = config.allow.map((id) => normalizeBleSensorId(id) ?? id);

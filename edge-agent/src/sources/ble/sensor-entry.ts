@@ -3,6 +3,7 @@
  * link's generation, its backoff, and its broadcast frame counter. Its inventory record (kind, name,
  * metrics, facts, counters) is the sensor book's.
  */
+import type { Backoff } from '@pulsebridge/runtime';
 import type { BleAdapter } from './adapter.ts';
 import type { BookedSensor } from './ble-sensor-book.ts';
 import type { GattLink } from './gatt-link.ts';
@@ -39,7 +40,8 @@ export interface SensorEntry {
   connectedOnce: boolean;
   dataSinceConnect: boolean;
   lastDataMono: number;
-  backoffMs: number;
+  /** Reconnect delays; reset once a link delivers data. */
+  readonly backoff: Backoff;
   retryAtMono: number;
   lastError: string | undefined;
   decoderStates: Map<string, unknown>;
@@ -51,7 +53,7 @@ export interface SensorEntry {
   rssiAskedMono: number;
 }
 
-export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoffMs: number): SensorEntry {
+export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoff: Backoff): SensorEntry {
   return {
     id: record.id,
     record,
@@ -67,7 +69,7 @@ export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoff
     connectedOnce: false,
     dataSinceConnect: false,
     lastDataMono: 0,
-    backoffMs,
+    backoff,
     retryAtMono: 0,
     lastError: undefined,
     decoderStates: new Map(),

@@ -10,7 +10,8 @@ import type { BleAdapter } from './adapter.ts';
 import type { BleSensorBook } from './ble-sensor-book.ts';
 import { decodeCharacteristic } from './characteristic-decoding.ts';
 import type { BleSourceConfig } from './config.ts';
-import { BleLinkError, GattLink, errorMessage } from './gatt-link.ts';
+import { errorMessage } from '@pulsebridge/runtime';
+import { BleLinkError, GattLink } from './gatt-link.ts';
 import { BLE_PROFILES, isReadOnce, kindOfCharacteristics } from './profiles/index.ts';
 import { RECENTLY_HEARD_MS, type SensorEntry } from './sensor-entry.ts';
 
@@ -282,11 +283,9 @@ export class SensorLinks {
     entry.lastHeardMono = Number.NEGATIVE_INFINITY;
     entry.status = 'backoff';
     entry.lastError = reason;
-    const base = longest ? this.config.reconnectMaxMs : entry.backoffMs;
-    // Jitter, so sensors dropped together (an adapter reset) do not all retry in the same instant.
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-    entry.backoffMs = Math.min(entry.backoffMs * 2, this.config.reconnectMaxMs);
-    entry.retryAtMono = performance.now() + delay;
+    // Jittered, so sensors dropped together (an adapter reset) do not all retry in the same instant.
+    const delay = entry.backoff.next();
+    entry.retryAtMono = performance.now() + (longest ? this.config.reconnectMaxMs : delay);
   }
 
   private onNotification(entry: SensorEntry, generation: number, adapter: BleAdapter, uuid: string, data: Buffer): void {
@@ -301,7 +300,7 @@ export class SensorLinks {
     if (!entry.dataSinceConnect) {
       // Data flows: the link is healthy, so the next loss starts its backoff from the beginning.
       entry.dataSinceConnect = true;
-      entry.backoffMs = this.config.reconnectInitialMs;
+      entry.backoff.reset();
     }
     const now = this.now();
     entry.lastSeen = now;

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BleConfigError, bleSensorId, normalizeBleSensorId } from '../../../src/sources/ble/config.ts';
-import { BleSource, type BleSourceOptions } from '../../../src/sources/ble/ble-source.ts';
+import { ConfigError } from '@pulsebridge/runtime';
+import { bleConfigProblems, bleSensorId, bleSourceConfig, normalizeBleSensorId } from '../../../src/sources/ble/config.ts';
 import { FakeAir, heartRateStrap, polarData, polarStrap, speedCadenceSensor, stairClimber } from './fake-bindings.ts';
-import { advertiseUntil, deviceState, rig, silentLog, sleep, until } from './harness.ts';
+import { advertiseUntil, deviceState, rig, sleep, until } from './harness.ts';
 
 const A = 'c0:ff:ee:00:00:01';
 const B = 'c0:ff:ee:00:00:02';
@@ -27,12 +27,19 @@ test('sensor ids come from the address, match the protocol pattern, and allowlis
   assert.equal(normalizeBleSensorId('ant:120:1:1'), undefined);
 });
 
-test('a bad configuration is refused with every problem at once', () => {
+test('a bad configuration is refused as a ConfigError with every problem at once', () => {
   assert.throws(
     // Deliberately wrong values, as a hand-written configuration could hold them.
-    () => new BleSource({ adapters: [], allow: ['hr strap'], reconnectInitialMs: 500, now: Date.now, log: silentLog } as unknown as BleSourceOptions),
-    (error: unknown) => error instanceof BleConfigError && error.code === 'invalid_config' && /\/adapters/.test(error.message) && /\/allow\/0/.test(error.message),
+    () => bleSourceConfig({ adapters: [], allow: ['hr strap'], reconnectInitialMs: 500 }),
+    (error: unknown) => error instanceof ConfigError && error.code === 'config' && /\/adapters/.test(error.message) && /\/allow\/0/.test(error.message),
   );
+});
+
+test('bleConfigProblems: a longest reconnect wait below the first one is a problem at its path', () => {
+  const config = bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 1_000 });
+  assert.deepEqual(bleConfigProblems(config, '/sources/ble'), []);
+  assert.deepEqual(bleConfigProblems({ ...config, reconnectMaxMs: 100 }, '/sources/ble'), ['/sources/ble/reconnectMaxMs: 100 is below /sources/ble/reconnectInitialMs (500)']);
+  assert.throws(() => bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 100 }), (error: unknown) => error instanceof ConfigError && error.problems[0] === '/reconnectMaxMs: 100 is below /reconnectInitialMs (500)');
 });
 
 test('the allowlist admits only listed sensors: others are never connected, and readings carry catalogue metrics', async (t) => {
