@@ -21,9 +21,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Reading } from '@pulsebridge/protocol';
+import { until, withTimeout } from '@pulsebridge/runtime';
 import { install } from '../../edge-agent/test/devices/ble/install.ts';
 import { Opcode } from '../../edge-agent/test/devices/ble/hci.ts';
-import { createNoble, poweredOn, withTimeout, type Noble } from '../../edge-agent/test/devices/ble/noble-harness.ts';
+import { createNoble, poweredOn, type Noble } from '../../edge-agent/test/devices/ble/noble-harness.ts';
 import type { SimulatedPeripheral } from '../../edge-agent/test/devices/ble/peripheral.ts';
 import { heartRateStrap, powerMeter, smartBike, speedCadenceSensor, treadmill } from '../../edge-agent/test/devices/ble/peripherals/index.ts';
 import { FakeBleWorld } from '../../edge-agent/test/devices/ble/world.ts';
@@ -70,14 +71,6 @@ const cpuMs = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-
-async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Ten sensors of five kinds, each in range of both adapters. */
 function gym(notifyIntervalMs: number, advertisingIntervalMs = 100): { world: FakeBleWorld; sensors: SimulatedPeripheral[] } {
