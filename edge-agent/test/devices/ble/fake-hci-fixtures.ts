@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Characteristic, Peripheral } from '@abandonware/noble';
 import { withTimeout } from '@pulsebridge/runtime';
+import { byAddress, createNoble, discover, poweredOn, type Noble } from './noble-harness.ts';
+import type { SimulatedPeripheral } from './peripheral.ts';
 import { FakeBleWorld } from './world.ts';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
@@ -67,4 +69,18 @@ export function runChild(args: string[], env: Record<string, string>, timeoutMs:
       resolve({ code, stdout, stderr, timedOut });
     });
   });
+}
+
+/** noble on `adapterId` connected to a strap and subscribed to its heart rate, with the notifications it gets. */
+export async function subscribedToStrap(
+  strap: SimulatedPeripheral,
+  adapterId = 0,
+): Promise<{ noble: Noble; peripheral: Peripheral; measurement: Characteristic; received: Buffer[] }> {
+  const noble = createNoble(adapterId);
+  await poweredOn(noble);
+  const peripheral = await discover(noble, byAddress(strap.address), 'the heart-rate strap');
+  const measurement = characteristic(await connectAndDiscover(peripheral), '2a37');
+  const received = collect(measurement);
+  await measurement.subscribeAsync();
+  return { noble, peripheral, measurement, received };
 }

@@ -12,7 +12,7 @@ import { install } from './install.ts';
 import { until, withTimeout } from '@pulsebridge/runtime';
 import { byAddress, createNoble, discover, poweredOn, sleep, waitFor } from './noble-harness.ts';
 import { heartRateStrap, polarBroadcastStrap, smartBike, POLAR_COMPANY_ID } from './peripherals/index.ts';
-import { characteristic, collect, connectAndDiscover, here, runChild, worldFor } from './fake-hci-fixtures.ts';
+import { characteristic, collect, connectAndDiscover, here, runChild, subscribedToStrap, worldFor } from './fake-hci-fixtures.ts';
 
 // Every noble instance adds process 'exit' and 'SIGINT' listeners; this file creates more than ten.
 process.setMaxListeners(40);
@@ -25,12 +25,7 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     const strap = world.add(heartRateStrap({ seed: 111, notifyIntervalMs: 20, advertisingIntervalMs: 20 }));
     world.start();
     const adapter = world.adapter(0);
-    const noble = createNoble(0);
-    await poweredOn(noble);
-    const peripheral = await discover(noble, byAddress(strap.address), 'the strap');
-    const measurement = characteristic(await connectAndDiscover(peripheral), '2a37');
-    const received = collect(measurement);
-    await measurement.subscribeAsync();
+    const { noble, peripheral, received } = await subscribedToStrap(strap);
     await until('first notifications', () => received.length >= 3, 2000);
 
     world.wedgeAdapter(0);

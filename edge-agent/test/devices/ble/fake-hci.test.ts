@@ -14,7 +14,7 @@ import { HCI_SOCKET_MODULE, install, isInstalled } from './install.ts';
 import { until, withTimeout } from '@pulsebridge/runtime';
 import { byAddress, createNoble, discover, poweredOn, sleep, waitFor, type Noble } from './noble-harness.ts';
 import { heartRateStrap, powerMeter, smartBike, speedCadenceSensor, treadmill } from './peripherals/index.ts';
-import { cachedCharacteristics, characteristic, collect, connectAndDiscover, here, worldFor } from './fake-hci-fixtures.ts';
+import { cachedCharacteristics, characteristic, connectAndDiscover, here, subscribedToStrap, worldFor } from './fake-hci-fixtures.ts';
 
 // Every noble instance adds process 'exit' and 'SIGINT' listeners; this file creates more than ten.
 process.setMaxListeners(40);
@@ -145,12 +145,7 @@ describe('fake HCI controller under noble', () => {
     const world = worldFor(t, { adapters: [{ id: 0, aclPacketCount: 2 }] });
     const strap = world.add(heartRateStrap({ seed: 41, notifyIntervalMs: 10, energyExpended: true, heartRate: 150 }));
     world.start();
-    const noble = createNoble(0);
-    await poweredOn(noble);
-    const peripheral = await discover(noble, byAddress(strap.address), 'the heart-rate strap');
-    const measurement = characteristic(await connectAndDiscover(peripheral), '2a37');
-    const received = collect(measurement);
-    await measurement.subscribeAsync();
+    const { measurement, received } = await subscribedToStrap(strap);
     await until('60 heart-rate notifications', () => received.length >= 60, 5000);
     await measurement.unsubscribeAsync();
     await sleep(50);
@@ -171,12 +166,7 @@ describe('fake HCI controller under noble', () => {
     const world = worldFor(t);
     const strap = world.add(heartRateStrap({ seed: 51, notifyIntervalMs: 20, advertisingIntervalMs: 20 }));
     world.start();
-    const noble = createNoble(0);
-    await poweredOn(noble);
-    const peripheral = await discover(noble, byAddress(strap.address), 'the heart-rate strap');
-    const measurement = characteristic(await connectAndDiscover(peripheral), '2a37');
-    const received = collect(measurement);
-    await measurement.subscribeAsync();
+    const { noble, peripheral, received } = await subscribedToStrap(strap);
     await until('first notifications', () => received.length >= 3, 2000);
 
     const disconnected = waitFor<[number]>(peripheral, 'disconnect', 'disconnect after the link dropped', 3000);
@@ -199,12 +189,7 @@ describe('fake HCI controller under noble', () => {
     const world = worldFor(t);
     const strap = world.add(heartRateStrap({ seed: 61, notifyIntervalMs: 20 }));
     world.start();
-    const noble = createNoble(0);
-    await poweredOn(noble);
-    const peripheral = await discover(noble, byAddress(strap.address), 'the heart-rate strap');
-    const measurement = characteristic(await connectAndDiscover(peripheral), '2a37');
-    const received = collect(measurement);
-    await measurement.subscribeAsync();
+    const { peripheral, received } = await subscribedToStrap(strap);
     await until('first notifications', () => received.length >= 3, 2000);
 
     strap.silence();

@@ -48,6 +48,20 @@ export interface ControlOutcome {
 
 export type ControlHandler = (parameters: Buffer) => ControlOutcome;
 
+/**
+ * A Set Target op with one 16-bit parameter: refused outside `range` (raw units), else applied and
+ * announced with status op `statusOp` carrying the same parameter.
+ */
+export function targetHandler(statusOp: number, range: { min: number; max: number }, read: (parameters: Buffer) => number, apply: (raw: number) => void): ControlHandler {
+  return (parameters) => {
+    if (parameters.length !== 2) return { result: ControlPointResult.invalidParameter };
+    const raw = read(parameters);
+    if (raw < range.min || raw > range.max) return { result: ControlPointResult.invalidParameter };
+    apply(raw);
+    return { result: ControlPointResult.success, status: Buffer.from([statusOp, ...parameters]) };
+  };
+}
+
 /** Machine type bits of the FTMS advertising service data (FTMS 1.0, 4.3.1.1). */
 export const MachineType = {
   treadmill: 0x0001,
