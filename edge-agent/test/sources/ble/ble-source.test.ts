@@ -92,8 +92,9 @@ test('permit-join admits new sensors and reports them; after the window only the
   await until('A in the inventory', () => sink.lastInventory.some((s) => s.id === idOf(A)));
   await until('the window to close', () => !source.joinOpen, 1_000);
 
+  const advertsBefore = source.stats().adverts;
   for (let i = 0; i < 20; i++) air.advertise([A, B]);
-  await sleep(50);
+  await until('the 40 adverts handled', () => source.stats().adverts >= advertsBefore + 40);
   assert.equal(air.bindings().connectsOf(B), 0, 'B arrived after the window closed');
   assert.deepEqual(source.stats().admission, { allowed: 0, joined: 1, joinRefused: 0 });
   assert.ok(air.bindings().notifyValue(A, '2a37', hr(80)), 'A stays admitted and connected');
@@ -108,7 +109,7 @@ test('adverts below the RSSI floor neither admit nor connect; a stronger advert 
   air.add(heartRateStrap(A, { rssi: -85 }));
   const { source } = await rig(t, { rssiFloorDbm: -70, permitJoinSeconds: 60 }, air);
   for (let i = 0; i < 30; i++) air.advertise();
-  await sleep(30);
+  await until('the 30 adverts handled', () => source.stats().adverts >= 30);
   assert.equal(source.health().sensors, 0);
   assert.equal(source.stats().weakAdverts, 30);
   assert.equal(air.bindings().connectCalls.length, 0);
@@ -260,7 +261,7 @@ test('link loss: backoff, reconnect, decoder state reset, every notification dec
   bindings.notifyValue(A, '2a5b', csc(110, 4096));
   bindings.notifyValue(A, '2a5b', csc(111, 5120));
   await until('speed after the reconnect', () => sink.of(idOf(A), 'speed').length === 2);
-  await sleep(30);
+  await until('all four notifications handled', () => source.stats().notifications === 4);
   assert.deepEqual(
     sink.of(idOf(A), 'speed').map((r) => Math.round(r.value * 1000) / 1000),
     [4.21, 2.105],
@@ -303,7 +304,7 @@ test('broadcast heart rate from Polar adverts, without connecting: one reading p
   air.add(polarStrap(A, 70, 1));
   const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
   for (let i = 0; i < 15; i++) air.advertise();
-  await sleep(20);
+  await until('the 15 adverts handled', () => source.stats().adverts >= 15);
   assert.deepEqual(
     sink.of(idOf(A), 'heart_rate').map((r) => r.value),
     [70],
