@@ -14,6 +14,7 @@ import {
   powerMeter,
   smartBike,
   speedCadenceSensor,
+  stairClimber,
   treadmill,
   CYCLING_POWER_MEASUREMENT_UUID,
   HEART_RATE_MEASUREMENT_UUID,
@@ -55,6 +56,17 @@ test('permit-join: nothing is admitted before the window, the strap joins during
   assert.ok(!sink.readings.some((reading) => reading.sensor === sensorIdOf(late)));
   const before = sink.of(sensorIdOf(strap), 'heart_rate').length;
   await until('the joined strap still delivering', () => sink.of(sensorIdOf(strap), 'heart_rate').length >= before + 3);
+});
+
+test('a stair climber over the real stack: its data and training status subscribed, floors and elevation gain read, kind stair_climber', { timeout: 20_000 }, async (t) => {
+  const world = new FakeBleWorld();
+  const climber = world.add(stairClimber({ seed: 3, notifyIntervalMs: 100, advertisingIntervalMs: 50 }));
+  const { source, sink } = await hciRig(t, world, { permitJoinSeconds: 60 });
+  await until('the climber connected', () => connected(source, climber));
+  await until('floors, step rate and elevation gain', () => ['floors', 'cadence', 'elevation_gain', 'elapsed_time'].every((metric) => sink.of(sensorIdOf(climber), metric).length >= 2));
+  assert.ok(climber.isSubscribed('2ad0') && climber.isSubscribed('2ad3'), 'data and training status subscribed');
+  await until('the inventory names the kind', () => sink.lastInventory.some((sensor) => sensor.id === sensorIdOf(climber) && sensor.kind === 'stair_climber'));
+  assert.equal(source.stats().refused, 0);
 });
 
 test('ten sensors at once on two adapters: maxConnections per adapter, one connection attempt at a time, every sensor delivers', { timeout: 30_000 }, async (t) => {

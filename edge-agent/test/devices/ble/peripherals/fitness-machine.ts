@@ -12,6 +12,8 @@ export const FtmsUuid = {
   feature: '2acc',
   treadmillData: '2acd',
   indoorBikeData: '2ad2',
+  stairClimberData: '2ad0',
+  trainingStatus: '2ad3',
   supportedSpeedRange: '2ad4',
   supportedInclinationRange: '2ad5',
   supportedResistanceRange: '2ad6',
@@ -65,6 +67,7 @@ export function targetHandler(statusOp: number, range: { min: number; max: numbe
 /** Machine type bits of the FTMS advertising service data (FTMS 1.0, 4.3.1.1). */
 export const MachineType = {
   treadmill: 0x0001,
+  stairClimber: 0x0008,
   indoorBike: 0x0020,
 } as const;
 
