@@ -15,7 +15,7 @@ import { forgetPeripheral, type AdvertisementLike, type PeripheralLike } from '.
 import { BLE_SERVICE_KINDS, kindOfServices, shortUuid } from './profiles/index.ts';
 import { NO_HEART_RATE_BLOCK, isPolarManufacturerData, parsePolarBroadcast } from './profiles/polar-broadcast.ts';
 import { SeenDevices, type SeenDevice } from './seen-devices.ts';
-import { newSensorEntry, type SensorEntry } from './sensor-entry.ts';
+import { newSensorEntry, type BleSourceParts, type SensorEntry } from './sensor-entry.ts';
 
 export interface AdvertCounters {
   adverts: number;
@@ -34,14 +34,8 @@ export interface AdvertCounters {
   broadcastRepeats: number;
 }
 
-export interface AdvertHandlerOptions {
-  config: BleSourceConfig;
+export interface AdvertHandlerOptions extends BleSourceParts {
   admission: Admission;
-  book: BleSensorBook;
-  sensors: Map<string, SensorEntry>;
-  adapters: readonly BleAdapter[];
-  now: () => number;
-  log: Logger;
   requestConnection: (entry: SensorEntry, mono: number) => void;
 }
 

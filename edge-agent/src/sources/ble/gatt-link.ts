@@ -106,10 +106,6 @@ export class GattLink {
     this.ended.catch(() => undefined);
   }
 
-  get peripheral(): PeripheralLike {
-    return this.options.peripheral;
-  }
-
   async open(): Promise<OpenedLink> {
     const { peripheral, sensorId, adapter } = this.options;
     peripheral.once('disconnect', this.disconnectListener);

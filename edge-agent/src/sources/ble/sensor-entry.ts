@@ -4,8 +4,10 @@
  * metrics, facts, counters) is the sensor book's.
  */
 import type { Backoff } from '@pulsebridge/runtime';
+import type { Logger } from 'pino';
 import type { BleAdapter } from './adapter.ts';
-import type { BookedSensor } from './ble-sensor-book.ts';
+import type { BleSensorBook, BookedSensor } from './ble-sensor-book.ts';
+import type { BleSourceConfig } from './config.ts';
 import type { GattLink } from './gatt-link.ts';
 import type { PeripheralLike } from './noble.ts';
 
@@ -51,6 +53,17 @@ export interface SensorEntry {
   broadcastEmitMono: number | undefined;
   /** When the link's RSSI was last asked for; a connected sensor no longer advertises it. */
   rssiAskedMono: number;
+}
+
+/** What the source's parts (adverts, links) share: its config, book, sensors, adapters, clock and log. */
+export interface BleSourceParts {
+  config: BleSourceConfig;
+  book: BleSensorBook;
+  /** Every admitted sensor's radio side, by id. */
+  sensors: Map<string, SensorEntry>;
+  adapters: readonly BleAdapter[];
+  now: () => number;
+  log: Logger;
 }
 
 export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoff: Backoff): SensorEntry {

@@ -13,7 +13,7 @@ import type { BleSourceConfig } from './config.ts';
 import { errorMessage } from '@pulsebridge/runtime';
 import { BleLinkError, GattLink } from './gatt-link.ts';
 import { BLE_PROFILES, isReadOnce, kindOfCharacteristics } from './profiles/index.ts';
-import { RECENTLY_HEARD_MS, type SensorEntry } from './sensor-entry.ts';
+import { RECENTLY_HEARD_MS, type BleSourceParts, type SensorEntry } from './sensor-entry.ts';
 
 export interface LinkCounters {
   connectAttempts: number;
@@ -29,13 +29,7 @@ export interface LinkCounters {
   infoReads: number;
 }
 
-export interface SensorLinksOptions {
-  config: BleSourceConfig;
-  book: BleSensorBook;
-  sensors: ReadonlyMap<string, SensorEntry>;
-  adapters: readonly BleAdapter[];
-  now: () => number;
-  log: Logger;
+export interface SensorLinksOptions extends BleSourceParts {
   /** True once the source stopped: no new attempt starts, late callbacks are ignored. */
   stopped: () => boolean;
 }
