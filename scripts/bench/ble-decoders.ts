@@ -41,7 +41,11 @@ const SAMPLES: Record<string, Uint8Array[]> = {
   '2ad2': [bytes('54 08 E2 06 7E 00 BB 00 00 4D 00 00 00'), bytes('64 02 C1 08 00 00 14 00 1C 00 00')],
   '2ad1': [bytes('00 02 3C 96 00 8C'), bytes('05 00 01 02 04')],
   '2ace': [bytes('00 88 00 DC 05 A0')],
+  '2ad0': [bytes('4A 01 0C 00 3C 00 24 00 80 58 02'), bytes('00 00 0C 00')],
   '2acc': [bytes('03 40 00 00 0C 60 00 00')],
+  '2ad3': [bytes('00 01'), bytes('01 0D 51 75 69 63 6B')],
+  '2ad6': [bytes('0A 00 C8 00 05 00')],
+  '2ad8': [bytes('19 00 90 01 05 00')],
   '2ada': [bytes('12 00 00 5E 01 21 22'), bytes('08 60 00')],
 };
 

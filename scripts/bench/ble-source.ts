@@ -21,15 +21,16 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Reading } from '@pulsebridge/protocol';
+import { until, withTimeout } from '@pulsebridge/runtime';
 import { install } from '../../edge-agent/test/devices/ble/install.ts';
 import { Opcode } from '../../edge-agent/test/devices/ble/hci.ts';
-import { createNoble, poweredOn, withTimeout, type Noble } from '../../edge-agent/test/devices/ble/noble-harness.ts';
+import { createNoble, poweredOn, type Noble } from '../../edge-agent/test/devices/ble/noble-harness.ts';
 import type { SimulatedPeripheral } from '../../edge-agent/test/devices/ble/peripheral.ts';
 import { heartRateStrap, powerMeter, smartBike, speedCadenceSensor, treadmill } from '../../edge-agent/test/devices/ble/peripherals/index.ts';
 import { FakeBleWorld } from '../../edge-agent/test/devices/ble/world.ts';
 import { BleSource } from '../../edge-agent/src/sources/ble/ble-source.ts';
 import { bleSourceConfig } from '../../edge-agent/src/sources/ble/config.ts';
-import { BLE_PROFILES } from '../../edge-agent/src/sources/ble/profiles/index.ts';
+import { BLE_PROFILE_TABLE } from '../../edge-agent/src/sources/ble/profiles/index.ts';
 import type { Peripheral } from '@abandonware/noble';
 
 const { values: args } = parseArgs({
@@ -51,9 +52,7 @@ const WINDOWS_PER_PHASE = 2;
 const WARMUP_MS = 2_000;
 const ADAPTERS = [0, 1];
 const LINKS_PER_ADAPTER = 5;
-/** What the source reads once and never subscribes to (ble-source.ts READ_ONCE). */
-const READ_ONCE = new Set(['2a19', '2a29', '2a24', '2a25', '2a26', '2a27', '2a28', '2acc']);
-const SUBSCRIBED = [...BLE_PROFILES.keys()].filter((uuid) => !READ_ONCE.has(uuid));
+const SUBSCRIBED = BLE_PROFILE_TABLE.filter((entry) => entry.delivery === 'notify').map((entry) => entry.characteristic);
 
 install();
 // One noble instance per adapter and phase, each with its process 'exit' listeners.
@@ -72,14 +71,6 @@ const cpuMs = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 };
-
-async function until(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** Ten sensors of five kinds, each in range of both adapters. */
 function gym(notifyIntervalMs: number, advertisingIntervalMs = 100): { world: FakeBleWorld; sensors: SimulatedPeripheral[] } {

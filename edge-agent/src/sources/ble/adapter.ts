@@ -1,14 +1,17 @@
 /**
- * One Bluetooth adapter (HCI device) and the noble instance that drives it: power state, scanning, and the
- * bookkeeping of its connections (the source decides whom to connect; the adapter holds the slots).
+ * One Bluetooth adapter (HCI device) and the noble instance that drives it: power state, scanning, the
+ * silence watchdog's escalation, and its connection slots (the source decides whom to connect; the adapter's
+ * slots decide when).
  *
  * A reset throws the whole noble instance away and builds a new one, which is the only way to recover a
  * controller that stopped reporting anything: noble has no API to restart its stack in place.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { errorMessage, withTimeout, type GattLink } from './gatt-link.ts';
-import { disposeNoble, initNoble, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
+import { Backoff, errorMessage, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import type { GattLink } from './gatt-link.ts';
+import { ConnectionSlots } from './connection-slots.ts';
+import { disposeNoble, initNoble, noblePeripheralCount, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
 
 /**
  * starting: waiting for noble to power on and scan; scanning: working; not_ready: powered off, resetting or
@@ -26,6 +29,8 @@ export interface BleAdapterOptions {
   scanServices: string[];
   startTimeoutMs: number;
   gattTimeoutMs: number;
+  /** Concurrent GATT links this adapter holds at most. */
+  maxConnections: number;
   rescanInitialMs: number;
   rescanMaxMs: number;
   onDiscover: (adapter: BleAdapter, peripheral: PeripheralLike) => void;
@@ -41,23 +46,33 @@ export interface BleAdapterStats {
   scanFailures: number;
 }
 
+/** One adapter as the stats show it. */
+export interface BleAdapterView extends BleAdapterStats {
+  name: string;
+  state: BleAdapterState;
+  detail: string | null;
+  links: number;
+  queued: number;
+  /** Devices this adapter's noble instance holds objects for (bounded by the seen-device memory). */
+  noblePeripherals: number;
+}
+
+/** Silence that resets do not cure is probably an empty room: each one waits twice as long, up to this. */
+const MAX_SILENCE_FACTOR = 16;
+
 export class BleAdapter {
   readonly index: number;
   readonly deviceId: number;
   readonly name: string;
   state: BleAdapterState = 'stopped';
   detail: string | undefined;
+  /** Its links, the sensors waiting for one, and its one attempt in flight. */
+  readonly connections: ConnectionSlots<GattLink>;
   /** performance.now() of the last advert or notification heard through this adapter. */
-  lastActivityMono = 0;
+  private lastActivityMono = 0;
   /** Grows with consecutive resets that brought nothing back (an empty gym at night is silent too). */
-  silenceFactor = 1;
-  /** Open or opening GATT links by sensor id. */
-  readonly links = new Map<string, GattLink>();
-  /** Sensors waiting for a connection slot, in arrival order. */
-  readonly queue = new Set<string>();
-  /** The sensor whose connection attempt is in flight: one at a time per adapter. */
-  connecting: string | undefined;
-  readonly stats: BleAdapterStats = { resets: 0, scanRestarts: 0, scanFailures: 0 };
+  private silenceFactor = 1;
+  private readonly stats: BleAdapterStats = { resets: 0, scanRestarts: 0, scanFailures: 0 };
 
   private readonly options: BleAdapterOptions;
   private readonly log: Logger;
@@ -65,7 +80,7 @@ export class BleAdapter {
   /** Bumped for every noble instance, so events of a disposed one are ignored. */
   private generation = 0;
   private rescanTimer: NodeJS.Timeout | undefined;
-  private rescanDelayMs: number;
+  private readonly rescanBackoff: Backoff;
   private settle: (() => void) | undefined;
   private scanStarting = false;
 
@@ -75,7 +90,25 @@ export class BleAdapter {
     this.deviceId = options.deviceId;
     this.name = `hci${options.deviceId}`;
     this.log = options.log.child({ adapter: this.name });
-    this.rescanDelayMs = options.rescanInitialMs;
+    // No jitter: one adapter's rescans meet nobody else's.
+    this.rescanBackoff = new Backoff({ initialMs: options.rescanInitialMs, maxMs: options.rescanMaxMs, jitter: 0 });
+    this.connections = new ConnectionSlots(options.maxConnections);
+  }
+
+  get resets(): number {
+    return this.stats.resets;
+  }
+
+  view(): BleAdapterView {
+    return {
+      name: this.name,
+      state: this.state,
+      detail: this.detail ?? null,
+      links: this.connections.linkCount,
+      queued: this.connections.queuedCount,
+      ...this.stats,
+      noblePeripherals: this.noble ? noblePeripheralCount(this.noble) : 0,
+    };
   }
 
   get noble(): NobleLike | undefined {
@@ -88,6 +121,7 @@ export class BleAdapter {
   }
 
   stop(): void {
+    this.connections.clear();
     this.generation++;
     clearTimeout(this.rescanTimer);
     this.rescanTimer = undefined;
@@ -121,6 +155,24 @@ export class BleAdapter {
 
   isSilent(nowMono: number, silenceMs: number): boolean {
     return this.state === 'scanning' && nowMono - this.lastActivityMono > silenceMs * this.silenceFactor;
+  }
+
+  /** How long the adapter has heard nothing, in ms. */
+  silentFor(nowMono: number): number {
+    return nowMono - this.lastActivityMono;
+  }
+
+  /**
+   * The reset of the silence watchdog: like `reset`, and the next silence must last twice as long before
+   * another, whatever was heard during this one.
+   */
+  async resetSilent(reason: string): Promise<void> {
+    const factor = this.silenceFactor;
+    try {
+      await this.reset(reason);
+    } finally {
+      this.silenceFactor = Math.min(factor * 2, MAX_SILENCE_FACTOR);
+    }
   }
 
   heard(nowMono: number): void {
@@ -171,14 +223,9 @@ export class BleAdapter {
     const settled = new Promise<void>((resolve) => {
       this.settle = resolve;
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.startTimeoutMs);
-    });
     this.onState(noble.state);
-    await Promise.race([settled, timeout]);
-    clearTimeout(timer);
-    if (current() && this.state === 'starting') {
+    const inTime = await settlesWithin(settled, this.options.startTimeoutMs);
+    if (!inTime && current() && this.state === 'starting') {
       this.detail = `timed out after ${this.options.startTimeoutMs} ms waiting for ${this.name} to power on and scan (noble state ${noble.state})`;
       this.log.warn(this.detail);
     }
@@ -224,16 +271,19 @@ export class BleAdapter {
     this.scanStarting = true;
     try {
       // Duplicates on: RSSI updates and broadcast heart rate live in repeated adverts.
-      await withTimeout(noble.startScanningAsync(this.options.scanServices, true), this.options.gattTimeoutMs, `scan start on ${this.name}`);
+      const starting = noble.startScanningAsync(this.options.scanServices, true);
+      // A start that loses to the timeout may still reject later; the timeout already said why.
+      starting.catch(() => undefined);
+      await withTimeout(starting, this.options.gattTimeoutMs, `scan start on ${this.name}`);
     } catch (error) {
       if (generation !== this.generation) return;
       this.stats.scanFailures++;
       this.state = 'not_ready';
       this.detail = `scan on ${this.name} failed: ${errorMessage(error)}`;
-      this.log.warn({ err: errorMessage(error), retryInMs: this.rescanDelayMs }, 'scan start failed');
+      const retryInMs = this.rescanBackoff.next();
+      this.log.warn({ err: errorMessage(error), retryInMs }, 'scan start failed');
       this.settle?.();
-      this.scheduleRescan(this.rescanDelayMs);
-      this.rescanDelayMs = Math.min(this.rescanDelayMs * 2, this.options.rescanMaxMs);
+      this.scheduleRescan(retryInMs);
       return;
     } finally {
       if (generation === this.generation) this.scanStarting = false;
@@ -241,7 +291,7 @@ export class BleAdapter {
     if (generation !== this.generation) return;
     this.state = 'scanning';
     this.detail = undefined;
-    this.rescanDelayMs = this.options.rescanInitialMs;
+    this.rescanBackoff.reset();
     this.lastActivityMono = performance.now();
     this.log.info({ services: this.options.scanServices }, 'scanning');
     this.settle?.();

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
+import { ConfigError } from '@pulsebridge/runtime';
 import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from './profiles/index.ts';
 
 /** As written in `allow`: `ble:` then the address (either separator, any case) or a platform id. */
@@ -55,34 +56,32 @@ export type BleSourceConfig = Static<typeof BleSourceConfig>;
 
 const checker = TypeCompiler.Compile(BleSourceConfig);
 
-export function bleSourceConfigProblems(value: unknown): string[] {
-  const problems = [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
-  if (problems.length === 0) {
-    const config = value as BleSourceConfig;
-    if (config.reconnectMaxMs < config.reconnectInitialMs) problems.push('/reconnectMaxMs: must not be below reconnectInitialMs');
-    config.allow.forEach((id, index) => {
-      if (normalizeBleSensorId(id) === undefined) problems.push(`/allow/${index}: ${id} is not a BLE sensor id`);
-    });
+/**
+ * The rules of a BLE source configuration the schema cannot express, for a config that passed the schema;
+ * `path` is where it sits in the whole configuration (e.g. '/sources/ble').
+ */
+export function bleConfigProblems(config: BleSourceConfig, path: string): string[] {
+  const problems: string[] = [];
+  if (config.reconnectMaxMs < config.reconnectInitialMs) {
+    problems.push(`${path}/reconnectMaxMs: ${config.reconnectMaxMs} is below ${path}/reconnectInitialMs (${config.reconnectInitialMs})`);
   }
+  config.allow.forEach((id, index) => {
+    if (normalizeBleSensorId(id) === undefined) problems.push(`${path}/allow/${index}: ${id} is not a BLE sensor id`);
+  });
   return problems;
 }
 
-export type BleConfigErrorCode = 'invalid_config';
-
-export class BleConfigError extends Error {
-  readonly code: BleConfigErrorCode = 'invalid_config';
-
-  constructor(problems: string[]) {
-    super(`invalid BLE configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'BleConfigError';
-  }
+/** Schema and cross-field problems of a BLE source configuration on its own (paths from its root). */
+export function bleSourceConfigProblems(value: unknown): string[] {
+  const problems = [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
+  return problems.length > 0 ? problems : bleConfigProblems(value as BleSourceConfig, '');
 }
 
-/** Fills defaults and validates; throws BleConfigError listing every problem. */
+/** Fills defaults and checks a BLE source configuration on its own; throws a ConfigError listing every problem. */
 export function bleSourceConfig(input: unknown = {}): BleSourceConfig {
   const value: unknown = Value.Default(BleSourceConfig, Value.Clone(input ?? {}));
   const problems = bleSourceConfigProblems(value);
-  if (problems.length > 0) throw new BleConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return value as BleSourceConfig;
 }
 

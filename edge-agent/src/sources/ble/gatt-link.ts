@@ -6,35 +6,20 @@
  * drops in the middle of an operation. Every listener this link adds to noble objects is removed when it
  * closes, so reconnecting a sensor a thousand times leaves nothing behind.
  */
+import { PulsebridgeError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import { shortUuid } from './profiles/index.ts';
 import type { CharacteristicLike, PeripheralLike } from './noble.ts';
 
 export type BleLinkErrorCode = 'timeout' | 'connect_failed' | 'gatt_failed' | 'link_lost' | 'nothing_to_decode' | 'closed';
 
-export class BleLinkError extends Error {
-  readonly code: BleLinkErrorCode;
+/** Subclassed so the source can tell a link's failures (and its timeouts) from bugs. */
+export class BleLinkError extends PulsebridgeError<BleLinkErrorCode> {}
 
-  constructor(code: BleLinkErrorCode, message: string) {
-    super(message);
-    this.name = 'BleLinkError';
-    this.code = code;
-  }
-}
-
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : String(error);
-}
-
-/** Settles like `promise`, or rejects with a timeout error naming `what` after `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BleLinkError('timeout', `timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
+/** A noble step under `ms`, failing as a BleLinkError 'timeout'. */
+function gattStep<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   // A promise that loses the race may still reject later (noble does when the link finally drops).
   promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return withTimeout(promise, ms, what, { error: (timeout) => new BleLinkError('timeout', timeout.message, { cause: timeout }) });
 }
 
 export interface GattLinkOptions {
@@ -121,15 +106,11 @@ export class GattLink {
     this.ended.catch(() => undefined);
   }
 
-  get peripheral(): PeripheralLike {
-    return this.options.peripheral;
-  }
-
   async open(): Promise<OpenedLink> {
     const { peripheral, sensorId, adapter } = this.options;
     peripheral.once('disconnect', this.disconnectListener);
     try {
-      await withTimeout(Promise.race([peripheral.connectAsync(), this.ended]), this.options.connectTimeoutMs, `connection to ${sensorId} on ${adapter}`);
+      await gattStep(Promise.race([peripheral.connectAsync(), this.ended]), this.options.connectTimeoutMs, `connection to ${sensorId} on ${adapter}`);
     } catch (error) {
       this.cancelPendingConnect();
       this.check();
@@ -209,7 +190,7 @@ export class GattLink {
     }
     if (peripheral.state !== 'connected') return;
     try {
-      await withTimeout(peripheral.disconnectAsync(), this.options.gattTimeoutMs, `disconnect of ${sensorId}`);
+      await gattStep(peripheral.disconnectAsync(), this.options.gattTimeoutMs, `disconnect of ${sensorId}`);
     } catch {
       // The sensor is dropped either way; a link the controller still holds ends with its supervision timeout.
     }
@@ -250,7 +231,7 @@ export class GattLink {
   private async step<T>(promise: Promise<T>, what: string): Promise<T> {
     let result: T;
     try {
-      result = await withTimeout(Promise.race([promise, this.ended]), this.options.gattTimeoutMs, what);
+      result = await gattStep(Promise.race([promise, this.ended]), this.options.gattTimeoutMs, what);
     } catch (error) {
       this.check();
       if (error instanceof BleLinkError) throw error;

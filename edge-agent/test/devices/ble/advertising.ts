@@ -2,6 +2,7 @@
  * Advertising and scan response payloads: AD structures (Core Spec Supplement Part A) within the 31 bytes
  * a legacy advertising PDU carries.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { canonicalUuid, uuidToBytes } from './gatt.ts';
 
 export const AdType = {
@@ -34,8 +35,10 @@ export interface AdvertisingContent {
   txPower?: number;
 }
 
-export class AdvertisingDataError extends Error {
-  readonly code = 'ADVERTISING_DATA_TOO_LONG';
+export class AdvertisingDataError extends PulsebridgeError<'ADVERTISING_DATA_TOO_LONG'> {
+  constructor(message: string) {
+    super('ADVERTISING_DATA_TOO_LONG', message);
+  }
 }
 
 export function adStructure(type: number, data: Uint8Array): Buffer {

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { HciSocketError, FakeHciSocket } from './hci-socket.ts';
 import { AclBoundary, aclPacket, EventCode, HciStatus, LeSubevent, Opcode, PacketType } from './hci.ts';
-import { eventually, sleep } from './noble-harness.ts';
+import { until } from '@pulsebridge/runtime';
+import { sleep } from './noble-harness.ts';
 import { heartRateStrap } from './peripherals/index.ts';
 import { FakeBleWorld } from './world.ts';
 
@@ -50,7 +51,8 @@ class RawHost {
   /** The next packet (after the previous match) that satisfies `accept`. */
   async next(accept: (packet: Buffer) => boolean, what: string, timeoutMs = 1000): Promise<Buffer> {
     let found: Buffer | undefined;
-    await eventually(
+    await until(
+      what,
       () => {
         for (; this.cursor < this.packets.length; this.cursor++) {
           const packet = this.packets[this.cursor];
@@ -63,7 +65,6 @@ class RawHost {
         return false;
       },
       timeoutMs,
-      what,
     );
     assert.ok(found);
     return found;
@@ -252,7 +253,7 @@ describe('fake controller at the HCI level', () => {
     assert.equal(completeStatus(await host.command(Opcode.disconnect, [handle & 0xff, handle >> 8, 0x13])), 0);
     const disconnected = await host.next((packet) => packet[1] === EventCode.disconnectionComplete, 'Disconnection Complete');
     assert.deepEqual([disconnected[3], disconnected.readUInt16LE(4), disconnected[6]], [0, handle, HciStatus.localHostTerminated]);
-    await eventually(() => strap.isAdvertising(), 500, 'the strap to advertise again');
+    await until('the strap to advertise again', () => strap.isAdvertising(), 500);
   });
 
   test('ACL: fragments from the host are reassembled, answers are fragmented to the buffer size, every packet is completed', async () => {
@@ -269,7 +270,7 @@ describe('fake controller at the HCI level', () => {
     const discovery = l2cap(4, Buffer.from('100100ffff0028', 'hex'));
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, discovery.subarray(0, 6)));
     host.socket.write(aclPacket(handle, AclBoundary.continuation, discovery.subarray(6)));
-    await eventually(() => reassemble(host.since(mark), handle).length === 2, 1000, 'two ATT responses');
+    await until('two ATT responses', () => reassemble(host.since(mark), handle).length === 2, 1000);
     const [mtu, services] = reassemble(host.since(mark), handle);
     assert.equal(mtu?.payload.toString('hex'), '03f700');
     assert.equal(services?.payload.readUInt8(0), 0x11);
@@ -304,7 +305,7 @@ describe('fake controller at the HCI level', () => {
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(6, Buffer.from('01030001100001', 'hex'))));
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(5, Buffer.from('120708000600120000002a00', 'hex'))));
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(5, Buffer.from('140a0a0080004000170017000500', 'hex'))));
-    await eventually(() => reassemble(host.since(mark), handle).length === 3, 1000, 'three answers');
+    await until('three answers', () => reassemble(host.since(mark), handle).length === 3, 1000);
     const [smp, reject, credit] = reassemble(host.since(mark), handle);
     assert.deepEqual([smp?.cid, smp?.payload.toString('hex')], [6, '0505'], 'Pairing Failed: pairing not supported');
     assert.deepEqual([reject?.cid, reject?.payload.toString('hex')], [5, '010702000000'], 'Command Reject, same identifier');

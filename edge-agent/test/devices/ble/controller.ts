@@ -1,3 +1,5 @@
+// Over 500 lines on purpose: one controller's HCI state machine (commands, scanning, connections, ACL flow
+// control) shares per-connection state that a split would have every part reach into.
 /**
  * One fake Bluetooth LE controller (an hciN adapter): answers the HCI commands noble's Linux stack sends,
  * scans, initiates and keeps connections, and moves ACL data with the flow control it advertised.
@@ -767,16 +769,7 @@ interface ParsedCreateConnection {
 }
 
 function parseCreateConnection(p: Buffer): ParsedCreateConnection | undefined {
-  if (p.length !== 25) return undefined;
-  return {
-    addressType: p[5] === 0x01 ? 'random' : 'public',
-    address: addressFromBytes(p.subarray(6, 12)),
-    parameters: {
-      intervalUnits: p.readUInt16LE(15),
-      latency: p.readUInt16LE(17),
-      supervisionTimeoutUnits: p.readUInt16LE(19),
-    },
-  };
+  return p.length === 25 ? connectionTarget(p, 5, 15) : undefined;
 }
 
 function parseExtendedCreateConnection(p: Buffer): ParsedCreateConnection | undefined {
@@ -784,13 +777,18 @@ function parseExtendedCreateConnection(p: Buffer): ParsedCreateConnection | unde
   const phys = p.readUInt8(9) & 0x07;
   const count = [0, 1, 2, 3].filter((bit) => (phys & (1 << bit)) !== 0).length;
   if (count === 0 || p.length !== 10 + 16 * count) return undefined;
+  return connectionTarget(p, 2, 16);
+}
+
+/** Peer address type, then the address; interval, latency and supervision timeout follow each other. */
+function connectionTarget(p: Buffer, addressTypeAt: number, intervalAt: number): ParsedCreateConnection {
   return {
-    addressType: p[2] === 0x01 ? 'random' : 'public',
-    address: addressFromBytes(p.subarray(3, 9)),
+    addressType: p[addressTypeAt] === 0x01 ? 'random' : 'public',
+    address: addressFromBytes(p.subarray(addressTypeAt + 1, addressTypeAt + 7)),
     parameters: {
-      intervalUnits: p.readUInt16LE(16),
-      latency: p.readUInt16LE(18),
-      supervisionTimeoutUnits: p.readUInt16LE(20),
+      intervalUnits: p.readUInt16LE(intervalAt),
+      latency: p.readUInt16LE(intervalAt + 2),
+      supervisionTimeoutUnits: p.readUInt16LE(intervalAt + 4),
     },
   };
 }

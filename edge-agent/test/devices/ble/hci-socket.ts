@@ -27,6 +27,7 @@ const ERRNO: Record<string, { errno: number; text: string }> = {
 };
 
 /** Shaped like node's ErrnoException, which the native addon throws and emits. */
+/** Shaped like Node's own system errors (code, errno, syscall), which is what noble's bindings expect. */
 export class HciSocketError extends Error {
   readonly errno: number;
 

@@ -7,6 +7,7 @@
  * require does not go through ESM loader hooks, hence Module._resolveFilename; the target is a .cts file
  * that tsx compiles when noble requires it.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import Module from 'node:module';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +20,10 @@ const FAKE_SOCKET_MODULE = fileURLToPath(new URL('./hci-socket.cts', import.meta
 const NOBLE_HCI_FILE = `${sep}noble${sep}lib${sep}hci-socket${sep}hci.js`;
 const REAL_SOCKET_DIRECTORY = `${sep}@abandonware${sep}bluetooth-hci-socket${sep}`;
 
-export class FakeBleInstallError extends Error {
-  readonly code = 'NOBLE_ALREADY_LOADED';
+export class FakeBleInstallError extends PulsebridgeError<'NOBLE_ALREADY_LOADED'> {
+  constructor(message: string) {
+    super('NOBLE_ALREADY_LOADED', message);
+  }
 }
 
 export interface InstallOptions {

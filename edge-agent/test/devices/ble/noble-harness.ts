@@ -3,6 +3,7 @@
  * Every wait names what it waited for when it times out.
  */
 import type { EventEmitter } from 'node:events';
+import { TimeoutError } from '@pulsebridge/runtime';
 import { createRequire } from 'node:module';
 import type { Peripheral } from '@abandonware/noble';
 
@@ -14,9 +15,6 @@ const requireCjs = createRequire(import.meta.url);
  */
 export type Noble = typeof import('@abandonware/noble') & EventEmitter & { readonly state: string; readonly address: string };
 
-export class WaitTimeoutError extends Error {
-  readonly code = 'WAIT_TIMEOUT';
-}
 
 /**
  * A new noble instance on HCI device `deviceId`, through noble's own hci-socket bindings. install() must
@@ -43,30 +41,10 @@ export function waitFor<Args extends unknown[]>(
     };
     const timer = setTimeout(() => {
       emitter.removeListener(event, listener);
-      reject(new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      reject(new TimeoutError(what, timeoutMs));
     }, timeoutMs);
     emitter.on(event, listener);
   });
-}
-
-export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -3,6 +3,7 @@
  * own rate, and the scenario controls tests use to make it misbehave. It records every notification it
  * produced and which hosts it reached, so a test can assert that each one became exactly one reading.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { AttServer, DEFAULT_ATT_MTU, type AttServerOptions } from './att-server.ts';
 import { encodeAdvertisingData, FLAGS_GENERAL_DISCOVERABLE, type AdvertisingContent } from './advertising.ts';
 import type { Advertiser } from './controller.ts';
@@ -89,14 +90,7 @@ export interface DropLinkOptions {
   returnAfterMs?: number;
 }
 
-export class PeripheralError extends Error {
-  constructor(
-    readonly code: 'UNKNOWN_CHARACTERISTIC' | 'NOT_IN_WORLD',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class PeripheralError extends PulsebridgeError<'UNKNOWN_CHARACTERISTIC' | 'NOT_IN_WORLD'> {}
 
 export class SimulatedPeripheral implements Advertiser {
   readonly name: string;

@@ -14,6 +14,7 @@ import {
   powerMeter,
   smartBike,
   speedCadenceSensor,
+  stairClimber,
   treadmill,
   PERIPHERAL_KINDS,
   POLAR_COMPANY_ID,
@@ -112,6 +113,27 @@ describe('simulated peripherals', () => {
       assert.ok(profileFor('2acc')?.decode(feature).ok);
     }
     assert.ok(profileFor('2ada')?.decode(Buffer.from([0x08, 0xfa, 0x00])).ok, 'a status the bike sends after a target power');
+  });
+
+  test('stair climber: valid 0x2AD0 values whose floors, elevation and elapsed time only grow; feature and training status decode', () => {
+    const climber = stairClimber({ seed: 9, stepRate: 80 });
+    const values = generate(() => climber.signal.next(), 120);
+    assert.ok(values.every((value) => value.length === 10 && value.readUInt16LE(0) === 0x010a));
+    const decoded = decodeAll('2ad0', values);
+    assert.ok(Math.abs(median(valuesOf(decoded, 'cadence')) - 80) <= 8);
+    for (const metric of ['floors', 'elevation_gain', 'elapsed_time'] as const) {
+      const series = valuesOf(decoded, metric);
+      assert.equal(series.length, 120, metric);
+      assert.ok(series.every((value, index) => index === 0 || value >= (series[index - 1] ?? 0)), `${metric} never goes back`);
+    }
+    // 120 s at about 80 steps/min: about 160 steps, 10 floors of 16 steps.
+    const floors = valuesOf(decoded, 'floors').at(-1) ?? 0;
+    assert.ok(Math.abs(floors - 10) <= 1, `${floors} floors`);
+    assert.equal(valuesOf(decoded, 'elapsed_time').at(-1), 120);
+    for (const uuid of ['2acc', '2ad3']) {
+      const value = climber.database.characteristic(uuid)?.definition.read?.();
+      assert.ok(value && profileFor(uuid)?.decode(value).ok, uuid);
+    }
   });
 
   test('Polar-style broadcast: company 0x006B, a skipped 0x72 block, then an HR block whose counter advances', () => {

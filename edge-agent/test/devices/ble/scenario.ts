@@ -12,6 +12,7 @@
  *   "floods": [{ "count": 500, "rounds": 2 }]
  * }
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { readFileSync } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -84,11 +85,12 @@ export const ScenarioSchema = Type.Object(
 
 export type Scenario = Static<typeof ScenarioSchema>;
 
-export class ScenarioError extends Error {
-  readonly code = 'INVALID_SCENARIO';
+export class ScenarioError extends PulsebridgeError<'INVALID_SCENARIO'> {
+  readonly problems: string[];
 
-  constructor(readonly problems: string[]) {
-    super(`invalid fake BLE scenario:\n  ${problems.join('\n  ')}`);
+  constructor(problems: string[]) {
+    super('INVALID_SCENARIO', `invalid fake BLE scenario:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
   }
 }
 

@@ -3,6 +3,7 @@
  * Start it and noble, loaded after install(), finds its adapters through the redirected HCI socket;
  * close it and every timer is gone, so the test process can exit.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { pino, type Logger } from 'pino';
 import { encodeAdvertisingData, FLAGS_GENERAL_DISCOVERABLE, manufacturerData, type AdvertisingContent } from './advertising.ts';
 import { FakeAdapter, type AdapterOptions, type Advertiser } from './controller.ts';
@@ -27,14 +28,7 @@ export interface Placement {
 
 export type FakeBleWorldErrorCode = 'WORLD_ALREADY_ACTIVE' | 'UNKNOWN_ADAPTER' | 'DUPLICATE_ADDRESS' | 'WORLD_CLOSED';
 
-export class FakeBleWorldError extends Error {
-  constructor(
-    readonly code: FakeBleWorldErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class FakeBleWorldError extends PulsebridgeError<FakeBleWorldErrorCode> {}
 
 export interface FloodOptions {
   /** Adapters that hear the flood (default: all). */

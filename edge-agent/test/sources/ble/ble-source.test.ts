@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BleConfigError, bleSensorId, normalizeBleSensorId } from '../../../src/sources/ble/config.ts';
-import { BleSource, type BleSourceOptions } from '../../../src/sources/ble/ble-source.ts';
-import { FakeAir, heartRateStrap, polarData, polarStrap, speedCadenceSensor } from './fake-bindings.ts';
-import { advertiseUntil, deviceState, rig, silentLog, sleep, until } from './harness.ts';
+import { ConfigError } from '@pulsebridge/runtime';
+import { bleConfigProblems, bleSensorId, bleSourceConfig, normalizeBleSensorId } from '../../../src/sources/ble/config.ts';
+import { FakeAir, heartRateStrap, polarData, polarStrap, speedCadenceSensor, stairClimber } from './fake-bindings.ts';
+import { advertiseUntil, deviceState, rig, sleep, until } from './harness.ts';
 
 const A = 'c0:ff:ee:00:00:01';
 const B = 'c0:ff:ee:00:00:02';
@@ -27,12 +27,19 @@ test('sensor ids come from the address, match the protocol pattern, and allowlis
   assert.equal(normalizeBleSensorId('ant:120:1:1'), undefined);
 });
 
-test('a bad configuration is refused with every problem at once', () => {
+test('a bad configuration is refused as a ConfigError with every problem at once', () => {
   assert.throws(
     // Deliberately wrong values, as a hand-written configuration could hold them.
-    () => new BleSource({ adapters: [], allow: ['hr strap'], reconnectInitialMs: 500, now: Date.now, log: silentLog } as unknown as BleSourceOptions),
-    (error: unknown) => error instanceof BleConfigError && error.code === 'invalid_config' && /\/adapters/.test(error.message) && /\/allow\/0/.test(error.message),
+    () => bleSourceConfig({ adapters: [], allow: ['hr strap'], reconnectInitialMs: 500 }),
+    (error: unknown) => error instanceof ConfigError && error.code === 'config' && /\/adapters/.test(error.message) && /\/allow\/0/.test(error.message),
   );
+});
+
+test('bleConfigProblems: a longest reconnect wait below the first one is a problem at its path', () => {
+  const config = bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 1_000 });
+  assert.deepEqual(bleConfigProblems(config, '/sources/ble'), []);
+  assert.deepEqual(bleConfigProblems({ ...config, reconnectMaxMs: 100 }, '/sources/ble'), ['/sources/ble/reconnectMaxMs: 100 is below /sources/ble/reconnectInitialMs (500)']);
+  assert.throws(() => bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 100 }), (error: unknown) => error instanceof ConfigError && error.problems[0] === '/reconnectMaxMs: 100 is below /reconnectInitialMs (500)');
 });
 
 test('the allowlist admits only listed sensors: others are never connected, and readings carry catalogue metrics', async (t) => {
@@ -40,7 +47,7 @@ test('the allowlist admits only listed sensors: others are never connected, and 
   air.add(heartRateStrap(A), heartRateStrap(B));
   const { source, sink } = await rig(t, { allow: ['ble:C0:FF:EE:00:00:01'] }, air);
   assert.equal(source.health().state, 'running');
-  assert.deepEqual(air.bindings().scanStarts, [{ services: ['180d', '1818', '1816', '1814', '1826'], allowDuplicates: true }]);
+  assert.deepEqual(air.bindings().scanStarts, [{ services: ['1826', '1818', '1816', '1814', '180d'], allowDuplicates: true }]);
 
   await advertiseUntil(air, 'A connected', () => deviceState(source, idOf(A)) === 'connected');
   const bindings = air.bindings();
@@ -85,8 +92,9 @@ test('permit-join admits new sensors and reports them; after the window only the
   await until('A in the inventory', () => sink.lastInventory.some((s) => s.id === idOf(A)));
   await until('the window to close', () => !source.joinOpen, 1_000);
 
+  const advertsBefore = source.stats().adverts;
   for (let i = 0; i < 20; i++) air.advertise([A, B]);
-  await sleep(50);
+  await until('the 40 adverts handled', () => source.stats().adverts >= advertsBefore + 40);
   assert.equal(air.bindings().connectsOf(B), 0, 'B arrived after the window closed');
   assert.deepEqual(source.stats().admission, { allowed: 0, joined: 1, joinRefused: 0 });
   assert.ok(air.bindings().notifyValue(A, '2a37', hr(80)), 'A stays admitted and connected');
@@ -101,7 +109,7 @@ test('adverts below the RSSI floor neither admit nor connect; a stronger advert 
   air.add(heartRateStrap(A, { rssi: -85 }));
   const { source } = await rig(t, { rssiFloorDbm: -70, permitJoinSeconds: 60 }, air);
   for (let i = 0; i < 30; i++) air.advertise();
-  await sleep(30);
+  await until('the 30 adverts handled', () => source.stats().adverts >= 30);
   assert.equal(source.health().sensors, 0);
   assert.equal(source.stats().weakAdverts, 30);
   assert.equal(air.bindings().connectCalls.length, 0);
@@ -172,6 +180,57 @@ test('battery and device information are read once per sensor, across reconnects
   assert.equal(peripheral?.listenerCount('disconnect'), 0);
 });
 
+test('a stair climber: its data and training status are subscribed, its feature and supported ranges read once, its readings emitted', async (t) => {
+  const air = new FakeAir();
+  air.add(stairClimber(A));
+  const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
+  await advertiseUntil(air, 'connected', () => deviceState(source, idOf(A)) === 'connected');
+  const bindings = air.bindings();
+  const subscribed = bindings.subscribed.get('c0ffee000001');
+  for (const uuid of ['2ad0', '2ad3', '2ada']) assert.ok(subscribed?.has(uuid), `${uuid} subscribed`);
+  for (const uuid of ['2acc', '2ad6', '2ad8']) {
+    assert.equal(bindings.readsOf(A, uuid), 1, `${uuid} read once`);
+    assert.equal(subscribed?.has(uuid), false, `${uuid} not subscribed`);
+  }
+  assert.equal(source.stats().infoReads, 3);
+  assert.equal(source.stats().refused, 0, 'the feature and both ranges decode');
+
+  // Floors 12, 60 steps/min, 36 m climbed, HR 128, 600 s elapsed.
+  assert.ok(bindings.notifyValue(A, '2ad0', Buffer.from([0x4a, 0x01, 0x0c, 0x00, 0x3c, 0x00, 0x24, 0x00, 0x80, 0x58, 0x02])));
+  assert.ok(bindings.notifyValue(A, '2ad3', Buffer.from([0x01, 0x02, ...Buffer.from('Warm up')])));
+  await until('the stair climber readings', () => sink.of(idOf(A)).length === 5);
+  const byMetric = Object.fromEntries(sink.of(idOf(A)).map((r) => [r.metric, r.value]));
+  assert.deepEqual(byMetric, { floors: 12, cadence: 60, elevation_gain: 36, heart_rate: 128, elapsed_time: 600 });
+  await until('the inventory names the kind', () => sink.lastInventory.some((s) => s.id === idOf(A) && s.kind === 'stair_climber'));
+  assert.equal(source.stats().refused, 0);
+});
+
+test('a machine that bends the spec: trailing bytes and reserved bits are counted as quirks per sensor, its readings kept; short records refused', async (t) => {
+  const air = new FakeAir();
+  air.add(stairClimber(A));
+  const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
+  await advertiseUntil(air, 'connected', () => deviceState(source, idOf(A)) === 'connected');
+  const bindings = air.bindings();
+  const quirksOf = (): number | undefined => source.health().devices.find((d) => d.id === idOf(A))?.quirks;
+  assert.equal(quirksOf(), 0);
+  // Floors 12 and one byte the flags do not announce (as a Concept2 PM5 sends).
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0c, 0x00, 0xaa]));
+  // Reserved bit 10 set, floors 13.
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x04, 0x0d, 0x00]));
+  // Floors announced but missing: refused.
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0e]));
+  bindings.notifyValue(A, '2ad0', Buffer.from([0x00, 0x00, 0x0f, 0x00]));
+  await until('every good record decoded', () => sink.of(idOf(A), 'floors').length === 3);
+  assert.deepEqual(
+    sink.of(idOf(A), 'floors').map((r) => r.value),
+    [12, 13, 15],
+  );
+  assert.equal(quirksOf(), 2);
+  assert.equal(source.stats().quirks, 2);
+  assert.equal(source.stats().refused, 1);
+  assert.equal(source.health().rejected, 1, 'quirks are not rejections');
+});
+
 test('link loss: backoff, reconnect, decoder state reset, every notification decoded exactly once', async (t) => {
   const air = new FakeAir();
   air.add(speedCadenceSensor(A));
@@ -202,7 +261,7 @@ test('link loss: backoff, reconnect, decoder state reset, every notification dec
   bindings.notifyValue(A, '2a5b', csc(110, 4096));
   bindings.notifyValue(A, '2a5b', csc(111, 5120));
   await until('speed after the reconnect', () => sink.of(idOf(A), 'speed').length === 2);
-  await sleep(30);
+  await until('all four notifications handled', () => source.stats().notifications === 4);
   assert.deepEqual(
     sink.of(idOf(A), 'speed').map((r) => Math.round(r.value * 1000) / 1000),
     [4.21, 2.105],
@@ -245,7 +304,7 @@ test('broadcast heart rate from Polar adverts, without connecting: one reading p
   air.add(polarStrap(A, 70, 1));
   const { source, sink } = await rig(t, { allow: [idOf(A)] }, air);
   for (let i = 0; i < 15; i++) air.advertise();
-  await sleep(20);
+  await until('the 15 adverts handled', () => source.stats().adverts >= 15);
   assert.deepEqual(
     sink.of(idOf(A), 'heart_rate').map((r) => r.value),
     [70],

@@ -397,3 +397,27 @@ export function polarStrap(address: string, heartRate = 70, counter = 0, extra: 
     ...extra,
   };
 }
+
+/** A stair climber: Stair Climber Data and Training Status notified; feature and supported ranges read. */
+export function stairClimber(address: string, extra: Partial<FakeDevice> = {}): FakeDevice {
+  return {
+    address,
+    localName: 'STAIRS',
+    advertisedServices: ['1826'],
+    services: [
+      {
+        uuid: '1826',
+        characteristics: [
+          { uuid: '2acc', properties: ['read'], value: Buffer.from([0x10, 0x71, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00]) },
+          { uuid: '2ad0', properties: ['notify'] },
+          { uuid: '2ad3', properties: ['read', 'notify'], value: Buffer.from([0x00, 0x01]) },
+          // Resistance 1.0..20.0 in steps of 0.5; power 25..400 W in steps of 5 W.
+          { uuid: '2ad6', properties: ['read'], value: Buffer.from([0x0a, 0x00, 0xc8, 0x00, 0x05, 0x00]) },
+          { uuid: '2ad8', properties: ['read'], value: Buffer.from([0x19, 0x00, 0x90, 0x01, 0x05, 0x00]) },
+          { uuid: '2ada', properties: ['notify'] },
+        ],
+      },
+    ],
+    ...extra,
+  };
+}

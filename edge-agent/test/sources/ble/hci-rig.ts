@@ -4,12 +4,16 @@
  * the source first requires noble.
  */
 import type { TestContext } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { destination, pino, type Logger } from 'pino';
 import { BleSource } from '../../../src/sources/ble/ble-source.ts';
 import { bleSourceConfig } from '../../../src/sources/ble/config.ts';
 import { BLE_PROFILES } from '../../../src/sources/ble/profiles/index.ts';
 import { install } from '../../devices/ble/install.ts';
 import type { NotificationRecord, SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
+import type { FakeAdapter } from '../../devices/ble/controller.ts';
+import { Opcode, PacketType } from '../../devices/ble/hci.ts';
 import type { FakeBleWorld } from '../../devices/ble/world.ts';
 import { RecordingSink } from './harness.ts';
 import { until as waitFor } from '@pulsebridge/runtime';
@@ -114,4 +118,52 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
   } finally {
     clearTimeout(timer);
   }
+}
+
+export function stateOf(source: BleSource, peripheral: SimulatedPeripheral): string | undefined {
+  return source.health().devices?.find((device) => device.id === sensorIdOf(peripheral))?.state;
+}
+
+export function connected(source: BleSource, peripheral: SimulatedPeripheral): boolean {
+  return stateOf(source, peripheral) === 'connected';
+}
+
+export function commandsNamed(adapter: FakeAdapter, name: string): number {
+  return adapter.commandLog.filter((entry) => entry.name === name).length;
+}
+
+/**
+ * Counts LE Create Connection commands still waiting for their connection, per adapter, in the order the
+ * controller sees them; the most ever outstanding at once is what the source's one-at-a-time rule bounds.
+ */
+export function watchConnectionAttempts(world: FakeBleWorld, peripherals: SimulatedPeripheral[]): { maxOutstanding: Map<number, number> } {
+  const outstanding = new Map<number, number>();
+  const maxOutstanding = new Map<number, number>();
+  for (const adapter of world.adapters()) {
+    const fromHost = adapter.fromHost.bind(adapter);
+    adapter.fromHost = (packet, origin) => {
+      if (packet[0] === PacketType.command && packet.length >= 3) {
+        const op = packet.readUInt16LE(1);
+        const now = outstanding.get(adapter.id) ?? 0;
+        if (op === Opcode.leCreateConnection || op === Opcode.leExtendedCreateConnection) outstanding.set(adapter.id, now + 1);
+        if (op === Opcode.leCreateConnectionCancel) outstanding.set(adapter.id, Math.max(0, now - 1));
+        maxOutstanding.set(adapter.id, Math.max(maxOutstanding.get(adapter.id) ?? 0, outstanding.get(adapter.id) ?? 0));
+      }
+      fromHost(packet, origin);
+    };
+  }
+  for (const peripheral of peripherals) {
+    const connectedTo = peripheral.connected.bind(peripheral);
+    peripheral.connected = (link) => {
+      outstanding.set(link.adapterId, Math.max(0, (outstanding.get(link.adapterId) ?? 0) - 1));
+      connectedTo(link);
+    };
+  }
+  return { maxOutstanding };
+}
+
+/** `global.gc` without starting node with --expose-gc, so heap figures are not noise from garbage. */
+export function exposeGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }

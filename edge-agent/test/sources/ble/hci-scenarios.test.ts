@@ -5,10 +5,7 @@
  * link loss, watchdogs, floods and malformed notifications.
  */
 import assert from 'node:assert/strict';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import { test } from 'node:test';
-import type { FakeAdapter } from '../../devices/ble/controller.ts';
 import { Opcode, PacketType } from '../../devices/ble/hci.ts';
 import type { SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
 import {
@@ -17,55 +14,13 @@ import {
   powerMeter,
   smartBike,
   speedCadenceSensor,
+  stairClimber,
   treadmill,
   CYCLING_POWER_MEASUREMENT_UUID,
   HEART_RATE_MEASUREMENT_UUID,
 } from '../../devices/ble/peripherals/index.ts';
 import { FakeBleWorld, type Flood } from '../../devices/ble/world.ts';
-import type { BleSource } from '../../../src/sources/ble/ble-source.ts';
-import { expectedReadings, hciRig, linkStartsOf, sensorIdOf, sleep, until, within } from './hci-rig.ts';
-
-function stateOf(source: BleSource, peripheral: SimulatedPeripheral): string | undefined {
-  return source.health().devices?.find((device) => device.id === sensorIdOf(peripheral))?.state;
-}
-
-function connected(source: BleSource, peripheral: SimulatedPeripheral): boolean {
-  return stateOf(source, peripheral) === 'connected';
-}
-
-function commandsNamed(adapter: FakeAdapter, name: string): number {
-  return adapter.commandLog.filter((entry) => entry.name === name).length;
-}
-
-/**
- * Counts LE Create Connection commands still waiting for their connection, per adapter, in the order the
- * controller sees them; the most ever outstanding at once is what the source's one-at-a-time rule bounds.
- */
-function watchConnectionAttempts(world: FakeBleWorld, peripherals: SimulatedPeripheral[]): { maxOutstanding: Map<number, number> } {
-  const outstanding = new Map<number, number>();
-  const maxOutstanding = new Map<number, number>();
-  for (const adapter of world.adapters()) {
-    const fromHost = adapter.fromHost.bind(adapter);
-    adapter.fromHost = (packet, origin) => {
-      if (packet[0] === PacketType.command && packet.length >= 3) {
-        const op = packet.readUInt16LE(1);
-        const now = outstanding.get(adapter.id) ?? 0;
-        if (op === Opcode.leCreateConnection || op === Opcode.leExtendedCreateConnection) outstanding.set(adapter.id, now + 1);
-        if (op === Opcode.leCreateConnectionCancel) outstanding.set(adapter.id, Math.max(0, now - 1));
-        maxOutstanding.set(adapter.id, Math.max(maxOutstanding.get(adapter.id) ?? 0, outstanding.get(adapter.id) ?? 0));
-      }
-      fromHost(packet, origin);
-    };
-  }
-  for (const peripheral of peripherals) {
-    const connectedTo = peripheral.connected.bind(peripheral);
-    peripheral.connected = (link) => {
-      outstanding.set(link.adapterId, Math.max(0, (outstanding.get(link.adapterId) ?? 0) - 1));
-      connectedTo(link);
-    };
-  }
-  return { maxOutstanding };
-}
+import { commandsNamed, connected, expectedReadings, exposeGc, hciRig, linkStartsOf, sensorIdOf, sleep, stateOf, until, watchConnectionAttempts, within } from './hci-rig.ts';
 
 test('permit-join: nothing is admitted before the window, the strap joins during it, a sensor first heard after it does not', { timeout: 20_000 }, async (t) => {
   const world = new FakeBleWorld();
@@ -101,6 +56,17 @@ test('permit-join: nothing is admitted before the window, the strap joins during
   assert.ok(!sink.readings.some((reading) => reading.sensor === sensorIdOf(late)));
   const before = sink.of(sensorIdOf(strap), 'heart_rate').length;
   await until('the joined strap still delivering', () => sink.of(sensorIdOf(strap), 'heart_rate').length >= before + 3);
+});
+
+test('a stair climber over the real stack: its data and training status subscribed, floors and elevation gain read, kind stair_climber', { timeout: 20_000 }, async (t) => {
+  const world = new FakeBleWorld();
+  const climber = world.add(stairClimber({ seed: 3, notifyIntervalMs: 100, advertisingIntervalMs: 50 }));
+  const { source, sink } = await hciRig(t, world, { permitJoinSeconds: 60 });
+  await until('the climber connected', () => connected(source, climber));
+  await until('floors, step rate and elevation gain', () => ['floors', 'cadence', 'elevation_gain', 'elapsed_time'].every((metric) => sink.of(sensorIdOf(climber), metric).length >= 2));
+  assert.ok(climber.isSubscribed('2ad0') && climber.isSubscribed('2ad3'), 'data and training status subscribed');
+  await until('the inventory names the kind', () => sink.lastInventory.some((sensor) => sensor.id === sensorIdOf(climber) && sensor.kind === 'stair_climber'));
+  assert.equal(source.stats().refused, 0);
 });
 
 test('ten sensors at once on two adapters: maxConnections per adapter, one connection attempt at a time, every sensor delivers', { timeout: 30_000 }, async (t) => {
@@ -497,9 +463,3 @@ test('an adapter the machine does not have: unavailable with the reason, or degr
   assert.match(alone.detail ?? '', /Bluetooth unavailable on hci5/);
   t.diagnostic(alone.detail ?? '');
 });
-
-/** `global.gc` without starting node with --expose-gc, so heap figures are not noise from garbage. */
-function exposeGc(): () => void {
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}

@@ -1,8 +1,9 @@
 /** FTMS Cross Trainer Data 0x2ACE: the only machine with 24-bit flags; bit 15 is a direction, not a field. */
 import { kmhToMetresPerSecond } from './profile.ts';
-import { energyFields, machineDataProfile, type MachineDataSpec } from './fitness-machine-data.ts';
+import { SESSION_READINGS, machineDataProfile, sessionGroups, type MachineDataSpec, type SessionField } from './fitness-machine-data.ts';
 
 export type CrossTrainerField =
+  | SessionField
   | 'instantaneousSpeedKmh'
   | 'averageSpeedKmh'
   | 'totalDistanceM'
@@ -16,13 +17,6 @@ export type CrossTrainerField =
   | 'resistanceLevel'
   | 'instantaneousPowerW'
   | 'averagePowerW'
-  | 'totalEnergyKcal'
-  | 'energyPerHourKcal'
-  | 'energyPerMinuteKcal'
-  | 'heartRateBpm'
-  | 'metabolicEquivalent'
-  | 'elapsedTimeS'
-  | 'remainingTimeS'
   | 'movingBackward';
 
 export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
@@ -62,11 +56,7 @@ export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
         { bit: 7, fields: [{ name: 'resistanceLevel', type: 's16', divisor: 10 }] },
         { bit: 8, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
         { bit: 9, fields: [{ name: 'averagePowerW', type: 's16' }] },
-        { bit: 10, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
-        { bit: 11, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
-        { bit: 12, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
-        { bit: 13, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
-        { bit: 14, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+        ...sessionGroups(10),
         { bit: 15, fields: [], marker: 'movingBackward' },
       ],
     },
@@ -79,8 +69,7 @@ export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
     { metric: 'incline', field: 'inclinationPercent' },
     { metric: 'resistance', field: 'resistanceLevel' },
     { metric: 'power', field: 'instantaneousPowerW' },
-    { metric: 'energy', field: 'totalEnergyKcal' },
-    { metric: 'heart_rate', field: 'heartRateBpm' },
+    ...SESSION_READINGS,
   ],
 };
 

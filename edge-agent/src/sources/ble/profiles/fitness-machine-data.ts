@@ -1,18 +1,24 @@
 /**
  * The walker shared by the Fitness Machine Service data characteristics (service 0x1826): Treadmill,
- * Indoor Bike, Rower and Cross Trainer Data. Each machine is a table of flag bits and the fields they
- * gate, in wire order, so the four files only describe their layout and which fields are readings.
+ * Indoor Bike, Rower, Cross Trainer and Stair Climber Data. Each machine is a table of flag bits and the
+ * fields they gate, in wire order, so the machine files only describe their layout and which fields are
+ * readings.
  *
- * Rules common to all four:
+ * Rules common to all of them:
  * - Bit 0 ("More Data") is inverted: clear means the first field is present. A server splitting one record
  *   over several notifications sets it on the packets without that field; every packet still describes
  *   itself through its flags, so each one decodes on its own.
- * - The consumed length must equal the PDU length. When it does not, the alternative layouts (known
- *   spec-versus-device disagreements) are tried in order and the one that fits is reported as a fact.
+ * - The consumed length should equal the PDU length. When it does not, the alternative layouts (known
+ *   spec-versus-device disagreements) are tried in order and the one that fits exactly is reported as a fact.
+ *
+ * Real machines bend the spec: a Concept2 PM5 appends one byte the flags do not announce, some commercial
+ * treadmills four, walking pads set reserved flag bits. Those records still carry every announced field in
+ * its place, so they are decoded and the deviation is returned as a quirk for the source to count. A
+ * record shorter than its flags announce is refused: its fields cannot be placed safely.
  */
 import type { MetricId } from '@pulsebridge/protocol';
-import { refused, type Decoded } from '../../measurement.ts';
-import { FIELD_SIZE, MeasurementList, hex, readField, type BleProfile, type FieldType } from './profile.ts';
+import { refused } from '../../measurement.ts';
+import { FIELD_SIZE, MeasurementList, hex, readField, type BleDecoded, type BleProfile, type FieldType } from './profile.ts';
 
 export interface FieldSpec<Name extends string> {
   name: Name;
@@ -48,23 +54,56 @@ export interface MachineDataSpec<Name extends string> {
   name: string;
   /** The first is the FTMS 1.0 layout; the others are fallbacks for devices that disagree with it. */
   layouts: MachineLayout<Name>[];
-  readings: ReadingRule<Name>[];
+  readings: readonly ReadingRule<Name>[];
 }
 
 export interface MachineDataFields<Name extends string> {
   flags: number;
   interpretation: string;
   values: Partial<Record<Name, number>>;
+  /** How the record bent the spec, one description each; empty for a record exactly as specified. */
+  quirks: string[];
 }
 
-/** The expended-energy triplet all four machines share, gated by one flag bit. */
-export function energyFields<Name extends string>(total: Name, perHour: Name, perMinute: Name): FieldSpec<Name>[] {
+/** The fields every machine ends its record with, in the same order, each gated by the next flag bit. */
+export type SessionField =
+  | 'totalEnergyKcal'
+  | 'energyPerHourKcal'
+  | 'energyPerMinuteKcal'
+  | 'heartRateBpm'
+  | 'metabolicEquivalent'
+  | 'elapsedTimeS'
+  | 'remainingTimeS';
+
+/**
+ * The expended-energy triplet, heart rate, MET, elapsed and remaining time, gated by `energyBit` and the four
+ * bits after it.
+ */
+export function sessionGroups(energyBit: number): FlagGroup<SessionField>[] {
   return [
-    { name: total, type: 'u16', unavailable: 0xffff },
-    { name: perHour, type: 'u16', unavailable: 0xffff },
-    { name: perMinute, type: 'u8', unavailable: 0xff },
+    {
+      bit: energyBit,
+      fields: [
+        { name: 'totalEnergyKcal', type: 'u16', unavailable: 0xffff },
+        { name: 'energyPerHourKcal', type: 'u16', unavailable: 0xffff },
+        { name: 'energyPerMinuteKcal', type: 'u8', unavailable: 0xff },
+      ],
+    },
+    { bit: energyBit + 1, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
+    // The 2017 treadmill XML has no exponent here, but every other FTMS MET field is 0.1 and so are real treadmills.
+    { bit: energyBit + 2, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
+    { bit: energyBit + 3, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
+    { bit: energyBit + 4, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
   ];
 }
+
+/** The readings of the session fields, the same on every machine. */
+export const SESSION_READINGS: readonly ReadingRule<SessionField>[] = [
+  { metric: 'energy', field: 'totalEnergyKcal' },
+  { metric: 'heart_rate', field: 'heartRateBpm' },
+  { metric: 'elapsed_time', field: 'elapsedTimeS' },
+  { metric: 'remaining_time', field: 'remainingTimeS' },
+];
 
 /** A copy of `base` with some fields read differently. */
 export function variantLayout<Name extends string>(
@@ -107,13 +146,19 @@ export function parseMachineData<Name extends string>(
   if (first === undefined) return refused(`${spec.name} has no layout`);
   if (data.length < first.flagBytes) return refused(`${spec.name} of ${data.length} bytes is shorter than its flags`);
   const flags = readField(data, 0, first.flagBytes === 3 ? 'u24' : 'u16');
+  const quirks: string[] = [];
   const definedBits = first.groups.reduce((mask, group) => mask | (1 << group.bit), 0);
   const reserved = flags & ~definedBits;
-  if (reserved) return refused(`${spec.name} flags ${hex(flags, first.flagBytes * 2)} set reserved bits ${hex(reserved, first.flagBytes * 2)}`);
+  // Reserved bits gate no field this layout knows of: the announced fields are still where the spec puts them.
+  if (reserved) quirks.push(`flags ${hex(flags, first.flagBytes * 2)} set reserved bits ${hex(reserved, first.flagBytes * 2)}`);
 
-  const layout = spec.layouts.find((candidate) => recordLength(candidate, flags) === data.length);
+  let layout = spec.layouts.find((candidate) => recordLength(candidate, flags) === data.length);
   if (layout === undefined) {
-    return refused(`${spec.name} of ${data.length} bytes, flags ${hex(flags, first.flagBytes * 2)} need ${recordLength(first, flags)}`);
+    layout = spec.layouts.find((candidate) => recordLength(candidate, flags) < data.length);
+    if (layout === undefined) {
+      return refused(`${spec.name} of ${data.length} bytes, flags ${hex(flags, first.flagBytes * 2)} need ${recordLength(first, flags)}`);
+    }
+    quirks.push(`${data.length - recordLength(layout, flags)} unannounced trailing bytes`);
   }
 
   const values: Partial<Record<Name, number>> = {};
@@ -128,13 +173,13 @@ export function parseMachineData<Name extends string>(
       values[field.name] = (raw * (field.multiplier ?? 1)) / (field.divisor ?? 1);
     }
   }
-  return { flags, interpretation: layout.interpretation, values };
+  return { flags, interpretation: layout.interpretation, values, quirks };
 }
 
 export function machineDataProfile<Name extends string>(spec: MachineDataSpec<Name>): BleProfile {
   return {
     name: spec.name,
-    decode(data): Decoded {
+    decode(data): BleDecoded {
       const parsed = parseMachineData(spec, data);
       if ('ok' in parsed) return parsed;
       const list = new MeasurementList();
@@ -146,7 +191,8 @@ export function machineDataProfile<Name extends string>(spec: MachineDataSpec<Na
         list.add(rule.metric, rule.convert ? rule.convert(value) : value);
       }
       const fallback = parsed.interpretation === spec.layouts[0]?.interpretation ? undefined : { ftmsLayout: parsed.interpretation };
-      return list.result(fallback);
+      const decoded = list.result<undefined>(fallback);
+      return decoded.ok && parsed.quirks.length > 0 ? { ...decoded, quirks: parsed.quirks } : decoded;
     },
   };
 }

@@ -3,9 +3,10 @@
  * sends them; the 2017 XML swaps their names.
  */
 import { kmhToMetresPerSecond } from './profile.ts';
-import { energyFields, machineDataProfile, variantLayout, type MachineDataSpec, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
 
 export type IndoorBikeField =
+  | SessionField
   | 'instantaneousSpeedKmh'
   | 'averageSpeedKmh'
   | 'instantaneousCadenceRpm'
@@ -13,14 +14,7 @@ export type IndoorBikeField =
   | 'totalDistanceM'
   | 'resistanceLevel'
   | 'instantaneousPowerW'
-  | 'averagePowerW'
-  | 'totalEnergyKcal'
-  | 'energyPerHourKcal'
-  | 'energyPerMinuteKcal'
-  | 'heartRateBpm'
-  | 'metabolicEquivalent'
-  | 'elapsedTimeS'
-  | 'remainingTimeS';
+  | 'averagePowerW';
 
 const ftms10: MachineLayout<IndoorBikeField> = {
   interpretation: 'FTMS 1.0',
@@ -35,11 +29,7 @@ const ftms10: MachineLayout<IndoorBikeField> = {
     { bit: 5, fields: [{ name: 'resistanceLevel', type: 's16' }] },
     { bit: 6, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
     { bit: 7, fields: [{ name: 'averagePowerW', type: 's16' }] },
-    { bit: 8, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
-    { bit: 9, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
-    { bit: 10, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
-    { bit: 11, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
-    { bit: 12, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+    ...sessionGroups(8),
   ],
 };
 
@@ -52,8 +42,7 @@ export const indoorBikeDataSpec: MachineDataSpec<IndoorBikeField> = {
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'resistance', field: 'resistanceLevel' },
     { metric: 'power', field: 'instantaneousPowerW' },
-    { metric: 'energy', field: 'totalEnergyKcal' },
-    { metric: 'heart_rate', field: 'heartRateBpm' },
+    ...SESSION_READINGS,
   ],
 };
 

@@ -18,12 +18,19 @@ export interface DecodeContext<State> {
   wheelCircumferenceM?: number;
 }
 
+/**
+ * What a BLE decoder returns: the shared decoded result, plus `quirks` when the bytes bent the spec in a
+ * way the decoder could step around (unannounced trailing bytes, reserved flag bits), one description each.
+ * The source counts them per sensor.
+ */
+export type BleDecoded<State = undefined> = Decoded<State> | { ok: true; measurements: Measurement[]; facts?: SensorFacts; state?: State; quirks: string[] };
+
 export interface BleProfile<State = undefined> {
   /** Short name for logs, counters and benchmarks, e.g. 'heart_rate_measurement'. */
   readonly name: string;
   // Method syntax on purpose: it lets the one table hold profiles of different State types, and the source
   // only ever hands a profile back the state that same profile returned.
-  decode(data: Uint8Array, context?: DecodeContext<State>): Decoded<State>;
+  decode(data: Uint8Array, context?: DecodeContext<State>): BleDecoded<State>;
 }
 
 export type FieldType = 'u8' | 'u16' | 's16' | 'u24' | 'u32';

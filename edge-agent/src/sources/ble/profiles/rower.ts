@@ -1,7 +1,8 @@
 /** FTMS Rower Data 0x2AD1. Bit 0 gates a pair: stroke rate and stroke count. */
-import { energyFields, machineDataProfile, variantLayout, type MachineDataSpec, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
 
 export type RowerField =
+  | SessionField
   | 'strokeRateSpm'
   | 'strokeCount'
   | 'averageStrokeRateSpm'
@@ -10,14 +11,7 @@ export type RowerField =
   | 'averagePaceSPer500m'
   | 'instantaneousPowerW'
   | 'averagePowerW'
-  | 'resistanceLevel'
-  | 'totalEnergyKcal'
-  | 'energyPerHourKcal'
-  | 'energyPerMinuteKcal'
-  | 'heartRateBpm'
-  | 'metabolicEquivalent'
-  | 'elapsedTimeS'
-  | 'remainingTimeS';
+  | 'resistanceLevel';
 
 const ftms10: MachineLayout<RowerField> = {
   interpretation: 'FTMS 1.0',
@@ -37,11 +31,7 @@ const ftms10: MachineLayout<RowerField> = {
     { bit: 5, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
     { bit: 6, fields: [{ name: 'averagePowerW', type: 's16' }] },
     { bit: 7, fields: [{ name: 'resistanceLevel', type: 's16' }] },
-    { bit: 8, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
-    { bit: 9, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
-    { bit: 10, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
-    { bit: 11, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
-    { bit: 12, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+    ...sessionGroups(8),
   ],
 };
 
@@ -54,8 +44,7 @@ export const rowerDataSpec: MachineDataSpec<RowerField> = {
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'power', field: 'instantaneousPowerW' },
     { metric: 'resistance', field: 'resistanceLevel' },
-    { metric: 'energy', field: 'totalEnergyKcal' },
-    { metric: 'heart_rate', field: 'heartRateBpm' },
+    ...SESSION_READINGS,
   ],
 };
 

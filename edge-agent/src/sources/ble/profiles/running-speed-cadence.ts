@@ -42,6 +42,7 @@ export const rscMeasurement: BleProfile = {
     const fields = parseRsc(data);
     if ('ok' in fields) return fields;
     const list = new MeasurementList().add('speed', fields.speedMps).add('cadence', fields.cadenceSpm);
+    if (fields.strideLengthM !== undefined) list.add('stride_length', fields.strideLengthM);
     if (fields.totalDistanceM !== undefined) list.add('distance', fields.totalDistanceM);
     return list.result();
   },

@@ -1,8 +1,9 @@
 /** FTMS Treadmill Data 0x2ACD. */
 import { kmhToMetresPerSecond } from './profile.ts';
-import { energyFields, machineDataProfile, variantLayout, type MachineDataSpec, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
 
 export type TreadmillField =
+  | SessionField
   | 'instantaneousSpeedKmh'
   | 'averageSpeedKmh'
   | 'totalDistanceM'
@@ -12,13 +13,6 @@ export type TreadmillField =
   | 'negativeElevationGainM'
   | 'instantaneousPace'
   | 'averagePace'
-  | 'totalEnergyKcal'
-  | 'energyPerHourKcal'
-  | 'energyPerMinuteKcal'
-  | 'heartRateBpm'
-  | 'metabolicEquivalent'
-  | 'elapsedTimeS'
-  | 'remainingTimeS'
   | 'forceOnBeltN'
   | 'powerOutputW';
 
@@ -46,12 +40,7 @@ const ftms10: MachineLayout<TreadmillField> = {
     // km/min with 0.1 resolution in the 2017 XML.
     { bit: 5, fields: [{ name: 'instantaneousPace', type: 'u8', divisor: 10 }] },
     { bit: 6, fields: [{ name: 'averagePace', type: 'u8', divisor: 10 }] },
-    { bit: 7, fields: energyFields('totalEnergyKcal', 'energyPerHourKcal', 'energyPerMinuteKcal') },
-    { bit: 8, fields: [{ name: 'heartRateBpm', type: 'u8' }] },
-    // The 2017 XML has no exponent here, but every other FTMS MET field is 0.1 and so are real treadmills.
-    { bit: 9, fields: [{ name: 'metabolicEquivalent', type: 'u8', divisor: 10 }] },
-    { bit: 10, fields: [{ name: 'elapsedTimeS', type: 'u16' }] },
-    { bit: 11, fields: [{ name: 'remainingTimeS', type: 'u16' }] },
+    ...sessionGroups(7),
     {
       bit: 12,
       fields: [
@@ -73,8 +62,7 @@ export const treadmillDataSpec: MachineDataSpec<TreadmillField> = {
     { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'incline', field: 'inclinationPercent' },
-    { metric: 'energy', field: 'totalEnergyKcal' },
-    { metric: 'heart_rate', field: 'heartRateBpm' },
+    ...SESSION_READINGS,
     { metric: 'power', field: 'powerOutputW' },
   ],
 };

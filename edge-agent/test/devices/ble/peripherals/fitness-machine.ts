@@ -12,6 +12,8 @@ export const FtmsUuid = {
   feature: '2acc',
   treadmillData: '2acd',
   indoorBikeData: '2ad2',
+  stairClimberData: '2ad0',
+  trainingStatus: '2ad3',
   supportedSpeedRange: '2ad4',
   supportedInclinationRange: '2ad5',
   supportedResistanceRange: '2ad6',
@@ -48,9 +50,24 @@ export interface ControlOutcome {
 
 export type ControlHandler = (parameters: Buffer) => ControlOutcome;
 
+/**
+ * A Set Target op with one 16-bit parameter: refused outside `range` (raw units), else applied and
+ * announced with status op `statusOp` carrying the same parameter.
+ */
+export function targetHandler(statusOp: number, range: { min: number; max: number }, read: (parameters: Buffer) => number, apply: (raw: number) => void): ControlHandler {
+  return (parameters) => {
+    if (parameters.length !== 2) return { result: ControlPointResult.invalidParameter };
+    const raw = read(parameters);
+    if (raw < range.min || raw > range.max) return { result: ControlPointResult.invalidParameter };
+    apply(raw);
+    return { result: ControlPointResult.success, status: Buffer.from([statusOp, ...parameters]) };
+  };
+}
+
 /** Machine type bits of the FTMS advertising service data (FTMS 1.0, 4.3.1.1). */
 export const MachineType = {
   treadmill: 0x0001,
+  stairClimber: 0x0008,
   indoorBike: 0x0020,
 } as const;
 

@@ -7,8 +7,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SimulatedPeripheral } from '../peripheral.ts';
 import { Wander, type SeededRandom } from '../random.ts';
-import { basePeripheralOptions, CommonPeripheralProperties, serialNumber } from './options.ts';
-import { BatteryLevel, deviceInformationService } from './standard-services.ts';
+import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
+import { BatteryLevel, simulatorDeviceInformation } from './standard-services.ts';
 
 export const HeartRateStrapSchema = Type.Object(
   {
@@ -118,13 +118,7 @@ export class HeartRateStrap extends SimulatedPeripheral {
           ],
         },
         battery.service(),
-        deviceInformationService({
-          manufacturer: 'Pulsebridge Sim',
-          model: 'HRM-SIM 2',
-          serialNumber: serialNumber(base.seed, 1),
-          firmwareRevision: '3.1.4',
-          hardwareRevision: 'B',
-        }),
+        simulatorDeviceInformation(base.seed, 1, 'HRM-SIM 2', '3.1.4', 'B'),
       ],
     });
     this.signal = new HeartRateSignal(this.random.fork(), options.heartRate ?? 72, intervalMs, {

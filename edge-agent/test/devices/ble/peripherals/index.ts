@@ -8,6 +8,7 @@ import { PolarBroadcastStrap, PolarBroadcastStrapSchema } from './polar-broadcas
 import { PowerMeter, PowerMeterSchema } from './power-meter.ts';
 import { SmartBike, SmartBikeSchema } from './smart-bike.ts';
 import { SpeedCadenceSensor, SpeedCadenceSensorSchema } from './speed-cadence-sensor.ts';
+import { StairClimber, StairClimberSchema } from './stair-climber.ts';
 import { Treadmill, TreadmillSchema } from './treadmill.ts';
 
 export interface PeripheralKind {
@@ -23,6 +24,7 @@ export const PERIPHERAL_KINDS = {
   treadmill: { schema: TreadmillSchema, create: (options: object) => new Treadmill(options) },
   'smart-bike': { schema: SmartBikeSchema, create: (options: object) => new SmartBike(options) },
   'polar-broadcast-strap': { schema: PolarBroadcastStrapSchema, create: (options: object) => new PolarBroadcastStrap(options) },
+  'stair-climber': { schema: StairClimberSchema, create: (options: object) => new StairClimber(options) },
 } as const satisfies Record<string, PeripheralKind>;
 
 export type PeripheralKindName = keyof typeof PERIPHERAL_KINDS;
@@ -32,6 +34,7 @@ export { PolarBroadcastStrap, polarBroadcastStrap, POLAR_COMPANY_ID, type PolarB
 export { PowerMeter, powerMeter, CYCLING_POWER_MEASUREMENT_UUID, type PowerMeterOptions } from './power-meter.ts';
 export { SmartBike, smartBike, type SmartBikeOptions } from './smart-bike.ts';
 export { SpeedCadenceSensor, speedCadenceSensor, CSC_MEASUREMENT_UUID, type SpeedCadenceSensorOptions } from './speed-cadence-sensor.ts';
+export { StairClimber, stairClimber, type StairClimberOptions } from './stair-climber.ts';
 export { Treadmill, treadmill, type TreadmillOptions } from './treadmill.ts';
 export { FtmsUuid, ControlPointOpcode, ControlPointResult } from './fitness-machine.ts';
 export { DeviceInformationUuid, BATTERY_LEVEL_UUID } from './standard-services.ts';

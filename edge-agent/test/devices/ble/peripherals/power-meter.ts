@@ -7,9 +7,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SimulatedPeripheral } from '../peripheral.ts';
 import { Wander, type SeededRandom } from '../random.ts';
-import { basePeripheralOptions, CommonPeripheralProperties, serialNumber } from './options.ts';
+import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
 import { RevolutionCounter } from './revolutions.ts';
-import { BatteryLevel, deviceInformationService, sensorLocation } from './standard-services.ts';
+import { BatteryLevel, simulatorDeviceInformation, sensorLocation } from './standard-services.ts';
 
 export const PowerMeterSchema = Type.Object(
   {
@@ -81,12 +81,7 @@ export class PowerMeter extends SimulatedPeripheral {
           ],
         },
         battery.service(),
-        deviceInformationService({
-          manufacturer: 'Pulsebridge Sim',
-          model: 'PWR-SIM L',
-          serialNumber: serialNumber(base.seed, 2),
-          firmwareRevision: '5.0.2',
-        }),
+        simulatorDeviceInformation(base.seed, 2, 'PWR-SIM L', '5.0.2'),
       ],
     });
     this.signal = new CrankPowerSignal(

@@ -17,9 +17,10 @@ import {
   ftmsServiceData,
   FtmsUuid,
   MachineType,
+  targetHandler,
 } from './fitness-machine.ts';
-import { basePeripheralOptions, CommonPeripheralProperties, serialNumber } from './options.ts';
-import { deviceInformationService } from './standard-services.ts';
+import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
+import { simulatorDeviceInformation } from './standard-services.ts';
 
 export const SmartBikeSchema = Type.Object(
   {
@@ -86,16 +87,7 @@ export class SmartBike extends SimulatedPeripheral {
             return { result: ControlPointResult.success, status: Buffer.from([0x07, level]) };
           },
         ],
-        [
-          ControlPointOpcode.setTargetPower,
-          (parameters: Buffer) => {
-            if (parameters.length !== 2) return { result: ControlPointResult.invalidParameter };
-            const watts = parameters.readInt16LE(0);
-            if (watts < POWER_RANGE.min || watts > POWER_RANGE.max) return { result: ControlPointResult.invalidParameter };
-            holder.signal?.power.retarget(watts);
-            return { result: ControlPointResult.success, status: Buffer.from([0x08, ...parameters]) };
-          },
-        ],
+        [ControlPointOpcode.setTargetPower, targetHandler(0x08, POWER_RANGE, (p) => p.readInt16LE(0), (watts) => holder.signal?.power.retarget(watts))],
       ]),
     );
     super({
@@ -118,12 +110,7 @@ export class SmartBike extends SimulatedPeripheral {
             control.status(),
           ],
         },
-        deviceInformationService({
-          manufacturer: 'Pulsebridge Sim',
-          model: 'BIKE-SIM S',
-          serialNumber: serialNumber(base.seed, 5),
-          firmwareRevision: '4.4.1',
-        }),
+        simulatorDeviceInformation(base.seed, 5, 'BIKE-SIM S', '4.4.1'),
       ],
     });
     this.signal = new IndoorBikeSignal(this.random.fork(), { power: options.power ?? 180, cadence: options.cadence ?? 90 });

@@ -9,9 +9,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { manufacturerData } from '../advertising.ts';
 import { SimulatedPeripheral } from '../peripheral.ts';
 import { Wander, type SeededRandom } from '../random.ts';
-import { basePeripheralOptions, CommonPeripheralProperties, serialNumber } from './options.ts';
+import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
 import { RevolutionCounter } from './revolutions.ts';
-import { BatteryLevel, deviceInformationService, sensorLocation } from './standard-services.ts';
+import { BatteryLevel, simulatorDeviceInformation, sensorLocation } from './standard-services.ts';
 
 export const SpeedCadenceSensorSchema = Type.Object(
   {
@@ -87,12 +87,7 @@ export class SpeedCadenceSensor extends SimulatedPeripheral {
           ],
         },
         battery.service(),
-        deviceInformationService({
-          manufacturer: 'Pulsebridge Sim',
-          model: 'CSC-SIM',
-          serialNumber: serialNumber(base.seed, 3),
-          firmwareRevision: '1.9.0',
-        }),
+        simulatorDeviceInformation(base.seed, 3, 'CSC-SIM', '1.9.0'),
       ],
     });
     this.signal = new SpeedCadenceSignal(

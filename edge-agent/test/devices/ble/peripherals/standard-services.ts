@@ -1,6 +1,7 @@
 /**
  * Services most sensors carry besides their measurement: Battery (0x180F) and Device Information (0x180A).
  */
+import { serialNumber } from './options.ts';
 import type { CharacteristicDefinition, ServiceDefinition } from '../gatt.ts';
 import type { SimulatedPeripheral } from '../peripheral.ts';
 
@@ -61,6 +62,13 @@ export function deviceInformationService(info: DeviceInformation): ServiceDefini
     characteristics.push({ uuid: DeviceInformationUuid.hardwareRevision, properties: ['read'], read: text(info.hardwareRevision) });
   }
   return { uuid: '180a', characteristics };
+}
+
+/** Device information of a Pulsebridge simulated peripheral: its serial number follows from seed and kind. */
+export function simulatorDeviceInformation(seed: number, kindTag: number, model: string, firmwareRevision: string, hardwareRevision?: string): ServiceDefinition {
+  const info: DeviceInformation = { manufacturer: 'Pulsebridge Sim', model, serialNumber: serialNumber(seed, kindTag), firmwareRevision };
+  if (hardwareRevision !== undefined) info.hardwareRevision = hardwareRevision;
+  return deviceInformationService(info);
 }
 
 /** Sensor Location 0x2A5D (shared by CSC, CP and RSC). */

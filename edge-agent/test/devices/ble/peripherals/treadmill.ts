@@ -11,15 +11,15 @@ import {
   commonControlHandlers,
   range,
   ControlPointOpcode,
-  ControlPointResult,
   featureValue,
   FitnessMachineControl,
   ftmsServiceData,
   FtmsUuid,
   MachineType,
+  targetHandler,
 } from './fitness-machine.ts';
-import { basePeripheralOptions, CommonPeripheralProperties, serialNumber } from './options.ts';
-import { deviceInformationService } from './standard-services.ts';
+import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
+import { simulatorDeviceInformation } from './standard-services.ts';
 
 export const TreadmillSchema = Type.Object(
   {
@@ -86,25 +86,12 @@ export class Treadmill extends SimulatedPeripheral {
     const control = new FitnessMachineControl(
       new Map([
         ...commonControlHandlers(holder),
-        [
-          ControlPointOpcode.setTargetSpeed,
-          (parameters: Buffer) => {
-            if (parameters.length !== 2) return { result: ControlPointResult.invalidParameter };
-            const speed = parameters.readUInt16LE(0);
-            if (speed < SPEED_RANGE.min || speed > SPEED_RANGE.max) return { result: ControlPointResult.invalidParameter };
-            holder.signal?.speedKmh.retarget(speed / 100);
-            return { result: ControlPointResult.success, status: Buffer.from([0x05, ...parameters]) };
-          },
-        ],
+        [ControlPointOpcode.setTargetSpeed, targetHandler(0x05, SPEED_RANGE, (p) => p.readUInt16LE(0), (speed) => holder.signal?.speedKmh.retarget(speed / 100))],
         [
           ControlPointOpcode.setTargetInclination,
-          (parameters: Buffer) => {
-            if (parameters.length !== 2) return { result: ControlPointResult.invalidParameter };
-            const incline = parameters.readInt16LE(0);
-            if (incline < INCLINE_RANGE.min || incline > INCLINE_RANGE.max) return { result: ControlPointResult.invalidParameter };
+          targetHandler(0x06, INCLINE_RANGE, (p) => p.readInt16LE(0), (incline) => {
             if (holder.signal !== undefined) holder.signal.inclinePercent = incline / 10;
-            return { result: ControlPointResult.success, status: Buffer.from([0x06, ...parameters]) };
-          },
+          }),
         ],
       ]),
     );
@@ -127,12 +114,7 @@ export class Treadmill extends SimulatedPeripheral {
             control.status(),
           ],
         },
-        deviceInformationService({
-          manufacturer: 'Pulsebridge Sim',
-          model: 'TREAD-SIM 500',
-          serialNumber: serialNumber(base.seed, 4),
-          firmwareRevision: '7.2.0',
-        }),
+        simulatorDeviceInformation(base.seed, 4, 'TREAD-SIM 500', '7.2.0'),
       ],
     });
     this.signal = new TreadmillSignal(this.random.fork(), { speedKmh: options.speedKmh ?? 10, inclinePercent: options.inclinePercent ?? 1 }, intervalMs);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitnessMachineFeature } from '../../../../src/sources/ble/profiles/fitness-machine-feature.ts';
 import { fitnessMachineStatus } from '../../../../src/sources/ble/profiles/fitness-machine-status.ts';
+import { supportedPowerRange, supportedResistanceLevelRange } from '../../../../src/sources/ble/profiles/supported-ranges.ts';
+import { trainingStatus } from '../../../../src/sources/ble/profiles/training-status.ts';
 import { accepted, rejected, wire } from './fixtures.ts';
 
 test('feature (incyclist): power and cadence, no heart rate; power and simulation targets', () => {
@@ -49,4 +51,40 @@ test('status events without parameters, signed parameters, and bad input', () =>
   rejected(fitnessMachineStatus.decode(wire('')), /empty/);
   rejected(fitnessMachineStatus.decode(wire('04 00')), /2 bytes, expected 1/);
   rejected(fitnessMachineStatus.decode(wire('42')), /unknown fitness machine status 0x42/);
+});
+
+// Training Status 0x2AD3, Supported Resistance Level Range 0x2AD6, Supported Power Range 0x2AD8
+
+test('training status: the code and its name become facts, with the machine text when the flags announce one', () => {
+  assert.deepEqual(accepted(trainingStatus.decode(wire('00 01'))).facts, { ftmsTrainingStatus: 1, ftmsTrainingStatusName: 'idle' });
+  assert.deepEqual(accepted(trainingStatus.decode(wire('01 0D 51 75 69 63 6B 00'))).facts, {
+    ftmsTrainingStatus: 13,
+    ftmsTrainingStatusName: 'manual_mode',
+    ftmsTrainingStatusText: 'Quick',
+  });
+  assert.equal(accepted(trainingStatus.decode(wire('00 0F'))).facts?.ftmsTrainingStatusName, 'post_workout');
+  // Codes newer than the table are named by number, not refused.
+  assert.equal(accepted(trainingStatus.decode(wire('00 20'))).facts?.ftmsTrainingStatusName, 'status_0x20');
+});
+
+test('training status: too short, invalid UTF-8 or control characters are refused', () => {
+  rejected(trainingStatus.decode(wire('')), /0 bytes, expected at least 2/);
+  rejected(trainingStatus.decode(wire('01')), /1 bytes, expected at least 2/);
+  rejected(trainingStatus.decode(wire('01 02 C3 28')), /not valid UTF-8/);
+  rejected(trainingStatus.decode(wire('01 02 41 07 42')), /control characters/);
+});
+
+test('supported resistance level range (0.1 resolution) and power range (W) become facts', () => {
+  assert.deepEqual(accepted(supportedResistanceLevelRange.decode(wire('0A 00 C8 00 05 00'))).facts, {
+    ftmsResistanceLevelMin: 1,
+    ftmsResistanceLevelMax: 20,
+    ftmsResistanceLevelIncrement: 0.5,
+  });
+  assert.deepEqual(accepted(supportedPowerRange.decode(wire('F6 FF 90 01 05 00'))).facts, { ftmsPowerWMin: -10, ftmsPowerWMax: 400, ftmsPowerWIncrement: 5 });
+});
+
+test('supported ranges: short records and a minimum above the maximum are refused', () => {
+  rejected(supportedPowerRange.decode(wire('19 00 90 01 05')), /5 bytes, expected 6/);
+  rejected(supportedResistanceLevelRange.decode(wire('')), /0 bytes, expected 6/);
+  rejected(supportedPowerRange.decode(wire('90 01 19 00 05 00')), /minimum 400 above maximum 25/);
 });

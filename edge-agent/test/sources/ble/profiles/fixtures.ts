@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Decoded, Measurement, SensorFacts } from '../../../../src/sources/measurement.ts';
+import type { BleDecoded } from '../../../../src/sources/ble/profiles/profile.ts';
+import type { Measurement, SensorFacts } from '../../../../src/sources/measurement.ts';
 
 /** Bytes in wire order, written as the reference writes them: '1E 55 32 00'. */
 export function wire(text: string): Uint8Array {
@@ -8,18 +9,18 @@ export function wire(text: string): Uint8Array {
   return Uint8Array.from(parts.map((part) => parseInt(part, 16)));
 }
 
-export function accepted<State>(decoded: Decoded<State>): { measurements: Measurement[]; facts?: SensorFacts; state?: State } {
+export function accepted<State>(decoded: BleDecoded<State>): { measurements: Measurement[]; facts?: SensorFacts; state?: State; quirks?: string[] } {
   if (!decoded.ok) assert.fail(`expected the bytes to decode, got refusal: ${decoded.reason}`);
   return decoded;
 }
 
-export function rejected<State>(decoded: Decoded<State>, reasonPattern: RegExp): void {
+export function rejected<State>(decoded: BleDecoded<State>, reasonPattern: RegExp): void {
   if (decoded.ok) assert.fail(`expected a refusal, got ${JSON.stringify(decoded.measurements)}`);
   assert.match(decoded.reason, reasonPattern);
 }
 
 /** Measurements as metric -> value, rounded to a tolerance that is far below any field's resolution. */
-export function values(decoded: Decoded<unknown>): Record<string, number> {
+export function values(decoded: BleDecoded<unknown>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of accepted(decoded).measurements) {
     assert.equal(out[m.metric], undefined, `metric ${m.metric} appears twice`);

@@ -1,14 +1,49 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BLE_PROFILES, profileFor, shortUuid } from '../../../../src/sources/ble/profiles/index.ts';
+import {
+  BLE_PROFILE_TABLE,
+  BLE_PROFILES,
+  BLE_SCAN_SERVICES,
+  isReadOnce,
+  kindOfCharacteristics,
+  kindOfServices,
+  profileFor,
+  shortUuid,
+} from '../../../../src/sources/ble/profiles/index.ts';
 import { values, wire } from './fixtures.ts';
 
 test('the table covers every characteristic of the task, keyed by lower-case 16-bit UUID', () => {
-  const expected = ['2a37', '2a19', '2a29', '2a24', '2a25', '2a26', '2a5b', '2a63', '2a53', '2acd', '2ad2', '2ad1', '2ace', '2acc', '2ada'];
+  const expected = ['2a37', '2a19', '2a29', '2a24', '2a25', '2a26', '2a5b', '2a63', '2a53', '2acd', '2ad2', '2ad1', '2ace', '2ad0', '2acc', '2ada', '2ad3', '2ad6', '2ad8'];
   for (const uuid of expected) assert.ok(BLE_PROFILES.has(uuid), `missing ${uuid}`);
   for (const uuid of BLE_PROFILES.keys()) assert.match(uuid, /^[0-9a-f]{4}$/);
   const names = [...BLE_PROFILES.values()].map((profile) => profile.name);
   assert.equal(new Set(names).size, names.length, 'profile names are unique');
+  const characteristics = BLE_PROFILE_TABLE.map((entry) => entry.characteristic);
+  assert.equal(new Set(characteristics).size, characteristics.length, 'each characteristic has one entry');
+});
+
+test('every entry names a 16-bit service, and a characteristic that implies a kind sits in a scanned service', () => {
+  for (const entry of BLE_PROFILE_TABLE) {
+    assert.match(entry.service.uuid, /^[0-9a-f]{4}$/, entry.characteristic);
+    if (entry.kind !== undefined) assert.ok(BLE_SCAN_SERVICES.includes(entry.service.uuid), `${entry.characteristic} implies ${entry.kind} but ${entry.service.uuid} is not scanned`);
+  }
+});
+
+test('the scan services, kinds and read-once set all come from the table', () => {
+  assert.deepEqual([...BLE_SCAN_SERVICES].sort(), ['180d', '1814', '1816', '1818', '1826']);
+  // Battery and device information are read from sensors found by another service, never scanned for.
+  assert.ok(!BLE_SCAN_SERVICES.includes('180f') && !BLE_SCAN_SERVICES.includes('180a'));
+  assert.equal(kindOfServices(['180d', '1826']), 'fitness_machine');
+  assert.equal(kindOfServices(['180d']), 'heart_rate');
+  assert.equal(kindOfServices(['180f']), 'unknown');
+  assert.equal(kindOfCharacteristics(['2a37', '2acd']), 'treadmill', 'the most specific characteristic decides');
+  assert.equal(kindOfCharacteristics(['2a37', '2a19']), 'heart_rate');
+  assert.equal(kindOfCharacteristics(['2ad0', '2ada']), 'stair_climber');
+  assert.equal(kindOfCharacteristics(['2ada']), undefined, 'machine status alone says nothing about the machine');
+  const readOnce = BLE_PROFILE_TABLE.filter((entry) => isReadOnce(entry.characteristic)).map((entry) => entry.characteristic);
+  assert.deepEqual(readOnce.sort(), ['2a19', '2a24', '2a25', '2a26', '2a27', '2a28', '2a29', '2acc', '2ad6', '2ad8']);
+  assert.equal(isReadOnce('2a37'), false);
+  assert.equal(isReadOnce('ffff'), false);
 });
 
 test('UUIDs as noble, Web Bluetooth or people write them resolve to the same profile; vendor UUIDs do not', () => {
