@@ -29,6 +29,7 @@ import {
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore, StoredBoot, TrueOffset } from '../clock/clock.ts';
+import { DropReporter, type OutboxDropReport } from './drop-report.ts';
 import { OutboxError, isCorruption } from './errors.ts';
 import { OutboxDatabase, moveAside, type ChunkHead, type NewChunk, type RemovedChunk } from './storage.ts';
 
@@ -104,6 +105,8 @@ export type OutboxEvents = {
   flushed: [PendingChunk];
   /** The database was damaged and replaced: sequence numbers restart in a new stream. */
   recovered: [OutboxRecovery];
+  /** Readings were dropped since the last report (at most one report per DROP_REPORT_INTERVAL_MS). */
+  dropped: [OutboxDropReport];
 };
 
 export type OutboxOptions = Partial<OutboxConfig> & { clock: Clock; log: Logger; metrics?: Registry | undefined };
@@ -183,6 +186,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   readonly #dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
   #corruptRecoveries = 0;
   #errors = 0;
+  readonly #dropReporter = new DropReporter();
 
   constructor(options: OutboxOptions) {
     super();
@@ -220,6 +224,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const failure = this.#open();
     if (!this.#db) throw new OutboxError('open_failed', `cannot open the outbox database ${this.#config.path}: ${messageOf(failure)}`, { cause: failure });
     this.#started = true;
+    this.#dropReporter.baseline(this.#dropped);
     // Not unref'd: a process must not exit quietly with readings still in memory; stop() flushes them.
     this.#timer = setInterval(() => this.#tick(), this.#config.flushIntervalMs);
     if (this.#registry) this.#registerMetrics(this.#registry);
@@ -500,6 +505,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   #tick(): void {
+    // First, so drops are reported while the disk refuses writes too; this tick's own drops go in the next one.
+    const report = this.#dropReporter.check(this.#dropped, this.#clock.mono());
+    if (report) this.#emitSafely('dropped', report);
     if (!this.#db) {
       if (this.#clock.mono() - this.#lastOpenAttempt >= REOPEN_INTERVAL_MS) this.#open();
       if (!this.#db) return;

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { Outbox, OutboxConfig, type PendingChunk } from '../../src/outbox/outbox.ts';
 import { OutboxError } from '../../src/outbox/errors.ts';
+import { DROP_REPORT_INTERVAL_MS, type OutboxDropReport } from '../../src/outbox/drop-report.ts';
 import { ManualTime, T0, flatten, openOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
 
 function appendAll(outbox: Outbox, list: readonly Reading[]): void {
@@ -291,6 +292,31 @@ test('over maxBytes the oldest chunks are dropped, with exact counts', (t) => {
   assert.ok(stats.bytes <= chunkBytes * 3 + chunkBytes / 2);
   assert.equal(bounded.floor(), 30);
   assert.equal(stats.dropped.expired, 0);
+});
+
+test('dropped readings are reported at most once per interval, with the count since the last report and the totals by reason', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const time = new ManualTime();
+  // Every chunk is over maxBytes: each flush drops what it committed.
+  const outbox = openOutbox(t, { path: join(tempDir(t), 'outbox.db'), clock: time.clock(), flushIntervalMs: 10, maxBytes: 1 });
+  const reports: OutboxDropReport[] = [];
+  outbox.on('dropped', (report) => reports.push(report));
+  appendChunks(outbox, [10]);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]!.readings, 10);
+  assert.equal(reports[0]!.totals.overflow, 10);
+  assert.equal(reports[0]!.summary, '10 readings dropped since the last report (totals: overflow 10)');
+
+  appendChunks(outbox, [5], T0 + 10_000);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 1, 'no second report within the interval');
+  time.advance(DROP_REPORT_INTERVAL_MS);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 2);
+  assert.equal(reports[1]!.summary, '5 readings dropped since the last report (totals: overflow 15)');
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 2, 'nothing new dropped, nothing reported');
 });
 
 test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', async (t) => {

@@ -356,17 +356,6 @@ test('drops readings that cannot be encoded, says so, and delivers their neighbo
   );
 });
 
-test('reports readings dropped by the outbox as an event', async (t) => {
-  const { hub, outbox, uplink: make } = await rig(t);
-  const uplink = make({ statusIntervalMs: 100 });
-  uplink.start();
-  await waitFor('connection', () => uplink.state === 'connected');
-  outbox.dropped.overflow += 1_234;
-  await waitFor('the event', () => hub.events.some((e) => e.message.type === 'readings_dropped'));
-  const event = hub.events.find((e) => e.message.type === 'readings_dropped')!.message;
-  assert.match(event.detail as string, /1234 readings dropped.*overflow 1234/);
-});
-
 /**
  * A gym in live operation: 20 athletes on smart trainers (power, cadence and speed at 4 Hz) wearing heart-rate
  * straps (1 Hz), flushed every 250 ms: 260 readings a second.
