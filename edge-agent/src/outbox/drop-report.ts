@@ -3,7 +3,7 @@
  * with how many since the last report and the totals by reason. The outbox counts every drop itself, so it
  * is the one place that can say so.
  */
-import type { OutboxDropped } from './outbox.ts';
+import type { OutboxDropped } from './types.ts';
 
 export interface OutboxDropReport {
   /** Readings dropped since the previous report. */

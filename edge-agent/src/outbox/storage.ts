@@ -102,6 +102,9 @@ interface ChunkHeadRow {
   bytes: number;
 }
 
+/** Readings in a chunk: its sequence numbers run from its id (the first) to its last, one per reading. */
+export const readingsIn = (c: { id: number; last: number }): number => c.last - c.id + 1;
+
 const toHead = (row: ChunkHeadRow): ChunkHead => ({ id: row.id, last: row.last, epoch: row.epoch, createdAt: row.created_at, bytes: row.bytes });
 
 /** A short random stream id: unique enough per agent, small on the wire. */
