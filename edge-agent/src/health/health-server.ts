@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
+import { SourceState as SourceStateSchema } from '@pulsebridge/protocol';
 import type { SourceDeviceHealth, SourceHealth, SourceState } from '../sources/source.ts';
 
 export const HealthConfig = Type.Object(
@@ -92,7 +93,7 @@ export class HealthServerError extends Error {
   }
 }
 
-const SOURCE_STATES: readonly SourceState[] = ['starting', 'running', 'degraded', 'unavailable', 'stopped'];
+const SOURCE_STATES: readonly SourceState[] = SourceStateSchema.anyOf.map((literal) => literal.const);
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class HealthServer {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { encodeJsonMessage, type EventMessage, type InventoryMessage, type MessageKind, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
+import type { SourceHealth } from '../sources/source.ts';
 import type { UplinkConfig } from './config.ts';
 import { truncate, type BatchChannel, type UplinkOutbox } from './sender.ts';
 
@@ -19,10 +20,8 @@ export type AnnouncerOptions = Pick<UplinkConfig, 'inventoryDebounceMs'> & {
   sources?: (() => Record<string, SourceStatus>) | undefined;
 };
 
-export interface SourceStatus {
-  state: 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';
-  detail?: string | undefined;
-}
+/** What the status message says about a source. */
+export type SourceStatus = Pick<SourceHealth, 'state' | 'detail'>;
 
 const MAX_QUEUED_EVENTS = 100;
 const MAX_INVENTORY_SENSORS = 4_096;
