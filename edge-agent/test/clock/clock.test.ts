@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock, type ClockEpoch, type ClockJump, type ClockStore, type ClockSynced, type StoredBoot, type TrueOffset } from '../../src/clock/clock.ts';
 import { ManualTime, T0, silentLog } from '../outbox/fixtures.ts';
 
@@ -88,15 +87,19 @@ test('a backward jump corrects earlier readings backwards; the latest jump wins'
   assert.equal(clock.status().jumps, 2);
 });
 
-test('the periodic check finds a jump nobody asked about', async (t) => {
+test('the periodic check finds a jump nobody asked about, on its next tick and not before', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const time = new ManualTime();
   const clock = new Clock({ log: silentLog, wall: () => time.wall, mono: () => time.mono, bootId: 'b', checkIntervalMs: 5 });
   const seen = record(clock);
   clock.start();
   t.after(() => clock.stop());
   time.setWall(time.wall + 10_000);
-  for (let i = 0; i < 100 && seen.jumps.length === 0; i++) await sleep(5);
+  t.mock.timers.tick(4);
+  assert.equal(seen.jumps.length, 0);
+  t.mock.timers.tick(1);
   assert.equal(seen.jumps.length, 1);
+  assert.equal(seen.jumps[0]!.deltaMs, 10_000);
 });
 
 test('hub sync: a clock within tolerance is confirmed without correction', () => {

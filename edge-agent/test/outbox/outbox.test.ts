@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reading } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
@@ -37,7 +36,7 @@ function overwrite(path: string, offset: number, length: number, byte = 0xa5): v
   }
 }
 
-test('OutboxConfig fills the documented defaults', async () => {
+test('OutboxConfig fills the documented defaults, and the Outbox refuses options outside the schema', async () => {
   const { Value } = await import('@sinclair/typebox/value');
   assert.deepEqual(Value.Default(OutboxConfig, {}), {
     path: 'data/agent/outbox.db',
@@ -319,7 +318,8 @@ test('dropped readings are reported at most once per interval, with the count si
   assert.equal(reports.length, 2, 'nothing new dropped, nothing reported');
 });
 
-test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', async (t) => {
+test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const dir = tempDir(t);
   const time = new ManualTime();
   const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
@@ -330,15 +330,15 @@ test('chunks older than maxAgeMs expire on the timer, measured on the monotonic 
   outbox.flush();
   // Someone sets the wall clock a year ahead: elapsed time did not change, nothing may expire.
   time.setWall(time.wall + 365 * 86_400_000);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 0);
   assert.equal(outbox.stats().oldestAgeMs, 30_000);
   time.advance(30_001);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 3, 'the first chunk is 60 001 ms old');
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [[3, 6]]);
   time.advance(30_000);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 7);
   assert.equal(outbox.stats().readings, 0);
   assert.equal(outbox.floor(), 7);
@@ -475,7 +475,7 @@ test('a path that cannot be created fails start with open_failed', (t) => {
   assert.throws(() => outbox.start(), (err) => err instanceof OutboxError && err.code === 'open_failed');
 });
 
-test('metrics report the current values', async (t) => {
+test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and stop() unregisters them', async (t) => {
   const dir = tempDir(t);
   const registry = new Registry();
   const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), metrics: registry });

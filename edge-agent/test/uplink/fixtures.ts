@@ -6,21 +6,19 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connect, type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
+import { until } from '@pulsebridge/runtime';
 import { Topics, decodeBatch, encodeReadingSet, groupReadings, type AckMessage, type Reading, type ReadingBatch } from '@pulsebridge/protocol';
 import type { UplinkClock, UplinkOutbox } from '../../src/uplink/uplink.ts';
 import type { PlannableChunk } from '../../src/uplink/batch-planner.ts';
 
 export const silentLog: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Kept only for edge-agent/test/agent.test.ts (another area) until it uses `until` from @pulsebridge/runtime
+ * directly; the uplink's own tests do not use these.
+ */
+export const waitFor = (what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> => until(what, condition, timeoutMs);
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** An aedes broker that can be taken down and brought back on the same port. */
 export class TestBroker {
