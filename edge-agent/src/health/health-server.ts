@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import { PulsebridgeError, errorMessage, registerScraped } from '@pulsebridge/runtime';
 import { SourceState as SourceStateSchema } from '@pulsebridge/protocol';
+import type { OutboxStats } from '../outbox/types.ts';
 import type { SourceDeviceHealth, SourceHealth, SourceState } from '../sources/source.ts';
 
 export const HealthConfig = Type.Object(
@@ -29,12 +30,7 @@ export const HealthConfig = Type.Object(
 export type HealthConfig = Static<typeof HealthConfig>;
 
 /** What the health endpoint needs from the outbox's statistics. */
-export interface OutboxHealthStats {
-  readings: number;
-  bytes: number;
-  oldestAgeMs: number;
-  dropped: object;
-}
+export type OutboxHealthStats = Pick<OutboxStats, 'readings' | 'bytes' | 'oldestAgeMs'> & { dropped: object };
 
 /** What the health endpoint needs from the uplink's health. */
 export interface UplinkHealthView {

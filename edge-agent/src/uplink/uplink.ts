@@ -12,7 +12,7 @@ import { decodeJsonMessage, type CommandMessage, type MessageKind, type SensorIn
 import { errorMessage, registerScraped } from '@pulsebridge/runtime';
 import { Announcer, type SourceStatus } from './announcer.ts';
 import type { ProtocolVersion, UplinkConfig, UplinkConnection } from './config.ts';
-import { Sender, type UplinkOutbox } from './sender.ts';
+import { Sender, type SenderStats, type UplinkOutbox } from './sender.ts';
 import { MqttSession, type UplinkState } from './session.ts';
 
 export { UplinkConfig, hubConnectionProblems, uplinkConfigProblems, type ProtocolVersion, type UplinkConnection, type UplinkTls } from './config.ts';
@@ -40,33 +40,18 @@ export type UplinkOptions = UplinkConfig & {
   random?: (() => number) | undefined;
 };
 
-export interface UplinkHealth {
+export interface UplinkHealth extends SenderStats {
   state: UplinkState;
   protocolVersion: ProtocolVersion;
   inFlight: number;
-  batchesSent: number;
-  batchesAcked: number;
-  batchesRejected: number;
-  /** Batches that carried at least one chunk sent before (after a lost ack or a reconnect). */
-  batchesResent: number;
-  ackTimeouts: number;
-  readingsSent: number;
-  readingsAcked: number;
-  readingsRejected: number;
-  bytesSent: number;
   /** Wire bytes per reading over everything sent so far. */
   bytesPerReading: number | null;
-  liveBatches: number;
-  backlogBatches: number;
   lastAckAt: number | null;
   lastAckLatencyMs: number | null;
   connects: number;
   lastConnectedAt: number | null;
   lastError: string | null;
-  malformedAcks: number;
   malformedCommands: number;
-  foreignAcks: number;
-  unencodable: number;
   eventsDropped: number;
 }
 

@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { Outbox, OutboxConfig, type PendingChunk } from '../../src/outbox/outbox.ts';
 import { OutboxError } from '../../src/outbox/errors.ts';
 import { DROP_REPORT_INTERVAL_MS, type OutboxDropReport } from '../../src/outbox/drop-report.ts';
-import { ManualTime, T0, flatten, openOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
+import { ManualTime, T0, flatten, openOutbox, startOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
 
 function appendAll(outbox: Outbox, list: readonly Reading[]): void {
   for (const r of list) outbox.append(r);
@@ -50,9 +50,8 @@ test('OutboxConfig fills the documented defaults, and the Outbox refuses options
 });
 
 test('round trip: appended readings come back from load, grouped per series', (t) => {
-  const dir = tempDir(t);
-  const time = new ManualTime();
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: time.clock() });
+    const time = new ManualTime();
+  const outbox = openOutbox(t, { clock: time.clock() });
   const flushed: PendingChunk[] = [];
   outbox.on('flushed', (chunk) => flushed.push(chunk));
   const input: Reading[] = [
@@ -91,8 +90,7 @@ test('round trip: appended readings come back from load, grouped per series', (t
 });
 
 test('readings of one series that share a millisecond are spread apart; a clock step is left alone', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   // Three frames that queued behind a busy event loop get the same receive time; another series is untouched.
   appendAll(outbox, [
     reading('ant:120:1000:1', T0, 120),
@@ -110,8 +108,7 @@ test('readings of one series that share a millisecond are spread apart; a clock 
 });
 
 test('the flush timer commits buffered readings without an explicit flush', async (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), flushIntervalMs: 20 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), flushIntervalMs: 20 });
   const flushed = once(outbox, 'flushed', { signal: AbortSignal.timeout(2_000) });
   outbox.append(reading('s1', T0));
   const [chunk] = (await flushed) as [PendingChunk];
@@ -120,8 +117,7 @@ test('the flush timer commits buffered readings without an explicit flush', asyn
 });
 
 test('maxChunkReadings flushes early and bounds the chunk size', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), maxChunkReadings: 10 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 10 });
   appendAll(outbox, readings('s1', T0, 25));
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
     [0, 9],
@@ -133,11 +129,9 @@ test('maxChunkReadings flushes early and bounds the chunk size', (t) => {
 });
 
 test('sequence ranges are contiguous and survive reopening, even when everything was acknowledged', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime();
-  const first = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  first.start();
+  const first = startOutbox(path, time.clock());
   appendChunks(first, [3, 1, 5]);
   const stream = first.stream;
   assert.match(stream, /^[a-z0-9]{10}$/);
@@ -149,8 +143,7 @@ test('sequence ranges are contiguous and survive reopening, even when everything
   first.append(reading('s1', T0 + 99_000));
   first.stop();
 
-  const second = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  second.start();
+  const second = startOutbox(path, time.clock());
   assert.equal(second.stream, stream);
   assert.deepEqual(ranges(second.pending(10, 'oldest')), [
     [0, 2],
@@ -172,8 +165,7 @@ test('sequence ranges are contiguous and survive reopening, even when everything
 });
 
 test('acknowledge deletes exactly the chunks inside the range', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [10, 10, 10, 10]);
   assert.equal(outbox.acknowledge(5, 25), 10, 'only [10, 19] lies inside');
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
@@ -201,8 +193,7 @@ test('acknowledge deletes exactly the chunks inside the range', (t) => {
 });
 
 test('reject deletes like acknowledge but counts the readings as rejected', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [4, 6]);
   assert.equal(outbox.reject(0, 3, 'unknown sensor'), 4);
   assert.equal(outbox.reject(0, 3, 'again'), 0);
@@ -214,8 +205,7 @@ test('reject deletes like acknowledge but counts the readings as rejected', (t) 
 });
 
 test('pending: order, limit and exclusions; load: skips unknown ids and merges in sequence order', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [2, 2, 2, 2]);
   assert.deepEqual(ranges(outbox.pending(2, 'newest')), [
     [6, 7],
@@ -240,8 +230,7 @@ test('pending: order, limit and exclusions; load: skips unknown ids and merges i
 });
 
 test('invalid readings are counted and skipped, valid ones kept', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   const bad: unknown[] = [
     null,
     'heart_rate',
@@ -320,9 +309,8 @@ test('dropped readings are reported at most once per interval, with the count si
 
 test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', (t) => {
   t.mock.timers.enable({ apis: ['setInterval'] });
-  const dir = tempDir(t);
-  const time = new ManualTime();
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
+    const time = new ManualTime();
+  const outbox = openOutbox(t, { clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
   appendAll(outbox, readings('s1', time.wall, 3));
   outbox.flush();
   time.advance(30_000);
@@ -348,8 +336,7 @@ test('a file full of garbage is moved aside and replaced; appends keep working',
   const dir = tempDir(t);
   const path = join(dir, 'outbox.db');
   const time = new ManualTime();
-  const before = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  before.start();
+  const before = startOutbox(path, time.clock());
   appendChunks(before, [5, 5]);
   const oldStream = before.stream;
   before.stop();
@@ -371,11 +358,9 @@ test('a file full of garbage is moved aside and replaced; appends keep working',
 });
 
 test('damaged pages behind an intact header are found by the check at start', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime();
-  const before = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  before.start();
+  const before = startOutbox(path, time.clock());
   // Many sensors and irregular values: a file of many pages, not a few compressible ones.
   for (let chunk = 0; chunk < 40; chunk++) {
     for (let s = 0; s < 100; s++) before.append(reading(`ble:c0:ff:ee:00:${s}`, T0 + chunk * 250 + ((s * 37) % 11), (chunk * 7919 + s * 104_729) % 30_000, 'power'));
@@ -394,8 +379,7 @@ test('damaged pages behind an intact header are found by the check at start', (t
 });
 
 test('damage found while running is recovered the same way; buffered readings survive', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const outbox = openOutbox(t, { path, clock: new ManualTime().clock() });
   const recovered: unknown[] = [];
   outbox.on('recovered', (r) => recovered.push(r));
@@ -416,8 +400,7 @@ test('damage found while running is recovered the same way; buffered readings su
 });
 
 test('while the disk refuses writes readings stay in memory, bounded, and are committed once it accepts them again', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const outbox = openOutbox(t, { path, clock: new ManualTime().clock(), maxChunkReadings: 10 });
   appendChunks(outbox, [10]);
   // Another connection takes the write lock, as an operator's sqlite3 shell could.
@@ -447,8 +430,7 @@ test('while the disk refuses writes readings stay in memory, bounded, and are co
 });
 
 test('a listener that throws does not break append or flush', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), maxChunkReadings: 2 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 2 });
   outbox.on('flushed', () => {
     throw new Error('listener bug');
   });

@@ -3,22 +3,16 @@
  * as the agent runs them) so that every problem is a configuration error with its path and exit status 2.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { ConfigError, EXIT_CONFIG, type CliIo } from '@pulsebridge/runtime';
 import { loadAgentConfig } from '../../src/config.ts';
 import { prepare } from '../../src/main.ts';
 import { uplinkConfigProblems } from '../../src/uplink/uplink.ts';
+import { tempDir } from '../outbox/fixtures.ts';
 
 const REQUIRED_ENV = { PB_AGENT_AGENT__ID: 'gym-1', PB_AGENT_HUB__PASSWORD: '{"env":"PB_SECRET"}' };
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-uplink-config-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function pem(dir: string, name: string): string {
   const file = join(dir, name);

@@ -192,13 +192,19 @@ test('fresh readings are sent before a large backlog has drained', async (t) => 
   assert.ok(uplink.health().liveBatches >= 1);
 });
 
-test('ignores and counts malformed acknowledgements and commands, and acks of another stream', async (t) => {
-  const { hub, outbox, uplink: make } = await rig(t);
-  outbox.addChunk(100, 60_000);
-  hub.policy = () => 'no-ack';
-  const uplink = make({ ackTimeoutMs: 500 });
+/** One chunk of `readings` sent and not acknowledged: the hub acknowledges nothing until its policy changes. */
+async function sentUnacknowledged(t: TestContext, readings: number, overrides: Partial<UplinkOptions>): Promise<Omit<Rig, 'uplink'> & { uplink: Uplink }> {
+  const world = await rig(t);
+  world.outbox.addChunk(readings, 60_000);
+  world.hub.policy = () => 'no-ack';
+  const uplink = world.uplink(overrides);
   uplink.start();
-  await until('the batch to reach the hub', () => hub.batches.length === 1, 5_000);
+  await until('the batch to reach the hub', () => world.hub.batches.length === 1, 5_000);
+  return { ...world, uplink };
+}
+
+test('ignores and counts malformed acknowledgements and commands, and acks of another stream', async (t) => {
+  const { hub, outbox, uplink } = await sentUnacknowledged(t, 100, { ackTimeoutMs: 500 });
 
   await hub.send(AGENT, 'ack', 'not json at all');
   await hub.send(AGENT, 'ack', JSON.stringify({ stream: 's1', first: 100, last: 1, result: 'stored' }));
@@ -221,12 +227,7 @@ test('ignores and counts malformed acknowledgements and commands, and acks of an
 });
 
 test('forgets the batches in flight when the outbox replaces its database', async (t) => {
-  const { hub, outbox, uplink: make } = await rig(t);
-  outbox.addChunk(10, 60_000);
-  hub.policy = () => 'no-ack';
-  const uplink = make({ ackTimeoutMs: 30_000 });
-  uplink.start();
-  await until('the first send', () => hub.batches.length === 1, 5_000);
+  const { hub, uplink } = await sentUnacknowledged(t, 10, { ackTimeoutMs: 30_000 });
   uplink.outboxReplaced();
   await until('a send without waiting for the ack timeout', () => hub.batches.length === 2, 2_000);
   assert.equal(uplink.health().inFlight, 1);
