@@ -44,16 +44,21 @@ test('now() is the wall clock; drift within the threshold stays in one epoch', (
   assert.equal(clock.correctionFor(first), undefined);
 });
 
+/** `afterMs` pass, then somebody moves the wall clock by `deltaMs`; returns the epoch the clock is in after. */
+function stepWall(time: ManualTime, clock: Clock, afterMs: number, deltaMs: number): ClockEpoch {
+  time.advance(afterMs);
+  time.setWall(time.wall + deltaMs);
+  clock.now();
+  return clock.epoch;
+}
+
 test('a forward jump starts an epoch and corrects the earlier one', () => {
   const time = new ManualTime();
   const clock = time.clock();
   const seen = record(clock);
   clock.now();
   const before = clock.epoch;
-  time.advance(5_000);
-  time.setWall(time.wall + 3_600_000);
-  clock.now();
-  const after = clock.epoch;
+  const after = stepWall(time, clock, 5_000, 3_600_000);
   assert.notEqual(after, before);
   assert.equal(after.id, time.mono);
   assert.deepEqual(seen.jumps, [{ fromEpoch: before.id, toEpoch: after.id, deltaMs: 3_600_000 }]);
@@ -69,14 +74,8 @@ test('a backward jump corrects earlier readings backwards; the latest jump wins'
   const clock = time.clock();
   const seen = record(clock);
   const e1 = clock.epoch;
-  time.advance(1_000);
-  time.setWall(time.wall - 86_400_000);
-  clock.now();
-  const e2 = clock.epoch;
-  time.advance(1_000);
-  time.setWall(time.wall + 2_000);
-  clock.now();
-  const e3 = clock.epoch;
+  const e2 = stepWall(time, clock, 1_000, -86_400_000);
+  const e3 = stepWall(time, clock, 1_000, 2_000);
   assert.deepEqual(
     seen.jumps.map((j) => j.deltaMs),
     [-86_400_000, 2_000],
