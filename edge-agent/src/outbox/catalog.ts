@@ -3,7 +3,7 @@
  * clock epochs and true-time offsets chunks were stamped in. Kept in memory, written through to the file,
  * and used to decode a chunk and to correct its timestamps to true time.
  */
-import { decodeReadingSet, type SeriesReadings } from '@pulsebridge/protocol';
+import { decodeReadingSet, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
 import type { Clock, ClockEpoch, StoredBoot, TrueOffset } from '../clock/clock.ts';
 import { OutboxError } from './errors.ts';
 import type { ChunkHead, OutboxDatabase } from './storage.ts';
@@ -49,15 +49,18 @@ export class OutboxCatalog {
     for (const o of db.offsets()) this.offsets.set(o.boot, { trueMinusMono: o.trueMinusMono, source: o.source === 'hub' ? 'hub' : 'jump' });
   }
 
-  /** Gives every new sensor a row id, committed before any chunk refers to it. */
-  registerSensors(db: OutboxDatabase, sensors: Iterable<string>): void {
+  /** Gives every new sensor of these readings a row id, committed before any chunk refers to it. */
+  registerSensors(db: OutboxDatabase, groups: readonly { readings: readonly Reading[] }[]): void {
     const fresh: { id: number; name: string }[] = [];
     const seen = new Set<string>();
     let next = this.nextSensorId;
-    for (const sensor of sensors) {
-      if (this.sensorIds.has(sensor) || seen.has(sensor)) continue;
-      seen.add(sensor);
-      fresh.push({ id: next++, name: sensor });
+    // Plain loops: this runs for every reading of every flush.
+    for (const group of groups) {
+      for (const { sensor } of group.readings) {
+        if (this.sensorIds.has(sensor) || seen.has(sensor)) continue;
+        seen.add(sensor);
+        fresh.push({ id: next++, name: sensor });
+      }
     }
     if (fresh.length === 0) return;
     db.insertSensors(fresh);

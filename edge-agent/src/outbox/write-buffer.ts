@@ -82,7 +82,7 @@ export interface BuiltChunks {
  * sensors and epochs in the catalog (inside the caller's write).
  */
 export function buildChunks(db: OutboxDatabase, catalog: OutboxCatalog, segments: readonly Segment[], firstSeq: number, maxChunkReadings: number, log: Logger): BuiltChunks {
-  catalog.registerSensors(db, sensorsOf(segments));
+  catalog.registerSensors(db, segments);
   const chunks: NewChunk[] = [];
   let seq = firstSeq;
   let unencodable = 0;
@@ -106,8 +106,4 @@ export function buildChunks(db: OutboxDatabase, catalog: OutboxCatalog, segments
     }
   }
   return { chunks, nextSeq: seq, unencodable };
-}
-
-function* sensorsOf(segments: readonly Segment[]): Generator<string> {
-  for (const segment of segments) for (const r of segment.readings) yield r.sensor;
 }
