@@ -18,7 +18,7 @@ import { resolveSecret } from '@pulsebridge/runtime';
 import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
-import { Outbox, type OutboxRecovery } from './outbox/outbox.ts';
+import { Outbox, type OutboxDropReport, type OutboxRecovery } from './outbox/outbox.ts';
 import { AntSource } from './sources/ant/ant-source.ts';
 import { BleSource } from './sources/ble/ble-source.ts';
 import { SerialSource } from './sources/serial/serial-source.ts';
@@ -62,6 +62,7 @@ export class Agent {
   readonly #onFlushed = (): void => this.uplink.wake();
   readonly #onClockJump = (jump: ClockJump): void => this.#clockJumped(jump);
   readonly #onOutboxRecovered = (recovery: OutboxRecovery): void => this.#outboxRecovered(recovery);
+  readonly #onOutboxDropped = (report: OutboxDropReport): void => this.uplink.event('readings_dropped', report.summary);
 
   constructor(config: AgentConfig, deps: AgentDeps = {}) {
     this.config = config;
@@ -122,6 +123,7 @@ export class Agent {
     this.outbox.start();
     this.outbox.on('flushed', this.#onFlushed);
     this.outbox.on('recovered', this.#onOutboxRecovered);
+    this.outbox.on('dropped', this.#onOutboxDropped);
     this.uplink.start();
     try {
       await this.healthServer.start();
@@ -149,6 +151,7 @@ export class Agent {
     await this.uplink.stop();
     this.outbox.off('flushed', this.#onFlushed);
     this.outbox.off('recovered', this.#onOutboxRecovered);
+    this.outbox.off('dropped', this.#onOutboxDropped);
     this.clock.off('jump', this.#onClockJump);
     // The last word on what this run accepted and what is still waiting: operators and tests reconcile with it.
     const outbox = this.outbox.stats();

@@ -14,7 +14,7 @@ import { AntSourceConfig } from './sources/ant/config.ts';
 import { BleSourceConfig } from './sources/ble/config.ts';
 import { SerialSourceConfig } from './sources/serial/config.ts';
 import { SimulatorConfig } from './sources/simulator/index.ts';
-import { UplinkConfig } from './uplink/uplink.ts';
+import { UplinkConfig, hubConnectionProblems, uplinkConfigProblems } from './uplink/uplink.ts';
 
 export const ENV_PREFIX = 'PB_AGENT_';
 export const OUTBOX_FILE_NAME = 'outbox.db';
@@ -111,17 +111,9 @@ export interface LoadAgentConfigOptions {
   stdoutIsTTY?: boolean | undefined;
 }
 
-const TLS_URL = /^(mqtts|wss|tls|ssl):\/\//;
-
 /** Problems no single field shows: combinations that cannot work. */
 function crossFieldProblems(config: LoadedConfig): string[] {
-  const problems: string[] = [];
-  if (config.uplink.reconnectMaxMs < config.uplink.reconnectMinMs) {
-    problems.push(`/uplink/reconnectMaxMs: ${config.uplink.reconnectMaxMs} is below /uplink/reconnectMinMs (${config.uplink.reconnectMinMs})`);
-  }
-  const tls = config.hub.tls;
-  if (tls && !TLS_URL.test(config.hub.url)) problems.push(`/hub/tls: TLS settings need an mqtts:// or wss:// URL, not ${config.hub.url}`);
-  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) problems.push('/hub/tls: cert and key go together');
+  const problems: string[] = [...uplinkConfigProblems(config.uplink, '/uplink'), ...hubConnectionProblems(config.hub, '/hub')];
   const ble = config.sources.ble;
   if (ble.reconnectMaxMs < ble.reconnectInitialMs) {
     problems.push(`/sources/ble/reconnectMaxMs: ${ble.reconnectMaxMs} is below /sources/ble/reconnectInitialMs (${ble.reconnectInitialMs})`);

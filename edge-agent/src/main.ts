@@ -9,7 +9,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
-import { UplinkError } from './uplink/uplink.ts';
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
 /** Sources, the outbox flush and the goodbye to the hub each have their own budgets; this bounds them all. */
@@ -102,7 +101,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     log,
     io,
     stopTimeoutMs: STOP_TIMEOUT_MS,
-    isConfigProblem: (err) => err instanceof UplinkError && err.code === 'tls_unreadable',
   });
 }
 

@@ -61,10 +61,13 @@ test('defaults fill everything but the agent id and the password', () => {
 });
 
 test('the environment overrides the file, and the file overrides defaults', (t) => {
+  // TLS files must be readable when the configuration loads.
+  const ca = join(tempDir(t), 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
   const file = writeYaml(
     t,
     `agent: { id: from-file, dataDir: /var/lib/pb }
-hub: { url: 'mqtts://hub.example:8883', password: { file: /etc/pb/secret }, tls: { ca: /etc/pb/ca.pem } }
+hub: { url: 'mqtts://hub.example:8883', password: { file: /etc/pb/secret }, tls: { ca: '${ca}' } }
 uplink: { window: 4, ackTimeoutMs: 5000 }
 sources: { simulator: { athletes: 3 } }
 log: { pretty: false }
@@ -77,7 +80,7 @@ log: { pretty: false }
   assert.equal(config.health.port, 9_999);
   assert.equal(config.sources.simulator.enabled, false);
   assert.equal(config.sources.simulator.athletes, 3);
-  assert.deepEqual(config.hub.tls, { ca: '/etc/pb/ca.pem', rejectUnauthorized: true });
+  assert.deepEqual(config.hub.tls, { ca, rejectUnauthorized: true });
   assert.equal(config.outbox.path, '/var/lib/pb/outbox.db');
   assert.equal(config.log.pretty, false, 'an explicit setting beats the terminal default');
 
@@ -127,6 +130,7 @@ test('combinations that cannot work are refused', () => {
     '/uplink/reconnectMaxMs: 1000 is below /uplink/reconnectMinMs (5000)',
     '/hub/tls: TLS settings need an mqtts:// or wss:// URL, not mqtt://127.0.0.1:1883',
     '/hub/tls: cert and key go together',
+    '/hub/tls/cert: cannot read the client certificate /etc/pb/agent.pem: ENOENT',
   ]);
 });
 

@@ -116,74 +116,74 @@ function readBootId(): string {
 }
 
 export class Clock extends EventEmitter<ClockEvents> {
-  readonly #log: Logger;
-  readonly #threshold: number;
-  readonly #maxSyncRtt: number;
-  readonly #checkInterval: number;
-  readonly #wall: () => number;
-  readonly #mono: () => number;
-  readonly #bootIdOption: string | undefined;
-  #bootId: string | undefined;
-  #epoch: ClockEpoch | undefined;
-  #offset: TrueOffset | undefined;
-  #store: ClockStore | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #jumps = 0;
-  #lastSyncRtt: number | null = null;
+  private readonly log: Logger;
+  private readonly threshold: number;
+  private readonly maxSyncRtt: number;
+  private readonly checkInterval: number;
+  private readonly readWall: () => number;
+  private readonly readMono: () => number;
+  private readonly bootIdOption: string | undefined;
+  private knownBootId: string | undefined;
+  private currentEpoch: ClockEpoch | undefined;
+  private trueOffset: TrueOffset | undefined;
+  private store: ClockStore | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private jumps = 0;
+  private lastSyncRtt: number | null = null;
 
   constructor(options: ClockOptions) {
     super();
-    this.#log = options.log.child({ ns: 'clock' });
-    this.#threshold = options.jumpThresholdMs ?? DEFAULT_JUMP_THRESHOLD_MS;
-    this.#maxSyncRtt = options.maxSyncRttMs ?? DEFAULT_MAX_SYNC_RTT_MS;
-    this.#checkInterval = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
-    this.#wall = options.wall ?? Date.now;
-    this.#mono = options.mono ?? monotonicMs;
-    this.#bootIdOption = options.bootId;
+    this.log = options.log.child({ ns: 'clock' });
+    this.threshold = options.jumpThresholdMs ?? DEFAULT_JUMP_THRESHOLD_MS;
+    this.maxSyncRtt = options.maxSyncRttMs ?? DEFAULT_MAX_SYNC_RTT_MS;
+    this.checkInterval = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
+    this.readWall = options.wall ?? Date.now;
+    this.readMono = options.mono ?? monotonicMs;
+    this.bootIdOption = options.bootId;
   }
 
   get bootId(): string {
-    this.#bootId ??= this.#bootIdOption ?? readBootId();
-    return this.#bootId;
+    this.knownBootId ??= this.bootIdOption ?? readBootId();
+    return this.knownBootId;
   }
 
   /** The epoch readings stamped now belong to. */
   get epoch(): ClockEpoch {
-    this.#epoch ??= { boot: this.bootId, id: Math.round(this.#mono()), wallMinusMono: Math.round(this.#wall() - this.#mono()) };
-    return this.#epoch;
+    this.currentEpoch ??= { boot: this.bootId, id: Math.round(this.readMono()), wallMinusMono: Math.round(this.readWall() - this.readMono()) };
+    return this.currentEpoch;
   }
 
   /** True once this boot's true time is known (from the hub or a clock jump). */
   get synced(): boolean {
-    return this.#offset !== undefined;
+    return this.trueOffset !== undefined;
   }
 
   get offset(): TrueOffset | undefined {
-    return this.#offset;
+    return this.trueOffset;
   }
 
   start(): void {
-    if (this.#timer) return;
+    if (this.timer) return;
     this.check();
-    this.#timer = setInterval(() => this.check(), this.#checkInterval);
-    this.#timer.unref();
+    this.timer = setInterval(() => this.check(), this.checkInterval);
+    this.timer.unref();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Wall-clock UTC ms to stamp a reading with (uncorrected; the outbox corrects it when sending). */
   now(): number {
-    const mono = this.#mono();
-    const wall = this.#wall();
-    this.#observe(wall, mono);
+    const mono = this.readMono();
+    const wall = this.readWall();
+    this.observe(wall, mono);
     return wall;
   }
 
   mono(): number {
-    return this.#mono();
+    return this.readMono();
   }
 
   /** Looks for a jump of the wall clock now. */
@@ -196,8 +196,8 @@ export class Clock extends EventEmitter<ClockEvents> {
    * current boot: other boots' offsets live in the store.
    */
   correctionFor(epoch: Pick<ClockEpoch, 'boot' | 'wallMinusMono'>): number | undefined {
-    if (!this.#offset || epoch.boot !== this.bootId) return undefined;
-    return this.#offset.trueMinusMono - epoch.wallMinusMono;
+    if (!this.trueOffset || epoch.boot !== this.bootId) return undefined;
+    return this.trueOffset.trueMinusMono - epoch.wallMinusMono;
   }
 
   /**
@@ -206,75 +206,75 @@ export class Clock extends EventEmitter<ClockEvents> {
    */
   syncFromHub(hubTime: number, echoMono: number): void {
     if (!Number.isFinite(hubTime) || !Number.isFinite(echoMono)) {
-      this.#log.warn({ hubTime, echoMono }, 'ignored a time answer that is not a number');
+      this.log.warn({ hubTime, echoMono }, 'ignored a time answer that is not a number');
       return;
     }
-    const mono = this.#mono();
-    this.#observe(this.#wall(), mono);
+    const mono = this.readMono();
+    this.observe(this.readWall(), mono);
     const rtt = mono - echoMono;
     if (rtt < 0) {
       // Monotonic time of another boot (a stale answer to a status sent before a reboot).
-      this.#log.warn({ echoMono, mono }, 'ignored a time answer to a status this boot did not send');
+      this.log.warn({ echoMono, mono }, 'ignored a time answer to a status this boot did not send');
       return;
     }
-    if (rtt > this.#maxSyncRtt) {
-      this.#log.warn({ rttMs: rtt, maxRttMs: this.#maxSyncRtt }, 'ignored a time answer that took too long to be precise');
+    if (rtt > this.maxSyncRtt) {
+      this.log.warn({ rttMs: rtt, maxRttMs: this.maxSyncRtt }, 'ignored a time answer that took too long to be precise');
       return;
     }
     const current = this.epoch;
     const measured = Math.round(hubTime + rtt / 2 - mono);
     const delta = measured - current.wallMinusMono;
     // Within the measurement's own uncertainty the wall clock is right: keep its stamps as they are.
-    const clockIsRight = Math.abs(delta) <= Math.max(this.#threshold, rtt);
+    const clockIsRight = Math.abs(delta) <= Math.max(this.threshold, rtt);
     const trueMinusMono = clockIsRight ? current.wallMinusMono : measured;
     const correctionMs = trueMinusMono - current.wallMinusMono;
-    this.#lastSyncRtt = rtt;
-    const previous = this.#offset;
-    this.#offset = { trueMinusMono, source: 'hub' };
+    this.lastSyncRtt = rtt;
+    const previous = this.trueOffset;
+    this.trueOffset = { trueMinusMono, source: 'hub' };
     if (previous?.trueMinusMono !== trueMinusMono || previous.source !== 'hub') {
-      this.#persist((store) => store.saveOffset(current.boot, this.#offset!));
-      if (clockIsRight) this.#log.info({ deltaMs: delta, rttMs: rtt }, 'wall clock confirmed by the hub');
-      else this.#log.warn({ correctionMs, rttMs: rtt }, 'wall clock is off: readings will be corrected by the hub time');
+      this.persist((store) => store.saveOffset(current.boot, this.trueOffset!));
+      if (clockIsRight) this.log.info({ deltaMs: delta, rttMs: rtt }, 'wall clock confirmed by the hub');
+      else this.log.warn({ correctionMs, rttMs: rtt }, 'wall clock is off: readings will be corrected by the hub time');
     }
-    this.#emit('synced', { correctionMs, rttMs: rtt });
+    this.emitSafely('synced', { correctionMs, rttMs: rtt });
   }
 
   /** Loads what the store knows about this boot and persists what is only in memory. */
   attach(store: ClockStore): void {
-    this.#store = store;
+    this.store = store;
     const current = this.epoch;
     let stored: StoredBoot;
     try {
       stored = store.loadBoot(current.boot);
     } catch (err) {
-      this.#log.error({ err }, 'could not load the clock state');
+      this.log.error({ err }, 'could not load the clock state');
       return;
     }
     // A jump never overrides the hub; otherwise what this process learned is newer than what is stored.
-    if (stored.offset && (!this.#offset || (this.#offset.source === 'jump' && stored.offset.source === 'hub'))) {
-      this.#offset = stored.offset;
+    if (stored.offset && (!this.trueOffset || (this.trueOffset.source === 'jump' && stored.offset.source === 'hub'))) {
+      this.trueOffset = stored.offset;
     }
     const last = stored.epochs.at(-1);
     if (last) {
       if (last.id >= current.id) {
         // Monotonic time did not advance past a stored epoch, so the boot id is shared with another boot.
-        this.#log.warn({ boot: current.boot, stored: last.id, mono: current.id }, 'boot id reused with a reset monotonic clock');
-        this.#epoch = { ...current, id: last.id + 1 };
-      } else if (Math.abs(current.wallMinusMono - last.wallMinusMono) > this.#threshold) {
+        this.log.warn({ boot: current.boot, stored: last.id, mono: current.id }, 'boot id reused with a reset monotonic clock');
+        this.currentEpoch = { ...current, id: last.id + 1 };
+      } else if (Math.abs(current.wallMinusMono - last.wallMinusMono) > this.threshold) {
         // The clock was set while the agent was not running.
-        this.#jumped(last, current, current.wallMinusMono - last.wallMinusMono);
+        this.jumped(last, current, current.wallMinusMono - last.wallMinusMono);
       } else {
-        this.#epoch = last;
+        this.currentEpoch = last;
       }
     }
-    const epoch = this.#epoch!;
-    this.#persist((s) => s.saveEpoch(epoch));
-    const offset = this.#offset;
-    if (offset && offset !== stored.offset) this.#persist((s) => s.saveOffset(epoch.boot, offset));
+    const epoch = this.currentEpoch!;
+    this.persist((s) => s.saveEpoch(epoch));
+    const offset = this.trueOffset;
+    if (offset && offset !== stored.offset) this.persist((s) => s.saveOffset(epoch.boot, offset));
   }
 
   detach(store: ClockStore): void {
-    if (this.#store === store) this.#store = undefined;
+    if (this.store === store) this.store = undefined;
   }
 
   status(): ClockStatus {
@@ -283,50 +283,50 @@ export class Clock extends EventEmitter<ClockEvents> {
       bootId: epoch.boot,
       epoch: epoch.id,
       synced: this.synced,
-      source: this.#offset?.source ?? null,
+      source: this.trueOffset?.source ?? null,
       correctionMs: this.correctionFor(epoch) ?? null,
-      jumps: this.#jumps,
-      lastSyncRttMs: this.#lastSyncRtt,
+      jumps: this.jumps,
+      lastSyncRttMs: this.lastSyncRtt,
     };
   }
 
-  #observe(wall: number, mono: number): void {
+  private observe(wall: number, mono: number): void {
     const current = this.epoch;
     const wallMinusMono = Math.round(wall - mono);
     const delta = wallMinusMono - current.wallMinusMono;
-    if (Math.abs(delta) <= this.#threshold) return;
+    if (Math.abs(delta) <= this.threshold) return;
     const next: ClockEpoch = { boot: current.boot, id: Math.max(Math.round(mono), current.id + 1), wallMinusMono };
-    this.#epoch = next;
-    this.#persist((store) => store.saveEpoch(next));
-    this.#jumped(current, next, delta);
+    this.currentEpoch = next;
+    this.persist((store) => store.saveEpoch(next));
+    this.jumped(current, next, delta);
   }
 
-  #jumped(from: ClockEpoch, to: ClockEpoch, deltaMs: number): void {
-    this.#jumps++;
-    if (this.#offset?.source !== 'hub') {
+  private jumped(from: ClockEpoch, to: ClockEpoch, deltaMs: number): void {
+    this.jumps++;
+    if (this.trueOffset?.source !== 'hub') {
       const offset: TrueOffset = { trueMinusMono: to.wallMinusMono, source: 'jump' };
-      this.#offset = offset;
-      this.#persist((store) => store.saveOffset(to.boot, offset));
+      this.trueOffset = offset;
+      this.persist((store) => store.saveOffset(to.boot, offset));
     }
-    this.#log.warn({ fromEpoch: from.id, toEpoch: to.id, deltaMs }, 'wall clock jumped: new clock epoch');
-    this.#emit('jump', { fromEpoch: from.id, toEpoch: to.id, deltaMs });
+    this.log.warn({ fromEpoch: from.id, toEpoch: to.id, deltaMs }, 'wall clock jumped: new clock epoch');
+    this.emitSafely('jump', { fromEpoch: from.id, toEpoch: to.id, deltaMs });
   }
 
-  #persist(write: (store: ClockStore) => void): void {
-    if (!this.#store) return;
+  private persist(write: (store: ClockStore) => void): void {
+    if (!this.store) return;
     try {
-      write(this.#store);
+      write(this.store);
     } catch (err) {
-      this.#log.error({ err }, 'could not persist the clock state');
+      this.log.error({ err }, 'could not persist the clock state');
     }
   }
 
-  #emit<K extends keyof ClockEvents>(event: K, ...args: ClockEvents[K]): void {
+  private emitSafely<K extends keyof ClockEvents>(event: K, ...args: ClockEvents[K]): void {
     // Listeners run inside now(), which sources call while stamping: a failing listener must not reach them.
     try {
       (this.emit as (event: K, ...args: ClockEvents[K]) => boolean)(event, ...args);
     } catch (err) {
-      this.#log.error({ err, event }, 'clock event listener failed');
+      this.log.error({ err, event }, 'clock event listener failed');
     }
   }
 }

@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
+import { PulsebridgeError, errorMessage, registerScraped } from '@pulsebridge/runtime';
+import { SourceState as SourceStateSchema } from '@pulsebridge/protocol';
+import type { OutboxStats } from '../outbox/types.ts';
 import type { SourceDeviceHealth, SourceHealth, SourceState } from '../sources/source.ts';
 
 export const HealthConfig = Type.Object(
@@ -27,12 +30,7 @@ export const HealthConfig = Type.Object(
 export type HealthConfig = Static<typeof HealthConfig>;
 
 /** What the health endpoint needs from the outbox's statistics. */
-export interface OutboxHealthStats {
-  readings: number;
-  bytes: number;
-  oldestAgeMs: number;
-  dropped: object;
-}
+export type OutboxHealthStats = Pick<OutboxStats, 'readings' | 'bytes' | 'oldestAgeMs'> & { dropped: object };
 
 /** What the health endpoint needs from the uplink's health. */
 export interface UplinkHealthView {
@@ -82,73 +80,64 @@ export interface SourceReport {
 
 export type HealthServerErrorCode = 'listen_failed';
 
-export class HealthServerError extends Error {
-  readonly code: HealthServerErrorCode;
+export class HealthServerError extends PulsebridgeError<HealthServerErrorCode> {}
 
-  constructor(code: HealthServerErrorCode, message: string) {
-    super(message);
-    this.name = 'HealthServerError';
-    this.code = code;
-  }
-}
-
-const SOURCE_STATES: readonly SourceState[] = ['starting', 'running', 'degraded', 'unavailable', 'stopped'];
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const SOURCE_STATES: readonly SourceState[] = SourceStateSchema.anyOf.map((literal) => literal.const);
 
 export class HealthServer {
-  readonly #options: HealthServerOptions;
-  readonly #log: Logger;
-  #server: Server | undefined;
-  #startedAtMono = performance.now();
-  #sampler: NodeJS.Timeout | undefined;
+  private readonly options: HealthServerOptions;
+  private readonly log: Logger;
+  private server: Server | undefined;
+  private startedAtMono = performance.now();
+  private sampler: NodeJS.Timeout | undefined;
   /** Total source readings sampled once a second (by default): the readings rate is the slope over the window. */
-  readonly #samples: { atMono: number; total: number }[] = [];
-  #defaultMetricsOn = false;
+  private readonly samples: { atMono: number; total: number }[] = [];
+  private defaultMetricsOn = false;
 
   constructor(options: HealthServerOptions) {
-    this.#options = options;
-    this.#log = options.log;
-    this.#registerMetrics(options.metrics);
+    this.options = options;
+    this.log = options.log;
+    this.registerMetrics(options.metrics);
   }
 
   /** Host and port actually bound (the port differs from the configured one when that was 0). */
   address(): { host: string; port: number } | undefined {
-    const address = this.#server?.address();
+    const address = this.server?.address();
     if (!address || typeof address === 'string') return undefined;
     return { host: (address as AddressInfo).address, port: (address as AddressInfo).port };
   }
 
   async start(): Promise<void> {
-    if (this.#server) return;
-    this.#startedAtMono = performance.now();
-    if (this.#options.defaultMetrics !== false && !this.#defaultMetricsOn) {
-      collectDefaultMetrics({ register: this.#options.metrics });
-      this.#defaultMetricsOn = true;
+    if (this.server) return;
+    this.startedAtMono = performance.now();
+    if (this.options.defaultMetrics !== false && !this.defaultMetricsOn) {
+      collectDefaultMetrics({ register: this.options.metrics });
+      this.defaultMetricsOn = true;
     }
-    this.#sample();
-    this.#sampler = setInterval(() => this.#sample(), this.#options.sampleIntervalMs ?? 1_000);
-    this.#sampler.unref();
+    this.sample();
+    this.sampler = setInterval(() => this.sample(), this.options.sampleIntervalMs ?? 1_000);
+    this.sampler.unref();
     const server = createServer((req, res) => {
-      this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
+      this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
     // Supervisors poll often; idle keep-alive sockets must not hold the agent open at shutdown.
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new HealthServerError('listen_failed', `health endpoint cannot listen on ${this.#options.host}:${this.#options.port}: ${err.code ?? err.message}`)),
+        reject(new HealthServerError('listen_failed', `health endpoint cannot listen on ${this.options.host}:${this.options.port}: ${err.code ?? err.message}`)),
       );
-      server.listen(this.#options.port, this.#options.host, () => resolve());
+      server.listen(this.options.port, this.options.host, () => resolve());
     });
-    server.on('error', (err) => this.#log.error({ err }, 'health endpoint error'));
-    this.#server = server;
-    this.#log.info(this.address(), 'health endpoint listening');
+    server.on('error', (err) => this.log.error({ err }, 'health endpoint error'));
+    this.server = server;
+    this.log.info(this.address(), 'health endpoint listening');
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#sampler);
-    this.#sampler = undefined;
-    const server = this.#server;
-    this.#server = undefined;
+    clearInterval(this.sampler);
+    this.sampler = undefined;
+    const server = this.server;
+    this.server = undefined;
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -157,7 +146,7 @@ export class HealthServer {
   report(): HealthReport {
     const reasons: string[] = [];
     const sources: HealthReport['sources'] = {};
-    const sourceHealth = this.#sources();
+    const sourceHealth = this.sourceHealth();
     for (const [name, h] of Object.entries(sourceHealth)) {
       const report: SourceReport = { state: h.state, detail: h.detail ?? null, sensors: h.sensors, readings: h.readings, rejected: h.rejected };
       if (h.devices !== undefined) report.devices = h.devices;
@@ -168,31 +157,31 @@ export class HealthServer {
 
     let outbox: HealthReport['outbox'];
     try {
-      const stats = this.#options.outbox();
+      const stats = this.options.outbox();
       outbox = { ...stats, depth: stats.readings };
-      if (stats.oldestAgeMs > this.#options.degradedOutboxAgeMs) {
+      if (stats.oldestAgeMs > this.options.degradedOutboxAgeMs) {
         reasons.push(`oldest unsent reading is ${Math.round(stats.oldestAgeMs / 1_000)} s old`);
       }
     } catch (err) {
-      outbox = { error: messageOf(err) };
-      reasons.push(`outbox: ${messageOf(err)}`);
+      outbox = { error: errorMessage(err) };
+      reasons.push(`outbox: ${errorMessage(err)}`);
     }
 
     let uplink: HealthReport['uplink'];
     try {
-      uplink = this.#options.uplink();
+      uplink = this.options.uplink();
       if (uplink.state !== 'connected') reasons.push(`uplink is ${uplink.state}`);
     } catch (err) {
-      uplink = { state: 'unknown', error: messageOf(err) };
-      reasons.push(`uplink: ${messageOf(err)}`);
+      uplink = { state: 'unknown', error: errorMessage(err) };
+      reasons.push(`uplink: ${errorMessage(err)}`);
     }
 
     return {
       status: reasons.length === 0 ? 'ok' : 'degraded',
       reasons,
-      agent: this.#options.agent,
-      version: this.#options.version,
-      uptimeS: Math.round((performance.now() - this.#startedAtMono) / 1_000),
+      agent: this.options.agent,
+      version: this.options.version,
+      uptimeS: Math.round((performance.now() - this.startedAtMono) / 1_000),
       sources,
       readingsPerSecond: this.readingsPerSecond(),
       outbox,
@@ -202,77 +191,75 @@ export class HealthServer {
 
   /** Readings per second from all sources, averaged over the last few seconds. */
   readingsPerSecond(): number {
-    const first = this.#samples[0];
-    const last = this.#samples[this.#samples.length - 1];
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
     if (!first || !last || last.atMono <= first.atMono) return 0;
     const rate = ((last.total - first.total) * 1_000) / (last.atMono - first.atMono);
     return Math.round(Math.max(0, rate) * 10) / 10;
   }
 
-  #sample(): void {
+  private sample(): void {
     let total = 0;
-    for (const h of Object.values(this.#sources())) total += h.readings;
-    this.#samples.push({ atMono: performance.now(), total });
-    const keep = (this.#options.rateWindowSamples ?? 10) + 1;
-    while (this.#samples.length > keep) this.#samples.shift();
+    for (const h of Object.values(this.sourceHealth())) total += h.readings;
+    this.samples.push({ atMono: performance.now(), total });
+    const keep = (this.options.rateWindowSamples ?? 10) + 1;
+    while (this.samples.length > keep) this.samples.shift();
   }
 
   /** A source whose health() throws is reported as unavailable rather than breaking the whole report. */
-  #sources(): Record<string, SourceHealth> {
+  private sourceHealth(): Record<string, SourceHealth> {
     try {
-      return this.#options.sources();
+      return this.options.sources();
     } catch (err) {
-      this.#log.error({ err }, 'reading source health failed');
+      this.log.error({ err }, 'reading source health failed');
       return {};
     }
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
     const known = path === '/healthz' || path === '/metrics';
     if (known && req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      this.#json(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` });
+      this.json(res, 405, { error: 'method_not_allowed', message: `${req.method} is not allowed on ${path}` });
       return;
     }
     if (path === '/healthz') {
-      this.#json(res, 200, this.report());
+      this.json(res, 200, this.report());
       return;
     }
     if (path === '/metrics') {
-      const text = await this.#options.metrics.metrics();
-      res.writeHead(200, { 'Content-Type': this.#options.metrics.contentType, 'Cache-Control': 'no-store' });
+      const text = await this.options.metrics.metrics();
+      res.writeHead(200, { 'Content-Type': this.options.metrics.contentType, 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
-    this.#json(res, 404, { error: 'not_found', message: `no such path ${path}; try /healthz or /metrics` });
+    this.json(res, 404, { error: 'not_found', message: `no such path ${path}; try /healthz or /metrics` });
   }
 
-  #json(res: ServerResponse, status: number, body: unknown): void {
+  private json(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
 
-  #fail(res: ServerResponse, err: unknown): void {
-    this.#log.error({ err }, 'health request failed');
+  private fail(res: ServerResponse, err: unknown): void {
+    this.log.error({ err }, 'health request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    this.#json(res, 500, { error: 'internal', message: messageOf(err) });
+    this.json(res, 500, { error: 'internal', message: errorMessage(err) });
   }
 
-  #registerMetrics(registry: Registry): void {
-    const sources = (): Record<string, SourceHealth> => this.#sources();
-    const readingsPerSecond = (): number => this.readingsPerSecond();
-    const outbox = (): OutboxHealthStats | undefined => {
-      try {
-        return this.#options.outbox();
-      } catch {
-        return undefined;
-      }
+  private registerMetrics(registry: Registry): void {
+    const perSource = (value: (h: SourceHealth) => number) => (): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const [name, h] of Object.entries(this.sourceHealth())) out[name] = value(h);
+      return out;
     };
+    // Two labels (source and state): registerScraped reads one, so this one gauge is filled by hand.
+    const sources = (): Record<string, SourceHealth> => this.sourceHealth();
     new Gauge({
       name: 'pb_agent_source_state',
       help: 'State of each source: 1 for its current state, 0 for the others',
@@ -283,62 +270,26 @@ export class HealthServer {
         for (const [name, h] of Object.entries(sources())) for (const state of SOURCE_STATES) this.set({ source: name, state }, h.state === state ? 1 : 0);
       },
     });
-    new Gauge({
-      name: 'pb_agent_source_sensors',
-      help: 'Sensors each source currently sees',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, h] of Object.entries(sources())) this.set({ source: name }, h.sensors);
-      },
-    });
-    new Counter({
-      name: 'pb_agent_source_readings_total',
-      help: 'Readings decoded by each source',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, h] of Object.entries(sources())) this.inc({ source: name }, h.readings);
-      },
-    });
-    new Counter({
-      name: 'pb_agent_source_rejected_total',
-      help: 'Frames or payloads each source could not decode',
-      labelNames: ['source'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, h] of Object.entries(sources())) this.inc({ source: name }, h.rejected);
-      },
-    });
-    new Gauge({
-      name: 'pb_agent_readings_per_second',
-      help: 'Readings per second from all sources, averaged over the last seconds',
-      registers: [registry],
-      collect() {
-        this.set(readingsPerSecond());
-      },
-    });
-    if (this.#options.outboxMetrics === false) return;
-    new Gauge({
-        name: 'pb_agent_outbox_readings',
-        help: 'Readings waiting in the outbox (its depth)',
-        registers: [registry],
-        collect() {
-          const stats = outbox();
-          if (stats) this.set(stats.readings);
-        },
-      });
-    new Gauge({
-        name: 'pb_agent_outbox_oldest_age_seconds',
-        help: 'Age of the oldest reading waiting in the outbox',
-        registers: [registry],
-        collect() {
-          const stats = outbox();
-          if (stats) this.set(stats.oldestAgeMs / 1_000);
-        },
-      });
+    registerScraped(registry, [
+      { name: 'pb_agent_source_sensors', help: 'Sensors each source currently sees', kind: 'gauge', label: 'source', read: perSource((h) => h.sensors) },
+      { name: 'pb_agent_source_readings_total', help: 'Readings decoded by each source', kind: 'counter', label: 'source', read: perSource((h) => h.readings) },
+      { name: 'pb_agent_source_rejected_total', help: 'Frames or payloads each source could not decode', kind: 'counter', label: 'source', read: perSource((h) => h.rejected) },
+      { name: 'pb_agent_readings_per_second', help: 'Readings per second from all sources, averaged over the last seconds', kind: 'gauge', read: () => this.readingsPerSecond() },
+    ]);
+    if (this.options.outboxMetrics === false) return;
+    // An outbox that cannot say keeps its last known figures rather than failing the whole scrape.
+    let lastOutbox: OutboxHealthStats = { readings: 0, bytes: 0, oldestAgeMs: 0, dropped: {} };
+    const outbox = (): OutboxHealthStats => {
+      try {
+        lastOutbox = this.options.outbox();
+      } catch {
+        // keep lastOutbox
+      }
+      return lastOutbox;
+    };
+    registerScraped(registry, [
+      { name: 'pb_agent_outbox_readings', help: 'Readings waiting in the outbox (its depth)', kind: 'gauge', read: () => outbox().readings },
+      { name: 'pb_agent_outbox_oldest_age_seconds', help: 'Age of the oldest reading waiting in the outbox', kind: 'gauge', read: () => outbox().oldestAgeMs / 1_000 },
+    ]);
   }
 }

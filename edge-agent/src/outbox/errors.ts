@@ -1,3 +1,5 @@
+import { PulsebridgeError } from '@pulsebridge/runtime';
+
 export type OutboxErrorCode =
   /** The options do not match OutboxConfig. */
   | 'invalid_config'
@@ -8,15 +10,7 @@ export type OutboxErrorCode =
   /** The file is not a readable outbox database. */
   | 'corrupt';
 
-export class OutboxError extends Error {
-  readonly code: OutboxErrorCode;
-
-  constructor(code: OutboxErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'OutboxError';
-    this.code = code;
-  }
-}
+export class OutboxError extends PulsebridgeError<OutboxErrorCode> {}
 
 /** True for errors that mean the database file is damaged, whoever threw them. */
 export function isCorruption(err: unknown): boolean {

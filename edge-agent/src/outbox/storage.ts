@@ -102,6 +102,9 @@ interface ChunkHeadRow {
   bytes: number;
 }
 
+/** Readings in a chunk: its sequence numbers run from its id (the first) to its last, one per reading. */
+export const readingsIn = (c: { id: number; last: number }): number => c.last - c.id + 1;
+
 const toHead = (row: ChunkHeadRow): ChunkHead => ({ id: row.id, last: row.last, epoch: row.epoch, createdAt: row.created_at, bytes: row.bytes });
 
 /** A short random stream id: unique enough per agent, small on the wire. */
@@ -127,20 +130,20 @@ export function moveAside(path: string, label: string, at: Date): string {
 
 export class OutboxDatabase {
   readonly stream: string;
-  readonly #db: Database.Database;
-  readonly #insertChunk;
-  readonly #deleteRange;
-  readonly #deleteThrough;
-  readonly #deleteOne;
-  readonly #headRows;
-  readonly #oldestFirst;
-  readonly #newestFirst;
-  readonly #getChunk;
-  readonly #setMeta;
-  readonly #insertSensor;
-  readonly #insertEpoch;
-  readonly #findEpoch;
-  readonly #upsertBoot;
+  private readonly db: Database.Database;
+  private readonly insertChunkStmt;
+  private readonly deleteRangeStmt;
+  private readonly deleteThroughStmt;
+  private readonly deleteOneStmt;
+  private readonly headRowsStmt;
+  private readonly oldestFirstStmt;
+  private readonly newestFirstStmt;
+  private readonly getChunkStmt;
+  private readonly setMetaStmt;
+  private readonly insertSensorStmt;
+  private readonly insertEpochStmt;
+  private readonly findEpochStmt;
+  private readonly upsertBootStmt;
 
   /**
    * Opens (or creates) the file and checks it. Throws an error for which isCorruption() is true when the file
@@ -178,36 +181,36 @@ export class OutboxDatabase {
   }
 
   private constructor(db: Database.Database) {
-    this.#db = db;
+    this.db = db;
     const meta = new Map(db.prepare<[], { key: string; value: unknown }>('SELECT key, value FROM meta').all().map((r) => [r.key, r.value]));
     const stream = meta.get('stream');
     if (typeof stream !== 'string' || stream.length === 0 || stream.length > 32) throw new OutboxError('corrupt', 'outbox database has no valid stream id');
     this.stream = stream;
-    this.#insertChunk = db.prepare<[number, number, number, number, number, Buffer]>('INSERT INTO chunks (id, last, epoch, created_at, bytes, data) VALUES (?, ?, ?, ?, ?, ?)');
-    this.#deleteRange = db.prepare<[number, number, number], RemovedChunk>('DELETE FROM chunks WHERE id >= ? AND id <= ? AND last <= ? RETURNING id, last, bytes');
-    this.#deleteThrough = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id <= ? RETURNING id, last, bytes');
-    this.#deleteOne = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id = ? RETURNING id, last, bytes');
-    this.#headRows = db.prepare<[number], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id LIMIT ?');
-    this.#oldestFirst = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id');
-    this.#newestFirst = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id DESC');
-    this.#getChunk = db.prepare<[number], ChunkHeadRow & { data: Buffer }>('SELECT id, last, epoch, created_at, bytes, data FROM chunks WHERE id = ?');
-    this.#setMeta = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.#insertSensor = db.prepare<[number, string]>('INSERT INTO sensors (id, name) VALUES (?, ?)');
-    this.#insertEpoch = db.prepare<[string, number, number]>('INSERT OR IGNORE INTO epochs (boot, started_mono, wall_minus_mono) VALUES (?, ?, ?)');
-    this.#findEpoch = db.prepare<[string, number], { id: number; wall_minus_mono: number }>('SELECT id, wall_minus_mono FROM epochs WHERE boot = ? AND started_mono = ?');
-    this.#upsertBoot = db.prepare<[string, number, string]>('INSERT OR REPLACE INTO boots (id, true_minus_mono, source) VALUES (?, ?, ?)');
+    this.insertChunkStmt = db.prepare<[number, number, number, number, number, Buffer]>('INSERT INTO chunks (id, last, epoch, created_at, bytes, data) VALUES (?, ?, ?, ?, ?, ?)');
+    this.deleteRangeStmt = db.prepare<[number, number, number], RemovedChunk>('DELETE FROM chunks WHERE id >= ? AND id <= ? AND last <= ? RETURNING id, last, bytes');
+    this.deleteThroughStmt = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id <= ? RETURNING id, last, bytes');
+    this.deleteOneStmt = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id = ? RETURNING id, last, bytes');
+    this.headRowsStmt = db.prepare<[number], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id LIMIT ?');
+    this.oldestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id');
+    this.newestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id DESC');
+    this.getChunkStmt = db.prepare<[number], ChunkHeadRow & { data: Buffer }>('SELECT id, last, epoch, created_at, bytes, data FROM chunks WHERE id = ?');
+    this.setMetaStmt = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.insertSensorStmt = db.prepare<[number, string]>('INSERT INTO sensors (id, name) VALUES (?, ?)');
+    this.insertEpochStmt = db.prepare<[string, number, number]>('INSERT OR IGNORE INTO epochs (boot, started_mono, wall_minus_mono) VALUES (?, ?, ?)');
+    this.findEpochStmt = db.prepare<[string, number], { id: number; wall_minus_mono: number }>('SELECT id, wall_minus_mono FROM epochs WHERE boot = ? AND started_mono = ?');
+    this.upsertBootStmt = db.prepare<[string, number, string]>('INSERT OR REPLACE INTO boots (id, true_minus_mono, source) VALUES (?, ?, ?)');
   }
 
   close(): void {
-    this.#db.close();
+    this.db.close();
   }
 
   transaction<T>(work: () => T): T {
-    return this.#db.transaction(work)();
+    return this.db.transaction(work)();
   }
 
   totals(): Totals {
-    const row = this.#db
+    const row = this.db
       .prepare<[], { chunks: number; readings: number | null; bytes: number | null; maxLast: number | null }>(
         'SELECT count(*) AS chunks, sum(last - id + 1) AS readings, sum(bytes) AS bytes, max(last) AS maxLast FROM chunks',
       )
@@ -216,60 +219,60 @@ export class OutboxDatabase {
   }
 
   storedNextSeq(): number {
-    const row = this.#db.prepare<[], { value: unknown }>("SELECT value FROM meta WHERE key = 'next_seq'").get();
+    const row = this.db.prepare<[], { value: unknown }>("SELECT value FROM meta WHERE key = 'next_seq'").get();
     const value = row?.value;
     return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
   setNextSeq(next: number): void {
-    this.#setMeta.run('next_seq', next);
+    this.setMetaStmt.run('next_seq', next);
   }
 
   insertChunk(chunk: NewChunk): void {
-    this.#insertChunk.run(chunk.id, chunk.last, chunk.epoch, chunk.createdAt, chunk.bytes, chunk.data);
+    this.insertChunkStmt.run(chunk.id, chunk.last, chunk.epoch, chunk.createdAt, chunk.bytes, chunk.data);
   }
 
   /** The `limit` oldest chunks. */
   oldest(limit: number): ChunkHead[] {
-    return this.#headRows.all(limit).map(toHead);
+    return this.headRowsStmt.all(limit).map(toHead);
   }
 
   /** Chunks in order, lazily: stop iterating to stop reading. No other statement may run meanwhile. */
   *iterate(order: 'oldest' | 'newest'): Generator<ChunkHead> {
-    for (const row of (order === 'oldest' ? this.#oldestFirst : this.#newestFirst).iterate()) yield toHead(row);
+    for (const row of (order === 'oldest' ? this.oldestFirstStmt : this.newestFirstStmt).iterate()) yield toHead(row);
   }
 
   chunk(id: number): StoredChunk | undefined {
-    const row = this.#getChunk.get(id);
+    const row = this.getChunkStmt.get(id);
     return row ? { ...toHead(row), data: row.data } : undefined;
   }
 
   /** Deletes the chunks lying entirely inside [first, last]. */
   deleteRange(first: number, last: number): RemovedChunk[] {
-    return this.#deleteRange.all(first, last, last);
+    return this.deleteRangeStmt.all(first, last, last);
   }
 
   /** Deletes every chunk with an id up to `id`. */
   deleteThrough(id: number): RemovedChunk[] {
-    return this.#deleteThrough.all(id);
+    return this.deleteThroughStmt.all(id);
   }
 
   deleteChunk(id: number): RemovedChunk | undefined {
-    return this.#deleteOne.get(id);
+    return this.deleteOneStmt.get(id);
   }
 
   sensors(): { id: number; name: string }[] {
-    return this.#db.prepare<[], { id: number; name: string }>('SELECT id, name FROM sensors').all();
+    return this.db.prepare<[], { id: number; name: string }>('SELECT id, name FROM sensors').all();
   }
 
   insertSensors(sensors: readonly { id: number; name: string }[]): void {
     this.transaction(() => {
-      for (const s of sensors) this.#insertSensor.run(s.id, s.name);
+      for (const s of sensors) this.insertSensorStmt.run(s.id, s.name);
     });
   }
 
   epochs(): StoredEpoch[] {
-    return this.#db
+    return this.db
       .prepare<[], { rowId: number; boot: string; id: number; wallMinusMono: number }>(
         'SELECT id AS rowId, boot, started_mono AS id, wall_minus_mono AS wallMinusMono FROM epochs ORDER BY boot, started_mono',
       )
@@ -278,17 +281,17 @@ export class OutboxDatabase {
 
   /** Stores the epoch unless present; returns its row id and the offset stored for it. */
   ensureEpoch(boot: string, id: number, wallMinusMono: number): { rowId: number; wallMinusMono: number } {
-    this.#insertEpoch.run(boot, id, wallMinusMono);
-    const row = this.#findEpoch.get(boot, id)!;
+    this.insertEpochStmt.run(boot, id, wallMinusMono);
+    const row = this.findEpochStmt.get(boot, id)!;
     return { rowId: row.id, wallMinusMono: row.wall_minus_mono };
   }
 
   offsets(): StoredOffset[] {
-    return this.#db.prepare<[], StoredOffset>('SELECT id AS boot, true_minus_mono AS trueMinusMono, source FROM boots').all();
+    return this.db.prepare<[], StoredOffset>('SELECT id AS boot, true_minus_mono AS trueMinusMono, source FROM boots').all();
   }
 
   saveOffset(boot: string, trueMinusMono: number, source: string): void {
-    this.#upsertBoot.run(boot, trueMinusMono, source);
+    this.upsertBootStmt.run(boot, trueMinusMono, source);
   }
 
   /**
@@ -297,11 +300,11 @@ export class OutboxDatabase {
    */
   prune(currentBoot: string): void {
     this.transaction(() => {
-      const empty = this.#db.prepare('SELECT 1 FROM chunks LIMIT 1').get() === undefined;
+      const empty = this.db.prepare('SELECT 1 FROM chunks LIMIT 1').get() === undefined;
       // Sensor ids are only decodable through this table, so it is emptied only when no chunk is left.
-      if (empty) this.#db.prepare('DELETE FROM sensors').run();
-      this.#db.prepare('DELETE FROM epochs WHERE boot <> ? AND id NOT IN (SELECT DISTINCT epoch FROM chunks)').run(currentBoot);
-      this.#db.prepare('DELETE FROM boots WHERE id <> ? AND id NOT IN (SELECT DISTINCT boot FROM epochs)').run(currentBoot);
+      if (empty) this.db.prepare('DELETE FROM sensors').run();
+      this.db.prepare('DELETE FROM epochs WHERE boot <> ? AND id NOT IN (SELECT DISTINCT epoch FROM chunks)').run(currentBoot);
+      this.db.prepare('DELETE FROM boots WHERE id <> ? AND id NOT IN (SELECT DISTINCT boot FROM epochs)').run(currentBoot);
     });
   }
 }

@@ -2,9 +2,11 @@
  * What every source (simulator, ble, ant, serial) offers the agent. A source turns a transport into
  * readings; it never touches the outbox or the network itself.
  */
-import type { Reading, SensorInfo } from '@pulsebridge/protocol';
+import type { Static } from '@sinclair/typebox';
+import type { Reading, SensorInfo, SourceState as SourceStateSchema } from '@pulsebridge/protocol';
 
-export type SourceState = 'starting' | 'running' | 'degraded' | 'unavailable' | 'stopped';
+/** One definition: the wire form the agent's status message carries to the hub. */
+export type SourceState = Static<typeof SourceStateSchema>;
 
 /** One sensor as a source sees it, for the health endpoint. */
 export interface SourceDeviceHealth {

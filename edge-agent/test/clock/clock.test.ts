@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock, type ClockEpoch, type ClockJump, type ClockStore, type ClockSynced, type StoredBoot, type TrueOffset } from '../../src/clock/clock.ts';
 import { ManualTime, T0, silentLog } from '../outbox/fixtures.ts';
 
@@ -45,16 +44,21 @@ test('now() is the wall clock; drift within the threshold stays in one epoch', (
   assert.equal(clock.correctionFor(first), undefined);
 });
 
+/** `afterMs` pass, then somebody moves the wall clock by `deltaMs`; returns the epoch the clock is in after. */
+function stepWall(time: ManualTime, clock: Clock, afterMs: number, deltaMs: number): ClockEpoch {
+  time.advance(afterMs);
+  time.setWall(time.wall + deltaMs);
+  clock.now();
+  return clock.epoch;
+}
+
 test('a forward jump starts an epoch and corrects the earlier one', () => {
   const time = new ManualTime();
   const clock = time.clock();
   const seen = record(clock);
   clock.now();
   const before = clock.epoch;
-  time.advance(5_000);
-  time.setWall(time.wall + 3_600_000);
-  clock.now();
-  const after = clock.epoch;
+  const after = stepWall(time, clock, 5_000, 3_600_000);
   assert.notEqual(after, before);
   assert.equal(after.id, time.mono);
   assert.deepEqual(seen.jumps, [{ fromEpoch: before.id, toEpoch: after.id, deltaMs: 3_600_000 }]);
@@ -70,14 +74,8 @@ test('a backward jump corrects earlier readings backwards; the latest jump wins'
   const clock = time.clock();
   const seen = record(clock);
   const e1 = clock.epoch;
-  time.advance(1_000);
-  time.setWall(time.wall - 86_400_000);
-  clock.now();
-  const e2 = clock.epoch;
-  time.advance(1_000);
-  time.setWall(time.wall + 2_000);
-  clock.now();
-  const e3 = clock.epoch;
+  const e2 = stepWall(time, clock, 1_000, -86_400_000);
+  const e3 = stepWall(time, clock, 1_000, 2_000);
   assert.deepEqual(
     seen.jumps.map((j) => j.deltaMs),
     [-86_400_000, 2_000],
@@ -88,15 +86,19 @@ test('a backward jump corrects earlier readings backwards; the latest jump wins'
   assert.equal(clock.status().jumps, 2);
 });
 
-test('the periodic check finds a jump nobody asked about', async (t) => {
+test('the periodic check finds a jump nobody asked about, on its next tick and not before', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const time = new ManualTime();
   const clock = new Clock({ log: silentLog, wall: () => time.wall, mono: () => time.mono, bootId: 'b', checkIntervalMs: 5 });
   const seen = record(clock);
   clock.start();
   t.after(() => clock.stop());
   time.setWall(time.wall + 10_000);
-  for (let i = 0; i < 100 && seen.jumps.length === 0; i++) await sleep(5);
+  t.mock.timers.tick(4);
+  assert.equal(seen.jumps.length, 0);
+  t.mock.timers.tick(1);
   assert.equal(seen.jumps.length, 1);
+  assert.equal(seen.jumps[0]!.deltaMs, 10_000);
 });
 
 test('hub sync: a clock within tolerance is confirmed without correction', () => {

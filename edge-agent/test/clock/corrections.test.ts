@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Clock } from '../../src/clock/clock.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
-import { ManualTime, T0, openOutbox, silentLog, tempDir } from '../outbox/fixtures.ts';
+import { ManualTime, T0, openOutbox, startOutbox, tempDir } from '../outbox/fixtures.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -75,13 +75,11 @@ test('a backward jump moves earlier readings back', (t) => {
 });
 
 test('readings stay uncorrected and flagged until true time is known, then a hub sync corrects them, across a restart of the same boot', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   // Booted offline two days behind.
   const time = new ManualTime(T0 - 2 * DAY);
   const clock1 = time.clock('boot-a');
-  const outbox1 = new Outbox({ path, clock: clock1, log: silentLog, flushIntervalMs: 60_000 });
-  outbox1.start();
+  const outbox1 = startOutbox(path, clock1);
   const first = stamp(outbox1, clock1, 'first');
   outbox1.flush();
   let loaded = loadTimes(outbox1);
@@ -120,12 +118,10 @@ test('readings stay uncorrected and flagged until true time is known, then a hub
 });
 
 test('readings of an earlier boot that never learned true time stay flagged after this boot syncs', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const oldBoot = new ManualTime(T0 - 5 * DAY);
   const clockA = oldBoot.clock('boot-a');
-  const outboxA = new Outbox({ path, clock: clockA, log: silentLog, flushIntervalMs: 60_000 });
-  outboxA.start();
+  const outboxA = startOutbox(path, clockA);
   const lost = stamp(outboxA, clockA, 'old-boot');
   outboxA.stop();
 
@@ -146,8 +142,7 @@ test('readings of an earlier boot that never learned true time stay flagged afte
 });
 
 test('after a damaged file is replaced, the clock state is written to the fresh one', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime(T0 - HOUR);
   const clock = time.clock();
   const outbox = outboxAt(t, path, clock);

@@ -43,9 +43,16 @@ export function tempDir(t: TestContext): string {
   return dir;
 }
 
-/** An outbox that the test's end stops; the flush timer is long so tests flush explicitly. */
-export function openOutbox(t: TestContext, options: Partial<OutboxOptions> & { path: string; clock: Clock }): Outbox {
-  const outbox = new Outbox({ log: silentLog, flushIntervalMs: 60_000, ...options });
+/** An outbox the test stops itself (to reopen its file); the flush timer is long so tests flush explicitly. */
+export function startOutbox(path: string, clock: Clock): Outbox {
+  const outbox = new Outbox({ path, clock, log: silentLog, flushIntervalMs: 60_000 });
+  outbox.start();
+  return outbox;
+}
+
+/** An outbox that the test's end stops (in a fresh directory unless `path` is given); the flush timer is long so tests flush explicitly. */
+export function openOutbox(t: TestContext, options: Partial<OutboxOptions> & { clock: Clock }): Outbox {
+  const outbox = new Outbox({ log: silentLog, flushIntervalMs: 60_000, path: join(tempDir(t), 'outbox.db'), ...options });
   outbox.start();
   t.after(() => outbox.stop());
   return outbox;

@@ -3,13 +3,13 @@ import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reading } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { Outbox, OutboxConfig, type PendingChunk } from '../../src/outbox/outbox.ts';
 import { OutboxError } from '../../src/outbox/errors.ts';
-import { ManualTime, T0, flatten, openOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
+import { DROP_REPORT_INTERVAL_MS, type OutboxDropReport } from '../../src/outbox/drop-report.ts';
+import { ManualTime, T0, flatten, openOutbox, startOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
 
 function appendAll(outbox: Outbox, list: readonly Reading[]): void {
   for (const r of list) outbox.append(r);
@@ -36,7 +36,7 @@ function overwrite(path: string, offset: number, length: number, byte = 0xa5): v
   }
 }
 
-test('OutboxConfig fills the documented defaults', async () => {
+test('OutboxConfig fills the documented defaults, and the Outbox refuses options outside the schema', async () => {
   const { Value } = await import('@sinclair/typebox/value');
   assert.deepEqual(Value.Default(OutboxConfig, {}), {
     path: 'data/agent/outbox.db',
@@ -50,9 +50,8 @@ test('OutboxConfig fills the documented defaults', async () => {
 });
 
 test('round trip: appended readings come back from load, grouped per series', (t) => {
-  const dir = tempDir(t);
-  const time = new ManualTime();
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: time.clock() });
+    const time = new ManualTime();
+  const outbox = openOutbox(t, { clock: time.clock() });
   const flushed: PendingChunk[] = [];
   outbox.on('flushed', (chunk) => flushed.push(chunk));
   const input: Reading[] = [
@@ -91,8 +90,7 @@ test('round trip: appended readings come back from load, grouped per series', (t
 });
 
 test('readings of one series that share a millisecond are spread apart; a clock step is left alone', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   // Three frames that queued behind a busy event loop get the same receive time; another series is untouched.
   appendAll(outbox, [
     reading('ant:120:1000:1', T0, 120),
@@ -110,8 +108,7 @@ test('readings of one series that share a millisecond are spread apart; a clock 
 });
 
 test('the flush timer commits buffered readings without an explicit flush', async (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), flushIntervalMs: 20 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), flushIntervalMs: 20 });
   const flushed = once(outbox, 'flushed', { signal: AbortSignal.timeout(2_000) });
   outbox.append(reading('s1', T0));
   const [chunk] = (await flushed) as [PendingChunk];
@@ -120,8 +117,7 @@ test('the flush timer commits buffered readings without an explicit flush', asyn
 });
 
 test('maxChunkReadings flushes early and bounds the chunk size', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), maxChunkReadings: 10 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 10 });
   appendAll(outbox, readings('s1', T0, 25));
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
     [0, 9],
@@ -133,11 +129,9 @@ test('maxChunkReadings flushes early and bounds the chunk size', (t) => {
 });
 
 test('sequence ranges are contiguous and survive reopening, even when everything was acknowledged', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime();
-  const first = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  first.start();
+  const first = startOutbox(path, time.clock());
   appendChunks(first, [3, 1, 5]);
   const stream = first.stream;
   assert.match(stream, /^[a-z0-9]{10}$/);
@@ -149,8 +143,7 @@ test('sequence ranges are contiguous and survive reopening, even when everything
   first.append(reading('s1', T0 + 99_000));
   first.stop();
 
-  const second = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  second.start();
+  const second = startOutbox(path, time.clock());
   assert.equal(second.stream, stream);
   assert.deepEqual(ranges(second.pending(10, 'oldest')), [
     [0, 2],
@@ -172,8 +165,7 @@ test('sequence ranges are contiguous and survive reopening, even when everything
 });
 
 test('acknowledge deletes exactly the chunks inside the range', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [10, 10, 10, 10]);
   assert.equal(outbox.acknowledge(5, 25), 10, 'only [10, 19] lies inside');
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
@@ -201,8 +193,7 @@ test('acknowledge deletes exactly the chunks inside the range', (t) => {
 });
 
 test('reject deletes like acknowledge but counts the readings as rejected', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [4, 6]);
   assert.equal(outbox.reject(0, 3, 'unknown sensor'), 4);
   assert.equal(outbox.reject(0, 3, 'again'), 0);
@@ -214,8 +205,7 @@ test('reject deletes like acknowledge but counts the readings as rejected', (t) 
 });
 
 test('pending: order, limit and exclusions; load: skips unknown ids and merges in sequence order', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [2, 2, 2, 2]);
   assert.deepEqual(ranges(outbox.pending(2, 'newest')), [
     [6, 7],
@@ -240,8 +230,7 @@ test('pending: order, limit and exclusions; load: skips unknown ids and merges i
 });
 
 test('invalid readings are counted and skipped, valid ones kept', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock() });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   const bad: unknown[] = [
     null,
     'heart_rate',
@@ -293,10 +282,35 @@ test('over maxBytes the oldest chunks are dropped, with exact counts', (t) => {
   assert.equal(stats.dropped.expired, 0);
 });
 
-test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', async (t) => {
-  const dir = tempDir(t);
+test('dropped readings are reported at most once per interval, with the count since the last report and the totals by reason', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const time = new ManualTime();
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
+  // Every chunk is over maxBytes: each flush drops what it committed.
+  const outbox = openOutbox(t, { path: join(tempDir(t), 'outbox.db'), clock: time.clock(), flushIntervalMs: 10, maxBytes: 1 });
+  const reports: OutboxDropReport[] = [];
+  outbox.on('dropped', (report) => reports.push(report));
+  appendChunks(outbox, [10]);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0]!.readings, 10);
+  assert.equal(reports[0]!.totals.overflow, 10);
+  assert.equal(reports[0]!.summary, '10 readings dropped since the last report (totals: overflow 10)');
+
+  appendChunks(outbox, [5], T0 + 10_000);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 1, 'no second report within the interval');
+  time.advance(DROP_REPORT_INTERVAL_MS);
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 2);
+  assert.equal(reports[1]!.summary, '5 readings dropped since the last report (totals: overflow 15)');
+  t.mock.timers.tick(10);
+  assert.equal(reports.length, 2, 'nothing new dropped, nothing reported');
+});
+
+test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+    const time = new ManualTime();
+  const outbox = openOutbox(t, { clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
   appendAll(outbox, readings('s1', time.wall, 3));
   outbox.flush();
   time.advance(30_000);
@@ -304,15 +318,15 @@ test('chunks older than maxAgeMs expire on the timer, measured on the monotonic 
   outbox.flush();
   // Someone sets the wall clock a year ahead: elapsed time did not change, nothing may expire.
   time.setWall(time.wall + 365 * 86_400_000);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 0);
   assert.equal(outbox.stats().oldestAgeMs, 30_000);
   time.advance(30_001);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 3, 'the first chunk is 60 001 ms old');
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [[3, 6]]);
   time.advance(30_000);
-  await sleep(50);
+  t.mock.timers.tick(10);
   assert.equal(outbox.stats().dropped.expired, 7);
   assert.equal(outbox.stats().readings, 0);
   assert.equal(outbox.floor(), 7);
@@ -322,8 +336,7 @@ test('a file full of garbage is moved aside and replaced; appends keep working',
   const dir = tempDir(t);
   const path = join(dir, 'outbox.db');
   const time = new ManualTime();
-  const before = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  before.start();
+  const before = startOutbox(path, time.clock());
   appendChunks(before, [5, 5]);
   const oldStream = before.stream;
   before.stop();
@@ -345,11 +358,9 @@ test('a file full of garbage is moved aside and replaced; appends keep working',
 });
 
 test('damaged pages behind an intact header are found by the check at start', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime();
-  const before = new Outbox({ path, clock: time.clock(), log: silentLog, flushIntervalMs: 60_000 });
-  before.start();
+  const before = startOutbox(path, time.clock());
   // Many sensors and irregular values: a file of many pages, not a few compressible ones.
   for (let chunk = 0; chunk < 40; chunk++) {
     for (let s = 0; s < 100; s++) before.append(reading(`ble:c0:ff:ee:00:${s}`, T0 + chunk * 250 + ((s * 37) % 11), (chunk * 7919 + s * 104_729) % 30_000, 'power'));
@@ -368,8 +379,7 @@ test('damaged pages behind an intact header are found by the check at start', (t
 });
 
 test('damage found while running is recovered the same way; buffered readings survive', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const outbox = openOutbox(t, { path, clock: new ManualTime().clock() });
   const recovered: unknown[] = [];
   outbox.on('recovered', (r) => recovered.push(r));
@@ -390,8 +400,7 @@ test('damage found while running is recovered the same way; buffered readings su
 });
 
 test('while the disk refuses writes readings stay in memory, bounded, and are committed once it accepts them again', (t) => {
-  const dir = tempDir(t);
-  const path = join(dir, 'outbox.db');
+  const path = join(tempDir(t), 'outbox.db');
   const outbox = openOutbox(t, { path, clock: new ManualTime().clock(), maxChunkReadings: 10 });
   appendChunks(outbox, [10]);
   // Another connection takes the write lock, as an operator's sqlite3 shell could.
@@ -421,8 +430,7 @@ test('while the disk refuses writes readings stay in memory, bounded, and are co
 });
 
 test('a listener that throws does not break append or flush', (t) => {
-  const dir = tempDir(t);
-  const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), maxChunkReadings: 2 });
+    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 2 });
   outbox.on('flushed', () => {
     throw new Error('listener bug');
   });
@@ -449,7 +457,7 @@ test('a path that cannot be created fails start with open_failed', (t) => {
   assert.throws(() => outbox.start(), (err) => err instanceof OutboxError && err.code === 'open_failed');
 });
 
-test('metrics report the current values', async (t) => {
+test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and stop() unregisters them', async (t) => {
   const dir = tempDir(t);
   const registry = new Registry();
   const outbox = openOutbox(t, { path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), metrics: registry });

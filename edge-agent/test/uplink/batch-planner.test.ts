@@ -23,7 +23,7 @@ function input(list: PlannableChunk[], over: Partial<PlanInput<PlannableChunk>> 
 
 const ids = (plan: ReturnType<typeof planBatch>): number[] => (plan.kind === 'send' ? plan.chunks.map((c) => c.id) : []);
 
-test('nothing pending: idle', () => {
+test('nothing pending: the plan is idle', () => {
   assert.deepEqual(planBatch(input([]), limits), { kind: 'idle' });
 });
 

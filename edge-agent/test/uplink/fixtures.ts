@@ -6,38 +6,36 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connect, type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
+import { until } from '@pulsebridge/runtime';
 import { Topics, decodeBatch, encodeReadingSet, groupReadings, type AckMessage, type Reading, type ReadingBatch } from '@pulsebridge/protocol';
 import type { UplinkClock, UplinkOutbox } from '../../src/uplink/uplink.ts';
 import type { PlannableChunk } from '../../src/uplink/batch-planner.ts';
 
 export const silentLog: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Kept only for edge-agent/test/agent.test.ts (another area) until it uses `until` from @pulsebridge/runtime
+ * directly; the uplink's own tests do not use these.
+ */
+export const waitFor = (what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> => until(what, condition, timeoutMs);
+export { setTimeout as sleep } from 'node:timers/promises';
 
 /** An aedes broker that can be taken down and brought back on the same port. */
 export class TestBroker {
   port = 0;
   broker: Aedes | undefined;
-  #server: net.Server | undefined;
-  readonly #sockets = new Set<net.Socket>();
-  readonly #clients = new Map<string, { destroy(): void }>();
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly clients = new Map<string, { destroy(): void }>();
   /** Connection attempts seen, with the protocol version each asked for. */
   readonly connects: { at: number; protocolVersion: number; username?: string | undefined }[] = [];
   readonly published: { topic: string; payload: Buffer; retain: boolean }[] = [];
-  readonly #password: string | undefined;
+  private readonly password: string | undefined;
   /** Answers agents' SUBSCRIBE with a refusal (0x80), as a broker ACL might. */
   refuseAgentSubscriptions = false;
 
   constructor(options: { password?: string } = {}) {
-    this.#password = options.password;
+    this.password = options.password;
   }
 
   async start(): Promise<void> {
@@ -50,20 +48,20 @@ export class TestBroker {
         callback(null, this.refuseAgentSubscriptions && client?.id.startsWith('pb-agent-') ? null : subscription);
       },
       authenticate: (_client, username, password, callback) => {
-        if (this.#password === undefined || username === 'hub' || password?.toString() === this.#password) callback(null, true);
+        if (this.password === undefined || username === 'hub' || password?.toString() === this.password) callback(null, true);
         else callback(Object.assign(new Error('bad user name or password'), { returnCode: 4 as const }), false);
       },
     });
-    broker.on('clientReady', (client) => this.#clients.set(client.id, client.conn));
+    broker.on('clientReady', (client) => this.clients.set(client.id, client.conn));
     broker.on('clientDisconnect', (client) => {
-      if (this.#clients.get(client.id) === client.conn) this.#clients.delete(client.id);
+      if (this.clients.get(client.id) === client.conn) this.clients.delete(client.id);
     });
     broker.on('publish', (packet, client) => {
       if (client) this.published.push({ topic: packet.topic, payload: Buffer.from(packet.payload), retain: packet.retain });
     });
     const server = net.createServer((socket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
       broker.handle(socket);
     });
     await new Promise<void>((resolve, reject) => {
@@ -72,7 +70,7 @@ export class TestBroker {
     });
     this.port = (server.address() as net.AddressInfo).port;
     this.broker = broker;
-    this.#server = server;
+    this.server = server;
   }
 
   get url(): string {
@@ -81,20 +79,20 @@ export class TestBroker {
 
   /** Drops every connection without a DISCONNECT, as a crash or a cut cable would. */
   dropConnections(): void {
-    for (const socket of this.#sockets) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Cuts one client's connection without a DISCONNECT, so the broker publishes its last will. */
   dropClient(clientId: string): boolean {
-    const conn = this.#clients.get(clientId);
+    const conn = this.clients.get(clientId);
     conn?.destroy();
     return conn !== undefined;
   }
 
   async stop(): Promise<void> {
-    const server = this.#server;
+    const server = this.server;
     const broker = this.broker;
-    this.#server = undefined;
+    this.server = undefined;
     this.broker = undefined;
     this.dropConnections();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -134,29 +132,29 @@ export class FakeHub {
   policy: AckPolicy = () => 'stored';
   ackDelayMs = 0;
   readonly topics: Topics;
-  #client: MqttClient | undefined;
-  readonly #url: string;
+  private client: MqttClient | undefined;
+  private readonly url: string;
 
   constructor(url: string, topicRoot = 'pb') {
-    this.#url = url;
+    this.url = url;
     this.topics = new Topics(topicRoot);
   }
 
   async start(): Promise<void> {
-    const client = connect(this.#url, { clientId: `hub-${process.pid}-${Math.random().toString(16).slice(2)}`, username: 'hub', password: 'hub', reconnectPeriod: 100, protocolVersion: 4 });
-    this.#client = client;
+    const client = connect(this.url, { clientId: `hub-${process.pid}-${Math.random().toString(16).slice(2)}`, username: 'hub', password: 'hub', reconnectPeriod: 100, protocolVersion: 4 });
+    this.client = client;
     client.on('error', () => undefined);
-    client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet.retain));
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));
     await client.subscribeAsync([this.topics.subscription('readings'), this.topics.subscription('status'), this.topics.subscription('inventory'), this.topics.subscription('events')], { qos: 1 });
   }
 
   get connected(): boolean {
-    return this.#client?.connected ?? false;
+    return this.client?.connected ?? false;
   }
 
   async send(agent: string, kind: 'ack' | 'cmd', payload: Buffer | string): Promise<void> {
-    await this.#client!.publishAsync(this.topics.of(agent, kind), payload, { qos: 1 });
+    await this.client!.publishAsync(this.topics.of(agent, kind), payload, { qos: 1 });
   }
 
   /** Every sequence number received, in arrival order (duplicates included). */
@@ -166,7 +164,7 @@ export class FakeHub {
     return out;
   }
 
-  #onMessage(topic: string, payload: Buffer, retain: boolean): void {
+  private onMessage(topic: string, payload: Buffer, retain: boolean): void {
     const parsed = this.topics.parse(topic);
     if (!parsed) return;
     if (parsed.kind === 'status') this.statuses.push({ agent: parsed.agent, message: JSON.parse(payload.toString()) as Record<string, unknown>, retain });
@@ -195,7 +193,7 @@ export class FakeHub {
   }
 
   async stop(): Promise<void> {
-    await this.#client?.endAsync(true);
+    await this.client?.endAsync(true);
   }
 }
 
@@ -221,27 +219,27 @@ interface StoredChunk extends PlannableChunk {
 export class MemoryOutbox implements UplinkOutbox {
   readonly stream = 's1';
   readonly chunks: StoredChunk[] = [];
-  #nextSeq = 1;
-  #nextId = 1;
+  private nextSeq = 1;
+  private nextId = 1;
   readonly dropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0 };
   readonly rejections: { first: number; last: number; reason: string }[] = [];
   acknowledged = 0;
-  readonly #clock: { now(): number };
+  private readonly clock: { now(): number };
 
   constructor(clock: { now(): number }) {
-    this.#clock = clock;
+    this.clock = clock;
   }
 
   /** A chunk of `count` heart-rate readings (one sensor per 4 readings, 4 Hz), committed `ageMs` ago. */
   addChunk(count: number, ageMs = 0, makeReading?: (i: number, seq: number) => Reading): StoredChunk {
-    const first = this.#nextSeq;
-    const createdAt = this.#clock.now() - ageMs;
+    const first = this.nextSeq;
+    const createdAt = this.clock.now() - ageMs;
     const readings: Reading[] = [];
     for (let i = 0; i < count; i++) {
       const seq = first + i;
       readings.push(makeReading ? makeReading(i, seq) : { sensor: `hr-${seq % 4}`, metric: 'heart_rate', ts: 1_700_000_000_000 + seq * 250, value: 100 + (seq % 40) });
     }
-    this.#nextSeq += count;
+    this.nextSeq += count;
     let bytes: number;
     try {
       bytes = encodeReadingSet(groupReadings(readings)).byteLength;
@@ -249,7 +247,7 @@ export class MemoryOutbox implements UplinkOutbox {
       // Readings the codec refuses (tests of unencodable data): any plausible size will do.
       bytes = count * 8;
     }
-    const chunk: StoredChunk = { id: this.#nextId++, first, last: first + count - 1, createdAt, bytes, readings };
+    const chunk: StoredChunk = { id: this.nextId++, first, last: first + count - 1, createdAt, bytes, readings };
     this.chunks.push(chunk);
     return chunk;
   }
@@ -266,10 +264,10 @@ export class MemoryOutbox implements UplinkOutbox {
   }
 
   floor(): number {
-    return this.chunks[0]?.first ?? this.#nextSeq;
+    return this.chunks[0]?.first ?? this.nextSeq;
   }
 
-  #remove(first: number, last: number): number {
+  private remove(first: number, last: number): number {
     let removed = 0;
     for (let i = this.chunks.length - 1; i >= 0; i--) {
       const c = this.chunks[i]!;
@@ -282,14 +280,14 @@ export class MemoryOutbox implements UplinkOutbox {
   }
 
   acknowledge(first: number, last: number): number {
-    const n = this.#remove(first, last);
+    const n = this.remove(first, last);
     this.acknowledged += n;
     return n;
   }
 
   reject(first: number, last: number, reason: string): number {
     this.rejections.push({ first, last, reason });
-    const n = this.#remove(first, last);
+    const n = this.remove(first, last);
     this.dropped.rejected += n;
     return n;
   }
@@ -302,6 +300,6 @@ export class MemoryOutbox implements UplinkOutbox {
       bytes += c.bytes;
     }
     const oldest = this.chunks[0];
-    return { readings, bytes, oldestAgeMs: oldest ? Math.max(0, this.#clock.now() - oldest.createdAt) : 0, dropped: { ...this.dropped } };
+    return { readings, bytes, oldestAgeMs: oldest ? Math.max(0, this.clock.now() - oldest.createdAt) : 0, dropped: { ...this.dropped } };
   }
 }

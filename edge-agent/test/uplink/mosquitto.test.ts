@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Value } from '@sinclair/typebox/value';
 import { Uplink, UplinkConfig } from '../../src/uplink/uplink.ts';
-import { FakeClock, FakeHub, MemoryOutbox, silentLog, waitFor } from './fixtures.ts';
+import { until } from '@pulsebridge/runtime';
+import { FakeClock, FakeHub, MemoryOutbox, silentLog } from './fixtures.ts';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => spawnSync(p, ['-h']).error === undefined);
 
@@ -33,7 +34,7 @@ async function accepts(port: number): Promise<boolean> {
   });
 }
 
-test('MQTT 5 end to end through Mosquitto', { skip: MOSQUITTO ? false : 'mosquitto is not installed (apt-get install mosquitto)', timeout: 30_000 }, async (t) => {
+test('through Mosquitto the uplink stays on MQTT 5, delivers every reading, gets time commands and leaves offline on stop', { skip: MOSQUITTO ? false : 'mosquitto is not installed (apt-get install mosquitto)', timeout: 30_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pb-mosquitto-'));
   const port = await freePort();
   writeFileSync(join(dir, 'mosquitto.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
@@ -42,12 +43,7 @@ test('MQTT 5 end to end through Mosquitto', { skip: MOSQUITTO ? false : 'mosquit
     broker.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   });
-  let up = false;
-  for (let i = 0; i < 100 && !up; i++) {
-    up = await accepts(port);
-    if (!up) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.ok(up, 'mosquitto did not start');
+  await until('mosquitto to accept connections', () => accepts(port), 5_000, 50);
 
   const url = `mqtt://127.0.0.1:${port}`;
   const hub = new FakeHub(url);
@@ -68,11 +64,11 @@ test('MQTT 5 end to end through Mosquitto', { skip: MOSQUITTO ? false : 'mosquit
   });
   t.after(() => uplink.stop());
   uplink.start();
-  await waitFor('the outbox to drain', () => outbox.chunks.length === 0, 10_000);
+  await until('the outbox to drain', () => outbox.chunks.length === 0, 10_000);
   assert.equal(uplink.health().protocolVersion, 5, 'no fallback with a broker that speaks MQTT 5');
   assert.equal(hub.sequences().length, 2_000);
   await hub.send('gym-5', 'cmd', JSON.stringify({ type: 'time', hubTime: 1_800_000_000_000, echo: 5 }));
-  await waitFor('the time command', () => clock.syncs.length === 1);
+  await until('the time command', () => clock.syncs.length === 1, 5_000);
   await uplink.stop();
-  await waitFor('the offline status', () => hub.statuses.some((s) => s.message.state === 'offline'));
+  await until('the offline status', () => hub.statuses.some((s) => s.message.state === 'offline'), 5_000);
 });

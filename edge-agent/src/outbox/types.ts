@@ -1,0 +1,87 @@
+/**
+ * The outbox's configuration and the shapes it hands out: chunks, loaded readings, statistics and events.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { SeriesReadings } from '@pulsebridge/protocol';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../clock/clock.ts';
+import type { OutboxDropReport } from './drop-report.ts';
+
+export const OutboxConfig = Type.Object(
+  {
+    path: Type.String({ default: 'data/agent/outbox.db', minLength: 1, description: 'SQLite file; -wal and -shm files live next to it' }),
+    flushIntervalMs: Type.Integer({ default: 250, minimum: 1, maximum: 60_000, description: 'longest time a reading waits in memory before it is committed' }),
+    maxChunkReadings: Type.Integer({ default: 5_000, minimum: 1, maximum: 100_000, description: 'readings that trigger a flush before the interval is over' }),
+    maxBytes: Type.Integer({ default: 268_435_456, minimum: 1, description: 'payload bytes kept at most; the oldest chunks are dropped beyond' }),
+    maxAgeMs: Type.Integer({ default: 604_800_000, minimum: 1, description: 'age after which unsent readings are dropped' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type OutboxConfig = Static<typeof OutboxConfig>;
+
+export interface PendingChunk {
+  id: number;
+  first: number;
+  last: number;
+  /** Wall-clock UTC ms (uncorrected) of the chunk's oldest reading. */
+  createdAt: number;
+  /** Payload bytes at rest. */
+  bytes: number;
+}
+
+export interface LoadedReadings {
+  series: SeriesReadings[];
+  /** True if any loaded chunk was stamped in a boot whose true time is still unknown (sent uncorrected). */
+  clockUnsynced: boolean;
+  /** The chunks actually loaded, oldest first: asked-for ids already deleted are missing here. */
+  chunks: PendingChunk[];
+  readings: number;
+}
+
+export interface OutboxDropped {
+  /** Oldest chunks dropped because the outbox held more than maxBytes. */
+  overflow: number;
+  /** Chunks older than maxAgeMs. */
+  expired: number;
+  /** Readings the hub refused for good (reject()). */
+  rejected: number;
+  /** Readings refused by append(): unknown metric, value out of range, bad time or sensor id. */
+  invalid: number;
+  /** Readings lost with a damaged database file or an undecodable chunk. */
+  corrupt: number;
+}
+
+export interface OutboxStats {
+  readings: number;
+  chunks: number;
+  bytes: number;
+  oldestAgeMs: number;
+  appended: number;
+  acknowledged: number;
+  buffered: number;
+  dropped: OutboxDropped;
+  corruptRecoveries: number;
+  /** Storage failures other than corruption (disk full, I/O errors); the readings stay buffered. */
+  errors: number;
+}
+
+export interface OutboxRecovery {
+  previousStream: string | undefined;
+  stream: string;
+  /** Where the damaged file was moved. */
+  movedTo: string;
+  /** Readings the damaged file was known to hold. */
+  lostReadings: number;
+}
+
+export type OutboxEvents = {
+  /** A chunk was committed: the uplink can send it. */
+  flushed: [PendingChunk];
+  /** The database was damaged and replaced: sequence numbers restart in a new stream. */
+  recovered: [OutboxRecovery];
+  /** Readings were dropped since the last report (at most one report per DROP_REPORT_INTERVAL_MS). */
+  dropped: [OutboxDropReport];
+};
+
+export type OutboxOptions = Partial<OutboxConfig> & { clock: Clock; log: Logger; metrics?: Registry | undefined };
