@@ -14,8 +14,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { AgentRunner, HubRunner, metricValue, sleep, tempDir } from '../../test/harness.ts';
+import { AgentRunner, HubRunner, metricValue, tempDir } from '../../test/harness.ts';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, athletes: { type: 'string', default: '50' }, rate: { type: 'string', default: '4' } },
