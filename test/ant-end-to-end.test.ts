@@ -14,7 +14,7 @@ import { expectedSensorIds } from '../edge-agent/test/devices/ant-stick-sensors.
 import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../edge-agent/test/devices/simulator-process.ts';
 import { TEST_NETWORK_KEY } from '../edge-agent/test/sources/ant/source/harness.ts';
 import { until } from '@pulsebridge/runtime';
-import { AgentRunner, HubRunner, cleanupStack, jsonLines, showLogsOnFailure, sum, tally, tempDir } from './harness.ts';
+import { cleanupStack, hubWithAgent, jsonLines, showLogsOnFailure, sum, tally, tempDir } from './harness.ts';
 
 const SENSORS = 30;
 /** About 17 s of air time at 4 Hz: long enough for every profile's occasional pages (up to every 65th) to appear. */
@@ -46,31 +46,28 @@ test('30 ANT+ sensors through a simulated stick, the agent and the hub: the hub 
   const defer = cleanupStack(t);
   const hubDir = tempDir('ant-e2e-hub');
   defer(() => hubDir.cleanup());
-  const hub = new HubRunner({ dir: hubDir.dir });
-  defer(() => hub.stop());
   const pty = new PtyPair(work.dir);
+  const { hub, agent } = await hubWithAgent(
+    { dir: hubDir.dir },
+    {
+      dir: work.dir,
+      id: AGENT,
+      config: {
+        sources: {
+          simulator: { enabled: false },
+          ant: { enabled: true, transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600 },
+        },
+      },
+    },
+    'gym-ant',
+  );
+  defer(() => hub.stop());
   defer(() => pty.unplug());
-
-  const secret = await hub.addAgent(AGENT, 'gym-ant');
-  await hub.start();
   await pty.plug();
   const pageLog = join(work.dir, 'pages.jsonl');
   const stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, ['--sensors', String(SENSORS), '--key', TEST_NETWORK_KEY, '--pages', String(PAGES_PER_SENSOR), '--page-log', pageLog]);
   defer(() => stick.kill());
   await stick.ready();
-
-  const agent = new AgentRunner({
-    dir: work.dir,
-    id: AGENT,
-    secret,
-    mqttUrl: hub.mqttUrl,
-    config: {
-      sources: {
-        simulator: { enabled: false },
-        ant: { enabled: true, transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600 },
-      },
-    },
-  });
   defer(() => agent.stop());
   await showLogsOnFailure([agent], async () => {
     await agent.start();

@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { bleSensorId } from '../edge-agent/src/sources/ble/config.ts';
 import { BLE_PROFILES } from '../edge-agent/src/sources/ble/profiles/index.ts';
 import { until } from '@pulsebridge/runtime';
-import { AgentRunner, HubRunner, cleanupStack, jsonLines, showLogsOnFailure, sum, tally, tempDir } from './harness.ts';
+import { cleanupStack, hubWithAgent, jsonLines, showLogsOnFailure, sum, tally, tempDir } from './harness.ts';
 
 const AGENT = 'box-ble';
 const NOTIFY_INTERVAL_MS = 100;
@@ -71,30 +71,27 @@ test('10 BLE sensors over noble and a fake HCI controller, through the agent to 
   const defer = cleanupStack(t);
   const hubDir = tempDir('ble-e2e-hub');
   defer(() => hubDir.cleanup());
-  const hub = new HubRunner({ dir: hubDir.dir });
-  defer(() => hub.stop());
-
-  const secret = await hub.addAgent(AGENT, 'gym-ble');
-  await hub.start();
   const scenarioFile = join(work.dir, 'scenario.json');
   const recordFile = join(work.dir, 'delivered.jsonl');
   writeFileSync(scenarioFile, JSON.stringify({ seed: 7, adapters: [{ id: 0 }, { id: 1 }], peripherals: PERIPHERALS }));
-
-  const agent = new AgentRunner({
-    dir: work.dir,
-    id: AGENT,
-    secret,
-    mqttUrl: hub.mqttUrl,
-    nodeArgs: ['--import', './edge-agent/test/devices/ble/preload.ts'],
-    env: { PB_FAKE_BLE_SCENARIO: scenarioFile, PB_FAKE_BLE_RECORD: recordFile },
-    config: {
-      sources: {
-        simulator: { enabled: false },
-        // Five links per adapter: ten sensors need both. The watchdogs stay out of the way of the final silence.
-        ble: { enabled: true, adapters: [0, 1], maxConnections: 5, permitJoinSeconds: 600, silenceTimeoutMs: 60_000, adapterSilenceMs: 600_000 },
+  const { hub, agent } = await hubWithAgent(
+    { dir: hubDir.dir },
+    {
+      dir: work.dir,
+      id: AGENT,
+      nodeArgs: ['--import', './edge-agent/test/devices/ble/preload.ts'],
+      env: { PB_FAKE_BLE_SCENARIO: scenarioFile, PB_FAKE_BLE_RECORD: recordFile },
+      config: {
+        sources: {
+          simulator: { enabled: false },
+          // Five links per adapter: ten sensors need both. The watchdogs stay out of the way of the final silence.
+          ble: { enabled: true, adapters: [0, 1], maxConnections: 5, permitJoinSeconds: 600, silenceTimeoutMs: 60_000, adapterSilenceMs: 600_000 },
+        },
       },
     },
-  });
+    'gym-ble',
+  );
+  defer(() => hub.stop());
   defer(() => agent.stop());
   await showLogsOnFailure([agent], async () => {
     await agent.start();

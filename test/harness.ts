@@ -3,7 +3,7 @@
  * sockets on 127.0.0.1, exactly as an operator would start them.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** True when `url` answers 2xx; false while nothing listens there yet (the process is still starting). */
-export async function answers(url: string): Promise<boolean> {
+async function answers(url: string): Promise<boolean> {
   try {
     return (await fetch(url)).ok;
   } catch {
@@ -121,9 +121,17 @@ export class Proc {
     return this.exited;
   }
 
-  /** Fails with the end of the log once the process has exited: a process that died never becomes ready. */
-  assertRunning(what: string): void {
-    if (!this.running) throw new Error(`${what} exited early:\n${this.log().slice(-2000)}`);
+  /** Polls `url` until it answers 2xx; fails at once, with the end of the log, if the process exits first. */
+  async answering(what: string, url: string, timeoutMs = 60_000): Promise<void> {
+    await until(
+      `${what} to answer at ${url}`,
+      async () => {
+        if (!this.running) throw new Error(`${what} exited early:\n${this.log().slice(-2000)}`);
+        return answers(url);
+      },
+      timeoutMs,
+      200,
+    );
   }
 
   log(): string {
@@ -153,6 +161,7 @@ export class HubRunner {
 
   constructor(private readonly options: HubOptions) {
     this.dir = options.dir;
+    mkdirSync(this.dir, { recursive: true });
     this.configFile = join(this.dir, 'hub.yaml');
     this.adminToken = options.adminToken ?? 'system-test-token';
   }
@@ -189,16 +198,7 @@ export class HubRunner {
     await this.writeConfig();
     this.starts++;
     this.proc = new Proc(['hub/src/main.ts', 'serve', '--config', this.configFile], join(this.dir, `hub-${this.starts}.log`));
-    const proc = this.proc;
-    await until(
-      'the hub to be ready',
-      async () => {
-        proc.assertRunning('the hub');
-        return answers(`${this.httpUrl}/readyz`);
-      },
-      60_000,
-      200,
-    );
+    await this.proc.answering('the hub', `${this.httpUrl}/readyz`);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -290,6 +290,18 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A started hub in `hubDir` with one agent enrolled in `gym`; the agent is configured for it but not started. */
+export async function hubWithAgent(
+  hubOptions: HubOptions,
+  agentOptions: Omit<AgentOptions, 'secret' | 'mqttUrl'>,
+  gym = 'gym-system-test',
+): Promise<{ hub: HubRunner; agent: AgentRunner }> {
+  const hub = new HubRunner(hubOptions);
+  const secret = await hub.addAgent(agentOptions.id, gym);
+  await hub.start();
+  return { hub, agent: new AgentRunner({ ...agentOptions, secret, mqttUrl: hub.mqttUrl }) };
+}
+
 export interface AgentHealth {
   status: string;
   outbox: { readings: number; buffered: number; appended: number; acknowledged: number; dropped: Record<string, number> };
@@ -307,6 +319,10 @@ export class AgentRunner {
     this.configFile = join(options.dir, `${options.id}.yaml`);
   }
 
+  get id(): string {
+    return this.options.id;
+  }
+
   async start(overrides: { simulator?: Record<string, unknown> } = {}): Promise<void> {
     if (!this.healthPort) this.healthPort = await freePort();
     const o = this.options;
@@ -322,16 +338,7 @@ export class AgentRunner {
     writeFileSync(this.configFile, toYaml(config));
     this.starts++;
     this.proc = new Proc([...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile], join(o.dir, `${o.id}-${this.starts}.log`), o.env, o.entry === undefined);
-    const proc = this.proc;
-    await until(
-      'the agent health endpoint',
-      async () => {
-        proc.assertRunning('the agent');
-        return answers(`${this.healthUrl}/healthz`);
-      },
-      60_000,
-      200,
-    );
+    await this.proc.answering('the agent', `${this.healthUrl}/healthz`);
   }
 
   get healthUrl(): string {

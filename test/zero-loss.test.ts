@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { until } from '@pulsebridge/runtime';
-import { AgentRunner, HubRunner, appendedByRun, showLogsOnFailure, tempDir } from './harness.ts';
+import { AgentRunner, HubRunner, appendedByRun, hubWithAgent, showLogsOnFailure, tempDir } from './harness.ts';
 
 const GYM = 'gym-zero-loss';
 const work = tempDir('zero-loss');
@@ -16,12 +16,26 @@ after(() => work.cleanup());
 /** 40 athletes with every sensor at 4 Hz: about 750 readings a second. */
 const busyClass = { athletes: 40, sensorRateHz: 4, seed: 7 };
 
-async function setup(id: string, simulator: Record<string, unknown>) {
-  const hub = new HubRunner({ dir: tempDir(`hub-${id}`).dir });
-  const secret = await hub.addAgent(id, GYM);
-  await hub.start();
-  const agent = new AgentRunner({ dir: work.dir, id, secret, mqttUrl: hub.mqttUrl, simulator });
-  return { hub, agent };
+/**
+ * Runs `scenario` against a fresh hub and an agent `id` whose simulator plays `simulator`; prints the ends
+ * of their logs when it fails, and stops both whatever happens.
+ */
+async function withHubAndAgent(id: string, simulator: Record<string, unknown>, scenario: (hub: HubRunner, agent: AgentRunner) => Promise<void>): Promise<void> {
+  const { hub, agent } = await hubWithAgent({ dir: tempDir(`hub-${id}`).dir }, { dir: work.dir, id, simulator }, GYM);
+  try {
+    await showLogsOnFailure([hub.proc!, agent], () => scenario(hub, agent));
+  } finally {
+    await agent.stop();
+    await hub.stop();
+  }
+}
+
+/** The end of every bounded run: the agent accepted exactly `n` readings and the hub stores exactly `n`. */
+async function everyReadingStored(hub: HubRunner, agent: AgentRunner, n: number, timeoutMs: number): Promise<void> {
+  await agent.settled('simulator', timeoutMs);
+  assert.equal(await agent.appended(), n);
+  await agent.stop();
+  assert.equal(await hub.storedCount(agent.id), n);
 }
 
 async function appendedAtLeast(agent: AgentRunner, readings: number, timeoutMs = 60_000): Promise<void> {
@@ -37,24 +51,16 @@ before(() => {
 });
 
 test('5 000 simulated readings: the agent accepts exactly 5 000 and the hub stores exactly 5 000', { timeout: 120_000 }, async () => {
-  const N = 5_000;
-  const { hub, agent } = await setup('box-count', { ...busyClass, maxReadings: N });
-  await showLogsOnFailure([hub.proc!, agent], async () => {
+  await withHubAndAgent('box-count', { ...busyClass, maxReadings: 5_000 }, async (hub, agent) => {
     await agent.start();
-    await agent.settled('simulator', 60_000);
-    assert.equal(await agent.appended(), N);
-    await agent.stop();
-    assert.equal(await hub.storedCount('box-count'), N);
+    await everyReadingStored(hub, agent, 5_000, 60_000);
     const agents = await hub.api<{ id: string; online: boolean }[]>('/api/v1/agents');
     assert.equal(agents.find((a) => a.id === 'box-count')?.id, 'box-count');
   });
-  await hub.stop();
 });
 
 test('the hub is SIGKILLed twice during a stream: the hub stores every accepted reading exactly once', { timeout: 180_000 }, async () => {
-  const N = 20_000;
-  const { hub, agent } = await setup('box-kill', { ...busyClass, maxReadings: N });
-  await showLogsOnFailure([hub.proc!, agent], async () => {
+  await withHubAndAgent('box-kill', { ...busyClass, maxReadings: 20_000 }, async (hub, agent) => {
     await agent.start();
     for (const atReadings of [2_000, 6_000]) {
       await appendedAtLeast(agent, atReadings);
@@ -62,17 +68,12 @@ test('the hub is SIGKILLed twice during a stream: the hub stores every accepted 
       await uplinkDown(agent);
       await hub.start();
     }
-    await agent.settled('simulator', 120_000);
-    assert.equal(await agent.appended(), N);
-    await agent.stop();
-    assert.equal(await hub.storedCount('box-kill'), N);
+    await everyReadingStored(hub, agent, 20_000, 120_000);
   });
-  await hub.stop();
 });
 
 test('the agent gets SIGTERM mid-stream and restarts: the hub stores what both runs accepted', { timeout: 180_000 }, async () => {
-  const { hub, agent } = await setup('box-restart', busyClass);
-  await showLogsOnFailure([hub.proc!, agent], async () => {
+  await withHubAndAgent('box-restart', busyClass, async (hub, agent) => {
     await agent.start();
     await appendedAtLeast(agent, 3_000);
     await agent.stop('SIGTERM');
@@ -86,27 +87,19 @@ test('the agent gets SIGTERM mid-stream and restarts: the hub stores what both r
     await agent.stop();
     assert.equal(await hub.storedCount('box-restart'), firstRun + secondRun);
   });
-  await hub.stop();
 });
 
 test('while the hub is down for 15 000 readings they wait in the outbox, and all drain once it is back', { timeout: 240_000 }, async () => {
-  const N = 30_000;
   const PILED_UP = 15_000;
-  const { hub, agent } = await setup('box-outage', { ...busyClass, maxReadings: N });
-  await showLogsOnFailure([hub.proc!, agent], async () => {
+  await withHubAndAgent('box-outage', { ...busyClass, maxReadings: 30_000 }, async (hub, agent) => {
     await agent.start();
     await appendedAtLeast(agent, 2_000);
     await hub.stop('SIGTERM');
     await uplinkDown(agent);
     // The outbox holds more and more while the uplink keeps failing to reconnect (about 20 s).
     await until(`the outbox to hold ${PILED_UP} readings`, async () => (await agent.health()).outbox.readings >= PILED_UP, 90_000, 250);
-    const late = await agent.health();
-    assert.notEqual(late.uplink.state, 'connected');
+    assert.notEqual((await agent.health()).uplink.state, 'connected');
     await hub.start();
-    await agent.settled('simulator', 120_000);
-    assert.equal(await agent.appended(), N);
-    await agent.stop();
-    assert.equal(await hub.storedCount('box-outage'), N);
+    await everyReadingStored(hub, agent, 30_000, 120_000);
   });
-  await hub.stop();
 });

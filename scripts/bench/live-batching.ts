@@ -9,12 +9,11 @@
  *
  * Exits 1 when a longer delay does not save bytes, which is what the delay is for.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { until } from '@pulsebridge/runtime';
-import { AgentRunner, HubRunner, metricValue, tempDir } from '../../test/harness.ts';
+import { hubWithAgent, metricValue, tempDir } from '../../test/harness.ts';
 import { printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '6' }, delays: { type: 'string', default: '0,1000,5000' } } });
@@ -39,18 +38,10 @@ function sent(metrics: string): Window {
 
 async function oneRun(liveBatchDelayMs: number): Promise<Window> {
   const work = tempDir('bench-live-batching');
-  const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: quiet });
-  mkdirSync(hub.dir, { recursive: true });
-  const secret = await hub.addAgent('bench-box', 'bench-gym');
-  await hub.start();
-  const agent = new AgentRunner({
-    dir: work.dir,
-    id: 'bench-box',
-    secret,
-    mqttUrl: hub.mqttUrl,
-    simulator: { athletes: ATHLETES },
-    config: { ...quiet, uplink: { liveBatchDelayMs, liveAgeMs: 10_000 } },
-  });
+  const { hub, agent } = await hubWithAgent(
+    { dir: join(work.dir, 'hub'), config: quiet },
+    { dir: work.dir, id: 'bench-box', simulator: { athletes: ATHLETES }, config: { ...quiet, uplink: { liveBatchDelayMs, liveAgeMs: 10_000 } } },
+  );
   try {
     await agent.start();
     await until('the agent to connect to the hub', async () => (await agent.health()).uplink.state === 'connected', 30_000, 100);
