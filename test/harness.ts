@@ -15,7 +15,7 @@ import pino from 'pino';
 import { settlesWithin, until } from '@pulsebridge/runtime';
 import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
@@ -24,7 +24,7 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
 }
 
 /** A port that was free a moment ago: the processes need fixed ports to be restarted on the same address. */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -44,8 +44,6 @@ const median = (xs: number[]): number => {
 
 const work = tempDir('bench-footprint');
 const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: { log: { level: 'warn', pretty: false } } });
-const { mkdirSync } = await import('node:fs');
-mkdirSync(hub.dir, { recursive: true });
 const secret = await hub.addAgent('pi-box', 'bench-gym');
 await hub.start();
 const agent = new AgentRunner({

@@ -9,6 +9,7 @@
  * stored reading to the last (sampled every 50 ms from the hub's ingest counter). The limit is bare
  * better-sqlite3 inserting the same readings, batched, into a bare (series, ts, value) table.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -86,8 +87,6 @@ interface RunResult {
 async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number }> {
   const work = tempDir('bench-e2e');
   const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: { log: { level: 'warn', pretty: false } } });
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(hub.dir, { recursive: true });
   const agentDir = join(work.dir, 'agent');
   mkdirSync(agentDir, { recursive: true });
   fillOutbox(join(agentDir, 'bench-box-data', 'outbox.db'), readings);
