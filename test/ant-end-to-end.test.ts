@@ -69,7 +69,7 @@ test('30 ANT+ sensors through a simulated stick, the agent and the hub: the hub 
   defer(() => stick.kill());
   await stick.ready();
   defer(() => agent.stop());
-  await showLogsOnFailure([agent], async () => {
+  await showLogsOnFailure([hub, agent], async () => {
     await agent.start();
     // The stick is a simulated device, not a process under test: it says on its own output when it is done.
     await until('the stick to send every sensor its pages', () => stick.has('pagesDone'), 60_000, 250);

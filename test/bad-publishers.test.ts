@@ -36,7 +36,7 @@ test('bad publishers are refused and counted in the hub metrics; a good agent on
   const N = 8_000;
   const good = new AgentRunner({ dir: work.dir, id: 'box-good', secret: goodSecret, mqttUrl: hub.mqttUrl, simulator: { athletes: 30, sensorRateHz: 4, maxReadings: N } });
   try {
-    await showLogsOnFailure([hub.proc!, good], async () => {
+    await showLogsOnFailure([hub, good], async () => {
       await good.start();
 
       // Wrong password: refused at CONNECT.

@@ -93,7 +93,7 @@ test('10 BLE sensors over noble and a fake HCI controller, through the agent to 
   );
   defer(() => hub.stop());
   defer(() => agent.stop());
-  await showLogsOnFailure([agent], async () => {
+  await showLogsOnFailure([hub, agent], async () => {
     await agent.start();
     await until(
       'all ten sensors connected',

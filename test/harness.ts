@@ -205,6 +205,11 @@ export class HubRunner {
     await this.proc?.stop(signal);
   }
 
+  /** The log of the latest start. */
+  log(): string {
+    return this.proc?.log() ?? '';
+  }
+
   async api<T>(path: string): Promise<T> {
     const res = await fetch(`${this.httpUrl}${path}`, { headers: { authorization: `Bearer ${this.adminToken}` } });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);

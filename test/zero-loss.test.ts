@@ -23,7 +23,7 @@ const busyClass = { athletes: 40, sensorRateHz: 4, seed: 7 };
 async function withHubAndAgent(id: string, simulator: Record<string, unknown>, scenario: (hub: HubRunner, agent: AgentRunner) => Promise<void>): Promise<void> {
   const { hub, agent } = await hubWithAgent({ dir: tempDir(`hub-${id}`).dir }, { dir: work.dir, id, simulator }, GYM);
   try {
-    await showLogsOnFailure([hub.proc!, agent], () => scenario(hub, agent));
+    await showLogsOnFailure([hub, agent], () => scenario(hub, agent));
   } finally {
     await agent.stop();
     await hub.stop();
