@@ -9,6 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { settlesWithin, until } from '@pulsebridge/runtime';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const data = resolve(root, 'data');
@@ -80,13 +81,13 @@ function start(name: string, args: string[]): ChildProcess {
   return child;
 }
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
+/** True once `url` answers 2xx; false while nothing listens there yet. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 let stopping = false;
@@ -99,8 +100,10 @@ async function stop(code: number): Promise<void> {
   // The agent first, so it can say goodbye to the hub and keep nothing unsent that it could have sent.
   for (const child of [...children].reverse()) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    // Both stop within their own shutdown timeouts; a child that hangs past that is killed.
+    if (!(await settlesWithin(exited, 30_000))) child.kill('SIGKILL');
   }
   process.exit(code);
 }
@@ -110,9 +113,9 @@ process.on('SIGTERM', () => void stop(0));
 
 const hub = start('hub', ['hub/src/main.ts', 'serve', '--config', hubConfig]);
 children.push(hub);
-await until('the hub', async () => (await fetch(`${hubUrl}/readyz`)).ok, 60_000);
+await until('the hub to be ready', () => answers(`${hubUrl}/readyz`), 60_000, 250);
 children.push(start('agent', ['edge-agent/src/main.ts', '--config', agentConfig]));
-await until('the agent', async () => (await fetch(`http://127.0.0.1:${healthPort}/healthz`)).ok, 60_000);
+await until('the agent health endpoint', () => answers(`http://127.0.0.1:${healthPort}/healthz`), 60_000, 250);
 
 console.log(`
 Pulsebridge demo is running: a hub and an edge agent simulating a class of 20 athletes.

@@ -96,6 +96,17 @@ wait_until() {
   return 1
 }
 
+# started <what> <pid> <log> <probe command...>: waits for the service to answer; when it does not, shows
+# the end of its log and stops it.
+started() {
+  local what="$1" pid="$2" log="$3"
+  shift 3
+  wait_until "$what" "$pid" "$@" && return 0
+  tail -n 20 "$log" >&2
+  stop_pid "$pid"
+  return 1
+}
+
 influx_pinged() {
   curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/ping" 2>/dev/null
 }
@@ -138,12 +149,7 @@ bind-address = "127.0.0.1:${rpc_port}"
 EOF
   influxd -config "$dir/influxdb.conf" >"$dir/influxd.log" 2>&1 &
   INFLUX_PID=$!
-  if ! wait_until "InfluxDB on 127.0.0.1:${http_port}" "$INFLUX_PID" influx_pinged "$http_port"; then
-    tail -n 20 "$dir/influxd.log" >&2
-    stop_pid "$INFLUX_PID"
-    INFLUX_PID=""
-    return 1
-  fi
+  started "InfluxDB on 127.0.0.1:${http_port}" "$INFLUX_PID" "$dir/influxd.log" influx_pinged "$http_port" || { INFLUX_PID=""; return 1; }
   export INFLUX_URL="http://127.0.0.1:${http_port}"
   say "InfluxDB $(influxd version 2>/dev/null | head -n 1) at $INFLUX_URL"
 }
@@ -187,12 +193,7 @@ log_type warning
 EOF
   mosquitto -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
   MOSQUITTO_PID=$!
-  if ! wait_until "Mosquitto on 127.0.0.1:${port}" "$MOSQUITTO_PID" tcp_open "$port"; then
-    tail -n 20 "$dir/mosquitto.log" >&2
-    stop_pid "$MOSQUITTO_PID"
-    MOSQUITTO_PID=""
-    return 1
-  fi
+  started "Mosquitto on 127.0.0.1:${port}" "$MOSQUITTO_PID" "$dir/mosquitto.log" tcp_open "$port" || { MOSQUITTO_PID=""; return 1; }
   export MOSQUITTO_URL="mqtt://127.0.0.1:${port}"
   export MOSQUITTO_HUB_USERNAME=hub
   export MOSQUITTO_HUB_PASSWORD="$password"

@@ -122,23 +122,6 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   assert.equal(seen.gaps, 0, `gaps in ${seen.min}..${seen.max}`);
 });
 
-test('measures bytes per reading: one batch per flush vs. merged live batches', { timeout: 60_000 }, async (t) => {
-  const results: Record<number, number> = {};
-  for (const delay of [0, 1_000, 5_000]) {
-    const { broker, hub } = await hubRig(t);
-    const agent = new Agent(agentConfig(tempDir(t), broker.url, { uplink: { liveBatchDelayMs: delay, liveAgeMs: 10_000 }, sources: { simulator: { athletes: 20 } } }), { log: silentLog });
-    t.after(() => agent.stop());
-    await agent.start();
-    await sleep(6_000);
-    await agent.stop();
-    const bytes = hub.payloadBytes.reduce((a, b) => a + b, 0);
-    results[delay] = bytes / hub.sequences().length;
-    t.diagnostic(`20 athletes, liveBatchDelayMs ${delay}: ${hub.batches.length} batches, ${hub.sequences().length} readings, ${results[delay]!.toFixed(2)} bytes per reading`);
-  }
-  assert.ok(results[1_000]! < results[0]!, 'merging a second of chunks saves bytes');
-  assert.ok(results[5_000]! < results[1_000]!, 'and longer merges save more');
-});
-
 class BrokenRadio implements Source {
   readonly name = 'ble';
   async start(): Promise<void> {

@@ -14,8 +14,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { AgentRunner, HubRunner, metricValue, sleep, tempDir } from '../../test/harness.ts';
+import { AgentRunner, HubRunner, metricValue, tempDir } from '../../test/harness.ts';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, athletes: { type: 'string', default: '50' }, rate: { type: 'string', default: '4' } },
@@ -43,8 +44,6 @@ const median = (xs: number[]): number => {
 
 const work = tempDir('bench-footprint');
 const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: { log: { level: 'warn', pretty: false } } });
-const { mkdirSync } = await import('node:fs');
-mkdirSync(hub.dir, { recursive: true });
 const secret = await hub.addAgent('pi-box', 'bench-gym');
 await hub.start();
 const agent = new AgentRunner({

@@ -14,9 +14,11 @@ const steps: string[][] = [
   ['scripts/bench/ant-decoders.ts'],
   ['scripts/bench/serial-decoders.ts'],
   ['scripts/bench/replug.ts'],
+  ['scripts/bench/simulator-live.ts'],
   ['scripts/bench/outbox.ts'],
   ['scripts/bench/series-store.ts'],
   ['scripts/bench/e2e.ts'],
+  ['scripts/bench/live-batching.ts'],
   ['scripts/bench/agent-footprint.ts'],
 ];
 

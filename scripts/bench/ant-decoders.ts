@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { AntFrameReader, encodeFrame } from '../../edge-agent/src/sources/ant/codec/frame.ts';
 import { decodeAntMessage } from '../../edge-agent/src/sources/ant/codec/messages.ts';
 import { ANT_PROFILES } from '../../edge-agent/src/sources/ant/profiles/index.ts';
+import { medianRate, printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,28 +44,12 @@ function advance(page: Uint8Array, step: number): Uint8Array {
   return copy;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
-
-function rate(run: () => number): number {
-  const rates: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const started = process.hrtime.bigint();
-    const frames = run();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    rates.push(frames / seconds);
-  }
-  return Math.round(median(rates));
-}
-
 for (const profile of ANT_PROFILES.values()) {
   const rotation = (ROTATIONS[profile.deviceType] ?? []).map(hex);
   // A precomputed pool keeps page construction out of the timed loop.
   const pool = Array.from({ length: 1024 }, (_, i) => advance(rotation[i % rotation.length] ?? new Uint8Array(8), i & 0x3f));
   let sink = 0;
-  const value = rate(() => {
+  const value = Math.round(medianRate(RUNS, () => {
     let state: unknown;
     for (let i = 0; i < FRAMES; i++) {
       const result = profile.decode(pool[i & 1023] ?? new Uint8Array(8), state);
@@ -74,9 +59,9 @@ for (const profile of ANT_PROFILES.values()) {
       }
     }
     return FRAMES;
-  });
+  }));
   if (sink < 0) throw new Error('unreachable: keeps the loop from being optimised away');
-  console.log(JSON.stringify({ name: `${profile.name}_decode`, value, unit: 'frames/s' }));
+  printFigure(`${profile.name}_decode`, value, 'frames/s');
 }
 
 {
@@ -85,13 +70,13 @@ for (const profile of ANT_PROFILES.values()) {
   const chunk = new Uint8Array((frame.length + 2) * 4);
   for (let i = 0; i < 4; i++) chunk.set(frame, i * (frame.length + 2));
   let pages = 0;
-  const value = rate(() => {
+  const value = Math.round(medianRate(RUNS, () => {
     const reader = new AntFrameReader();
     for (let i = 0; i < FRAMES / 4; i++) {
       for (const f of reader.push(chunk)) if (decodeAntMessage(f).ok) pages++;
     }
     return FRAMES;
-  });
+  }));
   if (pages === 0) throw new Error('reader found no frames');
-  console.log(JSON.stringify({ name: 'ant_frame_read_decode', value, unit: 'frames/s' }));
+  printFigure('ant_frame_read_decode', value, 'frames/s');
 }

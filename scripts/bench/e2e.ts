@@ -9,6 +9,7 @@
  * stored reading to the last (sampled every 50 ms from the hub's ingest counter). The limit is bare
  * better-sqlite3 inserting the same readings, batched, into a bare (series, ts, value) table.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -17,7 +18,8 @@ import { type Reading } from '@pulsebridge/protocol';
 import { Clock } from '../../edge-agent/src/clock/clock.ts';
 import { Outbox } from '../../edge-agent/src/outbox/outbox.ts';
 import { SimulatorSource, simulatorConfig } from '../../edge-agent/src/sources/simulator/index.ts';
-import { AgentRunner, HubRunner, metricValue, tempDir, waitFor } from '../../test/harness.ts';
+import { until } from '@pulsebridge/runtime';
+import { AgentRunner, HubRunner, metricValue, tempDir } from '../../test/harness.ts';
 
 const { values: args } = parseArgs({ options: { readings: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } } });
 const READINGS = Number(args.readings);
@@ -85,8 +87,6 @@ interface RunResult {
 async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number }> {
   const work = tempDir('bench-e2e');
   const hub = new HubRunner({ dir: join(work.dir, 'hub'), config: { log: { level: 'warn', pretty: false } } });
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(hub.dir, { recursive: true });
   const agentDir = join(work.dir, 'agent');
   mkdirSync(agentDir, { recursive: true });
   fillOutbox(join(agentDir, 'bench-box-data', 'outbox.db'), readings);
@@ -106,16 +106,12 @@ async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number 
     const ingested = async () => metricValue(await hub.metrics(), 'pb_hub_ingest_readings_total');
     let first = 0;
     let firstAt = 0;
-    await waitFor('the first stored readings', async () => {
-      const n = await ingested();
-      if (n > 0) {
-        first = n;
-        firstAt = performance.now();
-        return true;
-      }
-      return undefined;
+    await until('the first stored readings', async () => {
+      first = await ingested();
+      firstAt = performance.now();
+      return first > 0;
     }, 60_000, 20);
-    await waitFor('every reading to be stored', async () => ((await ingested()) >= readings.length ? true : undefined), 600_000, 50);
+    await until('every reading to be stored', async () => (await ingested()) >= readings.length, 600_000, 50);
     const seconds = (performance.now() - firstAt) / 1000;
     const agentMetrics = await (await fetch(`http://127.0.0.1:${agent.healthPort}/metrics`)).text();
     const bytes = metricValue(agentMetrics, 'pb_agent_uplink_sent_bytes_total');

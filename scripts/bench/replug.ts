@@ -12,17 +12,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { TestContext } from 'node:test';
 import { pino } from 'pino';
+import type { Reading, SensorInfo } from '@pulsebridge/protocol';
+import { until } from '@pulsebridge/runtime';
 import { AntSource } from '../../edge-agent/src/sources/ant/ant-source.ts';
 import { antSourceConfig } from '../../edge-agent/src/sources/ant/config.ts';
+import { SerialSource, serialSourceConfig } from '../../edge-agent/src/sources/serial/serial-source.ts';
+import type { Source, SourceSink } from '../../edge-agent/src/sources/source.ts';
 import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../edge-agent/test/devices/simulator-process.ts';
-import { CollectingSink, TEST_NETWORK_KEY, until } from '../../edge-agent/test/sources/ant/source/harness.ts';
-import { RecordingSink, serialRig } from '../../edge-agent/test/sources/serial/source/harness.ts';
+import { TEST_NETWORK_KEY } from '../../edge-agent/test/sources/ant/source/harness.ts';
+import { median, printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(args.runs);
+/** How long each unplug lasts: long enough for the reopen backoff (100 ms doubling to 400 ms) to reach its ceiling, as after a real unplug. */
+const UNPLUGGED_MS = 800;
 const log = pino({ level: 'silent' });
 
 if (SOCAT_MISSING) {
@@ -30,85 +36,80 @@ if (SOCAT_MISSING) {
   process.exit(1);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const print = (name: string, fromReplug: number[], fromDevice: number[]): void =>
-  console.log(JSON.stringify({ name, value: Math.round(median(fromReplug)), unit: 'ms', max: Math.round(Math.max(...fromReplug)), afterDeviceUpMs: Math.round(median(fromDevice)), runs: fromReplug.length }));
+/** When each reading arrived, on the monotonic clock. */
+class ArrivalSink implements SourceSink {
+  readonly arrivals: number[] = [];
+  readonly sensors = new Set<string>();
 
-async function antReplug(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-ant-'));
+  reading(reading: Reading): void {
+    this.arrivals.push(performance.now());
+    this.sensors.add(reading.sensor);
+  }
+
+  inventory(_sensors: SensorInfo[]): void {}
+}
+
+interface Device {
+  script: string;
+  args: string[];
+}
+
+/**
+ * Starts `source` on a pseudo-terminal with `device` at the far end, waits until `warmedUp`, then unplugs
+ * and replugs RUNS times, timing each first reading after the replug; prints one figure named `name`.
+ */
+async function measureReplugs(name: string, device: Device, source: (path: string) => Source, warmedUp: (sink: ArrivalSink) => boolean): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-replug-'));
   const pty = new PtyPair(dir);
-  const stickArgs = ['--sensors', '6', '--key', TEST_NETWORK_KEY];
   await pty.plug();
-  let stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
-  await stick.ready();
-  const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }), now: Date.now, log });
-  const sink = new CollectingSink();
+  let simulated = new DeviceProcess(device.script, pty.simulatorPath, device.args);
+  const running = source(pty.devicePath);
+  const sink = new ArrivalSink();
   const fromReplug: number[] = [];
   const fromDevice: number[] = [];
   try {
-    await source.start(sink);
-    await until('readings from all 6 sensors', () => sink.sensorsWithReadings().size === 6, 10_000);
+    await simulated.ready();
+    await running.start(sink);
+    await until('readings before the first unplug', () => warmedUp(sink), 10_000);
     for (let run = 0; run < RUNS; run++) {
-      await stick.kill();
+      await simulated.kill();
       await pty.unplug();
-      await until('the loss to show in health', () => source.health().state === 'degraded', 5_000);
-      // Let the reopen backoff reach its ceiling, as after a real unplug that lasts a while.
-      await new Promise((resolve) => setTimeout(resolve, 800));
-      const replugAt = Date.now();
+      await until('the loss to show in health', () => running.health().state === 'degraded', 5_000);
+      await sleep(UNPLUGGED_MS);
+      const before = sink.arrivals.length;
+      const replugAt = performance.now();
       await pty.plug();
-      stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
-      await stick.ready();
-      const deviceUpAt = Date.now();
-      await until('a reading after the replug', () => sink.readings.some((r) => r.ts >= replugAt), 15_000);
-      const first = Math.min(...sink.readings.filter((r) => r.ts >= replugAt).map((r) => r.ts));
+      simulated = new DeviceProcess(device.script, pty.simulatorPath, device.args);
+      await simulated.ready();
+      const deviceUpAt = performance.now();
+      await until('a reading after the replug', () => sink.arrivals.length > before, 15_000);
+      const first = sink.arrivals[before] ?? Number.NaN;
       fromReplug.push(first - replugAt);
       fromDevice.push(first - deviceUpAt);
     }
   } finally {
-    await source.stop();
-    await stick.kill();
+    await running.stop();
+    await simulated.kill();
     await pty.unplug();
     rmSync(dir, { recursive: true, force: true });
   }
-  print('ant_replug_to_reading_ms', fromReplug, fromDevice);
+  printFigure(name, Math.round(median(fromReplug)), 'ms', { max: Math.round(Math.max(...fromReplug)), afterDeviceUpMs: Math.round(median(fromDevice)), runs: fromReplug.length });
 }
 
-async function serialReplug(): Promise<void> {
-  const cleanups: (() => Promise<void> | void)[] = [];
-  // The rig registers its cleanup with a test context; here a list run at the end stands in for it.
-  const context = { after: (fn: () => Promise<void> | void) => cleanups.push(fn) } as unknown as TestContext;
-  const rig = serialRig(context);
-  const fromReplug: number[] = [];
-  const fromDevice: number[] = [];
-  try {
-    await rig.pty.plug();
-    let machine = rig.device('csafe-machine.ts');
-    await machine.ready();
-    const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'csafe' }], csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true }, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
-    const sink = new RecordingSink();
-    await source.start(sink);
-    await until('readings before the first unplug', () => sink.readings.length > 0, 10_000);
-    for (let run = 0; run < RUNS; run++) {
-      await machine.kill();
-      await rig.pty.unplug();
-      await until('the loss to show in health', () => source.health().state === 'degraded', 5_000);
-      await new Promise((resolve) => setTimeout(resolve, 800));
-      const before = sink.readings.length;
-      const replugAt = performance.now();
-      await rig.pty.plug();
-      machine = rig.device('csafe-machine.ts');
-      await machine.ready();
-      const deviceUpAt = performance.now();
-      await until('a reading after the replug', () => sink.readings.length > before, 15_000);
-      const first = sink.receivedAt[before] ?? Number.NaN;
-      fromReplug.push(first - replugAt);
-      fromDevice.push(first - deviceUpAt);
-    }
-  } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  }
-  print('serial_csafe_replug_to_reading_ms', fromReplug, fromDevice);
-}
-
-await antReplug();
-await serialReplug();
+await measureReplugs(
+  'ant_replug_to_reading_ms',
+  { script: 'ant-stick.ts', args: ['--sensors', '6', '--key', TEST_NETWORK_KEY] },
+  (path) => new AntSource({ ...antSourceConfig({ transport: 'uart', path, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }), now: Date.now, log }),
+  (sink) => sink.sensors.size === 6,
+);
+await measureReplugs(
+  'serial_csafe_replug_to_reading_ms',
+  { script: 'csafe-machine.ts', args: [] },
+  (path) =>
+    new SerialSource({
+      ...serialSourceConfig({ ports: [{ path, protocol: 'csafe' }], csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true }, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } }),
+      now: Date.now,
+      log,
+    }),
+  (sink) => sink.arrivals.length > 0,
+);

@@ -13,6 +13,7 @@ import { createWaterRowerLineReader } from '../../edge-agent/src/sources/serial/
 import { decodeWaterRowerLine } from '../../edge-agent/src/sources/serial/waterrower/memory.ts';
 import { createNmeaLineReader, decodeNmeaSentence, nmeaChecksum } from '../../edge-agent/src/sources/serial/nmea/sentence.ts';
 import { correctTrack, type RawFix } from '../../edge-agent/src/sources/gps/track.ts';
+import { medianRate, printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, frames: { type: 'string', default: '200000' } } });
 const RUNS = Math.max(1, Number(args.runs));
@@ -25,25 +26,17 @@ function repeat(frame: Uint8Array, perChunk: number): Uint8Array {
   return chunk;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
 /** Items per second of `decodeChunk`, which must decode exactly `perChunk` frames per call. */
 function measure(name: string, perChunk: number, decodeChunk: () => number, unit = 'frames/s'): void {
   const chunks = Math.ceil(FRAMES / perChunk);
   for (let i = 0; i < Math.min(chunks, 1000); i++) decodeChunk();
-  const rates: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
+  const rate = medianRate(RUNS, () => {
     let decoded = 0;
-    const started = process.hrtime.bigint();
     for (let i = 0; i < chunks; i++) decoded += decodeChunk();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (decoded !== chunks * perChunk) throw new Error(`${name}: decoded ${decoded} of ${chunks * perChunk} frames`);
-    rates.push(decoded / seconds);
-  }
-  console.log(JSON.stringify({ name, value: Math.round(median(rates)), unit }));
+    return decoded;
+  });
+  printFigure(name, Math.round(rate), unit);
 }
 
 const PER_CHUNK = 16;

@@ -203,26 +203,3 @@ test('a sink that throws is logged and does not stop the source', async (t) => {
   assert.ok(lines().some((l) => l.msg === 'simulator sink threw on readings' && l.level === 50));
   await sim.stop();
 });
-
-test('live on real timers: 100 sensors at 4 Hz give about 400 samples/s', async () => {
-  let firstNow: number | undefined;
-  let lastNow = 0;
-  const now = () => {
-    lastNow = Date.now();
-    firstNow ??= lastNow;
-    return lastNow;
-  };
-  const sim = new SimulatorSource({ ...simulatorConfig({ athletes: 50, sensorRateHz: 4 }), now, log: pino({ level: 'silent' }) });
-  const sink = new RecordingSink();
-  await sim.start(sink);
-  await sleep(1_500);
-  await sim.stop();
-  assert.equal(sink.inventories[0]!.length, 100);
-  const seconds = (lastNow + 1 - firstNow!) / 1000;
-  const samples = new Set(sink.readings.filter((r) => r.metric !== 'rr_interval' && r.metric !== 'battery').map((r) => `${r.sensor} ${r.ts}`));
-  const perSecond = samples.size / seconds;
-  // Every sensor contributes 4 samples per second, give or take one at each end of the window.
-  assert.ok(Math.abs(samples.size - 400 * seconds) <= 100, `${perSecond.toFixed(0)} samples/s over ${seconds} s`);
-  // And, with heartbeats and every metric of every sample, exactly what generate() gives for that window.
-  assert.deepEqual(sink.readings, sim.generate(firstNow!, lastNow + 1));
-});
