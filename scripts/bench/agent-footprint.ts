@@ -74,7 +74,9 @@ try {
   const endWrites = writeBytes(pid);
   const appended = metricValue(endText, 'pb_agent_outbox_appended_total') - metricValue(startText, 'pb_agent_outbox_appended_total');
   const sentBytes = metricValue(endText, 'pb_agent_uplink_sent_bytes_total') - metricValue(startText, 'pb_agent_uplink_sent_bytes_total');
-  const sentReadings = metricValue(endText, 'pb_agent_uplink_readings_total') - metricValue(startText, 'pb_agent_uplink_readings_total');
+  // Only readings the agent sent: the counter's other outcomes (acked, rejected) would count a reading twice.
+  const SENT = { outcome: 'sent' };
+  const sentReadings = metricValue(endText, 'pb_agent_uplink_readings_total', SENT) - metricValue(startText, 'pb_agent_uplink_readings_total', SENT);
   const sensors = metricValue(endText, 'pb_agent_source_sensors');
   const cpuSeconds = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0) / 100;
   const note = { sensors, readingsPerSecond: Math.round(appended / SECONDS), seconds: SECONDS, nodeArgs: PRODUCTION_NODE_ARGS.join(' ') };

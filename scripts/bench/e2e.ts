@@ -115,7 +115,7 @@ async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number 
     const seconds = (performance.now() - firstAt) / 1000;
     const agentMetrics = await (await fetch(`http://127.0.0.1:${agent.healthPort}/metrics`)).text();
     const bytes = metricValue(agentMetrics, 'pb_agent_uplink_sent_bytes_total');
-    const sent = metricValue(agentMetrics, 'pb_agent_uplink_readings_total');
+    const sent = metricValue(agentMetrics, 'pb_agent_uplink_readings_total', { outcome: 'sent' });
     const stored = await hub.storedCount('bench-box');
     if (stored !== readings.length) throw new Error(`stored ${stored} of ${readings.length} readings`);
     return { rate: (readings.length - first) / seconds, bytesPerReading: bytes / sent, limit };
