@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { resolveSecret } from '@pulsebridge/runtime';
+import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
@@ -102,7 +102,7 @@ export class Hub {
     const http = this.http?.address() as AddressInfo | null | undefined;
     return {
       http: http ? { host: http.address, port: http.port } : undefined,
-      mqtt: this.transport instanceof EmbeddedBroker ? this.transport.address() : undefined,
+      mqtt: this.transport?.address(),
     };
   }
 
@@ -156,7 +156,7 @@ export class Hub {
       const http = createServer(api.callback());
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
-        if (transport instanceof EmbeddedBroker && config.mqtt.websocket && transport.handleUpgrade(request, socket, head)) return;
+        if (transport.handleUpgrade(request, socket, head)) return;
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       });
       http.on('clientError', (_err, socket) => {
@@ -198,7 +198,7 @@ export class Hub {
     const httpClosed = http?.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     http?.closeIdleConnections();
     this.shutdown?.abort();
-    if (transport instanceof EmbeddedBroker) transport.stopAccepting();
+    transport?.stopAccepting();
     // 2. Write and acknowledge what is queued (bounded by ingest.drainTimeoutMs).
     if (this.ingest) await step('ingest', () => this.ingest?.stop());
     // 3. Disconnect agents (bounded by the transport's own stop timeout), then whatever HTTP is left.
@@ -243,6 +243,7 @@ export class Hub {
       topicRoot,
       listen: mqtt.tcp ? { host: mqtt.host, port: mqtt.port } : null,
       tls: mqtt.tls ? { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) } : undefined,
+      websocket: mqtt.websocket,
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,
     });
@@ -254,13 +255,10 @@ export class Hub {
       this.db?.prepare('SELECT 1').get();
       checks['stateDatabase'] = this.db?.open ? 'ok' : 'closed';
     } catch (err) {
-      checks['stateDatabase'] = (err as Error).message;
+      checks['stateDatabase'] = errorMessage(err);
     }
-    const transport = this.transport;
-    if (transport instanceof ExternalBroker) checks['broker'] = transport.connected ? 'ok' : `not connected to ${this.config.mqtt.external.url}`;
-    else if (transport instanceof EmbeddedBroker) checks['broker'] = transport.accepting ? 'ok' : 'not accepting connections';
-    else checks['broker'] = 'not started';
-    checks['ingest'] = this.ingest?.stats().running ? 'ok' : 'stopped';
+    checks['broker'] = this.transport?.readiness() ?? 'not started';
+    checks['ingest'] = this.ingest?.running ? 'ok' : 'stopped';
     if (this.stopping) checks['hub'] = 'stopping';
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
   }

@@ -5,20 +5,10 @@
 import { Writable } from 'node:stream';
 import { encodeBatch, type AckMessage, type CommandMessage, type MessageKind, type MetricId, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
 import { pino, type Logger } from 'pino';
-import type { AgentMessageHandler, HubTransport } from '../../src/broker/transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from '../../src/broker/transport.ts';
 import type { AgentRecord, AgentRegistry } from '../../src/registry/agent-registry.ts';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
 import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
-
-export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Published {
   agent: string;
@@ -28,18 +18,35 @@ interface Published {
 
 export class FakeTransport implements HubTransport {
   private handler: AgentMessageHandler | undefined;
+  private presenceHandler: AgentPresenceHandler | undefined;
   readonly published: Published[] = [];
   /** When set, publish() rejects with it. */
   publishError: Error | undefined;
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  connectedAgents(): number | undefined {
+  stopAccepting(): void {}
+  readiness(): string {
+    return 'ok';
+  }
+  address(): TransportAddress | undefined {
     return undefined;
+  }
+  handleUpgrade(): boolean {
+    return false;
   }
 
   onMessage(handler: AgentMessageHandler): void {
     this.handler = handler;
+  }
+
+  onPresence(handler: AgentPresenceHandler): void {
+    this.presenceHandler = handler;
+  }
+
+  /** What the broker tells the hub when `agent` connects or disconnects. */
+  connectionChanged(agent: string): void {
+    this.presenceHandler?.(agent);
   }
 
   async publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void> {

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeBatch } from '@pulsebridge/protocol';
+import { countReadings, decodeBatch } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
@@ -68,6 +68,9 @@ function payloads(readingsPerBatch: number): { agent: string; payload: Buffer }[
   return out;
 }
 
+/** Every batch of a run carries the same number of readings. */
+const readingsPerBatchOf = (batches: { payload: Buffer }[]): number => (batches.length === 0 ? 0 : countReadings(decodeBatch(batches[0]!.payload).series));
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -90,8 +93,8 @@ async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: s
     while (transport.sent < want) await new Promise((resolve) => setImmediate(resolve));
   }
   const seconds = (performance.now() - started) / 1000;
-  const stats = ingest.stats();
-  if (stats.batches.stored !== batches.length) throw new Error(`stored ${stats.batches.stored} of ${batches.length} batches`);
+  const expected = batches.length * readingsPerBatchOf(batches);
+  if (store.readings !== expected) throw new Error(`stored ${store.readings} of ${expected} readings`);
   await ingest.stop();
   db.close();
   return { seconds, writes: store.writes };
