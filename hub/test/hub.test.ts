@@ -398,6 +398,16 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     for (const where of ['/http/port', '/mqtt/mode', '/api']) assert.ok(run.err.includes(where), run.err);
   });
 
+  test('a configuration that would fail at start (TLS files missing, TLS without TCP) exits 2 listing every problem', async () => {
+    const path = join(dir, 'tls.yaml');
+    writeFileSync(path, 'mqtt:\n  tcp: false\n  tls:\n    certFile: /nonexistent/cert.pem\n    keyFile: /nonexistent/key.pem\n');
+    const run = io({ PB_HUB_API__ADMIN_TOKEN: ADMIN_TOKEN, PB_HUB_HUB__DATA_DIR: join(dir, 'tls') });
+    assert.equal(await main(['--config', path], run), 2);
+    for (const where of ['/mqtt/tls: TLS serves the TCP listener', '/mqtt/tls/certFile: /nonexistent/cert.pem', '/mqtt/tls/keyFile: /nonexistent/key.pem']) {
+      assert.ok(run.err.includes(where), run.err);
+    }
+  });
+
   test('--print-config masks the admin token', async () => {
     const run = io({ PB_HUB_API__ADMIN_TOKEN: 'very-secret-admin-token' });
     assert.equal(await main(['--print-config'], run), 0);
