@@ -77,7 +77,7 @@ export class Hub {
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
   private db: Database.Database | undefined;
-  private registryInstance: SqliteAgentRegistry | undefined;
+  private registry: SqliteAgentRegistry | undefined;
   private store: SeriesStore | undefined;
   private transport: HubTransport | undefined;
   private ingest: Ingest | undefined;
@@ -106,12 +106,6 @@ export class Hub {
     };
   }
 
-  /** The agent registry, once started: for tools and tests that enroll agents in a running hub. */
-  get registry(): SqliteAgentRegistry {
-    if (!this.registryInstance) throw new Error('the hub is not started');
-    return this.registryInstance;
-  }
-
   start(): Promise<void> {
     this.starting ??= this.startOnce();
     return this.starting;
@@ -126,7 +120,7 @@ export class Hub {
       const db = openStateDatabase(dataDir);
       this.db = db;
       const registry = new SqliteAgentRegistry({ db, log });
-      this.registryInstance = registry;
+      this.registry = registry;
       await registry.start();
 
       const store = createSeriesStore(config.series, { log, dataDir, env: this.env });
@@ -207,7 +201,7 @@ export class Hub {
     await httpClosed;
     // 4. Stores last: nothing writes to them any more.
     if (this.store) await step('series store', () => this.store?.stop());
-    if (this.registryInstance) await step('agent registry', () => this.registryInstance?.stop());
+    if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
   }

@@ -16,6 +16,7 @@
  *    recorded are forgotten first.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export interface DedupeRange {
   agent: string;
@@ -33,15 +34,7 @@ export interface DedupeOptions {
   maxRangesPerStream?: number;
 }
 
-export class DedupeError extends Error {
-  readonly code: 'not_loaded' | 'invalid_range';
-
-  constructor(code: DedupeError['code'], message: string) {
-    super(message);
-    this.name = 'DedupeError';
-    this.code = code;
-  }
-}
+export class DedupeError extends PulsebridgeError<'not_loaded' | 'invalid_range'> {}
 
 /** Inclusive [first, last]. */
 type Range = readonly [number, number];
