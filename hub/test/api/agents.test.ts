@@ -7,6 +7,8 @@ import { NOW, readProblem, startApi, type RunningApi } from './harness.ts';
 async function seed(api: RunningApi): Promise<void> {
   await api.registry.create('box-1', 'gym-a');
   await api.registry.create('box-2', 'gym-b');
+  // Ingest records presence and the status from the same message, at the same time.
+  api.registry.touch('box-1', NOW - 1_000);
   await api.registry.recordStatus(
     'box-1',
     {

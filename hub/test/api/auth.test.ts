@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import { createApi } from '../../src/api/app.ts';
 import { ApiConfigError } from '../../src/api/auth.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
-import { MemoryAgentRegistry, MemorySeriesStore, TOKEN, readProblem, startApi, waitFor } from './harness.ts';
+import { MemoryAgentRegistry, MemorySeriesStore, readProblem, sseClients, startApi, TOKEN } from './harness.ts';
+import { until } from '@pulsebridge/runtime';
 
 test('API routes refuse requests without credentials, with a Bearer challenge', async () => {
   const api = await startApi();
@@ -98,7 +99,7 @@ test('?access_token= is accepted on the live stream only, and never logged', asy
     assert.equal(withHeader.status, 400);
     assert.equal((await readProblem(withHeader)).param, 'access_token');
 
-    await waitFor(() => api.live.subscribers === 0, 'the live stream to unsubscribe');
+    await until('the live stream to unsubscribe', async () => (await sseClients(api)) === 0, 2_000);
     const logged = JSON.stringify(api.logs);
     assert.ok(logged.includes('access_token=redacted'), 'the access log shows that a token was given');
     assert.ok(!logged.includes(TOKEN), 'the token itself never reaches the log');

@@ -169,7 +169,7 @@ test('unknown routes are 404 problems, wrong methods 405 with Allow', async () =
 test('unexpected failures are 500 problems with a generic detail, logged with the request id', async () => {
   const api = await startApi();
   try {
-    api.store.failWith = new Error('disk on fire at /var/lib/secret');
+    api.store.failReadsWith = new Error('disk on fire at /var/lib/secret');
     const response = await api.get('/api/v1/series');
     assert.equal(response.status, 500);
     const problem = await readProblem(response);
@@ -189,13 +189,13 @@ test('unexpected failures are 500 problems with a generic detail, logged with th
 test('a store outage is a 503 with Retry-After, a store refusing a query a 400', async () => {
   const api = await startApi();
   try {
-    api.store.failWith = new SeriesStoreError('timeout', 'timed out after 5000 ms waiting for InfluxDB');
+    api.store.failReadsWith = new SeriesStoreError('timeout', 'timed out after 5000 ms waiting for InfluxDB');
     const outage = await api.get('/api/v1/readings?sensor=s&metric=power');
     assert.equal(outage.status, 503);
     assert.equal(outage.headers.get('retry-after'), '5');
     assert.equal((await readProblem(outage)).type, '/api/v1/docs#problem-unavailable');
 
-    api.store.failWith = new SeriesStoreError('invalid_query', 'sensor: longer than 128 characters', { param: 'sensor' });
+    api.store.failReadsWith = new SeriesStoreError('invalid_query', 'sensor: longer than 128 characters', { param: 'sensor' });
     const refused = await api.get('/api/v1/readings?sensor=s&metric=power');
     assert.equal(refused.status, 400);
     assert.equal((await readProblem(refused)).param, 'sensor');

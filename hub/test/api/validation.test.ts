@@ -1,7 +1,7 @@
 /** Bad input is a 400 problem naming the parameter, never a 500 and never a store query. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readProblem, startApi } from './harness.ts';
+import { readProblem, sseClients, startApi } from './harness.ts';
 
 const R = '/api/v1/readings?sensor=s1';
 const RU = '/api/v1/rollups?sensor=s1&metric=power';
@@ -85,7 +85,7 @@ test('every kind of bad input is a 400 problem naming the parameter, and no stor
     }
     assert.equal(api.store.rawCalls.length, 0);
     assert.equal(api.store.rollupCalls.length, 0);
-    assert.equal(api.live.subscribers, 0);
+    assert.equal(await sseClients(api), 0);
   } finally {
     await api.close();
   }

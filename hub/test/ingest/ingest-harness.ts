@@ -9,7 +9,8 @@ import { until } from '@pulsebridge/runtime';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest, type IngestConfig } from '../../src/ingest/ingest.ts';
 import { LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
-import { FakeRegistry, FakeTransport, MemorySeriesStore, captureLogger } from './fakes.ts';
+import { FakeTransport, captureLogger } from './fakes.ts';
+import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 
 export const GOOD = 'gym-a-1';
 export const BAD = 'gym-b-1';
@@ -17,7 +18,7 @@ export const HUB_TIME = 1_750_000_000_000;
 
 export interface IngestSetup {
   transport: FakeTransport;
-  registry: FakeRegistry;
+  registry: MemoryAgentRegistry;
   store: MemorySeriesStore;
   live: LiveReadings[];
   dedupe: Dedupe;
@@ -34,7 +35,7 @@ export interface IngestSetup {
 export function setupIngest(settings: Partial<IngestConfig> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus } = {}): IngestSetup {
   const { dbPath, store: givenStore, live: givenLive, ...config } = settings;
   const transport = new FakeTransport();
-  const registry = new FakeRegistry({ [GOOD]: 'gym-a', [BAD]: 'gym-b' });
+  const registry = new MemoryAgentRegistry({ [GOOD]: 'gym-a', [BAD]: 'gym-b' });
   const store = givenStore ?? new MemorySeriesStore();
   const liveBus = givenLive ?? new LiveBus();
   const live: LiveReadings[] = [];

@@ -13,7 +13,8 @@ import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
-import { FakeRegistry, FakeTransport, makeBatch } from './fakes.ts';
+import { FakeTransport, makeBatch } from './fakes.ts';
+import { MemoryAgentRegistry } from '../memory-stores.ts';
 import { waitFor } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-sqlite-'));
@@ -28,7 +29,7 @@ async function startHub(): Promise<{ transport: FakeTransport; store: SqliteSeri
   const transport = new FakeTransport();
   const ingest = new Ingest({
     transport,
-    registry: new FakeRegistry({ [AGENT]: 'gym-a' }),
+    registry: new MemoryAgentRegistry({ [AGENT]: 'gym-a' }),
     store,
     live: new LiveBus(),
     dedupe: new Dedupe({ db }),

@@ -17,7 +17,8 @@ import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import type { SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
-import { FakeRegistry, FakeTransport, makeBatch } from './fakes.ts';
+import { FakeTransport, makeBatch } from './fakes.ts';
+import { MemoryAgentRegistry } from '../memory-stores.ts';
 
 const RUNS = 5;
 const AGENTS = 20;
@@ -82,7 +83,7 @@ async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: s
   db.pragma('synchronous = NORMAL');
   const transport = new CountingTransport();
   const store = new CountingStore();
-  const registry = new FakeRegistry(Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [agentId(i), `gym-${i % 4}`])));
+  const registry = new MemoryAgentRegistry(Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [agentId(i), `gym-${i % 4}`])));
   registry.touch = () => {};
   const ingest = new Ingest({ transport, registry, store, live: new LiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }) });
   ingest.start();

@@ -50,7 +50,7 @@ describe('Ingest', () => {
 
   test('stop() gives up after drainTimeoutMs when the store keeps failing, without acking', async () => {
     const s = setupIngest({ drainTimeoutMs: 100, retryDelayMs: 10 });
-    s.store.failWith = new Error('store down');
+    s.store.failWritesWith = new Error('store down');
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
     await waitFor('a failed write', async () => (await s.metric('pb_hub_ingest_store_failures_total')) >= 1);
     const started = performance.now();

@@ -13,7 +13,8 @@ import { Packr } from 'msgpackr';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
-import { FakeRegistry, FakeTransport, MemorySeriesStore, captureLogger, makeBatch } from './fakes.ts';
+import { FakeTransport, captureLogger, makeBatch } from './fakes.ts';
+import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 import { BAD, GOOD, ackOf, setupIngest, waitFor, type IngestSetup } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-'));
@@ -147,7 +148,7 @@ describe('Readings write queue', () => {
 
   test('a failed store write is not acked, is retried without crashing, and is acked once it succeeds', async () => {
     const s = setupIngest({ retryDelayMs: 10, maxRetryDelayMs: 40 });
-    s.store.failWith = new Error('disk full');
+    s.store.failWritesWith = new Error('disk full');
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
     await waitFor('three failed writes', async () => (await s.metric('pb_hub_ingest_store_failures_total')) >= 3);
     assert.deepEqual(s.transport.acks(), []);
@@ -158,7 +159,7 @@ describe('Readings write queue', () => {
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 10 }));
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'in_progress' }, 1);
     assert.equal(await s.metric('pb_hub_ingest_queue_readings'), 20, 'both batches wait for the store');
-    s.store.failWith = undefined;
+    s.store.failWritesWith = undefined;
     await waitFor('the acks after recovery', () => s.transport.acks().length === 2);
     assert.deepEqual(s.transport.acks(), [ackOf('s1', 0, 9, 'stored'), ackOf('s1', 10, 19, 'stored')]);
     assert.equal(s.store.readingsWritten, 20);
@@ -250,7 +251,7 @@ describe('Readings write queue', () => {
     const db = new Database(':memory:');
     const ingest = new Ingest({
       transport,
-      registry: new FakeRegistry({ [GOOD]: 'gym-a' }),
+      registry: new MemoryAgentRegistry({ [GOOD]: 'gym-a' }),
       store: new MemorySeriesStore(),
       live: liveBus,
       dedupe: new Dedupe({ db }),
