@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
 import { loadHubConfig, type HubConfig } from '../src/config.ts';
 import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
-import { DeployedMosquitto, mosquittoBin } from './broker/mosquitto-harness.ts';
+import { DeployedMosquitto, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
 
 const topics = new Topics('pb');
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -83,16 +83,6 @@ async function agentRecord(hub: Hub, id: string): Promise<Agent | undefined> {
   return status === 200 ? (body as Agent) : undefined;
 }
 
-async function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 function agentOptions(id: string, secret: string, extra: IClientOptions = {}): IClientOptions {
   return { clientId: `pb-agent-${id}`, username: id, password: secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3_000, ...extra };
@@ -122,8 +112,8 @@ describe('Hub', { timeout: 60_000 }, () => {
     const started = Date.now();
     await hub.stop();
     assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
-    assert.ok(await refused(http.port), 'HTTP port closed');
-    assert.ok(await refused(broker.port), 'MQTT port closed');
+    assert.ok(!(await portOpen(http.port)), 'HTTP port closed');
+    assert.ok(!(await portOpen(broker.port)), 'MQTT port closed');
     await hub.stop(); // idempotent
   });
 

@@ -1,5 +1,5 @@
 /** What the readings write queue and the message handlers share: the registry, the counts, replies and logs. */
-import { ProtocolError, encodeJsonMessage, type AckMessage, type CommandMessage, type MessageKind } from '@pulsebridge/protocol';
+import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
@@ -41,11 +41,21 @@ export class IngestContext {
     if (suppressed !== undefined) this.log.info({ ...fields, suppressed }, message);
   }
 
-  /** A status, inventory or event message that does not decode: counted by its reason and logged. */
-  refuse(agent: string, kind: MessageKind, err: unknown): void {
-    const reason = err instanceof ProtocolError ? err.code : 'decode_failure';
-    this.counts.message(kind, reason);
-    this.logLimited(agent, `${kind}:${reason}`, { kind, reason, detail: errorMessage(err) }, 'agent message refused');
+  /**
+   * Decodes a status, inventory or event message and counts it as ok; one that does not decode is counted by
+   * its reason, logged, and comes back undefined.
+   */
+  decode<K extends 'status' | 'inventory' | 'events'>(kind: K, { agent, payload }: AgentMessage): JsonMessage<K> | undefined {
+    try {
+      const message = decodeJsonMessage(kind, payload);
+      this.counts.message(kind, 'ok');
+      return message;
+    } catch (err) {
+      const reason = err instanceof ProtocolError ? err.code : 'decode_failure';
+      this.counts.message(kind, reason);
+      this.logLimited(agent, `${kind}:${reason}`, { kind, reason, detail: errorMessage(err) }, 'agent message refused');
+      return undefined;
+    }
   }
 
   private send(agent: string, kind: 'ack' | 'cmd', payload: Buffer): void {

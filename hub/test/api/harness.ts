@@ -84,6 +84,17 @@ export async function sseClients(api: RunningApi): Promise<number> {
   return values[0]?.value ?? 0;
 }
 
+/** Runs `use` against a fresh API and closes it afterwards, whatever happens. */
+export async function withApi(...args: [use: (api: RunningApi) => Promise<void>] | [overrides: Partial<ApiDeps>, use: (api: RunningApi) => Promise<void>]): Promise<void> {
+  const [overrides, use] = args.length === 1 ? [{}, args[0]] : args;
+  const api = await startApi(overrides);
+  try {
+    await use(api);
+  } finally {
+    await api.close();
+  }
+}
+
 export interface ProblemJson {
   type: string;
   title: string;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { Counter, Gauge } from 'prom-client';
 import type { LiveReadings } from '../../src/live/live-bus.ts';
-import { AUTH, readProblem, sseClients, startApi, TOKEN, type RunningApi } from './harness.ts';
+import { AUTH, readProblem, sseClients, startApi, TOKEN, withApi, type RunningApi } from './harness.ts';
 import { until } from '@pulsebridge/runtime';
 
 interface SseMessage {
@@ -73,8 +73,7 @@ function readingsFrom(agent: string, gym = 'gym-a'): LiveReadings {
 }
 
 test('SSE delivers published readings with filters applied, through proxies, and unsubscribes on close', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const all = await openStream(api, '/api/v1/live');
     const box1 = await openStream(api, '/api/v1/live?agent=box-1');
     const hrOnly = await openStream(api, `/api/v1/live?sensor=${encodeURIComponent(HR)}&metric=heart_rate`);
@@ -117,21 +116,16 @@ test('SSE delivers published readings with filters applied, through proxies, and
     const events = api.metrics.getSingleMetric('pb_hub_sse_events_total') as Counter;
     assert.equal((await events.get()).values[0]?.value, 5);
     api.live.publish(readingsFrom('box-1'));
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('an idle stream gets heartbeat comments', async () => {
-  const api = await startApi({ liveStreams: { heartbeatMs: 30 } });
-  try {
+  await withApi({ liveStreams: { heartbeatMs: 30 } }, async (api) => {
     const stream = await openStream(api, `/api/v1/live?access_token=${TOKEN}`, {});
     await until('two heartbeats', () => stream.messages.filter((m) => m.comment === 'heartbeat').length >= 2, 2_000);
     await stream.close();
     await until('the subscription to be removed', async () => (await sseClients(api)) === 0, 2_000);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('a client that does not read is disconnected instead of growing memory; others keep streaming', async () => {
@@ -176,8 +170,7 @@ test('a client that does not read is disconnected instead of growing memory; oth
 });
 
 test('live streams beyond the configured maximum get a 503 problem', async () => {
-  const api = await startApi({ liveStreams: { maxClients: 1 } });
-  try {
+  await withApi({ liveStreams: { maxClients: 1 } }, async (api) => {
     const first = await openStream(api, '/api/v1/live');
     const second = await api.get('/api/v1/live');
     assert.equal(second.status, 503);
@@ -189,14 +182,11 @@ test('live streams beyond the configured maximum get a 503 problem', async () =>
     const third = await openStream(api, '/api/v1/live');
     assert.equal(third.response.status, 200, 'a slot frees when a client leaves');
     await third.close();
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('one event larger than the buffer bound does not disconnect a client that keeps up', async () => {
-  const api = await startApi({ liveStreams: { maxBufferedBytes: 16 * 1024 } });
-  try {
+  await withApi({ liveStreams: { maxBufferedBytes: 16 * 1024 } }, async (api) => {
     const stream = await openStream(api, '/api/v1/live');
     const n = 20_000;
     const big: LiveReadings = {
@@ -211,15 +201,12 @@ test('one event larger than the buffer bound does not disconnect a client that k
     assert.equal(stream.events()[2]?.series[0]?.ts.length, n);
     assert.equal(await sseClients(api), 1);
     await stream.close();
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('aborting the shutdown signal ends open streams and refuses new ones', async () => {
   const shutdown = new AbortController();
-  const api = await startApi({ shutdown: shutdown.signal });
-  try {
+  await withApi({ shutdown: shutdown.signal }, async (api) => {
     const streams = await Promise.all(Array.from({ length: 12 }, () => openStream(api, '/api/v1/live')));
     assert.equal(await sseClients(api), 12);
     shutdown.abort();
@@ -229,19 +216,14 @@ test('aborting the shutdown signal ends open streams and refuses new ones', asyn
     assert.equal(refused.status, 503);
     assert.equal((await readProblem(refused)).type, '/api/v1/docs#problem-unavailable');
     assert.equal(await sseClients(api), 0);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('HEAD on the live stream answers its headers without subscribing', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const response = await fetch(`${api.url}/api/v1/live`, { method: 'HEAD', headers: AUTH, signal: AbortSignal.timeout(2_000) });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.equal(await sseClients(api), 0);
-  } finally {
-    await api.close();
-  }
+  });
 });

@@ -56,7 +56,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function portOpen(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on this loopback port. */
+export async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connectTcp(port, '127.0.0.1');
     socket.once('connect', () => {

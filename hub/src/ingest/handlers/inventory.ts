@@ -1,19 +1,12 @@
 /** The sensors an agent reports: kept in the registry for the API. */
-import { decodeJsonMessage } from '@pulsebridge/protocol';
 import type { MessageHandler } from '../ingest-context.ts';
 
-export const handleInventory: MessageHandler = async (context, { agent, payload }) => {
-  let inventory;
+export const handleInventory: MessageHandler = async (context, message) => {
+  const inventory = context.decode('inventory', message);
+  if (!inventory) return;
   try {
-    inventory = decodeJsonMessage('inventory', payload);
+    await context.registry.recordInventory(message.agent, inventory.sensors);
   } catch (err) {
-    context.refuse(agent, 'inventory', err);
-    return;
-  }
-  context.counts.message('inventory', 'ok');
-  try {
-    await context.registry.recordInventory(agent, inventory.sensors);
-  } catch (err) {
-    context.logLimited(agent, 'registry', { err }, 'registry could not record the agent inventory');
+    context.logLimited(message.agent, 'registry', { err }, 'registry could not record the agent inventory');
   }
 };

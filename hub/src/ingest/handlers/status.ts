@@ -2,18 +2,12 @@
  * An agent's status. An online status that carries the agent's monotonic clock is answered at once with a
  * `time` command, so the agent can correct its clock.
  */
-import { decodeJsonMessage } from '@pulsebridge/protocol';
 import type { MessageHandler } from '../ingest-context.ts';
 
-export const handleStatus: MessageHandler = async (context, { agent, payload }) => {
-  let status;
-  try {
-    status = decodeJsonMessage('status', payload);
-  } catch (err) {
-    context.refuse(agent, 'status', err);
-    return;
-  }
-  context.counts.message('status', 'ok');
+export const handleStatus: MessageHandler = async (context, message) => {
+  const status = context.decode('status', message);
+  if (!status) return;
+  const { agent } = message;
   const now = context.now();
   // Answer first: every millisecond spent here widens the agent's uncertainty about the hub's time.
   if (status.state === 'online' && status.mono !== undefined) {
