@@ -22,6 +22,8 @@ export interface IngestSetup {
   store: MemorySeriesStore;
   live: LiveReadings[];
   dedupe: Dedupe;
+  /** The state database dedupe keeps its ranges in. */
+  db: Database.Database;
   ingest: Ingest;
   metrics: Registry;
   logLines: () => Record<string, unknown>[];
@@ -53,6 +55,7 @@ export function setupIngest(settings: Partial<IngestConfig> & { dbPath?: string;
     store,
     live,
     dedupe,
+    db,
     ingest,
     metrics,
     logLines: lines,

@@ -15,6 +15,7 @@ import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { FakeTransport, captureLogger, makeBatch } from './fakes.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
+import { storedRanges } from './dedupe-state.ts';
 import { BAD, GOOD, ackOf, setupIngest, waitFor, type IngestSetup } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-'));
@@ -104,7 +105,7 @@ describe('Readings write queue', () => {
     await waitFor('the second ack', () => s.transport.acks().length === 2);
     assert.deepEqual(s.transport.acks()[1], ackOf('s1', 5, 14, 'stored'));
     assert.equal(await s.store.count({ agent: GOOD }), 15);
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [[0, 14]]);
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[0, 14]]);
     await s.close();
   });
 
@@ -123,7 +124,7 @@ describe('Readings write queue', () => {
     await waitFor('the acks after the restart', () => second.transport.acks().length === 2);
     assert.deepEqual(second.transport.acks(), [ackOf('s1', 100, 149, 'duplicate'), ackOf('s1', 50, 99, 'stored')]);
     assert.equal(store.readingsWritten, 150, 'the duplicate was not written again');
-    assert.deepEqual(second.dedupe.ranges(GOOD, 's1'), [[0, 149]]);
+    assert.deepEqual(storedRanges(second.db, GOOD, 's1'), [[0, 149]]);
     await second.close();
   });
 
@@ -132,17 +133,17 @@ describe('Readings write queue', () => {
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 20, count: 10 }));
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
     await waitFor('two acks', () => s.transport.acks().length === 2);
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [
       [0, 9],
       [20, 29],
     ]);
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 10, floor: 10 }));
     await waitFor('the gap’s ack', () => s.transport.acks().length === 3);
     assert.deepEqual(s.transport.acks()[2], ackOf('s1', 10, 19, 'stored'));
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [[0, 29]], 'merged; the floor cuts through the range so it stays');
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[0, 29]], 'merged; the floor cuts through the range so it stays');
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 40, count: 10, floor: 35 }));
     await waitFor('the ack above the floor', () => s.transport.acks().length === 4);
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [[40, 49]]);
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[40, 49]]);
     await s.close();
   });
 
@@ -195,7 +196,7 @@ describe('Readings write queue', () => {
     assert.ok(s.store.writeCalls.length >= 2, 'maxWriteReadings splits 1500 readings');
     assert.ok(s.store.writeCalls.every((c) => c.readings <= 1000));
     assert.equal(await s.store.count({ agent: GOOD }), 1500);
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [[0, 1499]]);
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[0, 1499]]);
     await s.close();
   });
 
@@ -357,7 +358,7 @@ describe('Readings write queue: bad input', () => {
     assert.ok(s.transport.acks(GOOD).every((a) => a.result === 'stored'));
     assert.equal(await s.store.count({ agent: GOOD }), first);
     assert.equal(await s.store.count({}), first, 'nothing from the bad batches was stored');
-    assert.deepEqual(s.dedupe.ranges(GOOD, 's1'), [[0, first - 1]]);
+    assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[0, first - 1]]);
     assert.equal(await s.metric('pb_hub_ingest_batches_total', { result: 'rejected' }), 5 * cases.length);
     for (const c of cases) assert.equal(await s.metric('pb_hub_ingest_rejected_total', { reason: c.reason }), c.reason === 'malformed' ? 10 : 5, c.reason);
     await s.close();
