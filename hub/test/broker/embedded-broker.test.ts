@@ -14,7 +14,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import * as aedesPersistence from 'aedes-persistence';
 import type { AedesPersistence } from 'aedes-persistence';
 import { Topics } from '@pulsebridge/protocol';
-import { until } from '@pulsebridge/runtime';
+import { until, withTimeout } from '@pulsebridge/runtime';
 import { EmbeddedBroker } from '../../src/broker/embedded-broker.ts';
 import type { AgentMessage } from '../../src/broker/transport.ts';
 import { SqliteAgentRegistry } from '../../src/registry/sqlite-agent-registry.ts';
@@ -112,24 +112,13 @@ async function metricValue(metrics: Registry, name: string, labels: Record<strin
 }
 
 function nextMessage(client: MqttClient, timeoutMs = 3_000): Promise<[topic: string, payload: Buffer, packet: { qos: number; retain: boolean }]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a message`)), timeoutMs);
-    client.once('message', (topic, payload, packet) => {
-      clearTimeout(timer);
-      resolve([topic, payload, packet]);
-    });
-  });
+  const message = new Promise<[string, Buffer, { qos: number; retain: boolean }]>((resolve) => client.once('message', (topic, payload, packet) => resolve([topic, payload, packet])));
+  return withTimeout(message, timeoutMs, 'a message');
 }
 
 /** Resolves when the connection closes; unlike events.once, an 'error' before the close is expected here. */
 function closed(client: MqttClient, timeoutMs = 3_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for the broker to close the connection`)), timeoutMs);
-    client.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return withTimeout(new Promise<void>((resolve) => client.once('close', () => resolve())), timeoutMs, 'the broker to close the connection');
 }
 
 describe('embedded broker', { timeout: 30_000 }, () => {
