@@ -5,13 +5,13 @@
  */
 import { hostname } from 'node:os';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ConfigError, LogConfig, SecretRef, loadConfig, resolveSecret } from '@pulsebridge/runtime';
-import { IngestConfig } from './ingest/ingest.ts';
-import { SeriesConfig } from './storage/series/index.ts';
+import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
+import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
+import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
+import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
-const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65_535, default: fallback, description });
 
 export const HubSection = Type.Object(
   {
@@ -28,55 +28,7 @@ export const HttpSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-export const ExternalBrokerSection = Type.Object(
-  {
-    url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', default: 'mqtt://127.0.0.1:1883', description: 'The external broker' }),
-    username: Type.Optional(Type.String({ minLength: 1, description: "The hub's own account on the broker" })),
-    password: Type.Optional(SecretRef),
-    clientId: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 128, description: 'Stable per replica, so its session survives a reconnect; default pulsebridge-hub-<hostname>' }),
-    ),
-    sharedSubscriptions: Type.Boolean({ default: true, description: 'Subscribe with $share/<shareGroup>/ so replicas split the load; off for brokers without them' }),
-    shareGroup: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'pulsebridge-hub' }),
-    protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], { default: 5, description: 'MQTT 5 (5) or 3.1.1 (4)' }),
-    sessionExpirySeconds: Type.Integer({
-      minimum: 0,
-      maximum: 4_294_967_295,
-      default: 3_600,
-      description: 'How long the broker keeps queueing agent messages for a disconnected hub (MQTT 5)',
-    }),
-    keepaliveSeconds: Type.Integer({ minimum: 0, maximum: 65_535, default: 30 }),
-    connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
-    reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
-    reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
-    publishTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How long an ack or command may wait for its PUBACK' }),
-    caFile: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the broker's certificate (mqtts, wss)" })),
-  },
-  { additionalProperties: false, default: {} },
-);
-export type ExternalBrokerSection = Static<typeof ExternalBrokerSection>;
-
-export const MqttSection = Type.Object(
-  {
-    mode: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
-    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Embedded broker: TCP listen address' }),
-    port: Port(1883, 'Embedded broker: TCP port; 0 picks a free port'),
-    tcp: Type.Boolean({ default: true, description: 'Embedded broker: listen on TCP (else WebSocket only)' }),
-    websocket: Type.Boolean({ default: true, description: 'Embedded broker: accept MQTT over WebSocket on the HTTP port' }),
-    websocketPath: Type.String({ pattern: '^/', default: '/mqtt' }),
-    maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 1_048_576, description: 'Embedded broker: larger packets close the connection' }),
-    tls: Type.Optional(
-      Type.Object(
-        { certFile: Type.String({ minLength: 1 }), keyFile: Type.String({ minLength: 1 }) },
-        { additionalProperties: false, description: 'Embedded broker: serve MQTT over TLS on the TCP port' },
-      ),
-    ),
-    publicUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', description: 'How agents reach the broker; printed by `agent add`' })),
-    external: ExternalBrokerSection,
-  },
-  { additionalProperties: false, default: {} },
-);
-export type MqttSection = Static<typeof MqttSection>;
+export { ExternalBrokerSection, MqttSection } from './broker/config.ts';
 
 export const TopicRoot = Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', default: 'pb', description: 'First topic levels, shared with every agent' });
 
@@ -124,7 +76,10 @@ export function loadAgentToolConfig(options: LoadHubConfigOptions = {}): AgentTo
   return load(AgentToolConfig, options);
 }
 
-/** Rules across fields, and secrets that cannot be read; the schema has already passed. */
+/**
+ * Every component's own rules (cross-field rules, files it will read at start) and the secrets that cannot
+ * be read; the schema has already passed. The one place configuration is checked: components trust it.
+ */
 export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = process.env): string[] {
   const problems: string[] = [];
   const trySecret = (path: string, ref: SecretRef | undefined): void => {
@@ -132,20 +87,13 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     try {
       if (resolveSecret(ref, env) === '') problems.push(`${path}: the secret is empty`);
     } catch (err) {
-      problems.push(`${path}: ${err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message}`);
+      problems.push(`${path}: ${err instanceof ConfigError ? err.problems.join('; ') : errorMessage(err)}`);
     }
   };
   trySecret('/api/adminToken', config.api.adminToken);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
-  const external = config.mqtt.external;
-  if (config.mqtt.mode === 'external') {
-    trySecret('/mqtt/external/password', external.password);
-    if (external.password !== undefined && external.username === undefined) problems.push('/mqtt/external/password: set only together with /mqtt/external/username');
-    if (external.reconnectMinMs > external.reconnectMaxMs) problems.push('/mqtt/external/reconnectMinMs: must not exceed reconnectMaxMs');
-  }
-  if (config.mqtt.mode === 'embedded' && !config.mqtt.tcp && !config.mqtt.websocket) {
-    problems.push('/mqtt: the embedded broker needs tcp or websocket enabled, or agents cannot connect');
-  }
+  if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
+  problems.push(...mqttConfigProblems(config.mqtt, '/mqtt'), ...seriesConfigProblems(config.series, '/series'), ...ingestConfigProblems(config.ingest, '/ingest'));
   return problems;
 }
 

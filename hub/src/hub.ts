@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { resolveSecret } from '@pulsebridge/runtime';
+import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
@@ -77,7 +77,7 @@ export class Hub {
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
   private db: Database.Database | undefined;
-  private registryInstance: SqliteAgentRegistry | undefined;
+  private registry: SqliteAgentRegistry | undefined;
   private store: SeriesStore | undefined;
   private transport: HubTransport | undefined;
   private ingest: Ingest | undefined;
@@ -102,14 +102,8 @@ export class Hub {
     const http = this.http?.address() as AddressInfo | null | undefined;
     return {
       http: http ? { host: http.address, port: http.port } : undefined,
-      mqtt: this.transport instanceof EmbeddedBroker ? this.transport.address() : undefined,
+      mqtt: this.transport?.address(),
     };
-  }
-
-  /** The agent registry, once started: for tools and tests that enroll agents in a running hub. */
-  get registry(): SqliteAgentRegistry {
-    if (!this.registryInstance) throw new Error('the hub is not started');
-    return this.registryInstance;
   }
 
   start(): Promise<void> {
@@ -126,7 +120,7 @@ export class Hub {
       const db = openStateDatabase(dataDir);
       this.db = db;
       const registry = new SqliteAgentRegistry({ db, log });
-      this.registryInstance = registry;
+      this.registry = registry;
       await registry.start();
 
       const store = createSeriesStore(config.series, { log, dataDir, env: this.env });
@@ -156,7 +150,7 @@ export class Hub {
       const http = createServer(api.callback());
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
-        if (transport instanceof EmbeddedBroker && config.mqtt.websocket && transport.handleUpgrade(request, socket, head)) return;
+        if (transport.handleUpgrade(request, socket, head)) return;
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       });
       http.on('clientError', (_err, socket) => {
@@ -198,7 +192,7 @@ export class Hub {
     const httpClosed = http?.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     http?.closeIdleConnections();
     this.shutdown?.abort();
-    if (transport instanceof EmbeddedBroker) transport.stopAccepting();
+    transport?.stopAccepting();
     // 2. Write and acknowledge what is queued (bounded by ingest.drainTimeoutMs).
     if (this.ingest) await step('ingest', () => this.ingest?.stop());
     // 3. Disconnect agents (bounded by the transport's own stop timeout), then whatever HTTP is left.
@@ -207,7 +201,7 @@ export class Hub {
     await httpClosed;
     // 4. Stores last: nothing writes to them any more.
     if (this.store) await step('series store', () => this.store?.stop());
-    if (this.registryInstance) await step('agent registry', () => this.registryInstance?.stop());
+    if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
   }
@@ -243,6 +237,7 @@ export class Hub {
       topicRoot,
       listen: mqtt.tcp ? { host: mqtt.host, port: mqtt.port } : null,
       tls: mqtt.tls ? { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) } : undefined,
+      websocket: mqtt.websocket,
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,
     });
@@ -254,13 +249,10 @@ export class Hub {
       this.db?.prepare('SELECT 1').get();
       checks['stateDatabase'] = this.db?.open ? 'ok' : 'closed';
     } catch (err) {
-      checks['stateDatabase'] = (err as Error).message;
+      checks['stateDatabase'] = errorMessage(err);
     }
-    const transport = this.transport;
-    if (transport instanceof ExternalBroker) checks['broker'] = transport.connected ? 'ok' : `not connected to ${this.config.mqtt.external.url}`;
-    else if (transport instanceof EmbeddedBroker) checks['broker'] = transport.accepting ? 'ok' : 'not accepting connections';
-    else checks['broker'] = 'not started';
-    checks['ingest'] = this.ingest?.stats().running ? 'ok' : 'stopped';
+    checks['broker'] = this.transport?.readiness() ?? 'not started';
+    checks['ingest'] = this.ingest?.running ? 'ok' : 'stopped';
     if (this.stopping) checks['hub'] = 'stopping';
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
   }

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, EXIT_CONFIG, PulsebridgeError, errorMessage, EXIT_FAILURE, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
 import { Hub, openStateDatabase } from './hub.ts';
@@ -61,8 +61,10 @@ interface Args {
   json?: boolean | undefined;
 }
 
-class UsageError extends Error {
-  readonly code = 'usage';
+class UsageError extends PulsebridgeError<'usage'> {
+  constructor(message: string) {
+    super('usage', message);
+  }
 }
 
 function parse(argv: readonly string[]): { values: Args; positionals: string[] } {
@@ -81,7 +83,7 @@ function parse(argv: readonly string[]): { values: Args; positionals: string[] }
       allowPositionals: true,
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(errorMessage(err));
   }
 }
 

@@ -144,6 +144,64 @@ describe('hub configuration', () => {
     assert.deepEqual(problems, ['/mqtt: the embedded broker needs tcp or websocket enabled, or agents cannot connect']);
   });
 
+  test('each component reports its own rules at load: TLS files and combinations, influx settings, ingest retry delays', () => {
+    const path = file(
+      'components.yaml',
+      [
+        'api:',
+        '  adminToken: t',
+        'mqtt:',
+        '  tcp: false',
+        '  tls:',
+        '    certFile: /nonexistent/pulsebridge/cert.pem',
+        `    keyFile: ${file('key.pem', 'not really a key')}`,
+        'series:',
+        '  kind: influx',
+        '  influx:',
+        '    url: ftp://influx.example',
+        '    bucket: a/b/c',
+        'ingest:',
+        '  retryDelayMs: 5000',
+        '  maxRetryDelayMs: 1000',
+      ].join('\n'),
+    );
+    assert.deepEqual(problemsOf(() => loadHubConfig({ file: path, env: {} })), [
+      '/mqtt/tls: TLS serves the TCP listener, which is turned off (/mqtt/tcp: false)',
+      '/mqtt/tls/certFile: /nonexistent/pulsebridge/cert.pem: no such file',
+      '/series/influx/url: must be http:// or https://, not ftp://',
+      '/series/influx/bucket: at most one "/" (database/retention-policy)',
+      '/ingest/retryDelayMs: must not exceed maxRetryDelayMs',
+    ]);
+  });
+
+  test('an external broker: a CA file needs a TLS URL and must exist, and the embedded TLS section does not apply', () => {
+    const yaml = (url: string, caFile: string, tls: boolean): string =>
+      [
+        'api:',
+        '  adminToken: t',
+        'mqtt:',
+        '  mode: external',
+        ...(tls ? ['  tls:', '    certFile: c.pem', '    keyFile: k.pem'] : []),
+        '  external:',
+        `    url: ${url}`,
+        `    caFile: ${caFile}`,
+      ].join('\n');
+    assert.deepEqual(problemsOf(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })), [
+      '/mqtt/external/caFile: set, but mqtt://broker.example:1883 is not a TLS URL (mqtts://, wss:// or ssl://)',
+      '/mqtt/external/caFile: /nonexistent/pulsebridge/ca.pem: no such file',
+      "/mqtt/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's",
+    ]);
+    const ca = file('ca.pem', 'a CA');
+    const config = loadHubConfig({ file: file('external-ok.yaml', yaml('mqtts://broker.example:8883', ca, false)), env: {} });
+    assert.equal(config.mqtt.external.caFile, ca);
+  });
+
+  test('ingest settings out of range are refused with every problem', () => {
+    const problems = problemsOf(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
+    assert.ok(problems.some((p) => p.startsWith('/ingest/maxWriteReadings')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('/ingest/maxBatchBytes')), problems.join('\n'));
+  });
+
   test('printing the configuration masks inline secrets and keeps references', () => {
     const config = loadHubConfig({
       env: { PB_HUB_API__ADMIN_TOKEN: 'inline-admin-token', PB_HUB_MQTT__EXTERNAL__PASSWORD: '{"env":"X"}', PB_HUB_MQTT__EXTERNAL__USERNAME: 'hub' },

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,11 +10,13 @@ import { parse as parseYaml } from 'yaml';
 import { pino } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Topics, encodeBatch, type AckMessage, type ReadingBatch } from '@pulsebridge/protocol';
-import { Hub } from '../src/hub.ts';
+import { Hub, openStateDatabase } from '../src/hub.ts';
+import type { Agent } from '../src/api/schemas.ts';
+import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
 import { loadHubConfig, type HubConfig } from '../src/config.ts';
-import type { CliIo } from '@pulsebridge/runtime';
+import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
-import { DeployedMosquitto, mosquittoBin } from './broker/mosquitto-harness.ts';
+import { DeployedMosquitto, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
 
 const topics = new Topics('pb');
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -61,33 +63,26 @@ async function api(hub: Hub, path: string, token: string | undefined = ADMIN_TOK
 }
 
 function nextMessage(client: MqttClient, timeoutMs = 5_000): Promise<[string, Buffer]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a message from the hub`)), timeoutMs);
-    client.once('message', (topic, payload) => {
-      clearTimeout(timer);
-      resolve([topic, payload]);
-    });
-  });
+  const message = new Promise<[string, Buffer]>((resolve) => client.once('message', (topic, payload) => resolve([topic, payload])));
+  return withTimeout(message, timeoutMs, 'a message from the hub');
 }
 
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+/** Enrolls an agent the way `agent add` does: in the state database, beside a running hub. */
+async function enroll(hub: Hub, id: string, gym: string): Promise<{ secret: string }> {
+  const db = openStateDatabase(hub.config.hub.dataDir);
+  try {
+    return await new SqliteAgentRegistry({ db, log }).create(id, gym);
+  } finally {
+    db.close();
   }
 }
 
-async function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
+/** The agent as the API shows it. */
+async function agentRecord(hub: Hub, id: string): Promise<Agent | undefined> {
+  const { status, body } = await api(hub, `/api/v1/agents/${id}`);
+  return status === 200 ? (body as Agent) : undefined;
 }
+
 
 function agentOptions(id: string, secret: string, extra: IClientOptions = {}): IClientOptions {
   return { clientId: `pb-agent-${id}`, username: id, password: secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3_000, ...extra };
@@ -117,8 +112,8 @@ describe('Hub', { timeout: 60_000 }, () => {
     const started = Date.now();
     await hub.stop();
     assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
-    assert.ok(await refused(http.port), 'HTTP port closed');
-    assert.ok(await refused(broker.port), 'MQTT port closed');
+    assert.ok(!(await portOpen(http.port)), 'HTTP port closed');
+    assert.ok(!(await portOpen(broker.port)), 'MQTT port closed');
     await hub.stop(); // idempotent
   });
 
@@ -126,7 +121,7 @@ describe('Hub', { timeout: 60_000 }, () => {
     const dataDir = join(dir, 'e2e');
     let hub = new Hub(hubConfig(dataDir), { log });
     await hub.start();
-    const { secret } = await hub.registry.create('box-1', 'gym-1');
+    const { secret } = await enroll(hub, 'box-1', 'gym-1');
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-1', secret), false);
     try {
       await client.subscribeAsync([topics.of('box-1', 'ack'), topics.of('box-1', 'cmd')], { qos: 1 });
@@ -155,7 +150,7 @@ describe('Hub', { timeout: 60_000 }, () => {
       const [cmdTopic, cmdPayload] = await command;
       assert.equal(cmdTopic, topics.of('box-1', 'cmd'));
       assert.equal(JSON.parse(cmdPayload.toString()).echo, 1234);
-      await waitFor(async () => ((await api(hub, '/api/v1/agents')).body as { id: string; online: boolean }[]).some((a) => a.id === 'box-1' && a.online), 'box-1 to show online');
+      await until('box-1 to show online', async () => ((await api(hub, '/api/v1/agents')).body as { id: string; online: boolean }[]).some((a) => a.id === 'box-1' && a.online), 5_000);
 
       // Bad input is refused without harm: a batch claiming another agent, and garbage.
       const rejected = nextMessage(client);
@@ -173,9 +168,9 @@ describe('Hub', { timeout: 60_000 }, () => {
     hub = new Hub(hubConfig(dataDir), { log });
     await hub.start();
     try {
-      const agent = await hub.registry.get('box-1');
+      const agent = await agentRecord(hub, 'box-1');
       assert.equal(agent?.gym, 'gym-1');
-      assert.equal(agent?.status?.version, '9.9.9');
+      assert.equal(agent?.version, '9.9.9');
       const again = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-1', secret), false);
       await again.subscribeAsync(topics.of('box-1', 'ack'), { qos: 1 });
       const acked = nextMessage(again);
@@ -192,7 +187,7 @@ describe('Hub', { timeout: 60_000 }, () => {
     await hub.start();
     try {
       assert.equal(hub.addresses.mqtt, undefined, 'no TCP listener');
-      const { secret } = await hub.registry.create('box-ws', 'gym-1');
+      const { secret } = await enroll(hub, 'box-ws', 'gym-1');
       const port = hub.addresses.http!.port;
       const client = await mqtt.connectAsync(`ws://127.0.0.1:${port}/mqtt`, agentOptions('box-ws', secret), false);
       await client.subscribeAsync(topics.of('box-ws', 'ack'), { qos: 1 });
@@ -210,7 +205,7 @@ describe('Hub', { timeout: 60_000 }, () => {
     const dataDir = join(dir, 'will');
     const hub = new Hub(hubConfig(dataDir), { log });
     await hub.start();
-    const { secret } = await hub.registry.create('box-w', 'gym-1');
+    const { secret } = await enroll(hub, 'box-w', 'gym-1');
     const client = await mqtt.connectAsync(
       `mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`,
       agentOptions('box-w', secret, { will: { topic: topics.of('box-w', 'status'), payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } }),
@@ -218,16 +213,16 @@ describe('Hub', { timeout: 60_000 }, () => {
     );
     client.on('error', () => undefined);
     await client.publishAsync(topics.of('box-w', 'status'), Buffer.from('{"state":"online"}'), { qos: 1, retain: true });
-    await waitFor(async () => (await hub.registry.get('box-w'))?.online === true, 'box-w online');
+    await until('box-w online', async () => (await agentRecord(hub, 'box-w'))?.online === true, 5_000);
     // Abrupt loss of the agent: the will marks it offline.
     client.stream.destroy();
-    await waitFor(async () => (await hub.registry.get('box-w'))?.online === false, 'box-w offline through its will');
+    await until('box-w offline through its will', async () => (await agentRecord(hub, 'box-w'))?.online === false, 5_000);
     const again = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-w', secret), false);
     again.on('error', () => undefined);
     const started = Date.now();
     await hub.stop();
     assert.ok(Date.now() - started < 8_000, `stop took ${Date.now() - started} ms`);
-    await waitFor(() => !again.connected, 'the agent to be disconnected');
+    await until('the agent to be disconnected', () => !again.connected, 5_000);
     await again.endAsync(true);
   });
 
@@ -254,7 +249,7 @@ describe('Hub', { timeout: 60_000 }, () => {
       try {
         await hub.start();
         assert.equal(hub.addresses.mqtt, undefined, 'no embedded listener');
-        const { secret } = await hub.registry.create('box-ext', 'gym-1');
+        const { secret } = await enroll(hub, 'box-ext', 'gym-1');
         await broker.addAgent('box-ext', secret);
         client = await mqtt.connectAsync(broker.agentUrl, agentOptions('box-ext', secret, { protocolVersion: 5 }), false);
         await client.subscribeAsync(topics.of('box-ext', 'ack'), { qos: 1 });
@@ -264,11 +259,11 @@ describe('Hub', { timeout: 60_000 }, () => {
         assert.equal((await api(hub, '/readyz', undefined)).status, 200);
         client.on('error', () => undefined);
         await broker.kill();
-        await waitFor(async () => (await api(hub, '/readyz', undefined)).status === 503, 'readiness to drop with the broker');
+        await until('readiness to drop with the broker', async () => (await api(hub, '/readyz', undefined)).status === 503, 5_000);
         const notReady = await api(hub, '/readyz', undefined);
         assert.match((notReady.body as { checks: Record<string, string> }).checks['broker'] ?? '', /not connected/);
         await broker.start();
-        await waitFor(async () => (await api(hub, '/readyz', undefined)).status === 200, 'readiness after the broker is back', 10_000);
+        await until('readiness after the broker is back', async () => (await api(hub, '/readyz', undefined)).status === 200, 10_000);
       } finally {
         await client?.endAsync(true);
         await hub.stop();
@@ -361,7 +356,8 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     const hub = new Hub(hubConfig(join(dir, 'agents')), { log });
     await hub.start();
     try {
-      assert.equal((await hub.registry.authenticate('box-1', secret))?.gym, 'gym-1');
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-1', secret), false);
+      await client.endAsync();
     } finally {
       await hub.stop();
     }
@@ -392,6 +388,16 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     for (const where of ['/http/port', '/mqtt/mode', '/api']) assert.ok(run.err.includes(where), run.err);
   });
 
+  test('a configuration that would fail at start (TLS files missing, TLS without TCP) exits 2 listing every problem', async () => {
+    const path = join(dir, 'tls.yaml');
+    writeFileSync(path, 'mqtt:\n  tcp: false\n  tls:\n    certFile: /nonexistent/cert.pem\n    keyFile: /nonexistent/key.pem\n');
+    const run = io({ PB_HUB_API__ADMIN_TOKEN: ADMIN_TOKEN, PB_HUB_HUB__DATA_DIR: join(dir, 'tls') });
+    assert.equal(await main(['--config', path], run), 2);
+    for (const where of ['/mqtt/tls: TLS serves the TCP listener', '/mqtt/tls/certFile: /nonexistent/cert.pem', '/mqtt/tls/keyFile: /nonexistent/key.pem']) {
+      assert.ok(run.err.includes(where), run.err);
+    }
+  });
+
   test('--print-config masks the admin token', async () => {
     const run = io({ PB_HUB_API__ADMIN_TOKEN: 'very-secret-admin-token' });
     assert.equal(await main(['--print-config'], run), 0);
@@ -420,15 +426,13 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => output.includes('"hub started"'), `the hub to start; output so far:\n${output}`, 20_000);
+      await until(`the hub to start; output so far:\n${output}`, () => output.includes('"hub started"'), 20_000);
       const started = JSON.parse(output.split('\n').find((line) => line.includes('"hub started"'))!) as { http: { port: number } };
       const health = await fetch(`http://127.0.0.1:${started.http.port}/healthz`);
       assert.equal(health.status, 200);
       child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 15_000)))]);
-      clearTimeout(timer);
-      assert.equal(code, 0, output);
+      assert.ok(await settlesWithin(exited, 15_000), `the hub did not exit within 15 s of SIGTERM:\n${output}`);
+      assert.equal(await exited, 0, output);
       assert.ok(output.includes('"hub stopped"'), output);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { errorMessage, withTimeout } from '@pulsebridge/runtime';
 import type { LiveBus, LiveFilter } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
@@ -47,14 +48,6 @@ type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
 
 const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
 const DEFAULT_READY_TIMEOUT_MS = 2_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** Validates path and query before a handler sees them: handlers only get typed, checked input. */
 function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>): void {
@@ -104,7 +97,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       try {
         result = await withTimeout(deps.ready(), readyTimeoutMs, 'the readiness checks');
       } catch (error) {
-        result = { ok: false, checks: { readiness: error instanceof Error ? error.message : String(error) } };
+        result = { ok: false, checks: { readiness: errorMessage(error) } };
       }
       ctx.status = result.ok ? 200 : 503;
       ctx.body = { status: result.ok ? 'ready' : 'not_ready', checks: result.checks };

@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import type { ApiContext, ApiState } from './context.ts';
 import { ApiError } from './problem.ts';
 
@@ -14,12 +15,9 @@ export interface BearerAuthOptions {
 }
 
 /** The API was built with settings it cannot work with (a programming or configuration mistake). */
-export class ApiConfigError extends Error {
-  readonly code = 'api_config';
-
+export class ApiConfigError extends PulsebridgeError<'api_config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ApiConfigError';
+    super('api_config', message);
   }
 }
 

@@ -4,7 +4,8 @@
  * is disconnected rather than allowed to grow the hub's memory or slow ingest.
  */
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registerScraped } from '@pulsebridge/runtime';
 import { METRICS, isMetricId } from '@pulsebridge/protocol';
 import type { LiveBus, LiveFilter, LiveReadings } from '../live/live-bus.ts';
 import type { ApiContext } from './context.ts';
@@ -43,10 +44,9 @@ export class LiveStreams {
   private readonly maxBufferedBytes: number;
   private readonly maxClients: number;
   private readonly shutdown: AbortSignal | undefined;
-  private readonly clientsGauge: Gauge;
-  private readonly events: Counter;
-  private readonly dropped: Counter<'reason'>;
   private active = 0;
+  private eventsWritten = 0;
+  private readonly disconnects: Record<'slow' | 'too_many_clients', number> = { slow: 0, too_many_clients: 0 };
   /** Ends each open stream; one abort listener for all of them, not one per client. */
   private readonly openStreams = new Set<() => void>();
   private listeningForShutdown = false;
@@ -63,18 +63,11 @@ export class LiveStreams {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
     this.shutdown = options.shutdown;
-    this.clientsGauge = new Gauge({ name: 'pb_hub_sse_clients', help: 'Live (SSE) streams open', registers: [options.metrics] });
-    this.events = new Counter({ name: 'pb_hub_sse_events_total', help: 'Live (SSE) events written to clients', registers: [options.metrics] });
-    this.dropped = new Counter({
-      name: 'pb_hub_sse_disconnects_total',
-      help: 'Live (SSE) clients the hub disconnected, by reason',
-      labelNames: ['reason'] as const,
-      registers: [options.metrics],
-    });
-  }
-
-  get clients(): number {
-    return this.active;
+    registerScraped(options.metrics, [
+      { name: 'pb_hub_sse_clients', help: 'Live (SSE) streams open', kind: 'gauge', read: () => this.active },
+      { name: 'pb_hub_sse_events_total', help: 'Live (SSE) events written to clients', kind: 'counter', read: () => this.eventsWritten },
+      { name: 'pb_hub_sse_disconnects_total', help: 'Live (SSE) clients the hub disconnected, by reason', kind: 'counter', label: 'reason', read: () => this.disconnects },
+    ]);
   }
 
   /** Streams until the client goes away; resolves then, with the subscription removed. */
@@ -93,7 +86,7 @@ export class LiveStreams {
       }, { once: true });
     }
     if (this.active >= this.maxClients) {
-      this.dropped.inc({ reason: 'too_many_clients' });
+      this.disconnects.too_many_clients++;
       throw new ApiError('too_many_clients', `the hub serves at most ${this.maxClients} live streams`, { headers: { 'Retry-After': '30' } });
     }
     const res = ctx.res;
@@ -108,7 +101,6 @@ export class LiveStreams {
     });
     res.socket?.setNoDelay(true);
     this.active++;
-    this.clientsGauge.inc();
 
     return new Promise<void>((resolve) => {
       let closed = false;
@@ -117,7 +109,7 @@ export class LiveStreams {
       const write = (chunk: string): boolean => {
         if (closed || res.writableEnded) return false;
         if (res.writableLength > this.maxBufferedBytes) {
-          this.dropped.inc({ reason: 'slow' });
+          this.disconnects.slow++;
           this.log.info({ reqId: requestId, buffered: res.writableLength }, 'live client too slow; disconnecting');
           res.destroy();
           return false;
@@ -127,7 +119,7 @@ export class LiveStreams {
       };
       const unsubscribe = this.bus.subscribe(filter, (readings) => {
         try {
-          if (write(`event: readings\ndata: ${this.encode(readings)}\n\n`)) this.events.inc();
+          if (write(`event: readings\ndata: ${this.encode(readings)}\n\n`)) this.eventsWritten++;
         } catch (error) {
           // Whatever goes wrong with one viewer must not reach the ingest path that published.
           this.log.warn({ err: error, reqId: requestId }, 'live event not delivered');
@@ -147,7 +139,6 @@ export class LiveStreams {
         clearInterval(heartbeat);
         unsubscribe();
         this.active--;
-        this.clientsGauge.dec();
         resolve();
       };
       res.once('close', cleanup);

@@ -3,6 +3,7 @@
  * status and a title; its `type` URI points at the section of the API docs page that explains it.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const PROBLEM_TYPES = {
   invalid_parameter: { status: 400, title: 'Invalid parameter', explanation: 'A query or path parameter is missing, malformed or out of range; `param` names it.' },
@@ -40,16 +41,13 @@ export const Problem = Type.Object(
 );
 export type Problem = Static<typeof Problem>;
 
-export class ApiError extends Error {
-  readonly code: ProblemCode;
+export class ApiError extends PulsebridgeError<ProblemCode> {
   readonly status: number;
   readonly param: string | undefined;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ProblemCode, detail: string, options: { param?: string; headers?: Record<string, string> } = {}) {
-    super(detail);
-    this.name = 'ApiError';
-    this.code = code;
+    super(code, detail);
     this.status = PROBLEM_TYPES[code].status;
     this.param = options.param;
     this.headers = options.headers ?? {};

@@ -11,11 +11,14 @@ import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
+import { errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
+import { PairCounts, registerScrapedPairs } from '../scraped-pairs.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
-import type { AgentMessageHandler, HubTransport } from './transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from './transport.ts';
+import { TransportCounts } from './transport-counts.ts';
 import { clientIdMatches, isAgentToHubKind, maySubscribe, publishableKind } from './agent-acl.ts';
 import { PacketSizeGuard, type GuardRejection } from './packet-size-guard.ts';
 import { TransportError } from './transport-error.ts';
@@ -39,7 +42,9 @@ export interface EmbeddedBrokerOptions {
   listen: { host: string; port: number } | null;
   /** Serve MQTT over TLS on the TCP listener instead of plain TCP. */
   tls?: EmbeddedBrokerTls | undefined;
-  /** HTTP path that carries MQTT over WebSocket (see handleUpgrade). */
+  /** Accept MQTT over WebSocket on the HTTP server (see handleUpgrade); default true. */
+  websocket?: boolean;
+  /** HTTP path that carries MQTT over WebSocket. */
   websocketPath?: string;
   /** Largest MQTT packet accepted, fixed header included; a client announcing a bigger one is disconnected. */
   maxPacketBytes?: number;
@@ -47,13 +52,11 @@ export interface EmbeddedBrokerOptions {
   connectTimeoutMs?: number;
   /** How long stop() waits for connections to close before destroying them. */
   stopTimeoutMs?: number;
+  /** aedes persistence (retained messages, sessions); aedes' in-memory one by default. */
+  persistence?: unknown;
 }
 
 type Transport = 'tcp' | 'ws';
-
-interface RetainedStore {
-  createRetainedStream(pattern: string): AsyncIterable<{ payload: Buffer | string }>;
-}
 
 export class EmbeddedBroker implements HubTransport {
   private readonly registry: AgentRegistry;
@@ -61,10 +64,12 @@ export class EmbeddedBroker implements HubTransport {
   private readonly topics: Topics;
   private readonly listenOn: { host: string; port: number } | null;
   private readonly tls: EmbeddedBrokerTls | undefined;
+  private readonly websocket: boolean;
   private readonly websocketPath: string;
   private readonly maxPacketBytes: number;
   private readonly connectTimeoutMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly persistence: unknown;
 
   private broker: Aedes | undefined;
   private server: NetServer | undefined;
@@ -72,6 +77,7 @@ export class EmbeddedBroker implements HubTransport {
   private running = false;
   private acceptingConnections = false;
   private handler: AgentMessageHandler | undefined;
+  private presenceHandler: AgentPresenceHandler | undefined;
   /** The agent each client authenticated as: the only source of identity for its messages. */
   private readonly identities = new WeakMap<Client, string>();
   /** Will topics seen in CONNECT, checked once the username is authenticated. */
@@ -80,12 +86,10 @@ export class EmbeddedBroker implements HubTransport {
   private readonly sockets = new Set<Duplex>();
   private onSocketsClosed: (() => void) | undefined;
 
-  private readonly authFailures: Counter<'reason'>;
-  private readonly denied: Counter<'action'>;
-  private readonly rejectedPackets: Counter<'reason' | 'transport'>;
-  private readonly messages: Counter<'kind'>;
-  private readonly handlerErrors: Counter;
-  private readonly hubPublishes: Counter<'kind'>;
+  private readonly counts = new TransportCounts();
+  private readonly authFailures: Record<string, number> = {};
+  private readonly denied: Record<string, number> = {};
+  private readonly rejectedPackets = new PairCounts();
 
   constructor(options: EmbeddedBrokerOptions) {
     this.registry = options.registry;
@@ -97,31 +101,28 @@ export class EmbeddedBroker implements HubTransport {
     this.maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
-    const registers = [options.metrics];
-    this.authFailures = new Counter({ name: 'pb_hub_broker_auth_failures_total', help: 'MQTT connections refused at authentication, by reason', labelNames: ['reason'], registers });
-    this.denied = new Counter({ name: 'pb_hub_broker_denied_total', help: 'Publishes, subscriptions and wills refused by the agent ACL', labelNames: ['action'], registers });
-    this.rejectedPackets = new Counter({
+    this.websocket = options.websocket ?? true;
+    this.persistence = options.persistence;
+    this.counts.register(options.metrics);
+    registerScraped(options.metrics, [
+      { name: 'pb_hub_broker_auth_failures_total', help: 'MQTT connections refused at authentication, by reason', kind: 'counter', label: 'reason', read: () => this.authFailures },
+      { name: 'pb_hub_broker_denied_total', help: 'Publishes, subscriptions and wills refused by the agent ACL', kind: 'counter', label: 'action', read: () => this.denied },
+      { name: 'pb_hub_broker_connected_agents', help: 'Agents connected to the embedded broker', kind: 'gauge', read: () => this.connected.size },
+    ]);
+    registerScrapedPairs(options.metrics, {
       name: 'pb_hub_broker_rejected_packets_total',
       help: 'Connections closed because a packet was oversized or its header malformed',
       labelNames: ['reason', 'transport'],
-      registers,
-    });
-    this.messages = new Counter({ name: 'pb_hub_broker_messages_total', help: 'Agent messages handed to the hub, by kind', labelNames: ['kind'], registers });
-    this.handlerErrors = new Counter({ name: 'pb_hub_broker_handler_errors_total', help: 'Agent messages whose handler threw', registers });
-    this.hubPublishes = new Counter({ name: 'pb_hub_broker_hub_publishes_total', help: 'Messages the hub sent to agents, by kind', labelNames: ['kind'], registers });
-    const connectedAgents = this.connected;
-    new Gauge({
-      name: 'pb_hub_broker_connected_agents',
-      help: 'Agents connected to the embedded broker',
-      registers,
-      collect() {
-        this.set(connectedAgents.size);
-      },
+      counts: this.rejectedPackets,
     });
   }
 
   onMessage(handler: AgentMessageHandler): void {
     this.handler = handler;
+  }
+
+  onPresence(handler: AgentPresenceHandler): void {
+    this.presenceHandler = handler;
   }
 
   async start(): Promise<void> {
@@ -130,6 +131,7 @@ export class EmbeddedBroker implements HubTransport {
       connectTimeout: this.connectTimeoutMs,
       // A stalled agent must not block delivery of acks to every other agent.
       drainTimeout: 30_000,
+      ...(this.persistence === undefined ? {} : { persistence: this.persistence }),
       preConnect: (client, packet, callback) => {
         // MQTT 3.1.1 lets a clean-session client leave the id empty; it then gets its agent id, not a random one.
         if (!packet.clientId && packet.username) packet.clientId = packet.username;
@@ -142,7 +144,7 @@ export class EmbeddedBroker implements HubTransport {
         // A null client is a will left behind by another broker instance: nobody vouches for it.
         const kind = agent === undefined ? undefined : publishableKind(this.topics, agent, packet.topic);
         if (agent === undefined || kind === undefined) {
-          this.denied.inc({ action: 'publish' });
+          this.deny('publish');
           this.log.warn({ agent, clientId: client?.id, topic: packet.topic }, 'publish denied');
           callback(new Error(`not authorized to publish to ${packet.topic}`));
           return;
@@ -157,7 +159,7 @@ export class EmbeddedBroker implements HubTransport {
           callback(null, subscription);
           return;
         }
-        this.denied.inc({ action: 'subscribe' });
+        this.deny('subscribe');
         this.log.warn({ agent, clientId: client.id, topic: subscription.topic }, 'subscription denied');
         // A null subscription answers SUBACK 0x80 and keeps the connection.
         callback(null, null);
@@ -173,13 +175,13 @@ export class EmbeddedBroker implements HubTransport {
       const agent = this.identities.get(client);
       if (agent === undefined) return;
       this.connected.add(client);
-      this.registry.touch(agent, Date.now());
+      this.presenceHandler?.(agent);
       this.log.info({ agent, remote: (client.conn as Partial<Socket>).remoteAddress }, 'agent connected');
     });
     this.broker.on('clientDisconnect', (client) => {
       if (!this.connected.delete(client)) return;
       const agent = this.identities.get(client);
-      if (agent !== undefined) this.registry.touch(agent, Date.now());
+      if (agent !== undefined) this.presenceHandler?.(agent);
       this.log.info({ agent }, 'agent disconnected');
     });
     this.broker.on('clientError', (client, err) => {
@@ -217,29 +219,24 @@ export class EmbeddedBroker implements HubTransport {
       } catch (err) {
         this.server = undefined;
         await this.stop();
-        throw new TransportError('listen_failed', `MQTT listener on ${listenOn.host}:${listenOn.port}: ${(err as Error).message}`, { cause: err });
+        throw new TransportError('listen_failed', `MQTT listener on ${listenOn.host}:${listenOn.port}: ${errorMessage(err)}`, { cause: err });
       }
       server.on('error', (err) => this.log.error({ err }, 'MQTT listener error'));
       this.log.info({ address: this.address(), tls: Boolean(this.tls), maxPacketBytes: this.maxPacketBytes }, 'MQTT broker listening');
     }
   }
 
-  /** Running and taking new connections: what readiness checks. */
-  get accepting(): boolean {
-    return this.running && this.acceptingConnections;
+  readiness(): string {
+    return this.running && this.acceptingConnections ? 'ok' : 'not accepting connections';
   }
 
-  /** The TCP listener's address, once started. */
-  address(): { host: string; port: number } | undefined {
+  address(): TransportAddress | undefined {
     const address = this.server?.address() as AddressInfo | null | undefined;
     return address ? { host: address.address, port: address.port } : undefined;
   }
 
-  /**
-   * For the HTTP server's 'upgrade' event: takes requests for the MQTT WebSocket path and returns true, leaves
-   * every other path to the caller and returns false.
-   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (!this.websocket) return false;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== this.websocketPath) return false;
     const wss = this.wss;
@@ -270,29 +267,9 @@ export class EmbeddedBroker implements HubTransport {
         else resolve();
       });
     });
-    this.hubPublishes.inc({ kind });
+    this.counts.hubPublish(kind);
   }
 
-  /** What an agent left retained on one of its topics; for operators and tests (aedes keeps it in memory). */
-  async retained(agent: string, kind: 'status' | 'inventory'): Promise<Buffer | undefined> {
-    if (!this.broker) return undefined;
-    // aedes' typings leave its persistence untyped; this is the documented aedes-persistence interface.
-    const { persistence } = this.broker as unknown as { persistence: RetainedStore };
-    let found: Buffer | undefined;
-    for await (const packet of persistence.createRetainedStream(this.topics.of(agent, kind))) {
-      found = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-    }
-    return found;
-  }
-
-  connectedAgents(): number {
-    return this.connected.size;
-  }
-
-  /**
-   * Refuses new connections (TCP and WebSocket) and keeps the current ones, so ingest can still send the
-   * acks of what it drains before stop() disconnects everyone.
-   */
   stopAccepting(): void {
     this.acceptingConnections = false;
     const server = this.server;
@@ -316,7 +293,8 @@ export class EmbeddedBroker implements HubTransport {
     }
     // Closing the clients publishes the wills of agents that did not say goodbye, which ingest records.
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
-    const drained = await this.socketsClosed(this.stopTimeoutMs);
+    const drained = await settlesWithin(this.socketsClosed(), this.stopTimeoutMs);
+    this.onSocketsClosed = undefined;
     if (!drained) this.log.warn({ open: this.sockets.size }, `MQTT connections still open after ${this.stopTimeoutMs} ms of stopping; destroying them`);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
@@ -324,19 +302,9 @@ export class EmbeddedBroker implements HubTransport {
     this.log.info('MQTT broker stopped');
   }
 
-  private socketsClosed(timeoutMs: number): Promise<boolean> {
-    if (this.sockets.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.onSocketsClosed = undefined;
-        resolve(false);
-      }, timeoutMs);
-      this.onSocketsClosed = () => {
-        clearTimeout(timer);
-        this.onSocketsClosed = undefined;
-        resolve(true);
-      };
-    });
+  private socketsClosed(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.onSocketsClosed = resolve));
   }
 
   private accept(stream: Duplex, transport: Transport, request?: IncomingMessage): PacketSizeGuard | undefined {
@@ -362,7 +330,7 @@ export class EmbeddedBroker implements HubTransport {
   }
 
   private countRejected(rejection: GuardRejection, transport: Transport, remote: string | undefined): void {
-    this.rejectedPackets.inc({ reason: rejection.reason, transport });
+    this.rejectedPackets.inc(rejection.reason, transport);
     this.log.warn({ transport, remote, ...rejection, maxPacketBytes: this.maxPacketBytes }, 'connection closed: packet refused');
   }
 
@@ -373,7 +341,7 @@ export class EmbeddedBroker implements HubTransport {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const refuse = (reason: string, returnCode: number, message: string): void => {
-      this.authFailures.inc({ reason });
+      this.authFailures[reason] = (this.authFailures[reason] ?? 0) + 1;
       this.log.warn({ clientId: client.id, username, reason }, 'MQTT connection refused');
       done(Object.assign(new Error(message), { returnCode }) as AuthenticateError, null);
     };
@@ -393,7 +361,7 @@ export class EmbeddedBroker implements HubTransport {
         }
         const willTopic = this.willTopics.get(client);
         if (willTopic !== undefined && publishableKind(this.topics, agent.id, willTopic) === undefined) {
-          this.denied.inc({ action: 'will' });
+          this.deny('will');
           refuse('will_denied', CONNACK.NOT_AUTHORIZED, `not authorized to leave a will on ${willTopic}`);
           return;
         }
@@ -413,14 +381,18 @@ export class EmbeddedBroker implements HubTransport {
     const parsed = this.topics.parse(topic);
     // authorizePublish already confined the agent to its own topics; this guards against a future hook change.
     if (!parsed || parsed.agent !== agent || !isAgentToHubKind(parsed.kind)) return;
-    this.messages.inc({ kind: parsed.kind });
+    this.counts.message(parsed.kind);
     const handler = this.handler;
     if (!handler) return;
     try {
       handler({ agent, kind: parsed.kind, payload: typeof payload === 'string' ? Buffer.from(payload) : payload });
     } catch (err) {
-      this.handlerErrors.inc();
+      this.counts.handlerErrors++;
       this.log.error({ err, agent, kind: parsed.kind }, 'agent message handler threw');
     }
+  }
+
+  private deny(action: 'publish' | 'subscribe' | 'will'): void {
+    this.denied[action] = (this.denied[action] ?? 0) + 1;
   }
 }

@@ -10,9 +10,11 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Topics, isAgentId } from '@pulsebridge/protocol';
-import type { AgentMessageHandler, HubTransport } from './transport.ts';
+import { Backoff, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import type { AgentMessageHandler, HubTransport, TransportAddress } from './transport.ts';
+import { TransportCounts } from './transport-counts.ts';
 import { AGENT_TO_HUB_KINDS, isAgentToHubKind } from './agent-acl.ts';
 import { TransportError } from './transport-error.ts';
 
@@ -60,21 +62,18 @@ export class ExternalBroker implements HubTransport {
   private readonly log: Logger;
   private readonly topics: Topics;
   private readonly filters: string[];
-  private readonly random: () => number;
+  private readonly backoff: Backoff;
   private client: MqttClient | undefined;
   private handler: AgentMessageHandler | undefined;
   private stopping = false;
-  private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private first: FirstConnection | undefined;
   private isConnected = false;
   private subscribed = false;
 
-  private readonly messages: Counter<'kind'>;
-  private readonly invalidTopics: Counter;
-  private readonly handlerErrors: Counter;
-  private readonly hubPublishes: Counter<'kind'>;
-  private readonly reconnects: Counter;
+  private readonly counts = new TransportCounts();
+  private invalidTopics = 0;
+  private reconnects = 0;
 
   constructor(options: ExternalBrokerOptions) {
     this.options = options;
@@ -83,28 +82,49 @@ export class ExternalBroker implements HubTransport {
     const shared = options.sharedSubscriptions ?? true;
     const group = shared ? (options.shareGroup ?? 'pulsebridge-hub') : undefined;
     this.filters = AGENT_TO_HUB_KINDS.map((kind) => this.topics.subscription(kind, group));
-    this.random = options.random ?? Math.random;
-    const registers = [options.metrics];
-    this.messages = new Counter({ name: 'pb_hub_broker_messages_total', help: 'Agent messages handed to the hub, by kind', labelNames: ['kind'], registers });
-    this.invalidTopics = new Counter({ name: 'pb_hub_broker_invalid_topic_total', help: 'Messages on topics that are not agent-to-hub topics of this protocol', registers });
-    this.handlerErrors = new Counter({ name: 'pb_hub_broker_handler_errors_total', help: 'Agent messages whose handler threw', registers });
-    this.hubPublishes = new Counter({ name: 'pb_hub_broker_hub_publishes_total', help: 'Messages the hub sent to agents, by kind', labelNames: ['kind'], registers });
-    this.reconnects = new Counter({ name: 'pb_hub_broker_reconnects_total', help: 'Connection attempts to the external broker after the first', registers });
-    const isConnected = (): boolean => this.connected;
-    new Gauge({
-      name: 'pb_hub_broker_connected',
-      help: '1 while connected to the external broker with every subscription granted',
-      registers,
-      collect() {
-        this.set(isConnected() ? 1 : 0);
+    // Jitter spreads the replicas (and their subscriptions) out after a broker restart.
+    this.backoff = new Backoff({ initialMs: options.reconnectMinMs ?? 500, maxMs: options.reconnectMaxMs ?? 30_000, random: options.random });
+    this.counts.register(options.metrics);
+    registerScraped(options.metrics, [
+      {
+        name: 'pb_hub_broker_invalid_topic_total',
+        help: 'Messages on topics that are not agent-to-hub topics of this protocol',
+        kind: 'counter',
+        read: () => this.invalidTopics,
       },
-    });
+      { name: 'pb_hub_broker_reconnects_total', help: 'Connection attempts to the external broker after the first', kind: 'counter', read: () => this.reconnects },
+      {
+        name: 'pb_hub_broker_connected',
+        help: '1 while connected to the external broker with every subscription granted',
+        kind: 'gauge',
+        read: () => (this.connected ? 1 : 0),
+      },
+    ]);
   }
 
-  /** Connected, with every subscription granted: what readiness checks. */
-  get connected(): boolean {
+  /** Connected, with every subscription granted. */
+  private get connected(): boolean {
     return this.isConnected && this.subscribed;
   }
+
+  readiness(): string {
+    return this.connected ? 'ok' : `not connected to ${this.options.url}`;
+  }
+
+  /** Agents connect to the external broker, not to the hub. */
+  address(): TransportAddress | undefined {
+    return undefined;
+  }
+
+  /** The external broker takes the agents' connections; the hub has none to refuse. */
+  stopAccepting(): void {}
+
+  handleUpgrade(): boolean {
+    return false;
+  }
+
+  /** The external broker does not tell the hub when agents connect. */
+  onPresence(): void {}
 
   onMessage(handler: AgentMessageHandler): void {
     this.handler = handler;
@@ -157,20 +177,15 @@ export class ExternalBroker implements HubTransport {
     });
 
     const startTimeoutMs = o.startTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
+    const first = new Promise<void>((resolve, reject) => (this.first = { resolve, reject }));
     try {
-      await new Promise<void>((resolve, reject) => {
-        this.first = { resolve, reject };
-        timer = setTimeout(() => {
-          this.log.warn({ url: o.url }, `not connected to the broker after ${startTimeoutMs} ms; starting anyway and retrying in the background`);
-          this.settleFirst();
-        }, startTimeoutMs);
-      });
+      if (!(await settlesWithin(first, startTimeoutMs))) {
+        this.first = undefined;
+        this.log.warn({ url: o.url }, `not connected to the broker after ${startTimeoutMs} ms; starting anyway and retrying in the background`);
+      }
     } catch (err) {
       await this.stop();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -180,20 +195,17 @@ export class ExternalBroker implements HubTransport {
     if (!isAgentId(agent)) throw new TransportError('invalid_agent', `cannot send ${kind}: invalid agent id "${agent}"`);
     const topic = this.topics.of(agent, kind);
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
-    await new Promise<void>((resolve, reject) => {
-      // mqtt.js queues the publish while disconnected and sends it after reconnecting; the timeout bounds the wait.
-      const timer = setTimeout(() => reject(new TransportError('timeout', `timed out after ${timeoutMs} ms waiting for the broker's PUBACK of ${kind} to ${agent}`)), timeoutMs);
+    const acknowledged = new Promise<void>((resolve, reject) => {
       client.publish(topic, payload, { qos: 1 }, (err) => {
-        clearTimeout(timer);
         if (err) reject(new TransportError('publish_failed', `${kind} to ${agent}: ${err.message}`, { cause: err }));
         else resolve();
       });
     });
-    this.hubPublishes.inc({ kind });
-  }
-
-  connectedAgents(): undefined {
-    return undefined;
+    // mqtt.js queues the publish while disconnected and sends it after reconnecting; the timeout bounds the wait.
+    await withTimeout(acknowledged, timeoutMs, `the broker's PUBACK of ${kind} to ${agent}`, {
+      error: (timeout: TimeoutError) => new TransportError('timeout', timeout.message, { cause: timeout }),
+    });
+    this.counts.hubPublish(kind);
   }
 
   async stop(): Promise<void> {
@@ -205,13 +217,7 @@ export class ExternalBroker implements HubTransport {
     this.client = undefined;
     if (!client) return;
     const stopTimeoutMs = this.options.stopTimeoutMs ?? 3_000;
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = client.connected ? client.endAsync(false).then(() => true) : Promise.resolve(false);
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), stopTimeoutMs);
-    });
-    const clean = await Promise.race([graceful, timedOut]);
-    clearTimeout(timer);
+    const clean = client.connected && (await settlesWithin(client.endAsync(false), stopTimeoutMs));
     if (!clean) await client.endAsync(true);
     this.isConnected = false;
     this.subscribed = false;
@@ -219,7 +225,7 @@ export class ExternalBroker implements HubTransport {
   }
 
   private onConnect(client: MqttClient, sessionPresent: boolean): void {
-    this.attempt = 0;
+    this.backoff.reset();
     this.isConnected = true;
     this.log.info({ url: this.options.url, clientId: this.options.clientId, sessionPresent }, 'connected to the broker');
     client.subscribe(
@@ -249,17 +255,12 @@ export class ExternalBroker implements HubTransport {
   private scheduleReconnect(): void {
     const client = this.client;
     if (!client || this.reconnectTimer) return;
-    const min = this.options.reconnectMinMs ?? 500;
-    const max = this.options.reconnectMaxMs ?? 30_000;
-    const ceiling = Math.min(max, min * 2 ** Math.min(this.attempt, 30));
-    // Jitter spreads the replicas (and their subscriptions) out after a broker restart.
-    const delay = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
-    this.attempt++;
-    this.log.debug({ delayMs: delay, attempt: this.attempt }, 'reconnecting to the broker');
+    const delay = this.backoff.next();
+    this.log.debug({ delayMs: delay, attempt: this.backoff.attempts }, 'reconnecting to the broker');
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.stopping || client !== this.client) return;
-      this.reconnects.inc();
+      this.reconnects++;
       // Keeping the stores keeps unacknowledged acks and commands, which mqtt.js sends again on reconnect.
       client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, delay);
@@ -276,17 +277,17 @@ export class ExternalBroker implements HubTransport {
   private deliver(topic: string, payload: Buffer): void {
     const parsed = this.topics.parse(topic);
     if (!parsed || !isAgentToHubKind(parsed.kind)) {
-      this.invalidTopics.inc();
+      this.invalidTopics++;
       this.log.debug({ topic }, 'message on an unexpected topic ignored');
       return;
     }
-    this.messages.inc({ kind: parsed.kind });
+    this.counts.message(parsed.kind);
     const handler = this.handler;
     if (!handler) return;
     try {
       handler({ agent: parsed.agent, kind: parsed.kind, payload });
     } catch (err) {
-      this.handlerErrors.inc();
+      this.counts.handlerErrors++;
       this.log.error({ err, agent: parsed.agent, kind: parsed.kind }, 'agent message handler threw');
     }
   }

@@ -1,3 +1,5 @@
+import { PulsebridgeError } from '@pulsebridge/runtime';
+
 export type TransportErrorCode =
   /** publish() before start() or after stop(). */
   | 'not_running'
@@ -10,12 +12,4 @@ export type TransportErrorCode =
   | 'listen_failed'
   | 'invalid_agent';
 
-export class TransportError extends Error {
-  readonly code: TransportErrorCode;
-
-  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransportError';
-    this.code = code;
-  }
-}
+export class TransportError extends PulsebridgeError<TransportErrorCode> {}

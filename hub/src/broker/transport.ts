@@ -1,7 +1,10 @@
 /**
  * How the hub exchanges messages with agents, whatever carries them: the embedded aedes broker
  * (broker/embedded-broker.ts) or an external MQTT broker the hub subscribes to (broker/external-broker.ts).
+ * The hub sees only this interface: it never asks which kind it holds.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { MessageKind } from '@pulsebridge/protocol';
 
 export interface AgentMessage {
@@ -13,13 +16,36 @@ export interface AgentMessage {
 
 export type AgentMessageHandler = (message: AgentMessage) => void;
 
+/** An agent's connection opened or closed. */
+export type AgentPresenceHandler = (agent: string) => void;
+
+export interface TransportAddress {
+  host: string;
+  port: number;
+}
+
 export interface HubTransport {
   start(): Promise<void>;
+  /** Disconnects everyone; bounded by the transport's own stop timeout. */
   stop(): Promise<void>;
   /** One handler; it must not throw. */
   onMessage(handler: AgentMessageHandler): void;
+  /** One handler, told when an agent connects or disconnects; a transport that cannot know never calls it. */
+  onPresence(handler: AgentPresenceHandler): void;
   /** Sends a hub-to-agent message (ack, cmd) with QoS 1. */
   publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void>;
-  /** Agents connected right now (embedded broker only; undefined when the hub cannot know). */
-  connectedAgents(): number | undefined;
+  /**
+   * Takes no new agent connections and keeps the current ones, so ingest can still send the acks of what
+   * it drains before stop() disconnects everyone. A transport that accepts no connections does nothing.
+   */
+  stopAccepting(): void;
+  /** 'ok' when agent messages can flow, else why not: what readiness reports. */
+  readiness(): string;
+  /** The MQTT TCP listener agents connect to, once started; undefined when the hub has none. */
+  address(): TransportAddress | undefined;
+  /**
+   * For the HTTP server's 'upgrade' event: takes requests for MQTT over WebSocket and returns true, leaves
+   * every other request to the caller and returns false.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
 }

@@ -16,6 +16,7 @@
  *    recorded are forgotten first.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export interface DedupeRange {
   agent: string;
@@ -33,15 +34,7 @@ export interface DedupeOptions {
   maxRangesPerStream?: number;
 }
 
-export class DedupeError extends Error {
-  readonly code: 'not_loaded' | 'invalid_range';
-
-  constructor(code: DedupeError['code'], message: string) {
-    super(message);
-    this.name = 'DedupeError';
-    this.code = code;
-  }
-}
+export class DedupeError extends PulsebridgeError<'not_loaded' | 'invalid_range'> {}
 
 /** Inclusive [first, last]. */
 type Range = readonly [number, number];
@@ -114,8 +107,6 @@ export class Dedupe {
         upsertStream: Statement<[string, string, number]>;
         deleteStreamRanges: Statement<[string, string]>;
         deleteStream: Statement<[string, string]>;
-        deleteAgentRanges: Statement<[string]>;
-        deleteAgentStreams: Statement<[string]>;
       }
     | undefined;
 
@@ -149,8 +140,6 @@ export class Dedupe {
       upsertStream: this.db.prepare('INSERT OR REPLACE INTO ingest_dedupe_streams (agent, stream, used) VALUES (?, ?, ?)'),
       deleteStreamRanges: this.db.prepare('DELETE FROM ingest_dedupe_ranges WHERE agent = ? AND stream = ?'),
       deleteStream: this.db.prepare('DELETE FROM ingest_dedupe_streams WHERE agent = ? AND stream = ?'),
-      deleteAgentRanges: this.db.prepare('DELETE FROM ingest_dedupe_ranges WHERE agent = ?'),
-      deleteAgentStreams: this.db.prepare('DELETE FROM ingest_dedupe_streams WHERE agent = ?'),
     };
 
     this.agents.clear();
@@ -254,36 +243,6 @@ export class Dedupe {
       streams?.delete(stream);
       if (streams?.size === 0) this.agents.delete(agent);
     }
-  }
-
-  /** Forgets everything about an agent, e.g. when it is removed from the registry. */
-  forgetAgent(agent: string): void {
-    const statements = this.requireLoaded();
-    this.db.transaction(() => {
-      statements.deleteAgentRanges.run(agent);
-      statements.deleteAgentStreams.run(agent);
-    })();
-    this.agents.delete(agent);
-  }
-
-  /** What is recorded for one stream, lowest first: for tests and operators. */
-  ranges(agent: string, stream: string): Array<[number, number]> {
-    return (this.agents.get(agent)?.get(stream)?.ranges ?? []).map((r) => [r[0], r[1]]);
-  }
-
-  /** Streams recorded for one agent, most recently recorded first. */
-  streams(agent: string): string[] {
-    return [...(this.agents.get(agent)?.entries() ?? [])].sort((a, b) => b[1].used - a[1].used).map(([stream]) => stream);
-  }
-
-  stats(): { agents: number; streams: number; ranges: number } {
-    let streams = 0;
-    let ranges = 0;
-    for (const byStream of this.agents.values()) {
-      streams += byStream.size;
-      for (const s of byStream.values()) ranges += s.ranges.length;
-    }
-    return { agents: this.agents.size, streams, ranges };
   }
 
   private streamsOf(agent: string): Map<string, StreamState> {

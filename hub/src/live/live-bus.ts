@@ -39,8 +39,4 @@ export class LiveBus {
     this.listeners.add(entry);
     return () => this.listeners.delete(entry);
   }
-
-  get subscribers(): number {
-    return this.listeners.size;
-  }
 }

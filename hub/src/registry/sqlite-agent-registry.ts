@@ -8,19 +8,12 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { isAgentId, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
 
 export type RegistryErrorCode = 'invalid_id' | 'invalid_gym' | 'exists';
 
-export class RegistryError extends Error {
-  readonly code: RegistryErrorCode;
-
-  constructor(code: RegistryErrorCode, message: string) {
-    super(message);
-    this.name = 'RegistryError';
-    this.code = code;
-  }
-}
+export class RegistryError extends PulsebridgeError<RegistryErrorCode> {}
 
 const GYM_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -212,7 +205,6 @@ export class SqliteAgentRegistry implements AgentRegistry {
   async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {
     const changed = this.prepared().status.run(JSON.stringify(status), at, id).changes;
     if (changed === 0) this.log.debug({ agent: id }, 'status for an unknown agent ignored');
-    else this.touch(id, at);
   }
 
   async recordInventory(id: string, sensors: SensorInfo[]): Promise<void> {
@@ -226,7 +218,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   /** Writes pending last-seen times in one transaction; called periodically and on stop. */
-  flushLastSeen(): void {
+  private flushLastSeen(): void {
     if (this.pendingLastSeen.size === 0) return;
     const pending = [...this.pendingLastSeen];
     this.pendingLastSeen.clear();

@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Agent, AgentList } from '../../src/api/schemas.ts';
-import { NOW, readProblem, startApi, type RunningApi } from './harness.ts';
+import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
 
 async function seed(api: RunningApi): Promise<void> {
   await api.registry.create('box-1', 'gym-a');
   await api.registry.create('box-2', 'gym-b');
+  // Ingest records presence and the status from the same message, at the same time.
+  api.registry.touch('box-1', NOW - 1_000);
   await api.registry.recordStatus(
     'box-1',
     {
@@ -21,8 +23,7 @@ async function seed(api: RunningApi): Promise<void> {
 }
 
 test('GET /api/v1/agents lists every agent with its last reported state', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     await seed(api);
     const response = await api.get('/api/v1/agents');
     assert.equal(response.status, 200);
@@ -44,27 +45,21 @@ test('GET /api/v1/agents lists every agent with its last reported state', async 
     });
     const never = agents.find((a) => a['id'] === 'box-2');
     assert.deepEqual(never, { id: 'box-2', gym: 'gym-b', online: false, lastSeen: null, version: null, outbox: null, sources: {}, sensors: [] });
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /api/v1/agents?gym= narrows to one gym', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     await seed(api);
     const body = (await (await api.get('/api/v1/agents?gym=gym-b')).json()) as Array<{ id: string }>;
     assert.deepEqual(body.map((a) => a.id), ['box-2']);
     const none = (await (await api.get('/api/v1/agents?gym=gym-z')).json()) as unknown[];
     assert.deepEqual(none, []);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /api/v1/agents/:id returns one agent, 404 problem when unknown, 400 for an impossible id', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     await seed(api);
     const found = await api.get('/api/v1/agents/box-1');
     assert.equal(found.status, 200);
@@ -85,7 +80,5 @@ test('GET /api/v1/agents/:id returns one agent, 404 problem when unknown, 400 fo
     const malformed = await api.get('/api/v1/agents/%E0%A4%A');
     assert.equal(malformed.status, 400);
     await readProblem(malformed);
-  } finally {
-    await api.close();
-  }
+  });
 });

@@ -5,11 +5,11 @@ import { Registry } from 'prom-client';
 import { createApi } from '../../src/api/app.ts';
 import { ApiConfigError } from '../../src/api/auth.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
-import { MemoryAgentRegistry, MemorySeriesStore, TOKEN, readProblem, startApi, waitFor } from './harness.ts';
+import { MemoryAgentRegistry, MemorySeriesStore, readProblem, sseClients, TOKEN, withApi } from './harness.ts';
+import { until } from '@pulsebridge/runtime';
 
 test('API routes refuse requests without credentials, with a Bearer challenge', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     for (const path of ['/api/v1/agents', '/api/v1/series', '/api/v1/readings?sensor=s&metric=power', '/api/v1/live', '/api/v1/nowhere', '/api/v1']) {
       const response = await api.get(path, {});
       assert.equal(response.status, 401, path);
@@ -18,14 +18,11 @@ test('API routes refuse requests without credentials, with a Bearer challenge', 
       assert.equal(problem.type, '/api/v1/docs#problem-unauthorized');
       assert.equal(problem.instance, path.split('?')[0]);
     }
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('other spellings of protected paths neither bypass authentication nor reach a route', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     for (const path of ['/API/v1/agents', '/api/V1/agents', '/api/v1/agents/', '/api/v1//agents', '/api/v1/docs/', '/Api/v1/live']) {
       const anonymous = await api.get(path, {});
       assert.equal(anonymous.status, 401, path);
@@ -34,14 +31,11 @@ test('other spellings of protected paths neither bypass authentication nor reach
       assert.equal(authenticated.status, 404, path);
       await readProblem(authenticated);
     }
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('a wrong or malformed token is refused and says why', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const wrong = [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, 'Bearer other', `bearer ${TOKEN.toUpperCase()}`];
     for (const header of wrong) {
       const response = await api.get('/api/v1/agents', { Authorization: header });
@@ -55,14 +49,11 @@ test('a wrong or malformed token is refused and says why', async () => {
       assert.match(response.headers.get('www-authenticate') ?? '', /error="invalid_request"/, header);
       await readProblem(response);
     }
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('the right token opens every API route, whatever the case of the scheme', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     assert.equal((await api.get('/api/v1/agents')).status, 200);
     assert.equal((await api.get('/api/v1/agents', { Authorization: `bearer ${TOKEN}` })).status, 200);
     assert.equal((await api.get('/api/v1/series')).status, 200);
@@ -71,14 +62,11 @@ test('the right token opens every API route, whatever the case of the scheme', a
     const unknown = await api.get('/api/v1/nowhere');
     assert.equal(unknown.status, 404);
     await readProblem(unknown);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('?access_token= is accepted on the live stream only, and never logged', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const controller = new AbortController();
     const live = await fetch(`${api.url}/api/v1/live?access_token=${encodeURIComponent(TOKEN)}`, { signal: controller.signal });
     assert.equal(live.status, 200);
@@ -98,24 +86,19 @@ test('?access_token= is accepted on the live stream only, and never logged', asy
     assert.equal(withHeader.status, 400);
     assert.equal((await readProblem(withHeader)).param, 'access_token');
 
-    await waitFor(() => api.live.subscribers === 0, 'the live stream to unsubscribe');
+    await until('the live stream to unsubscribe', async () => (await sseClients(api)) === 0, 2_000);
     const logged = JSON.stringify(api.logs);
     assert.ok(logged.includes('access_token=redacted'), 'the access log shows that a token was given');
     assert.ok(!logged.includes(TOKEN), 'the token itself never reaches the log');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('probes, metrics and the API description need no credentials', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     for (const path of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json', '/api/v1/docs']) {
       assert.equal((await api.get(path, {})).status, 200, path);
     }
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('an empty admin token is refused when the API is built', () => {

@@ -7,165 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { FormatRegistry } from '@sinclair/typebox';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { SensorInfo, SeriesReadings, StatusMessage } from '@pulsebridge/protocol';
 import { createApi, type ApiDeps } from '../../src/api/app.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
-import type { AgentRecord, AgentRegistry } from '../../src/registry/agent-registry.ts';
-import type {
-  RawPoint,
-  RollupPoint,
-  SeriesFilter,
-  SeriesInfo,
-  SeriesSelector,
-  SeriesStore,
-  SeriesWrite,
-} from '../../src/storage/series/series-store.ts';
+import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
+
+export { MemoryAgentRegistry, MemorySeriesStore };
 
 export const TOKEN = 'test-admin-token-0123456789';
 export const AUTH = { Authorization: `Bearer ${TOKEN}` } as const;
-
-interface StoredPoint {
-  gym: string;
-  agent: string;
-  sensor: string;
-  metric: string;
-  ts: number;
-  value: number;
-}
-
-export class MemorySeriesStore implements SeriesStore {
-  readonly points: StoredPoint[] = [];
-  readonly rawCalls: { selector: SeriesSelector; limit: number }[] = [];
-  readonly rollupCalls: { selector: SeriesSelector; stepMs: number }[] = [];
-  /** Set to make every read fail, to test how the API reports store failures. */
-  failWith: Error | undefined;
-
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-
-  async write(batches: readonly SeriesWrite[]): Promise<void> {
-    for (const batch of batches) this.add(batch.gym, batch.agent, batch.series);
-  }
-
-  add(gym: string, agent: string, series: readonly SeriesReadings[]): void {
-    for (const s of series) {
-      for (let i = 0; i < s.ts.length; i++) {
-        const ts = s.ts[i]!;
-        const exists = this.points.some((p) => p.agent === agent && p.sensor === s.sensor && p.metric === s.metric && p.ts === ts);
-        if (!exists) this.points.push({ gym, agent, sensor: s.sensor, metric: s.metric, ts, value: s.values[i]! });
-      }
-    }
-  }
-
-  private select(selector: SeriesSelector): StoredPoint[] {
-    if (this.failWith) throw this.failWith;
-    return this.points
-      .filter(
-        (p) =>
-          p.sensor === selector.sensor &&
-          p.metric === selector.metric &&
-          (selector.gym === undefined || p.gym === selector.gym) &&
-          (selector.agent === undefined || p.agent === selector.agent) &&
-          p.ts >= selector.from &&
-          p.ts < selector.to,
-      )
-      .sort((a, b) => a.ts - b.ts || a.agent.localeCompare(b.agent));
-  }
-
-  async readRaw(selector: SeriesSelector, limit: number): Promise<RawPoint[]> {
-    this.rawCalls.push({ selector, limit });
-    return this.select(selector)
-      .slice(0, limit)
-      .map((p) => ({ ts: p.ts, value: p.value }));
-  }
-
-  async readRollup(selector: SeriesSelector, stepMs: number): Promise<RollupPoint[]> {
-    this.rollupCalls.push({ selector, stepMs });
-    const steps = new Map<number, RollupPoint>();
-    for (const p of this.select(selector)) {
-      const ts = Math.floor(p.ts / stepMs) * stepMs;
-      const step = steps.get(ts);
-      if (!step) steps.set(ts, { ts, min: p.value, max: p.value, mean: p.value, count: 1 });
-      else {
-        step.min = Math.min(step.min, p.value);
-        step.max = Math.max(step.max, p.value);
-        step.mean = (step.mean * step.count + p.value) / (step.count + 1);
-        step.count++;
-      }
-    }
-    return [...steps.values()].sort((a, b) => a.ts - b.ts);
-  }
-
-  async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
-    if (this.failWith) throw this.failWith;
-    const seen = new Map<string, SeriesInfo>();
-    for (const p of this.points) {
-      if (filter.gym !== undefined && p.gym !== filter.gym) continue;
-      if (filter.agent !== undefined && p.agent !== filter.agent) continue;
-      if (filter.sensor !== undefined && p.sensor !== filter.sensor) continue;
-      seen.set(`${p.gym}\u0000${p.agent}\u0000${p.sensor}\u0000${p.metric}`, {
-        gym: p.gym,
-        agent: p.agent,
-        sensor: p.sensor,
-        metric: p.metric as SeriesInfo['metric'],
-      });
-    }
-    return [...seen.values()];
-  }
-
-  async count(filter: SeriesFilter): Promise<number> {
-    return this.points.filter(
-      (p) =>
-        (filter.gym === undefined || p.gym === filter.gym) &&
-        (filter.agent === undefined || p.agent === filter.agent) &&
-        (filter.sensor === undefined || p.sensor === filter.sensor),
-    ).length;
-  }
-}
-
-export class MemoryAgentRegistry implements AgentRegistry {
-  readonly agents = new Map<string, AgentRecord>();
-
-  async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
-    const agent: AgentRecord = { id, gym, createdAt: 0, online: false };
-    this.agents.set(id, agent);
-    return { agent, secret: 'secret' };
-  }
-
-  async remove(id: string): Promise<boolean> {
-    return this.agents.delete(id);
-  }
-
-  async get(id: string): Promise<AgentRecord | undefined> {
-    return this.agents.get(id);
-  }
-
-  async list(): Promise<AgentRecord[]> {
-    return [...this.agents.values()];
-  }
-
-  async authenticate(): Promise<AgentRecord | undefined> {
-    return undefined;
-  }
-
-  async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {
-    const agent = this.agents.get(id);
-    if (!agent) return;
-    agent.status = status;
-    agent.online = status.state === 'online';
-    agent.lastSeen = at;
-  }
-
-  async recordInventory(id: string, sensors: SensorInfo[]): Promise<void> {
-    const agent = this.agents.get(id);
-    if (agent) agent.inventory = sensors;
-  }
-
-  touch(id: string, at: number): void {
-    const agent = this.agents.get(id);
-    if (agent) agent.lastSeen = at;
-  }
-}
 
 export interface LogLine {
   level: number;
@@ -229,6 +78,23 @@ export async function startApi(overrides: Partial<ApiDeps> = {}): Promise<Runnin
   };
 }
 
+/** Live streams open, as /metrics reports them. */
+export async function sseClients(api: RunningApi): Promise<number> {
+  const { values } = await api.metrics.getSingleMetric('pb_hub_sse_clients')!.get();
+  return values[0]?.value ?? 0;
+}
+
+/** Runs `use` against a fresh API and closes it afterwards, whatever happens. */
+export async function withApi(...args: [use: (api: RunningApi) => Promise<void>] | [overrides: Partial<ApiDeps>, use: (api: RunningApi) => Promise<void>]): Promise<void> {
+  const [overrides, use] = args.length === 1 ? [{}, args[0]] : args;
+  const api = await startApi(overrides);
+  try {
+    await use(api);
+  } finally {
+    await api.close();
+  }
+}
+
 export interface ProblemJson {
   type: string;
   title: string;
@@ -251,13 +117,6 @@ export async function readProblem(response: Response): Promise<ProblemJson> {
   return body;
 }
 
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 // TypeBox refuses strings of a format it has no checker for; the API's responses use RFC 3339 date-times.
 if (!FormatRegistry.Has('date-time')) {

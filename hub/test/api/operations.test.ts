@@ -3,17 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPERATIONS } from '../../src/api/operations.ts';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
-import { AUTH, readProblem, startApi } from './harness.ts';
+import { AUTH, readProblem, startApi, withApi } from './harness.ts';
 
 test('GET /healthz answers 200 while the process serves', async () => {
-  const api = await startApi({ ready: async () => ({ ok: false, checks: { series: 'down' } }) });
-  try {
+  await withApi({ ready: async () => ({ ok: false, checks: { series: 'down' } }) }, async (api) => {
     const response = await api.get('/healthz', {});
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { status: 'ok' });
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /readyz is 200 when ready and 503 with the checks when not, failing or hanging', async () => {
@@ -53,8 +50,7 @@ test('GET /readyz is 200 when ready and 503 with the checks when not, failing or
 });
 
 test('GET /metrics serves Prometheus text with request counts by route template and status', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     await api.registry.create('box-1', 'gym-a');
     await (await api.get('/api/v1/agents/box-1')).arrayBuffer();
     await (await api.get('/api/v1/agents/box-2')).arrayBuffer();
@@ -71,16 +67,13 @@ test('GET /metrics serves Prometheus text with request counts by route template 
     assert.match(text, /^pb_hub_http_request_duration_seconds_bucket\{le="0\.1",route="\/api\/v1\/agents\/:id"\} 2$/m);
     assert.match(text, /^pb_hub_http_request_duration_seconds_count\{route="\/api\/v1\/agents\/:id"\} 2$/m);
     assert.match(text, /^# TYPE pb_hub_sse_clients gauge$/m);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 type Json = Record<string, unknown>;
 
 test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, built from the validation schemas', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const response = await api.get('/api/v1/openapi.json', {});
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
@@ -127,14 +120,11 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
       assert.ok(node, `${pointer} resolves`);
     }
     assert.ok(!JSON.stringify(doc).includes(api.deps.adminToken), 'the document holds no secret');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /api/v1/docs renders every operation and problem type without external resources', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const response = await api.get('/api/v1/docs', {});
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
@@ -143,14 +133,11 @@ test('GET /api/v1/docs renders every operation and problem type without external
     assert.ok(html.includes('id="problem-invalid_parameter"'));
     assert.ok(html.includes('href="openapi.json"'));
     assert.ok(!/<script|https?:\/\//.test(html.replace(/https:\/\/json-schema\.org[^"<]*/g, '')), 'no scripts, no external links');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('unknown routes are 404 problems, wrong methods 405 with Allow', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const missing = await api.get('/nowhere', {});
     assert.equal(missing.status, 404);
     const problem = await readProblem(missing);
@@ -161,15 +148,12 @@ test('unknown routes are 404 problems, wrong methods 405 with Allow', async () =
     assert.equal(post.status, 405);
     assert.match(post.headers.get('allow') ?? '', /GET/);
     await readProblem(post);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('unexpected failures are 500 problems with a generic detail, logged with the request id', async () => {
-  const api = await startApi();
-  try {
-    api.store.failWith = new Error('disk on fire at /var/lib/secret');
+  await withApi(async (api) => {
+    api.store.failReadsWith = new Error('disk on fire at /var/lib/secret');
     const response = await api.get('/api/v1/series');
     assert.equal(response.status, 500);
     const problem = await readProblem(response);
@@ -181,32 +165,26 @@ test('unexpected failures are 500 problems with a generic detail, logged with th
     const logged = api.logs.find((line) => line.level === 50 && line['reqId'] === requestId);
     assert.ok(logged, 'the failure is logged at error level with the request id');
     assert.match(JSON.stringify(logged), /disk on fire/);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('a store outage is a 503 with Retry-After, a store refusing a query a 400', async () => {
-  const api = await startApi();
-  try {
-    api.store.failWith = new SeriesStoreError('timeout', 'timed out after 5000 ms waiting for InfluxDB');
+  await withApi(async (api) => {
+    api.store.failReadsWith = new SeriesStoreError('timeout', 'timed out after 5000 ms waiting for InfluxDB');
     const outage = await api.get('/api/v1/readings?sensor=s&metric=power');
     assert.equal(outage.status, 503);
     assert.equal(outage.headers.get('retry-after'), '5');
     assert.equal((await readProblem(outage)).type, '/api/v1/docs#problem-unavailable');
 
-    api.store.failWith = new SeriesStoreError('invalid_query', 'sensor: longer than 128 characters', { param: 'sensor' });
+    api.store.failReadsWith = new SeriesStoreError('invalid_query', 'sensor: longer than 128 characters', { param: 'sensor' });
     const refused = await api.get('/api/v1/readings?sensor=s&metric=power');
     assert.equal(refused.status, 400);
     assert.equal((await readProblem(refused)).param, 'sensor');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('every response carries a request id; a sane incoming one is kept; requests are access-logged at debug', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const generated = await api.get('/healthz', {});
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     const kept = await api.get('/healthz', { 'X-Request-Id': 'lb-7f3a.42' });
@@ -221,7 +199,5 @@ test('every response carries a request id; a sane incoming one is kept; requests
     assert.equal(line['status'], 200);
     assert.equal(line['method'], 'GET');
     assert.equal(typeof line['ms'], 'number');
-  } finally {
-    await api.close();
-  }
+  });
 });

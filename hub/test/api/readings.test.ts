@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ReadingsPage, Rollups, SeriesList } from '../../src/api/schemas.ts';
-import { NOW, readProblem, startApi, type RunningApi } from './harness.ts';
+import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
 
 const HR = 'ble:c0:ff:ee:00:11:22';
 const MINUTE = 60_000;
@@ -27,8 +27,7 @@ async function page(api: RunningApi, path: string): Promise<{ body: Page; link: 
 }
 
 test('GET /api/v1/series lists series with their unit from the catalogue', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     api.store.add('gym-a', 'box-1', [
       { sensor: HR, metric: 'heart_rate', ts: [NOW - 1_000], values: [120] },
       { sensor: 'ant:pwr:7:1', metric: 'power', ts: [NOW - 1_000], values: [250] },
@@ -47,14 +46,11 @@ test('GET /api/v1/series lists series with their unit from the catalogue', async
     );
     const filtered = await (await api.get('/api/v1/series?gym=gym-a&agent=box-1&sensor=ant%3Apwr%3A7%3A1')).json();
     assert.deepEqual(filtered, [{ gym: 'gym-a', agent: 'box-1', sensor: 'ant:pwr:7:1', metric: 'power', unit: 'W' }]);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /api/v1/readings defaults to the last hour before now, [from, to) bounds', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const ts = [NOW - 61 * MINUTE, NOW - 60 * MINUTE, NOW - 30 * MINUTE, NOW - 1, NOW];
     api.store.add('gym-a', 'box-1', [{ sensor: HR, metric: 'heart_rate', ts, values: [100, 101, 102, 103, 104] }]);
     const { body, link } = await page(api, `/api/v1/readings?sensor=${encodeURIComponent(HR)}&metric=heart_rate`);
@@ -69,14 +65,11 @@ test('GET /api/v1/readings defaults to the last hour before now, [from, to) boun
     assert.equal(body.nextCursor, undefined);
     assert.equal(link, null);
     assert.equal(api.store.rawCalls.at(-1)?.limit, 1_001, 'one reading more than the default page, to know whether more remain');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('ISO 8601 and epoch milliseconds give the same range; agent and gym narrow it', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const start = Date.UTC(2024, 3, 30, 22, 0, 0);
     api.store.add('gym-a', 'box-1', [{ sensor: HR, metric: 'heart_rate', ts: [start, start + 1_000], values: [1, 2] }]);
     api.store.add('gym-a', 'box-2', [{ sensor: HR, metric: 'heart_rate', ts: [start + 500], values: [9] }]);
@@ -92,9 +85,7 @@ test('ISO 8601 and epoch milliseconds give the same range; agent and gym narrow 
     assert.deepEqual(one.body.readings.map((r) => r.value), [9]);
     const otherGym = await page(api, `${base}&from=${start}&to=${start + 10_000}&gym=gym-b`);
     assert.deepEqual(otherGym.body.readings, []);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 /** Follows nextCursor from the first page to the last; returns every reading seen, in order. */
@@ -118,8 +109,7 @@ async function walk(api: RunningApi, first: string, via: 'cursor' | 'next' | 'li
 }
 
 test('cursor pagination walks every reading exactly once, including readings sharing a millisecond', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const from = NOW - 30 * MINUTE;
     const ts = Array.from({ length: 203 }, (_, i) => from + i * 250);
     api.store.add('gym-a', 'box-1', [{ sensor: HR, metric: 'heart_rate', ts, values: ts.map((_, i) => i) }]);
@@ -144,14 +134,11 @@ test('cursor pagination walks every reading exactly once, including readings sha
     }
     const oneAgent = await walk(api, `${base}&agent=box-2&limit=3`, 'next');
     assert.deepEqual(oneAgent.readings.map((r) => r.value), Array.from({ length: 40 }, (_, i) => 10_000 + i));
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('a cursor only works for the query that issued it', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const from = NOW - MINUTE;
     api.store.add('gym-a', 'box-1', [{ sensor: HR, metric: 'heart_rate', ts: [from, from + 1, from + 2], values: [1, 2, 3] }]);
     const base = `/api/v1/readings?sensor=${encodeURIComponent(HR)}&metric=heart_rate&from=${from}&to=${NOW}&limit=1`;
@@ -171,14 +158,11 @@ test('a cursor only works for the query that issued it', async () => {
     assert.equal((await readProblem(later)).param, 'cursor');
     const shorter = await page(api, `/api/v1/readings?sensor=${encodeURIComponent(HR)}&metric=heart_rate&from=${from}&to=${from + 1}&cursor=${body.nextCursor}`);
     assert.deepEqual(shorter.body.readings, [], 'a cursor at or past to: nothing more');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('GET /api/v1/rollups returns min, max, mean and count per aligned step', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const t0 = Date.UTC(2024, 4, 1, 11, 0, 0);
     // Step 10 s: [t0, t0+10s) holds 100, 110, 150; [t0+10s, t0+20s) is empty; [t0+20s, ...) holds 90 and 91.
     api.store.add('gym-a', 'box-1', [
@@ -208,14 +192,11 @@ test('GET /api/v1/rollups returns min, max, mean and count per aligned step', as
       { ts: t0, min: 150, max: 150, mean: 150, count: 1 },
       { ts: t0 + 20_000, min: 90, max: 90, mean: 90, count: 1 },
     ]);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('rollups choose a step when none is given, and refuse too many steps or too long a range', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const base = `/api/v1/rollups?sensor=${encodeURIComponent(HR)}&metric=heart_rate`;
     const hour = (await (await api.get(base)).json()) as { step: number; from: number; to: number };
     assert.equal(hour.to - hour.from, 3_600_000);
@@ -235,14 +216,11 @@ test('rollups choose a step when none is given, and refuse too many steps or too
     const long = await api.get(`${base}&from=2020-01-01&to=2024-01-01&step=1d`);
     assert.equal(long.status, 400);
     assert.equal((await readProblem(long)).type, '/api/v1/docs#problem-range_too_large');
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('raw readings refuse ranges longer than 31 days', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const base = `/api/v1/readings?sensor=${encodeURIComponent(HR)}&metric=heart_rate`;
     assert.equal((await api.get(`${base}&from=${NOW - 31 * 86_400_000}&to=${NOW}`)).status, 200);
     const response = await api.get(`${base}&from=${NOW - 31 * 86_400_000 - 1}&to=${NOW}`);
@@ -250,7 +228,5 @@ test('raw readings refuse ranges longer than 31 days', async () => {
     const problem = await readProblem(response);
     assert.equal(problem.type, '/api/v1/docs#problem-range_too_large');
     assert.equal(problem.param, 'from');
-  } finally {
-    await api.close();
-  }
+  });
 });

@@ -10,7 +10,7 @@ import { NOW, readProblem, startApi } from './harness.ts';
 
 const SENSOR = 'ant:hr:12345:1';
 
-test('readings and rollups through the API over SqliteSeriesStore', async () => {
+test('over SqliteSeriesStore, cursor pages return every reading once in order and rollups match SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pb-api-sqlite-'));
   const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log: pino({ level: 'silent' }) });
   await store.start();

@@ -1,7 +1,7 @@
 /** Bad input is a 400 problem naming the parameter, never a 500 and never a store query. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readProblem, startApi } from './harness.ts';
+import { readProblem, sseClients, withApi } from './harness.ts';
 
 const R = '/api/v1/readings?sensor=s1';
 const RU = '/api/v1/rollups?sensor=s1&metric=power';
@@ -69,8 +69,7 @@ const CASES: { path: string; param: string; detail?: RegExp }[] = [
 ];
 
 test('every kind of bad input is a 400 problem naming the parameter, and no store is queried', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     for (const { path, param, detail } of CASES) {
       const response = await api.get(path);
       assert.equal(response.status, 400, `${path}: ${response.status}`);
@@ -85,26 +84,20 @@ test('every kind of bad input is a 400 problem naming the parameter, and no stor
     }
     assert.equal(api.store.rawCalls.length, 0);
     assert.equal(api.store.rollupCalls.length, 0);
-    assert.equal(api.live.subscribers, 0);
-  } finally {
-    await api.close();
-  }
+    assert.equal(await sseClients(api), 0);
+  });
 });
 
 test('empty parameters count as absent', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     const response = await api.get('/api/v1/readings?sensor=s1&metric=power&from=&to=&agent=&limit=&cursor=');
     assert.equal(response.status, 200);
     assert.equal(api.store.rawCalls[0]?.limit, 1_001);
-  } finally {
-    await api.close();
-  }
+  });
 });
 
 test('random garbage in every parameter never produces a 500', async () => {
-  const api = await startApi();
-  try {
+  await withApi(async (api) => {
     let seed = 42;
     const random = (n: number): number => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
@@ -127,7 +120,5 @@ test('random garbage in every parameter never produces a 500', async () => {
       else await response.arrayBuffer();
     }
     assert.ok(!api.logs.some((line) => line.level >= 50), 'nothing was logged as an error');
-  } finally {
-    await api.close();
-  }
+  });
 });

@@ -11,7 +11,10 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import * as aedesPersistence from 'aedes-persistence';
+import type { AedesPersistence } from 'aedes-persistence';
 import { Topics } from '@pulsebridge/protocol';
+import { until, withTimeout } from '@pulsebridge/runtime';
 import { EmbeddedBroker } from '../../src/broker/embedded-broker.ts';
 import type { AgentMessage } from '../../src/broker/transport.ts';
 import { SqliteAgentRegistry } from '../../src/registry/sqlite-agent-registry.ts';
@@ -28,6 +31,10 @@ interface Setup {
   mqttUrl: string;
   wsUrl: string;
   messages: AgentMessage[];
+  /** Agents the broker reported as connecting or disconnecting, in order. */
+  presence: string[];
+  /** The broker's retained messages, sessions and wills. */
+  persistence: AedesPersistence;
   secrets: Map<string, string>;
 }
 
@@ -39,9 +46,13 @@ async function setup(): Promise<Setup> {
   const secrets = new Map<string, string>();
   for (const id of ['agent-a', 'agent-b']) secrets.set(id, (await registry.create(id, 'gym-1')).secret);
   const metrics = new Registry();
-  const broker = new EmbeddedBroker({ registry, log, metrics, listen: { host: '127.0.0.1', port: 0 }, maxPacketBytes: MAX_PACKET, stopTimeoutMs: 2_000 });
+  // The package is CommonJS: its module.exports is the factory, which its typings declare as the default export.
+  const persistence = (aedesPersistence.default as unknown as () => AedesPersistence)();
+  const broker = new EmbeddedBroker({ registry, log, metrics, listen: { host: '127.0.0.1', port: 0 }, maxPacketBytes: MAX_PACKET, stopTimeoutMs: 2_000, persistence });
   const messages: AgentMessage[] = [];
   broker.onMessage((m) => messages.push(m));
+  const presence: string[] = [];
+  broker.onPresence((agent) => presence.push(agent));
   await broker.start();
   const http = createServer((_req, res) => res.writeHead(404).end());
   http.on('upgrade', (req, socket, head) => {
@@ -51,7 +62,7 @@ async function setup(): Promise<Setup> {
   await once(http, 'listening');
   const port = broker.address()!.port;
   const httpPort = (http.address() as AddressInfo).port;
-  return { db, registry, metrics, broker, http, mqttUrl: `mqtt://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${httpPort}/mqtt`, messages, secrets };
+  return { db, registry, metrics, broker, http, mqttUrl: `mqtt://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${httpPort}/mqtt`, messages, presence, persistence, secrets };
 }
 
 async function teardown(s: Setup): Promise<void> {
@@ -83,13 +94,16 @@ async function refusalCode(url: string, options: IClientOptions): Promise<number
   }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+/** What an agent left retained on one of its topics. */
+async function retained(s: Setup, agent: string, kind: 'status' | 'inventory'): Promise<string | undefined> {
+  let found: string | undefined;
+  for await (const packet of s.persistence.createRetainedStream(topics.of(agent, kind))) {
+    found = String((packet as { payload: Buffer | string }).payload);
   }
+  return found;
 }
+
+const connectedAgents = (s: Setup): Promise<number> => metricValue(s.metrics, 'pb_hub_broker_connected_agents');
 
 async function metricValue(metrics: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await metrics.getSingleMetric(name)?.get();
@@ -98,24 +112,13 @@ async function metricValue(metrics: Registry, name: string, labels: Record<strin
 }
 
 function nextMessage(client: MqttClient, timeoutMs = 3_000): Promise<[topic: string, payload: Buffer, packet: { qos: number; retain: boolean }]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for a message`)), timeoutMs);
-    client.once('message', (topic, payload, packet) => {
-      clearTimeout(timer);
-      resolve([topic, payload, packet]);
-    });
-  });
+  const message = new Promise<[string, Buffer, { qos: number; retain: boolean }]>((resolve) => client.once('message', (topic, payload, packet) => resolve([topic, payload, packet])));
+  return withTimeout(message, timeoutMs, 'a message');
 }
 
 /** Resolves when the connection closes; unlike events.once, an 'error' before the close is expected here. */
 function closed(client: MqttClient, timeoutMs = 3_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for the broker to close the connection`)), timeoutMs);
-    client.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return withTimeout(new Promise<void>((resolve) => client.once('close', () => resolve())), timeoutMs, 'the broker to close the connection');
 }
 
 describe('embedded broker', { timeout: 30_000 }, () => {
@@ -133,14 +136,16 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     const client = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-a'));
     await client.publishAsync(topics.of('agent-a', 'readings'), Buffer.from([1, 2, 3]), { qos: 1 });
     await client.publishAsync(topics.of('agent-a', 'events'), Buffer.from('{"at":1,"type":"x"}'), { qos: 0 });
-    await waitFor(() => s.messages.length >= before + 2, 'two agent messages');
+    await until('two agent messages', () => s.messages.length >= before + 2, 3_000);
     const got = s.messages.slice(before);
     assert.deepEqual(got[0], { agent: 'agent-a', kind: 'readings', payload: Buffer.from([1, 2, 3]) });
     assert.equal(got[1]!.kind, 'events');
-    assert.equal(s.broker.connectedAgents(), 1);
-    assert.ok((await s.registry.get('agent-a'))!.lastSeen! > 0, 'connecting counts as being seen');
+    assert.equal(await connectedAgents(s), 1);
+    assert.equal(s.presence.at(-1), 'agent-a', 'connecting is reported as a sign of life');
+    const seenBefore = s.presence.length;
     await client.endAsync();
-    await waitFor(() => s.broker.connectedAgents() === 0, 'the agent to count as gone');
+    await until('the agent to count as gone', async () => (await connectedAgents(s)) === 0, 3_000);
+    assert.deepEqual(s.presence.slice(seenBefore), ['agent-a'], 'so is disconnecting');
   });
 
   test('a wrong secret, an unknown agent and missing credentials are refused with CONNACK 4 and counted', async () => {
@@ -166,14 +171,14 @@ describe('embedded broker', { timeout: 30_000 }, () => {
   test("the edge agent's client id form pb-agent-<id> is accepted", async () => {
     const client = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-a', { clientId: 'pb-agent-agent-a' }));
     await client.publishAsync(topics.of('agent-a', 'events'), Buffer.from('{}'), { qos: 1 });
-    await waitFor(() => s.messages.at(-1)?.agent === 'agent-a', 'the event');
+    await until('the event', () => s.messages.at(-1)?.agent === 'agent-a', 3_000);
     await client.endAsync();
   });
 
   test('an empty client id becomes the agent id', async () => {
     const client = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-a', { clientId: '', clean: true }));
     await client.publishAsync(topics.of('agent-a', 'events'), Buffer.from('{}'), { qos: 1 });
-    await waitFor(() => s.messages.at(-1)?.agent === 'agent-a' && s.messages.at(-1)?.kind === 'events', 'the event');
+    await until('the event', () => s.messages.at(-1)?.agent === 'agent-a' && s.messages.at(-1)?.kind === 'events', 3_000);
     await client.endAsync();
   });
 
@@ -232,8 +237,14 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     assert.equal(topic, topics.of('agent-a', 'ack'));
     assert.equal(JSON.parse(payload.toString()).result, 'stored');
     assert.equal(packet.qos, 1);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(s.messages.length, messagesBefore);
+    // Messages reach the hub in order: once this one is in, the ack would have been too.
+    await client.publishAsync(topics.of('agent-a', 'events'), Buffer.from('{"at":1,"type":"marker"}'), { qos: 1 });
+    await until('the marker event', () => s.messages.length > messagesBefore, 3_000);
+    assert.deepEqual(
+      s.messages.slice(messagesBefore).map((m) => m.kind),
+      ['events'],
+      'the ack did not come back to the hub',
+    );
     assert.deepEqual(otherGot, [], 'agent-b does not see agent-a acks');
     await assert.rejects(s.broker.publish('../x', 'ack', Buffer.from('{}')), { name: 'TransportError', code: 'invalid_agent' });
     await client.endAsync();
@@ -245,17 +256,14 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     const client = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-b', { will }));
     await client.publishAsync(topics.of('agent-b', 'status'), Buffer.from('{"state":"online"}'), { qos: 1, retain: true });
     await client.publishAsync(topics.of('agent-b', 'readings'), Buffer.from([9]), { qos: 1, retain: true });
-    await waitFor(() => s.messages.some((m) => m.agent === 'agent-b' && m.kind === 'readings'), 'the readings');
-    assert.equal((await s.broker.retained('agent-b', 'status'))?.toString(), '{"state":"online"}');
-    assert.equal(
-      await s.broker.retained('agent-b', 'inventory'),
-      undefined,
-    );
+    await until('the readings', () => s.messages.some((m) => m.agent === 'agent-b' && m.kind === 'readings'), 3_000);
+    assert.equal(await retained(s, 'agent-b', 'status'), '{"state":"online"}');
+    assert.equal(await retained(s, 'agent-b', 'inventory'), undefined);
     const before = s.messages.length;
     client.stream.destroy();
-    await waitFor(() => s.messages.length > before, 'the last will');
+    await until('the last will', () => s.messages.length > before, 3_000);
     assert.deepEqual(s.messages.at(-1), { agent: 'agent-b', kind: 'status', payload: will.payload });
-    assert.equal((await s.broker.retained('agent-b', 'status'))?.toString(), '{"state":"offline"}', 'the will replaced the retained status');
+    assert.equal(await retained(s, 'agent-b', 'status'), '{"state":"offline"}', 'the will replaced the retained status');
   });
 
   test('a will on another agent topic is refused at CONNECT with code 5', async () => {
@@ -270,7 +278,7 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     const client = await connectAgent(s.wsUrl, agentOptions(s, 'agent-a'));
     await client.subscribeAsync(topics.of('agent-a', 'cmd'), { qos: 1 });
     await client.publishAsync(topics.of('agent-a', 'inventory'), Buffer.from('{"sensors":[]}'), { qos: 1 });
-    await waitFor(() => s.messages.at(-1)?.kind === 'inventory', 'the inventory over WebSocket');
+    await until('the inventory over WebSocket', () => s.messages.at(-1)?.kind === 'inventory', 3_000);
     assert.equal(s.messages.at(-1)!.agent, 'agent-a');
     const received = nextMessage(client);
     await s.broker.publish('agent-a', 'cmd', Buffer.from('{"type":"time","hubTime":1,"echo":2}'));
@@ -281,7 +289,7 @@ describe('embedded broker', { timeout: 30_000 }, () => {
   test('another HTTP upgrade path is left to the HTTP server', async () => {
     const httpPort = (s.http.address() as AddressInfo).port;
     await assert.rejects(mqtt.connectAsync(`ws://127.0.0.1:${httpPort}/not-mqtt`, agentOptions(s, 'agent-a'), false));
-    assert.equal(s.broker.connectedAgents(), 0);
+    assert.equal(await connectedAgents(s), 0);
   });
 
   test('an oversized packet closes only that connection, over TCP and WebSocket', async () => {
@@ -302,14 +310,14 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     // Just under the limit still passes.
     const fits = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-a'));
     await fits.publishAsync(topics.of('agent-a', 'readings'), Buffer.alloc(MAX_PACKET - 100), { qos: 1 });
-    await waitFor(() => s.messages.at(-1)?.payload.length === MAX_PACKET - 100, 'the packet just under the limit');
+    await until('the packet just under the limit', () => s.messages.at(-1)?.payload.length === MAX_PACKET - 100, 3_000);
     await fits.endAsync();
     assert.ok(bystander.connected);
     const received = nextMessage(bystander);
     await s.broker.publish('agent-b', 'ack', Buffer.from('{}'));
     await received;
     await bystander.publishAsync(topics.of('agent-b', 'events'), Buffer.from('{}'), { qos: 1 });
-    await waitFor(() => s.messages.at(-1)?.agent === 'agent-b', 'the bystander publish');
+    await until('the bystander publish', () => s.messages.at(-1)?.agent === 'agent-b', 3_000);
     await bystander.endAsync();
   });
 
@@ -363,7 +371,7 @@ test('stopAccepting() refuses new connections and keeps current ones for the las
     await s.broker.publish('agent-a', 'ack', Buffer.from('{"last":1}'));
     assert.equal((await received)[1].toString(), '{"last":1}');
     await client.publishAsync(topics.of('agent-a', 'events'), Buffer.from('{}'), { qos: 1 });
-    await waitFor(() => s.messages.length === 1, 'a message from the connected agent');
+    await until('a message from the connected agent', () => s.messages.length === 1, 3_000);
     await client.endAsync();
   } finally {
     await teardown(s);
@@ -413,7 +421,7 @@ test('with TLS configured, agents connect over mqtts and plain MQTT is refused',
       const options = { clientId: 'tls-box', username: 'tls-box', password: secret, protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 2_000 };
       const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, { ...options, ca: cert }, false);
       await client.publishAsync(topics.of('tls-box', 'events'), Buffer.from('{}'), { qos: 1 });
-      await waitFor(() => messages.length === 1, 'the event over TLS');
+      await until('the event over TLS', () => messages.length === 1, 3_000);
       assert.equal(messages[0]!.agent, 'tls-box');
       await client.endAsync();
       await assert.rejects(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, options, false));

@@ -10,6 +10,8 @@ import { createServer, connect as connectTcp, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { settlesWithin, until } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from '../../src/broker/mosquitto-password.ts';
 
 const deployDir = fileURLToPath(new URL('../../../deploy/mosquitto/', import.meta.url));
@@ -21,8 +23,22 @@ export interface Broker {
   addAgent(id: string, secret: string): Promise<void>;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** True once the broker accepts these agent credentials (a password file reload is asynchronous). */
+async function acceptsAgent(url: string, id: string, secret: string): Promise<boolean> {
+  try {
+    const client = await mqtt.connectAsync(url, { clientId: `pb-agent-${id}`, username: id, password: secret, protocolVersion: 5, reconnectPeriod: 0 }, false);
+    await client.endAsync(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Appends an agent account to a Mosquitto password file and waits until the signalled broker has loaded it. */
+export async function addMosquittoAgent(broker: { passwdFile: string; pid: number; agentUrl: string }, id: string, secret: string): Promise<void> {
+  appendFileSync(broker.passwdFile, `${mosquittoPasswordLine(id, secret)}\n`);
+  process.kill(broker.pid, 'SIGHUP');
+  await until(`mosquitto to accept agent ${id}`, () => acceptsAgent(broker.agentUrl, id, secret), 5_000, 50);
 }
 
 function findMosquitto(): string | undefined {
@@ -40,7 +56,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function portOpen(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on this loopback port. */
+export async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connectTcp(port, '127.0.0.1');
     socket.once('connect', () => {
@@ -94,12 +111,15 @@ export class DeployedMosquitto implements Broker {
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     this.process = child;
-    const deadline = Date.now() + 10_000;
-    while (!(await portOpen(this.agentPort)) || !(await portOpen(this.hubPort))) {
-      if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`timed out after 10000 ms waiting for mosquitto to listen:\n${output}`);
-      await sleep(50);
-    }
+    await until(
+      'mosquitto to listen',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${output}`);
+        return (await portOpen(this.agentPort)) && (await portOpen(this.hubPort));
+      },
+      10_000,
+      50,
+    );
   }
 
   async kill(): Promise<void> {
@@ -107,14 +127,12 @@ export class DeployedMosquitto implements Broker {
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000)]);
+    await settlesWithin(exited, 5_000);
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 
   async addAgent(id: string, secret: string): Promise<void> {
-    appendFileSync(join(this.dir, 'agents.passwd'), `${mosquittoPasswordLine(id, secret)}\n`);
-    this.process?.kill('SIGHUP');
-    await sleep(300);
+    await addMosquittoAgent({ passwdFile: join(this.dir, 'agents.passwd'), pid: this.process!.pid!, agentUrl: this.agentUrl }, id, secret);
   }
 
   async dispose(): Promise<void> {

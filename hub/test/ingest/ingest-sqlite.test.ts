@@ -13,7 +13,9 @@ import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
-import { FakeRegistry, FakeTransport, makeBatch, waitUntil } from './fakes.ts';
+import { FakeTransport, makeBatch } from './fakes.ts';
+import { MemoryAgentRegistry } from '../memory-stores.ts';
+import { waitFor } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,7 +29,7 @@ async function startHub(): Promise<{ transport: FakeTransport; store: SqliteSeri
   const transport = new FakeTransport();
   const ingest = new Ingest({
     transport,
-    registry: new FakeRegistry({ [AGENT]: 'gym-a' }),
+    registry: new MemoryAgentRegistry({ [AGENT]: 'gym-a' }),
     store,
     live: new LiveBus(),
     dedupe: new Dedupe({ db }),
@@ -51,7 +53,7 @@ test('with the SQLite store: stored, acked, deduplicated across a restart, and r
   for (let i = 0; i < 20; i++) first.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: i * 50, count: 50 }));
   // A backslash passes the wire schema but no store keeps it.
   first.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, stream: 'odd', first: 0, count: 5, sensor: 'ble:a\\b' }));
-  await waitUntil(() => first.transport.acks().length === 21, 'every batch answered');
+  await waitFor('every batch answered', () => first.transport.acks().length === 21);
   assert.equal(first.transport.acks().filter((a) => a.result === 'stored').length, 20);
   assert.deepEqual(
     first.transport.acks().filter((a) => a.result === 'rejected').map((a) => [a.stream, a.first, a.last]),
@@ -63,7 +65,7 @@ test('with the SQLite store: stored, acked, deduplicated across a restart, and r
   const second = await startHub();
   second.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: 500, count: 50 }));
   second.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: 975, count: 50 }));
-  await waitUntil(() => second.transport.acks().length === 2, 'the acks after the restart');
+  await waitFor('the acks after the restart', () => second.transport.acks().length === 2);
   assert.deepEqual(
     second.transport.acks().map((a) => a.result),
     ['duplicate', 'stored'],

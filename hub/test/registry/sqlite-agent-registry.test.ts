@@ -87,6 +87,7 @@ describe('SqliteAgentRegistry', () => {
     const r = registry(new Database(':memory:'));
     await r.create('b-box', 'gym-a');
     await r.create('a-box', 'gym-b');
+    r.touch('a-box', 1_000);
     await r.recordStatus('a-box', { state: 'online', version: '1.2.3' }, 1_000);
     await r.recordInventory('a-box', [{ id: 'ble:1', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }]);
     await r.recordStatus('ghost', { state: 'online' }, 1_000); // unknown agents are ignored, not created
@@ -103,35 +104,25 @@ describe('SqliteAgentRegistry', () => {
     assert.equal(list[1]!.lastSeen, undefined);
     await r.recordStatus('a-box', { state: 'offline' }, 2_000);
     assert.equal((await r.get('a-box'))?.online, false);
+    assert.equal((await r.get('a-box'))?.lastSeen, 1_000, 'a status is not presence: only touch() records when the agent was seen');
   });
 
-  test('touch is kept in memory, never goes backwards, and is flushed to the database', async () => {
+  test('touch is kept in memory, never goes backwards, and is flushed to the database', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
     const db = new Database(':memory:');
-    const r = registry(db, { flushIntervalMs: 0 });
+    const r = registry(db, { flushIntervalMs: 1_000 });
+    await r.start();
     await r.create('box-1', 'gym-a');
     r.touch('box-1', 5_000);
     r.touch('box-1', 4_000);
     r.touch('ghost', 1); // unknown: harmless
     assert.equal((await r.get('box-1'))?.lastSeen, 5_000);
     assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), null, 'not written yet');
-    r.flushLastSeen();
-    assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), 5_000);
+    t.mock.timers.tick(1_000);
+    assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), 5_000, 'the periodic flush wrote it without stop()');
     r.touch('box-1', 3_000);
-    r.flushLastSeen();
+    t.mock.timers.tick(1_000);
     assert.equal(db.prepare('SELECT last_seen FROM agents').pluck().get(), 5_000, 'an older time does not overwrite a newer one');
-  });
-
-  test('the periodic flush writes last-seen times without stop()', async () => {
-    const db = new Database(':memory:');
-    const r = registry(db, { flushIntervalMs: 20 });
-    await r.start();
-    await r.create('box-1', 'gym-a');
-    r.touch('box-1', 7_000);
-    const deadline = Date.now() + 2_000;
-    while (db.prepare('SELECT last_seen FROM agents').pluck().get() !== 7_000) {
-      assert.ok(Date.now() < deadline, 'timed out after 2000 ms waiting for the periodic flush');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
     await r.stop();
   });
 

@@ -30,6 +30,19 @@ after(async () => {
 });
 
 /** A fresh database and a started store writing to it through the proxy. */
+/** Runs `use` against a store on a fresh database, dropped afterwards whatever happens. */
+async function withStore(...args: [use: Use] | [options: Partial<InfluxSeriesStoreOptions>, use: Use]): Promise<void> {
+  const [options, use] = args.length === 1 ? [{}, args[0]] : args;
+  const { store, db, cleanup } = await freshStore(options);
+  try {
+    await use({ store, db });
+  } finally {
+    await cleanup();
+  }
+}
+
+type Use = (fresh: { store: InfluxSeriesStore; db: string }) => Promise<void>;
+
 async function freshStore(options: Partial<InfluxSeriesStoreOptions> = {}): Promise<{ store: InfluxSeriesStore; db: string; cleanup(): Promise<void> }> {
   const db = `pb_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   await influxql(INFLUX_URL!, `CREATE DATABASE "${db}"`);
@@ -62,70 +75,63 @@ const isCode = (code: string) => (err: unknown): boolean => err instanceof Serie
 
 describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
   test('write() resolves only after InfluxDB answered every request of the call', { timeout: 30_000 }, async () => {
-    const { store, cleanup } = await freshStore({ pointsPerRequest: 1_000, concurrentRequests: 2 });
-    try {
+    await withStore({ pointsPerRequest: 1_000, concurrentRequests: 2 }, async ({ store }) => {
       proxy!.faultFor = (i) => ({ delayMs: i % 3 === 0 ? 150 : 20 });
       await store.write(readings(10_500));
       const writes = proxy!.requests.filter((r) => r.path === '/api/v2/write');
       assert.deepEqual(writes.map((w) => w.lines), [...Array(10).fill(1_000), 500]);
       assert.ok(writes.every((w) => w.answeredAt !== undefined), 'a write request was still unanswered when write() resolved');
       assert.equal(await store.count({}), 10_500);
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   test('the token is sent on writes and queries', async () => {
-    const { store, cleanup } = await freshStore();
-    try {
+    await withStore(async ({ store }) => {
       await store.write(readings(3));
       await store.readRaw({ sensor: 's1', metric: 'power', from: T0, to: T0 + 10 }, 10);
       const paths = new Set(proxy!.requests.map((r) => r.path));
       assert.ok(paths.has('/api/v2/write') && paths.has('/query'));
       for (const r of proxy!.requests.filter((r) => r.path !== '/ping')) assert.equal(r.authorization, `Token ${TOKEN}`, r.path);
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
-  test('a server error fails the call with write_failed and nothing is retried behind its back', async () => {
-    const { store, cleanup } = await freshStore({ pointsPerRequest: 100, concurrentRequests: 1 });
-    try {
+  test('a server error fails the call with write_failed and nothing is retried behind its back', async (t) => {
+    await withStore({ pointsPerRequest: 100, concurrentRequests: 1 }, async ({ store }) => {
       proxy!.faultFor = (i) => (i === 1 ? { status: 503, body: '{"error":"overloaded"}' } : undefined);
       await assert.rejects(store.write(readings(300)), (err: unknown) => isCode('write_failed')(err) && /503/.test((err as Error).message) && (err as SeriesStoreError).retryable);
       const writesAtFailure = proxy!.requests.filter((r) => r.path === '/api/v2/write').length;
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Any retry the client scheduled would be a timer: run every timer of the next minute, then make one
+      // request of our own, which arrives after anything those timers sent.
+      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+      t.mock.timers.tick(60_000);
+      t.mock.timers.reset();
+      await store.count({});
       assert.equal(proxy!.requests.filter((r) => r.path === '/api/v2/write').length, writesAtFailure, 'the client retried in the background');
       // The agent resends the whole batch; the points that did land are not counted twice.
       proxy!.faultFor = () => undefined;
       await store.write(readings(300));
       assert.equal(await store.count({}), 300);
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   test('points InfluxDB refuses for good fail with write_rejected, which is not retryable', async () => {
-    const { store, cleanup } = await freshStore();
-    try {
+    await withStore(async ({ store }) => {
       proxy!.faultFor = () => ({ status: 400, body: '{"error":"partial write: points beyond retention policy dropped=3"}' });
       await assert.rejects(store.write(readings(3)), (err: unknown) => isCode('write_rejected')(err) && !(err as SeriesStoreError).retryable && /retention/.test((err as Error).message));
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   test('a write InfluxDB never answers times out, saying what it waited for', { timeout: 20_000 }, async () => {
-    const { store, cleanup } = await freshStore({ timeoutMs: 500 });
-    try {
+    await withStore({ timeoutMs: 500 }, async ({ store }) => {
       proxy!.faultFor = () => 'hang';
       const started = Date.now();
-      await assert.rejects(store.write(readings(10)), (err: unknown) => isCode('timeout')(err) && /waiting for InfluxDB to confirm a write of 10 points/.test((err as Error).message));
-      assert.ok(Date.now() - started < 5_000);
-    } finally {
-      proxy!.faultFor = () => undefined;
-      await cleanup();
-    }
+      try {
+        await assert.rejects(store.write(readings(10)), (err: unknown) => isCode('timeout')(err) && /waiting for InfluxDB to confirm a write of 10 points/.test((err as Error).message));
+        assert.ok(Date.now() - started < 5_000);
+      } finally {
+        proxy!.faultFor = () => undefined;
+      }
+    });
   });
 
   test('start fails with unavailable when the database does not exist', async () => {
@@ -134,13 +140,10 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
   });
 
   test('start fails with unavailable when the retention policy does not exist', async () => {
-    const { db, cleanup } = await freshStore();
-    try {
+    await withStore(async ({ db }) => {
       const store = new InfluxSeriesStore({ url: INFLUX_URL!, org: 'pulsebridge', bucket: `${db}/nope`, log });
       await assert.rejects(store.start(), (err: unknown) => isCode('unavailable')(err) && /retention policy nope not found/.test((err as Error).message));
-    } finally {
-      await cleanup();
-    }
+    });
   });
 
   test('reads use the database named by `database` when it differs from the bucket', async () => {

@@ -28,6 +28,20 @@ seriesStoreContract('sqlite', async () => {
   };
 });
 
+/** Runs `use` against a started store in a fresh folder, stopped and removed afterwards whatever happens. */
+async function withStartedStore(use: (store: SqliteSeriesStore, path: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const path = join(dir, 'series.db');
+  const store = new SqliteSeriesStore({ path, log });
+  try {
+    await store.start();
+    await use(store, path);
+  } finally {
+    await store.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('SqliteSeriesStore', () => {
   const T0 = Date.UTC(2025, 0, 1);
 
@@ -60,11 +74,7 @@ describe('SqliteSeriesStore', () => {
   });
 
   test('a failed transaction leaves no readings and no cached series behind', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'series.db');
-    const store = new SqliteSeriesStore({ path, log });
-    try {
-      await store.start();
+    await withStartedStore(async (store, path) => {
       // A trigger makes the second series' insert fail after the first series row was created in the same transaction.
       const side = new Database(path);
       side.exec(`CREATE TRIGGER refuse BEFORE INSERT ON readings WHEN NEW.value = 13 BEGIN SELECT RAISE(ABORT, 'unlucky'); END`);
@@ -82,18 +92,11 @@ describe('SqliteSeriesStore', () => {
       await store.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 'new-sensor', metric: 'power', ts: [T0], values: [2] }] }]);
       assert.deepEqual(await store.listSeries({}), [{ gym: 'g1', agent: 'a1', sensor: 'new-sensor', metric: 'power' }]);
       assert.deepEqual(await store.readRaw({ sensor: 'new-sensor', metric: 'power', from: T0, to: T0 + 1 }, 10), [{ ts: T0, value: 2 }]);
-    } finally {
-      await store.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('a read the database cannot answer fails with query_failed', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'series.db');
-    const store = new SqliteSeriesStore({ path, log });
-    try {
-      await store.start();
+    await withStartedStore(async (store, path) => {
       await store.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 's1', metric: 'power', ts: [T0], values: [1] }] }]);
       const side = new Database(path);
       side.exec('DROP TABLE readings');
@@ -102,10 +105,7 @@ describe('SqliteSeriesStore', () => {
       await assert.rejects(store.readRaw({ sensor: 's1', metric: 'power', from: T0, to: T0 + 1 }, 1), failed);
       await assert.rejects(store.readRollup({ sensor: 's1', metric: 'power', from: T0, to: T0 + 1 }, 1), failed);
       await assert.rejects(store.count({}), failed);
-    } finally {
-      await store.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   test('calls before start or after stop are refused with not_started', async () => {

@@ -1,3 +1,5 @@
+import { PulsebridgeError } from '@pulsebridge/runtime';
+
 /** Why a SeriesStore call failed. Codes are stable: ingest decides from them whether the agent should resend. */
 export type SeriesStoreErrorCode =
   /** A read selector is out of range; the caller's mistake, never worth retrying. */
@@ -15,15 +17,12 @@ export type SeriesStoreErrorCode =
   | 'query_failed'
   | 'timeout';
 
-export class SeriesStoreError extends Error {
-  readonly code: SeriesStoreErrorCode;
+export class SeriesStoreError extends PulsebridgeError<SeriesStoreErrorCode> {
   /** For invalid_query and invalid_write: the selector field or write path at fault. */
   readonly param: string | undefined;
 
   constructor(code: SeriesStoreErrorCode, message: string, options: { param?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'SeriesStoreError';
-    this.code = code;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.param = options.param;
   }
 

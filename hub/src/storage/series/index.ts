@@ -4,7 +4,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, resolveSecret, SecretRef } from '@pulsebridge/runtime';
+import { resolveSecret, SecretRef } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { InfluxSeriesStore } from './influx-series-store.ts';
 import { SqliteSeriesStore } from './sqlite-series-store.ts';
@@ -45,6 +45,26 @@ export const SeriesConfig = Type.Object(
 );
 export type SeriesConfig = Static<typeof SeriesConfig>;
 
+/** What the schema cannot say about the store settings; the influx section is checked only when it is used. */
+export function seriesConfigProblems(config: SeriesConfig, path: string): string[] {
+  const problems: string[] = [];
+  if (config.kind !== 'influx') return problems;
+  const influx = config.influx;
+  let url: URL | undefined;
+  try {
+    url = new URL(influx.url);
+  } catch {
+    problems.push(`${path}/influx/url: "${influx.url}" is not a URL`);
+  }
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`${path}/influx/url: must be http:// or https://, not ${url.protocol}//`);
+  // 1.x names a retention policy as database/policy; anything deeper is neither a 2.x bucket nor a 1.x one.
+  if (influx.bucket.split('/').length > 2) problems.push(`${path}/influx/bucket: at most one "/" (database/retention-policy)`);
+  if (influx.database !== undefined && influx.database.split('/').some((part) => part === '')) {
+    problems.push(`${path}/influx/database: "${influx.database}" has an empty database or retention policy name`);
+  }
+  return problems;
+}
+
 export interface SeriesStoreDeps {
   log: Logger;
   /** The hub's data folder: where the SQLite file lives unless configured elsewhere. */
@@ -65,7 +85,6 @@ export function createSeriesStore(config: SeriesConfig, deps: SeriesStoreDeps): 
       log: deps.log,
     });
   }
-  if (config.kind !== 'sqlite') throw new ConfigError([`series.kind: unknown store "${String(config.kind)}"`]);
   const path = config.sqlite.path ?? 'series.db';
   return new SqliteSeriesStore({ path: isAbsolute(path) ? path : join(deps.dataDir, path), synchronous: config.sqlite.synchronous, log: deps.log });
 }

@@ -18,6 +18,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { isMetricId } from '@pulsebridge/protocol';
+import { TimeoutError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
 import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
 import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from './series-store.ts';
@@ -106,8 +107,7 @@ export class InfluxSeriesStore implements SeriesStore {
     } catch (err) {
       this.httpAgent.destroy();
       this.httpAgent = undefined;
-      const why = err instanceof Error ? err.message : String(err);
-      throw new SeriesStoreError('unavailable', `InfluxDB at ${url} (database ${this.queryDb}) is not usable: ${why}`, { cause: err });
+      throw new SeriesStoreError('unavailable', `InfluxDB at ${url} (database ${this.queryDb}) is not usable: ${errorMessage(err)}`, { cause: err });
     }
     this.influx = influx;
     this.log.info({ url, org: this.options.org, bucket: this.options.bucket, database: this.queryDb, retentionPolicy: this.queryRp }, 'series store connected');
@@ -241,7 +241,7 @@ export class InfluxSeriesStore implements SeriesStore {
 
   private writeError(err: unknown, points: number): SeriesStoreError {
     if (err instanceof RequestTimedOutError) {
-      return new SeriesStoreError('timeout', `timed out after ${this.options.timeoutMs} ms waiting for InfluxDB to confirm a write of ${points} points`, { cause: err });
+      return new SeriesStoreError('timeout', new TimeoutError(`InfluxDB to confirm a write of ${points} points`, this.options.timeoutMs).message, { cause: err });
     }
     if (err instanceof HttpError) {
       const detail = `InfluxDB refused a write of ${points} points: HTTP ${err.statusCode} ${err.body ?? err.message}`.trim();
@@ -250,7 +250,7 @@ export class InfluxSeriesStore implements SeriesStore {
       const final = err.statusCode === 400 || err.statusCode === 422;
       return new SeriesStoreError(final ? 'write_rejected' : 'write_failed', detail, { cause: err });
     }
-    return new SeriesStoreError('write_failed', `write of ${points} points to InfluxDB failed: ${(err as Error).message ?? String(err)}`, { cause: err });
+    return new SeriesStoreError('write_failed', `write of ${points} points to InfluxDB failed: ${errorMessage(err)}`, { cause: err });
   }
 
   /** Runs one InfluxQL statement and returns the rows of its (single) result series. */
@@ -281,19 +281,21 @@ export class InfluxSeriesStore implements SeriesStore {
     const { token, timeoutMs } = this.options;
     let response: Response;
     let text: string;
+    const abort = new AbortController();
+    const exchange = async (): Promise<[Response, string]> => {
+      const answer = await fetch(url, { ...init, headers: token ? { Authorization: `Token ${token}` } : {}, signal: abort.signal });
+      return [answer, await answer.text()];
+    };
     try {
-      response = await fetch(url, {
-        ...init,
-        headers: token ? { Authorization: `Token ${token}` } : {},
-        signal: AbortSignal.timeout(timeoutMs),
+      [response, text] = await withTimeout(exchange(), timeoutMs, `InfluxDB to answer ${what}`, {
+        // The request is cancelled, not left running: a slow InfluxDB must not pile up sockets.
+        onTimeout: () => abort.abort(),
+        error: (timeout) => new SeriesStoreError('timeout', timeout.message, { cause: timeout }),
       });
-      text = await response.text();
     } catch (err) {
-      if ((err as Error).name === 'TimeoutError') {
-        throw new SeriesStoreError('timeout', `timed out after ${timeoutMs} ms waiting for InfluxDB to answer ${what}`, { cause: err });
-      }
+      if (err instanceof SeriesStoreError) throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new SeriesStoreError('query_failed', `cannot reach InfluxDB for ${what}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: err });
+      throw new SeriesStoreError('query_failed', `cannot reach InfluxDB for ${what}: ${cause?.code ?? cause?.message ?? errorMessage(err)}`, { cause: err });
     }
     if (!response.ok) {
       throw new SeriesStoreError('query_failed', `InfluxDB answered ${what} with HTTP ${response.status}: ${text.slice(0, 500).trim()}`);

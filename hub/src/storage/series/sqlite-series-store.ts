@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { errorMessage } from '@pulsebridge/runtime';
 import type { MetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
 import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
@@ -74,7 +75,7 @@ export class SqliteSeriesStore implements SeriesStore {
       if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
       db = new Database(this.path);
     } catch (err) {
-      throw new SeriesStoreError('unavailable', `cannot open ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new SeriesStoreError('unavailable', `cannot open ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
     try {
       db.pragma('journal_mode = WAL');
@@ -88,7 +89,7 @@ export class SqliteSeriesStore implements SeriesStore {
     } catch (err) {
       db.close();
       if (err instanceof SeriesStoreError) throw err;
-      throw new SeriesStoreError('unavailable', `cannot prepare ${this.path}: ${(err as Error).message}`, { cause: err });
+      throw new SeriesStoreError('unavailable', `cannot prepare ${this.path}: ${errorMessage(err)}`, { cause: err });
     }
     this.db = db;
     this.seriesIds.clear();
@@ -128,7 +129,7 @@ export class SqliteSeriesStore implements SeriesStore {
     try {
       writeAll(batches, added);
     } catch (err) {
-      throw new SeriesStoreError('write_failed', `write to ${this.path} failed: ${(err as Error).message}`, { cause: err });
+      throw new SeriesStoreError('write_failed', `write to ${this.path} failed: ${errorMessage(err)}`, { cause: err });
     }
     for (const [key, id] of added) this.seriesIds.set(key, id);
   }
@@ -172,7 +173,7 @@ export class SqliteSeriesStore implements SeriesStore {
     try {
       return read();
     } catch (err) {
-      throw new SeriesStoreError('query_failed', `${what} of ${this.path} failed: ${(err as Error).message}`, { cause: err });
+      throw new SeriesStoreError('query_failed', `${what} of ${this.path} failed: ${errorMessage(err)}`, { cause: err });
     }
   }
 

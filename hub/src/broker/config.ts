@@ -1,0 +1,96 @@
+/**
+ * The MQTT section of the hub's configuration: the embedded broker (listeners, TLS, WebSocket) or an external
+ * broker the hub subscribes to. The schema, and the rules across its fields that the schema cannot express.
+ */
+import { accessSync, constants } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { SecretRef } from '@pulsebridge/runtime';
+
+/** A TCP port; 0 picks a free one. */
+export const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65_535, default: fallback, description });
+
+export const ExternalBrokerSection = Type.Object(
+  {
+    url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', default: 'mqtt://127.0.0.1:1883', description: 'The external broker' }),
+    username: Type.Optional(Type.String({ minLength: 1, description: "The hub's own account on the broker" })),
+    password: Type.Optional(SecretRef),
+    clientId: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Stable per replica, so its session survives a reconnect; default pulsebridge-hub-<hostname>' }),
+    ),
+    sharedSubscriptions: Type.Boolean({ default: true, description: 'Subscribe with $share/<shareGroup>/ so replicas split the load; off for brokers without them' }),
+    shareGroup: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'pulsebridge-hub' }),
+    protocolVersion: Type.Union([Type.Literal(4), Type.Literal(5)], { default: 5, description: 'MQTT 5 (5) or 3.1.1 (4)' }),
+    sessionExpirySeconds: Type.Integer({
+      minimum: 0,
+      maximum: 4_294_967_295,
+      default: 3_600,
+      description: 'How long the broker keeps queueing agent messages for a disconnected hub (MQTT 5)',
+    }),
+    keepaliveSeconds: Type.Integer({ minimum: 0, maximum: 65_535, default: 30 }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+    reconnectMinMs: Type.Integer({ minimum: 10, default: 500 }),
+    reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
+    publishTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How long an ack or command may wait for its PUBACK' }),
+    caFile: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the broker's certificate (mqtts, wss)" })),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type ExternalBrokerSection = Static<typeof ExternalBrokerSection>;
+
+export const MqttSection = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Embedded broker: TCP listen address' }),
+    port: Port(1883, 'Embedded broker: TCP port; 0 picks a free port'),
+    tcp: Type.Boolean({ default: true, description: 'Embedded broker: listen on TCP (else WebSocket only)' }),
+    websocket: Type.Boolean({ default: true, description: 'Embedded broker: accept MQTT over WebSocket on the HTTP port' }),
+    websocketPath: Type.String({ pattern: '^/', default: '/mqtt' }),
+    maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 1_048_576, description: 'Embedded broker: larger packets close the connection' }),
+    tls: Type.Optional(
+      Type.Object(
+        { certFile: Type.String({ minLength: 1 }), keyFile: Type.String({ minLength: 1 }) },
+        { additionalProperties: false, description: 'Embedded broker: serve MQTT over TLS on the TCP port' },
+      ),
+    ),
+    publicUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', description: 'How agents reach the broker; printed by `agent add`' })),
+    external: ExternalBrokerSection,
+  },
+  { additionalProperties: false, default: {} },
+);
+export type MqttSection = Static<typeof MqttSection>;
+
+/** A file the hub reads at start: refused at load when it cannot be read. */
+function unreadable(file: string): string | undefined {
+  try {
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read';
+  }
+}
+
+export function mqttConfigProblems(mqtt: MqttSection, path: string): string[] {
+  const problems: string[] = [];
+  const readable = (field: string, file: string | undefined): void => {
+    const why = file === undefined ? undefined : unreadable(file);
+    if (why) problems.push(`${path}/${field}: ${file}: ${why}`);
+  };
+  if (mqtt.mode === 'external') {
+    const external = mqtt.external;
+    if (external.password !== undefined && external.username === undefined) problems.push(`${path}/external/password: set only together with ${path}/external/username`);
+    if (external.reconnectMinMs > external.reconnectMaxMs) problems.push(`${path}/external/reconnectMinMs: must not exceed reconnectMaxMs`);
+    if (external.caFile !== undefined && !/^(mqtts|wss|ssl):\/\//.test(external.url)) {
+      problems.push(`${path}/external/caFile: set, but ${external.url} is not a TLS URL (mqtts://, wss:// or ssl://)`);
+    }
+    readable('external/caFile', external.caFile);
+    if (mqtt.tls !== undefined) problems.push(`${path}/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's`);
+    return problems;
+  }
+  if (!mqtt.tcp && !mqtt.websocket) problems.push(`${path}: the embedded broker needs tcp or websocket enabled, or agents cannot connect`);
+  if (mqtt.tls !== undefined) {
+    if (!mqtt.tcp) problems.push(`${path}/tls: TLS serves the TCP listener, which is turned off (${path}/tcp: false)`);
+    readable('tls/certFile', mqtt.tls.certFile);
+    readable('tls/keyFile', mqtt.tls.keyFile);
+  }
+  return problems;
+}

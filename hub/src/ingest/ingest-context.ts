@@ -1,0 +1,74 @@
+/** What the readings write queue and the message handlers share: the registry, the counts, replies and logs. */
+import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage } from '@pulsebridge/protocol';
+import type { Logger } from 'pino';
+import { errorMessage } from '@pulsebridge/runtime';
+import type { AgentMessage, HubTransport } from '../broker/transport.ts';
+import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { IngestCounts } from './ingest-counts.ts';
+import type { LogLimiter } from './log-limiter.ts';
+import type { Tasks } from './tasks.ts';
+
+export class IngestContext {
+  constructor(
+    readonly registry: AgentRegistry,
+    readonly counts: IngestCounts,
+    readonly log: Logger,
+    /** Wall clock, UTC ms: status times, presence and the hub time sent to agents. */
+    readonly now: () => number,
+    private readonly transport: HubTransport,
+    private readonly limiter: LogLimiter,
+    private readonly tasks: Tasks,
+  ) {}
+
+  ack(agent: string, ack: AckMessage): void {
+    this.send(agent, 'ack', encodeJsonMessage('ack', ack));
+  }
+
+  command(agent: string, command: CommandMessage): void {
+    this.send(agent, 'cmd', encodeJsonMessage('cmd', command));
+  }
+
+  /** Warns once per interval per agent and `what`; says how many were left unlogged in between. */
+  logLimited(agent: string, what: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.limiter.admit(`${agent}\u0000${what}`, this.now());
+    if (suppressed === undefined) return;
+    this.log.warn({ agent, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+  }
+
+  /** Like logLimited, but at info level and only with the count of suppressed ones. */
+  infoLimited(key: string, fields: Record<string, unknown>, message: string): void {
+    const suppressed = this.limiter.admit(key, this.now());
+    if (suppressed !== undefined) this.log.info({ ...fields, suppressed }, message);
+  }
+
+  /**
+   * Decodes a status, inventory or event message and counts it as ok; one that does not decode is counted by
+   * its reason, logged, and comes back undefined.
+   */
+  decode<K extends 'status' | 'inventory' | 'events'>(kind: K, { agent, payload }: AgentMessage): JsonMessage<K> | undefined {
+    try {
+      const message = decodeJsonMessage(kind, payload);
+      this.counts.message(kind, 'ok');
+      return message;
+    } catch (err) {
+      const reason = err instanceof ProtocolError ? err.code : 'decode_failure';
+      this.counts.message(kind, reason);
+      this.logLimited(agent, `${kind}:${reason}`, { kind, reason, detail: errorMessage(err) }, 'agent message refused');
+      return undefined;
+    }
+  }
+
+  private send(agent: string, kind: 'ack' | 'cmd', payload: Buffer): void {
+    let sending: Promise<void>;
+    try {
+      sending = this.transport.publish(agent, kind, payload);
+    } catch (err) {
+      sending = Promise.reject(err);
+    }
+    // A lost ack costs a resend, which dedupe answers: log, do not retry.
+    this.tasks.track(sending.catch((err: unknown) => this.logLimited(agent, `publish:${kind}`, { err, kind }, 'could not publish to the agent')));
+  }
+}
+
+/** One handler per kind of agent message, in the way aedes has one per packet type. */
+export type MessageHandler = (context: IngestContext, message: AgentMessage) => Promise<void> | void;

@@ -1,0 +1,292 @@
+/**
+ * The readings write queue: validate → drop duplicates → queue → write to the SeriesStore in grouped writes,
+ * one at a time → once the write is durable: record the ranges (Dedupe), publish to the live bus, and only
+ * then acknowledge. The agent keeps a batch in its outbox until acknowledged, so the rule that makes this
+ * lossless is simple: never ack what is not stored; when in doubt, stay silent and let the agent resend.
+ *
+ * A 'rejected' ack makes the agent drop the batch, so it is sent only for problems that resending cannot fix
+ * (the batch itself is wrong, or the store refuses its content for good: `invalid_write`, `write_rejected`).
+ * A batch the store refuses is found by splitting the grouped write in halves until it stands alone, so it
+ * never holds up the others. Problems on the hub's side (registry or store unavailable, queue full, agent not
+ * enrolled yet) get no ack: the agent resends later.
+ */
+import { ProtocolError, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
+import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
+import type { AgentMessage } from '../broker/transport.ts';
+import type { LiveBus } from '../live/live-bus.ts';
+import { SeriesStoreError } from '../storage/series/errors.ts';
+import type { SeriesStore, SeriesWrite } from '../storage/series/series-store.ts';
+import type { Dedupe } from './dedupe.ts';
+import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
+import type { IngestContext } from './ingest-context.ts';
+
+export interface ReadingsQueueConfig {
+  maxBatchBytes: number;
+  maxWriteReadings: number;
+  maxWriteDelayMs: number;
+  maxQueuedReadings: number;
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+interface QueuedBatch {
+  agent: string;
+  gym: string;
+  batch: ReadingBatch;
+  readings: number;
+  key: string;
+  /** performance.now() when queued: how long it has waited for a write. */
+  queuedAt: number;
+  /**
+   * 0 normally. After the store refused a grouped write as invalid, each half of that group gets its own
+   * id and is written only as that half, halved again at each refusal until the batch at fault is alone.
+   */
+  suspect: number;
+}
+
+const batchKey = (agent: string, b: { stream: string; first: number; last: number }): string => `${agent}\u0000${b.stream}\u0000${b.first}\u0000${b.last}`;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const MAX_ACK_REASON_CHARS = 256;
+
+export class ReadingsWriteQueue {
+  private readonly config: ReadingsQueueConfig;
+  private readonly context: IngestContext;
+  private readonly store: SeriesStore;
+  private readonly live: LiveBus;
+  private readonly dedupe: Dedupe;
+  private readonly retry: Backoff;
+
+  private running = false;
+  private queue: QueuedBatch[] = [];
+  private queued = 0;
+  /** Keys of queued batches (in flight included): a resend of one of them is not queued twice. */
+  private readonly queuedKeys = new Set<string>();
+  private writing: Promise<boolean> | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastSuspectGroup = 0;
+
+  constructor(options: { config: ReadingsQueueConfig; context: IngestContext; store: SeriesStore; live: LiveBus; dedupe: Dedupe }) {
+    this.config = options.config;
+    this.context = options.context;
+    this.store = options.store;
+    this.live = options.live;
+    this.dedupe = options.dedupe;
+    // Doubling without jitter: one hub retries its own store, there is no crowd to spread out.
+    this.retry = new Backoff({ initialMs: this.config.retryDelayMs, maxMs: this.config.maxRetryDelayMs, jitter: 0 });
+  }
+
+  /** Readings waiting for the store, the write in flight included. */
+  get queuedReadings(): number {
+    return this.queued;
+  }
+
+  start(): void {
+    this.running = true;
+    // After a stop() that ran out of time, what it could not write is still queued.
+    this.scheduleFlush();
+  }
+
+  /** Writes and acknowledges what is queued, for at most `withinMs`; true when nothing is left. */
+  async drain(withinMs: number): Promise<boolean> {
+    this.running = false;
+    this.clearFlushTimer();
+    const deadline = performance.now() + withinMs;
+    const remaining = (): number => Math.max(0, deadline - performance.now());
+    const pause = new Backoff({ initialMs: this.config.retryDelayMs, maxMs: this.config.maxRetryDelayMs, jitter: 0 });
+    while ((this.queue.length > 0 || this.writing) && remaining() > 0) {
+      const write = this.writing ?? this.flush();
+      if (!(await settlesWithin(write, remaining()))) break;
+      if (!(await write)) await sleep(Math.min(remaining(), pause.next()));
+    }
+    this.clearFlushTimer();
+    return this.queue.length === 0 && !this.writing;
+  }
+
+  /** How much is left after a drain that ran out of time. */
+  backlog(): { batches: number; readings: number } {
+    return { batches: this.queue.length, readings: this.queued };
+  }
+
+  async handle({ agent, payload }: AgentMessage): Promise<void> {
+    const { counts } = this.context;
+    let batch: ReadingBatch;
+    try {
+      batch = decodeBatch(payload, this.config.maxBatchBytes);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.reject(agent, err.code, err.message, err.batch);
+      } else {
+        this.reject(agent, 'decode_failure', errorMessage(err), undefined);
+        this.context.log.error({ err, agent, bytes: payload.byteLength }, 'readings decoder failed unexpectedly');
+      }
+      return;
+    }
+    if (batch.agent !== agent) {
+      this.reject(agent, 'agent_mismatch', `batch names agent "${batch.agent}" but was sent by "${agent}"`, batch);
+      return;
+    }
+
+    let gym: string;
+    try {
+      const record = await this.context.registry.get(agent);
+      if (!record) {
+        this.reject(agent, 'unknown_agent', `agent "${agent}" is not in the registry`, undefined);
+        return;
+      }
+      gym = record.gym;
+    } catch (err) {
+      counts.batch('deferred');
+      this.context.logLimited(agent, 'registry', { err }, 'registry lookup failed; batch not acknowledged, the agent will resend');
+      return;
+    }
+
+    if (this.dedupe.isDuplicate(agent, batch.stream, batch.first, batch.last)) {
+      counts.batch('duplicate');
+      this.context.ack(agent, { stream: batch.stream, first: batch.first, last: batch.last, result: 'duplicate' });
+      return;
+    }
+    const key = batchKey(agent, batch);
+    if (this.queuedKeys.has(key)) {
+      counts.batch('in_progress');
+      return;
+    }
+    const readings = countReadings(batch.series);
+    // One batch larger than the whole queue would never fit; an empty queue takes it (maxBatchBytes bounds it).
+    if (this.queue.length > 0 && this.queued + readings > this.config.maxQueuedReadings) {
+      counts.batch('dropped_backpressure');
+      this.context.logLimited('*', 'backpressure', { queuedReadings: this.queued }, 'ingest queue full; batches are not acknowledged until the store catches up');
+      return;
+    }
+    this.queue.push({ agent, gym, batch, readings, key, queuedAt: performance.now(), suspect: 0 });
+    this.queuedKeys.add(key);
+    this.queued += readings;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (!this.running || this.writing || this.flushTimer || this.queue.length === 0) return;
+    const oldest = this.queue[0]!;
+    const delay = this.queued >= this.config.maxWriteReadings ? 0 : Math.max(0, oldest.queuedAt + this.config.maxWriteDelayMs - performance.now());
+    this.flushAfter(delay);
+  }
+
+  /** The one timer: the next grouped write, or the retry of a failed one (which holds new flushes until due). */
+  private flushAfter(ms: number): void {
+    this.clearFlushTimer();
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, ms);
+    // stop() drains explicitly; a pending flush alone must not keep the process alive.
+    this.flushTimer.unref();
+  }
+
+  private clearFlushTimer(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /** Writes the oldest queued batches as one store write. Resolves true when it stored them; never rejects. */
+  private flush(): Promise<boolean> {
+    if (this.writing) return this.writing;
+    if (this.queue.length === 0) return Promise.resolve(true);
+    let take = 0;
+    let readings = 0;
+    const suspect = this.queue[0]!.suspect;
+    while (
+      take < this.queue.length &&
+      // Batches under suspicion are written only with the rest of their half.
+      this.queue[take]!.suspect === suspect &&
+      (take === 0 || readings + this.queue[take]!.readings <= this.config.maxWriteReadings)
+    ) {
+      readings += this.queue[take]!.readings;
+      take++;
+    }
+    const group = this.queue.splice(0, take);
+    const write = this.writeGroup(group, readings).finally(() => {
+      this.writing = undefined;
+      this.scheduleFlush();
+    });
+    this.writing = write;
+    return write;
+  }
+
+  private async writeGroup(group: QueuedBatch[], readings: number): Promise<boolean> {
+    const { counts, log } = this.context;
+    const writes: SeriesWrite[] = group.map((q) => ({ gym: q.gym, agent: q.agent, series: q.batch.series }));
+    const started = performance.now();
+    try {
+      await this.store.write(writes);
+    } catch (err) {
+      counts.writeSeconds?.observe((performance.now() - started) / 1000);
+      if (err instanceof SeriesStoreError && (err.code === 'invalid_write' || err.code === 'write_rejected')) {
+        this.onRefusedWrite(group, readings, err);
+        return true;
+      }
+      counts.storeFailures++;
+      // Back to the front, in order: nothing is acknowledged, and the retry keeps the agents' order.
+      this.queue = group.concat(this.queue);
+      const retryIn = this.retry.next();
+      log.error({ err, batches: group.length, readings, retryInMs: retryIn }, 'store write failed; batches kept unacknowledged for retry');
+      if (this.running) this.flushAfter(retryIn);
+      return false;
+    }
+    counts.writeSeconds?.observe((performance.now() - started) / 1000);
+    this.retry.reset();
+    for (const q of group) this.queuedKeys.delete(q.key);
+    this.queued -= readings;
+    counts.readingsStored += readings;
+
+    try {
+      this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+    } catch (err) {
+      // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
+      log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
+    }
+    for (const q of group) {
+      try {
+        this.live.publish({ gym: q.gym, agent: q.agent, series: q.batch.series });
+      } catch (err) {
+        this.context.logLimited('*', 'live', { err }, 'a live subscriber failed');
+      }
+    }
+    for (const q of group) {
+      counts.batch('stored');
+      this.context.ack(q.agent, { stream: q.batch.stream, first: q.batch.first, last: q.batch.last, result: 'stored' });
+    }
+    return true;
+  }
+
+  /**
+   * The store refused the content of a write: no retry will change that. A batch alone is rejected; a group
+   * goes back to the front split in halves, so the batch at fault is found in about 2·log2(group) writes.
+   */
+  private onRefusedWrite(group: QueuedBatch[], readings: number, err: SeriesStoreError): void {
+    if (group.length === 1) {
+      const q = group[0]!;
+      this.queuedKeys.delete(q.key);
+      this.queued -= readings;
+      this.reject(q.agent, 'store_refused', err.message, q.batch);
+      return;
+    }
+    const half = Math.ceil(group.length / 2);
+    const firstHalf = ++this.lastSuspectGroup;
+    const secondHalf = ++this.lastSuspectGroup;
+    group.forEach((q, i) => (q.suspect = i < half ? firstHalf : secondHalf));
+    this.queue = group.concat(this.queue);
+    this.context.logLimited('*', 'store_refused_group', { batches: group.length, detail: err.message }, 'store refused a grouped write; writing its batches in smaller groups');
+  }
+
+  private reject(agent: string, reason: RejectReason, detail: string, range: { stream: string; first: number; last: number } | undefined): void {
+    const { counts } = this.context;
+    counts.batch('rejected');
+    counts.rejected[reason]++;
+    const acked = range !== undefined && PERMANENT_REASONS.has(reason);
+    this.context.logLimited(agent, `reject:${reason}`, { reason, detail, stream: range?.stream, first: range?.first, last: range?.last, acked }, 'readings batch rejected');
+    if (acked) {
+      this.context.ack(agent, { stream: range.stream, first: range.first, last: range.last, result: 'rejected', reason: `${reason}: ${detail}`.slice(0, MAX_ACK_REASON_CHARS) });
+    }
+  }
+}
