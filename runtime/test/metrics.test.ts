@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { registerScraped } from '../src/metrics.ts';
+import { LabelledCounts, registerScraped } from '../src/metrics.ts';
 
 describe('registerScraped', () => {
   it('reads counters and gauges from state at every scrape', async () => {
@@ -22,6 +22,20 @@ describe('registerScraped', () => {
     assert.match(text, /pb_test_batches_total\{outcome="sent"\} 4/);
     assert.match(text, /pb_test_batches_total\{outcome="acked"\} 3/);
     assert.match(text, /pb_test_depth 2/);
+  });
+
+  it('reads samples under several labels from LabelledCounts', async () => {
+    const counts = new LabelledCounts(['kind', 'result']);
+    const registry = new Registry();
+    registerScraped(registry, [{ name: 'pb_test_messages_total', help: 'Messages', kind: 'counter', label: ['kind', 'result'], read: () => counts.samples() }]);
+    counts.inc({ kind: 'status', result: 'ok' });
+    counts.inc({ kind: 'status', result: 'ok' });
+    counts.inc({ kind: 'events', result: 'invalid' }, 3);
+    assert.equal(counts.get({ kind: 'status', result: 'ok' }), 2);
+    assert.equal(counts.get({ kind: 'status', result: 'invalid' }), 0);
+    const text = await registry.metrics();
+    assert.match(text, /pb_test_messages_total\{kind="status",result="ok"\} 2/);
+    assert.match(text, /pb_test_messages_total\{kind="events",result="invalid"\} 3/);
   });
 
   it('refuses labelled values from a metric declared without a label', async () => {

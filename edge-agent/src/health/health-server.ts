@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import { Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
-import { PulsebridgeError, errorMessage, registerScraped } from '@pulsebridge/runtime';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
+import { PulsebridgeError, errorMessage, registerScraped, type ScrapedSample } from '@pulsebridge/runtime';
 import { SourceState as SourceStateSchema } from '@pulsebridge/protocol';
 import type { OutboxStats } from '../outbox/types.ts';
 import type { SourceDeviceHealth, SourceHealth, SourceState } from '../sources/source.ts';
@@ -258,19 +258,17 @@ export class HealthServer {
       for (const [name, h] of Object.entries(this.sourceHealth())) out[name] = value(h);
       return out;
     };
-    // Two labels (source and state): registerScraped reads one, so this one gauge is filled by hand.
-    const sources = (): Record<string, SourceHealth> => this.sourceHealth();
-    new Gauge({
-      name: 'pb_agent_source_state',
-      help: 'State of each source: 1 for its current state, 0 for the others',
-      labelNames: ['source', 'state'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [name, h] of Object.entries(sources())) for (const state of SOURCE_STATES) this.set({ source: name, state }, h.state === state ? 1 : 0);
-      },
-    });
+    const sourceStates = function* (sources: Record<string, SourceHealth>): Generator<ScrapedSample> {
+      for (const [source, h] of Object.entries(sources)) for (const state of SOURCE_STATES) yield [{ source, state }, h.state === state ? 1 : 0];
+    };
     registerScraped(registry, [
+      {
+        name: 'pb_agent_source_state',
+        help: 'State of each source: 1 for its current state, 0 for the others',
+        kind: 'gauge',
+        label: ['source', 'state'],
+        read: () => sourceStates(this.sourceHealth()),
+      },
       { name: 'pb_agent_source_sensors', help: 'Sensors each source currently sees', kind: 'gauge', label: 'source', read: perSource((h) => h.sensors) },
       { name: 'pb_agent_source_readings_total', help: 'Readings decoded by each source', kind: 'counter', label: 'source', read: perSource((h) => h.readings) },
       { name: 'pb_agent_source_rejected_total', help: 'Frames or payloads each source could not decode', kind: 'counter', label: 'source', read: perSource((h) => h.rejected) },

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
-import { PairCounts, registerScrapedPairs } from '../scraped-pairs.ts';
+import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody, type ProblemCode } from './problem.ts';
@@ -30,13 +30,10 @@ function loggableUrl(ctx: ApiContext): string {
 }
 
 export function requestTracking(options: RequestTrackingOptions): Middleware<ApiState> {
-  const requests = new PairCounts();
-  registerScrapedPairs(options.metrics, {
-    name: 'pb_hub_http_requests_total',
-    help: 'HTTP requests answered, by route template and status',
-    labelNames: ['route', 'status'],
-    counts: requests,
-  });
+  const requests = new LabelledCounts(['route', 'status']);
+  registerScraped(options.metrics, [
+    { name: 'pb_hub_http_requests_total', help: 'HTTP requests answered, by route template and status', kind: 'counter', label: ['route', 'status'], read: () => requests.samples() },
+  ]);
   const duration = new Histogram({
     name: 'pb_hub_http_request_duration_seconds',
     help: 'Time to answer an HTTP request, by route template (live streams excluded)',
@@ -56,7 +53,7 @@ export function requestTracking(options: RequestTrackingOptions): Middleware<Api
       const route = ctx.state.route ?? 'unmatched';
       const status = ctx.status;
       const seconds = (performance.now() - started) / 1000;
-      requests.inc(route, String(status));
+      requests.inc({ route, status: String(status) });
       if (!options.untimedRoutes.has(route)) duration.observe({ route }, seconds);
       options.log.debug(
         { reqId: ctx.state.requestId, method: ctx.method, url: loggableUrl(ctx), route, status, ms: Math.round(seconds * 1e4) / 10 },

@@ -14,8 +14,7 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
-import { errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
-import { PairCounts, registerScrapedPairs } from '../scraped-pairs.ts';
+import { LabelledCounts, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
@@ -89,7 +88,7 @@ export class EmbeddedBroker implements HubTransport {
   private readonly counts = new TransportCounts();
   private readonly authFailures: Record<string, number> = {};
   private readonly denied: Record<string, number> = {};
-  private readonly rejectedPackets = new PairCounts();
+  private readonly rejectedPackets = new LabelledCounts(['reason', 'transport']);
 
   constructor(options: EmbeddedBrokerOptions) {
     this.registry = options.registry;
@@ -108,13 +107,14 @@ export class EmbeddedBroker implements HubTransport {
       { name: 'pb_hub_broker_auth_failures_total', help: 'MQTT connections refused at authentication, by reason', kind: 'counter', label: 'reason', read: () => this.authFailures },
       { name: 'pb_hub_broker_denied_total', help: 'Publishes, subscriptions and wills refused by the agent ACL', kind: 'counter', label: 'action', read: () => this.denied },
       { name: 'pb_hub_broker_connected_agents', help: 'Agents connected to the embedded broker', kind: 'gauge', read: () => this.connected.size },
+      {
+        name: 'pb_hub_broker_rejected_packets_total',
+        help: 'Connections closed because a packet was oversized or its header malformed',
+        kind: 'counter',
+        label: ['reason', 'transport'],
+        read: () => this.rejectedPackets.samples(),
+      },
     ]);
-    registerScrapedPairs(options.metrics, {
-      name: 'pb_hub_broker_rejected_packets_total',
-      help: 'Connections closed because a packet was oversized or its header malformed',
-      labelNames: ['reason', 'transport'],
-      counts: this.rejectedPackets,
-    });
   }
 
   onMessage(handler: AgentMessageHandler): void {
@@ -330,7 +330,7 @@ export class EmbeddedBroker implements HubTransport {
   }
 
   private countRejected(rejection: GuardRejection, transport: Transport, remote: string | undefined): void {
-    this.rejectedPackets.inc(rejection.reason, transport);
+    this.rejectedPackets.inc({ reason: rejection.reason, transport });
     this.log.warn({ transport, remote, ...rejection, maxPacketBytes: this.maxPacketBytes }, 'connection closed: packet refused');
   }
 

@@ -4,8 +4,7 @@
  */
 import type { MessageKind, ProtocolErrorCode } from '@pulsebridge/protocol';
 import { Histogram, type Registry } from 'prom-client';
-import { registerScraped } from '@pulsebridge/runtime';
-import { PairCounts, registerScrapedPairs } from '../scraped-pairs.ts';
+import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
 
 /** What became of a readings batch. */
 export type BatchResult =
@@ -51,7 +50,7 @@ export class IngestCounts {
   readonly batches = zeros(BATCH_RESULTS);
   readonly rejected = zeros(REJECT_REASONS);
   /** Non-readings messages, by kind, then by `ok` or the reason they were refused. */
-  readonly messages = new PairCounts();
+  readonly messages = new LabelledCounts(['kind', 'result']);
   /** The one histogram: a duration distribution is not a value any component keeps. */
   writeSeconds: Histogram | undefined;
 
@@ -60,7 +59,7 @@ export class IngestCounts {
   }
 
   message(kind: MessageKind, result: string): void {
-    this.messages.inc(kind, result);
+    this.messages.inc({ kind, result });
   }
 
   /** Registers the ingest metrics; `queuedReadings` reads the write queue's current size. */
@@ -76,13 +75,14 @@ export class IngestCounts {
         kind: 'counter',
         read: () => this.storeFailures,
       },
+      {
+        name: 'pb_hub_ingest_messages_total',
+        help: 'Status, inventory and event messages, by kind and result (ok or the reason they were refused)',
+        kind: 'counter',
+        label: ['kind', 'result'],
+        read: () => this.messages.samples(),
+      },
     ]);
-    registerScrapedPairs(registry, {
-      name: 'pb_hub_ingest_messages_total',
-      help: 'Status, inventory and event messages, by kind and result (ok or the reason they were refused)',
-      labelNames: ['kind', 'result'],
-      counts: this.messages,
-    });
     this.writeSeconds = new Histogram({
       name: 'pb_hub_ingest_write_seconds',
       help: 'Duration of one grouped store write',
