@@ -4,7 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import { SecretRef } from '@pulsebridge/runtime';
+import { SecretRef, errorMessage, resolveSecret } from '@pulsebridge/runtime';
 
 /** Dynastream/Garmin vendor id and the sticks sold for ANT+: USB2 (0x1008) and USB-m (0x1009). */
 export const ANT_USB_VENDOR_ID = 0x0fcf;
@@ -88,6 +88,21 @@ export function antSourceConfig(input: unknown = {}): AntSourceConfig {
 }
 
 export type NetworkKeyResult = { ok: true; key: Uint8Array } | { ok: false; reason: string };
+
+/**
+ * The configured key as bytes, or why there is none: not configured, its reference does not resolve, or
+ * it is not 8 bytes. Resolved when the source starts, so a key file can be put in place after the config.
+ */
+export function resolveNetworkKey(ref: SecretRef | undefined, env: NodeJS.ProcessEnv = process.env): NetworkKeyResult {
+  if (ref === undefined) return { ok: false, reason: 'no ANT+ network key configured (networkKey); ANT+ adopters obtain it from thisisant.com' };
+  let text: string;
+  try {
+    text = resolveSecret(ref, env);
+  } catch (error) {
+    return { ok: false, reason: `ANT+ network key: ${errorMessage(error).replace(/^invalid configuration:\s*-?\s*/, '')}` };
+  }
+  return parseNetworkKey(text);
+}
 
 /**
  * The key as bytes, or why there is none. Never puts the key itself in a reason: reasons end up in logs

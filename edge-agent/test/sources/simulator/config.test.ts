@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { compileValidator, SensorInfo } from '@pulsebridge/protocol';
 import { SimulatorError, SimulatorSource, simulatorConfig, type SimulatorConfig } from '../../../src/sources/simulator/index.ts';
+import { simulatorConfigProblems } from '../../../src/sources/simulator/config.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -50,10 +51,10 @@ test('every configuration problem is reported at once, with its path', () => {
   );
 });
 
-test('the constructor refuses an invalid configuration', () => {
+test('the config checks refuse a rate above 100 Hz and a fractional athlete count, each with its path', () => {
   const config = simulatorConfig();
-  assert.throws(() => new SimulatorSource({ ...config, sensorRateHz: 1_000, now: () => 0, log: silent }), { name: 'SimulatorError', code: 'invalid_config' });
-  assert.throws(() => new SimulatorSource({ ...config, athletes: 1.5, now: () => 0, log: silent }), { code: 'invalid_config' });
+  assert.match(simulatorConfigProblems({ ...config, sensorRateHz: 1_000 }).join('\n'), /^\/sensorRateHz: /m);
+  assert.match(simulatorConfigProblems({ ...config, athletes: 1.5 }).join('\n'), /^\/athletes: /m);
 });
 
 test('the equipment mix follows the weights; all zero means straps only', () => {
