@@ -6,7 +6,7 @@
 import type { MetricId } from '@pulsebridge/protocol';
 import type { Decoded } from '../../measurement.ts';
 import { CsafeCommand, PmCommand, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
-import { SERIAL_PROTOCOLS, type SerialFramer } from '../protocols.ts';
+import type { SerialFramer } from '../protocols.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
 
 export class CsafeTimeoutError extends Error {
@@ -53,11 +53,10 @@ interface Request {
 export class CsafeDriver implements SerialDriver {
   readonly kind = 'rower';
   readonly idPrefix = 'serial:csafe:';
-  readonly defaultBaudRate = SERIAL_PROTOCOLS.csafe.baudRate;
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy'];
   readonly rateHz: number;
   private readonly options: CsafeDriverOptions;
-  private readonly framer: SerialFramer = SERIAL_PROTOCOLS.csafe.createFramer();
+  private readonly framer: SerialFramer;
   private readonly pollCommands: readonly CommandBytes[];
   private readonly pollFrame: Uint8Array;
   private readonly identifyCommands: readonly CommandBytes[] = [shortCommand(CsafeCommand.getSerial)];
@@ -70,8 +69,10 @@ export class CsafeDriver implements SerialDriver {
   private dragFactor: number | undefined;
   private readonly count = { requests: 0, responses: 0, timeouts: 0, refusedResponses: 0, unsolicited: 0 };
 
-  constructor(options: CsafeDriverOptions) {
+  /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
+  constructor(options: CsafeDriverOptions, framer: SerialFramer) {
     this.options = options;
+    this.framer = framer;
     this.rateHz = 1000 / options.pollIntervalMs;
     this.pollCommands = options.concept2 ? [...WORKOUT_POLL, pmCommands(shortCommand(PmCommand.getDragFactor))] : WORKOUT_POLL;
     this.pollFrame = encodeCommands(...this.pollCommands);

@@ -27,7 +27,6 @@ export interface SerialDriver {
   /** Default sensor kind for the inventory. */
   readonly kind: string;
   readonly idPrefix: string;
-  readonly defaultBaudRate: number;
   readonly metrics: readonly MetricId[];
   /** Metrics of the `<id>~corrected` sensor; absent when the driver has no corrected track. */
   readonly correctedMetrics?: readonly MetricId[];

@@ -4,7 +4,7 @@
  * queue. Answers are not matched to reads: each memory answer names its own address.
  */
 import type { MetricId } from '@pulsebridge/protocol';
-import { SERIAL_PROTOCOLS, type SerialFramer } from '../protocols.ts';
+import type { SerialFramer } from '../protocols.ts';
 import { WATERROWER_POLL } from '../waterrower/memory.ts';
 import { WATERROWER_MIN_SEND_INTERVAL_MS, encodeModelRequest, encodeStartSession } from '../waterrower/protocol.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
@@ -30,11 +30,10 @@ const SEND_INTERVAL_MS = WATERROWER_MIN_SEND_INTERVAL_MS + 5;
 export class WaterRowerDriver implements SerialDriver {
   readonly kind = 'rower';
   readonly idPrefix = 'serial:waterrower:';
-  readonly defaultBaudRate = SERIAL_PROTOCOLS.waterrower.baudRate;
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_count', 'heart_rate', 'energy'];
   readonly rateHz: number;
   private readonly options: WaterRowerDriverOptions;
-  private readonly framer: SerialFramer = SERIAL_PROTOCOLS.waterrower.createFramer();
+  private readonly framer: SerialFramer;
   private context: DriverContext | undefined;
   private session: 'handshake' | 'polling' = 'handshake';
   private queue: Uint8Array[] = [];
@@ -47,8 +46,10 @@ export class WaterRowerDriver implements SerialDriver {
   private droppedSeen = 0;
   private readonly count = { handshakes: 0, rounds: 0, packets: 0, handshakeTimeouts: 0, silences: 0 };
 
-  constructor(options: WaterRowerDriverOptions) {
+  /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
+  constructor(options: WaterRowerDriverOptions, framer: SerialFramer) {
     this.options = options;
+    this.framer = framer;
     this.rateHz = 1000 / options.pollIntervalMs;
   }
 
