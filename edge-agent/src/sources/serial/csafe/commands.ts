@@ -97,3 +97,10 @@ export const WORKOUT_POLL: readonly CommandBytes[] = [
   shortCommand(CsafeCommand.getHeartRate),
   shortCommand(CsafeCommand.getCalories),
 ];
+
+/** Work time of a standard machine (h:m:s); a Concept2 PM is asked for its own, finer one instead. */
+export const WORK_TIME_POLL: CommandBytes = shortCommand(CsafeCommand.getTWork);
+
+/** The machine's lifetime distance: it changes slowly, so it rides along with one poll in ODOMETER_EVERY_POLLS. */
+export const ODOMETER_POLL: CommandBytes = shortCommand(CsafeCommand.getOdometer);
+export const ODOMETER_EVERY_POLLS = 60;

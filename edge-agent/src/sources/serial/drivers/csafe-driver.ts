@@ -5,7 +5,7 @@
  */
 import type { MetricId } from '@pulsebridge/protocol';
 import type { Decoded } from '../../measurement.ts';
-import { CsafeCommand, PmCommand, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
+import { CsafeCommand, ODOMETER_EVERY_POLLS, ODOMETER_POLL, PmCommand, WORK_TIME_POLL, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
 import type { SerialFramer } from '../protocols.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
 
@@ -21,7 +21,7 @@ export class CsafeTimeoutError extends Error {
 export interface CsafeDriverOptions {
   pollIntervalMs: number;
   responseTimeoutMs: number;
-  /** Ask a Concept2 PM for its drag factor through the 0x1A wrapper as part of each poll. */
+  /** Ask a Concept2 PM for its drag factor and work time through the 0x1A wrapper as part of each poll. */
   concept2: boolean;
 }
 
@@ -53,12 +53,16 @@ interface Request {
 export class CsafeDriver implements SerialDriver {
   readonly kind = 'rower';
   readonly idPrefix = 'serial:csafe:';
-  readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy'];
+  readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time', 'odometer'];
   readonly rateHz: number;
   private readonly options: CsafeDriverOptions;
   private readonly framer: SerialFramer;
   private readonly pollCommands: readonly CommandBytes[];
   private readonly pollFrame: Uint8Array;
+  private readonly odometerPollCommands: readonly CommandBytes[];
+  private readonly odometerPollFrame: Uint8Array;
+  /** Polls sent since the port opened: the odometer goes with the first and every ODOMETER_EVERY_POLLS-th. */
+  private polls = 0;
   private readonly identifyCommands: readonly CommandBytes[] = [shortCommand(CsafeCommand.getSerial)];
   private context: DriverContext | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -74,8 +78,13 @@ export class CsafeDriver implements SerialDriver {
     this.options = options;
     this.framer = framer;
     this.rateHz = 1000 / options.pollIntervalMs;
-    this.pollCommands = options.concept2 ? [...WORKOUT_POLL, pmCommands(shortCommand(PmCommand.getDragFactor))] : WORKOUT_POLL;
+    // One work time per poll: two would be two elapsed_time readings with one time stamp.
+    this.pollCommands = options.concept2
+      ? [...WORKOUT_POLL, pmCommands(shortCommand(PmCommand.getDragFactor), shortCommand(PmCommand.getWorkTime))]
+      : [...WORKOUT_POLL, WORK_TIME_POLL];
     this.pollFrame = encodeCommands(...this.pollCommands);
+    this.odometerPollCommands = [...this.pollCommands, ODOMETER_POLL];
+    this.odometerPollFrame = encodeCommands(...this.odometerPollCommands);
   }
 
   open(context: DriverContext): void {
@@ -84,6 +93,7 @@ export class CsafeDriver implements SerialDriver {
     this.droppedSeen = this.framer.dropped();
     this.identifyAttempts = 0;
     this.consecutiveTimeouts = 0;
+    this.polls = 0;
     this.next();
     this.pollTimer = setInterval(() => this.next(), this.options.pollIntervalMs);
   }
@@ -147,7 +157,8 @@ export class CsafeDriver implements SerialDriver {
     if (this.identifyAttempts < IDENTIFY_ATTEMPTS) {
       this.identifyAttempts++;
       this.send('identify', this.identifyCommands, encodeCommands(...this.identifyCommands));
-    } else this.send('poll', this.pollCommands, this.pollFrame);
+    } else if (this.polls++ % ODOMETER_EVERY_POLLS === 0) this.send('poll', this.odometerPollCommands, this.odometerPollFrame);
+    else this.send('poll', this.pollCommands, this.pollFrame);
   }
 
   private send(purpose: Request['purpose'], commands: readonly CommandBytes[], frame: Uint8Array): void {
