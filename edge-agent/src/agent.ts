@@ -19,10 +19,7 @@ import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
 import { Outbox, type OutboxRecovery } from './outbox/outbox.ts';
-import { AntSource } from './sources/ant/ant-source.ts';
-import { BleSource } from './sources/ble/ble-source.ts';
-import { SerialSource } from './sources/serial/serial-source.ts';
-import { SimulatorSource } from './sources/simulator/index.ts';
+import { createSources } from './sources/registry.ts';
 import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
 import { Uplink } from './uplink/uplink.ts';
 
@@ -74,17 +71,10 @@ export class Agent {
     this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
     this.outbox = new Outbox({ ...config.outbox, clock: this.clock, log: this.log, metrics: this.metrics });
 
-    const sources: Source[] = [];
-    const { enabled, ...simulator } = config.sources.simulator;
-    if (enabled) sources.push(new SimulatorSource({ ...simulator, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/simulator' }) }));
-    const { enabled: bleEnabled, ...ble } = config.sources.ble;
-    if (bleEnabled) sources.push(new BleSource({ ...ble, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ble' }) }));
-    const { enabled: antEnabled, ...ant } = config.sources.ant;
-    if (antEnabled) sources.push(new AntSource({ ...ant, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ant' }) }));
-    const { enabled: serialEnabled, ...serial } = config.sources.serial;
-    if (serialEnabled) sources.push(new SerialSource({ ...serial, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/serial' }) }));
-    sources.push(...(deps.sources ?? []));
-    this.sources = sources;
+    this.sources = [
+      ...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }),
+      ...(deps.sources ?? []),
+    ];
 
     this.uplink = new Uplink({
       ...config.uplink,

@@ -10,10 +10,7 @@ import { AgentId } from '@pulsebridge/protocol';
 import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runtime';
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
-import { AntSourceConfig } from './sources/ant/config.ts';
-import { BleSourceConfig } from './sources/ble/config.ts';
-import { SerialSourceConfig } from './sources/serial/config.ts';
-import { SimulatorConfig } from './sources/simulator/index.ts';
+import { SourcesConfig, sourcesConfigProblems } from './sources/registry.ts';
 import { UplinkConfig } from './uplink/uplink.ts';
 
 export const ENV_PREFIX = 'PB_AGENT_';
@@ -61,26 +58,6 @@ const ClockSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-const SimulatorSection = Type.Composite([SimulatorConfig, Type.Object({ enabled: Type.Boolean({ default: true, description: 'run the simulated gym class' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const AntSection = Type.Composite([AntSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read ANT+ sensors through a USB stick or UART module' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const BleSection = Type.Composite([BleSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read Bluetooth Low Energy sensors through the HCI adapters' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const SerialSection = Type.Composite(
-  [SerialSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read gym equipment and GPS receivers on serial ports' }) })],
-  { additionalProperties: false, default: {} },
-);
-
 export const AgentConfigSchema = Type.Object(
   {
     agent: AgentSection,
@@ -89,7 +66,7 @@ export const AgentConfigSchema = Type.Object(
     outbox: OutboxSection,
     clock: ClockSection,
     health: HealthConfig,
-    sources: Type.Object({ simulator: SimulatorSection, ble: BleSection, ant: AntSection, serial: SerialSection }, { additionalProperties: false, default: {} }),
+    sources: SourcesConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -113,7 +90,7 @@ export interface LoadAgentConfigOptions {
 
 const TLS_URL = /^(mqtts|wss|tls|ssl):\/\//;
 
-/** Problems no single field shows: combinations that cannot work. */
+/** Problems no single field shows: combinations that cannot work, then each component's own checks. */
 function crossFieldProblems(config: LoadedConfig): string[] {
   const problems: string[] = [];
   if (config.uplink.reconnectMaxMs < config.uplink.reconnectMinMs) {
@@ -122,10 +99,12 @@ function crossFieldProblems(config: LoadedConfig): string[] {
   const tls = config.hub.tls;
   if (tls && !TLS_URL.test(config.hub.url)) problems.push(`/hub/tls: TLS settings need an mqtts:// or wss:// URL, not ${config.hub.url}`);
   if (tls && (tls.cert === undefined) !== (tls.key === undefined)) problems.push('/hub/tls: cert and key go together');
+  // BLE's own checks move into its registry entry (bleConfigProblems) when the BLE source has them.
   const ble = config.sources.ble;
   if (ble.reconnectMaxMs < ble.reconnectInitialMs) {
     problems.push(`/sources/ble/reconnectMaxMs: ${ble.reconnectMaxMs} is below /sources/ble/reconnectInitialMs (${ble.reconnectInitialMs})`);
   }
+  problems.push(...sourcesConfigProblems(config.sources, '/sources'));
   return problems;
 }
 

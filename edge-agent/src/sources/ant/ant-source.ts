@@ -100,7 +100,7 @@ export class AntSource implements Source {
     recoveries: 0,
   };
 
-  /** `options` are trusted: the config loader ran antSourceConfigProblems on them. */
+  /** `options` are trusted: the config loader ran antConfigProblems on them. */
   constructor(options: AntSourceOptions) {
     const { now, log, createTransport, ...config } = options;
     this.config = config;
@@ -182,7 +182,7 @@ export class AntSource implements Source {
 
   private configuredTransport(): AntTransport {
     if (this.config.transport === 'uart') {
-      // antSourceConfigProblems guarantees a path for uart.
+      // antConfigProblems guarantees a path for uart.
       return new UartTransport({ path: this.config.path ?? '', baudRate: this.config.baudRate });
     }
     return new UsbTransport({ vendorId: ANT_USB_VENDOR_ID, productIds: this.config.usbProductIds });

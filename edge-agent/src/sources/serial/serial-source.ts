@@ -16,7 +16,7 @@ import type { DriverContext, SensorRole, SerialDriver } from './drivers/driver.t
 import { SerialPortError, findUsbPort, listSystemPorts, openSerialPort, type ListPorts, type OpenPort } from './port.ts';
 import { SERIAL_PROTOCOLS } from './protocols.ts';
 
-export { SerialSourceConfig, serialSourceConfig, SerialSourceError } from './config.ts';
+export { SerialSourceConfig, serialSourceConfig } from './config.ts';
 
 export type SerialSourceOptions = SerialSourceConfig & {
   now: () => number;
@@ -63,7 +63,7 @@ export function sensorKey(raw: string, maxLength: number): string {
 }
 
 function describePort(config: SerialPortConfig): string {
-  return 'path' in config ? `${config.protocol} ${config.path}` : `${config.protocol} usb ${config.usb.vendorId}:${config.usb.productId}`;
+  return config.usb ? `${config.protocol} usb ${config.usb.vendorId}:${config.usb.productId}` : `${config.protocol} ${config.path}`;
 }
 
 interface ChannelOptions {
@@ -179,11 +179,12 @@ class SerialChannel {
     let path: string | undefined;
     try {
       let serialNumber: string | undefined;
-      if ('usb' in config) {
+      if (config.usb) {
         const found = await findUsbPort(this.options.listPorts, config.usb);
         path = found.path;
         serialNumber = found.serialNumber;
-      } else path = config.path;
+        // serialConfigProblems guarantees a path where there are no USB ids.
+      } else path = config.path ?? '';
       const openPath = path;
       const port = await openSerialPort(openPath, config.baudRate ?? SERIAL_PROTOCOLS[config.protocol].baudRate, {
         data: (chunk) => this.receive(generation, chunk),
@@ -310,7 +311,7 @@ export class SerialSource implements Source {
   private readonly log: Logger;
   private started = false;
 
-  /** `options` are trusted: the config loader ran serialSourceConfigProblems on them. */
+  /** `options` are trusted: the config loader ran serialConfigProblems on them. */
   constructor(options: SerialSourceOptions) {
     const { now, log, listPorts, ...config } = options;
     this.log = log;

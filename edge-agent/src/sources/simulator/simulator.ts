@@ -143,7 +143,7 @@ export class SimulatorSource implements Source {
   /** Everything before this wall time has been emitted. */
   private cursor = 0;
 
-  /** `options` are trusted: the config loader ran simulatorConfigProblems on them. */
+  /** `options` are trusted: the config loader checked them against SimulatorConfig. */
   constructor(options: SimulatorOptions) {
     const { now, log, ...config } = options;
     this.config = config;

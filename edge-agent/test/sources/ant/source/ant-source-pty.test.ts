@@ -3,7 +3,7 @@
  * serialport UART transport.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
@@ -248,8 +248,13 @@ test('a key from a missing environment variable makes the source unavailable wit
   await source.stop();
 });
 
-test('a malformed key is refused with its length, never its content', async () => {
-  const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: '/x', networkKey: 'deadbeefzz' }), now: Date.now, log });
+test('a malformed key read from its file is refused with its length, never its content', async () => {
+  // A key written in the configuration itself is checked when the configuration loads (config.test.ts).
+  const dir = mkdtempSync(join(tmpdir(), 'pb-ant-key-'));
+  dirs.push(dir);
+  const keyFile = join(dir, 'ant.key');
+  writeFileSync(keyFile, 'deadbeefzz\n');
+  const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: '/x', networkKey: { file: keyFile } }), now: Date.now, log });
   await source.start(new CollectingSink());
   assert.equal(source.health().state, 'unavailable');
   assert.doesNotMatch(source.health().detail ?? '', /deadbeef/);
