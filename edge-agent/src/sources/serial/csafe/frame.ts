@@ -4,6 +4,7 @@
  * sent as `F3, byte & 0x03`, so a start or stop flag never appears inside a frame and a reader can resync
  * on the next flag after garbage.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const FRAME_START = 0xf1;
 export const EXTENDED_FRAME_START = 0xf0;
@@ -13,8 +14,11 @@ export const STUFF_FLAG = 0xf3;
 /** Concept2 PMs accept at most 96 bytes between the flags (PYROW); larger reads are garbage or a lost stop flag. */
 export const MAX_STUFFED_FRAME_BYTES = 256;
 
-export class CsafeEncodeError extends Error {
-  readonly code = 'CSAFE_ENCODE';
+/** A frame or command our own code got wrong (out of range); decoding never throws. */
+export class CsafeEncodeError extends PulsebridgeError<'csafe_encode'> {
+  constructor(message: string) {
+    super('csafe_encode', message);
+  }
 }
 
 export function checksum(contents: Uint8Array): number {

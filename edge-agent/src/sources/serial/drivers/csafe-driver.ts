@@ -4,19 +4,11 @@
  * arriving when nothing is in flight (late after a timeout) is counted and dropped rather than guessed at.
  */
 import type { MetricId } from '@pulsebridge/protocol';
+import { TimeoutError } from '@pulsebridge/runtime';
 import type { Decoded } from '../../measurement.ts';
 import { CsafeCommand, ODOMETER_EVERY_POLLS, ODOMETER_POLL, PmCommand, WORK_TIME_POLL, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
 import type { SerialFramer } from '../protocols.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
-
-export class CsafeTimeoutError extends Error {
-  readonly code = 'CSAFE_TIMEOUT';
-
-  constructor(waitedFor: string, timeoutMs: number) {
-    super(`no CSAFE response to ${waitedFor} within ${timeoutMs} ms`);
-    this.name = 'CsafeTimeoutError';
-  }
-}
 
 export interface CsafeDriverOptions {
   pollIntervalMs: number;
@@ -185,7 +177,7 @@ export class CsafeDriver implements SerialDriver {
     if (!context) return;
     this.count.timeouts++;
     this.consecutiveTimeouts++;
-    const error = new CsafeTimeoutError(description, this.options.responseTimeoutMs);
+    const error = new TimeoutError(`a CSAFE response to ${description}`, this.options.responseTimeoutMs);
     context.log.warn({ err: error, consecutive: this.consecutiveTimeouts }, 'CSAFE request timed out');
     if (this.consecutiveTimeouts >= SILENT_AFTER_TIMEOUTS) context.problem(`machine not answering: ${error.message} (${this.consecutiveTimeouts} times in a row)`);
   }

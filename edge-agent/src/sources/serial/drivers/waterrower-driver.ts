@@ -4,19 +4,11 @@
  * queue. Answers are not matched to reads: each memory answer names its own address.
  */
 import type { MetricId } from '@pulsebridge/protocol';
+import { TimeoutError } from '@pulsebridge/runtime';
 import type { SerialFramer } from '../protocols.ts';
 import { WATERROWER_POLL } from '../waterrower/memory.ts';
 import { WATERROWER_MIN_SEND_INTERVAL_MS, encodeModelRequest, encodeStartSession } from '../waterrower/protocol.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
-
-export class WaterRowerTimeoutError extends Error {
-  readonly code = 'WATERROWER_TIMEOUT';
-
-  constructor(waitedFor: string, timeoutMs: number) {
-    super(`no ${waitedFor} from the WaterRower monitor within ${timeoutMs} ms`);
-    this.name = 'WaterRowerTimeoutError';
-  }
-}
 
 export interface WaterRowerDriverOptions {
   pollIntervalMs: number;
@@ -114,7 +106,7 @@ export class WaterRowerDriver implements SerialDriver {
     if (this.session === 'handshake') {
       if (now - this.handshakeSentAt >= this.options.handshakeTimeoutMs) {
         this.count.handshakeTimeouts++;
-        context.problem(new WaterRowerTimeoutError('_WR_ answer to the USB handshake', this.options.handshakeTimeoutMs).message);
+        context.problem(new TimeoutError('the _WR_ answer to the USB handshake from the WaterRower monitor', this.options.handshakeTimeoutMs).message);
         this.startHandshake();
       }
       return;
@@ -122,7 +114,7 @@ export class WaterRowerDriver implements SerialDriver {
     if (now - this.lastPacketAt >= this.options.silenceTimeoutMs) {
       // A monitor that was switched off and on again forgets the session: start it over.
       this.count.silences++;
-      context.problem(new WaterRowerTimeoutError('packet', this.options.silenceTimeoutMs).message);
+      context.problem(new TimeoutError('a packet from the WaterRower monitor', this.options.silenceTimeoutMs).message);
       this.startHandshake();
       return;
     }

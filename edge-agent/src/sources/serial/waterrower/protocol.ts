@@ -4,6 +4,7 @@
  * The agent sends `USB` to start a session (the monitor answers `_WR_`), then polls memory locations with
  * `IRS`/`IRD`/`IRT` (1, 2 or 3 bytes); the monitor also sends unsolicited stroke and pulse packets.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { AsciiLineReader } from '../line-reader.ts';
 
 export const WATERROWER_BAUD_RATE = 19_200;
@@ -12,8 +13,11 @@ export const WATERROWER_MAX_LINE = 48;
 /** The monitor wants at least this long between two packets from the PC. */
 export const WATERROWER_MIN_SEND_INTERVAL_MS = 25;
 
-export class WaterRowerEncodeError extends Error {
-  readonly code = 'WATERROWER_ENCODE';
+/** A packet our own code got wrong (out of range); decoding never throws. */
+export class WaterRowerEncodeError extends PulsebridgeError<'waterrower_encode'> {
+  constructor(message: string) {
+    super('waterrower_encode', message);
+  }
 }
 
 export type MemorySize = 1 | 2 | 3;
