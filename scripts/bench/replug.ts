@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { AntSource } from '../../edge-agent/src/sources/ant/ant-source.ts';
 import { antSourceConfig } from '../../edge-agent/src/sources/ant/config.ts';
 import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../edge-agent/test/devices/simulator-process.ts';
-import { CollectingSink, TEST_NETWORK_KEY, until } from '../../edge-agent/test/sources/ant/source/harness.ts';
+import { TEST_NETWORK_KEY, until } from '../../edge-agent/test/sources/ant/source/harness.ts';
 import { RecordingSink, serialRig } from '../../edge-agent/test/sources/serial/source/harness.ts';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -42,7 +42,7 @@ async function antReplug(): Promise<void> {
   let stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, stickArgs);
   await stick.ready();
   const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }), now: Date.now, log });
-  const sink = new CollectingSink();
+  const sink = new RecordingSink();
   const fromReplug: number[] = [];
   const fromDevice: number[] = [];
   try {

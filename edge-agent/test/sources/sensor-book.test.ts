@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
-import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
+import type { MetricId, Reading } from '@pulsebridge/protocol';
 import { MAX_INVENTORY_METRICS, SensorBook, type SensorBookOptions } from '../../src/sources/sensor-book.ts';
-import type { SourceSink } from '../../src/sources/source.ts';
+import { RecordingSink } from './recording-sink.ts';
 
 const silent = pino({ level: 'silent' });
 
-class Sink implements SourceSink {
-  readonly readings: Reading[] = [];
-  readonly inventories: SensorInfo[][] = [];
-  reading(reading: Reading): void {
-    this.readings.push(reading);
-  }
-  inventory(sensors: SensorInfo[]): void {
-    this.inventories.push(sensors);
-  }
-}
-
-function book<Device = undefined>(options: Partial<SensorBookOptions<Device>> = {}): { book: SensorBook<Device>; sink: Sink; clock: { now: number } } {
+function book<Device = undefined>(options: Partial<SensorBookOptions<Device>> = {}): { book: SensorBook<Device>; sink: RecordingSink; clock: { now: number } } {
   const clock = { now: 1_000_000 };
   const b = new SensorBook<Device>({ source: 'test', now: () => clock.now, log: silent, coalesceMs: 0, ...options });
-  const sink = new Sink();
+  const sink = new RecordingSink();
   b.attach(sink);
   return { book: b, sink, clock };
 }

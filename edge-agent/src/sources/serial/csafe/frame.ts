@@ -14,12 +14,8 @@ export const STUFF_FLAG = 0xf3;
 /** Concept2 PMs accept at most 96 bytes between the flags (PYROW); larger reads are garbage or a lost stop flag. */
 export const MAX_STUFFED_FRAME_BYTES = 256;
 
-/** A frame or command our own code got wrong (out of range); decoding never throws. */
-export class CsafeEncodeError extends PulsebridgeError<'csafe_encode'> {
-  constructor(message: string) {
-    super('csafe_encode', message);
-  }
-}
+/** Raised by encoders for arguments our own code got wrong; decoding never throws. */
+export class CsafeEncodeError extends PulsebridgeError<'invalid_argument'> {}
 
 export function checksum(contents: Uint8Array): number {
   let xor = 0;
@@ -38,7 +34,7 @@ export function encodeFrame(contents: Uint8Array): Uint8Array {
   for (const byte of contents) pushStuffed(out, byte);
   pushStuffed(out, checksum(contents));
   out.push(FRAME_STOP);
-  if (out.length > MAX_STUFFED_FRAME_BYTES) throw new CsafeEncodeError(`frame of ${out.length} bytes exceeds ${MAX_STUFFED_FRAME_BYTES}`);
+  if (out.length > MAX_STUFFED_FRAME_BYTES) throw new CsafeEncodeError('invalid_argument', `frame of ${out.length} bytes exceeds ${MAX_STUFFED_FRAME_BYTES}`);
   return Uint8Array.from(out);
 }
 

@@ -8,7 +8,7 @@ import { TimeoutError } from '@pulsebridge/runtime';
 import type { Decoded } from '../../measurement.ts';
 import { CsafeCommand, ODOMETER_EVERY_POLLS, ODOMETER_POLL, PmCommand, WORK_TIME_POLL, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
 import type { SerialFramer } from '../protocols.ts';
-import type { DriverContext, SerialDriver } from './driver.ts';
+import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
 export interface CsafeDriverOptions {
   pollIntervalMs: number;
@@ -48,7 +48,7 @@ export class CsafeDriver implements SerialDriver {
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time', 'odometer'];
   readonly rateHz: number;
   private readonly options: CsafeDriverOptions;
-  private readonly framer: SerialFramer;
+  private readonly input: FramedInput;
   private readonly pollCommands: readonly CommandBytes[];
   private readonly pollFrame: Uint8Array;
   private readonly odometerPollCommands: readonly CommandBytes[];
@@ -59,7 +59,6 @@ export class CsafeDriver implements SerialDriver {
   private context: DriverContext | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private inFlight: Request | undefined;
-  private droppedSeen = 0;
   private identifyAttempts = 0;
   private consecutiveTimeouts = 0;
   private dragFactor: number | undefined;
@@ -68,7 +67,7 @@ export class CsafeDriver implements SerialDriver {
   /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
   constructor(options: CsafeDriverOptions, framer: SerialFramer) {
     this.options = options;
-    this.framer = framer;
+    this.input = new FramedInput(framer, 'CSAFE frame dropped (bad checksum, stuffing or length)');
     this.rateHz = 1000 / options.pollIntervalMs;
     // One work time per poll: two would be two elapsed_time readings with one time stamp.
     this.pollCommands = options.concept2
@@ -81,8 +80,7 @@ export class CsafeDriver implements SerialDriver {
 
   open(context: DriverContext): void {
     this.context = context;
-    this.framer.reset();
-    this.droppedSeen = this.framer.dropped();
+    this.input.reset();
     this.identifyAttempts = 0;
     this.consecutiveTimeouts = 0;
     this.polls = 0;
@@ -99,18 +97,15 @@ export class CsafeDriver implements SerialDriver {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.count, droppedFrames: this.framer.dropped() };
+    return { ...this.count, droppedFrames: this.input.dropped };
   }
 
   receive(chunk: Uint8Array): void {
     const context = this.context;
     if (!context) return;
-    const decoded = this.framer.push(chunk);
-    const dropped = this.framer.dropped();
-    const droppedNow = dropped > this.droppedSeen;
-    for (; this.droppedSeen < dropped; this.droppedSeen++) context.rejected('CSAFE frame dropped (bad checksum, stuffing or length)');
+    const { decoded, dropped } = this.input.push(chunk, context);
     // A broken frame is the answer to the request in flight: retrying at the next poll beats waiting out the timeout.
-    if (droppedNow && decoded.length === 0) this.finish();
+    if (dropped > 0 && decoded.length === 0) this.finish();
     for (const response of decoded) this.handle(context, response);
   }
 

@@ -8,7 +8,7 @@ import { TimeoutError } from '@pulsebridge/runtime';
 import type { SerialFramer } from '../protocols.ts';
 import { WATERROWER_POLL } from '../waterrower/memory.ts';
 import { WATERROWER_MIN_SEND_INTERVAL_MS, encodeModelRequest, encodeStartSession } from '../waterrower/protocol.ts';
-import type { DriverContext, SerialDriver } from './driver.ts';
+import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
 export interface WaterRowerDriverOptions {
   pollIntervalMs: number;
@@ -25,7 +25,7 @@ export class WaterRowerDriver implements SerialDriver {
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_count', 'heart_rate', 'energy'];
   readonly rateHz: number;
   private readonly options: WaterRowerDriverOptions;
-  private readonly framer: SerialFramer;
+  private readonly input: FramedInput;
   private context: DriverContext | undefined;
   private session: 'handshake' | 'polling' = 'handshake';
   private queue: Uint8Array[] = [];
@@ -35,20 +35,18 @@ export class WaterRowerDriver implements SerialDriver {
   private roundTimer: NodeJS.Timeout | undefined;
   private handshakeSentAt = 0;
   private lastPacketAt = 0;
-  private droppedSeen = 0;
   private readonly count = { handshakes: 0, rounds: 0, packets: 0, handshakeTimeouts: 0, silences: 0 };
 
   /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
   constructor(options: WaterRowerDriverOptions, framer: SerialFramer) {
     this.options = options;
-    this.framer = framer;
+    this.input = new FramedInput(framer, 'WaterRower line dropped (too long or not ASCII)');
     this.rateHz = 1000 / options.pollIntervalMs;
   }
 
   open(context: DriverContext): void {
     this.context = context;
-    this.framer.reset();
-    this.droppedSeen = this.framer.dropped();
+    this.input.reset();
     this.lastPacketAt = performance.now();
     this.startHandshake();
     // One timer drives handshake retries, silence detection and the poll rounds.
@@ -65,14 +63,13 @@ export class WaterRowerDriver implements SerialDriver {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.count, droppedLines: this.framer.dropped() };
+    return { ...this.count, droppedLines: this.input.dropped };
   }
 
   receive(chunk: Uint8Array): void {
     const context = this.context;
     if (!context) return;
-    const decoded = this.framer.push(chunk);
-    for (const dropped = this.framer.dropped(); this.droppedSeen < dropped; this.droppedSeen++) context.rejected('WaterRower line dropped (too long or not ASCII)');
+    const { decoded } = this.input.push(chunk, context);
     for (const packet of decoded) {
       this.count.packets++;
       this.lastPacketAt = performance.now();

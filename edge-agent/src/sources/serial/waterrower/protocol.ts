@@ -13,12 +13,8 @@ export const WATERROWER_MAX_LINE = 48;
 /** The monitor wants at least this long between two packets from the PC. */
 export const WATERROWER_MIN_SEND_INTERVAL_MS = 25;
 
-/** A packet our own code got wrong (out of range); decoding never throws. */
-export class WaterRowerEncodeError extends PulsebridgeError<'waterrower_encode'> {
-  constructor(message: string) {
-    super('waterrower_encode', message);
-  }
-}
+/** Raised by encoders for arguments our own code got wrong; decoding never throws. */
+export class WaterRowerEncodeError extends PulsebridgeError<'invalid_argument'> {}
 
 export type MemorySize = 1 | 2 | 3;
 const READ_PREFIX: Record<MemorySize, string> = { 1: 'IRS', 2: 'IRD', 3: 'IRT' };
@@ -28,7 +24,7 @@ const CRLF = '\r\n';
 const line = (text: string): Uint8Array => Buffer.from(text + CRLF, 'ascii');
 
 function hexDigits(value: number, digits: number, what: string): string {
-  if (!Number.isInteger(value) || value < 0 || value >= 16 ** digits) throw new WaterRowerEncodeError(`${what} ${value} does not fit ${digits} hex digits`);
+  if (!Number.isInteger(value) || value < 0 || value >= 16 ** digits) throw new WaterRowerEncodeError('invalid_argument', `${what} ${value} does not fit ${digits} hex digits`);
   return value.toString(16).toUpperCase().padStart(digits, '0');
 }
 
