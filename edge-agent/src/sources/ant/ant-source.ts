@@ -9,7 +9,6 @@
  * Nothing thrown below the source escapes it: a lost stick is reopened with backoff, bad frames and pages
  * are counted and skipped.
  */
-import type { SensorInfo } from '@pulsebridge/protocol';
 import { Backoff, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { SensorBook, type SensorEntry } from '../sensor-book.ts';
@@ -36,7 +35,7 @@ export type AntMode = 'scan' | 'channels';
 /** Counters beyond health, for metrics and tests. */
 export interface AntSourceStats extends AntStickStats {
   readings: number;
-  /** Pages a profile decoder refused. */
+  /** Pages a profile decoder refused or failed on. */
   refusedPages: number;
   /** Messages from sensors that are neither allowed nor joined. */
   ignoredMessages: number;
@@ -59,7 +58,6 @@ interface AntDevice {
   channelId: AntChannelId;
   profile: AntProfile;
 }
-
 
 /** Device types heard that no profile decodes, remembered only to log each once. */
 const MAX_REMEMBERED_UNKNOWN_TYPES = 4096;
@@ -372,10 +370,6 @@ export class AntSource implements Source {
     const { profile } = entry.device;
     const result = profile.decode(message.page, entry.decoderStates.get(profile.name), { deviceNumber: channelId.deviceNumber, wheelCircumferenceM: this.config.wheelCircumferenceM });
     this.book.decoded(entry, result, profile.name, now);
-  }
-
-  inventory(): SensorInfo[] {
-    return this.book.inventory();
   }
 }
 
