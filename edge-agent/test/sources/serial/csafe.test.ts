@@ -20,11 +20,11 @@ function valuesOf(decoded: Decoded): Record<string, number> {
   return Object.fromEntries(decoded.measurements.map((m) => [m.metric, m.value]));
 }
 
-test('CS-1: GetStatus command frame', () => {
+test('CS-1: GetStatus encodes to F1 80 80 F2', () => {
   assert.equal(toHex(encodeCommands(shortCommand(CsafeCommand.getStatus))), 'F1 80 80 F2');
 });
 
-test('CS-2 / CS-3: checksum validation', () => {
+test('CS-2 / CS-3: frames with a matching checksum give their contents; a wrong checksum is refused', () => {
   assert.deepEqual(contentsOf('F1 00 F2'), new Uint8Array(0));
   assert.equal(toHex(contentsOf('F1 DE AD BE EF 22 F2')), 'DE AD BE EF');
   assert.equal(parseFrame(bytes('F1 DE AD BE EF 00 F2')), 'bad_checksum');
@@ -93,7 +93,7 @@ test('CS-10..CS-13: polled values into catalogue metrics', () => {
   assert.equal(state.facts?.machine_state, 'in_use');
 });
 
-test('CS-15: PM wrapper request', () => {
+test('CS-15: a PM work-distance request is wrapped as 1A 01 A3', () => {
   assert.equal(toHex(encodeCommands(pmCommands(shortCommand(PmCommand.getWorkDistance)))), 'F1 1A 01 A3 B8 F2');
 });
 
