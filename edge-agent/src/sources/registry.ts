@@ -65,9 +65,18 @@ function entries(config: SourcesConfig): [SourceName, AnySourceKind, { enabled: 
   return (Object.keys(SOURCE_KINDS) as SourceName[]).map((name) => [name, SOURCE_KINDS[name] as AnySourceKind, config[name]]);
 }
 
-/** Every source's own checks, with paths under `path` (`/sources`). */
+/** Every source's own checks, with paths under `path` (`/sources`), then devices claimed by two sources. */
 export function sourcesConfigProblems(config: SourcesConfig, path: string): string[] {
-  return entries(config).flatMap(([name, kind, sectionConfig]) => kind.problems?.(sectionConfig, `${path}/${name}`) ?? []);
+  const own = entries(config).flatMap(([name, kind, sectionConfig]) => kind.problems?.(sectionConfig, `${path}/${name}`) ?? []);
+  return [...own, ...sharedDevices(config, path)];
+}
+
+/** An ANT UART module on a path an enabled serial port also opens: the two would fight over the device. */
+function sharedDevices(config: SourcesConfig, path: string): string[] {
+  const { ant, serial } = config;
+  if (!ant.enabled || !serial.enabled || ant.transport !== 'uart' || ant.path === undefined) return [];
+  const index = serial.ports.findIndex((port) => port.path === ant.path);
+  return index < 0 ? [] : [`${path}/ant/path: ${ant.path} is also ${path}/serial/ports/${index}`];
 }
 
 /** The enabled sources, in registry order; `log` gives each its own logger. */
