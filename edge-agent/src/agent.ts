@@ -14,15 +14,12 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import { resolveSecret } from '@pulsebridge/runtime';
+import { PulsebridgeError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
 import { Outbox, type OutboxDropReport, type OutboxRecovery } from './outbox/outbox.ts';
-import { AntSource } from './sources/ant/ant-source.ts';
-import { BleSource } from './sources/ble/ble-source.ts';
-import { SerialSource } from './sources/serial/serial-source.ts';
-import { SimulatorSource } from './sources/simulator/index.ts';
+import { createSources } from './sources/registry.ts';
 import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
 import { Uplink } from './uplink/uplink.ts';
 
@@ -33,7 +30,7 @@ export interface AgentDeps {
   metrics?: Registry | undefined;
   /** Where secret references of the `env` kind are looked up. */
   env?: NodeJS.ProcessEnv | undefined;
-  /** Sources besides the configured ones (hardware sources register here as they are added). */
+  /** Sources besides the configured ones, e.g. a test's own. */
   sources?: readonly Source[] | undefined;
   /** How long one source may take to start or stop before the agent moves on. */
   sourceTimeoutMs?: number | undefined;
@@ -41,7 +38,6 @@ export interface AgentDeps {
 
 type AgentState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 /** Invalid readings are counted by the outbox; this only keeps a broken source from flooding the log. */
 const APPEND_ERROR_LOG_EVERY = 1_000;
 
@@ -54,38 +50,31 @@ export class Agent {
   readonly uplink: Uplink;
   readonly healthServer: HealthServer;
   readonly sources: readonly Source[];
-  readonly #sourceTimeoutMs: number;
+  private readonly sourceTimeoutMs: number;
   /** Sources whose start failed, with why: their own health cannot be trusted to say so. */
-  readonly #sourceFailures = new Map<string, string>();
-  #appendErrors = 0;
-  #state: AgentState = 'idle';
-  readonly #onFlushed = (): void => this.uplink.wake();
-  readonly #onClockJump = (jump: ClockJump): void => this.#clockJumped(jump);
-  readonly #onOutboxRecovered = (recovery: OutboxRecovery): void => this.#outboxRecovered(recovery);
-  readonly #onOutboxDropped = (report: OutboxDropReport): void => this.uplink.event('readings_dropped', report.summary);
+  private readonly sourceFailures = new Map<string, string>();
+  private appendErrors = 0;
+  private state: AgentState = 'idle';
+  private readonly onFlushed = (): void => this.uplink.wake();
+  private readonly onClockJump = (jump: ClockJump): void => this.clockJumped(jump);
+  private readonly onOutboxRecovered = (recovery: OutboxRecovery): void => this.outboxRecovered(recovery);
+  private readonly onOutboxDropped = (report: OutboxDropReport): void => this.uplink.event('readings_dropped', report.summary);
 
   constructor(config: AgentConfig, deps: AgentDeps = {}) {
     this.config = config;
     this.log = (deps.log ?? pino({ level: config.log.level })).child({ agent: config.agent.id });
     this.metrics = deps.metrics ?? new Registry();
-    this.#sourceTimeoutMs = deps.sourceTimeoutMs ?? 10_000;
+    this.sourceTimeoutMs = deps.sourceTimeoutMs ?? 10_000;
     // Resolved here so a missing secret is a configuration error at startup, not a reconnect loop later.
     const password = resolveSecret(config.hub.password, deps.env ?? process.env);
 
     this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
     this.outbox = new Outbox({ ...config.outbox, clock: this.clock, log: this.log, metrics: this.metrics });
 
-    const sources: Source[] = [];
-    const { enabled, ...simulator } = config.sources.simulator;
-    if (enabled) sources.push(new SimulatorSource({ ...simulator, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/simulator' }) }));
-    const { enabled: bleEnabled, ...ble } = config.sources.ble;
-    if (bleEnabled) sources.push(new BleSource({ ...ble, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ble' }) }));
-    const { enabled: antEnabled, ...ant } = config.sources.ant;
-    if (antEnabled) sources.push(new AntSource({ ...ant, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/ant' }) }));
-    const { enabled: serialEnabled, ...serial } = config.sources.serial;
-    if (serialEnabled) sources.push(new SerialSource({ ...serial, now: () => this.clock.now(), log: this.log.child({ ns: 'sources/serial' }) }));
-    sources.push(...(deps.sources ?? []));
-    this.sources = sources;
+    this.sources = [
+      ...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }),
+      ...(deps.sources ?? []),
+    ];
 
     this.uplink = new Uplink({
       ...config.uplink,
@@ -114,51 +103,51 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new Error(`agent cannot start: it is ${this.#state}`);
-    this.#state = 'starting';
+    if (this.state !== 'idle') throw new PulsebridgeError('agent_state', `agent cannot start: it is ${this.state}`);
+    this.state = 'starting';
     this.log.info({ version: AGENT_VERSION, hub: this.config.hub.url, outbox: this.config.outbox.path }, 'agent starting');
     mkdirSync(dirname(this.config.outbox.path), { recursive: true });
     this.clock.start();
-    this.clock.on('jump', this.#onClockJump);
+    this.clock.on('jump', this.onClockJump);
     this.outbox.start();
-    this.outbox.on('flushed', this.#onFlushed);
-    this.outbox.on('recovered', this.#onOutboxRecovered);
-    this.outbox.on('dropped', this.#onOutboxDropped);
+    this.outbox.on('flushed', this.onFlushed);
+    this.outbox.on('recovered', this.onOutboxRecovered);
+    this.outbox.on('dropped', this.onOutboxDropped);
     this.uplink.start();
     try {
       await this.healthServer.start();
     } catch (err) {
       // Forwarding readings matters more than being observable: run on and say so loudly.
-      this.log.error({ err: messageOf(err) }, 'health endpoint not available');
+      this.log.error({ err: errorMessage(err) }, 'health endpoint not available');
     }
-    await Promise.all(this.sources.map((source) => this.#startSource(source)));
-    this.#state = 'running';
+    await Promise.all(this.sources.map((source) => this.startSource(source)));
+    this.state = 'running';
     this.uplink.event('agent_started', `version ${AGENT_VERSION}; sources: ${this.sources.map((s) => s.name).join(', ') || 'none'}`);
     this.log.info({ sources: this.sourceHealth() }, 'agent running');
   }
 
   /** Stops sources first so nothing new arrives, commits what is buffered, says goodbye to the hub, closes. */
   async stop(): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'stopping') return;
-    this.#state = 'stopping';
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
     this.log.info('agent stopping');
     await Promise.all(
       this.sources.map((source) =>
-        this.#bounded(source.stop(), `source ${source.name} to stop`).catch((err: unknown) => this.log.error({ err: messageOf(err), source: source.name }, 'source failed to stop')),
+        this.bounded(source.stop(), `source ${source.name} to stop`).catch((err: unknown) => this.log.error({ err: errorMessage(err), source: source.name }, 'source failed to stop')),
       ),
     );
-    this.#step('flush the outbox', () => this.outbox.flush());
+    this.step('flush the outbox', () => this.outbox.flush());
     await this.uplink.stop();
-    this.outbox.off('flushed', this.#onFlushed);
-    this.outbox.off('recovered', this.#onOutboxRecovered);
-    this.outbox.off('dropped', this.#onOutboxDropped);
-    this.clock.off('jump', this.#onClockJump);
+    this.outbox.off('flushed', this.onFlushed);
+    this.outbox.off('recovered', this.onOutboxRecovered);
+    this.outbox.off('dropped', this.onOutboxDropped);
+    this.clock.off('jump', this.onClockJump);
     // The last word on what this run accepted and what is still waiting: operators and tests reconcile with it.
     const outbox = this.outbox.stats();
-    this.#step('close the outbox', () => this.outbox.stop());
-    this.#step('stop the clock', () => this.clock.stop());
+    this.step('close the outbox', () => this.outbox.stop());
+    this.step('stop the clock', () => this.clock.stop());
     await this.healthServer.stop();
-    this.#state = 'stopped';
+    this.state = 'stopped';
     this.log.info({ outbox }, 'agent stopped');
   }
 
@@ -169,7 +158,7 @@ export class Agent {
   sourceHealth(): Record<string, SourceHealth> {
     const out: Record<string, SourceHealth> = {};
     for (const source of this.sources) {
-      const failure = this.#sourceFailures.get(source.name);
+      const failure = this.sourceFailures.get(source.name);
       if (failure !== undefined) {
         out[source.name] = { state: 'unavailable', detail: failure, sensors: 0, readings: 0, rejected: 0 };
         continue;
@@ -177,72 +166,64 @@ export class Agent {
       try {
         out[source.name] = source.health();
       } catch (err) {
-        out[source.name] = { state: 'unavailable', detail: `health check failed: ${messageOf(err)}`, sensors: 0, readings: 0, rejected: 0 };
+        out[source.name] = { state: 'unavailable', detail: `health check failed: ${errorMessage(err)}`, sensors: 0, readings: 0, rejected: 0 };
       }
     }
     return out;
   }
 
-  async #startSource(source: Source): Promise<void> {
+  private async startSource(source: Source): Promise<void> {
     const log = this.log.child({ ns: `sources/${source.name}` });
     const sink: SourceSink = {
-      reading: (reading: Reading) => this.#append(reading),
+      reading: (reading: Reading) => this.append(reading),
       inventory: (sensors: SensorInfo[]) => {
         try {
           this.uplink.setInventory(source.name, sensors);
         } catch (err) {
-          log.error({ err: messageOf(err) }, 'inventory not forwarded');
+          log.error({ err: errorMessage(err) }, 'inventory not forwarded');
         }
       },
     };
     try {
-      const started = await this.#bounded(source.start(sink), `source ${source.name} to start`);
+      const started = await this.bounded(source.start(sink), `source ${source.name} to start`);
       if (!started) log.warn('source still starting; running without waiting for it');
     } catch (err) {
-      this.#sourceFailures.set(source.name, messageOf(err));
-      log.error({ err: messageOf(err) }, 'source failed to start; reported unavailable');
-      this.uplink.event('source_failed', `${source.name}: ${messageOf(err)}`);
+      this.sourceFailures.set(source.name, errorMessage(err));
+      log.error({ err: errorMessage(err) }, 'source failed to start; reported unavailable');
+      this.uplink.event('source_failed', `${source.name}: ${errorMessage(err)}`);
     }
   }
 
-  #append(reading: Reading): void {
+  private append(reading: Reading): void {
     try {
       this.outbox.append(reading);
     } catch (err) {
-      if (this.#appendErrors++ % APPEND_ERROR_LOG_EVERY === 0) this.log.error({ err: messageOf(err), errors: this.#appendErrors }, 'reading not stored');
+      if (this.appendErrors++ % APPEND_ERROR_LOG_EVERY === 0) this.log.error({ err: errorMessage(err), errors: this.appendErrors }, 'reading not stored');
     }
   }
 
-  #clockJumped(jump: ClockJump): void {
+  private clockJumped(jump: ClockJump): void {
     // The clock logs the jump itself; the hub hears of it as an event because it explains odd timestamps.
     this.uplink.event('clock_jump', `wall clock moved ${jump.deltaMs} ms relative to monotonic time (epoch ${jump.fromEpoch} -> ${jump.toEpoch})`);
   }
 
-  #outboxRecovered(recovery: OutboxRecovery): void {
+  private outboxRecovered(recovery: OutboxRecovery): void {
     this.uplink.outboxReplaced();
     this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.lostReadings} readings lost; new stream ${recovery.stream}`);
   }
 
-  #step(what: string, fn: () => void): void {
+  private step(what: string, fn: () => void): void {
     try {
       fn();
     } catch (err) {
-      this.log.error({ err: messageOf(err) }, `failed to ${what}`);
+      this.log.error({ err: errorMessage(err) }, `failed to ${what}`);
     }
   }
 
-  /** Resolves true when the promise settles in time, false on timeout; rejects with its error. */
-  async #bounded(promise: Promise<unknown>, what: string): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.#sourceTimeoutMs);
-    });
-    try {
-      const done = await Promise.race([promise.then(() => true as const), timeout]);
-      if (!done) this.log.warn(`timed out after ${this.#sourceTimeoutMs} ms waiting for ${what}`);
-      return done;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** True when the promise settles within the source budget; logs and moves on when it does not. */
+  private async bounded(promise: Promise<unknown>, what: string): Promise<boolean> {
+    const done = await settlesWithin(promise, this.sourceTimeoutMs);
+    if (!done) this.log.warn(`timed out after ${this.sourceTimeoutMs} ms waiting for ${what}`);
+    return done;
   }
 }

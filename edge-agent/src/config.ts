@@ -10,10 +10,7 @@ import { AgentId } from '@pulsebridge/protocol';
 import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runtime';
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
-import { AntSourceConfig } from './sources/ant/config.ts';
-import { BleSourceConfig } from './sources/ble/config.ts';
-import { SerialSourceConfig } from './sources/serial/config.ts';
-import { SimulatorConfig } from './sources/simulator/index.ts';
+import { SourcesConfig, sourcesConfigProblems } from './sources/registry.ts';
 import { UplinkConfig, hubConnectionProblems, uplinkConfigProblems } from './uplink/uplink.ts';
 
 export const ENV_PREFIX = 'PB_AGENT_';
@@ -61,26 +58,6 @@ const ClockSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-const SimulatorSection = Type.Composite([SimulatorConfig, Type.Object({ enabled: Type.Boolean({ default: true, description: 'run the simulated gym class' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const AntSection = Type.Composite([AntSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read ANT+ sensors through a USB stick or UART module' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const BleSection = Type.Composite([BleSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read Bluetooth Low Energy sensors through the HCI adapters' }) })], {
-  additionalProperties: false,
-  default: {},
-});
-
-const SerialSection = Type.Composite(
-  [SerialSourceConfig, Type.Object({ enabled: Type.Boolean({ default: false, description: 'read gym equipment and GPS receivers on serial ports' }) })],
-  { additionalProperties: false, default: {} },
-);
-
 export const AgentConfigSchema = Type.Object(
   {
     agent: AgentSection,
@@ -89,7 +66,7 @@ export const AgentConfigSchema = Type.Object(
     outbox: OutboxSection,
     clock: ClockSection,
     health: HealthConfig,
-    sources: Type.Object({ simulator: SimulatorSection, ble: BleSection, ant: AntSection, serial: SerialSection }, { additionalProperties: false, default: {} }),
+    sources: SourcesConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -111,14 +88,9 @@ export interface LoadAgentConfigOptions {
   stdoutIsTTY?: boolean | undefined;
 }
 
-/** Problems no single field shows: combinations that cannot work. */
+/** Each component's own checks: combinations no schema can express. */
 function crossFieldProblems(config: LoadedConfig): string[] {
-  const problems: string[] = [...uplinkConfigProblems(config.uplink, '/uplink'), ...hubConnectionProblems(config.hub, '/hub')];
-  const ble = config.sources.ble;
-  if (ble.reconnectMaxMs < ble.reconnectInitialMs) {
-    problems.push(`/sources/ble/reconnectMaxMs: ${ble.reconnectMaxMs} is below /sources/ble/reconnectInitialMs (${ble.reconnectInitialMs})`);
-  }
-  return problems;
+  return [...uplinkConfigProblems(config.uplink, '/uplink'), ...hubConnectionProblems(config.hub, '/hub'), ...sourcesConfigProblems(config.sources, '/sources')];
 }
 
 export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConfig {

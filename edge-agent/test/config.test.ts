@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '@pulsebridge/runtime';
 import { configToYaml, loadAgentConfig, redactConfig, REDACTED } from '../src/config.ts';
 import type { CliIo } from '@pulsebridge/runtime';
-import { prepare } from '../src/main.ts';
+import { main, prepare } from '../src/main.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../agent.example.yaml', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -152,6 +152,62 @@ test('the BLE section: off by default, with its defaults, its ids and combinatio
   }
   const crossed = problemsOf(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }));
   assert.deepEqual(crossed, ['/sources/ble/reconnectMaxMs: 1000 is below /sources/ble/reconnectInitialMs (5000)']);
+});
+
+const SOURCE_PROBLEMS_YAML = `agent: { id: gym-1 }
+hub: { password: { env: PB_SECRET } }
+sources:
+  ant:
+    transport: uart
+    networkKey: 0123456789abcd
+    reopenInitialMs: 5000
+    reopenMaxMs: 1000
+    allow: ['ant:120:1:1', 'ant:200:1:1']
+  serial:
+    ports:
+      - { path: /dev/ttyACM0, protocol: csafe }
+      - { path: /dev/ttyACM0, protocol: waterrower }
+      - { path: /dev/ttyUSB0, usb: { vendorId: '04d8', productId: '000a' }, protocol: csafe }
+      - { protocol: nmea }
+      - { usb: { vendorId: '1546', productId: '01a8' }, protocol: nmea }
+      - { usb: { vendorId: '1546', productId: '01A8' }, protocol: nmea }
+    reconnect: { initialDelayMs: 2000, maxDelayMs: 1000 }
+`;
+
+const SOURCE_PROBLEMS = [
+  '/sources/ant/path: required when transport is uart',
+  '/sources/ant/reopenMaxMs: 1000 is below /sources/ant/reopenInitialMs (5000)',
+  '/sources/ant/networkKey: ANT+ network key must be 8 bytes as 16 hex digits, got 14 characters',
+  '/sources/ant/allow/1: ant:200:1:1 is not an ANT sensor id (device type 1-127, transmission type 0-255, a 20-bit device number agreeing with it)',
+  '/sources/serial/ports/1: /dev/ttyACM0 is already /sources/serial/ports/0',
+  '/sources/serial/ports/2: give path or usb, not both',
+  '/sources/serial/ports/3: needs a path or usb ids (vendorId, productId)',
+  '/sources/serial/ports/5: usb 1546:01A8 is already /sources/serial/ports/4',
+  '/sources/serial/reconnect/maxDelayMs: 1000 is below /sources/serial/reconnect/initialDelayMs (2000)',
+];
+
+test('each source checks its own section when the config loads: every problem at once, with its path, enabled or not', (t) => {
+  const file = writeYaml(t, SOURCE_PROBLEMS_YAML);
+  assert.deepEqual(problemsOf(() => loadAgentConfig({ file, env: {} })), SOURCE_PROBLEMS);
+  const usbWithPath = problemsOf(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__PATH: '/dev/ttyUSB0' } }));
+  assert.deepEqual(usbWithPath, ['/sources/ant/path: only for transport uart; a USB stick is found by usbProductIds']);
+  const keyByReference = loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__NETWORK_KEY: '{"file":"/nonexistent/ant.key"}' } });
+  assert.deepEqual(keyByReference.sources.ant.networkKey, { file: '/nonexistent/ant.key' }, 'a key by reference is resolved when the source starts');
+});
+
+test('cli: source configurations that used to crash at start exit 2 with every problem, with or without --print-config', async (t) => {
+  const file = writeYaml(t, SOURCE_PROBLEMS_YAML);
+  for (const argv of [['-c', file], ['-c', file, '--print-config']]) {
+    const cli = io({ PB_SECRET: 'x' });
+    assert.equal(await main(argv, cli), 2, argv.join(' '));
+    for (const problem of SOURCE_PROBLEMS) assert.ok(cli.err.includes(problem), `${problem} not printed in:\n${cli.err}`);
+    assert.equal(cli.out, '');
+  }
+  const uartWithoutPath = io({ PB_SECRET: 'x' });
+  const enabled = writeYaml(t, 'agent: { id: gym-1 }\nhub: { password: { env: PB_SECRET } }\nsources: { simulator: { enabled: false }, ant: { enabled: true, transport: uart } }\n');
+  assert.equal(await main(['-c', enabled], uartWithoutPath), 2);
+  assert.match(uartWithoutPath.err, /\/sources\/ant\/path: required when transport is uart/);
+  assert.doesNotMatch(uartWithoutPath.err, /\n\s+at /, 'no stack trace');
 });
 
 test('secrets are redacted when printed; references to them are kept', () => {

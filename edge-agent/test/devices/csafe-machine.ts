@@ -2,7 +2,8 @@
  * A Concept2-like CSAFE machine on a serial port: answers GetSerial and the workout poll with values that
  * move every poll and are chosen to need byte stuffing (pace 240-243 s/km and power 240-243 W are F0..F3;
  * distance crosses 0x01F0; calories start at 0x01F1), and on one poll picks the power so that the response
- * checksum itself must be stuffed. Flags make chosen polls misbehave:
+ * checksum itself must be stuffed. It also answers GetTWork, GetOdometer (lifetime 1 234 567 m) and the PM's
+ * own work time, 60 s plus half a second per poll. Flags make chosen polls misbehave:
  *   --nak-poll N      answer poll N with status "previous frame rejected" and no data
  *   --silent-poll N   do not answer poll N (the master must time out)
  *   --corrupt-poll N  answer poll N with a wrong checksum
@@ -64,13 +65,19 @@ interface Workout {
   power: number;
   heartRate: number;
   calories: number;
+  /** Work time in hundredths of a second, as the PM counts it. */
+  workTimeCentis: number;
 }
 
+const ODOMETER_M = 1_234_567;
+
 function workoutAt(poll: number): Workout {
-  return { distance: 490 + 2 * poll, paceSecondsPerKm: 240 + (poll % 4), cadence: 24 + (poll % 3), power: 240 + (poll % 4), heartRate: 140 + (poll % 10), calories: 0x01f1 + poll };
+  return { distance: 490 + 2 * poll, paceSecondsPerKm: 240 + (poll % 4), cadence: 24 + (poll % 3), power: 240 + (poll % 4), heartRate: 140 + (poll % 10), calories: 0x01f1 + poll, workTimeCentis: 6_000 + 50 * poll };
 }
 
 const le16 = (value: number): number[] => [value & 0xff, value >> 8];
+const le32 = (value: number): number[] => [...le16(value & 0xffff), ...le16(value >>> 16)];
+const hms = (seconds: number): number[] => [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60];
 
 function responseContents(ids: { standard: number[]; pm: number[] }, workout: Workout, status: number): Uint8Array {
   const out: number[] = [status];
@@ -84,12 +91,18 @@ function responseContents(ids: { standard: number[]; pm: number[] }, workout: Wo
       [CsafeCommand.getPower]: [...le16(workout.power), CsafeUnit.watt],
       [CsafeCommand.getHeartRate]: [workout.heartRate],
       [CsafeCommand.getCalories]: le16(workout.calories),
+      [CsafeCommand.getTWork]: hms(Math.floor(workout.workTimeCentis / 100)),
+      [CsafeCommand.getOdometer]: [...le32(ODOMETER_M), CsafeUnit.metre],
     }[id];
     if (data) out.push(id, data.length, ...data);
   }
   if (ids.pm.length > 0) {
     const nested: number[] = [];
-    for (const id of ids.pm) if (id === PmCommand.getDragFactor) nested.push(id, 1, DRAG_FACTOR);
+    for (const id of ids.pm) {
+      if (id === PmCommand.getDragFactor) nested.push(id, 1, DRAG_FACTOR);
+      // 0.01 s units as uint32 and a fraction byte (always 0 here).
+      if (id === PmCommand.getWorkTime) nested.push(id, 5, ...le32(workout.workTimeCentis), 0);
+    }
     out.push(CsafeCommand.pmWrapper, nested.length, ...nested);
   }
   return Uint8Array.from(out);
@@ -146,6 +159,9 @@ function answer(contents: Uint8Array): void {
       power: workout.power,
       heart_rate: workout.heartRate,
       energy: workout.calories,
+      ...(ids.pm.includes(PmCommand.getWorkTime) ? { elapsed_time: workout.workTimeCentis / 100 } : {}),
+      ...(ids.standard.includes(CsafeCommand.getTWork) ? { elapsed_time: Math.floor(workout.workTimeCentis / 100) } : {}),
+      ...(ids.standard.includes(CsafeCommand.getOdometer) ? { odometer: ODOMETER_M } : {}),
     },
   });
 }

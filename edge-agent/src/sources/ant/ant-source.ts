@@ -9,19 +9,17 @@
  * Nothing thrown below the source escapes it: a lost stick is reopened with backoff, bad frames and pages
  * are counted and skipped.
  */
-import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import { resolveSecret } from '@pulsebridge/runtime';
+import { Backoff, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
-import { Admission } from '../admission.ts';
-import type { SensorFacts } from '../measurement.ts';
+import { SensorBook, type SensorEntry } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
-import { ANT_SEARCH_TIMEOUT_INFINITE } from './codec/commands.ts';
 import { antSensorId, AntChannelEventCode, type AntChannelEvent, type AntChannelId, type AntDataMessage } from './codec/messages.ts';
-import { ANT_USB_VENDOR_ID, AntConfigError, antSourceConfigProblems, parseAntSensorId, parseNetworkKey, type AntSourceConfig } from './config.ts';
+import { ANT_USB_VENDOR_ID, resolveNetworkKey, type AntSourceConfig } from './config.ts';
+import { AntChannels, ANT_NETWORK } from './channels.ts';
 import { antProfileFor, type AntProfile } from './profiles/index.ts';
 import { AntStick, type AntStickStats } from './stick/driver.ts';
 import { AntStickError } from './stick/errors.ts';
-import { AntTransportError, errorMessage, type AntTransport } from './transport/transport.ts';
+import { AntTransportError, type AntTransport } from './transport/transport.ts';
 import { UartTransport } from './transport/uart.ts';
 import { UsbTransport } from './transport/usb.ts';
 
@@ -37,7 +35,7 @@ export type AntMode = 'scan' | 'channels';
 /** Counters beyond health, for metrics and tests. */
 export interface AntSourceStats extends AntStickStats {
   readings: number;
-  /** Pages a profile decoder refused. */
+  /** Pages a profile decoder refused or failed on. */
   refusedPages: number;
   /** Messages from sensors that are neither allowed nor joined. */
   ignoredMessages: number;
@@ -55,32 +53,14 @@ export interface AntSourceStats extends AntStickStats {
   mode: AntMode | undefined;
 }
 
-interface SensorEntry {
-  id: string;
+/** What an ANT sensor is to the stick: its channel id and the profile that decodes its pages. */
+interface AntDevice {
   channelId: AntChannelId;
   profile: AntProfile;
-  state: unknown;
-  lastSeen: number;
-  metrics: Set<string>;
-  facts: SensorFacts;
 }
 
-interface ChannelOwner {
-  /** Set for a channel opened for one allowlisted sensor; undefined for a wildcard (pairing) channel. */
-  sensorId?: string;
-  channelId?: AntChannelId;
-  deviceType: number;
-}
-
-const NETWORK = 0;
-const INVENTORY_COALESCE_MS = 100;
-const SEARCH_TIMEOUT_UNIT_S = 2.5;
-const MAX_INVENTORY_METRICS = 64;
-/**
- * Foreign sensors remembered only to log each once. A busy venue (or a noisy transmitter) must not grow
- * them without bound; past the cap, messages are still counted, only the log line is skipped.
- */
-const MAX_REMEMBERED_FOREIGN_SENSORS = 4096;
+/** Device types heard that no profile decodes, remembered only to log each once. */
+const MAX_REMEMBERED_UNKNOWN_TYPES = 4096;
 
 export class AntSource implements Source {
   readonly name = 'ant';
@@ -89,7 +69,6 @@ export class AntSource implements Source {
   private readonly log: Logger;
   private readonly createTransport: () => AntTransport;
 
-  private sink: SourceSink | undefined;
   private stick: AntStick | undefined;
   private networkKey: Uint8Array | undefined;
   private state: SourceState = 'stopped';
@@ -99,23 +78,17 @@ export class AntSource implements Source {
   private session = 0;
   private connecting = false;
   private everConnected = false;
-  private backoffMs: number;
+  private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private inventoryTimer: NodeJS.Timeout | undefined;
   private readonly channelTimers = new Set<NodeJS.Timeout>();
   private mode: AntMode | undefined;
-  private readonly channels = new Map<number, ChannelOwner>();
+  private readonly channels: AntChannels;
 
-  private readonly admission: Admission;
-  private readonly sensors = new Map<string, SensorEntry>();
-  private readonly ignoredSensors = new Set<string>();
+  private readonly book: SensorBook<AntDevice>;
   private readonly unknownProfileSensors = new Set<string>();
   /** Reader counters of sticks already closed, so health keeps counting across replugs. */
   private readonly pastStick: AntStickStats = { frames: 0, badChecksums: 0, garbageBytes: 0, paddingBytes: 0, refusedMessages: 0 };
   private readonly counters = {
-    readings: 0,
-    refusedPages: 0,
-    ignoredMessages: 0,
     unknownProfileMessages: 0,
     unattributedMessages: 0,
     searchTimeouts: 0,
@@ -125,25 +98,25 @@ export class AntSource implements Source {
     recoveries: 0,
   };
 
+  /** `options` are trusted: the config loader ran antConfigProblems on them. */
   constructor(options: AntSourceOptions) {
     const { now, log, createTransport, ...config } = options;
-    const problems = antSourceConfigProblems(config);
-    if (problems.length > 0) throw new AntConfigError(problems);
     this.config = config;
     this.now = now;
     this.log = log;
     this.createTransport = createTransport ?? (() => this.configuredTransport());
-    this.admission = new Admission({ allow: config.allow, now, log, radio: 'ANT' });
-    this.backoffMs = config.reopenInitialMs;
+    this.book = new SensorBook<AntDevice>({ source: 'ant', radio: 'ANT', now, log, admission: { allow: config.allow }, nameOf: sensorName });
+    this.channels = new AntChannels(config, log);
+    this.backoff = new Backoff({ initialMs: config.reopenInitialMs, maxMs: config.reopenMaxMs });
   }
 
   async start(sink: SourceSink): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.sink = sink;
+    this.book.attach(sink);
     this.state = 'starting';
     this.detail = undefined;
-    const key = this.resolveNetworkKey();
+    const key = resolveNetworkKey(this.config.networkKey);
     if (!key.ok) {
       this.setState('unavailable', key.reason);
       this.log.error({ reason: key.reason }, 'ANT source unavailable');
@@ -151,9 +124,7 @@ export class AntSource implements Source {
     }
     this.networkKey = key.key;
     if (this.config.permitJoinSeconds > 0) this.permitJoin(this.config.permitJoinSeconds);
-    if (this.admission.allowed.size === 0 && this.config.permitJoinSeconds === 0) {
-      this.log.warn('no ANT sensor is allowed and joining is closed: configure `allow` or call permitJoin() to admit sensors');
-    }
+    this.book.warnIfClosed(this.config.permitJoinSeconds);
     await this.connect();
   }
 
@@ -162,28 +133,30 @@ export class AntSource implements Source {
     this.stopped = true;
     this.session++;
     clearTimeout(this.reconnectTimer);
-    clearTimeout(this.inventoryTimer);
+    this.book.detach();
     for (const timer of this.channelTimers) clearTimeout(timer);
     this.channelTimers.clear();
     await this.closeStick();
     this.state = 'stopped';
-    this.log.info({ readings: this.counters.readings, sensors: this.sensors.size }, 'ANT source stopped');
+    this.log.info({ readings: this.book.stats().readings, sensors: this.book.size }, 'ANT source stopped');
   }
 
   health(): SourceHealth {
     const stick = this.stickStats();
-    const health: SourceHealth = {
-      state: this.state,
-      sensors: this.sensors.size,
-      readings: this.counters.readings,
-      rejected: this.counters.refusedPages + stick.badChecksums + stick.refusedMessages,
-    };
-    if (this.detail !== undefined) health.detail = this.detail;
-    return health;
+    return this.book.health(this.state, this.detail, stick.badChecksums + stick.refusedMessages);
   }
 
   stats(): AntSourceStats {
-    return { ...this.stickStats(), ...this.counters, ignoredSensors: this.ignoredSensors.size, mode: this.mode };
+    const book = this.book.stats();
+    return {
+      ...this.stickStats(),
+      ...this.counters,
+      readings: book.readings,
+      refusedPages: book.rejected,
+      ignoredMessages: book.ignoredMessages,
+      ignoredSensors: book.ignoredSensors,
+      mode: this.mode,
+    };
   }
 
   /**
@@ -191,40 +164,26 @@ export class AntSource implements Source {
    * admitted for the life of the process and show in the inventory, from which the hub learns them.
    */
   permitJoin(seconds: number): void {
-    if (!this.admission.permitJoin(seconds)) return;
+    if (!this.book.permitJoin(seconds)) return;
     if (seconds > 0 && this.mode === 'channels' && this.stick && !this.connecting) {
       const stick = this.stick;
       const session = this.session;
-      void this.openPairingChannels(stick).catch((error: unknown) => {
+      void this.channels.openPairing(stick).catch((error: unknown) => {
         if (session === this.session) this.log.warn({ err: errorMessage(error) }, 'could not open ANT pairing channels');
       });
     }
   }
 
   get joinOpen(): boolean {
-    return this.admission.joinOpen;
+    return this.book.joinOpen;
   }
 
   private configuredTransport(): AntTransport {
     if (this.config.transport === 'uart') {
-      // The schema check in the constructor guarantees a path for uart.
+      // antConfigProblems guarantees a path for uart.
       return new UartTransport({ path: this.config.path ?? '', baudRate: this.config.baudRate });
     }
     return new UsbTransport({ vendorId: ANT_USB_VENDOR_ID, productIds: this.config.usbProductIds });
-  }
-
-  private resolveNetworkKey(): { ok: true; key: Uint8Array } | { ok: false; reason: string } {
-    const ref = this.config.networkKey;
-    if (ref === undefined) {
-      return { ok: false, reason: 'no ANT+ network key configured (networkKey); ANT+ adopters obtain it from thisisant.com' };
-    }
-    let text: string;
-    try {
-      text = resolveSecret(ref);
-    } catch (error) {
-      return { ok: false, reason: `ANT+ network key: ${errorMessage(error).replace(/^invalid configuration:\s*-?\s*/, '')}` };
-    }
-    return parseNetworkKey(text);
   }
 
   private setState(state: SourceState, detail?: string): void {
@@ -275,13 +234,13 @@ export class AntSource implements Source {
       await stick.start();
       const startupReason = await stick.reset();
       const capabilities = await stick.requestCapabilities();
-      await stick.setNetworkKey(NETWORK, this.networkKey ?? new Uint8Array(8));
+      await stick.setNetworkKey(ANT_NETWORK, this.networkKey ?? new Uint8Array(8));
       const mode: AntMode = this.config.mode === 'auto' ? (capabilities.scanMode ? 'scan' : 'channels') : this.config.mode;
-      if (mode === 'scan') await stick.startScan(NETWORK);
-      else await this.openChannels(stick, capabilities.maxChannels);
+      if (mode === 'scan') await stick.startScan(ANT_NETWORK);
+      else await this.channels.openAll(stick, capabilities.maxChannels, this.book.allowed, () => this.joinOpen);
       if (session !== this.session) return;
       this.mode = mode;
-      this.backoffMs = this.config.reopenInitialMs;
+      this.backoff.reset();
       this.setState('running');
       if (this.everConnected) this.counters.recoveries++;
       this.log.info(
@@ -299,23 +258,23 @@ export class AntSource implements Source {
       }
       const reason = errorMessage(error);
       this.setState('degraded', `${this.everConnected ? 'stick lost' : 'no stick'}: ${reason}`);
-      this.log.warn({ err: reason, code: codeOf(error), retryInMs: this.backoffMs }, 'ANT stick init failed');
-      this.scheduleReconnect();
+      const delay = this.scheduleReconnect();
+      this.log.warn({ err: reason, code: codeOf(error), retryInMs: delay }, 'ANT stick init failed');
     } finally {
       if (session === this.session) this.connecting = false;
     }
   }
 
-  private scheduleReconnect(): void {
-    if (this.stopped) return;
+  /** Returns the delay before the next attempt. */
+  private scheduleReconnect(): number | undefined {
+    if (this.stopped) return undefined;
     clearTimeout(this.reconnectTimer);
-    // Jitter so that several agents restarted by one power cut do not retry in step.
-    const delay = Math.round(this.backoffMs * (0.8 + Math.random() * 0.4));
-    this.backoffMs = Math.min(this.backoffMs * 2, this.config.reopenMaxMs);
+    const delay = this.backoff.next();
     this.reconnectTimer = setTimeout(() => {
       this.connecting = false;
       void this.connect();
     }, delay);
+    return delay;
   }
 
   private onLost(reason: string): void {
@@ -329,65 +288,11 @@ export class AntSource implements Source {
     void this.closeStick().then(() => this.scheduleReconnect());
   }
 
-  private searchTimeoutUnits(): number {
-    const seconds = this.config.channelSearchTimeoutSeconds;
-    if (seconds === 0) return ANT_SEARCH_TIMEOUT_INFINITE;
-    return Math.min(ANT_SEARCH_TIMEOUT_INFINITE - 1, Math.max(1, Math.ceil(seconds / SEARCH_TIMEOUT_UNIT_S)));
-  }
-
-  private async openChannels(stick: AntStick, maxChannels: number): Promise<void> {
-    // Extended data lets wildcard channels name whom they found; channels for known sensors work without.
-    await stick.enableExtendedData().catch((error: unknown) => this.log.warn({ err: errorMessage(error) }, 'stick has no extended data; wildcard pairing cannot name sensors'));
-    let channel = 0;
-    const skipped: string[] = [];
-    for (const id of this.admission.allowed) {
-      const channelId = parseAntSensorId(id);
-      const profile = channelId && antProfileFor(channelId.deviceType);
-      if (!channelId || !profile) continue;
-      if (channel >= maxChannels) {
-        skipped.push(id);
-        continue;
-      }
-      await stick.startChannel({
-        channel,
-        network: NETWORK,
-        id: { deviceNumber: channelId.deviceNumber & 0xffff, deviceType: channelId.deviceType, transmissionType: channelId.transmissionType },
-        period: profile.channelPeriod,
-        searchTimeout: this.searchTimeoutUnits(),
-      });
-      this.channels.set(channel, { sensorId: id, channelId: { ...channelId, pairing: false }, deviceType: channelId.deviceType });
-      channel++;
-    }
-    if (skipped.length > 0) this.log.warn({ maxChannels, skipped }, 'stick has fewer channels than allowed sensors; some are not listened to');
-    if (this.joinOpen) await this.openPairingChannels(stick, maxChannels);
-  }
-
-  /** Wildcard channels on the free channel numbers, one device type each, while joining is permitted. */
-  private async openPairingChannels(stick: AntStick, maxChannels = stick.capabilities?.maxChannels ?? 0): Promise<void> {
-    const types = this.config.pairingDeviceTypes.filter((t) => antProfileFor(t));
-    if (types.length === 0) return;
-    let next = 0;
-    for (let channel = 0; channel < maxChannels; channel++) {
-      if (this.channels.has(channel)) continue;
-      const deviceType = types[next++ % types.length] ?? 0;
-      const profile = antProfileFor(deviceType);
-      if (!profile) continue;
-      this.channels.set(channel, { deviceType });
-      await stick.startChannel({
-        channel,
-        network: NETWORK,
-        id: { deviceNumber: 0, deviceType, transmissionType: 0 },
-        period: profile.channelPeriod,
-        searchTimeout: this.searchTimeoutUnits(),
-      });
-    }
-  }
-
   private onEvent(event: AntChannelEvent): void {
     switch (event.code) {
       case AntChannelEventCode.rxSearchTimeout:
         this.counters.searchTimeouts++;
-        this.log.info({ channel: event.channel, sensor: this.channels.get(event.channel)?.sensorId }, 'ANT channel search timed out');
+        this.log.info({ channel: event.channel, sensor: this.channels.sensorOf(event.channel) }, 'ANT channel search timed out');
         return;
       case AntChannelEventCode.rxFail:
       case AntChannelEventCode.rxFailGoToSearch:
@@ -429,108 +334,48 @@ export class AntSource implements Source {
     try {
       this.handleData(message);
     } catch (error) {
-      // A decoder or sink bug must not take the stick down with it: count the page and carry on.
-      this.counters.refusedPages++;
+      // A decoder bug must not take the stick down with it: count the page and carry on.
+      this.book.reject(undefined, `page handling failed: ${errorMessage(error)}`);
       this.log.error({ err: errorMessage(error) }, 'ANT page handling failed');
     }
   }
 
   private handleData(message: AntDataMessage): void {
-    const owner = this.channels.get(message.channel);
-    const channelId = message.channelId ?? owner?.channelId;
+    const channelId = message.channelId ?? this.channels.channelIdOf(message.channel);
     if (!channelId) {
       this.counters.unattributedMessages++;
       return;
     }
     const id = antSensorId(channelId);
-    if (!this.admission.isAdmitted(id)) {
-      this.counters.ignoredMessages++;
-      if (!this.ignoredSensors.has(id) && this.ignoredSensors.size < MAX_REMEMBERED_FOREIGN_SENSORS) {
-        this.ignoredSensors.add(id);
-        this.log.debug({ sensor: id }, 'ANT sensor not admitted; ignoring it');
-      }
-      return;
-    }
+    if (!this.book.admit(id)) return;
     const now = this.now();
-    let entry = this.sensors.get(id);
+    let entry = this.book.get(id);
     if (!entry) {
       const profile = antProfileFor(channelId.deviceType);
       if (!profile) {
         this.counters.unknownProfileMessages++;
-        if (!this.unknownProfileSensors.has(id) && this.unknownProfileSensors.size < MAX_REMEMBERED_FOREIGN_SENSORS) {
+        if (!this.unknownProfileSensors.has(id) && this.unknownProfileSensors.size < MAX_REMEMBERED_UNKNOWN_TYPES) {
           this.unknownProfileSensors.add(id);
           this.log.info({ sensor: id, deviceType: channelId.deviceType }, 'ANT sensor of a device type no profile decodes');
         }
         return;
       }
-      entry = { id, channelId, profile, state: undefined, lastSeen: now, metrics: new Set(), facts: {} };
-      this.sensors.set(id, entry);
-      this.scheduleInventory();
-    } else if (now - entry.lastSeen > this.config.staleStateMs) {
+      const rateHz = Math.round((32768 / profile.channelPeriod) * 100) / 100;
+      entry = this.book.add(id, { kind: profile.name, rateHz, device: { channelId, profile } });
+    } else if (entry.lastSeen !== undefined && now - entry.lastSeen > this.config.staleStateMs) {
       // After a long gap the counters may have wrapped more than once: start over rather than guess.
-      entry.state = undefined;
+      this.book.resetDecoders(entry);
     }
-    entry.lastSeen = now;
-
-    const result = entry.profile.decode(message.page, entry.state, { deviceNumber: channelId.deviceNumber, wheelCircumferenceM: this.config.wheelCircumferenceM });
-    if (!result.ok) {
-      this.counters.refusedPages++;
-      this.log.debug({ sensor: id, reason: result.reason }, 'ANT page refused');
-      return;
-    }
-    entry.state = result.state;
-    if (result.facts) this.mergeFacts(entry, result.facts);
-    const sink = this.sink;
-    for (const m of result.measurements) {
-      const reading: Reading = { sensor: id, metric: m.metric, ts: Math.round(now + (m.offsetMs ?? 0)), value: m.value };
-      this.counters.readings++;
-      if (!entry.metrics.has(m.metric) && entry.metrics.size < MAX_INVENTORY_METRICS) {
-        entry.metrics.add(m.metric);
-        this.scheduleInventory();
-      }
-      sink?.reading(reading);
-    }
-  }
-
-  private mergeFacts(entry: SensorEntry, facts: SensorFacts): void {
-    let changed = false;
-    for (const [key, value] of Object.entries(facts)) {
-      if (entry.facts[key] === value) continue;
-      entry.facts[key] = value;
-      changed = true;
-    }
-    if (!changed) return;
-    this.log.info({ sensor: entry.id, facts: entry.facts }, 'ANT sensor facts');
-    this.scheduleInventory();
-  }
-
-  private scheduleInventory(): void {
-    if (this.inventoryTimer || this.stopped) return;
-    // A scan that hears 30 sensors at once would otherwise publish 30 inventories in a row.
-    this.inventoryTimer = setTimeout(() => {
-      this.inventoryTimer = undefined;
-      if (!this.stopped) this.sink?.inventory(this.inventory());
-    }, INVENTORY_COALESCE_MS);
-  }
-
-  inventory(): SensorInfo[] {
-    return [...this.sensors.values()].map((entry) => {
-      const info: SensorInfo = {
-        id: entry.id,
-        kind: entry.profile.name,
-        source: 'ant',
-        name: sensorName(entry),
-        metrics: [...entry.metrics],
-        rateHz: Math.round((32768 / entry.profile.channelPeriod) * 100) / 100,
-      };
-      return info;
-    });
+    this.book.heard(entry, now);
+    const { profile } = entry.device;
+    const result = profile.decode(message.page, entry.decoderStates.get(profile.name), { deviceNumber: channelId.deviceNumber, wheelCircumferenceM: this.config.wheelCircumferenceM });
+    this.book.decoded(entry, result, profile.name, now);
   }
 }
 
-function sensorName(entry: SensorEntry): string {
+function sensorName(entry: SensorEntry<AntDevice>): string {
   const { manufacturerId, modelNumber, serialNumber } = entry.facts;
-  const parts = [`ANT+ ${entry.profile.name.replace(/_/g, ' ')} ${entry.channelId.deviceNumber}`];
+  const parts = [`ANT+ ${entry.device.profile.name.replace(/_/g, ' ')} ${entry.device.channelId.deviceNumber}`];
   const details: string[] = [];
   if (manufacturerId !== undefined) details.push(`manufacturer ${manufacturerId}`);
   if (modelNumber !== undefined) details.push(`model ${modelNumber}`);

@@ -2,9 +2,8 @@
  * Configuration of the ANT source: which stick, the ANT+ network key, and which sensors it admits.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
-import { SecretRef } from '@pulsebridge/runtime';
+import { SecretRef, errorMessage, resolveSecret } from '@pulsebridge/runtime';
+import { parseSection } from '../config-section.ts';
 
 /** Dynastream/Garmin vendor id and the sticks sold for ANT+: USB2 (0x1008) and USB-m (0x1009). */
 export const ANT_USB_VENDOR_ID = 0x0fcf;
@@ -56,38 +55,47 @@ export const AntSourceConfig = Type.Object(
 );
 export type AntSourceConfig = Static<typeof AntSourceConfig>;
 
-const checker = TypeCompiler.Compile(AntSourceConfig);
-
-export function antSourceConfigProblems(value: unknown): string[] {
-  const problems = [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
-  if (problems.length === 0) {
-    const config = value as AntSourceConfig;
-    if (config.transport === 'uart' && config.path === undefined) problems.push('/path: required when transport is uart');
-    if (config.reopenMaxMs < config.reopenInitialMs) problems.push('/reopenMaxMs: must not be below reopenInitialMs');
+/**
+ * What the schema cannot say about an ANT section: the UART needs its device, the backoff must grow, a
+ * network key written in the file must be a key, and allowed ids must name real channel ids.
+ */
+export function antConfigProblems(config: AntSourceConfig, path: string): string[] {
+  const problems: string[] = [];
+  if (config.transport === 'uart' && config.path === undefined) problems.push(`${path}/path: required when transport is uart`);
+  if (config.transport === 'usb' && config.path !== undefined) problems.push(`${path}/path: only for transport uart; a USB stick is found by usbProductIds`);
+  if (config.reopenMaxMs < config.reopenInitialMs) problems.push(`${path}/reopenMaxMs: ${config.reopenMaxMs} is below ${path}/reopenInitialMs (${config.reopenInitialMs})`);
+  // A key given by reference is resolved when the source starts (the file may be put in place later).
+  if (typeof config.networkKey === 'string') {
+    const key = parseNetworkKey(config.networkKey);
+    if (!key.ok) problems.push(`${path}/networkKey: ${key.reason}`);
   }
+  config.allow.forEach((id, index) => {
+    if (parseAntSensorId(id) === undefined) problems.push(`${path}/allow/${index}: ${id} is not an ANT sensor id (device type 1-127, transmission type 0-255, a 20-bit device number agreeing with it)`);
+  });
   return problems;
 }
 
-export type AntConfigErrorCode = 'invalid_config';
-
-export class AntConfigError extends Error {
-  readonly code: AntConfigErrorCode = 'invalid_config';
-
-  constructor(problems: string[]) {
-    super(`invalid ANT configuration:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'AntConfigError';
-  }
-}
-
-/** Fills defaults and validates; throws AntConfigError listing every problem. */
+/** Fills defaults and checks; throws a ConfigError listing every problem. */
 export function antSourceConfig(input: unknown = {}): AntSourceConfig {
-  const value: unknown = Value.Default(AntSourceConfig, Value.Clone(input ?? {}));
-  const problems = antSourceConfigProblems(value);
-  if (problems.length > 0) throw new AntConfigError(problems);
-  return value as AntSourceConfig;
+  return parseSection(AntSourceConfig, input, antConfigProblems);
 }
 
 export type NetworkKeyResult = { ok: true; key: Uint8Array } | { ok: false; reason: string };
+
+/**
+ * The configured key as bytes, or why there is none: not configured, its reference does not resolve, or
+ * it is not 8 bytes. Resolved when the source starts, so a key file can be put in place after the config.
+ */
+export function resolveNetworkKey(ref: SecretRef | undefined, env: NodeJS.ProcessEnv = process.env): NetworkKeyResult {
+  if (ref === undefined) return { ok: false, reason: 'no ANT+ network key configured (networkKey); ANT+ adopters obtain it from thisisant.com' };
+  let text: string;
+  try {
+    text = resolveSecret(ref, env);
+  } catch (error) {
+    return { ok: false, reason: `ANT+ network key: ${errorMessage(error).replace(/^invalid configuration:\s*-?\s*/, '')}` };
+  }
+  return parseNetworkKey(text);
+}
 
 /**
  * The key as bytes, or why there is none. Never puts the key itself in a reason: reasons end up in logs

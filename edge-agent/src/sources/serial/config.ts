@@ -1,18 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
-
-export type SerialSourceErrorCode = 'invalid_config';
-
-export class SerialSourceError extends Error {
-  readonly code: SerialSourceErrorCode;
-
-  constructor(code: SerialSourceErrorCode, message: string) {
-    super(message);
-    this.name = 'SerialSourceError';
-    this.code = code;
-  }
-}
+import { parseSection } from '../config-section.ts';
 
 const Protocol = Type.Union([Type.Literal('csafe'), Type.Literal('waterrower'), Type.Literal('nmea')], {
   description: 'what the device speaks: CSAFE (Concept2 PM and other fitness machines), WaterRower S4/S5, NMEA 0183 GPS',
@@ -29,20 +16,17 @@ const portCommon = {
   ),
 };
 
-export const SerialPortByPath = Type.Object(
-  { path: Type.String({ minLength: 1, maxLength: 1024, description: 'device path, e.g. /dev/ttyACM0 or /dev/serial/by-id/...' }), ...portCommon },
-  { additionalProperties: false },
-);
-
-export const SerialPortByUsb = Type.Object(
+/** A port is found by its path or by its USB ids, exactly one of them (serialConfigProblems says which is wrong). */
+export const SerialPortConfig = Type.Object(
   {
-    usb: Type.Object({ vendorId: UsbId, productId: UsbId }, { additionalProperties: false, description: 'found through SerialPort.list() at every (re)connect' }),
+    path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'device path, e.g. /dev/ttyACM0 or /dev/serial/by-id/...' })),
+    usb: Type.Optional(
+      Type.Object({ vendorId: UsbId, productId: UsbId }, { additionalProperties: false, description: 'found through SerialPort.list() at every (re)connect' }),
+    ),
     ...portCommon,
   },
   { additionalProperties: false },
 );
-
-export const SerialPortConfig = Type.Union([SerialPortByPath, SerialPortByUsb]);
 export type SerialPortConfig = Static<typeof SerialPortConfig>;
 
 export const SerialSourceConfig = Type.Object(
@@ -82,16 +66,35 @@ export const SerialSourceConfig = Type.Object(
 );
 export type SerialSourceConfig = Static<typeof SerialSourceConfig>;
 
-const checker = TypeCompiler.Compile(SerialSourceConfig);
-
-export function serialSourceConfigProblems(value: unknown): string[] {
-  return [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
+/** The port's identity: its path, or `usb:vvvv:pppp` with the ids in lower case. */
+export function portIdentity(port: SerialPortConfig): string {
+  return port.usb ? `usb:${port.usb.vendorId}:${port.usb.productId}`.toLowerCase() : (port.path ?? '');
 }
 
-/** Fills defaults and validates; throws SerialSourceError('invalid_config') listing every problem. */
+/**
+ * What the schema cannot say about a serial section: each port by path or by USB ids (not both, not
+ * neither), no device configured twice (two channels would fight over it), a backoff that grows.
+ */
+export function serialConfigProblems(config: SerialSourceConfig, path: string): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  config.ports.forEach((port, index) => {
+    const at = `${path}/ports/${index}`;
+    if (port.path !== undefined && port.usb !== undefined) problems.push(`${at}: give path or usb, not both`);
+    else if (port.path === undefined && port.usb === undefined) problems.push(`${at}: needs a path or usb ids (vendorId, productId)`);
+    else {
+      const identity = portIdentity(port);
+      const first = seen.get(identity);
+      if (first !== undefined) problems.push(`${at}: ${port.path ?? `usb ${port.usb?.vendorId}:${port.usb?.productId}`} is already ${path}/ports/${first}`);
+      else seen.set(identity, index);
+    }
+  });
+  const { initialDelayMs, maxDelayMs } = config.reconnect;
+  if (maxDelayMs < initialDelayMs) problems.push(`${path}/reconnect/maxDelayMs: ${maxDelayMs} is below ${path}/reconnect/initialDelayMs (${initialDelayMs})`);
+  return problems;
+}
+
+/** Fills defaults and checks; throws a ConfigError listing every problem. */
 export function serialSourceConfig(input: unknown = {}): SerialSourceConfig {
-  const value: unknown = Value.Default(SerialSourceConfig, Value.Clone(input ?? {}));
-  const problems = serialSourceConfigProblems(value);
-  if (problems.length > 0) throw new SerialSourceError('invalid_config', `invalid serial source configuration:\n  - ${problems.join('\n  - ')}`);
-  return value as SerialSourceConfig;
+  return parseSection(SerialSourceConfig, input, serialConfigProblems);
 }

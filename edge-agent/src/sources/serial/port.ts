@@ -3,18 +3,11 @@
  * `serialport` is a native module, imported lazily: a box where it cannot load reports the serial source
  * unavailable instead of failing to start.
  */
+import { PulsebridgeError, errorMessage } from '@pulsebridge/runtime';
 
 export type SerialPortErrorCode = 'binding_unavailable' | 'list_failed' | 'not_found' | 'open_failed';
 
-export class SerialPortError extends Error {
-  readonly code: SerialPortErrorCode;
-
-  constructor(code: SerialPortErrorCode, message: string) {
-    super(message);
-    this.name = 'SerialPortError';
-    this.code = code;
-  }
-}
+export class SerialPortError extends PulsebridgeError<SerialPortErrorCode> {}
 
 /** What `SerialPort.list()` returns, reduced to what matching needs. */
 export interface ListedPort {
@@ -47,7 +40,7 @@ async function serialPortModule(): Promise<SerialPortModule> {
     return await loading;
   } catch (error) {
     loading = undefined;
-    throw new SerialPortError('binding_unavailable', `serialport cannot load: ${(error as Error).message}`);
+    throw new SerialPortError('binding_unavailable', `serialport cannot load: ${errorMessage(error)}`);
   }
 }
 
@@ -56,7 +49,7 @@ export const listSystemPorts: ListPorts = async () => {
   try {
     return await SerialPort.list();
   } catch (error) {
-    throw new SerialPortError('list_failed', `cannot list serial ports: ${(error as Error).message}`);
+    throw new SerialPortError('list_failed', `cannot list serial ports: ${errorMessage(error)}`);
   }
 };
 
@@ -69,7 +62,7 @@ export async function findUsbPort(listPorts: ListPorts, usb: { vendorId: string;
     ports = await listPorts();
   } catch (error) {
     if (error instanceof SerialPortError) throw error;
-    throw new SerialPortError('list_failed', `cannot list serial ports: ${(error as Error).message}`);
+    throw new SerialPortError('list_failed', `cannot list serial ports: ${errorMessage(error)}`);
   }
   const found = ports.find((port) => sameHexId(port.vendorId, usb.vendorId) && sameHexId(port.productId, usb.productId));
   if (!found) throw new SerialPortError('not_found', `no serial port with USB id ${usb.vendorId}:${usb.productId} (${ports.length} ports listed)`);

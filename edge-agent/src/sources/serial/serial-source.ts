@@ -6,18 +6,17 @@
  * driver and, when the port disappears, reports the loss and retries with a doubling delay. Readings are
  * stamped when received and nothing is replayed after a reconnect, so a replug cannot duplicate readings.
  */
-import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
+import { Backoff, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Measurement } from '../measurement.ts';
+import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
-import { SerialSourceError, serialSourceConfigProblems, type SerialPortConfig, type SerialSourceConfig } from './config.ts';
-import { CsafeDriver } from './drivers/csafe-driver.ts';
+import type { SerialPortConfig, SerialSourceConfig } from './config.ts';
 import type { DriverContext, SensorRole, SerialDriver } from './drivers/driver.ts';
-import { NmeaDriver } from './drivers/nmea-driver.ts';
-import { WaterRowerDriver } from './drivers/waterrower-driver.ts';
 import { SerialPortError, findUsbPort, listSystemPorts, openSerialPort, type ListPorts, type OpenPort } from './port.ts';
+import { SERIAL_PROTOCOLS } from './protocols.ts';
 
-export { SerialSourceConfig, serialSourceConfig, SerialSourceError } from './config.ts';
+export { SerialSourceConfig, serialSourceConfig } from './config.ts';
 
 export type SerialSourceOptions = SerialSourceConfig & {
   now: () => number;
@@ -45,7 +44,6 @@ const SENSOR_ID_MAX = 64;
 const CORRECTED_SUFFIX = '~corrected';
 /** `~` is kept out of keys so that `~corrected` can only be the suffix. */
 const NOT_IN_KEY = /[^A-Za-z0-9:._-]+/g;
-const RETRY_JITTER = 0.2;
 
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
@@ -65,29 +63,16 @@ export function sensorKey(raw: string, maxLength: number): string {
 }
 
 function describePort(config: SerialPortConfig): string {
-  return 'path' in config ? `${config.protocol} ${config.path}` : `${config.protocol} usb ${config.usb.vendorId}:${config.usb.productId}`;
-}
-
-function createDriver(config: SerialSourceConfig, protocol: SerialPortConfig['protocol']): SerialDriver {
-  switch (protocol) {
-    case 'csafe':
-      return new CsafeDriver(config.csafe);
-    case 'waterrower':
-      return new WaterRowerDriver(config.waterrower);
-    case 'nmea':
-      return new NmeaDriver({ track: { maxSpeedMps: config.gps.maxSpeedMps } });
-  }
+  return config.usb ? `${config.protocol} usb ${config.usb.vendorId}:${config.usb.productId}` : `${config.protocol} ${config.path}`;
 }
 
 interface ChannelOptions {
   port: SerialPortConfig;
-  driver: SerialDriver;
-  reconnect: SerialSourceConfig['reconnect'];
+  config: SerialSourceConfig;
+  book: SensorBook;
   listPorts: ListPorts;
   now: () => number;
   log: Logger;
-  emit(reading: Reading): void;
-  changed(): void;
 }
 
 class SerialChannel {
@@ -101,18 +86,22 @@ class SerialChannel {
   rejected = 0;
   private readonly options: ChannelOptions;
   private readonly driver: SerialDriver;
+  private readonly book: SensorBook;
+  private readonly backoff: Backoff;
   private readonly log: Logger;
   private port: OpenPort | undefined;
   private path: string | undefined;
   private key: string | undefined;
   private problem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
   private generation = 0;
 
   constructor(options: ChannelOptions) {
     this.options = options;
-    this.driver = options.driver;
+    this.driver = SERIAL_PROTOCOLS[options.port.protocol].createDriver(options.config);
+    this.book = options.book;
+    const { initialDelayMs, maxDelayMs } = options.config.reconnect;
+    this.backoff = new Backoff({ initialMs: initialDelayMs, maxMs: maxDelayMs });
     this.label = describePort(options.port);
     this.log = options.log.child({ port: this.label });
   }
@@ -128,6 +117,7 @@ class SerialChannel {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.driver.close();
+    this.unlist();
     const port = this.port;
     this.port = undefined;
     await port?.close();
@@ -139,23 +129,25 @@ class SerialChannel {
     return role === 'corrected' ? id + CORRECTED_SUFFIX : id;
   }
 
-  sensors(): SensorInfo[] {
-    if (this.state !== 'open') return [];
+  /** Enters the port's sensors in the book: the device, and its corrected track where the driver has one. */
+  private list(): void {
     const id = this.sensorId();
-    if (id === undefined) return [];
+    if (id === undefined) return;
     const { port } = this.options;
-    const kind = port.kind ?? this.driver.kind;
-    const base = { kind, source: 'serial', rateHz: this.driver.rateHz };
-    const sensors: SensorInfo[] = [{ id, ...base, metrics: [...this.driver.metrics], ...(port.name ? { name: port.name } : {}) }];
-    if (this.driver.correctedMetrics) {
-      sensors.push({
-        id: id + CORRECTED_SUFFIX,
-        ...base,
-        metrics: [...this.driver.correctedMetrics],
-        name: `${port.name ?? id} (corrected track)`,
-      });
-    }
-    return sensors;
+    const base = { kind: port.kind ?? this.driver.kind, rateHz: this.driver.rateHz, device: undefined };
+    this.book.batch(() => {
+      this.book.add(id, { ...base, name: port.name, metrics: this.driver.metrics });
+      if (this.driver.correctedMetrics) this.book.add(id + CORRECTED_SUFFIX, { ...base, name: `${port.name ?? id} (corrected track)`, metrics: this.driver.correctedMetrics });
+    });
+  }
+
+  private unlist(): void {
+    const id = this.sensorId();
+    if (id === undefined) return;
+    this.book.batch(() => {
+      this.book.remove(id);
+      this.book.remove(id + CORRECTED_SUFFIX);
+    });
   }
 
   /** Why this port does not deliver, or undefined when it does. */
@@ -187,13 +179,14 @@ class SerialChannel {
     let path: string | undefined;
     try {
       let serialNumber: string | undefined;
-      if ('usb' in config) {
+      if (config.usb) {
         const found = await findUsbPort(this.options.listPorts, config.usb);
         path = found.path;
         serialNumber = found.serialNumber;
-      } else path = config.path;
+        // serialConfigProblems guarantees a path where there are no USB ids.
+      } else path = config.path ?? '';
       const openPath = path;
-      const port = await openSerialPort(openPath, config.baudRate ?? this.driver.defaultBaudRate, {
+      const port = await openSerialPort(openPath, config.baudRate ?? SERIAL_PROTOCOLS[config.protocol].baudRate, {
         data: (chunk) => this.receive(generation, chunk),
         lost: (reason) => this.lost(generation, reason),
       });
@@ -209,15 +202,15 @@ class SerialChannel {
       this.detail = undefined;
       this.problem = undefined;
       this.unavailable = false;
-      this.attempt = 0;
+      this.backoff.reset();
       this.log.info({ path: openPath, sensor: this.sensorId() }, 'serial port open');
       this.driver.open(this.context(generation, keyRoom));
-      this.options.changed();
+      this.list();
     } catch (error) {
       if (generation !== this.generation || this.state === 'stopped') return;
       const code = error instanceof SerialPortError ? error.code : 'open_failed';
       this.unavailable = code === 'binding_unavailable';
-      this.retry((error as Error).message);
+      this.retry(errorMessage(error));
     }
   }
 
@@ -232,17 +225,18 @@ class SerialChannel {
         if (current()) this.emit(measurements, role);
       },
       rejected: (reason) => {
-        if (!current()) return;
-        this.rejected++;
-        this.log.debug({ reason }, 'serial frame rejected');
+        if (current()) this.reject(reason);
       },
       identified: (serialNumber) => {
         if (!current()) return;
         const key = sensorKey(serialNumber, keyRoom);
         if (key === this.key) return;
-        this.key = key;
+        this.book.batch(() => {
+          this.unlist();
+          this.key = key;
+          this.list();
+        });
         this.log.info({ serialNumber, sensor: this.sensorId() }, 'device identified');
-        this.options.changed();
       },
       problem: (detail) => {
         if (!current() || detail === this.problem) return;
@@ -259,23 +253,27 @@ class SerialChannel {
       this.driver.receive(chunk);
     } catch (error) {
       // Decoders refuse rather than throw; if one throws anyway, the chunk is lost, not the agent.
-      this.rejected++;
+      this.reject(`driver failed on received bytes: ${errorMessage(error)}`);
       this.log.error({ err: error }, 'serial driver failed on received bytes');
     }
   }
 
+  private reject(reason: string): void {
+    this.rejected++;
+    this.book.reject(this.entry('device'), reason);
+  }
+
+  private entry(role: SensorRole): ReturnType<SensorBook['get']> {
+    const id = this.sensorId(role);
+    return id === undefined ? undefined : this.book.get(id);
+  }
+
   private emit(measurements: readonly Measurement[], role: SensorRole = 'device'): void {
-    const sensor = this.sensorId(role);
-    if (sensor === undefined) return;
-    const receivedAt = Math.round(this.options.now());
-    for (const m of measurements) {
-      if (!Number.isFinite(m.value)) {
-        this.rejected++;
-        continue;
-      }
-      this.readings++;
-      this.options.emit({ sensor, metric: m.metric as MetricId, ts: receivedAt + Math.round(m.offsetMs ?? 0), value: m.value });
-    }
+    const entry = this.entry(role);
+    if (!entry) return;
+    const emitted = this.book.emit(entry, measurements, Math.round(this.options.now()));
+    this.readings += emitted;
+    this.rejected += measurements.length - emitted;
   }
 
   private lost(generation: number, reason: string): void {
@@ -285,19 +283,17 @@ class SerialChannel {
     this.port = undefined;
     this.losses++;
     this.log.warn({ reason }, 'serial port lost');
+    this.unlist();
     this.retry(`lost: ${reason}`);
-    this.options.changed();
   }
 
   private retry(reason: string): void {
-    const { initialDelayMs, maxDelayMs } = this.options.reconnect;
-    const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(this.attempt, 20));
-    // Jitter keeps several ports on one hub from retrying in lockstep.
-    const delay = Math.round(base * (1 - RETRY_JITTER + Math.random() * 2 * RETRY_JITTER));
-    this.attempt++;
+    // Jittered, so several ports on one hub do not retry in lockstep.
+    const delay = this.backoff.next();
+    const attempt = this.backoff.attempts;
     this.state = 'waiting';
-    this.detail = `${reason}; retry ${this.attempt} in ${delay} ms`;
-    this.log.debug({ reason, delay, attempt: this.attempt }, 'serial port retry scheduled');
+    this.detail = `${reason}; retry ${attempt} in ${delay} ms`;
+    this.log.debug({ reason, delay, attempt }, 'serial port retry scheduled');
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
@@ -311,39 +307,26 @@ class SerialChannel {
 export class SerialSource implements Source {
   readonly name = 'serial';
   private readonly channels: SerialChannel[];
+  private readonly book: SensorBook;
   private readonly log: Logger;
-  private sink: SourceSink | undefined;
   private started = false;
-  private lastInventory = '';
 
+  /** `options` are trusted: the config loader ran serialConfigProblems on them. */
   constructor(options: SerialSourceOptions) {
     const { now, log, listPorts, ...config } = options;
-    const problems = serialSourceConfigProblems(config);
-    if (problems.length > 0) throw new SerialSourceError('invalid_config', `invalid serial source configuration:\n  - ${problems.join('\n  - ')}`);
     this.log = log;
-    this.channels = config.ports.map(
-      (port) =>
-        new SerialChannel({
-          port,
-          driver: createDriver(config, port.protocol),
-          reconnect: config.reconnect,
-          listPorts: listPorts ?? listSystemPorts,
-          now,
-          log,
-          emit: (reading) => this.emit(reading),
-          changed: () => this.publishInventory(),
-        }),
-    );
+    // Serial sensors come and go with their ports, one at a time: nothing to coalesce.
+    this.book = new SensorBook({ source: 'serial', radio: 'serial', now, log, coalesceMs: 0 });
+    this.channels = config.ports.map((port) => new SerialChannel({ port, config, book: this.book, listPorts: listPorts ?? listSystemPorts, now, log }));
   }
 
   async start(sink: SourceSink): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.sink = sink;
-    this.lastInventory = '';
+    this.book.attach(sink);
     if (this.channels.length === 0) this.log.warn('serial source has no ports configured');
     await Promise.all(this.channels.map((channel) => channel.start()));
-    this.publishInventory();
+    this.book.publish();
     this.log.info({ ports: this.ports().map(({ port, state, detail }) => ({ port, state, detail })) }, 'serial source started');
   }
 
@@ -351,49 +334,24 @@ export class SerialSource implements Source {
     if (!this.started) return;
     this.started = false;
     await Promise.all(this.channels.map((channel) => channel.stop()));
-    this.sink = undefined;
+    this.book.detach();
     this.log.info('serial source stopped');
   }
 
   health(): SourceHealth {
-    const readings = this.channels.reduce((sum, c) => sum + c.readings, 0);
-    const rejected = this.channels.reduce((sum, c) => sum + c.rejected, 0);
-    const sensors = this.channels.reduce((sum, c) => sum + c.sensors().length, 0);
-    const counts = { sensors, readings, rejected };
-    if (!this.started) return { state: 'stopped', ...counts };
-    if (this.channels.length === 0) return { state: 'unavailable', detail: 'no serial ports configured', ...counts };
+    if (!this.started) return this.book.health('stopped');
+    if (this.channels.length === 0) return this.book.health('unavailable', 'no serial ports configured');
     const troubles = this.channels.flatMap((c) => {
       const trouble = c.trouble();
       return trouble === undefined ? [] : [`${c.label}: ${trouble}`];
     });
-    if (troubles.length === 0) return { state: 'running', ...counts };
+    if (troubles.length === 0) return this.book.health('running');
     const state: SourceState = this.channels.every((c) => c.unavailable) ? 'unavailable' : 'degraded';
-    return { state, detail: troubles.join('; '), ...counts };
+    return this.book.health(state, troubles.join('; '));
   }
 
   /** Per-port state and counters: what an operator (or a test) needs beyond the summary in health(). */
   ports(): SerialPortStatus[] {
     return this.channels.map((channel) => channel.status());
-  }
-
-  private emit(reading: Reading): void {
-    try {
-      this.sink?.reading(reading);
-    } catch (error) {
-      this.log.error({ err: error }, 'reading sink threw');
-    }
-  }
-
-  private publishInventory(): void {
-    if (!this.sink) return;
-    const sensors = this.channels.flatMap((channel) => channel.sensors());
-    const serialized = JSON.stringify(sensors);
-    if (serialized === this.lastInventory) return;
-    this.lastInventory = serialized;
-    try {
-      this.sink.inventory(sensors);
-    } catch (error) {
-      this.log.error({ err: error }, 'inventory sink threw');
-    }
   }
 }

@@ -1,18 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
+import { PulsebridgeError } from '@pulsebridge/runtime';
+import { parseSection } from '../config-section.ts';
 
-export type SimulatorErrorCode = 'invalid_config' | 'invalid_range';
+export type SimulatorErrorCode = 'invalid_range';
 
-export class SimulatorError extends Error {
-  readonly code: SimulatorErrorCode;
-
-  constructor(code: SimulatorErrorCode, message: string) {
-    super(message);
-    this.name = 'SimulatorError';
-    this.code = code;
-  }
-}
+/** A request the simulator cannot answer, e.g. readings for a reversed time range. */
+export class SimulatorError extends PulsebridgeError<SimulatorErrorCode> {}
 
 /** The fastest rate a sensor may be driven at: keeps sample times at least 10 ms apart, so whole-ms timestamps stay distinct. */
 export const MAX_SENSOR_RATE_HZ = 100;
@@ -59,16 +52,7 @@ export const SimulatorConfig = Type.Object(
 );
 export type SimulatorConfig = Static<typeof SimulatorConfig>;
 
-const checker = TypeCompiler.Compile(SimulatorConfig);
-
-export function simulatorConfigProblems(value: unknown): string[] {
-  return [...checker.Errors(value)].map((e) => `${e.path || '/'}: ${e.message}`);
-}
-
-/** Fills defaults and validates; throws SimulatorError('invalid_config') listing every problem. */
+/** Fills defaults and checks; throws a ConfigError listing every problem. */
 export function simulatorConfig(input: unknown = {}): SimulatorConfig {
-  const value: unknown = Value.Default(SimulatorConfig, Value.Clone(input ?? {}));
-  const problems = simulatorConfigProblems(value);
-  if (problems.length > 0) throw new SimulatorError('invalid_config', `invalid simulator configuration:\n  - ${problems.join('\n  - ')}`);
-  return value as SimulatorConfig;
+  return parseSection(SimulatorConfig, input);
 }

@@ -6,9 +6,10 @@
  */
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
+import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { drawProfile, SimulatedAthlete, type AthleteProfile, type EquipmentKind } from './athlete.ts';
-import { SimulatorError, simulatorConfigProblems, type SimulatorConfig } from './config.ts';
+import { SimulatorError, type SimulatorConfig } from './config.ts';
 import { hash32, Mulberry32 } from './random.ts';
 import {
   antDeviceId,
@@ -134,22 +135,26 @@ export class SimulatorSource implements Source {
   private readonly config: SimulatorConfig;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly book: SensorBook;
   private population: Population | undefined;
-  private sink: SourceSink | undefined;
   private timer: NodeJS.Timeout | undefined;
   private state: SourceState = 'stopped';
   private detail: string | undefined;
   /** Everything before this wall time has been emitted. */
   private cursor = 0;
-  private emitted = 0;
 
+  /** `options` are trusted: the config loader checked them against SimulatorConfig. */
   constructor(options: SimulatorOptions) {
     const { now, log, ...config } = options;
-    const problems = simulatorConfigProblems(config);
-    if (problems.length > 0) throw new SimulatorError('invalid_config', `invalid simulator configuration:\n  - ${problems.join('\n  - ')}`);
     this.config = config;
     this.now = now;
     this.log = log;
+    // Every simulated sensor is known at start with all its metrics: nothing to coalesce.
+    this.book = new SensorBook({ source: 'simulator', now, log, coalesceMs: 0 });
+  }
+
+  private get emitted(): number {
+    return this.book.stats().readings;
   }
 
   /** The simulated athletes and their sensors: what a demo needs to pair sensors to users. */
@@ -182,11 +187,12 @@ export class SimulatorSource implements Source {
   async start(sink: SourceSink): Promise<void> {
     if (this.timer) return;
     const { sensors } = this.build();
-    this.sink = sink;
+    for (const sensor of sensors) this.book.add(sensor.id, { kind: sensor.kind, name: sensor.name, rateHz: sensor.rateHz, metrics: sensor.metrics, device: undefined });
+    this.book.attach(sink);
     this.cursor = Math.floor(this.now());
     this.detail = undefined;
     this.state = 'running';
-    sink.inventory(sensors.map((s) => s.info()));
+    this.book.publish();
     if (this.finishIfDone()) return;
     this.timer = setInterval(() => this.tick(), this.config.tickMs);
     this.log.info(
@@ -199,13 +205,11 @@ export class SimulatorSource implements Source {
     this.clearTimer();
     if (this.state !== 'stopped') this.log.info({ readings: this.emitted }, 'simulator stopped');
     this.state = 'stopped';
-    this.sink = undefined;
+    this.book.detach();
   }
 
   health(): SourceHealth {
-    const health: SourceHealth = { state: this.state, sensors: this.population?.sensors.length ?? 0, readings: this.emitted, rejected: 0 };
-    if (this.detail) health.detail = this.detail;
-    return health;
+    return this.book.health(this.state, this.detail);
   }
 
   private build(): Population {
@@ -221,9 +225,8 @@ export class SimulatorSource implements Source {
   }
 
   private tick(): void {
-    const sink = this.sink;
     // A callback already queued when the timer was cleared must not emit.
-    if (!sink || !this.timer) return;
+    if (!this.timer) return;
     try {
       const until = Math.floor(this.now()) + 1;
       if (until <= this.cursor) {
@@ -243,19 +246,7 @@ export class SimulatorSource implements Source {
       this.cursor = until;
       const { maxReadings } = this.config;
       if (maxReadings !== undefined && this.emitted + readings.length > maxReadings) readings = readings.slice(0, maxReadings - this.emitted);
-      let failed = 0;
-      let firstError: unknown;
-      for (const reading of readings) {
-        // The sink must not throw; if it does, only that reading is lost and the count stays exact.
-        try {
-          sink.reading(reading);
-        } catch (err) {
-          failed++;
-          firstError ??= err;
-        }
-        this.emitted++;
-      }
-      if (failed > 0) this.log.error({ err: firstError, failed }, 'simulator sink threw on readings');
+      for (const reading of readings) this.book.deliver(reading);
       if (this.finishIfDone()) this.clearTimer();
     } catch (err) {
       this.log.error({ err }, 'simulator tick failed');

@@ -62,7 +62,7 @@ test('PWR-7 / ANT-5: manufacturer page on a power channel gives manufacturer 130
   assert.deepEqual(antifier.facts, { manufacturerId: 15, modelNumber: 0x8385, hardwareRevision: 1 });
 });
 
-test('common product and battery pages', () => {
+test('common pages 0x51 and 0x52 give software version, serial number, battery and operating time as facts', () => {
   assert.deepEqual(expectOk(decodeBikePower(bytes('51 FF FF 0A 78 56 34 12'), undefined)).facts, { softwareVersion: 1, serialNumber: 0x12345678 });
   assert.deepEqual(expectOk(decodeBikePower(bytes('51 FF 05 0A FF FF FF FF'), undefined)).facts, { softwareVersion: 1.005 });
   assert.deepEqual(expectOk(decodeBikePower(bytes('52 FF 11 10 0E 00 80 B3'), undefined)).facts, { batteryVoltage: 3.5, batteryStatus: 'ok', operatingTimeS: 7200 });

@@ -20,11 +20,11 @@ function valuesOf(decoded: Decoded): Record<string, number> {
   return Object.fromEntries(decoded.measurements.map((m) => [m.metric, m.value]));
 }
 
-test('CS-1: GetStatus command frame', () => {
+test('CS-1: GetStatus encodes to F1 80 80 F2', () => {
   assert.equal(toHex(encodeCommands(shortCommand(CsafeCommand.getStatus))), 'F1 80 80 F2');
 });
 
-test('CS-2 / CS-3: checksum validation', () => {
+test('CS-2 / CS-3: frames with a matching checksum give their contents; a wrong checksum is refused', () => {
   assert.deepEqual(contentsOf('F1 00 F2'), new Uint8Array(0));
   assert.equal(toHex(contentsOf('F1 DE AD BE EF 22 F2')), 'DE AD BE EF');
   assert.equal(parseFrame(bytes('F1 DE AD BE EF 00 F2')), 'bad_checksum');
@@ -93,7 +93,7 @@ test('CS-10..CS-13: polled values into catalogue metrics', () => {
   assert.equal(state.facts?.machine_state, 'in_use');
 });
 
-test('CS-15: PM wrapper request', () => {
+test('CS-15: a PM work-distance request is wrapped as 1A 01 A3', () => {
   assert.equal(toHex(encodeCommands(pmCommands(shortCommand(PmCommand.getWorkDistance)))), 'F1 1A 01 A3 B8 F2');
 });
 
@@ -103,7 +103,7 @@ test('a whole poll answer decodes to every metric at once', () => {
   const [frame] = reader.push(encodeFrame(answer));
   assert.ok(frame);
   assert.deepEqual(valuesOf(decodeCsafeResponse(frame.contents)), { distance: 2000, speed: 1000 / 120, stroke_rate: 30, power: 300, heart_rate: 150, energy: 16 });
-  assert.equal(WORKOUT_POLL.length, 7);
+  assert.equal(WORKOUT_POLL.length, 7, "the work time and the odometer are scheduled by the driver, not in the fixed poll");
 });
 
 test('stuffing: every flag byte in contents and checksum round-trips', () => {
@@ -192,8 +192,8 @@ test('special values: no heart rate, standing flywheel, kilometres, miles', () =
   assert.deepEqual(valuesOf(decodeCsafeResponse(bytes('85 A6 03 00 00 39'))), { speed: 0 });
   assert.deepEqual(valuesOf(decodeCsafeResponse(bytes('85 A1 03 05 00 21'))), { distance: 5000 });
   assert.equal(valuesOf(decodeCsafeResponse(bytes('85 A6 03 E0 01 3A'))).speed, 1609.344 / 480);
-  // Unknown command answers are skipped, not errors: the driver asked for them.
-  assert.deepEqual(valuesOf(decodeCsafeResponse(bytes('85 A0 03 00 01 02 B0 01 64'))), { heart_rate: 100 });
+  // Answers without a decoder (GetVersion) are skipped, not errors: the driver asked for them.
+  assert.deepEqual(valuesOf(decodeCsafeResponse(bytes('85 91 03 00 01 02 B0 01 64'))), { heart_rate: 100 });
 });
 
 test('command encoders reject what cannot be sent', () => {
@@ -203,4 +203,28 @@ test('command encoders reject what cannot be sent', () => {
   assert.throws(() => setHorizontal(70_000), CsafeEncodeError);
   assert.equal(toHex(encodeCommands(setHorizontal(2000))), 'F1 21 03 D0 07 24 D1 F2');
   assert.equal(CsafeCommand.pmWrapper, 0x1a);
+});
+
+test('GetOdometer: uint32 and a unit byte: 1 234 567 m, kilometres scaled, other units and lengths refused', () => {
+  assert.deepEqual(valuesOf(decodeCsafeResponse(contentsOf('F1 85 9B 05 87 D6 12 00 24 7C F2'))), { odometer: 1_234_567 });
+  assert.deepEqual(valuesOf(decodeCsafeResponse(bytes('85 9B 05 0C 00 00 00 21'))), { odometer: 12_000 });
+  const watts = decodeCsafeResponse(bytes('85 9B 05 0C 00 00 00 58'));
+  assert.ok(!watts.ok);
+  assert.match(watts.reason, /GetOdometer: unsupported unit 0x58/);
+  const short = decodeCsafeResponse(bytes('85 9B 03 0C 00 24'));
+  assert.ok(!short.ok);
+  assert.match(short.reason, /GetOdometer: expected 5 data bytes, got 3/);
+});
+
+test('GetTWork: hours, minutes, seconds into elapsed_time; 60 minutes is not a time', () => {
+  assert.deepEqual(valuesOf(decodeCsafeResponse(contentsOf('F1 85 A0 03 01 02 03 26 F2'))), { elapsed_time: 3_723 });
+  const bad = decodeCsafeResponse(bytes('85 A0 03 00 3C 00'));
+  assert.ok(!bad.ok);
+  assert.match(bad.reason, /GetTWork: 0:60:0 is not a time/);
+  assert.ok(!decodeCsafeResponse(bytes('85 A0 02 00 01')).ok, 'two data bytes are refused');
+});
+
+test('PM work time: 0.01 s units plus fraction: 10000 + 50 hundredths is 100.5 s', () => {
+  assert.deepEqual(valuesOf(decodeCsafeResponse(contentsOf('F1 85 1A 07 A0 05 10 27 00 00 32 38 F2'))), { elapsed_time: 100.5 });
+  assert.ok(!decodeCsafeResponse(bytes('85 1A 04 A0 02 10 27')).ok, 'a short PM work time is refused');
 });

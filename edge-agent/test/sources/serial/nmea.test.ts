@@ -20,7 +20,7 @@ function refusedWith(line: string, reason: RegExp): void {
   assert.match(decoded.reason, reason, line);
 }
 
-test('NM-1: GGA fix', () => {
+test('NM-1: a GGA sentence parses to its time, position, fix quality, satellites, hdop and altitude', () => {
   const parsed = parseNmeaSentence(NM1);
   assert.ok(parsed.ok);
   assert.deepEqual(parsed.sentence, {
@@ -38,7 +38,7 @@ test('NM-1: GGA fix', () => {
   assert.deepEqual(valuesOf(decodeNmeaSentence(NM1 + '\r\n')), { latitude: -19.484083333333334, longitude: 24.1751, altitude: 100 });
 });
 
-test('NM-2: corrupted checksum', () => {
+test('NM-2: a wrong, missing or malformed checksum is refused with the reason', () => {
   refusedWith(NM1.replace('*6D', '*00'), /checksum 00 != computed 6D/);
   refusedWith(NM1.replace('1929.045', '1929.046'), /checksum/);
   refusedWith(NM1.replace('*6D', ''), /no checksum/);

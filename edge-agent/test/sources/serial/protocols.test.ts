@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERIAL_PROTOCOLS } from '../../../src/sources/serial/protocols.ts';
 import { encodeFrame } from '../../../src/sources/serial/csafe/frame.ts';
+import { serialSourceConfig } from '../../../src/sources/serial/config.ts';
 
 test('every serial protocol frames a byte stream into decoded results', () => {
   const csafe = SERIAL_PROTOCOLS.csafe.createFramer();
@@ -26,4 +27,19 @@ test('every serial protocol frames a byte stream into decoded results', () => {
   const gpsOut = gps.push(Buffer.from('$GPGGA,184353.07,1929.045,S,02410.506,E,1,04,2.6,100.00,M,-33.9,M,,0000*6D\r\n', 'ascii'));
   assert.equal(gpsOut.length, 1);
   assert.ok(gpsOut[0]?.ok);
+});
+
+test('every protocol entry creates its own driver, with its sensor id prefix, kind and the source settings for it', () => {
+  const config = serialSourceConfig({ csafe: { pollIntervalMs: 250 }, waterrower: { pollIntervalMs: 1_000 } });
+  const made = Object.entries(SERIAL_PROTOCOLS).map(([id, protocol]) => {
+    const driver = protocol.createDriver(config);
+    return [id, driver.idPrefix, driver.kind, driver.rateHz];
+  });
+  assert.deepEqual(made, [
+    ['csafe', 'serial:csafe:', 'rower', 4],
+    ['waterrower', 'serial:waterrower:', 'rower', 1],
+    ['nmea', 'gps:nmea:', 'gps', 1],
+  ]);
+  const a = SERIAL_PROTOCOLS.csafe.createDriver(config);
+  assert.notEqual(a, SERIAL_PROTOCOLS.csafe.createDriver(config), 'one driver per port');
 });

@@ -21,7 +21,7 @@ function valuesOf(decoded: Decoded): Record<string, number> {
   return Object.fromEntries(decoded.measurements.map((m) => [m.metric, m.value]));
 }
 
-test('WR-1: USB handshake and hardware type', () => {
+test('WR-1: the handshake is USB, and _WR_ answers with hardware type WR', () => {
   assert.equal(ascii(encodeStartSession()), 'USB\r\n');
   assert.deepEqual(parseWaterRowerPacket('_WR_'), { ok: true, packet: { kind: 'hardware', type: 'WR' } });
   const decoded = decodeWaterRowerLine('_WR_');
@@ -29,7 +29,7 @@ test('WR-1: USB handshake and hardware type', () => {
   assert.deepEqual(decoded.facts, { hardware: 'WR' });
 });
 
-test('WR-2: model and firmware', () => {
+test('WR-2: IV? asks for the model; IV50300 is an S5 with firmware 03.00', () => {
   assert.equal(ascii(encodeModelRequest()), 'IV?\r\n');
   assert.deepEqual(parseWaterRowerPacket('IV40200'), { ok: true, packet: { kind: 'model', model: 4, firmware: '02.00' } });
   const s5 = decodeWaterRowerLine('IV50300');
@@ -37,7 +37,7 @@ test('WR-2: model and firmware', () => {
   assert.deepEqual(s5.facts, { model: 'S5', firmware: '03.00' });
 });
 
-test('WR-3: memory read requests', () => {
+test('WR-3: memory reads encode size and address; addresses outside 000-FFF are refused', () => {
   assert.equal(ascii(encodeMemoryRead(1, 0x001)), 'IRS001\r\n');
   assert.equal(ascii(encodeMemoryRead(2, 0xfff)), 'IRDFFF\r\n');
   assert.equal(ascii(encodeMemoryRead(3, 0x001)), 'IRT001\r\n');
@@ -53,7 +53,7 @@ test('WR-4..WR-6: memory answers, highest address first', () => {
   assert.deepEqual(parseWaterRowerPacket('IDT000010203'), { ok: true, packet: { kind: 'memory', address: 0, size: 3, value: 0x010203, bytes: [3, 2, 1] } });
 });
 
-test('WR-7: strokes and pulses', () => {
+test('WR-7: stroke start and end, pulse counts and ping packets parse to their kinds', () => {
   assert.deepEqual(parseWaterRowerPacket('SS'), { ok: true, packet: { kind: 'stroke_start' } });
   assert.deepEqual(parseWaterRowerPacket('SE'), { ok: true, packet: { kind: 'stroke_end' } });
   for (const [text, count] of [['P01', 1], ['P10', 16], ['PFF', 255]] as const) {
@@ -63,7 +63,7 @@ test('WR-7: strokes and pulses', () => {
   assert.deepEqual(valuesOf(decodeWaterRowerLine('SS')), {});
 });
 
-test('WR-8: workout setup', () => {
+test('WR-8: distance and duration workouts encode as WSI/WSU; out-of-range durations are refused', () => {
   assert.equal(ascii(encodeDistanceWorkout(WorkoutUnit.metres, 1000)), 'WSI103E8\r\n');
   assert.equal(ascii(encodeDurationWorkout(1)), 'WSU0001\r\n');
   assert.throws(() => encodeDurationWorkout(0x10000), WaterRowerEncodeError);
@@ -83,7 +83,7 @@ test('distance: whole metres, and the PDF reading of the decimal byte', () => {
   assert.match(centimetres.reason, /decimal byte 99 > 9/);
 });
 
-test('energy and no-heart-rate', () => {
+test('energy keeps its decimals; a heart rate of 0 gives no reading', () => {
   assert.deepEqual(valuesOf(decodeWaterRowerLine('IDT08A01E240')), { energy: 123.456 });
   assert.deepEqual(valuesOf(decodeWaterRowerLine('IDS1A000')), {});
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { compileValidator, SensorInfo } from '@pulsebridge/protocol';
-import { SimulatorError, SimulatorSource, simulatorConfig, type SimulatorConfig } from '../../../src/sources/simulator/index.ts';
+import { SimulatorSource, simulatorConfig, type SimulatorConfig } from '../../../src/sources/simulator/index.ts';
+import { ConfigError } from '@pulsebridge/runtime';
 
 const silent = pino({ level: 'silent' });
 
@@ -40,8 +41,8 @@ test('every configuration problem is reported at once, with its path', () => {
   assert.throws(
     () => simulatorConfig(bad),
     (err: unknown) => {
-      assert.ok(err instanceof SimulatorError);
-      assert.equal(err.code, 'invalid_config');
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.code, 'config');
       for (const path of ['/athletes', '/seed', '/sensorRateHz', '/maxReadings', '/colour', '/equipment/bike', '/equipment/unicycle']) {
         assert.match(err.message, new RegExp(`${path}:`), `message names ${path}`);
       }
@@ -50,10 +51,9 @@ test('every configuration problem is reported at once, with its path', () => {
   );
 });
 
-test('the constructor refuses an invalid configuration', () => {
-  const config = simulatorConfig();
-  assert.throws(() => new SimulatorSource({ ...config, sensorRateHz: 1_000, now: () => 0, log: silent }), { name: 'SimulatorError', code: 'invalid_config' });
-  assert.throws(() => new SimulatorSource({ ...config, athletes: 1.5, now: () => 0, log: silent }), { code: 'invalid_config' });
+test('the config checks refuse a rate above 100 Hz and a fractional athlete count, each with its path', () => {
+  assert.throws(() => simulatorConfig({ sensorRateHz: 1_000 }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/sensorRateHz: ')));
+  assert.throws(() => simulatorConfig({ athletes: 1.5 }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/athletes: ')));
 });
 
 test('the equipment mix follows the weights; all zero means straps only', () => {

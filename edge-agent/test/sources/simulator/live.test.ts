@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
-import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { SourceSink } from '../../../src/sources/source.ts';
 import { SimulatorSource, simulatorConfig, type SimulatorConfig } from '../../../src/sources/simulator/index.ts';
+import { RecordingSink } from '../recording-sink.ts';
+import { until } from '@pulsebridge/runtime';
 
 const T0 = Date.UTC(2025, 0, 6, 18, 0, 0);
-
-class RecordingSink implements SourceSink {
-  readonly readings: Reading[] = [];
-  readonly inventories: SensorInfo[][] = [];
-
-  reading(reading: Reading): void {
-    this.readings.push(reading);
-  }
-
-  inventory(sensors: SensorInfo[]): void {
-    this.inventories.push(sensors);
-  }
-}
 
 function captureLog(): { log: pino.Logger; lines: () => { level: number; msg: string }[] } {
   const written: string[] = [];
@@ -126,12 +113,13 @@ test('stop() releases the real timer', async () => {
   const sink = new RecordingSink();
   await sim.start(sink);
   assert.equal(timers(), baseline + 1, 'one timer for all sensors');
-  await sleep(300);
+  await until('readings on the real timer', () => sink.readings.length > 0, 2_000);
   await sim.stop();
   assert.equal(timers(), baseline);
   const count = sink.readings.length;
   assert.ok(count > 0);
-  await sleep(200);
+  // No timer is left (above), so nothing can emit once pending callbacks have run.
+  await new Promise(setImmediate);
   assert.equal(sink.readings.length, count);
 });
 
@@ -141,9 +129,8 @@ test('reaching maxReadings releases the real timer without a stop()', async () =
   const sim = new SimulatorSource({ ...simulatorConfig({ athletes: 20, maxReadings: 50 }), now: () => Date.now(), log: pino({ level: 'silent' }) });
   const sink = new RecordingSink();
   await sim.start(sink);
-  const deadline = Date.now() + 5_000;
-  while (sink.readings.length < 50 && Date.now() < deadline) await sleep(20);
-  await sleep(100);
+  await until('maxReadings emitted', () => sink.readings.length >= 50, 5_000);
+  // The tick that reaches maxReadings clears the timer itself: nothing can follow the 50th reading.
   assert.equal(sink.readings.length, 50);
   assert.equal(timers(), baseline);
   await sim.stop();

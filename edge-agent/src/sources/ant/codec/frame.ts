@@ -6,6 +6,7 @@
  * There is no escaping: 0xA4 may appear inside a payload, so frames are cut by LEN, never by scanning for
  * the sync byte. USB transfers pad with zeros after the checksum.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const ANT_SYNC = 0xa4;
 
@@ -44,15 +45,7 @@ export const ANT_MAX_PAYLOAD = 41;
 export type AntCodecErrorCode = 'invalid_argument';
 
 /** Raised by encoders for arguments our own code got wrong; decoding never throws. */
-export class AntCodecError extends Error {
-  readonly code: AntCodecErrorCode;
-
-  constructor(code: AntCodecErrorCode, message: string) {
-    super(message);
-    this.name = 'AntCodecError';
-    this.code = code;
-  }
-}
+export class AntCodecError extends PulsebridgeError<AntCodecErrorCode> {}
 
 export interface AntFrame {
   id: number;

@@ -1,3 +1,5 @@
+import { PulsebridgeError } from '@pulsebridge/runtime';
+
 export type AntStickErrorCode =
   /** The stick did not answer in time; the message names what was awaited. */
   | 'timeout'
@@ -6,12 +8,4 @@ export type AntStickErrorCode =
   /** The stick went away (or was closed) while a command was outstanding. */
   | 'closed';
 
-export class AntStickError extends Error {
-  readonly code: AntStickErrorCode;
-
-  constructor(code: AntStickErrorCode, message: string) {
-    super(message);
-    this.name = 'AntStickError';
-    this.code = code;
-  }
-}
+export class AntStickError extends PulsebridgeError<AntStickErrorCode> {}

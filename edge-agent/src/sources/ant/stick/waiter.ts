@@ -2,6 +2,7 @@
  * Matches what the stick sends against what the driver waits for. The stick answers one command at a time,
  * but broadcast data keeps streaming in between, so every waiter filters for its own answer.
  */
+import { withTimeout } from '@pulsebridge/runtime';
 import type { AntMessage } from '../codec/messages.ts';
 import { AntStickError } from './errors.ts';
 
@@ -9,7 +10,6 @@ interface Pending {
   match(message: AntMessage): boolean;
   resolve(message: AntMessage): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 export class ResponseWaiter {
@@ -20,17 +20,16 @@ export class ResponseWaiter {
    * after `timeoutMs`.
    */
   wait(what: string, match: (message: AntMessage) => boolean, timeoutMs: number): Promise<AntMessage> {
-    return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        match,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.pending.delete(entry);
-          reject(new AntStickError('timeout', `timed out after ${timeoutMs} ms waiting for ${what}`));
-        }, timeoutMs),
-      };
+    let entry: Pending | undefined;
+    const answer = new Promise<AntMessage>((resolve, reject) => {
+      entry = { match, resolve, reject };
       this.pending.add(entry);
+    });
+    return withTimeout(answer, timeoutMs, what, {
+      onTimeout: () => {
+        if (entry) this.pending.delete(entry);
+      },
+      error: (timeout) => new AntStickError('timeout', timeout.message),
     });
   }
 
@@ -38,7 +37,6 @@ export class ResponseWaiter {
   offer(message: AntMessage): boolean {
     for (const entry of this.pending) {
       if (!entry.match(message)) continue;
-      clearTimeout(entry.timer);
       this.pending.delete(entry);
       entry.resolve(message);
       return true;
@@ -47,10 +45,7 @@ export class ResponseWaiter {
   }
 
   rejectAll(error: Error): void {
-    for (const entry of this.pending) {
-      clearTimeout(entry.timer);
-      entry.reject(error);
-    }
+    for (const entry of this.pending) entry.reject(error);
     this.pending.clear();
   }
 

@@ -2,6 +2,7 @@
  * The byte pipe under the stick driver. A transport knows nothing of ANT framing: it opens a device,
  * hands over whatever bytes arrive, writes frames, and says when the device went away.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export interface AntTransportHandlers {
   data(chunk: Uint8Array): void;
@@ -26,16 +27,4 @@ export type AntTransportErrorCode =
   | 'write_failed'
   | 'not_open';
 
-export class AntTransportError extends Error {
-  readonly code: AntTransportErrorCode;
-
-  constructor(code: AntTransportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AntTransportError';
-    this.code = code;
-  }
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export class AntTransportError extends PulsebridgeError<AntTransportErrorCode> {}

@@ -3,7 +3,8 @@
  * as a tty. `serialport` carries a native binding, so it is imported on open, inside a guard.
  */
 import type { SerialPort as SerialPortType } from 'serialport';
-import { AntTransportError, errorMessage, type AntTransport, type AntTransportHandlers } from './transport.ts';
+import { errorMessage } from '@pulsebridge/runtime';
+import { AntTransportError, type AntTransport, type AntTransportHandlers } from './transport.ts';
 
 export interface UartTransportOptions {
   path: string;

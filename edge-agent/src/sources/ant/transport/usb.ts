@@ -6,7 +6,8 @@
  * `usb` is a native module: it is imported on open, inside a guard, so a box without it reports
  * "ant: unavailable (...)" instead of crashing.
  */
-import { AntTransportError, errorMessage, type AntTransport, type AntTransportHandlers } from './transport.ts';
+import { errorMessage } from '@pulsebridge/runtime';
+import { AntTransportError, type AntTransport, type AntTransportHandlers } from './transport.ts';
 
 export interface UsbTransportOptions {
   vendorId: number;

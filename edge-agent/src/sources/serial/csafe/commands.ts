@@ -50,19 +50,19 @@ export const CsafeUnit = {
 export type CommandBytes = number[];
 
 function checkByte(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new CsafeEncodeError(`${what} ${value} is not a byte`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xff) throw new CsafeEncodeError('invalid_argument', `${what} ${value} is not a byte`);
 }
 
 export function shortCommand(id: number): CommandBytes {
   checkByte(id, 'command id');
-  if (id < 0x80) throw new CsafeEncodeError(`command 0x${id.toString(16)} is a long command: it needs data`);
+  if (id < 0x80) throw new CsafeEncodeError('invalid_argument', `command 0x${id.toString(16)} is a long command: it needs data`);
   return [id];
 }
 
 export function longCommand(id: number, data: readonly number[]): CommandBytes {
   checkByte(id, 'command id');
-  if (id >= 0x80) throw new CsafeEncodeError(`command 0x${id.toString(16)} is a short command: it takes no data`);
-  if (data.length > 0xff) throw new CsafeEncodeError(`command 0x${id.toString(16)} carries ${data.length} bytes, more than 255`);
+  if (id >= 0x80) throw new CsafeEncodeError('invalid_argument', `command 0x${id.toString(16)} is a short command: it takes no data`);
+  if (data.length > 0xff) throw new CsafeEncodeError('invalid_argument', `command 0x${id.toString(16)} carries ${data.length} bytes, more than 255`);
   data.forEach((byte) => checkByte(byte, 'data byte'));
   return [id, data.length, ...data];
 }
@@ -73,12 +73,12 @@ export function pmCommands(...commands: CommandBytes[]): CommandBytes {
 }
 
 export function setHorizontal(distance: number, unit: number = CsafeUnit.metre): CommandBytes {
-  if (!Number.isInteger(distance) || distance < 0 || distance > 0xffff) throw new CsafeEncodeError(`distance ${distance} does not fit uint16`);
+  if (!Number.isInteger(distance) || distance < 0 || distance > 0xffff) throw new CsafeEncodeError('invalid_argument', `distance ${distance} does not fit uint16`);
   return longCommand(CsafeCommand.setHorizontal, [distance & 0xff, distance >> 8, unit]);
 }
 
 export function setTWork(hours: number, minutes: number, seconds: number): CommandBytes {
-  if (minutes > 59 || seconds > 59) throw new CsafeEncodeError(`work time ${hours}:${minutes}:${seconds} is not a time`);
+  if (minutes > 59 || seconds > 59) throw new CsafeEncodeError('invalid_argument', `work time ${hours}:${minutes}:${seconds} is not a time`);
   return longCommand(CsafeCommand.setTWork, [hours, minutes, seconds]);
 }
 
@@ -97,3 +97,10 @@ export const WORKOUT_POLL: readonly CommandBytes[] = [
   shortCommand(CsafeCommand.getHeartRate),
   shortCommand(CsafeCommand.getCalories),
 ];
+
+/** Work time of a standard machine (h:m:s); a Concept2 PM is asked for its own, finer one instead. */
+export const WORK_TIME_POLL: CommandBytes = shortCommand(CsafeCommand.getTWork);
+
+/** The machine's lifetime distance: it changes slowly, so it rides along with one poll in ODOMETER_EVERY_POLLS. */
+export const ODOMETER_POLL: CommandBytes = shortCommand(CsafeCommand.getOdometer);
+export const ODOMETER_EVERY_POLLS = 60;

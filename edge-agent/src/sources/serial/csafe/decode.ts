@@ -73,6 +73,31 @@ export const STANDARD_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<numb
   ],
   [CsafeCommand.getPower, valueWithUnit('GetPower', (value, unit) => (unit === CsafeUnit.watt ? [{ metric: 'power', value }] : unknownUnit(unit)))],
   [
+    CsafeCommand.getOdometer,
+    (data) => {
+      const wrong = expectLength(data, 5, 'GetOdometer');
+      if (wrong) return wrong;
+      // uint32 distance then a unit byte (PYROW `csafe_dic.py`: resp[0x9B] = (4, 1)).
+      const unit = data[4] as number;
+      const value = uint32(data, 0);
+      if (unit === CsafeUnit.metre) return { measurements: [{ metric: 'odometer', value }] };
+      if (unit === CsafeUnit.kilometre) return { measurements: [{ metric: 'odometer', value: value * 1000 }] };
+      return `GetOdometer: ${unknownUnit(unit)}`;
+    },
+  ],
+  [
+    CsafeCommand.getTWork,
+    (data) => {
+      const wrong = expectLength(data, 3, 'GetTWork');
+      if (wrong) return wrong;
+      const hours = data[0] as number;
+      const minutes = data[1] as number;
+      const seconds = data[2] as number;
+      if (minutes > 59 || seconds > 59) return `GetTWork: ${hours}:${minutes}:${seconds} is not a time`;
+      return { measurements: [{ metric: 'elapsed_time', value: hours * 3600 + minutes * 60 + seconds }] };
+    },
+  ],
+  [
     CsafeCommand.getCalories,
     (data) => expectLength(data, 2, 'GetCalories') ?? { measurements: [{ metric: 'energy', value: uint16(data, 0) }] },
   ],
@@ -89,6 +114,15 @@ export const STANDARD_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<numb
 ]);
 
 export const PM_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<number, EntryDecoder>([
+  [
+    PmCommand.getWorkTime,
+    (data) => {
+      const wrong = expectLength(data, 5, 'PM_GET_WORKTIME');
+      if (wrong) return wrong;
+      // 0.01 s units plus a fraction byte in the same units (PYROW `pyrow.py`).
+      return { measurements: [{ metric: 'elapsed_time', value: (uint32(data, 0) + (data[4] as number)) / 100 }] };
+    },
+  ],
   [
     PmCommand.getWorkDistance,
     (data) => {
@@ -112,7 +146,7 @@ export const PM_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<number, En
  * A CSAFE response frame's contents into measurements. Facts carry the machine state so the driver can
  * tell a paused or finished workout apart; a rejected or bad previous frame is refused so the driver
  * resends instead of trusting stale values. Answers to commands without a decoder are ignored: the driver
- * chose to send them (work time, for instance, has no metric yet).
+ * chose to send them (GetVersion, for instance, carries no metric).
  */
 export function decodeCsafeResponse(contents: Uint8Array): Decoded {
   const parsed = parseResponse(contents);

@@ -4,6 +4,7 @@
  * sent as `F3, byte & 0x03`, so a start or stop flag never appears inside a frame and a reader can resync
  * on the next flag after garbage.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const FRAME_START = 0xf1;
 export const EXTENDED_FRAME_START = 0xf0;
@@ -13,9 +14,8 @@ export const STUFF_FLAG = 0xf3;
 /** Concept2 PMs accept at most 96 bytes between the flags (PYROW); larger reads are garbage or a lost stop flag. */
 export const MAX_STUFFED_FRAME_BYTES = 256;
 
-export class CsafeEncodeError extends Error {
-  readonly code = 'CSAFE_ENCODE';
-}
+/** Raised by encoders for arguments our own code got wrong; decoding never throws. */
+export class CsafeEncodeError extends PulsebridgeError<'invalid_argument'> {}
 
 export function checksum(contents: Uint8Array): number {
   let xor = 0;
@@ -34,7 +34,7 @@ export function encodeFrame(contents: Uint8Array): Uint8Array {
   for (const byte of contents) pushStuffed(out, byte);
   pushStuffed(out, checksum(contents));
   out.push(FRAME_STOP);
-  if (out.length > MAX_STUFFED_FRAME_BYTES) throw new CsafeEncodeError(`frame of ${out.length} bytes exceeds ${MAX_STUFFED_FRAME_BYTES}`);
+  if (out.length > MAX_STUFFED_FRAME_BYTES) throw new CsafeEncodeError('invalid_argument', `frame of ${out.length} bytes exceeds ${MAX_STUFFED_FRAME_BYTES}`);
   return Uint8Array.from(out);
 }
 

@@ -4,24 +4,16 @@
  * arriving when nothing is in flight (late after a timeout) is counted and dropped rather than guessed at.
  */
 import type { MetricId } from '@pulsebridge/protocol';
+import { TimeoutError } from '@pulsebridge/runtime';
 import type { Decoded } from '../../measurement.ts';
-import { CsafeCommand, PmCommand, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
-import { SERIAL_PROTOCOLS, type SerialFramer } from '../protocols.ts';
-import type { DriverContext, SerialDriver } from './driver.ts';
-
-export class CsafeTimeoutError extends Error {
-  readonly code = 'CSAFE_TIMEOUT';
-
-  constructor(waitedFor: string, timeoutMs: number) {
-    super(`no CSAFE response to ${waitedFor} within ${timeoutMs} ms`);
-    this.name = 'CsafeTimeoutError';
-  }
-}
+import { CsafeCommand, ODOMETER_EVERY_POLLS, ODOMETER_POLL, PmCommand, WORK_TIME_POLL, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
+import type { SerialFramer } from '../protocols.ts';
+import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
 export interface CsafeDriverOptions {
   pollIntervalMs: number;
   responseTimeoutMs: number;
-  /** Ask a Concept2 PM for its drag factor through the 0x1A wrapper as part of each poll. */
+  /** Ask a Concept2 PM for its drag factor and work time through the 0x1A wrapper as part of each poll. */
   concept2: boolean;
 }
 
@@ -53,36 +45,45 @@ interface Request {
 export class CsafeDriver implements SerialDriver {
   readonly kind = 'rower';
   readonly idPrefix = 'serial:csafe:';
-  readonly defaultBaudRate = SERIAL_PROTOCOLS.csafe.baudRate;
-  readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy'];
+  readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time', 'odometer'];
   readonly rateHz: number;
   private readonly options: CsafeDriverOptions;
-  private readonly framer: SerialFramer = SERIAL_PROTOCOLS.csafe.createFramer();
+  private readonly input: FramedInput;
   private readonly pollCommands: readonly CommandBytes[];
   private readonly pollFrame: Uint8Array;
+  private readonly odometerPollCommands: readonly CommandBytes[];
+  private readonly odometerPollFrame: Uint8Array;
+  /** Polls sent since the port opened: the odometer goes with the first and every ODOMETER_EVERY_POLLS-th. */
+  private polls = 0;
   private readonly identifyCommands: readonly CommandBytes[] = [shortCommand(CsafeCommand.getSerial)];
   private context: DriverContext | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private inFlight: Request | undefined;
-  private droppedSeen = 0;
   private identifyAttempts = 0;
   private consecutiveTimeouts = 0;
   private dragFactor: number | undefined;
   private readonly count = { requests: 0, responses: 0, timeouts: 0, refusedResponses: 0, unsolicited: 0 };
 
-  constructor(options: CsafeDriverOptions) {
+  /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
+  constructor(options: CsafeDriverOptions, framer: SerialFramer) {
     this.options = options;
+    this.input = new FramedInput(framer, 'CSAFE frame dropped (bad checksum, stuffing or length)');
     this.rateHz = 1000 / options.pollIntervalMs;
-    this.pollCommands = options.concept2 ? [...WORKOUT_POLL, pmCommands(shortCommand(PmCommand.getDragFactor))] : WORKOUT_POLL;
+    // One work time per poll: two would be two elapsed_time readings with one time stamp.
+    this.pollCommands = options.concept2
+      ? [...WORKOUT_POLL, pmCommands(shortCommand(PmCommand.getDragFactor), shortCommand(PmCommand.getWorkTime))]
+      : [...WORKOUT_POLL, WORK_TIME_POLL];
     this.pollFrame = encodeCommands(...this.pollCommands);
+    this.odometerPollCommands = [...this.pollCommands, ODOMETER_POLL];
+    this.odometerPollFrame = encodeCommands(...this.odometerPollCommands);
   }
 
   open(context: DriverContext): void {
     this.context = context;
-    this.framer.reset();
-    this.droppedSeen = this.framer.dropped();
+    this.input.reset();
     this.identifyAttempts = 0;
     this.consecutiveTimeouts = 0;
+    this.polls = 0;
     this.next();
     this.pollTimer = setInterval(() => this.next(), this.options.pollIntervalMs);
   }
@@ -96,18 +97,15 @@ export class CsafeDriver implements SerialDriver {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.count, droppedFrames: this.framer.dropped() };
+    return { ...this.count, droppedFrames: this.input.dropped };
   }
 
   receive(chunk: Uint8Array): void {
     const context = this.context;
     if (!context) return;
-    const decoded = this.framer.push(chunk);
-    const dropped = this.framer.dropped();
-    const droppedNow = dropped > this.droppedSeen;
-    for (; this.droppedSeen < dropped; this.droppedSeen++) context.rejected('CSAFE frame dropped (bad checksum, stuffing or length)');
+    const { decoded, dropped } = this.input.push(chunk, context);
     // A broken frame is the answer to the request in flight: retrying at the next poll beats waiting out the timeout.
-    if (droppedNow && decoded.length === 0) this.finish();
+    if (dropped > 0 && decoded.length === 0) this.finish();
     for (const response of decoded) this.handle(context, response);
   }
 
@@ -146,7 +144,8 @@ export class CsafeDriver implements SerialDriver {
     if (this.identifyAttempts < IDENTIFY_ATTEMPTS) {
       this.identifyAttempts++;
       this.send('identify', this.identifyCommands, encodeCommands(...this.identifyCommands));
-    } else this.send('poll', this.pollCommands, this.pollFrame);
+    } else if (this.polls++ % ODOMETER_EVERY_POLLS === 0) this.send('poll', this.odometerPollCommands, this.odometerPollFrame);
+    else this.send('poll', this.pollCommands, this.pollFrame);
   }
 
   private send(purpose: Request['purpose'], commands: readonly CommandBytes[], frame: Uint8Array): void {
@@ -173,7 +172,7 @@ export class CsafeDriver implements SerialDriver {
     if (!context) return;
     this.count.timeouts++;
     this.consecutiveTimeouts++;
-    const error = new CsafeTimeoutError(description, this.options.responseTimeoutMs);
+    const error = new TimeoutError(`a CSAFE response to ${description}`, this.options.responseTimeoutMs);
     context.log.warn({ err: error, consecutive: this.consecutiveTimeouts }, 'CSAFE request timed out');
     if (this.consecutiveTimeouts >= SILENT_AFTER_TIMEOUTS) context.problem(`machine not answering: ${error.message} (${this.consecutiveTimeouts} times in a row)`);
   }

@@ -5,7 +5,8 @@
  */
 import type { MetricId } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
-import type { Measurement } from '../../measurement.ts';
+import type { Decoded, Measurement } from '../../measurement.ts';
+import type { SerialFramer } from '../protocols.ts';
 
 /** Which of the port's sensors a measurement belongs to: the device itself, or its corrected GPS track. */
 export type SensorRole = 'device' | 'corrected';
@@ -27,7 +28,6 @@ export interface SerialDriver {
   /** Default sensor kind for the inventory. */
   readonly kind: string;
   readonly idPrefix: string;
-  readonly defaultBaudRate: number;
   readonly metrics: readonly MetricId[];
   /** Metrics of the `<id>~corrected` sensor; absent when the driver has no corrected track. */
   readonly correctedMetrics?: readonly MetricId[];
@@ -40,4 +40,37 @@ export interface SerialDriver {
   close(): void;
   /** Driver-specific counters (timeouts, NAKs, handshakes), for logs and tests. */
   counters(): Readonly<Record<string, number>>;
+}
+
+/**
+ * A driver's framer with the bookkeeping every framed protocol needs: frames the framer dropped (bad
+ * checksum, over-long, noise) are reported to the context as rejected, once each.
+ */
+export class FramedInput {
+  private readonly framer: SerialFramer;
+  private readonly dropReason: string;
+  private reported = 0;
+
+  constructor(framer: SerialFramer, dropReason: string) {
+    this.framer = framer;
+    this.dropReason = dropReason;
+  }
+
+  /** A new session: a partial frame is forgotten, drops so far are already accounted for. */
+  reset(): void {
+    this.framer.reset();
+    this.reported = this.framer.dropped();
+  }
+
+  get dropped(): number {
+    return this.framer.dropped();
+  }
+
+  /** The decoded frames of `chunk`, and how many frames were dropped while cutting them. */
+  push(chunk: Uint8Array, context: DriverContext): { decoded: Decoded[]; dropped: number } {
+    const decoded = this.framer.push(chunk);
+    const dropped = this.framer.dropped() - this.reported;
+    for (; this.reported < this.framer.dropped(); this.reported++) context.rejected(this.dropReason);
+    return { decoded, dropped };
+  }
 }

@@ -14,7 +14,6 @@ import type { MetricId } from '@pulsebridge/protocol';
 import type { Measurement } from '../../measurement.ts';
 import { GpsTrackFilter, correctTrack, type CorrectedPoint, type RawFix, type TrackOptions } from '../../gps/track.ts';
 import { createNmeaLineReader, decodeNmeaSentence, parseNmeaSentence } from '../nmea/sentence.ts';
-import { SERIAL_PROTOCOLS } from '../protocols.ts';
 import type { AsciiLineReader } from '../line-reader.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
 
@@ -56,7 +55,6 @@ interface Epoch {
 export class NmeaDriver implements SerialDriver {
   readonly kind = 'gps';
   readonly idPrefix = 'gps:nmea:';
-  readonly defaultBaudRate = SERIAL_PROTOCOLS.nmea.baudRate;
   readonly metrics: readonly MetricId[] = ['latitude', 'longitude', 'altitude', 'gps_speed', 'heading'];
   readonly correctedMetrics: readonly MetricId[] = ['latitude', 'longitude', 'gps_speed', 'heading'];
   readonly rateHz = 1;

@@ -4,19 +4,11 @@
  * queue. Answers are not matched to reads: each memory answer names its own address.
  */
 import type { MetricId } from '@pulsebridge/protocol';
-import { SERIAL_PROTOCOLS, type SerialFramer } from '../protocols.ts';
+import { TimeoutError } from '@pulsebridge/runtime';
+import type { SerialFramer } from '../protocols.ts';
 import { WATERROWER_POLL } from '../waterrower/memory.ts';
 import { WATERROWER_MIN_SEND_INTERVAL_MS, encodeModelRequest, encodeStartSession } from '../waterrower/protocol.ts';
-import type { DriverContext, SerialDriver } from './driver.ts';
-
-export class WaterRowerTimeoutError extends Error {
-  readonly code = 'WATERROWER_TIMEOUT';
-
-  constructor(waitedFor: string, timeoutMs: number) {
-    super(`no ${waitedFor} from the WaterRower monitor within ${timeoutMs} ms`);
-    this.name = 'WaterRowerTimeoutError';
-  }
-}
+import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
 export interface WaterRowerDriverOptions {
   pollIntervalMs: number;
@@ -30,11 +22,10 @@ const SEND_INTERVAL_MS = WATERROWER_MIN_SEND_INTERVAL_MS + 5;
 export class WaterRowerDriver implements SerialDriver {
   readonly kind = 'rower';
   readonly idPrefix = 'serial:waterrower:';
-  readonly defaultBaudRate = SERIAL_PROTOCOLS.waterrower.baudRate;
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_count', 'heart_rate', 'energy'];
   readonly rateHz: number;
   private readonly options: WaterRowerDriverOptions;
-  private readonly framer: SerialFramer = SERIAL_PROTOCOLS.waterrower.createFramer();
+  private readonly input: FramedInput;
   private context: DriverContext | undefined;
   private session: 'handshake' | 'polling' = 'handshake';
   private queue: Uint8Array[] = [];
@@ -44,18 +35,18 @@ export class WaterRowerDriver implements SerialDriver {
   private roundTimer: NodeJS.Timeout | undefined;
   private handshakeSentAt = 0;
   private lastPacketAt = 0;
-  private droppedSeen = 0;
   private readonly count = { handshakes: 0, rounds: 0, packets: 0, handshakeTimeouts: 0, silences: 0 };
 
-  constructor(options: WaterRowerDriverOptions) {
+  /** `framer` cuts this protocol's byte stream into decoded frames (SERIAL_PROTOCOLS makes it). */
+  constructor(options: WaterRowerDriverOptions, framer: SerialFramer) {
     this.options = options;
+    this.input = new FramedInput(framer, 'WaterRower line dropped (too long or not ASCII)');
     this.rateHz = 1000 / options.pollIntervalMs;
   }
 
   open(context: DriverContext): void {
     this.context = context;
-    this.framer.reset();
-    this.droppedSeen = this.framer.dropped();
+    this.input.reset();
     this.lastPacketAt = performance.now();
     this.startHandshake();
     // One timer drives handshake retries, silence detection and the poll rounds.
@@ -72,14 +63,13 @@ export class WaterRowerDriver implements SerialDriver {
   }
 
   counters(): Readonly<Record<string, number>> {
-    return { ...this.count, droppedLines: this.framer.dropped() };
+    return { ...this.count, droppedLines: this.input.dropped };
   }
 
   receive(chunk: Uint8Array): void {
     const context = this.context;
     if (!context) return;
-    const decoded = this.framer.push(chunk);
-    for (const dropped = this.framer.dropped(); this.droppedSeen < dropped; this.droppedSeen++) context.rejected('WaterRower line dropped (too long or not ASCII)');
+    const { decoded } = this.input.push(chunk, context);
     for (const packet of decoded) {
       this.count.packets++;
       this.lastPacketAt = performance.now();
@@ -113,7 +103,7 @@ export class WaterRowerDriver implements SerialDriver {
     if (this.session === 'handshake') {
       if (now - this.handshakeSentAt >= this.options.handshakeTimeoutMs) {
         this.count.handshakeTimeouts++;
-        context.problem(new WaterRowerTimeoutError('_WR_ answer to the USB handshake', this.options.handshakeTimeoutMs).message);
+        context.problem(new TimeoutError('the _WR_ answer to the USB handshake from the WaterRower monitor', this.options.handshakeTimeoutMs).message);
         this.startHandshake();
       }
       return;
@@ -121,7 +111,7 @@ export class WaterRowerDriver implements SerialDriver {
     if (now - this.lastPacketAt >= this.options.silenceTimeoutMs) {
       // A monitor that was switched off and on again forgets the session: start it over.
       this.count.silences++;
-      context.problem(new WaterRowerTimeoutError('packet', this.options.silenceTimeoutMs).message);
+      context.problem(new TimeoutError('a packet from the WaterRower monitor', this.options.silenceTimeoutMs).message);
       this.startHandshake();
       return;
     }

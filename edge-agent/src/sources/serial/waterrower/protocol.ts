@@ -4,6 +4,7 @@
  * The agent sends `USB` to start a session (the monitor answers `_WR_`), then polls memory locations with
  * `IRS`/`IRD`/`IRT` (1, 2 or 3 bytes); the monitor also sends unsolicited stroke and pulse packets.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { AsciiLineReader } from '../line-reader.ts';
 
 export const WATERROWER_BAUD_RATE = 19_200;
@@ -12,9 +13,8 @@ export const WATERROWER_MAX_LINE = 48;
 /** The monitor wants at least this long between two packets from the PC. */
 export const WATERROWER_MIN_SEND_INTERVAL_MS = 25;
 
-export class WaterRowerEncodeError extends Error {
-  readonly code = 'WATERROWER_ENCODE';
-}
+/** Raised by encoders for arguments our own code got wrong; decoding never throws. */
+export class WaterRowerEncodeError extends PulsebridgeError<'invalid_argument'> {}
 
 export type MemorySize = 1 | 2 | 3;
 const READ_PREFIX: Record<MemorySize, string> = { 1: 'IRS', 2: 'IRD', 3: 'IRT' };
@@ -24,7 +24,7 @@ const CRLF = '\r\n';
 const line = (text: string): Uint8Array => Buffer.from(text + CRLF, 'ascii');
 
 function hexDigits(value: number, digits: number, what: string): string {
-  if (!Number.isInteger(value) || value < 0 || value >= 16 ** digits) throw new WaterRowerEncodeError(`${what} ${value} does not fit ${digits} hex digits`);
+  if (!Number.isInteger(value) || value < 0 || value >= 16 ** digits) throw new WaterRowerEncodeError('invalid_argument', `${what} ${value} does not fit ${digits} hex digits`);
   return value.toString(16).toUpperCase().padStart(digits, '0');
 }
 

@@ -3,7 +3,7 @@
  * serialport UART transport.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { AntSource } from '../../../../src/sources/ant/ant-source.ts';
 import { antSourceConfig } from '../../../../src/sources/ant/config.ts';
 import { expectedSensorIds } from '../../../devices/ant-stick-sensors.ts';
 import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../../devices/simulator-process.ts';
-import { CollectingSink, TEST_NETWORK_KEY, until } from './harness.ts';
+import { RecordingSink, TEST_NETWORK_KEY, until } from './harness.ts';
 
 const log = pino({ level: process.env.ANT_TEST_LOG ?? 'silent' });
 const skip = SOCAT_MISSING;
@@ -32,7 +32,7 @@ interface Rig {
   pty: PtyPair;
   stick: DeviceProcess;
   source: AntSource;
-  sink: CollectingSink;
+  sink: RecordingSink;
 }
 
 async function rig(stickArgs: string[], config: Record<string, unknown>): Promise<Rig> {
@@ -49,7 +49,7 @@ async function rig(stickArgs: string[], config: Record<string, unknown>): Promis
     now: Date.now,
     log,
   });
-  const sink = new CollectingSink();
+  const sink = new RecordingSink();
   cleanups.push(() => source.stop());
   return { pty, stick, source, sink };
 }
@@ -72,8 +72,11 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     const { stick, source, sink } = await rig(['--sensors', '4', '--key', 'ffffffffffffffff'], { permitJoinSeconds: 60 });
     await source.start(sink);
     await until('the wrong key to reach the stick', () => stick.has('networkKey', (e) => e.ok === false), 3_000);
-    await new Promise((r) => setTimeout(r, 800));
+    // A stick with the right key sends pages from the moment its scan opens; this one never does.
+    await until('the scan to open', () => stick.has('scanOpen'), 3_000);
+    assert.equal(source.health().state, 'running');
     assert.equal(sink.readings.length, 0);
+    assert.equal(source.health().sensors, 0);
   });
 
   test('scan mode with 30 sensors of mixed profiles: readings from all 30, with the right ids and metrics', async () => {
@@ -126,9 +129,8 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     const { source, sink } = await rig(['--sensors', '8', '--key', TEST_NETWORK_KEY], { allow: [allowedId] });
     await source.start(sink);
     await until('readings from the allowed sensor', () => sink.sensorsWithReadings().has(allowedId), 5_000);
-    await new Promise((r) => setTimeout(r, 600));
+    await until('the 7 others heard and ignored', () => source.stats().ignoredSensors === 7, 5_000);
     assert.deepEqual([...sink.sensorsWithReadings()], [allowedId]);
-    assert.equal(source.stats().ignoredSensors, 7);
     assert.ok(source.stats().ignoredMessages > 7);
 
     source.permitJoin(1);
@@ -180,12 +182,10 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     await source.start(sink);
     await until('readings from all 12 sensors', () => sink.sensorsWithReadings().size === 12, 10_000);
     const before = sink.readings.length;
-    await new Promise((r) => setTimeout(r, 1_500));
+    await until('more than 10 bad checksums and 10 garbage bytes counted', () => source.stats().badChecksums > 10 && source.stats().garbageBytes > 10, 5_000);
+    await until('readings to continue past the bad frames', () => sink.readings.length > before + 20, 5_000);
     const stats = source.stats();
-    assert.ok(stats.badChecksums > 10, `bad checksums counted: ${stats.badChecksums}`);
-    assert.ok(stats.garbageBytes > 10, `garbage bytes counted: ${stats.garbageBytes}`);
     assert.ok(source.health().rejected >= stats.badChecksums);
-    assert.ok(sink.readings.length > before + 20, 'readings continue');
     assert.equal(source.health().state, 'running');
   });
 
@@ -199,7 +199,7 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     await until('the loss to show in health', () => source.health().state === 'degraded', 3_000);
     assert.match(source.health().detail ?? '', /stick lost/);
     assert.equal(source.stats().stickLosses, 1);
-    await new Promise((r) => setTimeout(r, 700));
+    await until('a reopen attempt to fail while unplugged', () => /stick lost: cannot open/.test(source.health().detail ?? ''), 3_000);
     assert.equal(source.health().state, 'degraded', 'still degraded while unplugged: reopen attempts fail');
 
 
@@ -231,7 +231,7 @@ test('without a network key the source is unavailable, says where the key comes 
       throw new Error('must not be called');
     },
   });
-  await source.start(new CollectingSink());
+  await source.start(new RecordingSink());
   const health = source.health();
   assert.equal(health.state, 'unavailable');
   assert.match(health.detail ?? '', /network key/);
@@ -242,15 +242,20 @@ test('without a network key the source is unavailable, says where the key comes 
 
 test('a key from a missing environment variable makes the source unavailable without leaking anything', async () => {
   const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: '/x', networkKey: { env: 'PB_TEST_ANT_KEY_UNSET' } }), now: Date.now, log });
-  await source.start(new CollectingSink());
+  await source.start(new RecordingSink());
   assert.equal(source.health().state, 'unavailable');
   assert.match(source.health().detail ?? '', /PB_TEST_ANT_KEY_UNSET is not set/);
   await source.stop();
 });
 
-test('a malformed key is refused with its length, never its content', async () => {
-  const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: '/x', networkKey: 'deadbeefzz' }), now: Date.now, log });
-  await source.start(new CollectingSink());
+test('a malformed key read from its file is refused with its length, never its content', async () => {
+  // A key written in the configuration itself is checked when the configuration loads (config.test.ts).
+  const dir = mkdtempSync(join(tmpdir(), 'pb-ant-key-'));
+  dirs.push(dir);
+  const keyFile = join(dir, 'ant.key');
+  writeFileSync(keyFile, 'deadbeefzz\n');
+  const source = new AntSource({ ...antSourceConfig({ transport: 'uart', path: '/x', networkKey: { file: keyFile } }), now: Date.now, log });
+  await source.start(new RecordingSink());
   assert.equal(source.health().state, 'unavailable');
   assert.doesNotMatch(source.health().detail ?? '', /deadbeef/);
   await source.stop();
@@ -262,7 +267,7 @@ test('a missing serial device leaves the source degraded and retrying, not crash
     now: Date.now,
     log,
   });
-  await source.start(new CollectingSink());
+  await source.start(new RecordingSink());
   assert.equal(source.health().state, 'degraded');
   assert.match(source.health().detail ?? '', /no stick: .*pb-ant-no-such-device/);
   await source.stop();

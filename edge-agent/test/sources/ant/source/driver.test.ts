@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { ConfigError } from '@pulsebridge/runtime';
 import { AntMessageId, encodeFrame } from '../../../../src/sources/ant/codec/frame.ts';
 import type { AntChannelEvent, AntDataMessage } from '../../../../src/sources/ant/codec/messages.ts';
 import { antSourceConfig, parseAntSensorId, parseNetworkKey } from '../../../../src/sources/ant/config.ts';
@@ -152,6 +153,6 @@ test('config: defaults filled, uart needs a path, unknown keys and bad ids refus
   assert.deepEqual(config.usbProductIds, [0x1008, 0x1009]);
   assert.equal(config.mode, 'auto');
   assert.throws(() => antSourceConfig({ transport: 'uart' }), /\/path: required/);
-  assert.throws(() => antSourceConfig({ colour: 'red' }), (e: unknown) => (e as { code?: string }).code === 'invalid_config');
+  assert.throws(() => antSourceConfig({ colour: 'red' }), (e: unknown) => e instanceof ConfigError && e.code === 'config');
   assert.throws(() => antSourceConfig({ allow: ['ant:x'] }), /allow/);
 });

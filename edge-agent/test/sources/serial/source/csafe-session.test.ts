@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
 
-const METRICS = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy'] as const;
+const METRICS = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time'] as const;
 
-test('CSAFE polling session over a pty: stuffed frames (checksum too) decode to the values sent; NAK, timeout and a bad checksum are counted and the session goes on', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
+test('CSAFE polling session over a pty: stuffed frames (checksum too) decode to the values sent, work time every poll and the odometer on some; NAK, timeout and a bad checksum are counted and the session goes on', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   const machine = rig.device('csafe-machine.ts', ['--serial', '431234567', '--nak-poll', '4', '--silent-poll', '6', '--corrupt-poll', '8', '--stuff-checksum-poll', '2']);
@@ -32,6 +32,9 @@ test('CSAFE polling session over a pty: stuffed frames (checksum too) decode to 
       got.forEach((v, i) => assert.ok(Math.abs(v - (expected[i] as number)) < 1e-9, `speed ${v} vs ${expected[i]}`));
     } else assert.deepEqual(got, expected, metric);
   }
+  const odometerPolls = responses.filter((r) => r.values['odometer'] !== undefined);
+  assert.ok(odometerPolls.length >= 1 && odometerPolls.length < responses.length, 'the odometer rides along with some polls, not all');
+  assert.deepEqual(sink.values(sensor, 'odometer'), odometerPolls.map(() => 1_234_567));
   assert.deepEqual(responses.map((r) => r.poll).filter((p) => [4, 6, 8].includes(p)), [], 'misbehaving polls gave no values');
   assert.ok(responses.some((r) => r.poll > 8), 'polls after the failures were answered and decoded');
 

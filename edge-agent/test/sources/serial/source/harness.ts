@@ -8,8 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import pino from 'pino';
-import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import type { SourceSink } from '../../../../src/sources/source.ts';
 import { SerialSource, serialSourceConfig, type SerialSourceOptions } from '../../../../src/sources/serial/serial-source.ts';
 import { DeviceProcess, PtyPair } from '../../../devices/simulator-process.ts';
 import { until } from '@pulsebridge/runtime';
@@ -18,36 +16,7 @@ export function waitUntil(condition: () => boolean, timeoutMs: number, what: str
   return until(what, condition, timeoutMs);
 }
 
-export class RecordingSink implements SourceSink {
-  readonly readings: Reading[] = [];
-  readonly inventories: SensorInfo[][] = [];
-  /** performance.now() of each reading, for recovery timing. */
-  readonly receivedAt: number[] = [];
-
-  reading(reading: Reading): void {
-    this.readings.push(reading);
-    this.receivedAt.push(performance.now());
-  }
-
-  inventory(sensors: SensorInfo[]): void {
-    this.inventories.push(sensors);
-  }
-
-  values(sensor: string, metric: string): number[] {
-    return this.readings.filter((r) => r.sensor === sensor && r.metric === metric).map((r) => r.value);
-  }
-
-  /** Readings sharing sensor, metric and ts: what the hub would store once and the outbox would send twice. */
-  duplicates(): Reading[] {
-    const seen = new Set<string>();
-    return this.readings.filter((r) => {
-      const key = `${r.sensor}|${r.metric}|${r.ts}`;
-      if (seen.has(key)) return true;
-      seen.add(key);
-      return false;
-    });
-  }
-}
+export { RecordingSink } from '../../recording-sink.ts';
 
 /** A temp dir, a pty pair and everything started in it, all torn down when the test ends. */
 export function serialRig(t: TestContext): {

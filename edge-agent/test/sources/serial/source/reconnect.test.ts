@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
-import { SerialSource, SerialSourceError, serialSourceConfig, sensorKey } from '../../../../src/sources/serial/serial-source.ts';
+import { ConfigError } from '@pulsebridge/runtime';
+import { SerialSource, serialSourceConfig, sensorKey } from '../../../../src/sources/serial/serial-source.ts';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING, type DeviceProcess } from '../../../devices/simulator-process.ts';
 
@@ -99,15 +100,23 @@ test('config: defaults filled, every problem reported at once with its path', ()
   assert.throws(
     () => serialSourceConfig({ ports: [{ path: '/dev/ttyACM0', protocol: 'modbus' }, { usb: { vendorId: 'xyz', productId: '0001' }, protocol: 'nmea' }], extra: 1 }),
     (error: unknown) => {
-      assert.ok(error instanceof SerialSourceError);
-      assert.equal(error.code, 'invalid_config');
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.code, 'config');
       assert.match(error.message, /\/ports\/0/);
       assert.match(error.message, /\/ports\/1/);
       assert.match(error.message, /extra|additional/i);
       return true;
     },
   );
-  assert.throws(() => new SerialSource({ ...config, ports: [{ path: '', protocol: 'csafe' }], now: Date.now, log: silent }), SerialSourceError);
+  assert.throws(() => serialSourceConfig({ ports: [{ path: '', protocol: 'csafe' }] }), /\/ports\/0\/path/);
+  assert.throws(
+    () => serialSourceConfig({ ports: [{ path: '/dev/ttyACM0', usb: { vendorId: '04d8', productId: '000a' }, protocol: 'csafe' }, { protocol: 'nmea' }] }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems, ['/ports/0: give path or usb, not both', '/ports/1: needs a path or usb ids (vendorId, productId)']);
+      return true;
+    },
+  );
 });
 
 test('no ports configured: unavailable, with the reason', async () => {

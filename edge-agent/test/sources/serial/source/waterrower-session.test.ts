@@ -42,6 +42,6 @@ test('WaterRower that never answers the handshake: degraded with what it waited 
   await waitUntil(() => (source.ports()[0]?.driver['handshakeTimeouts'] ?? 0) >= 2, 5_000, 'two handshake timeouts');
   const health = source.health();
   assert.equal(health.state, 'degraded');
-  assert.match(health.detail ?? '', /no _WR_ answer to the USB handshake from the WaterRower monitor within 100 ms/);
+  assert.match(health.detail ?? '', /timed out after 100 ms waiting for the _WR_ answer to the USB handshake from the WaterRower monitor/);
   assert.equal(sink.readings.length, 0);
 });
