@@ -309,7 +309,7 @@ export async function hubWithAgent(
 
 export interface AgentHealth {
   status: string;
-  outbox: { readings: number; buffered: number; appended: number; acknowledged: number; dropped: Record<string, number> };
+  outbox: { readings: number; buffered: number; appended: number; acceptedTotal: number; acknowledged: number; dropped: Record<string, number> };
   uplink: { state: string };
   sources: Record<string, { state: string; readings: number; rejected: number; devices?: { id: string; state: string; lastSeen: number | null; rssi: number | null }[] }>;
 }
@@ -391,18 +391,4 @@ export class AgentRunner {
   log(): string {
     return this.proc?.log() ?? '';
   }
-}
-
-/**
- * Readings a run accepted into its outbox, as the agent reported when it stopped. Only for a run stopped
- * while its source was still producing: readings accepted after the last look at /healthz and before the
- * exit are counted in no endpoint, so this one figure still comes from the final log line.
- */
-export function appendedByRun(log: string): number {
-  const last = log
-    .split('\n')
-    .filter((l) => l.includes('"agent stopped"'))
-    .pop();
-  if (!last) throw new Error(`the agent did not log a clean stop:\n${log.slice(-2000)}`);
-  return (JSON.parse(last) as { outbox: { appended: number } }).outbox.appended;
 }

@@ -64,6 +64,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly catalog: OutboxCatalog;
 
   private appended = 0;
+  /** Readings accepted before this process, as the database held when it was first opened. */
+  private acceptedBefore: number | undefined;
   private acknowledged = 0;
   private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
   private corruptRecoveries = 0;
@@ -244,12 +246,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       bytes: this.held.bytes,
       oldestAgeMs: this.oldestAgeMs(),
       appended: this.appended,
+      acceptedTotal: this.acceptedTotal(),
       acknowledged: this.acknowledged,
       buffered: this.buffer.size,
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
       errors: this.errors,
     };
+  }
+
+  /** Every reading append() accepted over the database's life; what was never flushed is lost with a crash. */
+  private acceptedTotal(): number {
+    return (this.acceptedBefore ?? 0) + this.appended;
   }
 
   // ---- opening, recovery ----
@@ -277,6 +285,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       const maxLast = this.held.load(db);
       this.nextSeq = Math.max(db.storedNextSeq(), maxLast === null ? 0 : maxLast + 1);
       this.catalog.load(db);
+      // A fresh file that replaces a damaged one carries the running total on from memory.
+      this.acceptedBefore ??= db.storedAcceptedTotal();
     } catch (err) {
       db.close();
       throw err;
@@ -382,6 +392,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const added = chunks.reduce((sum, c) => sum + c.bytes, 0);
     const removal = db.transaction(() => {
       for (const chunk of chunks) db.insertChunk(chunk);
+      db.setAcceptedTotal(this.acceptedTotal());
       const limits = this.enforceLimits(db, added, now, current, chunks[0]);
       // The counter lives in the chunks themselves (max(last) + 1) unless the newest chunk is gone.
       if (limits.rows.some((r) => r.last === seq - 1)) db.setNextSeq(seq);

@@ -7,7 +7,8 @@
  *   `data` is the protocol's reading-set encoding with sensor ids replaced by `sensors` row ids.
  * - sensors: sensor id ↔ small integer, so a chunk does not repeat a 20-30 byte sensor id for every series.
  * - epochs, boots: the clock state chunks refer to (see ../clock/clock.ts).
- * - meta: stream id and the sequence counter.
+ * - meta: stream id, the sequence counter and the lifetime total of readings accepted (written with every
+ *   flush, so it counts exactly what a crash would have kept).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
@@ -140,6 +141,7 @@ export class OutboxDatabase {
   private readonly newestFirstStmt;
   private readonly getChunkStmt;
   private readonly setMetaStmt;
+  private readonly setAcceptedTotalStmt;
   private readonly insertSensorStmt;
   private readonly insertEpochStmt;
   private readonly findEpochStmt;
@@ -171,7 +173,7 @@ export class OutboxDatabase {
       db.transaction(() => {
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?), ('next_seq', 0)").run(newStreamId());
+        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?), ('next_seq', 0), ('accepted_total', 0)").run(newStreamId());
       })();
       return new OutboxDatabase(db);
     } catch (err) {
@@ -195,6 +197,7 @@ export class OutboxDatabase {
     this.newestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id DESC');
     this.getChunkStmt = db.prepare<[number], ChunkHeadRow & { data: Buffer }>('SELECT id, last, epoch, created_at, bytes, data FROM chunks WHERE id = ?');
     this.setMetaStmt = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+    this.setAcceptedTotalStmt = db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'accepted_total'");
     this.insertSensorStmt = db.prepare<[number, string]>('INSERT INTO sensors (id, name) VALUES (?, ?)');
     this.insertEpochStmt = db.prepare<[string, number, number]>('INSERT OR IGNORE INTO epochs (boot, started_mono, wall_minus_mono) VALUES (?, ?, ?)');
     this.findEpochStmt = db.prepare<[string, number], { id: number; wall_minus_mono: number }>('SELECT id, wall_minus_mono FROM epochs WHERE boot = ? AND started_mono = ?');
@@ -219,13 +222,26 @@ export class OutboxDatabase {
   }
 
   storedNextSeq(): number {
-    const row = this.db.prepare<[], { value: unknown }>("SELECT value FROM meta WHERE key = 'next_seq'").get();
-    const value = row?.value;
-    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
+    return this.storedCount('next_seq');
   }
 
   setNextSeq(next: number): void {
     this.setMetaStmt.run('next_seq', next);
+  }
+
+  /** Readings accepted over the file's life, as of its last flush. */
+  storedAcceptedTotal(): number {
+    return this.storedCount('accepted_total');
+  }
+
+  setAcceptedTotal(total: number): void {
+    this.setAcceptedTotalStmt.run(total);
+  }
+
+  /** A non-negative integer kept in meta; 0 when missing or not a count. */
+  private storedCount(key: string): number {
+    const value = this.db.prepare<[string], { value: unknown }>('SELECT value FROM meta WHERE key = ?').get(key)?.value;
+    return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0;
   }
 
   insertChunk(chunk: NewChunk): void {

@@ -57,7 +57,13 @@ export interface OutboxStats {
   chunks: number;
   bytes: number;
   oldestAgeMs: number;
+  /** Readings accepted in this process. */
   appended: number;
+  /**
+   * Readings accepted over the life of the database, across restarts: stored with every flush, so after a
+   * clean stop it is exact and after a crash it counts what had been committed.
+   */
+  acceptedTotal: number;
   acknowledged: number;
   buffered: number;
   dropped: OutboxDropped;

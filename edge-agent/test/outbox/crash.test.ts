@@ -36,7 +36,7 @@ async function writeUntilKilled(path: string, t0: number, chunks: number): Promi
   return reported;
 }
 
-test('a SIGKILLed writer loses nothing it had committed', { timeout: 60_000 }, async (t) => {
+test('a SIGKILLed writer loses nothing it had committed, and its lifetime total of accepted readings equals the readings committed', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'outbox.db');
   // Readings stamped around now, so that none of them is old enough to expire.
@@ -59,9 +59,12 @@ test('a SIGKILLed writer loses nothing it had committed', { timeout: 60_000 }, a
   const expected = Array.from({ length: next }, (_, k) => ({ sensor: `s${k % 7}`, metric: 'heart_rate' as const, ts: t0 + 10 * k, value: k % 250 }));
   assert.deepEqual(flatten(loaded.series), flatten(expected.map((r) => ({ sensor: r.sensor, metric: r.metric, ts: [r.ts], values: [r.value] }))));
   assert.equal(outbox.stats().corruptRecoveries, 0);
+  // Readings buffered at the kill were never committed: the total stored with the last flush leaves them out.
+  assert.equal(outbox.stats().acceptedTotal, next);
 
   // The stream goes on where the killed process stopped.
   outbox.append({ sensor: 's0', metric: 'heart_rate', ts: t0, value: 1 });
   outbox.flush();
+  assert.equal(outbox.stats().acceptedTotal, next + 1);
   assert.deepEqual(outbox.pending(1, 'newest').map((c) => [c.first, c.last]), [[next, next]]);
 });

@@ -164,6 +164,48 @@ test('sequence ranges are contiguous and survive reopening, even when everything
   assert.deepEqual(ranges(third.pending(10, 'oldest')), [[10, 11]]);
 });
 
+test('the lifetime total of accepted readings survives restarts and counts on; acknowledging does not lower it', (t) => {
+  const path = join(tempDir(t), 'outbox.db');
+  const time = new ManualTime();
+  const first = startOutbox(path, time.clock());
+  appendChunks(first, [3, 1, 5]);
+  first.append(reading('s1', T0 + 99_000));
+  assert.equal(first.stats().acceptedTotal, 10, 'a buffered reading is accepted before it is flushed');
+  first.append(reading('s1', T0, 999));
+  assert.equal(first.stats().acceptedTotal, 10, 'an invalid reading is not accepted');
+  first.acknowledge(0, 8);
+  first.stop();
+
+  const second = startOutbox(path, time.clock());
+  assert.deepEqual([second.stats().appended, second.stats().acceptedTotal], [0, 10], 'appended counts this run, the total every run');
+  appendChunks(second, [4]);
+  assert.equal(second.stats().acceptedTotal, 14);
+  second.stop();
+
+  const third = openOutbox(t, { path, clock: time.clock() });
+  assert.equal(third.stats().acceptedTotal, 14);
+});
+
+test('a database written before the lifetime total existed counts it from zero', (t) => {
+  const path = join(tempDir(t), 'outbox.db');
+  const time = new ManualTime();
+  const first = startOutbox(path, time.clock());
+  appendChunks(first, [3]);
+  first.stop();
+  const older = new Database(path);
+  older.prepare("DELETE FROM meta WHERE key = 'accepted_total'").run();
+  older.close();
+
+  const reopened = openOutbox(t, { path, clock: time.clock() });
+  assert.equal(reopened.stats().acceptedTotal, 0);
+  appendChunks(reopened, [2]);
+  assert.equal(reopened.stats().acceptedTotal, 2);
+  assert.deepEqual(ranges(reopened.pending(10, 'oldest')), [
+    [0, 2],
+    [3, 4],
+  ]);
+});
+
 test('acknowledge deletes exactly the chunks inside the range', (t) => {
     const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [10, 10, 10, 10]);
@@ -378,7 +420,7 @@ test('damaged pages behind an intact header are found by the check at start', (t
   assert.equal(outbox.stats().readings, 1);
 });
 
-test('damage found while running is recovered the same way; buffered readings survive', (t) => {
+test('damage found while running is recovered the same way; buffered readings and the lifetime total survive', (t) => {
   const path = join(tempDir(t), 'outbox.db');
   const outbox = openOutbox(t, { path, clock: new ManualTime().clock() });
   const recovered: unknown[] = [];
@@ -397,6 +439,7 @@ test('damage found while running is recovered the same way; buffered readings su
   assert.equal(stats.dropped.corrupt, 40);
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [[0, 0]], 'the buffered reading went into the fresh file');
   assert.deepEqual(flatten(outbox.load([0]).series), [reading('s2', T0 + 1_000_000)]);
+  assert.equal(stats.acceptedTotal, 41, 'the lifetime total carries on into the fresh file');
 });
 
 test('while the disk refuses writes readings stay in memory, bounded, and are committed once it accepts them again', (t) => {
@@ -467,6 +510,7 @@ test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and
   const text = await registry.metrics();
   assert.match(text, /^pb_agent_outbox_readings 5$/m);
   assert.match(text, /^pb_agent_outbox_appended_total 10$/m);
+  assert.match(text, /^pb_agent_outbox_accepted_lifetime_total 10$/m);
   assert.match(text, /^pb_agent_outbox_dropped_total\{reason="invalid"\} 1$/m);
   assert.match(text, /^pb_agent_outbox_corrupt_recoveries_total 0$/m);
   assert.match(text, /^pb_agent_outbox_oldest_age_seconds \d/m);
