@@ -17,6 +17,7 @@ const steps: string[][] = [
   ['scripts/bench/simulator-live.ts'],
   ['scripts/bench/outbox.ts'],
   ['scripts/bench/series-store.ts'],
+  ['scripts/bench/ingest.ts'],
   ['scripts/bench/e2e.ts'],
   ['scripts/bench/live-batching.ts'],
   ['scripts/bench/agent-footprint.ts'],

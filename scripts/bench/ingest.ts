@@ -3,9 +3,9 @@
  * grouping and ack, into a store that only counts, so the figure is ingest's own cost. The limit is the bare
  * decodeBatch() on the same payloads in the same run.
  *
- *   node --import tsx hub/test/ingest/ingest.bench.ts
+ *   node --import tsx scripts/bench/ingest.ts
  *
- * Prints one JSON object per line (see DESIGN.md §9); medians of RUNS runs.
+ * Prints one JSON line per figure (DESIGN §9); medians of RUNS runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { countReadings, decodeBatch } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { Dedupe } from '../../src/ingest/dedupe.ts';
-import { Ingest } from '../../src/ingest/ingest.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
-import type { SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
-import { FakeTransport, makeBatch } from './fakes.ts';
-import { MemoryAgentRegistry } from '../memory-stores.ts';
+import { Dedupe } from '../../hub/src/ingest/dedupe.ts';
+import { Ingest } from '../../hub/src/ingest/ingest.ts';
+import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import type { SeriesStore, SeriesWrite } from '../../hub/src/storage/series/series-store.ts';
+import { FakeTransport, makeBatch } from '../../hub/test/ingest/fakes.ts';
+import { MemoryAgentRegistry } from '../../hub/test/memory-stores.ts';
+import { median, printFigure } from './figures.ts';
 
 const RUNS = 5;
 const AGENTS = 20;
@@ -72,11 +73,6 @@ function payloads(readingsPerBatch: number): { agent: string; payload: Buffer }[
 /** Every batch of a run carries the same number of readings. */
 const readingsPerBatchOf = (batches: { payload: Buffer }[]): number => (batches.length === 0 ? 0 : countReadings(decodeBatch(batches[0]!.payload).series));
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-
 async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: string, run: string): Promise<{ seconds: number; writes: number }> {
   const db = new Database(join(dir, `state-${run}.db`));
   db.pragma('journal_mode = WAL');
@@ -124,19 +120,12 @@ try {
     }
     const batchesPerSecond = batches.length / median(pipeline);
     const decodeBatchesPerSecond = batches.length / median(decode);
-    const line = (name: string, value: number, unit: string, limit?: number): void =>
-      console.log(
-        JSON.stringify({
-          name,
-          value: Math.round(value),
-          unit,
-          ...(limit !== undefined ? { limit: Math.round(limit), ratio: Number((value / limit).toFixed(3)) } : {}),
-        }),
-      );
-    line(`ingest_batches_per_s_${perBatch}r`, batchesPerSecond, 'batches/s', decodeBatchesPerSecond);
-    line(`ingest_readings_per_s_${perBatch}r`, batchesPerSecond * perBatch, 'readings/s', decodeBatchesPerSecond * perBatch);
-    line(`ingest_store_writes_${perBatch}r`, median(writes), `writes per ${batches.length} batches`);
-    line(`ingest_wire_bytes_per_reading_${perBatch}r`, (bytes / (batches.length * perBatch)) * 1000, 'millibytes/reading');
+    const context = { batches: batches.length, agents: AGENTS, runs: RUNS };
+    const limited = (value: number, limit: number): Record<string, number> => ({ limit: Math.round(limit), ratio: +(value / limit).toFixed(3) });
+    printFigure(`ingest_batches_per_s_${perBatch}r`, Math.round(batchesPerSecond), 'batches/s', { ...limited(batchesPerSecond, decodeBatchesPerSecond), ...context });
+    printFigure(`ingest_readings_per_s_${perBatch}r`, Math.round(batchesPerSecond * perBatch), 'readings/s', { ...limited(batchesPerSecond * perBatch, decodeBatchesPerSecond * perBatch), ...context });
+    printFigure(`ingest_store_writes_${perBatch}r`, median(writes), `writes per ${batches.length} batches`, context);
+    printFigure(`ingest_wire_bytes_per_reading_${perBatch}r`, Math.round((bytes / (batches.length * perBatch)) * 1000), 'millibytes/reading', context);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
