@@ -4,10 +4,13 @@
  * A real hub and a real agent whose simulator plays 20 athletes; the figures come from the agent's
  * /metrics over the measured window. JSON lines (DESIGN §9):
  *   {"name": "wire_bytes_per_reading_live_delay_1000ms", "value": ..., "unit": "bytes/reading", ...}
+ * Each delay after 0 also carries its ratio to the 0 ms figure and, as its limit, the most it may cost: 80 %
+ * of the 0 ms bytes (merging a second of flushes must save at least 20 %).
  *
  *   node --import tsx scripts/bench/live-batching.ts [--seconds 6] [--delays 0,1000,5000]
  *
- * Exits 1 when a longer delay does not save bytes, which is what the delay is for.
+ * Exits 1 when a longer delay does not save bytes, which is what the delay is for, or when a delay of a
+ * second or more saves less than 20 % against 0 ms.
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +23,8 @@ const { values: args } = parseArgs({ options: { seconds: { type: 'string', defau
 const SECONDS = Math.max(1, Number(args.seconds));
 const DELAYS = args.delays.split(',').map(Number).sort((a, b) => a - b);
 const ATHLETES = 20;
+/** A delay of a second or more must bring the bytes per reading under this share of the 0 ms figure. */
+const MERGED_MAX_SHARE = 0.8;
 const quiet = { log: { level: 'warn', pretty: false } };
 
 interface Window {
@@ -58,13 +63,22 @@ async function oneRun(liveBatchDelayMs: number): Promise<Window> {
 }
 
 const perReading: number[] = [];
+let unmerged: number | undefined;
+const tooCostly: string[] = [];
 for (const delay of DELAYS) {
   const window = await oneRun(delay);
   const value = window.bytes / window.readings;
   perReading.push(value);
+  if (delay === 0) unmerged = value;
+  const againstUnmerged =
+    unmerged !== undefined && delay > 0 ? { limit: +(unmerged * MERGED_MAX_SHARE).toFixed(2), ratio: +(value / unmerged).toFixed(3) } : {};
+  if (unmerged !== undefined && delay >= 1_000 && value >= unmerged * MERGED_MAX_SHARE) tooCostly.push(`${delay} ms: ${value.toFixed(2)}`);
   printFigure(`wire_bytes_per_reading_live_delay_${delay}ms`, +value.toFixed(2), 'bytes/reading', {
+    ...againstUnmerged,
     liveBatchDelayMs: delay,
     batches: window.batches,
+    batchesPerSecond: +(window.batches / SECONDS).toFixed(2),
+    readingsPerBatch: +(window.readings / window.batches).toFixed(1),
     readings: window.readings,
     athletes: ATHLETES,
     seconds: SECONDS,
@@ -72,5 +86,9 @@ for (const delay of DELAYS) {
 }
 if (perReading.some((value, i) => i > 0 && !(value < (perReading[i - 1] ?? 0)))) {
   console.error(`a longer liveBatchDelayMs did not save bytes: ${perReading.map((v) => v.toFixed(2)).join(', ')} bytes/reading for ${DELAYS.join(', ')} ms`);
+  process.exitCode = 1;
+}
+if (tooCostly.length > 0) {
+  console.error(`merging live flushes saved less than ${Math.round((1 - MERGED_MAX_SHARE) * 100)} % against 0 ms (${unmerged?.toFixed(2)} bytes/reading): ${tooCostly.join('; ')}`);
   process.exitCode = 1;
 }
