@@ -53,6 +53,8 @@ export type HealthServerOptions = HealthConfig & {
   rateWindowSamples?: number | undefined;
   /** How often the sources' reading totals are sampled for the rate. */
   sampleIntervalMs?: number | undefined;
+  /** Monotonic milliseconds the rate and the uptime are measured on; performance.now() unless a test moves time itself. */
+  mono?: (() => number) | undefined;
 };
 
 export interface HealthReport {
@@ -88,7 +90,8 @@ export class HealthServer {
   private readonly options: HealthServerOptions;
   private readonly log: Logger;
   private server: Server | undefined;
-  private startedAtMono = performance.now();
+  private readonly mono: () => number;
+  private startedAtMono: number;
   private sampler: NodeJS.Timeout | undefined;
   /** Total source readings sampled once a second (by default): the readings rate is the slope over the window. */
   private readonly samples: { atMono: number; total: number }[] = [];
@@ -97,6 +100,8 @@ export class HealthServer {
   constructor(options: HealthServerOptions) {
     this.options = options;
     this.log = options.log;
+    this.mono = options.mono ?? (() => performance.now());
+    this.startedAtMono = this.mono();
     this.registerMetrics(options.metrics);
   }
 
@@ -109,7 +114,7 @@ export class HealthServer {
 
   async start(): Promise<void> {
     if (this.server) return;
-    this.startedAtMono = performance.now();
+    this.startedAtMono = this.mono();
     if (this.options.defaultMetrics !== false && !this.defaultMetricsOn) {
       collectDefaultMetrics({ register: this.options.metrics });
       this.defaultMetricsOn = true;
@@ -181,7 +186,7 @@ export class HealthServer {
       reasons,
       agent: this.options.agent,
       version: this.options.version,
-      uptimeS: Math.round((performance.now() - this.startedAtMono) / 1_000),
+      uptimeS: Math.round((this.mono() - this.startedAtMono) / 1_000),
       sources,
       readingsPerSecond: this.readingsPerSecond(),
       outbox,
@@ -201,7 +206,7 @@ export class HealthServer {
   private sample(): void {
     let total = 0;
     for (const h of Object.values(this.sourceHealth())) total += h.readings;
-    this.samples.push({ atMono: performance.now(), total });
+    this.samples.push({ atMono: this.mono(), total });
     const keep = (this.options.rateWindowSamples ?? 10) + 1;
     while (this.samples.length > keep) this.samples.shift();
   }

@@ -98,11 +98,12 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
   test('a server error fails the call with write_failed and nothing is retried behind its back', async (t) => {
     await withStore({ pointsPerRequest: 100, concurrentRequests: 1 }, async ({ store }) => {
       proxy!.faultFor = (i) => (i === 1 ? { status: 503, body: '{"error":"overloaded"}' } : undefined);
+      // Any retry the client schedules is a timer: mocked from before the write, so none can hide in real time.
+      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
       await assert.rejects(store.write(readings(300)), (err: unknown) => isCode('write_failed')(err) && /503/.test((err as Error).message) && (err as SeriesStoreError).retryable);
       const writesAtFailure = proxy!.requests.filter((r) => r.path === '/api/v2/write').length;
-      // Any retry the client scheduled would be a timer: run every timer of the next minute, then make one
-      // request of our own, which arrives after anything those timers sent.
-      t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+      // Run every timer of the next minute, then make one request of our own, which arrives after anything
+      // those timers sent.
       t.mock.timers.tick(60_000);
       t.mock.timers.reset();
       await store.count({});
