@@ -9,9 +9,9 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Agent } from '../src/agent.ts';
 import { loadAgentConfig, type AgentConfig } from '../src/config.ts';
-import { createLogger } from '@pulsebridge/runtime';
+import { createLogger, until, withTimeout } from '@pulsebridge/runtime';
 import type { Source, SourceHealth } from '../src/sources/source.ts';
-import { FakeHub, TestBroker, silentLog, sleep, waitFor } from './uplink/fixtures.ts';
+import { FakeHub, TestBroker, silentLog } from './uplink/fixtures.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -64,7 +64,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   t.after(() => agent.stop());
   await agent.start();
 
-  await waitFor('acknowledged readings', () => agent.outbox.stats().acknowledged > 500, 10_000);
+  await until('acknowledged readings', () => agent.outbox.stats().acknowledged > 500, 10_000);
   const health = agent.health();
   assert.equal(health.status, 'ok', health.reasons.join('; '));
   assert.equal(health.sources.simulator!.state, 'running');
@@ -84,7 +84,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   assert.match(metrics, /^pb_agent_uplink_batches_total\{outcome="acked"\} [1-9]/m);
 
   // What the hub saw: status with sources, the inventory, readings batches from this agent's stream.
-  await waitFor('inventory', () => hub.inventories.length > 0);
+  await until('inventory', () => hub.inventories.length > 0, 5_000);
   const sensors = (hub.inventories.at(-1)!.message as { sensors: { source: string }[] }).sensors;
   assert.ok(sensors.length >= 12 && sensors.every((s) => s.source === 'simulator'));
   const online = hub.statuses.find((s) => s.message.state === 'online')!.message as { sources: Record<string, { state: string }>; version: string };
@@ -97,7 +97,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   // The hub answers a status with its time: the clock learns it.
   const mono = agent.clock.mono();
   await hub.send('gym-1', 'cmd', JSON.stringify({ type: 'time', hubTime: Date.now(), echo: mono }));
-  await waitFor('the clock to sync', () => agent.clock.synced);
+  await until('the clock to sync', () => agent.clock.synced, 5_000);
 
   const bytes = hub.payloadBytes.reduce((a, b) => a + b, 0);
   const readings = hub.sequences().length;
@@ -108,7 +108,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   await agent.stop();
   assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
   assert.equal(agent.uplink.state, 'stopped');
-  assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-1', 'status')))!.toString()).state, 'offline');
+  assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-1', 'status'))).toString()).state, 'offline');
 
   // A restart on the same data directory delivers what was left, in the same stream, with no gap.
   hub.policy = () => 'stored';
@@ -116,7 +116,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   t.after(() => again.stop());
   await again.start();
   assert.equal(again.outbox.stream, stream);
-  await waitFor('more readings after the restart', () => again.outbox.stats().acknowledged > 200, 10_000);
+  await until('more readings after the restart', () => again.outbox.stats().acknowledged > 200, 10_000);
   await again.stop();
   const seen = coverage(hub);
   assert.equal(seen.gaps, 0, `gaps in ${seen.min}..${seen.max}`);
@@ -138,16 +138,17 @@ test('a source that fails to start is reported unavailable and the agent keeps r
   const agent = new Agent(agentConfig(tempDir(t), broker.url), { log: silentLog, sources: [new BrokenRadio()] });
   t.after(() => agent.stop());
   await agent.start();
-  await waitFor('acknowledged readings', () => agent.outbox.stats().acknowledged > 100, 10_000);
+  await until('acknowledged readings', () => agent.outbox.stats().acknowledged > 100, 10_000);
   const health = agent.health();
   assert.equal(health.status, 'degraded');
   assert.deepEqual(health.sources.ble, { state: 'unavailable', detail: 'no Bluetooth adapter', sensors: 0, readings: 0, rejected: 0 });
   assert.equal(health.sources.simulator!.state, 'running');
   assert.deepEqual(health.reasons, ['source ble is unavailable: no Bluetooth adapter']);
-  await waitFor('the status to show it', () =>
+  await until('the status to show it', () =>
     hub.statuses.some((s) => (s.message.sources as Record<string, { state: string }> | undefined)?.ble?.state === 'unavailable'),
+    5_000,
   );
-  await waitFor('the event', () => hub.events.some((e) => e.message.type === 'source_failed'));
+  await until('the event', () => hub.events.some((e) => e.message.type === 'source_failed'), 5_000);
 });
 
 const hasBluetooth = ((): boolean => {
@@ -166,7 +167,7 @@ test(
     const agent = new Agent(agentConfig(tempDir(t), broker.url, { sources: { simulator: { athletes: 2 }, ble: { enabled: true, permitJoinSeconds: 60 } } }), { log: silentLog });
     t.after(() => agent.stop());
     await agent.start();
-    await waitFor('acknowledged readings', () => agent.outbox.stats().acknowledged > 20, 10_000);
+    await until('acknowledged readings', () => agent.outbox.stats().acknowledged > 20, 10_000);
     const health = agent.health();
     assert.equal(health.sources.ble?.state, 'unavailable');
     assert.match(health.sources.ble?.detail ?? '', /^Bluetooth unavailable on hci0: \S/);
@@ -185,7 +186,7 @@ test('without a hub, readings are kept in the outbox and stop is still prompt', 
   const agent = new Agent(agentConfig(tempDir(t), `mqtt://127.0.0.1:${port}`), { log: silentLog });
   t.after(() => agent.stop());
   await agent.start();
-  await waitFor('readings in the outbox', () => agent.outbox.stats().readings > 200, 10_000);
+  await until('readings in the outbox', () => agent.outbox.stats().readings > 200, 10_000);
   const health = agent.health();
   assert.equal(health.status, 'degraded');
   assert.notEqual(health.uplink.state, 'connected');
@@ -221,14 +222,14 @@ test('the CLI runs the agent and stops cleanly on SIGTERM', { timeout: 60_000 },
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
-  await waitFor('readings from the CLI agent', () => hub.batches.some((b) => b.agent === 'gym-cli'), 20_000);
+  await until('readings from the CLI agent', () => hub.batches.some((b) => b.agent === 'gym-cli'), 20_000);
   assert.match(stdout, /"msg":"agent running"/);
   assert.doesNotMatch(stdout + stderr, /"secret"|PB_TEST_SECRET.*secret/, 'the secret is never logged');
   child.kill('SIGTERM');
-  const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
+  const code = await withTimeout(exited, 15_000, 'the agent to exit after SIGTERM');
   assert.equal(code, 0, stderr);
   assert.match(stdout, /"msg":"agent stopped"/);
-  assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-cli', 'status')))!.toString()).state, 'offline');
+  assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-cli', 'status'))).toString()).state, 'offline');
 });
 
 test('the logger writes JSON or pretty lines and redacts secrets', () => {

@@ -6,19 +6,12 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connect, type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
-import { until } from '@pulsebridge/runtime';
 import { Topics, decodeBatch, encodeReadingSet, groupReadings, type AckMessage, type Reading, type ReadingBatch } from '@pulsebridge/protocol';
+import { withTimeout } from '@pulsebridge/runtime';
 import type { UplinkClock, UplinkOutbox } from '../../src/uplink/uplink.ts';
 import type { PlannableChunk } from '../../src/uplink/batch-planner.ts';
 
 export const silentLog: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-/**
- * Kept only for edge-agent/test/agent.test.ts (another area) until it uses `until` from @pulsebridge/runtime
- * directly; the uplink's own tests do not use these.
- */
-export const waitFor = (what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> => until(what, condition, timeoutMs);
-export { setTimeout as sleep } from 'node:timers/promises';
 
 /** An aedes broker that can be taken down and brought back on the same port. */
 export class TestBroker {
@@ -99,20 +92,19 @@ export class TestBroker {
     if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
   }
 
-  /** The retained message on a topic, as a new subscriber gets it; undefined if none arrives within 500 ms. */
-  async retained(topic: string): Promise<Buffer | undefined> {
+  /** The retained message on a topic, as a new subscriber gets it; fails when none arrives within 5 s. */
+  async retained(topic: string): Promise<Buffer> {
     const client = connect(this.url, { username: 'hub', password: 'hub', reconnectPeriod: 0, protocolVersion: 4 });
     client.on('error', () => undefined);
     try {
       await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-      const message = new Promise<Buffer | undefined>((resolve) => {
+      const message = new Promise<Buffer>((resolve) => {
         client.on('message', (t, payload, packet) => {
           if (t === topic && packet.retain) resolve(payload);
         });
-        setTimeout(() => resolve(undefined), 500);
       });
       await client.subscribeAsync(topic, { qos: 1 });
-      return await message;
+      return await withTimeout(message, 5_000, `a retained message on ${topic}`);
     } finally {
       await client.endAsync(true);
     }

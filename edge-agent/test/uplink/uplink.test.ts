@@ -260,14 +260,14 @@ test('publishes a retained online status, refreshes it, and leaves offline on a 
   assert.ok((status.outbox as { oldestAgeMs: number }).oldestAgeMs >= 60_000);
   assert.deepEqual(status.sources, { simulator: { state: 'running' }, ble: { state: 'unavailable', detail: 'no Bluetooth adapter' } });
   const statusTopic = hub.topics.of(AGENT, 'status');
-  assert.equal(JSON.parse((await broker.retained(statusTopic))!.toString()).state, 'online');
+  assert.equal(JSON.parse((await broker.retained(statusTopic)).toString()).state, 'online');
 
   // A cut connection: the broker publishes the last will before the agent comes back (1.5 s later).
   assert.ok(broker.dropClient(`pb-agent-${AGENT}`));
   await until('the last will', () => hub.statuses.some((s) => s.message.state === 'offline'), 5_000);
-  assert.equal(JSON.parse((await broker.retained(statusTopic))!.toString()).state, 'offline');
+  assert.equal(JSON.parse((await broker.retained(statusTopic)).toString()).state, 'offline');
   await until('the agent to come back online', () => uplink.state === 'connected', 4_000);
-  assert.equal(JSON.parse((await broker.retained(statusTopic))!.toString()).state, 'online');
+  assert.equal(JSON.parse((await broker.retained(statusTopic)).toString()).state, 'online');
 
   const statusesBefore = hub.statuses.length;
   await uplink.stop();
@@ -276,7 +276,7 @@ test('publishes a retained online status, refreshes it, and leaves offline on a 
   const last = hub.statuses.at(-1)!.message;
   assert.equal(last.state, 'offline');
   assert.equal(typeof last.sentAt, 'number', 'a clean stop says when, the last will cannot');
-  assert.equal(JSON.parse((await broker.retained(statusTopic))!.toString()).state, 'offline');
+  assert.equal(JSON.parse((await broker.retained(statusTopic)).toString()).state, 'offline');
 });
 
 test('falls back to MQTT 3.1.1 when the broker refuses MQTT 5', async (t) => {
@@ -335,7 +335,7 @@ test('publishes the sensor inventory retained, once per burst of changes', async
   assert.equal(hub.inventories.length, 2, 'a burst of changes is published once');
   const sensors = (hub.inventories[1]!.message as { sensors: { id: string }[] }).sensors.map((s) => s.id);
   assert.deepEqual(sensors, ['sim:hr:1', 'sim:hr:2', 'sim:hr:3', 'sim:hr:4', 'sim:hr:5', 'ble:c0:ff:ee:00:11:22']);
-  const retained = JSON.parse((await broker.retained(hub.topics.of(AGENT, 'inventory')))!.toString()) as { sensors: unknown[] };
+  const retained = JSON.parse((await broker.retained(hub.topics.of(AGENT, 'inventory'))).toString()) as { sensors: unknown[] };
   assert.equal(retained.sensors.length, 6);
 });
 
