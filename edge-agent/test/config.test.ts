@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '@pulsebridge/runtime';
 import { configToYaml, loadAgentConfig, redactConfig, REDACTED } from '../src/config.ts';
 import type { CliIo } from '@pulsebridge/runtime';
 import { main, prepare } from '../src/main.ts';
+import { configProblems } from '../../test/config-problems.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../agent.example.yaml', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -27,15 +27,6 @@ function writeYaml(t: TestContext, text: string): string {
   return file;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('defaults fill everything but the agent id and the password', () => {
   const config = loadAgentConfig({ env: REQUIRED_ENV });
@@ -100,7 +91,7 @@ log: { level: loud }
 surprise: true
 `,
   );
-  const problems = problemsOf(() => loadAgentConfig({ file, env: {} }));
+  const problems = configProblems(() => loadAgentConfig({ file, env: {} }));
   const text = problems.join('\n');
   for (const path of ['/agent/id', '/hub/password', '/hub/url', '/hub/protocolVersion', '/uplink/window', '/uplink/windw', '/health/port', '/sources/simulator/athletes', '/sources/simulator/colour', '/log/level', '/surprise']) {
     assert.ok(problems.some((p) => p.startsWith(`${path}:`)), `no problem reported for ${path} in:\n${text}`);
@@ -108,15 +99,15 @@ surprise: true
 });
 
 test('a missing file and a file that is not YAML are reported with the file name', (t) => {
-  const missing = problemsOf(() => loadAgentConfig({ file: '/nonexistent/agent.yaml', env: REQUIRED_ENV }));
+  const missing = configProblems(() => loadAgentConfig({ file: '/nonexistent/agent.yaml', env: REQUIRED_ENV }));
   assert.deepEqual(missing, ['/nonexistent/agent.yaml: file not found']);
   const broken = writeYaml(t, 'agent: [unclosed\n');
-  const problems = problemsOf(() => loadAgentConfig({ file: broken, env: REQUIRED_ENV }));
+  const problems = configProblems(() => loadAgentConfig({ file: broken, env: REQUIRED_ENV }));
   assert.ok(problems[0]!.startsWith(broken), problems[0]);
 });
 
 test('combinations that cannot work are refused', () => {
-  const problems = problemsOf(() =>
+  const problems = configProblems(() =>
     loadAgentConfig({
       env: {
         ...REQUIRED_ENV,
@@ -144,13 +135,13 @@ test('the BLE section: off by default, with its defaults, its ids and combinatio
   assert.equal(ble.adapterSilenceMs, 60_000);
   assert.equal(ble.polarBroadcast, true);
 
-  const bad = problemsOf(() =>
+  const bad = configProblems(() =>
     loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__ALLOW: '["aa:bb:cc:dd:ee:ff"]', PB_AGENT_SOURCES__BLE__ADAPTERS: '[0,0]', PB_AGENT_SOURCES__BLE__MAX_CONNECTIONS: '0' } }),
   );
   for (const path of ['/sources/ble/allow/0', '/sources/ble/adapters', '/sources/ble/maxConnections']) {
     assert.ok(bad.some((p) => p.startsWith(`${path}:`)), `no problem reported for ${path} in:\n${bad.join('\n')}`);
   }
-  const crossed = problemsOf(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }));
+  const crossed = configProblems(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }));
   assert.deepEqual(crossed, ['/sources/ble/reconnectMaxMs: 1000 is below /sources/ble/reconnectInitialMs (5000)']);
 });
 
@@ -188,8 +179,8 @@ const SOURCE_PROBLEMS = [
 
 test('each source checks its own section when the config loads: every problem at once, with its path, enabled or not', (t) => {
   const file = writeYaml(t, SOURCE_PROBLEMS_YAML);
-  assert.deepEqual(problemsOf(() => loadAgentConfig({ file, env: {} })), SOURCE_PROBLEMS);
-  const usbWithPath = problemsOf(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__PATH: '/dev/ttyUSB0' } }));
+  assert.deepEqual(configProblems(() => loadAgentConfig({ file, env: {} })), SOURCE_PROBLEMS);
+  const usbWithPath = configProblems(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__PATH: '/dev/ttyUSB0' } }));
   assert.deepEqual(usbWithPath, ['/sources/ant/path: only for transport uart; a USB stick is found by usbProductIds']);
   const keyByReference = loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__NETWORK_KEY: '{"file":"/nonexistent/ant.key"}' } });
   assert.deepEqual(keyByReference.sources.ant.networkKey, { file: '/nonexistent/ant.key' }, 'a key by reference is resolved when the source starts');

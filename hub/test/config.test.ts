@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '@pulsebridge/runtime';
 import { loadAgentToolConfig, loadHubConfig, redactConfig } from '../src/config.ts';
+import { configProblems } from '../../test/config-problems.ts';
 
 let dir: string;
 before(() => {
@@ -19,15 +19,6 @@ function file(name: string, text: string): string {
   return path;
 }
 
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('expected the configuration to be refused');
-}
 
 describe('hub configuration', () => {
   test('defaults: only the admin token is required', () => {
@@ -50,7 +41,7 @@ describe('hub configuration', () => {
   });
 
   test('without an admin token the hub does not start', () => {
-    const problems = problemsOf(() => loadHubConfig({ env: {} }));
+    const problems = configProblems(() => loadHubConfig({ env: {} }));
     assert.ok(problems.some((p) => p.startsWith('/api')), problems.join('\n'));
   });
 
@@ -102,7 +93,7 @@ describe('hub configuration', () => {
         'extra: 1',
       ].join('\n'),
     );
-    const problems = problemsOf(() => loadHubConfig({ file: path, env: {} }));
+    const problems = configProblems(() => loadHubConfig({ file: path, env: {} }));
     for (const where of ['/http/port', '/http/hots', '/mqtt/mode', '/mqtt/maxPacketBytes', '/mqtt/websocketPath', '/topicRoot', '/log/level', '/extra', '/api']) {
       assert.ok(
         problems.some((p) => p.startsWith(where)),
@@ -125,7 +116,7 @@ describe('hub configuration', () => {
         '    reconnectMaxMs: 1000',
       ].join('\n'),
     );
-    const problems = problemsOf(() => loadHubConfig({ file: path, env: {} }));
+    const problems = configProblems(() => loadHubConfig({ file: path, env: {} }));
     assert.equal(problems.length, 4, problems.join('\n'));
     assert.match(problems[0]!, /^\/api\/adminToken: .*NOT_SET_ANYWHERE/);
     assert.match(problems[1]!, /^\/mqtt\/external\/password: .*\/nonexistent\/pulsebridge\/secret/);
@@ -134,13 +125,13 @@ describe('hub configuration', () => {
   });
 
   test('a missing file and a YAML file that is not a mapping are reported', () => {
-    assert.ok(problemsOf(() => loadHubConfig({ file: join(dir, 'nope.yaml'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('file not found'));
-    assert.ok(problemsOf(() => loadHubConfig({ file: file('list.yaml', '- a\n- b\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('mapping'));
-    assert.ok(problemsOf(() => loadHubConfig({ file: file('broken.yaml', 'http: [\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } })).length > 0);
+    assert.ok(configProblems(() => loadHubConfig({ file: join(dir, 'nope.yaml'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('file not found'));
+    assert.ok(configProblems(() => loadHubConfig({ file: file('list.yaml', '- a\n- b\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('mapping'));
+    assert.ok(configProblems(() => loadHubConfig({ file: file('broken.yaml', 'http: [\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } })).length > 0);
   });
 
   test('an embedded broker with neither TCP nor WebSocket is refused', () => {
-    const problems = problemsOf(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_MQTT__TCP: 'false', PB_HUB_MQTT__WEBSOCKET: 'false' } }));
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_MQTT__TCP: 'false', PB_HUB_MQTT__WEBSOCKET: 'false' } }));
     assert.deepEqual(problems, ['/mqtt: the embedded broker needs tcp or websocket enabled, or agents cannot connect']);
   });
 
@@ -165,7 +156,7 @@ describe('hub configuration', () => {
         '  maxRetryDelayMs: 1000',
       ].join('\n'),
     );
-    assert.deepEqual(problemsOf(() => loadHubConfig({ file: path, env: {} })), [
+    assert.deepEqual(configProblems(() => loadHubConfig({ file: path, env: {} })), [
       '/mqtt/tls: TLS serves the TCP listener, which is turned off (/mqtt/tcp: false)',
       '/mqtt/tls/certFile: /nonexistent/pulsebridge/cert.pem: no such file',
       '/series/influx/url: must be http:// or https://, not ftp://',
@@ -186,7 +177,7 @@ describe('hub configuration', () => {
         `    url: ${url}`,
         `    caFile: ${caFile}`,
       ].join('\n');
-    assert.deepEqual(problemsOf(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })), [
+    assert.deepEqual(configProblems(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })), [
       '/mqtt/external/caFile: set, but mqtt://broker.example:1883 is not a TLS URL (mqtts://, wss:// or ssl://)',
       '/mqtt/external/caFile: /nonexistent/pulsebridge/ca.pem: no such file',
       "/mqtt/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's",
@@ -197,7 +188,7 @@ describe('hub configuration', () => {
   });
 
   test('ingest settings out of range are refused with every problem', () => {
-    const problems = problemsOf(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
     assert.ok(problems.some((p) => p.startsWith('/ingest/maxWriteReadings')), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('/ingest/maxBatchBytes')), problems.join('\n'));
   });
@@ -218,7 +209,7 @@ describe('hub configuration', () => {
     const config = loadAgentToolConfig({ file: path, env: {} });
     assert.equal(config.hub.dataDir, '/tmp/x');
     assert.equal(config.mqtt.mode, 'embedded');
-    const problems = problemsOf(() => loadAgentToolConfig({ env: { PB_HUB_MQTT__PORT: 'x' } }));
+    const problems = configProblems(() => loadAgentToolConfig({ env: { PB_HUB_MQTT__PORT: 'x' } }));
     assert.ok(problems.some((p) => p.startsWith('/mqtt/port')));
   });
 });

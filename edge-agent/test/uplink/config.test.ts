@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, EXIT_CONFIG, type CliIo } from '@pulsebridge/runtime';
+import { EXIT_CONFIG, type CliIo } from '@pulsebridge/runtime';
 import { loadAgentConfig } from '../../src/config.ts';
 import { prepare } from '../../src/main.ts';
 import { uplinkConfigProblems } from '../../src/uplink/uplink.ts';
 import { tempDir } from '../outbox/fixtures.ts';
+import { configProblems } from '../../../test/config-problems.ts';
 
 const REQUIRED_ENV = { PB_AGENT_AGENT__ID: 'gym-1', PB_AGENT_HUB__PASSWORD: '{"env":"PB_SECRET"}' };
 
@@ -21,13 +22,7 @@ function pem(dir: string, name: string): string {
 }
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadAgentConfig({ env: { ...REQUIRED_ENV, ...env } });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  return [];
+  return configProblems(() => loadAgentConfig({ env: { ...REQUIRED_ENV, ...env } }));
 }
 
 test('readable TLS files with an mqtts:// URL load without problems', (t) => {
