@@ -1,11 +1,10 @@
 /** The clock and the outbox together: stored readings come out of load() in true time. */
 import assert from 'node:assert/strict';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Clock } from '../../src/clock/clock.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
-import { ManualTime, T0, openOutbox, startOutbox, tempDir } from '../outbox/fixtures.ts';
+import { ManualTime, T0, garbleDatabase, openOutbox, tempDir } from '../outbox/fixtures.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -23,15 +22,16 @@ function loadTimes(outbox: Outbox): { times: Map<string, number[]>; clockUnsynce
   return { times: new Map(loaded.series.map((s) => [s.sensor, s.ts])), clockUnsynced: loaded.clockUnsynced };
 }
 
-function outboxAt(t: TestContext, path: string, clock: Clock): Outbox {
-  return openOutbox(t, { path, clock });
+/** The agent starting in `bootId` on `time`'s clocks, with its outbox on `path`; the test's end stops it. */
+function boot(t: TestContext, path: string, time: ManualTime, bootId?: string): { clock: Clock; outbox: Outbox } {
+  const clock = time.clock(bootId);
+  return { clock, outbox: openOutbox(t, { path, clock }) };
 }
 
 test('a forward jump (NTP) corrects readings stamped before it, in the same flush too', (t) => {
   const dir = tempDir(t);
   const time = new ManualTime(T0 - HOUR);
-  const clock = time.clock();
-  const outbox = outboxAt(t, join(dir, 'outbox.db'), clock);
+  const { clock, outbox } = boot(t, join(dir, 'outbox.db'), time);
   const early = stamp(outbox, clock, 'early');
   outbox.flush();
   time.advance(1_000);
@@ -61,8 +61,7 @@ test('a forward jump (NTP) corrects readings stamped before it, in the same flus
 test('a backward jump moves earlier readings back', (t) => {
   const dir = tempDir(t);
   const time = new ManualTime(T0 + DAY);
-  const clock = time.clock();
-  const outbox = outboxAt(t, join(dir, 'outbox.db'), clock);
+  const { clock, outbox } = boot(t, join(dir, 'outbox.db'), time);
   stamp(outbox, clock, 'before');
   outbox.flush();
   time.advance(500);
@@ -78,8 +77,7 @@ test('readings stay uncorrected and flagged until true time is known, then a hub
   const path = join(tempDir(t), 'outbox.db');
   // Booted offline two days behind.
   const time = new ManualTime(T0 - 2 * DAY);
-  const clock1 = time.clock('boot-a');
-  const outbox1 = startOutbox(path, clock1);
+  const { clock: clock1, outbox: outbox1 } = boot(t, path, time, 'boot-a');
   const first = stamp(outbox1, clock1, 'first');
   outbox1.flush();
   let loaded = loadTimes(outbox1);
@@ -89,8 +87,7 @@ test('readings stay uncorrected and flagged until true time is known, then a hub
 
   // The agent restarts in the same boot (monotonic time went on), then reaches the hub.
   time.advance(60_000);
-  const clock2 = time.clock('boot-a');
-  const outbox2 = outboxAt(t, path, clock2);
+  const { clock: clock2, outbox: outbox2 } = boot(t, path, time, 'boot-a');
   const second = stamp(outbox2, clock2, 'second');
   outbox2.flush();
   assert.equal(loadTimes(outbox2).clockUnsynced, true);
@@ -106,8 +103,7 @@ test('readings stay uncorrected and flagged until true time is known, then a hub
 
   // And again after one more restart: the hub's answer was stored with the boot.
   time.advance(60_000);
-  const clock3 = time.clock('boot-a');
-  const outbox3 = outboxAt(t, path, clock3);
+  const { clock: clock3, outbox: outbox3 } = boot(t, path, time, 'boot-a');
   assert.equal(clock3.synced, true);
   const third = stamp(outbox3, clock3, 'third');
   outbox3.flush();
@@ -120,14 +116,12 @@ test('readings stay uncorrected and flagged until true time is known, then a hub
 test('readings of an earlier boot that never learned true time stay flagged after this boot syncs', (t) => {
   const path = join(tempDir(t), 'outbox.db');
   const oldBoot = new ManualTime(T0 - 5 * DAY);
-  const clockA = oldBoot.clock('boot-a');
-  const outboxA = startOutbox(path, clockA);
+  const { clock: clockA, outbox: outboxA } = boot(t, path, oldBoot, 'boot-a');
   const lost = stamp(outboxA, clockA, 'old-boot');
   outboxA.stop();
 
   const newBoot = new ManualTime(T0, 3_000);
-  const clockB = newBoot.clock('boot-b');
-  const outboxB = outboxAt(t, path, clockB);
+  const { clock: clockB, outbox: outboxB } = boot(t, path, newBoot, 'boot-b');
   clockB.syncFromHub(T0 + HOUR, clockB.mono());
   const fresh = stamp(outboxB, clockB, 'new-boot');
   outboxB.flush();
@@ -144,24 +138,18 @@ test('readings of an earlier boot that never learned true time stay flagged afte
 test('after a damaged file is replaced, the clock state is written to the fresh one', (t) => {
   const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime(T0 - HOUR);
-  const clock = time.clock();
-  const outbox = outboxAt(t, path, clock);
+  const { clock, outbox } = boot(t, path, time);
   stamp(outbox, clock, 'lost');
   outbox.flush();
   clock.syncFromHub(T0, clock.mono());
-  for (const suffix of ['', '-wal', '-shm']) {
-    const fd = openSync(path + suffix, 'r+');
-    const size = statSync(path + suffix).size;
-    writeSync(fd, Buffer.alloc(size, 0xee), 0, size, 0);
-    closeSync(fd);
-  }
+  garbleDatabase(path);
   time.advance(1_000);
   stamp(outbox, clock, 'kept');
   outbox.flush();
   assert.equal(outbox.stats().corruptRecoveries, 1);
   outbox.stop();
 
-  const reopened = outboxAt(t, path, time.clock());
+  const { outbox: reopened } = boot(t, path, time);
   const { times, clockUnsynced } = loadTimes(reopened);
   assert.equal(clockUnsynced, false);
   assert.deepEqual([...times.keys()], ['kept']);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -72,4 +72,19 @@ export function flatten(series: readonly { sensor: string; metric: string; ts: n
   const out: Reading[] = [];
   for (const s of series) for (let i = 0; i < s.ts.length; i++) out.push({ sensor: s.sensor, metric: s.metric as Reading['metric'], ts: s.ts[i]!, value: s.values[i]! });
   return out.sort((a, b) => a.sensor.localeCompare(b.sensor) || a.metric.localeCompare(b.metric) || a.ts - b.ts);
+}
+
+/** Writes `length` bytes of `byte` at `offset` of a file, as a failing disk or a stray writer could. */
+export function overwrite(path: string, offset: number, length: number, byte = 0xa5): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Buffer.alloc(length, byte), 0, length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Garbage over the whole database and its -wal and -shm files, while a connection may hold them open. */
+export function garbleDatabase(path: string): void {
+  for (const suffix of ['', '-wal', '-shm']) overwrite(path + suffix, 0, statSync(path + suffix).size);
 }

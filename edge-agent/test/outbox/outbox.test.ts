@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Reading } from '@pulsebridge/protocol';
@@ -9,7 +9,7 @@ import { Registry } from 'prom-client';
 import { Outbox, OutboxConfig, type PendingChunk } from '../../src/outbox/outbox.ts';
 import { OutboxError } from '../../src/outbox/errors.ts';
 import { DROP_REPORT_INTERVAL_MS, type OutboxDropReport } from '../../src/outbox/drop-report.ts';
-import { ManualTime, T0, flatten, openOutbox, startOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
+import { ManualTime, T0, flatten, garbleDatabase, openOutbox, overwrite, startOutbox, reading, readings, silentLog, tempDir } from './fixtures.ts';
 
 function appendAll(outbox: Outbox, list: readonly Reading[]): void {
   for (const r of list) outbox.append(r);
@@ -26,15 +26,6 @@ function appendChunks(outbox: Outbox, sizes: readonly number[], start = T0): voi
 }
 
 const ranges = (chunks: readonly PendingChunk[]): [number, number][] => chunks.map((c) => [c.first, c.last]);
-
-function overwrite(path: string, offset: number, length: number, byte = 0xa5): void {
-  const fd = openSync(path, 'r+');
-  try {
-    writeSync(fd, Buffer.alloc(length, byte), 0, length, offset);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 test('OutboxConfig fills the documented defaults, and the Outbox refuses options outside the schema', async () => {
   const { Value } = await import('@sinclair/typebox/value');
@@ -428,7 +419,7 @@ test('damage found while running is recovered the same way; buffered readings an
   appendChunks(outbox, [20, 20]);
   const oldStream = outbox.stream;
   // Garbage over every file while the connection is open: the next read finds a database that is not one.
-  for (const suffix of ['', '-wal', '-shm']) overwrite(path + suffix, 0, statSync(path + suffix).size);
+  garbleDatabase(path);
   outbox.append(reading('s2', T0 + 1_000_000));
   outbox.flush();
   assert.equal(recovered.length, 1);
