@@ -15,8 +15,7 @@
  *    64 bytes a reading or fewer.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import { METRICS, type MetricId, type Reading } from '@pulsebridge/protocol';
 import { pino } from 'pino';
 import { Clock } from '../../edge-agent/src/clock/clock.ts';
 import { Outbox } from '../../edge-agent/src/outbox/outbox.ts';
+import { printFigure, printRate, timedRate, withTempDir, type Rate } from './figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,42 +70,13 @@ function makeReadings(total: number, t0: number): Reading[] {
   return out;
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-function timed(readings: number, work: () => void): Rate {
-  const cpu0 = process.cpuUsage();
-  const wall0 = process.hrtime.bigint();
-  work();
-  const wallSeconds = Number(process.hrtime.bigint() - wall0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  return { wall: readings / wallSeconds, cpu: readings / ((cpu.user + cpu.system) / 1e6) };
-}
-
-function withTempDir<T>(work: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-outbox-'));
-  try {
-    return work(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function outboxRate(readings: readonly Reading[], perFlush: number): Rate {
-  return withTempDir((dir) => {
+function outboxRate(readings: readonly Reading[], perFlush: number): Promise<Rate> {
+  return withTempDir('outbox', (dir) => {
     const clock = new Clock({ log });
     const outbox = new Outbox({ path: join(dir, 'outbox.db'), clock, log, flushIntervalMs: 60_000, maxChunkReadings: perFlush });
     outbox.start();
     try {
-      const rate = timed(readings.length, () => {
+      const rate = timedRate(readings.length, () => {
         for (const r of readings) outbox.append(r);
         outbox.flush();
       });
@@ -131,11 +102,11 @@ function openBare(path: string): { db: Database.Database; insert: (batch: readon
   return { db, insert };
 }
 
-function bareRate(readings: readonly Reading[], perFlush: number): Rate {
-  return withTempDir((dir) => {
+function bareRate(readings: readonly Reading[], perFlush: number): Promise<Rate> {
+  return withTempDir('outbox', (dir) => {
     const { db, insert } = openBare(join(dir, 'bare.db'));
     try {
-      return timed(readings.length, () => {
+      return timedRate(readings.length, () => {
         for (let i = 0; i < readings.length; i += perFlush) insert(readings.slice(i, i + perFlush));
       });
     } finally {
@@ -226,34 +197,32 @@ interface IoResult {
   cancelledWriteBytes: number;
 }
 
-async function measureIo(mode: IoMode, seconds: number): Promise<IoResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-outbox-io-'));
-  const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', script, '--child', mode, '--path', join(dir, `${mode}.db`), '--seconds', String(seconds)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  try {
-    let before: ReturnType<typeof ioOf> | undefined;
-    for await (const line of createInterface({ input: child.stdout! })) {
-      if (line === 'ready') before = ioOf(child.pid!);
-      const done = /^done (\d+)$/.exec(line);
-      if (done && before) {
-        const after = ioOf(child.pid!);
-        return { readings: Number(done[1]), writeBytes: after.writeBytes - before.writeBytes, cancelledWriteBytes: after.cancelledWriteBytes - before.cancelledWriteBytes };
+function measureIo(mode: IoMode, seconds: number): Promise<IoResult> {
+  return withTempDir('outbox-io', async (dir) => {
+    const script = fileURLToPath(import.meta.url);
+    const child = spawn(process.execPath, ['--import', 'tsx', script, '--child', mode, '--path', join(dir, `${mode}.db`), '--seconds', String(seconds)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      let before: ReturnType<typeof ioOf> | undefined;
+      for await (const line of createInterface({ input: child.stdout! })) {
+        if (line === 'ready') before = ioOf(child.pid!);
+        const done = /^done (\d+)$/.exec(line);
+        if (done && before) {
+          const after = ioOf(child.pid!);
+          return { readings: Number(done[1]), writeBytes: after.writeBytes - before.writeBytes, cancelledWriteBytes: after.cancelledWriteBytes - before.cancelledWriteBytes };
+        }
       }
+      throw new Error(`the ${mode} writer ended without reporting`);
+    } finally {
+      child.stdin!.end();
+      await exited;
     }
-    throw new Error(`the ${mode} writer ended without reporting`);
-  } finally {
-    child.stdin!.end();
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 // ---- main ----
-
-const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify(line));
 
 async function main(): Promise<void> {
   if (args.child) {
@@ -273,28 +242,15 @@ async function main(): Promise<void> {
     const ours: Rate[] = [];
     const bare: Rate[] = [];
     for (let r = 0; r < runs; r++) {
-      bare.push(bareRate(readings, perFlush));
-      ours.push(outboxRate(readings, perFlush));
+      bare.push(await bareRate(readings, perFlush));
+      ours.push(await outboxRate(readings, perFlush));
     }
-    const value = median(ours.map((x) => x.wall));
-    const limit = median(bare.map((x) => x.wall));
-    emit({
-      name: `outbox.append_rate.flush_every_${perFlush}`,
-      value: Math.round(value),
-      unit: 'readings/s',
-      limit: Math.round(limit),
-      ratio: +(value / limit).toFixed(3),
-      cpuValue: Math.round(median(ours.map((x) => x.cpu))),
-      cpuLimit: Math.round(median(bare.map((x) => x.cpu))),
-      readings: total,
-      sensors: SENSORS,
-      runs,
-    });
+    printRate(`outbox.append_rate.flush_every_${perFlush}`, 'readings/s', ours, bare, { readings: total, sensors: SENSORS, runs });
   }
 
   if (args['skip-io']) return;
   if (process.platform !== 'linux') {
-    emit({ name: 'outbox.disk_bytes_per_reading', skipped: 'needs /proc/<pid>/io (Linux)' });
+    console.log(JSON.stringify({ name: 'outbox.disk_bytes_per_reading', skipped: 'needs /proc/<pid>/io (Linux)' }));
     return;
   }
   // In parallel: write_bytes is counted per process, and each writer needs little CPU.
@@ -304,10 +260,7 @@ async function main(): Promise<void> {
     ['outbox.disk_bytes_per_reading.offline', offline],
     ['outbox.disk_bytes_per_reading.online', online],
   ] as const) {
-    emit({
-      name,
-      value: perReading(io),
-      unit: 'bytes/reading',
+    printFigure(name, perReading(io), 'bytes/reading', {
       limit: perReading(bare),
       ratio: +(perReading(io) / perReading(bare)).toFixed(3),
       target: DISK_TARGET_BYTES,

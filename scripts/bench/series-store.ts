@@ -11,8 +11,6 @@
  * `--runs` runs, each on a fresh file. `value` is from wall time; `cpuValue` (and `cpuLimit`) from the process's
  * CPU time, steadier when other work shares the machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
@@ -20,6 +18,7 @@ import { pino } from 'pino';
 import type { SeriesReadings } from '@pulsebridge/protocol';
 import { SqliteSeriesStore } from '../../hub/src/storage/series/sqlite-series-store.ts';
 import type { SeriesWrite } from '../../hub/src/storage/series/series-store.ts';
+import { median, printFigure, printRate, timedRate, timedRateAsync, withTempDir, type Rate } from './figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,63 +67,25 @@ function makeCalls(): SeriesWrite[][] {
   return calls;
 }
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-function withTempDir<T>(fn: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-series-'));
-  try {
-    return fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 const log = pino({ level: 'warn' });
 
-interface Rate {
-  wall: number;
-  cpu: number;
-}
-
-function timed(fn: () => void): Rate {
-  const cpu0 = process.cpuUsage();
-  const wall0 = process.hrtime.bigint();
-  fn();
-  const wallSeconds = Number(process.hrtime.bigint() - wall0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  return { wall: totalReadings / wallSeconds, cpu: totalReadings / ((cpu.user + cpu.system) / 1e6) };
-}
-
-async function timedAsync(fn: () => Promise<void>): Promise<Rate> {
-  const cpu0 = process.cpuUsage();
-  const wall0 = process.hrtime.bigint();
-  await fn();
-  const wallSeconds = Number(process.hrtime.bigint() - wall0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  return { wall: totalReadings / wallSeconds, cpu: totalReadings / ((cpu.user + cpu.system) / 1e6) };
-}
-
-async function storeWriteRate(calls: SeriesWrite[][], synchronous: 'NORMAL' | 'FULL'): Promise<Rate> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-series-'));
-  const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log, synchronous });
-  try {
-    await store.start();
-    return await timedAsync(async () => {
-      for (const call of calls) await store.write(call);
-    });
-  } finally {
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function storeWriteRate(calls: SeriesWrite[][], synchronous: 'NORMAL' | 'FULL'): Promise<Rate> {
+  return withTempDir('series', async (dir) => {
+    const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log, synchronous });
+    try {
+      await store.start();
+      return await timedRateAsync(totalReadings, async () => {
+        for (const call of calls) await store.write(call);
+      });
+    } finally {
+      await store.stop();
+    }
+  });
 }
 
 /** The bare tool: same table shape and pragmas, series ids known up front, nothing checked. */
-function bareWriteRate(calls: SeriesWrite[][], rowsPerStatement: number): Rate {
-  return withTempDir((dir) => {
+function bareWriteRate(calls: SeriesWrite[][], rowsPerStatement: number): Promise<Rate> {
+  return withTempDir('series', (dir) => {
     const db = new Database(join(dir, 'bare.db'));
     try {
       db.pragma('journal_mode = WAL');
@@ -154,7 +115,7 @@ function bareWriteRate(calls: SeriesWrite[][], rowsPerStatement: number): Rate {
           }
         }
       });
-      return timed(() => {
+      return timedRate(totalReadings, () => {
         for (const call of calls) insertCall(call);
       });
     } finally {
@@ -163,28 +124,26 @@ function bareWriteRate(calls: SeriesWrite[][], rowsPerStatement: number): Rate {
   });
 }
 
-async function readRates(calls: SeriesWrite[][]): Promise<{ raw: number; rollupMs: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pb-bench-series-'));
-  const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log });
-  try {
-    await store.start();
-    for (const call of calls) await store.write(call);
-    const selector = { sensor: 'ant:pwr:0', metric: 'power' as const, agent: 'agent-0', from: T0, to: T0 + 10 * 365 * 86_400_000 };
-    let started = process.hrtime.bigint();
-    const points = await store.readRaw(selector, 100_000);
-    const raw = points.length / (Number(process.hrtime.bigint() - started) / 1e9);
-    started = process.hrtime.bigint();
-    await store.readRollup({ sensor: 'ant:pwr:0', metric: 'power', from: T0, to: T0 + 86_400_000 }, 60_000);
-    const rollupMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { raw, rollupMs };
-  } finally {
-    await store.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+function readRates(calls: SeriesWrite[][]): Promise<{ raw: number; rollupMs: number }> {
+  return withTempDir('series', async (dir) => {
+    const store = new SqliteSeriesStore({ path: join(dir, 'series.db'), log });
+    try {
+      await store.start();
+      for (const call of calls) await store.write(call);
+      const selector = { sensor: 'ant:pwr:0', metric: 'power' as const, agent: 'agent-0', from: T0, to: T0 + 10 * 365 * 86_400_000 };
+      let started = process.hrtime.bigint();
+      const points = await store.readRaw(selector, 100_000);
+      const raw = points.length / (Number(process.hrtime.bigint() - started) / 1e9);
+      started = process.hrtime.bigint();
+      await store.readRollup({ sensor: 'ant:pwr:0', metric: 'power', from: T0, to: T0 + 86_400_000 }, 60_000);
+      const rollupMs = Number(process.hrtime.bigint() - started) / 1e6;
+      return { raw, rollupMs };
+    } finally {
+      await store.stop();
+    }
+  });
 }
 
-const emit = (line: Record<string, unknown>): void => console.log(JSON.stringify(line));
-const round = (n: number): number => Math.round(n);
 
 const calls = makeCalls();
 const store: Rate[] = [];
@@ -192,22 +151,21 @@ const storeFull: Rate[] = [];
 const bareMulti: Rate[] = [];
 const bareSingle: Rate[] = [];
 for (let r = 0; r < runs; r++) {
-  bareMulti.push(bareWriteRate(calls, 64));
+  bareMulti.push(await bareWriteRate(calls, 64));
   store.push(await storeWriteRate(calls, 'NORMAL'));
-  bareSingle.push(bareWriteRate(calls, 1));
+  bareSingle.push(await bareWriteRate(calls, 1));
   storeFull.push(await storeWriteRate(calls, 'FULL'));
 }
 const context = { readings: totalReadings, perCall, series: SERIES, runs };
-const limit = { wall: median(bareMulti.map((x) => x.wall)), cpu: median(bareMulti.map((x) => x.cpu)) };
-const emitRate = (name: string, rates: Rate[]): void => {
-  const wall = median(rates.map((x) => x.wall));
-  const cpu = median(rates.map((x) => x.cpu));
-  emit({ name, value: round(wall), unit: 'readings/s', limit: round(limit.wall), ratio: +(wall / limit.wall).toFixed(3), cpuValue: round(cpu), cpuLimit: round(limit.cpu), ...context });
-};
-emitRate('series_store.sqlite.write', store);
-emitRate('series_store.sqlite.write_sync_full', storeFull);
-emitRate('series_store.sqlite.bare_insert_one_row_per_statement', bareSingle);
+// Every write figure is measured against the bare tool with 64 rows per statement.
+for (const [name, rates] of [
+  ['series_store.sqlite.write', store],
+  ['series_store.sqlite.write_sync_full', storeFull],
+  ['series_store.sqlite.bare_insert_one_row_per_statement', bareSingle],
+] as const) {
+  printRate(name, 'readings/s', rates, bareMulti, context);
+}
 const reads: { raw: number; rollupMs: number }[] = [];
 for (let r = 0; r < runs; r++) reads.push(await readRates(calls));
-emit({ name: 'series_store.sqlite.read_raw', value: round(median(reads.map((x) => x.raw))), unit: 'points/s', ...context });
-emit({ name: 'series_store.sqlite.rollup_20_series_1min_steps', value: +median(reads.map((x) => x.rollupMs)).toFixed(2), unit: 'ms', ...context });
+printFigure('series_store.sqlite.read_raw', Math.round(median(reads.map((x) => x.raw))), 'points/s', context);
+printFigure('series_store.sqlite.rollup_20_series_1min_steps', +median(reads.map((x) => x.rollupMs)).toFixed(2), 'ms', context);
