@@ -57,6 +57,11 @@ export class FakeTransport implements HubTransport {
     this.handler({ agent, kind, payload });
   }
 
+  /** A valid readings batch from `spec.agent` (see makeBatch), delivered as the broker would. */
+  deliverReadings(spec: BatchSpec): void {
+    this.deliver(spec.agent, 'readings', makeBatch(spec));
+  }
+
   acks(agent?: string): AckMessage[] {
     return this.published.filter((p) => p.kind === 'ack' && (agent === undefined || p.agent === agent)).map((p) => p.message as AckMessage);
   }

@@ -13,7 +13,7 @@ import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
-import { FakeTransport, makeBatch } from './fakes.ts';
+import { FakeTransport } from './fakes.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
 import { waitFor } from './ingest-harness.ts';
 
@@ -50,9 +50,9 @@ async function startHub(): Promise<{ transport: FakeTransport; store: SqliteSeri
 
 test('with the SQLite store: stored, acked, deduplicated across a restart, and refused ids isolated', async () => {
   const first = await startHub();
-  for (let i = 0; i < 20; i++) first.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: i * 50, count: 50 }));
+  for (let i = 0; i < 20; i++) first.transport.deliverReadings({ agent: AGENT, first: i * 50, count: 50 });
   // A backslash passes the wire schema but no store keeps it.
-  first.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, stream: 'odd', first: 0, count: 5, sensor: 'ble:a\\b' }));
+  first.transport.deliverReadings({ agent: AGENT, stream: 'odd', first: 0, count: 5, sensor: 'ble:a\\b' });
   await waitFor('every batch answered', () => first.transport.acks().length === 21);
   assert.equal(first.transport.acks().filter((a) => a.result === 'stored').length, 20);
   assert.deepEqual(
@@ -63,8 +63,8 @@ test('with the SQLite store: stored, acked, deduplicated across a restart, and r
   await first.close();
 
   const second = await startHub();
-  second.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: 500, count: 50 }));
-  second.transport.deliver(AGENT, 'readings', makeBatch({ agent: AGENT, first: 975, count: 50 }));
+  second.transport.deliverReadings({ agent: AGENT, first: 500, count: 50 });
+  second.transport.deliverReadings({ agent: AGENT, first: 975, count: 50 });
   await waitFor('the acks after the restart', () => second.transport.acks().length === 2);
   assert.deepEqual(
     second.transport.acks().map((a) => a.result),

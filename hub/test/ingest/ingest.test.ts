@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GOOD, HUB_TIME, ackOf, setupIngest, waitFor } from './ingest-harness.ts';
-import { makeBatch } from './fakes.ts';
 
 describe('Ingest', () => {
   test('an agent connecting or disconnecting is recorded as seen, at the injected clock', async () => {
@@ -21,7 +20,7 @@ describe('Ingest', () => {
     s.registry.touch = () => {
       throw new Error('registry down');
     };
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 3 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 3 });
     await waitFor('the ack', () => s.transport.acks().length === 1);
     assert.ok(s.logLines().some((l) => l.msg === 'registry could not record that the agent was seen'));
     await s.close();
@@ -37,11 +36,11 @@ describe('Ingest', () => {
 
   test('stop() writes and acks what is queued, then ignores new messages', async () => {
     const s = setupIngest({ maxWriteDelayMs: 60_000 });
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await s.metricReaches('pb_hub_ingest_queue_readings', {}, 10);
     await s.ingest.stop();
     assert.deepEqual(s.transport.acks(), [ackOf('s1', 0, 9, 'stored')]);
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 10, count: 10 });
     assert.equal(s.transport.acks().length, 1);
     assert.equal(await s.metric('pb_hub_ingest_queue_readings'), 0, 'the message after stop() was not queued');
     assert.equal(s.store.readingsWritten, 10);
@@ -51,7 +50,7 @@ describe('Ingest', () => {
   test('stop() gives up after drainTimeoutMs when the store keeps failing, without acking', async () => {
     const s = setupIngest({ drainTimeoutMs: 100, retryDelayMs: 10 });
     s.store.failWritesWith = new Error('store down');
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('a failed write', async () => (await s.metric('pb_hub_ingest_store_failures_total')) >= 1);
     const started = performance.now();
     await s.ingest.stop();

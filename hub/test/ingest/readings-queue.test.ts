@@ -34,8 +34,8 @@ describe('Readings write queue', () => {
   test('stores, publishes live, then acks each batch; the gym comes from the registry', async () => {
     const s = setupIngest();
     s.store.hold();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 5 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
+    s.transport.deliverReadings({ agent: GOOD, first: 10, count: 5 });
     await waitFor('the store write', () => s.store.writeCalls.length === 1);
     assert.deepEqual(s.transport.acks(), [], 'nothing is acked while the write is pending');
     assert.equal(s.live.length, 0, 'nothing is live before it is stored');
@@ -64,10 +64,10 @@ describe('Readings write queue', () => {
 
   test('a batch sent again is acked as duplicate and not written again, nor is a covered sub-range', async () => {
     const s = setupIngest();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 20 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 20 });
     await waitFor('the first ack', () => s.transport.acks().length === 1);
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 20 }));
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 5, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 20 });
+    s.transport.deliverReadings({ agent: GOOD, first: 5, count: 10 });
     await waitFor('the duplicate acks', () => s.transport.acks().length === 3);
     assert.deepEqual(s.transport.acks().slice(1), [ackOf('s1', 0, 19, 'duplicate'), ackOf('s1', 5, 14, 'duplicate')]);
     assert.equal(s.store.writeCalls.length, 1);
@@ -75,7 +75,7 @@ describe('Readings write queue', () => {
     assert.equal(s.live.length, 1, 'duplicates are not published live again');
     assert.equal(await s.metric('pb_hub_ingest_batches_total', { result: 'duplicate' }), 2);
     // Same sequence numbers on another stream or agent are new data.
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, stream: 's2', first: 0, count: 20 }));
+    s.transport.deliverReadings({ agent: GOOD, stream: 's2', first: 0, count: 20 });
     await waitFor('the other stream’s ack', () => s.transport.acks().length === 4);
     assert.deepEqual(s.transport.acks()[3], ackOf('s2', 0, 19, 'stored'));
     await s.close();
@@ -84,9 +84,9 @@ describe('Readings write queue', () => {
   test('a batch sent again while its first copy waits for the store is written once and acked once', async () => {
     const s = setupIngest();
     s.store.hold();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('the store write', () => s.store.writeCalls.length === 1);
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'in_progress' }, 1);
     s.store.release();
     await waitFor('the ack', () => s.transport.acks().length === 1);
@@ -99,9 +99,9 @@ describe('Readings write queue', () => {
 
   test('a re-sent range partly overlapping stored ones is written again, and the store keeps one copy', async () => {
     const s = setupIngest();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('the first ack', () => s.transport.acks().length === 1);
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 5, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 5, count: 10 });
     await waitFor('the second ack', () => s.transport.acks().length === 2);
     assert.deepEqual(s.transport.acks()[1], ackOf('s1', 5, 14, 'stored'));
     assert.equal(await s.store.count({ agent: GOOD }), 15);
@@ -113,14 +113,14 @@ describe('Readings write queue', () => {
     const dbPath = join(dir, 'restart.db');
     const store = new MemorySeriesStore();
     const first = setupIngest({ dbPath, store });
-    first.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 50 }));
-    first.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 100, count: 50 }));
+    first.transport.deliverReadings({ agent: GOOD, first: 0, count: 50 });
+    first.transport.deliverReadings({ agent: GOOD, first: 100, count: 50 });
     await waitFor('the acks before the restart', () => first.transport.acks().length === 2);
     await first.close();
 
     const second = setupIngest({ dbPath, store });
-    second.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 100, count: 50 }));
-    second.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 50, count: 50 }));
+    second.transport.deliverReadings({ agent: GOOD, first: 100, count: 50 });
+    second.transport.deliverReadings({ agent: GOOD, first: 50, count: 50 });
     await waitFor('the acks after the restart', () => second.transport.acks().length === 2);
     assert.deepEqual(second.transport.acks(), [ackOf('s1', 100, 149, 'duplicate'), ackOf('s1', 50, 99, 'stored')]);
     assert.equal(store.readingsWritten, 150, 'the duplicate was not written again');
@@ -130,18 +130,18 @@ describe('Readings write queue', () => {
 
   test('out-of-order batches and the floor: gaps stay new data, ranges under the floor are forgotten', async () => {
     const s = setupIngest();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 20, count: 10 }));
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 20, count: 10 });
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('two acks', () => s.transport.acks().length === 2);
     assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [
       [0, 9],
       [20, 29],
     ]);
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 10, floor: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 10, count: 10, floor: 10 });
     await waitFor('the gap’s ack', () => s.transport.acks().length === 3);
     assert.deepEqual(s.transport.acks()[2], ackOf('s1', 10, 19, 'stored'));
     assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[0, 29]], 'merged; the floor cuts through the range so it stays');
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 40, count: 10, floor: 35 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 40, count: 10, floor: 35 });
     await waitFor('the ack above the floor', () => s.transport.acks().length === 4);
     assert.deepEqual(storedRanges(s.db, GOOD, 's1'), [[40, 49]]);
     await s.close();
@@ -150,14 +150,14 @@ describe('Readings write queue', () => {
   test('a failed store write is not acked, is retried without crashing, and is acked once it succeeds', async () => {
     const s = setupIngest({ retryDelayMs: 10, maxRetryDelayMs: 40 });
     s.store.failWritesWith = new Error('disk full');
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('three failed writes', async () => (await s.metric('pb_hub_ingest_store_failures_total')) >= 3);
     assert.deepEqual(s.transport.acks(), []);
     assert.equal(s.live.length, 0);
     assert.equal(s.dedupe.isDuplicate(GOOD, 's1', 0, 9), false, 'not recorded as stored');
     // The agent's ack timeout fires and it resends; the copy waiting for retry answers it.
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
+    s.transport.deliverReadings({ agent: GOOD, first: 10, count: 10 });
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'in_progress' }, 1);
     assert.equal(await s.metric('pb_hub_ingest_queue_readings'), 20, 'both batches wait for the store');
     s.store.failWritesWith = undefined;
@@ -174,15 +174,15 @@ describe('Readings write queue', () => {
   test('a full queue does not ack new batches; they are stored when resent after it drains', async () => {
     const s = setupIngest({ maxQueuedReadings: 15 });
     s.store.hold();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 10, count: 5 }));
-    s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, first: 0, count: 5 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
+    s.transport.deliverReadings({ agent: GOOD, first: 10, count: 5 });
+    s.transport.deliverReadings({ agent: BAD, first: 0, count: 5 });
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'dropped_backpressure' }, 1);
     assert.equal(await s.metric('pb_hub_ingest_queue_readings'), 15);
     s.store.release();
     await waitFor('the acks of what was queued', () => s.transport.acks().length === 2);
     assert.deepEqual(s.transport.acks(BAD), [], 'the batch refused for backpressure was not acked');
-    s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, first: 0, count: 5 }));
+    s.transport.deliverReadings({ agent: BAD, first: 0, count: 5 });
     await waitFor('the resent batch’s ack', () => s.transport.acks(BAD).length === 1);
     assert.deepEqual(s.transport.acks(BAD), [ackOf('s1', 0, 4, 'stored')]);
     await s.close();
@@ -190,7 +190,7 @@ describe('Readings write queue', () => {
 
   test('groups many small batches into few store writes, each within maxWriteReadings', async () => {
     const s = setupIngest({ maxWriteDelayMs: 30, maxWriteReadings: 1000 });
-    for (let i = 0; i < 300; i++) s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: i * 5, count: 5 }));
+    for (let i = 0; i < 300; i++) s.transport.deliverReadings({ agent: GOOD, first: i * 5, count: 5 });
     await waitFor('300 acks', () => s.transport.acks().length === 300, 5000);
     assert.ok(s.store.writeCalls.length <= 3, `${s.store.writeCalls.length} writes for 300 batches`);
     assert.ok(s.store.writeCalls.length >= 2, 'maxWriteReadings splits 1500 readings');
@@ -203,9 +203,9 @@ describe('Readings write queue', () => {
   test('one write in flight at a time; batches arriving meanwhile share the next write', async () => {
     const s = setupIngest({ maxWriteDelayMs: 0 });
     s.store.hold();
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 1 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 1 });
     await waitFor('the first write', () => s.store.writeCalls.length === 1);
-    for (let i = 1; i <= 20; i++) s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: i, count: 1 }));
+    for (let i = 1; i <= 20; i++) s.transport.deliverReadings({ agent: GOOD, first: i, count: 1 });
     await s.metricReaches('pb_hub_ingest_queue_readings', {}, 21);
     assert.equal(s.store.writeCalls.length, 1, 'no second write while the first is pending');
     s.store.release();
@@ -220,12 +220,12 @@ describe('Readings write queue', () => {
   test('a registry failure defers the batch: no ack, nothing stored', async () => {
     const s = setupIngest();
     s.registry.getError = new Error('registry down');
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'deferred' }, 1);
     assert.deepEqual(s.transport.acks(), []);
     assert.equal(s.store.writeCalls.length, 0);
     s.registry.getError = undefined;
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('the ack after the registry is back', () => s.transport.acks().length === 1);
     await s.close();
   });
@@ -233,11 +233,11 @@ describe('Readings write queue', () => {
   test('a transport that cannot publish acks does not break ingest', async () => {
     const s = setupIngest();
     s.transport.publishError = new Error('client gone');
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await s.metricReaches('pb_hub_ingest_batches_total', { result: 'stored' }, 1);
     s.transport.publishError = undefined;
     // The agent never saw its ack and resends: dedupe answers.
-    s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 10 }));
+    s.transport.deliverReadings({ agent: GOOD, first: 0, count: 10 });
     await waitFor('the duplicate ack', () => s.transport.acks().length === 1);
     assert.deepEqual(s.transport.acks(), [ackOf('s1', 0, 9, 'duplicate')]);
     await s.close();
@@ -324,8 +324,8 @@ describe('Readings write queue: bad input', () => {
     const s = setupIngest({ maxWriteDelayMs: 30 });
     s.store.refuseSensor = 'ble:refused-by-store';
     for (let i = 0; i < 32; i++) {
-      if (i === 11) s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, stream: 'x', first: 0, count: 4, sensor: 'ble:refused-by-store' }));
-      s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: i * 3, count: 3 }));
+      if (i === 11) s.transport.deliverReadings({ agent: BAD, stream: 'x', first: 0, count: 4, sensor: 'ble:refused-by-store' });
+      s.transport.deliverReadings({ agent: GOOD, first: i * 3, count: 3 });
     }
     await waitFor('every batch answered', () => s.transport.acks().length === 33);
     assert.ok(s.transport.acks(GOOD).every((a) => a.result === 'stored'));
@@ -348,7 +348,7 @@ describe('Readings write queue: bad input', () => {
     for (let round = 0; round < 5; round++) {
       for (const c of cases) {
         s.transport.deliver(c.agent ?? BAD, 'readings', c.payload());
-        s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first, count: 7 }));
+        s.transport.deliverReadings({ agent: GOOD, first, count: 7 });
         first += 7;
       }
       await waitFor(`round ${round} acked`, () => s.transport.acks(GOOD).length === (round + 1) * cases.length);
@@ -379,7 +379,7 @@ describe('Readings write queue: bad input', () => {
     const s = setupIngest();
     s.transport.deliver(BAD, 'readings', packr.pack([1, BAD, 's1', 0, 2, 0, 0, T0, [['hr', [[1, [0, 1000, 0], [100, 500, 0]]]]]]));
     await waitFor('the rejected ack', () => s.transport.acks(BAD).length === 1);
-    s.transport.deliver(BAD, 'readings', makeBatch({ agent: BAD, first: 0, count: 3 }));
+    s.transport.deliverReadings({ agent: BAD, first: 0, count: 3 });
     await waitFor('the stored ack', () => s.transport.acks(BAD).length === 2);
     assert.equal(s.transport.acks(BAD)[1]?.result, 'stored');
     await s.close();
