@@ -56,7 +56,7 @@ function coverage(hub: FakeHub): { count: number; min: number; max: number; gaps
   return { count: seen.size, min, max, gaps: max - min + 1 - seen.size };
 }
 
-test('with the simulator and a broker: readings flow, are acknowledged, survive a restart, and stop is clean', { timeout: 60_000 }, async (t) => {
+test('with the simulator and a broker: readings flow, are acknowledged, survive a restart with the lifetime total of accepted readings, and stop is clean', { timeout: 60_000 }, async (t) => {
   const { broker, hub } = await hubRig(t);
   const dataDir = tempDir(t);
   const config = agentConfig(dataDir, broker.url);
@@ -106,6 +106,7 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   const stream = agent.outbox.stream;
   const started = Date.now();
   await agent.stop();
+  const firstRun = agent.outbox.stats().appended;
   assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
   assert.equal(agent.uplink.state, 'stopped');
   assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-1', 'status'))).toString()).state, 'offline');
@@ -117,6 +118,13 @@ test('with the simulator and a broker: readings flow, are acknowledged, survive 
   await again.start();
   assert.equal(again.outbox.stream, stream);
   await until('more readings after the restart', () => again.outbox.stats().acknowledged > 200, 10_000);
+  // The lifetime total of accepted readings goes on from the first run's, in /healthz and /metrics alike.
+  const againPort = again.healthServer.address()!.port;
+  const againBody = (await (await fetch(`http://127.0.0.1:${againPort}/healthz`)).json()) as { outbox: { appended: number; acceptedTotal: number } };
+  assert.ok(againBody.outbox.appended > 0);
+  assert.equal(againBody.outbox.acceptedTotal, firstRun + againBody.outbox.appended);
+  const lifetime = /^pb_agent_outbox_accepted_lifetime_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${againPort}/metrics`)).text());
+  assert.ok(lifetime && Number(lifetime[1]) >= firstRun + againBody.outbox.appended);
   await again.stop();
   const seen = coverage(hub);
   assert.equal(seen.gaps, 0, `gaps in ${seen.min}..${seen.max}`);
