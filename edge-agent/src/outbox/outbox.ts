@@ -64,8 +64,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly catalog: OutboxCatalog;
 
   private appended = 0;
-  /** Readings accepted before this process, as the database held when it was first opened. */
-  private acceptedBefore: number | undefined;
+  /** Readings committed to earlier streams: damaged files this one replaced (kept in its meta). */
+  private committedBefore = 0;
   private acknowledged = 0;
   private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
   private corruptRecoveries = 0;
@@ -255,9 +255,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     };
   }
 
-  /** Every reading append() accepted over the database's life; what was never flushed is lost with a crash. */
+  /**
+   * Every reading committed over the outbox's life, plus those buffered for the next flush. Sequence numbers
+   * are handed out one per committed reading, so the stream's next number is its count: the total costs no
+   * write of its own. What was never flushed is lost with a crash, and then no longer counted.
+   */
   private acceptedTotal(): number {
-    return (this.acceptedBefore ?? 0) + this.appended;
+    return this.committedBefore + this.nextSeq + this.buffer.size;
   }
 
   // ---- opening, recovery ----
@@ -285,8 +289,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       const maxLast = this.held.load(db);
       this.nextSeq = Math.max(db.storedNextSeq(), maxLast === null ? 0 : maxLast + 1);
       this.catalog.load(db);
-      // A fresh file that replaces a damaged one carries the running total on from memory.
-      this.acceptedBefore ??= db.storedAcceptedTotal();
+      this.committedBefore = db.storedCommittedBefore();
     } catch (err) {
       db.close();
       throw err;
@@ -310,6 +313,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Moves a damaged file aside and continues with a fresh one. Buffered readings are kept. */
   private recover(err: unknown, where: string): void {
     const previousStream = this.db?.stream;
+    // The fresh file starts its sequence at 0; it keeps the damaged file's count in its meta instead.
+    const committed = this.committedBefore + this.nextSeq;
     const lostReadings = this.db ? this.held.readings : 0;
     this.closeDatabase();
     this.held.clear();
@@ -331,6 +336,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.log.fatal({ err: openErr, path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
       return;
     }
+    this.db!.setCommittedBefore(committed);
+    this.committedBefore = committed;
     const recovery: OutboxRecovery = { previousStream, stream: this.db!.stream, movedTo, lostReadings };
     this.emitSafely('recovered', recovery);
   }
@@ -392,7 +399,6 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const added = chunks.reduce((sum, c) => sum + c.bytes, 0);
     const removal = db.transaction(() => {
       for (const chunk of chunks) db.insertChunk(chunk);
-      db.setAcceptedTotal(this.acceptedTotal());
       const limits = this.enforceLimits(db, added, now, current, chunks[0]);
       // The counter lives in the chunks themselves (max(last) + 1) unless the newest chunk is gone.
       if (limits.rows.some((r) => r.last === seq - 1)) db.setNextSeq(seq);

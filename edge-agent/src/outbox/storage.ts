@@ -7,8 +7,8 @@
  *   `data` is the protocol's reading-set encoding with sensor ids replaced by `sensors` row ids.
  * - sensors: sensor id ↔ small integer, so a chunk does not repeat a 20-30 byte sensor id for every series.
  * - epochs, boots: the clock state chunks refer to (see ../clock/clock.ts).
- * - meta: stream id, the sequence counter and the lifetime total of readings accepted (written with every
- *   flush, so it counts exactly what a crash would have kept).
+ * - meta: stream id, the sequence counter, and the readings committed to the damaged files this one
+ *   replaced (written once, when it replaces one).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
@@ -141,7 +141,6 @@ export class OutboxDatabase {
   private readonly newestFirstStmt;
   private readonly getChunkStmt;
   private readonly setMetaStmt;
-  private readonly setAcceptedTotalStmt;
   private readonly insertSensorStmt;
   private readonly insertEpochStmt;
   private readonly findEpochStmt;
@@ -173,7 +172,7 @@ export class OutboxDatabase {
       db.transaction(() => {
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?), ('next_seq', 0), ('accepted_total', 0)").run(newStreamId());
+        db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?), ('next_seq', 0), ('committed_before', 0)").run(newStreamId());
       })();
       return new OutboxDatabase(db);
     } catch (err) {
@@ -197,7 +196,6 @@ export class OutboxDatabase {
     this.newestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id DESC');
     this.getChunkStmt = db.prepare<[number], ChunkHeadRow & { data: Buffer }>('SELECT id, last, epoch, created_at, bytes, data FROM chunks WHERE id = ?');
     this.setMetaStmt = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
-    this.setAcceptedTotalStmt = db.prepare<[number]>("UPDATE meta SET value = ? WHERE key = 'accepted_total'");
     this.insertSensorStmt = db.prepare<[number, string]>('INSERT INTO sensors (id, name) VALUES (?, ?)');
     this.insertEpochStmt = db.prepare<[string, number, number]>('INSERT OR IGNORE INTO epochs (boot, started_mono, wall_minus_mono) VALUES (?, ?, ?)');
     this.findEpochStmt = db.prepare<[string, number], { id: number; wall_minus_mono: number }>('SELECT id, wall_minus_mono FROM epochs WHERE boot = ? AND started_mono = ?');
@@ -229,13 +227,13 @@ export class OutboxDatabase {
     this.setMetaStmt.run('next_seq', next);
   }
 
-  /** Readings accepted over the file's life, as of its last flush. */
-  storedAcceptedTotal(): number {
-    return this.storedCount('accepted_total');
+  /** Readings committed to the damaged files this one replaced. */
+  storedCommittedBefore(): number {
+    return this.storedCount('committed_before');
   }
 
-  setAcceptedTotal(total: number): void {
-    this.setAcceptedTotalStmt.run(total);
+  setCommittedBefore(count: number): void {
+    this.setMetaStmt.run('committed_before', count);
   }
 
   /** A non-negative integer kept in meta; 0 when missing or not a count. */

@@ -60,8 +60,8 @@ export interface OutboxStats {
   /** Readings accepted in this process. */
   appended: number;
   /**
-   * Readings accepted over the life of the database, across restarts: stored with every flush, so after a
-   * clean stop it is exact and after a crash it counts what had been committed.
+   * Readings committed over the outbox's life, across restarts and replaced files, plus those buffered:
+   * after a clean stop it counts every reading accepted, after a crash every reading committed.
    */
   acceptedTotal: number;
   acknowledged: number;

@@ -177,24 +177,22 @@ test('the lifetime total of accepted readings survives restarts and counts on; a
   assert.equal(third.stats().acceptedTotal, 14);
 });
 
-test('a database written before the lifetime total existed counts it from zero', (t) => {
+test('a database written before the lifetime total existed counts its readings from its sequence numbers', (t) => {
   const path = join(tempDir(t), 'outbox.db');
   const time = new ManualTime();
   const first = startOutbox(path, time.clock());
   appendChunks(first, [3]);
+  first.acknowledge(0, 2);
   first.stop();
   const older = new Database(path);
-  older.prepare("DELETE FROM meta WHERE key = 'accepted_total'").run();
+  older.prepare("DELETE FROM meta WHERE key = 'committed_before'").run();
   older.close();
 
   const reopened = openOutbox(t, { path, clock: time.clock() });
-  assert.equal(reopened.stats().acceptedTotal, 0);
+  assert.equal(reopened.stats().acceptedTotal, 3, 'acknowledged and deleted readings still count');
   appendChunks(reopened, [2]);
-  assert.equal(reopened.stats().acceptedTotal, 2);
-  assert.deepEqual(ranges(reopened.pending(10, 'oldest')), [
-    [0, 2],
-    [3, 4],
-  ]);
+  assert.equal(reopened.stats().acceptedTotal, 5);
+  assert.deepEqual(ranges(reopened.pending(10, 'oldest')), [[3, 4]]);
 });
 
 test('acknowledge deletes exactly the chunks inside the range', (t) => {
@@ -431,6 +429,9 @@ test('damage found while running is recovered the same way; buffered readings an
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [[0, 0]], 'the buffered reading went into the fresh file');
   assert.deepEqual(flatten(outbox.load([0]).series), [reading('s2', T0 + 1_000_000)]);
   assert.equal(stats.acceptedTotal, 41, 'the lifetime total carries on into the fresh file');
+  outbox.stop();
+  const reopened = openOutbox(t, { path, clock: new ManualTime().clock() });
+  assert.equal(reopened.stats().acceptedTotal, 41, 'the fresh file keeps the damaged one’s count');
 });
 
 test('while the disk refuses writes readings stay in memory, bounded, and are committed once it accepts them again', (t) => {
