@@ -4,7 +4,8 @@
  * Joined sensors stay admitted for the life of the process; the source reports them in its inventory,
  * from which the hub learns them.
  *
- * Shared by the ANT and BLE sources so both radios follow the same pairing rules.
+ * The sensor book's inner part (sensor-book.ts `admit`, `permitJoin`): every radio source admits through
+ * the book, so all follow the same pairing rules. Kept in its own file to keep the book readable.
  */
 import type { Logger } from 'pino';
 

@@ -18,12 +18,8 @@ export interface DecodeContext<State> {
   wheelCircumferenceM?: number;
 }
 
-/**
- * What a BLE decoder returns: the shared decoded result, plus `quirks` when the bytes bent the spec in a
- * way the decoder could step around (unannounced trailing bytes, reserved flag bits), one description each.
- * The source counts them per sensor.
- */
-export type BleDecoded<State = undefined> = Decoded<State> | { ok: true; measurements: Measurement[]; facts?: SensorFacts; state?: State; quirks: string[] };
+/** What a BLE decoder returns: the shared decoded result (with `quirks` when the bytes bent the spec). */
+export type BleDecoded<State = undefined> = Decoded<State>;
 
 export interface BleProfile<State = undefined> {
   /** Short name for logs, counters and benchmarks, e.g. 'heart_rate_measurement'. */
