@@ -54,6 +54,12 @@ export interface SensorLink {
   detail?: string | undefined;
 }
 
+/** A sensor of a source that holds links, as health lists it. */
+export interface LinkedDeviceHealth extends SourceDeviceHealth {
+  /** Records decoded although they bent the spec (reserved flag bits, unannounced trailing bytes). */
+  quirks: number;
+}
+
 export interface SensorEntry<Device = undefined> {
   readonly id: string;
   kind: string;
@@ -424,9 +430,14 @@ export class SensorBook<Device = undefined> {
   health(state: SourceState, detail?: string, rejectedElsewhere = 0): SourceHealth {
     const health: SourceHealth = { state, sensors: this.sensors.size, readings: this.totals.readings, rejected: this.totals.rejected + rejectedElsewhere };
     if (detail !== undefined) health.detail = detail;
-    const linkOf = this.linkOf;
-    if (linkOf) health.devices = [...this.sensors.values()].map((entry) => deviceHealth(entry, linkOf(entry)));
+    if (this.linkOf) health.devices = this.devices();
     return health;
+  }
+
+  /** Every sensor's link and quirks, as health lists them; empty for a source without `linkOf`. */
+  devices(): LinkedDeviceHealth[] {
+    const linkOf = this.linkOf;
+    return linkOf ? [...this.sensors.values()].map((entry) => deviceHealth(entry, linkOf(entry))) : [];
   }
 
   private deliverTo(entry: SensorEntry<Device>, reading: Reading): void {
@@ -445,7 +456,7 @@ export class SensorBook<Device = undefined> {
   }
 }
 
-function deviceHealth(entry: SensorEntry<unknown>, link: SensorLink): SourceDeviceHealth {
+function deviceHealth(entry: SensorEntry<unknown>, link: SensorLink): LinkedDeviceHealth {
   return {
     id: entry.id,
     state: link.state,

@@ -191,6 +191,7 @@ test('health keeps the SourceHealth shape: counts from the book, transport refus
   b.reject(undefined, 'bad checksum');
   assert.deepEqual(b.health('degraded', 'stick lost', 3), { state: 'degraded', detail: 'stick lost', sensors: 1, readings: 0, rejected: 4 });
   assert.deepEqual(b.health('running'), { state: 'running', sensors: 1, readings: 0, rejected: 1 });
+  assert.deepEqual(b.devices(), [], 'a source without links lists no devices');
 
   const { book: ble, clock } = book<{ state: string; rssi?: number }>({ linkOf: (entry) => ({ state: entry.device.state, rssi: entry.device.rssi, adapter: entry.device.state === 'connected' ? 'hci0' : undefined }) });
   const strap = ble.add('ble:aa', { kind: 'heart_rate', device: { state: 'advertising' } });

@@ -22,8 +22,8 @@ import type { SensorInfo } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { AdmissionStats } from '../admission.ts';
-import { SensorBook } from '../sensor-book.ts';
-import type { Source, SourceDeviceHealth, SourceHealth, SourceSink, SourceState } from '../source.ts';
+import { SensorBook, type LinkedDeviceHealth } from '../sensor-book.ts';
+import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { BleAdapter, type BleAdapterView } from './adapter.ts';
 import { AdvertHandler, type AdvertCounters } from './adverts.ts';
 import { bleSensorId, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
@@ -42,13 +42,8 @@ export type BleSourceOptions = BleSourceConfig & {
   createNoble?: CreateNoble;
 };
 
-export interface BleDeviceHealth extends SourceDeviceHealth {
-  /** Deviations from the spec its decoders stepped around (see BleSourceStats.quirks). */
-  quirks: number;
-}
-
 export interface BleSourceHealth extends SourceHealth {
-  devices: BleDeviceHealth[];
+  devices: LinkedDeviceHealth[];
 }
 
 /** Counters beyond health, for metrics and tests. */
@@ -162,9 +157,7 @@ export class BleSource implements Source {
 
   health(): BleSourceHealth {
     const { state, detail } = this.overallState();
-    const { devices, ...health } = this.book.health(state, detail, this.handlerErrors());
-    // The book lists devices (with their quirks) because it was given `linkOf`.
-    return { ...health, devices: (devices ?? []) as BleDeviceHealth[] };
+    return { ...this.book.health(state, detail, this.handlerErrors()), devices: this.book.devices() };
   }
 
   stats(): BleSourceStats {
