@@ -4,8 +4,8 @@
  * sensors, as one controller owns the devices behind zigbee-herdsman's adapters.
  *
  * What the book does:
- * - admission: `admit(id)` asks the allowlist and the permit-join window (`permitJoin(seconds)`,
- *   `joinOpen`); a book without `admission` admits every sensor (serial ports and the simulator are
+ * - admission (admission.ts, the book's inner part): `admit(id)` asks the allowlist and the permit-join
+ *   window (`permitJoin(seconds)`, `joinOpen`); a book without `admission` admits every sensor (serial ports and the simulator are
  *   configured one by one). Sensors refused are counted, and remembered up to a cap to log each once.
  * - the inventory: `add(id, { kind, name, rateHz, metrics, device })` enters a sensor, `remove(id)` takes
  *   it out (a serial port that is lost), `batch(fn)` makes several changes one. Changes of sensors, metrics or naming facts publish the inventory
@@ -25,7 +25,8 @@
  *   when the source keeps links and says how each stands through `linkOf` (BLE).
  *
  * What a source keeps to itself: its transport (stick, port, adapters, links), its retry policy and what
- * each sensor is to the radio (`entry.device`: an ANT channel id and profile, a BLE peripheral).
+ * each sensor is to the radio (`entry.device`: an ANT channel id and profile; a BLE sensor's adverts, link
+ * and backoff, ble/sensor-entry.ts).
  */
 import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
