@@ -68,7 +68,7 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     const noble = createNoble(0);
     const states: string[] = [];
     noble.on('stateChange', (state: string) => states.push(state));
-    // Asserts that nothing happens in this window: longer than noble's own init wait, still no state.
+    // Asserts that nothing happens in this window: past noble's 1 s device-up poll, still no state.
     await sleep(1300);
     assert.deepEqual(states, [], 'no answer to the init commands, not even poweredOff');
 
