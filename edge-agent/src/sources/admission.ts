@@ -4,9 +4,22 @@
  * Joined sensors stay admitted for the life of the process; the source reports them in its inventory,
  * from which the hub learns them.
  *
- * Shared by the ANT and BLE sources so both radios follow the same pairing rules.
+ * The sensor book's inner part (sensor-book.ts `admit`, `permitJoin`): every radio source admits through
+ * the book, so all follow the same pairing rules. Kept in its own file to keep the book readable.
  */
+import { Type, type TArray, type TInteger, type TString } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+
+/**
+ * The admission fields of a radio source's configuration section (ANT, BLE): the allowlist and the join
+ * window opened at start. `idForm` shows how the source's sensor ids are written.
+ */
+export function admissionConfigFields(sensorIdPattern: string, idForm: string): { allow: TArray<TString>; permitJoinSeconds: TInteger } {
+  return {
+    allow: Type.Array(Type.String({ pattern: sensorIdPattern }), { default: [], maxItems: 4096, description: `sensor ids (${idForm}) admitted at any time` }),
+    permitJoinSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'admit any new sensor for this long after start' }),
+  };
+}
 
 export interface AdmissionOptions {
   allow: Iterable<string>;

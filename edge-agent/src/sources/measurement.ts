@@ -19,7 +19,17 @@ export interface Measurement {
 export type SensorFacts = Record<string, string | number>;
 
 export type Decoded<State = undefined> =
-  | { ok: true; measurements: Measurement[]; facts?: SensorFacts; state?: State }
+  | {
+      ok: true;
+      measurements: Measurement[];
+      facts?: SensorFacts;
+      state?: State;
+      /**
+       * How the bytes bent the spec in a way the decoder could step around (unannounced trailing bytes,
+       * reserved flag bits), one description each; the sensor book counts them per sensor.
+       */
+      quirks?: string[];
+    }
   | { ok: false; reason: string };
 
 export function refused(reason: string): { ok: false; reason: string } {

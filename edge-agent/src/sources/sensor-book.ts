@@ -4,26 +4,29 @@
  * sensors, as one controller owns the devices behind zigbee-herdsman's adapters.
  *
  * What the book does:
- * - admission: `admit(id)` asks the allowlist and the permit-join window (`permitJoin(seconds)`,
- *   `joinOpen`); a book without `admission` admits every sensor (serial ports and the simulator are
+ * - admission (admission.ts, the book's inner part): `admit(id)` asks the allowlist and the permit-join
+ *   window (`permitJoin(seconds)`, `joinOpen`); a book without `admission` admits every sensor (serial ports and the simulator are
  *   configured one by one). Sensors refused are counted, and remembered up to a cap to log each once.
  * - the inventory: `add(id, { kind, name, rateHz, metrics, device })` enters a sensor, `remove(id)` takes
  *   it out (a serial port that is lost), `batch(fn)` makes several changes one. Changes of sensors, metrics or naming facts publish the inventory
  *   to the sink, coalesced over `coalesceMs` (0: at once) and only when it differs from the last one.
  *   Each sensor lists at most MAX_INVENTORY_METRICS metrics.
- * - facts: `mergeFacts(entry, facts)` (battery, manufacturer, contact); `entry.factsRead` records the
- *   characteristics read once per sensor (device information survives reconnects).
+ * - facts: `mergeFacts(entry, facts)` (battery, manufacturer, contact); only `namingFacts` republish the
+ *   inventory. `entry.factsRead` records the characteristics read once per sensor (device information
+ *   survives reconnects).
  * - decoder state: `entry.decoderStates` per characteristic, page stream or channel, handed to and taken
- *   back from the decoder by `decoded(entry, result, key)`; `resetDecoders(entry)` after a gap or a new link.
+ *   back from the decoder by `decoded(entry, result, key)`, which also counts the result's quirks;
+ *   `resetDecoders(entry)` after a gap or a new link.
  * - emit: `emit(entry, measurements, receivedAt)` stamps the sensor id and the time on decoded measurements
  *   and hands the readings to the SourceSink; `deliver(reading)` for readings a source stamps itself (the
  *   simulator). Non-finite values are rejected, a throwing sink costs only that reading.
  * - counters per sensor (`readings`, `rejected`, `quirks`, `lastSeen`) and in total (`stats()`), and
- *   `health(state, detail)` in the SourceHealth shape, with `devices` (per-sensor link state) when the
- *   source keeps links (BLE: `entry.link`).
+ *   `health(state, detail)` in the SourceHealth shape, with `devices` (per-sensor link state and quirks)
+ *   when the source keeps links and says how each stands through `linkOf` (BLE).
  *
  * What a source keeps to itself: its transport (stick, port, adapters, links), its retry policy and what
- * each sensor is to the radio (`entry.device`: an ANT channel id and profile, a BLE peripheral).
+ * each sensor is to the radio (`entry.device`: an ANT channel id and profile; a BLE sensor's adverts, link
+ * and backoff, ble/sensor-entry.ts).
  */
 import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
@@ -42,7 +45,7 @@ export const MAX_REMEMBERED_FOREIGN_SENSORS = 4096;
 /** A broken sink is logged on its first failure and then every this many, not for every reading. */
 const SINK_ERROR_LOG_EVERY = 1_000;
 
-/** A sensor's link as the health endpoint shows it, for sources that hold links (BLE). */
+/** A sensor's link as the health endpoint shows it, for sources that hold links (BLE); the source derives it from its own state. */
 export interface SensorLink {
   /** e.g. advertising, connecting, connected, backoff, broadcast. */
   state: string;
@@ -50,6 +53,12 @@ export interface SensorLink {
   adapter?: string | undefined;
   /** Why it is not working, e.g. the last connection failure. */
   detail?: string | undefined;
+}
+
+/** A sensor of a source that holds links, as health lists it. */
+export interface LinkedDeviceHealth extends SourceDeviceHealth {
+  /** Records decoded although they bent the spec (reserved flag bits, unannounced trailing bytes). */
+  quirks: number;
 }
 
 export interface SensorEntry<Device = undefined> {
@@ -73,7 +82,6 @@ export interface SensorEntry<Device = undefined> {
   rejected: number;
   /** Records decoded although they bent the spec (reserved flags, unannounced trailing bytes). */
   quirks: number;
-  link: SensorLink | undefined;
 }
 
 export interface AddSensor<Device> {
@@ -83,7 +91,6 @@ export interface AddSensor<Device> {
   rateHz?: number | undefined;
   /** Metrics known before any reading (a serial driver's or a simulated sensor's fixed set). */
   metrics?: readonly MetricId[] | undefined;
-  link?: SensorLink | undefined;
 }
 
 export interface SensorBookOptions<Device> {
@@ -100,8 +107,8 @@ export interface SensorBookOptions<Device> {
   nameOf?: ((entry: SensorEntry<Device>) => string | undefined) | undefined;
   /** Facts that change the inventory (they name the sensor); absent: every fact does. */
   namingFacts?: ReadonlySet<string> | undefined;
-  /** Include `devices` (per-sensor link state) in health. */
-  linksInHealth?: boolean | undefined;
+  /** How a sensor's link stands; given, health lists `devices` (per-sensor link state and quirks). */
+  linkOf?: ((entry: SensorEntry<Device>) => SensorLink) | undefined;
 }
 
 export interface SensorBookStats {
@@ -127,7 +134,7 @@ export class SensorBook<Device = undefined> {
   private readonly coalesceMs: number;
   private readonly nameOf: (entry: SensorEntry<Device>) => string | undefined;
   private readonly namingFacts: ReadonlySet<string> | undefined;
-  private readonly linksInHealth: boolean;
+  private readonly linkOf: ((entry: SensorEntry<Device>) => SensorLink) | undefined;
   private readonly sensors = new Map<string, SensorEntry<Device>>();
   private readonly ignored = new Set<string>();
   private sink: SourceSink | undefined;
@@ -145,7 +152,7 @@ export class SensorBook<Device = undefined> {
     this.coalesceMs = options.coalesceMs ?? DEFAULT_INVENTORY_COALESCE_MS;
     this.nameOf = options.nameOf ?? ((entry) => entry.name);
     this.namingFacts = options.namingFacts;
-    this.linksInHealth = options.linksInHealth ?? false;
+    this.linkOf = options.linkOf;
     if (options.admission) {
       const { allow, maxJoined } = options.admission;
       this.admission = new Admission({ allow, now: options.now, log: options.log, radio: this.radio, ...(maxJoined === undefined ? {} : { maxJoined }) });
@@ -241,7 +248,6 @@ export class SensorBook<Device = undefined> {
       readings: 0,
       rejected: 0,
       quirks: 0,
-      link: sensor.link,
     };
     this.sensors.set(id, entry);
     this.changed();
@@ -344,14 +350,16 @@ export class SensorBook<Device = undefined> {
   }
 
   /**
-   * Takes a decoder's result for `entry`: a refusal is counted as rejected; otherwise the decoder state is
-   * kept under `key`, facts merged and measurements emitted. Returns whether the result was usable.
+   * Takes a decoder's result for `entry`: a refusal is counted as rejected; otherwise its quirks are
+   * counted, the decoder state is kept under `key`, facts merged and measurements emitted. Returns whether
+   * the result was usable.
    */
   decoded<State>(entry: SensorEntry<Device>, result: Decoded<State>, key = '', receivedAt = this.now()): boolean {
     if (!result.ok) {
-      this.reject(entry, result.reason);
+      this.reject(entry, key === '' ? result.reason : `${key}: ${result.reason}`);
       return false;
     }
+    if (result.quirks !== undefined && result.quirks.length > 0) this.quirk(entry, key, ...result.quirks);
     if (result.state !== undefined) entry.decoderStates.set(key, result.state);
     else entry.decoderStates.delete(key);
     if (result.facts) this.mergeFacts(entry, result.facts);
@@ -400,11 +408,14 @@ export class SensorBook<Device = undefined> {
     this.log.debug({ sensor: entry?.id, reason }, `${this.radio} data rejected`);
   }
 
-  /** A record decoded although it bent the spec. */
-  quirk(entry: SensorEntry<Device>, what: string): void {
-    this.totals.quirks++;
-    entry.quirks++;
-    if (entry.quirks === 1) this.log.info({ sensor: entry.id, quirk: what }, `${this.radio} sensor bends the spec; decoding what it announces`);
+  /**
+   * A record of `key` (a characteristic, a page stream) decoded although it bent the spec, one count per
+   * deviation. Logged once per sensor: a machine that bends the spec does so every time.
+   */
+  quirk(entry: SensorEntry<Device>, key: string, ...quirks: string[]): void {
+    if (entry.quirks === 0) this.log.info({ sensor: entry.id, key, quirks }, `${this.radio} sensor bends the spec; decoding what it announces`);
+    this.totals.quirks += quirks.length;
+    entry.quirks += quirks.length;
   }
 
   stats(): SensorBookStats {
@@ -420,8 +431,14 @@ export class SensorBook<Device = undefined> {
   health(state: SourceState, detail?: string, rejectedElsewhere = 0): SourceHealth {
     const health: SourceHealth = { state, sensors: this.sensors.size, readings: this.totals.readings, rejected: this.totals.rejected + rejectedElsewhere };
     if (detail !== undefined) health.detail = detail;
-    if (this.linksInHealth) health.devices = [...this.sensors.values()].map((entry) => deviceHealth(entry));
+    if (this.linkOf) health.devices = this.devices();
     return health;
+  }
+
+  /** Every sensor's link and quirks, as health lists them; empty for a source without `linkOf`. */
+  devices(): LinkedDeviceHealth[] {
+    const linkOf = this.linkOf;
+    return linkOf ? [...this.sensors.values()].map((entry) => deviceHealth(entry, linkOf(entry))) : [];
   }
 
   private deliverTo(entry: SensorEntry<Device>, reading: Reading): void {
@@ -440,14 +457,14 @@ export class SensorBook<Device = undefined> {
   }
 }
 
-function deviceHealth(entry: SensorEntry<unknown>): SourceDeviceHealth {
-  const link = entry.link;
+function deviceHealth(entry: SensorEntry<unknown>, link: SensorLink): LinkedDeviceHealth {
   return {
     id: entry.id,
-    state: link?.state ?? 'unknown',
+    state: link.state,
     lastSeen: entry.lastSeen ?? null,
-    rssi: link?.rssi ?? null,
-    adapter: link?.adapter ?? null,
-    detail: link?.detail ?? null,
+    rssi: link.rssi ?? null,
+    adapter: link.adapter ?? null,
+    detail: link.detail ?? null,
+    quirks: entry.quirks,
   };
 }

@@ -21,6 +21,8 @@ export interface SourceDeviceHealth {
   adapter?: string | null;
   /** Why it is not working, e.g. the last connection failure of a sensor in backoff. */
   detail?: string | null;
+  /** Records decoded although they bent the spec (reserved flag bits, unannounced trailing bytes). */
+  quirks?: number;
 }
 
 export interface SourceHealth {

@@ -170,13 +170,19 @@ test('decoded: a refusal is counted on its sensor; state is kept per key and cle
   assert.equal(s.facts['battery'], 80);
 });
 
-test('quirks are counted per sensor and in total', () => {
-  const { book: b } = book();
+test('quirks are counted per sensor and in total, one per deviation; a decoded result brings its own', () => {
+  const { book: b, sink } = book();
   const s = b.add('s', { kind: 'treadmill', device: undefined });
-  b.quirk(s, 'unannounced trailing bytes');
-  b.quirk(s, 'unannounced trailing bytes');
-  assert.equal(s.quirks, 2);
-  assert.equal(b.stats().quirks, 2);
+  const other = b.add('o', { kind: 'rower', device: undefined });
+  b.quirk(s, '2acd', 'unannounced trailing bytes');
+  b.quirk(s, '2acd', 'unannounced trailing bytes', 'reserved flag bits');
+  assert.equal(s.quirks, 3);
+  assert.equal(b.decoded(other, { ok: true, measurements: [{ metric: 'power', value: 90 }], quirks: ['4 unannounced trailing bytes'] }, '2ad1'), true);
+  assert.equal(b.decoded(other, { ok: true, measurements: [], quirks: [] }, '2ad1'), true);
+  assert.equal(other.quirks, 1);
+  assert.equal(other.rejected, 0, 'a quirk is not a rejection');
+  assert.equal(sink.readings.length, 1, 'a record with quirks keeps its readings');
+  assert.equal(b.stats().quirks, 4);
 });
 
 test('health keeps the SourceHealth shape: counts from the book, transport refusals added, devices only for sources with links', () => {
@@ -185,12 +191,16 @@ test('health keeps the SourceHealth shape: counts from the book, transport refus
   b.reject(undefined, 'bad checksum');
   assert.deepEqual(b.health('degraded', 'stick lost', 3), { state: 'degraded', detail: 'stick lost', sensors: 1, readings: 0, rejected: 4 });
   assert.deepEqual(b.health('running'), { state: 'running', sensors: 1, readings: 0, rejected: 1 });
+  assert.deepEqual(b.devices(), [], 'a source without links lists no devices');
 
-  const { book: ble, clock } = book({ linksInHealth: true });
-  const strap = ble.add('ble:aa', { kind: 'heart_rate', device: undefined, link: { state: 'advertising' } });
+  const { book: ble, clock } = book<{ state: string; rssi?: number }>({ linkOf: (entry) => ({ state: entry.device.state, rssi: entry.device.rssi, adapter: entry.device.state === 'connected' ? 'hci0' : undefined }) });
+  const strap = ble.add('ble:aa', { kind: 'heart_rate', device: { state: 'advertising' } });
+  assert.deepEqual(ble.health('running').devices, [{ id: 'ble:aa', state: 'advertising', lastSeen: null, rssi: null, adapter: null, detail: null, quirks: 0 }]);
   ble.heard(strap);
-  strap.link = { state: 'connected', rssi: -60, adapter: 'hci0' };
-  assert.deepEqual(ble.health('running').devices, [{ id: 'ble:aa', state: 'connected', lastSeen: clock.now, rssi: -60, adapter: 'hci0', detail: null }]);
+  strap.device.state = 'connected';
+  strap.device.rssi = -60;
+  ble.quirk(strap, '2a37', 'reserved flag bits');
+  assert.deepEqual(ble.health('running').devices, [{ id: 'ble:aa', state: 'connected', lastSeen: clock.now, rssi: -60, adapter: 'hci0', detail: null, quirks: 1 }]);
 });
 
 test('facts read once are remembered per sensor across links', () => {

@@ -3,6 +3,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SecretRef, errorMessage, resolveSecret } from '@pulsebridge/runtime';
+import { admissionConfigFields } from '../admission.ts';
 import { parseSection } from '../config-section.ts';
 
 /** Dynastream/Garmin vendor id and the sticks sold for ANT+: USB2 (0x1008) and USB-m (0x1009). */
@@ -32,12 +33,7 @@ export const AntSourceConfig = Type.Object(
       default: 'auto',
       description: 'scan: one continuous-scan channel hears every sensor; channels: one channel per sensor; auto: scan when the stick can',
     }),
-    allow: Type.Array(Type.String({ pattern: ANT_SENSOR_ID_PATTERN }), {
-      default: [],
-      maxItems: 4096,
-      description: 'sensor ids (ant:<device type>:<device number>:<transmission type>) admitted at any time',
-    }),
-    permitJoinSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'admit any new sensor for this long after start' }),
+    ...admissionConfigFields(ANT_SENSOR_ID_PATTERN, 'ant:<device type>:<device number>:<transmission type>'),
     pairingDeviceTypes: Type.Array(Type.Integer({ minimum: 1, maximum: 127 }), {
       default: [120, 11, 17, 121],
       maxItems: 16,

@@ -7,15 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import { Backoff } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
-import type { Admission } from '../admission.ts';
+import type { SensorBook } from '../sensor-book.ts';
 import type { BleAdapter } from './adapter.ts';
-import type { BleSensorBook } from './ble-sensor-book.ts';
 import { bleSensorId, type BleSourceConfig } from './config.ts';
 import { forgetPeripheral, type AdvertisementLike, type PeripheralLike } from './noble.ts';
 import { BLE_SERVICE_KINDS, kindOfServices, shortUuid } from './profiles/index.ts';
 import { NO_HEART_RATE_BLOCK, isPolarManufacturerData, parsePolarBroadcast } from './profiles/polar-broadcast.ts';
 import { SeenDevices, type SeenDevice } from './seen-devices.ts';
-import { newSensorEntry, type BleSourceParts, type SensorEntry } from './sensor-entry.ts';
+import { newBleDevice, type BleDevice, type BleSensor, type BleSourceParts } from './sensor-entry.ts';
 
 export interface AdvertCounters {
   adverts: number;
@@ -35,8 +34,7 @@ export interface AdvertCounters {
 }
 
 export interface AdvertHandlerOptions extends BleSourceParts {
-  admission: Admission;
-  requestConnection: (entry: SensorEntry, mono: number) => void;
+  requestConnection: (entry: BleSensor, mono: number) => void;
 }
 
 /** Older Polar straps do not advance the frame counter reliably: one reading a second at most. */
@@ -61,15 +59,13 @@ export class AdvertHandler {
   readonly seen: SeenDevices;
   private readonly options: AdvertHandlerOptions;
   private readonly config: BleSourceConfig;
-  private readonly book: BleSensorBook;
-  private readonly sensors: Map<string, SensorEntry>;
+  private readonly book: SensorBook<BleDevice>;
   private readonly log: Logger;
 
   constructor(options: AdvertHandlerOptions) {
     this.options = options;
     this.config = options.config;
     this.book = options.book;
-    this.sensors = options.sensors;
     this.log = options.log;
     this.seen = new SeenDevices(options.config.seenDevicesCapacity, (device) => this.forget(device));
   }
@@ -79,7 +75,7 @@ export class AdvertHandler {
       this.handleAdvert(adapter, peripheral);
     } catch (error) {
       // A bug in handling one advert must not cost the next thousand.
-      this.book.handlerFailed('BLE advert handling failed', error);
+      this.options.handlerFailed('BLE advert handling failed', error);
     }
   }
 
@@ -95,7 +91,7 @@ export class AdvertHandler {
     const rssi = typeof peripheral.rssi === 'number' && peripheral.rssi !== RSSI_UNAVAILABLE ? peripheral.rssi : undefined;
     const weak = rssi !== undefined && rssi < this.config.rssiFloorDbm;
     const advertisement = peripheral.advertisement ?? {};
-    let entry = this.sensors.get(id);
+    let entry = this.book.get(id);
 
     if (!entry) {
       if (weak) {
@@ -110,46 +106,49 @@ export class AdvertHandler {
         this.markIgnored(seen, 'offers no profile service');
         return;
       }
-      if (!this.options.admission.isAdmitted(id)) {
+      if (!this.book.admit(id)) {
         this.counters.notAdmittedAdverts++;
         this.markIgnored(seen, 'not admitted');
         return;
       }
       // A strap that broadcasts heart rate and offers nothing else is never connected to.
       const broadcast = broadcastHeartRate && offered.every((service) => service === '180d');
-      const record = this.book.add(id, peripheral.address, broadcast ? 'heart_rate' : kindOfServices(offered), broadcast);
-      entry = newSensorEntry(record, broadcast, new Backoff({ initialMs: this.config.reconnectInitialMs, maxMs: this.config.reconnectMaxMs }));
-      this.sensors.set(id, entry);
+      const kind = broadcast ? 'heart_rate' : kindOfServices(offered);
+      const backoff = new Backoff({ initialMs: this.config.reconnectInitialMs, maxMs: this.config.reconnectMaxMs });
+      entry = this.book.add(id, { kind, device: newBleDevice(peripheral.address, broadcast, backoff) });
+      this.log.info({ sensor: id, kind, broadcast }, 'BLE sensor found');
     }
 
-    entry.lastSeen = this.options.now();
-    if (rssi !== undefined) entry.rssi = rssi;
-    this.book.setLocalName(entry.record, cleanName(advertisement.localName));
-    if (!entry.broadcast && this.becomesBroadcast(entry, advertisement)) {
-      entry.broadcast = true;
-      entry.status = 'broadcast';
+    const device = entry.device;
+    this.book.heard(entry, this.options.now());
+    if (rssi !== undefined) device.rssi = rssi;
+    const name = cleanName(advertisement.localName);
+    if (name !== undefined) this.book.update(entry, { name });
+    if (!device.broadcast && this.becomesBroadcast(entry, advertisement)) {
+      device.broadcast = true;
+      device.status = 'broadcast';
       this.log.info({ sensor: entry.id }, 'BLE strap broadcasts heart rate; reading its adverts instead of connecting');
     }
-    if (entry.broadcast) {
+    if (device.broadcast) {
       // The heart rate is in the advert itself: a weak one is still the strap's own reading.
-      const gapMs = mono - entry.lastHeardMono;
-      entry.heardBy.set(adapter.index, { peripheral, rssi, atMono: mono });
-      entry.lastHeardMono = mono;
-      if (gapMs > BROADCAST_GAP_MS) entry.broadcastCounter = undefined;
+      const gapMs = mono - device.lastHeardMono;
+      device.heardBy.set(adapter.index, { peripheral, rssi, atMono: mono });
+      device.lastHeardMono = mono;
+      if (gapMs > BROADCAST_GAP_MS) device.broadcastCounter = undefined;
       if (this.onBroadcastAdvert(entry, advertisement.manufacturerData, mono)) return;
     }
     if (weak) {
       this.counters.weakAdverts++;
       return;
     }
-    entry.heardBy.set(adapter.index, { peripheral, rssi, atMono: mono });
-    entry.lastHeardMono = mono;
+    device.heardBy.set(adapter.index, { peripheral, rssi, atMono: mono });
+    device.lastHeardMono = mono;
     this.options.requestConnection(entry, mono);
   }
 
   /** A heart-rate sensor not linked yet whose adverts turn out to carry Polar broadcast heart rate. */
-  private becomesBroadcast(entry: SensorEntry, advertisement: AdvertisementLike): boolean {
-    if (!this.config.polarBroadcast || entry.record.kind !== 'heart_rate' || entry.link !== undefined || entry.adapter !== undefined) return false;
+  private becomesBroadcast(entry: BleSensor, advertisement: AdvertisementLike): boolean {
+    if (!this.config.polarBroadcast || entry.kind !== 'heart_rate' || entry.device.link !== undefined || entry.device.adapter !== undefined) return false;
     if (!isPolarManufacturerData(advertisement.manufacturerData)) return false;
     if ('ok' in parsePolarBroadcast(advertisement.manufacturerData)) return false;
     return offeredServices(advertisement).every((service) => service === '180d');
@@ -164,7 +163,7 @@ export class AdvertHandler {
 
   /** The seen-device memory let go of a device: so does noble, unless the device is one of our sensors. */
   private forget(device: SeenDevice): void {
-    if (this.sensors.has(device.id)) return;
+    if (this.book.has(device.id)) return;
     for (const adapter of this.options.adapters) {
       if ((device.adapters & (1 << adapter.index)) === 0) continue;
       const noble = adapter.noble;
@@ -173,38 +172,35 @@ export class AdvertHandler {
   }
 
   /** Handles a broadcast strap's advert; false when the strap no longer broadcasts and should be connected. */
-  private onBroadcastAdvert(entry: SensorEntry, manufacturerData: Buffer | undefined, mono: number): boolean {
+  private onBroadcastAdvert(entry: BleSensor, manufacturerData: Buffer | undefined, mono: number): boolean {
     if (!isPolarManufacturerData(manufacturerData)) return true;
+    const device = entry.device;
     const parsed = parsePolarBroadcast(manufacturerData);
     if ('ok' in parsed) {
       if (parsed.reason === NO_HEART_RATE_BLOCK) {
         // Broadcasting can be switched off on the strap; its heart rate service still works.
-        entry.broadcast = false;
-        entry.status = 'advertising';
+        device.broadcast = false;
+        device.status = 'advertising';
         this.log.info({ sensor: entry.id }, 'BLE strap stopped broadcasting heart rate; connecting to it instead');
         return false;
       }
-      this.book.refused(entry.record, 'broadcast heart rate refused', { reason: parsed.reason });
+      this.book.reject(entry, `broadcast heart rate: ${parsed.reason}`);
       return true;
     }
     this.counters.broadcastAdverts++;
     const repeat =
       parsed.blockLength === 4
-        ? parsed.frameCounter === entry.broadcastCounter
-        : entry.broadcastEmitMono !== undefined && mono - entry.broadcastEmitMono < OLD_STRAP_INTERVAL_MS;
+        ? parsed.frameCounter === device.broadcastCounter
+        : device.broadcastEmitMono !== undefined && mono - device.broadcastEmitMono < OLD_STRAP_INTERVAL_MS;
     if (repeat) {
       this.counters.broadcastRepeats++;
       return true;
     }
-    entry.broadcastCounter = parsed.frameCounter;
-    entry.broadcastEmitMono = mono;
-    try {
-      this.book.mergeFacts(entry.record, { sensorContact: parsed.sensorContact ? 'detected' : 'not_detected' });
-      // 0 bpm is a strap still searching for a pulse, never a heart rate.
-      if (parsed.heartRateBpm > 0) this.book.emit(entry.record, 'heart_rate', parsed.heartRateBpm, this.options.now());
-    } catch (error) {
-      this.book.handlerFailed('broadcast heart rate handling failed', error, { sensor: entry.id });
-    }
+    device.broadcastCounter = parsed.frameCounter;
+    device.broadcastEmitMono = mono;
+    this.book.mergeFacts(entry, { sensorContact: parsed.sensorContact ? 'detected' : 'not_detected' });
+    // 0 bpm is a strap still searching for a pulse, never a heart rate.
+    if (parsed.heartRateBpm > 0) this.book.emit(entry, [{ metric: 'heart_rate', value: parsed.heartRateBpm }], this.options.now());
     return true;
   }
 }

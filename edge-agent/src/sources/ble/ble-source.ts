@@ -13,22 +13,23 @@
  *
  * This file wires the parts and runs the watchdogs. adverts.ts decides who is a candidate and reads
  * broadcast heart rate; sensor-links.ts connects candidates and keeps their links; each adapter's
- * connection-slots.ts decides when; characteristic-decoding.ts turns values into readings and facts; and
- * ble-sensor-book.ts keeps the inventory, facts, counters and emits to the sink.
+ * connection-slots.ts decides when; characteristic-decoding.ts hands values to their profile decoders; and
+ * the sources' shared sensor book (../sensor-book.ts) admits sensors, keeps the inventory, facts and
+ * counters, and emits to the sink. sensor-entry.ts is what a sensor is to the radio.
  */
 import { performance } from 'node:perf_hooks';
 import type { SensorInfo } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
-import { Admission, type AdmissionStats } from '../admission.ts';
-import type { Source, SourceDeviceHealth, SourceHealth, SourceSink, SourceState } from '../source.ts';
+import type { AdmissionStats } from '../admission.ts';
+import { SensorBook, type LinkedDeviceHealth } from '../sensor-book.ts';
+import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { BleAdapter, type BleAdapterView } from './adapter.ts';
 import { AdvertHandler, type AdvertCounters } from './adverts.ts';
-import { BleSensorBook, type BleBookCounters } from './ble-sensor-book.ts';
 import { bleSensorId, normalizeBleSensorId, type BleSourceConfig } from './config.ts';
 import { loadNoble, pruneAdvertisingMemory, type CreateNoble } from './noble.ts';
 import { BLE_SCAN_SERVICES } from './profiles/index.ts';
-import { RECENTLY_HEARD_MS, type SensorEntry } from './sensor-entry.ts';
+import { BLE_NAMING_FACTS, RECENTLY_HEARD_MS, bleLink, bleSensorName, type BleDevice } from './sensor-entry.ts';
 import { SensorLinks, type LinkCounters } from './sensor-links.ts';
 
 export type { BleAdapterView } from './adapter.ts';
@@ -41,17 +42,19 @@ export type BleSourceOptions = BleSourceConfig & {
   createNoble?: CreateNoble;
 };
 
-export interface BleDeviceHealth extends SourceDeviceHealth {
-  /** Deviations from the spec its decoders stepped around (see BleSourceStats.quirks). */
-  quirks: number;
-}
-
 export interface BleSourceHealth extends SourceHealth {
-  devices: BleDeviceHealth[];
+  devices: LinkedDeviceHealth[];
 }
 
 /** Counters beyond health, for metrics and tests. */
-export interface BleSourceStats extends BleBookCounters, AdvertCounters, LinkCounters {
+export interface BleSourceStats extends AdvertCounters, LinkCounters {
+  readings: number;
+  /** Notifications and broadcast adverts a decoder refused. */
+  refused: number;
+  /** Deviations from the spec a decoder stepped around (unannounced trailing bytes, reserved flag bits). */
+  quirks: number;
+  /** Decoder, handler or sink exceptions, caught and counted. */
+  handlerErrors: number;
   seenDevices: number;
   seenCapacity: number;
   /** Devices forgotten to keep the seen-device memory at its capacity. */
@@ -72,16 +75,14 @@ export class BleSource implements Source {
   readonly name = 'ble';
   private readonly config: BleSourceConfig;
   private readonly log: Logger;
-  private readonly admission: Admission;
   private readonly adapters: BleAdapter[];
-  /** Every admitted sensor's radio side; its inventory record is the book's. */
-  private readonly sensors = new Map<string, SensorEntry>();
-  private readonly book: BleSensorBook;
+  /** Every admitted sensor, with its radio side as the book's device. */
+  private readonly book: SensorBook<BleDevice>;
   private readonly adverts: AdvertHandler;
   private readonly links: SensorLinks;
   private stopped = true;
   private tickTimer: NodeJS.Timeout | undefined;
-  private readonly counters = { silentSensors: 0, adapterResets: 0, prunedAdvertisingEntries: 0 };
+  private readonly counters = { silentSensors: 0, adapterResets: 0, prunedAdvertisingEntries: 0, handlerErrors: 0 };
 
   constructor(options: BleSourceOptions) {
     // The configuration was checked where it was loaded (bleSourceConfig or the agent's loader).
@@ -89,8 +90,16 @@ export class BleSource implements Source {
     this.config = config;
     this.log = log;
     const allow = config.allow.map((id) => normalizeBleSensorId(id) ?? id);
-    this.admission = new Admission({ allow, now, log, radio: 'BLE', maxJoined: config.maxJoined });
-    this.book = new BleSensorBook(log);
+    this.book = new SensorBook<BleDevice>({
+      source: 'ble',
+      radio: 'BLE',
+      now,
+      log,
+      admission: { allow, maxJoined: config.maxJoined },
+      nameOf: bleSensorName,
+      namingFacts: BLE_NAMING_FACTS,
+      linkOf: bleLink,
+    });
     const create = createNoble ?? loadNoble;
     this.adapters = config.adapters.map(
       (deviceId, index) =>
@@ -112,19 +121,17 @@ export class BleSource implements Source {
           onDown: (adapter, reason) => this.links.abandonLinks(adapter, reason),
         }),
     );
-    const parts = { config, book: this.book, sensors: this.sensors, adapters: this.adapters, now, log };
+    const parts = { config, book: this.book, adapters: this.adapters, now, log, handlerFailed: this.handlerFailed.bind(this) };
     this.links = new SensorLinks({ ...parts, stopped: () => this.stopped });
-    this.adverts = new AdvertHandler({ ...parts, admission: this.admission, requestConnection: (entry, mono) => this.links.requestConnection(entry, mono) });
+    this.adverts = new AdvertHandler({ ...parts, requestConnection: (entry, mono) => this.links.requestConnection(entry, mono) });
   }
 
   async start(sink: SourceSink): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
-    this.book.open(sink);
-    if (this.config.permitJoinSeconds > 0) this.admission.permitJoin(this.config.permitJoinSeconds);
-    if (this.admission.allowed.size === 0 && this.config.permitJoinSeconds === 0) {
-      this.log.warn('no BLE sensor is allowed and joining is closed: configure `allow` or call permitJoin() to admit sensors');
-    }
+    this.book.attach(sink);
+    if (this.config.permitJoinSeconds > 0) this.book.permitJoin(this.config.permitJoinSeconds);
+    this.book.warnIfClosed(this.config.permitJoinSeconds);
     const tickMs = Math.max(10, Math.min(1_000, Math.floor(Math.min(this.config.silenceTimeoutMs, this.config.adapterSilenceMs) / 4)));
     this.tickTimer = setInterval(() => this.tick(), tickMs);
     this.tickTimer.unref();
@@ -139,39 +146,35 @@ export class BleSource implements Source {
     this.stopped = true;
     clearInterval(this.tickTimer);
     this.tickTimer = undefined;
-    this.book.close();
+    this.book.detach();
     await this.links.closeAll();
     for (const adapter of this.adapters) adapter.stop();
     // Peripheral objects belong to the disposed noble instances.
-    for (const entry of this.sensors.values()) entry.heardBy.clear();
+    for (const entry of this.book.entries()) entry.device.heardBy.clear();
     this.adverts.seen.clear();
-    this.log.info({ readings: this.book.counters.readings, sensors: this.sensors.size }, 'BLE source stopped');
+    this.log.info({ readings: this.book.stats().readings, sensors: this.book.size }, 'BLE source stopped');
   }
 
   health(): BleSourceHealth {
     const { state, detail } = this.overallState();
-    const health: BleSourceHealth = {
-      state,
-      sensors: this.sensors.size,
-      readings: this.book.counters.readings,
-      rejected: this.book.counters.refused + this.book.counters.handlerErrors,
-      devices: this.devices(),
-    };
-    if (detail !== undefined) health.detail = detail;
-    return health;
+    return { ...this.book.health(state, detail, this.handlerErrors()), devices: this.book.devices() };
   }
 
   stats(): BleSourceStats {
     const seen = this.adverts.seen;
+    const book = this.book.stats();
     return {
-      ...this.book.counters,
+      readings: book.readings,
+      refused: book.rejected,
+      quirks: book.quirks,
       ...this.adverts.counters,
       ...this.links.counters,
       ...this.counters,
+      handlerErrors: this.handlerErrors(),
       seenDevices: seen.size,
       seenCapacity: seen.capacity,
       forgottenDevices: seen.evicted,
-      admission: this.admission.stats(),
+      admission: book.admission,
       adapters: this.adapters.map((adapter) => adapter.view()),
     };
   }
@@ -181,11 +184,11 @@ export class BleSource implements Source {
    * admitted for the life of the process and show in the inventory, from which the hub learns them.
    */
   permitJoin(seconds: number): void {
-    this.admission.permitJoin(seconds);
+    this.book.permitJoin(seconds);
   }
 
   get joinOpen(): boolean {
-    return this.admission.joinOpen;
+    return this.book.joinOpen;
   }
 
   inventory(): SensorInfo[] {
@@ -204,16 +207,14 @@ export class BleSource implements Source {
     return withDetail('degraded');
   }
 
-  private devices(): BleDeviceHealth[] {
-    return [...this.sensors.values()].map((entry) => ({
-      id: entry.id,
-      state: entry.status,
-      lastSeen: entry.lastSeen ?? null,
-      rssi: entry.rssi ?? null,
-      adapter: entry.status === 'connected' || entry.status === 'connecting' ? (entry.adapter?.name ?? null) : null,
-      detail: entry.status === 'backoff' ? (entry.lastError ?? null) : null,
-      quirks: entry.record.quirks,
-    }));
+  /** Decoder and handler bugs caught here, and readings the sink threw on (caught by the book). */
+  private handlerErrors(): number {
+    return this.counters.handlerErrors + this.book.stats().sinkErrors;
+  }
+
+  private handlerFailed(what: string, error: unknown, detail: Record<string, unknown> = {}): void {
+    this.counters.handlerErrors++;
+    this.log.error({ ...detail, err: errorMessage(error) }, what);
   }
 
   // ---- watchdogs ----
@@ -222,24 +223,24 @@ export class BleSource implements Source {
     if (this.stopped) return;
     try {
       const mono = performance.now();
-      for (const entry of this.sensors.values()) {
-        if (entry.status === 'connected' && mono - entry.lastDataMono > this.config.silenceTimeoutMs) {
+      for (const entry of this.book.entries()) {
+        if (entry.device.status === 'connected' && mono - entry.device.lastDataMono > this.config.silenceTimeoutMs) {
           this.counters.silentSensors++;
-          this.log.warn({ sensor: entry.id, silentMs: Math.round(mono - entry.lastDataMono) }, 'connected BLE sensor silent; reconnecting it');
+          this.log.warn({ sensor: entry.id, silentMs: Math.round(mono - entry.device.lastDataMono) }, 'connected BLE sensor silent; reconnecting it');
           this.links.dropLink(entry, `silent for more than ${this.config.silenceTimeoutMs} ms`);
-        } else if (entry.status === 'connected' && mono - entry.rssiAskedMono >= CONNECTED_RSSI_INTERVAL_MS) {
+        } else if (entry.device.status === 'connected' && mono - entry.device.rssiAskedMono >= CONNECTED_RSSI_INTERVAL_MS) {
           this.links.readLinkRssi(entry, mono);
-        } else if (entry.status === 'backoff' && mono >= entry.retryAtMono && mono - entry.lastHeardMono <= RECENTLY_HEARD_MS) {
+        } else if (entry.device.status === 'backoff' && mono >= entry.device.retryAtMono && mono - entry.device.lastHeardMono <= RECENTLY_HEARD_MS) {
           this.links.requestConnection(entry, mono);
         }
       }
       for (const adapter of this.adapters) {
         if (adapter.isSilent(mono, this.config.adapterSilenceMs)) void this.resetAdapter(adapter, mono);
         const noble = adapter.noble;
-        if (noble) this.counters.prunedAdvertisingEntries += pruneAdvertisingMemory(noble, this.config.seenDevicesCapacity, (address) => this.sensors.has(addressToId(address)));
+        if (noble) this.counters.prunedAdvertisingEntries += pruneAdvertisingMemory(noble, this.config.seenDevicesCapacity, (address) => this.book.has(addressToId(address)));
       }
     } catch (error) {
-      this.book.handlerFailed('BLE watchdog failed', error);
+      this.handlerFailed('BLE watchdog failed', error);
     }
   }
 
@@ -249,7 +250,7 @@ export class BleSource implements Source {
     this.counters.adapterResets++;
     this.log.warn({ adapter: adapter.name, silentMs, resets: adapter.resets + 1 }, 'Bluetooth adapter silent; resetting its stack');
     this.links.abandonLinks(adapter, reason);
-    for (const entry of this.sensors.values()) entry.heardBy.delete(adapter.index);
+    for (const entry of this.book.entries()) entry.device.heardBy.delete(adapter.index);
     try {
       await adapter.resetSilent(reason);
     } catch (error) {

@@ -7,6 +7,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
 import { ConfigError } from '@pulsebridge/runtime';
+import { admissionConfigFields } from '../admission.ts';
 import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from './profiles/index.ts';
 
 /** As written in `allow`: `ble:` then the address (either separator, any case) or a platform id. */
@@ -21,12 +22,7 @@ export const BleSourceConfig = Type.Object(
       uniqueItems: true,
       description: 'HCI device ids of the Bluetooth adapters to use (0 is hci0); each runs its own scan and connections',
     }),
-    allow: Type.Array(Type.String({ pattern: BLE_SENSOR_ID_INPUT_PATTERN }), {
-      default: [],
-      maxItems: 4096,
-      description: 'sensor ids (ble:<address>, e.g. ble:c0-ff-ee-00-00-01) admitted at any time',
-    }),
-    permitJoinSeconds: Type.Integer({ minimum: 0, maximum: 86_400, default: 0, description: 'admit any new sensor for this long after start' }),
+    ...admissionConfigFields(BLE_SENSOR_ID_INPUT_PATTERN, 'ble:<address>, e.g. ble:c0-ff-ee-00-00-01'),
     maxJoined: Type.Integer({ minimum: 1, maximum: 4096, default: 256, description: 'most sensors one process admits through permit-join' }),
     rssiFloorDbm: Type.Integer({ minimum: -127, maximum: 20, default: -90, description: 'adverts weaker than this neither admit a sensor nor start a connection' }),
     scanAllAdverts: Type.Boolean({

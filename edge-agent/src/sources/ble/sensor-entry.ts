@@ -1,12 +1,12 @@
 /**
- * What the BLE source knows about one admitted sensor's radio side: where it was heard, its link and the
- * link's generation, its backoff, and its broadcast frame counter. Its inventory record (kind, name,
- * metrics, facts, counters) is the sensor book's.
+ * What a BLE sensor is to the radio: where it was heard, its link and the link's generation, its backoff,
+ * and its broadcast frame counter. This is the `device` of its entry in the shared sensor book, which keeps
+ * the rest (kind, name, metrics, facts, decoder state, counters).
  */
 import type { Backoff } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
+import type { SensorBook, SensorEntry, SensorLink } from '../sensor-book.ts';
 import type { BleAdapter } from './adapter.ts';
-import type { BleSensorBook, BookedSensor } from './ble-sensor-book.ts';
 import type { BleSourceConfig } from './config.ts';
 import type { GattLink } from './gatt-link.ts';
 import type { PeripheralLike } from './noble.ts';
@@ -23,14 +23,12 @@ export interface HeardBy {
   atMono: number;
 }
 
-export interface SensorEntry {
-  readonly id: string;
-  readonly record: BookedSensor;
+export interface BleDevice {
+  /** The Bluetooth address, part of the sensor's inventory name. */
+  readonly address: string;
   broadcast: boolean;
   status: BleSensorStatus;
   rssi: number | undefined;
-  /** Epoch ms (the injected clock) of the last advert or notification. */
-  lastSeen: number | undefined;
   lastHeardMono: number;
   /** By adapter index. */
   heardBy: Map<number, HeardBy>;
@@ -46,34 +44,33 @@ export interface SensorEntry {
   readonly backoff: Backoff;
   retryAtMono: number;
   lastError: string | undefined;
-  decoderStates: Map<string, unknown>;
-  /** Once-only characteristics already read: device information survives reconnects. */
-  infoRead: Set<string>;
   broadcastCounter: number | undefined;
   broadcastEmitMono: number | undefined;
   /** When the link's RSSI was last asked for; a connected sensor no longer advertises it. */
   rssiAskedMono: number;
 }
 
-/** What the source's parts (adverts, links) share: its config, book, sensors, adapters, clock and log. */
+/** An admitted BLE sensor: its entry in the sensor book, with its radio side as the device. */
+export type BleSensor = SensorEntry<BleDevice>;
+
+/** What the source's parts (adverts, links) share: its config, book, adapters, clock and log. */
 export interface BleSourceParts {
   config: BleSourceConfig;
-  book: BleSensorBook;
-  /** Every admitted sensor's radio side, by id. */
-  sensors: Map<string, SensorEntry>;
+  /** Every admitted sensor, by id. */
+  book: SensorBook<BleDevice>;
   adapters: readonly BleAdapter[];
   now: () => number;
   log: Logger;
+  /** A decoder or handler bug, caught so it costs one advert or notification rather than the link; counted. */
+  handlerFailed: (what: string, error: unknown, detail?: Record<string, unknown>) => void;
 }
 
-export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoff: Backoff): SensorEntry {
+export function newBleDevice(address: string, broadcast: boolean, backoff: Backoff): BleDevice {
   return {
-    id: record.id,
-    record,
+    address,
     broadcast,
     status: broadcast ? 'broadcast' : 'advertising',
     rssi: undefined,
-    lastSeen: undefined,
     lastHeardMono: Number.NEGATIVE_INFINITY,
     heardBy: new Map(),
     adapter: undefined,
@@ -85,10 +82,28 @@ export function newSensorEntry(record: BookedSensor, broadcast: boolean, backoff
     backoff,
     retryAtMono: 0,
     lastError: undefined,
-    decoderStates: new Map(),
-    infoRead: new Set(),
     broadcastCounter: undefined,
     broadcastEmitMono: undefined,
     rssiAskedMono: 0,
   };
+}
+
+/** How a sensor's link stands for the health endpoint: the adapter while it holds one, the failure while in backoff. */
+export function bleLink({ device }: BleSensor): SensorLink {
+  const holdsAdapter = device.status === 'connected' || device.status === 'connecting';
+  return { state: device.status, rssi: device.rssi, adapter: holdsAdapter ? device.adapter?.name : undefined, detail: device.status === 'backoff' ? device.lastError : undefined };
+}
+
+/** Facts that name a sensor in the inventory; others (contact, battery) change too often to republish it. */
+export const BLE_NAMING_FACTS: ReadonlySet<string> = new Set(['manufacturer', 'model', 'serialNumber']);
+
+/** The inventory name: the advertised name (or the kind), the address, and what device information said. */
+export function bleSensorName(entry: BleSensor): string {
+  const { manufacturer, model, serialNumber } = entry.facts;
+  const label = entry.name ?? `BLE ${entry.kind.replace(/_/g, ' ')}`;
+  const details: string[] = [];
+  if (manufacturer !== undefined) details.push(String(manufacturer));
+  if (model !== undefined) details.push(String(model));
+  if (serialNumber !== undefined) details.push(`serial ${serialNumber}`);
+  return `${label} ${entry.device.address.toLowerCase()}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }

@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { HciSocketError, FakeHciSocket } from './hci-socket.ts';
 import { AclBoundary, aclPacket, EventCode, HciStatus, LeSubevent, Opcode, PacketType } from './hci.ts';
 import { until } from '@pulsebridge/runtime';
-import { sleep } from './noble-harness.ts';
+import { sleep, untilSettled } from './noble-harness.ts';
 import { heartRateStrap } from './peripherals/index.ts';
 import { FakeBleWorld } from './world.ts';
 
@@ -162,7 +162,7 @@ describe('fake controller at the HCI level', () => {
     host.socket.write(Buffer.from([PacketType.command, 0x03, 0x0c, 0x05, 0x00])); // says 5 parameter bytes, has 1
     host.socket.write(Buffer.from([0x09, 0x00, 0x00, 0x00])); // no such packet type
     host.socket.write(Buffer.from([PacketType.command]));
-    await sleep(20);
+    await until('both malformed packets counted', () => world.adapter(0).counters.protocolErrors >= errorsBefore + 2 && host.errors.length > 0, 1_000);
     assert.equal(world.adapter(0).counters.protocolErrors, errorsBefore + 2);
     assert.ok(host.errors.at(-1) instanceof HciSocketError && host.errors.at(-1)?.message.startsWith('EINVAL'));
   });
@@ -179,6 +179,7 @@ describe('fake controller at the HCI level', () => {
     const masked = new RawHost(0, disconnectionsOnly);
     const host = new RawHost(0);
     await host.command(Opcode.readBdAddr);
+    // Asserts that nothing happens in this window: no copy reaches the unfiltered or masked sockets, no second copy the watcher.
     await sleep(10);
     assert.equal(unfiltered.packets.length, 0);
     assert.equal(masked.packets.length, 0, 'Command Complete is not in its event mask');
@@ -289,7 +290,14 @@ describe('fake controller at the HCI level', () => {
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(0x0040, Buffer.from([1])))); // no such channel
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(5, Buffer.concat([Buffer.from([0x01, 0x01, 36, 0]), Buffer.alloc(36)])))); // 44 bytes > 27
     for (let i = 0; i < 6; i++) host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(4, Buffer.from('0a0300', 'hex'))));
-    await sleep(30);
+    await until(
+      'the bad packets counted',
+      () =>
+        adapter.counters.protocolErrors - before.protocolErrors >= 4 &&
+        adapter.counters.aclOversizedPackets - before.aclOversizedPackets >= 1 &&
+        adapter.counters.aclBufferOverruns - before.aclBufferOverruns >= 3,
+      1_000,
+    );
     assert.equal(adapter.counters.protocolErrors - before.protocolErrors, 4);
     assert.equal(adapter.counters.aclOversizedPackets - before.aclOversizedPackets, 1);
     assert.ok(adapter.counters.aclBufferOverruns - before.aclBufferOverruns >= 3, 'more packets in flight than the 4 buffers advertised');
@@ -325,10 +333,11 @@ describe('fake controller at the HCI level', () => {
     await host.next(isLeMeta(LeSubevent.advertisingReport), 'adverts').catch(() => undefined);
 
     adapter.wedge();
-    await sleep(20);
+    await untilSettled('what the controller sent before it wedged to arrive', () => host.packets.length);
     const mark = host.packets.length;
     host.send(Opcode.readBdAddr);
     host.socket.write(aclPacket(handle, AclBoundary.firstNonFlushable, l2cap(4, Buffer.from('020001', 'hex'))));
+    // Asserts that nothing happens in this window: a wedged controller answers nothing.
     await sleep(100);
     assert.deepEqual(host.since(mark), [], 'not even a Command Complete');
     assert.equal(adapter.counters.commandsIgnoredWhileWedged, 1);
@@ -337,6 +346,7 @@ describe('fake controller at the HCI level', () => {
     assert.equal(adapter.isWedged, false);
     assert.equal(adapter.activeConnections, 0);
     assert.equal(strap.connectionCount, 0);
+    // Asserts that nothing happens in this window: no Disconnection Complete, no advert after the reset.
     await sleep(50);
     assert.equal(host.since(mark).filter((packet) => packet[1] === EventCode.disconnectionComplete).length, 0);
     assert.equal(host.since(mark).filter(isLeMeta(LeSubevent.advertisingReport)).length, 0, 'scanning ended with the reset');
@@ -344,6 +354,7 @@ describe('fake controller at the HCI level', () => {
     // After a reset the LE Meta event is masked until the host enables it again.
     await host.command(Opcode.leSetScanParameters, [1, 0x12, 0, 0x12, 0, 0, 0]);
     await host.command(Opcode.leSetScanEnable, [1, 0]);
+    // Asserts that nothing happens in this window: the masked LE Meta event carries no advert.
     await sleep(60);
     assert.equal(host.since(mark).filter(isLeMeta(LeSubevent.advertisingReport)).length, 0);
     await host.command(Opcode.setEventMask, Buffer.from('fffffbff07f8bf3d', 'hex'));

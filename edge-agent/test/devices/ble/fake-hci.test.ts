@@ -12,7 +12,7 @@ import { FakeHciSocket } from './hci-socket.ts';
 import Module from 'node:module';
 import { HCI_SOCKET_MODULE, install, isInstalled } from './install.ts';
 import { until, withTimeout } from '@pulsebridge/runtime';
-import { byAddress, createNoble, discover, poweredOn, sleep, waitFor, type Noble } from './noble-harness.ts';
+import { byAddress, createNoble, discover, poweredOn, sleep, untilSettled, waitFor, type Noble } from './noble-harness.ts';
 import { heartRateStrap, powerMeter, smartBike, speedCadenceSensor, treadmill } from './peripherals/index.ts';
 import { cachedCharacteristics, characteristic, connectAndDiscover, here, subscribedToStrap, worldFor } from './fake-hci-fixtures.ts';
 
@@ -86,13 +86,15 @@ describe('fake HCI controller under noble', () => {
     await poweredOn(noble);
 
     await noble.startScanningAsync([], false);
+    await until('the first advertising reports', () => adapter.counters.advertisingReports >= 2, 1_000);
+    // Asserts that nothing happens in this window: the duplicate filter lets no further report through.
     await sleep(300);
     await noble.stopScanningAsync();
     const filtered = adapter.counters.advertisingReports;
     assert.equal(filtered, 2, 'ADV_IND and SCAN_RSP once each');
 
     await noble.startScanningAsync([], true);
-    await sleep(300);
+    await until('reports of every advertising event', () => adapter.counters.advertisingReports - filtered >= 20, 2_000);
     await noble.stopScanningAsync();
     const unfiltered = adapter.counters.advertisingReports - filtered;
     assert.ok(unfiltered >= 20, `about 30 advertising events x 2 reports without the filter, got ${unfiltered}`);
@@ -148,7 +150,7 @@ describe('fake HCI controller under noble', () => {
     const { measurement, received } = await subscribedToStrap(strap);
     await until('60 heart-rate notifications', () => received.length >= 60, 5000);
     await measurement.unsubscribeAsync();
-    await sleep(50);
+    await until('every delivered notification received', () => received.length >= strap.deliveredNotifications('2a37').length, 1_000);
 
     const sent = strap.deliveredNotifications('2a37');
     assert.equal(received.length, sent.length);
@@ -193,8 +195,9 @@ describe('fake HCI controller under noble', () => {
     await until('first notifications', () => received.length >= 3, 2000);
 
     strap.silence();
-    await sleep(30);
+    await untilSettled('notifications sent before the silence to arrive', () => received.length);
     const atSilence = received.length;
+    // Asserts that nothing happens in this window: a silenced sensor sends nothing.
     await sleep(250);
     assert.equal(received.length, atSilence, 'a silenced sensor sends nothing');
     assert.equal(peripheral.state, 'connected');
@@ -225,6 +228,7 @@ describe('fake HCI controller under noble', () => {
       const listener = (peripheral: Peripheral): void => void addresses.add(peripheral.address);
       noble.on('discover', listener);
       await noble.startScanningAsync([], true);
+      // Asserts that nothing happens in this window: an adapter hears no device outside its range.
       await sleep(400);
       await noble.stopScanningAsync();
       noble.removeListener('discover', listener);
@@ -282,13 +286,16 @@ describe('fake HCI controller under noble', () => {
     assert.equal(world.adapter(0).counters.connectionTimeouts, 1);
 
     const canceled = waitFor<[Error | undefined]>(peripheral, 'connect', 'the canceled connect', 1000);
+    // noble fails the connect at once; the controller confirms the cancel with LE Connection Complete 0x02.
+    const confirmed = waitFor<[Error | undefined]>(peripheral, 'connect', 'the controller confirming the cancel', 1000, (error) => /\(0x2\)/.test(String(error)));
+    const attempted = world.adapter(0).counters.connectionsAttempted;
     peripheral.connect();
-    await sleep(20);
+    await until('the connection attempt at the controller', () => world.adapter(0).counters.connectionsAttempted > attempted, 1_000);
     peripheral.cancelConnect();
     const [cancelError] = await canceled;
     assert.ok(cancelError instanceof Error);
-    // The controller confirms the cancel with LE Connection Complete 0x02, which clears noble's pending slot.
-    await sleep(50);
+    // The confirmation clears noble's pending slot.
+    await confirmed;
     strap.startAdvertising();
     await withTimeout(peripheral.connectAsync(), 2000, 'a connection after the cancel');
     assert.equal(strap.connectionCount, 1);

@@ -3,7 +3,7 @@
  * Every wait names what it waited for when it times out.
  */
 import type { EventEmitter } from 'node:events';
-import { TimeoutError } from '@pulsebridge/runtime';
+import { TimeoutError, until } from '@pulsebridge/runtime';
 import { createRequire } from 'node:module';
 import type { Peripheral } from '@abandonware/noble';
 
@@ -49,6 +49,25 @@ export function waitFor<Args extends unknown[]>(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until `count` stops growing for one polling step: what was already on its way (packets queued
+ * before a wedge or a silence) has arrived. Bounded by `timeoutMs`, not a fixed delay.
+ */
+export function untilSettled(what: string, count: () => number, timeoutMs = 1_000): Promise<void> {
+  let last = Number.NaN;
+  return until(
+    what,
+    () => {
+      const now = count();
+      const settled = now === last;
+      last = now;
+      return settled;
+    },
+    timeoutMs,
+    20,
+  );
 }
 
 export async function poweredOn(noble: Noble, timeoutMs = 3000): Promise<void> {

@@ -187,6 +187,7 @@ test('watchdog: a connected sensor that goes silent is disconnected and reconnec
   // Talking keeps it connected.
   for (let i = 0; i < 10; i++) {
     bindings.notifyValue(A, '2a37', hr(60 + i));
+    // Asserts that nothing happens in this window: 300 ms of talk, longer than the 250 ms silence timeout.
     await sleep(30);
   }
   assert.equal(source.stats().silentSensors, 0);
@@ -205,6 +206,7 @@ test('adapter silence: the noble instance is disposed of (after an HCI reset) an
   // Notifications count as signs of life.
   for (let i = 0; i < 8; i++) {
     old.notifyValue(A, '2a37', hr(70));
+    // Asserts that nothing happens in this window: 320 ms of notifications, longer than the 250 ms adapter silence.
     await sleep(40);
   }
   assert.equal(source.stats().adapterResets, 0);
@@ -235,6 +237,7 @@ test('two adapters: each keeps its own connection cap, and a sensor is connected
   await advertiseUntil(air, 'all four connected', () => source.health().devices?.filter((d) => d.state === 'connected').length === 4, undefined, [0, 1]);
   for (let i = 0; i < 20; i++) {
     air.advertise(undefined, [0, 1]);
+    // Asserts that nothing happens in this window: more adverts on both adapters connect nothing more.
     await sleep(5);
   }
   const hci0 = air.bindings(0);
@@ -269,8 +272,9 @@ test('stop() ends links, cancels attempts in flight and leaves no timer behind',
   assert.equal(bindings.eventNames().length, 0, 'noble let go of its bindings');
   assert.equal(source.health().state, 'stopped');
   air.close();
-  await sleep(20);
-  const timersAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-  assert.ok(timersAfter <= timersBefore, `timers: ${timersBefore} before, ${timersAfter} after`);
+  const activeTimers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  // The polling step's own timer has fired whenever the condition is evaluated.
+  await until('the timers of the stopped source to end', () => activeTimers() <= timersBefore, 1_000);
+  assert.ok(activeTimers() <= timersBefore, `timers: ${timersBefore} before, ${activeTimers()} after`);
   assert.ok(performance.now() - started < 3_000);
 });

@@ -129,6 +129,7 @@ test('connections: at most maxConnections per adapter, attempts one at a time, a
   await advertiseUntil(air, 'three connected', () => connectedCount() === 3);
   for (let i = 0; i < 20; i++) {
     air.advertise();
+    // Asserts that nothing happens in this window: more adverts connect no fourth sensor.
     await sleep(5);
   }
   const bindings = air.bindings();
@@ -357,6 +358,7 @@ test('older 3-byte Polar straps give at most one reading a second', async (t) =>
   // Readings are due at 0 and 1 s; a third would need 2 s.
   while (performance.now() - started < 1_500) {
     air.advertise();
+    // Real time passes on purpose: the source spaces old straps' readings by performance.now(), which mock timers do not move.
     await sleep(20);
   }
   assert.equal(sink.of(idOf(B), 'heart_rate').length, 2);

@@ -83,13 +83,17 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Adverts every few ms (sensors advertise many times a second) until `predicate` holds. */
-export async function advertiseUntil(air: FakeAir, what: string, predicate: () => boolean, addresses?: string[], adapters: number[] = [0], timeoutMs = 2_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    air.advertise(addresses, adapters);
-    await sleep(5);
-  }
+export function advertiseUntil(air: FakeAir, what: string, predicate: () => boolean, addresses?: string[], adapters: number[] = [0], timeoutMs = 2_000): Promise<void> {
+  return waitFor(
+    what,
+    () => {
+      if (predicate()) return true;
+      air.advertise(addresses, adapters);
+      return false;
+    },
+    timeoutMs,
+    5,
+  );
 }
 
 export function deviceState(source: BleSource, id: string): string | undefined {

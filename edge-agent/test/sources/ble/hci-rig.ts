@@ -107,19 +107,6 @@ export function linkStartsOf(records: readonly NotificationRecord[]): Set<Notifi
   return starts;
 }
 
-/** Settles like `promise`, or rejects naming `what` after `timeoutMs`; leaves no timer behind. */
-export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function stateOf(source: BleSource, peripheral: SimulatedPeripheral): string | undefined {
   return source.health().devices?.find((device) => device.id === sensorIdOf(peripheral))?.state;
 }

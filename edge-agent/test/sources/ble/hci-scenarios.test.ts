@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { withTimeout } from '@pulsebridge/runtime';
 import { Opcode, PacketType } from '../../devices/ble/hci.ts';
 import type { SimulatedPeripheral } from '../../devices/ble/peripheral.ts';
 import {
@@ -20,7 +21,7 @@ import {
   HEART_RATE_MEASUREMENT_UUID,
 } from '../../devices/ble/peripherals/index.ts';
 import { FakeBleWorld, type Flood } from '../../devices/ble/world.ts';
-import { commandsNamed, connected, expectedReadings, exposeGc, hciRig, linkStartsOf, sensorIdOf, sleep, stateOf, until, watchConnectionAttempts, within } from './hci-rig.ts';
+import { commandsNamed, connected, expectedReadings, exposeGc, hciRig, linkStartsOf, sensorIdOf, sleep, stateOf, until, watchConnectionAttempts } from './hci-rig.ts';
 
 test('permit-join: nothing is admitted before the window, the strap joins during it, a sensor first heard after it does not', { timeout: 20_000 }, async (t) => {
   const world = new FakeBleWorld();
@@ -130,7 +131,15 @@ test('ten sensors at once on two adapters: maxConnections per adapter, one conne
   for (const { peripheral } of linked) peripheral.silence();
   // A broadcast frame counts as delivered once an advert carried it to a host: stop adverts to settle.
   for (const strap of broadcasters) strap.stopAdvertising();
-  await sleep(300);
+  const readingsOf = (peripheral: SimulatedPeripheral): number => sink.of(sensorIdOf(peripheral)).filter((reading) => reading.metric !== 'battery').length;
+  const expectedCount = (peripheral: SimulatedPeripheral): number => {
+    const records = peripheral.deliveredNotifications().filter((record) => record.kind === 'notification');
+    return [...expectedReadings(records, linkStartsOf(records)).values()].reduce((sum, n) => sum + n, 0);
+  };
+  await until('every delivered notification and frame decoded', () =>
+    linked.every(({ peripheral }) => readingsOf(peripheral) >= expectedCount(peripheral)) &&
+    broadcasters.every((strap) => sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications('ff').length),
+  );
   for (const { peripheral } of linked) {
     const records = peripheral.deliveredNotifications().filter((record) => record.kind === 'notification');
     const expected = expectedReadings(records, linkStartsOf(records));
@@ -172,7 +181,10 @@ test('link loss and reconnect: readings resume, and every delivered notification
   }
   strap.silence();
   meter.silence();
-  await sleep(150);
+  await until('every delivered notification decoded', () =>
+    sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length &&
+    sink.of(sensorIdOf(meter), 'power').length >= meter.deliveredNotifications(CYCLING_POWER_MEASUREMENT_UUID).length,
+  );
 
   const stats = source.stats();
   assert.equal(stats.linkLosses, 3);
@@ -212,6 +224,7 @@ test('a sensor gone for good is not retried until it is heard again; the next se
 
   gone.dropLink({ detectAfterMs: 50 });
   await until('the link loss', () => source.stats().linkLosses === 1);
+  // Asserts that nothing happens in this window: no attempt while nobody hears the strap.
   await sleep(1_000);
   assert.equal(commandsNamed(adapter, 'leCreateConnection'), 1, 'no attempt at a sensor nobody has heard since the loss');
   assert.equal(stateOf(source, gone), 'backoff');
@@ -241,7 +254,7 @@ test('a reconnect to a sensor that vanishes again times out, is cancelled once, 
     if (packet[0] === PacketType.command && packet.length >= 3 && packet.readUInt16LE(1) === Opcode.leCreateConnection) gone.stopAdvertising();
     fromHost(packet, origin);
   };
-  await sleep(200);
+  // Back at once: its backoff holds the attempt until it expires, and the attempt is when it leaves.
   gone.comeBack();
   await until('the reconnect attempt', () => commandsNamed(adapter, 'leCreateConnection') === 2, 2_000);
   adapter.fromHost = fromHost;
@@ -334,12 +347,12 @@ test('a flood of 5000 random-address advertisers: bounded memory, no connection 
   const readingsBefore = sink.of(id, 'heart_rate').length;
   // 10 000 advertising events over about two seconds, time-sliced like a real radio delivers them.
   let flood: Flood | undefined = world.flood(5000, { rounds: 2, eventsPerTick: 50, tickMs: 10, seed: 7 });
-  await within(flood.finished, 20_000, 'the flood to finish');
+  await withTimeout(flood.finished, 20_000, 'the flood to finish');
   const advertisingEvents = flood.advertisingEvents;
   // The fake's own 5000 advertisers must not count as the source's memory.
   flood = undefined;
   const deliveredDuringFlood = strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length;
-  await sleep(200);
+  await until('the source to hear the whole flood', () => source.stats().adverts >= 10_000, 3_000);
   const stats = source.stats();
   gc();
   const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
@@ -357,7 +370,7 @@ test('a flood of 5000 random-address advertisers: bounded memory, no connection 
   assert.equal(stats.connectAttempts, 1);
   assert.ok(deliveredDuringFlood >= readingsBefore + 10, `the strap kept delivering during the flood (${readingsBefore} readings before, ${deliveredDuringFlood} notifications at its end)`);
   strap.silence();
-  await sleep(100);
+  await until('every delivered notification decoded', () => sink.of(id, 'heart_rate').length >= strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length);
   assert.equal(sink.of(id, 'heart_rate').length, strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length, 'every notification became a reading');
   assert.equal(stats.refused + stats.handlerErrors, 0);
 });
@@ -370,9 +383,9 @@ test('a flood under the default service filter never reaches noble\'s device tab
   const id = sensorIdOf(strap);
   await until('strap readings', () => sink.of(id, 'heart_rate').length >= 3);
   const flood = world.flood(5000, { rounds: 2, eventsPerTick: 50, tickMs: 10, seed: 9 });
-  await within(flood.finished, 20_000, 'the flood to finish');
-  // The watchdog tick prunes; give it one more turn.
-  await sleep(500);
+  await withTimeout(flood.finished, 20_000, 'the flood to finish');
+  // The watchdog tick prunes.
+  await until('the GAP layer pruned', () => source.stats().prunedAdvertisingEntries >= 5000 - capacity, 3_000);
   const stats = source.stats();
   assert.equal(stats.unsupportedAdverts, 0, 'noble filtered the flood before the source');
   assert.equal(stats.adapters[0]?.noblePeripherals, 1, 'noble made an object for the strap only');
@@ -402,15 +415,16 @@ test('malformed notifications are counted and skipped: refused grows by exactly 
   ];
   const before = { stats: source.stats(), health: source.health() };
   const valid = { strap: sink.of(sensorIdOf(strap), 'heart_rate').length, meter: sink.of(sensorIdOf(meter), 'power').length };
-  for (const [peripheral, uuid, bytes] of malformed) {
+  for (const [index, [peripheral, uuid, bytes]] of malformed.entries()) {
     const record = peripheral.sendRaw(uuid, Uint8Array.from(bytes));
     assert.equal(record.deliveries.length, 1, `${peripheral.name}: the raw notification went out on the link`);
-    await sleep(10);
+    await until(`malformed notification ${index} refused`, () => source.stats().refused >= before.stats.refused + index + 1, 3_000);
   }
   await until('every malformed notification refused', () => source.stats().refused >= before.stats.refused + malformed.length, 3_000);
   await until('valid readings after them', () =>
     sink.of(sensorIdOf(strap), 'heart_rate').length >= valid.strap + 3 && sink.of(sensorIdOf(meter), 'power').length >= valid.meter + 3,
   );
+  // Asserts that nothing happens in this window: no late refusal or link loss after the valid readings.
   await sleep(100);
   const after = { stats: source.stats(), health: source.health() };
   assert.equal(after.stats.refused - before.stats.refused, malformed.length, 'refused grows by exactly the number sent');

@@ -1,19 +1,16 @@
 /** FTMS Cross Trainer Data 0x2ACE: the only machine with 24-bit flags; bit 15 is a direction, not a field. */
-import { kmhToMetresPerSecond } from './profile.ts';
-import { SESSION_READINGS, machineDataProfile, sessionGroups, type MachineDataSpec, type SessionField } from './fitness-machine-data.ts';
+import { SESSION_READINGS, SPEED_READING, inclineGroup, machineDataProfile, sessionGroups, speedGroups, type InclineField, type MachineDataSpec, type SessionField, type SpeedField } from './fitness-machine-data.ts';
 
 export type CrossTrainerField =
   | SessionField
-  | 'instantaneousSpeedKmh'
-  | 'averageSpeedKmh'
+  | SpeedField
+  | InclineField
   | 'totalDistanceM'
   | 'stepsPerMinute'
   | 'averageStepRate'
   | 'strideCount'
   | 'positiveElevationGainM'
   | 'negativeElevationGainM'
-  | 'inclinationPercent'
-  | 'rampAngleDeg'
   | 'resistanceLevel'
   | 'instantaneousPowerW'
   | 'averagePowerW'
@@ -26,8 +23,7 @@ export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
       interpretation: 'FTMS 1.0',
       flagBytes: 3,
       groups: [
-        { bit: 0, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
-        { bit: 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+        ...speedGroups(0),
         { bit: 2, fields: [{ name: 'totalDistanceM', type: 'u24' }] },
         {
           bit: 3,
@@ -46,13 +42,7 @@ export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
             { name: 'negativeElevationGainM', type: 'u16' },
           ],
         },
-        {
-          bit: 6,
-          fields: [
-            { name: 'inclinationPercent', type: 's16', divisor: 10 },
-            { name: 'rampAngleDeg', type: 's16', divisor: 10 },
-          ],
-        },
+        inclineGroup(6),
         { bit: 7, fields: [{ name: 'resistanceLevel', type: 's16', divisor: 10 }] },
         { bit: 8, fields: [{ name: 'instantaneousPowerW', type: 's16' }] },
         { bit: 9, fields: [{ name: 'averagePowerW', type: 's16' }] },
@@ -62,7 +52,7 @@ export const crossTrainerDataSpec: MachineDataSpec<CrossTrainerField> = {
     },
   ],
   readings: [
-    { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
+    SPEED_READING,
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'cadence', field: 'stepsPerMinute' },
     { metric: 'stride_count', field: 'strideCount' },

@@ -2,8 +2,7 @@
  * Cycling Power Measurement 0x2A63 (Cycling Power service 0x1818). Power is signed; wheel event times tick
  * at 1/2048 s (crank times at 1/1024 s, as in CSC); accumulated energy is flag bit 11, the last field.
  */
-import { refused } from '../../measurement.ts';
-import { DEFAULT_WHEEL_CIRCUMFERENCE_M, FIELD_SIZE, MeasurementList, hex, readField, type BleProfile, type FieldType } from './profile.ts';
+import { DEFAULT_WHEEL_CIRCUMFERENCE_M, FIELD_SIZE, MeasurementList, readField, recordFlags, type BleProfile, type FieldType } from './profile.ts';
 import { CRANK_COUNTER, rateFrom, wheelCounter } from './cycling-speed-cadence.ts';
 import { stepRevolutions, type RevolutionTrack } from './revolutions.ts';
 
@@ -69,11 +68,13 @@ const OPTIONAL_SIZES: [number, number][] = [
 ];
 
 export function parseCyclingPower(data: Uint8Array): CyclingPowerFields | { ok: false; reason: string } {
-  if (data.length < 2) return refused(`cycling power measurement of ${data.length} bytes is shorter than its flags`);
-  const flags = readField(data, 0, 'u16');
-  if (flags & RESERVED) return refused(`reserved flag bits set in ${hex(flags, 4)}`);
-  const expected = OPTIONAL_SIZES.reduce((size, [flag, bytes]) => (flags & flag ? size + bytes : size), 4);
-  if (data.length !== expected) return refused(`cycling power measurement of ${data.length} bytes, flags ${hex(flags, 4)} need ${expected}`);
+  const flags = recordFlags(data, {
+    what: 'cycling power measurement',
+    flagType: 'u16',
+    reserved: RESERVED,
+    lengthOf: (f) => OPTIONAL_SIZES.reduce((size, [flag, bytes]) => (f & flag ? size + bytes : size), 4),
+  });
+  if (typeof flags !== 'number') return flags;
 
   let offset = 2;
   const next = (type: FieldType): number => {

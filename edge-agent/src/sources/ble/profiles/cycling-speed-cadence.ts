@@ -3,8 +3,7 @@
  * and cadence come from two consecutive notifications; the state carries the previous counters.
  */
 import { METRICS } from '@pulsebridge/protocol';
-import { refused } from '../../measurement.ts';
-import { DEFAULT_WHEEL_CIRCUMFERENCE_M, MeasurementList, hex, readField, type BleProfile } from './profile.ts';
+import { DEFAULT_WHEEL_CIRCUMFERENCE_M, MeasurementList, readField, recordFlags, type BleProfile } from './profile.ts';
 import { stepRevolutions, type RevolutionCounter, type RevolutionStep, type RevolutionTrack } from './revolutions.ts';
 
 const WHEEL_PRESENT = 0x01;
@@ -22,11 +21,8 @@ export interface RevolutionState {
 }
 
 export function parseCsc(data: Uint8Array): CscFields | { ok: false; reason: string } {
-  const flags = data[0];
-  if (flags === undefined) return refused('empty CSC measurement');
-  if (flags & RESERVED) return refused(`reserved flag bits set in ${hex(flags, 2)}`);
-  const expected = 1 + (flags & WHEEL_PRESENT ? 6 : 0) + (flags & CRANK_PRESENT ? 4 : 0);
-  if (data.length !== expected) return refused(`CSC measurement of ${data.length} bytes, flags ${hex(flags, 2)} need ${expected}`);
+  const flags = recordFlags(data, { what: 'CSC measurement', flagType: 'u8', reserved: RESERVED, lengthOf: (f) => 1 + (f & WHEEL_PRESENT ? 6 : 0) + (f & CRANK_PRESENT ? 4 : 0) });
+  if (typeof flags !== 'number') return flags;
   const fields: CscFields = {};
   let offset = 1;
   if (flags & WHEEL_PRESENT) {

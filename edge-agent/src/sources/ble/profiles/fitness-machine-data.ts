@@ -18,7 +18,7 @@
  */
 import type { MetricId } from '@pulsebridge/protocol';
 import { refused } from '../../measurement.ts';
-import { FIELD_SIZE, MeasurementList, hex, readField, type BleDecoded, type BleProfile, type FieldType } from './profile.ts';
+import { FIELD_SIZE, MeasurementList, hex, kmhToMetresPerSecond, readField, type BleDecoded, type BleProfile, type FieldType } from './profile.ts';
 
 export interface FieldSpec<Name extends string> {
   name: Name;
@@ -104,6 +104,42 @@ export const SESSION_READINGS: readonly ReadingRule<SessionField>[] = [
   { metric: 'elapsed_time', field: 'elapsedTimeS' },
   { metric: 'remaining_time', field: 'remainingTimeS' },
 ];
+
+/** Instantaneous and average speed, km/h in steps of 0.01: treadmill, indoor bike and cross trainer. */
+export type SpeedField = 'instantaneousSpeedKmh' | 'averageSpeedKmh';
+
+/** The speed pair, gated by `bit` and the bit after it. */
+export function speedGroups(bit: number): FlagGroup<SpeedField>[] {
+  return [
+    { bit, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
+    { bit: bit + 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+  ];
+}
+
+/** The speed reading, in m/s. */
+export const SPEED_READING: ReadingRule<SpeedField> = { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond };
+
+/** Inclination (%) and ramp angle (degrees), both sint16 in steps of 0.1 behind one bit: treadmill and cross trainer. */
+export type InclineField = 'inclinationPercent' | 'rampAngleDeg';
+
+export function inclineGroup(bit: number): FlagGroup<InclineField> {
+  return {
+    bit,
+    fields: [
+      { name: 'inclinationPercent', type: 's16', divisor: 10 },
+      { name: 'rampAngleDeg', type: 's16', divisor: 10 },
+    ],
+  };
+}
+
+/**
+ * The GATT Specification Supplement's reading of a bike's or rower's Resistance Level: uint8 in steps of
+ * 10 instead of FTMS 1.0's sint16, as the fallback layout.
+ */
+export function gssResistanceLayout<Name extends string>(base: MachineLayout<Name | 'resistanceLevel'>): MachineLayout<Name | 'resistanceLevel'> {
+  const overrides: Partial<Record<string, Omit<FieldSpec<string>, 'name'>>> = { resistanceLevel: { type: 'u8', multiplier: 10 } };
+  return variantLayout<Name | 'resistanceLevel'>(base, 'resistance uint8 x10 (GSS)', overrides);
+}
 
 /** A copy of `base` with some fields read differently. */
 export function variantLayout<Name extends string>(

@@ -1,6 +1,6 @@
 /** Heart Rate Measurement 0x2A37 (Heart Rate service 0x180D). */
 import { refused } from '../../measurement.ts';
-import { MeasurementList, readField, hex, type BleProfile } from './profile.ts';
+import { MeasurementList, readField, hex, recordFlags, type BleProfile, type FlaggedRecord } from './profile.ts';
 
 const HR_UINT16 = 0x01;
 const CONTACT_MASK = 0x06;
@@ -9,6 +9,14 @@ const RR_PRESENT = 0x10;
 const RESERVED = 0xe0;
 
 const KJ_PER_KCAL = 4.184;
+
+const HEART_RATE_RECORD: FlaggedRecord = {
+  what: 'heart rate measurement',
+  flagType: 'u8',
+  reserved: RESERVED,
+  lengthOf: (flags) => 1 + (flags & HR_UINT16 ? 2 : 1) + (flags & ENERGY_PRESENT ? 2 : 0),
+  atLeast: true,
+};
 
 export type SensorContact = 'unsupported' | 'not_detected' | 'detected';
 
@@ -22,13 +30,11 @@ export interface HeartRateFields {
 }
 
 export function parseHeartRate(data: Uint8Array): HeartRateFields | { ok: false; reason: string } {
-  const flags = data[0];
-  if (flags === undefined) return refused('empty heart rate measurement');
-  if (flags & RESERVED) return refused(`reserved flag bits set in ${hex(flags, 2)}`);
+  const flags = recordFlags(data, HEART_RATE_RECORD);
+  if (typeof flags !== 'number') return flags;
   const hrSize = flags & HR_UINT16 ? 2 : 1;
   const energySize = flags & ENERGY_PRESENT ? 2 : 0;
   const rrOffset = 1 + hrSize + energySize;
-  if (data.length < rrOffset) return refused(`heart rate measurement of ${data.length} bytes, flags ${hex(flags, 2)} need ${rrOffset}`);
 
   const rrBytes = data.length - rrOffset;
   if (!(flags & RR_PRESENT) && rrBytes > 0) return refused(`${rrBytes} bytes after the last field of flags ${hex(flags, 2)}`);

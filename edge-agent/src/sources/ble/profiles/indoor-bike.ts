@@ -2,13 +2,11 @@
  * FTMS Indoor Bike Data 0x2AD2. Bit 1 is Average Speed and bit 2 Instantaneous Cadence, as every device
  * sends them; the 2017 XML swaps their names.
  */
-import { kmhToMetresPerSecond } from './profile.ts';
-import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, SPEED_READING, gssResistanceLayout, machineDataProfile, sessionGroups, speedGroups, type MachineDataSpec, type MachineLayout, type SessionField, type SpeedField } from './fitness-machine-data.ts';
 
 export type IndoorBikeField =
   | SessionField
-  | 'instantaneousSpeedKmh'
-  | 'averageSpeedKmh'
+  | SpeedField
   | 'instantaneousCadenceRpm'
   | 'averageCadenceRpm'
   | 'totalDistanceM'
@@ -20,8 +18,7 @@ const ftms10: MachineLayout<IndoorBikeField> = {
   interpretation: 'FTMS 1.0',
   flagBytes: 2,
   groups: [
-    { bit: 0, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
-    { bit: 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+    ...speedGroups(0),
     { bit: 2, fields: [{ name: 'instantaneousCadenceRpm', type: 'u16', divisor: 2 }] },
     { bit: 3, fields: [{ name: 'averageCadenceRpm', type: 'u16', divisor: 2 }] },
     { bit: 4, fields: [{ name: 'totalDistanceM', type: 'u24' }] },
@@ -35,9 +32,9 @@ const ftms10: MachineLayout<IndoorBikeField> = {
 
 export const indoorBikeDataSpec: MachineDataSpec<IndoorBikeField> = {
   name: 'indoor_bike_data',
-  layouts: [ftms10, variantLayout(ftms10, 'resistance uint8 x10 (GSS)', { resistanceLevel: { type: 'u8', multiplier: 10 } })],
+  layouts: [ftms10, gssResistanceLayout(ftms10)],
   readings: [
-    { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
+    SPEED_READING,
     { metric: 'cadence', field: 'instantaneousCadenceRpm' },
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'resistance', field: 'resistanceLevel' },

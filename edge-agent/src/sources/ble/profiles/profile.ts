@@ -18,12 +18,8 @@ export interface DecodeContext<State> {
   wheelCircumferenceM?: number;
 }
 
-/**
- * What a BLE decoder returns: the shared decoded result, plus `quirks` when the bytes bent the spec in a
- * way the decoder could step around (unannounced trailing bytes, reserved flag bits), one description each.
- * The source counts them per sensor.
- */
-export type BleDecoded<State = undefined> = Decoded<State> | { ok: true; measurements: Measurement[]; facts?: SensorFacts; state?: State; quirks: string[] };
+/** What a BLE decoder returns: the shared decoded result (with `quirks` when the bytes bent the spec). */
+export type BleDecoded<State = undefined> = Decoded<State>;
 
 export interface BleProfile<State = undefined> {
   /** Short name for logs, counters and benchmarks, e.g. 'heart_rate_measurement'. */
@@ -53,6 +49,31 @@ export function readField(data: Uint8Array, offset: number, type: FieldType): nu
       // `>>> 0` keeps the top bit as magnitude rather than sign.
       return (byte(0) | (byte(1) << 8) | (byte(2) << 16) | (byte(3) << 24)) >>> 0;
   }
+}
+
+/** How a record whose flags say how long it is (Heart Rate, CSC, RSC, Cycling Power) begins. */
+export interface FlaggedRecord {
+  /** Names the record in refusals, e.g. 'CSC measurement'. */
+  what: string;
+  flagType: 'u8' | 'u16';
+  /** Bits the spec reserves; a record that sets one is refused (these profiles have no layout to fall back on). */
+  reserved: number;
+  /** The length the flags announce. */
+  lengthOf: (flags: number) => number;
+  /** The announced length is a minimum: a list follows (Heart Rate's RR intervals). */
+  atLeast?: boolean;
+}
+
+/** The flags of `data`, or the refusal of a record without flags, with reserved bits set, or of another length than its flags announce. */
+export function recordFlags(data: Uint8Array, record: FlaggedRecord): number | { ok: false; reason: string } {
+  const flagBytes = FIELD_SIZE[record.flagType];
+  if (data.length < flagBytes) return refused(data.length === 0 ? `empty ${record.what}: shorter than its flags` : `${record.what} of ${data.length} bytes is shorter than its flags`);
+  const flags = readField(data, 0, record.flagType);
+  const digits = flagBytes * 2;
+  if (flags & record.reserved) return refused(`reserved flag bits set in ${hex(flags, digits)}`);
+  const expected = record.lengthOf(flags);
+  if (record.atLeast ? data.length < expected : data.length !== expected) return refused(`${record.what} of ${data.length} bytes, flags ${hex(flags, digits)} need ${expected}`);
+  return flags;
 }
 
 export function hex(value: number, digits: number): string {

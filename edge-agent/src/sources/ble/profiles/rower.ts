@@ -1,5 +1,5 @@
 /** FTMS Rower Data 0x2AD1. Bit 0 gates a pair: stroke rate and stroke count. */
-import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, gssResistanceLayout, machineDataProfile, sessionGroups, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
 
 export type RowerField =
   | SessionField
@@ -37,7 +37,7 @@ const ftms10: MachineLayout<RowerField> = {
 
 export const rowerDataSpec: MachineDataSpec<RowerField> = {
   name: 'rower_data',
-  layouts: [ftms10, variantLayout(ftms10, 'resistance uint8 x10 (GSS)', { resistanceLevel: { type: 'u8', multiplier: 10 } })],
+  layouts: [ftms10, gssResistanceLayout(ftms10)],
   readings: [
     { metric: 'stroke_rate', field: 'strokeRateSpm' },
     { metric: 'stroke_count', field: 'strokeCount' },

@@ -1,6 +1,5 @@
 /** RSC Measurement 0x2A53 (Running Speed and Cadence service 0x1814): foot pods. */
-import { refused } from '../../measurement.ts';
-import { MeasurementList, hex, readField, type BleProfile } from './profile.ts';
+import { MeasurementList, readField, recordFlags, type BleProfile } from './profile.ts';
 
 const STRIDE_PRESENT = 0x01;
 const DISTANCE_PRESENT = 0x02;
@@ -17,11 +16,8 @@ export interface RscFields {
 }
 
 export function parseRsc(data: Uint8Array): RscFields | { ok: false; reason: string } {
-  const flags = data[0];
-  if (flags === undefined) return refused('empty RSC measurement');
-  if (flags & RESERVED) return refused(`reserved flag bits set in ${hex(flags, 2)}`);
-  const expected = 4 + (flags & STRIDE_PRESENT ? 2 : 0) + (flags & DISTANCE_PRESENT ? 4 : 0);
-  if (data.length !== expected) return refused(`RSC measurement of ${data.length} bytes, flags ${hex(flags, 2)} need ${expected}`);
+  const flags = recordFlags(data, { what: 'RSC measurement', flagType: 'u8', reserved: RESERVED, lengthOf: (f) => 4 + (f & STRIDE_PRESENT ? 2 : 0) + (f & DISTANCE_PRESENT ? 4 : 0) });
+  if (typeof flags !== 'number') return flags;
   const fields: RscFields = {
     speedMps: readField(data, 1, 'u16') / 256,
     cadenceSpm: readField(data, 3, 'u8'),

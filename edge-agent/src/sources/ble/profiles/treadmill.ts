@@ -1,14 +1,11 @@
 /** FTMS Treadmill Data 0x2ACD. */
-import { kmhToMetresPerSecond } from './profile.ts';
-import { SESSION_READINGS, machineDataProfile, sessionGroups, variantLayout, type MachineDataSpec, type SessionField, type MachineLayout } from './fitness-machine-data.ts';
+import { SESSION_READINGS, SPEED_READING, inclineGroup, machineDataProfile, sessionGroups, speedGroups, variantLayout, type InclineField, type MachineDataSpec, type MachineLayout, type SessionField, type SpeedField } from './fitness-machine-data.ts';
 
 export type TreadmillField =
   | SessionField
-  | 'instantaneousSpeedKmh'
-  | 'averageSpeedKmh'
+  | SpeedField
+  | InclineField
   | 'totalDistanceM'
-  | 'inclinationPercent'
-  | 'rampAngleDeg'
   | 'positiveElevationGainM'
   | 'negativeElevationGainM'
   | 'instantaneousPace'
@@ -20,16 +17,9 @@ const ftms10: MachineLayout<TreadmillField> = {
   interpretation: 'FTMS 1.0',
   flagBytes: 2,
   groups: [
-    { bit: 0, fields: [{ name: 'instantaneousSpeedKmh', type: 'u16', divisor: 100 }] },
-    { bit: 1, fields: [{ name: 'averageSpeedKmh', type: 'u16', divisor: 100 }] },
+    ...speedGroups(0),
     { bit: 2, fields: [{ name: 'totalDistanceM', type: 'u24' }] },
-    {
-      bit: 3,
-      fields: [
-        { name: 'inclinationPercent', type: 's16', divisor: 10 },
-        { name: 'rampAngleDeg', type: 's16', divisor: 10 },
-      ],
-    },
+    inclineGroup(3),
     {
       bit: 4,
       fields: [
@@ -59,7 +49,7 @@ export const treadmillDataSpec: MachineDataSpec<TreadmillField> = {
     variantLayout(ftms10, 'pace uint16 (GSS)', { instantaneousPace: { type: 'u16' }, averagePace: { type: 'u16' } }),
   ],
   readings: [
-    { metric: 'speed', field: 'instantaneousSpeedKmh', convert: kmhToMetresPerSecond },
+    SPEED_READING,
     { metric: 'distance', field: 'totalDistanceM' },
     { metric: 'incline', field: 'inclinationPercent' },
     ...SESSION_READINGS,
