@@ -74,7 +74,12 @@ function start(name: string, args: string[]): ChildProcess {
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`\n${name} exited (${signal ?? code}); see data/${name}.log:\n`);
-      console.error(readFileSync(join(data, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n'));
+      console.error(
+        readFileSync(join(data, `${name}.log`), 'utf8')
+          .split('\n')
+          .slice(-15)
+          .join('\n'),
+      );
       void stop(1);
     }
   });

@@ -42,52 +42,65 @@ function expectedReadings(pageLogFile: string): { perSeries: Map<string, number>
   return { perSeries, pagesPerSensor };
 }
 
-test('30 ANT+ sensors through a simulated stick, the agent and the hub: the hub stores each reading the decoders make of the sent pages, once', { skip: SOCAT_MISSING, timeout: 120_000 }, async (t) => {
-  const defer = cleanupStack(t);
-  const hubDir = tempDir('ant-e2e-hub');
-  defer(() => hubDir.cleanup());
-  const pty = new PtyPair(work.dir);
-  const { hub, agent } = await hubWithAgent(
-    { dir: hubDir.dir },
-    {
-      dir: work.dir,
-      id: AGENT,
-      config: {
-        sources: {
-          simulator: { enabled: false },
-          ant: { enabled: true, transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600 },
+test(
+  '30 ANT+ sensors through a simulated stick, the agent and the hub: the hub stores each reading the decoders make of the sent pages, once',
+  { skip: SOCAT_MISSING, timeout: 120_000 },
+  async (t) => {
+    const defer = cleanupStack(t);
+    const hubDir = tempDir('ant-e2e-hub');
+    defer(() => hubDir.cleanup());
+    const pty = new PtyPair(work.dir);
+    const { hub, agent } = await hubWithAgent(
+      { dir: hubDir.dir },
+      {
+        dir: work.dir,
+        id: AGENT,
+        config: {
+          sources: {
+            simulator: { enabled: false },
+            ant: { enabled: true, transport: 'uart', path: pty.devicePath, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600 },
+          },
         },
       },
-    },
-    'gym-ant',
-  );
-  defer(() => hub.stop());
-  defer(() => pty.unplug());
-  await pty.plug();
-  const pageLog = join(work.dir, 'pages.jsonl');
-  const stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, ['--sensors', String(SENSORS), '--key', TEST_NETWORK_KEY, '--pages', String(PAGES_PER_SENSOR), '--page-log', pageLog]);
-  defer(() => stick.kill());
-  await stick.ready();
-  defer(() => agent.stop());
-  await showLogsOnFailure([hub, agent], async () => {
-    await agent.start();
-    // The stick is a simulated device, not a process under test: it says on its own output when it is done.
-    await until('the stick to send every sensor its pages', () => stick.has('pagesDone'), 60_000, 250);
-    await agent.settled('ant');
+      'gym-ant',
+    );
+    defer(() => hub.stop());
+    defer(() => pty.unplug());
+    await pty.plug();
+    const pageLog = join(work.dir, 'pages.jsonl');
+    const stick = new DeviceProcess('ant-stick.ts', pty.simulatorPath, [
+      '--sensors',
+      String(SENSORS),
+      '--key',
+      TEST_NETWORK_KEY,
+      '--pages',
+      String(PAGES_PER_SENSOR),
+      '--page-log',
+      pageLog,
+    ]);
+    defer(() => stick.kill());
+    await stick.ready();
+    defer(() => agent.stop());
+    await showLogsOnFailure([hub, agent], async () => {
+      await agent.start();
+      // The stick is a simulated device, not a process under test: it says on its own output when it is done.
+      await until('the stick to send every sensor its pages', () => stick.has('pagesDone'), 60_000, 250);
+      await agent.settled('ant');
 
-    const { perSeries: expected, pagesPerSensor } = expectedReadings(pageLog);
-    const health = await agent.health();
-    assert.equal(health.sources.ant?.state, 'running');
-    assert.equal(pagesPerSensor.size, SENSORS);
-    for (const [sensor, pages] of pagesPerSensor) assert.equal(pages, PAGES_PER_SENSOR, `pages logged for ${sensor}`);
-    const expectedTotal = sum(expected);
-    assert.equal(health.sources.ant?.readings, expectedTotal, 'readings the agent decoded');
-    assert.equal(health.outbox.appended, expectedTotal, 'readings the agent accepted');
+      const { perSeries: expected, pagesPerSensor } = expectedReadings(pageLog);
+      const health = await agent.health();
+      assert.equal(health.sources.ant?.state, 'running');
+      assert.equal(pagesPerSensor.size, SENSORS);
+      for (const [sensor, pages] of pagesPerSensor) assert.equal(pages, PAGES_PER_SENSOR, `pages logged for ${sensor}`);
+      const expectedTotal = sum(expected);
+      assert.equal(health.sources.ant?.readings, expectedTotal, 'readings the agent decoded');
+      assert.equal(health.outbox.appended, expectedTotal, 'readings the agent accepted');
 
-    const stored = await hub.storedSeriesChecked(AGENT);
-    const storedSensors = new Set([...stored.keys()].map((k) => k.split(' ')[0]));
-    assert.deepEqual([...storedSensors].sort(), [...expectedSensorIds(SENSORS)].sort());
-    assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
-    t.diagnostic(`${SENSORS} sensors x ${PAGES_PER_SENSOR} pages -> ${expectedTotal} readings in ${expected.size} series, all stored`);
-  });
-});
+      const stored = await hub.storedSeriesChecked(AGENT);
+      const storedSensors = new Set([...stored.keys()].map((k) => k.split(' ')[0]));
+      assert.deepEqual([...storedSensors].sort(), [...expectedSensorIds(SENSORS)].sort());
+      assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
+      t.diagnostic(`${SENSORS} sensors x ${PAGES_PER_SENSOR} pages -> ${expectedTotal} readings in ${expected.size} series, all stored`);
+    });
+  },
+);

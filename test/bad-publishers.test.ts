@@ -46,7 +46,15 @@ test('bad publishers are refused and counted in the hub metrics; a good agent on
 
       const rogue = await connect(hub.mqttUrl, 'box-rogue', rogueSecret);
       const now = Date.now();
-      const valid = { agent: 'box-rogue', stream: 'rogue1', first: 0, last: 0, floor: 0, clockUnsynced: false, series: [{ sensor: 's1', metric: 'heart_rate' as const, ts: [now], values: [70] }] };
+      const valid = {
+        agent: 'box-rogue',
+        stream: 'rogue1',
+        first: 0,
+        last: 0,
+        floor: 0,
+        clockUnsynced: false,
+        series: [{ sensor: 's1', metric: 'heart_rate' as const, ts: [now], values: [70] }],
+      };
       const own = topics.of('box-rogue', 'readings');
       await rogue.publishAsync(own, Buffer.from('definitely not a batch'), { qos: 1 });
       await rogue.publishAsync(own, packr.pack([9, 'box-rogue', 'rogue1', 1, 1, 0, 0, now, []]), { qos: 1 });

@@ -67,73 +67,77 @@ function busiestSeries(stored: Map<string, number>): Map<string, number> {
   return perSensor;
 }
 
-test('10 BLE sensors over noble and a fake HCI controller, through the agent to the hub: the hub stores each reading the decoders make of the delivered notifications, once', { timeout: 120_000 }, async (t) => {
-  const defer = cleanupStack(t);
-  const hubDir = tempDir('ble-e2e-hub');
-  defer(() => hubDir.cleanup());
-  const scenarioFile = join(work.dir, 'scenario.json');
-  const recordFile = join(work.dir, 'delivered.jsonl');
-  writeFileSync(scenarioFile, JSON.stringify({ seed: 7, adapters: [{ id: 0 }, { id: 1 }], peripherals: PERIPHERALS }));
-  const { hub, agent } = await hubWithAgent(
-    { dir: hubDir.dir },
-    {
-      dir: work.dir,
-      id: AGENT,
-      nodeArgs: ['--import', './edge-agent/test/devices/ble/preload.ts'],
-      env: { PB_FAKE_BLE_SCENARIO: scenarioFile, PB_FAKE_BLE_RECORD: recordFile },
-      config: {
-        sources: {
-          simulator: { enabled: false },
-          // Five links per adapter: ten sensors need both. The watchdogs stay out of the way of the final silence.
-          ble: { enabled: true, adapters: [0, 1], maxConnections: 5, permitJoinSeconds: 600, silenceTimeoutMs: 60_000, adapterSilenceMs: 600_000 },
+test(
+  '10 BLE sensors over noble and a fake HCI controller, through the agent to the hub: the hub stores each reading the decoders make of the delivered notifications, once',
+  { timeout: 120_000 },
+  async (t) => {
+    const defer = cleanupStack(t);
+    const hubDir = tempDir('ble-e2e-hub');
+    defer(() => hubDir.cleanup());
+    const scenarioFile = join(work.dir, 'scenario.json');
+    const recordFile = join(work.dir, 'delivered.jsonl');
+    writeFileSync(scenarioFile, JSON.stringify({ seed: 7, adapters: [{ id: 0 }, { id: 1 }], peripherals: PERIPHERALS }));
+    const { hub, agent } = await hubWithAgent(
+      { dir: hubDir.dir },
+      {
+        dir: work.dir,
+        id: AGENT,
+        nodeArgs: ['--import', './edge-agent/test/devices/ble/preload.ts'],
+        env: { PB_FAKE_BLE_SCENARIO: scenarioFile, PB_FAKE_BLE_RECORD: recordFile },
+        config: {
+          sources: {
+            simulator: { enabled: false },
+            // Five links per adapter: ten sensors need both. The watchdogs stay out of the way of the final silence.
+            ble: { enabled: true, adapters: [0, 1], maxConnections: 5, permitJoinSeconds: 600, silenceTimeoutMs: 60_000, adapterSilenceMs: 600_000 },
+          },
         },
       },
-    },
-    'gym-ble',
-  );
-  defer(() => hub.stop());
-  defer(() => agent.stop());
-  await showLogsOnFailure([hub, agent], async () => {
-    await agent.start();
-    await until(
-      'all ten sensors connected',
-      async () => {
-        const devices = (await agent.health()).sources.ble?.devices ?? [];
-        return devices.length === PERIPHERALS.length && devices.every((d) => d.state === 'connected');
-      },
-      30_000,
-      250,
+      'gym-ble',
     );
-    await until(
-      `every sensor to have ${READINGS_PER_SENSOR} readings of one metric stored at the hub`,
-      async () => {
-        const perSensor = busiestSeries(await hub.storedSeries(AGENT));
-        return perSensor.size === PERIPHERALS.length && [...perSensor.values()].every((n) => n >= READINGS_PER_SENSOR);
-      },
-      60_000,
-      500,
-    );
-    // The fake controller's peripherals fall silent on this signal and write down what they delivered.
-    agent.proc?.child.kill('SIGUSR2');
-    await until('the peripherals to record what they delivered', () => existsSync(recordFile) && statSync(recordFile).size > 0, 10_000, 100);
+    defer(() => hub.stop());
+    defer(() => agent.stop());
+    await showLogsOnFailure([hub, agent], async () => {
+      await agent.start();
+      await until(
+        'all ten sensors connected',
+        async () => {
+          const devices = (await agent.health()).sources.ble?.devices ?? [];
+          return devices.length === PERIPHERALS.length && devices.every((d) => d.state === 'connected');
+        },
+        30_000,
+        250,
+      );
+      await until(
+        `every sensor to have ${READINGS_PER_SENSOR} readings of one metric stored at the hub`,
+        async () => {
+          const perSensor = busiestSeries(await hub.storedSeries(AGENT));
+          return perSensor.size === PERIPHERALS.length && [...perSensor.values()].every((n) => n >= READINGS_PER_SENSOR);
+        },
+        60_000,
+        500,
+      );
+      // The fake controller's peripherals fall silent on this signal and write down what they delivered.
+      agent.proc?.child.kill('SIGUSR2');
+      await until('the peripherals to record what they delivered', () => existsSync(recordFile) && statSync(recordFile).size > 0, 10_000, 100);
 
-    await agent.settled('ble');
+      await agent.settled('ble');
 
-    const { perSeries: expected, notificationsPerSensor } = expectedReadings(recordFile);
-    assert.equal(notificationsPerSensor.size, PERIPHERALS.length, 'every sensor delivered notifications');
-    // No sensor was starved of its link. Half the nominal count: a notification can carry more than one
-    // reading of its busiest metric (RR intervals), so the wait above alone does not prove the count.
-    for (const [sensor, n] of notificationsPerSensor) assert.ok(n >= READINGS_PER_SENSOR / 2, `${sensor} delivered only ${n} notifications`);
+      const { perSeries: expected, notificationsPerSensor } = expectedReadings(recordFile);
+      assert.equal(notificationsPerSensor.size, PERIPHERALS.length, 'every sensor delivered notifications');
+      // No sensor was starved of its link. Half the nominal count: a notification can carry more than one
+      // reading of its busiest metric (RR intervals), so the wait above alone does not prove the count.
+      for (const [sensor, n] of notificationsPerSensor) assert.ok(n >= READINGS_PER_SENSOR / 2, `${sensor} delivered only ${n} notifications`);
 
-    const expectedTotal = sum(expected);
-    const stored = await hub.storedSeriesChecked(AGENT);
-    assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
+      const expectedTotal = sum(expected);
+      const stored = await hub.storedSeriesChecked(AGENT);
+      assert.deepEqual(Object.fromEntries([...stored].sort()), Object.fromEntries([...expected].sort()));
 
-    const health = await agent.health();
-    assert.equal(health.sources.ble?.state, 'running');
-    assert.equal(health.sources.ble?.rejected, 0);
-    assert.equal(health.sources.ble?.readings, expectedTotal, 'readings the agent decoded');
-    assert.equal(health.outbox.appended, expectedTotal, 'readings the agent accepted');
-    t.diagnostic(`${PERIPHERALS.length} sensors, ${sum(notificationsPerSensor)} notifications -> ${expectedTotal} readings in ${expected.size} series, all stored once`);
-  });
-});
+      const health = await agent.health();
+      assert.equal(health.sources.ble?.state, 'running');
+      assert.equal(health.sources.ble?.rejected, 0);
+      assert.equal(health.sources.ble?.readings, expectedTotal, 'readings the agent decoded');
+      assert.equal(health.outbox.appended, expectedTotal, 'readings the agent accepted');
+      t.diagnostic(`${PERIPHERALS.length} sensors, ${sum(notificationsPerSensor)} notifications -> ${expectedTotal} readings in ${expected.size} series, all stored once`);
+    });
+  },
+);

@@ -342,7 +342,12 @@ export class AgentRunner {
     };
     writeFileSync(this.configFile, toYaml(config));
     this.starts++;
-    this.proc = new Proc([...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile], join(o.dir, `${o.id}-${this.starts}.log`), o.env, o.entry === undefined);
+    this.proc = new Proc(
+      [...(o.nodeArgs ?? []), o.entry ?? 'edge-agent/src/main.ts', '--config', this.configFile],
+      join(o.dir, `${o.id}-${this.starts}.log`),
+      o.env,
+      o.entry === undefined,
+    );
     await this.proc.answering('the agent', `${this.healthUrl}/healthz`);
   }
 

@@ -71,10 +71,7 @@ export class Agent {
     this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
     this.outbox = new Outbox({ ...config.outbox, clock: this.clock, log: this.log, metrics: this.metrics });
 
-    this.sources = [
-      ...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }),
-      ...(deps.sources ?? []),
-    ];
+    this.sources = [...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }), ...(deps.sources ?? [])];
 
     this.uplink = new Uplink({
       ...config.uplink,
@@ -133,7 +130,9 @@ export class Agent {
     this.log.info('agent stopping');
     await Promise.all(
       this.sources.map((source) =>
-        this.bounded(source.stop(), `source ${source.name} to stop`).catch((err: unknown) => this.log.error({ err: errorMessage(err), source: source.name }, 'source failed to stop')),
+        this.bounded(source.stop(), `source ${source.name} to stop`).catch((err: unknown) =>
+          this.log.error({ err: errorMessage(err), source: source.name }, 'source failed to stop'),
+        ),
       ),
     );
     this.step('flush the outbox', () => this.outbox.flush());

@@ -46,14 +46,25 @@ const AgentSection = Type.Object(
 );
 
 // The outbox's path defaults to a file under agent.dataDir, so it is optional here and filled in after loading.
-const OutboxSection = Type.Composite([Type.Omit(OutboxConfig, ['path']), Type.Object({ path: Type.Optional(Type.String({ minLength: 1, description: `SQLite file (default: <agent.dataDir>/${OUTBOX_FILE_NAME})` })) })], {
-  additionalProperties: false,
-  default: {},
-});
+const OutboxSection = Type.Composite(
+  [
+    Type.Omit(OutboxConfig, ['path']),
+    Type.Object({ path: Type.Optional(Type.String({ minLength: 1, description: `SQLite file (default: <agent.dataDir>/${OUTBOX_FILE_NAME})` })) }),
+  ],
+  {
+    additionalProperties: false,
+    default: {},
+  },
+);
 
 const ClockSection = Type.Object(
   {
-    jumpThresholdMs: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 1_000, description: 'a wall-clock step larger than this, relative to the monotonic clock, is a jump' }),
+    jumpThresholdMs: Type.Integer({
+      minimum: 1,
+      maximum: 86_400_000,
+      default: 1_000,
+      description: 'a wall-clock step larger than this, relative to the monotonic clock, is a jump',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -32,7 +32,6 @@ Environment:
 Signals: SIGINT or SIGTERM stop the agent cleanly (flush the outbox, tell the hub, close).
 `;
 
-
 function configProblems(io: CliIo, err: ConfigError): number {
   io.stderr(`pulsebridge-agent: ${err.message}\n`);
   return EXIT_CONFIG;

@@ -56,79 +56,83 @@ function coverage(hub: FakeHub): { count: number; min: number; max: number; gaps
   return { count: seen.size, min, max, gaps: max - min + 1 - seen.size };
 }
 
-test('with the simulator and a broker: readings flow, are acknowledged, survive a restart with the lifetime total of accepted readings, and stop is clean', { timeout: 60_000 }, async (t) => {
-  const { broker, hub } = await hubRig(t);
-  const dataDir = tempDir(t);
-  const config = agentConfig(dataDir, broker.url);
-  const agent = new Agent(config, { log: silentLog });
-  t.after(() => agent.stop());
-  await agent.start();
+test(
+  'with the simulator and a broker: readings flow, are acknowledged, survive a restart with the lifetime total of accepted readings, and stop is clean',
+  { timeout: 60_000 },
+  async (t) => {
+    const { broker, hub } = await hubRig(t);
+    const dataDir = tempDir(t);
+    const config = agentConfig(dataDir, broker.url);
+    const agent = new Agent(config, { log: silentLog });
+    t.after(() => agent.stop());
+    await agent.start();
 
-  await until('acknowledged readings', () => agent.outbox.stats().acknowledged > 500, 10_000);
-  const health = agent.health();
-  assert.equal(health.status, 'ok', health.reasons.join('; '));
-  assert.equal(health.sources.simulator!.state, 'running');
-  assert.ok(health.sources.simulator!.sensors >= 12);
-  assert.equal(health.uplink.state, 'connected');
-  assert.ok(existsSync(join(dataDir, 'outbox.db')), 'outbox under the data directory');
+    await until('acknowledged readings', () => agent.outbox.stats().acknowledged > 500, 10_000);
+    const health = agent.health();
+    assert.equal(health.status, 'ok', health.reasons.join('; '));
+    assert.equal(health.sources.simulator!.state, 'running');
+    assert.ok(health.sources.simulator!.sensors >= 12);
+    assert.equal(health.uplink.state, 'connected');
+    assert.ok(existsSync(join(dataDir, 'outbox.db')), 'outbox under the data directory');
 
-  // The health endpoint over HTTP.
-  const { port } = agent.healthServer.address()!;
-  const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { status: string; agent: string; readingsPerSecond: number; outbox: { depth: number } };
-  assert.equal(body.agent, 'gym-1');
-  assert.equal(typeof body.outbox.depth, 'number');
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  assert.match(metrics, /^pb_agent_uplink_connected 1$/m);
-  assert.match(metrics, /^pb_agent_source_state\{source="simulator",state="running"\} 1$/m);
-  assert.match(metrics, /^pb_agent_outbox_readings \d+$/m);
-  assert.match(metrics, /^pb_agent_uplink_batches_total\{outcome="acked"\} [1-9]/m);
+    // The health endpoint over HTTP.
+    const { port } = agent.healthServer.address()!;
+    const body = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { status: string; agent: string; readingsPerSecond: number; outbox: { depth: number } };
+    assert.equal(body.agent, 'gym-1');
+    assert.equal(typeof body.outbox.depth, 'number');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^pb_agent_uplink_connected 1$/m);
+    assert.match(metrics, /^pb_agent_source_state\{source="simulator",state="running"\} 1$/m);
+    assert.match(metrics, /^pb_agent_outbox_readings \d+$/m);
+    assert.match(metrics, /^pb_agent_uplink_batches_total\{outcome="acked"\} [1-9]/m);
 
-  // What the hub saw: status with sources, the inventory, readings batches from this agent's stream.
-  await until('inventory', () => hub.inventories.length > 0, 5_000);
-  const sensors = (hub.inventories.at(-1)!.message as { sensors: { source: string }[] }).sensors;
-  assert.ok(sensors.length >= 12 && sensors.every((s) => s.source === 'simulator'));
-  const online = hub.statuses.find((s) => s.message.state === 'online')!.message as { sources: Record<string, { state: string }>; version: string };
-  assert.deepEqual(online.sources, { simulator: { state: 'running' } });
-  assert.match(online.version, /^\d+\.\d+\.\d+/);
-  assert.ok(hub.events.some((e) => e.message.type === 'agent_started'));
-  assert.equal(hub.decodeErrors.length, 0);
-  assert.ok(hub.batches.every((b) => b.agent === 'gym-1' && b.stream === agent.outbox.stream));
+    // What the hub saw: status with sources, the inventory, readings batches from this agent's stream.
+    await until('inventory', () => hub.inventories.length > 0, 5_000);
+    const sensors = (hub.inventories.at(-1)!.message as { sensors: { source: string }[] }).sensors;
+    assert.ok(sensors.length >= 12 && sensors.every((s) => s.source === 'simulator'));
+    const online = hub.statuses.find((s) => s.message.state === 'online')!.message as { sources: Record<string, { state: string }>; version: string };
+    assert.deepEqual(online.sources, { simulator: { state: 'running' } });
+    assert.match(online.version, /^\d+\.\d+\.\d+/);
+    assert.ok(hub.events.some((e) => e.message.type === 'agent_started'));
+    assert.equal(hub.decodeErrors.length, 0);
+    assert.ok(hub.batches.every((b) => b.agent === 'gym-1' && b.stream === agent.outbox.stream));
 
-  // The hub answers a status with its time: the clock learns it.
-  const mono = agent.clock.mono();
-  await hub.send('gym-1', 'cmd', JSON.stringify({ type: 'time', hubTime: Date.now(), echo: mono }));
-  await until('the clock to sync', () => agent.clock.synced, 5_000);
+    // The hub answers a status with its time: the clock learns it.
+    const mono = agent.clock.mono();
+    await hub.send('gym-1', 'cmd', JSON.stringify({ type: 'time', hubTime: Date.now(), echo: mono }));
+    await until('the clock to sync', () => agent.clock.synced, 5_000);
 
-  const bytes = hub.payloadBytes.reduce((a, b) => a + b, 0);
-  const readings = hub.sequences().length;
-  t.diagnostic(`simulator, 6 athletes, liveBatchDelayMs 250: ${hub.batches.length} batches, ${(bytes / readings).toFixed(2)} bytes per reading on the wire`);
+    const bytes = hub.payloadBytes.reduce((a, b) => a + b, 0);
+    const readings = hub.sequences().length;
+    t.diagnostic(`simulator, 6 athletes, liveBatchDelayMs 250: ${hub.batches.length} batches, ${(bytes / readings).toFixed(2)} bytes per reading on the wire`);
 
-  const stream = agent.outbox.stream;
-  const started = Date.now();
-  await agent.stop();
-  const firstRun = agent.outbox.stats().appended;
-  assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
-  assert.equal(agent.uplink.state, 'stopped');
-  assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-1', 'status'))).toString()).state, 'offline');
+    const stream = agent.outbox.stream;
+    const started = Date.now();
+    await agent.stop();
+    const firstRun = agent.outbox.stats().appended;
+    assert.ok(Date.now() - started < 5_000, `stop took ${Date.now() - started} ms`);
+    assert.equal(agent.uplink.state, 'stopped');
+    assert.equal(JSON.parse((await broker.retained(hub.topics.of('gym-1', 'status'))).toString()).state, 'offline');
 
-  // A restart on the same data directory delivers what was left, in the same stream, with no gap.
-  hub.policy = () => 'stored';
-  const again = new Agent(agentConfig(dataDir, broker.url), { log: silentLog });
-  t.after(() => again.stop());
-  await again.start();
-  assert.equal(again.outbox.stream, stream);
-  await until('more readings after the restart', () => again.outbox.stats().acknowledged > 200, 10_000);
-  // The lifetime total of accepted readings goes on from the first run's, in /healthz and /metrics alike.
-  const againPort = again.healthServer.address()!.port;
-  const againBody = (await (await fetch(`http://127.0.0.1:${againPort}/healthz`)).json()) as { outbox: { appended: number; acceptedTotal: number } };
-  assert.ok(againBody.outbox.appended > 0);
-  assert.equal(againBody.outbox.acceptedTotal, firstRun + againBody.outbox.appended);
-  const lifetime = /^pb_agent_outbox_accepted_lifetime_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${againPort}/metrics`)).text());
-  assert.ok(lifetime && Number(lifetime[1]) >= firstRun + againBody.outbox.appended);
-  await again.stop();
-  const seen = coverage(hub);
-  assert.equal(seen.gaps, 0, `gaps in ${seen.min}..${seen.max}`);
-});
+    // A restart on the same data directory delivers what was left, in the same stream, with no gap.
+    hub.policy = () => 'stored';
+    const again = new Agent(agentConfig(dataDir, broker.url), { log: silentLog });
+    t.after(() => again.stop());
+    await again.start();
+    assert.equal(again.outbox.stream, stream);
+    await until('more readings after the restart', () => again.outbox.stats().acknowledged > 200, 10_000);
+    // The lifetime total of accepted readings goes on from the first run's, in /healthz and /metrics alike.
+    const againPort = again.healthServer.address()!.port;
+    const againBody = (await (await fetch(`http://127.0.0.1:${againPort}/healthz`)).json()) as { outbox: { appended: number; acceptedTotal: number } };
+    assert.ok(againBody.outbox.appended > 0);
+    assert.equal(againBody.outbox.acceptedTotal, firstRun + againBody.outbox.appended);
+    const lifetime = /^pb_agent_outbox_accepted_lifetime_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${againPort}/metrics`)).text());
+    assert.ok(lifetime && Number(lifetime[1]) >= firstRun + againBody.outbox.appended);
+    await again.stop();
+    const seen = coverage(hub);
+    assert.equal(seen.gaps, 0, `gaps in ${seen.min}..${seen.max}`);
+  },
+);
 
 class BrokenRadio implements Source {
   readonly name = 'ble';
@@ -152,10 +156,7 @@ test('a source that fails to start is reported unavailable and the agent keeps r
   assert.deepEqual(health.sources.ble, { state: 'unavailable', detail: 'no Bluetooth adapter', sensors: 0, readings: 0, rejected: 0 });
   assert.equal(health.sources.simulator!.state, 'running');
   assert.deepEqual(health.reasons, ['source ble is unavailable: no Bluetooth adapter']);
-  await until('the status to show it', () =>
-    hub.statuses.some((s) => (s.message.sources as Record<string, { state: string }> | undefined)?.ble?.state === 'unavailable'),
-    5_000,
-  );
+  await until('the status to show it', () => hub.statuses.some((s) => (s.message.sources as Record<string, { state: string }> | undefined)?.ble?.state === 'unavailable'), 5_000);
   await until('the event', () => hub.events.some((e) => e.message.type === 'source_failed'), 5_000);
 });
 

@@ -27,7 +27,6 @@ function writeYaml(t: TestContext, text: string): string {
   return file;
 }
 
-
 test('defaults fill everything but the agent id and the password', () => {
   const config = loadAgentConfig({ env: REQUIRED_ENV });
   assert.equal(config.agent.id, 'gym-1');
@@ -64,7 +63,11 @@ sources: { simulator: { athletes: 3 } }
 log: { pretty: false }
 `,
   );
-  const config = loadAgentConfig({ file, env: { PB_AGENT_UPLINK__WINDOW: '2', PB_AGENT_SOURCES__SIMULATOR__ENABLED: 'false', PB_AGENT_HEALTH__PORT: '9999', OTHER_VAR: 'x' }, stdoutIsTTY: true });
+  const config = loadAgentConfig({
+    file,
+    env: { PB_AGENT_UPLINK__WINDOW: '2', PB_AGENT_SOURCES__SIMULATOR__ENABLED: 'false', PB_AGENT_HEALTH__PORT: '9999', OTHER_VAR: 'x' },
+    stdoutIsTTY: true,
+  });
   assert.equal(config.agent.id, 'from-file');
   assert.equal(config.uplink.window, 2);
   assert.equal(config.uplink.ackTimeoutMs, 5_000);
@@ -93,8 +96,23 @@ surprise: true
   );
   const problems = configProblems(() => loadAgentConfig({ file, env: {} }));
   const text = problems.join('\n');
-  for (const path of ['/agent/id', '/hub/password', '/hub/url', '/hub/protocolVersion', '/uplink/window', '/uplink/windw', '/health/port', '/sources/simulator/athletes', '/sources/simulator/colour', '/log/level', '/surprise']) {
-    assert.ok(problems.some((p) => p.startsWith(`${path}:`)), `no problem reported for ${path} in:\n${text}`);
+  for (const path of [
+    '/agent/id',
+    '/hub/password',
+    '/hub/url',
+    '/hub/protocolVersion',
+    '/uplink/window',
+    '/uplink/windw',
+    '/health/port',
+    '/sources/simulator/athletes',
+    '/sources/simulator/colour',
+    '/log/level',
+    '/surprise',
+  ]) {
+    assert.ok(
+      problems.some((p) => p.startsWith(`${path}:`)),
+      `no problem reported for ${path} in:\n${text}`,
+    );
   }
 });
 
@@ -136,12 +154,19 @@ test('the BLE section: off by default, with its defaults, its ids and combinatio
   assert.equal(ble.polarBroadcast, true);
 
   const bad = configProblems(() =>
-    loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__ALLOW: '["aa:bb:cc:dd:ee:ff"]', PB_AGENT_SOURCES__BLE__ADAPTERS: '[0,0]', PB_AGENT_SOURCES__BLE__MAX_CONNECTIONS: '0' } }),
+    loadAgentConfig({
+      env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__ALLOW: '["aa:bb:cc:dd:ee:ff"]', PB_AGENT_SOURCES__BLE__ADAPTERS: '[0,0]', PB_AGENT_SOURCES__BLE__MAX_CONNECTIONS: '0' },
+    }),
   );
   for (const path of ['/sources/ble/allow/0', '/sources/ble/adapters', '/sources/ble/maxConnections']) {
-    assert.ok(bad.some((p) => p.startsWith(`${path}:`)), `no problem reported for ${path} in:\n${bad.join('\n')}`);
+    assert.ok(
+      bad.some((p) => p.startsWith(`${path}:`)),
+      `no problem reported for ${path} in:\n${bad.join('\n')}`,
+    );
   }
-  const crossed = configProblems(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }));
+  const crossed = configProblems(() =>
+    loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__BLE__RECONNECT_INITIAL_MS: '5000', PB_AGENT_SOURCES__BLE__RECONNECT_MAX_MS: '1000' } }),
+  );
   assert.deepEqual(crossed, ['/sources/ble/reconnectMaxMs: 1000 is below /sources/ble/reconnectInitialMs (5000)']);
 });
 
@@ -179,7 +204,10 @@ const SOURCE_PROBLEMS = [
 
 test('each source checks its own section when the config loads: every problem at once, with its path, enabled or not', (t) => {
   const file = writeYaml(t, SOURCE_PROBLEMS_YAML);
-  assert.deepEqual(configProblems(() => loadAgentConfig({ file, env: {} })), SOURCE_PROBLEMS);
+  assert.deepEqual(
+    configProblems(() => loadAgentConfig({ file, env: {} })),
+    SOURCE_PROBLEMS,
+  );
   const usbWithPath = configProblems(() => loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__PATH: '/dev/ttyUSB0' } }));
   assert.deepEqual(usbWithPath, ['/sources/ant/path: only for transport uart; a USB stick is found by usbProductIds']);
   const keyByReference = loadAgentConfig({ env: { ...REQUIRED_ENV, PB_AGENT_SOURCES__ANT__NETWORK_KEY: '{"file":"/nonexistent/ant.key"}' } });
@@ -188,14 +216,20 @@ test('each source checks its own section when the config loads: every problem at
 
 test('cli: source configurations that used to crash at start exit 2 with every problem, with or without --print-config', async (t) => {
   const file = writeYaml(t, SOURCE_PROBLEMS_YAML);
-  for (const argv of [['-c', file], ['-c', file, '--print-config']]) {
+  for (const argv of [
+    ['-c', file],
+    ['-c', file, '--print-config'],
+  ]) {
     const cli = io({ PB_SECRET: 'x' });
     assert.equal(await main(argv, cli), 2, argv.join(' '));
     for (const problem of SOURCE_PROBLEMS) assert.ok(cli.err.includes(problem), `${problem} not printed in:\n${cli.err}`);
     assert.equal(cli.out, '');
   }
   const uartWithoutPath = io({ PB_SECRET: 'x' });
-  const enabled = writeYaml(t, 'agent: { id: gym-1 }\nhub: { password: { env: PB_SECRET } }\nsources: { simulator: { enabled: false }, ant: { enabled: true, transport: uart } }\n');
+  const enabled = writeYaml(
+    t,
+    'agent: { id: gym-1 }\nhub: { password: { env: PB_SECRET } }\nsources: { simulator: { enabled: false }, ant: { enabled: true, transport: uart } }\n',
+  );
   assert.equal(await main(['-c', enabled], uartWithoutPath), 2);
   assert.match(uartWithoutPath.err, /\/sources\/ant\/path: required when transport is uart/);
   assert.doesNotMatch(uartWithoutPath.err, /\n\s+at /, 'no stack trace');

@@ -12,7 +12,6 @@ import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
-
 export const HubSection = Type.Object(
   {
     dataDir: Type.String({ minLength: 1, default: 'data/hub', description: 'Folder of the state database (hub.db) and embedded stores' }),
@@ -38,10 +37,7 @@ export const HubConfig = Type.Object(
     http: HttpSection,
     mqtt: MqttSection,
     topicRoot: TopicRoot,
-    api: Type.Object(
-      { adminToken: SecretRef },
-      { additionalProperties: false },
-    ),
+    api: Type.Object({ adminToken: SecretRef }, { additionalProperties: false }),
     series: SeriesConfig,
     ingest: IngestConfig,
     log: LogConfig,

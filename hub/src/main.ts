@@ -13,7 +13,19 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
-import { ConfigError, EXIT_CONFIG, PulsebridgeError, errorMessage, EXIT_FAILURE, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
+import {
+  ConfigError,
+  EXIT_CONFIG,
+  PulsebridgeError,
+  errorMessage,
+  EXIT_FAILURE,
+  EXIT_OK,
+  createLogger,
+  processIo,
+  runService,
+  runWhenInvoked,
+  type CliIo,
+} from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
 import { Hub, openStateDatabase } from './hub.ts';
@@ -50,7 +62,6 @@ Environment:
 Signals: SIGINT or SIGTERM stop the hub cleanly (refuse new connections, store and acknowledge what is
 queued, disconnect agents, close stores); a second one exits at once.
 `;
-
 
 interface Args {
   config?: string | undefined;
@@ -178,7 +189,9 @@ function guessMqttUrl(config: AgentToolConfig): string {
 function printEnrollment(agent: AgentRecord, secret: string, url: string, config: AgentToolConfig, json: boolean, io: CliIo): void {
   const passwordLine = config.mqtt.mode === 'external' ? mosquittoPasswordLine(agent.id, secret) : undefined;
   if (json) {
-    io.stdout(`${JSON.stringify({ id: agent.id, gym: agent.gym, secret, mqttUrl: url, topicRoot: config.topicRoot, ...(passwordLine ? { mosquittoPasswordLine: passwordLine } : {}) })}\n`);
+    io.stdout(
+      `${JSON.stringify({ id: agent.id, gym: agent.gym, secret, mqttUrl: url, topicRoot: config.topicRoot, ...(passwordLine ? { mosquittoPasswordLine: passwordLine } : {}) })}\n`,
+    );
     return;
   }
   const snippet = toYaml({ agent: { id: agent.id }, hub: { url, password: secret, topicRoot: config.topicRoot } });
@@ -220,7 +233,16 @@ function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
     ...agents.map((a) => [a.id, a.gym, a.online ? 'online' : 'offline', a.lastSeen === undefined ? '-' : new Date(a.lastSeen).toISOString(), a.status?.version ?? '-']),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  io.stdout(`${rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n')}\n`);
+  io.stdout(
+    `${rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n')}\n`,
+  );
   return EXIT_OK;
 }
 

@@ -19,7 +19,6 @@ function file(name: string, text: string): string {
   return path;
 }
 
-
 describe('hub configuration', () => {
   test('defaults: only the admin token is required', () => {
     const config = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } });
@@ -42,7 +41,10 @@ describe('hub configuration', () => {
 
   test('without an admin token the hub does not start', () => {
     const problems = configProblems(() => loadHubConfig({ env: {} }));
-    assert.ok(problems.some((p) => p.startsWith('/api')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('/api')),
+      problems.join('\n'),
+    );
   });
 
   test('environment overrides the file; nested names use __ and camelCase', () => {
@@ -156,13 +158,16 @@ describe('hub configuration', () => {
         '  maxRetryDelayMs: 1000',
       ].join('\n'),
     );
-    assert.deepEqual(configProblems(() => loadHubConfig({ file: path, env: {} })), [
-      '/mqtt/tls: TLS serves the TCP listener, which is turned off (/mqtt/tcp: false)',
-      '/mqtt/tls/certFile: /nonexistent/pulsebridge/cert.pem: no such file',
-      '/series/influx/url: must be http:// or https://, not ftp://',
-      '/series/influx/bucket: at most one "/" (database/retention-policy)',
-      '/ingest/retryDelayMs: must not exceed maxRetryDelayMs',
-    ]);
+    assert.deepEqual(
+      configProblems(() => loadHubConfig({ file: path, env: {} })),
+      [
+        '/mqtt/tls: TLS serves the TCP listener, which is turned off (/mqtt/tcp: false)',
+        '/mqtt/tls/certFile: /nonexistent/pulsebridge/cert.pem: no such file',
+        '/series/influx/url: must be http:// or https://, not ftp://',
+        '/series/influx/bucket: at most one "/" (database/retention-policy)',
+        '/ingest/retryDelayMs: must not exceed maxRetryDelayMs',
+      ],
+    );
   });
 
   test('an external broker: a CA file needs a TLS URL and must exist, and the embedded TLS section does not apply', () => {
@@ -177,11 +182,14 @@ describe('hub configuration', () => {
         `    url: ${url}`,
         `    caFile: ${caFile}`,
       ].join('\n');
-    assert.deepEqual(configProblems(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })), [
-      '/mqtt/external/caFile: set, but mqtt://broker.example:1883 is not a TLS URL (mqtts://, wss:// or ssl://)',
-      '/mqtt/external/caFile: /nonexistent/pulsebridge/ca.pem: no such file',
-      "/mqtt/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's",
-    ]);
+    assert.deepEqual(
+      configProblems(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })),
+      [
+        '/mqtt/external/caFile: set, but mqtt://broker.example:1883 is not a TLS URL (mqtts://, wss:// or ssl://)',
+        '/mqtt/external/caFile: /nonexistent/pulsebridge/ca.pem: no such file',
+        "/mqtt/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's",
+      ],
+    );
     const ca = file('ca.pem', 'a CA');
     const config = loadHubConfig({ file: file('external-ok.yaml', yaml('mqtts://broker.example:8883', ca, false)), env: {} });
     assert.equal(config.mqtt.external.caFile, ca);
@@ -189,8 +197,14 @@ describe('hub configuration', () => {
 
   test('ingest settings out of range are refused with every problem', () => {
     const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
-    assert.ok(problems.some((p) => p.startsWith('/ingest/maxWriteReadings')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.startsWith('/ingest/maxBatchBytes')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('/ingest/maxWriteReadings')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.startsWith('/ingest/maxBatchBytes')),
+      problems.join('\n'),
+    );
   });
 
   test('printing the configuration masks inline secrets and keeps references', () => {

@@ -83,7 +83,6 @@ async function agentRecord(hub: Hub, id: string): Promise<Agent | undefined> {
   return status === 200 ? (body as Agent) : undefined;
 }
 
-
 function agentOptions(id: string, secret: string, extra: IClientOptions = {}): IClientOptions {
   return { clientId: `pb-agent-${id}`, username: id, password: secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3_000, ...extra };
 }
@@ -135,14 +134,11 @@ describe('Hub', { timeout: 60_000 }, () => {
 
       const readings = await api(hub, `/api/v1/readings?sensor=ble:hr-1&metric=heart_rate&from=${ts0 - 1}&to=${ts0 + 10_000}`);
       assert.equal(readings.status, 200, JSON.stringify(readings.body));
-      assert.deepEqual(
-        (readings.body as { readings: { ts: number; value: number }[] }).readings,
-        [
-          { ts: ts0, value: 120 },
-          { ts: ts0 + 1_000, value: 121 },
-          { ts: ts0 + 2_000, value: 123 },
-        ],
-      );
+      assert.deepEqual((readings.body as { readings: { ts: number; value: number }[] }).readings, [
+        { ts: ts0, value: 120 },
+        { ts: ts0 + 1_000, value: 121 },
+        { ts: ts0 + 2_000, value: 123 },
+      ]);
 
       // An online status carrying the agent's monotonic clock is answered with a time command.
       const command = nextMessage(client);
@@ -150,7 +146,11 @@ describe('Hub', { timeout: 60_000 }, () => {
       const [cmdTopic, cmdPayload] = await command;
       assert.equal(cmdTopic, topics.of('box-1', 'cmd'));
       assert.equal(JSON.parse(cmdPayload.toString()).echo, 1234);
-      await until('box-1 to show online', async () => ((await api(hub, '/api/v1/agents')).body as { id: string; online: boolean }[]).some((a) => a.id === 'box-1' && a.online), 5_000);
+      await until(
+        'box-1 to show online',
+        async () => ((await api(hub, '/api/v1/agents')).body as { id: string; online: boolean }[]).some((a) => a.id === 'box-1' && a.online),
+        5_000,
+      );
 
       // Bad input is refused without harm: a batch claiming another agent, and garbage.
       const rejected = nextMessage(client);

@@ -131,7 +131,8 @@ export class MemorySeriesStore implements SeriesStore {
   async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
     if (this.failReadsWith) throw this.failReadsWith;
     const series = new Map<string, SeriesInfo>();
-    for (const p of this.matching(filter)) series.set(`${p.gym}\u0000${p.agent}\u0000${p.sensor}\u0000${p.metric}`, { gym: p.gym, agent: p.agent, sensor: p.sensor, metric: p.metric });
+    for (const p of this.matching(filter))
+      series.set(`${p.gym}\u0000${p.agent}\u0000${p.sensor}\u0000${p.metric}`, { gym: p.gym, agent: p.agent, sensor: p.sensor, metric: p.metric });
     return [...series.values()];
   }
 

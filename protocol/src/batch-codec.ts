@@ -119,7 +119,13 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
 function rangeOf(raw: unknown[]): BatchRange | undefined {
   const [, , stream, first, last] = raw;
   const valid =
-    typeof stream === 'string' && stream.length > 0 && stream.length <= 32 && Number.isSafeInteger(first) && Number.isSafeInteger(last) && (first as number) >= 0 && (last as number) >= (first as number);
+    typeof stream === 'string' &&
+    stream.length > 0 &&
+    stream.length <= 32 &&
+    Number.isSafeInteger(first) &&
+    Number.isSafeInteger(last) &&
+    (first as number) >= 0 &&
+    (last as number) >= (first as number);
   return valid ? { stream, first: first as number, last: last as number } : undefined;
 }
 

@@ -46,13 +46,7 @@ export const WireReadingBatch = Type.Tuple(
 );
 export type WireReadingBatch = Static<typeof WireReadingBatch>;
 
-export const SourceState = Type.Union([
-  Type.Literal('starting'),
-  Type.Literal('running'),
-  Type.Literal('degraded'),
-  Type.Literal('unavailable'),
-  Type.Literal('stopped'),
-]);
+export const SourceState = Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('stopped')]);
 
 export const StatusMessage = Type.Object(
   {
@@ -69,9 +63,7 @@ export const StatusMessage = Type.Object(
         dropped: Type.Integer({ minimum: 0 }),
       }),
     ),
-    sources: Type.Optional(
-      Type.Record(Type.String({ maxLength: 64 }), Type.Object({ state: SourceState, detail: Type.Optional(Type.String({ maxLength: 512 })) })),
-    ),
+    sources: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Object({ state: SourceState, detail: Type.Optional(Type.String({ maxLength: 512 })) }))),
   },
   { description: 'Agent status, retained; the broker publishes {state: offline} as the last will' },
 );
@@ -87,10 +79,7 @@ export const SensorInfo = Type.Object({
 });
 export type SensorInfo = Static<typeof SensorInfo>;
 
-export const InventoryMessage = Type.Object(
-  { sensors: Type.Array(SensorInfo, { maxItems: 4096 }) },
-  { description: 'Sensors the agent currently sees, retained' },
-);
+export const InventoryMessage = Type.Object({ sensors: Type.Array(SensorInfo, { maxItems: 4096 }) }, { description: 'Sensors the agent currently sees, retained' });
 export type InventoryMessage = Static<typeof InventoryMessage>;
 
 export const EventMessage = Type.Object(

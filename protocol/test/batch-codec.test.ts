@@ -49,7 +49,10 @@ test('values are quantised to the metric resolution, not truncated', () => {
 
 test('clock flag and empty batches round-trip', () => {
   const b: ReadingBatch = { agent: 'a', stream: 's', first: 7, last: 6, floor: 7, clockUnsynced: true, series: [] };
-  assert.throws(() => decodeBatch(encodeBatch(b)), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid');
+  assert.throws(
+    () => decodeBatch(encodeBatch(b)),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'invalid',
+  );
   const one = batch([{ sensor: 's', metric: 'battery', ts: [T0], values: [80] }]);
   one.clockUnsynced = true;
   assert.equal(decodeBatch(encodeBatch(one)).clockUnsynced, true);
@@ -79,7 +82,10 @@ test('garbage is rejected as malformed', () => {
 
 test('an unknown batch version is rejected with a reason that names it', () => {
   const payload = packr.pack([2, 'a', 's', 0, 0, 0, 0, T0, []]);
-  assert.throws(() => decodeBatch(payload), (e: unknown) => e instanceof ProtocolError && e.code === 'unsupported_version' && /version 2/.test(e.message));
+  assert.throws(
+    () => decodeBatch(payload),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'unsupported_version' && /version 2/.test(e.message),
+  );
 });
 
 test('structural errors name the path', () => {
@@ -87,7 +93,10 @@ test('structural errors name the path', () => {
   const wire = new Unpackr({ useRecords: false }).unpack(good) as unknown[];
   const badAgent = [...wire];
   badAgent[1] = 'a/b';
-  assert.throws(() => decodeBatch(packr.pack(badAgent)), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid' && e.message.startsWith('/1'));
+  assert.throws(
+    () => decodeBatch(packr.pack(badAgent)),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'invalid' && e.message.startsWith('/1'),
+  );
   const badSeq = [...wire];
   badSeq[3] = -1;
   rejects(packr.pack(badSeq), 'invalid');
@@ -106,7 +115,10 @@ test('count mismatch, unknown metric and out-of-range values are rejected', () =
 });
 
 test('oversized payloads are refused; far larger ones without decoding', () => {
-  assert.throws(() => decodeBatch(Buffer.alloc(8192), 1024), (e: unknown) => e instanceof ProtocolError && e.code === 'too_large' && e.batch === undefined);
+  assert.throws(
+    () => decodeBatch(Buffer.alloc(8192), 1024),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'too_large' && e.batch === undefined,
+  );
   const ts = Array.from({ length: 400 }, (_, i) => T0 + i * 1000);
   const big = encodeBatch(batch([{ sensor: 's', metric: 'power', ts, values: ts.map((_, i) => (i % 2) * 1000) }]));
   assert.ok(big.length > 1024 && big.length < 4096);
@@ -118,10 +130,19 @@ test('oversized payloads are refused; far larger ones without decoding', () => {
 
 test('a refused batch names its range when its head is readable, so the agent can drop it', () => {
   const wrongCount = packr.pack([1, 'a', 'st', 5, 9, 0, 0, T0, [['s', [[1, [0], [60]]]]]]);
-  assert.throws(() => decodeBatch(wrongCount), (e: unknown) => e instanceof ProtocolError && e.code === 'count_mismatch' && JSON.stringify(e.batch) === '{"stream":"st","first":5,"last":9}');
+  assert.throws(
+    () => decodeBatch(wrongCount),
+    (e: unknown) => e instanceof ProtocolError && e.code === 'count_mismatch' && JSON.stringify(e.batch) === '{"stream":"st","first":5,"last":9}',
+  );
   const headless = packr.pack([1, 'a', '', 5, 9]);
-  assert.throws(() => decodeBatch(headless), (e: unknown) => e instanceof ProtocolError && e.batch === undefined);
-  assert.throws(() => decodeBatch(Buffer.from([0xc1])), (e: unknown) => e instanceof ProtocolError && e.batch === undefined);
+  assert.throws(
+    () => decodeBatch(headless),
+    (e: unknown) => e instanceof ProtocolError && e.batch === undefined,
+  );
+  assert.throws(
+    () => decodeBatch(Buffer.from([0xc1])),
+    (e: unknown) => e instanceof ProtocolError && e.batch === undefined,
+  );
 });
 
 test('reading sets (the outbox form) round-trip; grouping and merging keep order', () => {

@@ -32,7 +32,10 @@ test('JSON messages are validated against their schema', () => {
     [Buffer.alloc(300 * 1024, 0x20), 'too_large'],
   ];
   for (const [payload, code] of cases) {
-    assert.throws(() => decodeJsonMessage('ack', payload), (e: unknown) => e instanceof ProtocolError && e.code === code);
+    assert.throws(
+      () => decodeJsonMessage('ack', payload),
+      (e: unknown) => e instanceof ProtocolError && e.code === code,
+    );
   }
   assert.throws(() => decodeJsonMessage('cmd', Buffer.from(JSON.stringify({ type: 'reboot' }))), ProtocolError);
 });

@@ -66,9 +66,25 @@ export function registerScraped(registry: Registry, metrics: readonly ScrapedMet
       for (const [key, v] of Object.entries(value)) set(target, { [label]: key }, v);
     };
     if (metric.kind === 'gauge') {
-      new Gauge({ name: metric.name, help: metric.help, labelNames, registers: [registry], collect() { fill(this); } });
+      new Gauge({
+        name: metric.name,
+        help: metric.help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          fill(this);
+        },
+      });
     } else {
-      new Counter({ name: metric.name, help: metric.help, labelNames, registers: [registry], collect() { fill(this); } });
+      new Counter({
+        name: metric.name,
+        help: metric.help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          fill(this);
+        },
+      });
     }
   }
 }

@@ -8,7 +8,10 @@ import { ConfigError, SecretRef, loadConfig, resolveSecret } from '../src/config
 
 const Schema = Type.Object(
   {
-    http: Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }), host: Type.String({ default: '0.0.0.0' }) }, { default: {}, additionalProperties: false }),
+    http: Type.Object(
+      { port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }), host: Type.String({ default: '0.0.0.0' }) },
+      { default: {}, additionalProperties: false },
+    ),
     token: SecretRef,
     mode: Type.Union([Type.Literal('a'), Type.Literal('b')], { default: 'a' }),
   },

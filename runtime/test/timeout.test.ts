@@ -48,7 +48,10 @@ describe('until', () => {
   });
 
   it('fails with a TimeoutError naming the condition', async () => {
-    await assert.rejects(until('a miracle', () => false, 20, 5), (err: unknown) => err instanceof TimeoutError && err.message === 'timed out after 20 ms waiting for a miracle');
+    await assert.rejects(
+      until('a miracle', () => false, 20, 5),
+      (err: unknown) => err instanceof TimeoutError && err.message === 'timed out after 20 ms waiting for a miracle',
+    );
   });
 });
 

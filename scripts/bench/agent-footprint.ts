@@ -27,12 +27,16 @@ const WARMUP_S = 10;
 const PRODUCTION_NODE_ARGS = ['--lite-mode', '--max-semi-space-size=1'];
 
 function procStatus(pid: number, field: string): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1] ?? 0) * 1024;
 }
 
 function writeBytes(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/io`, 'utf8').split('\n').find((l) => l.startsWith('write_bytes:'));
+  const line = readFileSync(`/proc/${pid}/io`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('write_bytes:'));
   return Number(line?.split(/\s+/)[1] ?? 0);
 }
 
@@ -51,7 +55,12 @@ const agent = new AgentRunner({
   id: 'pi-box',
   secret,
   mqttUrl: hub.mqttUrl,
-  simulator: { athletes: Number(args.athletes), ...(args.rate === 'native' ? {} : { sensorRateHz: Number(args.rate) }), seed: 5, equipment: { bike: 0.5, treadmill: 0.2, rower: 0.2, outdoor: 0.1 } },
+  simulator: {
+    athletes: Number(args.athletes),
+    ...(args.rate === 'native' ? {} : { sensorRateHz: Number(args.rate) }),
+    seed: 5,
+    equipment: { bike: 0.5, treadmill: 0.2, rower: 0.2, outdoor: 0.1 },
+  },
   config: { log: { level: 'warn', pretty: false } },
   // What a box runs in production (deploy/systemd/pulsebridge-agent.service): the bundle, no TypeScript
   // loader, and V8 sized for a small device.
@@ -78,9 +87,24 @@ try {
   const SENT = { outcome: 'sent' };
   const sentReadings = metricValue(endText, 'pb_agent_uplink_readings_total', SENT) - metricValue(startText, 'pb_agent_uplink_readings_total', SENT);
   const sensors = metricValue(endText, 'pb_agent_source_sensors');
-  const cpuSeconds = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0) / 100;
+  const cpuSeconds =
+    readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .split(') ')[1]!
+      .split(' ')
+      .slice(11, 13)
+      .reduce((a, b) => a + Number(b), 0) / 100;
   const note = { sensors, readingsPerSecond: Math.round(appended / SECONDS), seconds: SECONDS, nodeArgs: PRODUCTION_NODE_ARGS.join(' ') };
-  console.log(JSON.stringify({ name: 'agent_rss_median', value: +(median(rss) / 1e6).toFixed(1), unit: 'MB', target: 80, peak: +(Math.max(...rss) / 1e6).toFixed(1), hwm: +(procStatus(pid, 'VmHWM') / 1e6).toFixed(1), ...note }));
+  console.log(
+    JSON.stringify({
+      name: 'agent_rss_median',
+      value: +(median(rss) / 1e6).toFixed(1),
+      unit: 'MB',
+      target: 80,
+      peak: +(Math.max(...rss) / 1e6).toFixed(1),
+      hwm: +(procStatus(pid, 'VmHWM') / 1e6).toFixed(1),
+      ...note,
+    }),
+  );
   console.log(JSON.stringify({ name: 'agent_cpu_share', value: +((100 * cpuSeconds) / (WARMUP_S + SECONDS)).toFixed(1), unit: '% of one core', ...note }));
   console.log(JSON.stringify({ name: 'agent_disk_bytes_per_reading', value: +((endWrites - startWrites) / appended).toFixed(1), unit: 'bytes/reading', target: 64, ...note }));
   console.log(JSON.stringify({ name: 'wire_bytes_per_reading_live', value: +(sentBytes / sentReadings).toFixed(2), unit: 'bytes/reading', target: 12, ...note }));

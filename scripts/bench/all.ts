@@ -15,7 +15,20 @@ const NOT_BENCHMARKS = new Set(['all.ts', 'figures.ts']);
  * Every benchmark file in this folder, exactly once, so a new one cannot be forgotten: these first, in this
  * order (the one the figures have been printed in so far), then any other, by name.
  */
-const FIRST = ['ble-decoders.ts', 'ble-source.ts', 'ant-decoders.ts', 'serial-decoders.ts', 'replug.ts', 'simulator-live.ts', 'outbox.ts', 'series-store.ts', 'ingest.ts', 'e2e.ts', 'live-batching.ts', 'agent-footprint.ts'];
+const FIRST = [
+  'ble-decoders.ts',
+  'ble-source.ts',
+  'ant-decoders.ts',
+  'serial-decoders.ts',
+  'replug.ts',
+  'simulator-live.ts',
+  'outbox.ts',
+  'series-store.ts',
+  'ingest.ts',
+  'e2e.ts',
+  'live-batching.ts',
+  'agent-footprint.ts',
+];
 const found = readdirSync(here).filter((f) => f.endsWith('.ts') && !NOT_BENCHMARKS.has(f));
 const benchmarks = [...FIRST.filter((f) => found.includes(f)), ...found.filter((f) => !FIRST.includes(f)).sort()];
 // The footprint benchmark measures the built bundle.

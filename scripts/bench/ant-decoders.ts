@@ -49,17 +49,19 @@ for (const profile of ANT_PROFILES.values()) {
   // A precomputed pool keeps page construction out of the timed loop.
   const pool = Array.from({ length: 1024 }, (_, i) => advance(rotation[i % rotation.length] ?? new Uint8Array(8), i & 0x3f));
   let sink = 0;
-  const value = Math.round(medianRate(RUNS, () => {
-    let state: unknown;
-    for (let i = 0; i < FRAMES; i++) {
-      const result = profile.decode(pool[i & 1023] ?? new Uint8Array(8), state);
-      if (result.ok) {
-        state = result.state;
-        sink += result.measurements.length;
+  const value = Math.round(
+    medianRate(RUNS, () => {
+      let state: unknown;
+      for (let i = 0; i < FRAMES; i++) {
+        const result = profile.decode(pool[i & 1023] ?? new Uint8Array(8), state);
+        if (result.ok) {
+          state = result.state;
+          sink += result.measurements.length;
+        }
       }
-    }
-    return FRAMES;
-  }));
+      return FRAMES;
+    }),
+  );
   if (sink < 0) throw new Error('unreachable: keeps the loop from being optimised away');
   printFigure(`${profile.name}_decode`, value, 'frames/s');
 }
@@ -70,13 +72,15 @@ for (const profile of ANT_PROFILES.values()) {
   const chunk = new Uint8Array((frame.length + 2) * 4);
   for (let i = 0; i < 4; i++) chunk.set(frame, i * (frame.length + 2));
   let pages = 0;
-  const value = Math.round(medianRate(RUNS, () => {
-    const reader = new AntFrameReader();
-    for (let i = 0; i < FRAMES / 4; i++) {
-      for (const f of reader.push(chunk)) if (decodeAntMessage(f).ok) pages++;
-    }
-    return FRAMES;
-  }));
+  const value = Math.round(
+    medianRate(RUNS, () => {
+      const reader = new AntFrameReader();
+      for (let i = 0; i < FRAMES / 4; i++) {
+        for (const f of reader.push(chunk)) if (decodeAntMessage(f).ok) pages++;
+      }
+      return FRAMES;
+    }),
+  );
   if (pages === 0) throw new Error('reader found no frames');
   printFigure('ant_frame_read_decode', value, 'frames/s');
 }

@@ -178,7 +178,10 @@ async function bareNoble(): Promise<Windows> {
 }
 
 /** A BLE source over the fake, started and connected to every sensor; readings counted by sensor. */
-async function sourceRun(notifyIntervalMs: number, config: Record<string, unknown>): Promise<{ world: FakeBleWorld; sensors: SimulatedPeripheral[]; source: BleSource; readings: Map<string, number[]>; stop: () => Promise<void> }> {
+async function sourceRun(
+  notifyIntervalMs: number,
+  config: Record<string, unknown>,
+): Promise<{ world: FakeBleWorld; sensors: SimulatedPeripheral[]; source: BleSource; readings: Map<string, number[]>; stop: () => Promise<void> }> {
   const { world, sensors } = gym(notifyIntervalMs);
   world.start();
   const ids = sensors.map((sensor) => `ble:${sensor.address.replaceAll(':', '-')}`);

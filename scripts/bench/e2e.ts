@@ -106,11 +106,16 @@ async function oneRun(readings: Reading[]): Promise<RunResult & { limit: number 
     const ingested = async () => metricValue(await hub.metrics(), 'pb_hub_ingest_readings_total');
     let first = 0;
     let firstAt = 0;
-    await until('the first stored readings', async () => {
-      first = await ingested();
-      firstAt = performance.now();
-      return first > 0;
-    }, 60_000, 20);
+    await until(
+      'the first stored readings',
+      async () => {
+        first = await ingested();
+        firstAt = performance.now();
+        return first > 0;
+      },
+      60_000,
+      20,
+    );
     await until('every reading to be stored', async () => (await ingested()) >= readings.length, 600_000, 50);
     const seconds = (performance.now() - firstAt) / 1000;
     const agentMetrics = await (await fetch(`http://127.0.0.1:${agent.healthPort}/metrics`)).text();
@@ -131,5 +136,16 @@ const results: (RunResult & { limit: number })[] = [];
 for (let i = 0; i < RUNS; i++) results.push(await oneRun(readings));
 const rate = median(results.map((r) => r.rate));
 const limit = median(results.map((r) => r.limit));
-console.log(JSON.stringify({ name: 'e2e_readings_per_second', value: Math.round(rate), unit: 'readings/s', limit: Math.round(limit), ratio: +(rate / limit).toFixed(3), target: TARGET, runs: RUNS, readings: READINGS }));
+console.log(
+  JSON.stringify({
+    name: 'e2e_readings_per_second',
+    value: Math.round(rate),
+    unit: 'readings/s',
+    limit: Math.round(limit),
+    ratio: +(rate / limit).toFixed(3),
+    target: TARGET,
+    runs: RUNS,
+    readings: READINGS,
+  }),
+);
 console.log(JSON.stringify({ name: 'wire_bytes_per_reading_backlog', value: +median(results.map((r) => r.bytesPerReading)).toFixed(2), unit: 'bytes/reading', target: 12 }));

@@ -123,7 +123,10 @@ try {
     const context = { batches: batches.length, agents: AGENTS, runs: RUNS };
     const limited = (value: number, limit: number): Record<string, number> => ({ limit: Math.round(limit), ratio: +(value / limit).toFixed(3) });
     printFigure(`ingest_batches_per_s_${perBatch}r`, Math.round(batchesPerSecond), 'batches/s', { ...limited(batchesPerSecond, decodeBatchesPerSecond), ...context });
-    printFigure(`ingest_readings_per_s_${perBatch}r`, Math.round(batchesPerSecond * perBatch), 'readings/s', { ...limited(batchesPerSecond * perBatch, decodeBatchesPerSecond * perBatch), ...context });
+    printFigure(`ingest_readings_per_s_${perBatch}r`, Math.round(batchesPerSecond * perBatch), 'readings/s', {
+      ...limited(batchesPerSecond * perBatch, decodeBatchesPerSecond * perBatch),
+      ...context,
+    });
     printFigure(`ingest_store_writes_${perBatch}r`, median(writes), `writes per ${batches.length} batches`, context);
     printFigure(`ingest_wire_bytes_per_reading_${perBatch}r`, Math.round((bytes / (batches.length * perBatch)) * 1000), 'millibytes/reading', context);
   }

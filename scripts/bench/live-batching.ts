@@ -21,7 +21,10 @@ import { printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '6' }, delays: { type: 'string', default: '0,1000,5000' } } });
 const SECONDS = Math.max(1, Number(args.seconds));
-const DELAYS = args.delays.split(',').map(Number).sort((a, b) => a - b);
+const DELAYS = args.delays
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 const ATHLETES = 20;
 /** A delay of a second or more must bring the bytes per reading under this share of the 0 ms figure. */
 const MERGED_MAX_SHARE = 0.8;
@@ -70,8 +73,7 @@ for (const delay of DELAYS) {
   const value = window.bytes / window.readings;
   perReading.push(value);
   if (delay === 0) unmerged = value;
-  const againstUnmerged =
-    unmerged !== undefined && delay > 0 ? { limit: +(unmerged * MERGED_MAX_SHARE).toFixed(2), ratio: +(value / unmerged).toFixed(3) } : {};
+  const againstUnmerged = unmerged !== undefined && delay > 0 ? { limit: +(unmerged * MERGED_MAX_SHARE).toFixed(2), ratio: +(value / unmerged).toFixed(3) } : {};
   if (unmerged !== undefined && delay >= 1_000 && value >= unmerged * MERGED_MAX_SHARE) tooCostly.push(`${delay} ms: ${value.toFixed(2)}`);
   printFigure(`wire_bytes_per_reading_live_delay_${delay}ms`, +value.toFixed(2), 'bytes/reading', {
     ...againstUnmerged,

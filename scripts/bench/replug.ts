@@ -99,7 +99,12 @@ async function measureReplugs(name: string, device: Device, source: (path: strin
 await measureReplugs(
   'ant_replug_to_reading_ms',
   { script: 'ant-stick.ts', args: ['--sensors', '6', '--key', TEST_NETWORK_KEY] },
-  (path) => new AntSource({ ...antSourceConfig({ transport: 'uart', path, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }), now: Date.now, log }),
+  (path) =>
+    new AntSource({
+      ...antSourceConfig({ transport: 'uart', path, networkKey: TEST_NETWORK_KEY, permitJoinSeconds: 600, reopenInitialMs: 100, reopenMaxMs: 400 }),
+      now: Date.now,
+      log,
+    }),
   (sink) => sink.sensors.size === 6,
 );
 await measureReplugs(
@@ -107,7 +112,11 @@ await measureReplugs(
   { script: 'csafe-machine.ts', args: [] },
   (path) =>
     new SerialSource({
-      ...serialSourceConfig({ ports: [{ path, protocol: 'csafe' }], csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true }, reconnect: { initialDelayMs: 100, maxDelayMs: 400 } }),
+      ...serialSourceConfig({
+        ports: [{ path, protocol: 'csafe' }],
+        csafe: { pollIntervalMs: 100, responseTimeoutMs: 300, concept2: true },
+        reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+      }),
       now: Date.now,
       log,
     }),

@@ -42,13 +42,21 @@ function measure(name: string, perChunk: number, decodeChunk: () => number, unit
 const PER_CHUNK = 16;
 
 // A full workout poll answer: status, distance, pace, stroke rate, power, heart rate, calories.
-const csafeAnswer = encodeFrame(Uint8Array.from([0x85, 0xa1, 3, 0xd0, 0x07, 0x24, 0xa6, 3, 0x78, 0x00, 0x39, 0xa7, 3, 30, 0, 0x54, 0xb4, 3, 0x2c, 0x01, 0x58, 0xb0, 1, 150, 0xa3, 2, 0x10, 0x00]));
+const csafeAnswer = encodeFrame(
+  Uint8Array.from([0x85, 0xa1, 3, 0xd0, 0x07, 0x24, 0xa6, 3, 0x78, 0x00, 0x39, 0xa7, 3, 30, 0, 0x54, 0xb4, 3, 0x2c, 0x01, 0x58, 0xb0, 1, 150, 0xa3, 2, 0x10, 0x00]),
+);
 const csafeReader = new CsafeFrameReader();
 const csafeChunk = repeat(csafeAnswer, PER_CHUNK);
 measure('csafe_decode', PER_CHUNK, () => csafeReader.push(csafeChunk).filter((frame) => decodeCsafeResponse(frame.contents).ok).length);
 
 const rowerReader = createWaterRowerLineReader();
-const rowerChunk = Buffer.from(['IDD0550DF0', 'IDD14A0144', 'IDD1400102', 'IDS1A092'].map((line) => `${line}\r\n`).join('').repeat(PER_CHUNK / 4), 'ascii');
+const rowerChunk = Buffer.from(
+  ['IDD0550DF0', 'IDD14A0144', 'IDD1400102', 'IDS1A092']
+    .map((line) => `${line}\r\n`)
+    .join('')
+    .repeat(PER_CHUNK / 4),
+  'ascii',
+);
 measure('waterrower_decode', PER_CHUNK, () => rowerReader.push(rowerChunk).filter((line) => decodeWaterRowerLine(line).ok).length);
 
 const nmeaReader = createNmeaLineReader();
@@ -62,5 +70,10 @@ const nmeaChunk = Buffer.from(
 measure('nmea_decode', PER_CHUNK, () => nmeaReader.push(nmeaChunk).filter((line) => decodeNmeaSentence(line).ok).length);
 
 // One hour of 1 Hz fixes on a wobbly line, corrected as a whole: fixes per second of correction.
-const hour: RawFix[] = Array.from({ length: 3600 }, (_, i) => ({ t: i * 1000, latitude: 48 + (i * 3.5) / 111_195 + Math.sin(i) * 1e-5, longitude: 11 + Math.cos(i * 1.3) * 1e-5, hdop: 1 }));
+const hour: RawFix[] = Array.from({ length: 3600 }, (_, i) => ({
+  t: i * 1000,
+  latitude: 48 + (i * 3.5) / 111_195 + Math.sin(i) * 1e-5,
+  longitude: 11 + Math.cos(i * 1.3) * 1e-5,
+  hdop: 1,
+}));
 measure('gps_track_correct', hour.length, () => correctTrack(hour).raw.length, 'fixes/s');

@@ -93,7 +93,9 @@ function bareWriteRate(calls: SeriesWrite[][], rowsPerStatement: number): Promis
       db.pragma('cache_size = -65536');
       db.exec('CREATE TABLE readings (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID');
       const statements = Array.from({ length: rowsPerStatement + 1 }, (_, rows) =>
-        rows === 0 ? undefined : db.prepare<[number[]]>(`INSERT INTO readings VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')} ON CONFLICT (series_id, ts) DO NOTHING`),
+        rows === 0
+          ? undefined
+          : db.prepare<[number[]]>(`INSERT INTO readings VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')} ON CONFLICT (series_id, ts) DO NOTHING`),
       );
       const paramsOf = Array.from({ length: rowsPerStatement + 1 }, (_, rows) => new Array<number>(rows * 3));
       const insertCall = db.transaction((call: SeriesWrite[]) => {
@@ -143,7 +145,6 @@ function readRates(calls: SeriesWrite[][]): Promise<{ raw: number; rollupMs: num
     }
   });
 }
-
 
 const calls = makeCalls();
 const store: Rate[] = [];

@@ -11,7 +11,12 @@ export function registerOutboxMetrics(registry: Registry, stats: () => OutboxSta
     { name: 'pb_agent_outbox_buffered', help: 'Readings in memory waiting for the next flush', kind: 'gauge', read: () => stats().buffered },
     { name: 'pb_agent_outbox_oldest_age_seconds', help: 'Age of the oldest reading held', kind: 'gauge', read: () => stats().oldestAgeMs / 1000 },
     { name: 'pb_agent_outbox_appended_total', help: 'Readings accepted by the outbox', kind: 'counter', read: () => stats().appended },
-    { name: 'pb_agent_outbox_accepted_lifetime_total', help: 'Readings accepted by the outbox over the life of its database, across restarts', kind: 'counter', read: () => stats().acceptedTotal },
+    {
+      name: 'pb_agent_outbox_accepted_lifetime_total',
+      help: 'Readings accepted by the outbox over the life of its database, across restarts',
+      kind: 'counter',
+      read: () => stats().acceptedTotal,
+    },
     { name: 'pb_agent_outbox_acknowledged_total', help: 'Readings deleted after the hub confirmed storing them', kind: 'counter', read: () => stats().acknowledged },
     { name: 'pb_agent_outbox_dropped_total', help: 'Readings dropped, by reason', kind: 'counter', label: 'reason', read: () => ({ ...stats().dropped }) },
     { name: 'pb_agent_outbox_corrupt_recoveries_total', help: 'Damaged outbox databases moved aside and replaced', kind: 'counter', read: () => stats().corruptRecoveries },

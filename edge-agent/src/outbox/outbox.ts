@@ -417,15 +417,23 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Deletes the oldest chunks while over the bounds; `firstAdded` is the head when nothing else is held. */
   private enforceLimits(db: OutboxDatabase, addedBytes: number, now: number, current: ClockEpoch, firstAdded?: ChunkHead): Removal {
     const { maxBytes, maxAgeMs } = this.config;
-    return removeOverLimits(db, { maxBytes, maxAgeMs, bytes: this.held.bytes + addedBytes, head: this.held.head ?? firstAdded, ageOf: (chunk) => this.catalog.ageOf(chunk, now, current) });
+    return removeOverLimits(db, {
+      maxBytes,
+      maxAgeMs,
+      bytes: this.held.bytes + addedBytes,
+      head: this.held.head ?? firstAdded,
+      ageOf: (chunk) => this.catalog.ageOf(chunk, now, current),
+    });
   }
 
   private applyRemoval(db: OutboxDatabase, removal: Removal): void {
     this.held.removed(db, removal.rows);
     this.dropped.overflow += removal.overflow;
     this.dropped.expired += removal.expired;
-    if (removal.overflow > 0) this.warnRepeated('overflow', { readings: removal.overflow, total: this.dropped.overflow, maxBytes: this.config.maxBytes }, 'outbox full: oldest readings dropped');
-    if (removal.expired > 0) this.warnRepeated('expired', { readings: removal.expired, total: this.dropped.expired, maxAgeMs: this.config.maxAgeMs }, 'unsent readings expired and dropped');
+    if (removal.overflow > 0)
+      this.warnRepeated('overflow', { readings: removal.overflow, total: this.dropped.overflow, maxBytes: this.config.maxBytes }, 'outbox full: oldest readings dropped');
+    if (removal.expired > 0)
+      this.warnRepeated('expired', { readings: removal.expired, total: this.dropped.expired, maxAgeMs: this.config.maxAgeMs }, 'unsent readings expired and dropped');
   }
 
   private removeRange(first: number, last: number, what: string): number {
@@ -497,4 +505,3 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
   }
 }
-

@@ -120,7 +120,10 @@ export function newStreamId(): string {
  * of the main file.
  */
 export function moveAside(path: string, label: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   let target = `${path}.${label}-${stamp}`;
   for (let n = 2; existsSync(target); n++) target = `${path}.${label}-${stamp}-${n}`;
   for (const suffix of ['', '-wal', '-shm']) {
@@ -183,7 +186,12 @@ export class OutboxDatabase {
 
   private constructor(db: Database.Database) {
     this.db = db;
-    const meta = new Map(db.prepare<[], { key: string; value: unknown }>('SELECT key, value FROM meta').all().map((r) => [r.key, r.value]));
+    const meta = new Map(
+      db
+        .prepare<[], { key: string; value: unknown }>('SELECT key, value FROM meta')
+        .all()
+        .map((r) => [r.key, r.value]),
+    );
     const stream = meta.get('stream');
     if (typeof stream !== 'string' || stream.length === 0 || stream.length > 32) throw new OutboxError('corrupt', 'outbox database has no valid stream id');
     this.stream = stream;

@@ -452,7 +452,8 @@ export class SensorBook<Device = undefined> {
       this.sink?.reading(reading);
     } catch (error) {
       // The sink must not throw; if it does, only this reading is lost and the count stays exact.
-      if (this.totals.sinkErrors++ % SINK_ERROR_LOG_EVERY === 0) this.log.error({ err: errorMessage(error), failed: this.totals.sinkErrors }, `${this.radio} sink threw on readings`);
+      if (this.totals.sinkErrors++ % SINK_ERROR_LOG_EVERY === 0)
+        this.log.error({ err: errorMessage(error), failed: this.totals.sinkErrors }, `${this.radio} sink threw on readings`);
     }
   }
 }

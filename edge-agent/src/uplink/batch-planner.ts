@@ -41,10 +41,7 @@ export interface PlanInput<C extends PlannableChunk> {
   backlogSlotFree: boolean;
 }
 
-export type Plan<C extends PlannableChunk> =
-  | { kind: 'send'; lane: Lane; chunks: C[] }
-  | { kind: 'wait'; ms: number }
-  | { kind: 'idle' };
+export type Plan<C extends PlannableChunk> = { kind: 'send'; lane: Lane; chunks: C[] } | { kind: 'wait'; ms: number } | { kind: 'idle' };
 
 const readingsOf = (c: PlannableChunk): number => c.last - c.first + 1;
 

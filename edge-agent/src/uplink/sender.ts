@@ -338,7 +338,15 @@ export class Sender {
       }
       if (loaded.chunks && loaded.chunks.length === 0) continue;
       try {
-        encodeBatch({ agent: this.options.agent, stream: outbox.stream, first: chunk.first, last: chunk.last, floor: 0, clockUnsynced: loaded.clockUnsynced, series: loaded.series });
+        encodeBatch({
+          agent: this.options.agent,
+          stream: outbox.stream,
+          first: chunk.first,
+          last: chunk.last,
+          floor: 0,
+          clockUnsynced: loaded.clockUnsynced,
+          series: loaded.series,
+        });
       } catch (err) {
         const reason = truncate(`unencodable: ${errorMessage(err)}`, 256);
         try {

@@ -114,7 +114,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       client.end(true);
       return;
     }
-    const published = await this.settled(client.publishAsync(this.topic('status'), goodbye, { qos: 1, retain: true }), budgetMs / 2, 'the broker to acknowledge the offline status');
+    const published = await this.settled(
+      client.publishAsync(this.topic('status'), goodbye, { qos: 1, retain: true }),
+      budgetMs / 2,
+      'the broker to acknowledge the offline status',
+    );
     const ended = published && (await this.settled(client.endAsync(), budgetMs / 2, 'the MQTT connection to close'));
     if (!ended) client.end(true);
   }

@@ -82,7 +82,16 @@ function resetState(): void {
   keyOk = false;
   libConfig = 0;
   scanning = false;
-  channels = Array.from({ length: maxChannels }, () => ({ assigned: false, open: false, deviceNumber: 0, deviceType: 0, transmissionType: 0, period: 8192, nextDueS: 0, opens: 0 }));
+  channels = Array.from({ length: maxChannels }, () => ({
+    assigned: false,
+    open: false,
+    deviceNumber: 0,
+    deviceType: 0,
+    transmissionType: 0,
+    period: 8192,
+    nextDueS: 0,
+    opens: 0,
+  }));
 }
 resetState();
 

@@ -25,7 +25,12 @@ const values = flags({
   'baud-rate': { type: 'string' },
 });
 const pollSet = (name: string, fallback = ''): Set<number> =>
-  new Set(String(values[name] ?? fallback).split(',').filter(Boolean).map(Number));
+  new Set(
+    String(values[name] ?? fallback)
+      .split(',')
+      .filter(Boolean)
+      .map(Number),
+  );
 const nakPolls = pollSet('nak-poll');
 const silentPolls = pollSet('silent-poll');
 const corruptPolls = pollSet('corrupt-poll');
@@ -43,7 +48,7 @@ let polls = 0;
 function commandIds(contents: Uint8Array): { standard: number[]; pm: number[] } {
   const standard: number[] = [];
   const pm: number[] = [];
-  for (let i = 0; i < contents.length; ) {
+  for (let i = 0; i < contents.length;) {
     const id = contents[i] as number;
     if (id >= 0x80) {
       standard.push(id);
@@ -72,7 +77,15 @@ interface Workout {
 const ODOMETER_M = 1_234_567;
 
 function workoutAt(poll: number): Workout {
-  return { distance: 490 + 2 * poll, paceSecondsPerKm: 240 + (poll % 4), cadence: 24 + (poll % 3), power: 240 + (poll % 4), heartRate: 140 + (poll % 10), calories: 0x01f1 + poll, workTimeCentis: 6_000 + 50 * poll };
+  return {
+    distance: 490 + 2 * poll,
+    paceSecondsPerKm: 240 + (poll % 4),
+    cadence: 24 + (poll % 3),
+    power: 240 + (poll % 4),
+    heartRate: 140 + (poll % 10),
+    calories: 0x01f1 + poll,
+    workTimeCentis: 6_000 + 50 * poll,
+  };
 }
 
 const le16 = (value: number): number[] => [value & 0xff, value >> 8];

@@ -28,7 +28,12 @@ const values = flags({
 });
 const laps = numberFlag(values, 'laps', 2);
 const speedup = numberFlag(values, 'speedup', 1);
-const outliers = new Set(String(values['outliers'] ?? '30,90,170').split(',').filter(Boolean).map(Number));
+const outliers = new Set(
+  String(values['outliers'] ?? '30,90,170')
+    .split(',')
+    .filter(Boolean)
+    .map(Number),
+);
 const dropoutStart = numberFlag(values, 'dropout-start', 130);
 const dropoutSeconds = numberFlag(values, 'dropout-seconds', 8);
 const jitterM = numberFlag(values, 'jitter', 1.5);
@@ -111,7 +116,7 @@ for (let i = 0; i < fixes; i++) {
   const garbage = i === garbageAt ? '$GPGGA,120000.00,5230.000,N,01321.000,E,1,09,0.9,35.0,M,47.0,M,,*00\r\n\u00ff\u00fe\u0001garbled\r\n' : '';
   lines.push(
     garbage +
-    sentence(`GPGGA,${time},${coordinate(latitude, 'lat')},${coordinate(longitude, 'lon')},1,09,0.9,${altitude},M,47.0,M,,`) +
+      sentence(`GPGGA,${time},${coordinate(latitude, 'lat')},${coordinate(longitude, 'lon')},1,09,0.9,${altitude},M,47.0,M,,`) +
       sentence(`GPRMC,${time},A,${coordinate(latitude, 'lat')},${coordinate(longitude, 'lon')},${knots},${truth.course.toFixed(1)},${date},,,A`),
   );
 }

@@ -29,7 +29,11 @@ function nextRound(): void {
   store(0x14a, 2, state.speedCmPerS);
   store(0x1a0, 1, state.heart_rate);
   store(0x08a, 3, state.calories);
-  report({ event: 'round', round, values: { distance: state.distance, stroke_count: state.stroke_count, speed: state.speedCmPerS / 100, heart_rate: state.heart_rate, energy: state.calories / 1000 } });
+  report({
+    event: 'round',
+    round,
+    values: { distance: state.distance, stroke_count: state.stroke_count, speed: state.speedCmPerS / 100, heart_rate: state.heart_rate, energy: state.calories / 1000 },
+  });
 }
 
 const send = (text: string): void => void port.write(`${text}\r\n`);

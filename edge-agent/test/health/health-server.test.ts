@@ -67,7 +67,7 @@ test('GET /healthz reports every part of the agent', async (t) => {
   assert.equal(body.readingsPerSecond, 0);
 });
 
-test('the readings rate is the slope of the sources\' total over the last samples, never negative', async (t) => {
+test("the readings rate is the slope of the sources' total over the last samples, never negative", async (t) => {
   t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
   const w = world();
   // The sampler runs every 50 ms over a window of 4 samples (see serve), on the mocked clock.
@@ -175,7 +175,19 @@ test('a taken port is a typed error; stop frees the port', async (t) => {
   const w = world();
   const { server } = await serve(t, w);
   const port = server.address()!.port;
-  const second = new HealthServer({ host: '127.0.0.1', port, degradedOutboxAgeMs: 1, agent: 'gym-1', version: 'x', log, metrics: new Registry(), sources: () => ({}), outbox: () => w.outbox, uplink: () => w.uplink, defaultMetrics: false });
+  const second = new HealthServer({
+    host: '127.0.0.1',
+    port,
+    degradedOutboxAgeMs: 1,
+    agent: 'gym-1',
+    version: 'x',
+    log,
+    metrics: new Registry(),
+    sources: () => ({}),
+    outbox: () => w.outbox,
+    uplink: () => w.uplink,
+    defaultMetrics: false,
+  });
   await assert.rejects(second.start(), (err: unknown) => err instanceof HealthServerError && err.code === 'listen_failed' && /EADDRINUSE/.test(err.message));
   await server.stop();
   await assert.rejects(

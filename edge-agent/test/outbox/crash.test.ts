@@ -66,5 +66,8 @@ test('a SIGKILLed writer loses nothing it had committed, and its lifetime total 
   outbox.append({ sensor: 's0', metric: 'heart_rate', ts: t0, value: 1 });
   outbox.flush();
   assert.equal(outbox.stats().acceptedTotal, next + 1);
-  assert.deepEqual(outbox.pending(1, 'newest').map((c) => [c.first, c.last]), [[next, next]]);
+  assert.deepEqual(
+    outbox.pending(1, 'newest').map((c) => [c.first, c.last]),
+    [[next, next]],
+  );
 });

@@ -36,12 +36,15 @@ test('OutboxConfig fills the documented defaults, and the Outbox refuses options
     maxBytes: 268_435_456,
     maxAgeMs: 604_800_000,
   });
-  assert.throws(() => new Outbox({ clock: new ManualTime().clock(), log: silentLog, flushIntervalMs: -1 }), (err) => err instanceof OutboxError && err.code === 'invalid_config');
+  assert.throws(
+    () => new Outbox({ clock: new ManualTime().clock(), log: silentLog, flushIntervalMs: -1 }),
+    (err) => err instanceof OutboxError && err.code === 'invalid_config',
+  );
   assert.throws(() => new Outbox({ clock: new ManualTime().clock(), log: silentLog, ...({ colour: 'red' } as object) }), OutboxError);
 });
 
 test('round trip: appended readings come back from load, grouped per series', (t) => {
-    const time = new ManualTime();
+  const time = new ManualTime();
   const outbox = openOutbox(t, { clock: time.clock() });
   const flushed: PendingChunk[] = [];
   outbox.on('flushed', (chunk) => flushed.push(chunk));
@@ -81,7 +84,7 @@ test('round trip: appended readings come back from load, grouped per series', (t
 });
 
 test('readings of one series that share a millisecond are spread apart; a clock step is left alone', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   // Three frames that queued behind a busy event loop get the same receive time; another series is untouched.
   appendAll(outbox, [
     reading('ant:120:1000:1', T0, 120),
@@ -99,7 +102,7 @@ test('readings of one series that share a millisecond are spread apart; a clock 
 });
 
 test('the flush timer commits buffered readings without an explicit flush', async (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock(), flushIntervalMs: 20 });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock(), flushIntervalMs: 20 });
   const flushed = once(outbox, 'flushed', { signal: AbortSignal.timeout(2_000) });
   outbox.append(reading('s1', T0));
   const [chunk] = (await flushed) as [PendingChunk];
@@ -108,7 +111,7 @@ test('the flush timer commits buffered readings without an explicit flush', asyn
 });
 
 test('maxChunkReadings flushes early and bounds the chunk size', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 10 });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 10 });
   appendAll(outbox, readings('s1', T0, 25));
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
     [0, 9],
@@ -136,12 +139,16 @@ test('sequence ranges are contiguous and survive reopening, even when everything
 
   const second = startOutbox(path, time.clock());
   assert.equal(second.stream, stream);
-  assert.deepEqual(ranges(second.pending(10, 'oldest')), [
-    [0, 2],
-    [3, 3],
-    [4, 8],
-    [9, 9],
-  ], 'stop() flushed the buffered reading');
+  assert.deepEqual(
+    ranges(second.pending(10, 'oldest')),
+    [
+      [0, 2],
+      [3, 3],
+      [4, 8],
+      [9, 9],
+    ],
+    'stop() flushed the buffered reading',
+  );
   assert.equal(second.stats().readings, 10);
   assert.equal(second.floor(), 0);
   assert.equal(second.acknowledge(0, 9), 10);
@@ -196,7 +203,7 @@ test('a database written before the lifetime total existed counts its readings f
 });
 
 test('acknowledge deletes exactly the chunks inside the range', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [10, 10, 10, 10]);
   assert.equal(outbox.acknowledge(5, 25), 10, 'only [10, 19] lies inside');
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
@@ -217,14 +224,18 @@ test('acknowledge deletes exactly the chunks inside the range', (t) => {
   assert.equal(stats.chunks, 1);
   assert.deepEqual(stats.dropped, { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 });
   appendChunks(outbox, [1]);
-  assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
-    [20, 29],
-    [40, 40],
-  ], 'acknowledging the newest chunk does not reuse its numbers');
+  assert.deepEqual(
+    ranges(outbox.pending(10, 'oldest')),
+    [
+      [20, 29],
+      [40, 40],
+    ],
+    'acknowledging the newest chunk does not reuse its numbers',
+  );
 });
 
 test('reject deletes like acknowledge but counts the readings as rejected', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [4, 6]);
   assert.equal(outbox.reject(0, 3, 'unknown sensor'), 4);
   assert.equal(outbox.reject(0, 3, 'again'), 0);
@@ -236,7 +247,7 @@ test('reject deletes like acknowledge but counts the readings as rejected', (t) 
 });
 
 test('pending: order, limit and exclusions; load: skips unknown ids and merges in sequence order', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   appendChunks(outbox, [2, 2, 2, 2]);
   assert.deepEqual(ranges(outbox.pending(2, 'newest')), [
     [6, 7],
@@ -256,12 +267,16 @@ test('pending: order, limit and exclusions; load: skips unknown ids and merges i
   assert.equal(loaded.readings, 4);
   assert.equal(loaded.series.length, 1, 'one series for one sensor and metric');
   const ts = loaded.series[0]!.ts;
-  assert.deepEqual(ts, [...ts].sort((a, b) => a - b), 'older chunk first');
+  assert.deepEqual(
+    ts,
+    [...ts].sort((a, b) => a - b),
+    'older chunk first',
+  );
   assert.deepEqual(outbox.load([]), { series: [], clockUnsynced: false, chunks: [], readings: 0 });
 });
 
 test('invalid readings are counted and skipped, valid ones kept', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
   const bad: unknown[] = [
     null,
     'heart_rate',
@@ -340,7 +355,7 @@ test('dropped readings are reported at most once per interval, with the count si
 
 test('chunks older than maxAgeMs expire on the timer, measured on the monotonic clock', (t) => {
   t.mock.timers.enable({ apis: ['setInterval'] });
-    const time = new ManualTime();
+  const time = new ManualTime();
   const outbox = openOutbox(t, { clock: time.clock(), maxAgeMs: 60_000, flushIntervalMs: 10 });
   appendAll(outbox, readings('s1', time.wall, 3));
   outbox.flush();
@@ -461,11 +476,18 @@ test('while the disk refuses writes readings stay in memory, bounded, and are co
     [40, 49],
   ]);
   const kept = flatten(outbox.load([10, 20, 30, 40]).series);
-  assert.deepEqual(kept, flatten(readings('s2', T0 + 60_000, 45).slice(5).map((r) => ({ sensor: r.sensor, metric: r.metric, ts: [r.ts], values: [r.value] }))));
+  assert.deepEqual(
+    kept,
+    flatten(
+      readings('s2', T0 + 60_000, 45)
+        .slice(5)
+        .map((r) => ({ sensor: r.sensor, metric: r.metric, ts: [r.ts], values: [r.value] })),
+    ),
+  );
 });
 
 test('a listener that throws does not break append or flush', (t) => {
-    const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 2 });
+  const outbox = openOutbox(t, { clock: new ManualTime().clock(), maxChunkReadings: 2 });
   outbox.on('flushed', () => {
     throw new Error('listener bug');
   });
@@ -476,7 +498,10 @@ test('a listener that throws does not break append or flush', (t) => {
 test('stream before start is an error; start and stop are idempotent', (t) => {
   const dir = tempDir(t);
   const outbox = new Outbox({ path: join(dir, 'outbox.db'), clock: new ManualTime().clock(), log: silentLog });
-  assert.throws(() => outbox.stream, (err) => err instanceof OutboxError && err.code === 'not_started');
+  assert.throws(
+    () => outbox.stream,
+    (err) => err instanceof OutboxError && err.code === 'not_started',
+  );
   outbox.start();
   outbox.start();
   outbox.stop();
@@ -489,7 +514,10 @@ test('a path that cannot be created fails start with open_failed', (t) => {
   const blocker = join(dir, 'file');
   overwriteCreate(blocker);
   const outbox = new Outbox({ path: join(blocker, 'outbox.db'), clock: new ManualTime().clock(), log: silentLog });
-  assert.throws(() => outbox.start(), (err) => err instanceof OutboxError && err.code === 'open_failed');
+  assert.throws(
+    () => outbox.start(),
+    (err) => err instanceof OutboxError && err.code === 'open_failed',
+  );
 });
 
 test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and stop() unregisters them', async (t) => {

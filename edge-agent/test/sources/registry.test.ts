@@ -49,7 +49,16 @@ test('registry: each entry runs its own checks under the path it is given, and a
 });
 
 test('registry: a UART path that an enabled serial port also opens is refused, but only when both sources are enabled', () => {
-  const clash = { ant: { enabled: true, transport: 'uart', path: '/dev/ttyUSB0' }, serial: { enabled: true, ports: [{ path: '/dev/ttyACM0', protocol: 'csafe' }, { path: '/dev/ttyUSB0', protocol: 'nmea' }] } };
+  const clash = {
+    ant: { enabled: true, transport: 'uart', path: '/dev/ttyUSB0' },
+    serial: {
+      enabled: true,
+      ports: [
+        { path: '/dev/ttyACM0', protocol: 'csafe' },
+        { path: '/dev/ttyUSB0', protocol: 'nmea' },
+      ],
+    },
+  };
   assert.deepEqual(sourcesConfigProblems(defaults(clash), '/sources'), ['/sources/ant/path: /dev/ttyUSB0 is also /sources/serial/ports/1']);
   assert.deepEqual(sourcesConfigProblems(defaults({ ...clash, serial: { ...clash.serial, enabled: false } }), '/sources'), []);
 });

@@ -67,8 +67,18 @@ test('emit stamps the sensor id and the receive time plus each offset, and count
 test('emit rejects a value that is not a finite number and hands the others on', () => {
   const { book: b, sink } = book();
   const s = b.add('s', { kind: 'bike', device: undefined });
-  assert.equal(b.emit(s, [{ metric: 'power', value: Number.NaN }, { metric: 'cadence', value: Infinity }, { metric: 'speed', value: 3 }]), 1);
-  assert.deepEqual(sink.readings.map((r) => r.metric), ['speed']);
+  assert.equal(
+    b.emit(s, [
+      { metric: 'power', value: Number.NaN },
+      { metric: 'cadence', value: Infinity },
+      { metric: 'speed', value: 3 },
+    ]),
+    1,
+  );
+  assert.deepEqual(
+    sink.readings.map((r) => r.metric),
+    ['speed'],
+  );
   assert.equal(s.rejected, 2);
   assert.equal(b.health('running').rejected, 2);
 });
@@ -87,8 +97,14 @@ test('a sink that throws loses only that reading; the reading still counts and t
     },
   });
   const s = b.add('s', { kind: 'bike', device: undefined });
-  b.emit(s, [{ metric: 'power', value: 100 }, { metric: 'power', value: 101 }]);
-  assert.deepEqual(received.map((r) => r.value), [101]);
+  b.emit(s, [
+    { metric: 'power', value: 100 },
+    { metric: 'power', value: 101 },
+  ]);
+  assert.deepEqual(
+    received.map((r) => r.value),
+    [101],
+  );
   assert.equal(b.stats().readings, 2);
   assert.equal(b.stats().sinkErrors, 1);
 });
@@ -120,7 +136,10 @@ test('inventory: changes within the coalescing time are published once, and an u
   b.add('b', { kind: 'heart_rate', device: undefined });
   assert.equal(sink.inventories.length, 0);
   t.mock.timers.tick(100);
-  assert.deepEqual(sink.inventories.map((inventory) => inventory.map((s) => s.id)), [['a', 'b']]);
+  assert.deepEqual(
+    sink.inventories.map((inventory) => inventory.map((s) => s.id)),
+    [['a', 'b']],
+  );
   b.changed();
   t.mock.timers.tick(100);
   assert.equal(sink.inventories.length, 1, 'the same inventory is not published twice');
@@ -137,7 +156,10 @@ test('inventory: a batch of changes (a sensor renamed by removal and addition) i
     b.remove('old');
     b.add('new', { kind: 'rower', device: undefined });
   });
-  assert.deepEqual(sink.inventories.map((inventory) => inventory.map((s) => s.id)), [['old'], ['new']]);
+  assert.deepEqual(
+    sink.inventories.map((inventory) => inventory.map((s) => s.id)),
+    [['old'], ['new']],
+  );
   assert.equal(b.remove('missing'), false);
 });
 
@@ -161,7 +183,13 @@ test('decoded: a refusal is counted on its sensor; state is kept per key and cle
   assert.equal(s.rejected, 1);
   assert.equal(b.decoded(s, { ok: true, measurements: [{ metric: 'power', value: 200 }], state: { revs: 3 }, facts: { battery: 80 } }, '2a63', 7_000), true);
   assert.equal(b.decoded(s, { ok: true, measurements: [], state: 'x' }, '2a5b'), true);
-  assert.deepEqual([...s.decoderStates], [['2a63', { revs: 3 }], ['2a5b', 'x']]);
+  assert.deepEqual(
+    [...s.decoderStates],
+    [
+      ['2a63', { revs: 3 }],
+      ['2a5b', 'x'],
+    ],
+  );
   b.decoded(s, { ok: true, measurements: [] }, '2a5b');
   assert.deepEqual([...s.decoderStates.keys()], ['2a63']);
   b.resetDecoders(s);
@@ -193,7 +221,9 @@ test('health keeps the SourceHealth shape: counts from the book, transport refus
   assert.deepEqual(b.health('running'), { state: 'running', sensors: 1, readings: 0, rejected: 1 });
   assert.deepEqual(b.devices(), [], 'a source without links lists no devices');
 
-  const { book: ble, clock } = book<{ state: string; rssi?: number }>({ linkOf: (entry) => ({ state: entry.device.state, rssi: entry.device.rssi, adapter: entry.device.state === 'connected' ? 'hci0' : undefined }) });
+  const { book: ble, clock } = book<{ state: string; rssi?: number }>({
+    linkOf: (entry) => ({ state: entry.device.state, rssi: entry.device.rssi, adapter: entry.device.state === 'connected' ? 'hci0' : undefined }),
+  });
   const strap = ble.add('ble:aa', { kind: 'heart_rate', device: { state: 'advertising' } });
   assert.deepEqual(ble.health('running').devices, [{ id: 'ble:aa', state: 'advertising', lastSeen: null, rssi: null, adapter: null, detail: null, quirks: 0 }]);
   ble.heard(strap);

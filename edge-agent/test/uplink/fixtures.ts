@@ -133,12 +133,21 @@ export class FakeHub {
   }
 
   async start(): Promise<void> {
-    const client = connect(this.url, { clientId: `hub-${process.pid}-${Math.random().toString(16).slice(2)}`, username: 'hub', password: 'hub', reconnectPeriod: 100, protocolVersion: 4 });
+    const client = connect(this.url, {
+      clientId: `hub-${process.pid}-${Math.random().toString(16).slice(2)}`,
+      username: 'hub',
+      password: 'hub',
+      reconnectPeriod: 100,
+      protocolVersion: 4,
+    });
     this.client = client;
     client.on('error', () => undefined);
     client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
     await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-    await client.subscribeAsync([this.topics.subscription('readings'), this.topics.subscription('status'), this.topics.subscription('inventory'), this.topics.subscription('events')], { qos: 1 });
+    await client.subscribeAsync(
+      [this.topics.subscription('readings'), this.topics.subscription('status'), this.topics.subscription('inventory'), this.topics.subscription('events')],
+      { qos: 1 },
+    );
   }
 
   get connected(): boolean {

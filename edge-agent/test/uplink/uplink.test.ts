@@ -248,7 +248,12 @@ test('publishes a retained online status, refreshes it, and leaves offline on a 
   const { broker, hub, outbox, uplink: make } = await rig(t);
   for (let i = 0; i < 3; i++) outbox.addChunk(10, 60_000);
   hub.policy = () => 'no-ack';
-  const uplink = make({ statusIntervalMs: 200, reconnectMinMs: 1_500, reconnectMaxMs: 1_500, sources: () => ({ simulator: { state: 'running' }, ble: { state: 'unavailable', detail: 'no Bluetooth adapter' } }) });
+  const uplink = make({
+    statusIntervalMs: 200,
+    reconnectMinMs: 1_500,
+    reconnectMaxMs: 1_500,
+    sources: () => ({ simulator: { state: 'running' }, ble: { state: 'unavailable', detail: 'no Bluetooth adapter' } }),
+  });
   uplink.start();
   await until('two status messages', () => hub.statuses.length >= 2, 5_000);
   const status = hub.statuses[0]!.message;

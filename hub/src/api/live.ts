@@ -81,9 +81,13 @@ export class LiveStreams {
     }
     if (this.shutdown && !this.listeningForShutdown) {
       this.listeningForShutdown = true;
-      this.shutdown.addEventListener('abort', () => {
-        for (const end of this.openStreams) end();
-      }, { once: true });
+      this.shutdown.addEventListener(
+        'abort',
+        () => {
+          for (const end of this.openStreams) end();
+        },
+        { once: true },
+      );
     }
     if (this.active >= this.maxClients) {
       this.disconnects.too_many_clients++;

@@ -108,9 +108,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/readings`,
     tag: 'readings',
     summary: 'Raw readings of one sensor and metric, oldest first, one page at a time',
-    description:
-      'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading in ' +
-      '[from, to) exactly once.',
+    description: 'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading in ' + '[from, to) exactly once.',
     auth: 'bearer',
     query: ReadingsQuery,
     response: { description: 'A page of readings', contentType: JSON_TYPE, schema: ReadingsPage },

@@ -7,7 +7,11 @@ import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const PROBLEM_TYPES = {
   invalid_parameter: { status: 400, title: 'Invalid parameter', explanation: 'A query or path parameter is missing, malformed or out of range; `param` names it.' },
-  range_too_large: { status: 400, title: 'Time range too large', explanation: 'The span between `from` and `to` exceeds what one request may cover; narrow it or page through it.' },
+  range_too_large: {
+    status: 400,
+    title: 'Time range too large',
+    explanation: 'The span between `from` and `to` exceeds what one request may cover; narrow it or page through it.',
+  },
   too_many_steps: { status: 400, title: 'Too many steps', explanation: 'The rollup would return more steps than allowed; use a larger `step` or a shorter range.' },
   unauthorized: { status: 401, title: 'Unauthorized', explanation: 'Credentials are missing or wrong.' },
   not_found: { status: 404, title: 'Not found', explanation: 'No such route or resource.' },

@@ -86,8 +86,7 @@ export function compileQuery<T extends TObject>(schema: T): QueryParser<T> {
   };
 }
 
-export const TIME_PATTERN =
-  '^(\\d{1,15}|\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:?\\d{2}))?)$';
+export const TIME_PATTERN = '^(\\d{1,15}|\\d{4}-\\d{2}-\\d{2}([Tt]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:?\\d{2}))?)$';
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|([+-])(\d{2}):?(\d{2})))?$/;
 const EPOCH_MS = /^\d{1,15}$/;
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -108,14 +107,7 @@ export function parseTime(value: string, param: string): number {
   }
   const m = ISO_TIME.exec(value);
   if (!m) throw invalidParameter(param, 'expected an ISO 8601 date-time with a zone (2024-05-01T10:00:00Z) or epoch milliseconds');
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => Number(part ?? 0)) as [number, number, number, number, number, number];
   const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw invalidParameter(param, `no such date: ${value}`);
   if (hour > 23 || minute > 59 || second > 59) throw invalidParameter(param, `no such time of day: ${value}`);

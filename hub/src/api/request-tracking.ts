@@ -32,7 +32,13 @@ function loggableUrl(ctx: ApiContext): string {
 export function requestTracking(options: RequestTrackingOptions): Middleware<ApiState> {
   const requests = new LabelledCounts(['route', 'status']);
   registerScraped(options.metrics, [
-    { name: 'pb_hub_http_requests_total', help: 'HTTP requests answered, by route template and status', kind: 'counter', label: ['route', 'status'], read: () => requests.samples() },
+    {
+      name: 'pb_hub_http_requests_total',
+      help: 'HTTP requests answered, by route template and status',
+      kind: 'counter',
+      label: ['route', 'status'],
+      read: () => requests.samples(),
+    },
   ]);
   const duration = new Histogram({
     name: 'pb_hub_http_request_duration_seconds',
@@ -55,10 +61,7 @@ export function requestTracking(options: RequestTrackingOptions): Middleware<Api
       const seconds = (performance.now() - started) / 1000;
       requests.inc({ route, status: String(status) });
       if (!options.untimedRoutes.has(route)) duration.observe({ route }, seconds);
-      options.log.debug(
-        { reqId: ctx.state.requestId, method: ctx.method, url: loggableUrl(ctx), route, status, ms: Math.round(seconds * 1e4) / 10 },
-        'request',
-      );
+      options.log.debug({ reqId: ctx.state.requestId, method: ctx.method, url: loggableUrl(ctx), route, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     }
   };
 }

@@ -21,16 +21,12 @@ const MetricParam = Type.Union(
   METRIC_IDS.map((id) => Type.Literal(id)),
   { description: 'Metric from the catalogue' },
 );
-const TimeParam = (role: string) =>
-  Type.String({ pattern: TIME_PATTERN, description: `an ISO 8601 date-time with a zone, or epoch milliseconds (${role})` });
+const TimeParam = (role: string) => Type.String({ pattern: TIME_PATTERN, description: `an ISO 8601 date-time with a zone, or epoch milliseconds (${role})` });
 
 export const AgentsQuery = Type.Object({ gym: Type.Optional(GymParam) }, { additionalProperties: false });
 export const AgentPathParams = Type.Object({ id: AgentIdParam }, { additionalProperties: false });
 
-export const SeriesQuery = Type.Object(
-  { gym: Type.Optional(GymParam), agent: Type.Optional(AgentIdParam), sensor: Type.Optional(SensorParam) },
-  { additionalProperties: false },
-);
+export const SeriesQuery = Type.Object({ gym: Type.Optional(GymParam), agent: Type.Optional(AgentIdParam), sensor: Type.Optional(SensorParam) }, { additionalProperties: false });
 
 export const ReadingsQuery = Type.Object(
   {

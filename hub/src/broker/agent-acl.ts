@@ -8,12 +8,8 @@ import { MESSAGE_KINDS, type MessageKind, type Topics } from '@pulsebridge/proto
 export type AgentToHubKind = { [K in MessageKind]: (typeof MESSAGE_KINDS)[K]['direction'] extends 'agent-to-hub' ? K : never }[MessageKind];
 export type HubToAgentKind = Exclude<MessageKind, AgentToHubKind>;
 
-export const AGENT_TO_HUB_KINDS = (Object.keys(MESSAGE_KINDS) as MessageKind[]).filter(
-  (kind): kind is AgentToHubKind => MESSAGE_KINDS[kind].direction === 'agent-to-hub',
-);
-export const HUB_TO_AGENT_KINDS = (Object.keys(MESSAGE_KINDS) as MessageKind[]).filter(
-  (kind): kind is HubToAgentKind => MESSAGE_KINDS[kind].direction === 'hub-to-agent',
-);
+export const AGENT_TO_HUB_KINDS = (Object.keys(MESSAGE_KINDS) as MessageKind[]).filter((kind): kind is AgentToHubKind => MESSAGE_KINDS[kind].direction === 'agent-to-hub');
+export const HUB_TO_AGENT_KINDS = (Object.keys(MESSAGE_KINDS) as MessageKind[]).filter((kind): kind is HubToAgentKind => MESSAGE_KINDS[kind].direction === 'hub-to-agent');
 
 export function isAgentToHubKind(kind: MessageKind): kind is AgentToHubKind {
   return MESSAGE_KINDS[kind].direction === 'agent-to-hub';

@@ -334,12 +334,7 @@ export class EmbeddedBroker implements HubTransport {
     this.log.warn({ transport, remote, ...rejection, maxPacketBytes: this.maxPacketBytes }, 'connection closed: packet refused');
   }
 
-  private authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void {
+  private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
     const refuse = (reason: string, returnCode: number, message: string): void => {
       this.authFailures[reason] = (this.authFailures[reason] ?? 0) + 1;
       this.log.warn({ clientId: client.id, username, reason }, 'MQTT connection refused');

@@ -228,28 +228,24 @@ export class ExternalBroker implements HubTransport {
     this.backoff.reset();
     this.isConnected = true;
     this.log.info({ url: this.options.url, clientId: this.options.clientId, sessionPresent }, 'connected to the broker');
-    client.subscribe(
-      this.filters,
-      { qos: 1 },
-      (err, granted) => {
-        if (client !== this.client) return;
-        const refusedFilters = (granted ?? []).filter((g) => g.qos >= 128).map((g) => g.topic);
-        if (err || refusedFilters.length > 0) {
-          const refused = new TransportError(
-            'subscribe_refused',
-            `${this.options.url} refused ${refusedFilters.length > 0 ? refusedFilters.join(', ') : 'the subscriptions'}: check the broker ACL for the hub user` +
-              ' and, with sharedSubscriptions on, that the broker supports $share',
-            { cause: err ?? undefined },
-          );
-          this.log.error({ err: refused.message }, 'subscription refused');
-          this.settleFirst(refused);
-          return;
-        }
-        this.subscribed = true;
-        this.log.info({ filters: this.filters }, 'subscribed to agent messages');
-        this.settleFirst();
-      },
-    );
+    client.subscribe(this.filters, { qos: 1 }, (err, granted) => {
+      if (client !== this.client) return;
+      const refusedFilters = (granted ?? []).filter((g) => g.qos >= 128).map((g) => g.topic);
+      if (err || refusedFilters.length > 0) {
+        const refused = new TransportError(
+          'subscribe_refused',
+          `${this.options.url} refused ${refusedFilters.length > 0 ? refusedFilters.join(', ') : 'the subscriptions'}: check the broker ACL for the hub user` +
+            ' and, with sharedSubscriptions on, that the broker supports $share',
+          { cause: err ?? undefined },
+        );
+        this.log.error({ err: refused.message }, 'subscription refused');
+        this.settleFirst(refused);
+        return;
+      }
+      this.subscribed = true;
+      this.log.info({ filters: this.filters }, 'subscribed to agent messages');
+      this.settleFirst();
+    });
   }
 
   private scheduleReconnect(): void {

@@ -148,9 +148,12 @@ export class Dedupe {
       this.streamsOf(s.agent).set(s.stream, { ranges: [], used: s.used });
       if (s.used > this.clock) this.clock = s.used;
     }
-    const rows = this.db
-      .prepare('SELECT agent, stream, first, last FROM ingest_dedupe_ranges ORDER BY agent, stream, first')
-      .all() as { agent: string; stream: string; first: number; last: number }[];
+    const rows = this.db.prepare('SELECT agent, stream, first, last FROM ingest_dedupe_ranges ORDER BY agent, stream, first').all() as {
+      agent: string;
+      stream: string;
+      first: number;
+      last: number;
+    }[];
     for (const r of rows) {
       const streamsOfAgent = this.streamsOf(r.agent);
       let state = streamsOfAgent.get(r.stream);

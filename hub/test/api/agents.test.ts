@@ -52,7 +52,10 @@ test('GET /api/v1/agents?gym= narrows to one gym', async () => {
   await withApi(async (api) => {
     await seed(api);
     const body = (await (await api.get('/api/v1/agents?gym=gym-b')).json()) as Array<{ id: string }>;
-    assert.deepEqual(body.map((a) => a.id), ['box-2']);
+    assert.deepEqual(
+      body.map((a) => a.id),
+      ['box-2'],
+    );
     const none = (await (await api.get('/api/v1/agents?gym=gym-z')).json()) as unknown[];
     assert.deepEqual(none, []);
   });

@@ -111,6 +111,9 @@ test('an empty admin token is refused when the API is built', () => {
     log: pino({ level: 'silent' }),
     ready: async () => ({ ok: true, checks: {} }),
   };
-  assert.throws(() => createApi(deps), (error: unknown) => error instanceof ApiConfigError && error.code === 'api_config');
+  assert.throws(
+    () => createApi(deps),
+    (error: unknown) => error instanceof ApiConfigError && error.code === 'api_config',
+  );
   assert.doesNotThrow(() => createApi({ ...deps, adminToken: 'x' }));
 });

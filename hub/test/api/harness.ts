@@ -117,7 +117,6 @@ export async function readProblem(response: Response): Promise<ProblemJson> {
   return body;
 }
 
-
 // TypeBox refuses strings of a format it has no checker for; the API's responses use RFC 3339 date-times.
 if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set('date-time', (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value)));

@@ -97,8 +97,14 @@ test('SSE delivers published readings with filters applied, through proxies, and
         { sensor: PWR, metric: 'power', unit: 'W', ts: [1_500], values: [250] },
       ],
     });
-    assert.deepEqual(all.events().map((e) => e.agent), ['box-1', 'box-2']);
-    assert.deepEqual(box1.events().map((e) => e.agent), ['box-1']);
+    assert.deepEqual(
+      all.events().map((e) => e.agent),
+      ['box-1', 'box-2'],
+    );
+    assert.deepEqual(
+      box1.events().map((e) => e.agent),
+      ['box-1'],
+    );
     assert.deepEqual(
       hrOnly.events().map((e) => [e.agent, e.series.map((s) => s.sensor)]),
       [

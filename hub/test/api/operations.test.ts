@@ -92,7 +92,10 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
         assert.ok((op['responses'] as Json)['200'], `${path}: 200 documented`);
         for (const name of path.match(/\{(\w+)\}/g) ?? []) {
           const params = op['parameters'] as Json[];
-          assert.ok(params.some((p) => p['in'] === 'path' && `{${String(p['name'])}}` === name && p['required'] === true), `${path}: ${name} documented`);
+          assert.ok(
+            params.some((p) => p['in'] === 'path' && `{${String(p['name'])}}` === name && p['required'] === true),
+            `${path}: ${name} documented`,
+          );
         }
       }
     }
@@ -101,7 +104,10 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
     const params = readings['parameters'] as Json[];
     const metric = params.find((p) => p['name'] === 'metric')!;
     assert.equal(metric['required'], true);
-    assert.ok(((metric['schema'] as Json)['anyOf'] as Json[]).some((m) => m['const'] === 'heart_rate'), 'the metric catalogue is the enum');
+    assert.ok(
+      ((metric['schema'] as Json)['anyOf'] as Json[]).some((m) => m['const'] === 'heart_rate'),
+      'the metric catalogue is the enum',
+    );
     const limit = params.find((p) => p['name'] === 'limit')!;
     assert.deepEqual([limit['required'], (limit['schema'] as Json)['type'], (limit['schema'] as Json)['maximum']], [false, 'integer', 10_000]);
     assert.ok((readings['responses'] as Json)['400'], 'bad input is documented');

@@ -36,14 +36,11 @@ test('GET /api/v1/series lists series with their unit from the catalogue', async
     const all: unknown = await (await api.get('/api/v1/series')).json();
     assert.ok(TypeCompiler.Compile(SeriesList).Check(all));
     assert.equal((all as unknown[]).length, 3);
-    assert.deepEqual(
-      (all as Array<{ metric: string; unit: string }>).map((s) => [s.metric, s.unit]).sort(),
-      [
-        ['cadence', 'rpm'],
-        ['heart_rate', 'bpm'],
-        ['power', 'W'],
-      ],
-    );
+    assert.deepEqual((all as Array<{ metric: string; unit: string }>).map((s) => [s.metric, s.unit]).sort(), [
+      ['cadence', 'rpm'],
+      ['heart_rate', 'bpm'],
+      ['power', 'W'],
+    ]);
     const filtered = await (await api.get('/api/v1/series?gym=gym-a&agent=box-1&sensor=ant%3Apwr%3A7%3A1')).json();
     assert.deepEqual(filtered, [{ gym: 'gym-a', agent: 'box-1', sensor: 'ant:pwr:7:1', metric: 'power', unit: 'W' }]);
   });
@@ -76,13 +73,22 @@ test('ISO 8601 and epoch milliseconds give the same range; agent and gym narrow 
     const base = `/api/v1/readings?sensor=${encodeURIComponent(HR)}&metric=heart_rate`;
     const iso = await page(api, `${base}&from=2024-04-30T22:00:00Z&to=2024-05-01T02:00:00%2B02:00`);
     const epoch = await page(api, `${base}&from=${start}&to=${start + 7_200_000}`);
-    assert.deepEqual(iso.body.readings.map((r) => r.value), [1, 9, 2]);
+    assert.deepEqual(
+      iso.body.readings.map((r) => r.value),
+      [1, 9, 2],
+    );
     assert.deepEqual(epoch.body.readings, iso.body.readings);
     assert.equal(iso.body.to, start + 7_200_000, 'the +02:00 offset is applied');
     const fraction = await page(api, `${base}&from=2024-04-30T22:00:00.5Z&to=2024-04-30T22:00:01.000001Z`);
-    assert.deepEqual(fraction.body.readings.map((r) => r.value), [9]);
+    assert.deepEqual(
+      fraction.body.readings.map((r) => r.value),
+      [9],
+    );
     const one = await page(api, `${base}&from=${start}&to=${start + 10_000}&agent=box-2`);
-    assert.deepEqual(one.body.readings.map((r) => r.value), [9]);
+    assert.deepEqual(
+      one.body.readings.map((r) => r.value),
+      [9],
+    );
     const otherGym = await page(api, `${base}&from=${start}&to=${start + 10_000}&gym=gym-b`);
     assert.deepEqual(otherGym.body.readings, []);
   });
@@ -133,7 +139,10 @@ test('cursor pagination walks every reading exactly once, including readings sha
       }
     }
     const oneAgent = await walk(api, `${base}&agent=box-2&limit=3`, 'next');
-    assert.deepEqual(oneAgent.readings.map((r) => r.value), Array.from({ length: 40 }, (_, i) => 10_000 + i));
+    assert.deepEqual(
+      oneAgent.readings.map((r) => r.value),
+      Array.from({ length: 40 }, (_, i) => 10_000 + i),
+    );
   });
 });
 

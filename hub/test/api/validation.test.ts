@@ -77,10 +77,7 @@ test('every kind of bad input is a 400 problem naming the parameter, and no stor
       assert.equal(problem.param, param, path);
       assert.ok(problem.detail.startsWith(`${param}: `), `${path}: the detail names the parameter: ${problem.detail}`);
       if (detail) assert.match(problem.detail, detail, path);
-      assert.ok(
-        ['/api/v1/docs#problem-invalid_parameter', '/api/v1/docs#problem-too_many_steps'].includes(problem.type),
-        `${path}: ${problem.type}`,
-      );
+      assert.ok(['/api/v1/docs#problem-invalid_parameter', '/api/v1/docs#problem-too_many_steps'].includes(problem.type), `${path}: ${problem.type}`);
     }
     assert.equal(api.store.rawCalls.length, 0);
     assert.equal(api.store.rollupCalls.length, 0);

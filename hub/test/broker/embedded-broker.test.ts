@@ -112,7 +112,9 @@ async function metricValue(metrics: Registry, name: string, labels: Record<strin
 }
 
 function nextMessage(client: MqttClient, timeoutMs = 3_000): Promise<[topic: string, payload: Buffer, packet: { qos: number; retain: boolean }]> {
-  const message = new Promise<[string, Buffer, { qos: number; retain: boolean }]>((resolve) => client.once('message', (topic, payload, packet) => resolve([topic, payload, packet])));
+  const message = new Promise<[string, Buffer, { qos: number; retain: boolean }]>((resolve) =>
+    client.once('message', (topic, payload, packet) => resolve([topic, payload, packet])),
+  );
   return withTimeout(message, timeoutMs, 'a message');
 }
 
@@ -404,11 +406,29 @@ test('with TLS configured, agents connect over mqtts and plain MQTT is refused',
   const db = new Database(':memory:');
   const log = pino({ level: 'silent' });
   try {
-    execFileSync(openssl!, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      openssl!,
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     const registry = new SqliteAgentRegistry({ db, log, scryptCost: { N: 1024, r: 8, p: 1 } });
     const { secret } = await registry.create('tls-box', 'gym-1');

@@ -44,7 +44,6 @@ async function flushTo(client: MqttClient, agentId: string, replicas: AgentMessa
   }
 }
 
-
 interface Harness {
   transports: ExternalBroker[];
   clients: MqttClient[];
@@ -195,7 +194,11 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
       assert.match(t.readiness(), /^not connected to mqtt:/);
       const reconnects = async (): Promise<number> => (await metrics.getSingleMetric('pb_hub_broker_reconnects_total')!.get()).values[0]!.value;
       await until('two reconnect attempts', async () => (await reconnects()) >= 2, 5_000);
-      await assert.rejects(t.publish(a, 'ack', Buffer.from('{}')).then(() => undefined), { code: 'timeout' }, 'a publish while disconnected times out, saying what it waited for');
+      await assert.rejects(
+        t.publish(a, 'ack', Buffer.from('{}')).then(() => undefined),
+        { code: 'timeout' },
+        'a publish while disconnected times out, saying what it waited for',
+      );
       await t.stop();
     });
   });
@@ -221,7 +224,6 @@ transportSuite('external broker: Mosquitto from MOSQUITTO_URL', serviceSkip, () 
 }));
 
 // --- a Mosquitto started here from deploy/mosquitto ----------------------------------------------------
-
 
 const deployed = mosquittoBin ? new DeployedMosquitto() : undefined;
 const deployedSkip = mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)';

@@ -140,4 +140,3 @@ export class DeployedMosquitto implements Broker {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

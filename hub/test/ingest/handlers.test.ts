@@ -84,4 +84,3 @@ describe('Message handlers: status, inventory, events', () => {
     await s.close();
   });
 });
-

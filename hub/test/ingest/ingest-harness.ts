@@ -60,7 +60,8 @@ export function setupIngest(settings: Partial<IngestConfig> & { dbPath?: string;
     metrics,
     logLines: lines,
     metric,
-    metricReaches: (name, labels, value, timeoutMs = 3_000) => until(`${name}${JSON.stringify(labels)} to reach ${value}`, async () => (await metric(name, labels)) === value, timeoutMs, 2),
+    metricReaches: (name, labels, value, timeoutMs = 3_000) =>
+      until(`${name}${JSON.stringify(labels)} to reach ${value}`, async () => (await metric(name, labels)) === value, timeoutMs, 2),
     async close() {
       await ingest.stop();
       db.close();

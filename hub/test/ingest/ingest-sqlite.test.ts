@@ -56,7 +56,10 @@ test('with the SQLite store: stored, acked, deduplicated across a restart, and r
   await waitFor('every batch answered', () => first.transport.acks().length === 21);
   assert.equal(first.transport.acks().filter((a) => a.result === 'stored').length, 20);
   assert.deepEqual(
-    first.transport.acks().filter((a) => a.result === 'rejected').map((a) => [a.stream, a.first, a.last]),
+    first.transport
+      .acks()
+      .filter((a) => a.result === 'rejected')
+      .map((a) => [a.stream, a.first, a.last]),
     [['odd', 0, 4]],
   );
   assert.equal(await first.store.count({ agent: AGENT, gym: 'gym-a' }), 1000);

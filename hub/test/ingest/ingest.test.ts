@@ -60,5 +60,4 @@ describe('Ingest', () => {
     assert.ok(s.logLines().some((l) => typeof l.msg === 'string' && l.msg.startsWith('ingest stopped before the store took every queued batch')));
     await s.close();
   });
-
 });

@@ -54,7 +54,10 @@ describe('Readings write queue', () => {
     );
     const raw = await s.store.readRaw({ sensor: 'ble:hr-1', metric: 'heart_rate', from: 0, to: Number.MAX_SAFE_INTEGER }, 100);
     assert.deepEqual(raw[0], { ts: 1_700_000_000_000, value: 60 }, 'values survive the wire round trip');
-    assert.deepEqual(s.registry.touches.map((t) => t.id), [GOOD, GOOD]);
+    assert.deepEqual(
+      s.registry.touches.map((t) => t.id),
+      [GOOD, GOOD],
+    );
     assert.equal(await s.metric('pb_hub_ingest_batches_total', { result: 'stored' }), 2);
     assert.equal(await s.metric('pb_hub_ingest_readings_total'), 15);
     assert.equal(await s.metric('pb_hub_ingest_queue_readings'), 0);
@@ -267,11 +270,20 @@ describe('Readings write queue', () => {
   });
 });
 
-
 describe('Readings write queue: bad input', () => {
   const T0 = 1_700_000_000_000;
   const wire = (fields: { version?: unknown; agent?: unknown; first?: number; last?: number; t0?: unknown; sensors?: unknown }): Buffer =>
-    packr.pack([fields.version ?? 1, fields.agent ?? BAD, 'bad', fields.first ?? 0, fields.last ?? 2, 0, 0, fields.t0 ?? T0, fields.sensors ?? [['hr', [[1, [0, 1000, 0], [100, 1, 1]]]]]]);
+    packr.pack([
+      fields.version ?? 1,
+      fields.agent ?? BAD,
+      'bad',
+      fields.first ?? 0,
+      fields.last ?? 2,
+      0,
+      0,
+      fields.t0 ?? T0,
+      fields.sensors ?? [['hr', [[1, [0, 1000, 0], [100, 1, 1]]]]],
+    ]);
 
   const cases: { name: string; payload: () => Buffer; reason: string; acked: AckMessage | undefined; agent?: string }[] = [
     { name: 'garbage bytes', payload: () => Buffer.from([0xc1, 0xff, 0x00, 0x13]), reason: 'malformed', acked: undefined },
@@ -385,7 +397,6 @@ describe('Readings write queue: bad input', () => {
     await s.close();
   });
 });
-
 
 test('encodeBatch-made batches decode through ingest with several sensors and metrics intact', async () => {
   const s = setupIngest();

@@ -68,10 +68,15 @@ async function freshStore(options: Partial<InfluxSeriesStoreOptions> = {}): Prom
 seriesStoreContract('influx', async () => (NO_INFLUX ? { skip: NO_INFLUX } : freshStore()));
 
 function readings(n: number, sensor = 's1'): SeriesWrite[] {
-  return [{ gym: 'g1', agent: 'a1', series: [{ sensor, metric: 'power', ts: Array.from({ length: n }, (_, i) => T0 + i), values: Array.from({ length: n }, (_, i) => i % 1000) }] }];
+  return [
+    { gym: 'g1', agent: 'a1', series: [{ sensor, metric: 'power', ts: Array.from({ length: n }, (_, i) => T0 + i), values: Array.from({ length: n }, (_, i) => i % 1000) }] },
+  ];
 }
 
-const isCode = (code: string) => (err: unknown): boolean => err instanceof SeriesStoreError && err.code === code;
+const isCode =
+  (code: string) =>
+  (err: unknown): boolean =>
+    err instanceof SeriesStoreError && err.code === code;
 
 describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
   test('write() resolves only after InfluxDB answered every request of the call', { timeout: 30_000 }, async () => {
@@ -79,8 +84,14 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
       proxy!.faultFor = (i) => ({ delayMs: i % 3 === 0 ? 150 : 20 });
       await store.write(readings(10_500));
       const writes = proxy!.requests.filter((r) => r.path === '/api/v2/write');
-      assert.deepEqual(writes.map((w) => w.lines), [...Array(10).fill(1_000), 500]);
-      assert.ok(writes.every((w) => w.answeredAt !== undefined), 'a write request was still unanswered when write() resolved');
+      assert.deepEqual(
+        writes.map((w) => w.lines),
+        [...Array(10).fill(1_000), 500],
+      );
+      assert.ok(
+        writes.every((w) => w.answeredAt !== undefined),
+        'a write request was still unanswered when write() resolved',
+      );
       assert.equal(await store.count({}), 10_500);
     });
   });
@@ -118,7 +129,10 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
   test('points InfluxDB refuses for good fail with write_rejected, which is not retryable', async () => {
     await withStore(async ({ store }) => {
       proxy!.faultFor = () => ({ status: 400, body: '{"error":"partial write: points beyond retention policy dropped=3"}' });
-      await assert.rejects(store.write(readings(3)), (err: unknown) => isCode('write_rejected')(err) && !(err as SeriesStoreError).retryable && /retention/.test((err as Error).message));
+      await assert.rejects(
+        store.write(readings(3)),
+        (err: unknown) => isCode('write_rejected')(err) && !(err as SeriesStoreError).retryable && /retention/.test((err as Error).message),
+      );
     });
   });
 
@@ -127,7 +141,10 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
       proxy!.faultFor = () => 'hang';
       const started = Date.now();
       try {
-        await assert.rejects(store.write(readings(10)), (err: unknown) => isCode('timeout')(err) && /waiting for InfluxDB to confirm a write of 10 points/.test((err as Error).message));
+        await assert.rejects(
+          store.write(readings(10)),
+          (err: unknown) => isCode('timeout')(err) && /waiting for InfluxDB to confirm a write of 10 points/.test((err as Error).message),
+        );
         assert.ok(Date.now() - started < 5_000);
       } finally {
         proxy!.faultFor = () => undefined;
@@ -188,7 +205,10 @@ describe('InfluxSeriesStore without a server', () => {
   test('start against a server that never answers times out within timeoutMs', { timeout: 10_000 }, async () => {
     const store = new InfluxSeriesStore({ url: silentUrl, org: 'o', bucket: 'b', log, timeoutMs: 300 });
     const started = Date.now();
-    await assert.rejects(store.start(), (err: unknown) => isCode('unavailable')(err) && /timed out after 300 ms waiting for InfluxDB to answer a ping/.test((err as Error).message));
+    await assert.rejects(
+      store.start(),
+      (err: unknown) => isCode('unavailable')(err) && /timed out after 300 ms waiting for InfluxDB to answer a ping/.test((err as Error).message),
+    );
     assert.ok(Date.now() - started < 3_000);
   });
 
@@ -200,8 +220,13 @@ describe('InfluxSeriesStore without a server', () => {
   });
 
   test('parseSeriesKey reads SHOW SERIES keys, escapes included, and refuses foreign ones', () => {
-    assert.deepEqual(parseSeriesKey('readings,agent=a1,gym=g\\ 1\\,x\\=y,metric=power,sensor=ant:pwr:1/2'), { gym: 'g 1,x=y', agent: 'a1', sensor: 'ant:pwr:1/2', metric: 'power' });
-    assert.deepEqual(parseSeriesKey("readings,agent=a1,gym=g,metric=heart_rate,sensor=o'b \"x\""), { gym: 'g', agent: 'a1', sensor: 'o\'b "x"', metric: 'heart_rate' });
+    assert.deepEqual(parseSeriesKey('readings,agent=a1,gym=g\\ 1\\,x\\=y,metric=power,sensor=ant:pwr:1/2'), {
+      gym: 'g 1,x=y',
+      agent: 'a1',
+      sensor: 'ant:pwr:1/2',
+      metric: 'power',
+    });
+    assert.deepEqual(parseSeriesKey('readings,agent=a1,gym=g,metric=heart_rate,sensor=o\'b "x"'), { gym: 'g', agent: 'a1', sensor: 'o\'b "x"', metric: 'heart_rate' });
     assert.equal(parseSeriesKey('cpu,host=a'), undefined);
     assert.equal(parseSeriesKey('readings,agent=a1,gym=g,metric=bogus,sensor=s'), undefined);
     assert.equal(parseSeriesKey('readings,agent=a1,gym=g,sensor=s'), undefined);

@@ -65,5 +65,8 @@ test('the SQLite store lives in the data folder unless an absolute path is confi
 test('kind influx builds the InfluxDB store and resolves its token reference', () => {
   const config = load({}, { kind: 'influx', influx: { url: 'http://127.0.0.1:1', token: { env: 'INFLUX_TOKEN_FOR_TEST' } } });
   assert.ok(createSeriesStore(config, { log, dataDir: '/tmp', env: { INFLUX_TOKEN_FOR_TEST: 'user:pass' } }) instanceof InfluxSeriesStore);
-  assert.throws(() => createSeriesStore(config, { log, dataDir: '/tmp', env: {} }), (err: unknown) => err instanceof ConfigError && /INFLUX_TOKEN_FOR_TEST/.test(err.message));
+  assert.throws(
+    () => createSeriesStore(config, { log, dataDir: '/tmp', env: {} }),
+    (err: unknown) => err instanceof ConfigError && /INFLUX_TOKEN_FOR_TEST/.test(err.message),
+  );
 });

@@ -81,8 +81,16 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
     };
 
     contractTest('write then readRaw returns the exact values and millisecond times', async (store) => {
-      const hr = [[T0 + 1, 61], [T0 + 250, 62], [T0 + 1_333, 180]] as const;
-      const speed = [[T0 + 7, 3.456], [T0 + 8, 0.001], [T0 + 9_999, 12.345]] as const;
+      const hr = [
+        [T0 + 1, 61],
+        [T0 + 250, 62],
+        [T0 + 1_333, 180],
+      ] as const;
+      const speed = [
+        [T0 + 7, 3.456],
+        [T0 + 8, 0.001],
+        [T0 + 9_999, 12.345],
+      ] as const;
       await store.write([{ gym: 'g1', agent: 'a1', series: [series('ble:c0:ff:ee:00:11:22', 'heart_rate', hr), series('ant:fe:4242', 'speed', speed)] }]);
       const range = { from: T0, to: T0 + 60_000 };
       assert.deepEqual(await store.readRaw({ sensor: 'ble:c0:ff:ee:00:11:22', metric: 'heart_rate', ...range }, 100), raw(hr));
@@ -110,16 +118,62 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
     contractTest('readRaw covers [from, to): from included, to excluded', async (store) => {
       const from = T0 + 10_000;
       const to = T0 + 20_000;
-      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'cadence', [[from - 1, 1], [from, 2], [from + 1, 3], [to - 1, 4], [to, 5], [to + 1, 6]])] }]);
-      assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'cadence', from, to }, 100), raw([[from, 2], [from + 1, 3], [to - 1, 4]]));
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series('s1', 'cadence', [
+              [from - 1, 1],
+              [from, 2],
+              [from + 1, 3],
+              [to - 1, 4],
+              [to, 5],
+              [to + 1, 6],
+            ]),
+          ],
+        },
+      ]);
+      assert.deepEqual(
+        await store.readRaw({ sensor: 's1', metric: 'cadence', from, to }, 100),
+        raw([
+          [from, 2],
+          [from + 1, 3],
+          [to - 1, 4],
+        ]),
+      );
       assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'cadence', from, to: from + 1 }, 100), raw([[from, 2]]));
       assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'cadence', from: to + 2, to: to + 1_000 }, 100), []);
     });
 
     contractTest('readRaw returns the oldest readings first, at most limit, whatever the write order', async (store) => {
       const times = [9, 3, 7, 1, 5, 8, 2, 6, 4, 0].map((i) => T0 + i * 100);
-      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'heart_rate', times.slice(0, 5).map((t) => [t, (t - T0) / 100 + 60]))] }]);
-      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'heart_rate', times.slice(5).map((t) => [t, (t - T0) / 100 + 60]))] }]);
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series(
+              's1',
+              'heart_rate',
+              times.slice(0, 5).map((t) => [t, (t - T0) / 100 + 60]),
+            ),
+          ],
+        },
+      ]);
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series(
+              's1',
+              'heart_rate',
+              times.slice(5).map((t) => [t, (t - T0) / 100 + 60]),
+            ),
+          ],
+        },
+      ]);
       const selector: SeriesSelector = { sensor: 's1', metric: 'heart_rate', from: T0, to: T0 + 10_000 };
       const all = Array.from({ length: 10 }, (_, i) => [T0 + i * 100, 60 + i] as const);
       assert.deepEqual(await store.readRaw(selector, 100), raw(all));
@@ -129,8 +183,16 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
     });
 
     contractTest('one sensor seen by several agents: reads merge them by time; gym and agent narrow', async (store) => {
-      const a1 = [[T0 + 0, 100], [T0 + 2_000, 102], [T0 + 4_000, 104]] as const;
-      const a2 = [[T0 + 1_000, 201], [T0 + 3_000, 203], [T0 + 4_000, 204]] as const;
+      const a1 = [
+        [T0 + 0, 100],
+        [T0 + 2_000, 102],
+        [T0 + 4_000, 104],
+      ] as const;
+      const a2 = [
+        [T0 + 1_000, 201],
+        [T0 + 3_000, 203],
+        [T0 + 4_000, 204],
+      ] as const;
       const a3 = [[T0 + 500, 300]] as const;
       await store.write([
         { gym: 'g1', agent: 'a1', series: [series('ant:pwr:7', 'power', a1)] },
@@ -139,10 +201,21 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       await store.write([{ gym: 'g2', agent: 'a3', series: [series('ant:pwr:7', 'power', a3)] }]);
       const base = { sensor: 'ant:pwr:7', metric: 'power' as const, from: T0, to: T0 + 10_000 };
       const all = await store.readRaw(base, 100);
-      assert.deepEqual(all.map((p) => p.ts), [0, 500, 1_000, 2_000, 3_000, 4_000, 4_000].map((d) => T0 + d));
+      assert.deepEqual(
+        all.map((p) => p.ts),
+        [0, 500, 1_000, 2_000, 3_000, 4_000, 4_000].map((d) => T0 + d),
+      );
       assert.deepEqual([...all].sort(byTs), raw([...a1, ...a2, ...a3]).sort(byTs));
       const firstFour = await store.readRaw(base, 4);
-      assert.deepEqual(firstFour, raw([[T0, 100], [T0 + 500, 300], [T0 + 1_000, 201], [T0 + 2_000, 102]]));
+      assert.deepEqual(
+        firstFour,
+        raw([
+          [T0, 100],
+          [T0 + 500, 300],
+          [T0 + 1_000, 201],
+          [T0 + 2_000, 102],
+        ]),
+      );
       assert.deepEqual(await store.readRaw({ ...base, gym: 'g1' }, 100).then((ps) => ps.sort(byTs)), raw([...a1, ...a2]).sort(byTs));
       assert.deepEqual(await store.readRaw({ ...base, agent: 'a2' }, 100), raw(a2));
       assert.deepEqual(await store.readRaw({ ...base, gym: 'g2', agent: 'a3' }, 100), raw(a3));
@@ -153,12 +226,27 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
 
     contractTest('rollups: min, max, mean and count per epoch-aligned step, empty steps left out', async (store) => {
       const points = raw([
-        [T0 + 0, 10], [T0 + 500, 20], [T0 + 999, 30],
+        [T0 + 0, 10],
+        [T0 + 500, 20],
+        [T0 + 999, 30],
         // T0 + 1000 .. 1999: nothing
-        [T0 + 2_000, -5], [T0 + 2_001, 5],
+        [T0 + 2_000, -5],
+        [T0 + 2_001, 5],
         [T0 + 4_321, 7.25],
       ]);
-      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'torque', points.map((p) => [p.ts, p.value]))] }]);
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series(
+              's1',
+              'torque',
+              points.map((p) => [p.ts, p.value]),
+            ),
+          ],
+        },
+      ]);
       const base = { sensor: 's1', metric: 'torque' as const };
       assertRollups(await store.readRollup({ ...base, from: T0, to: T0 + 10_000 }, 1_000), [
         { ts: T0, min: 10, max: 30, mean: 20, count: 3 },
@@ -184,7 +272,19 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         x = (x * 1103515245 + 12345) % 2147483648;
         points.push({ ts: T0 + i * 97 + (x % 50), value: (x % 20_000) / 10 - 1_000 });
       }
-      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'resistance', points.map((p) => [p.ts, p.value]))] }]);
+      await store.write([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series(
+              's1',
+              'resistance',
+              points.map((p) => [p.ts, p.value]),
+            ),
+          ],
+        },
+      ]);
       const from = T0 + 1_234;
       const to = T0 + 250_000;
       assertRollups(await store.readRollup({ sensor: 's1', metric: 'resistance', from, to }, 10_000), expectedRollups(points, from, to, 10_000));
@@ -192,9 +292,30 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
 
     contractTest('listSeries and count honour gym, agent and sensor filters', async (store) => {
       await store.write([
-        { gym: 'g1', agent: 'a1', series: [series('hr-1', 'heart_rate', [[T0, 60], [T0 + 1, 61]]), series('bike-1', 'power', [[T0, 200]]), series('bike-1', 'cadence', [[T0, 90]])] },
+        {
+          gym: 'g1',
+          agent: 'a1',
+          series: [
+            series('hr-1', 'heart_rate', [
+              [T0, 60],
+              [T0 + 1, 61],
+            ]),
+            series('bike-1', 'power', [[T0, 200]]),
+            series('bike-1', 'cadence', [[T0, 90]]),
+          ],
+        },
         { gym: 'g1', agent: 'a2', series: [series('hr-1', 'heart_rate', [[T0, 70]])] },
-        { gym: 'g2', agent: 'a3', series: [series('hr-9', 'heart_rate', [[T0, 80], [T0 + 1, 81], [T0 + 2, 82]])] },
+        {
+          gym: 'g2',
+          agent: 'a3',
+          series: [
+            series('hr-9', 'heart_rate', [
+              [T0, 80],
+              [T0 + 1, 81],
+              [T0 + 2, 82],
+            ]),
+          ],
+        },
       ]);
       const all: SeriesInfo[] = [
         { gym: 'g1', agent: 'a1', sensor: 'bike-1', metric: 'cadence' },
@@ -244,25 +365,48 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         assert.equal((await store.readRollup(selector, 100)).length, 1);
         assert.equal(await store.count({ sensor: sensors[i]! }), 1);
       }
-      assert.deepEqual(
-        sortSeries(await store.listSeries({ gym })),
-        sortSeries(sensors.map((sensor) => ({ gym, agent: 'a1', sensor, metric: 'heart_rate' }))),
-      );
+      assert.deepEqual(sortSeries(await store.listSeries({ gym })), sortSeries(sensors.map((sensor) => ({ gym, agent: 'a1', sensor, metric: 'heart_rate' }))));
       assert.deepEqual(await store.listSeries({ gym: "' OR gym =~ /.*/ OR gym='" }), []);
       assert.equal(await store.count({ sensor: "x' OR '1'='1" }), 0);
     });
 
     contractTest('values at the edges of the metric catalogue come back exactly', async (store) => {
-      const power = [[T0, -32_768], [T0 + 1, -1], [T0 + 2, 0], [T0 + 3, 32_767]] as const;
-      const latitude = [[T0, -89.9999999], [T0 + 1, -0.0000001], [T0 + 2, 0.0000001], [T0 + 3, 45.1234567], [T0 + 4, 90]] as const;
-      const longitude = [[T0, -179.9999999], [T0 + 1, 179.9999999]] as const;
-      const distance = [[T0, 0.1], [T0 + 1, 100_000_000]] as const;
-      const epochEdges = [[1, 60], [Date.UTC(2100, 0, 1), 61]] as const;
+      const power = [
+        [T0, -32_768],
+        [T0 + 1, -1],
+        [T0 + 2, 0],
+        [T0 + 3, 32_767],
+      ] as const;
+      const latitude = [
+        [T0, -89.9999999],
+        [T0 + 1, -0.0000001],
+        [T0 + 2, 0.0000001],
+        [T0 + 3, 45.1234567],
+        [T0 + 4, 90],
+      ] as const;
+      const longitude = [
+        [T0, -179.9999999],
+        [T0 + 1, 179.9999999],
+      ] as const;
+      const distance = [
+        [T0, 0.1],
+        [T0 + 1, 100_000_000],
+      ] as const;
+      const epochEdges = [
+        [1, 60],
+        [Date.UTC(2100, 0, 1), 61],
+      ] as const;
       await store.write([
         {
           gym: 'g1',
           agent: 'a1',
-          series: [series('pm', 'power', power), series('gps', 'latitude', latitude), series('gps', 'longitude', longitude), series('odo', 'distance', distance), series('hr', 'heart_rate', epochEdges)],
+          series: [
+            series('pm', 'power', power),
+            series('gps', 'latitude', latitude),
+            series('gps', 'longitude', longitude),
+            series('odo', 'distance', distance),
+            series('hr', 'heart_rate', epochEdges),
+          ],
         },
       ]);
       const read = (sensor: string, metric: MetricId, from = T0, to = T0 + 10): Promise<RawPoint[]> => store.readRaw({ sensor, metric, from, to }, 100);
@@ -290,7 +434,10 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         }
         const steps = await store.readRollup({ sensor: 'big', metric: 'incline', from: T0, to: T0 + n * 100 }, 60_000);
         assert.equal(steps.length, Math.ceil((n * 100) / 60_000));
-        assert.equal(steps.reduce((sum, s) => sum + s.count, 0), n);
+        assert.equal(
+          steps.reduce((sum, s) => sum + s.count, 0),
+          n,
+        );
       },
       120_000,
     );
@@ -325,7 +472,19 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       const good: SeriesWrite = { gym: 'g1', agent: 'a1', series: [series('s1', 'heart_rate', [[T0, 60]])] };
       const bad: [string, SeriesWrite][] = [
         ['values.0', { gym: 'g1', agent: 'a1', series: [series('s2', 'heart_rate', [[T0, Number.NaN]])] }],
-        ['values.1', { gym: 'g1', agent: 'a1', series: [series('s2', 'heart_rate', [[T0, 1], [T0 + 1, Number.POSITIVE_INFINITY]])] }],
+        [
+          'values.1',
+          {
+            gym: 'g1',
+            agent: 'a1',
+            series: [
+              series('s2', 'heart_rate', [
+                [T0, 1],
+                [T0 + 1, Number.POSITIVE_INFINITY],
+              ]),
+            ],
+          },
+        ],
         ['length', { gym: 'g1', agent: 'a1', series: [{ sensor: 's2', metric: 'heart_rate', ts: [T0, T0 + 1], values: [1] }] }],
         ['ts', { gym: 'g1', agent: 'a1', series: [series('s2', 'heart_rate', [[-1, 60]])] }],
         ['ts fraction', { gym: 'g1', agent: 'a1', series: [series('s2', 'heart_rate', [[T0 + 0.5, 60]])] }],

@@ -147,7 +147,10 @@ describe('SqliteSeriesStore', () => {
         const locked = join(dir, 'locked');
         mkdirSync(locked);
         chmodSync(locked, 0o500);
-        await assert.rejects(new SqliteSeriesStore({ path: join(locked, 'sub', 'series.db'), log }).start(), (err: unknown) => err instanceof SeriesStoreError && err.code === 'unavailable');
+        await assert.rejects(
+          new SqliteSeriesStore({ path: join(locked, 'sub', 'series.db'), log }).start(),
+          (err: unknown) => err instanceof SeriesStoreError && err.code === 'unavailable',
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -164,7 +167,12 @@ describe('SqliteSeriesStore', () => {
         {
           gym: 'g1',
           agent: 'a1',
-          series: lengths.map((n) => ({ sensor: `len-${n}`, metric: 'cadence' as const, ts: Array.from({ length: n }, (_, i) => T0 + i), values: Array.from({ length: n }, (_, i) => i / 10) })),
+          series: lengths.map((n) => ({
+            sensor: `len-${n}`,
+            metric: 'cadence' as const,
+            ts: Array.from({ length: n }, (_, i) => T0 + i),
+            values: Array.from({ length: n }, (_, i) => i / 10),
+          })),
         },
       ]);
       for (const n of lengths) {
@@ -172,7 +180,10 @@ describe('SqliteSeriesStore', () => {
         assert.equal(points.length, n, `len-${n}`);
         assert.deepEqual(points.at(-1), { ts: T0 + n - 1, value: (n - 1) / 10 });
       }
-      assert.equal(await store.count({}), lengths.reduce((a, b) => a + b, 0));
+      assert.equal(
+        await store.count({}),
+        lengths.reduce((a, b) => a + b, 0),
+      );
     } finally {
       await store.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -368,7 +368,10 @@ export class AntSource implements Source {
     }
     this.book.heard(entry, now);
     const { profile } = entry.device;
-    const result = profile.decode(message.page, entry.decoderStates.get(profile.name), { deviceNumber: channelId.deviceNumber, wheelCircumferenceM: this.config.wheelCircumferenceM });
+    const result = profile.decode(message.page, entry.decoderStates.get(profile.name), {
+      deviceNumber: channelId.deviceNumber,
+      wheelCircumferenceM: this.config.wheelCircumferenceM,
+    });
     this.book.decoded(entry, result, profile.name, now);
   }
 }

@@ -39,7 +39,12 @@ export const AntSourceConfig = Type.Object(
       maxItems: 16,
       description: 'channels mode: device types searched for by wildcard channels while joining is permitted',
     }),
-    channelSearchTimeoutSeconds: Type.Number({ minimum: 0, maximum: 637.5, default: 30, description: 'channels mode: a channel that finds nothing this long is closed and reopened' }),
+    channelSearchTimeoutSeconds: Type.Number({
+      minimum: 0,
+      maximum: 637.5,
+      default: 30,
+      description: 'channels mode: a channel that finds nothing this long is closed and reopened',
+    }),
     channelReopenDelayMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'wait after a channel closed on its own before reopening it' }),
     responseTimeoutMs: Type.Integer({ minimum: 50, maximum: 30_000, default: 1_000, description: 'how long to wait for the stick to answer a command' }),
     reopenInitialMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 500, description: 'first wait before reopening a lost stick' }),
@@ -66,7 +71,8 @@ export function antConfigProblems(config: AntSourceConfig, path: string): string
     if (!key.ok) problems.push(`${path}/networkKey: ${key.reason}`);
   }
   config.allow.forEach((id, index) => {
-    if (parseAntSensorId(id) === undefined) problems.push(`${path}/allow/${index}: ${id} is not an ANT sensor id (device type 1-127, transmission type 0-255, a 20-bit device number agreeing with it)`);
+    if (parseAntSensorId(id) === undefined)
+      problems.push(`${path}/allow/${index}: ${id} is not an ANT sensor id (device type 1-127, transmission type 0-255, a 20-bit device number agreeing with it)`);
   });
   return problems;
 }
@@ -98,7 +104,10 @@ export function resolveNetworkKey(ref: SecretRef | undefined, env: NodeJS.Proces
  * and health output.
  */
 export function parseNetworkKey(text: string): NetworkKeyResult {
-  const digits = text.trim().replace(/^0x/i, '').replace(/[\s:,-]/g, '');
+  const digits = text
+    .trim()
+    .replace(/^0x/i, '')
+    .replace(/[\s:,-]/g, '');
   if (!/^[0-9a-fA-F]{16}$/.test(digits)) return { ok: false, reason: `ANT+ network key must be 8 bytes as 16 hex digits, got ${digits.length} characters` };
   const key = new Uint8Array(8);
   for (let i = 0; i < 8; i++) key[i] = Number.parseInt(digits.slice(i * 2, i * 2 + 2), 16);
@@ -114,6 +123,6 @@ export function parseAntSensorId(id: string): { deviceType: number; deviceNumber
   const transmissionType = Number(match[3]);
   if (deviceType > 0x7f || transmissionType > 0xff || deviceNumber > 0xfffff) return undefined;
   // The upper nibble of the transmission type carries device number bits 16-19: both must agree.
-  if (deviceNumber >> 16 !== (transmissionType >> 4) && deviceNumber > 0xffff) return undefined;
+  if (deviceNumber >> 16 !== transmissionType >> 4 && deviceNumber > 0xffff) return undefined;
   return { deviceType, deviceNumber, transmissionType };
 }

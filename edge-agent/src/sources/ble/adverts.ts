@@ -216,10 +216,12 @@ function offeredServices(advertisement: AdvertisementLike): string[] {
   return offered;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is being removed
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\uFFFD]/g;
+
 /** Advert names are whatever a device says: printable characters only, bounded. */
 function cleanName(name: string | undefined): string | undefined {
   if (typeof name !== 'string') return undefined;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being removed
-  const clean = name.replace(/[\u0000-\u001f\u007f\uFFFD]/g, '').trim().slice(0, 64);
+  const clean = name.replace(CONTROL_CHARACTERS, '').trim().slice(0, 64);
   return clean.length > 0 ? clean : undefined;
 }

@@ -37,7 +37,12 @@ export const BleSourceConfig = Type.Object(
     gattTimeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 5_000, description: 'how long one GATT step (discovery, subscribe, read, disconnect) may take' }),
     reconnectInitialMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 1_000, description: 'first wait before reconnecting a sensor after a failure or link loss' }),
     reconnectMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 30_000, description: 'longest wait between reconnect attempts' }),
-    silenceTimeoutMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 10_000, description: 'a connected sensor that sends nothing this long is disconnected and reconnected' }),
+    silenceTimeoutMs: Type.Integer({
+      minimum: 10,
+      maximum: 600_000,
+      default: 10_000,
+      description: 'a connected sensor that sends nothing this long is disconnected and reconnected',
+    }),
     adapterSilenceMs: Type.Integer({
       minimum: 10,
       maximum: 3_600_000,

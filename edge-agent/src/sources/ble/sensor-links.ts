@@ -200,7 +200,10 @@ export class SensorLinks {
       this.releaseSlot(adapter, entry.id, link);
       // A device without anything to decode will not grow any: try it rarely.
       this.enterBackoff(entry, errorMessage(error), code === 'nothing_to_decode');
-      this.log.warn({ sensor: entry.id, adapter: adapter.name, err: errorMessage(error), code, retryInMs: Math.round(entry.device.retryAtMono - performance.now()) }, 'BLE connection failed');
+      this.log.warn(
+        { sensor: entry.id, adapter: adapter.name, err: errorMessage(error), code, retryInMs: Math.round(entry.device.retryAtMono - performance.now()) },
+        'BLE connection failed',
+      );
       this.pump(adapter);
       return;
     }

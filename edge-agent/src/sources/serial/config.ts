@@ -11,18 +11,14 @@ const portCommon = {
   protocol: Protocol,
   baudRate: Type.Optional(Type.Integer({ minimum: 300, maximum: 4_000_000, description: "line speed; the protocol's default when absent" })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'shown with the sensor in the inventory' })),
-  kind: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 32, description: 'sensor kind for the inventory (rower, bike, treadmill, ...); defaults per protocol' }),
-  ),
+  kind: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'sensor kind for the inventory (rower, bike, treadmill, ...); defaults per protocol' })),
 };
 
 /** A port is found by its path or by its USB ids, exactly one of them (serialConfigProblems says which is wrong). */
 export const SerialPortConfig = Type.Object(
   {
     path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'device path, e.g. /dev/ttyACM0 or /dev/serial/by-id/...' })),
-    usb: Type.Optional(
-      Type.Object({ vendorId: UsbId, productId: UsbId }, { additionalProperties: false, description: 'found through SerialPort.list() at every (re)connect' }),
-    ),
+    usb: Type.Optional(Type.Object({ vendorId: UsbId, productId: UsbId }, { additionalProperties: false, description: 'found through SerialPort.list() at every (re)connect' })),
     ...portCommon,
   },
   { additionalProperties: false },

@@ -74,7 +74,9 @@ export async function openSerialPort(path: string, baudRate: number, handlers: O
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) => {
     // serialport's messages read "Error: No such file or directory, cannot open <path>": keep only the cause.
-    port.open((error) => (error ? reject(new SerialPortError('open_failed', `cannot open ${path}: ${error.message.replace(/^Error: /, '').replace(/, cannot open .*$/, '')}`)) : resolve()));
+    port.open((error) =>
+      error ? reject(new SerialPortError('open_failed', `cannot open ${path}: ${error.message.replace(/^Error: /, '').replace(/, cannot open .*$/, '')}`)) : resolve(),
+    );
   });
   let closing = false;
   port.on('data', (chunk: Buffer) => handlers.data(chunk));

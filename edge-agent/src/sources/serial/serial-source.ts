@@ -57,7 +57,11 @@ function fnv1a(text: string): string {
  * part of a /dev/serial/by-id name) behind a hash of the whole.
  */
 export function sensorKey(raw: string, maxLength: number): string {
-  const key = raw.replace(/^\/dev\//, '').replace(NOT_IN_KEY, '_').replace(/^_+|_+$/g, '') || `port-${fnv1a(raw)}`;
+  const key =
+    raw
+      .replace(/^\/dev\//, '')
+      .replace(NOT_IN_KEY, '_')
+      .replace(/^_+|_+$/g, '') || `port-${fnv1a(raw)}`;
   if (key.length <= maxLength) return key;
   return `${fnv1a(raw)}-${key.slice(key.length - (maxLength - 9))}`;
 }

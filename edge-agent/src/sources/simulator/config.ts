@@ -39,9 +39,7 @@ export const SimulatorConfig = Type.Object(
   {
     athletes: Type.Integer({ minimum: 0, maximum: MAX_ATHLETES, default: 20, description: 'every athlete wears a heart-rate strap and uses one piece of equipment' }),
     seed: Type.Integer({ minimum: 0, maximum: 0xffff_ffff, default: 1, description: 'same seed and same time give the same sensor ids and values' }),
-    sensorRateHz: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, maximum: MAX_SENSOR_RATE_HZ, description: 'drive every sensor at this rate instead of its real one' }),
-    ),
+    sensorRateHz: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_SENSOR_RATE_HZ, description: 'drive every sensor at this rate instead of its real one' })),
     maxReadings: Type.Optional(Type.Integer({ minimum: 0, description: 'stop emitting after exactly this many readings' })),
     tickMs: Type.Integer({ minimum: 10, maximum: 1_000, default: 50, description: 'period of the one timer that emits what is due' }),
     rrIntervals: Type.Boolean({ default: true, description: 'emit one rr_interval reading per heartbeat' }),

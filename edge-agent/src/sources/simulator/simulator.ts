@@ -105,19 +105,66 @@ function buildPopulation(config: SimulatorConfig): Population {
       phase: ids.next(),
       athlete,
     });
-    sensors.push(new HeartRateStrap(setup(0, uniqueId(() => bleAddress(ids, STRAP_OUI)), 'heart-rate strap', NATIVE_RATE_HZ.heart_rate), config.rrIntervals));
+    sensors.push(
+      new HeartRateStrap(
+        setup(
+          0,
+          uniqueId(() => bleAddress(ids, STRAP_OUI)),
+          'heart-rate strap',
+          NATIVE_RATE_HZ.heart_rate,
+        ),
+        config.rrIntervals,
+      ),
+    );
     switch (athlete.profile.equipment) {
       case 'bike':
-        sensors.push(new SmartTrainer(setup(1, uniqueId(() => antDeviceId(ids, 'fe')), 'smart trainer', NATIVE_RATE_HZ.bike)));
+        sensors.push(
+          new SmartTrainer(
+            setup(
+              1,
+              uniqueId(() => antDeviceId(ids, 'fe')),
+              'smart trainer',
+              NATIVE_RATE_HZ.bike,
+            ),
+          ),
+        );
         break;
       case 'treadmill':
-        sensors.push(new Treadmill(setup(1, uniqueId(() => bleAddress(ids)), 'treadmill', NATIVE_RATE_HZ.treadmill)));
+        sensors.push(
+          new Treadmill(
+            setup(
+              1,
+              uniqueId(() => bleAddress(ids)),
+              'treadmill',
+              NATIVE_RATE_HZ.treadmill,
+            ),
+          ),
+        );
         break;
       case 'rower':
-        sensors.push(new Rower(setup(1, uniqueId(() => csafeSerialId(ids)), 'rowing machine', NATIVE_RATE_HZ.rower)));
+        sensors.push(
+          new Rower(
+            setup(
+              1,
+              uniqueId(() => csafeSerialId(ids)),
+              'rowing machine',
+              NATIVE_RATE_HZ.rower,
+            ),
+          ),
+        );
         break;
       case 'outdoor':
-        sensors.push(new GpsReceiver(setup(1, uniqueId(() => nmeaId(ids)), 'GPS', NATIVE_RATE_HZ.gps), loop));
+        sensors.push(
+          new GpsReceiver(
+            setup(
+              1,
+              uniqueId(() => nmeaId(ids)),
+              'GPS',
+              NATIVE_RATE_HZ.gps,
+            ),
+            loop,
+          ),
+        );
         break;
       case null:
         break;
@@ -195,10 +242,7 @@ export class SimulatorSource implements Source {
     this.book.publish();
     if (this.finishIfDone()) return;
     this.timer = setInterval(() => this.tick(), this.config.tickMs);
-    this.log.info(
-      { athletes: this.config.athletes, sensors: sensors.length, seed: this.config.seed, maxReadings: this.config.maxReadings },
-      'simulator started',
-    );
+    this.log.info({ athletes: this.config.athletes, sensors: sensors.length, seed: this.config.seed, maxReadings: this.config.maxReadings }, 'simulator started');
   }
 
   async stop(): Promise<void> {

@@ -70,9 +70,7 @@ export function encodeAdvertisingData(content: AdvertisingContent): Buffer {
   if (content.localName !== undefined) parts.push(adStructure(AdType.completeLocalName, Buffer.from(content.localName, 'utf8')));
   const encoded = Buffer.concat(parts);
   if (encoded.length > MAX_LEGACY_ADVERTISING_DATA) {
-    throw new AdvertisingDataError(
-      `advertising data is ${encoded.length} bytes, a legacy PDU carries ${MAX_LEGACY_ADVERTISING_DATA}`,
-    );
+    throw new AdvertisingDataError(`advertising data is ${encoded.length} bytes, a legacy PDU carries ${MAX_LEGACY_ADVERTISING_DATA}`);
   }
   return encoded;
 }

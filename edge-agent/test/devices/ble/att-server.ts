@@ -421,4 +421,3 @@ export class AttServer {
     this.options.send(pdu);
   }
 }
-

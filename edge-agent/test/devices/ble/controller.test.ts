@@ -41,9 +41,7 @@ class RawHost {
   async command(op: number, parameters: number[] | Buffer = []): Promise<Buffer> {
     this.send(op, parameters);
     return this.next(
-      (packet) =>
-        (packet[1] === EventCode.commandComplete && packet.readUInt16LE(4) === op) ||
-        (packet[1] === EventCode.commandStatus && packet.readUInt16LE(5) === op),
+      (packet) => (packet[1] === EventCode.commandComplete && packet.readUInt16LE(4) === op) || (packet[1] === EventCode.commandStatus && packet.readUInt16LE(5) === op),
       `the answer to opcode 0x${op.toString(16)}`,
     );
   }
@@ -112,7 +110,10 @@ function reassemble(packets: Buffer[], handle: number): { cid: number; payload: 
     if (packet[0] !== PacketType.acl || (packet.readUInt16LE(1) & 0x0fff) !== handle) continue;
     const boundary = packet.readUInt16LE(1) >> 12;
     const data = packet.subarray(5);
-    partial = boundary === AclBoundary.continuation && partial ? { data: Buffer.concat([partial.data, data]), fragments: [...partial.fragments, data.length] } : { data, fragments: [data.length] };
+    partial =
+      boundary === AclBoundary.continuation && partial
+        ? { data: Buffer.concat([partial.data, data]), fragments: [...partial.fragments, data.length] }
+        : { data, fragments: [data.length] };
     if (partial.data.length >= 4 && partial.data.length === partial.data.readUInt16LE(0) + 4) {
       pdus.push({ cid: partial.data.readUInt16LE(2), payload: partial.data.subarray(4), fragments: partial.fragments });
       partial = undefined;
@@ -196,7 +197,10 @@ describe('fake controller at the HCI level', () => {
     const socket = new FakeHciSocket();
     const errors: HciSocketError[] = [];
     socket.on('error', (error: HciSocketError) => errors.push(error));
-    assert.throws(() => socket.bindRaw(1), (error: HciSocketError) => error.code === 'ENODEV' && error.syscall === 'bind');
+    assert.throws(
+      () => socket.bindRaw(1),
+      (error: HciSocketError) => error.code === 'ENODEV' && error.syscall === 'bind',
+    );
     socket.write(Buffer.from('01030c00', 'hex'));
     assert.equal(errors.at(-1)?.code, 'EBADFD');
     world.adapter(0).setPowered(false);

@@ -530,10 +530,7 @@ export class FakeAdapter implements LinkHost {
     if (!ALLOWED_DISCONNECT_REASONS.has(reason)) return this.status(op, HciStatus.invalidParameters);
     this.status(op, HciStatus.success);
     // The local controller reports 0x16 to its own host whatever reason went to the peer.
-    this.environment.timers.timeout(
-      () => this.closeLink(link, { reasonToHost: HciStatus.localHostTerminated, reasonForPeer: reason }),
-      1,
-    );
+    this.environment.timers.timeout(() => this.closeLink(link, { reasonToHost: HciStatus.localHostTerminated, reasonForPeer: reason }), 1);
   }
 
   private readRssi(p: Buffer): void {
@@ -642,10 +639,7 @@ export class FakeAdapter implements LinkHost {
   loseLink(link: Link, detectAfterMs: number): void {
     if (this.links.get(link.handle) !== link || link.state !== 'open') return;
     link.state = 'lost';
-    this.environment.timers.timeout(
-      () => this.closeLink(link, { reasonToHost: HciStatus.connectionTimeout, reasonForPeer: HciStatus.connectionTimeout }),
-      detectAfterMs,
-    );
+    this.environment.timers.timeout(() => this.closeLink(link, { reasonToHost: HciStatus.connectionTimeout, reasonForPeer: HciStatus.connectionTimeout }), detectAfterMs);
   }
 
   private closeLink(link: Link, reasons: { reasonToHost: number | undefined; reasonForPeer: number }): void {

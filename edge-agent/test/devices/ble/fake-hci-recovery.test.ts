@@ -36,7 +36,10 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     await sleep(300);
     assert.equal(received.length, atWedge, 'nothing arrives from a wedged adapter');
     assert.ok(strap.notifications.length > lostBefore, 'the strap kept sending');
-    assert.ok(strap.notifications.slice(lostBefore).every((record) => record.deliveries.length === 0), 'and all of it was lost');
+    assert.ok(
+      strap.notifications.slice(lostBefore).every((record) => record.deliveries.length === 0),
+      'and all of it was lost',
+    );
     const scanRequests = adapter.counters.commandsIgnoredWhileWedged;
     noble.startScanning([], false);
     await until('the scan commands swallowed', () => adapter.counters.commandsIgnoredWhileWedged > scanRequests, 1_000);
@@ -57,7 +60,10 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     await again.subscribeAsync();
     await until('notifications after recovery', () => after.length >= 5, 2000);
     const delivered = strap.deliveredNotifications('2a37').slice(-after.length);
-    assert.deepEqual(after.map((data) => data.toString('hex')), delivered.map((record) => record.data.toString('hex')));
+    assert.deepEqual(
+      after.map((data) => data.toString('hex')),
+      delivered.map((record) => record.data.toString('hex')),
+    );
   });
 
   test('a new noble instance on a wedged adapter never powers on until it resets the adapter', { timeout: 15_000 }, async (t) => {
@@ -195,7 +201,10 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     }
     const distinct = [...new Set(frames.map((frame) => frame.toString('hex')))];
     const recorded = new Set(polar.deliveredNotifications('ff').map((record) => record.data.toString('hex')));
-    assert.ok(distinct.every((frame) => recorded.has(frame)), 'every frame noble saw is one the strap recorded as delivered');
+    assert.ok(
+      distinct.every((frame) => recorded.has(frame)),
+      'every frame noble saw is one the strap recorded as delivered',
+    );
     assert.equal(world.adapter(0).counters.connectionsAttempted, 0);
   });
 
@@ -283,7 +292,10 @@ describe('fake HCI controller under noble: recovery, FTMS, processes', () => {
     assert.deepEqual(JSON.parse(result.stdout.trim()), { name: 'HRM-PRELOAD', uuids: ['180d', '180f'], battery: 66 });
 
     const broken = join(directory, 'broken.json');
-    writeFileSync(broken, JSON.stringify({ adapters: [{ id: 0 }], peripherals: [{ kind: 'toaster' }, { kind: 'heart-rate-strap', adapters: [3], options: { heartRate: 'fast' } }] }));
+    writeFileSync(
+      broken,
+      JSON.stringify({ adapters: [{ id: 0 }], peripherals: [{ kind: 'toaster' }, { kind: 'heart-rate-strap', adapters: [3], options: { heartRate: 'fast' } }] }),
+    );
     const refused = await runChild(['--import', 'tsx', '--import', preload, '-e', 'console.log("should not run")'], { PB_FAKE_BLE_SCENARIO: broken }, 15_000);
     assert.notEqual(refused.code, 0);
     assert.doesNotMatch(refused.stdout, /should not run/);

@@ -39,7 +39,16 @@ describe('fake HCI controller under noble', () => {
     await address;
     assert.equal(noble.address, '00:1a:7d:da:71:aa');
     const sent = world.adapter(0).commandLog.map((entry) => entry.name);
-    for (const name of ['setEventMask', 'leSetEventMask', 'readLocalVersion', 'writeLeHostSupported', 'readLeHostSupported', 'leReadBufferSize', 'readBdAddr', 'leSetScanParameters']) {
+    for (const name of [
+      'setEventMask',
+      'leSetEventMask',
+      'readLocalVersion',
+      'writeLeHostSupported',
+      'readLeHostSupported',
+      'leReadBufferSize',
+      'readBdAddr',
+      'leSetScanParameters',
+    ]) {
       assert.ok(sent.includes(name), `noble sent ${name} (sent: ${sent.join(', ')})`);
     }
     assert.equal(world.adapter(0).counters.unknownCommands, 0);
@@ -159,7 +168,10 @@ describe('fake HCI controller under noble', () => {
       sent.map((record) => record.data.toString('hex')),
     );
     assert.ok(sent.every((record) => record.deliveries.length === 1 && record.deliveries[0]?.adapterId === 0));
-    assert.ok(sent.some((record) => ((record.data[0] ?? 0) & 0x10) !== 0), 'some carry RR intervals');
+    assert.ok(
+      sent.some((record) => ((record.data[0] ?? 0) & 0x10) !== 0),
+      'some carry RR intervals',
+    );
     assert.equal(strap.isSubscribed('2a37'), false);
     assert.equal(world.adapter(0).counters.aclBufferOverruns, 0);
   });
@@ -241,7 +253,14 @@ describe('fake HCI controller under noble', () => {
     const first = await discover(noble1, byAddress(firstOnOne.address), 'first peripheral on hci1');
     await withTimeout(first.connectAsync(), 2000, 'first connection on hci1');
     const second = await discover(noble1, byAddress(secondOnOne.address), 'second peripheral on hci1');
-    const refused = await withTimeout(second.connectAsync().then(() => undefined, (error: Error) => error), 2000, 'the refused connection');
+    const refused = await withTimeout(
+      second.connectAsync().then(
+        () => undefined,
+        (error: Error) => error,
+      ),
+      2000,
+      'the refused connection',
+    );
     assert.ok(refused instanceof Error, 'connect beyond the limit fails');
     assert.match(refused.message, /Connection Limit Exceeded \(0x9\)/);
     assert.equal(world.adapter(1).counters.connectionLimitRejections, 1);
@@ -264,7 +283,14 @@ describe('fake HCI controller under noble', () => {
     assert.ok(a && b && c);
     await withTimeout(a.connectAsync(), 2000, 'connection 1');
     await withTimeout(b.connectAsync(), 2000, 'connection 2');
-    const error = await withTimeout(c.connectAsync().then(() => undefined, (failure: Error) => failure), 2000, 'connection 3');
+    const error = await withTimeout(
+      c.connectAsync().then(
+        () => undefined,
+        (failure: Error) => failure,
+      ),
+      2000,
+      'connection 3',
+    );
     assert.match(String(error), /Connection Limit Exceeded/);
     await a.disconnectAsync();
     await withTimeout(c.connectAsync(), 2000, 'connection 3 after a slot was freed');
@@ -280,7 +306,14 @@ describe('fake HCI controller under noble', () => {
     const peripheral = await discover(noble, byAddress(strap.address), 'the strap');
     strap.stopAdvertising();
     const started = Date.now();
-    const error = await withTimeout(peripheral.connectAsync().then(() => undefined, (failure: Error) => failure), 2000, 'the timed-out connection');
+    const error = await withTimeout(
+      peripheral.connectAsync().then(
+        () => undefined,
+        (failure: Error) => failure,
+      ),
+      2000,
+      'the timed-out connection',
+    );
     assert.match(String(error), /Unknown Connection Identifier \(0x2\)/);
     assert.ok(Date.now() - started >= 290);
     assert.equal(world.adapter(0).counters.connectionTimeouts, 1);
@@ -343,5 +376,4 @@ describe('fake HCI controller under noble', () => {
     await noble.stopScanningAsync();
     assert.deepEqual([...wanted], [strap.address]);
   });
-
 });

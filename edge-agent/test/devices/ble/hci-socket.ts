@@ -133,9 +133,7 @@ export class FakeHciSocket extends EventEmitter implements HostSocket {
     // Like the addon's devIdFor(): no id means the first adapter that is up (raw) or down (user channel).
     const wantUp = channel === 'raw';
     const adapter =
-      devId === undefined || devId === null
-        ? (world?.adapters().find((candidate) => candidate.isUp() === wantUp) ?? world?.lookupAdapter(0))
-        : world?.lookupAdapter(devId);
+      devId === undefined || devId === null ? (world?.adapters().find((candidate) => candidate.isUp() === wantUp) ?? world?.lookupAdapter(0)) : world?.lookupAdapter(devId);
     if (adapter === undefined) throw new HciSocketError('ENODEV', 'bind');
     if (this.running) this.adapter?.detach(this);
     this.adapter = adapter;

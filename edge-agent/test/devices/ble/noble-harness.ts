@@ -15,7 +15,6 @@ const requireCjs = createRequire(import.meta.url);
  */
 export type Noble = typeof import('@abandonware/noble') & EventEmitter & { readonly state: string; readonly address: string };
 
-
 /**
  * A new noble instance on HCI device `deviceId`, through noble's own hci-socket bindings. install() must
  * have run first, or noble loads the real socket and fails with EAFNOSUPPORT.

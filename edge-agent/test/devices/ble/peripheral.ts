@@ -250,12 +250,7 @@ export class SimulatedPeripheral implements Advertiser {
    * Sends one value to every subscribed link (or only to `to`, e.g. a control point answering its writer)
    * as a notification or an indication, as far as each link's CCCD allows.
    */
-  emit(
-    uuid: string,
-    value: Uint8Array,
-    kind: 'notification' | 'indication' = 'notification',
-    to?: { adapterId: number; connectionHandle: number },
-  ): NotificationRecord {
+  emit(uuid: string, value: Uint8Array, kind: 'notification' | 'indication' = 'notification', to?: { adapterId: number; connectionHandle: number }): NotificationRecord {
     const entry = this.entry(uuid);
     const record: NotificationRecord = { uuid: entry.uuid, data: Buffer.from(value), timeMs: Date.now(), kind, deliveries: [] };
     for (const link of this.links) {
@@ -413,11 +408,7 @@ export class SimulatedPeripheral implements Advertiser {
     const environment = this.environment;
     for (const notifier of this.notifiers) {
       const entry = this.entry(notifier.uuid);
-      const wanted =
-        environment !== undefined &&
-        !this.silenced &&
-        this.inRange &&
-        [...this.links].some((link) => link.state === 'open' && link.att.subscription(entry) !== 0);
+      const wanted = environment !== undefined && !this.silenced && this.inRange && [...this.links].some((link) => link.state === 'open' && link.att.subscription(entry) !== 0);
       const timer = this.notifierTimers.get(notifier);
       if (wanted && timer === undefined) {
         this.notifierTimers.set(

@@ -35,7 +35,10 @@ function decodeAll(uuid: string, values: Buffer[]): Measurement[][] {
 }
 
 function valuesOf(measurements: Measurement[][], metric: MetricId): number[] {
-  return measurements.flat().filter((measurement) => measurement.metric === metric).map((measurement) => measurement.value);
+  return measurements
+    .flat()
+    .filter((measurement) => measurement.metric === metric)
+    .map((measurement) => measurement.value);
 }
 
 function median(values: number[]): number {
@@ -58,7 +61,10 @@ describe('simulated peripherals', () => {
     assert.ok(Math.abs(median(heartRates) - 120) <= 10, `median heart rate ${median(heartRates)}`);
     assert.ok(rr.length >= 110 && rr.length <= 250, `about two beats a second: ${rr.length} RR intervals`);
     assert.ok(Math.abs(median(rr) - 500) <= 50, `median RR ${median(rr)} ms at 120 bpm`);
-    assert.ok(values.every((value) => (value[0] ?? 0) & 0x08), 'energy expended in every value');
+    assert.ok(
+      values.every((value) => (value[0] ?? 0) & 0x08),
+      'energy expended in every value',
+    );
 
     strap.setSensorContact(false);
     const lost = strap.signal.next();
@@ -71,7 +77,10 @@ describe('simulated peripherals', () => {
     const values = generate(() => meter.signal.next(), 200);
     assert.ok(values.every((value) => value.length === 8 && value.readUInt16LE(0) === 0x0020));
     const revolutions = values.map((value) => value.readUInt16LE(4));
-    assert.ok(revolutions.some((count, index) => index > 0 && count < (revolutions[index - 1] ?? 0)), 'the crank count wrapped');
+    assert.ok(
+      revolutions.some((count, index) => index > 0 && count < (revolutions[index - 1] ?? 0)),
+      'the crank count wrapped',
+    );
     const decoded = decodeAll('2a63', values);
     assert.ok(Math.abs(median(valuesOf(decoded, 'power')) - 250) <= 25);
     assert.ok(Math.abs(median(valuesOf(decoded, 'cadence')) - 90) <= 9, `cadence ${median(valuesOf(decoded, 'cadence'))}`);
@@ -100,10 +109,16 @@ describe('simulated peripherals', () => {
     assert.ok(Math.abs(median(valuesOf(millDecoded, 'speed')) - 12 / 3.6) <= 0.2);
     assert.deepEqual([...new Set(valuesOf(millDecoded, 'incline'))], [2.5]);
     const distances = valuesOf(millDecoded, 'distance');
-    assert.ok(distances.every((distance, index) => index === 0 || distance >= (distances[index - 1] ?? 0)), 'distance never goes back');
+    assert.ok(
+      distances.every((distance, index) => index === 0 || distance >= (distances[index - 1] ?? 0)),
+      'distance never goes back',
+    );
 
     const bike = smartBike({ seed: 7, power: 220, cadence: 95 });
-    const bikeDecoded = decodeAll('2ad2', generate(() => bike.signal.next(), 60));
+    const bikeDecoded = decodeAll(
+      '2ad2',
+      generate(() => bike.signal.next(), 60),
+    );
     assert.ok(Math.abs(median(valuesOf(bikeDecoded, 'power')) - 220) <= 22);
     assert.ok(Math.abs(median(valuesOf(bikeDecoded, 'cadence')) - 95) <= 5);
 
@@ -124,7 +139,10 @@ describe('simulated peripherals', () => {
     for (const metric of ['floors', 'elevation_gain', 'elapsed_time'] as const) {
       const series = valuesOf(decoded, metric);
       assert.equal(series.length, 120, metric);
-      assert.ok(series.every((value, index) => index === 0 || value >= (series[index - 1] ?? 0)), `${metric} never goes back`);
+      assert.ok(
+        series.every((value, index) => index === 0 || value >= (series[index - 1] ?? 0)),
+        `${metric} never goes back`,
+      );
     }
     // 120 s at about 80 steps/min: about 160 steps, 10 floors of 16 steps.
     const floors = valuesOf(decoded, 'floors').at(-1) ?? 0;
@@ -184,7 +202,10 @@ describe('scenario files', () => {
     const world = startScenario(
       parseScenario({
         seed: 7,
-        adapters: [{ id: 0, connectionLimit: 3 }, { id: 1, wedged: true }],
+        adapters: [
+          { id: 0, connectionLimit: 3 },
+          { id: 1, wedged: true },
+        ],
         peripherals: [
           { kind: 'heart-rate-strap', adapters: [0], options: { seed: 1, name: 'HRM-A' } },
           { kind: 'smart-bike', options: { seed: 2, power: 150 } },
@@ -208,10 +229,7 @@ describe('scenario files', () => {
     try {
       parseScenario({
         adapters: [{ id: 0 }, { id: 0, connectionLimit: 0 }],
-        peripherals: [
-          { kind: 'toaster' },
-          { kind: 'power-meter', adapters: [4], options: { power: 'high', colour: 'red' } },
-        ],
+        peripherals: [{ kind: 'toaster' }, { kind: 'power-meter', adapters: [4], options: { power: 'high', colour: 'red' } }],
         floods: [{ count: -1, adapters: [9] }],
         extra: true,
       });

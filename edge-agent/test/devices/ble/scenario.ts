@@ -59,9 +59,7 @@ const FloodSchema = Type.Object(
   {
     count: Type.Integer({ minimum: 0, maximum: 100_000 }),
     adapters: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 15 }))),
-    payload: Type.Optional(
-      Type.Union([Type.Literal('empty'), Type.Literal('junk-manufacturer'), Type.Literal('unwanted-services'), Type.Literal('mixed')]),
-    ),
+    payload: Type.Optional(Type.Union([Type.Literal('empty'), Type.Literal('junk-manufacturer'), Type.Literal('unwanted-services'), Type.Literal('mixed')])),
     addressKind: Type.Optional(Type.Union([Type.Literal('random-static'), Type.Literal('resolvable-private'), Type.Literal('mixed')])),
     eventsPerTick: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     tickMs: Type.Optional(Type.Number({ minimum: 1 })),

@@ -272,12 +272,7 @@ const UNWANTED_SERVICES = ['fe9f', 'fd6f', 'feaa', 'fe2c', 'febe', 'fdf7'];
 function floodAdvertiser(random: SeededRandom, options: FloodOptions, index: number): FloodAdvertiser {
   const kinds = ['empty', 'junk-manufacturer', 'unwanted-services'] as const;
   const payloadKind = options.payload === undefined || options.payload === 'mixed' ? (kinds[index % kinds.length] ?? 'empty') : options.payload;
-  const addressKind =
-    options.addressKind === undefined || options.addressKind === 'mixed'
-      ? index % 2 === 0
-        ? 'random-static'
-        : 'resolvable-private'
-      : options.addressKind;
+  const addressKind = options.addressKind === undefined || options.addressKind === 'mixed' ? (index % 2 === 0 ? 'random-static' : 'resolvable-private') : options.addressKind;
   const bytes = random.bytes(6);
   const top = bytes[0] ?? 0;
   bytes[0] = addressKind === 'random-static' ? top | 0xc0 : (top & 0x3f) | 0x40;

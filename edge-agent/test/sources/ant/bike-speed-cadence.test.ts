@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  decodeBikeCadence,
-  decodeBikeSpeed,
-  decodeSpeedAndCadence,
-  STOPPED_AFTER_REPEATS,
-  type SpeedState,
-} from '../../../src/sources/ant/profiles/bike-speed-cadence.ts';
+import { decodeBikeCadence, decodeBikeSpeed, decodeSpeedAndCadence, STOPPED_AFTER_REPEATS, type SpeedState } from '../../../src/sources/ant/profiles/bike-speed-cadence.ts';
 import { bytes, close, decodeAll, decodeLast, expectOk, expectRefused, metric } from './fixtures.ts';
 
 const ZERO = '00 00 00 00 00 00 00 00';

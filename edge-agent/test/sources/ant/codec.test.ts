@@ -83,7 +83,10 @@ test('checksum is a plain XOR even when the running value passes through 0xFF', 
 });
 
 test('encoders throw a typed error for arguments out of range', () => {
-  assert.throws(() => setNetworkKey(0, new Uint8Array(7)), (e: unknown) => e instanceof AntCodecError && e.code === 'invalid_argument');
+  assert.throws(
+    () => setNetworkKey(0, new Uint8Array(7)),
+    (e: unknown) => e instanceof AntCodecError && e.code === 'invalid_argument',
+  );
   assert.throws(() => setChannelPeriod(0, 0x10000), AntCodecError);
   assert.throws(() => setChannelId(0, { deviceNumber: 1, deviceType: 0x80, transmissionType: 0 }), AntCodecError);
   assert.throws(() => setRfFrequency(0, 125), AntCodecError);
@@ -97,7 +100,10 @@ test('reader frames a byte stream delivered one byte at a time, with USB zero pa
   const frames: AntFrame[] = [];
   for (const b of stream) frames.push(...reader.push(Uint8Array.of(b)));
   assert.equal(frames.length, 2);
-  assert.deepEqual(frames.map((f) => f.id), [0x4e, 0x4e]);
+  assert.deepEqual(
+    frames.map((f) => f.id),
+    [0x4e, 0x4e],
+  );
   assert.deepEqual(frames[0]?.payload, bytes('00 10 EC FF 00 BE 4E 00 00'));
   assert.deepEqual(reader.stats(), { frames: 2, badChecksums: 0, garbageBytes: 0, paddingBytes: 5 });
   assert.equal(reader.buffered, 0);

@@ -75,7 +75,10 @@ test('FE-7: trainer status flags and target-power limits', () => {
   assert.equal(status('20', '30')?.trainerStatus, 'resistance_calibration_required');
   assert.equal(status('40', '30')?.trainerStatus, 'user_configuration_required');
   assert.equal(status('70', '30')?.trainerStatus, 'power_calibration_required,resistance_calibration_required,user_configuration_required');
-  assert.deepEqual(['30', '31', '32', '33'].map((b7) => status('00', b7)?.targetPower), ['at_target', 'speed_too_low', 'speed_too_high', 'undetermined']);
+  assert.deepEqual(
+    ['30', '31', '32', '33'].map((b7) => status('00', b7)?.targetPower),
+    ['at_target', 'speed_too_low', 'speed_too_high', 'undetermined'],
+  );
 });
 
 test('invalid cadence and power fields are not reported', () => {

@@ -48,24 +48,25 @@ const hasBluetooth = ((): boolean => {
   }
 })();
 
-test('the real noble loader on this machine reports unavailable instead of throwing', { skip: hasBluetooth ? 'a Bluetooth adapter is present; this test does not touch real radios' : false }, async (t) => {
-  const source = new BleSource({ ...bleSourceConfig(FAST), now: Date.now, log: silentLog });
-  t.after(() => source.stop());
-  await source.start(new RecordingSink());
-  const health = source.health();
-  assert.equal(health.state, 'unavailable');
-  assert.match(health.detail ?? '', /^Bluetooth unavailable on hci0: /);
-});
+test(
+  'the real noble loader on this machine reports unavailable instead of throwing',
+  { skip: hasBluetooth ? 'a Bluetooth adapter is present; this test does not touch real radios' : false },
+  async (t) => {
+    const source = new BleSource({ ...bleSourceConfig(FAST), now: Date.now, log: silentLog });
+    t.after(() => source.stop());
+    await source.start(new RecordingSink());
+    const health = source.health();
+    assert.equal(health.state, 'unavailable');
+    assert.match(health.detail ?? '', /^Bluetooth unavailable on hci0: /);
+  },
+);
 
 test('bindings that fail to initialise make that adapter unavailable; the other one runs and the source is degraded', async (t) => {
   const air = new FakeAir();
   air.initError = (deviceId) => (deviceId === 1 ? new Error('ENODEV, No such device') : undefined);
   air.add(heartRateStrap(A));
   const { source } = await rig(t, { adapters: [0, 1], allow: [idOf(A)] }, air);
-  assert.deepEqual(
-    { state: source.health().state, detail: source.health().detail },
-    { state: 'degraded', detail: 'Bluetooth unavailable on hci1: ENODEV, No such device' },
-  );
+  assert.deepEqual({ state: source.health().state, detail: source.health().detail }, { state: 'degraded', detail: 'Bluetooth unavailable on hci1: ENODEV, No such device' });
   await advertiseUntil(air, 'A connected through hci0', () => deviceState(source, idOf(A)) === 'connected');
 });
 
@@ -103,7 +104,10 @@ test('a flood of 5000 random addresses: seen-device memory stays at its cap, nob
   const { source } = await rig(t, { allow: [idOf(A)], seenDevicesCapacity: 64, scanAllAdverts: true }, air);
   await advertiseUntil(air, 'the allowed strap connected', () => deviceState(source, idOf(A)) === 'connected');
   const bindings = air.bindings();
-  const listenersBefore = bindings.eventNames().map((name) => bindings.listenerCount(name)).reduce((a, b) => a + b, 0);
+  const listenersBefore = bindings
+    .eventNames()
+    .map((name) => bindings.listenerCount(name))
+    .reduce((a, b) => a + b, 0);
 
   for (let i = 0; i < 5_000; i++) {
     const offersHeartRate = i % 2 === 0;
@@ -124,7 +128,10 @@ test('a flood of 5000 random addresses: seen-device memory stays at its cap, nob
   assert.ok(stats.forgottenDevices >= 5_000 - 64);
   assert.ok((stats.adapters[0]?.noblePeripherals ?? Infinity) <= 64 + 1, `noble holds ${stats.adapters[0]?.noblePeripherals} peripherals`);
   assert.deepEqual(bindings.connectCalls, ['c0ffee000001'], 'no connection attempt to any flood device');
-  const listenersAfter = bindings.eventNames().map((name) => bindings.listenerCount(name)).reduce((a, b) => a + b, 0);
+  const listenersAfter = bindings
+    .eventNames()
+    .map((name) => bindings.listenerCount(name))
+    .reduce((a, b) => a + b, 0);
   assert.equal(listenersAfter, listenersBefore);
 
   // The allowed strap kept its link and its noble objects through the flood.
@@ -256,7 +263,12 @@ test('stop() ends links, cancels attempts in flight and leaves no timer behind',
   const air = new FakeAir();
   air.add(heartRateStrap(A), heartRateStrap(B, { connect: 'hang' }));
   const started = performance.now();
-  const source = new BleSource({ ...bleSourceConfig({ ...FAST, allow: [idOf(A), idOf(B)], connectTimeoutMs: 10_000 }), now: Date.now, log: silentLog, createNoble: air.createNoble });
+  const source = new BleSource({
+    ...bleSourceConfig({ ...FAST, allow: [idOf(A), idOf(B)], connectTimeoutMs: 10_000 }),
+    now: Date.now,
+    log: silentLog,
+    createNoble: air.createNoble,
+  });
   t.after(() => air.close());
   await source.start(new RecordingSink());
   await advertiseUntil(air, 'A connected', () => deviceState(source, idOf(A)) === 'connected', [A]);

@@ -39,7 +39,10 @@ test('bleConfigProblems: a longest reconnect wait below the first one is a probl
   const config = bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 1_000 });
   assert.deepEqual(bleConfigProblems(config, '/sources/ble'), []);
   assert.deepEqual(bleConfigProblems({ ...config, reconnectMaxMs: 100 }, '/sources/ble'), ['/sources/ble/reconnectMaxMs: 100 is below /sources/ble/reconnectInitialMs (500)']);
-  assert.throws(() => bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 100 }), (error: unknown) => error instanceof ConfigError && error.problems[0] === '/reconnectMaxMs: 100 is below /reconnectInitialMs (500)');
+  assert.throws(
+    () => bleSourceConfig({ reconnectInitialMs: 500, reconnectMaxMs: 100 }),
+    (error: unknown) => error instanceof ConfigError && error.problems[0] === '/reconnectMaxMs: 100 is below /reconnectInitialMs (500)',
+  );
 });
 
 test('the allowlist admits only listed sensors: others are never connected, and readings carry catalogue metrics', async (t) => {
@@ -140,7 +143,12 @@ test('connections: at most maxConnections per adapter, attempts one at a time, a
 
   const victim = addresses.find((a) => bindings.isConnected(a))!;
   bindings.dropLink(victim);
-  await advertiseUntil(air, 'a waiting sensor to take the slot', () => bindings.connected.size === 3 && !bindings.isConnected(victim), addresses.filter((a) => a !== victim));
+  await advertiseUntil(
+    air,
+    'a waiting sensor to take the slot',
+    () => bindings.connected.size === 3 && !bindings.isConnected(victim),
+    addresses.filter((a) => a !== victim),
+  );
   assert.equal(bindings.maxConnected, 3);
   assert.equal(bindings.maxInFlightConnects, 1);
 });

@@ -357,7 +357,13 @@ export function heartRateStrap(address: string, extra: Partial<FakeDevice> = {})
     localName: 'HRM Pro',
     advertisedServices: ['180d'],
     services: [
-      { uuid: '180d', characteristics: [{ uuid: '2a37', properties: ['notify'] }, { uuid: '2a38', properties: ['read'], value: Buffer.from([1]) }] },
+      {
+        uuid: '180d',
+        characteristics: [
+          { uuid: '2a37', properties: ['notify'] },
+          { uuid: '2a38', properties: ['read'], value: Buffer.from([1]) },
+        ],
+      },
       { uuid: '180f', characteristics: [{ uuid: '2a19', properties: ['read', 'notify'], value: Buffer.from([87]) }] },
       {
         uuid: '180a',
@@ -376,7 +382,15 @@ export function speedCadenceSensor(address: string, extra: Partial<FakeDevice> =
     address,
     localName: 'CSC',
     advertisedServices: ['1816'],
-    services: [{ uuid: '1816', characteristics: [{ uuid: '2a5b', properties: ['notify'] }, { uuid: '2a5c', properties: ['read'], value: Buffer.from([3, 0]) }] }],
+    services: [
+      {
+        uuid: '1816',
+        characteristics: [
+          { uuid: '2a5b', properties: ['notify'] },
+          { uuid: '2a5c', properties: ['read'], value: Buffer.from([3, 0]) },
+        ],
+      },
+    ],
     ...extra,
   };
 }

@@ -64,7 +64,9 @@ test('a stair climber over the real stack: its data and training status subscrib
   const climber = world.add(stairClimber({ seed: 3, notifyIntervalMs: 100, advertisingIntervalMs: 50 }));
   const { source, sink } = await hciRig(t, world, { permitJoinSeconds: 60 });
   await until('the climber connected', () => connected(source, climber));
-  await until('floors, step rate and elevation gain', () => ['floors', 'cadence', 'elevation_gain', 'elapsed_time'].every((metric) => sink.of(sensorIdOf(climber), metric).length >= 2));
+  await until('floors, step rate and elevation gain', () =>
+    ['floors', 'cadence', 'elevation_gain', 'elapsed_time'].every((metric) => sink.of(sensorIdOf(climber), metric).length >= 2),
+  );
   assert.ok(climber.isSubscribed('2ad0') && climber.isSubscribed('2ad3'), 'data and training status subscribed');
   await until('the inventory names the kind', () => sink.lastInventory.some((sensor) => sensor.id === sensorIdOf(climber) && sensor.kind === 'stair_climber'));
   assert.equal(source.stats().refused, 0);
@@ -86,7 +88,10 @@ test('ten sensors at once on two adapters: maxConnections per adapter, one conne
     { peripheral: smartBike({ seed: 20, ...fast }), metric: 'cadence' },
   ];
   for (const { peripheral } of linked) world.add(peripheral);
-  const broadcasters = [polarBroadcastStrap({ seed: 21, notifyIntervalMs: 200, advertisingIntervalMs: 50 }), polarBroadcastStrap({ seed: 22, notifyIntervalMs: 200, advertisingIntervalMs: 50 })];
+  const broadcasters = [
+    polarBroadcastStrap({ seed: 21, notifyIntervalMs: 200, advertisingIntervalMs: 50 }),
+    polarBroadcastStrap({ seed: 22, notifyIntervalMs: 200, advertisingIntervalMs: 50 }),
+  ];
   for (const strap of broadcasters) world.add(strap);
   const attempts = watchConnectionAttempts(world, world.peripherals());
 
@@ -100,10 +105,13 @@ test('ten sensors at once on two adapters: maxConnections per adapter, one conne
   t.after(() => clearInterval(sampler));
 
   await until('all ten connected', () => linked.every(({ peripheral }) => connected(source, peripheral)), 15_000);
-  await until('readings from every sensor', () =>
-    linked.every(({ peripheral, metric }) => sink.of(sensorIdOf(peripheral), metric).length >= 2) &&
-    broadcasters.every((strap) => sink.of(sensorIdOf(strap), 'heart_rate').length >= 2),
-  10_000);
+  await until(
+    'readings from every sensor',
+    () =>
+      linked.every(({ peripheral, metric }) => sink.of(sensorIdOf(peripheral), metric).length >= 2) &&
+      broadcasters.every((strap) => sink.of(sensorIdOf(strap), 'heart_rate').length >= 2),
+    10_000,
+  );
   clearInterval(sampler);
 
   assert.ok(mostLinks <= maxConnections, `at most ${maxConnections} links per adapter, saw ${mostLinks}`);
@@ -136,9 +144,11 @@ test('ten sensors at once on two adapters: maxConnections per adapter, one conne
     const records = peripheral.deliveredNotifications().filter((record) => record.kind === 'notification');
     return [...expectedReadings(records, linkStartsOf(records)).values()].reduce((sum, n) => sum + n, 0);
   };
-  await until('every delivered notification and frame decoded', () =>
-    linked.every(({ peripheral }) => readingsOf(peripheral) >= expectedCount(peripheral)) &&
-    broadcasters.every((strap) => sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications('ff').length),
+  await until(
+    'every delivered notification and frame decoded',
+    () =>
+      linked.every(({ peripheral }) => readingsOf(peripheral) >= expectedCount(peripheral)) &&
+      broadcasters.every((strap) => sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications('ff').length),
   );
   for (const { peripheral } of linked) {
     const records = peripheral.deliveredNotifications().filter((record) => record.kind === 'notification');
@@ -181,9 +191,11 @@ test('link loss and reconnect: readings resume, and every delivered notification
   }
   strap.silence();
   meter.silence();
-  await until('every delivered notification decoded', () =>
-    sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length &&
-    sink.of(sensorIdOf(meter), 'power').length >= meter.deliveredNotifications(CYCLING_POWER_MEASUREMENT_UUID).length,
+  await until(
+    'every delivered notification decoded',
+    () =>
+      sink.of(sensorIdOf(strap), 'heart_rate').length >= strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length &&
+      sink.of(sensorIdOf(meter), 'power').length >= meter.deliveredNotifications(CYCLING_POWER_MEASUREMENT_UUID).length,
   );
 
   const stats = source.stats();
@@ -368,14 +380,17 @@ test('a flood of 5000 random-address advertisers: bounded memory, no connection 
   assert.equal(source.health().sensors, 1, 'no flood device became a sensor, permit-join open or not');
   assert.equal(adapter.counters.connectionsAttempted, 1, 'zero connection attempts to flood devices');
   assert.equal(stats.connectAttempts, 1);
-  assert.ok(deliveredDuringFlood >= readingsBefore + 10, `the strap kept delivering during the flood (${readingsBefore} readings before, ${deliveredDuringFlood} notifications at its end)`);
+  assert.ok(
+    deliveredDuringFlood >= readingsBefore + 10,
+    `the strap kept delivering during the flood (${readingsBefore} readings before, ${deliveredDuringFlood} notifications at its end)`,
+  );
   strap.silence();
   await until('every delivered notification decoded', () => sink.of(id, 'heart_rate').length >= strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length);
   assert.equal(sink.of(id, 'heart_rate').length, strap.deliveredNotifications(HEART_RATE_MEASUREMENT_UUID).length, 'every notification became a reading');
   assert.equal(stats.refused + stats.handlerErrors, 0);
 });
 
-test('a flood under the default service filter never reaches noble\'s device table, and the GAP layer\'s memory of it is pruned', { timeout: 60_000 }, async (t) => {
+test("a flood under the default service filter never reaches noble's device table, and the GAP layer's memory of it is pruned", { timeout: 60_000 }, async (t) => {
   const world = new FakeBleWorld();
   const strap = world.add(heartRateStrap({ seed: 65, notifyIntervalMs: 100, advertisingIntervalMs: 100 }));
   const capacity = 256;
@@ -421,8 +436,9 @@ test('malformed notifications are counted and skipped: refused grows by exactly 
     await until(`malformed notification ${index} refused`, () => source.stats().refused >= before.stats.refused + index + 1, 3_000);
   }
   await until('every malformed notification refused', () => source.stats().refused >= before.stats.refused + malformed.length, 3_000);
-  await until('valid readings after them', () =>
-    sink.of(sensorIdOf(strap), 'heart_rate').length >= valid.strap + 3 && sink.of(sensorIdOf(meter), 'power').length >= valid.meter + 3,
+  await until(
+    'valid readings after them',
+    () => sink.of(sensorIdOf(strap), 'heart_rate').length >= valid.strap + 3 && sink.of(sensorIdOf(meter), 'power').length >= valid.meter + 3,
   );
   // Asserts that nothing happens in this window: no late refusal or link loss after the valid readings.
   await sleep(100);
@@ -447,14 +463,25 @@ test('two adapters each hear only their own peripherals, and each sensor is link
   const { source, sink } = await hciRig(t, world, { adapters: [0, 1], allow: [sensorIdOf(near0), sensorIdOf(near1)] });
   assert.equal(source.health().state, 'running');
   await until('both reading', () => sink.of(sensorIdOf(near0)).length >= 2 && sink.of(sensorIdOf(near1)).length >= 2);
-  const adapterOf = (peripheral: SimulatedPeripheral): string | null | undefined =>
-    source.health().devices?.find((device) => device.id === sensorIdOf(peripheral))?.adapter;
+  const adapterOf = (peripheral: SimulatedPeripheral): string | null | undefined => source.health().devices?.find((device) => device.id === sensorIdOf(peripheral))?.adapter;
   assert.equal(adapterOf(near0), 'hci0');
   assert.equal(adapterOf(near1), 'hci1');
   assert.equal(world.adapter(0).counters.connectionsEstablished, 1);
   assert.equal(world.adapter(1).counters.connectionsEstablished, 1);
-  assert.deepEqual(world.adapter(0).connections().map((link) => link.peripheral), [near0]);
-  assert.deepEqual(world.adapter(1).connections().map((link) => link.peripheral), [near1]);
+  assert.deepEqual(
+    world
+      .adapter(0)
+      .connections()
+      .map((link) => link.peripheral),
+    [near0],
+  );
+  assert.deepEqual(
+    world
+      .adapter(1)
+      .connections()
+      .map((link) => link.peripheral),
+    [near1],
+  );
 });
 
 test('an adapter the machine does not have: unavailable with the reason, or degraded next to one that works', { timeout: 20_000 }, async (t) => {

@@ -6,7 +6,13 @@ import { parseResponse, parseStatus } from '../../../src/sources/serial/csafe/re
 import { decodeCsafeResponse } from '../../../src/sources/serial/csafe/decode.ts';
 import type { Decoded } from '../../../src/sources/measurement.ts';
 
-const bytes = (hex: string): Uint8Array => Uint8Array.from(hex.trim().split(/\s+/).map((byte) => Number.parseInt(byte, 16)));
+const bytes = (hex: string): Uint8Array =>
+  Uint8Array.from(
+    hex
+      .trim()
+      .split(/\s+/)
+      .map((byte) => Number.parseInt(byte, 16)),
+  );
 const toHex = (data: Uint8Array): string => [...data].map((byte) => byte.toString(16).toUpperCase().padStart(2, '0')).join(' ');
 
 function contentsOf(wire: string): Uint8Array {
@@ -50,7 +56,10 @@ test('CS-7: PM proprietary answers inside the 0x1A wrapper', () => {
   const parsed = parseResponse(contents);
   assert.ok(parsed.ok);
   assert.deepEqual(parsed.response.entries, []);
-  assert.deepEqual(parsed.response.pmEntries.map((entry) => entry.id), [0xa3, 0x89]);
+  assert.deepEqual(
+    parsed.response.pmEntries.map((entry) => entry.id),
+    [0xa3, 0x89],
+  );
   const decoded = decodeCsafeResponse(contents);
   assert.deepEqual(valuesOf(decoded), { distance: 0 });
   assert.ok(decoded.ok);
@@ -103,7 +112,7 @@ test('a whole poll answer decodes to every metric at once', () => {
   const [frame] = reader.push(encodeFrame(answer));
   assert.ok(frame);
   assert.deepEqual(valuesOf(decodeCsafeResponse(frame.contents)), { distance: 2000, speed: 1000 / 120, stroke_rate: 30, power: 300, heart_rate: 150, energy: 16 });
-  assert.equal(WORKOUT_POLL.length, 7, "the work time and the odometer are scheduled by the driver, not in the fixed poll");
+  assert.equal(WORKOUT_POLL.length, 7, 'the work time and the odometer are scheduled by the driver, not in the fixed poll');
 });
 
 test('stuffing: every flag byte in contents and checksum round-trips', () => {
@@ -127,14 +136,18 @@ test('reader: resyncs on garbage, counts bad frames, handles chunk boundaries', 
   const reader = new CsafeFrameReader();
   const good = encodeFrame(bytes('85 B0 01 8C'));
   const stream = Uint8Array.from([
-    0x00, 0x13, 0x37, // noise
+    0x00,
+    0x13,
+    0x37, // noise
     ...bytes('F1 DE AD BE EF 00 F2'), // bad checksum
     ...bytes('F1 85 A1'), // lost stop flag: a new start flag follows
     ...good,
     ...bytes('F1 F3 09 00 F2'), // bad stuffing
     ...bytes('F1 F2'), // no checksum byte
     ...good,
-    0, 0, 0, // HID zero padding
+    0,
+    0,
+    0, // HID zero padding
   ]);
   const frames = [];
   // Byte by byte: frames split across any chunk boundary.

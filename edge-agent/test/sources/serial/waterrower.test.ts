@@ -56,7 +56,11 @@ test('WR-4..WR-6: memory answers, highest address first', () => {
 test('WR-7: stroke start and end, pulse counts and ping packets parse to their kinds', () => {
   assert.deepEqual(parseWaterRowerPacket('SS'), { ok: true, packet: { kind: 'stroke_start' } });
   assert.deepEqual(parseWaterRowerPacket('SE'), { ok: true, packet: { kind: 'stroke_end' } });
-  for (const [text, count] of [['P01', 1], ['P10', 16], ['PFF', 255]] as const) {
+  for (const [text, count] of [
+    ['P01', 1],
+    ['P10', 16],
+    ['PFF', 255],
+  ] as const) {
     assert.deepEqual(parseWaterRowerPacket(text), { ok: true, packet: { kind: 'pulses', count } });
   }
   assert.deepEqual(parseWaterRowerPacket('PING'), { ok: true, packet: { kind: 'ping' } });

@@ -52,8 +52,14 @@ test('every configuration problem is reported at once, with its path', () => {
 });
 
 test('the config checks refuse a rate above 100 Hz and a fractional athlete count, each with its path', () => {
-  assert.throws(() => simulatorConfig({ sensorRateHz: 1_000 }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/sensorRateHz: ')));
-  assert.throws(() => simulatorConfig({ athletes: 1.5 }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/athletes: ')));
+  assert.throws(
+    () => simulatorConfig({ sensorRateHz: 1_000 }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/sensorRateHz: ')),
+  );
+  assert.throws(
+    () => simulatorConfig({ athletes: 1.5 }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('/athletes: ')),
+  );
 });
 
 test('the equipment mix follows the weights; all zero means straps only', () => {
@@ -89,15 +95,26 @@ test('sensor ids look like the radios own, are unique, and never contain a slash
 });
 
 test('ids are deterministic from the seed and differ between seeds', () => {
-  const ids = (seed: number) => simulator({ seed }).sensors().map((s) => s.id);
+  const ids = (seed: number) =>
+    simulator({ seed })
+      .sensors()
+      .map((s) => s.id);
   assert.deepEqual(ids(42), ids(42));
   const other = new Set(ids(43));
-  assert.ok(ids(42).every((id) => !other.has(id)), 'two seeds share no id');
+  assert.ok(
+    ids(42).every((id) => !other.has(id)),
+    'two seeds share no id',
+  );
 });
 
 test('an athlete is the same person whatever the size of the class', () => {
-  const small = simulator({ athletes: 3 }).athletes().map((a) => ({ ...a.profile, equipment: null }));
-  const large = simulator({ athletes: 30 }).athletes().slice(0, 3).map((a) => ({ ...a.profile, equipment: null }));
+  const small = simulator({ athletes: 3 })
+    .athletes()
+    .map((a) => ({ ...a.profile, equipment: null }));
+  const large = simulator({ athletes: 30 })
+    .athletes()
+    .slice(0, 3)
+    .map((a) => ({ ...a.profile, equipment: null }));
   assert.deepEqual(small, large);
 });
 
@@ -111,7 +128,9 @@ test('sensor inventory is valid protocol SensorInfo with real rates, or the over
     assert.ok(info.name && info.name.length > 0);
   }
   for (const info of simulator({ sensorRateHz: 4 }).sensors()) assert.equal(info.rateHz, 4);
-  const strap = simulator({ rrIntervals: false }).sensors().find((s) => s.kind === 'heart_rate');
+  const strap = simulator({ rrIntervals: false })
+    .sensors()
+    .find((s) => s.kind === 'heart_rate');
   assert.deepEqual(strap?.metrics, ['heart_rate', 'battery']);
 });
 

@@ -47,7 +47,10 @@ test('generate returns readings in time order, within [from, to)', () => {
 
 test('generate refuses a reversed or non-finite range', () => {
   const sim = simulator();
-  assert.throws(() => sim.generate(T0 + 1, T0), (err: unknown) => err instanceof SimulatorError && err.code === 'invalid_range');
+  assert.throws(
+    () => sim.generate(T0 + 1, T0),
+    (err: unknown) => err instanceof SimulatorError && err.code === 'invalid_range',
+  );
   assert.throws(() => sim.generate(Number.NaN, T0), { code: 'invalid_range' });
   assert.throws(() => sim.generate(T0, Number.POSITIVE_INFINITY), { code: 'invalid_range' });
 });

@@ -241,11 +241,8 @@ test('outdoor athletes run laps of a park loop from the configured start point',
         // Fixes move at the reported speed, give or take receiver error.
         assert.ok(Math.abs(step - speed.values[i]! * dt) < 3, `moved ${step.toFixed(1)} m at ${speed.values[i]} m/s`);
         // The course points where the athlete goes (within the bends' turning and the noise).
-        const bearing = (Math.atan2(
-          (lon.values[i]! - lon.values[i - 1]!) * Math.cos((lat.values[i]! * Math.PI) / 180),
-          lat.values[i]! - lat.values[i - 1]!,
-        ) * 180) / Math.PI;
-        const off = Math.abs((((heading.values[i]! - bearing) % 360) + 540) % 360 - 180);
+        const bearing = (Math.atan2((lon.values[i]! - lon.values[i - 1]!) * Math.cos((lat.values[i]! * Math.PI) / 180), lat.values[i]! - lat.values[i - 1]!) * 180) / Math.PI;
+        const off = Math.abs(((((heading.values[i]! - bearing) % 360) + 540) % 360) - 180);
         if (step > 2) assert.ok(off < 60, `heading ${heading.values[i]} vs bearing ${bearing.toFixed(0)}`);
       }
     }

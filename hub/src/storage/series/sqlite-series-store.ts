@@ -218,7 +218,9 @@ export class SqliteSeriesStore implements SeriesStore {
       seriesIdsOf: db.prepare(
         'SELECT id FROM series WHERE sensor = @sensor AND metric = @metric AND (@gym IS NULL OR gym = @gym) AND (@agent IS NULL OR agent = @agent) ORDER BY id',
       ),
-      rawOfOne: db.prepare<[number, number, number, number], [number, number]>('SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?').raw(),
+      rawOfOne: db
+        .prepare<[number, number, number, number], [number, number]>('SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
+        .raw(),
       listSeries: db.prepare(`SELECT gym, agent, sensor, metric FROM series WHERE ${filterWhere} ORDER BY gym, agent, sensor, metric`),
       countAll: db.prepare('SELECT count(*) AS n FROM readings'),
       countFiltered: db.prepare(`SELECT count(*) AS n FROM readings WHERE series_id IN (SELECT id FROM series WHERE ${filterWhere})`),

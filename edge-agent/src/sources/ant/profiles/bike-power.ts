@@ -158,7 +158,16 @@ function torqueMeasurements(previous: TorqueSample | undefined, current: TorqueS
   if (events === 0) return [];
   const periodTicks = counterDelta(current.period, previous.period, 0x10000);
   // Events without elapsed period: the sensor says the crank or wheel stopped (coasting).
-  if (periodTicks === 0) return kind === 'crank' ? [{ metric: 'power', value: 0 }, { metric: 'cadence', value: 0 }] : [{ metric: 'power', value: 0 }, { metric: 'speed', value: 0 }];
+  if (periodTicks === 0)
+    return kind === 'crank'
+      ? [
+          { metric: 'power', value: 0 },
+          { metric: 'cadence', value: 0 },
+        ]
+      : [
+          { metric: 'power', value: 0 },
+          { metric: 'speed', value: 0 },
+        ];
   const seconds = periodTicks / 2048;
   const torque = counterDelta(current.torque, previous.torque, 0x10000) / (32 * events);
   const angularVelocity = (2 * Math.PI * events) / seconds;

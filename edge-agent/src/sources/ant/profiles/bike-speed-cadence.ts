@@ -84,7 +84,13 @@ function wheelMeasurements(step: RevolutionStep, circumferenceM: number, distanc
   const speed = (step.revolutions * circumferenceM) / step.seconds;
   if (!plausible(speed, METRICS.speed.max)) return { measurements: [], distanceM };
   const distance = distanceM + step.revolutions * circumferenceM;
-  return { measurements: [{ metric: 'speed', value: speed }, { metric: 'distance', value: distance }], distanceM: distance };
+  return {
+    measurements: [
+      { metric: 'speed', value: speed },
+      { metric: 'distance', value: distance },
+    ],
+    distanceM: distance,
+  };
 }
 
 function crankMeasurements(step: RevolutionStep): Measurement[] {

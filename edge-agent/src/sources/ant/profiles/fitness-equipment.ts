@@ -91,8 +91,7 @@ function decodeGeneralData(page: AntPage, before: FitnessEquipmentState): Return
     const field = page.u8(3);
     // The equipment counts from the start of its own session: the first value seen is a distance
     // already covered (valid as long as we joined within its first 256 m), later ones add up by delta.
-    state.distanceM =
-      before.distanceField === undefined || before.distanceM === undefined ? field : before.distanceM + counterDelta(field, before.distanceField, 0x100);
+    state.distanceM = before.distanceField === undefined || before.distanceM === undefined ? field : before.distanceM + counterDelta(field, before.distanceField, 0x100);
     state.distanceField = field;
     measurements.push({ metric: 'distance', value: state.distanceM });
   } else if (!inSession) {

@@ -1,5 +1,16 @@
 /** FTMS Cross Trainer Data 0x2ACE: the only machine with 24-bit flags; bit 15 is a direction, not a field. */
-import { SESSION_READINGS, SPEED_READING, inclineGroup, machineDataProfile, sessionGroups, speedGroups, type InclineField, type MachineDataSpec, type SessionField, type SpeedField } from './fitness-machine-data.ts';
+import {
+  SESSION_READINGS,
+  SPEED_READING,
+  inclineGroup,
+  machineDataProfile,
+  sessionGroups,
+  speedGroups,
+  type InclineField,
+  type MachineDataSpec,
+  type SessionField,
+  type SpeedField,
+} from './fitness-machine-data.ts';
 
 export type CrossTrainerField =
   | SessionField

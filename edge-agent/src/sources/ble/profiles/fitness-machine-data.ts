@@ -66,14 +66,7 @@ export interface MachineDataFields<Name extends string> {
 }
 
 /** The fields every machine ends its record with, in the same order, each gated by the next flag bit. */
-export type SessionField =
-  | 'totalEnergyKcal'
-  | 'energyPerHourKcal'
-  | 'energyPerMinuteKcal'
-  | 'heartRateBpm'
-  | 'metabolicEquivalent'
-  | 'elapsedTimeS'
-  | 'remainingTimeS';
+export type SessionField = 'totalEnergyKcal' | 'energyPerHourKcal' | 'energyPerMinuteKcal' | 'heartRateBpm' | 'metabolicEquivalent' | 'elapsedTimeS' | 'remainingTimeS';
 
 /**
  * The expended-energy triplet, heart rate, MET, elapsed and remaining time, gated by `energyBit` and the four
@@ -174,10 +167,7 @@ function recordLength<Name extends string>(layout: MachineLayout<Name>, flags: n
   return length;
 }
 
-export function parseMachineData<Name extends string>(
-  spec: MachineDataSpec<Name>,
-  data: Uint8Array,
-): MachineDataFields<Name> | { ok: false; reason: string } {
+export function parseMachineData<Name extends string>(spec: MachineDataSpec<Name>, data: Uint8Array): MachineDataFields<Name> | { ok: false; reason: string } {
   const [first] = spec.layouts;
   if (first === undefined) return refused(`${spec.name} has no layout`);
   if (data.length < first.flagBytes) return refused(`${spec.name} of ${data.length} bytes is shorter than its flags`);

@@ -2,17 +2,21 @@
  * FTMS Indoor Bike Data 0x2AD2. Bit 1 is Average Speed and bit 2 Instantaneous Cadence, as every device
  * sends them; the 2017 XML swaps their names.
  */
-import { SESSION_READINGS, SPEED_READING, gssResistanceLayout, machineDataProfile, sessionGroups, speedGroups, type MachineDataSpec, type MachineLayout, type SessionField, type SpeedField } from './fitness-machine-data.ts';
+import {
+  SESSION_READINGS,
+  SPEED_READING,
+  gssResistanceLayout,
+  machineDataProfile,
+  sessionGroups,
+  speedGroups,
+  type MachineDataSpec,
+  type MachineLayout,
+  type SessionField,
+  type SpeedField,
+} from './fitness-machine-data.ts';
 
 export type IndoorBikeField =
-  | SessionField
-  | SpeedField
-  | 'instantaneousCadenceRpm'
-  | 'averageCadenceRpm'
-  | 'totalDistanceM'
-  | 'resistanceLevel'
-  | 'instantaneousPowerW'
-  | 'averagePowerW';
+  SessionField | SpeedField | 'instantaneousCadenceRpm' | 'averageCadenceRpm' | 'totalDistanceM' | 'resistanceLevel' | 'instantaneousPowerW' | 'averagePowerW';
 
 const ftms10: MachineLayout<IndoorBikeField> = {
   interpretation: 'FTMS 1.0',

@@ -67,7 +67,8 @@ export interface FlaggedRecord {
 /** The flags of `data`, or the refusal of a record without flags, with reserved bits set, or of another length than its flags announce. */
 export function recordFlags(data: Uint8Array, record: FlaggedRecord): number | { ok: false; reason: string } {
   const flagBytes = FIELD_SIZE[record.flagType];
-  if (data.length < flagBytes) return refused(data.length === 0 ? `empty ${record.what}: shorter than its flags` : `${record.what} of ${data.length} bytes is shorter than its flags`);
+  if (data.length < flagBytes)
+    return refused(data.length === 0 ? `empty ${record.what}: shorter than its flags` : `${record.what} of ${data.length} bytes is shorter than its flags`);
   const flags = readField(data, 0, record.flagType);
   const digits = flagBytes * 2;
   if (flags & record.reserved) return refused(`reserved flag bits set in ${hex(flags, digits)}`);

@@ -20,11 +20,7 @@ export interface RevolutionTrack {
   repeats: number;
 }
 
-export type RevolutionStep =
-  | { kind: 'baseline' }
-  | { kind: 'rate'; revsPerSecond: number; revs: number }
-  | { kind: 'holding' }
-  | { kind: 'stopped' };
+export type RevolutionStep = { kind: 'baseline' } | { kind: 'rate'; revsPerSecond: number; revs: number } | { kind: 'holding' } | { kind: 'stopped' };
 
 const TIME_MODULUS = 65_536;
 
@@ -38,12 +34,7 @@ function modulo(value: number, modulus: number): number {
   return ((value % modulus) + modulus) % modulus;
 }
 
-export function stepRevolutions(
-  counter: RevolutionCounter,
-  previous: RevolutionTrack | undefined,
-  revs: number,
-  time: number,
-): { track: RevolutionTrack; step: RevolutionStep } {
+export function stepRevolutions(counter: RevolutionCounter, previous: RevolutionTrack | undefined, revs: number, time: number): { track: RevolutionTrack; step: RevolutionStep } {
   const fresh = { track: { revs, time, repeats: 0 }, step: { kind: 'baseline' } as const };
   if (previous === undefined) return fresh;
   const ticks = modulo(time - previous.time, TIME_MODULUS);

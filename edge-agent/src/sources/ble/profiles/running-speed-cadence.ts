@@ -16,7 +16,12 @@ export interface RscFields {
 }
 
 export function parseRsc(data: Uint8Array): RscFields | { ok: false; reason: string } {
-  const flags = recordFlags(data, { what: 'RSC measurement', flagType: 'u8', reserved: RESERVED, lengthOf: (f) => 4 + (f & STRIDE_PRESENT ? 2 : 0) + (f & DISTANCE_PRESENT ? 4 : 0) });
+  const flags = recordFlags(data, {
+    what: 'RSC measurement',
+    flagType: 'u8',
+    reserved: RESERVED,
+    lengthOf: (f) => 4 + (f & STRIDE_PRESENT ? 2 : 0) + (f & DISTANCE_PRESENT ? 4 : 0),
+  });
   if (typeof flags !== 'number') return flags;
   const fields: RscFields = {
     speedMps: readField(data, 1, 'u16') / 256,

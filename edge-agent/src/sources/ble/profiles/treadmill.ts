@@ -1,5 +1,18 @@
 /** FTMS Treadmill Data 0x2ACD. */
-import { SESSION_READINGS, SPEED_READING, inclineGroup, machineDataProfile, sessionGroups, speedGroups, variantLayout, type InclineField, type MachineDataSpec, type MachineLayout, type SessionField, type SpeedField } from './fitness-machine-data.ts';
+import {
+  SESSION_READINGS,
+  SPEED_READING,
+  inclineGroup,
+  machineDataProfile,
+  sessionGroups,
+  speedGroups,
+  variantLayout,
+  type InclineField,
+  type MachineDataSpec,
+  type MachineLayout,
+  type SessionField,
+  type SpeedField,
+} from './fitness-machine-data.ts';
 
 export type TreadmillField =
   | SessionField

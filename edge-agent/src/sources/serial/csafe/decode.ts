@@ -22,7 +22,7 @@ function expectLength(data: Uint8Array, length: number, what: string): string | 
 }
 
 const uint16 = (data: Uint8Array, offset: number): number => (data[offset] as number) | ((data[offset + 1] as number) << 8);
-const uint32 = (data: Uint8Array, offset: number): number => (uint16(data, offset) + uint16(data, offset + 2) * 0x10000);
+const uint32 = (data: Uint8Array, offset: number): number => uint16(data, offset) + uint16(data, offset + 2) * 0x10000;
 
 /** uint16 value followed by a unit byte, the shape of most CSAFE GET answers. */
 function valueWithUnit(what: string, convert: (value: number, unit: number) => Measurement[] | string): EntryDecoder {
@@ -37,11 +37,13 @@ function valueWithUnit(what: string, convert: (value: number, unit: number) => M
 
 const unknownUnit = (unit: number): string => `unsupported unit 0x${hex(unit)}`;
 
-const asciiFact = (name: string, what: string): EntryDecoder => (data) => {
-  if (data.length === 0) return `${what}: no data`;
-  for (const byte of data) if (byte < 0x20 || byte > 0x7e) return `${what}: byte 0x${hex(byte)} is not printable ASCII`;
-  return { facts: { [name]: String.fromCharCode(...data) } };
-};
+const asciiFact =
+  (name: string, what: string): EntryDecoder =>
+  (data) => {
+    if (data.length === 0) return `${what}: no data`;
+    for (const byte of data) if (byte < 0x20 || byte > 0x7e) return `${what}: byte 0x${hex(byte)} is not printable ASCII`;
+    return { facts: { [name]: String.fromCharCode(...data) } };
+  };
 
 /** An answer the agent asked for but that carries no reading, e.g. GetStatus has no data at all. */
 const noValue: EntryDecoder = () => ({});
@@ -67,10 +69,7 @@ export const STANDARD_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<numb
       return [{ metric: 'speed', value: secondsPer === 0 ? 0 : metres / secondsPer }];
     }),
   ],
-  [
-    CsafeCommand.getCadence,
-    valueWithUnit('GetCadence', (value, unit) => (unit === CsafeUnit.strokesPerMinute ? [{ metric: 'stroke_rate', value }] : unknownUnit(unit))),
-  ],
+  [CsafeCommand.getCadence, valueWithUnit('GetCadence', (value, unit) => (unit === CsafeUnit.strokesPerMinute ? [{ metric: 'stroke_rate', value }] : unknownUnit(unit)))],
   [CsafeCommand.getPower, valueWithUnit('GetPower', (value, unit) => (unit === CsafeUnit.watt ? [{ metric: 'power', value }] : unknownUnit(unit)))],
   [
     CsafeCommand.getOdometer,
@@ -97,10 +96,7 @@ export const STANDARD_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<numb
       return { measurements: [{ metric: 'elapsed_time', value: hours * 3600 + minutes * 60 + seconds }] };
     },
   ],
-  [
-    CsafeCommand.getCalories,
-    (data) => expectLength(data, 2, 'GetCalories') ?? { measurements: [{ metric: 'energy', value: uint16(data, 0) }] },
-  ],
+  [CsafeCommand.getCalories, (data) => expectLength(data, 2, 'GetCalories') ?? { measurements: [{ metric: 'energy', value: uint16(data, 0) }] }],
   [
     CsafeCommand.getHeartRate,
     (data) => {
@@ -132,14 +128,8 @@ export const PM_DECODERS: ReadonlyMap<number, EntryDecoder> = new Map<number, En
       return { measurements: [{ metric: 'distance', value: (uint32(data, 0) + (data[4] as number)) / 10 }] };
     },
   ],
-  [
-    PmCommand.getWorkoutType,
-    (data) => expectLength(data, 1, 'PM_GET_WORKOUTTYPE') ?? { facts: { workout_type: data[0] as number } },
-  ],
-  [
-    PmCommand.getDragFactor,
-    (data) => expectLength(data, 1, 'PM_GET_DRAGFACTOR') ?? { facts: { drag_factor: data[0] as number } },
-  ],
+  [PmCommand.getWorkoutType, (data) => expectLength(data, 1, 'PM_GET_WORKOUTTYPE') ?? { facts: { workout_type: data[0] as number } }],
+  [PmCommand.getDragFactor, (data) => expectLength(data, 1, 'PM_GET_DRAGFACTOR') ?? { facts: { drag_factor: data[0] as number } }],
 ]);
 
 /**

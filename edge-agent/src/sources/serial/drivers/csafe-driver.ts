@@ -6,7 +6,18 @@
 import type { MetricId } from '@pulsebridge/protocol';
 import { TimeoutError } from '@pulsebridge/runtime';
 import type { Decoded } from '../../measurement.ts';
-import { CsafeCommand, ODOMETER_EVERY_POLLS, ODOMETER_POLL, PmCommand, WORK_TIME_POLL, WORKOUT_POLL, encodeCommands, pmCommands, shortCommand, type CommandBytes } from '../csafe/commands.ts';
+import {
+  CsafeCommand,
+  ODOMETER_EVERY_POLLS,
+  ODOMETER_POLL,
+  PmCommand,
+  WORK_TIME_POLL,
+  WORKOUT_POLL,
+  encodeCommands,
+  pmCommands,
+  shortCommand,
+  type CommandBytes,
+} from '../csafe/commands.ts';
 import type { SerialFramer } from '../protocols.ts';
 import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 

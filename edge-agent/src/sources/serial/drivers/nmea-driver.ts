@@ -212,5 +212,5 @@ function headingAround(points: ReadonlyMap<number, CorrectedPoint>, index: numbe
   const dLon = (after.longitude - before.longitude) * RADIANS;
   const y = Math.sin(dLon) * Math.cos(after.latitude * RADIANS);
   const x = Math.cos(before.latitude * RADIANS) * Math.sin(after.latitude * RADIANS) - Math.sin(before.latitude * RADIANS) * Math.cos(after.latitude * RADIANS) * Math.cos(dLon);
-  return ((Math.atan2(y, x) / RADIANS) % 360 + 360) % 360;
+  return (((Math.atan2(y, x) / RADIANS) % 360) + 360) % 360;
 }

@@ -108,7 +108,12 @@ function parseGga(talker: string, fields: string[]): GgaFix | string {
   const hdop = optionalNumber(fields[7], UNSIGNED_DECIMAL);
   const altitude = optionalNumber(fields[8]);
   const geoidSeparation = optionalNumber(fields[10]);
-  for (const [name, value] of [['satellites', satellites], ['HDOP', hdop], ['altitude', altitude], ['geoid separation', geoidSeparation]] as const) {
+  for (const [name, value] of [
+    ['satellites', satellites],
+    ['HDOP', hdop],
+    ['altitude', altitude],
+    ['geoid separation', geoidSeparation],
+  ] as const) {
     if (typeof value === 'string') return `${name}: ${value}`;
   }
   if (altitude !== undefined && fields[9] !== 'M') return `altitude unit "${fields[9] ?? ''}" is not M`;
@@ -162,7 +167,8 @@ export function parseNmeaSentence(line: string): ParsedSentence {
   const written = text.slice(star + 1);
   if (!/^[0-9A-Fa-f]{2}$/.test(written)) return { ok: false, reason: `checksum "${written}" is not two hex digits` };
   const computed = nmeaChecksum(body);
-  if (Number.parseInt(written, 16) !== computed) return { ok: false, reason: `checksum ${written.toUpperCase()} != computed ${computed.toString(16).toUpperCase().padStart(2, '0')}` };
+  if (Number.parseInt(written, 16) !== computed)
+    return { ok: false, reason: `checksum ${written.toUpperCase()} != computed ${computed.toString(16).toUpperCase().padStart(2, '0')}` };
   const [address = '', ...fields] = body.split(',');
   if (!/^(P[A-Z0-9]{3,8}|[A-Z]{2}[A-Z0-9]{3})$/.test(address)) return { ok: false, reason: `address "${address}" is not talker+type` };
   // Proprietary sentences ($P...) have no talker; they are valid but not for us.

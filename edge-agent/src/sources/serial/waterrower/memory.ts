@@ -66,9 +66,7 @@ export const WATERROWER_MEMORY: readonly MemoryValue[] = [
 const byKey = new Map(WATERROWER_MEMORY.map((entry) => [`${entry.size}:${entry.address}`, entry]));
 
 /** The reads the agent sends in a round while a session runs, one packet every 25 ms or more. */
-export const WATERROWER_POLL: readonly Uint8Array[] = WATERROWER_MEMORY.filter((entry) => entry.address !== 0x054).map((entry) =>
-  encodeMemoryRead(entry.size, entry.address),
-);
+export const WATERROWER_POLL: readonly Uint8Array[] = WATERROWER_MEMORY.filter((entry) => entry.address !== 0x054).map((entry) => encodeMemoryRead(entry.size, entry.address));
 
 /**
  * One line from the monitor into measurements. Session packets (OK, PING, strokes, pulses) decode to no

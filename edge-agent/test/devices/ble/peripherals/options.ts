@@ -34,10 +34,7 @@ export interface ProfileDefaults {
 }
 
 /** The options a SimulatedPeripheral needs, filled from the common options and a profile's defaults. */
-export function basePeripheralOptions(
-  options: CommonPeripheralOptions,
-  defaults: ProfileDefaults,
-): Omit<PeripheralOptions, 'services'> & { name: string; seed: number } {
+export function basePeripheralOptions(options: CommonPeripheralOptions, defaults: ProfileDefaults): Omit<PeripheralOptions, 'services'> & { name: string; seed: number } {
   const seed = options.seed ?? 1;
   const addressType = options.addressType ?? defaults.addressType;
   const serial = ((seed * 2654435761) >>> 0).toString(16).toUpperCase().padStart(8, '0').slice(-4);

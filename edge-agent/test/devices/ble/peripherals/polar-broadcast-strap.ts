@@ -103,10 +103,7 @@ export class PolarBroadcastStrap extends SimulatedPeripheral {
       advertisingIntervalMs: options.advertisingIntervalMs ?? 250,
       advertisement: contentFor(signal.frame()),
       scanResponse: { localName: base.name },
-      services: [
-        battery.service(),
-        deviceInformationService({ manufacturer: 'Polar Electro Oy', model: 'OH1', serialNumber: serialNumber(seed, 6), firmwareRevision: '2.1.9' }),
-      ],
+      services: [battery.service(), deviceInformationService({ manufacturer: 'Polar Electro Oy', model: 'OH1', serialNumber: serialNumber(seed, 6), firmwareRevision: '2.1.9' })],
     });
     this.signal = signal;
     this.battery = battery;

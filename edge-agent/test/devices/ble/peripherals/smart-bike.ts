@@ -87,7 +87,15 @@ export class SmartBike extends SimulatedPeripheral {
             return { result: ControlPointResult.success, status: Buffer.from([0x07, level]) };
           },
         ],
-        [ControlPointOpcode.setTargetPower, targetHandler(0x08, POWER_RANGE, (p) => p.readInt16LE(0), (watts) => holder.signal?.power.retarget(watts))],
+        [
+          ControlPointOpcode.setTargetPower,
+          targetHandler(
+            0x08,
+            POWER_RANGE,
+            (p) => p.readInt16LE(0),
+            (watts) => holder.signal?.power.retarget(watts),
+          ),
+        ],
       ]),
     );
     super({

@@ -40,7 +40,9 @@ export class SpeedCadenceSignal {
 
   constructor(
     random: SeededRandom,
-    private readonly options: Required<Pick<SpeedCadenceSensorOptions, 'speedKmh' | 'cadence' | 'wheelCircumferenceM' | 'startWheelRevolutions' | 'startCrankRevolutions' | 'startTimeMs'>>,
+    private readonly options: Required<
+      Pick<SpeedCadenceSensorOptions, 'speedKmh' | 'cadence' | 'wheelCircumferenceM' | 'startWheelRevolutions' | 'startCrankRevolutions' | 'startTimeMs'>
+    >,
     private readonly intervalMs: number,
   ) {
     this.speedKmh = new Wander(random, options.speedKmh, { min: 0, max: 120, pull: 0.2, noise: 0.4 });

@@ -7,17 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SimulatedPeripheral } from '../peripheral.ts';
 import { Wander, type SeededRandom } from '../random.ts';
-import {
-  commonControlHandlers,
-  range,
-  ControlPointOpcode,
-  featureValue,
-  FitnessMachineControl,
-  ftmsServiceData,
-  FtmsUuid,
-  MachineType,
-  targetHandler,
-} from './fitness-machine.ts';
+import { commonControlHandlers, range, ControlPointOpcode, featureValue, FitnessMachineControl, ftmsServiceData, FtmsUuid, MachineType, targetHandler } from './fitness-machine.ts';
 import { basePeripheralOptions, CommonPeripheralProperties } from './options.ts';
 import { simulatorDeviceInformation } from './standard-services.ts';
 
@@ -86,12 +76,25 @@ export class Treadmill extends SimulatedPeripheral {
     const control = new FitnessMachineControl(
       new Map([
         ...commonControlHandlers(holder),
-        [ControlPointOpcode.setTargetSpeed, targetHandler(0x05, SPEED_RANGE, (p) => p.readUInt16LE(0), (speed) => holder.signal?.speedKmh.retarget(speed / 100))],
+        [
+          ControlPointOpcode.setTargetSpeed,
+          targetHandler(
+            0x05,
+            SPEED_RANGE,
+            (p) => p.readUInt16LE(0),
+            (speed) => holder.signal?.speedKmh.retarget(speed / 100),
+          ),
+        ],
         [
           ControlPointOpcode.setTargetInclination,
-          targetHandler(0x06, INCLINE_RANGE, (p) => p.readInt16LE(0), (incline) => {
-            if (holder.signal !== undefined) holder.signal.inclinePercent = incline / 10;
-          }),
+          targetHandler(
+            0x06,
+            INCLINE_RANGE,
+            (p) => p.readInt16LE(0),
+            (incline) => {
+              if (holder.signal !== undefined) holder.signal.inclinePercent = incline / 10;
+            },
+          ),
         ],
       ]),
     );

@@ -202,7 +202,6 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     await until('a reopen attempt to fail while unplugged', () => /stick lost: cannot open/.test(source.health().detail ?? ''), 3_000);
     assert.equal(source.health().state, 'degraded', 'still degraded while unplugged: reopen attempts fail');
 
-
     const replugAt = Date.now();
     await pty.plug();
     const replugged = new DeviceProcess('ant-stick.ts', pty.simulatorPath, ['--sensors', '6', '--key', TEST_NETWORK_KEY]);
@@ -215,7 +214,10 @@ describe('ANT source over a socat pseudo-terminal', { skip, timeout: 120_000 }, 
     t.diagnostic(`replug to first reading: ${recoveryMs} ms, of which ${firstAfter - stickReadyAt} ms after the simulated stick was up`);
     assert.equal(source.health().state, 'running');
     assert.equal(source.stats().recoveries, 1);
-    assert.ok(replugged.has('networkKey', (e) => e.ok === true), 'init sequence re-ran with the key');
+    assert.ok(
+      replugged.has('networkKey', (e) => e.ok === true),
+      'init sequence re-ran with the key',
+    );
     await until('all 6 sensors again', () => sink.sensorsWithReadings(replugAt).size === 6, 5_000);
   });
 });

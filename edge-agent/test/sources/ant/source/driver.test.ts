@@ -125,7 +125,10 @@ test('refused lib config falls back to the legacy extended-messages switch', asy
   const stick = stickOn(transport);
   await stick.start();
   assert.equal(await stick.enableExtendedData(), 'legacy');
-  assert.deepEqual(transport.written.map((f) => f[2]), [AntMessageId.libConfig, AntMessageId.enableExtendedMessages]);
+  assert.deepEqual(
+    transport.written.map((f) => f[2]),
+    [AntMessageId.libConfig, AntMessageId.enableExtendedMessages],
+  );
   await stick.stop();
 });
 
@@ -153,6 +156,9 @@ test('config: defaults filled, uart needs a path, unknown keys and bad ids refus
   assert.deepEqual(config.usbProductIds, [0x1008, 0x1009]);
   assert.equal(config.mode, 'auto');
   assert.throws(() => antSourceConfig({ transport: 'uart' }), /\/path: required/);
-  assert.throws(() => antSourceConfig({ colour: 'red' }), (e: unknown) => e instanceof ConfigError && e.code === 'config');
+  assert.throws(
+    () => antSourceConfig({ colour: 'red' }),
+    (e: unknown) => e instanceof ConfigError && e.code === 'config',
+  );
   assert.throws(() => antSourceConfig({ allow: ['ant:x'] }), /allow/);
 });

@@ -9,7 +9,7 @@ test('battery vectors (Nordic, pycycling): 100, 15, 0 and 42 %', () => {
   assert.deepEqual(values(batteryLevel.decode(wire('0F'))), { battery: 15 });
   assert.deepEqual(values(batteryLevel.decode(wire('00'))), { battery: 0 });
   assert.deepEqual(values(batteryLevel.decode(wire('2A'))), { battery: 42 });
-  assert.deepEqual(accepted(batteryLevel.decode(wire('2A'))).facts, { battery: 42 }, 'the level is also the sensor\'s battery fact');
+  assert.deepEqual(accepted(batteryLevel.decode(wire('2A'))).facts, { battery: 42 }, "the level is also the sensor's battery fact");
 });
 
 test('battery: 101 % and a 2-byte value are refused (Nordic), so is nothing', () => {

@@ -32,12 +32,7 @@ test('CSC-2 (Nordic): wheel 12345 @ 1000, crank 345 @ 2000; a first sample has n
 });
 
 test('CSC-3 (BluetoothThing, real sensor): cadence after each sample; an unchanged wheel gives no speed', () => {
-  const results = run([
-    '03 42 4D 00 00 23 8A 3D 95 42 AC',
-    '03 42 4D 00 00 23 8A 3E 95 D5 B1',
-    '03 42 4D 00 00 23 8A 3F 95 6E B6',
-    '03 42 4D 00 00 23 8A 40 95 60 BB',
-  ]);
+  const results = run(['03 42 4D 00 00 23 8A 3D 95 42 AC', '03 42 4D 00 00 23 8A 3E 95 D5 B1', '03 42 4D 00 00 23 8A 3F 95 6E B6', '03 42 4D 00 00 23 8A 40 95 60 BB']);
   assert.deepEqual(values(results[0]!), {});
   assert.deepEqual(values(results[1]!), { cadence: 43.055360897 });
   assert.deepEqual(values(results[2]!), { cadence: 52.200509771 });
@@ -78,7 +73,10 @@ test('wheel counter wraps modulo 2^32, not 2^32 - 1', () => {
 
 test('repeated events hold (no reading) twice, then report the stop as 0', () => {
   const results = run(['02 0A 00 00 04', '02 0B 00 00 08', '02 0B 00 00 08', '02 0B 00 00 08', '02 0B 00 00 08', '02 0C 00 00 0C']);
-  assert.deepEqual(results.map((r) => values(r)), [{}, { cadence: 60 }, {}, {}, { cadence: 0 }, { cadence: 60 }]);
+  assert.deepEqual(
+    results.map((r) => values(r)),
+    [{}, { cadence: 60 }, {}, {}, { cadence: 0 }, { cadence: 60 }],
+  );
 });
 
 test('a counter reset after a reconnect re-baselines instead of producing a spike or a negative speed', () => {

@@ -25,7 +25,8 @@ test('the table covers every characteristic of the task, keyed by lower-case 16-
 test('every entry names a 16-bit service, and a characteristic that implies a kind sits in a scanned service', () => {
   for (const entry of BLE_PROFILE_TABLE) {
     assert.match(entry.service.uuid, /^[0-9a-f]{4}$/, entry.characteristic);
-    if (entry.kind !== undefined) assert.ok(BLE_SCAN_SERVICES.includes(entry.service.uuid), `${entry.characteristic} implies ${entry.kind} but ${entry.service.uuid} is not scanned`);
+    if (entry.kind !== undefined)
+      assert.ok(BLE_SCAN_SERVICES.includes(entry.service.uuid), `${entry.characteristic} implies ${entry.kind} but ${entry.service.uuid} is not scanned`);
   }
 });
 

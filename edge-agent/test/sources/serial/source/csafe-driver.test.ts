@@ -44,13 +44,19 @@ test('CSAFE schedule: identify first, then the odometer with the first poll and 
   }
   const polls = requests.slice(1);
   assert.equal(polls.length, ODOMETER_EVERY_POLLS + 1);
-  assert.ok(polls.every((request) => hasCommand(request, CsafeCommand.getTWork)), 'work time in every poll');
+  assert.ok(
+    polls.every((request) => hasCommand(request, CsafeCommand.getTWork)),
+    'work time in every poll',
+  );
   assert.deepEqual(
     polls.flatMap((request, index) => (hasCommand(request, CsafeCommand.getOdometer) ? [index] : [])),
     [0, ODOMETER_EVERY_POLLS],
   );
   assert.equal(measurements.filter((m) => m.metric === 'elapsed_time').length, ODOMETER_EVERY_POLLS + 1);
-  assert.deepEqual(measurements.find((m) => m.metric === 'odometer'), { metric: 'odometer', value: 1_234_567 });
+  assert.deepEqual(
+    measurements.find((m) => m.metric === 'odometer'),
+    { metric: 'odometer', value: 1_234_567 },
+  );
 });
 
 test('CSAFE schedule for a Concept2 PM: the PM work time replaces GetTWork, so each poll has one work time', (t) => {

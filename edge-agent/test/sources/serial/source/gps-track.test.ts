@@ -22,7 +22,20 @@ test('GPS track over a pty: raw fixes keep the outliers, the corrected track is 
   const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'nmea', name: 'Coach GPS' }] });
   const sink = new RecordingSink();
   await source.start(sink);
-  const receiver = rig.device('gps-receiver.ts', ['--laps', '2', '--speedup', '40', '--outliers', '30,90,170', '--dropout-start', '130', '--dropout-seconds', '8', '--garbage-at', '50']);
+  const receiver = rig.device('gps-receiver.ts', [
+    '--laps',
+    '2',
+    '--speedup',
+    '40',
+    '--outliers',
+    '30,90,170',
+    '--dropout-start',
+    '130',
+    '--dropout-seconds',
+    '8',
+    '--garbage-at',
+    '50',
+  ]);
   await receiver.ready();
   await waitUntil(() => receiver.of('done').length > 0, 30_000, 'the receiver to finish the track');
   const start = receiver.of('start')[0] as unknown as { sentFixes: number; trueLengthM: number; outliers: number[] };
@@ -34,7 +47,9 @@ test('GPS track over a pty: raw fixes keep the outliers, the corrected track is 
 
   const raw = pathLength(sink.readings, sensor);
   const corrected = pathLength(sink.readings, `${sensor}~corrected`);
-  t.diagnostic(`true ${start.trueLengthM.toFixed(1)} m, raw ${raw.metres.toFixed(1)} m (${raw.points} fixes), corrected ${corrected.metres.toFixed(1)} m (${corrected.points} points)`);
+  t.diagnostic(
+    `true ${start.trueLengthM.toFixed(1)} m, raw ${raw.metres.toFixed(1)} m (${raw.points} fixes), corrected ${corrected.metres.toFixed(1)} m (${corrected.points} points)`,
+  );
 
   // GGA and RMC of one fix give one position, not two.
   assert.equal(raw.points, start.sentFixes);

@@ -15,7 +15,11 @@ test('unplug and replug: the loss is reported, the port comes back, no reading i
   await rig.pty.plug();
   let machine = rig.device('csafe-machine.ts');
   await machine.ready();
-  const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'csafe' }], csafe: { pollIntervalMs: 50, responseTimeoutMs: 200, concept2: true }, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+  const source = rig.source({
+    ports: [{ path: rig.pty.devicePath, protocol: 'csafe' }],
+    csafe: { pollIntervalMs: 50, responseTimeoutMs: 200, concept2: true },
+    reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+  });
   const sink = new RecordingSink();
   await source.start(sink);
   const sensor = 'serial:csafe:431234567';
@@ -45,17 +49,28 @@ test('unplug and replug: the loss is reported, the port comes back, no reading i
 
   assert.equal(source.health().state, 'running');
   assert.deepEqual([...new Set(sink.readings.map((r) => r.sensor))], [sensor], 'the machine keeps its serial-number id across the replug');
-  assert.deepEqual(sink.inventories.at(-1)?.map((s) => s.id), [sensor]);
+  assert.deepEqual(
+    sink.inventories.at(-1)?.map((s) => s.id),
+    [sensor],
+  );
   assert.deepEqual(sink.duplicates(), []);
   // Exactly one distance reading per answered poll over both sessions: nothing replayed, nothing doubled.
   assert.equal(sink.values(sensor, 'distance').length, firstRun + pollResponses(machine));
   const ts = sink.readings.filter((r) => r.sensor === sensor && r.metric === 'distance').map((r) => r.ts);
-  assert.deepEqual(ts, [...ts].sort((a, b) => a - b), 'timestamps only move forward');
+  assert.deepEqual(
+    ts,
+    [...ts].sort((a, b) => a - b),
+    'timestamps only move forward',
+  );
 });
 
 test('a port that does not exist: start resolves, health is degraded with the reason, retries do not throw', { timeout: 10_000 }, async () => {
   const path = join('/nonexistent-dir', 'ttyUSB9');
-  const source = new SerialSource({ ...serialSourceConfig({ ports: [{ path, protocol: 'nmea' }], reconnect: { initialDelayMs: 20, maxDelayMs: 40 } }), now: Date.now, log: silent });
+  const source = new SerialSource({
+    ...serialSourceConfig({ ports: [{ path, protocol: 'nmea' }], reconnect: { initialDelayMs: 20, maxDelayMs: 40 } }),
+    now: Date.now,
+    log: silent,
+  });
   const sink = new RecordingSink();
   await source.start(sink);
   const health = source.health();
@@ -68,37 +83,54 @@ test('a port that does not exist: start resolves, health is degraded with the re
   assert.equal(source.health().state, 'stopped');
 });
 
-test('USB lookup: a failing port list is reported, an unknown id is reported, a listed id opens its path and names the sensor by serial number', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
-  const rig = serialRig(t);
-  await rig.pty.plug();
-  const failing = rig.source({ ports: [{ usb: { vendorId: '17A4', productId: '0001' }, protocol: 'csafe' }], listPorts: () => Promise.reject(new Error('spawn udevadm ENOENT')) });
-  await failing.start(new RecordingSink());
-  assert.equal(failing.health().state, 'degraded');
-  assert.match(failing.health().detail ?? '', /csafe usb 17A4:0001: cannot list serial ports: spawn udevadm ENOENT/);
+test(
+  'USB lookup: a failing port list is reported, an unknown id is reported, a listed id opens its path and names the sensor by serial number',
+  { skip: SOCAT_MISSING, timeout: 30_000 },
+  async (t) => {
+    const rig = serialRig(t);
+    await rig.pty.plug();
+    const failing = rig.source({
+      ports: [{ usb: { vendorId: '17A4', productId: '0001' }, protocol: 'csafe' }],
+      listPorts: () => Promise.reject(new Error('spawn udevadm ENOENT')),
+    });
+    await failing.start(new RecordingSink());
+    assert.equal(failing.health().state, 'degraded');
+    assert.match(failing.health().detail ?? '', /csafe usb 17A4:0001: cannot list serial ports: spawn udevadm ENOENT/);
 
-  const absent = rig.source({ ports: [{ usb: { vendorId: '17a4', productId: '0001' }, protocol: 'csafe' }], listPorts: async () => [{ path: '/dev/ttyS0' }] });
-  await absent.start(new RecordingSink());
-  assert.match(absent.health().detail ?? '', /no serial port with USB id 17a4:0001 \(1 ports listed\)/);
+    const absent = rig.source({ ports: [{ usb: { vendorId: '17a4', productId: '0001' }, protocol: 'csafe' }], listPorts: async () => [{ path: '/dev/ttyS0' }] });
+    await absent.start(new RecordingSink());
+    assert.match(absent.health().detail ?? '', /no serial port with USB id 17a4:0001 \(1 ports listed\)/);
 
-  const receiver = rig.device('gps-receiver.ts', ['--laps', '0.1', '--speedup', '20', '--start-delay-ms', '500']);
-  const found = rig.source({
-    ports: [{ usb: { vendorId: '1546', productId: '01A8' }, protocol: 'nmea' }],
-    listPorts: async () => [{ path: '/dev/ttyS0', vendorId: '0403', productId: '6001' }, { path: rig.pty.devicePath, vendorId: '1546', productId: '01a8', serialNumber: 'u-blox/7 #42' }],
-  });
-  const sink = new RecordingSink();
-  await found.start(sink);
-  await receiver.ready();
-  await waitUntil(() => sink.readings.some((r) => r.metric === 'latitude'), 10_000, 'a position from the USB-found receiver');
-  assert.equal(sink.readings[0]?.sensor, 'gps:nmea:u-blox_7_42');
-  assert.equal(found.ports()[0]?.path, rig.pty.devicePath);
-});
+    const receiver = rig.device('gps-receiver.ts', ['--laps', '0.1', '--speedup', '20', '--start-delay-ms', '500']);
+    const found = rig.source({
+      ports: [{ usb: { vendorId: '1546', productId: '01A8' }, protocol: 'nmea' }],
+      listPorts: async () => [
+        { path: '/dev/ttyS0', vendorId: '0403', productId: '6001' },
+        { path: rig.pty.devicePath, vendorId: '1546', productId: '01a8', serialNumber: 'u-blox/7 #42' },
+      ],
+    });
+    const sink = new RecordingSink();
+    await found.start(sink);
+    await receiver.ready();
+    await waitUntil(() => sink.readings.some((r) => r.metric === 'latitude'), 10_000, 'a position from the USB-found receiver');
+    assert.equal(sink.readings[0]?.sensor, 'gps:nmea:u-blox_7_42');
+    assert.equal(found.ports()[0]?.path, rig.pty.devicePath);
+  },
+);
 
 test('config: defaults filled, every problem reported at once with its path', () => {
   const config = serialSourceConfig({ ports: [{ path: '/dev/ttyACM0', protocol: 'csafe' }] });
   assert.equal(config.csafe.pollIntervalMs, 500);
   assert.equal(config.reconnect.maxDelayMs, 10_000);
   assert.throws(
-    () => serialSourceConfig({ ports: [{ path: '/dev/ttyACM0', protocol: 'modbus' }, { usb: { vendorId: 'xyz', productId: '0001' }, protocol: 'nmea' }], extra: 1 }),
+    () =>
+      serialSourceConfig({
+        ports: [
+          { path: '/dev/ttyACM0', protocol: 'modbus' },
+          { usb: { vendorId: 'xyz', productId: '0001' }, protocol: 'nmea' },
+        ],
+        extra: 1,
+      }),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.code, 'config');
