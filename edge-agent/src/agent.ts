@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import { PulsebridgeError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
+import { PulsebridgeError, TimeoutError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
@@ -222,7 +222,7 @@ export class Agent {
   /** True when the promise settles within the source budget; logs and moves on when it does not. */
   private async bounded(promise: Promise<unknown>, what: string): Promise<boolean> {
     const done = await settlesWithin(promise, this.sourceTimeoutMs);
-    if (!done) this.log.warn(`timed out after ${this.sourceTimeoutMs} ms waiting for ${what}`);
+    if (!done) this.log.warn(new TimeoutError(what, this.sourceTimeoutMs).message);
     return done;
   }
 }

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { CliIo } from './cli.ts';
 import { ConfigError } from './config.ts';
-import { errorMessage } from './errors.ts';
+import { TimeoutError, errorMessage } from './errors.ts';
 import { settlesWithin } from './timeout.ts';
 
 export const EXIT_OK = 0;
@@ -58,7 +58,7 @@ export async function runService(options: RunServiceOptions): Promise<number> {
   log.info({ signal: name }, 'stop requested');
   try {
     if (await settlesWithin(service.stop(), options.stopTimeoutMs)) return EXIT_OK;
-    log.error(`timed out after ${options.stopTimeoutMs} ms waiting for the ${what} to stop`);
+    log.error(new TimeoutError(`the ${what} to stop`, options.stopTimeoutMs).message);
   } catch (err) {
     log.error({ err }, `${what} failed to stop cleanly`);
   }

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { Backoff, errorMessage, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import { Backoff, TimeoutError, errorMessage, settlesWithin, withTimeout } from '@pulsebridge/runtime';
 import type { GattLink } from './gatt-link.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import { disposeNoble, initNoble, noblePeripheralCount, type CreateNoble, type NobleLike, type NobleSession, type PeripheralLike } from './noble.ts';
@@ -226,7 +226,7 @@ export class BleAdapter {
     this.onState(noble.state);
     const inTime = await settlesWithin(settled, this.options.startTimeoutMs);
     if (!inTime && current() && this.state === 'starting') {
-      this.detail = `timed out after ${this.options.startTimeoutMs} ms waiting for ${this.name} to power on and scan (noble state ${noble.state})`;
+      this.detail = new TimeoutError(`${this.name} to power on and scan (noble state ${noble.state})`, this.options.startTimeoutMs).message;
       this.log.warn(this.detail);
     }
   }
