@@ -65,26 +65,16 @@ export function registerScraped(registry: Registry, metrics: readonly ScrapedMet
       const [label] = labelNames as [string];
       for (const [key, v] of Object.entries(value)) set(target, { [label]: key }, v);
     };
-    if (metric.kind === 'gauge') {
-      new Gauge({
-        name: metric.name,
-        help: metric.help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          fill(this);
-        },
-      });
-    } else {
-      new Counter({
-        name: metric.name,
-        help: metric.help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          fill(this);
-        },
-      });
-    }
+    const configuration = {
+      name: metric.name,
+      help: metric.help,
+      labelNames,
+      registers: [registry],
+      collect(this: Gauge | Counter) {
+        fill(this);
+      },
+    };
+    if (metric.kind === 'gauge') new Gauge(configuration);
+    else new Counter(configuration);
   }
 }
