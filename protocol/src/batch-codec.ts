@@ -7,7 +7,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError, type BatchRange } from './errors.ts';
 import { METRICS, metricByCode, type MetricId } from './metrics.ts';
 import { countReadings, type SeriesReadings } from './readings.ts';
-import { WireReadingBatch } from './schemas.ts';
+import { WireSyncedBatch, WireUnsyncedBatch } from './schemas.ts';
 import { compileValidator } from './validate.ts';
 
 export const BATCH_VERSION = 1;
@@ -21,14 +21,21 @@ export interface ReadingBatch {
   last: number;
   /** The agent will never send a sequence number below this again; the hub may forget what lies under it. */
   floor: number;
-  /** True while the agent has not confirmed its clock against true time since these readings were taken. */
+  /**
+   * True when the readings' times are their boot's own wall clock, not yet confirmed against true time.
+   * Such a batch holds readings of one boot only, named by `boot` (required then; absent otherwise).
+   */
   clockUnsynced: boolean;
+  boot?: string;
   series: SeriesReadings[];
 }
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
-const validateWire = compileValidator(WireReadingBatch);
+const validateSynced = compileValidator(WireSyncedBatch);
+const validateUnsynced = compileValidator(WireUnsyncedBatch);
+/** A batch from an agent that flagged its clock before batches named their boot. */
+export const UNKNOWN_BOOT = 'unknown';
 
 const scaleOf = (metric: MetricId): number => 10 ** METRICS[metric].decimals;
 
@@ -111,8 +118,11 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
     throw new ProtocolError('count_mismatch', `sequence ${batch.first}..${batch.last} does not match ${count} readings`);
   }
   const { t0, sensors } = toWireSensors(batch.series);
-  const flags = batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0;
-  return packr.pack([BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, flags, t0, sensors]);
+  if (batch.clockUnsynced !== (batch.boot !== undefined)) {
+    throw new ProtocolError('invalid', batch.clockUnsynced ? 'a batch with an unconfirmed clock must name its boot' : 'only a batch with an unconfirmed clock names its boot');
+  }
+  const head = [BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0, t0, sensors];
+  return packr.pack(batch.boot === undefined ? head : [...head, batch.boot]);
 }
 
 /** The stream and range of a batch whose head is well formed, however broken the rest is. */
@@ -148,12 +158,16 @@ export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): Readin
   try {
     if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
     if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
-    const [, agent, stream, first, last, floor, flags, t0, sensors] = validateWire.check(raw);
+    const [, agent, stream, first, last, floor, flags, t0, sensors, named] = raw.length === 10 ? validateUnsynced.check(raw) : validateSynced.check(raw);
+    const clockUnsynced = (flags & FLAG_CLOCK_UNSYNCED) !== 0;
+    if (named !== undefined && !clockUnsynced) throw new ProtocolError('invalid', '/9: only a batch with an unconfirmed clock names its boot');
     if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
     const series = fromWireSensors(t0, sensors);
     const count = countReadings(series);
     if (last - first + 1 !== count) throw new ProtocolError('count_mismatch', `sequence ${first}..${last} does not match ${count} readings`);
-    return { agent, stream, first, last, floor, clockUnsynced: (flags & FLAG_CLOCK_UNSYNCED) !== 0, series };
+    const batch: ReadingBatch = { agent, stream, first, last, floor, clockUnsynced, series };
+    if (clockUnsynced) batch.boot = named ?? UNKNOWN_BOOT;
+    return batch;
   } catch (err) {
     if (err instanceof ProtocolError && range) throw new ProtocolError(err.code, err.message, range);
     throw err;

@@ -17,12 +17,17 @@ export const SensorId = Type.String({
 export const MAX_SENSORS_PER_BATCH = 4_096;
 export const MAX_READINGS_PER_SERIES = 100_000;
 
+/** A boot of the agent's machine, as the agent names it (the kernel's boot id, or one the agent keeps for the boot). */
+export const BootId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'the boot whose clock stamped the readings' });
+
 /**
  * The wire form of a readings batch, encoded with MessagePack (see batch-codec.ts):
- * `[version, agent, stream, first, last, floor, flags, t0, sensors]`, where every sensor is
+ * `[version, agent, stream, first, last, floor, flags, t0, sensors, boot?]`, where every sensor is
  * `[sensorId, [[metricCode, timeDeltas, valueDeltas], ...]]`.
  * Time deltas are delta-of-delta milliseconds from t0; value deltas are successive differences of values
  * quantised to the metric's resolution. Arrays instead of maps keep the batch small.
+ * A batch whose clock is not confirmed (flags bit 0) holds readings of one boot only and names it in the
+ * tenth element, so that the hub can keep them apart until that boot's true time is known.
  */
 export const WireSeries = Type.Tuple([
   Type.Integer({ minimum: 1, maximum: 65_535, description: 'metric code from the catalogue' }),
@@ -30,20 +35,22 @@ export const WireSeries = Type.Tuple([
   Type.Array(Type.Integer(), { minItems: 1, maxItems: MAX_READINGS_PER_SERIES, description: 'value: deltas of quantised values' }),
 ]);
 export const WireSensor = Type.Tuple([SensorId, Type.Array(WireSeries, { minItems: 1, maxItems: 64 })]);
-export const WireReadingBatch = Type.Tuple(
-  [
-    Type.Literal(1, { description: 'batch format version' }),
-    AgentId,
-    Type.String({ minLength: 1, maxLength: 32, description: 'outbox stream id: new whenever the agent starts a fresh outbox' }),
-    Type.Integer({ minimum: 0, description: 'first sequence number in the batch' }),
-    Type.Integer({ minimum: 0, description: 'last sequence number in the batch (inclusive)' }),
-    Type.Integer({ minimum: 0, description: 'floor: the agent will never send a sequence number below it again' }),
-    Type.Integer({ minimum: 0, maximum: 255, description: 'flags; bit 0: clock not yet confirmed' }),
-    Type.Integer({ minimum: 0, description: 't0: base time, UTC ms' }),
-    Type.Array(WireSensor, { maxItems: MAX_SENSORS_PER_BATCH }),
-  ],
-  { description: 'Readings batch (MessagePack array)' },
-);
+const wireHead = [
+  Type.Literal(1, { description: 'batch format version' }),
+  AgentId,
+  Type.String({ minLength: 1, maxLength: 32, description: 'outbox stream id: new whenever the agent starts a fresh outbox' }),
+  Type.Integer({ minimum: 0, description: 'first sequence number in the batch' }),
+  Type.Integer({ minimum: 0, description: 'last sequence number in the batch (inclusive)' }),
+  Type.Integer({ minimum: 0, description: 'floor: the agent will never send a sequence number below it again' }),
+  Type.Integer({ minimum: 0, maximum: 255, description: "flags; bit 0: clock not confirmed, the readings' times are the boot's own wall clock" }),
+  Type.Integer({ minimum: 0, description: 't0: base time, UTC ms' }),
+  Type.Array(WireSensor, { maxItems: MAX_SENSORS_PER_BATCH }),
+] as const;
+/** A batch whose clock is confirmed. */
+export const WireSyncedBatch = Type.Tuple([...wireHead], { description: 'Readings batch (MessagePack array)' });
+/** A batch of one boot whose clock is not confirmed (flags bit 0 set). */
+export const WireUnsyncedBatch = Type.Tuple([...wireHead, BootId], { description: 'Readings batch of one boot with an unconfirmed clock (MessagePack array)' });
+export const WireReadingBatch = Type.Union([WireSyncedBatch, WireUnsyncedBatch], { description: 'Readings batch (MessagePack array), nine elements or ten with the boot' });
 export type WireReadingBatch = Static<typeof WireReadingBatch>;
 
 export const SourceState = Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('stopped')]);

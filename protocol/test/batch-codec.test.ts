@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Packr, Unpackr } from 'msgpackr';
 import {
   ProtocolError,
+  UNKNOWN_BOOT,
   countReadings,
   decodeBatch,
   decodeReadingSet,
@@ -28,6 +29,7 @@ function rejects(payload: Uint8Array, code: ProtocolError['code']): void {
 }
 
 const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false });
 
 test('a batch survives the round trip with exact times and values at catalogue resolution', () => {
   const b = batch([
@@ -48,13 +50,14 @@ test('values are quantised to the metric resolution, not truncated', () => {
 });
 
 test('clock flag and empty batches round-trip', () => {
-  const b: ReadingBatch = { agent: 'a', stream: 's', first: 7, last: 6, floor: 7, clockUnsynced: true, series: [] };
+  const b: ReadingBatch = { agent: 'a', stream: 's', first: 7, last: 6, floor: 7, clockUnsynced: true, boot: 'b', series: [] };
   assert.throws(
     () => decodeBatch(encodeBatch(b)),
     (e: unknown) => e instanceof ProtocolError && e.code === 'invalid',
   );
   const one = batch([{ sensor: 's', metric: 'battery', ts: [T0], values: [80] }]);
   one.clockUnsynced = true;
+  one.boot = 'b';
   assert.equal(decodeBatch(encodeBatch(one)).clockUnsynced, true);
 });
 
@@ -156,4 +159,42 @@ test('reading sets (the outbox form) round-trip; grouping and merging keep order
   const merged = mergeSeries([grouped, groupReadings([{ sensor: 'a', metric: 'heart_rate', ts: T0 + 2000, value: 62 }])]);
   assert.deepEqual(merged[0], { sensor: 'a', metric: 'heart_rate', ts: [T0, T0 + 1000, T0 + 2000], values: [60, 61, 62] });
   assert.equal(countReadings(merged), 4);
+});
+
+test('a batch with an unconfirmed clock names its boot, and only such a batch does', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  assert.throws(() => encodeBatch({ ...one, clockUnsynced: true }), /must name its boot/);
+  assert.throws(() => encodeBatch({ ...one, boot: 'b-1' }), /only a batch with an unconfirmed clock/);
+  const unsynced = decodeBatch(encodeBatch({ ...one, clockUnsynced: true, boot: '0f6c1a2e-1c53-4d0b-9a3c-5f4b7c2d9e10' }));
+  assert.equal(unsynced.clockUnsynced, true);
+  assert.equal(unsynced.boot, '0f6c1a2e-1c53-4d0b-9a3c-5f4b7c2d9e10');
+  assert.equal(decodeBatch(encodeBatch(one)).boot, undefined);
+});
+
+test('a boot named on a batch whose clock is confirmed, or a boot id of the wrong shape, is refused with its range', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  const head = [1, one.agent, one.stream, one.first, one.last, one.floor];
+  const wire = unpackr.unpack(encodeBatch(one)) as unknown[];
+  const withBoot = (flags: number, boot: unknown): Buffer => packr.pack([...head, flags, wire[7], wire[8], boot]);
+  assert.throws(
+    () => decodeBatch(withBoot(0, 'b-1')),
+    (err: unknown) => err instanceof ProtocolError && err.code === 'invalid' && err.batch?.first === one.first,
+  );
+  assert.throws(
+    () => decodeBatch(withBoot(1, 'no spaces allowed')),
+    (err: unknown) => err instanceof ProtocolError && err.code === 'invalid',
+  );
+  assert.throws(
+    () => decodeBatch(withBoot(1, 'x'.repeat(65))),
+    (err: unknown) => err instanceof ProtocolError && err.code === 'invalid',
+  );
+});
+
+test('a flagged batch from an agent that does not name boots is read as of an unknown boot', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  const wire = unpackr.unpack(encodeBatch(one)) as unknown[];
+  wire[6] = 1;
+  const decoded = decodeBatch(packr.pack(wire));
+  assert.equal(decoded.clockUnsynced, true);
+  assert.equal(decoded.boot, UNKNOWN_BOOT);
 });

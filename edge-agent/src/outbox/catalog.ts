@@ -104,6 +104,11 @@ export class OutboxCatalog {
     return series;
   }
 
+  /** The boot a chunk's epoch belongs to; undefined for an epoch this outbox does not know. */
+  bootOf(epochRowId: number): string | undefined {
+    return this.epochRows.get(epochRowId)?.boot;
+  }
+
   /** What to add to a stamp of the chunk's epoch; undefined while that boot's true time is unknown. */
   correction(epochRowId: number): number | undefined {
     const epoch = this.epochRows.get(epochRowId);

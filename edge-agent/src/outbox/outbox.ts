@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Value } from '@sinclair/typebox/value';
-import { mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
+import { UNKNOWN_BOOT, mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -193,7 +193,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         const lists: SeriesReadings[][] = [];
         const chunks: PendingChunk[] = [];
         const broken: { chunk: ChunkHead; err: unknown }[] = [];
-        let clockUnsynced = false;
+        let unsyncedBoot: string | undefined;
         let readings = 0;
         for (const id of wanted) {
           const chunk = db.chunk(id);
@@ -206,14 +206,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
             continue;
           }
           const correction = this.catalog.correction(chunk.epoch);
-          if (correction === undefined) clockUnsynced = true;
+          if (correction === undefined) unsyncedBoot ??= this.catalog.bootOf(chunk.epoch) ?? UNKNOWN_BOOT;
           else if (correction !== 0) for (const s of series) for (let i = 0; i < s.ts.length; i++) s.ts[i] = s.ts[i]! + correction;
           lists.push(series);
           chunks.push(toPending(chunk));
           readings += readingsIn(chunk);
         }
         if (broken.length > 0) this.dropBroken(db, broken);
-        return { series: mergeSeries(lists), clockUnsynced, chunks, readings };
+        const loaded: LoadedReadings = { series: mergeSeries(lists), clockUnsynced: unsyncedBoot !== undefined, chunks, readings };
+        if (unsyncedBoot !== undefined) loaded.boot = unsyncedBoot;
+        return loaded;
       },
       empty,
     );

@@ -34,6 +34,8 @@ export interface LoadedReadings {
   series: SeriesReadings[];
   /** True if any loaded chunk was stamped in a boot whose true time is still unknown (sent uncorrected). */
   clockUnsynced: boolean;
+  /** The boot whose uncorrected times the batch carries; set exactly when clockUnsynced. */
+  boot?: string;
   /** The chunks actually loaded, oldest first: asked-for ids already deleted are missing here. */
   chunks: PendingChunk[];
   readings: number;

@@ -29,6 +29,7 @@ export interface UplinkOutbox {
 export interface LoadedChunks {
   series: SeriesReadings[];
   clockUnsynced: boolean;
+  boot?: string;
   /** The chunks actually loaded; fewer than asked when some were dropped meanwhile (e.g. found corrupt). */
   chunks?: readonly unknown[];
 }
@@ -282,7 +283,16 @@ export class Sender {
     const readings = countReadings(loaded.series);
     let payload: Buffer;
     try {
-      payload = encodeBatch({ agent: this.options.agent, stream: outbox.stream, first, last, floor, clockUnsynced: loaded.clockUnsynced, series: loaded.series });
+      payload = encodeBatch({
+        agent: this.options.agent,
+        stream: outbox.stream,
+        first,
+        last,
+        floor,
+        clockUnsynced: loaded.clockUnsynced,
+        ...(loaded.boot === undefined ? {} : { boot: loaded.boot }),
+        series: loaded.series,
+      });
     } catch (err) {
       this.isolateUnencodable(chunks, err);
       this.wake();
@@ -345,6 +355,7 @@ export class Sender {
           last: chunk.last,
           floor: 0,
           clockUnsynced: loaded.clockUnsynced,
+          ...(loaded.boot === undefined ? {} : { boot: loaded.boot }),
           series: loaded.series,
         });
       } catch (err) {
