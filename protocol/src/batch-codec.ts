@@ -4,9 +4,10 @@
  * changing value costs about two bytes a reading; the sensor id is paid once per batch.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { errorMessage } from '@pulsebridge/runtime/errors';
 import { ProtocolError, type BatchRange } from './errors.ts';
 import { METRICS, metricByCode, type MetricId } from './metrics.ts';
-import { countReadings, type SeriesReadings } from './readings.ts';
+import { MAX_DATE_MS, countReadings, type SeriesReadings } from './readings.ts';
 import { WireReadingBatch } from './schemas.ts';
 import { compileValidator } from './validate.ts';
 
@@ -94,7 +95,7 @@ function fromWireSensors(t0: number, sensors: readonly WireSensor[]): SeriesRead
         t += delta;
         q += dvs[i]!;
         const v = q / scale;
-        if (!Number.isSafeInteger(t) || t < 0) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: time ${t} is not a valid UTC millisecond`);
+        if (!Number.isSafeInteger(t) || t < 0 || t > MAX_DATE_MS) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: time ${t} is not a valid UTC millisecond`);
         if (v < spec.min || v > spec.max) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: value ${v} outside ${spec.min}..${spec.max}`);
         ts[i] = t;
         values[i] = v;
@@ -113,6 +114,13 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
   const { t0, sensors } = toWireSensors(batch.series);
   const flags = batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0;
   return packr.pack([BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, flags, t0, sensors]);
+}
+
+/** A version field as the refusal names it. Never JSON.stringify: it throws on a BigInt or on deep nesting. */
+function describeVersion(version: unknown): string {
+  if (typeof version === 'number' || typeof version === 'bigint' || typeof version === 'boolean') return String(version);
+  if (typeof version === 'string') return JSON.stringify(version.slice(0, 16));
+  return Array.isArray(version) ? 'of an array' : version === null ? 'null' : `of type ${typeof version}`;
 }
 
 /** The stream and range of a batch whose head is well formed, however broken the rest is. */
@@ -141,13 +149,14 @@ export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): Readin
   try {
     raw = unpackr.unpack(payload);
   } catch (err) {
-    throw new ProtocolError('malformed', `not a MessagePack value: ${(err as Error).message}`);
+    // A RangeError from nesting deeper than the stack lands here too: it is the payload's fault, not the hub's.
+    throw new ProtocolError('malformed', `not a MessagePack value: ${errorMessage(err)}`);
   }
   if (!Array.isArray(raw)) throw new ProtocolError('malformed', 'batch is not an array');
   const range = rangeOf(raw);
   try {
     if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
-    if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
+    if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${describeVersion(raw[0])}; this hub reads version ${BATCH_VERSION}`);
     const [, agent, stream, first, last, floor, flags, t0, sensors] = validateWire.check(raw);
     if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
     const series = fromWireSensors(t0, sensors);

@@ -240,7 +240,14 @@ export class ReadingsWriteQueue {
     counts.readingsStored += readings;
 
     try {
-      this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      const skipped = this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      for (const e of skipped)
+        this.context.logLimited(
+          e.agent,
+          'dedupe:invalid_range',
+          { stream: e.stream, first: e.first, last: e.last, floor: e.floor },
+          'stored batch has no valid sequence range; resends of it will be written again',
+        );
     } catch (err) {
       // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
