@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeBatch } from '@pulsebridge/protocol';
+import { MAX_DATE_MS, encodeBatch, type SeriesReadings } from '@pulsebridge/protocol';
+import { Packr } from 'msgpackr';
+import { readingTimeProblem, readingsInWindow } from '../../src/ingest/time-window.ts';
 import { makeBatch } from './fakes.ts';
 import { BAD, GOOD, HUB_TIME, ackOf, setupIngest, waitFor } from './ingest-harness.ts';
 
@@ -34,6 +36,112 @@ describe('Sequence numbers', () => {
     s.transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 3 }));
     await waitFor('the resend answered', () => s.transport.acks(GOOD).length === 2);
     assert.deepEqual(s.transport.acks(GOOD)[1], ackOf('s1', 0, 2, 'duplicate'), 'the resend is known as stored');
+    await s.close();
+  });
+});
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+const WINDOW = { maxReadingAgeMs: 8 * DAY, maxReadingLeadMs: 5 * MINUTE };
+
+describe('Reading time window', () => {
+  test('readingTimeProblem: both bounds are inside, a millisecond beyond is too old or too far ahead', () => {
+    const now = HUB_TIME;
+    assert.equal(readingTimeProblem(now, now, WINDOW), undefined);
+    assert.equal(readingTimeProblem(now - 8 * DAY, now, WINDOW), undefined);
+    assert.equal(readingTimeProblem(now - 8 * DAY - 1, now, WINDOW), 'too_old');
+    assert.equal(readingTimeProblem(now + 5 * MINUTE, now, WINDOW), undefined);
+    assert.equal(readingTimeProblem(now + 5 * MINUTE + 1, now, WINDOW), 'too_far_ahead');
+    assert.equal(readingTimeProblem(0, now, WINDOW), 'too_old');
+    assert.equal(readingTimeProblem(MAX_DATE_MS, now, WINDOW), 'too_far_ahead');
+  });
+
+  test('readingsInWindow keeps order and pairs of time and value, drops emptied series, and leaves an all-good list untouched', () => {
+    const series: SeriesReadings[] = [
+      { sensor: 'a', metric: 'heart_rate', ts: [0, HUB_TIME - 1, HUB_TIME, HUB_TIME + DAY, HUB_TIME + 2], values: [1, 2, 3, 4, 5] },
+      { sensor: 'b', metric: 'heart_rate', ts: [1, 2], values: [6, 7] },
+      { sensor: 'c', metric: 'heart_rate', ts: [HUB_TIME], values: [8] },
+    ];
+    const { series: kept, refused } = readingsInWindow(series, HUB_TIME, WINDOW);
+    assert.deepEqual(kept, [
+      { sensor: 'a', metric: 'heart_rate', ts: [HUB_TIME - 1, HUB_TIME, HUB_TIME + 2], values: [2, 3, 5] },
+      { sensor: 'c', metric: 'heart_rate', ts: [HUB_TIME], values: [8] },
+    ]);
+    assert.deepEqual(refused, { too_old: 3, too_far_ahead: 1 });
+    assert.deepEqual(series[0]?.ts.length, 5, 'the input is not changed');
+    const good = readingsInWindow([series[2]!], HUB_TIME, WINDOW);
+    assert.equal(good.series[0], series[2]);
+    assert.deepEqual(good.refused, { too_old: 0, too_far_ahead: 0 });
+  });
+
+  const stamped = (ts: number[], over: { first?: number; clockUnsynced?: boolean; agent?: string } = {}): Buffer =>
+    encodeBatch({
+      agent: over.agent ?? GOOD,
+      stream: 't1',
+      first: over.first ?? 0,
+      last: (over.first ?? 0) + ts.length - 1,
+      floor: 0,
+      clockUnsynced: over.clockUnsynced ?? false,
+      series: [{ sensor: 'ble:hr-1', metric: 'heart_rate', ts, values: ts.map((_, i) => 60 + i) }],
+    });
+
+  test('readings stamped 1970, past the outbox age, minutes ahead or in year 3000 are refused and counted by reason; the rest of the batch is stored and acked', async () => {
+    const s = setupIngest();
+    const year3000 = Date.UTC(3000, 0, 1);
+    const times = [0, HUB_TIME - 9 * DAY, HUB_TIME - 7 * DAY, HUB_TIME - 1_000, HUB_TIME + 4 * MINUTE, HUB_TIME + 6 * MINUTE, year3000, MAX_DATE_MS];
+    s.transport.deliver(GOOD, 'readings', stamped(times));
+    await waitFor('the ack', () => s.transport.acks(GOOD).length === 1);
+    assert.deepEqual(s.transport.acks(GOOD), [ackOf('t1', 0, 7, 'stored')], 'the whole range is acked: resending cannot make the refused readings right');
+    const raw = await s.store.readRaw({ sensor: 'ble:hr-1', metric: 'heart_rate', from: 0, to: MAX_DATE_MS }, 100);
+    assert.deepEqual(
+      raw.map((r) => r.ts),
+      [HUB_TIME - 7 * DAY, HUB_TIME - 1_000, HUB_TIME + 4 * MINUTE],
+    );
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_old' }), 2);
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_far_ahead' }), 3);
+    assert.equal(await s.metric('pb_hub_ingest_readings_total'), 3);
+    assert.equal(await s.metric('pb_hub_ingest_batches_total', { result: 'rejected' }), 0, 'the batch itself is not rejected');
+    assert.equal(s.live[0]?.series[0]?.ts.length, 3, 'only the stored readings go live');
+    const logged = s.logLines().filter((l) => l.agent === GOOD && String(l.msg).includes('time window'));
+    assert.equal(logged.length, 1);
+    assert.deepEqual(logged[0]?.refused, { too_old: 2, too_far_ahead: 3 });
+    await s.close();
+  });
+
+  test('a batch with every reading out of the window is acked as stored and known as a duplicate when sent again', async () => {
+    const s = setupIngest();
+    s.transport.deliver(GOOD, 'readings', stamped([1, 2, 3]));
+    await waitFor('the ack', () => s.transport.acks(GOOD).length === 1);
+    assert.deepEqual(s.transport.acks(GOOD), [ackOf('t1', 0, 2, 'stored')]);
+    assert.equal(await s.store.count({ agent: GOOD }), 0);
+    s.transport.deliver(GOOD, 'readings', stamped([1, 2, 3]));
+    await waitFor('the second ack', () => s.transport.acks(GOOD).length === 2);
+    assert.deepEqual(s.transport.acks(GOOD)[1], ackOf('t1', 0, 2, 'duplicate'));
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_old' }), 3, 'a duplicate is not counted twice');
+    await s.close();
+  });
+
+  test('the window is configurable', async () => {
+    const s = setupIngest({ maxReadingAgeMs: 1_000, maxReadingLeadMs: 0 });
+    s.transport.deliver(GOOD, 'readings', stamped([HUB_TIME - 1_001, HUB_TIME - 1_000, HUB_TIME, HUB_TIME + 1]));
+    await waitFor('the ack', () => s.transport.acks(GOOD).length === 1);
+    assert.equal(await s.store.count({ agent: GOOD }), 2);
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_old' }), 1);
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_far_ahead' }), 1);
+    await s.close();
+  });
+
+  test('readings flagged clock-unsynced are not judged by the window, only by what a Date can hold', async () => {
+    const s = setupIngest();
+    s.transport.deliver(GOOD, 'readings', stamped([1_000, HUB_TIME + DAY], { clockUnsynced: true }));
+    await waitFor('the ack', () => s.transport.acks(GOOD).length === 1);
+    assert.equal(s.transport.acks(GOOD)[0]?.result, 'stored');
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'too_old' }), 0);
+    const packr = new Packr({ useRecords: false });
+    s.transport.deliver(GOOD, 'readings', packr.pack([1, GOOD, 't1', 5, 5, 0, 1, MAX_DATE_MS + 1, [['ble:hr-1', [[1, [0], [60]]]]]]));
+    await waitFor('the rejected ack', () => s.transport.acks(GOOD).length === 2);
+    assert.equal(s.transport.acks(GOOD)[1]?.result, 'rejected');
+    assert.equal(await s.metric('pb_hub_ingest_rejected_total', { reason: 'out_of_range' }), 1);
     await s.close();
   });
 });
