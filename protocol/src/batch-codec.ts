@@ -55,6 +55,8 @@ function toWireSensors(series: readonly SeriesReadings[]): { t0: number; sensors
       const t = s.ts[i]!;
       const v = s.values[i]!;
       if (!Number.isInteger(t)) throw new ProtocolError('invalid', `series ${s.sensor}/${s.metric}: time ${t} is not whole milliseconds`);
+      // What decoding refuses is refused here too, or an outbox would keep chunks it can never read back.
+      if (t < 0 || t > MAX_DATE_MS) throw new ProtocolError('out_of_range', `series ${s.sensor}/${s.metric}: time ${t} is not a valid UTC millisecond`);
       if (!Number.isFinite(v) || v < spec.min || v > spec.max) {
         throw new ProtocolError('out_of_range', `series ${s.sensor}/${s.metric}: value ${v} outside ${spec.min}..${spec.max}`);
       }
