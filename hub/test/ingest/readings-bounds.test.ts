@@ -52,6 +52,7 @@ const stamped = (ts: number[], over: { first?: number; clockUnsynced?: boolean; 
     last: (over.first ?? 0) + ts.length - 1,
     floor: 0,
     clockUnsynced: over.clockUnsynced ?? false,
+    ...(over.clockUnsynced ? { boot: 'boot-1' } : {}),
     series: [{ sensor: 'ble:hr-1', metric: 'heart_rate', ts, values: ts.map((_, i) => 60 + i) }],
   });
 
