@@ -27,7 +27,7 @@ import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
 import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
-import { describeReading, isStorableReading } from './valid-reading.ts';
+import { describeReading, readingRefusal } from './valid-reading.ts';
 import { WriteBuffer, buildChunks, type Segment } from './write-buffer.ts';
 
 export { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
@@ -67,7 +67,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Readings committed to earlier streams: damaged files this one replaced (kept in its meta). */
   private committedBefore = 0;
   private acknowledged = 0;
-  private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
+  private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, invalidSensor: 0, corrupt: 0 };
   private corruptRecoveries = 0;
   private errors = 0;
   private readonly dropReporter = new DropReporter();
@@ -129,12 +129,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.metricNames.length = 0;
   }
 
-  /** Buffers one reading. Never throws: an invalid reading is counted in dropped.invalid and skipped. */
+  /**
+   * Buffers one reading. Never throws: a reading the hub would refuse is counted in dropped.invalid or
+   * dropped.invalidSensor and skipped, so it never costs the batch it would have travelled in.
+   */
   append(reading: Reading): void {
     try {
-      if (!isStorableReading(reading)) {
-        this.dropped.invalid++;
-        this.warnRepeated('invalid', { reading: describeReading(reading), invalid: this.dropped.invalid }, 'invalid reading skipped');
+      const refusal = readingRefusal(reading);
+      if (refusal !== undefined) {
+        this.dropped[refusal]++;
+        const message = refusal === 'invalidSensor' ? 'reading with a sensor id the hub refuses skipped' : 'invalid reading skipped';
+        this.warnRepeated(refusal, { reading: describeReading(reading), [refusal]: this.dropped[refusal] }, message);
         return;
       }
       this.buffer.add(reading, this.clock.epoch);

@@ -46,8 +46,10 @@ export interface OutboxDropped {
   expired: number;
   /** Readings the hub refused for good (reject()). */
   rejected: number;
-  /** Readings refused by append(): unknown metric, value out of range, bad time or sensor id. */
+  /** Readings refused by append(): unknown metric, value out of range or bad time. */
   invalid: number;
+  /** Readings refused by append() for a sensor id the hub would refuse (protocol SENSOR_ID_PATTERN). */
+  invalidSensor: number;
   /** Readings lost with a damaged database file or an undecodable chunk. */
   corrupt: number;
 }
