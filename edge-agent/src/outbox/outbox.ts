@@ -69,6 +69,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private acknowledged = 0;
   private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, invalidSensor: 0, corrupt: 0 };
   private corruptRecoveries = 0;
+  private damagedChunks = 0;
   private errors = 0;
   private readonly dropReporter = new DropReporter();
 
@@ -185,8 +186,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /**
    * The readings of those chunks, merged per series, oldest first, with timestamps corrected to true time
-   * where the clock knows it. Ids no longer held are skipped; a chunk that cannot be decoded is dropped and
-   * counted in dropped.corrupt.
+   * where the clock knows it. Ids no longer held are skipped; a chunk that fails its checksum or cannot be
+   * decoded is dropped, never sent: counted in damagedChunks and its readings in dropped.corrupt.
    */
   load(ids: readonly number[]): LoadedReadings {
     const empty: LoadedReadings = { series: [], clockUnsynced: false, chunks: [], readings: 0 };
@@ -203,6 +204,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         for (const id of wanted) {
           const chunk = db.chunk(id);
           if (!chunk) continue;
+          if (!chunk.intact) {
+            broken.push({ chunk, err: new OutboxError('corrupt', 'chunk does not match its checksum: its bytes changed since it was written') });
+            continue;
+          }
           let series: SeriesReadings[];
           try {
             series = this.catalog.decode(chunk.data, readingsIn(chunk));
@@ -256,6 +261,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       buffered: this.buffer.size,
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
+      damagedChunks: this.damagedChunks,
       errors: this.errors,
     };
   }
@@ -481,8 +487,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     });
     const readings = this.held.removed(db, rows);
     this.dropped.corrupt += readings;
+    this.damagedChunks += rows.length;
     for (const { chunk, err } of broken) {
-      this.log.error({ err, first: chunk.id, last: chunk.last }, 'undecodable chunk dropped');
+      this.log.error(
+        { err: errorMessage(err), first: chunk.id, last: chunk.last, readings: readingsIn(chunk), damagedChunks: this.damagedChunks },
+        'damaged chunk dropped: its readings are lost',
+      );
     }
   }
 

@@ -70,6 +70,8 @@ export interface OutboxStats {
   buffered: number;
   dropped: OutboxDropped;
   corruptRecoveries: number;
+  /** Chunks dropped because they failed their checksum or could not be decoded (their readings: dropped.corrupt). */
+  damagedChunks: number;
   /** Storage failures other than corruption (disk full, I/O errors); the readings stay buffered. */
   errors: number;
 }
