@@ -22,9 +22,10 @@ import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
 import { OutboxCatalog } from './catalog.ts';
 import { DropReporter } from './drop-report.ts';
-import { OutboxError, isCorruption } from './errors.ts';
+import { OutboxError, isCorruption, isOwnershipConflict } from './errors.ts';
 import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
+import { OutboxLock, claimOutbox } from './ownership.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
 import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
 import { describeReading, readingRefusal } from './valid-reading.ts';
@@ -47,7 +48,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly registry: Registry | undefined;
   private readonly metricNames: string[] = [];
   private readonly clockStore: ClockStore;
+  private readonly agent: string | undefined;
 
+  private lock: OutboxLock | undefined;
   private db: OutboxDatabase | undefined;
   private streamId: string | undefined;
   private started = false;
@@ -75,7 +78,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   constructor(options: OutboxOptions) {
     super();
-    const { clock, log, metrics, ...config } = options;
+    const { clock, log, metrics, agent, ...config } = options;
     const withDefaults: unknown = Value.Default(OutboxConfig, Value.Clone(config));
     if (!Value.Check(OutboxConfig, withDefaults)) {
       const problems = [...Value.Errors(OutboxConfig, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
@@ -85,6 +88,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.clock = clock;
     this.log = log.child({ ns: 'outbox' });
     this.registry = metrics;
+    this.agent = agent;
     this.catalog = new OutboxCatalog(clock);
     this.clockStore = {
       loadBoot: (boot) => this.catalog.loadBoot(boot),
@@ -104,11 +108,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.streamId;
   }
 
-  /** Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened at all. */
+  /**
+   * Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened
+   * at all, 'in_use' while another process has it open, 'other_agent' when it holds readings recorded by
+   * another agent id (see ownership.ts).
+   */
   start(): void {
     if (this.started) return;
+    this.lock = OutboxLock.acquire(this.config.path);
     const failure = this.openDatabase();
-    if (!this.db) throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
+    if (!this.db) {
+      this.releaseLock();
+      if (isOwnershipConflict(failure)) throw failure;
+      throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
+    }
     this.started = true;
     this.dropReporter.baseline(this.dropped);
     // Not unref'd: a process must not exit quietly with readings still in memory; stop() flushes them.
@@ -126,6 +139,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.buffer.size > 0) this.log.warn({ readings: this.buffer.size }, 'outbox stopped with readings it could not commit');
     this.clock.detach(this.clockStore);
     this.closeDatabase();
+    this.releaseLock();
     for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
     this.metricNames.length = 0;
   }
@@ -288,6 +302,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.recover(err, 'open');
         return err;
       }
+      // start() throws it as it is: a refusal for the operator, not a storage failure.
+      if (isOwnershipConflict(err)) return err;
       this.errors++;
       this.log.error({ err, path: this.config.path }, 'cannot open the outbox database');
       return err;
@@ -296,6 +312,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   private loadDatabase(db: OutboxDatabase): void {
     try {
+      if (this.agent !== undefined) {
+        const claim = claimOutbox(db, this.config.path, this.agent);
+        if (claim.outcome === 'taken_over') this.log.warn({ path: this.config.path, previous: claim.previous, agent: this.agent }, 'empty outbox of another agent id taken over');
+      }
       db.prune(this.clock.bootId);
       const maxLast = this.held.load(db);
       this.nextSeq = Math.max(db.storedNextSeq(), maxLast === null ? 0 : maxLast + 1);
@@ -309,6 +329,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.streamId = db.stream;
     this.log.info({ path: this.config.path, stream: db.stream, chunks: this.held.chunks, readings: this.held.readings, bytes: this.held.bytes, next: this.nextSeq }, 'outbox open');
     this.clock.attach(this.clockStore);
+  }
+
+  private releaseLock(): void {
+    try {
+      this.lock?.release();
+    } catch (err) {
+      this.log.warn({ err }, 'releasing the outbox lock failed');
+    }
+    this.lock = undefined;
   }
 
   private closeDatabase(): void {

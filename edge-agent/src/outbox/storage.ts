@@ -10,8 +10,8 @@
  *   none (null) and are trusted as before.
  * - sensors: sensor id ↔ small integer, so a chunk does not repeat a 20-30 byte sensor id for every series.
  * - epochs, boots: the clock state chunks refer to (see ../clock/clock.ts).
- * - meta: stream id, the sequence counter, and the readings committed to the damaged files this one
- *   replaced (written once, when it replaces one).
+ * - meta: stream id, the sequence counter, the readings committed to the damaged files this one replaced
+ *   (written once, when it replaces one), and the agent id its readings are recorded for (see ownership.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -156,6 +156,7 @@ export function moveAside(path: string, label: string, at: Date): string {
 
 export class OutboxDatabase {
   readonly stream: string;
+  private owner: string | undefined;
   private readonly db: Database.Database;
   private readonly insertChunkStmt;
   private readonly deleteRangeStmt;
@@ -218,6 +219,8 @@ export class OutboxDatabase {
     const stream = meta.get('stream');
     if (typeof stream !== 'string' || stream.length === 0 || stream.length > 32) throw new OutboxError('corrupt', 'outbox database has no valid stream id');
     this.stream = stream;
+    const agent = meta.get('agent');
+    this.owner = typeof agent === 'string' && agent.length > 0 ? agent : undefined;
     this.insertChunkStmt = db.prepare<[number, number, number, number, number, number, Buffer]>(
       'INSERT INTO chunks (id, last, epoch, created_at, bytes, crc, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -258,6 +261,16 @@ export class OutboxDatabase {
 
   setNextSeq(next: number): void {
     this.setMetaStmt.run('next_seq', next);
+  }
+
+  /** The agent id the file's readings are recorded for; undefined in a file from before it was recorded. */
+  get agent(): string | undefined {
+    return this.owner;
+  }
+
+  setAgent(agent: string): void {
+    this.setMetaStmt.run('agent', agent);
+    this.owner = agent;
   }
 
   /** Readings committed to the damaged files this one replaced. */

@@ -94,4 +94,13 @@ export type OutboxEvents = {
   dropped: [OutboxDropReport];
 };
 
-export type OutboxOptions = Partial<OutboxConfig> & { clock: Clock; log: Logger; metrics?: Registry | undefined };
+export type OutboxOptions = Partial<OutboxConfig> & {
+  clock: Clock;
+  log: Logger;
+  metrics?: Registry | undefined;
+  /**
+   * The agent id readings are recorded for, kept in the file: a file recorded by another id is refused while
+   * it holds readings (see ownership.ts). Without it nothing is recorded or checked.
+   */
+  agent?: string | undefined;
+};

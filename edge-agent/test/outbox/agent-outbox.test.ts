@@ -2,14 +2,18 @@
  * The outbox as the running agent uses it: what reaches the hub, and what /healthz and /metrics say.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Reading } from '@pulsebridge/protocol';
-import { until } from '@pulsebridge/runtime';
+import { EXIT_CONFIG, until, type CliIo } from '@pulsebridge/runtime';
 import { Agent } from '../../src/agent.ts';
 import { loadAgentConfig, type AgentConfig } from '../../src/config.ts';
+import { main } from '../../src/main.ts';
+import { Outbox } from '../../src/outbox/outbox.ts';
 import type { Source, SourceHealth, SourceSink } from '../../src/sources/source.ts';
 import { FakeHub, TestBroker, silentLog } from '../uplink/fixtures.ts';
-import { flatten, readings, tempDir } from './fixtures.ts';
+import { ManualTime, flatten, readings, tempDir } from './fixtures.ts';
 
 function agentConfig(dataDir: string, hubUrl: string, agentId = 'gym-1'): AgentConfig {
   return loadAgentConfig({
@@ -77,4 +81,41 @@ test('one reading with a sensor id the hub refuses is dropped and counted at the
   assert.equal(health.outbox.dropped.invalidSensor, 1);
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   assert.match(metrics, /^pb_agent_outbox_dropped_total\{reason="invalidSensor"\} 1$/m);
+});
+
+function captureIo(): CliIo & { out: string; err: string } {
+  const captured = {
+    out: '',
+    err: '',
+    env: {},
+    stdoutIsTTY: false,
+    stdout: (text: string) => void (captured.out += text),
+    stderr: (text: string) => void (captured.err += text),
+    stopSignal: () => new Promise<string>(() => undefined),
+  };
+  return captured;
+}
+
+test('the agent refuses to start on an outbox holding readings another agent id recorded: exit status 2 and what to do', { timeout: 30_000 }, async (t) => {
+  const dataDir = tempDir(t);
+  const earlier = new Outbox({ path: join(dataDir, 'outbox.db'), agent: 'gym-1', clock: new ManualTime().clock(), log: silentLog });
+  earlier.start();
+  for (const r of readings('ble:c0-ff-ee-00-00-01', Date.now(), 12)) earlier.append(r);
+  earlier.stop();
+
+  const file = join(dataDir, 'agent.yaml');
+  writeFileSync(
+    file,
+    `agent: { id: gym-2, dataDir: '${dataDir}' }\nhub: { url: 'mqtt://127.0.0.1:1', password: x }\nhealth: { port: 0 }\nsources: { simulator: { enabled: false } }\nlog: { level: silent }\n`,
+  );
+  const io = captureIo();
+  assert.equal(await main(['-c', file], io), EXIT_CONFIG);
+  assert.match(io.err, /^pulsebridge-agent: the outbox \S+outbox\.db holds 12 readings recorded by agent "gym-1", and this agent is "gym-2"/);
+  assert.match(io.err, /run this box as "gym-1"/);
+
+  // Its own id still opens it, with every reading.
+  const owner = new Outbox({ path: join(dataDir, 'outbox.db'), agent: 'gym-1', clock: new ManualTime().clock(), log: silentLog });
+  owner.start();
+  t.after(() => owner.stop());
+  assert.equal(owner.stats().readings, 12);
 });
