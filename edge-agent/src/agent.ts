@@ -208,7 +208,7 @@ export class Agent {
 
   private outboxRecovered(recovery: OutboxRecovery): void {
     this.uplink.outboxReplaced();
-    this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.lostReadings} readings lost; new stream ${recovery.stream}`);
+    this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.summary}; new stream ${recovery.stream}`);
   }
 
   private step(what: string, fn: () => void): void {

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
 import { OutboxCatalog } from './catalog.ts';
+import { countLostReadings, describeLoss, emptyFile, exactLoss } from './damaged-file.ts';
 import { DropReporter } from './drop-report.ts';
 import { OutboxError, isCorruption, isOwnershipConflict } from './errors.ts';
 import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
@@ -73,6 +74,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, invalidSensor: 0, corrupt: 0 };
   private corruptRecoveries = 0;
   private damagedChunks = 0;
+  /** Damaged files moved aside whose readings could not all be counted. */
+  private uncountedLosses = 0;
+  private lastRecovery: OutboxRecovery | null = null;
   private errors = 0;
   private readonly dropReporter = new DropReporter();
 
@@ -276,6 +280,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
       damagedChunks: this.damagedChunks,
+      uncountedLosses: this.uncountedLosses,
+      lastRecovery: this.lastRecovery,
       errors: this.errors,
     };
   }
@@ -295,6 +301,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private openDatabase(): unknown {
     this.lastOpenAttempt = this.clock.mono();
     try {
+      const emptiness = emptyFile(this.config.path);
+      if (emptiness === 'empty')
+        this.log.warn({ path: this.config.path }, 'the outbox file is empty (0 bytes): it holds no readings, none are counted as lost; starting a fresh outbox in it');
+      if (emptiness === 'log_only') throw new OutboxError('corrupt', 'the outbox file is empty (0 bytes) but its write-ahead log is not: the file lost its content');
       this.loadDatabase(OutboxDatabase.open(this.config.path));
       return undefined;
     } catch (err) {
@@ -355,7 +365,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const previousStream = this.db?.stream;
     // The fresh file starts its sequence at 0; it keeps the damaged file's count in its meta instead.
     const committed = this.committedBefore + this.nextSeq;
-    const lostReadings = this.db ? this.held.readings : 0;
+    // While it was open the running totals are exact; a file found damaged at start is counted from what it still says.
+    const knownLoss = this.db ? exactLoss(this.held.readings) : undefined;
     this.closeDatabase();
     this.held.clear();
     let movedTo: string;
@@ -367,8 +378,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       return;
     }
     this.corruptRecoveries++;
-    this.dropped.corrupt += lostReadings;
-    this.log.error({ err, where, path: this.config.path, movedTo, lostReadings }, 'outbox database damaged: moved aside, continuing with a fresh one');
+    const loss = knownLoss ?? countLostReadings(movedTo);
+    this.dropped.corrupt += loss.readings;
+    if (loss.counted !== 'exact') this.uncountedLosses++;
+    const summary = describeLoss(loss);
+    this.log.error(
+      { err, where, path: this.config.path, movedTo, lostReadings: loss.readings, lossCounted: loss.counted, lossAtMost: loss.atMost },
+      `outbox database damaged: moved aside, continuing with a fresh one; ${summary}`,
+    );
     try {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
     } catch (openErr) {
@@ -378,7 +395,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.db!.setCommittedBefore(committed);
     this.committedBefore = committed;
-    const recovery: OutboxRecovery = { previousStream, stream: this.db!.stream, movedTo, lostReadings };
+    const recovery: OutboxRecovery = { previousStream, stream: this.db!.stream, movedTo, lostReadings: loss.readings, lossCounted: loss.counted, summary };
+    this.lastRecovery = recovery;
     this.emitSafely('recovered', recovery);
   }
 

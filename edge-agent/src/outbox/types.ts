@@ -70,6 +70,10 @@ export interface OutboxStats {
   buffered: number;
   dropped: OutboxDropped;
   corruptRecoveries: number;
+  /** Damaged files moved aside whose readings could not all be counted: more may be lost than dropped.corrupt says. */
+  uncountedLosses: number;
+  /** The last damaged file moved aside while this process ran, null if none. */
+  lastRecovery: OutboxRecovery | null;
   /** Chunks dropped because they failed their checksum or could not be decoded (their readings: dropped.corrupt). */
   damagedChunks: number;
   /** Storage failures other than corruption (disk full, I/O errors); the readings stay buffered. */
@@ -81,8 +85,12 @@ export interface OutboxRecovery {
   stream: string;
   /** Where the damaged file was moved. */
   movedTo: string;
-  /** Readings the damaged file was known to hold. */
+  /** Readings the damaged file was known to hold (counted in dropped.corrupt). */
   lostReadings: number;
+  /** Whether lostReadings is every reading it held, a lower bound, or nothing could be read (see damaged-file.ts). */
+  lossCounted: 'exact' | 'at_least' | 'unknown';
+  /** One line for an operator, e.g. "40 readings lost". */
+  summary: string;
 }
 
 export type OutboxEvents = {

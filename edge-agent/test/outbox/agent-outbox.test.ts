@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Reading } from '@pulsebridge/protocol';
@@ -118,4 +119,31 @@ test('the agent refuses to start on an outbox holding readings another agent id 
   owner.start();
   t.after(() => owner.stop());
   assert.equal(owner.stats().readings, 12);
+});
+
+test('readings lost with an outbox file found damaged at start are in /healthz and /metrics', { timeout: 30_000 }, async (t) => {
+  const { broker } = await hubRig(t);
+  const dataDir = tempDir(t);
+  const path = join(dataDir, 'outbox.db');
+  const earlier = new Outbox({ path, agent: 'gym-1', clock: new ManualTime().clock(), log: silentLog });
+  earlier.start();
+  for (const r of readings('ble:c0-ff-ee-00-00-01', Date.now(), 9)) earlier.append(r);
+  earlier.stop();
+  const db = new Database(path);
+  db.prepare("UPDATE meta SET value = '' WHERE key = 'stream'").run();
+  db.close();
+
+  const agent = new Agent(agentConfig(dataDir, broker.url), { log: silentLog });
+  t.after(() => agent.stop());
+  await agent.start();
+  const { port } = agent.healthServer.address()!;
+  const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as {
+    outbox: { dropped: Record<string, number>; corruptRecoveries: number; lastRecovery: { summary: string; lossCounted: string } | null };
+  };
+  assert.equal(health.outbox.corruptRecoveries, 1);
+  assert.equal(health.outbox.dropped.corrupt, 9);
+  assert.equal(health.outbox.lastRecovery?.summary, '9 readings lost');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  assert.match(metrics, /^pb_agent_outbox_dropped_total\{reason="corrupt"\} 9$/m);
+  assert.match(metrics, /^pb_agent_outbox_corrupt_recoveries_total 1$/m);
 });

@@ -457,7 +457,14 @@ test('damage found while running is recovered the same way; buffered readings an
   outbox.append(reading('s2', T0 + 1_000_000));
   outbox.flush();
   assert.equal(recovered.length, 1);
-  assert.deepEqual(recovered[0], { previousStream: oldStream, stream: outbox.stream, movedTo: (recovered[0] as { movedTo: string }).movedTo, lostReadings: 40 });
+  assert.deepEqual(recovered[0], {
+    previousStream: oldStream,
+    stream: outbox.stream,
+    movedTo: (recovered[0] as { movedTo: string }).movedTo,
+    lostReadings: 40,
+    lossCounted: 'exact',
+    summary: '40 readings lost',
+  });
   assert.notEqual(outbox.stream, oldStream);
   const stats = outbox.stats();
   assert.equal(stats.corruptRecoveries, 1);
