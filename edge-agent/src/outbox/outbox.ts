@@ -1,3 +1,4 @@
+// Over 500 lines: the counters must stay exact across append, flush, ack and recovery, so every path that moves them lives in one class.
 /**
  * The agent's outbox: every reading a source produces is kept here until the hub confirms it stored it.
  *
@@ -8,7 +9,9 @@
  * nothing committed; a power cut may lose the last commits but never corrupts the file).
  *
  * Bounded by payload bytes and by age: the oldest chunks are dropped first and every dropped reading is
- * counted. A damaged file is moved aside and replaced by a fresh one (a new stream), and the agent carries on.
+ * counted. A damaged chunk (checksum) is dropped unsent and counted. A damaged file is moved aside and
+ * replaced by a fresh one (a new stream), its readings counted as lost (damaged-file.ts), and the agent
+ * carries on. The file belongs to one agent id and one process at a time (ownership.ts).
  *
  * The outbox also stores the clock's epochs and boot offsets (it implements ClockStore), since a chunk is
  * only correctable with the epoch it was stamped in: readings and their clock state live and die together.
