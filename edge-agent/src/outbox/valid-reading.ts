@@ -5,6 +5,12 @@ import { METRICS, SENSOR_ID_PATTERN, isMetricId, type Reading } from '@pulsebrid
  * so it is refused here, alone.
  */
 const SENSOR_ID = new RegExp(SENSOR_ID_PATTERN);
+/**
+ * Sensor ids already matched: a set lookup costs a quarter of the pattern on the append path, and a gym has
+ * a few hundred sensors at most. A memo of a pure function, so one set serves every outbox; emptied when full.
+ */
+const matchedSensorIds = new Set<string>();
+const MATCHED_SENSOR_IDS_MAX = 4_096;
 /** Enough of a bad sensor id to recognise it in a log line without copying whatever a source sent. */
 const LOGGED_SENSOR_CHARS = 80;
 
@@ -23,8 +29,17 @@ export function readingRefusal(reading: Reading): ReadingRefusal | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value)) return 'invalid';
   const spec = METRICS[metric];
   if (value < spec.min || value > spec.max) return 'invalid';
-  if (typeof sensor !== 'string' || !SENSOR_ID.test(sensor)) return 'invalidSensor';
+  if (!isSensorId(sensor)) return 'invalidSensor';
   return undefined;
+}
+
+function isSensorId(sensor: unknown): boolean {
+  if (typeof sensor !== 'string') return false;
+  if (matchedSensorIds.has(sensor)) return true;
+  if (!SENSOR_ID.test(sensor)) return false;
+  if (matchedSensorIds.size >= MATCHED_SENSOR_IDS_MAX) matchedSensorIds.clear();
+  matchedSensorIds.add(sensor);
+  return true;
 }
 
 /** The fields of something passed as a reading, for a log line (without whatever else it carries). */
