@@ -315,8 +315,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         this.recover(err, 'open');
         return err;
       }
-      // start() throws it as it is: a refusal for the operator, not a storage failure.
-      if (isOwnershipConflict(err)) return err;
+      // start() throws it as it is: a refusal for the operator, not a storage failure. Later reopens only log it.
+      if (isOwnershipConflict(err)) {
+        if (this.started) this.log.error({ err: errorMessage(err), path: this.config.path }, 'outbox refused');
+        return err;
+      }
       this.errors++;
       this.log.error({ err, path: this.config.path }, 'cannot open the outbox database');
       return err;
