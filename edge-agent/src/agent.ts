@@ -69,7 +69,7 @@ export class Agent {
     const password = resolveSecret(config.hub.password, deps.env ?? process.env);
 
     this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
-    this.outbox = new Outbox({ ...config.outbox, clock: this.clock, log: this.log, metrics: this.metrics });
+    this.outbox = new Outbox({ ...config.outbox, agent: config.agent.id, clock: this.clock, log: this.log, metrics: this.metrics });
 
     this.sources = [...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }), ...(deps.sources ?? [])];
 
@@ -208,7 +208,7 @@ export class Agent {
 
   private outboxRecovered(recovery: OutboxRecovery): void {
     this.uplink.outboxReplaced();
-    this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.lostReadings} readings lost; new stream ${recovery.stream}`);
+    this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.summary}; new stream ${recovery.stream}`);
   }
 
   private step(what: string, fn: () => void): void {

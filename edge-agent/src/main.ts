@@ -3,11 +3,12 @@
  * pulsebridge-agent: the command line of the edge agent.
  *
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or --help/--print-config, 2 for configuration problems
- * (every one printed), 1 when the agent failed or could not stop in time, 130 on a second interrupt.
+ * (every one printed) and for an outbox that another agent id recorded or another agent process holds, 1 when the agent failed or could not stop in time, 130 on a second interrupt.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
+import { isOwnershipConflict } from './outbox/errors.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
@@ -100,6 +101,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     log,
     io,
     stopTimeoutMs: STOP_TIMEOUT_MS,
+    // An outbox of another agent id, or in use by another agent: only the operator can resolve it.
+    isConfigProblem: isOwnershipConflict,
   });
 }
 

@@ -8,9 +8,18 @@ export type OutboxErrorCode =
   /** The database file cannot be opened or created (permissions, missing disk); corruption is recovered instead. */
   | 'open_failed'
   /** The file is not a readable outbox database. */
-  | 'corrupt';
+  | 'corrupt'
+  /** Another process has the outbox open (its lock file is held). */
+  | 'in_use'
+  /** The outbox holds readings recorded by another agent id. */
+  | 'other_agent';
 
 export class OutboxError extends PulsebridgeError<OutboxErrorCode> {}
+
+/** Refusals to open an outbox that only the operator can resolve: the agent must not start (exit as for configuration). */
+export function isOwnershipConflict(err: unknown): boolean {
+  return err instanceof OutboxError && (err.code === 'in_use' || err.code === 'other_agent');
+}
 
 /** True for errors that mean the database file is damaged, whoever threw them. */
 export function isCorruption(err: unknown): boolean {

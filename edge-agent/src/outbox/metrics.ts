@@ -20,6 +20,18 @@ export function registerOutboxMetrics(registry: Registry, stats: () => OutboxSta
     { name: 'pb_agent_outbox_acknowledged_total', help: 'Readings deleted after the hub confirmed storing them', kind: 'counter', read: () => stats().acknowledged },
     { name: 'pb_agent_outbox_dropped_total', help: 'Readings dropped, by reason', kind: 'counter', label: 'reason', read: () => ({ ...stats().dropped }) },
     { name: 'pb_agent_outbox_corrupt_recoveries_total', help: 'Damaged outbox databases moved aside and replaced', kind: 'counter', read: () => stats().corruptRecoveries },
+    {
+      name: 'pb_agent_outbox_uncounted_losses_total',
+      help: 'Damaged outbox databases moved aside whose lost readings could not all be counted',
+      kind: 'counter',
+      read: () => stats().uncountedLosses,
+    },
+    {
+      name: 'pb_agent_outbox_damaged_chunks_total',
+      help: 'Chunks dropped unsent because they failed their checksum or could not be decoded',
+      kind: 'counter',
+      read: () => stats().damagedChunks,
+    },
   ];
   registerScraped(registry, metrics);
   return metrics.map((m) => m.name);

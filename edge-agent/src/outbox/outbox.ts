@@ -1,3 +1,4 @@
+// Over 500 lines: the counters must stay exact across append, flush, ack and recovery, so every path that moves them lives in one class.
 /**
  * The agent's outbox: every reading a source produces is kept here until the hub confirms it stored it.
  *
@@ -8,7 +9,9 @@
  * nothing committed; a power cut may lose the last commits but never corrupts the file).
  *
  * Bounded by payload bytes and by age: the oldest chunks are dropped first and every dropped reading is
- * counted. A damaged file is moved aside and replaced by a fresh one (a new stream), and the agent carries on.
+ * counted. A damaged chunk (checksum) is dropped unsent and counted. A damaged file is moved aside and
+ * replaced by a fresh one (a new stream), its readings counted as lost (damaged-file.ts), and the agent
+ * carries on. The file belongs to one agent id and one process at a time (ownership.ts).
  *
  * The outbox also stores the clock's epochs and boot offsets (it implements ClockStore), since a chunk is
  * only correctable with the epoch it was stamped in: readings and their clock state live and die together.
@@ -21,13 +24,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
 import { OutboxCatalog } from './catalog.ts';
+import { countLostReadings, describeLoss, emptyFile, exactLoss } from './damaged-file.ts';
 import { DropReporter } from './drop-report.ts';
-import { OutboxError, isCorruption } from './errors.ts';
+import { OutboxError, isCorruption, isOwnershipConflict } from './errors.ts';
 import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
+import { OutboxLock, claimOutbox } from './ownership.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
 import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
-import { describeReading, isStorableReading } from './valid-reading.ts';
+import { describeReading, readingRefusal } from './valid-reading.ts';
 import { WriteBuffer, buildChunks, type Segment } from './write-buffer.ts';
 
 export { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
@@ -47,7 +52,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly registry: Registry | undefined;
   private readonly metricNames: string[] = [];
   private readonly clockStore: ClockStore;
+  private readonly agent: string | undefined;
 
+  private lock: OutboxLock | undefined;
   private db: OutboxDatabase | undefined;
   private streamId: string | undefined;
   private started = false;
@@ -67,14 +74,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /** Readings committed to earlier streams: damaged files this one replaced (kept in its meta). */
   private committedBefore = 0;
   private acknowledged = 0;
-  private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 };
+  private readonly dropped: OutboxDropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0, invalidSensor: 0, corrupt: 0 };
   private corruptRecoveries = 0;
+  private damagedChunks = 0;
+  /** Damaged files moved aside whose readings could not all be counted. */
+  private uncountedLosses = 0;
+  private lastRecovery: OutboxRecovery | null = null;
   private errors = 0;
   private readonly dropReporter = new DropReporter();
 
   constructor(options: OutboxOptions) {
     super();
-    const { clock, log, metrics, ...config } = options;
+    const { clock, log, metrics, agent, ...config } = options;
     const withDefaults: unknown = Value.Default(OutboxConfig, Value.Clone(config));
     if (!Value.Check(OutboxConfig, withDefaults)) {
       const problems = [...Value.Errors(OutboxConfig, withDefaults)].map((e) => `${e.path || '/'}: ${e.message}`);
@@ -84,6 +95,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.clock = clock;
     this.log = log.child({ ns: 'outbox' });
     this.registry = metrics;
+    this.agent = agent;
     this.catalog = new OutboxCatalog(clock);
     this.clockStore = {
       loadBoot: (boot) => this.catalog.loadBoot(boot),
@@ -103,11 +115,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return this.streamId;
   }
 
-  /** Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened at all. */
+  /**
+   * Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened
+   * at all, 'in_use' while another process has it open, 'other_agent' when it holds readings recorded by
+   * another agent id (see ownership.ts).
+   */
   start(): void {
     if (this.started) return;
+    this.lock = OutboxLock.acquire(this.config.path);
     const failure = this.openDatabase();
-    if (!this.db) throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
+    if (!this.db) {
+      this.releaseLock();
+      if (isOwnershipConflict(failure)) throw failure;
+      throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
+    }
     this.started = true;
     this.dropReporter.baseline(this.dropped);
     // Not unref'd: a process must not exit quietly with readings still in memory; stop() flushes them.
@@ -125,16 +146,22 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.buffer.size > 0) this.log.warn({ readings: this.buffer.size }, 'outbox stopped with readings it could not commit');
     this.clock.detach(this.clockStore);
     this.closeDatabase();
+    this.releaseLock();
     for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
     this.metricNames.length = 0;
   }
 
-  /** Buffers one reading. Never throws: an invalid reading is counted in dropped.invalid and skipped. */
+  /**
+   * Buffers one reading. Never throws: a reading the hub would refuse is counted in dropped.invalid or
+   * dropped.invalidSensor and skipped, so it never costs the batch it would have travelled in.
+   */
   append(reading: Reading): void {
     try {
-      if (!isStorableReading(reading)) {
-        this.dropped.invalid++;
-        this.warnRepeated('invalid', { reading: describeReading(reading), invalid: this.dropped.invalid }, 'invalid reading skipped');
+      const refusal = readingRefusal(reading);
+      if (refusal !== undefined) {
+        this.dropped[refusal]++;
+        const message = refusal === 'invalidSensor' ? 'reading with a sensor id the hub refuses skipped' : 'invalid reading skipped';
+        this.warnRepeated(refusal, { reading: describeReading(reading), [refusal]: this.dropped[refusal] }, message);
         return;
       }
       this.buffer.add(reading, this.clock.epoch);
@@ -180,8 +207,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /**
    * The readings of those chunks, merged per series, oldest first, with timestamps corrected to true time
-   * where the clock knows it. Ids no longer held are skipped; a chunk that cannot be decoded is dropped and
-   * counted in dropped.corrupt.
+   * where the clock knows it. Ids no longer held are skipped; a chunk that fails its checksum or cannot be
+   * decoded is dropped, never sent: counted in damagedChunks and its readings in dropped.corrupt.
    */
   load(ids: readonly number[]): LoadedReadings {
     const empty: LoadedReadings = { series: [], clockUnsynced: false, chunks: [], readings: 0 };
@@ -198,6 +225,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         for (const id of wanted) {
           const chunk = db.chunk(id);
           if (!chunk) continue;
+          if (!chunk.intact) {
+            broken.push({ chunk, err: new OutboxError('corrupt', 'chunk does not match its checksum: its bytes changed since it was written') });
+            continue;
+          }
           let series: SeriesReadings[];
           try {
             series = this.catalog.decode(chunk.data, readingsIn(chunk));
@@ -253,6 +284,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       buffered: this.buffer.size,
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
+      damagedChunks: this.damagedChunks,
+      uncountedLosses: this.uncountedLosses,
+      lastRecovery: this.lastRecovery,
       errors: this.errors,
     };
   }
@@ -272,11 +306,20 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private openDatabase(): unknown {
     this.lastOpenAttempt = this.clock.mono();
     try {
+      const emptiness = emptyFile(this.config.path);
+      if (emptiness === 'empty')
+        this.log.warn({ path: this.config.path }, 'the outbox file is empty (0 bytes): it holds no readings, none are counted as lost; starting a fresh outbox in it');
+      if (emptiness === 'log_only') throw new OutboxError('corrupt', 'the outbox file is empty (0 bytes) but its write-ahead log is not: the file lost its content');
       this.loadDatabase(OutboxDatabase.open(this.config.path));
       return undefined;
     } catch (err) {
       if (isCorruption(err)) {
         this.recover(err, 'open');
+        return err;
+      }
+      // start() throws it as it is: a refusal for the operator, not a storage failure. Later reopens only log it.
+      if (isOwnershipConflict(err)) {
+        if (this.started) this.log.error({ err: errorMessage(err), path: this.config.path }, 'outbox refused');
         return err;
       }
       this.errors++;
@@ -287,6 +330,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   private loadDatabase(db: OutboxDatabase): void {
     try {
+      if (this.agent !== undefined) {
+        const claim = claimOutbox(db, this.config.path, this.agent);
+        if (claim.outcome === 'taken_over') this.log.warn({ path: this.config.path, previous: claim.previous, agent: this.agent }, 'empty outbox of another agent id taken over');
+      }
       db.prune(this.clock.bootId);
       const maxLast = this.held.load(db);
       this.nextSeq = Math.max(db.storedNextSeq(), maxLast === null ? 0 : maxLast + 1);
@@ -300,6 +347,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.streamId = db.stream;
     this.log.info({ path: this.config.path, stream: db.stream, chunks: this.held.chunks, readings: this.held.readings, bytes: this.held.bytes, next: this.nextSeq }, 'outbox open');
     this.clock.attach(this.clockStore);
+  }
+
+  private releaseLock(): void {
+    try {
+      this.lock?.release();
+    } catch (err) {
+      this.log.warn({ err }, 'releasing the outbox lock failed');
+    }
+    this.lock = undefined;
   }
 
   private closeDatabase(): void {
@@ -317,7 +373,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const previousStream = this.db?.stream;
     // The fresh file starts its sequence at 0; it keeps the damaged file's count in its meta instead.
     const committed = this.committedBefore + this.nextSeq;
-    const lostReadings = this.db ? this.held.readings : 0;
+    // While it was open the running totals are exact; a file found damaged at start is counted from what it still says.
+    const knownLoss = this.db ? exactLoss(this.held.readings) : undefined;
     this.closeDatabase();
     this.held.clear();
     let movedTo: string;
@@ -329,8 +386,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       return;
     }
     this.corruptRecoveries++;
-    this.dropped.corrupt += lostReadings;
-    this.log.error({ err, where, path: this.config.path, movedTo, lostReadings }, 'outbox database damaged: moved aside, continuing with a fresh one');
+    const loss = knownLoss ?? countLostReadings(movedTo);
+    this.dropped.corrupt += loss.readings;
+    if (loss.counted !== 'exact') this.uncountedLosses++;
+    const summary = describeLoss(loss);
+    this.log.error(
+      { err, where, path: this.config.path, movedTo, lostReadings: loss.readings, lossCounted: loss.counted, lossAtMost: loss.atMost },
+      `outbox database damaged: moved aside, continuing with a fresh one; ${summary}`,
+    );
     try {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
     } catch (openErr) {
@@ -340,7 +403,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.db!.setCommittedBefore(committed);
     this.committedBefore = committed;
-    const recovery: OutboxRecovery = { previousStream, stream: this.db!.stream, movedTo, lostReadings };
+    const recovery: OutboxRecovery = { previousStream, stream: this.db!.stream, movedTo, lostReadings: loss.readings, lossCounted: loss.counted, summary };
+    this.lastRecovery = recovery;
     this.emitSafely('recovered', recovery);
   }
 
@@ -478,8 +542,12 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     });
     const readings = this.held.removed(db, rows);
     this.dropped.corrupt += readings;
+    this.damagedChunks += rows.length;
     for (const { chunk, err } of broken) {
-      this.log.error({ err, first: chunk.id, last: chunk.last }, 'undecodable chunk dropped');
+      this.log.error(
+        { err: errorMessage(err), first: chunk.id, last: chunk.last, readings: readingsIn(chunk), damagedChunks: this.damagedChunks },
+        'damaged chunk dropped: its readings are lost',
+      );
     }
   }
 

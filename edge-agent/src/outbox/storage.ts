@@ -4,13 +4,17 @@
  * Tables:
  * - chunks: one row per flush. `id` is the chunk's first sequence number (ranges are contiguous and grow
  *   with insertion order, so the rowid doubles as the sequence index and range deletes need no other index);
- *   `data` is the protocol's reading-set encoding with sensor ids replaced by `sensors` row ids.
+ *   `data` is the protocol's reading-set encoding with sensor ids replaced by `sensors` row ids. `crc` is a
+ *   CRC-32 of the whole row (see chunkChecksum): SQLite checks its pages' structure, not their contents, so
+ *   without it a flipped bit in a value would be sent as a true reading. Rows written before version 2 have
+ *   none (null) and are trusted as before.
  * - sensors: sensor id ↔ small integer, so a chunk does not repeat a 20-30 byte sensor id for every series.
  * - epochs, boots: the clock state chunks refer to (see ../clock/clock.ts).
- * - meta: stream id, the sequence counter, and the readings committed to the damaged files this one
- *   replaced (written once, when it replaces one).
+ * - meta: stream id, the sequence counter, the readings committed to the damaged files this one replaced
+ *   (written once, when it replaces one), and the agent id its readings are recorded for (see ownership.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -25,7 +29,8 @@ import { OutboxError } from './errors.ts';
 export const PAGE_SIZE = 512;
 /** About 1 MB of WAL between checkpoints: fewer checkpoints rewrite the same leaf pages fewer times. */
 const WAL_AUTOCHECKPOINT_PAGES = 2_000;
-export const SCHEMA_VERSION = 1;
+/** 2: chunks.crc. Version 1 files gain the column when opened; their rows keep a null one. */
+export const SCHEMA_VERSION = 2;
 const BUSY_TIMEOUT_MS = 100;
 
 const SCHEMA = `
@@ -36,6 +41,7 @@ CREATE TABLE IF NOT EXISTS chunks (
   epoch INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
+  crc INTEGER,
   data BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sensors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -60,6 +66,8 @@ export interface ChunkHead {
 
 export interface StoredChunk extends ChunkHead {
   data: Buffer;
+  /** False when the row no longer matches the checksum it was written with; true for rows written without one. */
+  intact: boolean;
 }
 
 export interface NewChunk extends ChunkHead {
@@ -103,6 +111,20 @@ interface ChunkHeadRow {
   bytes: number;
 }
 
+/**
+ * CRC-32 of everything a chunk row says: its range, epoch, times and payload. A change to any of them
+ * would send different readings (or the same ones under other sequence numbers or another clock epoch).
+ */
+export function chunkChecksum(chunk: NewChunk): number {
+  const head = Buffer.allocUnsafe(40);
+  head.writeDoubleLE(chunk.id, 0);
+  head.writeDoubleLE(chunk.last, 8);
+  head.writeDoubleLE(chunk.epoch, 16);
+  head.writeDoubleLE(chunk.createdAt, 24);
+  head.writeDoubleLE(chunk.bytes, 32);
+  return crc32(chunk.data, crc32(head));
+}
+
 /** Readings in a chunk: its sequence numbers run from its id (the first) to its last, one per reading. */
 export const readingsIn = (c: { id: number; last: number }): number => c.last - c.id + 1;
 
@@ -134,6 +156,7 @@ export function moveAside(path: string, label: string, at: Date): string {
 
 export class OutboxDatabase {
   readonly stream: string;
+  private owner: string | undefined;
   private readonly db: Database.Database;
   private readonly insertChunkStmt;
   private readonly deleteRangeStmt;
@@ -171,9 +194,10 @@ export class OutboxDatabase {
       const check: unknown = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new OutboxError('corrupt', `quick_check: ${String(check)}`);
       const version = db.pragma('user_version', { simple: true });
-      if (version !== 0 && version !== SCHEMA_VERSION) throw new OutboxError('corrupt', `unknown outbox schema version ${String(version)}`);
+      if (version !== 0 && version !== 1 && version !== SCHEMA_VERSION) throw new OutboxError('corrupt', `unknown outbox schema version ${String(version)}`);
       db.transaction(() => {
         db.exec(SCHEMA);
+        if (version === 1) db.exec('ALTER TABLE chunks ADD COLUMN crc INTEGER');
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
         db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('stream', ?), ('next_seq', 0), ('committed_before', 0)").run(newStreamId());
       })();
@@ -195,14 +219,18 @@ export class OutboxDatabase {
     const stream = meta.get('stream');
     if (typeof stream !== 'string' || stream.length === 0 || stream.length > 32) throw new OutboxError('corrupt', 'outbox database has no valid stream id');
     this.stream = stream;
-    this.insertChunkStmt = db.prepare<[number, number, number, number, number, Buffer]>('INSERT INTO chunks (id, last, epoch, created_at, bytes, data) VALUES (?, ?, ?, ?, ?, ?)');
+    const agent = meta.get('agent');
+    this.owner = typeof agent === 'string' && agent.length > 0 ? agent : undefined;
+    this.insertChunkStmt = db.prepare<[number, number, number, number, number, number, Buffer]>(
+      'INSERT INTO chunks (id, last, epoch, created_at, bytes, crc, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.deleteRangeStmt = db.prepare<[number, number, number], RemovedChunk>('DELETE FROM chunks WHERE id >= ? AND id <= ? AND last <= ? RETURNING id, last, bytes');
     this.deleteThroughStmt = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id <= ? RETURNING id, last, bytes');
     this.deleteOneStmt = db.prepare<[number], RemovedChunk>('DELETE FROM chunks WHERE id = ? RETURNING id, last, bytes');
     this.headRowsStmt = db.prepare<[number], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id LIMIT ?');
     this.oldestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id');
     this.newestFirstStmt = db.prepare<[], ChunkHeadRow>('SELECT id, last, epoch, created_at, bytes FROM chunks ORDER BY id DESC');
-    this.getChunkStmt = db.prepare<[number], ChunkHeadRow & { data: Buffer }>('SELECT id, last, epoch, created_at, bytes, data FROM chunks WHERE id = ?');
+    this.getChunkStmt = db.prepare<[number], ChunkHeadRow & { crc: number | null; data: Buffer }>('SELECT id, last, epoch, created_at, bytes, crc, data FROM chunks WHERE id = ?');
     this.setMetaStmt = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
     this.insertSensorStmt = db.prepare<[number, string]>('INSERT INTO sensors (id, name) VALUES (?, ?)');
     this.insertEpochStmt = db.prepare<[string, number, number]>('INSERT OR IGNORE INTO epochs (boot, started_mono, wall_minus_mono) VALUES (?, ?, ?)');
@@ -235,6 +263,16 @@ export class OutboxDatabase {
     this.setMetaStmt.run('next_seq', next);
   }
 
+  /** The agent id the file's readings are recorded for; undefined in a file from before it was recorded. */
+  get agent(): string | undefined {
+    return this.owner;
+  }
+
+  setAgent(agent: string): void {
+    this.setMetaStmt.run('agent', agent);
+    this.owner = agent;
+  }
+
   /** Readings committed to the damaged files this one replaced. */
   storedCommittedBefore(): number {
     return this.storedCount('committed_before');
@@ -251,7 +289,7 @@ export class OutboxDatabase {
   }
 
   insertChunk(chunk: NewChunk): void {
-    this.insertChunkStmt.run(chunk.id, chunk.last, chunk.epoch, chunk.createdAt, chunk.bytes, chunk.data);
+    this.insertChunkStmt.run(chunk.id, chunk.last, chunk.epoch, chunk.createdAt, chunk.bytes, chunkChecksum(chunk), chunk.data);
   }
 
   /** The `limit` oldest chunks. */
@@ -266,7 +304,9 @@ export class OutboxDatabase {
 
   chunk(id: number): StoredChunk | undefined {
     const row = this.getChunkStmt.get(id);
-    return row ? { ...toHead(row), data: row.data } : undefined;
+    if (!row) return undefined;
+    const chunk = { ...toHead(row), data: row.data };
+    return { ...chunk, intact: row.crc === null || row.crc === chunkChecksum(chunk) };
   }
 
   /** Deletes the chunks lying entirely inside [first, last]. */

@@ -48,8 +48,10 @@ export interface OutboxDropped {
   expired: number;
   /** Readings the hub refused for good (reject()). */
   rejected: number;
-  /** Readings refused by append(): unknown metric, value out of range, bad time or sensor id. */
+  /** Readings refused by append(): unknown metric, value out of range or bad time. */
   invalid: number;
+  /** Readings refused by append() for a sensor id the hub would refuse (protocol SENSOR_ID_PATTERN). */
+  invalidSensor: number;
   /** Readings lost with a damaged database file or an undecodable chunk. */
   corrupt: number;
 }
@@ -70,6 +72,12 @@ export interface OutboxStats {
   buffered: number;
   dropped: OutboxDropped;
   corruptRecoveries: number;
+  /** Damaged files moved aside whose readings could not all be counted: more may be lost than dropped.corrupt says. */
+  uncountedLosses: number;
+  /** The last damaged file moved aside while this process ran, null if none. */
+  lastRecovery: OutboxRecovery | null;
+  /** Chunks dropped because they failed their checksum or could not be decoded (their readings: dropped.corrupt). */
+  damagedChunks: number;
   /** Storage failures other than corruption (disk full, I/O errors); the readings stay buffered. */
   errors: number;
 }
@@ -79,8 +87,12 @@ export interface OutboxRecovery {
   stream: string;
   /** Where the damaged file was moved. */
   movedTo: string;
-  /** Readings the damaged file was known to hold. */
+  /** Readings the damaged file was known to hold (counted in dropped.corrupt). */
   lostReadings: number;
+  /** Whether lostReadings is every reading it held, a lower bound, or nothing could be read (see damaged-file.ts). */
+  lossCounted: 'exact' | 'at_least' | 'unknown';
+  /** One line for an operator, e.g. "40 readings lost". */
+  summary: string;
 }
 
 export type OutboxEvents = {
@@ -92,4 +104,13 @@ export type OutboxEvents = {
   dropped: [OutboxDropReport];
 };
 
-export type OutboxOptions = Partial<OutboxConfig> & { clock: Clock; log: Logger; metrics?: Registry | undefined };
+export type OutboxOptions = Partial<OutboxConfig> & {
+  clock: Clock;
+  log: Logger;
+  metrics?: Registry | undefined;
+  /**
+   * The agent id readings are recorded for, kept in the file: a file recorded by another id is refused while
+   * it holds readings (see ownership.ts). Without it nothing is recorded or checked.
+   */
+  agent?: string | undefined;
+};

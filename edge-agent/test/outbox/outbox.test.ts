@@ -52,7 +52,7 @@ test('round trip: appended readings come back from load, grouped per series', (t
     reading('ble:c0:ff:ee:00:11:22', T0, 140),
     reading('ble:c0:ff:ee:00:11:22', T0 + 1000, 141),
     reading('ble:c0:ff:ee:00:11:22', T0 + 500, 250.5, 'power'),
-    reading('ant:hr:12345/1', T0 + 20, 90),
+    reading('ant:120:12345:1', T0 + 20, 90),
     reading('ble:c0:ff:ee:00:11:22', T0 + 2000, 142),
     reading('nmea:gps', T0 + 40, 47.3769123, 'latitude'),
     reading('nmea:gps', T0 + 41, -122.4194155, 'longitude'),
@@ -222,7 +222,7 @@ test('acknowledge deletes exactly the chunks inside the range', (t) => {
   assert.equal(stats.acknowledged, 30);
   assert.equal(stats.readings, 10);
   assert.equal(stats.chunks, 1);
-  assert.deepEqual(stats.dropped, { overflow: 0, expired: 0, rejected: 0, invalid: 0, corrupt: 0 });
+  assert.deepEqual(stats.dropped, { overflow: 0, expired: 0, rejected: 0, invalid: 0, invalidSensor: 0, corrupt: 0 });
   appendChunks(outbox, [1]);
   assert.deepEqual(
     ranges(outbox.pending(10, 'oldest')),
@@ -290,21 +290,42 @@ test('invalid readings are counted and skipped, valid ones kept', (t) => {
     { sensor: 's1', metric: 'heart_rate', ts: -1, value: 120 },
     { sensor: 's1', metric: 'heart_rate', ts: 2 ** 53, value: 120 },
     { sensor: 's1', metric: 'heart_rate', ts: MAX_DATE_MS + 1, value: 120 },
+    { sensor: 's1', metric: 'toString', ts: T0, value: 120 },
+  ];
+  const badSensors: unknown[] = [
     { sensor: '', metric: 'heart_rate', ts: T0, value: 120 },
     { sensor: 'x'.repeat(65), metric: 'heart_rate', ts: T0, value: 120 },
     { sensor: 7, metric: 'heart_rate', ts: T0, value: 120 },
-    { sensor: 's1', metric: 'toString', ts: T0, value: 120 },
   ];
-  for (const r of bad) assert.doesNotThrow(() => outbox.append(r as Reading));
+  for (const r of [...bad, ...badSensors]) assert.doesNotThrow(() => outbox.append(r as Reading));
   outbox.append(reading('s1', T0, 300));
   outbox.append(reading('x'.repeat(64), T0, 0));
   outbox.flush();
   const stats = outbox.stats();
   assert.equal(stats.dropped.invalid, bad.length);
+  assert.equal(stats.dropped.invalidSensor, badSensors.length);
   assert.equal(stats.appended, 2);
   assert.equal(stats.readings, 2);
   const loaded = outbox.load(outbox.pending(10, 'oldest').map((c) => c.id));
   assert.deepEqual(flatten(loaded.series), [reading('s1', T0, 300), reading('x'.repeat(64), T0, 0)]);
+});
+
+test('a sensor id the hub would refuse is refused alone at append, counted under its own reason; the good readings around it are stored', (t) => {
+  const outbox = openOutbox(t, { clock: new ManualTime().clock() });
+  const good = [...readings('ble:c0-ff-ee-00-00-01', T0, 5), ...readings('ant:120:12345:1', T0, 5)];
+  const refused = ['ant:hr:12345/1', 'ble:c0 ff ee', '-leading-dash', 'ünïcode', 'x'.repeat(65), 'a/b', 'line\nbreak'];
+  for (const [i, r] of good.entries()) {
+    outbox.append(r);
+    const sensor = refused[i];
+    if (sensor !== undefined) outbox.append(reading(sensor, T0 + i * 250));
+  }
+  outbox.flush();
+  const stats = outbox.stats();
+  assert.equal(stats.dropped.invalidSensor, refused.length);
+  assert.equal(stats.dropped.invalid, 0);
+  assert.equal(stats.readings, good.length);
+  const loaded = outbox.load(outbox.pending(10, 'oldest').map((c) => c.id));
+  assert.deepEqual(flatten(loaded.series), flatten(good.map((r) => ({ sensor: r.sensor, metric: r.metric, ts: [r.ts], values: [r.value] }))));
 });
 
 test('over maxBytes the oldest chunks are dropped, with exact counts', (t) => {
@@ -437,7 +458,14 @@ test('damage found while running is recovered the same way; buffered readings an
   outbox.append(reading('s2', T0 + 1_000_000));
   outbox.flush();
   assert.equal(recovered.length, 1);
-  assert.deepEqual(recovered[0], { previousStream: oldStream, stream: outbox.stream, movedTo: (recovered[0] as { movedTo: string }).movedTo, lostReadings: 40 });
+  assert.deepEqual(recovered[0], {
+    previousStream: oldStream,
+    stream: outbox.stream,
+    movedTo: (recovered[0] as { movedTo: string }).movedTo,
+    lostReadings: 40,
+    lossCounted: 'exact',
+    summary: '40 readings lost',
+  });
   assert.notEqual(outbox.stream, oldStream);
   const stats = outbox.stats();
   assert.equal(stats.corruptRecoveries, 1);
