@@ -224,12 +224,16 @@ export class Clock extends EventEmitter<ClockEvents> {
     const current = this.epoch;
     const measured = Math.round(hubTime + rtt / 2 - mono);
     const delta = measured - current.wallMinusMono;
+    const tolerance = Math.max(this.threshold, rtt);
     // Within the measurement's own uncertainty the wall clock is right: keep its stamps as they are.
-    const clockIsRight = Math.abs(delta) <= Math.max(this.threshold, rtt);
-    const trueMinusMono = clockIsRight ? current.wallMinusMono : measured;
+    const clockIsRight = Math.abs(delta) <= tolerance;
+    const previous = this.trueOffset;
+    // Likewise an earlier answer that this one agrees with stands: every status is answered, and a few ms of
+    // round-trip noise must not re-correct readings each time nor warn about the same offset again.
+    const agreesWithPrevious = previous?.source === 'hub' && Math.abs(measured - previous.trueMinusMono) <= tolerance;
+    const trueMinusMono = clockIsRight ? current.wallMinusMono : agreesWithPrevious ? previous.trueMinusMono : measured;
     const correctionMs = trueMinusMono - current.wallMinusMono;
     this.lastSyncRtt = rtt;
-    const previous = this.trueOffset;
     this.trueOffset = { trueMinusMono, source: 'hub' };
     if (previous?.trueMinusMono !== trueMinusMono || previous.source !== 'hub') {
       this.persist((store) => store.saveOffset(current.boot, this.trueOffset!));
