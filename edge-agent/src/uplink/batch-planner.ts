@@ -28,7 +28,7 @@ export interface PlannableChunk {
 }
 
 /** True when two chunks may share a batch as far as their clocks go. */
-export const sameClockState = (a: PlannableChunk, b: PlannableChunk): boolean => a.unsyncedBoot === b.unsyncedBoot;
+const sameClockState = (a: PlannableChunk, b: PlannableChunk): boolean => a.unsyncedBoot === b.unsyncedBoot;
 
 export type Lane = 'live' | 'backlog';
 

@@ -217,6 +217,12 @@ export class Uplink {
       { name: 'pb_agent_uplink_sent_bytes_total', help: 'Readings batch payload bytes published', kind: 'counter', read: () => s.bytesSent },
       { name: 'pb_agent_uplink_connects_total', help: 'Successful connections to the hub', kind: 'counter', read: () => this.session.connects },
       {
+        name: 'pb_agent_uplink_clock_sync_waits_expired_total',
+        help: "Connects after which the hub's time answer did not come within clockSyncWaitMs, so readings of unknown time went out flagged",
+        kind: 'counter',
+        read: () => s.clockSyncWaitsExpired,
+      },
+      {
         name: 'pb_agent_uplink_malformed_messages_total',
         help: 'Messages from the hub that failed validation and were ignored',
         kind: 'counter',

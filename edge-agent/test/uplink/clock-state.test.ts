@@ -78,6 +78,7 @@ test('without a time answer, readings of unknown time go flagged with their boot
   // The wait began when the session became ready, a moment before this test saw it connected.
   assert.ok(arrivals[1]! - connectedAt >= WAIT_MS - 100, `flagged readings went ${arrivals[1]! - connectedAt} ms after the connect`);
   assert.equal(uplink.health().clockSyncWaitsExpired, 1);
+  assert.match(await rigged.metrics.metrics(), /^pb_agent_uplink_clock_sync_waits_expired_total 1$/m);
 });
 
 test('a clock that already knows true time holds nothing: readings of an earlier, never synced boot go at once', async (t) => {
