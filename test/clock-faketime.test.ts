@@ -106,6 +106,9 @@ test(
 
         const times = await storedTimes(hub, AGENT);
         assert.ok(times.length >= beforeRestart + 300);
+        // Every reading the hub acknowledged is in the athletes' series, none kept apart as of unknown time.
+        const stopped = logged(agent.log(), 'agent stopped')[0]?.outbox as { acknowledged: number } | undefined;
+        assert.ok(stopped && times.length >= stopped.acknowledged, `${times.length} stored, ${stopped?.acknowledged} acknowledged`);
         const wrong = times.filter((ts) => ts < startedAt - TOLERANCE_MS || ts > endedAt + TOLERANCE_MS);
         assert.deepEqual(
           wrong.slice(0, 5).map((ts) => new Date(ts).toISOString()),
