@@ -45,6 +45,8 @@ ensure_packages() {
   command -v influxd >/dev/null 2>&1 || missing+=(influxdb)
   { command -v mosquitto >/dev/null 2>&1 && command -v mosquitto_passwd >/dev/null 2>&1; } || missing+=(mosquitto)
   command -v socat >/dev/null 2>&1 || missing+=(socat)
+  # libfaketime: test/clock-faketime.test.ts runs an agent whose wall clock is hours off.
+  command -v faketime >/dev/null 2>&1 || missing+=(faketime)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing ${missing[*]} and apt-get is not available: install them by hand"

@@ -309,7 +309,7 @@ export async function hubWithAgent(
 
 export interface AgentHealth {
   status: string;
-  outbox: { readings: number; buffered: number; appended: number; acceptedTotal: number; acknowledged: number; dropped: Record<string, number> };
+  outbox: { readings: number; buffered: number; appended: number; acceptedTotal: number; acknowledged: number; oldestAgeMs: number; dropped: Record<string, number> };
   uplink: { state: string };
   sources: Record<string, { state: string; readings: number; rejected: number; devices?: { id: string; state: string; lastSeen: number | null; rssi: number | null }[] }>;
 }

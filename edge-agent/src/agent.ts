@@ -9,7 +9,7 @@
  * Bluetooth adapter still forwards its ANT+ sensors.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -22,6 +22,9 @@ import { Outbox, type OutboxDropReport, type OutboxRecovery } from './outbox/out
 import { createSources } from './sources/registry.ts';
 import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
 import { Uplink } from './uplink/uplink.ts';
+
+/** Where the agent keeps the id it generated for the current boot, on a system without a kernel boot id. */
+const BOOT_ID_FILE_NAME = 'boot-id.json';
 
 export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -68,7 +71,7 @@ export class Agent {
     // Resolved here so a missing secret is a configuration error at startup, not a reconnect loop later.
     const password = resolveSecret(config.hub.password, deps.env ?? process.env);
 
-    this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs });
+    this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs, bootIdFile: join(config.agent.dataDir, BOOT_ID_FILE_NAME) });
     this.outbox = new Outbox({ ...config.outbox, agent: config.agent.id, clock: this.clock, log: this.log, metrics: this.metrics });
 
     this.sources = [...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }), ...(deps.sources ?? [])];

@@ -11,13 +11,15 @@
  * True time comes from the hub (the answer to a status message, halfway through the round trip) or from a
  * jump of the wall clock, which is taken as the clock being set right (NTP). The hub's word wins over a jump.
  *
+ * A boot is named by the kernel's boot id, or where there is none by an id the agent keeps for the boot
+ * (boot-id.ts), so that readings stored before an agent restart stay tied to their boot.
+ *
  * The clock keeps its state in memory; a `ClockStore` (the outbox implements it, since readings and the
  * epochs they refer to must live and die in the same file) persists epochs and offsets.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { BootIdentity } from './boot-id.ts';
 
 /** One stretch of a boot with a constant wall − monotonic offset. */
 export interface ClockEpoch {
@@ -93,27 +95,25 @@ export interface ClockOptions {
   checkIntervalMs?: number;
   wall?: () => number;
   mono?: () => number;
+  /** The boot id to use, as is (tests); by default the kernel's, or one kept in `bootIdFile` (see boot-id.ts). */
   bootId?: string;
+  /** Where the agent keeps the id it generated for this boot when the kernel gives none. */
+  bootIdFile?: string | undefined;
+  /** The kernel's boot id, undefined where there is none (injected by tests). */
+  readKernelBootId?: (() => string | undefined) | undefined;
 }
 
 const DEFAULT_JUMP_THRESHOLD_MS = 1_000;
 const DEFAULT_MAX_SYNC_RTT_MS = 10_000;
 const DEFAULT_CHECK_INTERVAL_MS = 1_000;
-const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+/**
+ * How often a generated boot id's record notes that the boot still runs: a restart after a reboot is told
+ * apart by a monotonic time below the last one noted, so the later the note, the surer. One small file
+ * write per interval.
+ */
+const BOOT_RECORD_INTERVAL_MS = 10 * 60_000;
 
 const monotonicMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
-
-function readBootId(): string {
-  try {
-    const id = readFileSync(BOOT_ID_FILE, 'utf8').trim();
-    if (id.length > 0) return id;
-  } catch {
-    // not Linux, or /proc not mounted: fall through
-  }
-  // A boot id unique to this process still lets the agent correct what it stamps itself; only readings
-  // left by an earlier process cannot be tied to this boot's true time.
-  return `process-${randomBytes(8).toString('hex')}`;
-}
 
 export class Clock extends EventEmitter<ClockEvents> {
   private readonly log: Logger;
@@ -123,6 +123,9 @@ export class Clock extends EventEmitter<ClockEvents> {
   private readonly readWall: () => number;
   private readonly readMono: () => number;
   private readonly bootIdOption: string | undefined;
+  private readonly bootIdFile: string | undefined;
+  private readonly readKernelBootId: (() => string | undefined) | undefined;
+  private bootIdentity: BootIdentity | undefined;
   private knownBootId: string | undefined;
   private currentEpoch: ClockEpoch | undefined;
   private trueOffset: TrueOffset | undefined;
@@ -140,10 +143,24 @@ export class Clock extends EventEmitter<ClockEvents> {
     this.readWall = options.wall ?? Date.now;
     this.readMono = options.mono ?? monotonicMs;
     this.bootIdOption = options.bootId;
+    this.bootIdFile = options.bootIdFile;
+    this.readKernelBootId = options.readKernelBootId;
   }
 
   get bootId(): string {
-    this.knownBootId ??= this.bootIdOption ?? readBootId();
+    if (this.knownBootId === undefined) {
+      if (this.bootIdOption === undefined) {
+        this.bootIdentity = new BootIdentity({
+          log: this.log,
+          wall: this.readWall,
+          mono: this.readMono,
+          toleranceMs: this.threshold,
+          file: this.bootIdFile,
+          readKernelBootId: this.readKernelBootId,
+        });
+      }
+      this.knownBootId = this.bootIdOption ?? this.bootIdentity!.id;
+    }
     return this.knownBootId;
   }
 
@@ -172,6 +189,7 @@ export class Clock extends EventEmitter<ClockEvents> {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.bootIdentity?.record(this.epoch.wallMinusMono);
   }
 
   /** Wall-clock UTC ms to stamp a reading with (uncorrected; the outbox corrects it when sending). */
@@ -189,6 +207,7 @@ export class Clock extends EventEmitter<ClockEvents> {
   /** Looks for a jump of the wall clock now. */
   check(): void {
     this.now();
+    this.bootIdentity?.recordEvery(BOOT_RECORD_INTERVAL_MS, this.epoch.wallMinusMono);
   }
 
   /**
@@ -224,12 +243,16 @@ export class Clock extends EventEmitter<ClockEvents> {
     const current = this.epoch;
     const measured = Math.round(hubTime + rtt / 2 - mono);
     const delta = measured - current.wallMinusMono;
+    const tolerance = Math.max(this.threshold, rtt);
     // Within the measurement's own uncertainty the wall clock is right: keep its stamps as they are.
-    const clockIsRight = Math.abs(delta) <= Math.max(this.threshold, rtt);
-    const trueMinusMono = clockIsRight ? current.wallMinusMono : measured;
+    const clockIsRight = Math.abs(delta) <= tolerance;
+    const previous = this.trueOffset;
+    // Likewise an earlier answer that this one agrees with stands: every status is answered, and a few ms of
+    // round-trip noise must not re-correct readings each time nor warn about the same offset again.
+    const agreesWithPrevious = previous?.source === 'hub' && Math.abs(measured - previous.trueMinusMono) <= tolerance;
+    const trueMinusMono = clockIsRight ? current.wallMinusMono : agreesWithPrevious ? previous.trueMinusMono : measured;
     const correctionMs = trueMinusMono - current.wallMinusMono;
     this.lastSyncRtt = rtt;
-    const previous = this.trueOffset;
     this.trueOffset = { trueMinusMono, source: 'hub' };
     if (previous?.trueMinusMono !== trueMinusMono || previous.source !== 'hub') {
       this.persist((store) => store.saveOffset(current.boot, this.trueOffset!));
@@ -298,6 +321,7 @@ export class Clock extends EventEmitter<ClockEvents> {
     const next: ClockEpoch = { boot: current.boot, id: Math.max(Math.round(mono), current.id + 1), wallMinusMono };
     this.currentEpoch = next;
     this.persist((store) => store.saveEpoch(next));
+    this.bootIdentity?.record(wallMinusMono);
     this.jumped(current, next, delta);
   }
 

@@ -3,7 +3,7 @@
  * clock epochs and true-time offsets chunks were stamped in. Kept in memory, written through to the file,
  * and used to decode a chunk and to correct its timestamps to true time.
  */
-import { decodeReadingSet, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
+import { UNKNOWN_BOOT, decodeReadingSet, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
 import type { Clock, ClockEpoch, StoredBoot, TrueOffset } from '../clock/clock.ts';
 import { OutboxError } from './errors.ts';
 import type { ChunkHead, OutboxDatabase } from './storage.ts';
@@ -104,9 +104,13 @@ export class OutboxCatalog {
     return series;
   }
 
-  /** The boot a chunk's epoch belongs to; undefined for an epoch this outbox does not know. */
-  bootOf(epochRowId: number): string | undefined {
-    return this.epochRows.get(epochRowId)?.boot;
+  /**
+   * The boot whose clock stamped a chunk of this epoch while that boot's true time is unknown (UNKNOWN_BOOT
+   * for an epoch this outbox does not know); undefined when the chunk's times can be corrected.
+   */
+  unsyncedBoot(epochRowId: number): string | undefined {
+    if (this.correction(epochRowId) !== undefined) return undefined;
+    return this.epochRows.get(epochRowId)?.boot ?? UNKNOWN_BOOT;
   }
 
   /** What to add to a stamp of the chunk's epoch; undefined while that boot's true time is unknown. */

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Value } from '@sinclair/typebox/value';
-import { UNKNOWN_BOOT, mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
+import { mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -44,6 +44,13 @@ const REOPEN_INTERVAL_MS = 5_000;
 const REPEAT_WARNING_MS = 60_000;
 
 const toPending = (c: ChunkHead): PendingChunk => ({ id: c.id, first: c.id, last: c.last, createdAt: c.createdAt, bytes: c.bytes });
+/** A chunk as the uplink plans it: naming the boot whose clock stamped it while that boot's true time is unknown. */
+function withClockState(chunk: ChunkHead, catalog: OutboxCatalog): PendingChunk {
+  const pending = toPending(chunk);
+  const unsyncedBoot = catalog.unsyncedBoot(chunk.epoch);
+  if (unsyncedBoot !== undefined) pending.unsyncedBoot = unsyncedBoot;
+  return pending;
+}
 
 export class Outbox extends EventEmitter<OutboxEvents> {
   private readonly config: OutboxConfig;
@@ -196,7 +203,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
         const out: PendingChunk[] = [];
         for (const chunk of db.iterate(order === 'newest' ? 'newest' : 'oldest')) {
           if (exclude?.has(chunk.id)) continue;
-          out.push(toPending(chunk));
+          out.push(withClockState(chunk, this.catalog));
           if (out.length >= limit) break;
         }
         return out;
@@ -208,7 +215,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   /**
    * The readings of those chunks, merged per series, oldest first, with timestamps corrected to true time
    * where the clock knows it. Ids no longer held are skipped; a chunk that fails its checksum or cannot be
-   * decoded is dropped, never sent: counted in damagedChunks and its readings in dropped.corrupt.
+   * decoded is dropped, never sent: counted in damagedChunks and its readings in dropped.corrupt. Loading
+   * stops at the first chunk whose clock state differs from the first loaded chunk's (see LoadedReadings.chunks).
    */
   load(ids: readonly number[]): LoadedReadings {
     const empty: LoadedReadings = { series: [], clockUnsynced: false, chunks: [], readings: 0 };
@@ -229,6 +237,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
             broken.push({ chunk, err: new OutboxError('corrupt', 'chunk does not match its checksum: its bytes changed since it was written') });
             continue;
           }
+          const pending = withClockState(chunk, this.catalog);
+          // The batch's flag and boot speak for every reading in it: stop where the clock state changes.
+          if (chunks.length > 0 && pending.unsyncedBoot !== unsyncedBoot) break;
           let series: SeriesReadings[];
           try {
             series = this.catalog.decode(chunk.data, readingsIn(chunk));
@@ -237,10 +248,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
             continue;
           }
           const correction = this.catalog.correction(chunk.epoch);
-          if (correction === undefined) unsyncedBoot ??= this.catalog.bootOf(chunk.epoch) ?? UNKNOWN_BOOT;
-          else if (correction !== 0) for (const s of series) for (let i = 0; i < s.ts.length; i++) s.ts[i] = s.ts[i]! + correction;
+          if (correction !== undefined && correction !== 0) for (const s of series) for (let i = 0; i < s.ts.length; i++) s.ts[i] = s.ts[i]! + correction;
+          unsyncedBoot = pending.unsyncedBoot;
           lists.push(series);
-          chunks.push(toPending(chunk));
+          chunks.push(pending);
           readings += readingsIn(chunk);
         }
         if (broken.length > 0) this.dropBroken(db, broken);
@@ -476,7 +487,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.held.added(chunks);
     this.applyRemoval(db, removal);
     const removedIds = new Set(removal.rows.map((r) => r.id));
-    for (const chunk of chunks) if (!removedIds.has(chunk.id)) this.emitSafely('flushed', toPending(chunk));
+    for (const chunk of chunks) if (!removedIds.has(chunk.id)) this.emitSafely('flushed', withClockState(chunk, this.catalog));
     return true;
   }
 

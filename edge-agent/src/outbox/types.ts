@@ -28,15 +28,24 @@ export interface PendingChunk {
   createdAt: number;
   /** Payload bytes at rest. */
   bytes: number;
+  /**
+   * The boot that stamped the chunk while that boot's true time is unknown (as of the call that handed the
+   * chunk out), so it would go out uncorrected and flagged. Absent when its times can be corrected.
+   */
+  unsyncedBoot?: string;
 }
 
 export interface LoadedReadings {
   series: SeriesReadings[];
-  /** True if any loaded chunk was stamped in a boot whose true time is still unknown (sent uncorrected). */
+  /** True if the loaded chunks were stamped in a boot whose true time is still unknown (sent uncorrected). */
   clockUnsynced: boolean;
   /** The boot whose uncorrected times the batch carries; set exactly when clockUnsynced. */
   boot?: string;
-  /** The chunks actually loaded, oldest first: asked-for ids already deleted are missing here. */
+  /**
+   * The chunks actually loaded, oldest first: asked-for ids already deleted are missing here, and so is
+   * every chunk from the first whose clock state (true time, or the unknown time of which boot) differs
+   * from the first loaded chunk's: one load never mixes them.
+   */
   chunks: PendingChunk[];
   readings: number;
 }

@@ -6,6 +6,10 @@
  * the oldest contiguous run. While both have work they alternate. Live chunks wait up to a short delay so
  * several small flushes travel as one batch: the codec pays its per-series overhead once per batch, so
  * merging four 250 ms chunks costs far fewer bytes per reading than sending each alone.
+ *
+ * A batch carries one clock state: either every chunk's times are true (corrected) or every chunk is of the
+ * same boot whose true time is still unknown, since the batch's `clockUnsynced` flag and `boot` speak for
+ * all its readings. A run therefore ends where the clock state changes, as it ends at a gap.
  */
 
 /** The part of an outbox chunk the planner needs. */
@@ -16,7 +20,15 @@ export interface PlannableChunk {
   /** Agent wall clock (ms) when the chunk was committed. */
   createdAt: number;
   bytes: number;
+  /**
+   * The boot whose wall clock stamped the chunk while that boot's true time is unknown (the chunk would go
+   * out flagged `clockUnsynced`); absent when its times are true or can be corrected.
+   */
+  unsyncedBoot?: string | undefined;
 }
+
+/** True when two chunks may share a batch as far as their clocks go. */
+const sameClockState = (a: PlannableChunk, b: PlannableChunk): boolean => a.unsyncedBoot === b.unsyncedBoot;
 
 export type Lane = 'live' | 'backlog';
 
@@ -51,7 +63,10 @@ interface Run<C> {
   full: boolean;
 }
 
-/** Takes chunks while their sequence ranges touch and the batch stays within limits. Always takes the first. */
+/**
+ * Takes chunks while their sequence ranges touch, their clock state is the first's and the batch stays within
+ * limits. Always takes the first.
+ */
 function takeRun<C extends PlannableChunk>(list: readonly C[], direction: 'ascending' | 'descending', limits: PlanLimits, accept: (c: C) => boolean): Run<C> {
   const chunks: C[] = [];
   let readings = 0;
@@ -61,7 +76,7 @@ function takeRun<C extends PlannableChunk>(list: readonly C[], direction: 'ascen
     if (!accept(chunk)) break;
     if (previous) {
       const touches = direction === 'ascending' ? chunk.first === previous.last + 1 : chunk.last + 1 === previous.first;
-      if (!touches) break;
+      if (!touches || !sameClockState(chunk, previous)) break;
       if (readings + readingsOf(chunk) > limits.maxBatchReadings || bytes + chunk.bytes > limits.maxBatchBytes) return { chunks, full: true };
     }
     chunks.push(chunk);

@@ -14,6 +14,12 @@ export const UplinkConfig = Type.Object(
     liveBatchDelayMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000, description: 'how long fresh chunks wait to be merged into one batch' }),
     liveAgeMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000, description: 'chunks younger than this are live data and are not queued behind the backlog' }),
     ackTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000, description: 'a batch not acknowledged within this is sent again' }),
+    clockSyncWaitMs: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 5_000,
+      description: 'after a connect, how long readings whose true time is unknown wait for the hub time answer before they are sent flagged; 0 sends them at once',
+    }),
     statusIntervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'how often the retained status is refreshed' }),
     reconnectMinMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 500, description: 'shortest delay before reconnecting' }),
     reconnectMaxMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000, description: 'longest delay before reconnecting' }),

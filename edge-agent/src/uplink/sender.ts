@@ -6,6 +6,11 @@
  * took the packet. At most `window` batches are unconfirmed at a time; one is sent again after
  * `ackTimeoutMs` or a reconnect. The hub deduplicates by (agent, stream, sequence), so resending is always
  * safe. Which chunks go next (live lane or backlog) is the batch planner's decision.
+ *
+ * After each connect, while the agent's clock does not know true time, chunks that would go out flagged
+ * `clockUnsynced` are held back until the hub's time answer has been applied (the answer to the status
+ * published on connect, a round trip away) or `clockSyncWaitMs` has passed: sent a moment too early they
+ * would carry wall-clock times the hub cannot correct. Chunks whose times are known go at once.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -40,13 +45,15 @@ export interface BatchChannel {
   publish(kind: MessageKind, payload: Buffer, retain: boolean, done?: (err: Error | undefined) => void): boolean;
 }
 
-export type SenderOptions = Pick<UplinkConfig, 'window' | 'maxBatchReadings' | 'maxBatchBytes' | 'liveBatchDelayMs' | 'liveAgeMs' | 'ackTimeoutMs'> & {
+export type SenderOptions = Pick<UplinkConfig, 'window' | 'maxBatchReadings' | 'maxBatchBytes' | 'liveBatchDelayMs' | 'liveAgeMs' | 'ackTimeoutMs' | 'clockSyncWaitMs'> & {
   agent: string;
   outbox: UplinkOutbox;
   channel: BatchChannel;
   log: Logger;
   /** Wall clock, UTC ms. */
   now: () => number;
+  /** True once the agent's clock knows true time for its boot (the hub answered, or the clock was set). */
+  clockSynced: () => boolean;
   /** Something an operator should hear about (readings dropped as unencodable). */
   event: (type: string, detail: string) => void;
   ackLatency?: Histogram | undefined;
@@ -68,6 +75,8 @@ export interface SenderStats {
   malformedAcks: number;
   foreignAcks: number;
   unencodable: number;
+  /** Connects after which the hub's time answer did not arrive within clockSyncWaitMs. */
+  clockSyncWaitsExpired: number;
 }
 
 interface InFlightBatch {
@@ -100,6 +109,8 @@ export class Sender {
   private pumpScheduled = false;
   private liveTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Runs from a connect until the time answer is due at the latest; flagged chunks wait meanwhile. */
+  private clockSyncWait: NodeJS.Timeout | undefined;
   private stopped = false;
 
   readonly stats: SenderStats = {
@@ -117,6 +128,7 @@ export class Sender {
     malformedAcks: 0,
     foreignAcks: 0,
     unencodable: 0,
+    clockSyncWaitsExpired: 0,
   };
   lastAckAt: number | null = null;
   lastAckLatencyMs: number | null = null;
@@ -141,6 +153,32 @@ export class Sender {
     });
   }
 
+  /**
+   * The connection is up. Unless the clock already knows true time, chunks of unknown time wait for the
+   * hub's time answer (the caller wakes the sender when it was applied), for clockSyncWaitMs at most.
+   */
+  connected(): void {
+    this.endClockSyncWait();
+    if (this.options.clockSyncWaitMs === 0 || this.options.clockSynced()) return;
+    const waitMs = this.options.clockSyncWaitMs;
+    this.clockSyncWait = setTimeout(() => {
+      this.clockSyncWait = undefined;
+      this.guard('clock sync wait', () => {
+        if (this.options.clockSynced()) return;
+        this.stats.clockSyncWaitsExpired++;
+        this.log.warn({ waitedMs: waitMs }, 'no time answer from the hub in time: readings of unknown true time are sent flagged clockUnsynced');
+        this.wake();
+      });
+    }, waitMs);
+    this.clockSyncWait.unref();
+  }
+
+  /** The connection is gone: the next connect waits for its own time answer. */
+  disconnected(): number {
+    this.endClockSyncWait();
+    return this.requeueAll();
+  }
+
   /** Every batch in flight becomes sendable again (the connection is gone); returns how many there were. */
   requeueAll(): number {
     const count = this.inFlight.size;
@@ -163,7 +201,21 @@ export class Sender {
     this.stopped = true;
     clearTimeout(this.liveTimer);
     clearTimeout(this.retryTimer);
+    this.endClockSyncWait();
     this.requeueAll();
+  }
+
+  private endClockSyncWait(): void {
+    clearTimeout(this.clockSyncWait);
+    this.clockSyncWait = undefined;
+  }
+
+  /** Chunks flagged unsynced are held while a connect's wait for the time answer runs and the clock is unsynced. */
+  private holdingUnsynced(): boolean {
+    if (this.clockSyncWait === undefined) return false;
+    if (!this.options.clockSynced()) return true;
+    this.endClockSyncWait();
+    return false;
   }
 
   onAck(payload: Buffer): void {
@@ -234,6 +286,12 @@ export class Sender {
       this.onOutboxError('read pending chunks', err);
       return;
     }
+    if (this.holdingUnsynced()) {
+      // Held chunks are gaps to the planner; the time answer or the end of the wait wakes the sender again.
+      const known = (c: PlannableChunk): boolean => c.unsyncedBoot === undefined;
+      oldest = oldest.filter(known);
+      newest = newest.filter(known);
+    }
     let backlogInFlight = 0;
     for (const batch of this.inFlight.values()) if (batch.lane === 'backlog') backlogInFlight++;
     const plan = planBatch(
@@ -276,7 +334,8 @@ export class Sender {
       return;
     }
     if (loaded.chunks && loaded.chunks.length !== ids.length) {
-      // Some chunks vanished while loading (the outbox dropped them as corrupt): plan again from what is left.
+      // Some chunks vanished while loading (the outbox dropped them as corrupt), or their clock state changed
+      // since planning (true time became known) and one load does not mix states: plan again.
       this.wake();
       return;
     }

@@ -22,6 +22,8 @@ export type { SourceStatus } from './announcer.ts';
 
 /** The clock as the uplink uses it; `Clock` from ../clock/clock.ts fits it. */
 export interface UplinkClock {
+  /** True once true time is known for the current boot. */
+  readonly synced: boolean;
   now(): number;
   mono(): number;
   syncFromHub(hubTime: number, echoMono: number): void;
@@ -79,16 +81,19 @@ export class Uplink {
       ...options,
       channel: this.session,
       now: wallNow,
+      clockSynced: () => options.clock.synced,
       event: (type, detail) => this.announcer.event(type, detail),
       ackLatency: options.metrics ? ackLatencyHistogram(options.metrics) : undefined,
     });
     if (options.metrics) this.registerMetrics(options.metrics);
     this.session.on('ready', () => {
+      // Before the status goes out: its time answer must find the sender waiting for it.
+      this.sender.connected();
       this.announcer.online();
       this.sender.wake();
     });
     this.session.on('down', () => {
-      const requeued = this.sender.requeueAll();
+      const requeued = this.sender.disconnected();
       if (requeued > 0) this.log.info({ requeuedBatches: requeued }, 'batches in flight will be sent again');
     });
     this.session.on('message', (kind, payload) => this.onMessage(kind, payload));
@@ -174,6 +179,8 @@ export class Uplink {
     switch (command.type) {
       case 'time':
         this.options.clock.syncFromHub(command.hubTime, command.echo);
+        // Readings held for want of true time may go now, corrected.
+        this.sender.wake();
         break;
     }
   }
@@ -209,6 +216,12 @@ export class Uplink {
       },
       { name: 'pb_agent_uplink_sent_bytes_total', help: 'Readings batch payload bytes published', kind: 'counter', read: () => s.bytesSent },
       { name: 'pb_agent_uplink_connects_total', help: 'Successful connections to the hub', kind: 'counter', read: () => this.session.connects },
+      {
+        name: 'pb_agent_uplink_clock_sync_waits_expired_total',
+        help: "Connects after which the hub's time answer did not come within clockSyncWaitMs, so readings of unknown time went out flagged",
+        kind: 'counter',
+        read: () => s.clockSyncWaitsExpired,
+      },
       {
         name: 'pb_agent_uplink_malformed_messages_total',
         help: 'Messages from the hub that failed validation and were ignored',

@@ -130,6 +130,32 @@ test('hub sync: a wrong clock gets the hub time at the middle of the round trip'
   assert.equal(clock.now() + clock.correctionFor(clock.epoch)!, trueNow);
 });
 
+test('hub sync: a later answer within its round trip of the earlier one keeps the offset; one beyond it replaces it', () => {
+  const time = new ManualTime(T0 - 3 * 3_600_000);
+  const clock = time.clock();
+  const persisted: TrueOffset[] = [];
+  const store = new MemoryStore();
+  clock.attach({ ...store, loadBoot: (boot) => store.loadBoot(boot), saveEpoch: (e) => store.saveEpoch(e), saveOffset: (_boot, offset) => persisted.push(offset) });
+  const epoch = clock.epoch;
+  let sentAt = clock.mono();
+  time.advance(80);
+  clock.syncFromHub(T0 + 40, sentAt);
+  assert.equal(clock.correctionFor(epoch), 3 * 3_600_000);
+  // The next status is answered 26 ms off (network noise): within the uncertainty, nothing changes.
+  time.advance(10_000);
+  sentAt = clock.mono();
+  time.advance(90);
+  clock.syncFromHub(T0 + 10_170 - 45 - 26, sentAt);
+  assert.equal(clock.correctionFor(epoch), 3 * 3_600_000);
+  assert.equal(persisted.length, 1, 'the unchanged offset is not written again');
+  // An answer 5 s off is news (the hub's own clock was set): it replaces the offset.
+  sentAt = clock.mono();
+  time.advance(90);
+  clock.syncFromHub(T0 + 10_260 - 45 + 5_000, sentAt);
+  assert.equal(clock.correctionFor(epoch), 3 * 3_600_000 + 5_000);
+  assert.equal(persisted.length, 2);
+});
+
 test('hub sync: answers that cannot be trusted are ignored', () => {
   const time = new ManualTime();
   const clock = new Clock({ log: silentLog, wall: () => time.wall, mono: () => time.mono, bootId: 'b', maxSyncRttMs: 5_000 });
@@ -247,9 +273,9 @@ test('a failing store or listener never reaches the caller of now()', () => {
   assert.equal(clock.synced, true);
 });
 
-test('the boot id comes from the kernel, or is unique per process without one', () => {
+test('the boot id comes from the kernel, or is generated in the protocol BootId alphabet without one', () => {
   const clock = new Clock({ log: silentLog });
-  assert.match(clock.bootId, /^([0-9a-f-]{36}|process-[0-9a-f]{16})$/);
+  assert.match(clock.bootId, /^([0-9a-f-]{36}|gen-[0-9a-f]{32})$/);
   assert.equal(clock.bootId, new Clock({ log: silentLog }).bootId, 'every clock of one boot agrees');
   const mono = clock.mono();
   assert.ok(Number.isInteger(mono) && mono > 0);

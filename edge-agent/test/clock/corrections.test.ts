@@ -132,7 +132,48 @@ test('readings of an earlier boot that never learned true time stay flagged afte
   const current = outboxB.load([newChunk!.id]);
   assert.equal(current.clockUnsynced, false);
   assert.deepEqual(current.series[0]!.ts, [fresh + HOUR]);
-  assert.equal(outboxB.load([oldChunk!.id, newChunk!.id]).clockUnsynced, true, 'one unsynced chunk flags the batch');
+  assert.equal(old.boot, 'boot-a', 'the flagged readings name the boot whose clock stamped them');
+  assert.equal(current.boot, undefined);
+});
+
+test('pending chunks name the boot of unknown time; one load never mixes clock states', (t) => {
+  const path = join(tempDir(t), 'outbox.db');
+  const { clock: clockA, outbox: outboxA } = boot(t, path, new ManualTime(T0 - 5 * DAY), 'boot-a');
+  stamp(outboxA, clockA, 'a');
+  outboxA.stop();
+  const { clock: clockB, outbox: outboxB } = boot(t, path, new ManualTime(T0 - HOUR, 3_000), 'boot-b');
+  stamp(outboxB, clockB, 'b-unknown');
+  outboxB.flush();
+  assert.deepEqual(
+    outboxB.pending(10, 'oldest').map((c) => c.unsyncedBoot),
+    ['boot-a', 'boot-b'],
+  );
+  const [chunkA, chunkB] = outboxB.pending(10, 'oldest');
+  const mixedBoots = outboxB.load([chunkA!.id, chunkB!.id]);
+  assert.deepEqual(
+    mixedBoots.chunks.map((c) => c.id),
+    [chunkA!.id],
+    'the chunk of another unsynced boot is left for another batch',
+  );
+  assert.deepEqual([mixedBoots.clockUnsynced, mixedBoots.boot], [true, 'boot-a']);
+  assert.deepEqual(
+    mixedBoots.series.map((s) => s.sensor),
+    ['a'],
+  );
+
+  clockB.syncFromHub(T0, clockB.mono());
+  stamp(outboxB, clockB, 'b-known');
+  outboxB.flush();
+  assert.deepEqual(
+    outboxB.pending(10, 'newest').map((c) => c.unsyncedBoot),
+    [undefined, undefined, 'boot-a'],
+    "boot-b's chunks lose the mark once its true time is known",
+  );
+  const chunkIds = outboxB.pending(10, 'oldest').map((c) => c.id);
+  const fromSynced = outboxB.load(chunkIds.slice(1));
+  assert.deepEqual([fromSynced.chunks.length, fromSynced.clockUnsynced, fromSynced.boot], [2, false, undefined]);
+  const fromUnsynced = outboxB.load(chunkIds);
+  assert.deepEqual([fromUnsynced.chunks.length, fromUnsynced.boot], [1, 'boot-a'], 'an unsynced chunk and corrected ones never share a load');
 });
 
 test('after a damaged file is replaced, the clock state is written to the fresh one', (t) => {

@@ -90,3 +90,26 @@ test('chunks stamped in the future (clock set back) are sent, not waited for', (
   assert.equal(plan.kind, 'send');
   assert.deepEqual(ids(plan), [1, 2]);
 });
+
+test('a run ends where the clock state changes: true-time chunks and each unsynced boot go in batches of their own', () => {
+  const old = 60_000;
+  const list = chunks([old, old, old, old, old, old]);
+  const states: (string | undefined)[] = [undefined, undefined, 'boot-x', 'boot-x', 'boot-y', undefined];
+  list.forEach((chunk, i) => (chunk.unsyncedBoot = states[i]));
+  const batches: number[][] = [];
+  for (let rest = list; rest.length > 0;) {
+    const plan = planBatch(input(rest), limits);
+    batches.push(ids(plan));
+    rest = rest.filter((c) => !ids(plan).includes(c.id));
+  }
+  assert.deepEqual(batches, [[1, 2], [3, 4], [5], [6]]);
+});
+
+test('the live run stops at a change of clock state too', () => {
+  const list = chunks([60_000, 2_000, 1_500, 1_200]);
+  list[1]!.unsyncedBoot = 'boot-x';
+  list[2]!.unsyncedBoot = 'boot-x';
+  const plan = planBatch(input(list, { lastLane: 'backlog' }), limits);
+  assert.equal(plan.kind === 'send' && plan.lane, 'live');
+  assert.deepEqual(ids(plan), [4]);
+});

@@ -3,12 +3,15 @@
  * acknowledges them by a policy, an in-memory outbox with the real Outbox's interface, and a clock.
  */
 import net from 'node:net';
+import type { TestContext } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
+import { Registry } from 'prom-client';
 import { Aedes } from 'aedes';
 import { connect, type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { Topics, decodeBatch, encodeReadingSet, groupReadings, type AckMessage, type Reading, type ReadingBatch } from '@pulsebridge/protocol';
 import { withTimeout } from '@pulsebridge/runtime';
-import type { UplinkClock, UplinkOutbox } from '../../src/uplink/uplink.ts';
+import { Uplink, UplinkConfig, type UplinkClock, type UplinkOptions, type UplinkOutbox } from '../../src/uplink/uplink.ts';
 import type { PlannableChunk } from '../../src/uplink/batch-planner.ts';
 
 export const silentLog: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -123,6 +126,10 @@ export class FakeHub {
   readonly events: { agent: string; message: Record<string, unknown> }[] = [];
   policy: AckPolicy = () => 'stored';
   ackDelayMs = 0;
+  /** Answer every online status with a time command after this many ms, as the hub does; undefined: never. */
+  timeAnswerDelayMs: number | undefined;
+  /** The hub's clock for those answers. */
+  hubNow: () => number = Date.now;
   readonly topics: Topics;
   private client: MqttClient | undefined;
   private readonly url: string;
@@ -168,7 +175,11 @@ export class FakeHub {
   private onMessage(topic: string, payload: Buffer, retain: boolean): void {
     const parsed = this.topics.parse(topic);
     if (!parsed) return;
-    if (parsed.kind === 'status') this.statuses.push({ agent: parsed.agent, message: JSON.parse(payload.toString()) as Record<string, unknown>, retain });
+    if (parsed.kind === 'status') {
+      const message = JSON.parse(payload.toString()) as Record<string, unknown>;
+      this.statuses.push({ agent: parsed.agent, message, retain });
+      if (this.timeAnswerDelayMs !== undefined && typeof message.mono === 'number') this.answerTime(parsed.agent, message.mono);
+    }
     if (parsed.kind === 'inventory') this.inventories.push({ agent: parsed.agent, message: JSON.parse(payload.toString()) as Record<string, unknown> });
     if (parsed.kind === 'events') this.events.push({ agent: parsed.agent, message: JSON.parse(payload.toString()) as Record<string, unknown> });
     if (parsed.kind !== 'readings') return;
@@ -193,6 +204,11 @@ export class FakeHub {
     else send();
   }
 
+  private answerTime(agent: string, echo: number): void {
+    const command = JSON.stringify({ type: 'time', hubTime: Math.floor(this.hubNow()), echo });
+    setTimeout(() => void this.send(agent, 'cmd', command).catch(() => undefined), this.timeAnswerDelayMs);
+  }
+
   async stop(): Promise<void> {
     await this.client?.endAsync(true);
   }
@@ -200,7 +216,10 @@ export class FakeHub {
 
 export class FakeClock implements UplinkClock {
   offset = 0;
+  synced = false;
   readonly syncs: { hubTime: number; echoMono: number }[] = [];
+  /** What applying a time answer does besides recording it, e.g. letting an outbox correct its chunks. */
+  onSync: ((hubTime: number, echoMono: number) => void) | undefined;
   now(): number {
     return Date.now() + this.offset;
   }
@@ -209,11 +228,21 @@ export class FakeClock implements UplinkClock {
   }
   syncFromHub(hubTime: number, echoMono: number): void {
     this.syncs.push({ hubTime, echoMono });
+    this.onSync?.(hubTime, echoMono);
   }
 }
 
 interface StoredChunk extends PlannableChunk {
   readings: Reading[];
+  /** The boot whose wall clock stamped the readings; absent: they are in true time already. */
+  boot?: string;
+}
+
+export interface MemoryLoaded {
+  series: ReturnType<typeof groupReadings>;
+  clockUnsynced: boolean;
+  boot?: string;
+  chunks: PlannableChunk[];
 }
 
 /** The Outbox's interface over memory: chunks of readings with contiguous sequence numbers. */
@@ -225,6 +254,8 @@ export class MemoryOutbox implements UplinkOutbox {
   readonly dropped = { overflow: 0, expired: 0, rejected: 0, invalid: 0 };
   readonly rejections: { first: number; last: number; reason: string }[] = [];
   acknowledged = 0;
+  /** boot → what to add to its chunks' stamps, once that boot's true time is known. */
+  readonly corrections = new Map<string, number>();
   private readonly clock: { now(): number };
 
   constructor(clock: { now(): number }) {
@@ -253,15 +284,44 @@ export class MemoryOutbox implements UplinkOutbox {
     return chunk;
   }
 
+  /** Marks a chunk as stamped by `boot`'s wall clock: flagged until `corrections` knows that boot. */
+  stampedBy(chunk: StoredChunk, boot: string): StoredChunk {
+    chunk.boot = boot;
+    return chunk;
+  }
+
+  private plannable(c: StoredChunk): PlannableChunk {
+    const chunk: PlannableChunk = { id: c.id, first: c.first, last: c.last, createdAt: c.createdAt, bytes: c.bytes };
+    if (c.boot !== undefined && !this.corrections.has(c.boot)) chunk.unsyncedBoot = c.boot;
+    return chunk;
+  }
+
   pending(limit: number, order: 'oldest' | 'newest', exclude?: ReadonlySet<number>): PlannableChunk[] {
     const list = this.chunks.filter((c) => !exclude?.has(c.id));
     if (order === 'newest') list.reverse();
-    return list.slice(0, limit).map(({ id, first, last, createdAt, bytes }) => ({ id, first, last, createdAt, bytes }));
+    return list.slice(0, limit).map((c) => this.plannable(c));
   }
 
-  load(ids: readonly number[]): { series: ReturnType<typeof groupReadings>; clockUnsynced: boolean } {
+  /** Like the real outbox: corrected where the boot's time is known, and never mixing clock states. */
+  load(ids: readonly number[]): MemoryLoaded {
     const wanted = new Set(ids);
-    return { series: groupReadings(this.chunks.filter((c) => wanted.has(c.id)).flatMap((c) => c.readings)), clockUnsynced: false };
+    const loaded: StoredChunk[] = [];
+    const chunks: PlannableChunk[] = [];
+    for (const c of this.chunks) {
+      if (!wanted.has(c.id)) continue;
+      const chunk = this.plannable(c);
+      if (chunks.length > 0 && chunk.unsyncedBoot !== chunks[0]!.unsyncedBoot) break;
+      loaded.push(c);
+      chunks.push(chunk);
+    }
+    const correct = (c: StoredChunk): Reading[] => {
+      const by = c.boot === undefined ? 0 : (this.corrections.get(c.boot) ?? 0);
+      return by === 0 ? c.readings : c.readings.map((r) => ({ ...r, ts: r.ts + by }));
+    };
+    const result: MemoryLoaded = { series: groupReadings(loaded.flatMap(correct)), clockUnsynced: false, chunks };
+    const unsyncedBoot = chunks[0]?.unsyncedBoot;
+    if (unsyncedBoot !== undefined) Object.assign(result, { clockUnsynced: true, boot: unsyncedBoot });
+    return result;
   }
 
   floor(): number {
@@ -303,4 +363,59 @@ export class MemoryOutbox implements UplinkOutbox {
     const oldest = this.chunks[0];
     return { readings, bytes, oldestAgeMs: oldest ? Math.max(0, this.clock.now() - oldest.createdAt) : 0, dropped: { ...this.dropped } };
   }
+}
+
+export const AGENT = 'gym-1';
+
+export interface Rig {
+  broker: TestBroker;
+  hub: FakeHub;
+  outbox: MemoryOutbox;
+  clock: FakeClock;
+  metrics: Registry;
+  uplink: (overrides?: Partial<UplinkOptions>) => Uplink;
+}
+
+/** A broker, a fake hub on it, a fake clock and an in-memory outbox; uplinks made through it stop with the test. */
+export async function rig(t: TestContext): Promise<Rig> {
+  const broker = new TestBroker({ password: 'secret' });
+  await broker.start();
+  const hub = new FakeHub(broker.url);
+  await hub.start();
+  const clock = new FakeClock();
+  const outbox = new MemoryOutbox(clock);
+  const metrics = new Registry();
+  const uplinks: Uplink[] = [];
+  t.after(async () => {
+    for (const u of uplinks) await u.stop();
+    await hub.stop();
+    await broker.stop();
+  });
+  return {
+    broker,
+    hub,
+    outbox,
+    clock,
+    metrics,
+    uplink: (overrides = {}) => {
+      const uplink = new Uplink({
+        ...(Value.Default(UplinkConfig, {}) as UplinkConfig),
+        ackTimeoutMs: 2_000,
+        reconnectMinMs: 100,
+        reconnectMaxMs: 400,
+        stopTimeoutMs: 1_000,
+        inventoryDebounceMs: 50,
+        agent: AGENT,
+        connection: { url: broker.url, password: 'secret', topicRoot: 'pb', protocolVersion: 4 },
+        version: '0.0.0-test',
+        outbox,
+        clock,
+        log: silentLog,
+        metrics,
+        ...overrides,
+      } as UplinkOptions);
+      uplinks.push(uplink);
+      return uplink;
+    },
+  };
 }

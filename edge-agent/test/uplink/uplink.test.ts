@@ -1,64 +1,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Value } from '@sinclair/typebox/value';
-import { Registry } from 'prom-client';
-import { Uplink, UplinkConfig, type UplinkOptions } from '../../src/uplink/uplink.ts';
+import type { Uplink, UplinkOptions } from '../../src/uplink/uplink.ts';
 import { until } from '@pulsebridge/runtime';
-import { FakeClock, FakeHub, MemoryOutbox, TestBroker, silentLog } from './fixtures.ts';
-
-const AGENT = 'gym-1';
-
-interface Rig {
-  broker: TestBroker;
-  hub: FakeHub;
-  outbox: MemoryOutbox;
-  clock: FakeClock;
-  metrics: Registry;
-  uplink: (overrides?: Partial<UplinkOptions>) => Uplink;
-}
-
-async function rig(t: TestContext): Promise<Rig> {
-  const broker = new TestBroker({ password: 'secret' });
-  await broker.start();
-  const hub = new FakeHub(broker.url);
-  await hub.start();
-  const clock = new FakeClock();
-  const outbox = new MemoryOutbox(clock);
-  const metrics = new Registry();
-  const uplinks: Uplink[] = [];
-  t.after(async () => {
-    for (const u of uplinks) await u.stop();
-    await hub.stop();
-    await broker.stop();
-  });
-  return {
-    broker,
-    hub,
-    outbox,
-    clock,
-    metrics,
-    uplink: (overrides = {}) => {
-      const uplink = new Uplink({
-        ...(Value.Default(UplinkConfig, {}) as UplinkConfig),
-        ackTimeoutMs: 2_000,
-        reconnectMinMs: 100,
-        reconnectMaxMs: 400,
-        stopTimeoutMs: 1_000,
-        inventoryDebounceMs: 50,
-        agent: AGENT,
-        connection: { url: broker.url, password: 'secret', topicRoot: 'pb', protocolVersion: 4 },
-        version: '0.0.0-test',
-        outbox,
-        clock,
-        log: silentLog,
-        metrics,
-        ...overrides,
-      } as UplinkOptions);
-      uplinks.push(uplink);
-      return uplink;
-    },
-  };
-}
+import { AGENT, rig, type Rig } from './fixtures.ts';
 
 const unique = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
 const range = (first: number, last: number): number[] => Array.from({ length: last - first + 1 }, (_, i) => first + i);
