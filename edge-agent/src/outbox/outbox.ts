@@ -10,13 +10,17 @@
  * Bounded by payload bytes and by age: the oldest chunks are dropped first and every dropped reading is
  * counted. A damaged file is moved aside and replaced by a fresh one (a new stream), and the agent carries on.
  *
+ * A file that cannot be opened (disk full, read-only, not mounted yet) or written does not stop the agent:
+ * readings wait in memory, bounded by maxBufferedReadings (the oldest dropped and counted beyond), stats()
+ * says why storage is not ok, and opening or writing is retried with backoff until the disk takes them.
+ *
  * The outbox also stores the clock's epochs and boot offsets (it implements ClockStore), since a chunk is
  * only correctable with the epoch it was stamped in: readings and their clock state live and die together.
  */
 import { EventEmitter } from 'node:events';
 import { Value } from '@sinclair/typebox/value';
 import { mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { Backoff, LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
@@ -26,17 +30,41 @@ import { OutboxError, isCorruption } from './errors.ts';
 import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
-import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
+import {
+  OutboxConfig,
+  type LoadedReadings,
+  type OutboxDropped,
+  type OutboxEvents,
+  type OutboxOptions,
+  type OutboxRecovery,
+  type OutboxStats,
+  type OutboxStorageState,
+  type PendingChunk,
+} from './types.ts';
 import { describeReading, isStorableReading } from './valid-reading.ts';
 import { WriteBuffer, buildChunks, type Segment } from './write-buffer.ts';
 
-export { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
+export {
+  OutboxConfig,
+  type LoadedReadings,
+  type OutboxDropped,
+  type OutboxEvents,
+  type OutboxLimits,
+  type OutboxOptions,
+  type OutboxRecovery,
+  type OutboxStats,
+  type OutboxStorageState,
+  type PendingChunk,
+} from './types.ts';
 export type { OutboxDropReport } from './drop-report.ts';
 
-/** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings. */
+/** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings, unless configured. */
 const BUFFER_LIMIT_CHUNKS = 4;
-const REOPEN_INTERVAL_MS = 5_000;
-const REPEAT_WARNING_MS = 60_000;
+/** Opening or writing again after a failure: a full disk rarely frees within a flush interval. */
+const RETRY_INITIAL_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+/** Readings the disk refused are summed up in the log once per this interval. */
+const REPEAT_LOG_INTERVAL_MS = 60_000;
 
 const toPending = (c: ChunkHead): PendingChunk => ({ id: c.id, first: c.id, last: c.last, createdAt: c.createdAt, bytes: c.bytes });
 
@@ -53,9 +81,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private dbDepth = 0;
-  private lastOpenAttempt = Number.NEGATIVE_INFINITY;
-  private lastFlushFailure = Number.NEGATIVE_INFINITY;
-  private readonly lastWarning = new Map<string, number>();
+  /** Open and write attempts after a failure wait for this; explicit flush() calls do not. */
+  private readonly retry = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS });
+  private retryAtMono = Number.NEGATIVE_INFINITY;
+  /** What failed and why, by operation, until that operation or a commit succeeds. */
+  private readonly storageFailures = new Map<string, string>();
+  private readonly repeats: LogRepeats;
+  private readonly maxBuffered: number;
 
   private readonly buffer = new WriteBuffer();
 
@@ -81,8 +113,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       throw new OutboxError('invalid_config', `invalid outbox options: ${problems.join('; ')}`);
     }
     this.config = withDefaults;
+    this.maxBuffered = withDefaults.maxBufferedReadings ?? withDefaults.maxChunkReadings * BUFFER_LIMIT_CHUNKS;
     this.clock = clock;
     this.log = log.child({ ns: 'outbox' });
+    this.repeats = new LogRepeats(this.log, { intervalMs: REPEAT_LOG_INTERVAL_MS });
     this.registry = metrics;
     this.catalog = new OutboxCatalog(clock);
     this.clockStore = {
@@ -99,16 +133,18 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** The outbox's stream id: sequence numbers are unique within it. */
   get stream(): string {
-    if (this.streamId === undefined) throw new OutboxError('not_started', 'the outbox stream is known once start() has opened the database');
+    if (this.streamId === undefined) throw new OutboxError('not_started', 'the outbox stream is known once the database has been opened');
     return this.streamId;
   }
 
-  /** Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened at all. */
+  /**
+   * Opens, creates or recovers the database. Never throws for storage: a file that cannot be opened leaves
+   * the outbox 'unopened' (see stats().storage), keeping readings in memory and retrying with backoff.
+   */
   start(): void {
     if (this.started) return;
-    const failure = this.openDatabase();
-    if (!this.db) throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
     this.started = true;
+    this.openDatabase();
     this.dropReporter.baseline(this.dropped);
     // Not unref'd: a process must not exit quietly with readings still in memory; stop() flushes them.
     this.timer = setInterval(() => this.tick(), this.config.flushIntervalMs);
@@ -125,6 +161,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (this.buffer.size > 0) this.log.warn({ readings: this.buffer.size }, 'outbox stopped with readings it could not commit');
     this.clock.detach(this.clockStore);
     this.closeDatabase();
+    this.repeats.flush();
     for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
     this.metricNames.length = 0;
   }
@@ -139,11 +176,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       }
       this.buffer.add(reading, this.clock.epoch);
       this.appended++;
-      if (this.buffer.size >= this.config.maxChunkReadings && this.clock.mono() - this.lastFlushFailure >= this.config.flushIntervalMs) this.flush();
-      if (this.buffer.size > this.config.maxChunkReadings * BUFFER_LIMIT_CHUNKS) this.shedBuffer();
+      if (this.buffer.size >= this.config.maxChunkReadings && this.clock.mono() >= this.retryAtMono) this.flush();
+      if (this.buffer.size > this.maxBuffered) this.shedBuffer();
     } catch (err) {
       this.errors++;
-      this.log.error({ err }, 'append failed');
+      this.repeats.error(`append\u0000${errorMessage(err)}`, { err }, 'append failed');
     }
   }
 
@@ -157,7 +194,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
     // A damaged file was replaced meanwhile: the readings are still in memory, commit them to the new one.
     if (!done && this.db && this.db !== opened) done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
-    if (!done) this.lastFlushFailure = this.clock.mono();
+    if (!done) this.retryAtMono = this.clock.mono() + this.retry.next();
   }
 
   /** Chunk metadata in id order, skipping `exclude` (chunks in flight). */
@@ -252,7 +289,28 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
       errors: this.errors,
+      storage: this.storageState(),
+      storageProblem: this.storageProblem(),
+      limits: { maxBytes: this.config.maxBytes, maxAgeMs: this.config.maxAgeMs, maxBuffered: this.maxBuffered },
     };
+  }
+
+  private storageState(): OutboxStorageState {
+    if (!this.db) return 'unopened';
+    return this.storageFailures.size > 0 ? 'failing' : 'ok';
+  }
+
+  private storageProblem(): string | null {
+    if (this.storageFailures.size === 0) return this.db ? null : 'not open';
+    return [...this.storageFailures].map(([what, why]) => `${what}: ${why}`).join('; ');
+  }
+
+  /** Counts and logs a failed storage operation; `what` stays failing until it or a commit succeeds. */
+  private storageFailed(what: string, err: unknown): void {
+    this.errors++;
+    const why = errorMessage(err);
+    this.storageFailures.set(what, why);
+    this.repeats.error(`${what}\u0000${why}`, { err, what, path: this.config.path }, what === 'open' ? 'cannot open the outbox database' : 'outbox storage operation failed');
   }
 
   /**
@@ -266,21 +324,15 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   // ---- opening, recovery ----
 
-  /** Opens the database, recovering from a damaged file; returns what went wrong if none is open after. */
-  private openDatabase(): unknown {
-    this.lastOpenAttempt = this.clock.mono();
+  /** Opens the database, recovering from a damaged file; when none is open after, the next try waits for the backoff. */
+  private openDatabase(): void {
     try {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
-      return undefined;
     } catch (err) {
-      if (isCorruption(err)) {
-        this.recover(err, 'open');
-        return err;
-      }
-      this.errors++;
-      this.log.error({ err, path: this.config.path }, 'cannot open the outbox database');
-      return err;
+      if (isCorruption(err)) this.recover(err, 'open');
+      else this.storageFailed('open', err);
     }
+    if (!this.db) this.retryAtMono = this.clock.mono() + this.retry.next();
   }
 
   private loadDatabase(db: OutboxDatabase): void {
@@ -296,6 +348,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.db = db;
     this.streamId = db.stream;
+    this.storageFailures.delete('open');
+    this.retry.reset();
+    this.retryAtMono = Number.NEGATIVE_INFINITY;
     this.log.info({ path: this.config.path, stream: db.stream, chunks: this.held.chunks, readings: this.held.readings, bytes: this.held.bytes, next: this.nextSeq }, 'outbox open');
     this.clock.attach(this.clockStore);
   }
@@ -322,8 +377,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       movedTo = moveAside(this.config.path, 'corrupt', new Date());
     } catch (moveErr) {
-      this.errors++;
-      this.log.fatal({ err: moveErr, path: this.config.path }, 'the outbox database is damaged and cannot be moved aside; readings stay in memory only');
+      this.storageFailed('open', moveErr);
+      this.log.fatal({ err: errorMessage(moveErr), path: this.config.path }, 'the outbox database is damaged and cannot be moved aside; readings stay in memory only');
       return;
     }
     this.corruptRecoveries++;
@@ -332,8 +387,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
     } catch (openErr) {
-      this.errors++;
-      this.log.fatal({ err: openErr, path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
+      this.storageFailed('open', openErr);
+      this.log.fatal({ err: errorMessage(openErr), path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
       return;
     }
     this.db!.setCommittedBefore(committed);
@@ -354,7 +409,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let failure: unknown;
     this.dbDepth++;
     try {
-      return operation(db);
+      const result = operation(db);
+      this.storageFailures.delete(what);
+      return result;
     } catch (err) {
       failure = err;
     } finally {
@@ -363,8 +420,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (isCorruption(failure)) {
       this.recover(failure, what);
     } else {
-      this.errors++;
-      this.log.error({ err: failure, what }, 'outbox storage operation failed');
+      this.storageFailed(what, failure);
     }
     return fallback;
   }
@@ -373,9 +429,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     // First, so drops are reported while the disk refuses writes too; this tick's own drops go in the next one.
     const report = this.dropReporter.check(this.dropped, this.clock.mono());
     if (report) this.emitSafely('dropped', report);
+    // After a failure, the disk gets the backoff's rest before the next open or write.
+    if (this.clock.mono() < this.retryAtMono) return;
     if (!this.db) {
-      if (this.clock.mono() - this.lastOpenAttempt >= REOPEN_INTERVAL_MS) this.openDatabase();
+      this.openDatabase();
       if (!this.db) return;
+      // Chunks held from an earlier run can go out now, even before anything new is committed.
+      this.emitSafely('opened', this.stream);
     }
     this.flush();
     const now = this.clock.now();
@@ -405,6 +465,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       return limits;
     });
     this.buffer.committed(segments);
+    // The disk took a write: whatever failed before is no longer a reason to say it cannot.
+    this.storageFailures.clear();
+    this.retry.reset();
+    this.retryAtMono = Number.NEGATIVE_INFINITY;
     this.dropped.invalid += unencodable;
     this.nextSeq = seq;
     this.held.added(chunks);
@@ -457,9 +521,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Readings over the in-memory limit (the disk has been refusing writes): the oldest go, counted. */
   private shedBuffer(): void {
-    const shed = this.buffer.shed(this.config.maxChunkReadings * BUFFER_LIMIT_CHUNKS);
+    const shed = this.buffer.shed(this.maxBuffered);
     this.dropped.overflow += shed;
-    this.warnRepeated('buffer', { readings: shed, total: this.dropped.overflow }, 'outbox cannot write: oldest buffered readings dropped');
+    this.warnRepeated('buffer', { readings: shed, total: this.dropped.overflow, maxBuffered: this.maxBuffered }, 'outbox cannot write: oldest buffered readings dropped');
   }
 
   // ---- reading ----
@@ -488,12 +552,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   // ---- reporting ----
 
+  /** Written the first time, then once per interval with how often it repeated. */
   private warnRepeated(kind: string, details: Record<string, unknown>, message: string): void {
-    const now = this.clock.mono();
-    const last = this.lastWarning.get(kind);
-    if (last !== undefined && now - last < REPEAT_WARNING_MS) return;
-    this.lastWarning.set(kind, now);
-    this.log.warn(details, message);
+    this.repeats.warn(kind, details, message);
   }
 
   private emitSafely<K extends keyof OutboxEvents>(event: K, ...args: OutboxEvents[K]): void {
