@@ -54,7 +54,9 @@ export class Agent {
   private readonly repeats: LogRepeats;
   private state: AgentState = 'idle';
   private readonly onFlushed = (): void => this.uplink.wake();
-  private readonly onOutboxOpened = (): void => this.uplink.wake();
+  private readonly onOutboxOpened = (stream: string): void => this.outboxOpened(stream);
+  /** The outbox stream the uplink works on; undefined until the outbox file has opened. */
+  private outboxStream: string | undefined;
   private readonly onClockJump = (jump: ClockJump): void => this.clockJumped(jump);
   private readonly onOutboxRecovered = (recovery: OutboxRecovery): void => this.outboxRecovered(recovery);
   private readonly onOutboxDropped = (report: OutboxDropReport): void => this.uplink.event('readings_dropped', report.summary);
@@ -108,6 +110,7 @@ export class Agent {
     // A disk that is full, read-only or not mounted yet does not stop the agent: the outbox keeps readings in
     // memory, says so in /healthz, and opens the file when it can.
     this.outbox.start();
+    if (this.outbox.stats().storage !== 'unopened') this.outboxStream = this.outbox.stream;
     this.outbox.on('flushed', this.onFlushed);
     this.outbox.on('opened', this.onOutboxOpened);
     this.outbox.on('recovered', this.onOutboxRecovered);
@@ -211,7 +214,15 @@ export class Agent {
     this.uplink.event('clock_jump', `wall clock moved ${jump.deltaMs} ms relative to monotonic time (epoch ${jump.fromEpoch} -> ${jump.toEpoch})`);
   }
 
+  private outboxOpened(stream: string): void {
+    // A damaged file whose fresh replacement could not be created at once opens later as another stream.
+    if (this.outboxStream !== undefined && this.outboxStream !== stream) this.uplink.outboxReplaced();
+    this.outboxStream = stream;
+    this.uplink.wake();
+  }
+
   private outboxRecovered(recovery: OutboxRecovery): void {
+    this.outboxStream = recovery.stream;
     this.uplink.outboxReplaced();
     this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.lostReadings} readings lost; new stream ${recovery.stream}`);
   }

@@ -1,3 +1,4 @@
+// Over 500 lines: one class owns the outbox state (buffer, file, counters, recovery); its parts live in the sibling files.
 /**
  * The agent's outbox: every reading a source produces is kept here until the hub confirms it stored it.
  *
@@ -20,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import { Value } from '@sinclair/typebox/value';
 import { mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
-import { Backoff, LogRepeats, errorMessage } from '@pulsebridge/runtime';
+import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
@@ -30,39 +31,17 @@ import { OutboxError, isCorruption } from './errors.ts';
 import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
-import {
-  OutboxConfig,
-  type LoadedReadings,
-  type OutboxDropped,
-  type OutboxEvents,
-  type OutboxOptions,
-  type OutboxRecovery,
-  type OutboxStats,
-  type OutboxStorageState,
-  type PendingChunk,
-} from './types.ts';
+import { StorageHealth } from './storage-health.ts';
+import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
 import { describeReading, isStorableReading } from './valid-reading.ts';
 import { WriteBuffer, buildChunks, type Segment } from './write-buffer.ts';
 
-export {
-  OutboxConfig,
-  type LoadedReadings,
-  type OutboxDropped,
-  type OutboxEvents,
-  type OutboxLimits,
-  type OutboxOptions,
-  type OutboxRecovery,
-  type OutboxStats,
-  type OutboxStorageState,
-  type PendingChunk,
-} from './types.ts';
+export { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
+export type { OutboxLimits, OutboxStorageState } from './types.ts';
 export type { OutboxDropReport } from './drop-report.ts';
 
 /** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings, unless configured. */
 const BUFFER_LIMIT_CHUNKS = 4;
-/** Opening or writing again after a failure: a full disk rarely frees within a flush interval. */
-const RETRY_INITIAL_MS = 1_000;
-const RETRY_MAX_MS = 30_000;
 /** Readings the disk refused are summed up in the log once per this interval. */
 const REPEAT_LOG_INTERVAL_MS = 60_000;
 
@@ -81,11 +60,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private dbDepth = 0;
-  /** Open and write attempts after a failure wait for this; explicit flush() calls do not. */
-  private readonly retry = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS });
-  private retryAtMono = Number.NEGATIVE_INFINITY;
-  /** What failed and why, by operation, until that operation or a commit succeeds. */
-  private readonly storageFailures = new Map<string, string>();
+  private readonly storage = new StorageHealth();
   private readonly repeats: LogRepeats;
   private readonly maxBuffered: number;
 
@@ -176,7 +151,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       }
       this.buffer.add(reading, this.clock.epoch);
       this.appended++;
-      if (this.buffer.size >= this.config.maxChunkReadings && this.clock.mono() >= this.retryAtMono) this.flush();
+      if (this.buffer.size >= this.config.maxChunkReadings && this.storage.mayTry(this.clock.mono())) this.flush();
       if (this.buffer.size > this.maxBuffered) this.shedBuffer();
     } catch (err) {
       this.errors++;
@@ -194,7 +169,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
     // A damaged file was replaced meanwhile: the readings are still in memory, commit them to the new one.
     if (!done && this.db && this.db !== opened) done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
-    if (!done) this.retryAtMono = this.clock.mono() + this.retry.next();
+    if (!done) this.storage.retryLater(this.clock.mono());
   }
 
   /** Chunk metadata in id order, skipping `exclude` (chunks in flight). */
@@ -289,27 +264,16 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       dropped: { ...this.dropped },
       corruptRecoveries: this.corruptRecoveries,
       errors: this.errors,
-      storage: this.storageState(),
-      storageProblem: this.storageProblem(),
+      storage: this.storage.state(this.db !== undefined),
+      storageProblem: this.storage.problem(this.db !== undefined),
       limits: { maxBytes: this.config.maxBytes, maxAgeMs: this.config.maxAgeMs, maxBuffered: this.maxBuffered },
     };
-  }
-
-  private storageState(): OutboxStorageState {
-    if (!this.db) return 'unopened';
-    return this.storageFailures.size > 0 ? 'failing' : 'ok';
-  }
-
-  private storageProblem(): string | null {
-    if (this.storageFailures.size === 0) return this.db ? null : 'not open';
-    return [...this.storageFailures].map(([what, why]) => `${what}: ${why}`).join('; ');
   }
 
   /** Counts and logs a failed storage operation; `what` stays failing until it or a commit succeeds. */
   private storageFailed(what: string, err: unknown): void {
     this.errors++;
-    const why = errorMessage(err);
-    this.storageFailures.set(what, why);
+    const why = this.storage.failed(what, err);
     this.repeats.error(`${what}\u0000${why}`, { err, what, path: this.config.path }, what === 'open' ? 'cannot open the outbox database' : 'outbox storage operation failed');
   }
 
@@ -332,7 +296,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       if (isCorruption(err)) this.recover(err, 'open');
       else this.storageFailed('open', err);
     }
-    if (!this.db) this.retryAtMono = this.clock.mono() + this.retry.next();
+    if (!this.db) this.storage.retryLater(this.clock.mono());
   }
 
   private loadDatabase(db: OutboxDatabase): void {
@@ -348,9 +312,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.db = db;
     this.streamId = db.stream;
-    this.storageFailures.delete('open');
-    this.retry.reset();
-    this.retryAtMono = Number.NEGATIVE_INFINITY;
+    this.storage.writable();
     this.log.info({ path: this.config.path, stream: db.stream, chunks: this.held.chunks, readings: this.held.readings, bytes: this.held.bytes, next: this.nextSeq }, 'outbox open');
     this.clock.attach(this.clockStore);
   }
@@ -410,7 +372,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.dbDepth++;
     try {
       const result = operation(db);
-      this.storageFailures.delete(what);
+      this.storage.succeeded(what);
       return result;
     } catch (err) {
       failure = err;
@@ -430,7 +392,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const report = this.dropReporter.check(this.dropped, this.clock.mono());
     if (report) this.emitSafely('dropped', report);
     // After a failure, the disk gets the backoff's rest before the next open or write.
-    if (this.clock.mono() < this.retryAtMono) return;
+    if (!this.storage.mayTry(this.clock.mono())) return;
     if (!this.db) {
       this.openDatabase();
       if (!this.db) return;
@@ -466,9 +428,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     });
     this.buffer.committed(segments);
     // The disk took a write: whatever failed before is no longer a reason to say it cannot.
-    this.storageFailures.clear();
-    this.retry.reset();
-    this.retryAtMono = Number.NEGATIVE_INFINITY;
+    this.storage.writable();
     this.dropped.invalid += unencodable;
     this.nextSeq = seq;
     this.held.added(chunks);

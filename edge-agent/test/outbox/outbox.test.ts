@@ -579,6 +579,7 @@ test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and
   assert.match(text, /^pb_agent_outbox_accepted_lifetime_total 10$/m);
   assert.match(text, /^pb_agent_outbox_dropped_total\{reason="invalid"\} 1$/m);
   assert.match(text, /^pb_agent_outbox_corrupt_recoveries_total 0$/m);
+  assert.match(text, /^pb_agent_outbox_storage_ok 1$/m);
   assert.match(text, /^pb_agent_outbox_oldest_age_seconds \d/m);
   assert.match(text, /^pb_agent_outbox_bytes \d+$/m);
   outbox.stop();
