@@ -42,7 +42,7 @@ export type { OutboxDropReport } from './drop-report.ts';
 
 /** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings, unless configured. */
 const BUFFER_LIMIT_CHUNKS = 4;
-/** Readings the disk refused are summed up in the log once per this interval. */
+/** A storage error or drop warning that repeats is written once, then counted into one line per interval. */
 const REPEAT_LOG_INTERVAL_MS = 60_000;
 
 const toPending = (c: ChunkHead): PendingChunk => ({ id: c.id, first: c.id, last: c.last, createdAt: c.createdAt, bytes: c.bytes });
@@ -339,8 +339,14 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       movedTo = moveAside(this.config.path, 'corrupt', new Date());
     } catch (moveErr) {
-      this.storageFailed('open', moveErr);
-      this.log.fatal({ err: errorMessage(moveErr), path: this.config.path }, 'the outbox database is damaged and cannot be moved aside; readings stay in memory only');
+      this.errors++;
+      const why = this.storage.failed('open', moveErr);
+      this.repeats.write(
+        'fatal',
+        `aside\u0000${why}`,
+        { err: why, path: this.config.path },
+        'the outbox database is damaged and cannot be moved aside; readings stay in memory only',
+      );
       return;
     }
     this.corruptRecoveries++;
@@ -349,8 +355,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     try {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
     } catch (openErr) {
-      this.storageFailed('open', openErr);
-      this.log.fatal({ err: errorMessage(openErr), path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
+      this.errors++;
+      const why = this.storage.failed('open', openErr);
+      this.repeats.write('fatal', `fresh\u0000${why}`, { err: why, path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
       return;
     }
     this.db!.setCommittedBefore(committed);
