@@ -8,13 +8,13 @@
  * A source that fails to start is reported unavailable and the agent keeps running: a gym with a broken
  * Bluetooth adapter still forwards its ANT+ sensors.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import { PulsebridgeError, TimeoutError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
+import { LogRepeats, PulsebridgeError, TimeoutError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
@@ -41,9 +41,6 @@ export interface AgentDeps {
 
 type AgentState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** Invalid readings are counted by the outbox; this only keeps a broken source from flooding the log. */
-const APPEND_ERROR_LOG_EVERY = 1_000;
-
 export class Agent {
   readonly config: AgentConfig;
   readonly log: Logger;
@@ -57,8 +54,13 @@ export class Agent {
   /** Sources whose start failed, with why: their own health cannot be trusted to say so. */
   private readonly sourceFailures = new Map<string, string>();
   private appendErrors = 0;
+  /** Invalid readings are counted by the outbox; this only keeps a broken source from flooding the log. */
+  private readonly repeats: LogRepeats;
   private state: AgentState = 'idle';
   private readonly onFlushed = (): void => this.uplink.wake();
+  private readonly onOutboxOpened = (stream: string): void => this.outboxOpened(stream);
+  /** The outbox stream the uplink works on; undefined until the outbox file has opened. */
+  private outboxStream: string | undefined;
   private readonly onClockJump = (jump: ClockJump): void => this.clockJumped(jump);
   private readonly onOutboxRecovered = (recovery: OutboxRecovery): void => this.outboxRecovered(recovery);
   private readonly onOutboxDropped = (report: OutboxDropReport): void => this.uplink.event('readings_dropped', report.summary);
@@ -67,6 +69,7 @@ export class Agent {
     this.config = config;
     this.log = (deps.log ?? pino({ level: config.log.level })).child({ agent: config.agent.id });
     this.metrics = deps.metrics ?? new Registry();
+    this.repeats = new LogRepeats(this.log);
     this.sourceTimeoutMs = deps.sourceTimeoutMs ?? 10_000;
     // Resolved here so a missing secret is a configuration error at startup, not a reconnect loop later.
     const password = resolveSecret(config.hub.password, deps.env ?? process.env);
@@ -106,11 +109,14 @@ export class Agent {
     if (this.state !== 'idle') throw new PulsebridgeError('agent_state', `agent cannot start: it is ${this.state}`);
     this.state = 'starting';
     this.log.info({ version: AGENT_VERSION, hub: this.config.hub.url, outbox: this.config.outbox.path }, 'agent starting');
-    mkdirSync(dirname(this.config.outbox.path), { recursive: true });
     this.clock.start();
     this.clock.on('jump', this.onClockJump);
+    // A disk that is full, read-only or not mounted yet does not stop the agent: the outbox keeps readings in
+    // memory, says so in /healthz, and opens the file when it can.
     this.outbox.start();
+    if (this.outbox.stats().storage !== 'unopened') this.outboxStream = this.outbox.stream;
     this.outbox.on('flushed', this.onFlushed);
+    this.outbox.on('opened', this.onOutboxOpened);
     this.outbox.on('recovered', this.onOutboxRecovered);
     this.outbox.on('dropped', this.onOutboxDropped);
     this.uplink.start();
@@ -141,6 +147,7 @@ export class Agent {
     this.step('flush the outbox', () => this.outbox.flush());
     await this.uplink.stop();
     this.outbox.off('flushed', this.onFlushed);
+    this.outbox.off('opened', this.onOutboxOpened);
     this.outbox.off('recovered', this.onOutboxRecovered);
     this.outbox.off('dropped', this.onOutboxDropped);
     this.clock.off('jump', this.onClockJump);
@@ -149,6 +156,7 @@ export class Agent {
     this.step('close the outbox', () => this.outbox.stop());
     this.step('stop the clock', () => this.clock.stop());
     await this.healthServer.stop();
+    this.repeats.flush();
     this.state = 'stopped';
     this.log.info({ outbox }, 'agent stopped');
   }
@@ -200,7 +208,8 @@ export class Agent {
     try {
       this.outbox.append(reading);
     } catch (err) {
-      if (this.appendErrors++ % APPEND_ERROR_LOG_EVERY === 0) this.log.error({ err: errorMessage(err), errors: this.appendErrors }, 'reading not stored');
+      this.appendErrors++;
+      this.repeats.error(`append\u0000${errorMessage(err)}`, { err: errorMessage(err), errors: this.appendErrors }, 'reading not stored');
     }
   }
 
@@ -209,7 +218,15 @@ export class Agent {
     this.uplink.event('clock_jump', `wall clock moved ${jump.deltaMs} ms relative to monotonic time (epoch ${jump.fromEpoch} -> ${jump.toEpoch})`);
   }
 
+  private outboxOpened(stream: string): void {
+    // A damaged file whose fresh replacement could not be created at once opens later as another stream.
+    if (this.outboxStream !== undefined && this.outboxStream !== stream) this.uplink.outboxReplaced();
+    this.outboxStream = stream;
+    this.uplink.wake();
+  }
+
   private outboxRecovered(recovery: OutboxRecovery): void {
+    this.outboxStream = recovery.stream;
     this.uplink.outboxReplaced();
     this.uplink.event('outbox_recovered', `damaged outbox moved to ${recovery.movedTo}; ${recovery.summary}; new stream ${recovery.stream}`);
   }

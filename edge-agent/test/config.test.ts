@@ -42,7 +42,7 @@ test('defaults fill everything but the agent id and the password', () => {
   assert.equal(config.outbox.path, join('data/agent', 'outbox.db'), 'outbox path derived from the data directory');
   assert.equal(config.outbox.flushIntervalMs, 250);
   assert.equal(config.clock.jumpThresholdMs, 1_000);
-  assert.deepEqual(config.health, { host: '127.0.0.1', port: 9_400, degradedOutboxAgeMs: 120_000 });
+  assert.deepEqual(config.health, { host: '127.0.0.1', port: 9_400, degradedOutboxAgeMs: 120_000, degradedOutboxShare: 0.8, degradedDropWindowMs: 300_000 });
   assert.equal(config.sources.simulator.enabled, true);
   assert.equal(config.sources.simulator.athletes, 20);
   assert.equal(config.sources.simulator.equipment.bike, 0.5);

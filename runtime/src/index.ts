@@ -7,3 +7,4 @@ export * from './timeout.ts';
 export * from './wait.ts';
 export * from './metrics.ts';
 export * from './service.ts';
+export * from './log-repeats.ts';

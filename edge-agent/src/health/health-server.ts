@@ -3,6 +3,11 @@
  *
  * Both are read from the components' own health snapshots at request time, so they cannot drift from what
  * the components really see. The endpoint binds to loopback by default: it names sensors and the gym's agent.
+ *
+ * `/healthz` answers 200 whether the status is `ok` or `degraded` (500 only if the report itself fails): it
+ * is a liveness answer. Every degraded reason (a full disk, a hub outage, a missing radio) is one a restart
+ * does not fix, and the agent keeps every reading it can meanwhile, so a supervisor must not restart it for
+ * them; monitoring reads `status` and `reasons` from the body, or the metrics.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,13 +29,25 @@ export const HealthConfig = Type.Object(
       default: 120_000,
       description: 'status is degraded while the oldest unsent reading is older than this',
     }),
+    degradedOutboxShare: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.8,
+      description:
+        'status is degraded while the outbox is past this share of one of its bounds: outbox.maxBytes, outbox.maxAgeMs, or the readings it may keep in memory while it cannot write',
+    }),
+    degradedDropWindowMs: Type.Integer({
+      minimum: 0,
+      default: 300_000,
+      description: 'status is degraded while readings were dropped within this window (0: never for drops)',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
 export type HealthConfig = Static<typeof HealthConfig>;
 
 /** What the health endpoint needs from the outbox's statistics. */
-export type OutboxHealthStats = Pick<OutboxStats, 'readings' | 'bytes' | 'oldestAgeMs'> & { dropped: object };
+export type OutboxHealthStats = Pick<OutboxStats, 'readings' | 'bytes' | 'oldestAgeMs' | 'buffered' | 'storage' | 'storageProblem' | 'limits'> & { dropped: object };
 
 /** What the health endpoint needs from the uplink's health. */
 export interface UplinkHealthView {
@@ -95,6 +112,11 @@ export class HealthServer {
   private sampler: NodeJS.Timeout | undefined;
   /** Total source readings sampled once a second (by default): the readings rate is the slope over the window. */
   private readonly samples: { atMono: number; total: number }[] = [];
+  /**
+   * The outbox's drop totals each time they changed, oldest first; the first one is the baseline at or before
+   * the start of degradedDropWindowMs. Pruned as the window moves, so at most one per sample in the window.
+   */
+  private readonly dropMarks: { atMono: number; totals: Map<string, number> }[] = [];
   private defaultMetricsOn = false;
 
   constructor(options: HealthServerOptions) {
@@ -102,6 +124,8 @@ export class HealthServer {
     this.log = options.log;
     this.mono = options.mono ?? (() => performance.now());
     this.startedAtMono = this.mono();
+    // The outbox's counters start with the process: what it dropped before this (at open) is recent too.
+    this.dropMarks.push({ atMono: this.startedAtMono, totals: new Map() });
     this.registerMetrics(options.metrics);
   }
 
@@ -167,6 +191,7 @@ export class HealthServer {
       if (stats.oldestAgeMs > this.options.degradedOutboxAgeMs) {
         reasons.push(`oldest unsent reading is ${Math.round(stats.oldestAgeMs / 1_000)} s old`);
       }
+      reasons.push(...this.outboxReasons(stats));
     } catch (err) {
       outbox = { error: errorMessage(err) };
       reasons.push(`outbox: ${errorMessage(err)}`);
@@ -209,6 +234,60 @@ export class HealthServer {
     this.samples.push({ atMono: this.mono(), total });
     const keep = (this.options.rateWindowSamples ?? 10) + 1;
     while (this.samples.length > keep) this.samples.shift();
+    try {
+      this.observeDrops(this.options.outbox().dropped);
+    } catch {
+      // The report says why the outbox cannot answer; a sample has no one to tell.
+    }
+  }
+
+  /** Why the outbox makes the agent degraded: it cannot write, it is close to a bound, or it dropped readings lately. */
+  private outboxReasons(stats: OutboxHealthStats): string[] {
+    const reasons: string[] = [];
+    const { limits } = stats;
+    if (stats.storage !== 'ok') {
+      const state = stats.storage === 'unopened' ? 'cannot open its file' : 'cannot write';
+      reasons.push(`outbox ${state}: ${stats.storageProblem ?? 'unknown'}; ${stats.buffered} readings wait in memory (at most ${limits.maxBuffered})`);
+    }
+    const share = this.options.degradedOutboxShare;
+    const percent = (part: number, whole: number): number => Math.round((part / whole) * 100);
+    if (stats.bytes > share * limits.maxBytes) {
+      reasons.push(`outbox holds ${percent(stats.bytes, limits.maxBytes)} % of maxBytes: past it the oldest readings are dropped`);
+    }
+    if (stats.oldestAgeMs > share * limits.maxAgeMs) {
+      reasons.push(`oldest unsent reading is at ${percent(stats.oldestAgeMs, limits.maxAgeMs)} % of maxAgeMs: past it readings expire`);
+    }
+    if (stats.buffered > share * limits.maxBuffered) {
+      reasons.push(`readings waiting in memory are at ${percent(stats.buffered, limits.maxBuffered)} % of their bound: past it the oldest are dropped`);
+    }
+    const dropped = this.observeDrops(stats.dropped);
+    if (dropped.total > 0) {
+      const by = [...dropped.byReason].map(([why, n]) => `${why} ${n}`).join(', ');
+      reasons.push(`${dropped.total} readings dropped in the last ${Math.round(this.options.degradedDropWindowMs / 1_000)} s (${by})`);
+    }
+    return reasons;
+  }
+
+  /** Records the outbox's drop totals; returns what was dropped within degradedDropWindowMs, by reason. */
+  private observeDrops(dropped: object): { total: number; byReason: Map<string, number> } {
+    const now = this.mono();
+    const totals = new Map<string, number>();
+    for (const [why, n] of Object.entries(dropped)) if (typeof n === 'number') totals.set(why, n);
+    const last = this.dropMarks.at(-1)!;
+    if ([...totals].some(([why, n]) => n !== (last.totals.get(why) ?? 0))) this.dropMarks.push({ atMono: now, totals });
+    const windowStart = now - this.options.degradedDropWindowMs;
+    while (this.dropMarks.length > 1 && this.dropMarks[1]!.atMono <= windowStart) this.dropMarks.shift();
+    const byReason = new Map<string, number>();
+    let total = 0;
+    if (this.options.degradedDropWindowMs === 0) return { total, byReason };
+    const baseline = this.dropMarks[0]!.totals;
+    for (const [why, n] of totals) {
+      const recent = n - (baseline.get(why) ?? 0);
+      if (recent <= 0) continue;
+      byReason.set(why, recent);
+      total += recent;
+    }
+    return { total, byReason };
   }
 
   /** A source whose health() throws is reported as unavailable rather than breaking the whole report. */
@@ -281,8 +360,8 @@ export class HealthServer {
     ]);
     if (this.options.outboxMetrics === false) return;
     // An outbox that cannot say keeps its last known figures rather than failing the whole scrape.
-    let lastOutbox: OutboxHealthStats = { readings: 0, bytes: 0, oldestAgeMs: 0, dropped: {} };
-    const outbox = (): OutboxHealthStats => {
+    let lastOutbox: Pick<OutboxHealthStats, 'readings' | 'oldestAgeMs'> = { readings: 0, oldestAgeMs: 0 };
+    const outbox = (): Pick<OutboxHealthStats, 'readings' | 'oldestAgeMs'> => {
       try {
         lastOutbox = this.options.outbox();
       } catch {

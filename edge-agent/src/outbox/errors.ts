@@ -5,7 +5,7 @@ export type OutboxErrorCode =
   | 'invalid_config'
   /** Used before start() or after stop(). */
   | 'not_started'
-  /** The database file cannot be opened or created (permissions, missing disk); corruption is recovered instead. */
+  /** The database file cannot be opened or created (permissions, full or missing disk): start() keeps retrying; corruption is recovered instead. */
   | 'open_failed'
   /** The file is not a readable outbox database. */
   | 'corrupt'

@@ -9,6 +9,12 @@ export function registerOutboxMetrics(registry: Registry, stats: () => OutboxSta
     { name: 'pb_agent_outbox_chunks', help: 'Chunks committed and not yet acknowledged', kind: 'gauge', read: () => stats().chunks },
     { name: 'pb_agent_outbox_bytes', help: 'Payload bytes of the chunks held', kind: 'gauge', read: () => stats().bytes },
     { name: 'pb_agent_outbox_buffered', help: 'Readings in memory waiting for the next flush', kind: 'gauge', read: () => stats().buffered },
+    {
+      name: 'pb_agent_outbox_storage_ok',
+      help: '1 while the outbox file takes writes; 0 while it cannot be opened or written and readings wait in memory',
+      kind: 'gauge',
+      read: () => (stats().storage === 'ok' ? 1 : 0),
+    },
     { name: 'pb_agent_outbox_oldest_age_seconds', help: 'Age of the oldest reading held', kind: 'gauge', read: () => stats().oldestAgeMs / 1000 },
     { name: 'pb_agent_outbox_appended_total', help: 'Readings accepted by the outbox', kind: 'counter', read: () => stats().appended },
     {

@@ -1,4 +1,4 @@
-// Over 500 lines: the counters must stay exact across append, flush, ack and recovery, so every path that moves them lives in one class.
+// Over 500 lines: one class owns the outbox state (buffer, file, counters, recovery) so the counters stay exact across append, flush, ack and recovery; its parts live in the sibling files.
 /**
  * The agent's outbox: every reading a source produces is kept here until the hub confirms it stored it.
  *
@@ -13,13 +13,17 @@
  * replaced by a fresh one (a new stream), its readings counted as lost (damaged-file.ts), and the agent
  * carries on. The file belongs to one agent id and one process at a time (ownership.ts).
  *
+ * A file that cannot be opened (disk full, read-only, not mounted yet) or written does not stop the agent:
+ * readings wait in memory, bounded by maxBufferedReadings (the oldest dropped and counted beyond), stats()
+ * says why storage is not ok, and opening or writing is retried with backoff until the disk takes them.
+ *
  * The outbox also stores the clock's epochs and boot offsets (it implements ClockStore), since a chunk is
  * only correctable with the epoch it was stamped in: readings and their clock state live and die together.
  */
 import { EventEmitter } from 'node:events';
 import { Value } from '@sinclair/typebox/value';
 import { mergeSeries, type Reading, type SeriesReadings } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock, ClockEpoch, ClockStore } from '../clock/clock.ts';
@@ -31,17 +35,19 @@ import { HeldChunks, removeOverLimits, type Removal } from './limits.ts';
 import { registerOutboxMetrics } from './metrics.ts';
 import { OutboxLock, claimOutbox } from './ownership.ts';
 import { OutboxDatabase, moveAside, readingsIn, type ChunkHead, type RemovedChunk } from './storage.ts';
+import { StorageHealth } from './storage-health.ts';
 import { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
 import { describeReading, readingRefusal } from './valid-reading.ts';
 import { WriteBuffer, buildChunks, type Segment } from './write-buffer.ts';
 
 export { OutboxConfig, type LoadedReadings, type OutboxDropped, type OutboxEvents, type OutboxOptions, type OutboxRecovery, type OutboxStats, type PendingChunk } from './types.ts';
+export type { OutboxLimits, OutboxStorageState } from './types.ts';
 export type { OutboxDropReport } from './drop-report.ts';
 
-/** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings. */
+/** Readings kept in memory while the disk refuses writes, in multiples of maxChunkReadings, unless configured. */
 const BUFFER_LIMIT_CHUNKS = 4;
-const REOPEN_INTERVAL_MS = 5_000;
-const REPEAT_WARNING_MS = 60_000;
+/** A storage error or drop warning that repeats is written once, then counted into one line per interval. */
+const REPEAT_LOG_INTERVAL_MS = 60_000;
 
 const toPending = (c: ChunkHead): PendingChunk => ({ id: c.id, first: c.id, last: c.last, createdAt: c.createdAt, bytes: c.bytes });
 /** A chunk as the uplink plans it: naming the boot whose clock stamped it while that boot's true time is unknown. */
@@ -67,9 +73,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private dbDepth = 0;
-  private lastOpenAttempt = Number.NEGATIVE_INFINITY;
-  private lastFlushFailure = Number.NEGATIVE_INFINITY;
-  private readonly lastWarning = new Map<string, number>();
+  private readonly storage = new StorageHealth();
+  private readonly repeats: LogRepeats;
+  private readonly maxBuffered: number;
 
   private readonly buffer = new WriteBuffer();
 
@@ -99,8 +105,10 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       throw new OutboxError('invalid_config', `invalid outbox options: ${problems.join('; ')}`);
     }
     this.config = withDefaults;
+    this.maxBuffered = withDefaults.maxBufferedReadings ?? withDefaults.maxChunkReadings * BUFFER_LIMIT_CHUNKS;
     this.clock = clock;
     this.log = log.child({ ns: 'outbox' });
+    this.repeats = new LogRepeats(this.log, { intervalMs: REPEAT_LOG_INTERVAL_MS });
     this.registry = metrics;
     this.agent = agent;
     this.catalog = new OutboxCatalog(clock);
@@ -118,23 +126,22 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** The outbox's stream id: sequence numbers are unique within it. */
   get stream(): string {
-    if (this.streamId === undefined) throw new OutboxError('not_started', 'the outbox stream is known once start() has opened the database');
+    if (this.streamId === undefined) throw new OutboxError('not_started', 'the outbox stream is known once the database has been opened');
     return this.streamId;
   }
 
   /**
-   * Opens, creates or recovers the database. Throws OutboxError('open_failed') if no database can be opened
-   * at all, 'in_use' while another process has it open, 'other_agent' when it holds readings recorded by
-   * another agent id (see ownership.ts).
+   * Opens, creates or recovers the database. Throws OutboxError 'in_use' while another process has the file
+   * and 'other_agent' when it holds readings recorded by another agent id (see ownership.ts): refusals for
+   * the operator. Never throws for storage: a file that cannot be opened leaves the outbox 'unopened' (see
+   * stats().storage), keeping readings in memory and retrying with backoff.
    */
   start(): void {
     if (this.started) return;
-    this.lock = OutboxLock.acquire(this.config.path);
-    const failure = this.openDatabase();
-    if (!this.db) {
+    const refusal = this.openDatabase();
+    if (refusal) {
       this.releaseLock();
-      if (isOwnershipConflict(failure)) throw failure;
-      throw new OutboxError('open_failed', `cannot open the outbox database ${this.config.path}: ${errorMessage(failure)}`, { cause: failure });
+      throw refusal;
     }
     this.started = true;
     this.dropReporter.baseline(this.dropped);
@@ -154,6 +161,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.clock.detach(this.clockStore);
     this.closeDatabase();
     this.releaseLock();
+    this.repeats.flush();
     for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
     this.metricNames.length = 0;
   }
@@ -173,11 +181,11 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       }
       this.buffer.add(reading, this.clock.epoch);
       this.appended++;
-      if (this.buffer.size >= this.config.maxChunkReadings && this.clock.mono() - this.lastFlushFailure >= this.config.flushIntervalMs) this.flush();
-      if (this.buffer.size > this.config.maxChunkReadings * BUFFER_LIMIT_CHUNKS) this.shedBuffer();
+      if (this.buffer.size >= this.config.maxChunkReadings && this.storage.mayTry(this.clock.mono())) this.flush();
+      if (this.buffer.size > this.maxBuffered) this.shedBuffer();
     } catch (err) {
       this.errors++;
-      this.log.error({ err }, 'append failed');
+      this.repeats.error(`append\u0000${errorMessage(err)}`, { err }, 'append failed');
     }
   }
 
@@ -191,7 +199,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
     // A damaged file was replaced meanwhile: the readings are still in memory, commit them to the new one.
     if (!done && this.db && this.db !== opened) done = this.withDb('commit readings', (db) => this.commit(db, segments, now, current), false);
-    if (!done) this.lastFlushFailure = this.clock.mono();
+    if (!done) this.storage.retryLater(this.clock.mono());
   }
 
   /** Chunk metadata in id order, skipping `exclude` (chunks in flight). */
@@ -299,7 +307,17 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       uncountedLosses: this.uncountedLosses,
       lastRecovery: this.lastRecovery,
       errors: this.errors,
+      storage: this.storage.state(this.db !== undefined),
+      storageProblem: this.storage.problem(this.db !== undefined),
+      limits: { maxBytes: this.config.maxBytes, maxAgeMs: this.config.maxAgeMs, maxBuffered: this.maxBuffered },
     };
+  }
+
+  /** Counts and logs a failed storage operation; `what` stays failing until it or a commit succeeds. */
+  private storageFailed(what: string, err: unknown): void {
+    this.errors++;
+    const why = this.storage.failed(what, err);
+    this.repeats.error(`${what}\u0000${why}`, { err, what, path: this.config.path }, what === 'open' ? 'cannot open the outbox database' : 'outbox storage operation failed');
   }
 
   /**
@@ -313,30 +331,28 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   // ---- opening, recovery ----
 
-  /** Opens the database, recovering from a damaged file; returns what went wrong if none is open after. */
-  private openDatabase(): unknown {
-    this.lastOpenAttempt = this.clock.mono();
+  /**
+   * Opens the database, recovering from a damaged file; when none is open after, the next try waits for the
+   * backoff. Returns an ownership refusal found before start() completed, for start() to throw.
+   */
+  private openDatabase(): OutboxError | undefined {
     try {
+      this.lock ??= OutboxLock.acquire(this.config.path);
       const emptiness = emptyFile(this.config.path);
       if (emptiness === 'empty')
         this.log.warn({ path: this.config.path }, 'the outbox file is empty (0 bytes): it holds no readings, none are counted as lost; starting a fresh outbox in it');
       if (emptiness === 'log_only') throw new OutboxError('corrupt', 'the outbox file is empty (0 bytes) but its write-ahead log is not: the file lost its content');
       this.loadDatabase(OutboxDatabase.open(this.config.path));
-      return undefined;
     } catch (err) {
-      if (isCorruption(err)) {
-        this.recover(err, 'open');
-        return err;
-      }
-      // start() throws it as it is: a refusal for the operator, not a storage failure. Later reopens only log it.
       if (isOwnershipConflict(err)) {
-        if (this.started) this.log.error({ err: errorMessage(err), path: this.config.path }, 'outbox refused');
-        return err;
-      }
-      this.errors++;
-      this.log.error({ err, path: this.config.path }, 'cannot open the outbox database');
-      return err;
+        // start() throws it: a refusal for the operator, not a storage failure. Later reopens only log it.
+        if (!this.started) return err as OutboxError;
+        this.repeats.error(`refused\u0000${errorMessage(err)}`, { err: errorMessage(err), path: this.config.path }, 'outbox refused');
+      } else if (isCorruption(err)) this.recover(err, 'open');
+      else this.storageFailed('open', err);
     }
+    if (!this.db) this.storage.retryLater(this.clock.mono());
+    return undefined;
   }
 
   private loadDatabase(db: OutboxDatabase): void {
@@ -356,6 +372,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     }
     this.db = db;
     this.streamId = db.stream;
+    this.storage.writable();
     this.log.info({ path: this.config.path, stream: db.stream, chunks: this.held.chunks, readings: this.held.readings, bytes: this.held.bytes, next: this.nextSeq }, 'outbox open');
     this.clock.attach(this.clockStore);
   }
@@ -393,7 +410,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       movedTo = moveAside(this.config.path, 'corrupt', new Date());
     } catch (moveErr) {
       this.errors++;
-      this.log.fatal({ err: moveErr, path: this.config.path }, 'the outbox database is damaged and cannot be moved aside; readings stay in memory only');
+      const why = this.storage.failed('open', moveErr);
+      this.repeats.write(
+        'fatal',
+        `aside\u0000${why}`,
+        { err: why, path: this.config.path },
+        'the outbox database is damaged and cannot be moved aside; readings stay in memory only',
+      );
       return;
     }
     this.corruptRecoveries++;
@@ -409,7 +432,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.loadDatabase(OutboxDatabase.open(this.config.path));
     } catch (openErr) {
       this.errors++;
-      this.log.fatal({ err: openErr, path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
+      const why = this.storage.failed('open', openErr);
+      this.repeats.write('fatal', `fresh\u0000${why}`, { err: why, path: this.config.path }, 'cannot create a fresh outbox database; readings stay in memory only');
       return;
     }
     this.db!.setCommittedBefore(committed);
@@ -431,7 +455,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     let failure: unknown;
     this.dbDepth++;
     try {
-      return operation(db);
+      const result = operation(db);
+      this.storage.succeeded(what);
+      return result;
     } catch (err) {
       failure = err;
     } finally {
@@ -440,8 +466,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     if (isCorruption(failure)) {
       this.recover(failure, what);
     } else {
-      this.errors++;
-      this.log.error({ err: failure, what }, 'outbox storage operation failed');
+      this.storageFailed(what, failure);
     }
     return fallback;
   }
@@ -450,9 +475,13 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     // First, so drops are reported while the disk refuses writes too; this tick's own drops go in the next one.
     const report = this.dropReporter.check(this.dropped, this.clock.mono());
     if (report) this.emitSafely('dropped', report);
+    // After a failure, the disk gets the backoff's rest before the next open or write.
+    if (!this.storage.mayTry(this.clock.mono())) return;
     if (!this.db) {
-      if (this.clock.mono() - this.lastOpenAttempt >= REOPEN_INTERVAL_MS) this.openDatabase();
+      this.openDatabase();
       if (!this.db) return;
+      // Chunks held from an earlier run can go out now, even before anything new is committed.
+      this.emitSafely('opened', this.stream);
     }
     this.flush();
     const now = this.clock.now();
@@ -482,6 +511,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       return limits;
     });
     this.buffer.committed(segments);
+    // The disk took a write: whatever failed before is no longer a reason to say it cannot.
+    this.storage.writable();
     this.dropped.invalid += unencodable;
     this.nextSeq = seq;
     this.held.added(chunks);
@@ -534,9 +565,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   /** Readings over the in-memory limit (the disk has been refusing writes): the oldest go, counted. */
   private shedBuffer(): void {
-    const shed = this.buffer.shed(this.config.maxChunkReadings * BUFFER_LIMIT_CHUNKS);
+    const shed = this.buffer.shed(this.maxBuffered);
     this.dropped.overflow += shed;
-    this.warnRepeated('buffer', { readings: shed, total: this.dropped.overflow }, 'outbox cannot write: oldest buffered readings dropped');
+    this.warnRepeated('buffer', { readings: shed, total: this.dropped.overflow, maxBuffered: this.maxBuffered }, 'outbox cannot write: oldest buffered readings dropped');
   }
 
   // ---- reading ----
@@ -569,12 +600,9 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   // ---- reporting ----
 
+  /** Written the first time, then once per interval with how often it repeated. */
   private warnRepeated(kind: string, details: Record<string, unknown>, message: string): void {
-    const now = this.clock.mono();
-    const last = this.lastWarning.get(kind);
-    if (last !== undefined && now - last < REPEAT_WARNING_MS) return;
-    this.lastWarning.set(kind, now);
-    this.log.warn(details, message);
+    this.repeats.warn(kind, details, message);
   }
 
   private emitSafely<K extends keyof OutboxEvents>(event: K, ...args: OutboxEvents[K]): void {

@@ -6,6 +6,8 @@
  * what to do about it; an empty one is taken over. Two processes on one file would hand out the same
  * sequence numbers and lose readings at every flush, so the second is refused too.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { OutboxError } from './errors.ts';
 import type { OutboxDatabase } from './storage.ts';
@@ -31,9 +33,11 @@ export class OutboxLock {
     const lockPath = lockPathOf(path);
     let db: Database.Database;
     try {
+      // The lock comes before the database, so it is the first to need the folder.
+      mkdirSync(dirname(path), { recursive: true });
       db = new Database(lockPath, { timeout: 0 });
     } catch (err) {
-      throw new OutboxError('open_failed', `cannot open the outbox lock file ${lockPath}: ${(err as Error).message}`, { cause: err });
+      throw new OutboxError('open_failed', `cannot open the outbox database ${path}: cannot create its lock file ${lockPath}: ${(err as Error).message}`, { cause: err });
     }
     try {
       db.pragma('locking_mode = EXCLUSIVE');

@@ -15,6 +15,14 @@ export const OutboxConfig = Type.Object(
     maxChunkReadings: Type.Integer({ default: 5_000, minimum: 1, maximum: 100_000, description: 'readings that trigger a flush before the interval is over' }),
     maxBytes: Type.Integer({ default: 268_435_456, minimum: 1, description: 'payload bytes kept at most; the oldest chunks are dropped beyond' }),
     maxAgeMs: Type.Integer({ default: 604_800_000, minimum: 1, description: 'age after which unsent readings are dropped' }),
+    maxBufferedReadings: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description:
+          'readings kept in memory at most while the file cannot be written (disk full, not yet openable); the oldest are dropped and counted beyond. Default: 4 × maxChunkReadings',
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -89,6 +97,24 @@ export interface OutboxStats {
   damagedChunks: number;
   /** Storage failures other than corruption (disk full, I/O errors); the readings stay buffered. */
   errors: number;
+  /**
+   * 'ok' while the file takes writes; 'unopened' until it can be opened (retried with backoff); 'failing'
+   * while its writes fail. Readings wait in memory meanwhile, up to limits.maxBuffered.
+   */
+  storage: OutboxStorageState;
+  /** Why storage is not ok, e.g. "commit readings: database or disk is full"; null when ok. */
+  storageProblem: string | null;
+  /** The bounds in force, so a reader can tell how close to them the outbox is. */
+  limits: OutboxLimits;
+}
+
+export type OutboxStorageState = 'ok' | 'unopened' | 'failing';
+
+export interface OutboxLimits {
+  maxBytes: number;
+  maxAgeMs: number;
+  /** Readings kept in memory at most while storage is not ok. */
+  maxBuffered: number;
 }
 
 export interface OutboxRecovery {
@@ -111,6 +137,8 @@ export type OutboxEvents = {
   recovered: [OutboxRecovery];
   /** Readings were dropped since the last report (at most one report per DROP_REPORT_INTERVAL_MS). */
   dropped: [OutboxDropReport];
+  /** The database opened after start() could not open it (with its stream id): held chunks can be sent. */
+  opened: [string];
 };
 
 export type OutboxOptions = Partial<OutboxConfig> & {

@@ -29,7 +29,7 @@
  * and backoff, ble/sensor-entry.ts).
  */
 import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { Admission, type AdmissionStats } from './admission.ts';
 import type { Decoded, Measurement, SensorFacts } from './measurement.ts';
@@ -42,8 +42,6 @@ export const DEFAULT_INVENTORY_COALESCE_MS = 100;
  * them without bound; past the cap, messages are still counted, only the log line is skipped.
  */
 export const MAX_REMEMBERED_FOREIGN_SENSORS = 4096;
-/** A broken sink is logged on its first failure and then every this many, not for every reading. */
-const SINK_ERROR_LOG_EVERY = 1_000;
 
 /** A sensor's link as the health endpoint shows it, for sources that hold links (BLE); the source derives it from its own state. */
 export interface SensorLink {
@@ -129,6 +127,8 @@ export class SensorBook<Device = undefined> {
   private readonly source: string;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** A broken sink fails for every reading: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private readonly radio: string;
   private readonly admission: Admission | undefined;
   private readonly coalesceMs: number;
@@ -148,6 +148,7 @@ export class SensorBook<Device = undefined> {
     this.source = options.source;
     this.now = options.now;
     this.log = options.log;
+    this.repeats = new LogRepeats(options.log);
     this.radio = options.radio ?? options.source;
     this.coalesceMs = options.coalesceMs ?? DEFAULT_INVENTORY_COALESCE_MS;
     this.nameOf = options.nameOf ?? ((entry) => entry.name);
@@ -452,8 +453,8 @@ export class SensorBook<Device = undefined> {
       this.sink?.reading(reading);
     } catch (error) {
       // The sink must not throw; if it does, only this reading is lost and the count stays exact.
-      if (this.totals.sinkErrors++ % SINK_ERROR_LOG_EVERY === 0)
-        this.log.error({ err: errorMessage(error), failed: this.totals.sinkErrors }, `${this.radio} sink threw on readings`);
+      this.totals.sinkErrors++;
+      this.repeats.error(`sink\u0000${errorMessage(error)}`, { err: errorMessage(error), failed: this.totals.sinkErrors }, `${this.radio} sink threw on readings`);
     }
   }
 }

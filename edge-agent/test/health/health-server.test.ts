@@ -3,14 +3,14 @@ import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { HealthServer, HealthServerError, type HealthServerOptions } from '../../src/health/health-server.ts';
+import { HealthServer, HealthServerError, type HealthServerOptions, type OutboxHealthStats } from '../../src/health/health-server.ts';
 import type { SourceHealth } from '../../src/sources/source.ts';
 
 const log = pino({ level: 'silent' });
 
 interface World {
   sources: Record<string, SourceHealth>;
-  outbox: { readings: number; bytes: number; oldestAgeMs: number; dropped: { overflow: number; expired: number; rejected: number; invalid: number } };
+  outbox: OutboxHealthStats & { dropped: { overflow: number; expired: number; rejected: number; invalid: number } };
   uplink: { state: string; batchesSent: number };
   outboxFails: boolean;
 }
@@ -18,7 +18,16 @@ interface World {
 function world(): World {
   return {
     sources: { simulator: { state: 'running', sensors: 40, readings: 1_000, rejected: 2 } },
-    outbox: { readings: 250, bytes: 4_096, oldestAgeMs: 1_500, dropped: { overflow: 0, expired: 0, rejected: 3, invalid: 0 } },
+    outbox: {
+      readings: 250,
+      bytes: 4_096,
+      oldestAgeMs: 1_500,
+      buffered: 12,
+      storage: 'ok',
+      storageProblem: null,
+      limits: { maxBytes: 1_000_000, maxAgeMs: 86_400_000, maxBuffered: 20_000 },
+      dropped: { overflow: 0, expired: 0, rejected: 0, invalid: 0 },
+    },
     uplink: { state: 'connected', batchesSent: 12 },
     outboxFails: false,
   };
@@ -30,6 +39,8 @@ async function serve(t: TestContext, w: World, over: Partial<HealthServerOptions
     host: '127.0.0.1',
     port: 0,
     degradedOutboxAgeMs: 60_000,
+    degradedOutboxShare: 0.8,
+    degradedDropWindowMs: 300_000,
     agent: 'gym-1',
     version: '1.2.3',
     log,
@@ -98,10 +109,83 @@ test('degraded, with reasons, when a part is not well', async (t) => {
   w.uplink.state = 'disconnected';
   w.outbox.oldestAgeMs = 600_000;
   const { base } = await serve(t, w);
-  const body = (await (await fetch(`${base}/healthz`)).json()) as { status: string; reasons: string[]; sources: Record<string, { detail: string | null }> };
+  const res = await fetch(`${base}/healthz`);
+  assert.equal(res.status, 200, 'degraded answers 200: the body says what is wrong');
+  const body = (await res.json()) as { status: string; reasons: string[]; sources: Record<string, { detail: string | null }> };
   assert.equal(body.status, 'degraded');
   assert.deepEqual(body.reasons, ['source ble is unavailable: no Bluetooth adapter', 'oldest unsent reading is 600 s old', 'uplink is disconnected']);
   assert.equal(body.sources.ble!.detail, 'no Bluetooth adapter');
+});
+
+test('an outbox that cannot open or write its file makes the agent degraded, with why; healthy again once it writes', async (t) => {
+  const w = world();
+  const { server, base } = await serve(t, w);
+  w.outbox.storage = 'unopened';
+  w.outbox.storageProblem = 'open: cannot open the outbox database /var/lib/pulsebridge/outbox.db: database or disk is full';
+  w.outbox.buffered = 300;
+  const res = await fetch(`${base}/healthz`);
+  assert.equal(res.status, 200, 'degraded is still alive: a restart would not free the disk');
+  const body = (await res.json()) as { status: string; reasons: string[] };
+  assert.equal(body.status, 'degraded');
+  assert.deepEqual(body.reasons, [
+    'outbox cannot open its file: open: cannot open the outbox database /var/lib/pulsebridge/outbox.db: database or disk is full; 300 readings wait in memory (at most 20000)',
+  ]);
+  w.outbox.storage = 'failing';
+  w.outbox.storageProblem = 'commit readings: database or disk is full';
+  assert.deepEqual(server.report().reasons, ['outbox cannot write: commit readings: database or disk is full; 300 readings wait in memory (at most 20000)']);
+  w.outbox.storage = 'ok';
+  w.outbox.storageProblem = null;
+  w.outbox.buffered = 0;
+  const healed = server.report();
+  assert.equal(healed.status, 'ok');
+  assert.deepEqual(healed.reasons, []);
+});
+
+test('an outbox past the configured share of one of its bounds makes the agent degraded, and ok again below it', async (t) => {
+  const w = world();
+  const { server } = await serve(t, w, { degradedOutboxAgeMs: 10 * 86_400_000 });
+  const reasons = (): string[] => server.report().reasons;
+  w.outbox.bytes = 800_000;
+  assert.deepEqual(reasons(), [], 'exactly at 80 % is not past it');
+  w.outbox.bytes = 850_000;
+  assert.deepEqual(reasons(), ['outbox holds 85 % of maxBytes: past it the oldest readings are dropped']);
+  w.outbox.bytes = 4_096;
+  w.outbox.oldestAgeMs = 0.9 * 86_400_000;
+  assert.deepEqual(reasons(), ['oldest unsent reading is at 90 % of maxAgeMs: past it readings expire']);
+  w.outbox.oldestAgeMs = 1_500;
+  w.outbox.buffered = 19_000;
+  assert.deepEqual(reasons(), ['readings waiting in memory are at 95 % of their bound: past it the oldest are dropped']);
+  w.outbox.buffered = 12;
+  assert.equal(server.report().status, 'ok');
+
+  const strict = await serve(t, world(), { degradedOutboxShare: 0.001, degradedOutboxAgeMs: 10 * 86_400_000 });
+  assert.deepEqual(strict.server.report().reasons, ['outbox holds 0 % of maxBytes: past it the oldest readings are dropped'], 'the share is configurable');
+});
+
+test('readings dropped within the window make the agent degraded, by reason; ok again once the window has passed', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'] });
+  const w = world();
+  const { server } = await serve(t, w, { mono: () => Date.now(), degradedDropWindowMs: 300_000 });
+  assert.equal(server.report().status, 'ok');
+  w.outbox.dropped.overflow = 12;
+  assert.deepEqual(server.report().reasons, ['12 readings dropped in the last 300 s (overflow 12)']);
+  t.mock.timers.tick(200_000);
+  // Seen by the sampler only, without a report in between.
+  w.outbox.dropped.expired = 3;
+  t.mock.timers.tick(50);
+  t.mock.timers.tick(100_000);
+  assert.deepEqual(server.report().reasons, ['3 readings dropped in the last 300 s (expired 3)'], 'the overflow drops are out of the window');
+  t.mock.timers.tick(200_000);
+  assert.equal(server.report().status, 'ok', 'nothing dropped for a whole window');
+  w.outbox.dropped.rejected = 1;
+  assert.deepEqual(server.report().reasons, ['1 readings dropped in the last 300 s (rejected 1)'], 'the hub refusing readings for good is loss too');
+});
+
+test('with degradedDropWindowMs 0 drops alone never make the agent degraded', async (t) => {
+  const w = world();
+  const { server } = await serve(t, w, { degradedDropWindowMs: 0 });
+  w.outbox.dropped.overflow = 1_000;
+  assert.equal(server.report().status, 'ok');
 });
 
 test('per-sensor devices of a source pass through /healthz; sources without them keep their shape', async (t) => {
@@ -179,6 +263,8 @@ test('a taken port is a typed error; stop frees the port', async (t) => {
     host: '127.0.0.1',
     port,
     degradedOutboxAgeMs: 1,
+    degradedOutboxShare: 0.8,
+    degradedDropWindowMs: 0,
     agent: 'gym-1',
     version: 'x',
     log,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_DATE_MS, type Reading } from '@pulsebridge/protocol';
@@ -492,9 +492,13 @@ test('while the disk refuses writes readings stay in memory, bounded, and are co
   assert.equal(stats.buffered, 40, 'at most 4 chunks in memory');
   assert.equal(stats.dropped.overflow, 5, 'the oldest buffered readings went');
   assert.equal(stats.readings, 10);
+  assert.equal(stats.storage, 'failing');
+  assert.match(stats.storageProblem ?? '', /^commit readings: database is locked$/);
   other.exec('COMMIT');
   outbox.flush();
   stats = outbox.stats();
+  assert.equal(stats.storage, 'ok', 'a commit that succeeds ends the failure');
+  assert.equal(stats.storageProblem, null);
   assert.equal(stats.buffered, 0);
   assert.equal(stats.readings, 50);
   assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
@@ -538,15 +542,57 @@ test('stream before start is an error; start and stop are idempotent', (t) => {
   assert.match(outbox.stream, /^[a-z0-9]{10}$/, 'the last stream stays readable after stop');
 });
 
-test('a path that cannot be created fails start with open_failed', (t) => {
+test('a path that cannot be created: start() does not throw, readings wait in memory within their bound, and the file opens once it can, retried with backoff', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const dir = tempDir(t);
   const blocker = join(dir, 'file');
   overwriteCreate(blocker);
-  const outbox = new Outbox({ path: join(blocker, 'outbox.db'), clock: new ManualTime().clock(), log: silentLog });
+  const time = new ManualTime();
+  const outbox = new Outbox({ path: join(blocker, 'outbox.db'), clock: time.clock(), log: silentLog, flushIntervalMs: 10, maxChunkReadings: 10, maxBufferedReadings: 30 });
+  assert.doesNotThrow(() => outbox.start());
+  t.after(() => outbox.stop());
+  const opened: string[] = [];
+  outbox.on('opened', (stream) => opened.push(stream));
+  let stats = outbox.stats();
+  assert.equal(stats.storage, 'unopened');
+  assert.match(stats.storageProblem ?? '', /^open: cannot open the outbox database .*outbox\.db/);
+  assert.deepEqual(stats.limits, { maxBytes: 268_435_456, maxAgeMs: 604_800_000, maxBuffered: 30 });
   assert.throws(
-    () => outbox.start(),
-    (err) => err instanceof OutboxError && err.code === 'open_failed',
+    () => outbox.stream,
+    (err) => err instanceof OutboxError && err.code === 'not_started',
   );
+  const all = readings('s1', T0, 45);
+  appendAll(outbox, all);
+  stats = outbox.stats();
+  assert.equal(stats.buffered, 30, 'maxBufferedReadings bounds what waits in memory');
+  assert.equal(stats.dropped.overflow, 15, 'the oldest went, counted');
+  assert.equal(stats.errors, 1, 'one failed open so far');
+
+  // The first retry waits 1 s; the ticks in between do not touch the disk.
+  time.advance(999);
+  t.mock.timers.tick(10);
+  assert.equal(outbox.stats().errors, 1);
+  time.advance(1);
+  t.mock.timers.tick(10);
+  assert.equal(outbox.stats().errors, 2, 'retried after 1 s, failed again');
+  time.advance(999);
+  t.mock.timers.tick(10);
+  assert.equal(outbox.stats().errors, 2, 'the next wait is at least as long');
+
+  rmSync(blocker);
+  time.advance(30_000);
+  t.mock.timers.tick(10);
+  stats = outbox.stats();
+  assert.equal(stats.storage, 'ok');
+  assert.equal(stats.storageProblem, null);
+  assert.deepEqual(opened, [outbox.stream], "'opened' tells the uplink that chunks can be sent");
+  assert.equal(stats.buffered, 0, 'what waited in memory is committed with the open');
+  assert.deepEqual(ranges(outbox.pending(10, 'oldest')), [
+    [0, 9],
+    [10, 19],
+    [20, 29],
+  ]);
+  assert.deepEqual(flatten(outbox.load([0, 10, 20]).series), flatten(all.slice(15).map((r) => ({ sensor: r.sensor, metric: r.metric, ts: [r.ts], values: [r.value] }))));
 });
 
 test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and stop() unregisters them', async (t) => {
@@ -562,6 +608,7 @@ test('the pb_agent_outbox_* metrics show the outbox counters at scrape time, and
   assert.match(text, /^pb_agent_outbox_accepted_lifetime_total 10$/m);
   assert.match(text, /^pb_agent_outbox_dropped_total\{reason="invalid"\} 1$/m);
   assert.match(text, /^pb_agent_outbox_corrupt_recoveries_total 0$/m);
+  assert.match(text, /^pb_agent_outbox_storage_ok 1$/m);
   assert.match(text, /^pb_agent_outbox_oldest_age_seconds \d/m);
   assert.match(text, /^pb_agent_outbox_bytes \d+$/m);
   outbox.stop();

@@ -109,6 +109,25 @@ test('a sink that throws loses only that reading; the reading still counts and t
   assert.equal(b.stats().sinkErrors, 1);
 });
 
+test('a sink that throws on every reading is logged once, with the failures counted in full', () => {
+  const lines: { msg: string; failed: number }[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; failed: number }) });
+  const b = new SensorBook<undefined>({ source: 'test', now: () => 1_000_000, log, coalesceMs: 0 });
+  b.attach({
+    reading() {
+      throw new Error('disk full');
+    },
+    inventory() {},
+  });
+  const s = b.add('s', { kind: 'bike', device: undefined });
+  for (let i = 0; i < 2_500; i++) b.emit(s, [{ metric: 'power', value: i % 1000 }]);
+  assert.equal(b.stats().sinkErrors, 2_500);
+  assert.deepEqual(
+    lines.map((l) => [l.msg, l.failed]),
+    [['test sink threw on readings', 1]],
+  );
+});
+
 test('deliver takes readings stamped by the source for sensors in the book only', () => {
   const { book: b, sink } = book();
   const s = b.add('sim', { kind: 'rower', device: undefined, metrics: ['power'] });

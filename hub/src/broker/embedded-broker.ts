@@ -14,7 +14,7 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
-import { LabelledCounts, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
+import { LabelledCounts, LogRepeats, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
@@ -60,6 +60,8 @@ type Transport = 'tcp' | 'ws';
 export class EmbeddedBroker implements HubTransport {
   private readonly registry: AgentRegistry;
   private readonly log: Logger;
+  /** Refusals a broken or hostile client repeats many times a second: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private readonly topics: Topics;
   private readonly listenOn: { host: string; port: number } | null;
   private readonly tls: EmbeddedBrokerTls | undefined;
@@ -93,6 +95,7 @@ export class EmbeddedBroker implements HubTransport {
   constructor(options: EmbeddedBrokerOptions) {
     this.registry = options.registry;
     this.log = options.log.child({ ns: 'broker/embedded' });
+    this.repeats = new LogRepeats(this.log);
     this.topics = new Topics(options.topicRoot ?? 'pb');
     this.listenOn = options.listen;
     this.tls = options.tls;
@@ -145,7 +148,7 @@ export class EmbeddedBroker implements HubTransport {
         const kind = agent === undefined ? undefined : publishableKind(this.topics, agent, packet.topic);
         if (agent === undefined || kind === undefined) {
           this.deny('publish');
-          this.log.warn({ agent, clientId: client?.id, topic: packet.topic }, 'publish denied');
+          this.repeats.warn(`publish:${agent}`, { agent, clientId: client?.id, topic: packet.topic }, 'publish denied');
           callback(new Error(`not authorized to publish to ${packet.topic}`));
           return;
         }
@@ -160,7 +163,7 @@ export class EmbeddedBroker implements HubTransport {
           return;
         }
         this.deny('subscribe');
-        this.log.warn({ agent, clientId: client.id, topic: subscription.topic }, 'subscription denied');
+        this.repeats.warn(`subscribe:${agent}`, { agent, clientId: client.id, topic: subscription.topic }, 'subscription denied');
         // A null subscription answers SUBACK 0x80 and keeps the connection.
         callback(null, null);
       },
@@ -191,7 +194,7 @@ export class EmbeddedBroker implements HubTransport {
       this.log.debug({ clientId: client.id, err: err.message }, 'connection error before CONNECT completed');
     });
     // aedes emits 'error' for persistence failures, though its typings leave the event out.
-    (this.broker as EventEmitter).on('error', (err: Error) => this.log.error({ err }, 'broker error'));
+    (this.broker as EventEmitter).on('error', (err: Error) => this.repeats.error(`broker:${err.message}`, { err }, 'broker error'));
 
     this.wss = new WebSocketServer({
       noServer: true,
@@ -299,6 +302,7 @@ export class EmbeddedBroker implements HubTransport {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     this.connected.clear();
+    this.repeats.flush();
     this.log.info('MQTT broker stopped');
   }
 
@@ -331,13 +335,14 @@ export class EmbeddedBroker implements HubTransport {
 
   private countRejected(rejection: GuardRejection, transport: Transport, remote: string | undefined): void {
     this.rejectedPackets.inc({ reason: rejection.reason, transport });
-    this.log.warn({ transport, remote, ...rejection, maxPacketBytes: this.maxPacketBytes }, 'connection closed: packet refused');
+    this.repeats.warn(`packet:${rejection.reason}:${transport}`, { transport, remote, ...rejection, maxPacketBytes: this.maxPacketBytes }, 'connection closed: packet refused');
   }
 
   private authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void {
     const refuse = (reason: string, returnCode: number, message: string): void => {
       this.authFailures[reason] = (this.authFailures[reason] ?? 0) + 1;
-      this.log.warn({ clientId: client.id, username, reason }, 'MQTT connection refused');
+      // Keyed by reason only: a client guessing many usernames must not get a line per name.
+      this.repeats.warn(`refused:${reason}`, { clientId: client.id, username, reason }, 'MQTT connection refused');
       done(Object.assign(new Error(message), { returnCode }) as AuthenticateError, null);
     };
     if (!username || !password || password.length === 0) {
@@ -364,7 +369,7 @@ export class EmbeddedBroker implements HubTransport {
         done(null, true);
       },
       (err: unknown) => {
-        this.log.error({ err, username }, 'agent registry failed during authentication');
+        this.repeats.error('registry', { err, username }, 'agent registry failed during authentication');
         refuse('registry_error', CONNACK.SERVER_UNAVAILABLE, 'agent registry unavailable');
       },
     );
@@ -383,7 +388,7 @@ export class EmbeddedBroker implements HubTransport {
       handler({ agent, kind: parsed.kind, payload: typeof payload === 'string' ? Buffer.from(payload) : payload });
     } catch (err) {
       this.counts.handlerErrors++;
-      this.log.error({ err, agent, kind: parsed.kind }, 'agent message handler threw');
+      this.repeats.error(`handler:${agent}:${parsed.kind}`, { err, agent, kind: parsed.kind }, 'agent message handler threw');
     }
   }
 

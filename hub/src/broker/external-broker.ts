@@ -12,7 +12,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Topics, isAgentId } from '@pulsebridge/protocol';
-import { Backoff, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import { Backoff, LogRepeats, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
 import type { AgentMessageHandler, HubTransport, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { AGENT_TO_HUB_KINDS, isAgentToHubKind } from './agent-acl.ts';
@@ -60,6 +60,7 @@ interface FirstConnection {
 export class ExternalBroker implements HubTransport {
   private readonly options: ExternalBrokerOptions;
   private readonly log: Logger;
+  private readonly repeats: LogRepeats;
   private readonly topics: Topics;
   private readonly filters: string[];
   private readonly backoff: Backoff;
@@ -78,6 +79,7 @@ export class ExternalBroker implements HubTransport {
   constructor(options: ExternalBrokerOptions) {
     this.options = options;
     this.log = options.log.child({ ns: 'broker/external' });
+    this.repeats = new LogRepeats(this.log);
     this.topics = new Topics(options.topicRoot ?? 'pb');
     const shared = options.sharedSubscriptions ?? true;
     const group = shared ? (options.shareGroup ?? 'pulsebridge-hub') : undefined;
@@ -221,6 +223,7 @@ export class ExternalBroker implements HubTransport {
     if (!clean) await client.endAsync(true);
     this.isConnected = false;
     this.subscribed = false;
+    this.repeats.flush();
     this.log.info('disconnected from the external broker');
   }
 
@@ -284,7 +287,7 @@ export class ExternalBroker implements HubTransport {
       handler({ agent: parsed.agent, kind: parsed.kind, payload });
     } catch (err) {
       this.counts.handlerErrors++;
-      this.log.error({ err, agent: parsed.agent, kind: parsed.kind }, 'agent message handler threw');
+      this.repeats.error(`handler:${parsed.agent}:${parsed.kind}`, { err, agent: parsed.agent, kind: parsed.kind }, 'agent message handler threw');
     }
   }
 }

@@ -1,11 +1,10 @@
 /** What the readings write queue and the message handlers share: the registry, the counts, replies and logs. */
 import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
-import { errorMessage } from '@pulsebridge/runtime';
+import { errorMessage, type LogRepeats } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { IngestCounts } from './ingest-counts.ts';
-import type { LogLimiter } from './log-limiter.ts';
 import type { Tasks } from './tasks.ts';
 
 export class IngestContext {
@@ -16,7 +15,7 @@ export class IngestContext {
     /** Wall clock, UTC ms: status times, presence and the hub time sent to agents. */
     readonly now: () => number,
     private readonly transport: HubTransport,
-    private readonly limiter: LogLimiter,
+    private readonly repeats: LogRepeats,
     private readonly tasks: Tasks,
   ) {}
 
@@ -28,17 +27,24 @@ export class IngestContext {
     this.send(agent, 'cmd', encodeJsonMessage('cmd', command));
   }
 
-  /** Warns once per interval per agent and `what`; says how many were left unlogged in between. */
+  /** Warns at once the first time per agent and `what`, then once per interval with how often it repeated. */
   logLimited(agent: string, what: string, fields: Record<string, unknown>, message: string): void {
-    const suppressed = this.limiter.admit(`${agent}\u0000${what}`, this.now());
-    if (suppressed === undefined) return;
-    this.log.warn({ agent, ...fields, ...(suppressed > 0 ? { suppressed } : {}) }, message);
+    this.repeats.warn(`${agent}\u0000${what}`, { agent, ...fields }, message);
   }
 
-  /** Like logLimited, but at info level and only with the count of suppressed ones. */
+  /** Like logLimited, at error level: for failures that are the hub's own (a stack trace helps, once). */
+  errorLimited(agent: string, what: string, fields: Record<string, unknown>, message: string): void {
+    this.repeats.error(`${agent}\u0000${what}`, { agent, ...fields }, message);
+  }
+
+  /** Like logLimited, at info level, with the caller's own key. */
   infoLimited(key: string, fields: Record<string, unknown>, message: string): void {
-    const suppressed = this.limiter.admit(key, this.now());
-    if (suppressed !== undefined) this.log.info({ ...fields, suppressed }, message);
+    this.repeats.info(key, fields, message);
+  }
+
+  /** Writes the repeat counts not yet logged: at stop, so the last interval's are not lost. */
+  flushLogs(): void {
+    this.repeats.flush();
   }
 
   /**

@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { MessageKind } from '@pulsebridge/protocol';
+import { LogRepeats } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
@@ -19,7 +20,6 @@ import { handleInventory } from './handlers/inventory.ts';
 import { handleStatus } from './handlers/status.ts';
 import { IngestContext, type MessageHandler } from './ingest-context.ts';
 import { IngestCounts } from './ingest-counts.ts';
-import { LogLimiter } from './log-limiter.ts';
 import { ReadingsWriteQueue } from './readings-queue.ts';
 import { Tasks } from './tasks.ts';
 
@@ -54,7 +54,7 @@ export const IngestConfig = Type.Object(
     rejectLogIntervalMs: Type.Integer({
       minimum: 0,
       default: 60_000,
-      description: 'Per agent and reason, log a rejected message at most once per interval (the rest are counted)',
+      description: 'Per agent and reason, a refused message is logged at once, then its repeats once per interval as a count; 0 logs each',
     }),
   },
   { default: {}, additionalProperties: false },
@@ -105,7 +105,7 @@ export class Ingest {
     const now = o.now ?? Date.now;
     const counts = new IngestCounts();
     this.tasks = new Tasks(this.log);
-    this.context = new IngestContext(o.registry, counts, this.log, now, o.transport, new LogLimiter(this.config.rejectLogIntervalMs), this.tasks);
+    this.context = new IngestContext(o.registry, counts, this.log, now, o.transport, new LogRepeats(this.log, { intervalMs: this.config.rejectLogIntervalMs }), this.tasks);
     this.presence = new AgentPresence(o.registry, now, this.log);
     this.readings = new ReadingsWriteQueue({ config: this.config, context: this.context, store: o.store, live: o.live, dedupe: o.dedupe });
     if (o.metrics) counts.register(o.metrics, () => this.readings.queuedReadings);
@@ -157,6 +157,7 @@ export class Ingest {
         'ingest stopped before the store took every queued batch; they were not acknowledged, agents will resend them',
       );
     }
+    this.context.flushLogs();
   }
 
   /** The transport's handler: must never throw, whatever the payload. */

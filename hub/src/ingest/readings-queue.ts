@@ -120,7 +120,7 @@ export class ReadingsWriteQueue {
         this.reject(agent, err.code, err.message, err.batch);
       } else {
         this.reject(agent, 'decode_failure', errorMessage(err), undefined);
-        this.context.log.error({ err, agent, bytes: payload.byteLength }, 'readings decoder failed unexpectedly');
+        this.context.errorLimited(agent, 'decoder', { err, bytes: payload.byteLength }, 'readings decoder failed unexpectedly');
       }
       return;
     }

@@ -9,7 +9,7 @@
  * Nothing thrown below the source escapes it: a lost stick is reopened with backoff, bad frames and pages
  * are counted and skipped.
  */
-import { Backoff, errorMessage } from '@pulsebridge/runtime';
+import { Backoff, LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { SensorBook, type SensorEntry } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
@@ -67,6 +67,8 @@ export class AntSource implements Source {
   private readonly config: AntSourceConfig;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Errors that come with the data (a decoder bug) repeat at its rate: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private readonly createTransport: () => AntTransport;
 
   private stick: AntStick | undefined;
@@ -104,6 +106,7 @@ export class AntSource implements Source {
     this.config = config;
     this.now = now;
     this.log = log;
+    this.repeats = new LogRepeats(log);
     this.createTransport = createTransport ?? (() => this.configuredTransport());
     this.book = new SensorBook<AntDevice>({ source: 'ant', radio: 'ANT', now, log, admission: { allow: config.allow }, nameOf: sensorName });
     this.channels = new AntChannels(config, log);
@@ -336,7 +339,7 @@ export class AntSource implements Source {
     } catch (error) {
       // A decoder bug must not take the stick down with it: count the page and carry on.
       this.book.reject(undefined, `page handling failed: ${errorMessage(error)}`);
-      this.log.error({ err: errorMessage(error) }, 'ANT page handling failed');
+      this.repeats.error(`page\u0000${errorMessage(error)}`, { err: errorMessage(error) }, 'ANT page handling failed');
     }
   }
 

@@ -19,7 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SensorInfo } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { AdmissionStats } from '../admission.ts';
 import { SensorBook, type LinkedDeviceHealth } from '../sensor-book.ts';
@@ -75,6 +75,8 @@ export class BleSource implements Source {
   readonly name = 'ble';
   private readonly config: BleSourceConfig;
   private readonly log: Logger;
+  /** Errors that come with the data (a decoder bug) repeat at its rate: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private readonly adapters: BleAdapter[];
   /** Every admitted sensor, with its radio side as the book's device. */
   private readonly book: SensorBook<BleDevice>;
@@ -89,6 +91,7 @@ export class BleSource implements Source {
     const { now, log, createNoble, ...config } = options;
     this.config = config;
     this.log = log;
+    this.repeats = new LogRepeats(log);
     const allow = config.allow.map((id) => normalizeBleSensorId(id) ?? id);
     this.book = new SensorBook<BleDevice>({
       source: 'ble',
@@ -214,7 +217,7 @@ export class BleSource implements Source {
 
   private handlerFailed(what: string, error: unknown, detail: Record<string, unknown> = {}): void {
     this.counters.handlerErrors++;
-    this.log.error({ ...detail, err: errorMessage(error) }, what);
+    this.repeats.error(`${what}\u0000${errorMessage(error)}`, { ...detail, err: errorMessage(error) }, what);
   }
 
   // ---- watchdogs ----

@@ -6,7 +6,7 @@
  * driver and, when the port disappears, reports the loss and retries with a doubling delay. Readings are
  * stamped when received and nothing is replayed after a reconnect, so a replug cannot duplicate readings.
  */
-import { Backoff, errorMessage } from '@pulsebridge/runtime';
+import { Backoff, LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Measurement } from '../measurement.ts';
 import { SensorBook } from '../sensor-book.ts';
@@ -93,6 +93,8 @@ class SerialChannel {
   private readonly book: SensorBook;
   private readonly backoff: Backoff;
   private readonly log: Logger;
+  /** Errors that come with the data (a decoder bug) repeat at its rate: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private port: OpenPort | undefined;
   private path: string | undefined;
   private key: string | undefined;
@@ -108,6 +110,7 @@ class SerialChannel {
     this.backoff = new Backoff({ initialMs: initialDelayMs, maxMs: maxDelayMs });
     this.label = describePort(options.port);
     this.log = options.log.child({ port: this.label });
+    this.repeats = new LogRepeats(this.log);
   }
 
   start(): Promise<void> {
@@ -258,7 +261,7 @@ class SerialChannel {
     } catch (error) {
       // Decoders refuse rather than throw; if one throws anyway, the chunk is lost, not the agent.
       this.reject(`driver failed on received bytes: ${errorMessage(error)}`);
-      this.log.error({ err: error }, 'serial driver failed on received bytes');
+      this.repeats.error(`driver\u0000${errorMessage(error)}`, { err: error }, 'serial driver failed on received bytes');
     }
   }
 

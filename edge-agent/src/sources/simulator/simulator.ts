@@ -6,6 +6,7 @@
  */
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
+import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { drawProfile, SimulatedAthlete, type AthleteProfile, type EquipmentKind } from './athlete.ts';
@@ -182,6 +183,8 @@ export class SimulatorSource implements Source {
   private readonly config: SimulatorConfig;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** Errors that come with the data (a decoder bug) repeat at its rate: logged once, then counted. */
+  private readonly repeats: LogRepeats;
   private readonly book: SensorBook;
   private population: Population | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -196,6 +199,7 @@ export class SimulatorSource implements Source {
     this.config = config;
     this.now = now;
     this.log = log;
+    this.repeats = new LogRepeats(log);
     // Every simulated sensor is known at start with all its metrics: nothing to coalesce.
     this.book = new SensorBook({ source: 'simulator', now, log, coalesceMs: 0 });
   }
@@ -293,7 +297,7 @@ export class SimulatorSource implements Source {
       for (const reading of readings) this.book.deliver(reading);
       if (this.finishIfDone()) this.clearTimer();
     } catch (err) {
-      this.log.error({ err }, 'simulator tick failed');
+      this.repeats.error(`tick\u0000${errorMessage(err)}`, { err }, 'simulator tick failed');
     }
   }
 
