@@ -91,8 +91,18 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.
 const EPOCH_MS = /^\d{1,15}$/;
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/**
+ * UTC ms of a calendar time, with the year taken as written: Date.UTC reads years 0 to 99 as 1900 to 1999,
+ * which would turn `0099-01-01` into 1999 (and give year 0, a leap year, the 28-day February of 1900).
+ */
+function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): number {
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getTime();
+}
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMs(year, month + 1, 0)).getUTCDate();
 }
 
 /**
@@ -118,8 +128,10 @@ export function parseTime(value: string, param: string): number {
     if (offsetHours > 23 || offsetMins > 59) throw invalidParameter(param, `no such zone offset: ${value}`);
     offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const ms = utcMs(year, month, day, hour, minute, second, millis) - offsetMinutes * 60_000;
   if (ms < 0) throw invalidParameter(param, 'is before 1970-01-01T00:00:00Z');
+  // A zone offset can push 9999-12-31 past the end of year 9999, where epoch milliseconds are refused too.
+  if (ms > MAX_TIME_MS) throw invalidParameter(param, 'is after year 9999');
   return ms;
 }
 

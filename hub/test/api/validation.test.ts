@@ -20,6 +20,8 @@ const CASES: { path: string; param: string; detail?: RegExp }[] = [
   { path: `${R}&metric=power&from=2024-13-01`, param: 'from', detail: /no such date/ },
   { path: `${R}&metric=power&from=2024-05-01T24:00:00Z`, param: 'from', detail: /no such time/ },
   { path: `${R}&metric=power&from=2024-05-01T10:00:00%2B25:00`, param: 'from', detail: /zone offset/ },
+  { path: `${R}&metric=power&from=0099-01-01`, param: 'from', detail: /before 1970/ },
+  { path: `${R}&metric=power&to=9999-12-31T23:00:00-05:00`, param: 'to', detail: /after year 9999/ },
   { path: `${R}&metric=power&to=-5`, param: 'to' },
   { path: `${R}&metric=power&to=1e12`, param: 'to' },
   { path: `${R}&metric=power&to=99999999999999999`, param: 'to' },
