@@ -11,10 +11,10 @@ const log = pino({ level: 'silent' });
 const load = (env: Record<string, string> = {}, overrides?: Record<string, unknown>): SeriesConfig =>
   loadConfig(SeriesConfig, { env, envPrefix: 'PB_HUB_SERIES__', ...(overrides ? { overrides } : {}) });
 
-test('an empty configuration means SQLite with NORMAL sync, and complete influx defaults', () => {
+test('an empty configuration means SQLite with FULL sync (an ack means durable), and complete influx defaults', () => {
   assert.deepEqual(load(), {
     kind: 'sqlite',
-    sqlite: { synchronous: 'NORMAL' },
+    sqlite: { synchronous: 'FULL' },
     influx: { url: 'http://127.0.0.1:8086', org: 'pulsebridge', bucket: 'pulsebridge', timeoutMs: 10_000 },
   });
 });

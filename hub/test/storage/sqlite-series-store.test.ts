@@ -73,6 +73,25 @@ describe('SqliteSeriesStore', () => {
     }
   });
 
+  test('without a synchronous option the store opens with synchronous=FULL, and NORMAL only when asked', async () => {
+    const dir = tempDir();
+    try {
+      for (const [given, expected] of [
+        [undefined, 'FULL'],
+        ['NORMAL', 'NORMAL'],
+      ] as const) {
+        const lines: { msg?: string; synchronous?: string }[] = [];
+        const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg?: string; synchronous?: string }) });
+        const store = new SqliteSeriesStore({ path: join(dir, `${expected}.db`), log: capture, ...(given ? { synchronous: given } : {}) });
+        await store.start();
+        await store.stop();
+        assert.equal(lines.find((line) => line.msg === 'series store open')?.synchronous, expected);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a failed transaction leaves no readings and no cached series behind', async () => {
     await withStartedStore(async (store, path) => {
       // A trigger makes the second series' insert fail after the first series row was created in the same transaction.

@@ -24,7 +24,10 @@ export interface SqliteSeriesStoreOptions {
   /** The database file, e.g. `<dataDir>/series.db`; its folder is created if missing. */
   path: string;
   log: Logger;
-  /** NORMAL (default) loses at most the last commits on power loss, never on a crash of the hub; FULL loses nothing. */
+  /**
+   * FULL (default): a write resolves only once its commit is on disk, so an ack means durable even across a
+   * power loss. NORMAL can lose the last commits on power loss (never on a crash of the hub).
+   */
   synchronous?: 'NORMAL' | 'FULL';
 }
 
@@ -65,7 +68,7 @@ export class SqliteSeriesStore implements SeriesStore {
   constructor(options: SqliteSeriesStoreOptions) {
     this.path = options.path;
     this.log = options.log.child({ ns: 'storage/series/sqlite' });
-    this.synchronous = options.synchronous ?? 'NORMAL';
+    this.synchronous = options.synchronous ?? 'FULL';
   }
 
   async start(): Promise<void> {
