@@ -42,6 +42,13 @@ export const PERMANENT_REASONS: ReadonlySet<RejectReason> = new Set<RejectReason
 export type RejectReason = ProtocolErrorCode | 'store_refused' | 'unknown_agent' | 'decode_failure';
 const REJECT_REASONS: readonly RejectReason[] = [...PERMANENT_REASONS, 'unknown_agent', 'decode_failure'];
 
+/**
+ * Why single readings of an otherwise stored batch were left out (the batch is still acked as stored):
+ * - series_limit: a new series of an agent that already has the store's maxSeriesPerAgent series.
+ */
+export type ReadingRefusal = 'series_limit';
+const READING_REFUSALS: readonly ReadingRefusal[] = ['series_limit'];
+
 const zeros = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
 export class IngestCounts {
@@ -49,6 +56,7 @@ export class IngestCounts {
   storeFailures = 0;
   readonly batches = zeros(BATCH_RESULTS);
   readonly rejected = zeros(REJECT_REASONS);
+  readonly readingsRefused = zeros(READING_REFUSALS);
   /** Non-readings messages, by kind, then by `ok` or the reason they were refused. */
   readonly messages = new LabelledCounts(['kind', 'result']);
   /** The one histogram: a duration distribution is not a value any component keeps. */
@@ -68,6 +76,13 @@ export class IngestCounts {
       { name: 'pb_hub_ingest_batches_total', help: 'Readings batches received, by what became of them', kind: 'counter', label: 'result', read: () => this.batches },
       { name: 'pb_hub_ingest_readings_total', help: 'Readings durably stored', kind: 'counter', read: () => this.readingsStored },
       { name: 'pb_hub_ingest_rejected_total', help: 'Readings batches refused, by reason', kind: 'counter', label: 'reason', read: () => this.rejected },
+      {
+        name: 'pb_hub_ingest_readings_refused_total',
+        help: 'Readings left out of batches that were otherwise stored and acknowledged, by reason',
+        kind: 'counter',
+        label: 'reason',
+        read: () => this.readingsRefused,
+      },
       { name: 'pb_hub_ingest_queue_readings', help: 'Readings waiting for the store, the write in flight included', kind: 'gauge', read: queuedReadings },
       {
         name: 'pb_hub_ingest_store_failures_total',
