@@ -96,6 +96,32 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
     });
   });
 
+  test('the cache of known series holds at most seriesCacheEntries whatever the agents send; a known series costs no SHOW SERIES', async () => {
+    await withStore({ seriesCacheEntries: 50, maxSeriesPerAgent: 1_000 }, async ({ store }) => {
+      for (let a = 0; a < 4; a++) {
+        const series = Array.from({ length: 100 }, (_, i) => ({ sensor: `ble:fake-${i}`, metric: 'power' as const, ts: [T0 + i], values: [i] }));
+        assert.deepEqual((await store.write([{ gym: 'g1', agent: `a${a}`, series }])).refused, []);
+        assert.ok(store.cachedSeries <= 50, `${store.cachedSeries} series cached after agent ${a}`);
+      }
+      assert.equal(store.cachedSeries, 50);
+      assert.equal(await store.count({}), 400);
+      proxy!.requests.length = 0;
+      // The most recent series are cached: writing to them again asks InfluxDB nothing but the write.
+      await store.write([{ gym: 'g1', agent: 'a3', series: [{ sensor: 'ble:fake-99', metric: 'power', ts: [T0 + 500], values: [1] }] }]);
+      assert.deepEqual(
+        proxy!.requests.map((r) => r.path),
+        ['/api/v2/write'],
+      );
+      // A series the cache forgot is looked up again, once per write and agent.
+      await store.write([{ gym: 'g1', agent: 'a0', series: [0, 1].map((i) => ({ sensor: `ble:fake-${i}`, metric: 'power' as const, ts: [T0 + 600], values: [1] })) }]);
+      assert.deepEqual(
+        proxy!.requests.map((r) => r.path),
+        ['/api/v2/write', '/query', '/api/v2/write'],
+      );
+      assert.equal(await store.count({ agent: 'a0' }), 102);
+    });
+  });
+
   test('the token is sent on writes and queries', async () => {
     await withStore(async ({ store }) => {
       await store.write(readings(3));
