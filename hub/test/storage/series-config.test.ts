@@ -15,7 +15,7 @@ test('an empty configuration means SQLite with FULL sync (an ack means durable),
   assert.deepEqual(load(), {
     kind: 'sqlite',
     maxSeriesPerAgent: 2_000,
-    seriesCacheEntries: 100_000,
+    seriesCacheEntries: 20_000,
     sqlite: { synchronous: 'FULL' },
     influx: { url: 'http://127.0.0.1:8086', org: 'pulsebridge', bucket: 'pulsebridge', timeoutMs: 10_000 },
   });

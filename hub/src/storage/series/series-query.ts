@@ -12,8 +12,12 @@ export const MAX_ROLLUP_STEPS = 100_000;
 export const MAX_ID_LENGTH = 128;
 /** Series (sensor × metric) one agent may create by default; a box of 100 sensors with 8 metrics each uses 800. */
 export const DEFAULT_MAX_SERIES_PER_AGENT = 2_000;
-/** Series each store remembers in memory by default: every series of 50 agents at the default limit. */
-export const DEFAULT_SERIES_CACHE_ENTRIES = 100_000;
+/**
+ * Series each store remembers in memory by default: 50 agents of 400 series. An entry costs about 200 bytes
+ * with agent and sensor ids at their 64-character maximum (up to 0.6 KB while it still shares the strings
+ * of the batch it came from), so the default bounds the cache near 12 MB at worst.
+ */
+export const DEFAULT_SERIES_CACHE_ENTRIES = 20_000;
 /** Series in one listSeries page at most: a page stays a few hundred kilobytes whatever the store holds. */
 export const MAX_SERIES_PAGE = 10_000;
 
