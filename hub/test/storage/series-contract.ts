@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: the whole contract every adapter must pass stays readable in one place.
 /**
  * The one SeriesStore contract: every adapter runs this suite from its own *.test.ts and must pass all of
  * it against its real database. Each test gets a fresh, started, empty store from `make`.
