@@ -15,6 +15,7 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
+import { MAX_SERIES_PAGE } from '../hub/src/storage/series/series-query.ts';
 import { hubWithAgent, showLogsOnFailure, tempDir, type HubRunner } from './harness.ts';
 
 const HOUR = 3_600_000;
@@ -46,7 +47,7 @@ async function storedTimes(hub: HubRunner, agent: string): Promise<number[]> {
   await store.start();
   try {
     const times: number[] = [];
-    for (const series of await store.listSeries({ agent })) {
+    for (const series of await store.listSeries({ agent }, { limit: MAX_SERIES_PAGE })) {
       const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
       for (const point of points) times.push(point.ts);
     }

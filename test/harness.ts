@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
 import { settlesWithin, until } from '@pulsebridge/runtime';
+import { MAX_SERIES_PAGE } from '../hub/src/storage/series/series-query.ts';
 import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -260,7 +261,8 @@ export class HubRunner {
 
 async function seriesCounts(store: SqliteSeriesStore, agent: string): Promise<Map<string, number>> {
   const stored = new Map<string, number>();
-  for (const series of await store.listSeries({ agent })) {
+  // One page of the most a store lists at once: a system test agent has a few dozen series.
+  for (const series of await store.listSeries({ agent }, { limit: MAX_SERIES_PAGE })) {
     const points = await store.readRaw({ sensor: series.sensor, metric: series.metric, agent, from: 0, to: Number.MAX_SAFE_INTEGER }, 100_000);
     stored.set(`${series.sensor} ${series.metric}`, points.length);
   }

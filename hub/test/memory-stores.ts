@@ -6,7 +6,8 @@
 import type { MetricId, SensorInfo, SeriesReadings, StatusMessage } from '@pulsebridge/protocol';
 import type { AgentRecord, AgentRegistry } from '../src/registry/agent-registry.ts';
 import { SeriesStoreError } from '../src/storage/series/errors.ts';
-import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from '../src/storage/series/series-store.ts';
+import { compareSeries } from '../src/storage/series/series-query.ts';
+import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from '../src/storage/series/series-store.ts';
 
 export interface StoredPoint {
   gym: string;
@@ -53,7 +54,7 @@ export class MemorySeriesStore implements SeriesStore {
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
 
-  async write(batches: readonly SeriesWrite[]): Promise<void> {
+  async write(batches: readonly SeriesWrite[]): Promise<WriteResult> {
     let readings = 0;
     for (const b of batches) for (const s of b.series) readings += s.ts.length;
     const call = { batches: batches.length, readings, failed: false };
@@ -69,6 +70,7 @@ export class MemorySeriesStore implements SeriesStore {
     }
     for (const b of batches) this.add(b.gym, b.agent, b.series);
     this.readingsWritten += readings;
+    return { refused: [] };
   }
 
   /** Stores readings directly, as if ingest had written them. */
@@ -128,12 +130,16 @@ export class MemorySeriesStore implements SeriesStore {
     );
   }
 
-  async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
+  async listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]> {
     if (this.failReadsWith) throw this.failReadsWith;
     const series = new Map<string, SeriesInfo>();
     for (const p of this.matching(filter))
       series.set(`${p.gym}\u0000${p.agent}\u0000${p.sensor}\u0000${p.metric}`, { gym: p.gym, agent: p.agent, sensor: p.sensor, metric: p.metric });
-    return [...series.values()];
+    const after = page.after;
+    return [...series.values()]
+      .filter((s) => after === undefined || compareSeries(s, after) > 0)
+      .sort(compareSeries)
+      .slice(0, page.limit);
   }
 
   async count(filter: SeriesFilter): Promise<number> {

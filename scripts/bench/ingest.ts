@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { Dedupe } from '../../hub/src/ingest/dedupe.ts';
 import { Ingest } from '../../hub/src/ingest/ingest.ts';
 import { LiveBus } from '../../hub/src/live/live-bus.ts';
-import type { SeriesStore, SeriesWrite } from '../../hub/src/storage/series/series-store.ts';
+import type { SeriesStore, SeriesWrite, WriteResult } from '../../hub/src/storage/series/series-store.ts';
 import { FakeTransport, makeBatch } from '../../hub/test/ingest/fakes.ts';
 import { MemoryAgentRegistry } from '../../hub/test/memory-stores.ts';
 import { median, printFigure } from './figures.ts';
@@ -41,9 +41,10 @@ class CountingStore implements SeriesStore {
   writes = 0;
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  async write(batches: readonly SeriesWrite[]): Promise<void> {
+  async write(batches: readonly SeriesWrite[]): Promise<WriteResult> {
     this.writes++;
     for (const b of batches) for (const s of b.series) this.readings += s.ts.length;
+    return { refused: [] };
   }
   async readRaw(): Promise<never[]> {
     return [];

@@ -97,10 +97,13 @@ export const OPERATIONS = {
     operationId: 'listSeries',
     path: `${API_PREFIX}/series`,
     tag: 'readings',
-    summary: 'Series (gym, agent, sensor, metric) with stored readings',
+    summary: 'Series (gym, agent, sensor, metric) with stored readings, one page at a time',
+    description:
+      'Ordered by gym, agent, sensor, then metric. Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) ' +
+      'until it is absent to list every matching series exactly once.',
     auth: 'bearer',
     query: SeriesQuery,
-    response: { description: 'Matching series', contentType: JSON_TYPE, schema: SeriesList },
+    response: { description: 'A page of matching series', contentType: JSON_TYPE, schema: SeriesList },
     problems: ['invalid_parameter', 'unavailable'],
   },
   readings: {

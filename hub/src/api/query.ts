@@ -7,6 +7,8 @@ import type { ParsedUrlQuery } from 'node:querystring';
 import { Kind, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
+import { checkPage } from '../storage/series/series-query.ts';
+import type { SeriesInfo } from '../storage/series/series-store.ts';
 import { invalidParameter, type ApiError } from './problem.ts';
 
 /** Parses query strings, and path parameters by the same rules. */
@@ -91,8 +93,18 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.
 const EPOCH_MS = /^\d{1,15}$/;
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+/**
+ * UTC ms of a calendar time, with the year taken as written: Date.UTC reads years 0 to 99 as 1900 to 1999,
+ * which would turn `0099-01-01` into 1999 (and give year 0, a leap year, the 28-day February of 1900).
+ */
+function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): number {
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getTime();
+}
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMs(year, month + 1, 0)).getUTCDate();
 }
 
 /**
@@ -118,8 +130,10 @@ export function parseTime(value: string, param: string): number {
     if (offsetHours > 23 || offsetMins > 59) throw invalidParameter(param, `no such zone offset: ${value}`);
     offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const ms = utcMs(year, month, day, hour, minute, second, millis) - offsetMinutes * 60_000;
   if (ms < 0) throw invalidParameter(param, 'is before 1970-01-01T00:00:00Z');
+  // A zone offset can push 9999-12-31 past the end of year 9999, where epoch milliseconds are refused too.
+  if (ms > MAX_TIME_MS) throw invalidParameter(param, 'is after year 9999');
   return ms;
 }
 
@@ -150,6 +164,8 @@ export interface ReadingsCursor {
 
 const CURSOR_VERSION = 1;
 const MAX_CURSOR_CHARS = 512;
+/** A series cursor carries four ids of up to 128 characters each, some of them possibly multi-byte. */
+export const MAX_SERIES_CURSOR_CHARS = 2_048;
 
 /** Ties a cursor to the series it was issued for, so reusing it on another query is caught, not misread. */
 export function cursorScope(parts: readonly (string | undefined)[]): string {
@@ -180,4 +196,33 @@ export function decodeCursor(text: string, scope: string, maxSkip: number): Read
   }
   if (q !== scope) throw bad('belongs to a different sensor, metric, agent or gym');
   return { from: f as number, skip: s as number };
+}
+
+/** The cursor of a series list page: the last series of the page, tied to the filter it was listed with. */
+export function encodeSeriesCursor(last: SeriesInfo, scope: string): string {
+  return Buffer.from(JSON.stringify({ v: CURSOR_VERSION, k: [last.gym, last.agent, last.sensor, last.metric], q: scope })).toString('base64url');
+}
+
+export function decodeSeriesCursor(text: string, scope: string): SeriesInfo {
+  const bad = (why: string): ApiError => invalidParameter('cursor', why);
+  if (text.length > MAX_SERIES_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(text)) throw bad('is not a cursor this API issued');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('is not a cursor this API issued');
+  }
+  if (typeof decoded !== 'object' || decoded === null || (decoded as Record<string, unknown>)['v'] !== CURSOR_VERSION) throw bad('is not a cursor this API issued');
+  const { k, q } = decoded as Record<string, unknown>;
+  if (!Array.isArray(k) || k.length !== 4 || !k.every((part) => typeof part === 'string')) throw bad('is corrupted');
+  const [gym, agent, sensor, metric] = k as string[];
+  const after = { gym, agent, sensor, metric } as SeriesInfo;
+  try {
+    // The store's own rules for ids and metrics: what it would refuse is a corrupted cursor, not a store error.
+    checkPage({ limit: 1, after });
+  } catch {
+    throw bad('is corrupted');
+  }
+  if (q !== scope) throw bad('belongs to a different gym, agent or sensor filter');
+  return after;
 }

@@ -1,13 +1,13 @@
 /** Stored readings: which series exist, raw readings page by page, and rollups per time step. */
-import type { Static } from '@sinclair/typebox';
 import { METRICS, isMetricId, type MetricId } from '@pulsebridge/protocol';
-import type { SeriesSelector, SeriesStore } from '../storage/series/series-store.ts';
+import type { SeriesFilter, SeriesPage, SeriesSelector, SeriesStore } from '../storage/series/series-store.ts';
 import type { ApiContext } from './context.ts';
 import { API_PREFIX } from './operations.ts';
 import { ApiError, invalidParameter } from './problem.ts';
-import { cursorScope, decodeCursor, encodeCursor, parseStep, parseTime } from './query.ts';
+import { cursorScope, decodeCursor, decodeSeriesCursor, encodeCursor, encodeSeriesCursor, parseStep, parseTime } from './query.ts';
 import {
   DEFAULT_LIMIT,
+  DEFAULT_SERIES_LIMIT,
   DEFAULT_RANGE_MS,
   MAX_RAW_RANGE_MS,
   MAX_ROLLUP_RANGE_MS,
@@ -55,11 +55,35 @@ export function readingsRoutes(options: ReadingsRoutesOptions) {
   const { store, now } = options;
 
   return {
-    async listSeries(ctx: ApiContext, input: { query: Static<typeof SeriesQuery> }): Promise<void> {
-      const series = await store.listSeries(input.query);
-      const body: Static<typeof SeriesList> = [];
+    async listSeries(ctx: ApiContext, input: { query: SeriesQuery }): Promise<void> {
+      const q = input.query;
+      const limit = q.limit ?? DEFAULT_SERIES_LIMIT;
+      const filter: SeriesFilter = {};
+      if (q.gym !== undefined) filter.gym = q.gym;
+      if (q.agent !== undefined) filter.agent = q.agent;
+      if (q.sensor !== undefined) filter.sensor = q.sensor;
+      const scope = cursorScope(['series', q.gym, q.agent, q.sensor]);
+      const page: SeriesPage = { limit: limit + 1 };
+      if (q.cursor !== undefined) page.after = decodeSeriesCursor(q.cursor, scope);
+      // One more than the page tells whether another page exists without a second query.
+      const found = await store.listSeries(filter, page);
+      const listed = found.slice(0, limit);
+      const body: SeriesList = { series: [] };
       // A store can outlive a catalogue change; a series whose metric is no longer known has no unit to show.
-      for (const s of series) if (isMetricId(s.metric)) body.push({ gym: s.gym, agent: s.agent, sensor: s.sensor, metric: s.metric, unit: unitOf(s.metric) });
+      for (const s of listed) if (isMetricId(s.metric)) body.series.push({ gym: s.gym, agent: s.agent, sensor: s.sensor, metric: s.metric, unit: unitOf(s.metric) });
+      const last = listed.at(-1);
+      if (found.length > limit && last) {
+        const nextCursor = encodeSeriesCursor(last, scope);
+        const params = new URLSearchParams();
+        if (q.gym !== undefined) params.set('gym', q.gym);
+        if (q.agent !== undefined) params.set('agent', q.agent);
+        if (q.sensor !== undefined) params.set('sensor', q.sensor);
+        if (q.limit !== undefined) params.set('limit', String(q.limit));
+        params.set('cursor', nextCursor);
+        body.nextCursor = nextCursor;
+        body.next = `${API_PREFIX}/series?${params.toString()}`;
+        ctx.set('Link', `<${body.next}>; rel="next"`);
+      }
       ctx.body = body;
     },
 

@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AGENT_ID_PATTERN, METRIC_IDS, SENSOR_ID_PATTERN, SensorInfo, SourceState } from '@pulsebridge/protocol';
-import { STEP_PATTERN, TIME_PATTERN } from './query.ts';
+import { MAX_SERIES_CURSOR_CHARS, STEP_PATTERN, TIME_PATTERN } from './query.ts';
 
 export const DEFAULT_RANGE_MS = 3_600_000;
 export const MAX_RAW_RANGE_MS = 31 * 86_400_000;
@@ -12,6 +12,8 @@ export const MAX_ROLLUP_RANGE_MS = 400 * 86_400_000;
 export const DEFAULT_LIMIT = 1_000;
 export const MAX_LIMIT = 10_000;
 export const MAX_ROLLUP_STEPS = 10_000;
+export const DEFAULT_SERIES_LIMIT = 100;
+export const MAX_SERIES_LIMIT = 1_000;
 
 const AgentIdParam = Type.String({ pattern: AGENT_ID_PATTERN, description: 'an agent id: letters, digits, - and _, at most 64 characters' });
 // The shape the agent registry accepts for gym ids (registry/sqlite-agent-registry.ts, isGymId).
@@ -26,7 +28,17 @@ const TimeParam = (role: string) => Type.String({ pattern: TIME_PATTERN, descrip
 export const AgentsQuery = Type.Object({ gym: Type.Optional(GymParam) }, { additionalProperties: false });
 export const AgentPathParams = Type.Object({ id: AgentIdParam }, { additionalProperties: false });
 
-export const SeriesQuery = Type.Object({ gym: Type.Optional(GymParam), agent: Type.Optional(AgentIdParam), sensor: Type.Optional(SensorParam) }, { additionalProperties: false });
+export const SeriesQuery = Type.Object(
+  {
+    gym: Type.Optional(GymParam),
+    agent: Type.Optional(AgentIdParam),
+    sensor: Type.Optional(SensorParam),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SERIES_LIMIT, description: `Series per page, default ${DEFAULT_SERIES_LIMIT}` })),
+    cursor: Type.Optional(Type.String({ maxLength: MAX_SERIES_CURSOR_CHARS, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type SeriesQuery = Static<typeof SeriesQuery>;
 
 export const ReadingsQuery = Type.Object(
   {
@@ -108,7 +120,12 @@ export const SeriesEntry = Type.Object({
   metric: Type.String(),
   unit: Type.String(),
 });
-export const SeriesList = Type.Array(SeriesEntry);
+export const SeriesList = Type.Object({
+  series: Type.Array(SeriesEntry, { description: 'Ordered by gym, agent, sensor, then metric' }),
+  nextCursor: Type.Optional(Type.String({ description: 'Present when more series remain: pass it as `cursor`' })),
+  next: Type.Optional(Type.String({ description: 'The next page as a ready-made URL (also in the Link header)' })),
+});
+export type SeriesList = Static<typeof SeriesList>;
 
 export const ReadingsPage = Type.Object({
   sensor: Type.String(),

@@ -5,7 +5,7 @@
 import type { MessageKind, ProtocolErrorCode } from '@pulsebridge/protocol';
 import { Histogram, type Registry } from 'prom-client';
 import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
-import { READING_TIME_PROBLEMS } from './time-window.ts';
+import { READING_TIME_PROBLEMS, type ReadingTimeProblem } from './time-window.ts';
 
 /** What became of a readings batch. */
 export type BatchResult =
@@ -43,6 +43,14 @@ export const PERMANENT_REASONS: ReadonlySet<RejectReason> = new Set<RejectReason
 export type RejectReason = ProtocolErrorCode | 'store_refused' | 'unknown_agent' | 'decode_failure';
 const REJECT_REASONS: readonly RejectReason[] = [...PERMANENT_REASONS, 'unknown_agent', 'decode_failure'];
 
+/**
+ * Why single readings of an otherwise stored batch were left out (the batch is still acked as stored):
+ * - too_old, too_far_ahead: stamped outside the window around the hub's clock (time-window.ts);
+ * - series_limit: a new series of an agent that already has the store's maxSeriesPerAgent series.
+ */
+export type ReadingRefusal = ReadingTimeProblem | 'series_limit';
+const READING_REFUSALS: readonly ReadingRefusal[] = [...READING_TIME_PROBLEMS, 'series_limit'];
+
 const zeros = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
 export class IngestCounts {
@@ -50,8 +58,7 @@ export class IngestCounts {
   storeFailures = 0;
   readonly batches = zeros(BATCH_RESULTS);
   readonly rejected = zeros(REJECT_REASONS);
-  /** Readings left out of batches that were otherwise stored, by why (time-window.ts). */
-  readonly readingsRefused = zeros(READING_TIME_PROBLEMS);
+  readonly readingsRefused = zeros(READING_REFUSALS);
   /** Non-readings messages, by kind, then by `ok` or the reason they were refused. */
   readonly messages = new LabelledCounts(['kind', 'result']);
   /** The one histogram: a duration distribution is not a value any component keeps. */
@@ -73,7 +80,7 @@ export class IngestCounts {
       { name: 'pb_hub_ingest_rejected_total', help: 'Readings batches refused, by reason', kind: 'counter', label: 'reason', read: () => this.rejected },
       {
         name: 'pb_hub_ingest_readings_refused_total',
-        help: 'Readings left out of a stored batch, by reason: too_old or too_far_ahead of the hub clock',
+        help: 'Readings left out of batches that were otherwise stored and acknowledged, by reason: too_old or too_far_ahead of the hub clock, series_limit',
         kind: 'counter',
         label: 'reason',
         read: () => this.readingsRefused,

@@ -7,15 +7,16 @@
  * A 'rejected' ack makes the agent drop the batch, so it is sent only for problems that resending cannot fix
  * (the batch itself is wrong, or the store refuses its content for good: `invalid_write`, `write_rejected`).
  * A batch the store refuses is found by splitting the grouped write in halves until it stands alone, so it
- * never holds up the others. Problems on the hub's side (registry or store unavailable, queue full, agent not
- * enrolled yet) get no ack: the agent resends later.
+ * never holds up the others. Readings of a new series past the store's limit per agent are left out, counted
+ * and logged; the rest of their batch is stored and acknowledged. Problems on the hub's side (registry or
+ * store unavailable, queue full, agent not enrolled yet) get no ack: the agent resends later.
  */
 import { ProtocolError, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
 import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentMessage } from '../broker/transport.ts';
 import type { LiveBus } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
-import type { SeriesStore, SeriesWrite } from '../storage/series/series-store.ts';
+import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
 import type { Dedupe } from './dedupe.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
@@ -245,8 +246,9 @@ export class ReadingsWriteQueue {
     const { counts, log } = this.context;
     const writes: SeriesWrite[] = group.map((q) => ({ gym: q.gym, agent: q.agent, series: q.batch.series }));
     const started = performance.now();
+    let result: WriteResult;
     try {
-      await this.store.write(writes);
+      result = await this.store.write(writes);
     } catch (err) {
       counts.writeSeconds?.observe((performance.now() - started) / 1000);
       if (err instanceof SeriesStoreError && (err.code === 'invalid_write' || err.code === 'write_rejected')) {
@@ -265,7 +267,8 @@ export class ReadingsWriteQueue {
     this.retry.reset();
     for (const q of group) this.queuedKeys.delete(q.key);
     this.queued -= readings;
-    counts.readingsStored += readings;
+    const refusedReadings = this.countRefused(group, result);
+    counts.readingsStored += readings - refusedReadings;
 
     try {
       const skipped = this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
@@ -280,9 +283,12 @@ export class ReadingsWriteQueue {
       // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
     }
-    for (const q of group) {
+    // Live subscribers see what is stored: the series the store refused are left out.
+    const refusedSeries = new Set(result.refused.map((r) => `${r.batch}\u0000${r.sensor}\u0000${r.metric}`));
+    for (const [b, q] of group.entries()) {
+      const series = refusedSeries.size === 0 ? q.batch.series : q.batch.series.filter((s) => !refusedSeries.has(`${b}\u0000${s.sensor}\u0000${s.metric}`));
       try {
-        this.live.publish({ gym: q.gym, agent: q.agent, series: q.batch.series });
+        if (series.length > 0 || q.batch.series.length === 0) this.live.publish({ gym: q.gym, agent: q.agent, series });
       } catch (err) {
         this.context.logLimited('*', 'live', { err }, 'a live subscriber failed');
       }
@@ -292,6 +298,23 @@ export class ReadingsWriteQueue {
       this.context.ack(q.agent, { stream: q.batch.stream, first: q.batch.first, last: q.batch.last, result: 'stored' });
     }
     return true;
+  }
+
+  /** Counts and logs the series the store left out for their agent's series limit; returns their readings. */
+  private countRefused(group: QueuedBatch[], result: WriteResult): number {
+    let total = 0;
+    for (const refused of result.refused) {
+      total += refused.readings;
+      this.context.counts.readingsRefused.series_limit += refused.readings;
+      const q = group[refused.batch];
+      this.context.logLimited(
+        refused.agent,
+        'series_limit',
+        { sensor: refused.sensor, metric: refused.metric, readings: refused.readings, stream: q?.batch.stream, first: q?.batch.first, last: q?.batch.last },
+        'new series refused: the agent has the most series the store keeps per agent (series.maxSeriesPerAgent); the rest of the batch is stored',
+      );
+    }
+    return total;
   }
 
   /**

@@ -17,6 +17,7 @@ interface Page {
 }
 
 const checkPage = TypeCompiler.Compile(ReadingsPage);
+const checkSeriesList = TypeCompiler.Compile(SeriesList);
 
 async function page(api: RunningApi, path: string): Promise<{ body: Page; link: string | null }> {
   const response = await api.get(path);
@@ -33,16 +34,66 @@ test('GET /api/v1/series lists series with their unit from the catalogue', async
       { sensor: 'ant:pwr:7:1', metric: 'power', ts: [NOW - 1_000], values: [250] },
     ]);
     api.store.add('gym-b', 'box-2', [{ sensor: 'ant:pwr:9:1', metric: 'cadence', ts: [NOW - 1_000], values: [90] }]);
-    const all: unknown = await (await api.get('/api/v1/series')).json();
-    assert.ok(TypeCompiler.Compile(SeriesList).Check(all));
-    assert.equal((all as unknown[]).length, 3);
-    assert.deepEqual((all as Array<{ metric: string; unit: string }>).map((s) => [s.metric, s.unit]).sort(), [
+    const response = await api.get('/api/v1/series');
+    const all: unknown = await response.json();
+    assert.ok(checkSeriesList.Check(all));
+    assert.equal(all.series.length, 3);
+    assert.equal(all.nextCursor, undefined, 'one page holds them all');
+    assert.equal(response.headers.get('link'), null);
+    assert.deepEqual(all.series.map((s) => [s.metric, s.unit]).sort(), [
       ['cadence', 'rpm'],
       ['heart_rate', 'bpm'],
       ['power', 'W'],
     ]);
     const filtered = await (await api.get('/api/v1/series?gym=gym-a&agent=box-1&sensor=ant%3Apwr%3A7%3A1')).json();
-    assert.deepEqual(filtered, [{ gym: 'gym-a', agent: 'box-1', sensor: 'ant:pwr:7:1', metric: 'power', unit: 'W' }]);
+    assert.deepEqual(filtered, { series: [{ gym: 'gym-a', agent: 'box-1', sensor: 'ant:pwr:7:1', metric: 'power', unit: 'W' }] });
+  });
+});
+
+test('GET /api/v1/series pages by cursor: every series once, in order, limit defaulted and capped', async () => {
+  await withApi(async (api) => {
+    for (let a = 0; a < 3; a++) {
+      api.store.add('gym-a', `box-${a}`, [
+        ...Array.from({ length: 40 }, (_, s) => ({ sensor: `ant:pwr:${String(s).padStart(2, '0')}`, metric: 'power' as const, ts: [NOW - 1_000], values: [200] })),
+        ...Array.from({ length: 30 }, (_, s) => ({ sensor: `ant:pwr:${String(s).padStart(2, '0')}`, metric: 'cadence' as const, ts: [NOW - 1_000], values: [90] })),
+      ]);
+    }
+    api.store.add('gym-b', 'box-9', [{ sensor: HR, metric: 'heart_rate', ts: [NOW - 1_000], values: [60] }]);
+    const total = 3 * 70 + 1;
+
+    const first = await api.get('/api/v1/series');
+    const firstBody: unknown = await first.json();
+    assert.ok(checkSeriesList.Check(firstBody));
+    assert.equal(firstBody.series.length, 100, 'the default limit');
+    assert.ok(firstBody.nextCursor && firstBody.next);
+    assert.equal(first.headers.get('link'), `<${firstBody.next}>; rel="next"`);
+
+    const seen: string[] = [];
+    let path: string | undefined = '/api/v1/series?limit=7';
+    let pages = 0;
+    while (path !== undefined) {
+      const body: unknown = await (await api.get(path)).json();
+      assert.ok(checkSeriesList.Check(body));
+      assert.ok(body.series.length <= 7);
+      seen.push(...body.series.map((s) => `${s.gym} ${s.agent} ${s.sensor} ${s.metric}`));
+      path = body.next;
+      pages++;
+    }
+    assert.equal(pages, Math.ceil(total / 7));
+    assert.equal(seen.length, total);
+    assert.equal(new Set(seen).size, total, 'no series twice');
+    assert.deepEqual(seen, [...seen].sort(), 'ordered by gym, agent, sensor, metric');
+
+    const filtered: unknown = await (await api.get('/api/v1/series?agent=box-1&limit=1000')).json();
+    assert.ok(checkSeriesList.Check(filtered));
+    assert.equal(filtered.series.length, 70);
+    assert.equal(filtered.next, undefined);
+
+    assert.equal((await api.get('/api/v1/series?limit=1001')).status, 400);
+    assert.equal((await api.get('/api/v1/series?limit=0')).status, 400);
+    const elsewhere = await api.get(`/api/v1/series?agent=box-2&cursor=${firstBody.nextCursor}`);
+    assert.equal(elsewhere.status, 400, 'a cursor is bound to the filter that issued it');
+    assert.equal((await readProblem(elsewhere)).param, 'cursor');
   });
 });
 

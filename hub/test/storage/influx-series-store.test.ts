@@ -65,7 +65,7 @@ async function freshStore(options: Partial<InfluxSeriesStoreOptions> = {}): Prom
   };
 }
 
-seriesStoreContract('influx', async () => (NO_INFLUX ? { skip: NO_INFLUX } : freshStore()));
+seriesStoreContract('influx', async (bounds) => (NO_INFLUX ? { skip: NO_INFLUX } : freshStore(bounds)));
 
 function readings(n: number, sensor = 's1'): SeriesWrite[] {
   return [
@@ -93,6 +93,32 @@ describe('InfluxSeriesStore against InfluxDB', { skip: NO_INFLUX }, () => {
         'a write request was still unanswered when write() resolved',
       );
       assert.equal(await store.count({}), 10_500);
+    });
+  });
+
+  test('the cache of known series holds at most seriesCacheEntries whatever the agents send; a known series costs no SHOW SERIES', async () => {
+    await withStore({ seriesCacheEntries: 50, maxSeriesPerAgent: 1_000 }, async ({ store }) => {
+      for (let a = 0; a < 4; a++) {
+        const series = Array.from({ length: 100 }, (_, i) => ({ sensor: `ble:fake-${i}`, metric: 'power' as const, ts: [T0 + i], values: [i] }));
+        assert.deepEqual((await store.write([{ gym: 'g1', agent: `a${a}`, series }])).refused, []);
+        assert.ok(store.cachedSeries <= 50, `${store.cachedSeries} series cached after agent ${a}`);
+      }
+      assert.equal(store.cachedSeries, 50);
+      assert.equal(await store.count({}), 400);
+      proxy!.requests.length = 0;
+      // The most recent series are cached: writing to them again asks InfluxDB nothing but the write.
+      await store.write([{ gym: 'g1', agent: 'a3', series: [{ sensor: 'ble:fake-99', metric: 'power', ts: [T0 + 500], values: [1] }] }]);
+      assert.deepEqual(
+        proxy!.requests.map((r) => r.path),
+        ['/api/v2/write'],
+      );
+      // A series the cache forgot is looked up again, once per write and agent.
+      await store.write([{ gym: 'g1', agent: 'a0', series: [0, 1].map((i) => ({ sensor: `ble:fake-${i}`, metric: 'power' as const, ts: [T0 + 600], values: [1] })) }]);
+      assert.deepEqual(
+        proxy!.requests.map((r) => r.path),
+        ['/api/v2/write', '/query', '/api/v2/write'],
+      );
+      assert.equal(await store.count({ agent: 'a0' }), 102);
     });
   });
 
@@ -216,7 +242,7 @@ describe('InfluxSeriesStore without a server', () => {
     const store = new InfluxSeriesStore({ url: silentUrl, org: 'o', bucket: 'b', log });
     await assert.rejects(store.write(readings(1)), isCode('not_started'));
     await assert.rejects(store.readRaw({ sensor: 's', metric: 'power', from: 0, to: 1 }, 1), isCode('not_started'));
-    await assert.rejects(store.listSeries({}), isCode('not_started'));
+    await assert.rejects(store.listSeries({}, { limit: 100 }), isCode('not_started'));
   });
 
   test('parseSeriesKey reads SHOW SERIES keys, escapes included, and refuses foreign ones', () => {

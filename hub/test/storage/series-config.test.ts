@@ -11,10 +11,12 @@ const log = pino({ level: 'silent' });
 const load = (env: Record<string, string> = {}, overrides?: Record<string, unknown>): SeriesConfig =>
   loadConfig(SeriesConfig, { env, envPrefix: 'PB_HUB_SERIES__', ...(overrides ? { overrides } : {}) });
 
-test('an empty configuration means SQLite with NORMAL sync, and complete influx defaults', () => {
+test('an empty configuration means SQLite with FULL sync (an ack means durable), the series bounds, and complete influx defaults', () => {
   assert.deepEqual(load(), {
     kind: 'sqlite',
-    sqlite: { synchronous: 'NORMAL' },
+    maxSeriesPerAgent: 2_000,
+    seriesCacheEntries: 20_000,
+    sqlite: { synchronous: 'FULL' },
     influx: { url: 'http://127.0.0.1:8086', org: 'pulsebridge', bucket: 'pulsebridge', timeoutMs: 10_000 },
   });
 });
@@ -24,15 +26,20 @@ test('environment overrides reach nested fields', () => {
   assert.equal(config.kind, 'influx');
   assert.equal(config.influx.bucket, 'gyms/autogen');
   assert.equal(config.influx.timeoutMs, 2_500);
+  const bounded = load({ PB_HUB_SERIES__MAX_SERIES_PER_AGENT: '50', PB_HUB_SERIES__SERIES_CACHE_ENTRIES: '1000' });
+  assert.equal(bounded.maxSeriesPerAgent, 50);
+  assert.equal(bounded.seriesCacheEntries, 1_000);
 });
 
 test('invalid settings are all reported, each with its path', () => {
   assert.throws(
-    () => load({}, { kind: 'mongo', sqlite: { synchronous: 'OFF' }, influx: { timeoutMs: 0, token: { vault: 'x' } }, extra: 1 }),
+    () => load({}, { kind: 'mongo', maxSeriesPerAgent: 0, seriesCacheEntries: 'many', sqlite: { synchronous: 'OFF' }, influx: { timeoutMs: 0, token: { vault: 'x' } }, extra: 1 }),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
       const text = err.problems.join('\n');
-      for (const path of ['/kind', '/sqlite/synchronous', '/influx/timeoutMs', '/influx/token']) assert.match(text, new RegExp(path), text);
+      for (const path of ['/kind', '/maxSeriesPerAgent', '/seriesCacheEntries', '/sqlite/synchronous', '/influx/timeoutMs', '/influx/token']) {
+        assert.match(text, new RegExp(path), text);
+      }
       return true;
     },
   );

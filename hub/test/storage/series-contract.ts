@@ -1,3 +1,4 @@
+// Over 500 lines on purpose: the whole contract every adapter must pass stays readable in one place.
 /**
  * The one SeriesStore contract: every adapter runs this suite from its own *.test.ts and must pass all of
  * it against its real database. Each test gets a fresh, started, empty store from `make`.
@@ -6,9 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { MetricId, SeriesReadings } from '@pulsebridge/protocol';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
-import type { RawPoint, RollupPoint, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
+import { compareUtf8 } from '../../src/storage/series/series-query.ts';
+import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from '../../src/storage/series/series-store.ts';
 
-export type SeriesStoreFactory = () => Promise<{ store: SeriesStore; cleanup(): Promise<void> } | { skip: string }>;
+/** Bounds a contract test sets on the store it asks for; the factory passes them to the adapter's constructor. */
+export interface StoreBounds {
+  maxSeriesPerAgent?: number;
+  seriesCacheEntries?: number;
+}
+
+export type SeriesStoreFactory = (bounds?: StoreBounds) => Promise<{ store: SeriesStore; cleanup(): Promise<void> } | { skip: string }>;
 
 /** Aligned to every step the tests use, so expected step starts are easy to read. */
 const T0 = Date.UTC(2025, 0, 1, 8, 0, 0);
@@ -54,6 +62,22 @@ function expectedRollups(points: readonly RawPoint[], from: number, to: number, 
 const sortSeries = (list: SeriesInfo[]): SeriesInfo[] =>
   [...list].sort((a, b) => `${a.gym}\u0000${a.agent}\u0000${a.sensor}\u0000${a.metric}`.localeCompare(`${b.gym}\u0000${b.agent}\u0000${b.sensor}\u0000${b.metric}`));
 
+/** The order SeriesPage promises, written out: gym, agent, sensor, metric, each by UTF-8 bytes. */
+const listingOrder = (a: SeriesInfo, b: SeriesInfo): number =>
+  compareUtf8(a.gym, b.gym) || compareUtf8(a.agent, b.agent) || compareUtf8(a.sensor, b.sensor) || compareUtf8(a.metric, b.metric);
+
+/** Every series matching the filter, read two at a time so that every listing goes through page boundaries. */
+async function listAll(store: SeriesStore, filter: SeriesFilter, limit = 2): Promise<SeriesInfo[]> {
+  const all: SeriesInfo[] = [];
+  for (let after: SeriesInfo | undefined; ;) {
+    const page = await store.listSeries(filter, after === undefined ? { limit } : { limit, after });
+    assert.ok(page.length <= limit, `a page of ${page.length} series for a limit of ${limit}`);
+    all.push(...page);
+    if (page.length < limit) return all;
+    after = page.at(-1);
+  }
+}
+
 async function assertInvalid(promise: Promise<unknown>, code: 'invalid_query' | 'invalid_write', param?: string): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
     assert.ok(err instanceof SeriesStoreError, `expected a SeriesStoreError, got ${String(err)}`);
@@ -65,9 +89,9 @@ async function assertInvalid(promise: Promise<unknown>, code: 'invalid_query' | 
 
 export function seriesStoreContract(name: string, make: SeriesStoreFactory): void {
   describe(`SeriesStore contract: ${name}`, () => {
-    const contractTest = (title: string, body: (store: SeriesStore) => Promise<void>, timeoutMs = 30_000): void => {
+    const contractTest = (title: string, body: (store: SeriesStore) => Promise<void>, timeoutMs = 30_000, bounds?: StoreBounds): void => {
       test(title, { timeout: timeoutMs }, async (t) => {
-        const made = await make();
+        const made = await make(bounds);
         if ('skip' in made) {
           t.skip(made.skip);
           return;
@@ -324,13 +348,13 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         { gym: 'g1', agent: 'a2', sensor: 'hr-1', metric: 'heart_rate' },
         { gym: 'g2', agent: 'a3', sensor: 'hr-9', metric: 'heart_rate' },
       ];
-      assert.deepEqual(sortSeries(await store.listSeries({})), all);
-      assert.deepEqual(sortSeries(await store.listSeries({ gym: 'g1' })), all.slice(0, 4));
-      assert.deepEqual(sortSeries(await store.listSeries({ agent: 'a1' })), all.slice(0, 3));
-      assert.deepEqual(sortSeries(await store.listSeries({ sensor: 'hr-1' })), all.slice(2, 4));
-      assert.deepEqual(sortSeries(await store.listSeries({ gym: 'g1', agent: 'a2', sensor: 'hr-1' })), all.slice(3, 4));
-      assert.deepEqual(await store.listSeries({ gym: 'g2', agent: 'a1' }), []);
-      assert.deepEqual(await store.listSeries({ sensor: 'nothing' }), []);
+      assert.deepEqual(sortSeries(await listAll(store, {})), all);
+      assert.deepEqual(sortSeries(await listAll(store, { gym: 'g1' })), all.slice(0, 4));
+      assert.deepEqual(sortSeries(await listAll(store, { agent: 'a1' })), all.slice(0, 3));
+      assert.deepEqual(sortSeries(await listAll(store, { sensor: 'hr-1' })), all.slice(2, 4));
+      assert.deepEqual(sortSeries(await listAll(store, { gym: 'g1', agent: 'a2', sensor: 'hr-1' })), all.slice(3, 4));
+      assert.deepEqual(await listAll(store, { gym: 'g2', agent: 'a1' }), []);
+      assert.deepEqual(await listAll(store, { sensor: 'nothing' }), []);
       assert.equal(await store.count({}), 8);
       assert.equal(await store.count({ gym: 'g1' }), 5);
       assert.equal(await store.count({ gym: 'g2' }), 3);
@@ -345,8 +369,8 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       const selector: SeriesSelector = { sensor: 's1', metric: 'heart_rate', from: T0, to: T0 + 1_000 };
       assert.deepEqual(await store.readRaw(selector, 10), []);
       assert.deepEqual(await store.readRollup(selector, 100), []);
-      assert.deepEqual(await store.listSeries({}), []);
-      assert.deepEqual(await store.listSeries({ gym: 'g1' }), []);
+      assert.deepEqual(await listAll(store, {}), []);
+      assert.deepEqual(await listAll(store, { gym: 'g1' }), []);
       assert.equal(await store.count({}), 0);
       assert.equal(await store.count({ agent: 'a1' }), 0);
       await store.write([]);
@@ -365,8 +389,8 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         assert.equal((await store.readRollup(selector, 100)).length, 1);
         assert.equal(await store.count({ sensor: sensors[i]! }), 1);
       }
-      assert.deepEqual(sortSeries(await store.listSeries({ gym })), sortSeries(sensors.map((sensor) => ({ gym, agent: 'a1', sensor, metric: 'heart_rate' }))));
-      assert.deepEqual(await store.listSeries({ gym: "' OR gym =~ /.*/ OR gym='" }), []);
+      assert.deepEqual(sortSeries(await listAll(store, { gym })), sortSeries(sensors.map((sensor) => ({ gym, agent: 'a1', sensor, metric: 'heart_rate' }))));
+      assert.deepEqual(await listAll(store, { gym: "' OR gym =~ /.*/ OR gym='" }), []);
       assert.equal(await store.count({ sensor: "x' OR '1'='1" }), 0);
     });
 
@@ -461,7 +485,7 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       await assertInvalid(store.readRollup(ok, 0.5), 'invalid_query', 'step');
       await assertInvalid(store.readRollup({ ...ok, to: ok.from }, 100), 'invalid_query', 'to');
       await assertInvalid(store.readRollup({ ...ok, to: ok.from + 100_000_001 }, 1), 'invalid_query', 'step');
-      await assertInvalid(store.listSeries({ sensor: 'line\nbreak' }), 'invalid_query', 'sensor');
+      await assertInvalid(store.listSeries({ sensor: 'line\nbreak' }, { limit: 10 }), 'invalid_query', 'sensor');
       await assertInvalid(store.count({ agent: '' }), 'invalid_query', 'agent');
       // Limits themselves are accepted.
       assert.deepEqual(await store.readRaw(ok, 100_000), []);
@@ -499,9 +523,113 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
         await assert.rejects(store.write([good, batch]), (err: unknown) => err instanceof SeriesStoreError && err.code === 'invalid_write', what);
       }
       assert.equal(await store.count({}), 0, 'the good batch of a refused call must not be stored either');
-      assert.deepEqual(await store.listSeries({}), []);
+      assert.deepEqual(await listAll(store, {}), []);
       await store.write([good]);
       assert.equal(await store.count({}), 1);
     });
+    contractTest('listSeries pages in gym, agent, sensor, metric order by UTF-8 bytes, each page starting strictly after the given series', async (store) => {
+      const gyms = ['g1', 'g2', 'G3'];
+      const agents = ['a1', 'a2'];
+      // \uff21 sorts before \u{1F600} by UTF-8 bytes, after it by UTF-16 units: both adapters must agree with SQLite.
+      const sensors = ['s-\uff21', 's-\u{1F600}', 's-b', 'S-a'];
+      const writes: SeriesWrite[] = [];
+      for (const gym of gyms) {
+        for (const agent of agents) {
+          writes.push({
+            gym,
+            agent: `${gym}-${agent}`,
+            series: sensors.flatMap((sensor, i) => [series(sensor, 'power', [[T0 + i, 1]]), series(sensor, 'cadence', [[T0 + i, 2]])]),
+          });
+        }
+      }
+      await store.write(writes);
+      const expected = writes.flatMap((w) => w.series.map((s) => ({ gym: w.gym, agent: w.agent, sensor: s.sensor, metric: s.metric }))).sort(listingOrder);
+      assert.equal(expected.length, 48);
+      for (const limit of [1, 5, 48, 100]) assert.deepEqual(await listAll(store, {}, limit), expected, `pages of ${limit}`);
+      assert.deepEqual(await store.listSeries({}, { limit: 3 }), expected.slice(0, 3));
+      assert.deepEqual(await store.listSeries({}, { limit: 3, after: expected[10]! }), expected.slice(11, 14));
+      assert.deepEqual(await store.listSeries({}, { limit: 10, after: expected[47]! }), []);
+      // A series that does not exist is a position too: the page starts at the next one that does.
+      const between = { ...expected[20]!, sensor: `${expected[20]!.sensor}~` };
+      assert.deepEqual(
+        (await store.listSeries({}, { limit: 1, after: between }))[0],
+        expected.find((e) => listingOrder(e, between) > 0),
+      );
+      // Filters and pages combine.
+      const ofG2 = expected.filter((e) => e.gym === 'g2');
+      assert.deepEqual(await listAll(store, { gym: 'g2' }, 3), ofG2);
+      assert.deepEqual(await store.listSeries({ gym: 'g2' }, { limit: 2, after: ofG2[3]! }), ofG2.slice(4, 6));
+      assert.deepEqual(
+        await listAll(store, { sensor: 's-b' }, 4),
+        expected.filter((e) => e.sensor === 's-b'),
+      );
+      await assertInvalid(store.listSeries({}, { limit: 0 }), 'invalid_query', 'limit');
+      await assertInvalid(store.listSeries({}, { limit: 10_001 }), 'invalid_query', 'limit');
+      await assertInvalid(store.listSeries({}, { limit: 2.5 }), 'invalid_query', 'limit');
+      await assertInvalid(store.listSeries({}, { limit: 2, after: { ...expected[0]!, metric: 'bogus' as MetricId } }), 'invalid_query', 'after.metric');
+      await assertInvalid(store.listSeries({}, { limit: 2, after: { ...expected[0]!, agent: '' } }), 'invalid_query', 'after.agent');
+      assert.equal((await store.listSeries({}, { limit: 10_000 })).length, 48);
+    });
+
+    contractTest(
+      'a new series past maxSeriesPerAgent is refused and reported; the rest of the write is stored, other agents are not limited',
+      async (store) => {
+        const five = ['s1', 's2', 's3', 's4', 's5'].map((sensor, i) =>
+          series(sensor, 'power', [
+            [T0 + i, 100 + i],
+            [T0 + 10 + i, 200 + i],
+          ]),
+        );
+        const result = await store.write([
+          { gym: 'g1', agent: 'a2', series: [series('x', 'power', [[T0, 1]])] },
+          { gym: 'g1', agent: 'a1', series: five },
+        ]);
+        assert.deepEqual(result.refused, [
+          { batch: 1, agent: 'a1', sensor: 's4', metric: 'power', readings: 2 },
+          { batch: 1, agent: 'a1', sensor: 's5', metric: 'power', readings: 2 },
+        ]);
+        assert.equal(await store.count({ agent: 'a1' }), 6);
+        assert.deepEqual(
+          (await listAll(store, { agent: 'a1' })).map((s) => s.sensor),
+          ['s1', 's2', 's3'],
+        );
+        // Existing series always take readings; the same sensor under another metric is a new series.
+        const again = await store.write([
+          { gym: 'g1', agent: 'a1', series: [series('s1', 'power', [[T0 + 100, 1]]), series('s1', 'cadence', [[T0, 90]]), series('s3', 'power', [[T0 + 100, 3]])] },
+        ]);
+        assert.deepEqual(again.refused, [{ batch: 0, agent: 'a1', sensor: 's1', metric: 'cadence', readings: 1 }]);
+        assert.equal(await store.count({ agent: 'a1' }), 8);
+        // The limit is per agent: a2 still has room for two more.
+        const other = await store.write([{ gym: 'g1', agent: 'a2', series: [series('y', 'power', [[T0, 1]]), series('z', 'power', [[T0, 1]]), series('w', 'power', [[T0, 1]])] }]);
+        assert.deepEqual(other.refused, [{ batch: 0, agent: 'a2', sensor: 'w', metric: 'power', readings: 1 }]);
+        assert.equal((await listAll(store, {})).length, 6);
+        // A series with no readings neither counts nor is refused.
+        assert.deepEqual((await store.write([{ gym: 'g1', agent: 'a1', series: [series('empty', 'power', [])] }])).refused, []);
+      },
+      30_000,
+      { maxSeriesPerAgent: 3 },
+    );
+
+    contractTest(
+      'the series limit counts the series the store holds, not the ones it remembers: forgotten series still write, new ones stay refused',
+      async (store) => {
+        // One write per series, so a cache of two has forgotten the first ones by the end.
+        for (let i = 0; i < 4; i++) {
+          assert.deepEqual((await store.write([{ gym: 'g1', agent: 'a1', series: [series(`s${i}`, 'speed', [[T0 + i, i]])] }])).refused, []);
+        }
+        const full = await store.write([{ gym: 'g1', agent: 'a1', series: [series('s4', 'speed', [[T0, 4]])] }]);
+        assert.deepEqual(full.refused, [{ batch: 0, agent: 'a1', sensor: 's4', metric: 'speed', readings: 1 }]);
+        // The first series are no longer cached: writing to them must neither be refused nor create them twice.
+        const old = await store.write([{ gym: 'g1', agent: 'a1', series: [0, 1, 2, 3].map((i) => series(`s${i}`, 'speed', [[T0 + 100 + i, i]])) }]);
+        assert.deepEqual(old.refused, []);
+        assert.equal(await store.count({ agent: 'a1' }), 8);
+        assert.equal((await listAll(store, { agent: 'a1' })).length, 4);
+        const stillFull = await store.write([{ gym: 'g1', agent: 'a1', series: [series('s5', 'speed', [[T0, 5]]), series('s0', 'speed', [[T0 + 200, 0]])] }]);
+        assert.deepEqual(stillFull.refused, [{ batch: 0, agent: 'a1', sensor: 's5', metric: 'speed', readings: 1 }]);
+        assert.equal(await store.count({ agent: 'a1' }), 9);
+      },
+      30_000,
+      { maxSeriesPerAgent: 4, seriesCacheEntries: 2 },
+    );
   });
 }

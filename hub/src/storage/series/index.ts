@@ -7,24 +7,38 @@ import { Type, type Static } from '@sinclair/typebox';
 import { resolveSecret, SecretRef } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { InfluxSeriesStore } from './influx-series-store.ts';
+import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES } from './series-query.ts';
 import { SqliteSeriesStore } from './sqlite-series-store.ts';
 import type { SeriesStore } from './series-store.ts';
 
 export type * from './series-store.ts';
 export { SeriesStoreError, type SeriesStoreErrorCode } from './errors.ts';
-export { MAX_RAW_LIMIT, MAX_ROLLUP_STEPS } from './series-query.ts';
+export { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, MAX_RAW_LIMIT, MAX_ROLLUP_STEPS, MAX_SERIES_PAGE } from './series-query.ts';
 export { SqliteSeriesStore, type SqliteSeriesStoreOptions } from './sqlite-series-store.ts';
 export { InfluxSeriesStore, type InfluxSeriesStoreOptions } from './influx-series-store.ts';
 
 export const SeriesConfig = Type.Object(
   {
     kind: Type.Union([Type.Literal('sqlite'), Type.Literal('influx')], { default: 'sqlite', description: 'Where readings are stored' }),
+    maxSeriesPerAgent: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: DEFAULT_MAX_SERIES_PER_AGENT,
+      description: 'Series (sensor × metric) one agent may create; readings of a new series past it are refused and counted, the rest of the batch is stored',
+    }),
+    seriesCacheEntries: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      default: DEFAULT_SERIES_CACHE_ENTRIES,
+      description: 'Series the hub remembers in memory at most (least recently written forgotten first); a forgotten series costs one lookup on its next write',
+    }),
     sqlite: Type.Object(
       {
         path: Type.Optional(Type.String({ minLength: 1, description: 'Database file; relative to the data folder; default <dataDir>/series.db' })),
         synchronous: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')], {
-          default: 'NORMAL',
-          description: 'NORMAL may lose the last commits on power loss (never on a crash of the hub); FULL loses nothing and writes slower',
+          default: 'FULL',
+          description:
+            'FULL: every acknowledged reading survives a power loss. NORMAL writes about 10 % faster but may lose the last acknowledged commits on power loss (never on a crash of the hub); agents deleted them on the ack, so they are lost',
         }),
       },
       { default: {}, additionalProperties: false },
@@ -83,8 +97,16 @@ export function createSeriesStore(config: SeriesConfig, deps: SeriesStoreDeps): 
       ...(database === undefined ? {} : { database }),
       timeoutMs,
       log: deps.log,
+      maxSeriesPerAgent: config.maxSeriesPerAgent,
+      seriesCacheEntries: config.seriesCacheEntries,
     });
   }
   const path = config.sqlite.path ?? 'series.db';
-  return new SqliteSeriesStore({ path: isAbsolute(path) ? path : join(deps.dataDir, path), synchronous: config.sqlite.synchronous, log: deps.log });
+  return new SqliteSeriesStore({
+    path: isAbsolute(path) ? path : join(deps.dataDir, path),
+    synchronous: config.sqlite.synchronous,
+    log: deps.log,
+    maxSeriesPerAgent: config.maxSeriesPerAgent,
+    seriesCacheEntries: config.seriesCacheEntries,
+  });
 }

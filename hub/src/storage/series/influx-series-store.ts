@@ -12,6 +12,12 @@
  * each request gets its own WriteApi with a batch size above its point count (nothing is sent before flush),
  * no timer and no background retries (the agent resends what the hub does not acknowledge), and the points
  * are counted through the writeSuccess callback before the call resolves.
+ *
+ * Series per agent: InfluxDB keeps the series index, so the adapter asks it. Series known to exist are kept in
+ * a bounded cache (least recently used forgotten first); a write that names any other series of an agent
+ * first lists that agent's series with SHOW SERIES (at most maxSeriesPerAgent of them, per gym it wrote
+ * under), so the count is InfluxDB's, whatever the cache forgot. Writes run one at a time, so two writes
+ * cannot both take an agent's last free series.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -20,8 +26,9 @@ import type { Logger } from 'pino';
 import { isMetricId } from '@pulsebridge/protocol';
 import { TimeoutError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
-import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
-import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from './series-store.ts';
+import { LruCache } from './lru-cache.ts';
+import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites, compareSeries } from './series-query.ts';
+import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
 
 export interface InfluxSeriesStoreOptions {
   url: string;
@@ -39,6 +46,10 @@ export interface InfluxSeriesStoreOptions {
   pointsPerRequest?: number;
   /** Write requests in flight for one write() call. */
   concurrentRequests?: number;
+  /** New series past this many for one agent are refused (see SeriesStore.write). */
+  maxSeriesPerAgent?: number;
+  /** Series known to exist kept in memory at most. */
+  seriesCacheEntries?: number;
 }
 
 export const MEASUREMENT = 'readings';
@@ -56,6 +67,9 @@ function quote(value: string): string {
 
 const nanos = (ms: number): string => (BigInt(ms) * 1_000_000n).toString();
 
+const seriesKey = (agent: string, sensor: string, metric: string): string => `${agent}\u0000${sensor}\u0000${metric}`;
+const sensorMetric = (sensor: string, metric: string): string => `${sensor}\u0000${metric}`;
+
 interface QueryResult {
   statement_id?: number;
   series?: { name?: string; columns: string[]; values?: unknown[][] }[];
@@ -63,7 +77,11 @@ interface QueryResult {
 }
 
 export class InfluxSeriesStore implements SeriesStore {
-  private readonly options: Required<Omit<InfluxSeriesStoreOptions, 'database' | 'log'>>;
+  private readonly options: Required<Omit<InfluxSeriesStoreOptions, 'database' | 'log' | 'seriesCacheEntries'>>;
+  /** Series (agent, sensor, metric) known to exist in InfluxDB. */
+  private readonly knownSeries: LruCache<string, true>;
+  /** The write in progress: the next one waits for it, so series counts are never read mid-write. */
+  private writing: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly queryUrl: string;
   private readonly pingUrl: string;
@@ -82,7 +100,9 @@ export class InfluxSeriesStore implements SeriesStore {
       timeoutMs: options.timeoutMs ?? 10_000,
       pointsPerRequest: options.pointsPerRequest ?? 5_000,
       concurrentRequests: options.concurrentRequests ?? 2,
+      maxSeriesPerAgent: options.maxSeriesPerAgent ?? DEFAULT_MAX_SERIES_PER_AGENT,
     };
+    this.knownSeries = new LruCache(options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES);
     this.log = options.log.child({ ns: 'storage/series/influx' });
     this.queryUrl = `${this.options.url}/query`;
     this.pingUrl = `${this.options.url}/ping`;
@@ -110,23 +130,102 @@ export class InfluxSeriesStore implements SeriesStore {
       throw new SeriesStoreError('unavailable', `InfluxDB at ${url} (database ${this.queryDb}) is not usable: ${errorMessage(err)}`, { cause: err });
     }
     this.influx = influx;
+    // The database may have changed while stopped: only InfluxDB's own answer counts as known.
+    this.knownSeries.clear();
     this.log.info({ url, org: this.options.org, bucket: this.options.bucket, database: this.queryDb, retentionPolicy: this.queryRp }, 'series store connected');
   }
 
   async stop(): Promise<void> {
     if (!this.influx) return;
     this.influx = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight, this.writing]);
     this.httpAgent?.destroy();
     this.httpAgent = undefined;
     this.log.info('series store disconnected');
   }
 
-  async write(batches: readonly SeriesWrite[]): Promise<void> {
-    const influx = this.started();
+  /** Series known to exist held in memory now: at most seriesCacheEntries, whatever the agents send. */
+  get cachedSeries(): number {
+    return this.knownSeries.size;
+  }
+
+  async write(batches: readonly SeriesWrite[]): Promise<WriteResult> {
+    this.started();
     checkWrites(batches);
-    const lines = toLines(batches);
-    if (lines.length === 0) return;
+    const previous = this.writing;
+    const result = previous.then(
+      () => this.writeInTurn(batches),
+      () => this.writeInTurn(batches),
+    );
+    this.writing = result.catch(() => undefined);
+    return result;
+  }
+
+  private async writeInTurn(batches: readonly SeriesWrite[]): Promise<WriteResult> {
+    const influx = this.started();
+    const { admitted, refused, created } = await this.admit(batches);
+    const lines = toLines(admitted);
+    if (lines.length > 0) await this.sendLines(influx, lines);
+    for (const key of created) this.knownSeries.set(key, true);
+    return { refused };
+  }
+
+  /**
+   * Splits a write into what may be stored and the series refused because their agent has its maximum.
+   * Asks InfluxDB only about agents with a series the cache does not know.
+   */
+  private async admit(batches: readonly SeriesWrite[]): Promise<{ admitted: SeriesWrite[]; refused: RefusedSeries[]; created: string[] }> {
+    const unknownAgents = new Set<string>();
+    for (const { agent, series } of batches) {
+      for (const { sensor, metric, ts } of series) if (ts.length > 0 && this.knownSeries.get(seriesKey(agent, sensor, metric)) === undefined) unknownAgents.add(agent);
+    }
+    if (unknownAgents.size === 0) return { admitted: [...batches], refused: [], created: [] };
+    /** Per agent with an unknown series: every (sensor, metric) it has, as InfluxDB counts them, plus those admitted by this write. */
+    const seriesOf = new Map<string, Set<string>>();
+    for (const agent of unknownAgents) seriesOf.set(agent, await this.seriesOfAgent(agent));
+    const admitted: SeriesWrite[] = [];
+    const refused: RefusedSeries[] = [];
+    const created: string[] = [];
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b]!;
+      const have = seriesOf.get(batch.agent);
+      if (!have) {
+        admitted.push(batch);
+        continue;
+      }
+      const kept = batch.series.filter((series) => {
+        if (series.ts.length === 0) return false;
+        const key = sensorMetric(series.sensor, series.metric);
+        if (have.has(key)) {
+          this.knownSeries.set(seriesKey(batch.agent, series.sensor, series.metric), true);
+          return true;
+        }
+        if (have.size >= this.options.maxSeriesPerAgent) {
+          refused.push({ batch: b, agent: batch.agent, sensor: series.sensor, metric: series.metric, readings: series.ts.length });
+          return false;
+        }
+        have.add(key);
+        created.push(seriesKey(batch.agent, series.sensor, series.metric));
+        return true;
+      });
+      admitted.push({ ...batch, series: kept });
+    }
+    return { admitted, refused, created };
+  }
+
+  /** The (sensor, metric) pairs InfluxDB holds for an agent, over every gym it wrote under. */
+  private async seriesOfAgent(agent: string): Promise<Set<string>> {
+    // A failure here (query_failed, timeout) fails the write before anything is sent; it may succeed later.
+    const rows = await this.query(`SHOW SERIES FROM "${MEASUREMENT}" WHERE "agent" = ${quote(agent)}`, 'the series count of an agent');
+    const have = new Set<string>();
+    for (const [key] of rows) {
+      const info = typeof key === 'string' ? parseSeriesKey(key) : undefined;
+      if (info && info.agent === agent) have.add(sensorMetric(info.sensor, info.metric));
+    }
+    return have;
+  }
+
+  private async sendLines(influx: InfluxDB, lines: string[]): Promise<void> {
     const { pointsPerRequest, concurrentRequests } = this.options;
     let next = 0;
     const sendRemaining = async (): Promise<void> => {
@@ -170,17 +269,34 @@ export class InfluxSeriesStore implements SeriesStore {
       .map((row) => ({ ts: row[0] as number, min: row[1] as number, max: row[2] as number, mean: row[3] as number, count: row[4] as number }));
   }
 
-  async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
+  /**
+   * InfluxQL cannot seek SHOW SERIES to a key, so each page reads every matching series key and keeps the
+   * page: the hub holds them only while it answers (at most maxSeriesPerAgent per agent and gym).
+   */
+  async listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]> {
     this.started();
     checkFilter(filter);
+    checkPage(page);
     const where = filterWhere(filter);
     const rows = await this.query(`SHOW SERIES FROM "${MEASUREMENT}"${where ? ` WHERE ${where}` : ''}`, 'a series listing');
+    const { after, limit } = page;
     const out: SeriesInfo[] = [];
     for (const [key] of rows) {
       const info = typeof key === 'string' ? parseSeriesKey(key) : undefined;
-      if (info) out.push(info);
-      else this.log.warn({ key }, 'skipping a series that is not one of ours');
+      if (!info) {
+        this.log.warn({ key }, 'skipping a series that is not one of ours');
+        continue;
+      }
+      if (after !== undefined && compareSeries(info, after) <= 0) continue;
+      out.push(info);
+      // Keeps the work per page near limit · log(limit) instead of sorting every key.
+      if (out.length >= 2 * limit) {
+        out.sort(compareSeries);
+        out.length = limit;
+      }
     }
+    out.sort(compareSeries);
+    if (out.length > limit) out.length = limit;
     return out;
   }
 

@@ -4,12 +4,22 @@
  */
 import { isAgentId, isMetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
-import type { SeriesFilter, SeriesSelector, SeriesWrite } from './series-store.ts';
+import type { SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesWrite } from './series-store.ts';
 
 export const MAX_RAW_LIMIT = 100_000;
 /** A rollup that would span more steps than this is refused: InfluxDB plans every step, even empty ones. */
 export const MAX_ROLLUP_STEPS = 100_000;
 export const MAX_ID_LENGTH = 128;
+/** Series (sensor × metric) one agent may create by default; a box of 100 sensors with 8 metrics each uses 800. */
+export const DEFAULT_MAX_SERIES_PER_AGENT = 2_000;
+/**
+ * Series each store remembers in memory by default: 50 agents of 400 series. An entry costs about 200 bytes
+ * with agent and sensor ids at their 64-character maximum (up to 0.6 KB while it still shares the strings
+ * of the batch it came from), so the default bounds the cache near 12 MB at worst.
+ */
+export const DEFAULT_SERIES_CACHE_ENTRIES = 20_000;
+/** Series in one listSeries page at most: a page stays a few hundred kilobytes whatever the store holds. */
+export const MAX_SERIES_PAGE = 10_000;
 
 // InfluxDB's line protocol cannot carry a newline in a tag value, nor a backslash before a comma, space,
 // equals sign or the end of the value; no sensor, agent or gym id has a reason to hold either.
@@ -38,6 +48,28 @@ export function checkFilter(filter: SeriesFilter): void {
   checkOptionalId(filter.gym, 'gym');
   checkOptionalId(filter.agent, 'agent');
   checkOptionalId(filter.sensor, 'sensor');
+}
+
+export function checkPage(page: SeriesPage): void {
+  if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_SERIES_PAGE) {
+    throw invalidQuery('limit', `must be an integer in 1..${MAX_SERIES_PAGE}, got ${page.limit}`);
+  }
+  const after = page.after;
+  if (after === undefined) return;
+  checkId(after.gym, 'after.gym', invalidQuery);
+  checkId(after.agent, 'after.agent', invalidQuery);
+  checkId(after.sensor, 'after.sensor', invalidQuery);
+  if (typeof after.metric !== 'string' || !isMetricId(after.metric)) throw invalidQuery('after.metric', `unknown metric "${String(after.metric)}"`);
+}
+
+/** UTF-8 byte order, as SQLite's BINARY collation compares text (JavaScript's < compares UTF-16 units). */
+export function compareUtf8(a: string, b: string): number {
+  return a === b ? 0 : Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** The listing order of SeriesPage: gym, agent, sensor, metric. */
+export function compareSeries(a: SeriesInfo, b: SeriesInfo): number {
+  return compareUtf8(a.gym, b.gym) || compareUtf8(a.agent, b.agent) || compareUtf8(a.sensor, b.sensor) || compareUtf8(a.metric, b.metric);
 }
 
 export function checkSelector(selector: SeriesSelector): void {

@@ -50,19 +50,51 @@ export interface SeriesFilter {
   sensor?: string;
 }
 
+/**
+ * One page of a series listing. Series are listed in one order in every adapter: by gym, agent, sensor, then
+ * metric, each compared by its UTF-8 bytes (SQLite's BINARY collation).
+ */
+export interface SeriesPage {
+  /** At most this many series, 1 to MAX_SERIES_PAGE. */
+  limit: number;
+  /** Start after this series (the last one of the previous page); the first page when absent. */
+  after?: SeriesInfo;
+}
+
+/** Readings of one series a write did not store because their agent already has its maximum of series. */
+export interface RefusedSeries {
+  /** Index of the SeriesWrite in the write() call. */
+  batch: number;
+  agent: string;
+  sensor: string;
+  metric: MetricId;
+  readings: number;
+}
+
+export interface WriteResult {
+  /** Empty unless an agent reached maxSeriesPerAgent; every other reading of the call is stored. */
+  refused: RefusedSeries[];
+}
+
 export interface SeriesStore {
   start(): Promise<void>;
   stop(): Promise<void>;
   /**
    * Resolves only when every reading is durably stored. Idempotent: a reading is keyed by
    * (agent, sensor, metric, ts), so writing the same readings again stores nothing twice.
+   *
+   * A series (agent, sensor, metric) the store does not have yet is created only while its agent has fewer
+   * than the store's maxSeriesPerAgent series; past it, that series' readings are left out and listed in
+   * `refused`, and the rest of the call is stored. Readings of existing series are always stored, so lowering
+   * the limit never cuts off a series already kept. The count is the store's own, whatever it caches.
    */
-  write(batches: readonly SeriesWrite[]): Promise<void>;
+  write(batches: readonly SeriesWrite[]): Promise<WriteResult>;
   /** Raw readings in [from, to), oldest first, at most `limit`. */
   readRaw(selector: SeriesSelector, limit: number): Promise<RawPoint[]>;
   /** min, max, mean and count per step in [from, to); steps without readings are left out. */
   readRollup(selector: SeriesSelector, stepMs: number): Promise<RollupPoint[]>;
-  listSeries(filter: SeriesFilter): Promise<SeriesInfo[]>;
+  /** One page of the series matching the filter, in the order SeriesPage describes. */
+  listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]>;
   /** Number of stored readings matching the filter: for tests and operators, not for hot paths. */
   count(filter: SeriesFilter): Promise<number>;
 }

@@ -3,8 +3,12 @@
  *
  * Readings live in a WITHOUT ROWID table keyed by (series_id, ts): the key is the reading's identity, so a
  * re-sent reading is ignored by the primary key, and a range read of one series is one b-tree walk in time
- * order. Series (agent, sensor, metric) are numbered in a small table that is kept in memory, so writing a
- * reading costs one row of three numbers.
+ * order. Series (agent, sensor, metric) are numbered in a small table; the ids of the series written lately
+ * are kept in a bounded cache (least recently used forgotten first), so writing a reading costs one row of
+ * three numbers, and an agent that invents series costs a lookup, never memory that stays.
+ *
+ * An agent creates at most maxSeriesPerAgent series: the count comes from the series table (its unique
+ * index starts with the agent), once per agent and write, so it is right whatever the cache forgot.
  *
  * A series belongs to the gym its first reading was written under. Agents do not change gyms in practice;
  * if one does, its existing series keep their gym (InfluxDB, where the gym is a tag, starts new series).
@@ -17,18 +21,27 @@ import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { MetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
-import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
-import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from './series-store.ts';
+import { LruCache } from './lru-cache.ts';
+import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
+import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
 
 export interface SqliteSeriesStoreOptions {
   /** The database file, e.g. `<dataDir>/series.db`; its folder is created if missing. */
   path: string;
   log: Logger;
-  /** NORMAL (default) loses at most the last commits on power loss, never on a crash of the hub; FULL loses nothing. */
+  /**
+   * FULL (default): a write resolves only once its commit is on disk, so an ack means durable even across a
+   * power loss. NORMAL can lose the last commits on power loss (never on a crash of the hub).
+   */
   synchronous?: 'NORMAL' | 'FULL';
+  /** New series past this many for one agent are refused (see SeriesStore.write). */
+  maxSeriesPerAgent?: number;
+  /** Series ids kept in memory at most. */
+  seriesCacheEntries?: number;
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: an index in listing order, so a page of the series list is an index walk. */
+const SCHEMA_VERSION = 2;
 
 /**
  * Rows per INSERT statement. Measured on the 2-core reference box (500 000 readings over 40 series, rows per
@@ -40,12 +53,25 @@ const ROWS_PER_INSERT = 64;
 type SeriesKey = string;
 const seriesKey = (agent: string, sensor: string, metric: string): SeriesKey => `${agent}\u0000${sensor}\u0000${metric}`;
 
+type ListParams = {
+  gym: string | null;
+  agent: string | null;
+  sensor: string | null;
+  afterGym: string | null;
+  afterAgent: string | null;
+  afterSensor: string | null;
+  afterMetric: string | null;
+  limit: number;
+};
+
 interface Statements {
   insertSeries: Statement<[string, string, string, string]>;
   seriesIdOf: Statement<[string, string, string], { id: number }>;
+  seriesCountOf: Statement<[string], { n: number }>;
+  seriesCount: Statement<[], { n: number }>;
   seriesIdsOf: Statement<{ sensor: string; metric: string; gym: string | null; agent: string | null }, { id: number }>;
   rawOfOne: Statement<[number, number, number, number], [number, number]>;
-  listSeries: Statement<{ gym: string | null; agent: string | null; sensor: string | null }, SeriesInfo>;
+  listSeries: Statement<ListParams, SeriesInfo>;
   countAll: Statement<[], { n: number }>;
   countFiltered: Statement<{ gym: string | null; agent: string | null; sensor: string | null }, { n: number }>;
 }
@@ -54,18 +80,26 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly path: string;
   private readonly log: Logger;
   private readonly synchronous: 'NORMAL' | 'FULL';
+  private readonly maxSeriesPerAgent: number;
   private db: SqliteDatabase | undefined;
   private statements: Statements | undefined;
-  private readonly seriesIds = new Map<SeriesKey, number>();
+  private readonly seriesIds: LruCache<SeriesKey, number>;
   private readonly rollupStatements = new Map<number, Statement<number[], [number, number, number, number, number]>>();
   /** By row count: a series of n readings costs ceil(n / ROWS_PER_INSERT) statements, the last one shorter. */
   private readonly insertStatements = new Map<number, { statement: Statement<[number[]]>; params: number[] }>();
-  private writeAll: ((batches: readonly SeriesWrite[], added: Map<SeriesKey, number>) => void) | undefined;
+  private writeAll: ((batches: readonly SeriesWrite[], pending: PendingWrite) => void) | undefined;
 
   constructor(options: SqliteSeriesStoreOptions) {
     this.path = options.path;
     this.log = options.log.child({ ns: 'storage/series/sqlite' });
-    this.synchronous = options.synchronous ?? 'NORMAL';
+    this.synchronous = options.synchronous ?? 'FULL';
+    this.maxSeriesPerAgent = options.maxSeriesPerAgent ?? DEFAULT_MAX_SERIES_PER_AGENT;
+    this.seriesIds = new LruCache(options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES);
+  }
+
+  /** Series ids held in memory now: at most seriesCacheEntries, whatever the agents send. */
+  get cachedSeries(): number {
+    return this.seriesIds.size;
   }
 
   async start(): Promise<void> {
@@ -93,19 +127,25 @@ export class SqliteSeriesStore implements SeriesStore {
     }
     this.db = db;
     this.seriesIds.clear();
-    for (const row of db.prepare<[], { id: number; agent: string; sensor: string; metric: string }>('SELECT id, agent, sensor, metric FROM series').iterate()) {
-      this.seriesIds.set(seriesKey(row.agent, row.sensor, row.metric), row.id);
-    }
-    this.writeAll = db.transaction((batches: readonly SeriesWrite[], added: Map<SeriesKey, number>) => {
-      for (const batch of batches) {
+    this.writeAll = db.transaction((batches: readonly SeriesWrite[], pending: PendingWrite) => {
+      for (let b = 0; b < batches.length; b++) {
+        const batch = batches[b]!;
         for (const series of batch.series) {
           if (series.ts.length === 0) continue;
-          const id = this.seriesIdFor(batch.gym, batch.agent, series.sensor, series.metric, added);
+          const id = this.seriesIdFor(batch.gym, batch.agent, series.sensor, series.metric, pending);
+          if (id === undefined) {
+            pending.refused.push({ batch: b, agent: batch.agent, sensor: series.sensor, metric: series.metric, readings: series.ts.length });
+            continue;
+          }
           this.insertReadings(id, series.ts, series.values);
         }
       }
     });
-    this.log.info({ path: this.path, series: this.seriesIds.size, synchronous: this.synchronous }, 'series store open');
+    const series = this.statements!.seriesCount.get()?.n ?? 0;
+    this.log.info(
+      { path: this.path, series, synchronous: this.synchronous, maxSeriesPerAgent: this.maxSeriesPerAgent, seriesCacheEntries: this.seriesIds.maxEntries },
+      'series store open',
+    );
   }
 
   async stop(): Promise<void> {
@@ -120,18 +160,19 @@ export class SqliteSeriesStore implements SeriesStore {
     this.log.info({ path: this.path }, 'series store closed');
   }
 
-  async write(batches: readonly SeriesWrite[]): Promise<void> {
+  async write(batches: readonly SeriesWrite[]): Promise<WriteResult> {
     const writeAll = this.writeAll;
     if (!writeAll) throw notStarted();
     checkWrites(batches);
-    // Ids of series created in this transaction join the cache only after it commits.
-    const added = new Map<SeriesKey, number>();
+    const pending: PendingWrite = { added: new Map(), seriesOfAgent: new Map(), refused: [] };
     try {
-      writeAll(batches, added);
+      writeAll(batches, pending);
     } catch (err) {
       throw new SeriesStoreError('write_failed', `write to ${this.path} failed: ${errorMessage(err)}`, { cause: err });
     }
-    for (const [key, id] of added) this.seriesIds.set(key, id);
+    // Ids of series created in this transaction join the cache only after it commits.
+    for (const [key, id] of pending.added) this.seriesIds.set(key, id);
+    return { refused: pending.refused };
   }
 
   async readRaw(selector: SeriesSelector, limit: number): Promise<RawPoint[]> {
@@ -156,10 +197,21 @@ export class SqliteSeriesStore implements SeriesStore {
     });
   }
 
-  async listSeries(filter: SeriesFilter): Promise<SeriesInfo[]> {
+  async listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]> {
     const statements = this.open();
     checkFilter(filter);
-    return this.reading('a series listing', () => statements.listSeries.all(filterParams(filter)));
+    checkPage(page);
+    const { after } = page;
+    return this.reading('a series listing', () =>
+      statements.listSeries.all({
+        ...filterParams(filter),
+        afterGym: after?.gym ?? null,
+        afterAgent: after?.agent ?? null,
+        afterSensor: after?.sensor ?? null,
+        afterMetric: after?.metric ?? null,
+        limit: page.limit,
+      }),
+    );
   }
 
   async count(filter: SeriesFilter): Promise<number> {
@@ -199,6 +251,7 @@ export class SqliteSeriesStore implements SeriesStore {
         UNIQUE (agent, sensor, metric)
       );
       CREATE INDEX IF NOT EXISTS series_by_sensor ON series (sensor, metric);
+      CREATE INDEX IF NOT EXISTS series_listing ON series (gym, agent, sensor, metric);
       CREATE TABLE IF NOT EXISTS readings (
         series_id INTEGER NOT NULL,
         ts INTEGER NOT NULL,
@@ -215,13 +268,19 @@ export class SqliteSeriesStore implements SeriesStore {
     return {
       insertSeries: db.prepare('INSERT INTO series (gym, agent, sensor, metric) VALUES (?, ?, ?, ?) ON CONFLICT (agent, sensor, metric) DO NOTHING'),
       seriesIdOf: db.prepare('SELECT id FROM series WHERE agent = ? AND sensor = ? AND metric = ?'),
+      seriesCountOf: db.prepare('SELECT count(*) AS n FROM series WHERE agent = ?'),
+      seriesCount: db.prepare('SELECT count(*) AS n FROM series'),
       seriesIdsOf: db.prepare(
         'SELECT id FROM series WHERE sensor = @sensor AND metric = @metric AND (@gym IS NULL OR gym = @gym) AND (@agent IS NULL OR agent = @agent) ORDER BY id',
       ),
       rawOfOne: db
         .prepare<[number, number, number, number], [number, number]>('SELECT ts, value FROM readings WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
         .raw(),
-      listSeries: db.prepare(`SELECT gym, agent, sensor, metric FROM series WHERE ${filterWhere} ORDER BY gym, agent, sensor, metric`),
+      listSeries: db.prepare(
+        `SELECT gym, agent, sensor, metric FROM series
+          WHERE ${filterWhere} AND (@afterGym IS NULL OR (gym, agent, sensor, metric) > (@afterGym, @afterAgent, @afterSensor, @afterMetric))
+          ORDER BY gym, agent, sensor, metric LIMIT @limit`,
+      ),
       countAll: db.prepare('SELECT count(*) AS n FROM readings'),
       countFiltered: db.prepare(`SELECT count(*) AS n FROM readings WHERE series_id IN (SELECT id FROM series WHERE ${filterWhere})`),
     };
@@ -248,15 +307,27 @@ export class SqliteSeriesStore implements SeriesStore {
     return this.statements!.seriesIdsOf.all({ sensor, metric, gym: selector.gym ?? null, agent: selector.agent ?? null }).map((row) => row.id);
   }
 
-  private seriesIdFor(gym: string, agent: string, sensor: string, metric: MetricId, added: Map<SeriesKey, number>): number {
+  /** The series' id, creating the series if its agent may have one more; undefined when it may not. */
+  private seriesIdFor(gym: string, agent: string, sensor: string, metric: MetricId, pending: PendingWrite): number | undefined {
     const key = seriesKey(agent, sensor, metric);
-    const known = this.seriesIds.get(key) ?? added.get(key);
+    const known = this.seriesIds.get(key) ?? pending.added.get(key);
     if (known !== undefined) return known;
     const statements = this.statements!;
+    const existing = statements.seriesIdOf.get(agent, sensor, metric);
+    if (existing) {
+      // Not created by this transaction (that would be in pending.added), so committed: safe to cache now.
+      this.seriesIds.set(key, existing.id);
+      return existing.id;
+    }
+    let count = pending.seriesOfAgent.get(agent);
+    if (count === undefined) count = statements.seriesCountOf.get(agent)?.n ?? 0;
+    pending.seriesOfAgent.set(agent, count);
+    if (count >= this.maxSeriesPerAgent) return undefined;
     statements.insertSeries.run(gym, agent, sensor, metric);
     const row = statements.seriesIdOf.get(agent, sensor, metric);
     if (!row) throw new Error(`series ${agent}/${sensor}/${metric} vanished right after its insert`);
-    added.set(key, row.id);
+    pending.added.set(key, row.id);
+    pending.seriesOfAgent.set(agent, count + 1);
     return row.id;
   }
 
@@ -285,6 +356,15 @@ export class SqliteSeriesStore implements SeriesStore {
     }
     return entry;
   }
+}
+
+/** What one write() transaction learns as it goes. */
+interface PendingWrite {
+  /** Series created by this transaction: cached only once it commits. */
+  added: Map<SeriesKey, number>;
+  /** Series per agent, counted in the table once per write and kept up to date as series are created. */
+  seriesOfAgent: Map<string, number>;
+  refused: RefusedSeries[];
 }
 
 function notStarted(): SeriesStoreError {
