@@ -11,6 +11,7 @@ import { SqliteSeriesStore } from './sqlite-series-store.ts';
 import type { SeriesStore } from './series-store.ts';
 
 export type * from './series-store.ts';
+export type * from './unsynced.ts';
 export { SeriesStoreError, type SeriesStoreErrorCode } from './errors.ts';
 export { MAX_RAW_LIMIT, MAX_ROLLUP_STEPS } from './series-query.ts';
 export { SqliteSeriesStore, type SqliteSeriesStoreOptions } from './sqlite-series-store.ts';

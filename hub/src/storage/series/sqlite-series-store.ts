@@ -19,6 +19,20 @@ import type { MetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
 import { checkFilter, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
 import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesSelector, SeriesStore, SeriesWrite } from './series-store.ts';
+import { SqliteUnsynced } from './sqlite-unsynced.ts';
+import {
+  checkBoot,
+  checkCorrection,
+  checkUnsyncedFilter,
+  checkUnsyncedSelector,
+  checkUnsyncedWrites,
+  type UnsyncedBoot,
+  type UnsyncedCorrection,
+  type UnsyncedMove,
+  type UnsyncedPoint,
+  type UnsyncedSelector,
+  type UnsyncedWrite,
+} from './unsynced.ts';
 
 export interface SqliteSeriesStoreOptions {
   /** The database file, e.g. `<dataDir>/series.db`; its folder is created if missing. */
@@ -61,6 +75,7 @@ export class SqliteSeriesStore implements SeriesStore {
   /** By row count: a series of n readings costs ceil(n / ROWS_PER_INSERT) statements, the last one shorter. */
   private readonly insertStatements = new Map<number, { statement: Statement<[number[]]>; params: number[] }>();
   private writeAll: ((batches: readonly SeriesWrite[], added: Map<SeriesKey, number>) => void) | undefined;
+  private unsynced: SqliteUnsynced | undefined;
 
   constructor(options: SqliteSeriesStoreOptions) {
     this.path = options.path;
@@ -86,6 +101,7 @@ export class SqliteSeriesStore implements SeriesStore {
       db.pragma('temp_store = MEMORY');
       this.migrate(db);
       this.statements = this.prepare(db);
+      this.unsynced = new SqliteUnsynced(db);
     } catch (err) {
       db.close();
       if (err instanceof SeriesStoreError) throw err;
@@ -114,6 +130,7 @@ export class SqliteSeriesStore implements SeriesStore {
     this.db = undefined;
     this.statements = undefined;
     this.writeAll = undefined;
+    this.unsynced = undefined;
     this.rollupStatements.clear();
     this.insertStatements.clear();
     db.close();
@@ -167,6 +184,58 @@ export class SqliteSeriesStore implements SeriesStore {
     checkFilter(filter);
     const unfiltered = filter.gym === undefined && filter.agent === undefined && filter.sensor === undefined;
     return this.reading('a count', () => (unfiltered ? statements.countAll.get() : statements.countFiltered.get(filterParams(filter)))?.n ?? 0);
+  }
+
+  async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedWrites(batches);
+    try {
+      unsynced.write(batches);
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `write of unsynced readings to ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async listUnsynced(filter: { agent?: string }): Promise<UnsyncedBoot[]> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedFilter(filter);
+    return this.reading('a listing of unsynced boots', () => unsynced.list(filter));
+  }
+
+  async readUnsynced(selector: UnsyncedSelector, limit: number): Promise<UnsyncedPoint[]> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedSelector(selector, limit);
+    return this.reading('an unsynced read', () => unsynced.readPoints(selector, limit));
+  }
+
+  async correctUnsynced(correction: UnsyncedCorrection): Promise<UnsyncedMove> {
+    const unsynced = this.openUnsynced();
+    const writeAll = this.writeAll!;
+    checkCorrection(correction);
+    const added = new Map<SeriesKey, number>();
+    let result: UnsyncedMove;
+    try {
+      result = unsynced.move(correction, (batches) => writeAll(batches, added));
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `correction of boot ${correction.boot} in ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+    for (const [key, id] of added) this.seriesIds.set(key, id);
+    return result;
+  }
+
+  async discardUnsynced(agent: string, boot: string): Promise<number> {
+    const unsynced = this.openUnsynced();
+    checkBoot(agent, boot);
+    try {
+      return unsynced.discard(agent, boot);
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `discarding boot ${boot} in ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  private openUnsynced(): SqliteUnsynced {
+    if (!this.unsynced) throw notStarted();
+    return this.unsynced;
   }
 
   private reading<T>(what: string, read: () => T): T {
