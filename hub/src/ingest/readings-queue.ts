@@ -10,12 +10,13 @@
  * never holds up the others. Problems on the hub's side (registry or store unavailable, queue full, agent not
  * enrolled yet) get no ack: the agent resends later.
  */
-import { ProtocolError, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
+import { ProtocolError, UNKNOWN_BOOT, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
 import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentMessage } from '../broker/transport.ts';
 import type { LiveBus } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite } from '../storage/series/series-store.ts';
+import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
 import type { Dedupe } from './dedupe.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
@@ -66,9 +67,19 @@ export class ReadingsWriteQueue {
   private writing: Promise<boolean> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSuspectGroup = 0;
+  private readonly onUnsyncedStored: () => void;
 
-  constructor(options: { config: ReadingsQueueConfig; context: IngestContext; store: SeriesStore; live: LiveBus; dedupe: Dedupe }) {
+  constructor(options: {
+    config: ReadingsQueueConfig;
+    context: IngestContext;
+    store: SeriesStore;
+    live: LiveBus;
+    dedupe: Dedupe;
+    /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
+    onUnsyncedStored?: () => void;
+  }) {
     this.config = options.config;
+    this.onUnsyncedStored = options.onUnsyncedStored ?? (() => {});
     this.context = options.context;
     this.store = options.store;
     this.live = options.live;
@@ -215,10 +226,9 @@ export class ReadingsWriteQueue {
 
   private async writeGroup(group: QueuedBatch[], readings: number): Promise<boolean> {
     const { counts, log } = this.context;
-    const writes: SeriesWrite[] = group.map((q) => ({ gym: q.gym, agent: q.agent, series: q.batch.series }));
     const started = performance.now();
     try {
-      await this.store.write(writes);
+      await this.storeGroup(group);
     } catch (err) {
       counts.writeSeconds?.observe((performance.now() - started) / 1000);
       if (err instanceof SeriesStoreError && (err.code === 'invalid_write' || err.code === 'write_rejected')) {
@@ -246,6 +256,8 @@ export class ReadingsWriteQueue {
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
     }
     for (const q of group) {
+      // Live means "happening now": readings whose true time is unknown are not (they are listed under /unsynced).
+      if (q.batch.clockUnsynced) continue;
       try {
         this.live.publish({ gym: q.gym, agent: q.agent, series: q.batch.series });
       } catch (err) {
@@ -257,6 +269,25 @@ export class ReadingsWriteQueue {
       this.context.ack(q.agent, { stream: q.batch.stream, first: q.batch.first, last: q.batch.last, result: 'stored' });
     }
     return true;
+  }
+
+  /**
+   * Readings of an unconfirmed clock go to the store's unsynced side, apart from the series: their times are
+   * their boot's own wall clock, which an operator may correct later. Both writes are idempotent, so a retry
+   * after the second failed writes the first again harmlessly.
+   */
+  private async storeGroup(group: readonly QueuedBatch[]): Promise<void> {
+    const synced: SeriesWrite[] = [];
+    const unsynced: UnsyncedWrite[] = [];
+    for (const { gym, agent, batch } of group) {
+      if (batch.clockUnsynced) unsynced.push({ gym, agent, boot: batch.boot ?? UNKNOWN_BOOT, series: batch.series });
+      else synced.push({ gym, agent, series: batch.series });
+    }
+    if (synced.length > 0) await this.store.write(synced);
+    if (unsynced.length > 0) {
+      await this.store.writeUnsynced(unsynced);
+      this.onUnsyncedStored();
+    }
   }
 
   /**
