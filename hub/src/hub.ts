@@ -27,6 +27,7 @@ import { LiveBus } from './live/live-bus.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
+import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
@@ -127,10 +128,24 @@ export class Hub {
       this.store = store;
       await store.start();
 
+      const unsynced = new UnsyncedTally({ store, log });
+      unsynced.register(this.metrics);
+      await unsynced.refresh();
+
       const live = new LiveBus();
       const transport = this.createTransport(registry);
       this.transport = transport;
-      const ingest = new Ingest({ transport, registry, store, live, dedupe: new Dedupe({ db }), log, metrics: this.metrics, ...config.ingest });
+      const ingest = new Ingest({
+        transport,
+        registry,
+        store,
+        live,
+        dedupe: new Dedupe({ db }),
+        log,
+        metrics: this.metrics,
+        onUnsyncedStored: () => void unsynced.refresh(),
+        ...config.ingest,
+      });
       this.ingest = ingest;
       ingest.start();
       await transport.start();
@@ -144,6 +159,7 @@ export class Hub {
         adminToken,
         log,
         ready: () => this.ready(),
+        unsynced,
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });
