@@ -23,6 +23,7 @@ import type { HubTransport } from './broker/transport.ts';
 import { defaultHubClientId, type HubConfig } from './config.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { readingTimeProblem } from './ingest/time-window.ts';
 import { LiveBus } from './live/live-bus.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { createSeriesStore } from './storage/series/index.ts';
@@ -160,6 +161,8 @@ export class Hub {
         log,
         ready: () => this.ready(),
         unsynced,
+        // A corrected reading meets the window any reading meets at ingest, around the clock at correction time.
+        acceptsReadingTime: (ts) => readingTimeProblem(ts, Date.now(), config.ingest) === undefined,
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });

@@ -86,6 +86,19 @@ describe('Hub with readings of an unconfirmed clock', { timeout: 60_000 }, () =>
         });
         await client.publishAsync(topics.of('box-1', 'readings'), payload, { qos: 1 });
         assert.equal((JSON.parse((await acked).toString()) as AckMessage).result, 'stored');
+        const ackedToo = withTimeout(new Promise<Buffer>((resolve) => client.once('message', (_topic, p) => resolve(p))), 5_000, 'the second ack');
+        const otherBoot = encodeBatch({
+          agent: 'box-1',
+          stream: 's1',
+          first: 3,
+          last: 3,
+          floor: 0,
+          clockUnsynced: true,
+          boot: 'boot-8',
+          series: [{ sensor: 'ble:hr-1', metric: 'heart_rate', ts: [stamped], values: [99] }],
+        });
+        await client.publishAsync(topics.of('box-1', 'readings'), otherBoot, { qos: 1 });
+        assert.equal((JSON.parse((await ackedToo).toString()) as AckMessage).result, 'stored');
       } finally {
         await client.endAsync();
       }
@@ -93,8 +106,8 @@ describe('Hub with readings of an unconfirmed clock', { timeout: 60_000 }, () =>
       const series = await call(hub, `/api/v1/readings?sensor=ble:hr-1&metric=heart_rate&${wide}`);
       assert.deepEqual((series.body as { readings: unknown[] }).readings, [], 'not in the series at the wrong time');
       await until(
-        'the agent to show 3 unsynced readings',
-        async () => ((await call(hub, '/api/v1/agents/box-1')).body as { unsyncedReadings: number }).unsyncedReadings === 3,
+        'the agent to show 4 unsynced readings',
+        async () => ((await call(hub, '/api/v1/agents/box-1')).body as { unsyncedReadings: number }).unsyncedReadings === 4,
         5_000,
       );
     } finally {
@@ -103,9 +116,15 @@ describe('Hub with readings of an unconfirmed clock', { timeout: 60_000 }, () =>
 
     hub = await startHub(dataDir);
     try {
-      assert.match(String((await call(hub, '/metrics')).body), /^pb_hub_unsynced_readings 3$/m, 'counted again from the store at start');
+      assert.match(String((await call(hub, '/metrics')).body), /^pb_hub_unsynced_readings 4$/m, 'counted again from the store at start');
       const boots = await call(hub, '/api/v1/agents/box-1/unsynced');
-      assert.deepEqual(boots.body, [{ agent: 'box-1', boot: 'boot-7', gym: 'gym-1', readings: 3, firstStamp: stamped, lastStamp: stamped + 2_000, sensors: ['ble:hr-1'] }]);
+      assert.deepEqual(boots.body, [
+        { agent: 'box-1', boot: 'boot-7', gym: 'gym-1', readings: 3, firstStamp: stamped, lastStamp: stamped + 2_000, sensors: ['ble:hr-1'] },
+        { agent: 'box-1', boot: 'boot-8', gym: 'gym-1', readings: 1, firstStamp: stamped, lastStamp: stamped, sensors: ['ble:hr-1'] },
+      ]);
+      // Corrected to more than ingest.maxReadingAgeMs ago: refused like any reading that old, and discarded.
+      const tooOld = await call(hub, '/api/v1/agents/box-1/unsynced/boot-8/correction', { method: 'POST', body: { offsetMs: -30 * 86_400_000 } });
+      assert.deepEqual(tooOld.body, { agent: 'box-1', boot: 'boot-8', offsetMs: -30 * 86_400_000, moved: 0, refused: 1 });
       const corrected = await call(hub, '/api/v1/agents/box-1/unsynced/boot-7/correction', { method: 'POST', body: { stamped, actual: trueTime } });
       assert.equal(corrected.status, 200, JSON.stringify(corrected.body));
       assert.deepEqual(corrected.body, { agent: 'box-1', boot: 'boot-7', offsetMs: HOURS_3, moved: 3, refused: 0 });

@@ -4,9 +4,10 @@
  * changing value costs about two bytes a reading; the sensor id is paid once per batch.
  */
 import { Packr, Unpackr } from 'msgpackr';
+import { errorMessage } from '@pulsebridge/runtime/errors';
 import { ProtocolError, type BatchRange } from './errors.ts';
 import { METRICS, metricByCode, type MetricId } from './metrics.ts';
-import { countReadings, type SeriesReadings } from './readings.ts';
+import { MAX_DATE_MS, countReadings, type SeriesReadings } from './readings.ts';
 import { WireSyncedBatch, WireUnsyncedBatch } from './schemas.ts';
 import { compileValidator } from './validate.ts';
 
@@ -61,6 +62,8 @@ function toWireSensors(series: readonly SeriesReadings[]): { t0: number; sensors
       const t = s.ts[i]!;
       const v = s.values[i]!;
       if (!Number.isInteger(t)) throw new ProtocolError('invalid', `series ${s.sensor}/${s.metric}: time ${t} is not whole milliseconds`);
+      // What decoding refuses is refused here too, or an outbox would keep chunks it can never read back.
+      if (t < 0 || t > MAX_DATE_MS) throw new ProtocolError('out_of_range', `series ${s.sensor}/${s.metric}: time ${t} is not a valid UTC millisecond`);
       if (!Number.isFinite(v) || v < spec.min || v > spec.max) {
         throw new ProtocolError('out_of_range', `series ${s.sensor}/${s.metric}: value ${v} outside ${spec.min}..${spec.max}`);
       }
@@ -101,7 +104,7 @@ function fromWireSensors(t0: number, sensors: readonly WireSensor[]): SeriesRead
         t += delta;
         q += dvs[i]!;
         const v = q / scale;
-        if (!Number.isSafeInteger(t) || t < 0) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: time ${t} is not a valid UTC millisecond`);
+        if (!Number.isSafeInteger(t) || t < 0 || t > MAX_DATE_MS) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: time ${t} is not a valid UTC millisecond`);
         if (v < spec.min || v > spec.max) throw new ProtocolError('out_of_range', `sensor ${sensor}/${metric}: value ${v} outside ${spec.min}..${spec.max}`);
         ts[i] = t;
         values[i] = v;
@@ -123,6 +126,13 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
   }
   const head = [BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0, t0, sensors];
   return packr.pack(batch.boot === undefined ? head : [...head, batch.boot]);
+}
+
+/** A version field as the refusal names it. Never JSON.stringify: it throws on a BigInt or on deep nesting. */
+function describeVersion(version: unknown): string {
+  if (typeof version === 'number' || typeof version === 'bigint' || typeof version === 'boolean') return String(version);
+  if (typeof version === 'string') return JSON.stringify(version.slice(0, 16));
+  return Array.isArray(version) ? 'of an array' : version === null ? 'null' : `of type ${typeof version}`;
 }
 
 /** The stream and range of a batch whose head is well formed, however broken the rest is. */
@@ -151,13 +161,14 @@ export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): Readin
   try {
     raw = unpackr.unpack(payload);
   } catch (err) {
-    throw new ProtocolError('malformed', `not a MessagePack value: ${(err as Error).message}`);
+    // A RangeError from nesting deeper than the stack lands here too: it is the payload's fault, not the hub's.
+    throw new ProtocolError('malformed', `not a MessagePack value: ${errorMessage(err)}`);
   }
   if (!Array.isArray(raw)) throw new ProtocolError('malformed', 'batch is not an array');
   const range = rangeOf(raw);
   try {
     if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
-    if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${JSON.stringify(raw[0])}; this hub reads version ${BATCH_VERSION}`);
+    if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${describeVersion(raw[0])}; this hub reads version ${BATCH_VERSION}`);
     const [, agent, stream, first, last, floor, flags, t0, sensors, named] = raw.length === 10 ? validateUnsynced.check(raw) : validateSynced.check(raw);
     const clockUnsynced = (flags & FLAG_CLOCK_UNSYNCED) !== 0;
     if (named !== undefined && !clockUnsynced) throw new ProtocolError('invalid', '/9: only a batch with an unconfirmed clock names its boot');

@@ -1,5 +1,8 @@
 import type { MetricId } from './metrics.ts';
 
+/** The latest time a JavaScript Date can hold (UTC ms): a reading stamped later cannot be shown or queried. */
+export const MAX_DATE_MS = 8.64e15;
+
 /** One measurement as a source produces it. `ts` is UTC milliseconds. */
 export interface Reading {
   sensor: string;

@@ -15,6 +15,11 @@ export const SensorId = Type.String({
 });
 
 export const MAX_SENSORS_PER_BATCH = 4_096;
+/**
+ * Highest sequence number a batch may carry: 2^48 readings outlast any outbox (10 000 readings a second for
+ * 890 years), and keeping well below 2^53 leaves the hub's range arithmetic (last + 1, counts) exact.
+ */
+export const MAX_SEQUENCE = 2 ** 48;
 export const MAX_READINGS_PER_SERIES = 100_000;
 
 /** A boot of the agent's machine, as the agent names it (the kernel's boot id, or one the agent keeps for the boot). */
@@ -39,9 +44,9 @@ const wireHead = [
   Type.Literal(1, { description: 'batch format version' }),
   AgentId,
   Type.String({ minLength: 1, maxLength: 32, description: 'outbox stream id: new whenever the agent starts a fresh outbox' }),
-  Type.Integer({ minimum: 0, description: 'first sequence number in the batch' }),
-  Type.Integer({ minimum: 0, description: 'last sequence number in the batch (inclusive)' }),
-  Type.Integer({ minimum: 0, description: 'floor: the agent will never send a sequence number below it again' }),
+  Type.Integer({ minimum: 0, maximum: MAX_SEQUENCE, description: 'first sequence number in the batch' }),
+  Type.Integer({ minimum: 0, maximum: MAX_SEQUENCE, description: 'last sequence number in the batch (inclusive)' }),
+  Type.Integer({ minimum: 0, maximum: MAX_SEQUENCE, description: 'floor: the agent will never send a sequence number below it again' }),
   Type.Integer({ minimum: 0, maximum: 255, description: "flags; bit 0: clock not confirmed, the readings' times are the boot's own wall clock" }),
   Type.Integer({ minimum: 0, description: 't0: base time, UTC ms' }),
   Type.Array(WireSensor, { maxItems: MAX_SENSORS_PER_BATCH }),

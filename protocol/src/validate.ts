@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import { ProtocolError } from './errors.ts';
 import { MESSAGE_KINDS } from './topics.ts';
 
@@ -31,6 +32,20 @@ export type JsonMessage<K extends JsonKind> = Static<(typeof MESSAGE_KINDS)[K]['
 const MAX_JSON_MESSAGE_BYTES = 256 * 1024;
 const jsonValidators = new Map<string, Validator<TSchema>>();
 
+/**
+ * Deletes the own `__proto__` properties JSON.parse creates, which Value.Clean keeps (it looks the key up
+ * with `in`, where every object has one). Once they are gone, a cleaned value is only as deep as its schema.
+ */
+function withoutProtoKeys(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (const item of value) withoutProtoKeys(item);
+  } else if (typeof value === 'object' && value !== null) {
+    if (Object.hasOwn(value, '__proto__')) delete (value as Record<string, unknown>)['__proto__'];
+    for (const item of Object.values(value)) withoutProtoKeys(item);
+  }
+  return value;
+}
+
 /** Parses and validates a JSON message of one kind; throws ProtocolError with a reason. */
 export function decodeJsonMessage<K extends JsonKind>(kind: K, payload: Uint8Array): JsonMessage<K> {
   if (payload.byteLength > MAX_JSON_MESSAGE_BYTES) throw new ProtocolError('too_large', `${kind} message of ${payload.byteLength} bytes`);
@@ -45,7 +60,9 @@ export function decodeJsonMessage<K extends JsonKind>(kind: K, payload: Uint8Arr
     validator = compileValidator(MESSAGE_KINDS[kind].schema);
     jsonValidators.set(kind, validator);
   }
-  return validator.check(value) as JsonMessage<K>;
+  // Unknown properties pass the check (a newer agent may send more), but only the known ones go on: an
+  // unchecked value nested deep enough makes JSON.stringify throw in whatever stores or logs the message.
+  return withoutProtoKeys(Value.Clean(MESSAGE_KINDS[kind].schema, validator.check(value))) as JsonMessage<K>;
 }
 
 export function encodeJsonMessage<K extends JsonKind>(_kind: K, message: JsonMessage<K>): Buffer {

@@ -25,6 +25,8 @@ const RUNS = 5;
 const AGENTS = 20;
 const BATCHES = 20_000;
 const WAVE = 2_000;
+/** The hub's clock: two days after makeBatch's first time, so every reading (a second apart per agent) is inside the time window. */
+const HUB_NOW = 1_700_000_000_000 + 2 * 86_400_000;
 
 /** Counts what ingest publishes without parsing it: the bench measures ingest, not the test transport. */
 class CountingTransport extends FakeTransport {
@@ -96,7 +98,7 @@ async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: s
   const store = new CountingStore();
   const registry = new MemoryAgentRegistry(Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [agentId(i), `gym-${i % 4}`])));
   registry.touch = () => {};
-  const ingest = new Ingest({ transport, registry, store, live: new LiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }) });
+  const ingest = new Ingest({ transport, registry, store, live: new LiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }), now: () => HUB_NOW });
   ingest.start();
   const started = performance.now();
   for (let i = 0; i < batches.length; i += WAVE) {

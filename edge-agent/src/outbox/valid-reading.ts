@@ -1,4 +1,4 @@
-import { METRICS, isMetricId, type Reading } from '@pulsebridge/protocol';
+import { MAX_DATE_MS, METRICS, isMetricId, type Reading } from '@pulsebridge/protocol';
 
 const SENSOR_ID_MAX_LENGTH = 64;
 
@@ -8,7 +8,7 @@ export function isStorableReading(reading: Reading): boolean {
   const { sensor, metric, ts, value } = reading;
   if (typeof sensor !== 'string' || sensor.length === 0 || sensor.length > SENSOR_ID_MAX_LENGTH) return false;
   if (typeof metric !== 'string' || !isMetricId(metric)) return false;
-  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) return false;
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0 || ts > MAX_DATE_MS) return false;
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;
   const spec = METRICS[metric];
   return value >= spec.min && value <= spec.max;

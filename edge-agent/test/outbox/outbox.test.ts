@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Reading } from '@pulsebridge/protocol';
+import { MAX_DATE_MS, type Reading } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { Outbox, OutboxConfig, type PendingChunk } from '../../src/outbox/outbox.ts';
@@ -289,6 +289,7 @@ test('invalid readings are counted and skipped, valid ones kept', (t) => {
     { sensor: 's1', metric: 'heart_rate', ts: T0 + 0.5, value: 120 },
     { sensor: 's1', metric: 'heart_rate', ts: -1, value: 120 },
     { sensor: 's1', metric: 'heart_rate', ts: 2 ** 53, value: 120 },
+    { sensor: 's1', metric: 'heart_rate', ts: MAX_DATE_MS + 1, value: 120 },
     { sensor: '', metric: 'heart_rate', ts: T0, value: 120 },
     { sensor: 'x'.repeat(65), metric: 'heart_rate', ts: T0, value: 120 },
     { sensor: 7, metric: 'heart_rate', ts: T0, value: 120 },

@@ -34,7 +34,7 @@ export interface DedupeOptions {
   maxRangesPerStream?: number;
 }
 
-export class DedupeError extends PulsebridgeError<'not_loaded' | 'invalid_range'> {}
+export class DedupeError extends PulsebridgeError<'not_loaded'> {}
 
 /** Inclusive [first, last]. */
 type Range = readonly [number, number];
@@ -48,6 +48,9 @@ interface StreamState {
 
 export const DEDUPE_DEFAULT_MAX_STREAMS_PER_AGENT = 8;
 export const DEDUPE_DEFAULT_MAX_RANGES_PER_STREAM = 256;
+
+const isSequenceNumber = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+const isSequenceRange = (e: DedupeRange): boolean => isSequenceNumber(e.first) && isSequenceNumber(e.last) && isSequenceNumber(e.floor) && e.last >= e.first;
 
 const streamKey = (agent: string, stream: string): string => `${agent}\u0000${stream}`;
 
@@ -179,15 +182,16 @@ export class Dedupe {
   /**
    * Records stored ranges, in memory and in the database, in one transaction. If the transaction fails,
    * memory is left as it was and the error is thrown.
+   *
+   * An entry that is not a sequence range (reversed, fractional, negative or beyond exact integers) is left
+   * out and returned, while the others are recorded: the entries of one call are the batches of one grouped
+   * store write, often from several agents, and one agent's bad batch must not make the hub forget the others.
    */
-  record(entries: readonly DedupeRange[]): void {
+  record(entries: readonly DedupeRange[]): DedupeRange[] {
     const statements = this.requireLoaded();
-    for (const e of entries) {
-      if (!Number.isSafeInteger(e.first) || !Number.isSafeInteger(e.last) || e.last < e.first) {
-        throw new DedupeError('invalid_range', `range ${e.first}..${e.last} of ${e.agent}/${e.stream} is not a sequence range`);
-      }
-    }
-    if (entries.length === 0) return;
+    const skipped = entries.filter((e) => !isSequenceRange(e));
+    if (skipped.length > 0) entries = entries.filter(isSequenceRange);
+    if (entries.length === 0) return skipped;
 
     // Work on copies so a failed transaction leaves memory consistent with the database.
     const tick = this.clock + 1;
@@ -246,6 +250,7 @@ export class Dedupe {
       streams?.delete(stream);
       if (streams?.size === 0) this.agents.delete(agent);
     }
+    return skipped;
   }
 
   private streamsOf(agent: string): Map<string, StreamState> {

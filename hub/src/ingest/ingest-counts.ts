@@ -5,6 +5,7 @@
 import type { MessageKind, ProtocolErrorCode } from '@pulsebridge/protocol';
 import { Histogram, type Registry } from 'prom-client';
 import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
+import { READING_TIME_PROBLEMS } from './time-window.ts';
 
 /** What became of a readings batch. */
 export type BatchResult =
@@ -49,6 +50,8 @@ export class IngestCounts {
   storeFailures = 0;
   readonly batches = zeros(BATCH_RESULTS);
   readonly rejected = zeros(REJECT_REASONS);
+  /** Readings left out of batches that were otherwise stored, by why (time-window.ts). */
+  readonly readingsRefused = zeros(READING_TIME_PROBLEMS);
   /** Non-readings messages, by kind, then by `ok` or the reason they were refused. */
   readonly messages = new LabelledCounts(['kind', 'result']);
   /** The one histogram: a duration distribution is not a value any component keeps. */
@@ -68,6 +71,13 @@ export class IngestCounts {
       { name: 'pb_hub_ingest_batches_total', help: 'Readings batches received, by what became of them', kind: 'counter', label: 'result', read: () => this.batches },
       { name: 'pb_hub_ingest_readings_total', help: 'Readings durably stored', kind: 'counter', read: () => this.readingsStored },
       { name: 'pb_hub_ingest_rejected_total', help: 'Readings batches refused, by reason', kind: 'counter', label: 'reason', read: () => this.rejected },
+      {
+        name: 'pb_hub_ingest_readings_refused_total',
+        help: 'Readings left out of a stored batch, by reason: too_old or too_far_ahead of the hub clock',
+        kind: 'counter',
+        label: 'reason',
+        read: () => this.readingsRefused,
+      },
       { name: 'pb_hub_ingest_queue_readings', help: 'Readings waiting for the store, the write in flight included', kind: 'gauge', read: queuedReadings },
       {
         name: 'pb_hub_ingest_store_failures_total',

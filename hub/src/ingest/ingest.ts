@@ -38,6 +38,19 @@ export const IngestConfig = Type.Object(
     retryDelayMs: Type.Integer({ minimum: 1, default: 500, description: 'First wait before retrying a failed store write; doubles up to maxRetryDelayMs' }),
     maxRetryDelayMs: Type.Integer({ minimum: 1, default: 30_000 }),
     drainTimeoutMs: Type.Integer({ minimum: 0, default: 10_000, description: 'How long stop() keeps trying to write what is queued' }),
+    maxReadingAgeMs: Type.Integer({
+      minimum: 1,
+      default: 8 * 24 * 3_600_000,
+      description:
+        'Readings stamped longer ago than this (by the hub clock) are refused and counted, the rest of their batch stored: ' +
+        'a day above the agent outbox.maxAgeMs default (7 days), so what an outbox may still hold, sent a little late, is kept',
+    }),
+    maxReadingLeadMs: Type.Integer({
+      minimum: 0,
+      default: 300_000,
+      description:
+        'Readings stamped further than this ahead of the hub clock are refused and counted: agents set their clock from the hub, so minutes cover drift between corrections',
+    }),
     rejectLogIntervalMs: Type.Integer({
       minimum: 0,
       default: 60_000,

@@ -20,8 +20,9 @@ import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
 import type { Dedupe } from './dedupe.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
+import { readingsInWindow, type ReadingTimeWindow } from './time-window.ts';
 
-export interface ReadingsQueueConfig {
+export interface ReadingsQueueConfig extends ReadingTimeWindow {
   maxBatchBytes: number;
   maxWriteReadings: number;
   maxWriteDelayMs: number;
@@ -163,6 +164,8 @@ export class ReadingsWriteQueue {
       counts.batch('in_progress');
       return;
     }
+    // Unsynced times are not wrong yet, only unconfirmed: the window judges true times.
+    if (!batch.clockUnsynced) batch = this.withoutReadingsOutOfWindow(agent, batch);
     const readings = countReadings(batch.series);
     // One batch larger than the whole queue would never fit; an empty queue takes it (maxBatchBytes bounds it).
     if (this.queue.length > 0 && this.queued + readings > this.config.maxQueuedReadings) {
@@ -174,6 +177,31 @@ export class ReadingsWriteQueue {
     this.queuedKeys.add(key);
     this.queued += readings;
     this.scheduleFlush();
+  }
+
+  /** The batch without the readings stamped outside the hub's time window, which are counted and logged. */
+  private withoutReadingsOutOfWindow(agent: string, batch: ReadingBatch): ReadingBatch {
+    const now = this.context.now();
+    const { series, refused } = readingsInWindow(batch.series, now, this.config);
+    if (refused.too_old === 0 && refused.too_far_ahead === 0) return batch;
+    const { counts } = this.context;
+    counts.readingsRefused.too_old += refused.too_old;
+    counts.readingsRefused.too_far_ahead += refused.too_far_ahead;
+    this.context.logLimited(
+      agent,
+      'readings:time_window',
+      {
+        stream: batch.stream,
+        first: batch.first,
+        last: batch.last,
+        refused,
+        hubTime: now,
+        maxReadingAgeMs: this.config.maxReadingAgeMs,
+        maxReadingLeadMs: this.config.maxReadingLeadMs,
+      },
+      'readings stamped outside the time window around the hub clock refused; the rest of the batch is stored',
+    );
+    return { ...batch, series };
   }
 
   private scheduleFlush(): void {
@@ -250,7 +278,14 @@ export class ReadingsWriteQueue {
     counts.readingsStored += readings;
 
     try {
-      this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      const skipped = this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      for (const e of skipped)
+        this.context.logLimited(
+          e.agent,
+          'dedupe:invalid_range',
+          { stream: e.stream, first: e.first, last: e.last, floor: e.floor },
+          'stored batch has no valid sequence range; resends of it will be written again',
+        );
     } catch (err) {
       // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');

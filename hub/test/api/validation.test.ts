@@ -66,6 +66,10 @@ const CASES: { path: string; param: string; detail?: RegExp }[] = [
   { path: '/api/v1/agents/%E0%A4%A', param: 'id' },
   { path: '/api/v1/live?metric=steps', param: 'metric' },
   { path: '/api/v1/live?agent=a%20b', param: 'agent' },
+  { path: `${R}&metric=power&sensor[]=x`, param: 'sensor[]', detail: /unknown parameter/ },
+  { path: `${R}&metric=power&%zz=1`, param: '%zz', detail: /unknown parameter/ },
+  { path: `${R}&metric=power&cursor=${b64('['.repeat(150) + ']'.repeat(150))}`, param: 'cursor' },
+  { path: `${R}&metric=power&cursor=${b64('{"v":1,"f":123456789012345678901234567890,"s":0,"q":"x"}')}`, param: 'cursor', detail: /corrupted/ },
 ];
 
 test('every kind of bad input is a 400 problem naming the parameter, and no store is queried', async () => {

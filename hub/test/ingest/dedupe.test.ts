@@ -149,7 +149,7 @@ describe('Dedupe', () => {
     db.close();
   });
 
-  test('refuses to record before load() and rejects reversed or non-integer ranges', () => {
+  test('refuses to record before load(), and leaves out reversed or non-integer ranges while recording the others of the same call', () => {
     const db = new Database(':memory:');
     const dedupe = new Dedupe({ db });
     assert.equal(dedupe.isDuplicate('a1', 's1', 0, 0), false);
@@ -158,19 +158,18 @@ describe('Dedupe', () => {
       (err: unknown) => err instanceof DedupeError && err.code === 'not_loaded',
     );
     dedupe.load();
-    for (const [first, last] of [
-      [5, 4],
-      [0.5, 2],
-      [Number.NaN, 3],
-    ] as const) {
-      assert.throws(
-        () => dedupe.record([entry(first, last)]),
-        (err: unknown) => err instanceof DedupeError && err.code === 'invalid_range',
-      );
-    }
+    const bad = [entry(5, 4), entry(0.5, 2), entry(Number.NaN, 3), entry(2 ** 53, 2 ** 53), entry(-1, 0), entry(0, 1, { floor: 2 ** 53 })];
+    for (const e of bad) assert.deepEqual(dedupe.record([e]), [e]);
     assert.deepEqual(storedRanges(db, 'a1', 's1'), []);
     assert.equal(dedupe.isDuplicate('a1', 's1', 0, 1), false);
     assert.equal(dedupe.isDuplicate('a1', 's1', 5, 4), false, 'a reversed query is never a duplicate');
+
+    const good = [entry(0, 9, { agent: 'a2' }), entry(0, 4, { agent: 'a3', stream: 's9' })];
+    assert.deepEqual(dedupe.record([good[0]!, ...bad, good[1]!]), bad);
+    assert.deepEqual(storedRanges(db, 'a2', 's1'), [[0, 9]]);
+    assert.deepEqual(storedRanges(db, 'a3', 's9'), [[0, 4]]);
+    assert.equal(dedupe.isDuplicate('a2', 's1', 0, 9), true);
+    assert.equal(dedupe.isDuplicate('a3', 's9', 0, 4), true);
     db.close();
   });
 });

@@ -14,7 +14,8 @@ import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 
 export const GOOD = 'gym-a-1';
 export const BAD = 'gym-b-1';
-export const HUB_TIME = 1_750_000_000_000;
+/** A day after the times of makeBatch (fakes.ts): inside the time window, as a live agent's readings are. */
+export const HUB_TIME = 1_700_000_000_000 + 86_400_000;
 
 export interface IngestSetup {
   transport: FakeTransport;

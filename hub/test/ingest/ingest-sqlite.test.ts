@@ -15,7 +15,7 @@ import { LiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import { FakeTransport } from './fakes.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
-import { waitFor } from './ingest-harness.ts';
+import { HUB_TIME, waitFor } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,6 +34,7 @@ async function startHub(): Promise<{ transport: FakeTransport; store: SqliteSeri
     live: new LiveBus(),
     dedupe: new Dedupe({ db }),
     log,
+    now: () => HUB_TIME,
   });
   ingest.start();
   return {

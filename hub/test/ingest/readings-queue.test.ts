@@ -16,7 +16,7 @@ import { LiveBus } from '../../src/live/live-bus.ts';
 import { FakeTransport, captureLogger, makeBatch } from './fakes.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 import { storedRanges } from './dedupe-state.ts';
-import { BAD, GOOD, ackOf, setupIngest, waitFor, type IngestSetup } from './ingest-harness.ts';
+import { BAD, GOOD, HUB_TIME, ackOf, setupIngest, waitFor, type IngestSetup } from './ingest-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -260,6 +260,7 @@ describe('Readings write queue', () => {
       live: liveBus,
       dedupe: new Dedupe({ db }),
       log: captureLogger().log,
+      now: () => HUB_TIME,
     });
     ingest.start();
     transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 3 }));
@@ -400,6 +401,7 @@ describe('Readings write queue: bad input', () => {
 
 test('encodeBatch-made batches decode through ingest with several sensors and metrics intact', async () => {
   const s = setupIngest();
+  const T = HUB_TIME - 60_000;
   const payload = encodeBatch({
     agent: GOOD,
     stream: 'mix',
@@ -408,18 +410,18 @@ test('encodeBatch-made batches decode through ingest with several sensors and me
     floor: 0,
     clockUnsynced: false,
     series: [
-      { sensor: 'ant:pwr:1', metric: 'power', ts: [1000, 2000, 3000], values: [250, -5, 300] },
-      { sensor: 'ant:pwr:1', metric: 'cadence', ts: [1000, 2000], values: [90.5, 91] },
-      { sensor: 'gps:1', metric: 'latitude', ts: [1500], values: [47.3769123] },
+      { sensor: 'ant:pwr:1', metric: 'power', ts: [T + 1000, T + 2000, T + 3000], values: [250, -5, 300] },
+      { sensor: 'ant:pwr:1', metric: 'cadence', ts: [T + 1000, T + 2000], values: [90.5, 91] },
+      { sensor: 'gps:1', metric: 'latitude', ts: [T + 1500], values: [47.3769123] },
     ],
   });
   s.transport.deliver(GOOD, 'readings', payload);
   await waitFor('the ack', () => s.transport.acks().length === 1);
-  assert.deepEqual(await s.store.readRaw({ sensor: 'ant:pwr:1', metric: 'cadence', from: 0, to: 10_000 }, 10), [
-    { ts: 1000, value: 90.5 },
-    { ts: 2000, value: 91 },
+  assert.deepEqual(await s.store.readRaw({ sensor: 'ant:pwr:1', metric: 'cadence', from: T, to: T + 10_000 }, 10), [
+    { ts: T + 1000, value: 90.5 },
+    { ts: T + 2000, value: 91 },
   ]);
-  assert.deepEqual(await s.store.readRaw({ sensor: 'gps:1', metric: 'latitude', from: 0, to: 10_000 }, 10), [{ ts: 1500, value: 47.3769123 }]);
+  assert.deepEqual(await s.store.readRaw({ sensor: 'gps:1', metric: 'latitude', from: T, to: T + 10_000 }, 10), [{ ts: T + 1500, value: 47.3769123 }]);
   assert.equal(await s.store.count({ sensor: 'ant:pwr:1' }), 5);
   await s.close();
 });
