@@ -236,3 +236,19 @@ test('a store failure while correcting is a 503 problem and the boot stays held'
     assert.equal((await api.store.readUnsynced({ agent: 'box-1', boot: 'boot-a', from: 0, metric: 'power' as MetricId }, 10)).length, 1);
   });
 });
+
+test('the OpenAPI document describes the correction body and each method; a wrong method is 405', async () => {
+  await withApi(async (api) => {
+    const doc = (await (await api.get('/api/v1/openapi.json', {})).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>>;
+    };
+    const correction = doc.paths['/api/v1/agents/{id}/unsynced/{boot}/correction']!;
+    assert.deepEqual(Object.keys(correction), ['post']);
+    assert.deepEqual(Object.keys(correction['post']!.requestBody!.content['application/json']!.schema.properties).sort(), ['actual', 'offsetMs', 'stamped']);
+    assert.deepEqual(Object.keys(doc.paths['/api/v1/agents/{id}/unsynced/{boot}']!), ['delete']);
+    const wrong = await api.get('/api/v1/agents/box-1/unsynced/boot-a/correction');
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
+    await readProblem(wrong);
+  });
+});
