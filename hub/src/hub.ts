@@ -23,10 +23,12 @@ import type { HubTransport } from './broker/transport.ts';
 import { defaultHubClientId, type HubConfig } from './config.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { readingTimeProblem } from './ingest/time-window.ts';
 import { LiveBus } from './live/live-bus.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
+import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
@@ -127,10 +129,24 @@ export class Hub {
       this.store = store;
       await store.start();
 
+      const unsynced = new UnsyncedTally({ store, log });
+      unsynced.register(this.metrics);
+      await unsynced.refresh();
+
       const live = new LiveBus();
       const transport = this.createTransport(registry);
       this.transport = transport;
-      const ingest = new Ingest({ transport, registry, store, live, dedupe: new Dedupe({ db }), log, metrics: this.metrics, ...config.ingest });
+      const ingest = new Ingest({
+        transport,
+        registry,
+        store,
+        live,
+        dedupe: new Dedupe({ db }),
+        log,
+        metrics: this.metrics,
+        onUnsyncedStored: () => void unsynced.refresh(),
+        ...config.ingest,
+      });
       this.ingest = ingest;
       ingest.start();
       await transport.start();
@@ -144,6 +160,9 @@ export class Hub {
         adminToken,
         log,
         ready: () => this.ready(),
+        unsynced,
+        // A corrected reading meets the window any reading meets at ingest, around the clock at correction time.
+        acceptsReadingTime: (ts) => readingTimeProblem(ts, Date.now(), config.ingest) === undefined,
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });

@@ -8,6 +8,16 @@ import type { AgentRecord, AgentRegistry } from '../src/registry/agent-registry.
 import { SeriesStoreError } from '../src/storage/series/errors.ts';
 import { compareSeries } from '../src/storage/series/series-query.ts';
 import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from '../src/storage/series/series-store.ts';
+import {
+  correctedTime,
+  sortUnsyncedPoints,
+  type UnsyncedBoot,
+  type UnsyncedCorrection,
+  type UnsyncedMove,
+  type UnsyncedPoint,
+  type UnsyncedSelector,
+  type UnsyncedWrite,
+} from '../src/storage/series/unsynced.ts';
 
 export interface StoredPoint {
   gym: string;
@@ -18,8 +28,16 @@ export interface StoredPoint {
   value: number;
 }
 
+export interface UnsyncedStoredPoint extends StoredPoint {
+  boot: string;
+}
+
 export class MemorySeriesStore implements SeriesStore {
   private readonly byKey = new Map<string, StoredPoint>();
+  /** Readings held apart, keyed like the real stores: (agent, boot, sensor, metric, ts as stamped). */
+  readonly unsynced = new Map<string, UnsyncedStoredPoint>();
+  /** Every writeUnsynced() call with the number of readings it carried. */
+  readonly unsyncedWriteCalls: { batches: number; readings: number }[] = [];
   /** Every write() call with the number of readings it carried, failed ones included. */
   readonly writeCalls: { batches: number; readings: number; failed: boolean }[] = [];
   readonly rawCalls: { selector: SeriesSelector; limit: number }[] = [];
@@ -144,6 +162,72 @@ export class MemorySeriesStore implements SeriesStore {
 
   async count(filter: SeriesFilter): Promise<number> {
     return this.matching(filter).length;
+  }
+
+  async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {
+    let readings = 0;
+    for (const b of batches) for (const s of b.series) readings += s.ts.length;
+    this.unsyncedWriteCalls.push({ batches: batches.length, readings });
+    if (this.gate) await this.gate.promise;
+    if (this.failWritesWith) throw this.failWritesWith;
+    for (const { gym, agent, boot, series } of batches) {
+      for (const s of series) {
+        for (let i = 0; i < s.ts.length; i++) {
+          const key = `${agent}\u0000${boot}\u0000${s.sensor}\u0000${s.metric}\u0000${s.ts[i]!}`;
+          if (!this.unsynced.has(key)) this.unsynced.set(key, { gym, agent, boot, sensor: s.sensor, metric: s.metric, ts: s.ts[i]!, value: s.values[i]! });
+        }
+      }
+    }
+  }
+
+  private unsyncedOf(agent: string, boot: string): UnsyncedStoredPoint[] {
+    return [...this.unsynced.values()].filter((p) => p.agent === agent && p.boot === boot);
+  }
+
+  async listUnsynced(filter: { agent?: string }): Promise<UnsyncedBoot[]> {
+    if (this.failReadsWith) throw this.failReadsWith;
+    const boots = new Map<string, UnsyncedBoot>();
+    for (const p of this.unsynced.values()) {
+      if (filter.agent !== undefined && p.agent !== filter.agent) continue;
+      const key = `${p.agent}\u0000${p.boot}`;
+      const boot = boots.get(key) ?? { gym: p.gym, agent: p.agent, boot: p.boot, readings: 0, firstStamp: p.ts, lastStamp: p.ts, sensors: [] };
+      boot.readings++;
+      boot.firstStamp = Math.min(boot.firstStamp, p.ts);
+      boot.lastStamp = Math.max(boot.lastStamp, p.ts);
+      if (!boot.sensors.includes(p.sensor)) boot.sensors = [...boot.sensors, p.sensor].sort();
+      boots.set(key, boot);
+    }
+    return [...boots.values()].sort((a, b) => a.agent.localeCompare(b.agent) || a.boot.localeCompare(b.boot));
+  }
+
+  async readUnsynced(selector: UnsyncedSelector, limit: number): Promise<UnsyncedPoint[]> {
+    if (this.failReadsWith) throw this.failReadsWith;
+    const points = this.unsyncedOf(selector.agent, selector.boot)
+      .filter((p) => p.ts >= selector.from && (selector.sensor === undefined || p.sensor === selector.sensor) && (selector.metric === undefined || p.metric === selector.metric))
+      .map(({ sensor, metric, ts, value }) => ({ sensor, metric, ts, value }));
+    return sortUnsyncedPoints(points).slice(0, limit);
+  }
+
+  async correctUnsynced(correction: UnsyncedCorrection): Promise<UnsyncedMove> {
+    if (this.failWritesWith) throw this.failWritesWith;
+    let moved = 0;
+    let refused = 0;
+    for (const p of this.unsyncedOf(correction.agent, correction.boot)) {
+      const ts = correctedTime(p.ts, correction);
+      if (ts === undefined) refused++;
+      else {
+        this.add(p.gym, p.agent, [{ sensor: p.sensor, metric: p.metric, ts: [ts], values: [p.value] }]);
+        moved++;
+      }
+    }
+    await this.discardUnsynced(correction.agent, correction.boot);
+    return { moved, refused };
+  }
+
+  async discardUnsynced(agent: string, boot: string): Promise<number> {
+    const points = this.unsyncedOf(agent, boot);
+    for (const p of points) this.unsynced.delete(`${p.agent}\u0000${p.boot}\u0000${p.sensor}\u0000${p.metric}\u0000${p.ts}`);
+    return points.length;
   }
 }
 

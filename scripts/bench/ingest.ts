@@ -58,6 +58,21 @@ class CountingStore implements SeriesStore {
   async count(): Promise<number> {
     return this.readings;
   }
+  async writeUnsynced(batches: readonly SeriesWrite[]): Promise<void> {
+    await this.write(batches);
+  }
+  async listUnsynced(): Promise<never[]> {
+    return [];
+  }
+  async readUnsynced(): Promise<never[]> {
+    return [];
+  }
+  async correctUnsynced(): Promise<{ moved: number; refused: number }> {
+    return { moved: 0, refused: 0 };
+  }
+  async discardUnsynced(): Promise<number> {
+    return 0;
+  }
 }
 
 const agentId = (i: number): string => `gym-${i % 4}-box-${i}`;

@@ -5,7 +5,8 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './problem.ts';
 import type { Agent, AgentPathParams, AgentsQuery } from './schemas.ts';
 
-export function agentView(record: AgentRecord): Agent {
+/** `unsyncedReadings`: readings of the agent held apart because their boot's clock was never confirmed. */
+export function agentView(record: AgentRecord, unsyncedReadings = 0): Agent {
   const status = record.status;
   return {
     id: record.id,
@@ -16,22 +17,24 @@ export function agentView(record: AgentRecord): Agent {
     outbox: status?.outbox ? { ...status.outbox } : null,
     sources: status?.sources ?? {},
     sensors: record.inventory ?? [],
+    unsyncedReadings,
   };
 }
 
-export function agentsRoutes(options: { registry: AgentRegistry }) {
+export function agentsRoutes(options: { registry: AgentRegistry; unsyncedOf?: (agent: string) => number }) {
   const { registry } = options;
+  const unsyncedOf = options.unsyncedOf ?? (() => 0);
   return {
     async listAgents(ctx: ApiContext, input: { query: Static<typeof AgentsQuery> }): Promise<void> {
       const { gym } = input.query;
       const agents = await registry.list();
-      ctx.body = agents.filter((a) => gym === undefined || a.gym === gym).map(agentView);
+      ctx.body = agents.filter((a) => gym === undefined || a.gym === gym).map((a) => agentView(a, unsyncedOf(a.id)));
     },
 
     async getAgent(ctx: ApiContext, input: { params: Static<typeof AgentPathParams> }): Promise<void> {
       const record = await registry.get(input.params.id);
       if (!record) throw new ApiError('not_found', `no agent with id ${input.params.id}`);
-      ctx.body = agentView(record);
+      ctx.body = agentView(record, unsyncedOf(record.id));
     },
   };
 }

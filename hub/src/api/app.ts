@@ -19,6 +19,9 @@ import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
 import { OPERATIONS, type Operation, type OperationName } from './operations.ts';
 import { readingsRoutes } from './readings-routes.ts';
 import { compileQuery } from './query.ts';
+import { compileBody } from './body.ts';
+import { unsyncedRoutes } from './unsynced-routes.ts';
+import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
 import { problemResponses, requestTracking } from './request-tracking.ts';
 
 export interface ApiDeps {
@@ -37,11 +40,19 @@ export interface ApiDeps {
   /** How long /readyz waits for `ready()` before calling the hub not ready. */
   readyTimeoutMs?: number;
   version?: string;
+  /**
+   * Counts of readings held apart per agent. Default: one of the API's own, registered in `metrics`; the hub
+   * passes the one ingest also refreshes.
+   */
+  unsynced?: UnsyncedTally;
+  /** The check ingest applies to the time of any reading; readings corrected through the API pass it too. Default: any time. */
+  acceptsReadingTime?: (ts: number) => boolean;
 }
 
 type Input<O extends Operation> = {
   query: O['query'] extends TObject ? Static<O['query']> : Record<string, never>;
   params: O['params'] extends TObject ? Static<O['params']> : Record<string, never>;
+  body: O['body'] extends TObject ? Static<O['body']> : Record<string, never>;
 };
 type Handler<O extends Operation> = (ctx: ApiContext, input: Input<O>) => Promise<void>;
 type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
@@ -49,12 +60,13 @@ type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
 const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
 const DEFAULT_READY_TIMEOUT_MS = 2_000;
 
-/** Validates path and query before a handler sees them: handlers only get typed, checked input. */
+/** Validates path, query and body before a handler sees them: handlers only get typed, checked input. */
 function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>): void {
   // Public operations (probes, docs) ignore their query: monitoring tools add cache busters.
   const query = operation.auth === 'none' ? undefined : compileQuery(operation.query ?? NO_PARAMETERS);
   const params = operation.params ? compileQuery(operation.params) : undefined;
-  router.get(operation.operationId, operation.path, async (ctx) => {
+  const body = operation.body ? compileBody(operation.body) : undefined;
+  router[operation.method ?? 'get'](operation.operationId, operation.path, async (ctx) => {
     let raw = ctx.query;
     if (operation.auth === 'bearer_or_query' && 'access_token' in raw) {
       raw = { ...raw };
@@ -63,9 +75,17 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
     const input = {
       query: query ? query.parse(raw) : {},
       params: params ? params.parse(ctx.params) : {},
+      body: body ? await body.parse(ctx) : {},
     } as Input<Operation>;
     await handler(ctx, input);
   });
+}
+
+function ownUnsyncedTally(deps: ApiDeps, log: Logger): UnsyncedTally {
+  const tally = new UnsyncedTally({ store: deps.store, log });
+  tally.register(deps.metrics);
+  void tally.refresh();
+  return tally;
 }
 
 export function createApi(deps: ApiDeps): Koa<ApiState> {
@@ -73,13 +93,22 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const log = deps.log.child({ ns: 'api' });
   const readyTimeoutMs = deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   const operations: Readonly<Record<OperationName, Operation>> = OPERATIONS;
-  const operationByPath = new Map(Object.values(operations).map((o) => [o.path, o]));
+  const operationByRoute = new Map(Object.values(operations).map((o) => [`${(o.method ?? 'get').toUpperCase()} ${o.path}`, o]));
+  const operationOf = (path: string, methods: readonly string[]): Operation | undefined => {
+    for (const method of methods) {
+      const operation = operationByRoute.get(`${method} ${path}`);
+      if (operation) return operation;
+    }
+    return undefined;
+  };
 
   // First: a bad token must fail before anything is registered in the shared metrics registry.
   const authenticate = bearerAuth({ token: deps.adminToken, acceptsQueryToken: (ctx) => ctx.state.operation?.auth === 'bearer_or_query' });
   const liveStreams = new LiveStreams({ bus: deps.live, log, metrics: deps.metrics, shutdown: deps.shutdown, ...deps.liveStreams });
-  const agents = agentsRoutes({ registry: deps.registry });
+  const tally = deps.unsynced ?? ownUnsyncedTally(deps, log);
+  const agents = agentsRoutes({ registry: deps.registry, unsyncedOf: (agent) => tally.of(agent) });
   const readings = readingsRoutes({ store: deps.store, now });
+  const unsynced = unsyncedRoutes({ store: deps.store, registry: deps.registry, tally, acceptsReadingTime: deps.acceptsReadingTime ?? (() => true), log });
   const openApi = buildOpenApiDocument(operations, {
     title: 'Pulsebridge hub API',
     version: deps.version ?? '1',
@@ -112,6 +141,10 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     listSeries: readings.listSeries,
     readings: readings.readings,
     rollups: readings.rollups,
+    listUnsynced: unsynced.listUnsynced,
+    readUnsynced: unsynced.readUnsynced,
+    correctUnsynced: unsynced.correctUnsynced,
+    discardUnsynced: unsynced.discardUnsynced,
     live: async (ctx, input) => {
       const filter: LiveFilter = { ...input.query };
       await liveStreams.serve(ctx, filter);
@@ -141,8 +174,8 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   app.use(problemResponses(log));
   app.use(async (ctx, next) => {
     // Resolved here, before auth, so that refused requests are still counted under their route.
-    const layer = router.match(ctx.path, ctx.method).pathAndMethod.find((l) => operationByPath.has(String(l.path)));
-    const operation = layer ? operationByPath.get(String(layer.path)) : undefined;
+    const layer = router.match(ctx.path, ctx.method).pathAndMethod.find((l) => operationOf(String(l.path), l.methods) !== undefined);
+    const operation = layer ? operationOf(String(layer.path), layer.methods) : undefined;
     if (operation) {
       ctx.state.operation = operation;
       ctx.state.route = operation.path;

@@ -88,8 +88,9 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
       security: security(operation),
     };
     if (operation.description) entry['description'] = operation.description;
+    if (operation.body) entry['requestBody'] = { required: true, content: { 'application/json': { schema: plain(operation.body) } } };
     const path = openApiPath(operation.path);
-    paths[path] = { ...paths[path], get: entry };
+    paths[path] = { ...paths[path], [operation.method ?? 'get']: entry };
   }
   const infoObject: JsonObject = { title: info.title, version: info.version };
   if (info.description) infoObject['description'] = info.description;
@@ -140,6 +141,10 @@ export function renderDocsPage(document: JsonObject): string {
           `<tr><td><code>${escapeHtml(String(p['name']))}</code></td><td>${escapeHtml(String(p['in']))}</td><td>${p['required'] ? 'yes' : ''}</td>` +
           `<td>${escapeHtml(schemaSummary(p['schema']))}</td><td>${escapeHtml(String(p['description'] ?? ''))}</td></tr>`,
       );
+      const bodySchema = (op['requestBody'] as JsonObject | undefined)?.['content'] as Record<string, JsonObject> | undefined;
+      const bodyFields = Object.entries(((bodySchema?.['application/json']?.['schema'] as JsonObject | undefined)?.['properties'] ?? {}) as Record<string, JsonObject>).map(
+        ([name, schema]) => `<li><code>${escapeHtml(name)}</code> ${escapeHtml(String(schema['description'] ?? schemaSummary(schema)))}</li>`,
+      );
       const responsesHtml = Object.entries(op['responses'] as Record<string, JsonObject>).map(
         ([status, r]) => `<li><b>${escapeHtml(status)}</b> ${escapeHtml(String(r['description'] ?? ''))}</li>`,
       );
@@ -151,6 +156,7 @@ export function renderDocsPage(document: JsonObject): string {
           (params.length > 0
             ? `<table><thead><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th><th>description</th></tr></thead><tbody>${params.join('')}</tbody></table>`
             : '') +
+          (bodyFields.length > 0 ? `<p>JSON body:</p><ul>${bodyFields.join('')}</ul>` : '') +
           `<ul>${responsesHtml.join('')}</ul></section>`,
       );
     }

@@ -20,6 +20,15 @@ import {
   SeriesList,
   SeriesQuery,
 } from './schemas.ts';
+import {
+  UnsyncedBootList,
+  UnsyncedBootParams,
+  UnsyncedCorrected,
+  UnsyncedCorrectionBody,
+  UnsyncedDiscarded,
+  UnsyncedReadingsPage,
+  UnsyncedReadingsQuery,
+} from './unsynced-schemas.ts';
 
 /**
  * `none`: open to anyone (probes, scrapers, API description). `bearer`: admin token in the Authorization
@@ -27,8 +36,12 @@ import {
  */
 export type AuthMode = 'none' | 'bearer' | 'bearer_or_query';
 
+export type HttpMethod = 'get' | 'post' | 'delete';
+
 export interface Operation {
   readonly operationId: string;
+  /** Default 'get'. */
+  readonly method?: HttpMethod;
   /** In @koa/router syntax (`/api/v1/agents/:id`); also the `route` label of the HTTP metrics. */
   readonly path: string;
   readonly tag: string;
@@ -37,6 +50,8 @@ export interface Operation {
   readonly auth: AuthMode;
   readonly query?: TObject;
   readonly params?: TObject;
+  /** A JSON request body, validated like the query. */
+  readonly body?: TObject;
   readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema };
   /** Problems this operation answers with, besides the ones any request can get (unauthorized, internal). */
   readonly problems: readonly ProblemCode[];
@@ -140,6 +155,58 @@ export const OPERATIONS = {
     query: LiveQuery,
     response: { description: 'text/event-stream of `readings` events', contentType: 'text/event-stream', schema: LiveEvent },
     problems: ['invalid_parameter', 'too_many_clients', 'unavailable'],
+  },
+  listUnsynced: {
+    operationId: 'listUnsyncedBoots',
+    path: `${API_PREFIX}/agents/:id/unsynced`,
+    tag: 'unsynced',
+    summary: "Boots of one agent whose readings are held apart because the boot's clock was never confirmed",
+    description:
+      "Readings stamped by a boot that never met the hub carry that boot's own wall clock, which may be hours or years off. " +
+      'They are stored, but kept out of /readings, /rollups and /live until corrected or discarded.',
+    auth: 'bearer',
+    params: AgentPathParams,
+    response: { description: 'The boots held, by boot id (empty when none)', contentType: JSON_TYPE, schema: UnsyncedBootList },
+    problems: ['invalid_parameter', 'not_found', 'unavailable'],
+  },
+  readUnsynced: {
+    operationId: 'getUnsyncedReadings',
+    path: `${API_PREFIX}/agents/:id/unsynced/:boot/readings`,
+    tag: 'unsynced',
+    summary: 'Readings held of one boot, at their stamped times, one page at a time',
+    description: 'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading exactly once.',
+    auth: 'bearer',
+    params: UnsyncedBootParams,
+    query: UnsyncedReadingsQuery,
+    response: { description: 'A page of readings', contentType: JSON_TYPE, schema: UnsyncedReadingsPage },
+    problems: ['invalid_parameter', 'not_found', 'unavailable'],
+  },
+  correctUnsynced: {
+    operationId: 'correctUnsyncedBoot',
+    method: 'post',
+    path: `${API_PREFIX}/agents/:id/unsynced/:boot/correction`,
+    tag: 'unsynced',
+    summary: "Moves one boot's readings into their series, each at its stamped time plus an offset",
+    description:
+      "Give `offsetMs`, or a pair: `stamped` (a time as the boot's clock showed it) and `actual` (the true time then). Corrected " +
+      'readings pass the checks of any reading; those refused are discarded and counted. Once done the boot is gone: a repeated ' +
+      'request answers 404 and moves nothing twice.',
+    auth: 'bearer',
+    params: UnsyncedBootParams,
+    body: UnsyncedCorrectionBody,
+    response: { description: 'What was moved', contentType: JSON_TYPE, schema: UnsyncedCorrected },
+    problems: ['invalid_parameter', 'not_found', 'unavailable'],
+  },
+  discardUnsynced: {
+    operationId: 'discardUnsyncedBoot',
+    method: 'delete',
+    path: `${API_PREFIX}/agents/:id/unsynced/:boot`,
+    tag: 'unsynced',
+    summary: 'Deletes every reading held of one boot',
+    auth: 'bearer',
+    params: UnsyncedBootParams,
+    response: { description: 'How many readings were deleted', contentType: JSON_TYPE, schema: UnsyncedDiscarded },
+    problems: ['invalid_parameter', 'not_found', 'unavailable'],
   },
   openapi: {
     operationId: 'getOpenApi',

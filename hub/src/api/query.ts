@@ -38,7 +38,8 @@ function allowedLiterals(schema: TSchema): string[] | undefined {
   return values;
 }
 
-function describeFailure(type: ValueErrorType, schema: TSchema, message: string): string {
+/** What a failed check says about one value, in words for the client. */
+export function describeFailure(type: ValueErrorType, schema: TSchema, message: string): string {
   switch (type) {
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';

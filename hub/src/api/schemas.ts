@@ -109,6 +109,7 @@ export const Agent = Type.Object({
   outbox: Type.Union([OutboxView, Type.Null()]),
   sources: Type.Record(Type.String(), Type.Object({ state: SourceState, detail: Type.Optional(Type.String()) })),
   sensors: Type.Array(SensorInfo, { description: 'Sensors the agent last reported seeing' }),
+  unsyncedReadings: Type.Integer({ minimum: 0, description: "Readings held apart because their boot's clock was never confirmed: see /agents/{id}/unsynced" }),
 });
 export type Agent = Static<typeof Agent>;
 export const AgentList = Type.Array(Agent);

@@ -78,6 +78,8 @@ export interface IngestDependencies {
   metrics?: Registry;
   /** Wall clock, UTC ms: status times, presence and the hub time sent to agents. */
   now?: () => number;
+  /** Called after readings of an unconfirmed clock were stored apart from the series. */
+  onUnsyncedStored?: () => void;
 }
 
 /** Settings left out take their defaults from IngestConfig; the settings are checked where the config loads. */
@@ -107,7 +109,14 @@ export class Ingest {
     this.tasks = new Tasks(this.log);
     this.context = new IngestContext(o.registry, counts, this.log, now, o.transport, new LogRepeats(this.log, { intervalMs: this.config.rejectLogIntervalMs }), this.tasks);
     this.presence = new AgentPresence(o.registry, now, this.log);
-    this.readings = new ReadingsWriteQueue({ config: this.config, context: this.context, store: o.store, live: o.live, dedupe: o.dedupe });
+    this.readings = new ReadingsWriteQueue({
+      config: this.config,
+      context: this.context,
+      store: o.store,
+      live: o.live,
+      dedupe: o.dedupe,
+      ...(o.onUnsyncedStored ? { onUnsyncedStored: o.onUnsyncedStored } : {}),
+    });
     if (o.metrics) counts.register(o.metrics, () => this.readings.queuedReadings);
   }
 

@@ -11,12 +11,13 @@
  * and logged; the rest of their batch is stored and acknowledged. Problems on the hub's side (registry or
  * store unavailable, queue full, agent not enrolled yet) get no ack: the agent resends later.
  */
-import { ProtocolError, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
+import { ProtocolError, UNKNOWN_BOOT, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
 import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentMessage } from '../broker/transport.ts';
 import type { LiveBus } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
+import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
 import type { Dedupe } from './dedupe.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
@@ -68,9 +69,19 @@ export class ReadingsWriteQueue {
   private writing: Promise<boolean> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSuspectGroup = 0;
+  private readonly onUnsyncedStored: () => void;
 
-  constructor(options: { config: ReadingsQueueConfig; context: IngestContext; store: SeriesStore; live: LiveBus; dedupe: Dedupe }) {
+  constructor(options: {
+    config: ReadingsQueueConfig;
+    context: IngestContext;
+    store: SeriesStore;
+    live: LiveBus;
+    dedupe: Dedupe;
+    /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
+    onUnsyncedStored?: () => void;
+  }) {
     this.config = options.config;
+    this.onUnsyncedStored = options.onUnsyncedStored ?? (() => {});
     this.context = options.context;
     this.store = options.store;
     this.live = options.live;
@@ -244,11 +255,10 @@ export class ReadingsWriteQueue {
 
   private async writeGroup(group: QueuedBatch[], readings: number): Promise<boolean> {
     const { counts, log } = this.context;
-    const writes: SeriesWrite[] = group.map((q) => ({ gym: q.gym, agent: q.agent, series: q.batch.series }));
     const started = performance.now();
     let result: WriteResult;
     try {
-      result = await this.store.write(writes);
+      result = await this.storeGroup(group);
     } catch (err) {
       counts.writeSeconds?.observe((performance.now() - started) / 1000);
       if (err instanceof SeriesStoreError && (err.code === 'invalid_write' || err.code === 'write_rejected')) {
@@ -283,9 +293,11 @@ export class ReadingsWriteQueue {
       // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
     }
-    // Live subscribers see what is stored: the series the store refused are left out.
+    // Live subscribers see what is stored, as it happens: the series the store refused are left out, and so are
+    // readings whose true time is unknown (they are listed under /unsynced).
     const refusedSeries = new Set(result.refused.map((r) => `${r.batch}\u0000${r.sensor}\u0000${r.metric}`));
     for (const [b, q] of group.entries()) {
+      if (q.batch.clockUnsynced) continue;
       const series = refusedSeries.size === 0 ? q.batch.series : q.batch.series.filter((s) => !refusedSeries.has(`${b}\u0000${s.sensor}\u0000${s.metric}`));
       try {
         if (series.length > 0 || q.batch.series.length === 0) this.live.publish({ gym: q.gym, agent: q.agent, series });
@@ -315,6 +327,32 @@ export class ReadingsWriteQueue {
       );
     }
     return total;
+  }
+
+  /**
+   * Readings of an unconfirmed clock go to the store's unsynced side, apart from the series: their times are
+   * their boot's own wall clock, which an operator may correct later. Both writes are idempotent, so a retry
+   * after the second failed writes the first again harmlessly. A refused series names its batch's index in
+   * the group.
+   */
+  private async storeGroup(group: readonly QueuedBatch[]): Promise<WriteResult> {
+    const synced: SeriesWrite[] = [];
+    const syncedAt: number[] = [];
+    const unsynced: UnsyncedWrite[] = [];
+    for (const [i, { gym, agent, batch }] of group.entries()) {
+      if (batch.clockUnsynced) {
+        unsynced.push({ gym, agent, boot: batch.boot ?? UNKNOWN_BOOT, series: batch.series });
+      } else {
+        synced.push({ gym, agent, series: batch.series });
+        syncedAt.push(i);
+      }
+    }
+    const result = synced.length > 0 ? await this.store.write(synced) : { refused: [] };
+    if (unsynced.length > 0) {
+      await this.store.writeUnsynced(unsynced);
+      this.onUnsyncedStored();
+    }
+    return { refused: result.refused.map((r) => ({ ...r, batch: syncedAt[r.batch]! })) };
   }
 
   /**

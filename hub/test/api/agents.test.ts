@@ -42,9 +42,10 @@ test('GET /api/v1/agents lists every agent with its last reported state', async 
       outbox: { readings: 120, bytes: 4_096, oldestAgeMs: 2_500, dropped: 3 },
       sources: { ble: { state: 'running' }, ant: { state: 'unavailable', detail: 'no USB stick' } },
       sensors: [{ id: 'ble:c0:ff:ee:00:11:22', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }],
+      unsyncedReadings: 0,
     });
     const never = agents.find((a) => a['id'] === 'box-2');
-    assert.deepEqual(never, { id: 'box-2', gym: 'gym-b', online: false, lastSeen: null, version: null, outbox: null, sources: {}, sensors: [] });
+    assert.deepEqual(never, { id: 'box-2', gym: 'gym-b', online: false, lastSeen: null, version: null, outbox: null, sources: {}, sensors: [], unsyncedReadings: 0 });
   });
 });
 

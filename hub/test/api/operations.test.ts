@@ -1,7 +1,7 @@
 /** Probes, metrics, the API description, and how the API behaves around errors and requests in general. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OPERATIONS } from '../../src/api/operations.ts';
+import { OPERATIONS, type Operation } from '../../src/api/operations.ts';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
 import { AUTH, readProblem, startApi, withApi } from './harness.ts';
 
@@ -80,13 +80,14 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
     const doc = JSON.parse(await response.text()) as Json;
     assert.equal(doc['openapi'], '3.1.0');
     const paths = doc['paths'] as Record<string, Record<string, Json>>;
-    const expected = Object.values(OPERATIONS).map((o) => o.path.replace(/:(\w+)/g, '{$1}'));
+    const operations: readonly Operation[] = Object.values(OPERATIONS);
+    const expected = new Set(operations.map((o) => o.path.replace(/:(\w+)/g, '{$1}')));
     assert.deepEqual(Object.keys(paths).sort(), [...expected].sort());
 
     const operationIds = new Set<string>();
     for (const [path, methods] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(methods)) {
-        assert.equal(method, 'get');
+        assert.equal(method, operations.find((o) => o.operationId === op['operationId'])?.method ?? 'get', `${path}: the operation's method`);
         assert.ok(!operationIds.has(op['operationId'] as string), 'operation ids are unique');
         operationIds.add(op['operationId'] as string);
         assert.ok((op['responses'] as Json)['200'], `${path}: 200 documented`);
@@ -135,7 +136,9 @@ test('GET /api/v1/docs renders every operation and problem type without external
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
     const html = await response.text();
-    for (const op of Object.values(OPERATIONS)) assert.ok(html.includes(`GET ${op.path.replace(/:(\w+)/g, '{$1}')}`), op.path);
+    for (const op of Object.values(OPERATIONS) as Operation[]) {
+      assert.ok(html.includes(`${(op.method ?? 'get').toUpperCase()} ${op.path.replace(/:(\w+)/g, '{$1}')}`), op.path);
+    }
     assert.ok(html.includes('id="problem-invalid_parameter"'));
     assert.ok(html.includes('href="openapi.json"'));
     assert.ok(!/<script|https?:\/\//.test(html.replace(/https:\/\/json-schema\.org[^"<]*/g, '')), 'no scripts, no external links');

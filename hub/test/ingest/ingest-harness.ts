@@ -7,7 +7,7 @@ import type { AckMessage } from '@pulsebridge/protocol';
 import { Registry } from 'prom-client';
 import { until } from '@pulsebridge/runtime';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
-import { Ingest, type IngestConfig } from '../../src/ingest/ingest.ts';
+import { Ingest, type IngestConfig, type IngestOptions } from '../../src/ingest/ingest.ts';
 import { LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
 import { FakeTransport, captureLogger } from './fakes.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
@@ -35,7 +35,9 @@ export interface IngestSetup {
   close(): Promise<void>;
 }
 
-export function setupIngest(settings: Partial<IngestConfig> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus } = {}): IngestSetup {
+export function setupIngest(
+  settings: Partial<IngestConfig> & Pick<IngestOptions, 'onUnsyncedStored'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus } = {},
+): IngestSetup {
   const { dbPath, store: givenStore, live: givenLive, ...config } = settings;
   const transport = new FakeTransport();
   const registry = new MemoryAgentRegistry({ [GOOD]: 'gym-a', [BAD]: 'gym-b' });

@@ -631,5 +631,206 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       30_000,
       { maxSeriesPerAgent: 4, seriesCacheEntries: 2 },
     );
+
+    contractTest('unsynced readings are kept apart: no read, rollup, series list or count sees them; each boot is listed', async (store) => {
+      const stamped = [
+        [T0 - 3_600_000, 60],
+        [T0 - 3_599_000, 61],
+      ] as const;
+      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'heart_rate', [[T0, 70]])] }]);
+      await store.writeUnsynced([
+        { gym: 'g1', agent: 'a1', boot: 'boot-1', series: [series('s1', 'heart_rate', stamped), series('s0', 'power', [[T0 - 3_500_000, 200]])] },
+        { gym: 'g1', agent: 'a1', boot: 'boot-2', series: [series('s1', 'heart_rate', [[T0 + 5, 65]])] },
+        { gym: 'g2', agent: 'a2', boot: 'unknown', series: [series('s9', 'cadence', [[T0, 90]])] },
+      ]);
+      const wide = { from: T0 - 86_400_000, to: T0 + 86_400_000 };
+      assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'heart_rate', ...wide }, 100), raw([[T0, 70]]));
+      assert.deepEqual(await store.readRaw({ sensor: 's0', metric: 'power', ...wide }, 100), []);
+      assert.deepEqual(
+        (await store.readRollup({ sensor: 's1', metric: 'heart_rate', ...wide }, 86_400_000)).map((r) => r.count),
+        [1],
+      );
+      assert.equal(await store.count({}), 1);
+      assert.deepEqual(await listAll(store, {}), [{ gym: 'g1', agent: 'a1', sensor: 's1', metric: 'heart_rate' }]);
+
+      assert.deepEqual(await store.listUnsynced({}), [
+        { gym: 'g1', agent: 'a1', boot: 'boot-1', readings: 3, firstStamp: T0 - 3_600_000, lastStamp: T0 - 3_500_000, sensors: ['s0', 's1'] },
+        { gym: 'g1', agent: 'a1', boot: 'boot-2', readings: 1, firstStamp: T0 + 5, lastStamp: T0 + 5, sensors: ['s1'] },
+        { gym: 'g2', agent: 'a2', boot: 'unknown', readings: 1, firstStamp: T0, lastStamp: T0, sensors: ['s9'] },
+      ]);
+      assert.deepEqual(
+        (await store.listUnsynced({ agent: 'a2' })).map((b) => b.boot),
+        ['unknown'],
+      );
+      assert.deepEqual(await store.listUnsynced({ agent: 'a3' }), []);
+    });
+
+    contractTest('writing the same unsynced readings again stores nothing twice; one stamp in two boots is two readings', async (store) => {
+      const points = Array.from({ length: 20 }, (_, i) => [T0 + i * 1_000, i] as const);
+      const batch = { gym: 'g1', agent: 'a1', boot: 'b1', series: [series('s1', 'power', points)] };
+      await store.writeUnsynced([batch]);
+      await store.writeUnsynced([batch, batch]);
+      await store.writeUnsynced([{ ...batch, boot: 'b2' }]);
+      assert.deepEqual(
+        (await store.listUnsynced({ agent: 'a1' })).map((b) => [b.boot, b.readings]),
+        [
+          ['b1', 20],
+          ['b2', 20],
+        ],
+      );
+    });
+
+    contractTest('readUnsynced: oldest stamp first, ties by sensor then metric, from inclusive, at most limit, narrowed by sensor and metric', async (store) => {
+      await store.writeUnsynced([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          boot: 'b1',
+          series: [
+            series('s2', 'power', [
+              [T0, 1],
+              [T0 + 10, 2],
+            ]),
+            series('s1', 'power', [
+              [T0, 3],
+              [T0 + 10, 4],
+            ]),
+            series('s1', 'cadence', [
+              [T0 + 10, 5],
+              [T0 + 20, 6],
+            ]),
+          ],
+        },
+        { gym: 'g1', agent: 'a1', boot: 'b2', series: [series('s1', 'power', [[T0 + 10, 99]])] },
+      ]);
+      const all = [
+        { sensor: 's1', metric: 'power', ts: T0, value: 3 },
+        { sensor: 's2', metric: 'power', ts: T0, value: 1 },
+        { sensor: 's1', metric: 'cadence', ts: T0 + 10, value: 5 },
+        { sensor: 's1', metric: 'power', ts: T0 + 10, value: 4 },
+        { sensor: 's2', metric: 'power', ts: T0 + 10, value: 2 },
+        { sensor: 's1', metric: 'cadence', ts: T0 + 20, value: 6 },
+      ];
+      assert.deepEqual(await store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0 }, 100), all);
+      // A limit that cuts through readings of one stamp keeps the same order.
+      assert.deepEqual(await store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0 }, 3), all.slice(0, 3));
+      assert.deepEqual(await store.readUnsynced({ agent: 'a1', boot: 'b1', from: T0 + 10 }, 2), all.slice(2, 4));
+      assert.deepEqual(await store.readUnsynced({ agent: 'a1', boot: 'b1', from: T0 + 21 }, 10), []);
+      assert.deepEqual(
+        await store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0, sensor: 's1', metric: 'power' }, 10),
+        all.filter((p) => p.sensor === 's1' && p.metric === 'power'),
+      );
+      assert.deepEqual(
+        await store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0, metric: 'cadence' }, 10),
+        all.filter((p) => p.metric === 'cadence'),
+      );
+      assert.deepEqual(await store.readUnsynced({ agent: 'a1', boot: 'nope', from: 0 }, 10), []);
+    });
+
+    contractTest('correctUnsynced moves one boot into its series at stamp + offset, drops what the check refuses, and forgets the boot', async (store) => {
+      const offset = 3 * 3_600_000;
+      await store.write([{ gym: 'g1', agent: 'a1', series: [series('s1', 'heart_rate', [[T0 + 1_000, 80]])] }]);
+      await store.writeUnsynced([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          boot: 'b1',
+          series: [
+            series('s1', 'heart_rate', [
+              [T0 - offset, 60],
+              [T0 - offset + 500, 61],
+              // Corrected onto a reading the series already holds: the series keeps one reading there.
+              [T0 - offset + 1_000, 62],
+              [T0 - offset + 9_000, 63],
+            ]),
+            series('s2', 'power', [[T0 - offset + 2, 250]]),
+          ],
+        },
+        { gym: 'g1', agent: 'a1', boot: 'b2', series: [series('s1', 'heart_rate', [[T0 - offset, 99]])] },
+      ]);
+      const refusedAt = T0 + 9_000;
+      const result = await store.correctUnsynced({ agent: 'a1', boot: 'b1', offsetMs: offset, accepts: (ts) => ts !== refusedAt });
+      assert.deepEqual(result, { moved: 4, refused: 1 });
+      const range = { from: T0 - 86_400_000, to: T0 + 86_400_000 };
+      const heart = await store.readRaw({ sensor: 's1', metric: 'heart_rate', agent: 'a1', ...range }, 100);
+      assert.deepEqual(
+        heart.map((p) => p.ts),
+        [T0, T0 + 500, T0 + 1_000],
+      );
+      assert.deepEqual(
+        heart.filter((p) => p.ts !== T0 + 1_000),
+        raw([
+          [T0, 60],
+          [T0 + 500, 61],
+        ]),
+      );
+      assert.deepEqual(await store.readRaw({ sensor: 's2', metric: 'power', ...range }, 100), raw([[T0 + 2, 250]]));
+      assert.deepEqual(
+        sortSeries(await listAll(store, { agent: 'a1' })),
+        sortSeries([
+          { gym: 'g1', agent: 'a1', sensor: 's1', metric: 'heart_rate' },
+          { gym: 'g1', agent: 'a1', sensor: 's2', metric: 'power' },
+        ]),
+      );
+      assert.deepEqual(
+        (await store.listUnsynced({})).map((b) => b.boot),
+        ['b2'],
+        'the corrected boot is gone, the other is untouched',
+      );
+      // Repeated: nothing left to move, nothing shifted twice.
+      assert.deepEqual(await store.correctUnsynced({ agent: 'a1', boot: 'b1', offsetMs: offset, accepts: () => true }), { moved: 0, refused: 0 });
+      assert.equal(await store.count({ agent: 'a1' }), 4);
+    });
+
+    contractTest('a correction that would put a reading before 1970 refuses that reading instead of failing', async (store) => {
+      await store.writeUnsynced([
+        {
+          gym: 'g1',
+          agent: 'a1',
+          boot: 'b1',
+          series: [
+            series('s1', 'cadence', [
+              [1_000, 1],
+              [T0, 2],
+            ]),
+          ],
+        },
+      ]);
+      assert.deepEqual(await store.correctUnsynced({ agent: 'a1', boot: 'b1', offsetMs: -2_000, accepts: () => true }), { moved: 1, refused: 1 });
+      assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'cadence', from: 0, to: T0 + 1 }, 10), raw([[T0 - 2_000, 2]]));
+    });
+
+    contractTest('discardUnsynced deletes one boot and says how many readings it held', async (store) => {
+      await store.writeUnsynced([
+        { gym: 'g1', agent: 'a1', boot: 'b1', series: [series('s1', 'power', [[T0, 1]]), series('s2', 'power', [[T0, 2]])] },
+        { gym: 'g1', agent: 'a1', boot: 'b2', series: [series('s1', 'power', [[T0, 3]])] },
+        { gym: 'g1', agent: 'a2', boot: 'b1', series: [series('s1', 'power', [[T0, 4]])] },
+      ]);
+      assert.equal(await store.discardUnsynced('a1', 'b1'), 2);
+      assert.equal(await store.discardUnsynced('a1', 'b1'), 0);
+      assert.equal(await store.discardUnsynced('a1', 'never'), 0);
+      assert.deepEqual(
+        (await store.listUnsynced({})).map((b) => `${b.agent}/${b.boot}`),
+        ['a1/b2', 'a2/b1'],
+      );
+      assert.equal(await store.count({}), 0);
+    });
+
+    contractTest('invalid unsynced calls are refused with invalid_write or invalid_query, naming the field', async (store) => {
+      const ok = { gym: 'g1', agent: 'a1', boot: 'b1', series: [series('s1', 'power', [[T0, 1]])] };
+      await assertInvalid(store.writeUnsynced([ok, { ...ok, boot: '' }]), 'invalid_write', '[1].boot');
+      await assertInvalid(store.writeUnsynced([{ ...ok, boot: 'has space' }]), 'invalid_write', '[0].boot');
+      await assertInvalid(store.writeUnsynced([{ ...ok, series: [series('s1', 'power', [[T0, Number.NaN]])] }]), 'invalid_write');
+      await assertInvalid(store.writeUnsynced([{ ...ok, agent: 'not an agent' }]), 'invalid_write');
+      assert.deepEqual(await store.listUnsynced({}), [], 'a refused call stores nothing');
+      await assertInvalid(store.listUnsynced({ agent: 'bad agent' }), 'invalid_query', 'agent');
+      await assertInvalid(store.readUnsynced({ agent: 'a1', boot: 'b\n1', from: 0 }, 10), 'invalid_query', 'boot');
+      await assertInvalid(store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0.5 }, 10), 'invalid_query', 'from');
+      await assertInvalid(store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0 }, 0), 'invalid_query', 'limit');
+      await assertInvalid(store.readUnsynced({ agent: 'a1', boot: 'b1', from: 0, metric: 'bogus' as MetricId }, 10), 'invalid_query', 'metric');
+      await assertInvalid(store.correctUnsynced({ agent: 'a1', boot: 'b1', offsetMs: 1.5, accepts: () => true }), 'invalid_query', 'offsetMs');
+      await assertInvalid(store.correctUnsynced({ agent: 'a1', boot: "b'1", offsetMs: 0, accepts: () => true }), 'invalid_query', 'boot');
+      await assertInvalid(store.discardUnsynced('a1', ''), 'invalid_query', 'boot');
+    });
   });
 }

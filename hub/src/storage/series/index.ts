@@ -12,6 +12,7 @@ import { SqliteSeriesStore } from './sqlite-series-store.ts';
 import type { SeriesStore } from './series-store.ts';
 
 export type * from './series-store.ts';
+export type * from './unsynced.ts';
 export { SeriesStoreError, type SeriesStoreErrorCode } from './errors.ts';
 export { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, MAX_RAW_LIMIT, MAX_ROLLUP_STEPS, MAX_SERIES_PAGE } from './series-query.ts';
 export { SqliteSeriesStore, type SqliteSeriesStoreOptions } from './sqlite-series-store.ts';

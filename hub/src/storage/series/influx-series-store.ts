@@ -29,6 +29,21 @@ import { SeriesStoreError } from './errors.ts';
 import { LruCache } from './lru-cache.ts';
 import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites, compareSeries } from './series-query.ts';
 import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
+import { escapeTag, nanos, quote } from './influx-line.ts';
+import { InfluxUnsynced, type TaggedRows } from './influx-unsynced.ts';
+import {
+  checkBoot,
+  checkCorrection,
+  checkUnsyncedFilter,
+  checkUnsyncedSelector,
+  checkUnsyncedWrites,
+  type UnsyncedBoot,
+  type UnsyncedCorrection,
+  type UnsyncedMove,
+  type UnsyncedPoint,
+  type UnsyncedSelector,
+  type UnsyncedWrite,
+} from './unsynced.ts';
 
 export interface InfluxSeriesStoreOptions {
   url: string;
@@ -57,22 +72,12 @@ export const MEASUREMENT = 'readings';
 /** InfluxDB keeps times as int64 nanoseconds: from 1677-09-21 to 2262-04-11. */
 const MAX_TIME_MS = 9_223_372_036_853;
 
-// Line protocol escapes these three in tag values; series-query.ts refuses the characters it cannot escape.
-const escapeTag = (value: string): string => value.replace(/[,= ]/g, '\\$&');
-
-/** An InfluxQL string literal. */
-function quote(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-const nanos = (ms: number): string => (BigInt(ms) * 1_000_000n).toString();
-
 const seriesKey = (agent: string, sensor: string, metric: string): string => `${agent}\u0000${sensor}\u0000${metric}`;
 const sensorMetric = (sensor: string, metric: string): string => `${sensor}\u0000${metric}`;
 
 interface QueryResult {
   statement_id?: number;
-  series?: { name?: string; columns: string[]; values?: unknown[][] }[];
+  series?: { name?: string; tags?: Record<string, string>; columns: string[]; values?: unknown[][] }[];
   error?: string;
 }
 
@@ -90,6 +95,14 @@ export class InfluxSeriesStore implements SeriesStore {
   private influx: InfluxDB | undefined;
   private httpAgent: HttpAgent | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** From the X-Influxdb-Version header: 1.x and 2.x delete points through different APIs. */
+  private serverVersion = '';
+  private readonly unsynced = new InfluxUnsynced({
+    queryTagged: (statement, what) => this.queryTagged(statement, what),
+    writeLines: (lines) => this.writeLines(this.started(), lines),
+    writeSeries: (batches) => this.write(batches),
+    deleteSeries: (measurement, tags) => this.deleteSeries(measurement, tags),
+  });
 
   constructor(options: InfluxSeriesStoreOptions) {
     this.options = {
@@ -165,7 +178,7 @@ export class InfluxSeriesStore implements SeriesStore {
     const influx = this.started();
     const { admitted, refused, created } = await this.admit(batches);
     const lines = toLines(admitted);
-    if (lines.length > 0) await this.sendLines(influx, lines);
+    await this.writeLines(influx, lines);
     for (const key of created) this.knownSeries.set(key, true);
     return { refused };
   }
@@ -225,7 +238,8 @@ export class InfluxSeriesStore implements SeriesStore {
     return have;
   }
 
-  private async sendLines(influx: InfluxDB, lines: string[]): Promise<void> {
+  private async writeLines(influx: InfluxDB, lines: string[]): Promise<void> {
+    if (lines.length === 0) return;
     const { pointsPerRequest, concurrentRequests } = this.options;
     let next = 0;
     const sendRemaining = async (): Promise<void> => {
@@ -309,6 +323,50 @@ export class InfluxSeriesStore implements SeriesStore {
     return typeof n === 'number' ? n : 0;
   }
 
+  async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {
+    this.started();
+    checkUnsyncedWrites(batches);
+    await this.unsynced.write(batches);
+  }
+
+  async listUnsynced(filter: { agent?: string }): Promise<UnsyncedBoot[]> {
+    this.started();
+    checkUnsyncedFilter(filter);
+    return this.unsynced.list(filter);
+  }
+
+  async readUnsynced(selector: UnsyncedSelector, limit: number): Promise<UnsyncedPoint[]> {
+    this.started();
+    checkUnsyncedSelector(selector, limit);
+    return this.unsynced.read(selector, limit);
+  }
+
+  async correctUnsynced(correction: UnsyncedCorrection): Promise<UnsyncedMove> {
+    this.started();
+    checkCorrection(correction);
+    return this.unsynced.move(correction);
+  }
+
+  async discardUnsynced(agent: string, boot: string): Promise<number> {
+    this.started();
+    checkBoot(agent, boot);
+    return this.unsynced.discard(agent, boot);
+  }
+
+  /** 1.x: DROP SERIES (InfluxQL). 2.x has no InfluxQL delete: its delete API takes a predicate. */
+  private async deleteSeries(measurement: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    this.started();
+    const pairs = Object.entries(tags);
+    if (/^v?[2-9]\./.test(this.serverVersion)) {
+      const predicate = [`_measurement="${measurement}"`, ...pairs.map(([key, value]) => `${key}="${value}"`)].join(' AND ');
+      const url = `${this.options.url}/api/v2/delete?${new URLSearchParams({ org: this.options.org, bucket: this.options.bucket })}`;
+      const body = JSON.stringify({ start: '1970-01-01T00:00:00Z', stop: new Date(MAX_TIME_MS).toISOString(), predicate });
+      await this.request(url, { method: 'POST', body, contentType: 'application/json' }, 'a delete');
+      return;
+    }
+    await this.query(`DROP SERIES FROM "${measurement}" WHERE ${pairs.map(([key, value]) => `"${key}" = ${quote(value)}`).join(' AND ')}`, 'a delete');
+  }
+
   private started(): InfluxDB {
     if (!this.influx) throw new SeriesStoreError('not_started', 'the series store is not started');
     return this.influx;
@@ -371,10 +429,15 @@ export class InfluxSeriesStore implements SeriesStore {
 
   /** Runs one InfluxQL statement and returns the rows of its (single) result series. */
   private async query(statement: string, what: string): Promise<unknown[][]> {
+    return (await this.queryTagged(statement, what)).flatMap((series) => series.rows);
+  }
+
+  /** Runs one InfluxQL statement and returns each result series (one per GROUP BY group) with its tags. */
+  private async queryTagged(statement: string, what: string): Promise<TaggedRows[]> {
     const body = new URLSearchParams({ db: this.queryDb, q: statement, epoch: 'ms', chunked: 'true', chunk_size: '10000' });
     if (this.queryRp) body.set('rp', this.queryRp);
     const text = await this.request(this.queryUrl, { method: 'POST', body }, what);
-    const rows: unknown[][] = [];
+    const results: TaggedRows[] = [];
     // Chunked answers are one JSON document per line; chunking also avoids the server's max-row-limit.
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
@@ -387,19 +450,21 @@ export class InfluxSeriesStore implements SeriesStore {
       const error = doc.error ?? doc.results?.find((r) => r.error)?.error;
       if (error) throw new SeriesStoreError('query_failed', `InfluxDB refused ${what}: ${error}`);
       for (const result of doc.results ?? []) {
-        for (const series of result.series ?? []) rows.push(...(series.values ?? []));
+        for (const series of result.series ?? []) results.push({ tags: series.tags ?? {}, rows: series.values ?? [] });
       }
     }
-    return rows;
+    return results;
   }
 
-  private async request(url: string, init: { method: string; body?: URLSearchParams }, what: string): Promise<string> {
+  private async request(url: string, init: { method: string; body?: URLSearchParams | string; contentType?: string }, what: string): Promise<string> {
     const { token, timeoutMs } = this.options;
     let response: Response;
     let text: string;
     const abort = new AbortController();
     const exchange = async (): Promise<[Response, string]> => {
-      const answer = await fetch(url, { ...init, headers: token ? { Authorization: `Token ${token}` } : {}, signal: abort.signal });
+      const headers: Record<string, string> = token ? { Authorization: `Token ${token}` } : {};
+      if (init.contentType) headers['Content-Type'] = init.contentType;
+      const answer = await fetch(url, { method: init.method, ...(init.body === undefined ? {} : { body: init.body }), headers, signal: abort.signal });
       return [answer, await answer.text()];
     };
     try {
@@ -413,6 +478,7 @@ export class InfluxSeriesStore implements SeriesStore {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new SeriesStoreError('query_failed', `cannot reach InfluxDB for ${what}: ${cause?.code ?? cause?.message ?? errorMessage(err)}`, { cause: err });
     }
+    this.serverVersion = response.headers.get('X-Influxdb-Version') ?? this.serverVersion;
     if (!response.ok) {
       throw new SeriesStoreError('query_failed', `InfluxDB answered ${what} with HTTP ${response.status}: ${text.slice(0, 500).trim()}`);
     }

@@ -3,6 +3,7 @@
  * Every adapter passes the one contract suite in hub/test/storage/series-contract.ts.
  */
 import type { MetricId, SeriesReadings } from '@pulsebridge/protocol';
+import type { UnsyncedReadingsStore } from './unsynced.ts';
 
 /** Readings of one agent, tagged with the gym the hub knows the agent belongs to. */
 export interface SeriesWrite {
@@ -76,7 +77,8 @@ export interface WriteResult {
   refused: RefusedSeries[];
 }
 
-export interface SeriesStore {
+/** The regular series, and (UnsyncedReadingsStore) readings of unconfirmed clocks held apart from them. */
+export interface SeriesStore extends UnsyncedReadingsStore {
   start(): Promise<void>;
   stop(): Promise<void>;
   /**

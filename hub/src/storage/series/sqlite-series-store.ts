@@ -24,6 +24,20 @@ import { SeriesStoreError } from './errors.ts';
 import { LruCache } from './lru-cache.ts';
 import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
 import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
+import { SqliteUnsynced } from './sqlite-unsynced.ts';
+import {
+  checkBoot,
+  checkCorrection,
+  checkUnsyncedFilter,
+  checkUnsyncedSelector,
+  checkUnsyncedWrites,
+  type UnsyncedBoot,
+  type UnsyncedCorrection,
+  type UnsyncedMove,
+  type UnsyncedPoint,
+  type UnsyncedSelector,
+  type UnsyncedWrite,
+} from './unsynced.ts';
 
 export interface SqliteSeriesStoreOptions {
   /** The database file, e.g. `<dataDir>/series.db`; its folder is created if missing. */
@@ -88,6 +102,7 @@ export class SqliteSeriesStore implements SeriesStore {
   /** By row count: a series of n readings costs ceil(n / ROWS_PER_INSERT) statements, the last one shorter. */
   private readonly insertStatements = new Map<number, { statement: Statement<[number[]]>; params: number[] }>();
   private writeAll: ((batches: readonly SeriesWrite[], pending: PendingWrite) => void) | undefined;
+  private unsynced: SqliteUnsynced | undefined;
 
   constructor(options: SqliteSeriesStoreOptions) {
     this.path = options.path;
@@ -120,6 +135,7 @@ export class SqliteSeriesStore implements SeriesStore {
       db.pragma('temp_store = MEMORY');
       this.migrate(db);
       this.statements = this.prepare(db);
+      this.unsynced = new SqliteUnsynced(db);
     } catch (err) {
       db.close();
       if (err instanceof SeriesStoreError) throw err;
@@ -154,6 +170,7 @@ export class SqliteSeriesStore implements SeriesStore {
     this.db = undefined;
     this.statements = undefined;
     this.writeAll = undefined;
+    this.unsynced = undefined;
     this.rollupStatements.clear();
     this.insertStatements.clear();
     db.close();
@@ -219,6 +236,60 @@ export class SqliteSeriesStore implements SeriesStore {
     checkFilter(filter);
     const unfiltered = filter.gym === undefined && filter.agent === undefined && filter.sensor === undefined;
     return this.reading('a count', () => (unfiltered ? statements.countAll.get() : statements.countFiltered.get(filterParams(filter)))?.n ?? 0);
+  }
+
+  async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedWrites(batches);
+    try {
+      unsynced.write(batches);
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `write of unsynced readings to ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async listUnsynced(filter: { agent?: string }): Promise<UnsyncedBoot[]> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedFilter(filter);
+    return this.reading('a listing of unsynced boots', () => unsynced.list(filter));
+  }
+
+  async readUnsynced(selector: UnsyncedSelector, limit: number): Promise<UnsyncedPoint[]> {
+    const unsynced = this.openUnsynced();
+    checkUnsyncedSelector(selector, limit);
+    return this.reading('an unsynced read', () => unsynced.readPoints(selector, limit));
+  }
+
+  async correctUnsynced(correction: UnsyncedCorrection): Promise<UnsyncedMove> {
+    const unsynced = this.openUnsynced();
+    const writeAll = this.writeAll!;
+    checkCorrection(correction);
+    const pending: PendingWrite = { added: new Map(), seriesOfAgent: new Map(), refused: [] };
+    let result: UnsyncedMove;
+    try {
+      result = unsynced.move(correction, (batches) => writeAll(batches, pending));
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `correction of boot ${correction.boot} in ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+    for (const [key, id] of pending.added) this.seriesIds.set(key, id);
+    // Readings of new series past the agent's limit are not stored: refused like those the check refuses.
+    const overLimit = pending.refused.reduce((sum, r) => sum + r.readings, 0);
+    return overLimit === 0 ? result : { moved: result.moved - overLimit, refused: result.refused + overLimit };
+  }
+
+  async discardUnsynced(agent: string, boot: string): Promise<number> {
+    const unsynced = this.openUnsynced();
+    checkBoot(agent, boot);
+    try {
+      return unsynced.discard(agent, boot);
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `discarding boot ${boot} in ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  private openUnsynced(): SqliteUnsynced {
+    if (!this.unsynced) throw notStarted();
+    return this.unsynced;
   }
 
   private reading<T>(what: string, read: () => T): T {

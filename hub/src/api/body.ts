@@ -1,0 +1,58 @@
+/**
+ * JSON request bodies: read within a size bound and validated by the operation's schema, every failure an
+ * ApiError naming the field (or `body`), so bad input is a 400 before a handler sees it.
+ */
+import { type Static, type TObject } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { ApiContext } from './context.ts';
+import { invalidParameter } from './problem.ts';
+import { describeFailure } from './query.ts';
+
+/** Every body this API takes is a handful of fields. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface BodyParser<T extends TObject> {
+  parse(ctx: ApiContext): Promise<Static<T>>;
+}
+
+async function readJson(ctx: ApiContext): Promise<unknown> {
+  const type = ctx.is('application/json');
+  if (type === null) throw invalidParameter('body', 'is required: a JSON object (Content-Type: application/json)');
+  if (type === false) throw invalidParameter('body', `must be application/json, not ${ctx.get('Content-Type')}`);
+  const declared = Number(ctx.get('Content-Length') || 0);
+  if (declared > MAX_BODY_BYTES) throw invalidParameter('body', `larger than ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw invalidParameter('body', `larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw invalidParameter('body', 'is not valid JSON');
+  }
+}
+
+export function compileBody<T extends TObject>(schema: T): BodyParser<T> {
+  const compiled = TypeCompiler.Compile(schema);
+  const known = Object.keys(schema.properties);
+  return {
+    async parse(ctx) {
+      const body = await readJson(ctx);
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidParameter('body', 'must be a JSON object');
+      const unknown = Object.keys(body).find((name) => !known.includes(name));
+      if (unknown !== undefined) throw invalidParameter(unknown.slice(0, 64), `unknown field; accepted: ${known.join(', ')}`);
+      if (compiled.Check(body)) return body;
+      const first = compiled.Errors(body).First();
+      const name = first?.path.split('/')[1] || 'body';
+      const detail = first
+        ? typeof first.schema.description === 'string' && first.schema.anyOf
+          ? `expected ${first.schema.description}`
+          : describeFailure(first.type, first.schema, first.message)
+        : 'invalid';
+      throw invalidParameter(name, detail);
+    },
+  };
+}
