@@ -201,6 +201,31 @@ describe('Hub', { timeout: 60_000 }, () => {
     }
   });
 
+  test('an agent is online while connected, and a restarted hub shows it offline until it connects again', async () => {
+    const dataDir = join(dir, 'restart-presence');
+    let hub = new Hub(hubConfig(dataDir), { log });
+    await hub.start();
+    const { secret } = await enroll(hub, 'box-p', 'gym-1');
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-p', secret), false);
+    client.on('error', () => undefined);
+    try {
+      await until('box-p online on connecting, before any status', async () => (await agentRecord(hub, 'box-p'))?.online === true, 5_000);
+      await client.publishAsync(topics.of('box-p', 'status'), Buffer.from('{"state":"online","version":"1.0.0"}'), { qos: 1, retain: true });
+      await until('the status recorded', async () => (await agentRecord(hub, 'box-p'))?.version === '1.0.0', 5_000);
+      await hub.stop();
+      await client.endAsync(true);
+      hub = new Hub(hubConfig(dataDir), { log });
+      await hub.start();
+      const after = await agentRecord(hub, 'box-p');
+      assert.equal(after?.online, false, 'its last status said online, but it has not connected to this hub');
+      assert.equal(after?.version, '1.0.0', 'what it last reported is still shown');
+      assert.ok(after?.lastSeen !== null, 'last-seen is kept');
+    } finally {
+      await client.endAsync(true);
+      await hub.stop();
+    }
+  });
+
   test('stop() with a connected agent is bounded and records its last will', async () => {
     const dataDir = join(dir, 'will');
     const hub = new Hub(hubConfig(dataDir), { log });
@@ -343,8 +368,8 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
 
     const list = io(env);
     assert.equal(await main(['agent', 'list'], list), 0);
-    assert.match(list.out, /^ID\s+GYM\s+STATE/);
-    assert.match(list.out, /box-1\s+gym-1\s+offline/);
+    assert.match(list.out, /^ID\s+GYM\s+LAST STATUS/);
+    assert.match(list.out, /box-1\s+gym-1\s+-\s/);
     const listJson = io(env);
     await main(['agent', 'list', '--json'], listJson);
     assert.deepEqual(

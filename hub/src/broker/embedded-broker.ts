@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
 import { LabelledCounts, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
-import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from './transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { clientIdMatches, isAgentToHubKind, maySubscribe, publishableKind } from './agent-acl.ts';
 import { PacketSizeGuard, type GuardRejection } from './packet-size-guard.ts';
@@ -58,6 +58,7 @@ export interface EmbeddedBrokerOptions {
 type Transport = 'tcp' | 'ws';
 
 export class EmbeddedBroker implements HubTransport {
+  readonly presenceSource: PresenceSource = 'connections';
   private readonly registry: AgentRegistry;
   private readonly log: Logger;
   private readonly topics: Topics;
@@ -82,6 +83,11 @@ export class EmbeddedBroker implements HubTransport {
   /** Will topics seen in CONNECT, checked once the username is authenticated. */
   private readonly willTopics = new WeakMap<Client, string>();
   private readonly connected = new Set<Client>();
+  /**
+   * Open connections per agent: a reconnecting agent may open its new connection before the broker closes the
+   * old one, and it stays online through that.
+   */
+  private readonly connectionsByAgent = new Map<string, number>();
   private readonly sockets = new Set<Duplex>();
   private onSocketsClosed: (() => void) | undefined;
 
@@ -175,13 +181,19 @@ export class EmbeddedBroker implements HubTransport {
       const agent = this.identities.get(client);
       if (agent === undefined) return;
       this.connected.add(client);
-      this.presenceHandler?.(agent);
+      this.connectionsByAgent.set(agent, (this.connectionsByAgent.get(agent) ?? 0) + 1);
+      this.presenceHandler?.(agent, true);
       this.log.info({ agent, remote: (client.conn as Partial<Socket>).remoteAddress }, 'agent connected');
     });
     this.broker.on('clientDisconnect', (client) => {
       if (!this.connected.delete(client)) return;
       const agent = this.identities.get(client);
-      if (agent !== undefined) this.presenceHandler?.(agent);
+      if (agent !== undefined) {
+        const open = (this.connectionsByAgent.get(agent) ?? 1) - 1;
+        if (open > 0) this.connectionsByAgent.set(agent, open);
+        else this.connectionsByAgent.delete(agent);
+        this.presenceHandler?.(agent, open > 0);
+      }
       this.log.info({ agent }, 'agent disconnected');
     });
     this.broker.on('clientError', (client, err) => {
@@ -299,6 +311,7 @@ export class EmbeddedBroker implements HubTransport {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     this.connected.clear();
+    this.connectionsByAgent.clear();
     this.log.info('MQTT broker stopped');
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { AgentPresence } from './agent-presence.ts';
 import type { IngestCounts } from './ingest-counts.ts';
 import type { LogLimiter } from './log-limiter.ts';
 import type { Tasks } from './tasks.ts';
@@ -18,6 +19,7 @@ export class IngestContext {
     private readonly transport: HubTransport,
     private readonly limiter: LogLimiter,
     private readonly tasks: Tasks,
+    readonly presence: AgentPresence,
   ) {}
 
   ack(agent: string, ack: AckMessage): void {
