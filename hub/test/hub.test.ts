@@ -297,6 +297,48 @@ describe('Hub', { timeout: 60_000 }, () => {
     },
   );
 
+  test(
+    'with an external Mosquitto, an agent is online as its retained status says, and offline through its last will',
+    { skip: mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)', timeout: 30_000 },
+    async () => {
+      const broker = new DeployedMosquitto();
+      await broker.setup();
+      let hub: Hub | undefined;
+      let client: MqttClient | undefined;
+      try {
+        hub = new Hub(
+          hubConfig(join(dir, 'external-presence'), {
+            PB_HUB_MQTT__MODE: 'external',
+            PB_HUB_MQTT__EXTERNAL__URL: broker.hub.url,
+            PB_HUB_MQTT__EXTERNAL__USERNAME: broker.hub.username,
+            PB_HUB_MQTT__EXTERNAL__PASSWORD: JSON.stringify({ env: 'PB_TEST_BROKER_PASSWORD' }),
+            PB_HUB_MQTT__EXTERNAL__SESSION_EXPIRY_SECONDS: '0',
+            PB_TEST_BROKER_PASSWORD: broker.hub.password,
+          }),
+          { log, env: { PB_TEST_BROKER_PASSWORD: broker.hub.password } },
+        );
+        const running = hub;
+        await running.start();
+        const { secret } = await enroll(running, 'box-xp', 'gym-1');
+        await broker.addAgent('box-xp', secret);
+        const will = { topic: topics.of('box-xp', 'status'), payload: Buffer.from('{"state":"offline"}'), qos: 1 as const, retain: true };
+        client = await mqtt.connectAsync(broker.agentUrl, agentOptions('box-xp', secret, { protocolVersion: 5, will }), false);
+        client.on('error', () => undefined);
+        await client.publishAsync(topics.of('box-xp', 'status'), Buffer.from('{"state":"online","version":"2.0.0"}'), { qos: 1, retain: true });
+        await until('box-xp online through its status', async () => (await agentRecord(running, 'box-xp'))?.online === true, 5_000);
+        // Abrupt loss of the agent: Mosquitto publishes its will. The destroyed client is not ended again.
+        const lost = client;
+        client = undefined;
+        lost.stream.destroy();
+        await until('box-xp offline through its will', async () => (await agentRecord(running, 'box-xp'))?.online === false, 10_000);
+      } finally {
+        await client?.endAsync(true);
+        await hub?.stop();
+        await broker.dispose();
+      }
+    },
+  );
+
   test('a start that fails (port taken) reports it and releases everything it opened', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
