@@ -384,7 +384,8 @@ export class EmbeddedBroker implements HubTransport {
       return;
     }
     const remote = this.remotes.get(client.conn);
-    const attempt: LoginAttempt = { address: addressKey(remote), agent: username };
+    // A username that is no agent id costs no scrypt run; one key for all of them keeps the map's entries small.
+    const attempt: LoginAttempt = { address: addressKey(remote), agent: isAgentId(username) ? username : '(not an agent id)' };
     const throttledBy = this.loginThrottle.admit(attempt);
     if (throttledBy !== undefined) {
       // Refused before scrypt runs; counted, and logged only where a block starts, so a guessing loop floods neither CPU nor log.

@@ -87,6 +87,12 @@ test('a loop of bad logins is throttled without checking secrets, a good agent f
 
     assert.equal(await loginCode('127.0.0.2', port, 'box-good', good.secret), 0, 'a good agent from another address connects');
 
+    // Usernames that are no agent id share one key, so huge ones cannot fill the throttle's memory.
+    const junk: number[] = [];
+    for (let i = 0; i < 5; i++) junk.push(await loginCode('127.0.0.3', port, `${'x'.repeat(5_000)}${i}`, 'guess'));
+    assert.deepEqual(junk, [4, 4, 4, 3, 3]);
+    assert.equal(await loginCode('127.0.0.3', port, 'box-good', good.secret), 0, 'a real agent id from that address is still checked');
+
     clock.now += 60_000;
     assert.equal(await loginCode('127.0.0.1', port, 'box-target', target.secret), 0, 'after blockMs the address and the id are checked again');
     assert.equal(await loginCode('127.0.0.1', port, 'box-good', good.secret), 0);
