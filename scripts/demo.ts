@@ -1,21 +1,68 @@
 /**
  * `npm start`: the whole system on one machine with no external services. A hub (HTTP API, embedded MQTT
  * broker, SQLite stores under ./data) and one edge agent whose simulator plays a class of 20 athletes.
- * Ctrl-C stops both. Ports: PB_DEMO_HTTP_PORT (8080), PB_DEMO_MQTT_PORT (1883), PB_DEMO_HEALTH_PORT (9400).
+ * Ctrl-C stops both: the agent first, then the hub, each with one SIGTERM, and the demo exits 0 only when
+ * both stopped cleanly. Ports: PB_DEMO_HTTP_PORT (8080), PB_DEMO_MQTT_PORT (1883), PB_DEMO_HEALTH_PORT (9400);
+ * data and logs: PB_DEMO_DATA_DIR (./data). A port that is taken or invalid ends the demo with one line.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
-import { settlesWithin, until } from '@pulsebridge/runtime';
+import { errorMessage, settlesWithin, until } from '@pulsebridge/runtime';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const data = resolve(root, 'data');
-const httpPort = Number(process.env.PB_DEMO_HTTP_PORT ?? 8080);
-const mqttPort = Number(process.env.PB_DEMO_MQTT_PORT ?? 1883);
-const healthPort = Number(process.env.PB_DEMO_HEALTH_PORT ?? 9400);
+const data = resolve(root, process.env.PB_DEMO_DATA_DIR ?? 'data');
+
+interface DemoPort {
+  variable: string;
+  what: string;
+  port: number;
+}
+
+/** The port a variable names, or the one line that says why it cannot be used. */
+function portFrom(variable: string, what: string, fallback: number): DemoPort | string {
+  const text = process.env[variable] ?? String(fallback);
+  const port = Number(text);
+  if (!/^\d+$/.test(text.trim()) || port < 1 || port > 65_535) return `demo: ${variable}="${text}" is not a port number (1-65535)`;
+  return { variable, what, port };
+}
+
+/** Why `port` cannot be listened on at 127.0.0.1, as one line; undefined when it is free. */
+function portTaken({ variable, what, port }: DemoPort): Promise<string | undefined> {
+  return new Promise((resolvePort) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is in use' : err.code === 'EACCES' ? 'is not allowed for this user' : `cannot be used (${errorMessage(err)})`;
+      resolvePort(`demo: port ${port} for the ${what} ${why}; stop what uses it or choose another port, e.g. ${variable}=${port + 1} npm start`);
+    });
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolvePort(undefined)));
+  });
+}
+
+/** Checks every port before anything starts, so a taken one ends the demo with one clear line, not a hub's stack trace. */
+async function demoPorts(): Promise<[number, number, number]> {
+  const ports = [
+    portFrom('PB_DEMO_HTTP_PORT', 'hub HTTP API', 8080),
+    portFrom('PB_DEMO_MQTT_PORT', 'hub MQTT broker', 1883),
+    portFrom('PB_DEMO_HEALTH_PORT', 'agent health endpoint', 9400),
+  ];
+  let problem = ports.find((p): p is string => typeof p === 'string');
+  const valid = ports.filter((p): p is DemoPort => typeof p !== 'string');
+  const twice = valid.find((p, i) => valid.findIndex((q) => q.port === p.port) !== i);
+  if (!problem && twice) problem = `demo: port ${twice.port} is given twice; PB_DEMO_HTTP_PORT, PB_DEMO_MQTT_PORT and PB_DEMO_HEALTH_PORT must differ`;
+  for (const port of valid) problem ??= await portTaken(port);
+  if (problem) {
+    console.error(problem);
+    process.exit(1);
+  }
+  return valid.map((p) => p.port) as [number, number, number];
+}
+
+const [httpPort, mqttPort, healthPort] = await demoPorts();
 const agentId = 'demo-box';
 const hubUrl = `http://127.0.0.1:${httpPort}`;
 
@@ -66,24 +113,30 @@ writeFileSync(
   }),
 );
 
-function start(name: string, args: string[]): ChildProcess {
-  const log = createWriteStream(join(data, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+interface DemoChild {
+  name: string;
+  process: ChildProcess;
+  exited: Promise<number | NodeJS.Signals>;
+}
+
+function start(name: string, args: string[]): DemoChild {
+  const logFile = join(data, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  // Its own process group: a terminal's Ctrl-C signals the whole foreground group, and a child that got it
+  // from the terminal and again from stop() below would take the second as "stop now, unclean".
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`\n${name} exited (${signal ?? code}); see data/${name}.log:\n`);
-      console.error(
-        readFileSync(join(data, `${name}.log`), 'utf8')
-          .split('\n')
-          .slice(-15)
-          .join('\n'),
-      );
+  const exited = new Promise<number | NodeJS.Signals>((resolveExit) =>
+    child.once('exit', (code, signal) => {
+      resolveExit(signal ?? code ?? 1);
+      if (stopping) return;
+      console.error(`\n${name} exited (${signal ?? code}); see ${logFile}:\n`);
+      console.error(readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n'));
       void stop(1);
-    }
-  });
-  return child;
+    }),
+  );
+  return { name, process: child, exited };
 }
 
 /** True once `url` answers 2xx; false while nothing listens there yet. */
@@ -96,28 +149,42 @@ async function answers(url: string): Promise<boolean> {
 }
 
 let stopping = false;
-const children: ChildProcess[] = [];
+const children: DemoChild[] = [];
+
+const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
 
 async function stop(code: number): Promise<void> {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: the operator is done waiting, and the children stop at once on a second signal.
+    for (const { process: child } of children) if (running(child)) child.kill('SIGTERM');
+    return;
+  }
   stopping = true;
   console.log('\nstopping…');
+  let clean = true;
   // The agent first, so it can say goodbye to the hub and keep nothing unsent that it could have sent.
-  for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    // Both stop within their own shutdown timeouts; a child that hangs past that is killed.
-    if (!(await settlesWithin(exited, 30_000))) child.kill('SIGKILL');
+  for (const { name, process: child, exited } of [...children].reverse()) {
+    if (running(child)) {
+      child.kill('SIGTERM');
+      // Both stop within their own shutdown timeouts; a child that hangs past that is killed.
+      if (!(await settlesWithin(exited, 30_000))) child.kill('SIGKILL');
+    }
+    const status = await exited;
+    clean &&= status === 0;
+    if (code === 0) console.log(status === 0 ? `${name} stopped cleanly` : `${name} did not stop cleanly (${status}); see ${join(data, `${name}.log`)}`);
   }
-  process.exit(code);
+  process.exit(code === 0 && !clean ? 1 : code);
 }
 
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
+process.on('SIGHUP', () => void stop(0));
+// The children have their own process groups, so nothing else ends them if the demo dies.
+process.on('exit', () => {
+  for (const { process: child } of children) if (running(child)) child.kill('SIGKILL');
+});
 
-const hub = start('hub', ['hub/src/main.ts', 'serve', '--config', hubConfig]);
-children.push(hub);
+children.push(start('hub', ['hub/src/main.ts', 'serve', '--config', hubConfig]));
 await until('the hub to be ready', () => answers(`${hubUrl}/readyz`), 60_000, 250);
 children.push(start('agent', ['edge-agent/src/main.ts', '--config', agentConfig]));
 await until('the agent health endpoint', () => answers(`http://127.0.0.1:${healthPort}/healthz`), 60_000, 250);

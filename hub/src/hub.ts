@@ -259,6 +259,7 @@ export class Hub {
       websocket: mqtt.websocket,
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,
+      loginThrottle: mqtt.loginThrottle,
     });
   }
 

@@ -229,8 +229,9 @@ function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
     return EXIT_OK;
   }
   const rows = [
-    ['ID', 'GYM', 'STATE', 'LAST SEEN', 'VERSION'],
-    ...agents.map((a) => [a.id, a.gym, a.online ? 'online' : 'offline', a.lastSeen === undefined ? '-' : new Date(a.lastSeen).toISOString(), a.status?.version ?? '-']),
+    // Read from the state database, not a running hub: whether an agent is online now is the API's to say.
+    ['ID', 'GYM', 'LAST STATUS', 'LAST SEEN', 'VERSION'],
+    ...agents.map((a) => [a.id, a.gym, a.status?.state ?? '-', a.lastSeen === undefined ? '-' : new Date(a.lastSeen).toISOString(), a.status?.version ?? '-']),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   io.stdout(

@@ -47,6 +47,18 @@ describe('hub configuration', () => {
     );
   });
 
+  test('failed MQTT login throttling has defaults, takes overrides and refuses a zero limit', () => {
+    const defaults = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } }).mqtt.loginThrottle;
+    assert.deepEqual(defaults, { maxFailuresPerAddress: 20, maxFailuresPerAgent: 5, windowMs: 60_000, blockMs: 60_000, maxTrackedKeys: 10_000 });
+    const off = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret', PB_HUB_MQTT__LOGIN_THROTTLE__BLOCK_MS: '0' } }).mqtt.loginThrottle;
+    assert.equal(off.blockMs, 0);
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret', PB_HUB_MQTT__LOGIN_THROTTLE__MAX_FAILURES_PER_AGENT: '0' } }));
+    assert.ok(
+      problems.some((p) => p.startsWith('/mqtt/loginThrottle/maxFailuresPerAgent')),
+      problems.join('\n'),
+    );
+  });
+
   test('environment overrides the file; nested names use __ and camelCase', () => {
     const path = file(
       'env.yaml',

@@ -201,6 +201,31 @@ describe('Hub', { timeout: 60_000 }, () => {
     }
   });
 
+  test('an agent is online while connected, and a restarted hub shows it offline until it connects again', async () => {
+    const dataDir = join(dir, 'restart-presence');
+    let hub = new Hub(hubConfig(dataDir), { log });
+    await hub.start();
+    const { secret } = await enroll(hub, 'box-p', 'gym-1');
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, agentOptions('box-p', secret), false);
+    client.on('error', () => undefined);
+    try {
+      await until('box-p online on connecting, before any status', async () => (await agentRecord(hub, 'box-p'))?.online === true, 5_000);
+      await client.publishAsync(topics.of('box-p', 'status'), Buffer.from('{"state":"online","version":"1.0.0"}'), { qos: 1, retain: true });
+      await until('the status recorded', async () => (await agentRecord(hub, 'box-p'))?.version === '1.0.0', 5_000);
+      await hub.stop();
+      await client.endAsync(true);
+      hub = new Hub(hubConfig(dataDir), { log });
+      await hub.start();
+      const after = await agentRecord(hub, 'box-p');
+      assert.equal(after?.online, false, 'its last status said online, but it has not connected to this hub');
+      assert.equal(after?.version, '1.0.0', 'what it last reported is still shown');
+      assert.ok(after?.lastSeen !== null, 'last-seen is kept');
+    } finally {
+      await client.endAsync(true);
+      await hub.stop();
+    }
+  });
+
   test('stop() with a connected agent is bounded and records its last will', async () => {
     const dataDir = join(dir, 'will');
     const hub = new Hub(hubConfig(dataDir), { log });
@@ -267,6 +292,48 @@ describe('Hub', { timeout: 60_000 }, () => {
       } finally {
         await client?.endAsync(true);
         await hub.stop();
+        await broker.dispose();
+      }
+    },
+  );
+
+  test(
+    'with an external Mosquitto, an agent is online as its retained status says, and offline through its last will',
+    { skip: mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)', timeout: 30_000 },
+    async () => {
+      const broker = new DeployedMosquitto();
+      await broker.setup();
+      let hub: Hub | undefined;
+      let client: MqttClient | undefined;
+      try {
+        hub = new Hub(
+          hubConfig(join(dir, 'external-presence'), {
+            PB_HUB_MQTT__MODE: 'external',
+            PB_HUB_MQTT__EXTERNAL__URL: broker.hub.url,
+            PB_HUB_MQTT__EXTERNAL__USERNAME: broker.hub.username,
+            PB_HUB_MQTT__EXTERNAL__PASSWORD: JSON.stringify({ env: 'PB_TEST_BROKER_PASSWORD' }),
+            PB_HUB_MQTT__EXTERNAL__SESSION_EXPIRY_SECONDS: '0',
+            PB_TEST_BROKER_PASSWORD: broker.hub.password,
+          }),
+          { log, env: { PB_TEST_BROKER_PASSWORD: broker.hub.password } },
+        );
+        const running = hub;
+        await running.start();
+        const { secret } = await enroll(running, 'box-xp', 'gym-1');
+        await broker.addAgent('box-xp', secret);
+        const will = { topic: topics.of('box-xp', 'status'), payload: Buffer.from('{"state":"offline"}'), qos: 1 as const, retain: true };
+        client = await mqtt.connectAsync(broker.agentUrl, agentOptions('box-xp', secret, { protocolVersion: 5, will }), false);
+        client.on('error', () => undefined);
+        await client.publishAsync(topics.of('box-xp', 'status'), Buffer.from('{"state":"online","version":"2.0.0"}'), { qos: 1, retain: true });
+        await until('box-xp online through its status', async () => (await agentRecord(running, 'box-xp'))?.online === true, 5_000);
+        // Abrupt loss of the agent: Mosquitto publishes its will. The destroyed client is not ended again.
+        const lost = client;
+        client = undefined;
+        lost.stream.destroy();
+        await until('box-xp offline through its will', async () => (await agentRecord(running, 'box-xp'))?.online === false, 10_000);
+      } finally {
+        await client?.endAsync(true);
+        await hub?.stop();
         await broker.dispose();
       }
     },
@@ -343,8 +410,8 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
 
     const list = io(env);
     assert.equal(await main(['agent', 'list'], list), 0);
-    assert.match(list.out, /^ID\s+GYM\s+STATE/);
-    assert.match(list.out, /box-1\s+gym-1\s+offline/);
+    assert.match(list.out, /^ID\s+GYM\s+LAST STATUS/);
+    assert.match(list.out, /box-1\s+gym-1\s+-\s/);
     const listJson = io(env);
     await main(['agent', 'list', '--json'], listJson);
     assert.deepEqual(

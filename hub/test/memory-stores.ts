@@ -272,13 +272,17 @@ export class MemoryAgentRegistry implements AgentRegistry {
     const agent = this.agents.get(id);
     if (!agent) return;
     agent.status = status;
-    agent.online = status.state === 'online';
   }
 
   async recordInventory(id: string, sensors: SensorInfo[]): Promise<void> {
     this.inventories.push({ id, sensors });
     const agent = this.agents.get(id);
     if (agent) agent.inventory = sensors;
+  }
+
+  setOnline(id: string, online: boolean): void {
+    const agent = this.agents.get(id);
+    if (agent) agent.online = online;
   }
 
   touch(id: string, at: number): void {

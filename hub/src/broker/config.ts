@@ -37,6 +37,19 @@ export const ExternalBrokerSection = Type.Object(
 );
 export type ExternalBrokerSection = Static<typeof ExternalBrokerSection>;
 
+/** Failed MQTT logins to the embedded broker (login-throttle.ts). */
+export const LoginThrottleSection = Type.Object(
+  {
+    maxFailuresPerAddress: Type.Integer({ minimum: 1, default: 20, description: 'Failed logins from one client address within windowMs before it is blocked' }),
+    maxFailuresPerAgent: Type.Integer({ minimum: 1, default: 5, description: 'Failed logins for one agent id within windowMs before it is blocked' }),
+    windowMs: Type.Integer({ minimum: 1, default: 60_000, description: 'The window failures are counted in' }),
+    blockMs: Type.Integer({ minimum: 0, default: 60_000, description: 'How long a blocked address or agent id is refused without checking its secret; 0 turns throttling off' }),
+    maxTrackedKeys: Type.Integer({ minimum: 1, default: 10_000, description: 'Addresses, and agent ids, remembered at most each' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type LoginThrottleSection = Static<typeof LoginThrottleSection>;
+
 export const MqttSection = Type.Object(
   {
     mode: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),
@@ -52,6 +65,7 @@ export const MqttSection = Type.Object(
         { additionalProperties: false, description: 'Embedded broker: serve MQTT over TLS on the TCP port' },
       ),
     ),
+    loginThrottle: LoginThrottleSection,
     publicUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', description: 'How agents reach the broker; printed by `agent add`' })),
     external: ExternalBrokerSection,
   },

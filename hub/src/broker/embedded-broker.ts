@@ -10,17 +10,20 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Value } from '@sinclair/typebox/value';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
 import { LabelledCounts, LogRepeats, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
-import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from './transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { clientIdMatches, isAgentToHubKind, maySubscribe, publishableKind } from './agent-acl.ts';
 import { PacketSizeGuard, type GuardRejection } from './packet-size-guard.ts';
 import { TransportError } from './transport-error.ts';
+import { LoginThrottleSection } from './config.ts';
+import { LoginThrottle, addressKey, type LoginAttempt, type ThrottledBy } from './login-throttle.ts';
 
 /** CONNACK return codes (MQTT 3.1.1, 3.2.2.3). aedes declares them as an ambient const enum, unusable here. */
 const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
@@ -53,11 +56,16 @@ export interface EmbeddedBrokerOptions {
   stopTimeoutMs?: number;
   /** aedes persistence (retained messages, sessions); aedes' in-memory one by default. */
   persistence?: unknown;
+  /** Failed logins per address and agent id; the config defaults when left out. */
+  loginThrottle?: LoginThrottleSection;
+  /** The throttle's clock; for tests. */
+  now?: () => number;
 }
 
 type Transport = 'tcp' | 'ws';
 
 export class EmbeddedBroker implements HubTransport {
+  readonly presenceSource: PresenceSource = 'connections';
   private readonly registry: AgentRegistry;
   private readonly log: Logger;
   /** Refusals a broken or hostile client repeats many times a second: logged once, then counted. */
@@ -84,6 +92,11 @@ export class EmbeddedBroker implements HubTransport {
   /** Will topics seen in CONNECT, checked once the username is authenticated. */
   private readonly willTopics = new WeakMap<Client, string>();
   private readonly connected = new Set<Client>();
+  /**
+   * Open connections per agent: a reconnecting agent may open its new connection before the broker closes the
+   * old one, and it stays online through that.
+   */
+  private readonly connectionsByAgent = new Map<string, number>();
   private readonly sockets = new Set<Duplex>();
   private onSocketsClosed: (() => void) | undefined;
 
@@ -91,6 +104,11 @@ export class EmbeddedBroker implements HubTransport {
   private readonly authFailures: Record<string, number> = {};
   private readonly denied: Record<string, number> = {};
   private readonly rejectedPackets = new LabelledCounts(['reason', 'transport']);
+  private readonly loginThrottleSettings: LoginThrottleSection;
+  private readonly loginThrottle: LoginThrottle;
+  private readonly throttled: Record<ThrottledBy, number> = { address: 0, agent: 0 };
+  /** The remote address of each accepted connection, as aedes hands the same stream back with the client. */
+  private readonly remotes = new WeakMap<object, string>();
 
   constructor(options: EmbeddedBrokerOptions) {
     this.registry = options.registry;
@@ -105,9 +123,18 @@ export class EmbeddedBroker implements HubTransport {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
     this.websocket = options.websocket ?? true;
     this.persistence = options.persistence;
+    this.loginThrottleSettings = options.loginThrottle ?? (Value.Default(LoginThrottleSection, {}) as LoginThrottleSection);
+    this.loginThrottle = new LoginThrottle(this.loginThrottleSettings, options.now);
     this.counts.register(options.metrics);
     registerScraped(options.metrics, [
       { name: 'pb_hub_broker_auth_failures_total', help: 'MQTT connections refused at authentication, by reason', kind: 'counter', label: 'reason', read: () => this.authFailures },
+      {
+        name: 'pb_hub_mqtt_login_throttled_total',
+        help: 'MQTT logins refused without checking the secret, as their address or agent id failed too often',
+        kind: 'counter',
+        label: 'by',
+        read: () => this.throttled,
+      },
       { name: 'pb_hub_broker_denied_total', help: 'Publishes, subscriptions and wills refused by the agent ACL', kind: 'counter', label: 'action', read: () => this.denied },
       { name: 'pb_hub_broker_connected_agents', help: 'Agents connected to the embedded broker', kind: 'gauge', read: () => this.connected.size },
       {
@@ -178,13 +205,19 @@ export class EmbeddedBroker implements HubTransport {
       const agent = this.identities.get(client);
       if (agent === undefined) return;
       this.connected.add(client);
-      this.presenceHandler?.(agent);
+      this.connectionsByAgent.set(agent, (this.connectionsByAgent.get(agent) ?? 0) + 1);
+      this.presenceHandler?.(agent, true);
       this.log.info({ agent, remote: (client.conn as Partial<Socket>).remoteAddress }, 'agent connected');
     });
     this.broker.on('clientDisconnect', (client) => {
       if (!this.connected.delete(client)) return;
       const agent = this.identities.get(client);
-      if (agent !== undefined) this.presenceHandler?.(agent);
+      if (agent !== undefined) {
+        const open = (this.connectionsByAgent.get(agent) ?? 1) - 1;
+        if (open > 0) this.connectionsByAgent.set(agent, open);
+        else this.connectionsByAgent.delete(agent);
+        this.presenceHandler?.(agent, open > 0);
+      }
       this.log.info({ agent }, 'agent disconnected');
     });
     this.broker.on('clientError', (client, err) => {
@@ -303,6 +336,7 @@ export class EmbeddedBroker implements HubTransport {
     this.sockets.clear();
     this.connected.clear();
     this.repeats.flush();
+    this.connectionsByAgent.clear();
     this.log.info('MQTT broker stopped');
   }
 
@@ -324,6 +358,7 @@ export class EmbeddedBroker implements HubTransport {
     });
     stream.on('error', (err) => this.log.debug({ err: err.message, transport }, 'connection error'));
     const remote = (stream as Partial<Socket>).remoteAddress ?? request?.socket.remoteAddress;
+    if (remote !== undefined) this.remotes.set(stream, remote);
     const guard = new PacketSizeGuard(stream, {
       maxPacketBytes: this.maxPacketBytes,
       onReject: (rejection) => this.countRejected(rejection, transport, remote),
@@ -353,12 +388,29 @@ export class EmbeddedBroker implements HubTransport {
       refuse('client_id_mismatch', CONNACK.IDENTIFIER_REJECTED, 'the client id must be the agent id');
       return;
     }
+    const remote = this.remotes.get(client.conn);
+    // A username that is no agent id costs no scrypt run; one key for all of them keeps the map's entries small.
+    const attempt: LoginAttempt = { address: addressKey(remote), agent: isAgentId(username) ? username : '(not an agent id)' };
+    const throttledBy = this.loginThrottle.admit(attempt);
+    if (throttledBy !== undefined) {
+      // Refused before scrypt runs; counted, and logged only where a block starts, so a guessing loop floods neither CPU nor log.
+      this.throttled[throttledBy]++;
+      this.authFailures['throttled'] = (this.authFailures['throttled'] ?? 0) + 1;
+      this.log.debug({ clientId: client.id, username, remote, by: throttledBy }, 'MQTT login throttled');
+      done(Object.assign(new Error('too many failed logins; try again later'), { returnCode: CONNACK.SERVER_UNAVAILABLE }) as AuthenticateError, null);
+      return;
+    }
     this.registry.authenticate(username, password.toString('utf8')).then(
       (agent) => {
         if (!agent) {
+          for (const by of this.loginThrottle.failed(attempt)) {
+            const key = by === 'address' ? attempt.address : attempt.agent;
+            this.log.warn({ by, key, remote, blockMs: this.loginThrottleSettings.blockMs }, `MQTT logins for this ${by} refused unchecked for a while: too many failures`);
+          }
           refuse('bad_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, 'unknown agent or wrong secret');
           return;
         }
+        this.loginThrottle.succeeded(attempt);
         const willTopic = this.willTopics.get(client);
         if (willTopic !== undefined && publishableKind(this.topics, agent.id, willTopic) === undefined) {
           this.deny('will');
@@ -369,6 +421,7 @@ export class EmbeddedBroker implements HubTransport {
         done(null, true);
       },
       (err: unknown) => {
+        this.loginThrottle.abandoned(attempt);
         this.repeats.error('registry', { err, username }, 'agent registry failed during authentication');
         refuse('registry_error', CONNACK.SERVER_UNAVAILABLE, 'agent registry unavailable');
       },

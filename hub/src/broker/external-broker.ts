@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Topics, isAgentId } from '@pulsebridge/protocol';
 import { Backoff, LogRepeats, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
-import type { AgentMessageHandler, HubTransport, TransportAddress } from './transport.ts';
+import type { AgentMessageHandler, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { AGENT_TO_HUB_KINDS, isAgentToHubKind } from './agent-acl.ts';
 import { TransportError } from './transport-error.ts';
@@ -125,7 +125,9 @@ export class ExternalBroker implements HubTransport {
     return false;
   }
 
-  /** The external broker does not tell the hub when agents connect. */
+  /** The external broker does not tell the hub when agents connect: their retained status and will do. */
+  readonly presenceSource: PresenceSource = 'status';
+
   onPresence(): void {}
 
   onMessage(handler: AgentMessageHandler): void {

@@ -16,8 +16,14 @@ export interface AgentMessage {
 
 export type AgentMessageHandler = (message: AgentMessage) => void;
 
-/** An agent's connection opened or closed. */
-export type AgentPresenceHandler = (agent: string) => void;
+/** An agent's connection opened or closed; `connected` says whether the agent still has a connection open. */
+export type AgentPresenceHandler = (agent: string, connected: boolean) => void;
+
+/**
+ * What says an agent is online: its connection to the transport ('connections': the embedded broker holds them
+ * and reports them through onPresence), or only its retained status and last will ('status': an external broker).
+ */
+export type PresenceSource = 'connections' | 'status';
 
 export interface TransportAddress {
   host: string;
@@ -25,6 +31,7 @@ export interface TransportAddress {
 }
 
 export interface HubTransport {
+  readonly presenceSource: PresenceSource;
   start(): Promise<void>;
   /** Disconnects everyone; bounded by the transport's own stop timeout. */
   stop(): Promise<void>;

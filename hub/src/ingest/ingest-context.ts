@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { errorMessage, type LogRepeats } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { AgentPresence } from './agent-presence.ts';
 import type { IngestCounts } from './ingest-counts.ts';
 import type { Tasks } from './tasks.ts';
 
@@ -17,6 +18,7 @@ export class IngestContext {
     private readonly transport: HubTransport,
     private readonly repeats: LogRepeats,
     private readonly tasks: Tasks,
+    readonly presence: AgentPresence,
   ) {}
 
   ack(agent: string, ack: AckMessage): void {

@@ -107,8 +107,17 @@ export class Ingest {
     const now = o.now ?? Date.now;
     const counts = new IngestCounts();
     this.tasks = new Tasks(this.log);
-    this.context = new IngestContext(o.registry, counts, this.log, now, o.transport, new LogRepeats(this.log, { intervalMs: this.config.rejectLogIntervalMs }), this.tasks);
-    this.presence = new AgentPresence(o.registry, now, this.log);
+    this.presence = new AgentPresence(o.registry, now, this.log, o.transport.presenceSource);
+    this.context = new IngestContext(
+      o.registry,
+      counts,
+      this.log,
+      now,
+      o.transport,
+      new LogRepeats(this.log, { intervalMs: this.config.rejectLogIntervalMs }),
+      this.tasks,
+      this.presence,
+    );
     this.readings = new ReadingsWriteQueue({
       config: this.config,
       context: this.context,
@@ -141,7 +150,7 @@ export class Ingest {
     this.isRunning = true;
     if (!this.handlersInstalled) {
       this.transport.onMessage(this.onMessage);
-      this.transport.onPresence((agent) => this.presence.seen(agent));
+      this.transport.onPresence((agent, connected) => this.presence.connection(agent, connected));
       this.handlersInstalled = true;
     }
     this.readings.start();

@@ -10,6 +10,7 @@ export interface AgentRecord {
   createdAt: number;
   /** Last time the hub heard anything from the agent, UTC ms; undefined if never. */
   lastSeen?: number;
+  /** Connected to this run of the hub now (or, with an external broker, its status says so); never persisted. */
   online: boolean;
   /** The last status the agent published. */
   status?: StatusMessage;
@@ -27,6 +28,11 @@ export interface AgentRegistry {
   authenticate(id: string, secret: string): Promise<AgentRecord | undefined>;
   recordStatus(id: string, status: StatusMessage, at: number): Promise<void>;
   recordInventory(id: string, sensors: SensorInfo[]): Promise<void>;
-  /** Cheap, in memory; persisted lazily. */
+  /** Cheap, in memory; persisted within a few seconds, so a crash loses little. */
   touch(id: string, at: number): void;
+  /**
+   * Whether the agent is online now, as the hub's presence tracking decides (ingest/agent-presence.ts). Kept in
+   * memory only: a restarted hub shows every agent offline until it connects again.
+   */
+  setOnline(id: string, online: boolean): void;
 }

@@ -86,7 +86,10 @@ export interface SqliteAgentRegistryOptions {
   /** The hub's state database (WAL); the registry owns the `agents` table in it. */
   db: Database;
   log: Logger;
-  /** How often in-memory last-seen times are written to the database. */
+  /**
+   * How often in-memory last-seen times are written to the database, all in one transaction: at most one write
+   * per agent per interval, and what a crash can lose.
+   */
   flushIntervalMs?: number;
   /**
    * How long a successful authentication is remembered, so a reconnect storm does not queue hundreds of
@@ -109,6 +112,9 @@ interface Statements {
 
 const MAX_AUTH_CACHE_ENTRIES = 10_000;
 
+/** A few seconds of last-seen is what a crash may lose; one transaction per interval is what it costs. */
+export const DEFAULT_LAST_SEEN_FLUSH_MS = 5_000;
+
 export class SqliteAgentRegistry implements AgentRegistry {
   private readonly db: Database;
   private readonly log: Logger;
@@ -118,6 +124,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   private readonly now: () => number;
   private statements: Statements | undefined;
   private readonly pendingLastSeen = new Map<string, number>();
+  private readonly online = new Set<string>();
   private readonly authCache = new Map<string, CachedSuccess>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** Hash of a random secret, so an unknown agent id costs the same scrypt run as a wrong secret. */
@@ -126,7 +133,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   constructor(options: SqliteAgentRegistryOptions) {
     this.db = options.db;
     this.log = options.log.child({ ns: 'registry' });
-    this.flushIntervalMs = options.flushIntervalMs ?? 30_000;
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_LAST_SEEN_FLUSH_MS;
     this.authCacheMs = options.authCacheMs ?? 60_000;
     this.cost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
     this.now = options.now ?? Date.now;
@@ -166,6 +173,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   async remove(id: string): Promise<boolean> {
     this.authCache.delete(id);
     this.pendingLastSeen.delete(id);
+    this.online.delete(id);
     const removed = this.prepared().remove.run(id).changes > 0;
     if (removed) this.log.info({ agent: id }, 'agent removed');
     return removed;
@@ -217,6 +225,11 @@ export class SqliteAgentRegistry implements AgentRegistry {
     if (known === undefined || at > known) this.pendingLastSeen.set(id, at);
   }
 
+  setOnline(id: string, online: boolean): void {
+    if (online) this.online.add(id);
+    else this.online.delete(id);
+  }
+
   /** Writes pending last-seen times in one transaction; called periodically and on stop. */
   private flushLastSeen(): void {
     if (this.pendingLastSeen.size === 0) return;
@@ -244,13 +257,12 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   private toRecord(row: AgentRow): AgentRecord {
-    const record: AgentRecord = { id: row.id, gym: row.gym, createdAt: row.created_at, online: false };
+    const record: AgentRecord = { id: row.id, gym: row.gym, createdAt: row.created_at, online: this.online.has(row.id) };
     const pending = this.pendingLastSeen.get(row.id);
     const lastSeen = Math.max(row.last_seen ?? -Infinity, pending ?? -Infinity);
     if (Number.isFinite(lastSeen)) record.lastSeen = lastSeen;
     if (row.status !== null) {
       record.status = JSON.parse(row.status) as StatusMessage;
-      record.online = record.status.state === 'online';
     }
     if (row.inventory !== null) record.inventory = JSON.parse(row.inventory) as SensorInfo[];
     return record;

@@ -9,6 +9,7 @@ async function seed(api: RunningApi): Promise<void> {
   await api.registry.create('box-2', 'gym-b');
   // Ingest records presence and the status from the same message, at the same time.
   api.registry.touch('box-1', NOW - 1_000);
+  api.registry.setOnline('box-1', true);
   await api.registry.recordStatus(
     'box-1',
     {

@@ -31,7 +31,7 @@ interface Setup {
   mqttUrl: string;
   wsUrl: string;
   messages: AgentMessage[];
-  /** Agents the broker reported as connecting or disconnecting, in order. */
+  /** `agent:connected` or `agent:gone`, as the broker reported them, in order. */
   presence: string[];
   /** The broker's retained messages, sessions and wills. */
   persistence: AedesPersistence;
@@ -52,7 +52,7 @@ async function setup(): Promise<Setup> {
   const messages: AgentMessage[] = [];
   broker.onMessage((m) => messages.push(m));
   const presence: string[] = [];
-  broker.onPresence((agent) => presence.push(agent));
+  broker.onPresence((agent, connected) => presence.push(`${agent}:${connected ? 'connected' : 'gone'}`));
   await broker.start();
   const http = createServer((_req, res) => res.writeHead(404).end());
   http.on('upgrade', (req, socket, head) => {
@@ -143,11 +143,30 @@ describe('embedded broker', { timeout: 30_000 }, () => {
     assert.deepEqual(got[0], { agent: 'agent-a', kind: 'readings', payload: Buffer.from([1, 2, 3]) });
     assert.equal(got[1]!.kind, 'events');
     assert.equal(await connectedAgents(s), 1);
-    assert.equal(s.presence.at(-1), 'agent-a', 'connecting is reported as a sign of life');
+    assert.equal(s.presence.at(-1), 'agent-a:connected', 'connecting is reported');
     const seenBefore = s.presence.length;
     await client.endAsync();
     await until('the agent to count as gone', async () => (await connectedAgents(s)) === 0, 3_000);
-    assert.deepEqual(s.presence.slice(seenBefore), ['agent-a'], 'so is disconnecting');
+    assert.deepEqual(s.presence.slice(seenBefore), ['agent-a:gone'], 'so is disconnecting');
+  });
+
+  test('an agent reconnecting while its old connection is still open stays connected when the broker drops the old one', async () => {
+    const first = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-b'));
+    first.on('error', () => undefined);
+    const seenBefore = s.presence.length;
+    const second = await connectAgent(s.mqttUrl, agentOptions(s, 'agent-b'));
+    await until('the broker to drop the old connection', () => !first.connected, 3_000);
+    await until('both presence reports', () => s.presence.length >= seenBefore + 2, 3_000);
+    assert.equal(
+      s.presence
+        .slice(seenBefore)
+        .filter((p) => p.startsWith('agent-b:'))
+        .at(-1),
+      'agent-b:connected',
+      'the last word is the open connection',
+    );
+    await second.endAsync();
+    await until('agent-b to count as gone', () => s.presence.at(-1) === 'agent-b:gone', 3_000);
   });
 
   test('a wrong secret, an unknown agent and missing credentials are refused with CONNACK 4 and counted', async () => {

@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { encodeBatch, type AckMessage, type CommandMessage, type MessageKind } from '@pulsebridge/protocol';
 import { pino, type Logger } from 'pino';
-import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, TransportAddress } from '../../src/broker/transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, PresenceSource, TransportAddress } from '../../src/broker/transport.ts';
 
 interface Published {
   agent: string;
@@ -14,6 +14,8 @@ interface Published {
 }
 
 export class FakeTransport implements HubTransport {
+  /** Like the embedded broker unless a test sets 'status' (an external broker) before ingest is built. */
+  presenceSource: PresenceSource = 'connections';
   private handler: AgentMessageHandler | undefined;
   private presenceHandler: AgentPresenceHandler | undefined;
   readonly published: Published[] = [];
@@ -41,9 +43,9 @@ export class FakeTransport implements HubTransport {
     this.presenceHandler = handler;
   }
 
-  /** What the broker tells the hub when `agent` connects or disconnects. */
-  connectionChanged(agent: string): void {
-    this.presenceHandler?.(agent);
+  /** What the broker tells the hub when `agent` connects or disconnects (`connected`: a connection is still open). */
+  connectionChanged(agent: string, connected = true): void {
+    this.presenceHandler?.(agent, connected);
   }
 
   async publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void> {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import type { AckMessage } from '@pulsebridge/protocol';
 import { Registry } from 'prom-client';
 import { until } from '@pulsebridge/runtime';
+import type { PresenceSource } from '../../src/broker/transport.ts';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest, type IngestConfig, type IngestOptions } from '../../src/ingest/ingest.ts';
 import { LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
@@ -36,10 +37,11 @@ export interface IngestSetup {
 }
 
 export function setupIngest(
-  settings: Partial<IngestConfig> & Pick<IngestOptions, 'onUnsyncedStored'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus } = {},
+  settings: Partial<IngestConfig> & Pick<IngestOptions, 'onUnsyncedStored'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
 ): IngestSetup {
-  const { dbPath, store: givenStore, live: givenLive, ...config } = settings;
+  const { dbPath, store: givenStore, live: givenLive, presenceSource, ...config } = settings;
   const transport = new FakeTransport();
+  if (presenceSource) transport.presenceSource = presenceSource;
   const registry = new MemoryAgentRegistry({ [GOOD]: 'gym-a', [BAD]: 'gym-b' });
   const store = givenStore ?? new MemorySeriesStore();
   const liveBus = givenLive ?? new LiveBus();

@@ -15,6 +15,39 @@ describe('Ingest', () => {
     await s.close();
   });
 
+  test('with the embedded broker an agent is online exactly while a connection is open, whatever its status says', async () => {
+    const s = setupIngest();
+    const online = (): boolean | undefined => s.registry.agents.get(GOOD)?.online;
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"online"}'));
+    await waitFor('the status recorded', () => s.registry.statuses.length === 1);
+    assert.equal(online(), false, 'a status alone does not make an unconnected agent online');
+    s.transport.connectionChanged(GOOD, true);
+    assert.equal(online(), true);
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"offline"}'));
+    await waitFor('the goodbye recorded', () => s.registry.statuses.length === 2);
+    assert.equal(online(), true, 'saying goodbye is not yet gone');
+    s.transport.connectionChanged(GOOD, false);
+    assert.equal(online(), false);
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"online"}'));
+    await waitFor('a will-like status recorded', () => s.registry.statuses.length === 3);
+    assert.equal(online(), false, 'a will saying online cannot make a disconnected agent look online');
+    await s.close();
+  });
+
+  test('with an external broker an agent is online as its status and last will say', async () => {
+    const s = setupIngest({ presenceSource: 'status' });
+    const online = (): boolean | undefined => s.registry.agents.get(GOOD)?.online;
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"online"}'));
+    await waitFor('the status recorded', () => s.registry.statuses.length === 1);
+    assert.equal(online(), true);
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"offline"}'));
+    await waitFor('the will recorded', () => s.registry.statuses.length === 2);
+    assert.equal(online(), false);
+    s.transport.deliver(GOOD, 'status', Buffer.from('{"state":"sideways"}'));
+    assert.equal(online(), false, 'a status that does not decode changes nothing');
+    await s.close();
+  });
+
   test('a registry that cannot record presence does not stop the message from being handled', async () => {
     const s = setupIngest();
     s.registry.touch = () => {

@@ -88,6 +88,7 @@ describe('SqliteAgentRegistry', () => {
     await r.create('b-box', 'gym-a');
     await r.create('a-box', 'gym-b');
     r.touch('a-box', 1_000);
+    r.setOnline('a-box', true);
     await r.recordStatus('a-box', { state: 'online', version: '1.2.3' }, 1_000);
     await r.recordInventory('a-box', [{ id: 'ble:1', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] }]);
     await r.recordStatus('ghost', { state: 'online' }, 1_000); // unknown agents are ignored, not created
@@ -103,6 +104,9 @@ describe('SqliteAgentRegistry', () => {
     assert.equal(list[1]!.online, false);
     assert.equal(list[1]!.lastSeen, undefined);
     await r.recordStatus('a-box', { state: 'offline' }, 2_000);
+    assert.equal((await r.get('a-box'))?.online, true, 'a status is recorded; whether the agent is online is what setOnline() says');
+    assert.equal((await r.get('a-box'))?.status?.state, 'offline');
+    r.setOnline('a-box', false);
     assert.equal((await r.get('a-box'))?.online, false);
     assert.equal((await r.get('a-box'))?.lastSeen, 1_000, 'a status is not presence: only touch() records when the agent was seen');
   });
@@ -152,6 +156,65 @@ describe('SqliteAgentRegistry', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("online is the hub's own view, never persisted: a registry reopened after a crash shows the agent offline", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-registry-'));
+    try {
+      const file = join(dir, 'hub.db');
+      const crashed = new Database(file);
+      crashed.pragma('journal_mode = WAL');
+      const before = registry(crashed);
+      await before.start();
+      await before.create('box-1', 'gym-a');
+      await before.recordStatus('box-1', { state: 'online', version: '1.2.3' }, 100);
+      before.setOnline('box-1', true);
+      assert.equal((await before.get('box-1'))?.online, true);
+      // No stop(): the process died with the agent connected and its retained status saying online.
+
+      const reopened = registry(new Database(file));
+      const agent = await reopened.get('box-1');
+      assert.equal(agent?.online, false, 'nothing is online until it connects to this run of the hub');
+      assert.equal(agent?.status?.version, '1.2.3', 'what the agent last reported is still shown');
+      reopened.setOnline('box-1', true);
+      assert.equal((await reopened.get('box-1'))?.online, true);
+      reopened.setOnline('box-1', false);
+      assert.equal((await reopened.get('box-1'))?.online, false);
+      crashed.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('last-seen reaches the database within 5 s by default, so a crash loses at most that much', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const dir = mkdtempSync(join(tmpdir(), 'pb-registry-'));
+    try {
+      const file = join(dir, 'hub.db');
+      const crashed = new Database(file);
+      crashed.pragma('journal_mode = WAL');
+      const r = registry(crashed);
+      await r.start();
+      await r.create('box-1', 'gym-a');
+      r.touch('box-1', 7_000);
+      t.mock.timers.tick(5_000);
+      r.touch('box-1', 8_000);
+      // No stop(): the last touch is lost, the one before survives.
+      const reopened = registry(new Database(file));
+      assert.equal((await reopened.get('box-1'))?.lastSeen, 7_000);
+      crashed.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('removing an agent forgets that it was online', async () => {
+    const r = registry(new Database(':memory:'));
+    await r.create('box-1', 'gym-a');
+    r.setOnline('box-1', true);
+    await r.remove('box-1');
+    await r.create('box-1', 'gym-a');
+    assert.equal((await r.get('box-1'))?.online, false);
   });
 
   test('an unknown agent costs a scrypt run like a wrong secret does', async () => {
