@@ -325,10 +325,15 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     const env = { PB_HUB_HUB__DATA_DIR: join(dir, 'agents'), PB_HUB_MQTT__PUBLIC_URL: 'mqtts://hub.example:8883' };
     const add = io(env);
     assert.equal(await main(['agent', 'add', 'box-1', '--gym', 'gym-1'], add), 0, add.err);
-    const secret = /^ {2}([A-Za-z0-9_-]{43})$/m.exec(add.out)?.[1];
+    const secret = /printf '%s\\n' '([A-Za-z0-9_-]{43})' > box-1\.secret\)$/m.exec(add.out)?.[1];
     assert.ok(secret, add.out);
-    const snippet = parseYaml(add.out.slice(add.out.indexOf('agent:'))) as { agent: { id: string }; hub: { url: string; password: string; topicRoot: string } };
-    assert.deepEqual(snippet, { agent: { id: 'box-1' }, hub: { url: 'mqtts://hub.example:8883', password: secret, topicRoot: 'pb' } });
+    assert.equal(add.out.split(secret).length, 2, 'the secret is printed once');
+    const snippet = parseYaml(add.out.slice(add.out.indexOf('\nagent:\n'))) as unknown;
+    assert.deepEqual(snippet, {
+      agent: { id: 'box-1' },
+      hub: { url: 'mqtts://hub.example:8883', password: { file: 'box-1.secret' }, topicRoot: 'pb' },
+      sources: { simulator: { enabled: false } },
+    });
 
     const json = io(env);
     assert.equal(await main(['agent', 'add', 'box-2', '--gym', 'gym-1', '--json'], json), 0);
