@@ -17,6 +17,7 @@ import { loadHubConfig, type HubConfig } from '../src/config.ts';
 import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
 import { DeployedMosquitto, freePort, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
+import { missingService } from '../../test/services.ts';
 
 const topics = new Topics('pb');
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -228,7 +229,7 @@ describe('Hub', { timeout: 60_000 }, () => {
 
   test(
     'with an external Mosquitto (deploy/mosquitto), an agent batch is stored and acked through the broker; readiness follows the connection',
-    { skip: mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)' },
+    { skip: missingService(mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)') },
     async () => {
       const broker = new DeployedMosquitto();
       await broker.setup();
