@@ -361,11 +361,14 @@ cmd_stop() {
   rm -f "$env_file"
 }
 
-case "${1:-}" in
-  run) shift; cmd_run "$@" ;;
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  boot-check) shift; check_not_enabled_at_boot ${BOOT_DAEMONS} ;;
-  disable-at-boot) shift; [ "$#" -gt 0 ] || usage; disable_at_boot "$@"; check_not_enabled_at_boot "$@" ;;
-  *) usage ;;
-esac
+# Sourced (by test/test-services.test.ts), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    run) shift; cmd_run "$@" ;;
+    start) shift; cmd_start "$@" ;;
+    stop) shift; cmd_stop "$@" ;;
+    boot-check) shift; check_not_enabled_at_boot ${BOOT_DAEMONS} ;;
+    disable-at-boot) shift; [ "$#" -gt 0 ] || usage; disable_at_boot "$@"; check_not_enabled_at_boot "$@" ;;
+    *) usage ;;
+  esac
+fi

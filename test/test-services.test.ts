@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -66,4 +66,25 @@ test('boot-check names every test-service daemon enabled at boot; disable-at-boo
   }
   assert.ok(present('etc/systemd/system/multi-user.target.wants/e2scrub_reap.service'), 'other services stay enabled');
   assert.ok(present('etc/rc2.d/S01dbus'), 'other services stay enabled');
+});
+
+test('after an install, only the daemons that install added are taken out of the boot sequence', () => {
+  // mosquitto and postgresql are installed now; postgresql was before, as the machine's own.
+  const bin = join(root, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'dpkg-query'), '#!/bin/sh\ncase "$3" in mosquitto|postgresql) echo installed ;; esac\n');
+  chmodSync(join(bin, 'dpkg-query'), 0o755);
+  for (const daemon of ['mosquitto', 'postgresql']) {
+    link(`etc/systemd/system/multi-user.target.wants/${daemon}.service`, `/lib/systemd/system/${daemon}.service`);
+    link(`etc/rc3.d/S01${daemon}`, `../init.d/${daemon}`);
+  }
+  const result = spawnSync('bash', ['-c', `source "$1" && keep_out_of_boot postgresql`, 'bash', SCRIPT], {
+    env: { ...process.env, PB_TEST_SERVICES_SYSROOT: root, PATH: `${bin}:${process.env['PATH']}` },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /mosquitto: taken out of the boot sequence/);
+  assert.ok(!present('etc/systemd/system/multi-user.target.wants/mosquitto.service') && !present('etc/rc3.d/S01mosquitto'));
+  assert.ok(present('etc/systemd/system/multi-user.target.wants/postgresql.service') && present('etc/rc3.d/S01postgresql'), "the machine's own stays as it was");
 });
