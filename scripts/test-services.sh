@@ -5,6 +5,8 @@
 #   bash scripts/test-services.sh run <command...>   start, run the command, always stop; exits with its code
 #   bash scripts/test-services.sh start [envfile]    start and write `export` lines to envfile, leave running
 #   bash scripts/test-services.sh stop [envfile]     stop what `start` started and remove its files
+#   bash scripts/test-services.sh boot-check          list test-service daemons enabled at boot; exit 1 if any
+#   bash scripts/test-services.sh disable-at-boot <service...>   take them out of the boot sequence
 #
 # Exported to the command (or written to the env file):
 #   INFLUX_URL                 http://127.0.0.1:<port>   (InfluxDB 1.x: /write, /query; no auth)
@@ -15,7 +17,8 @@
 #   PB_TEST_SERVICES_DIR       the temporary directory (configs, data, logs)
 #
 # A service that cannot be installed or started is reported on stderr and its variables are left unset:
-# the tests that need it then report themselves as skipped. Loopback only; no Docker.
+# the tests that need it then report themselves as skipped. Loopback only; no Docker. Daemons it installs
+# (InfluxDB, Mosquitto, and PostgreSQL should a package pull it in) are not left enabled at boot.
 set -uo pipefail
 
 readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
@@ -62,6 +65,8 @@ ensure_packages() {
   if [ ! -e /usr/sbin/policy-rc.d ] && run_as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d' 2>/dev/null; then
     added_policy=1
   fi
+  local daemons_before
+  daemons_before="$(installed_boot_daemons)"
   if ! run_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
     local pkg
     for pkg in "${missing[@]}"; do
@@ -70,6 +75,74 @@ ensure_packages() {
     done
   fi
   [ "$added_policy" -eq 1 ] && run_as_root rm -f /usr/sbin/policy-rc.d
+  keep_out_of_boot "$daemons_before"
+  return 0
+}
+
+# --- boot enablement ------------------------------------------------------------------------------------
+# A daemon package's postinst enables it at boot (systemd wants-links, SysV rc links) even while policy-rc.d
+# keeps it from starting now; test services must only ever run when this script starts them.
+readonly BOOT_DAEMONS="influxdb mosquitto postgresql"
+# Tests point this at a directory laid out like / to check the boot handling without touching the machine.
+readonly SYSROOT="${PB_TEST_SERVICES_SYSROOT:-}"
+
+# installed_boot_daemons: the BOOT_DAEMONS whose package is installed, one per line.
+installed_boot_daemons() {
+  local daemon
+  for daemon in $BOOT_DAEMONS; do
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$daemon" 2>/dev/null)" = installed ] && printf '%s\n' "$daemon"
+  done
+  return 0
+}
+
+# boot_links <service>: the links that start it at boot, one per line.
+boot_links() {
+  local link
+  for link in "$SYSROOT"/etc/systemd/system/*.wants/"$1".service "$SYSROOT"/etc/rc[2-5S].d/S[0-9][0-9]"$1"; do
+    if [ -L "$link" ] || [ -e "$link" ]; then printf '%s\n' "$link"; fi
+  done
+  return 0
+}
+
+# disable_at_boot <service...>: systemctl (which also runs update-rc.d) on the real system, then removes any
+# start link that is left, e.g. where systemctl is missing or cannot run.
+disable_at_boot() {
+  local service link
+  for service in "$@"; do
+    [ -n "$(boot_links "$service")" ] || continue
+    if [ -z "$SYSROOT" ]; then
+      command -v systemctl >/dev/null 2>&1 && run_as_root systemctl disable --quiet "$service.service" >/dev/null 2>&1
+      command -v update-rc.d >/dev/null 2>&1 && run_as_root update-rc.d "$service" disable >/dev/null 2>&1
+    fi
+    while IFS= read -r link; do
+      if [ -n "$SYSROOT" ]; then rm -f "$link"; else run_as_root rm -f "$link"; fi
+    done < <(boot_links "$service")
+    say "$service: taken out of the boot sequence"
+  done
+  return 0
+}
+
+# check_not_enabled_at_boot <service...>: names every one still enabled at boot; fails if any is.
+check_not_enabled_at_boot() {
+  local service links status=0
+  for service in "$@"; do
+    links="$(boot_links "$service")"
+    [ -n "$links" ] || continue
+    say "$service is enabled at boot: $(printf '%s ' $links)(run: $0 disable-at-boot $service)"
+    status=1
+  done
+  return "$status"
+}
+
+# keep_out_of_boot <daemons installed before>: disables the daemons this run installed and checks them.
+keep_out_of_boot() {
+  local before="$1" daemon new=()
+  for daemon in $(installed_boot_daemons); do
+    printf '%s\n' "$before" | grep -qx "$daemon" || new+=("$daemon")
+  done
+  [ "${#new[@]}" -gt 0 ] || return 0
+  disable_at_boot "${new[@]}"
+  check_not_enabled_at_boot "${new[@]}" || say "could not take every daemon this script installed out of the boot sequence"
   return 0
 }
 
@@ -290,9 +363,14 @@ cmd_stop() {
   rm -f "$env_file"
 }
 
-case "${1:-}" in
-  run) shift; cmd_run "$@" ;;
-  start) shift; cmd_start "$@" ;;
-  stop) shift; cmd_stop "$@" ;;
-  *) usage ;;
-esac
+# Sourced (by test/test-services.test.ts), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    run) shift; cmd_run "$@" ;;
+    start) shift; cmd_start "$@" ;;
+    stop) shift; cmd_stop "$@" ;;
+    boot-check) shift; check_not_enabled_at_boot ${BOOT_DAEMONS} ;;
+    disable-at-boot) shift; [ "$#" -gt 0 ] || usage; disable_at_boot "$@"; check_not_enabled_at_boot "$@" ;;
+    *) usage ;;
+  esac
+fi

@@ -15,6 +15,7 @@ import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../edge-agent/test/device
 import { TEST_NETWORK_KEY } from '../edge-agent/test/sources/ant/source/harness.ts';
 import { until } from '@pulsebridge/runtime';
 import { cleanupStack, hubWithAgent, jsonLines, showLogsOnFailure, sum, tally, tempDir } from './harness.ts';
+import { missingService } from './services.ts';
 
 const SENSORS = 30;
 /** About 17 s of air time at 4 Hz: long enough for every profile's occasional pages (up to every 65th) to appear. */
@@ -44,7 +45,7 @@ function expectedReadings(pageLogFile: string): { perSeries: Map<string, number>
 
 test(
   '30 ANT+ sensors through a simulated stick, the agent and the hub: the hub stores each reading the decoders make of the sent pages, once',
-  { skip: SOCAT_MISSING, timeout: 120_000 },
+  { skip: missingService(SOCAT_MISSING), timeout: 120_000 },
   async (t) => {
     const defer = cleanupStack(t);
     const hubDir = tempDir('ant-e2e-hub');

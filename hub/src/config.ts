@@ -46,8 +46,8 @@ export const HubConfig = Type.Object(
 );
 export type HubConfig = Static<typeof HubConfig>;
 
-/** What `agent add/list/remove` need: they work without an admin token or a running hub. */
-export const AgentToolConfig = Type.Object({ hub: HubSection, mqtt: MqttSection, topicRoot: TopicRoot }, { additionalProperties: true });
+/** What `agent add/list/remove` need: they work without an admin token or a running hub. `http` gives the WebSocket URL. */
+export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot }, { additionalProperties: true });
 export type AgentToolConfig = Static<typeof AgentToolConfig>;
 
 export interface LoadHubConfigOptions {

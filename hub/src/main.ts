@@ -10,7 +10,6 @@
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
  * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
  */
-import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import {
@@ -27,7 +26,8 @@ import {
   type CliIo,
 } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
-import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig, type AgentToolConfig } from './config.ts';
+import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
+import { agentMqttUrl, defaultSecretFile, enrollmentText } from './enrollment.ts';
 import { Hub, openStateDatabase } from './hub.ts';
 import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import type { AgentRecord } from './registry/agent-registry.ts';
@@ -40,7 +40,7 @@ export const STOP_TIMEOUT_MS = 30_000;
 
 export const USAGE = `Usage:
   pulsebridge-hub [serve] [--config FILE] [--print-config]
-  pulsebridge-hub agent add <id> --gym <gym> [--mqtt-url URL] [--json] [--config FILE]
+  pulsebridge-hub agent add <id> --gym <gym> [--mqtt-url URL] [--secret-file PATH] [--json] [--config FILE]
   pulsebridge-hub agent list [--json] [--config FILE]
   pulsebridge-hub agent remove <id> [--config FILE]
 
@@ -50,7 +50,11 @@ Options:
   -c, --config FILE   YAML configuration (see hub/hub.example.yaml); default: $PB_HUB_CONFIG, else none
       --print-config  print the effective configuration, inline secrets masked, and exit
       --gym GYM       agent add: the gym the agent belongs to
-      --mqtt-url URL  agent add: how the agent reaches the broker (default: mqtt.publicUrl)
+      --mqtt-url URL  agent add: how the agent reaches the broker (default: mqtt.publicUrl, else the
+                      embedded broker's listener as this configuration sets it)
+      --secret-file PATH
+                      agent add: the file the printed agent configuration reads its secret from
+                      (default: <id>.secret, relative to the agent's working directory)
       --json          agent add, agent list: machine-readable output
   -h, --help          print this help and exit
 
@@ -69,6 +73,7 @@ interface Args {
   help?: boolean | undefined;
   gym?: string | undefined;
   'mqtt-url'?: string | undefined;
+  'secret-file'?: string | undefined;
   json?: boolean | undefined;
 }
 
@@ -88,6 +93,7 @@ function parse(argv: readonly string[]): { values: Args; positionals: string[] }
         help: { type: 'boolean', short: 'h' },
         gym: { type: 'string' },
         'mqtt-url': { type: 'string' },
+        'secret-file': { type: 'string' },
         json: { type: 'boolean' },
       },
       strict: true,
@@ -127,7 +133,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
 }
 
 async function serve(file: string | undefined, values: Args, io: CliIo): Promise<number> {
-  if (values.gym !== undefined || values['mqtt-url'] !== undefined || values.json) throw new UsageError('--gym, --mqtt-url and --json belong to the agent commands');
+  if (values.gym !== undefined || values['mqtt-url'] !== undefined || values['secret-file'] !== undefined || values.json)
+    throw new UsageError('--gym, --mqtt-url, --secret-file and --json belong to the agent commands');
   const config = loadHubConfig({ file, env: io.env });
   if (values['print-config']) {
     io.stdout(toYaml(redactConfig(config)));
@@ -145,7 +152,8 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
   if (sub !== 'add' && sub !== 'list' && sub !== 'remove') throw new UsageError(sub ? `unknown agent command "${sub}"` : 'agent needs a command: add, list or remove');
   if (sub === 'list' && id !== undefined) throw new UsageError('agent list takes no id');
   if (sub !== 'list' && id === undefined) throw new UsageError(`agent ${sub} needs an agent id`);
-  if (sub !== 'add' && (values.gym !== undefined || values['mqtt-url'] !== undefined)) throw new UsageError('--gym and --mqtt-url belong to agent add');
+  if (sub !== 'add' && (values.gym !== undefined || values['mqtt-url'] !== undefined || values['secret-file'] !== undefined))
+    throw new UsageError('--gym, --mqtt-url and --secret-file belong to agent add');
   if (sub === 'add' && values.gym === undefined) throw new UsageError('agent add needs --gym <gym>');
 
   const config = loadAgentToolConfig({ file, env: io.env });
@@ -172,51 +180,32 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
       }
       throw err;
     }
-    printEnrollment(created.agent, created.secret, values['mqtt-url'] ?? config.mqtt.publicUrl ?? guessMqttUrl(config), config, values.json === true, io);
+    const url = values['mqtt-url'] !== undefined ? { url: values['mqtt-url'] } : agentMqttUrl(config);
+    const passwordLine = config.mqtt.mode === 'external' ? mosquittoPasswordLine(created.agent.id, created.secret) : undefined;
+    if (values.json) {
+      const { id, gym } = created.agent;
+      io.stdout(
+        `${JSON.stringify({ id, gym, secret: created.secret, mqttUrl: url.url, topicRoot: config.topicRoot, ...(passwordLine ? { mosquittoPasswordLine: passwordLine } : {}) })}\n`,
+      );
+    } else {
+      const secretFile = values['secret-file'] ?? defaultSecretFile(created.agent.id);
+      io.stdout(
+        enrollmentText({
+          agentId: created.agent.id,
+          gym: created.agent.gym,
+          secret: created.secret,
+          secretFile,
+          url,
+          topicRoot: config.topicRoot,
+          mosquittoPasswordLine: passwordLine,
+        }),
+      );
+    }
     return EXIT_OK;
   } finally {
     await registry.stop();
     db.close();
   }
-}
-
-function guessMqttUrl(config: AgentToolConfig): string {
-  if (config.mqtt.mode === 'external') return 'mqtt://<broker-host>:1883';
-  const host = config.mqtt.host === '0.0.0.0' || config.mqtt.host === '::' ? hostname() : config.mqtt.host;
-  return `${config.mqtt.tls ? 'mqtts' : 'mqtt'}://${host}:${config.mqtt.port}`;
-}
-
-function printEnrollment(agent: AgentRecord, secret: string, url: string, config: AgentToolConfig, json: boolean, io: CliIo): void {
-  const passwordLine = config.mqtt.mode === 'external' ? mosquittoPasswordLine(agent.id, secret) : undefined;
-  if (json) {
-    io.stdout(
-      `${JSON.stringify({ id: agent.id, gym: agent.gym, secret, mqttUrl: url, topicRoot: config.topicRoot, ...(passwordLine ? { mosquittoPasswordLine: passwordLine } : {}) })}\n`,
-    );
-    return;
-  }
-  const snippet = toYaml({ agent: { id: agent.id }, hub: { url, password: secret, topicRoot: config.topicRoot } });
-  const lines = [
-    `Enrolled agent ${agent.id} for gym ${agent.gym}.`,
-    '',
-    'Its secret is shown this once; the hub keeps only a hash of it:',
-    `  ${secret}`,
-    '',
-    'Agent configuration (agent.yaml); rather than keeping the secret inline, you can put it in a file',
-    'readable only by the agent and write `password: {file: /path/to/secret}`:',
-    '',
-    snippet.trimEnd(),
-    '',
-  ];
-  if (passwordLine) {
-    lines.push(
-      'External broker: append this line to the agents password file (deploy/mosquitto: agents.passwd), then reload',
-      'Mosquitto (kill -HUP <pid>):',
-      '',
-      passwordLine,
-      '',
-    );
-  }
-  io.stdout(`${lines.join('\n')}\n`);
 }
 
 function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {

@@ -17,6 +17,7 @@ import { loadHubConfig, type HubConfig } from '../src/config.ts';
 import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
 import { DeployedMosquitto, freePort, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
+import { missingService } from '../../test/services.ts';
 
 const topics = new Topics('pb');
 const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -253,7 +254,7 @@ describe('Hub', { timeout: 60_000 }, () => {
 
   test(
     'with an external Mosquitto (deploy/mosquitto), an agent batch is stored and acked through the broker; readiness follows the connection',
-    { skip: mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)' },
+    { skip: missingService(mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)') },
     async () => {
       const broker = new DeployedMosquitto();
       await broker.setup();
@@ -392,10 +393,15 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     const env = { PB_HUB_HUB__DATA_DIR: join(dir, 'agents'), PB_HUB_MQTT__PUBLIC_URL: 'mqtts://hub.example:8883' };
     const add = io(env);
     assert.equal(await main(['agent', 'add', 'box-1', '--gym', 'gym-1'], add), 0, add.err);
-    const secret = /^ {2}([A-Za-z0-9_-]{43})$/m.exec(add.out)?.[1];
+    const secret = /printf '%s\\n' '([A-Za-z0-9_-]{43})' > box-1\.secret\)$/m.exec(add.out)?.[1];
     assert.ok(secret, add.out);
-    const snippet = parseYaml(add.out.slice(add.out.indexOf('agent:'))) as { agent: { id: string }; hub: { url: string; password: string; topicRoot: string } };
-    assert.deepEqual(snippet, { agent: { id: 'box-1' }, hub: { url: 'mqtts://hub.example:8883', password: secret, topicRoot: 'pb' } });
+    assert.equal(add.out.split(secret).length, 2, 'the secret is printed once');
+    const snippet = parseYaml(add.out.slice(add.out.indexOf('\nagent:\n'))) as unknown;
+    assert.deepEqual(snippet, {
+      agent: { id: 'box-1' },
+      hub: { url: 'mqtts://hub.example:8883', password: { file: 'box-1.secret' }, topicRoot: 'pb' },
+      sources: { simulator: { enabled: false } },
+    });
 
     const json = io(env);
     assert.equal(await main(['agent', 'add', 'box-2', '--gym', 'gym-1', '--json'], json), 0);

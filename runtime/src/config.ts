@@ -3,7 +3,10 @@
  * the app's schema. Every problem is reported at once, each with its path.
  *
  * Environment overrides: `<PREFIX>` + the path in upper case with `__` between levels, e.g.
- * `PB_HUB_HTTP__PORT=9090` sets `http.port`. Values are parsed as JSON when they parse, else taken as text.
+ * `PB_HUB_HTTP__PORT=9090` sets `http.port`; a camelCase option takes `_` between its words, e.g.
+ * `PB_AGENT_UPLINK__LIVE_BATCH_DELAY_MS` sets `uplink.liveBatchDelayMs` (names are case-insensitive, so the
+ * run-together `LIVEBATCHDELAYMS` cannot be told apart from a lower-case word). Values are parsed as JSON when
+ * they parse, else taken as text; a list is given whole, as JSON.
  *
  * Secrets are never written into the file itself when avoidable: a `SecretRef` names an environment
  * variable or a file that holds the value.
@@ -72,6 +75,18 @@ function toCamel(segment: string): string {
   return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+const UNKNOWN_OPTION = 'Unexpected property';
+
+/** Names the environment variable behind a problem; an unknown option from one is most often a camelCase name run together. */
+function fromOverride(envPaths: Map<string, string>, path: string, message: string): string {
+  for (const [envPath, name] of envPaths) {
+    if (path !== envPath && !path.startsWith(`${envPath}/`)) continue;
+    const hint = path === envPath && message === UNKNOWN_OPTION ? '; a camelCase option takes "_" between its words, e.g. UPLINK__LIVE_BATCH_DELAY_MS' : '';
+    return ` (from ${name}${hint})`;
+  }
+  return '';
+}
+
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
@@ -99,9 +114,12 @@ export function loadConfig<T extends TSchema>(schema: T, options: LoadConfigOpti
     }
   }
   const fromEnv: Record<string, unknown> = {};
+  /** JSON-pointer path each override set, so a problem there names the variable to fix. */
+  const envPaths = new Map<string, string>();
   for (const [name, raw] of Object.entries(options.env ?? process.env)) {
     if (!name.startsWith(options.envPrefix) || raw === undefined) continue;
     const path = name.slice(options.envPrefix.length).split('__').map(toCamel);
+    envPaths.set(`/${path.join('/')}`, name);
     let value: unknown = raw;
     try {
       value = JSON.parse(raw);
@@ -113,7 +131,7 @@ export function loadConfig<T extends TSchema>(schema: T, options: LoadConfigOpti
   let merged: unknown = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
   merged = Value.Default(schema, merged);
   merged = Value.Convert(schema, merged);
-  for (const e of Value.Errors(schema, merged)) problems.push(`${e.path || '/'}: ${e.message}`);
+  for (const e of Value.Errors(schema, merged)) problems.push(`${e.path || '/'}: ${e.message}${fromOverride(envPaths, e.path, e.message)}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return merged as Static<T>;
 }

@@ -55,3 +55,33 @@ test('secrets resolve from the environment or a file, with clear errors', () => 
   assert.throws(() => resolveSecret({ env: 'TOKEN' }, {}), /TOKEN is not set/);
   assert.throws(() => resolveSecret({ file: join(dir, 'missing') }), /ENOENT/);
 });
+
+test('environment overrides reach camelCase options with "_" between words; a run-together name is refused, naming the variable', () => {
+  const Camel = Type.Object(
+    {
+      uplink: Type.Object(
+        { liveBatchDelayMs: Type.Integer({ default: 1000 }), keepaliveS: Type.Integer({ default: 30 }), allow: Type.Array(Type.String(), { default: [] }) },
+        { default: {}, additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  );
+  const env = { PB_T_UPLINK__LIVE_BATCH_DELAY_MS: '250', PB_T_UPLINK__KEEPALIVE_S: '5', PB_T_UPLINK__ALLOW: '["a","b"]' };
+  assert.deepEqual(loadConfig(Camel, { envPrefix: 'PB_T_', env }), { uplink: { liveBatchDelayMs: 250, keepaliveS: 5, allow: ['a', 'b'] } });
+  try {
+    loadConfig(Camel, { envPrefix: 'PB_T_', env: { PB_T_UPLINK__LIVEBATCHDELAYMS: '250', PB_T_UPLINK__KEEPALIVE_S: 'soon' } });
+    assert.fail('expected a ConfigError');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(
+      err.problems.includes(
+        '/uplink/livebatchdelayms: Unexpected property (from PB_T_UPLINK__LIVEBATCHDELAYMS; a camelCase option takes "_" between its words, e.g. UPLINK__LIVE_BATCH_DELAY_MS)',
+      ),
+      err.problems.join('\n'),
+    );
+    assert.ok(
+      err.problems.some((p) => p.startsWith('/uplink/keepaliveS: ') && p.endsWith(' (from PB_T_UPLINK__KEEPALIVE_S)')),
+      err.problems.join('\n'),
+    );
+  }
+});

@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
 const SECONDS = Number(args.seconds);
 const WARMUP_S = 10;
 /** Keep in step with deploy/systemd/pulsebridge-agent.service. */
-const PRODUCTION_NODE_ARGS = ['--lite-mode', '--max-semi-space-size=1'];
+const PRODUCTION_NODE_ARGS = ['--lite-mode', '--no-expose-wasm', '--max-semi-space-size=1'];
 
 function procStatus(pid: number, field: string): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')

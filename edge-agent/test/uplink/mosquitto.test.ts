@@ -13,6 +13,7 @@ import { Value } from '@sinclair/typebox/value';
 import { Uplink, UplinkConfig } from '../../src/uplink/uplink.ts';
 import { until } from '@pulsebridge/runtime';
 import { FakeClock, FakeHub, MemoryOutbox, silentLog } from './fixtures.ts';
+import { missingService } from '../../../test/services.ts';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => spawnSync(p, ['-h']).error === undefined);
 
@@ -36,7 +37,7 @@ async function accepts(port: number): Promise<boolean> {
 
 test(
   'through Mosquitto the uplink stays on MQTT 5, delivers every reading, gets time commands and leaves offline on stop',
-  { skip: MOSQUITTO ? false : 'mosquitto is not installed (apt-get install mosquitto)', timeout: 30_000 },
+  { skip: missingService(MOSQUITTO ? false : 'mosquitto is not installed (apt-get install mosquitto)'), timeout: 30_000 },
   async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'pb-mosquitto-'));
     const port = await freePort();

@@ -19,6 +19,7 @@ import { SqliteAgentRegistry } from '../../src/registry/sqlite-agent-registry.ts
 import { mosquittoPasswordLine } from '../../src/broker/mosquitto-password.ts';
 import type { AgentMessage } from '../../src/broker/transport.ts';
 import { DeployedMosquitto, addMosquittoAgent, freePort, mosquittoBin, type Broker } from './mosquitto-harness.ts';
+import { missingService } from '../../../test/services.ts';
 
 const topics = new Topics('pb');
 const log = pino({ level: 'silent' });
@@ -209,11 +210,13 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
 const serviceUrl = process.env['MOSQUITTO_URL'];
 const servicePasswd = process.env['MOSQUITTO_PASSWD_FILE'];
 const servicePid = process.env['MOSQUITTO_PID'];
-const serviceSkip = !serviceUrl
-  ? 'MOSQUITTO_URL not set (run through scripts/test-services.sh)'
-  : !servicePasswd || !servicePid
-    ? 'MOSQUITTO_PASSWD_FILE and MOSQUITTO_PID are needed to add agent accounts'
-    : false;
+const serviceSkip = missingService(
+  !serviceUrl
+    ? 'MOSQUITTO_URL not set (run through scripts/test-services.sh)'
+    : !servicePasswd || !servicePid
+      ? 'MOSQUITTO_PASSWD_FILE and MOSQUITTO_PID are needed to add agent accounts'
+      : false,
+);
 
 transportSuite('external broker: Mosquitto from MOSQUITTO_URL', serviceSkip, () => ({
   agentUrl: serviceUrl!,
@@ -226,7 +229,7 @@ transportSuite('external broker: Mosquitto from MOSQUITTO_URL', serviceSkip, () 
 // --- a Mosquitto started here from deploy/mosquitto ----------------------------------------------------
 
 const deployed = mosquittoBin ? new DeployedMosquitto() : undefined;
-const deployedSkip = mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)';
+const deployedSkip = missingService(mosquittoBin ? false : 'mosquitto binary not installed (apt-get install mosquitto)');
 
 describe('deploy/mosquitto configuration', { skip: deployedSkip, timeout: 90_000 }, () => {
   before(async () => {

@@ -13,9 +13,10 @@ import { InfluxSeriesStore, parseSeriesKey, type InfluxSeriesStoreOptions } from
 import type { SeriesWrite } from '../../src/storage/series/series-store.ts';
 import { influxql, startInfluxV2Proxy, type InfluxV2Proxy } from './influx-v2-proxy.ts';
 import { seriesStoreContract } from './series-contract.ts';
+import { missingService } from '../../../test/services.ts';
 
 const INFLUX_URL = process.env.INFLUX_URL;
-const NO_INFLUX = INFLUX_URL ? false : 'INFLUX_URL not set (run the tests through scripts/test-services.sh to start InfluxDB)';
+const NO_INFLUX = missingService(INFLUX_URL ? false : 'INFLUX_URL not set (run the tests through scripts/test-services.sh to start InfluxDB)');
 const log = pino({ level: 'silent' });
 const TOKEN = 'pulsebridge:secret';
 const T0 = Date.UTC(2025, 0, 1);

@@ -66,6 +66,17 @@ export function sensorKey(raw: string, maxLength: number): string {
   return `${fnv1a(raw)}-${key.slice(key.length - (maxLength - 9))}`;
 }
 
+/** Room for the key in a 64-character id after the driver's prefix and, where it has that track, `~corrected`. */
+export function serialKeyRoom(driver: Pick<SerialDriver, 'idPrefix' | 'correctedMetrics'>): number {
+  return SENSOR_ID_MAX - driver.idPrefix.length - (driver.correctedMetrics ? CORRECTED_SUFFIX.length : 0);
+}
+
+/** A port's sensor id: the driver's prefix and the key (`sensorKey`), `~corrected` after it for the corrected track. */
+export function serialSensorId(idPrefix: string, key: string, role: SensorRole = 'device'): string {
+  const id = idPrefix + key;
+  return role === 'corrected' ? id + CORRECTED_SUFFIX : id;
+}
+
 function describePort(config: SerialPortConfig): string {
   return config.usb ? `${config.protocol} usb ${config.usb.vendorId}:${config.usb.productId}` : `${config.protocol} ${config.path}`;
 }
@@ -132,8 +143,7 @@ class SerialChannel {
 
   sensorId(role: SensorRole = 'device'): string | undefined {
     if (this.key === undefined) return undefined;
-    const id = this.driver.idPrefix + this.key;
-    return role === 'corrected' ? id + CORRECTED_SUFFIX : id;
+    return serialSensorId(this.driver.idPrefix, this.key, role);
   }
 
   /** Enters the port's sensors in the book: the device, and its corrected track where the driver has one. */
@@ -201,7 +211,7 @@ class SerialChannel {
         await port.close();
         return;
       }
-      const keyRoom = SENSOR_ID_MAX - this.driver.idPrefix.length - (this.driver.correctedMetrics ? CORRECTED_SUFFIX.length : 0);
+      const keyRoom = serialKeyRoom(this.driver);
       this.port = port;
       this.path = openPath;
       this.key = sensorKey(serialNumber ?? openPath, keyRoom);

@@ -4,6 +4,10 @@
  * range: ticks of any size, or one large range, give the same readings.
  */
 import { METRICS, type MetricId, type Reading, type SensorInfo } from '@pulsebridge/protocol';
+import { antSensorId } from '../ant/codec/messages.ts';
+import { bleSensorId } from '../ble/config.ts';
+import { CSAFE_ID_PREFIX } from '../serial/drivers/csafe-driver.ts';
+import { NMEA_ID_PREFIX } from '../serial/drivers/nmea-driver.ts';
 import { cumulative, type SimulatedAthlete } from './athlete.ts';
 import { hashSigned, hashUnit, smoothNoise, type Mulberry32 } from './random.ts';
 import type { ParkLoop } from './track.ts';
@@ -275,24 +279,34 @@ export class GpsReceiver extends SimulatedSensor {
   }
 }
 
-/** Sensor ids shaped like the radios' own identities. Never contain `/`: ids go into URLs and topics. */
+/**
+ * Simulated sensor ids, made by the real sources' own id builders so they have exactly the shape real ones
+ * have (README, Sensors). Never contain `/`: ids go into URLs and topics.
+ */
 export function bleAddress(random: Mulberry32, prefix?: string): string {
   const bytes: number[] = [];
   // A random static BLE address has its two top bits set.
   for (let i = 0; i < 6; i++) bytes.push(i === 0 ? random.integer(0, 255) | 0xc0 : random.integer(0, 255));
   const hex = bytes.map((b) => b.toString(16).padStart(2, '0'));
-  return `ble:${prefix ? `${prefix}:${hex.slice(3).join(':')}` : hex.join(':')}`;
+  const address = prefix ? `${prefix}:${hex.slice(3).join(':')}` : hex.join(':');
+  const id = bleSensorId(address, undefined);
+  if (id === undefined) throw new RangeError(`not a BLE address: ${address}`);
+  return id;
 }
 
-export function antDeviceId(random: Mulberry32, deviceType: string): string {
-  // Device number 0 is the search wildcard; the transmission type's upper nibble extends it to 20 bits.
-  return `ant:${deviceType}:${random.integer(1, 0xfffff)}`;
+/** ANT+ masters put bits 16-19 of the device number in the transmission type's upper nibble; 5 is the usual lower one. */
+const ANT_TRANSMISSION_TYPE_LOW = 0x05;
+
+export function antDeviceId(random: Mulberry32, deviceType: number): string {
+  // Device number 0 is the search wildcard.
+  const deviceNumber = random.integer(1, 0xfffff);
+  return antSensorId({ deviceType, deviceNumber, transmissionType: ((deviceNumber >> 16) << 4) | ANT_TRANSMISSION_TYPE_LOW });
 }
 
 export function csafeSerialId(random: Mulberry32): string {
-  return `serial:csafe:${random.integer(430_000_000, 439_999_999)}`;
+  return `${CSAFE_ID_PREFIX}${random.integer(430_000_000, 439_999_999)}`;
 }
 
 export function nmeaId(random: Mulberry32): string {
-  return `gps:nmea:${random.integer(1, 999_999)}`;
+  return `${NMEA_ID_PREFIX}${random.integer(1, 999_999)}`;
 }

@@ -7,6 +7,7 @@
 import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
 import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
+import { FITNESS_EQUIPMENT_DEVICE_TYPE } from '../ant/profiles/fitness-equipment.ts';
 import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { drawProfile, SimulatedAthlete, type AthleteProfile, type EquipmentKind } from './athlete.ts';
@@ -123,7 +124,7 @@ function buildPopulation(config: SimulatorConfig): Population {
           new SmartTrainer(
             setup(
               1,
-              uniqueId(() => antDeviceId(ids, 'fe')),
+              uniqueId(() => antDeviceId(ids, FITNESS_EQUIPMENT_DEVICE_TYPE)),
               'smart trainer',
               NATIVE_RATE_HZ.bike,
             ),

@@ -70,9 +70,9 @@ test('the equipment mix follows the weights; all zero means straps only', () => 
 });
 
 const ID_SHAPES: Record<string, RegExp> = {
-  heart_rate: /^ble:c4:7f:51(:[0-9a-f]{2}){3}$/,
-  bike: /^ant:fe:\d+$/,
-  treadmill: /^ble:[c-f][0-9a-f](:[0-9a-f]{2}){5}$/,
+  heart_rate: /^ble:c4-7f-51(-[0-9a-f]{2}){3}$/,
+  bike: /^ant:17:\d+:\d+$/,
+  treadmill: /^ble:[c-f][0-9a-f](-[0-9a-f]{2}){5}$/,
   rower: /^serial:csafe:43\d{7}$/,
   gps: /^gps:nmea:\d+$/,
 };
@@ -84,7 +84,7 @@ test('sensor ids look like the radios own, are unique, and never contain a slash
   for (const s of sensors) {
     assert.ok(!s.id.includes('/'), s.id);
     // Also nothing MQTT treats specially (+ #) and nothing a URL would need to escape.
-    assert.match(s.id, /^[a-z0-9:]+$/);
+    assert.match(s.id, /^[a-z0-9:-]+$/);
     assert.ok(s.id.length <= 64);
     assert.match(s.id, ID_SHAPES[s.kind]!, `${s.kind} id ${s.id}`);
     if (s.kind === 'bike') {

@@ -21,6 +21,9 @@ import {
 import type { SerialFramer } from '../protocols.ts';
 import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
+/** CSAFE machines are `serial:csafe:<serial number, else port>`. */
+export const CSAFE_ID_PREFIX = 'serial:csafe:';
+
 export interface CsafeDriverOptions {
   pollIntervalMs: number;
   responseTimeoutMs: number;
@@ -55,7 +58,7 @@ interface Request {
 
 export class CsafeDriver implements SerialDriver {
   readonly kind = 'rower';
-  readonly idPrefix = 'serial:csafe:';
+  readonly idPrefix = CSAFE_ID_PREFIX;
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time', 'odometer'];
   readonly rateHz: number;
   private readonly options: CsafeDriverOptions;

@@ -17,6 +17,9 @@ import { createNmeaLineReader, decodeNmeaSentence, parseNmeaSentence } from '../
 import type { AsciiLineReader } from '../line-reader.ts';
 import type { DriverContext, SerialDriver } from './driver.ts';
 
+/** GPS receivers are `gps:nmea:<port>`, their corrected track `gps:nmea:<port>~corrected`. */
+export const NMEA_ID_PREFIX = 'gps:nmea:';
+
 export interface NmeaDriverOptions {
   track: Partial<TrackOptions>;
   /** Fixes after its own that a corrected position waits for: the smoother's look-ahead. */
@@ -54,7 +57,7 @@ interface Epoch {
 
 export class NmeaDriver implements SerialDriver {
   readonly kind = 'gps';
-  readonly idPrefix = 'gps:nmea:';
+  readonly idPrefix = NMEA_ID_PREFIX;
   readonly metrics: readonly MetricId[] = ['latitude', 'longitude', 'altitude', 'gps_speed', 'heading'];
   readonly correctedMetrics: readonly MetricId[] = ['latitude', 'longitude', 'gps_speed', 'heading'];
   readonly rateHz = 1;

@@ -10,6 +10,9 @@ import { WATERROWER_POLL } from '../waterrower/memory.ts';
 import { WATERROWER_MIN_SEND_INTERVAL_MS, encodeModelRequest, encodeStartSession } from '../waterrower/protocol.ts';
 import { FramedInput, type DriverContext, type SerialDriver } from './driver.ts';
 
+/** WaterRower monitors have no serial number: `serial:waterrower:<port>`. */
+export const WATERROWER_ID_PREFIX = 'serial:waterrower:';
+
 export interface WaterRowerDriverOptions {
   pollIntervalMs: number;
   handshakeTimeoutMs: number;
@@ -21,7 +24,7 @@ const SEND_INTERVAL_MS = WATERROWER_MIN_SEND_INTERVAL_MS + 5;
 
 export class WaterRowerDriver implements SerialDriver {
   readonly kind = 'rower';
-  readonly idPrefix = 'serial:waterrower:';
+  readonly idPrefix = WATERROWER_ID_PREFIX;
   readonly metrics: readonly MetricId[] = ['distance', 'speed', 'stroke_count', 'heart_rate', 'energy'];
   readonly rateHz: number;
   private readonly options: WaterRowerDriverOptions;

@@ -13,9 +13,10 @@ import { antSourceConfig } from '../../../../src/sources/ant/config.ts';
 import { expectedSensorIds } from '../../../devices/ant-stick-sensors.ts';
 import { DeviceProcess, PtyPair, SOCAT_MISSING } from '../../../devices/simulator-process.ts';
 import { RecordingSink, TEST_NETWORK_KEY, until } from './harness.ts';
+import { missingService } from '../../../../../test/services.ts';
 
 const log = pino({ level: process.env.ANT_TEST_LOG ?? 'silent' });
-const skip = SOCAT_MISSING;
+const skip = missingService(SOCAT_MISSING);
 
 const dirs: string[] = [];
 let cleanups: (() => Promise<void>)[] = [];

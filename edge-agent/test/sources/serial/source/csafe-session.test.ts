@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
+import { missingService } from '../../../../../test/services.ts';
 
 const METRICS = ['distance', 'speed', 'stroke_rate', 'power', 'heart_rate', 'energy', 'elapsed_time'] as const;
 
 test(
   'CSAFE polling session over a pty: stuffed frames (checksum too) decode to the values sent, work time every poll and the odometer on some; NAK, timeout and a bad checksum are counted and the session goes on',
-  { skip: SOCAT_MISSING, timeout: 30_000 },
+  { skip: missingService(SOCAT_MISSING), timeout: 30_000 },
   async (t) => {
     const rig = serialRig(t);
     await rig.pty.plug();

@@ -4,6 +4,9 @@ import type { Reading } from '@pulsebridge/protocol';
 import { haversineM } from '../../../../src/sources/gps/local-frame.ts';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
+import { missingService } from '../../../../../test/services.ts';
+
+const skip = missingService(SOCAT_MISSING);
 
 function pathLength(readings: readonly Reading[], sensor: string): { points: number; metres: number } {
   const latitudes = readings.filter((r) => r.sensor === sensor && r.metric === 'latitude');
@@ -16,7 +19,7 @@ function pathLength(readings: readonly Reading[], sensor: string): { points: num
   return { points: latitudes.length, metres };
 }
 
-test('GPS track over a pty: raw fixes keep the outliers, the corrected track is within 2 % of the true length', { skip: SOCAT_MISSING, timeout: 60_000 }, async (t) => {
+test('GPS track over a pty: raw fixes keep the outliers, the corrected track is within 2 % of the true length', { skip, timeout: 60_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   const source = rig.source({ ports: [{ path: rig.pty.devicePath, protocol: 'nmea', name: 'Coach GPS' }] });

@@ -6,11 +6,12 @@ import { ConfigError } from '@pulsebridge/runtime';
 import { SerialSource, serialSourceConfig, sensorKey } from '../../../../src/sources/serial/serial-source.ts';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING, type DeviceProcess } from '../../../devices/simulator-process.ts';
+import { missingService } from '../../../../../test/services.ts';
 
 const silent = pino({ level: 'silent' });
 const pollResponses = (device: DeviceProcess): number => device.of('response').filter((e) => e.kind === 'poll').length;
 
-test('unplug and replug: the loss is reported, the port comes back, no reading is duplicated or replayed', { skip: SOCAT_MISSING, timeout: 40_000 }, async (t) => {
+test('unplug and replug: the loss is reported, the port comes back, no reading is duplicated or replayed', { skip: missingService(SOCAT_MISSING), timeout: 40_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   let machine = rig.device('csafe-machine.ts');
@@ -85,7 +86,7 @@ test('a port that does not exist: start resolves, health is degraded with the re
 
 test(
   'USB lookup: a failing port list is reported, an unknown id is reported, a listed id opens its path and names the sensor by serial number',
-  { skip: SOCAT_MISSING, timeout: 30_000 },
+  { skip: missingService(SOCAT_MISSING), timeout: 30_000 },
   async (t) => {
     const rig = serialRig(t);
     await rig.pty.plug();

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecordingSink, serialRig, waitUntil } from './harness.ts';
 import { SOCAT_MISSING } from '../../../devices/simulator-process.ts';
+import { missingService } from '../../../../../test/services.ts';
 
 test(
   'WaterRower session over a pty: USB handshake, then memory reads become distance, speed, strokes, heart rate and energy',
-  { skip: SOCAT_MISSING, timeout: 30_000 },
+  { skip: missingService(SOCAT_MISSING), timeout: 30_000 },
   async (t) => {
     const rig = serialRig(t);
     await rig.pty.plug();
@@ -46,7 +47,7 @@ test(
   },
 );
 
-test('WaterRower that never answers the handshake: degraded with what it waited for, handshake retried', { skip: SOCAT_MISSING, timeout: 30_000 }, async (t) => {
+test('WaterRower that never answers the handshake: degraded with what it waited for, handshake retried', { skip: missingService(SOCAT_MISSING), timeout: 30_000 }, async (t) => {
   const rig = serialRig(t);
   await rig.pty.plug();
   // Nothing on the far end: the pty is open but mute, like a monitor that is switched off.
