@@ -210,7 +210,8 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
 
 function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
   if (json) {
-    io.stdout(`${JSON.stringify(agents)}\n`);
+    // Without `online`: the state database cannot know it (only a running hub does, through its API).
+    io.stdout(`${JSON.stringify(agents.map(({ online: _online, ...stored }) => stored))}\n`);
     return EXIT_OK;
   }
   if (agents.length === 0) {

@@ -425,6 +425,7 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
       ['box-1', 'box-2'],
     );
     assert.ok(!listJson.out.includes(secret), 'list never shows secrets');
+    assert.ok(!listJson.out.includes('"online"'), 'only a running hub knows whether an agent is online');
 
     const hub = new Hub(hubConfig(join(dir, 'agents')), { log });
     await hub.start();
