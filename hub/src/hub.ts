@@ -145,6 +145,7 @@ export class Hub {
         log,
         metrics: this.metrics,
         onUnsyncedStored: () => void unsynced.refresh(),
+        unsyncedBoots: unsynced,
         ...config.ingest,
       });
       this.ingest = ingest;

@@ -46,10 +46,11 @@ const REJECT_REASONS: readonly RejectReason[] = [...PERMANENT_REASONS, 'unknown_
 /**
  * Why single readings of an otherwise stored batch were left out (the batch is still acked as stored):
  * - too_old, too_far_ahead: stamped outside the window around the hub's clock (time-window.ts);
- * - series_limit: a new series of an agent that already has the store's maxSeriesPerAgent series.
+ * - series_limit: a new series of an agent that already has the store's maxSeriesPerAgent series;
+ * - unsynced_boot_limit: readings of an unconfirmed clock from one boot more than ingest.maxUnsyncedBootsPerAgent.
  */
-export type ReadingRefusal = ReadingTimeProblem | 'series_limit';
-const READING_REFUSALS: readonly ReadingRefusal[] = [...READING_TIME_PROBLEMS, 'series_limit'];
+export type ReadingRefusal = ReadingTimeProblem | 'series_limit' | 'unsynced_boot_limit';
+const READING_REFUSALS: readonly ReadingRefusal[] = [...READING_TIME_PROBLEMS, 'series_limit', 'unsynced_boot_limit'];
 
 const zeros = <K extends string>(keys: readonly K[]): Record<K, number> => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
@@ -80,7 +81,7 @@ export class IngestCounts {
       { name: 'pb_hub_ingest_rejected_total', help: 'Readings batches refused, by reason', kind: 'counter', label: 'reason', read: () => this.rejected },
       {
         name: 'pb_hub_ingest_readings_refused_total',
-        help: 'Readings left out of batches that were otherwise stored and acknowledged, by reason: too_old or too_far_ahead of the hub clock, series_limit',
+        help: 'Readings left out of batches that were otherwise stored and acknowledged, by reason: too_old or too_far_ahead of the hub clock, series_limit, unsynced_boot_limit',
         kind: 'counter',
         label: 'reason',
         read: () => this.readingsRefused,

@@ -13,6 +13,7 @@ import type { AgentMessage, HubTransport } from '../broker/transport.ts';
 import type { LiveBus } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
+import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
 import { AgentPresence } from './agent-presence.ts';
 import type { Dedupe } from './dedupe.ts';
 import { handleEvents } from './handlers/events.ts';
@@ -51,6 +52,13 @@ export const IngestConfig = Type.Object(
       description:
         'Readings stamped further than this ahead of the hub clock are refused and counted: agents set their clock from the hub, so minutes cover drift between corrections',
     }),
+    maxUnsyncedBootsPerAgent: Type.Integer({
+      minimum: 1,
+      default: 16,
+      description:
+        'Boots of unconfirmed clock one agent may have held apart at once (each a box that restarted without meeting the hub); ' +
+        'readings of a further boot are refused and counted until an operator corrects or discards one',
+    }),
     rejectLogIntervalMs: Type.Integer({
       minimum: 0,
       default: 60_000,
@@ -80,6 +88,8 @@ export interface IngestDependencies {
   now?: () => number;
   /** Called after readings of an unconfirmed clock were stored apart from the series. */
   onUnsyncedStored?: () => void;
+  /** Boots of unconfirmed clock each agent has held apart (UnsyncedTally); without it no boot limit applies. */
+  unsyncedBoots?: UnsyncedBootsHeld;
 }
 
 /** Settings left out take their defaults from IngestConfig; the settings are checked where the config loads. */
@@ -125,6 +135,7 @@ export class Ingest {
       live: o.live,
       dedupe: o.dedupe,
       ...(o.onUnsyncedStored ? { onUnsyncedStored: o.onUnsyncedStored } : {}),
+      ...(o.unsyncedBoots ? { unsyncedBoots: o.unsyncedBoots } : {}),
     });
     if (o.metrics) counts.register(o.metrics, () => this.readings.queuedReadings);
   }

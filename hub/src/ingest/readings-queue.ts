@@ -18,12 +18,14 @@ import type { LiveBus } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
 import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
+import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
 import type { Dedupe } from './dedupe.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
 import { readingsInWindow, type ReadingTimeWindow } from './time-window.ts';
 
 export interface ReadingsQueueConfig extends ReadingTimeWindow {
+  maxUnsyncedBootsPerAgent: number;
   maxBatchBytes: number;
   maxWriteReadings: number;
   maxWriteDelayMs: number;
@@ -70,6 +72,7 @@ export class ReadingsWriteQueue {
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSuspectGroup = 0;
   private readonly onUnsyncedStored: () => void;
+  private readonly unsyncedBoots: UnsyncedBootsHeld | undefined;
 
   constructor(options: {
     config: ReadingsQueueConfig;
@@ -79,8 +82,11 @@ export class ReadingsWriteQueue {
     dedupe: Dedupe;
     /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
     onUnsyncedStored?: () => void;
+    /** Which boots each agent holds apart, to refuse readings of one boot too many. */
+    unsyncedBoots?: UnsyncedBootsHeld;
   }) {
     this.config = options.config;
+    this.unsyncedBoots = options.unsyncedBoots;
     this.onUnsyncedStored = options.onUnsyncedStored ?? (() => {});
     this.context = options.context;
     this.store = options.store;
@@ -256,7 +262,7 @@ export class ReadingsWriteQueue {
   private async writeGroup(group: QueuedBatch[], readings: number): Promise<boolean> {
     const { counts, log } = this.context;
     const started = performance.now();
-    let result: WriteResult;
+    let result: WriteResult & { bootLimited: number };
     try {
       result = await this.storeGroup(group);
     } catch (err) {
@@ -277,7 +283,7 @@ export class ReadingsWriteQueue {
     this.retry.reset();
     for (const q of group) this.queuedKeys.delete(q.key);
     this.queued -= readings;
-    const refusedReadings = this.countRefused(group, result);
+    const refusedReadings = this.countRefused(group, result) + result.bootLimited;
     counts.readingsStored += readings - refusedReadings;
 
     try {
@@ -333,15 +339,28 @@ export class ReadingsWriteQueue {
    * Readings of an unconfirmed clock go to the store's unsynced side, apart from the series: their times are
    * their boot's own wall clock, which an operator may correct later. Both writes are idempotent, so a retry
    * after the second failed writes the first again harmlessly. A refused series names its batch's index in
-   * the group.
+   * the group; `bootLimited` counts the readings of boots over an agent's maxUnsyncedBootsPerAgent.
    */
-  private async storeGroup(group: readonly QueuedBatch[]): Promise<WriteResult> {
+  private async storeGroup(group: readonly QueuedBatch[]): Promise<WriteResult & { bootLimited: number }> {
     const synced: SeriesWrite[] = [];
     const syncedAt: number[] = [];
     const unsynced: UnsyncedWrite[] = [];
-    for (const [i, { gym, agent, batch }] of group.entries()) {
+    let bootLimited = 0;
+    for (const [i, { gym, agent, batch, readings }] of group.entries()) {
       if (batch.clockUnsynced) {
-        unsynced.push({ gym, agent, boot: batch.boot ?? UNKNOWN_BOOT, series: batch.series });
+        const boot = batch.boot ?? UNKNOWN_BOOT;
+        if (this.unsyncedBoots && !this.unsyncedBoots.admit(agent, boot, this.config.maxUnsyncedBootsPerAgent)) {
+          bootLimited += readings;
+          this.context.counts.readingsRefused.unsynced_boot_limit += readings;
+          this.context.logLimited(
+            agent,
+            'unsynced_boot_limit',
+            { boot, readings, stream: batch.stream, first: batch.first, last: batch.last },
+            'readings of an unconfirmed clock refused: the agent already has ingest.maxUnsyncedBootsPerAgent boots held apart; correct or discard one',
+          );
+          continue;
+        }
+        unsynced.push({ gym, agent, boot, series: batch.series });
       } else {
         synced.push({ gym, agent, series: batch.series });
         syncedAt.push(i);
@@ -352,7 +371,7 @@ export class ReadingsWriteQueue {
       await this.store.writeUnsynced(unsynced);
       this.onUnsyncedStored();
     }
-    return { refused: result.refused.map((r) => ({ ...r, batch: syncedAt[r.batch]! })) };
+    return { refused: result.refused.map((r) => ({ ...r, batch: syncedAt[r.batch]! })), bootLimited };
   }
 
   /**

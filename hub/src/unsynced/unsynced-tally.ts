@@ -9,10 +9,18 @@ import type { Registry } from 'prom-client';
 import { registerScraped } from '@pulsebridge/runtime';
 import type { UnsyncedReadingsStore } from '../storage/series/unsynced.ts';
 
-export class UnsyncedTally {
+/** Which boots of unconfirmed clock an agent has held apart, as ingest asks before storing more. */
+export interface UnsyncedBootsHeld {
+  /** True if the agent may store readings of this boot: it is held already, or fewer than `limit` are. */
+  admit(agent: string, boot: string, limit: number): boolean;
+}
+
+export class UnsyncedTally implements UnsyncedBootsHeld {
   private readonly store: Pick<UnsyncedReadingsStore, 'listUnsynced'>;
   private readonly log: Logger;
   private byAgent = new Map<string, number>();
+  /** Boots held per agent, as last read, plus those admitted since (so a burst of new boots cannot pass the limit). */
+  private bootsByAgent = new Map<string, Set<string>>();
   private held = 0;
   private reading: Promise<void> | undefined;
   /** A change happened while a read was under way: that read may have missed it. */
@@ -32,6 +40,18 @@ export class UnsyncedTally {
     return this.byAgent.get(agent) ?? 0;
   }
 
+  admit(agent: string, boot: string, limit: number): boolean {
+    let boots = this.bootsByAgent.get(agent);
+    if (boots?.has(boot)) return true;
+    if ((boots?.size ?? 0) >= limit) return false;
+    if (!boots) {
+      boots = new Set();
+      this.bootsByAgent.set(agent, boots);
+    }
+    boots.add(boot);
+    return true;
+  }
+
   /**
    * Re-reads the counts; resolves after a read that started after this call. Calls during a read share one
    * more read. Never rejects: a failed read keeps the last counts and is logged.
@@ -46,8 +66,13 @@ export class UnsyncedTally {
         this.stale = false;
         try {
           const byAgent = new Map<string, number>();
-          for (const boot of await this.store.listUnsynced({})) byAgent.set(boot.agent, (byAgent.get(boot.agent) ?? 0) + boot.readings);
+          const bootsByAgent = new Map<string, Set<string>>();
+          for (const boot of await this.store.listUnsynced({})) {
+            byAgent.set(boot.agent, (byAgent.get(boot.agent) ?? 0) + boot.readings);
+            bootsByAgent.set(boot.agent, (bootsByAgent.get(boot.agent) ?? new Set()).add(boot.boot));
+          }
           this.byAgent = byAgent;
+          this.bootsByAgent = bootsByAgent;
           this.held = [...byAgent.values()].reduce((sum, n) => sum + n, 0);
         } catch (err) {
           this.log.warn({ err }, 'could not count the unsynced readings held; the counts shown may be stale');

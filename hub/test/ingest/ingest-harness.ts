@@ -37,7 +37,8 @@ export interface IngestSetup {
 }
 
 export function setupIngest(
-  settings: Partial<IngestConfig> & Pick<IngestOptions, 'onUnsyncedStored'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
+  settings: Partial<IngestConfig> &
+    Pick<IngestOptions, 'onUnsyncedStored' | 'unsyncedBoots'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
 ): IngestSetup {
   const { dbPath, store: givenStore, live: givenLive, presenceSource, ...config } = settings;
   const transport = new FakeTransport();

@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UNKNOWN_BOOT, encodeBatch, type SeriesReadings } from '@pulsebridge/protocol';
 import { Packr } from 'msgpackr';
+import pino from 'pino';
+import { UnsyncedTally } from '../../src/unsynced/unsynced-tally.ts';
+import { MemorySeriesStore } from '../memory-stores.ts';
 import { GOOD, ackOf, setupIngest, waitFor } from './ingest-harness.ts';
 
 const T0 = 1_700_000_000_000;
@@ -81,6 +84,40 @@ describe('Readings of an unconfirmed clock at ingest', () => {
     await waitFor('the ack after the retry', () => s.transport.acks().length === 1);
     assert.deepEqual(s.transport.acks()[0], ackOf('s1', 0, 1, 'stored'));
     assert.equal(s.store.unsynced.size, 2);
+    await s.close();
+  });
+
+  test('readings of one boot more than maxUnsyncedBootsPerAgent are refused and counted, acked, and the held boots still take readings', async () => {
+    const store = new MemorySeriesStore();
+    const tally = new UnsyncedTally({ store, log: pino({ level: 'silent' }) });
+    const s = setupIngest({ store, unsyncedBoots: tally, maxUnsyncedBootsPerAgent: 2, onUnsyncedStored: () => void tally.refresh() });
+    s.transport.deliver(GOOD, 'readings', unsyncedBatch(0, 2, 'boot-a', 'a'));
+    s.transport.deliver(GOOD, 'readings', unsyncedBatch(0, 2, 'boot-b', 'b'));
+    await waitFor('two acks', () => s.transport.acks().length === 2);
+    s.transport.deliver(GOOD, 'readings', unsyncedBatch(0, 3, 'boot-c', 'c'));
+    s.transport.deliver(GOOD, 'readings', unsyncedBatch(2, 2, 'boot-a', 'a'));
+    await waitFor('four acks', () => s.transport.acks().length === 4);
+    assert.deepEqual(
+      s.transport.acks().map((a) => [a.stream, a.result]),
+      [
+        ['a', 'stored'],
+        ['b', 'stored'],
+        ['c', 'stored'],
+        ['a', 'stored'],
+      ],
+      'a refused boot is acked: resending cannot change the limit, an operator can',
+    );
+    assert.deepEqual([...new Set([...store.unsynced.values()].map((p) => p.boot))].sort(), ['boot-a', 'boot-b']);
+    assert.equal(store.unsynced.size, 6);
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'unsynced_boot_limit' }), 3);
+    assert.equal(await s.metric('pb_hub_ingest_readings_total'), 6, 'refused readings are not counted as stored');
+
+    // Once an operator settles a boot, the next one is taken.
+    await store.discardUnsynced(GOOD, 'boot-b');
+    await tally.refresh();
+    s.transport.deliver(GOOD, 'readings', unsyncedBatch(10, 1, 'boot-c', 'c'));
+    await waitFor('the fifth ack', () => s.transport.acks().length === 5);
+    assert.deepEqual([...new Set([...store.unsynced.values()].map((p) => p.boot))].sort(), ['boot-a', 'boot-c']);
     await s.close();
   });
 });
