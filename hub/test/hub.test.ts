@@ -1,3 +1,4 @@
+// Over 500 lines: the hub as a whole process (config, CLI, start and stop, both brokers), each part of which is tested alone elsewhere.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

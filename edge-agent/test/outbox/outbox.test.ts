@@ -1,3 +1,4 @@
+// Over 500 lines: the outbox's one behaviour suite (append, flush, ack, bounds, recovery); integrity, ownership and full-disk cases have their own files.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// Over 500 lines: every HCI scenario runs against one fake controller and shares its setup.
 /**
  * The BLE source as a gym box runs it: its default noble loader, noble's unmodified Linux stack, and the
  * fake HCI controller with simulated sensors underneath (test/devices/ble). The fast tests of the source

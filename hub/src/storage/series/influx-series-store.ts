@@ -1,3 +1,4 @@
+// Over 500 lines: one adapter of the whole SeriesStore port (series, series limit, unsynced boots) over one HTTP connection; the line format and the unsynced side live in influx-line.ts and influx-unsynced.ts.
 /**
  * The production SeriesStore: InfluxDB. Writes go through @influxdata/influxdb-client's v2 write API
  * (InfluxDB 2.x, and 1.8+ where the bucket is `database/retention-policy` and the token `user:password`);
