@@ -129,7 +129,11 @@ export class Hub {
       this.store = store;
       await store.start();
 
-      const unsynced = new UnsyncedTally({ store, log });
+      const unsynced = new UnsyncedTally({
+        store,
+        log,
+        limits: { maxBootsPerAgent: config.ingest.maxUnsyncedBootsPerAgent, maxSensorsPerAgent: config.series.maxSeriesPerAgent },
+      });
       unsynced.register(this.metrics);
       await unsynced.refresh();
 

@@ -25,7 +25,6 @@ import type { IngestContext } from './ingest-context.ts';
 import { readingsInWindow, type ReadingTimeWindow } from './time-window.ts';
 
 export interface ReadingsQueueConfig extends ReadingTimeWindow {
-  maxUnsyncedBootsPerAgent: number;
   maxBatchBytes: number;
   maxWriteReadings: number;
   maxWriteDelayMs: number;
@@ -82,7 +81,7 @@ export class ReadingsWriteQueue {
     dedupe: Dedupe;
     /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
     onUnsyncedStored?: () => void;
-    /** Which boots each agent holds apart, to refuse readings of one boot too many. */
+    /** What each agent holds apart, to refuse readings past its boot and sensor limits. */
     unsyncedBoots?: UnsyncedBootsHeld;
   }) {
     this.config = options.config;
@@ -262,7 +261,7 @@ export class ReadingsWriteQueue {
   private async writeGroup(group: QueuedBatch[], readings: number): Promise<boolean> {
     const { counts, log } = this.context;
     const started = performance.now();
-    let result: WriteResult & { bootLimited: number };
+    let result: WriteResult & { limited: number };
     try {
       result = await this.storeGroup(group);
     } catch (err) {
@@ -283,7 +282,7 @@ export class ReadingsWriteQueue {
     this.retry.reset();
     for (const q of group) this.queuedKeys.delete(q.key);
     this.queued -= readings;
-    const refusedReadings = this.countRefused(group, result) + result.bootLimited;
+    const refusedReadings = this.countRefused(group, result) + result.limited;
     counts.readingsStored += readings - refusedReadings;
 
     try {
@@ -339,18 +338,25 @@ export class ReadingsWriteQueue {
    * Readings of an unconfirmed clock go to the store's unsynced side, apart from the series: their times are
    * their boot's own wall clock, which an operator may correct later. Both writes are idempotent, so a retry
    * after the second failed writes the first again harmlessly. A refused series names its batch's index in
-   * the group; `bootLimited` counts the readings of boots over an agent's maxUnsyncedBootsPerAgent.
+   * the group; `limited` counts the readings held apart refused for the agent's boot or sensor limit.
    */
-  private async storeGroup(group: readonly QueuedBatch[]): Promise<WriteResult & { bootLimited: number }> {
+  private async storeGroup(group: readonly QueuedBatch[]): Promise<WriteResult & { limited: number }> {
     const synced: SeriesWrite[] = [];
     const syncedAt: number[] = [];
     const unsynced: UnsyncedWrite[] = [];
-    let bootLimited = 0;
+    let limited = 0;
     for (const [i, { gym, agent, batch, readings }] of group.entries()) {
       if (batch.clockUnsynced) {
         const boot = batch.boot ?? UNKNOWN_BOOT;
-        if (this.unsyncedBoots && !this.unsyncedBoots.admit(agent, boot, this.config.maxUnsyncedBootsPerAgent)) {
-          bootLimited += readings;
+        const admitted = this.unsyncedBoots
+          ? this.unsyncedBoots.admit(
+              agent,
+              boot,
+              batch.series.map((x) => x.sensor),
+            )
+          : undefined;
+        if (this.unsyncedBoots && !admitted) {
+          limited += readings;
           this.context.counts.readingsRefused.unsynced_boot_limit += readings;
           this.context.logLimited(
             agent,
@@ -360,7 +366,20 @@ export class ReadingsWriteQueue {
           );
           continue;
         }
-        unsynced.push({ gym, agent, boot, series: batch.series });
+        let series = batch.series;
+        if (admitted && admitted.size < new Set(series.map((x) => x.sensor)).size) {
+          series = series.filter((x) => admitted.has(x.sensor));
+          const over = readings - countReadings(series);
+          limited += over;
+          this.context.counts.readingsRefused.series_limit += over;
+          this.context.logLimited(
+            agent,
+            'series_limit',
+            { boot, readings: over, stream: batch.stream, first: batch.first, last: batch.last },
+            'readings of new sensors held apart refused: the agent has the most sensors the hub holds apart per agent (series.maxSeriesPerAgent)',
+          );
+        }
+        if (series.length > 0) unsynced.push({ gym, agent, boot, series });
       } else {
         synced.push({ gym, agent, series: batch.series });
         syncedAt.push(i);
@@ -371,7 +390,7 @@ export class ReadingsWriteQueue {
       await this.store.writeUnsynced(unsynced);
       this.onUnsyncedStored();
     }
-    return { refused: result.refused.map((r) => ({ ...r, batch: syncedAt[r.batch]! })), bootLimited };
+    return { refused: result.refused.map((r) => ({ ...r, batch: syncedAt[r.batch]! })), limited };
   }
 
   /**

@@ -9,47 +9,77 @@ import type { Registry } from 'prom-client';
 import { registerScraped } from '@pulsebridge/runtime';
 import type { UnsyncedReadingsStore } from '../storage/series/unsynced.ts';
 
-/** Which boots of unconfirmed clock an agent has held apart, as ingest asks before storing more. */
+/**
+ * What ingest asks before it holds more readings of an unconfirmed clock apart: held readings bypass the
+ * series store's limit, so the boots and sensors an agent can make the hub keep are limited here.
+ */
 export interface UnsyncedBootsHeld {
-  /** True if the agent may store readings of this boot: it is held already, or fewer than `limit` are. */
-  admit(agent: string, boot: string, limit: number): boolean;
+  /**
+   * Which sensors of a flagged batch of `boot` may be stored: undefined when the boot would be one more than
+   * maxBootsPerAgent; else those already held for the agent and the new ones that fit under
+   * maxSensorsPerAgent.
+   */
+  admit(agent: string, boot: string, sensors: readonly string[]): ReadonlySet<string> | undefined;
+}
+
+export interface UnsyncedLimits {
+  /** Boots held apart per agent at once (ingest.maxUnsyncedBootsPerAgent). */
+  maxBootsPerAgent: number;
+  /** Distinct sensors over an agent's held boots (the series store's maxSeriesPerAgent). */
+  maxSensorsPerAgent: number;
+}
+
+/** What one agent has held apart, as last read, plus what was admitted since. */
+interface HeldByAgent {
+  boots: Set<string>;
+  sensors: Set<string>;
 }
 
 export class UnsyncedTally implements UnsyncedBootsHeld {
   private readonly store: Pick<UnsyncedReadingsStore, 'listUnsynced'>;
   private readonly log: Logger;
+  private readonly limits: UnsyncedLimits;
   private byAgent = new Map<string, number>();
-  /** Boots held per agent, as last read, plus those admitted since (so a burst of new boots cannot pass the limit). */
-  private bootsByAgent = new Map<string, Set<string>>();
-  private held = 0;
+  /** As last read plus what was admitted since, so a burst of new boots or sensors cannot pass the limits. */
+  private held = new Map<string, HeldByAgent>();
+  private heldReadings = 0;
   private reading: Promise<void> | undefined;
   /** A change happened while a read was under way: that read may have missed it. */
   private stale = false;
 
-  constructor(options: { store: Pick<UnsyncedReadingsStore, 'listUnsynced'>; log: Logger }) {
+  /** Without limits, a tally that only counts (as the API keeps when the hub gives it none) admits everything. */
+  constructor(options: { store: Pick<UnsyncedReadingsStore, 'listUnsynced'>; log: Logger; limits?: UnsyncedLimits }) {
     this.store = options.store;
+    this.limits = options.limits ?? { maxBootsPerAgent: Number.POSITIVE_INFINITY, maxSensorsPerAgent: Number.POSITIVE_INFINITY };
     this.log = options.log.child({ ns: 'unsynced' });
   }
 
   /** Readings held apart, every agent together. */
   get total(): number {
-    return this.held;
+    return this.heldReadings;
   }
 
   of(agent: string): number {
     return this.byAgent.get(agent) ?? 0;
   }
 
-  admit(agent: string, boot: string, limit: number): boolean {
-    let boots = this.bootsByAgent.get(agent);
-    if (boots?.has(boot)) return true;
-    if ((boots?.size ?? 0) >= limit) return false;
-    if (!boots) {
-      boots = new Set();
-      this.bootsByAgent.set(agent, boots);
+  admit(agent: string, boot: string, sensors: readonly string[]): ReadonlySet<string> | undefined {
+    let held = this.held.get(agent);
+    if (!held?.boots.has(boot) && (held?.boots.size ?? 0) >= this.limits.maxBootsPerAgent) return undefined;
+    if (!held) {
+      held = { boots: new Set(), sensors: new Set() };
+      this.held.set(agent, held);
     }
-    boots.add(boot);
-    return true;
+    held.boots.add(boot);
+    const admitted = new Set<string>();
+    for (const sensor of sensors) {
+      if (!held.sensors.has(sensor)) {
+        if (held.sensors.size >= this.limits.maxSensorsPerAgent) continue;
+        held.sensors.add(sensor);
+      }
+      admitted.add(sensor);
+    }
+    return admitted;
   }
 
   /**
@@ -66,14 +96,20 @@ export class UnsyncedTally implements UnsyncedBootsHeld {
         this.stale = false;
         try {
           const byAgent = new Map<string, number>();
-          const bootsByAgent = new Map<string, Set<string>>();
+          const held = new Map<string, HeldByAgent>();
           for (const boot of await this.store.listUnsynced({})) {
             byAgent.set(boot.agent, (byAgent.get(boot.agent) ?? 0) + boot.readings);
-            bootsByAgent.set(boot.agent, (bootsByAgent.get(boot.agent) ?? new Set()).add(boot.boot));
+            let ofAgent = held.get(boot.agent);
+            if (!ofAgent) {
+              ofAgent = { boots: new Set(), sensors: new Set() };
+              held.set(boot.agent, ofAgent);
+            }
+            ofAgent.boots.add(boot.boot);
+            for (const sensor of boot.sensors) ofAgent.sensors.add(sensor);
           }
           this.byAgent = byAgent;
-          this.bootsByAgent = bootsByAgent;
-          this.held = [...byAgent.values()].reduce((sum, n) => sum + n, 0);
+          this.held = held;
+          this.heldReadings = [...byAgent.values()].reduce((sum, n) => sum + n, 0);
         } catch (err) {
           this.log.warn({ err }, 'could not count the unsynced readings held; the counts shown may be stale');
         }
@@ -90,7 +126,7 @@ export class UnsyncedTally implements UnsyncedBootsHeld {
         name: 'pb_hub_unsynced_readings',
         help: "Readings held apart from the series because their boot's clock was never confirmed, until corrected or discarded",
         kind: 'gauge',
-        read: () => this.held,
+        read: () => this.heldReadings,
       },
     ]);
   }

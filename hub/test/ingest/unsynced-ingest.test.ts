@@ -89,8 +89,8 @@ describe('Readings of an unconfirmed clock at ingest', () => {
 
   test('readings of one boot more than maxUnsyncedBootsPerAgent are refused and counted, acked, and the held boots still take readings', async () => {
     const store = new MemorySeriesStore();
-    const tally = new UnsyncedTally({ store, log: pino({ level: 'silent' }) });
-    const s = setupIngest({ store, unsyncedBoots: tally, maxUnsyncedBootsPerAgent: 2, onUnsyncedStored: () => void tally.refresh() });
+    const tally = new UnsyncedTally({ store, log: pino({ level: 'silent' }), limits: { maxBootsPerAgent: 2, maxSensorsPerAgent: 100 } });
+    const s = setupIngest({ store, unsyncedBoots: tally, onUnsyncedStored: () => void tally.refresh() });
     s.transport.deliver(GOOD, 'readings', unsyncedBatch(0, 2, 'boot-a', 'a'));
     s.transport.deliver(GOOD, 'readings', unsyncedBatch(0, 2, 'boot-b', 'b'));
     await waitFor('two acks', () => s.transport.acks().length === 2);
@@ -118,6 +118,35 @@ describe('Readings of an unconfirmed clock at ingest', () => {
     s.transport.deliver(GOOD, 'readings', unsyncedBatch(10, 1, 'boot-c', 'c'));
     await waitFor('the fifth ack', () => s.transport.acks().length === 5);
     assert.deepEqual([...new Set([...store.unsynced.values()].map((p) => p.boot))].sort(), ['boot-a', 'boot-c']);
+    await s.close();
+  });
+
+  test('new sensors held apart past the agent limit are refused and counted as series_limit; held sensors and the rest are stored', async () => {
+    const store = new MemorySeriesStore();
+    const tally = new UnsyncedTally({ store, log: pino({ level: 'silent' }), limits: { maxBootsPerAgent: 4, maxSensorsPerAgent: 2 } });
+    const s = setupIngest({ store, unsyncedBoots: tally, onUnsyncedStored: () => void tally.refresh() });
+    const sensors = (boot: string, stream: string, ids: string[]): Buffer =>
+      encodeBatch({
+        agent: GOOD,
+        stream,
+        first: 0,
+        last: ids.length * 2 - 1,
+        floor: 0,
+        clockUnsynced: true,
+        boot,
+        series: ids.map((sensor) => ({ sensor, metric: 'heart_rate', ts: [T0, T0 + 1_000], values: [70, 71] })),
+      });
+    s.transport.deliver(GOOD, 'readings', sensors('boot-a', 'a', ['hr-1', 'hr-2', 'hr-3']));
+    await waitFor('the first ack', () => s.transport.acks().length === 1);
+    // Another boot: hr-2 is held already, hr-4 would be a third sensor.
+    s.transport.deliver(GOOD, 'readings', sensors('boot-b', 'b', ['hr-4', 'hr-2']));
+    await waitFor('the second ack', () => s.transport.acks().length === 2);
+    assert.deepEqual(
+      s.transport.acks().map((a) => a.result),
+      ['stored', 'stored'],
+    );
+    assert.deepEqual([...new Set([...store.unsynced.values()].map((p) => `${p.boot}/${p.sensor}`))].sort(), ['boot-a/hr-1', 'boot-a/hr-2', 'boot-b/hr-2']);
+    assert.equal(await s.metric('pb_hub_ingest_readings_refused_total', { reason: 'series_limit' }), 4);
     await s.close();
   });
 });
