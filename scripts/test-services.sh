@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the real servers that adapter and system tests use (InfluxDB 1.x, Mosquitto 2) on free loopback
-# ports under a temporary directory, and tells the tests where they are through environment variables.
+# Starts the real servers that adapter and system tests use (InfluxDB 1.x, Mosquitto 2, PostgreSQL 15) on
+# free loopback ports under a temporary directory, and tells the tests where they are through environment variables.
 #
 #   bash scripts/test-services.sh run <command...>   start, run the command, always stop; exits with its code
 #   bash scripts/test-services.sh start [envfile]    start and write `export` lines to envfile, leave running
@@ -14,14 +14,17 @@
 #   MOSQUITTO_HUB_USERNAME, MOSQUITTO_HUB_PASSWORD   a user that may read and write everything under pb/
 #   MOSQUITTO_PASSWD_FILE      add agent users with `mosquitto_passwd -b "$MOSQUITTO_PASSWD_FILE" id secret`
 #   MOSQUITTO_PID              then `kill -HUP "$MOSQUITTO_PID"` makes Mosquitto reload users and ACL
+#   PG_URL                     postgres://pulsebridge:<password>@127.0.0.1:<port>/pulsebridge (owner of that db)
 #   PB_TEST_SERVICES_DIR       the temporary directory (configs, data, logs)
 #
 # A service that cannot be installed or started is reported on stderr and its variables are left unset:
 # the tests that need it then report themselves as skipped. Loopback only; no Docker. Daemons it installs
-# (InfluxDB, Mosquitto, and PostgreSQL should a package pull it in) are not left enabled at boot.
+# (InfluxDB, Mosquitto, PostgreSQL) are not left enabled at boot.
 set -uo pipefail
 
 readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
+# Debian's PostgreSQL 15 server binaries: not on PATH (only postgresql-common's wrappers are).
+readonly PG_BIN="${PB_TEST_SERVICES_PG_BIN:-/usr/lib/postgresql/15/bin}"
 readonly DEFAULT_ENV_FILE="${TMPDIR:-/tmp}/pulsebridge-test-services.env"
 
 say() { printf 'test-services: %s\n' "$*" >&2; }
@@ -50,6 +53,7 @@ ensure_packages() {
   command -v socat >/dev/null 2>&1 || missing+=(socat)
   # libfaketime: test/clock-faketime.test.ts runs an agent whose wall clock is hours off.
   command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+  { [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/initdb" ]; } || missing+=(postgresql)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing ${missing[*]} and apt-get is not available: install them by hand"
@@ -277,6 +281,57 @@ EOF
   say "Mosquitto $(mosquitto -h 2>/dev/null | head -n 1 | sed 's/.*version //') at $MOSQUITTO_URL"
 }
 
+# PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user (the Debian package
+# creates it), otherwise to the current user.
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+pg_answers() {
+  as_pg_owner "$PG_BIN/pg_isready" -q -h "$1" -p "$2" 2>/dev/null
+}
+
+start_postgres() {
+  { [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/initdb" ]; } || { say "PostgreSQL not found in $PG_BIN: PG_URL stays unset"; return 1; }
+  local dir="$SERVICES_DIR/postgres" port password
+  mkdir -p "$dir"
+  # mktemp -d makes the services dir private to its creator; the postgres user must reach its own folder.
+  chmod 711 "$SERVICES_DIR"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir" || return 1; fi
+  port="$(free_port)" || { say "no free port for PostgreSQL"; return 1; }
+  password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  as_pg_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { tail -n 20 "$dir/initdb.log" >&2; say "initdb failed: PG_URL stays unset"; return 1; }
+  # Trust on the unix socket, which only the cluster's owner can reach; a password over TCP, as in production.
+  printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$dir/data/pg_hba.conf"
+  # Durability off: test data need not survive a power loss, and the suite stays fast on a busy disk.
+  as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -s -w -t "$WAIT_SECONDS" \
+    -o "-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null 2>&1 || { tail -n 20 "$dir/postgres.log" >&2; say "PostgreSQL did not start: PG_URL stays unset"; return 1; }
+  POSTGRES_DATA="$dir/data"
+  POSTGRES_PID="$(head -n 1 "$dir/data/postmaster.pid")"
+  started "PostgreSQL on 127.0.0.1:${port}" "$POSTGRES_PID" "$dir/postgres.log" pg_answers "$dir" "$port" || { stop_postgres; return 1; }
+  printf "CREATE ROLE pulsebridge LOGIN PASSWORD '%s';\nCREATE DATABASE pulsebridge OWNER pulsebridge;\n" "$password" |
+    as_pg_owner "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d postgres >/dev/null ||
+    { say "could not create the PostgreSQL test user: PG_URL stays unset"; stop_postgres; return 1; }
+  export PG_URL="postgres://pulsebridge:${password}@127.0.0.1:${port}/pulsebridge"
+  say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') at postgres://127.0.0.1:${port}/pulsebridge"
+}
+
+# stop_postgres: a fast shutdown through pg_ctl, which waits for every backend to go; the pid as a last resort.
+stop_postgres() {
+  [ -n "${POSTGRES_PID:-}" ] || return 0
+  if [ -n "${POSTGRES_DATA:-}" ] && [ -d "$POSTGRES_DATA" ]; then
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$POSTGRES_DATA" -m fast -s -w -t 10 stop >/dev/null 2>&1
+  fi
+  stop_pid "$POSTGRES_PID"
+  POSTGRES_PID=""
+}
+
 # stop_pid <pid>: SIGTERM, then SIGKILL if it has not gone within 5 s.
 stop_pid() {
   local pid="$1" i
@@ -294,14 +349,18 @@ start_services() {
   export PB_TEST_SERVICES_DIR="$SERVICES_DIR"
   INFLUX_PID=""
   MOSQUITTO_PID=""
+  POSTGRES_PID=""
+  POSTGRES_DATA=""
   ensure_packages
   start_influx || true
   start_mosquitto || true
+  start_postgres || true
 }
 
 stop_services() {
   stop_pid "${MOSQUITTO_PID:-}"
   stop_pid "${INFLUX_PID:-}"
+  stop_postgres
   [ -n "${SERVICES_DIR:-}" ] && [ -d "$SERVICES_DIR" ] && rm -rf "$SERVICES_DIR"
   SERVICES_DIR=""
 }
@@ -342,6 +401,10 @@ cmd_start() {
         "$MOSQUITTO_URL" "$MOSQUITTO_HUB_USERNAME" "$MOSQUITTO_HUB_PASSWORD"
       printf 'export MOSQUITTO_PASSWD_FILE=%q\nexport MOSQUITTO_PID=%q\n' "$MOSQUITTO_PASSWD_FILE" "$MOSQUITTO_PID"
     fi
+    if [ -n "$POSTGRES_PID" ]; then
+      printf 'export PG_URL=%q\nPB_TEST_SERVICES_POSTGRES_PID=%q\nPB_TEST_SERVICES_POSTGRES_DATA=%q\n' \
+        "$PG_URL" "$POSTGRES_PID" "$POSTGRES_DATA"
+    fi
   } >"$env_file"
   chmod 600 "$env_file"
   say "services left running; 'source $env_file' to use them, '$0 stop $env_file' to stop them"
@@ -351,9 +414,12 @@ cmd_stop() {
   local env_file="${1:-$DEFAULT_ENV_FILE}"
   [ -f "$env_file" ] || { say "no $env_file: nothing to stop"; exit 0; }
   local PB_TEST_SERVICES_INFLUX_PID="" MOSQUITTO_PID="" PB_TEST_SERVICES_DIR=""
+  local PB_TEST_SERVICES_POSTGRES_PID="" PB_TEST_SERVICES_POSTGRES_DATA=""
   # shellcheck disable=SC1090
   . "$env_file"
   INFLUX_PID="$PB_TEST_SERVICES_INFLUX_PID"
+  POSTGRES_PID="$PB_TEST_SERVICES_POSTGRES_PID"
+  POSTGRES_DATA="$PB_TEST_SERVICES_POSTGRES_DATA"
   SERVICES_DIR="$PB_TEST_SERVICES_DIR"
   case "$SERVICES_DIR" in
     "${TMPDIR:-/tmp}"/pulsebridge-services.*) ;;
