@@ -1,0 +1,173 @@
+/**
+ * The identity port: people, their password credential, their memberships of gyms, the audit log of security
+ * events, and the storage oidc-provider needs for its models (sessions, grants, codes, tokens...).
+ *
+ * Two adapters pass one contract suite (hub/test/identity/identity-contract.ts): SQLite, the embedded
+ * default, and PostgreSQL for several hub replicas. Both run their versioned migrations in start().
+ *
+ * Times are milliseconds since the epoch, except inside oidc-provider payloads, which keep its own seconds.
+ */
+import { PulsebridgeError } from '@pulsebridge/runtime';
+
+export const ROLES = ['athlete', 'coach', 'gym_admin', 'platform_admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface User {
+  /** A random UUID. */
+  id: string;
+  /** As given at creation (trimmed); unique without regard to case. */
+  email: string;
+  displayName: string;
+  createdAt: number;
+  disabled: boolean;
+}
+
+export interface NewUser {
+  email: string;
+  displayName: string;
+}
+
+/** The encoded password hash (e.g. a PHC string) and which parameter set made it, so an old one can be upgraded. */
+export interface PasswordCredential {
+  userId: string;
+  hash: string;
+  paramsVersion: number;
+  updatedAt: number;
+}
+
+export interface Membership {
+  userId: string;
+  gym: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface NewAuditEvent {
+  /** Defaults to the store's clock. */
+  at?: number;
+  /** What happened, e.g. `sign_in.failed`. */
+  type: string;
+  /** The user who acted, when known; kept as written even if the user goes away. */
+  actorUserId?: string;
+  gym?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  /** Increases with every append; the order of the log. */
+  id: string;
+  at: number;
+  type: string;
+  actorUserId: string | undefined;
+  gym: string | undefined;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  gym?: string;
+  /** Events whose actor is this user. */
+  userId?: string;
+  /** 1..MAX_AUDIT_PAGE. */
+  limit: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  /** Newest first. */
+  events: AuditEvent[];
+  /** Set when older events may follow. */
+  nextCursor: string | undefined;
+}
+
+export const MAX_AUDIT_PAGE = 1000;
+
+/** What oidc-provider stores for a model instance: its own fields, some of which the adapter indexes. */
+export type OidcPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  /** Seconds since the epoch, set by consume(). */
+  consumed?: number;
+};
+
+/**
+ * oidc-provider's adapter interface for one model name ("Session", "AccessToken", "Grant", ...). An instance
+ * whose expiry has passed is not found, whether or not pruneExpiredOidc() has removed it yet.
+ */
+export interface OidcModelStore {
+  /** Replaces the instance; expiresIn in seconds, none for one that does not expire. */
+  upsert(id: string, payload: OidcPayload, expiresIn?: number): Promise<void>;
+  find(id: string): Promise<OidcPayload | undefined>;
+  /** The DeviceCode with this user code. */
+  findByUserCode(userCode: string): Promise<OidcPayload | undefined>;
+  /** The Session with this uid. */
+  findByUid(uid: string): Promise<OidcPayload | undefined>;
+  /** Marks it consumed (`consumed` = now in seconds); it stays findable. */
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  /** Removes every instance of every model that belongs to the grant (codes, access and refresh tokens...). */
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+export interface AppliedMigration {
+  version: number;
+  name: string;
+  appliedAt: number;
+}
+
+export interface IdentityStore {
+  /** Connects and applies the migrations this database lacks; safe to run by several replicas at once. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The migrations applied to this database, oldest first. */
+  migrations(): Promise<AppliedMigration[]>;
+
+  /** Refused with `conflict` when the email is taken in any case. */
+  createUser(user: NewUser): Promise<User>;
+  getUser(id: string): Promise<User | undefined>;
+  findUserByEmail(email: string): Promise<User | undefined>;
+  setUserDisabled(id: string, disabled: boolean): Promise<void>;
+
+  setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void>;
+  getPassword(userId: string): Promise<PasswordCredential | undefined>;
+
+  /** Refused with `conflict` when the user already has that role in that gym. */
+  addMembership(membership: { userId: string; gym: string; role: Role }): Promise<Membership>;
+  /** False when there was no such membership. */
+  removeMembership(membership: { userId: string; gym: string; role: Role }): Promise<boolean>;
+  /** Ordered by gym, then role. */
+  listMembershipsOfUser(userId: string): Promise<Membership[]>;
+  /** Ordered by user id, then role. */
+  listMembershipsOfGym(gym: string): Promise<Membership[]>;
+
+  appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
+  listAudit(query: AuditQuery): Promise<AuditPage>;
+
+  /** The oidc-provider adapter for one model name: `adapter: (name) => store.oidc(name)`. */
+  oidc(model: string): OidcModelStore;
+  /** Removes every expired oidc-provider instance; returns how many. */
+  pruneExpiredOidc(): Promise<number>;
+}
+
+export type IdentityStoreErrorCode =
+  /** An argument no store accepts (empty email, unknown role, bad cursor...); `param` names it. */
+  | 'invalid_input'
+  /** A unique rule refused it (email taken, membership already there). */
+  | 'conflict'
+  /** A user it refers to does not exist. */
+  | 'not_found'
+  /** Called before start() or after stop(). */
+  | 'not_started'
+  /** The database could not be opened, migrated or answered with an error. */
+  | 'unavailable';
+
+export class IdentityStoreError extends PulsebridgeError<IdentityStoreErrorCode> {
+  /** For invalid_input, conflict and not_found: the argument at fault. */
+  readonly param: string | undefined;
+
+  constructor(code: IdentityStoreErrorCode, message: string, options: { param?: string; cause?: unknown } = {}) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.param = options.param;
+  }
+}

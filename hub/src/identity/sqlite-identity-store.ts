@@ -1,0 +1,354 @@
+/**
+ * The embedded IdentityStore: one SQLite file (better-sqlite3, WAL), for the demo and a single box.
+ * Migrations run in BEGIN IMMEDIATE transactions, so two processes opening the same file apply each once.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { errorMessage } from '@pulsebridge/runtime';
+import {
+  IdentityStoreError,
+  type AppliedMigration,
+  type AuditEvent,
+  type AuditPage,
+  type AuditQuery,
+  type IdentityStore,
+  type Membership,
+  type NewAuditEvent,
+  type NewUser,
+  type OidcModelStore,
+  type OidcPayload,
+  type PasswordCredential,
+  type Role,
+  type User,
+} from './identity-store.ts';
+import {
+  auditPage,
+  checkAuditEvent,
+  checkAuditQuery,
+  checkCredential,
+  checkEmail,
+  checkMembership,
+  checkNewUser,
+  checkOidcUpsert,
+  checkText,
+  oidcIndexes,
+} from './identity-input.ts';
+import { SQLITE_MIGRATIONS, type Migration } from './migrations.ts';
+
+export interface SqliteIdentityStoreOptions {
+  /** The database file, e.g. `<dataDir>/identity.db`; its folder is created if missing. */
+  path: string;
+  /** Milliseconds since the epoch; tests move it to expire oidc-provider instances. */
+  clock?: () => number;
+  /** Replaces the migration list; only tests use it, to check what a later version does. */
+  migrations?: readonly Migration[];
+}
+
+type UserRow = { id: string; email: string; display_name: string; created_at: number; disabled: number };
+type MembershipRow = { user_id: string; gym: string; role: Role; created_at: number };
+type AuditRow = { id: number; at: number; type: string; actor_user_id: string | null; gym: string | null; detail: string };
+type OidcRow = { payload: string; consumed_at: number | null };
+
+const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at, disabled: row.disabled === 1 });
+const toMembership = (row: MembershipRow): Membership => ({ userId: row.user_id, gym: row.gym, role: row.role, createdAt: row.created_at });
+const toAudit = (row: AuditRow): AuditEvent => ({
+  id: String(row.id),
+  at: row.at,
+  type: row.type,
+  actorUserId: row.actor_user_id ?? undefined,
+  gym: row.gym ?? undefined,
+  detail: JSON.parse(row.detail) as Record<string, unknown>,
+});
+
+function sqliteCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+export class SqliteIdentityStore implements IdentityStore {
+  private db: SqliteDatabase | undefined;
+  private readonly clock: () => number;
+  private readonly migrationList: readonly Migration[];
+
+  constructor(private readonly options: SqliteIdentityStoreOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.migrationList = options.migrations ?? SQLITE_MIGRATIONS;
+  }
+
+  async start(): Promise<void> {
+    if (this.db) return;
+    let db: SqliteDatabase | undefined;
+    try {
+      mkdirSync(dirname(this.options.path), { recursive: true });
+      db = new Database(this.options.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      this.migrate(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof IdentityStoreError) throw err;
+      throw new IdentityStoreError('unavailable', `identity database ${this.options.path}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.db = db;
+  }
+
+  async stop(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  private migrate(db: SqliteDatabase): void {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const migration of this.migrationList) {
+      db.transaction(() => {
+        // Checked inside the write transaction: another process may have applied it since we looked.
+        if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version)) return;
+        db.exec(migration.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, this.clock());
+      }).immediate();
+    }
+  }
+
+  private get open(): SqliteDatabase {
+    if (!this.db) throw new IdentityStoreError('not_started', 'the identity store is not started');
+    return this.db;
+  }
+
+  /** Runs a statement, turning SQLite's errors into the store's. */
+  private run<T>(what: string, body: (db: SqliteDatabase) => T): T {
+    const db = this.open;
+    try {
+      return body(db);
+    } catch (err) {
+      if (err instanceof IdentityStoreError) throw err;
+      throw new IdentityStoreError('unavailable', `${what}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  async migrations(): Promise<AppliedMigration[]> {
+    return this.run('reading schema_migrations', (db) =>
+      (db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all() as { version: number; name: string; applied_at: number }[]).map((r) => ({
+        version: r.version,
+        name: r.name,
+        appliedAt: r.applied_at,
+      })),
+    );
+  }
+
+  async createUser(input: NewUser): Promise<User> {
+    const { email, emailKey, displayName } = checkNewUser(input);
+    const user: User = { id: randomUUID(), email, displayName, createdAt: this.clock(), disabled: false };
+    return this.run('creating a user', (db) => {
+      try {
+        db.prepare('INSERT INTO users (id, email, email_key, display_name, created_at, disabled) VALUES (?, ?, ?, ?, ?, 0)').run(
+          user.id,
+          email,
+          emailKey,
+          displayName,
+          user.createdAt,
+        );
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw new IdentityStoreError('conflict', `email: a user with ${email} exists already`, { param: 'email', cause: err });
+        throw err;
+      }
+      return user;
+    });
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    checkText('id', id);
+    return this.run('reading a user', (db) => {
+      const row = db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+      return row && toUser(row);
+    });
+  }
+
+  async findUserByEmail(email: string): Promise<User | undefined> {
+    const { key } = checkEmail(email);
+    return this.run('reading a user', (db) => {
+      const row = db.prepare('SELECT * FROM users WHERE email_key = ?').get(key) as UserRow | undefined;
+      return row && toUser(row);
+    });
+  }
+
+  async setUserDisabled(id: string, disabled: boolean): Promise<void> {
+    checkText('id', id);
+    this.run('updating a user', (db) => {
+      if (db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 0) throw unknownUser('id', id);
+    });
+  }
+
+  async setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void> {
+    checkText('userId', userId);
+    const { hash, paramsVersion } = checkCredential(credential);
+    this.run('setting a password', (db) => {
+      try {
+        db.prepare(
+          `INSERT INTO password_credentials (user_id, hash, params_version, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, params_version = excluded.params_version, updated_at = excluded.updated_at`,
+        ).run(userId, hash, paramsVersion, this.clock());
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', userId, err);
+        throw err;
+      }
+    });
+  }
+
+  async getPassword(userId: string): Promise<PasswordCredential | undefined> {
+    checkText('userId', userId);
+    return this.run('reading a password', (db) => {
+      const row = db.prepare('SELECT hash, params_version, updated_at FROM password_credentials WHERE user_id = ?').get(userId) as
+        { hash: string; params_version: number; updated_at: number } | undefined;
+      return row && { userId, hash: row.hash, paramsVersion: row.params_version, updatedAt: row.updated_at };
+    });
+  }
+
+  async addMembership(input: { userId: string; gym: string; role: Role }): Promise<Membership> {
+    const { userId, gym, role } = checkMembership(input);
+    const membership: Membership = { userId, gym, role, createdAt: this.clock() };
+    return this.run('adding a membership', (db) => {
+      try {
+        db.prepare('INSERT INTO memberships (user_id, gym, role, created_at) VALUES (?, ?, ?, ?)').run(userId, gym, role, membership.createdAt);
+      } catch (err) {
+        const code = sqliteCode(err);
+        if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', userId, err);
+        if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+          throw new IdentityStoreError('conflict', `membership: user ${userId} is ${role} of gym ${gym} already`, { param: 'membership', cause: err });
+        throw err;
+      }
+      return membership;
+    });
+  }
+
+  async removeMembership(input: { userId: string; gym: string; role: Role }): Promise<boolean> {
+    const { userId, gym, role } = checkMembership(input);
+    return this.run('removing a membership', (db) => db.prepare('DELETE FROM memberships WHERE user_id = ? AND gym = ? AND role = ?').run(userId, gym, role).changes > 0);
+  }
+
+  async listMembershipsOfUser(userId: string): Promise<Membership[]> {
+    checkText('userId', userId);
+    return this.run('listing memberships', (db) => (db.prepare('SELECT * FROM memberships WHERE user_id = ? ORDER BY gym, role').all(userId) as MembershipRow[]).map(toMembership));
+  }
+
+  async listMembershipsOfGym(gym: string): Promise<Membership[]> {
+    checkText('gym', gym);
+    return this.run('listing memberships', (db) => (db.prepare('SELECT * FROM memberships WHERE gym = ? ORDER BY user_id, role').all(gym) as MembershipRow[]).map(toMembership));
+  }
+
+  async appendAudit(input: NewAuditEvent): Promise<AuditEvent> {
+    const event = checkAuditEvent(input, this.clock());
+    return this.run('appending to the audit log', (db) => {
+      const { lastInsertRowid } = db
+        .prepare('INSERT INTO audit_log (at, type, actor_user_id, gym, detail) VALUES (?, ?, ?, ?, ?)')
+        .run(event.at, event.type, event.actorUserId ?? null, event.gym ?? null, JSON.stringify(event.detail));
+      return { id: String(lastInsertRowid), at: event.at, type: event.type, actorUserId: event.actorUserId, gym: event.gym, detail: event.detail };
+    });
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    const { gym, userId, limit, before } = checkAuditQuery(query);
+    return this.run('reading the audit log', (db) => {
+      const rows = db
+        .prepare(
+          `SELECT * FROM audit_log
+           WHERE (@gym IS NULL OR gym = @gym) AND (@userId IS NULL OR actor_user_id = @userId) AND (@before IS NULL OR id < @before)
+           ORDER BY id DESC LIMIT @limit`,
+        )
+        .all({ gym: gym ?? null, userId: userId ?? null, before: before ?? null, limit: limit + 1 }) as AuditRow[];
+      return auditPage(rows.map(toAudit), limit);
+    });
+  }
+
+  oidc(model: string): OidcModelStore {
+    checkText('model', model);
+    return new SqliteOidcModel(this, model);
+  }
+
+  async pruneExpiredOidc(): Promise<number> {
+    return this.run('pruning oidc-provider instances', (db) => db.prepare('DELETE FROM oidc_models WHERE expires_at <= ?').run(this.clock()).changes);
+  }
+
+  /** For SqliteOidcModel. */
+  oidcStatement<T>(what: string, body: (db: SqliteDatabase, now: number) => T): T {
+    return this.run(what, (db) => body(db, this.clock()));
+  }
+}
+
+function unknownUser(param: string, userId: string, cause?: unknown): IdentityStoreError {
+  return new IdentityStoreError('not_found', `${param}: no user ${userId}`, { param, cause });
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > @now)';
+
+function toPayload(row: OidcRow | undefined): OidcPayload | undefined {
+  if (!row) return undefined;
+  const payload = JSON.parse(row.payload) as OidcPayload;
+  return row.consumed_at === null ? payload : { ...payload, consumed: row.consumed_at };
+}
+
+class SqliteOidcModel implements OidcModelStore {
+  constructor(
+    private readonly store: SqliteIdentityStore,
+    private readonly model: string,
+  ) {}
+
+  async upsert(id: string, payload: OidcPayload, expiresIn?: number): Promise<void> {
+    checkOidcUpsert(id, payload, expiresIn);
+    this.store.oidcStatement('storing an oidc-provider instance', (db, now) => {
+      db.prepare(
+        `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+         VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @expiresAt, NULL)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+           uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = NULL`,
+      ).run({
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        ...oidcIndexes(this.model, payload),
+        expiresAt: expiresIn === undefined ? null : now + Math.round(expiresIn * 1000),
+      });
+    });
+  }
+
+  private findWhere(column: 'id' | 'user_code' | 'uid', value: string): OidcPayload | undefined {
+    checkText(column, value, 1000);
+    return this.store.oidcStatement('reading an oidc-provider instance', (db, now) =>
+      toPayload(
+        db.prepare(`SELECT payload, consumed_at FROM oidc_models WHERE model = @model AND ${column} = @value AND ${LIVE}`).get({ model: this.model, value, now }) as
+          OidcRow | undefined,
+      ),
+    );
+  }
+
+  async find(id: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('id', id);
+  }
+
+  async findByUserCode(userCode: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('user_code', userCode);
+  }
+
+  async findByUid(uid: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('uid', uid);
+  }
+
+  async consume(id: string): Promise<void> {
+    checkText('id', id, 1000);
+    this.store.oidcStatement('consuming an oidc-provider instance', (db, now) => {
+      db.prepare('UPDATE oidc_models SET consumed_at = @consumed WHERE model = @model AND id = @id').run({ consumed: Math.floor(now / 1000), model: this.model, id });
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    checkText('id', id, 1000);
+    this.store.oidcStatement('removing an oidc-provider instance', (db) => db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?').run(this.model, id));
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    checkText('grantId', grantId, 1000);
+    this.store.oidcStatement('revoking a grant', (db) => db.prepare('DELETE FROM oidc_models WHERE grant_id = ?').run(grantId));
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The one IdentityStore contract: each adapter runs it from its own *.test.ts against its real database.
+ * `make` gives a started store on a fresh, empty database, driven by the clock it is handed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { IdentityStoreError, type IdentityStore, type IdentityStoreErrorCode, type Role } from '../../src/identity/identity-store.ts';
+
+export interface FreshIdentityStore {
+  store: IdentityStore;
+  /** Stops the store and starts a new one on the same database (its migrations run again). */
+  reopen(): Promise<IdentityStore>;
+  cleanup(): Promise<void>;
+}
+
+export type IdentityStoreFactory = (clock: () => number) => Promise<FreshIdentityStore>;
+
+const T0 = Date.UTC(2026, 0, 1);
+
+async function refused(promise: Promise<unknown>, code: IdentityStoreErrorCode, param: string): Promise<IdentityStoreError> {
+  const err = await promise.then(
+    () => assert.fail(`expected an IdentityStoreError ${code} on ${param}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof IdentityStoreError, `expected an IdentityStoreError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  assert.equal(err.param, param, err.message);
+  return err;
+}
+
+export function identityStoreContract(name: string, make: IdentityStoreFactory, options: { skip?: string | false } = {}): void {
+  describe(`IdentityStore contract: ${name}`, { skip: options.skip }, () => {
+    let now = T0;
+    const clock = (): number => now;
+
+    /** A fresh store; the clock starts at T0 each time. */
+    async function withStore(use: (store: IdentityStore, fresh: FreshIdentityStore) => Promise<void>): Promise<void> {
+      now = T0;
+      const fresh = await make(clock);
+      try {
+        await use(fresh.store, fresh);
+      } finally {
+        await fresh.cleanup();
+      }
+    }
+
+    test('a created user is found by id and by its email in any case; the same email in another case is refused as a conflict', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: ' Ada@Example.org ', displayName: 'Ada Lovelace' });
+        assert.match(ada.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.deepEqual(ada, { id: ada.id, email: 'Ada@Example.org', displayName: 'Ada Lovelace', createdAt: T0, disabled: false });
+        assert.deepEqual(await store.getUser(ada.id), ada);
+        assert.deepEqual(await store.findUserByEmail('ADA@example.ORG'), ada);
+        assert.equal(await store.findUserByEmail('bob@example.org'), undefined);
+        assert.equal(await store.getUser('00000000-0000-4000-8000-000000000000'), undefined);
+        await refused(store.createUser({ email: 'ada@EXAMPLE.org', displayName: 'Impostor' }), 'conflict', 'email');
+        const bob = await store.createUser({ email: 'bob@example.org', displayName: 'Bob' });
+        assert.notEqual(bob.id, ada.id);
+      }));
+
+    test('a user can be disabled and enabled again; disabling an unknown user is not_found', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        await store.setUserDisabled(ada.id, true);
+        assert.equal((await store.getUser(ada.id))?.disabled, true);
+        await store.setUserDisabled(ada.id, false);
+        assert.equal((await store.getUser(ada.id))?.disabled, false);
+        await refused(store.setUserDisabled('nobody', true), 'not_found', 'id');
+      }));
+
+    test('bad user input is refused with invalid_input naming the field', () =>
+      withStore(async (store) => {
+        await refused(store.createUser({ email: '', displayName: 'X' }), 'invalid_input', 'email');
+        await refused(store.createUser({ email: '   ', displayName: 'X' }), 'invalid_input', 'email');
+        await refused(store.createUser({ email: 'not-an-address', displayName: 'X' }), 'invalid_input', 'email');
+        await refused(store.createUser({ email: 'a b@example.org', displayName: 'X' }), 'invalid_input', 'email');
+        await refused(store.createUser({ email: 'x@example.org', displayName: '' }), 'invalid_input', 'displayName');
+        await refused(store.createUser({ email: 'x@example.org', displayName: 'a\u0000b' }), 'invalid_input', 'displayName');
+        assert.equal(await store.findUserByEmail('x@example.org'), undefined, 'nothing was written');
+      }));
+
+    test('the password credential is kept with its parameters version and replaced by the next one', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        assert.equal(await store.getPassword(ada.id), undefined);
+        await store.setPassword(ada.id, { hash: '$argon2id$v=19$m=19456,t=2,p=1$old', paramsVersion: 1 });
+        now = T0 + 5000;
+        await store.setPassword(ada.id, { hash: '$argon2id$v=19$m=47104,t=1,p=1$new', paramsVersion: 2 });
+        assert.deepEqual(await store.getPassword(ada.id), { userId: ada.id, hash: '$argon2id$v=19$m=47104,t=1,p=1$new', paramsVersion: 2, updatedAt: T0 + 5000 });
+        await refused(store.setPassword('nobody', { hash: 'h', paramsVersion: 1 }), 'not_found', 'userId');
+        await refused(store.setPassword(ada.id, { hash: '', paramsVersion: 1 }), 'invalid_input', 'hash');
+        await refused(store.setPassword(ada.id, { hash: 'h', paramsVersion: 0 }), 'invalid_input', 'paramsVersion');
+      }));
+
+    test('memberships are unique per user, gym and role, and listed by user and by gym', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const bob = await store.createUser({ email: 'bob@example.org', displayName: 'Bob' });
+        await store.addMembership({ userId: ada.id, gym: 'gym-b', role: 'coach' });
+        await store.addMembership({ userId: ada.id, gym: 'gym-a', role: 'gym_admin' });
+        await store.addMembership({ userId: ada.id, gym: 'gym-a', role: 'coach' });
+        await store.addMembership({ userId: bob.id, gym: 'gym-a', role: 'athlete' });
+        await refused(store.addMembership({ userId: ada.id, gym: 'gym-a', role: 'coach' }), 'conflict', 'membership');
+        await refused(store.addMembership({ userId: 'nobody', gym: 'gym-a', role: 'coach' }), 'not_found', 'userId');
+
+        const ofAda = await store.listMembershipsOfUser(ada.id);
+        assert.deepEqual(
+          ofAda.map((m) => [m.gym, m.role]),
+          [
+            ['gym-a', 'coach'],
+            ['gym-a', 'gym_admin'],
+            ['gym-b', 'coach'],
+          ],
+        );
+        assert.ok(ofAda.every((m) => m.userId === ada.id && m.createdAt === T0));
+        const ofGymA = await store.listMembershipsOfGym('gym-a');
+        const expected = [
+          [ada.id, 'coach'],
+          [ada.id, 'gym_admin'],
+          [bob.id, 'athlete'],
+        ].sort(([a], [b]) => (a! < b! ? -1 : a! > b! ? 1 : 0));
+        assert.deepEqual(
+          ofGymA.map((m) => [m.userId, m.role]),
+          expected,
+        );
+        assert.deepEqual(await store.listMembershipsOfGym('gym-c'), []);
+
+        assert.equal(await store.removeMembership({ userId: ada.id, gym: 'gym-a', role: 'coach' }), true);
+        assert.equal(await store.removeMembership({ userId: ada.id, gym: 'gym-a', role: 'coach' }), false);
+        assert.deepEqual(
+          (await store.listMembershipsOfUser(ada.id)).map((m) => [m.gym, m.role]),
+          [
+            ['gym-a', 'gym_admin'],
+            ['gym-b', 'coach'],
+          ],
+        );
+      }));
+
+    test('a membership with an unknown role or an empty gym is refused with invalid_input', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const err = await refused(store.addMembership({ userId: ada.id, gym: 'gym-a', role: 'owner' as Role }), 'invalid_input', 'role');
+        assert.match(err.message, /athlete, coach, gym_admin, platform_admin/);
+        await refused(store.addMembership({ userId: ada.id, gym: '', role: 'coach' }), 'invalid_input', 'gym');
+        assert.deepEqual(await store.listMembershipsOfUser(ada.id), []);
+      }));
+
+    test('the audit log lists newest first in pages through the cursor, filtered by gym and by actor', () =>
+      withStore(async (store) => {
+        const written = [];
+        for (let i = 0; i < 7; i++) {
+          now = T0 + i * 1000;
+          written.push(
+            await store.appendAudit({
+              type: i % 2 ? 'sign_in.failed' : 'sign_in',
+              actorUserId: i < 4 ? 'user-1' : 'user-2',
+              ...(i % 3 === 2 ? {} : { gym: i % 3 ? 'gym-b' : 'gym-a' }),
+              detail: { attempt: i, nested: { ok: i % 2 === 0 } },
+            }),
+          );
+        }
+        const platform = await store.appendAudit({ at: T0 - 1, type: 'bootstrap' });
+        assert.deepEqual(platform, { id: platform.id, at: T0 - 1, type: 'bootstrap', actorUserId: undefined, gym: undefined, detail: {} });
+        assert.deepEqual(written[3], {
+          id: written[3]!.id,
+          at: T0 + 3000,
+          type: 'sign_in.failed',
+          actorUserId: 'user-1',
+          gym: 'gym-a',
+          detail: { attempt: 3, nested: { ok: false } },
+        });
+
+        const all = [...written, platform].reverse();
+        const seen = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.listAudit({ limit: 3, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.events);
+          cursor = page.nextCursor;
+          pages++;
+        } while (cursor);
+        assert.equal(pages, 3);
+        assert.deepEqual(seen, all);
+
+        const gymA = await store.listAudit({ gym: 'gym-a', limit: 10 });
+        assert.deepEqual(
+          gymA.events.map((e) => e.detail['attempt']),
+          [6, 3, 0],
+        );
+        assert.equal(gymA.nextCursor, undefined);
+        const user2 = await store.listAudit({ userId: 'user-2', limit: 2 });
+        assert.deepEqual(
+          user2.events.map((e) => e.detail['attempt']),
+          [6, 5],
+        );
+        const user2More = await store.listAudit({ userId: 'user-2', limit: 2, cursor: user2.nextCursor! });
+        assert.deepEqual(
+          user2More.events.map((e) => e.detail['attempt']),
+          [4],
+        );
+        assert.equal(user2More.nextCursor, undefined);
+        const both = await store.listAudit({ gym: 'gym-b', userId: 'user-1', limit: 10 });
+        assert.deepEqual(
+          both.events.map((e) => e.detail['attempt']),
+          [1],
+        );
+      }));
+
+    test('bad audit input and queries are refused with invalid_input', () =>
+      withStore(async (store) => {
+        await refused(store.appendAudit({ type: '' }), 'invalid_input', 'type');
+        await refused(store.appendAudit({ type: 'x', detail: [] as unknown as Record<string, unknown> }), 'invalid_input', 'detail');
+        await refused(store.listAudit({ limit: 0 }), 'invalid_input', 'limit');
+        await refused(store.listAudit({ limit: 1001 }), 'invalid_input', 'limit');
+        await refused(store.listAudit({ limit: 10, cursor: 'abc' }), 'invalid_input', 'cursor');
+        await refused(store.listAudit({ limit: 10, cursor: "1' OR 1=1" }), 'invalid_input', 'cursor');
+        assert.deepEqual(await store.listAudit({ limit: 10 }), { events: [], nextCursor: undefined });
+      }));
+
+    test('oidc models: upsert, find, consume, destroy, per model name', () =>
+      withStore(async (store) => {
+        const codes = store.oidc('AuthorizationCode');
+        const sessions = store.oidc('Session');
+        await codes.upsert('code-1', { jti: 'code-1', kind: 'AuthorizationCode', scope: 'openid', claims: { a: [1, 2] } }, 60);
+        assert.deepEqual(await codes.find('code-1'), { jti: 'code-1', kind: 'AuthorizationCode', scope: 'openid', claims: { a: [1, 2] } });
+        assert.equal(await sessions.find('code-1'), undefined, 'another model name is another namespace');
+
+        now = T0 + 10_500;
+        await codes.consume('code-1');
+        assert.deepEqual(await codes.find('code-1'), {
+          jti: 'code-1',
+          kind: 'AuthorizationCode',
+          scope: 'openid',
+          claims: { a: [1, 2] },
+          consumed: Math.floor((T0 + 10_500) / 1000),
+        });
+
+        await codes.upsert('code-1', { jti: 'code-1', kind: 'AuthorizationCode', scope: 'openid profile' }, 60);
+        assert.deepEqual(await codes.find('code-1'), { jti: 'code-1', kind: 'AuthorizationCode', scope: 'openid profile' }, 'an upsert replaces the payload');
+
+        await codes.destroy('code-1');
+        assert.equal(await codes.find('code-1'), undefined);
+        await codes.destroy('code-1');
+        await codes.consume('never-stored');
+        assert.equal(await codes.find('never-stored'), undefined);
+      }));
+
+    test('oidc models: sessions are found by uid and device codes by user code', () =>
+      withStore(async (store) => {
+        const sessions = store.oidc('Session');
+        await sessions.upsert('cookie-1', { jti: 'cookie-1', uid: 'uid-1', kind: 'Session', accountId: 'ada' }, 3600);
+        assert.deepEqual(await sessions.findByUid('uid-1'), { jti: 'cookie-1', uid: 'uid-1', kind: 'Session', accountId: 'ada' });
+        // A session's jti changes while its uid stays: the new id is found by the uid, the old one is gone.
+        await sessions.destroy('cookie-1');
+        await sessions.upsert('cookie-2', { jti: 'cookie-2', uid: 'uid-1', kind: 'Session', accountId: 'ada' }, 3600);
+        assert.equal((await sessions.findByUid('uid-1'))?.['jti'], 'cookie-2');
+        assert.equal(await sessions.findByUid('uid-2'), undefined);
+
+        const devices = store.oidc('DeviceCode');
+        await devices.upsert('device-1', { jti: 'device-1', kind: 'DeviceCode', userCode: 'WDJB-MJHT', grantId: 'grant-9' }, 600);
+        assert.deepEqual(await devices.findByUserCode('WDJB-MJHT'), { jti: 'device-1', kind: 'DeviceCode', userCode: 'WDJB-MJHT', grantId: 'grant-9' });
+        assert.equal(await devices.findByUserCode('XXXX-XXXX'), undefined);
+      }));
+
+    test('oidc models: revokeByGrantId removes every token of the grant in every model and nothing else', () =>
+      withStore(async (store) => {
+        const access = store.oidc('AccessToken');
+        const refresh = store.oidc('RefreshToken');
+        const codes = store.oidc('AuthorizationCode');
+        const grants = store.oidc('Grant');
+        await grants.upsert('grant-1', { jti: 'grant-1', kind: 'Grant', accountId: 'ada' }, 3600);
+        await codes.upsert('code-1', { jti: 'code-1', grantId: 'grant-1' }, 60);
+        await access.upsert('at-1', { jti: 'at-1', grantId: 'grant-1' }, 600);
+        await refresh.upsert('rt-1', { jti: 'rt-1', grantId: 'grant-1' });
+        await access.upsert('at-2', { jti: 'at-2', grantId: 'grant-2' }, 600);
+
+        await refresh.revokeByGrantId('grant-1');
+        assert.equal(await codes.find('code-1'), undefined);
+        assert.equal(await access.find('at-1'), undefined);
+        assert.equal(await refresh.find('rt-1'), undefined);
+        assert.deepEqual(await access.find('at-2'), { jti: 'at-2', grantId: 'grant-2' });
+        assert.deepEqual(
+          await grants.find('grant-1'),
+          { jti: 'grant-1', kind: 'Grant', accountId: 'ada' },
+          'the grant itself is destroyed by oidc-provider, not by revokeByGrantId',
+        );
+      }));
+
+    test('oidc models: an expired instance is not found by any lookup, and pruneExpiredOidc removes exactly the expired ones', () =>
+      withStore(async (store) => {
+        const sessions = store.oidc('Session');
+        const devices = store.oidc('DeviceCode');
+        const clients = store.oidc('Client');
+        await sessions.upsert('s-1', { jti: 's-1', uid: 'u-1' }, 10);
+        await devices.upsert('d-1', { jti: 'd-1', userCode: 'AAAA-BBBB' }, 20);
+        await clients.upsert('c-1', { client_id: 'c-1' });
+
+        now = T0 + 9_999;
+        assert.ok(await sessions.find('s-1'));
+        assert.ok(await sessions.findByUid('u-1'));
+        now = T0 + 10_000;
+        assert.equal(await sessions.find('s-1'), undefined);
+        assert.equal(await sessions.findByUid('u-1'), undefined);
+        assert.ok(await devices.findByUserCode('AAAA-BBBB'));
+        now = T0 + 20_000;
+        assert.equal(await devices.findByUserCode('AAAA-BBBB'), undefined);
+        assert.equal(await devices.find('d-1'), undefined);
+
+        now = T0 + 86_400_000;
+        assert.deepEqual(await clients.find('c-1'), { client_id: 'c-1' }, 'no expiresIn: kept for good');
+        assert.equal(await store.pruneExpiredOidc(), 2);
+        assert.equal(await store.pruneExpiredOidc(), 0);
+        // Upserting again with a fresh expiry brings an expired id back.
+        await sessions.upsert('s-1', { jti: 's-1', uid: 'u-1' }, 10);
+        assert.ok(await sessions.find('s-1'));
+      }));
+
+    test('bad oidc input is refused with invalid_input', () =>
+      withStore(async (store) => {
+        const access = store.oidc('AccessToken');
+        await refused(access.upsert('', { jti: '' }, 10), 'invalid_input', 'id');
+        await refused(access.upsert('at', { jti: 'at' }, 0), 'invalid_input', 'expiresIn');
+        await refused(access.upsert('at', { jti: 'at' }, Number.NaN), 'invalid_input', 'expiresIn');
+        await refused(access.upsert('at', null as unknown as Record<string, unknown>, 10), 'invalid_input', 'payload');
+        assert.throws(
+          () => store.oidc(''),
+          (err: unknown) => err instanceof IdentityStoreError && err.code === 'invalid_input' && err.param === 'model',
+        );
+      }));
+
+    test('migrations run again on a restart are a no-op: the same versions, applied once, and the data kept', () =>
+      withStore(async (store, fresh) => {
+        const applied = await store.migrations();
+        assert.ok(applied.length >= 1);
+        assert.deepEqual(
+          applied.map((m) => m.version),
+          applied.map((_, i) => i + 1),
+        );
+        assert.ok(applied.every((m) => m.appliedAt === T0 && m.name.length > 0));
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        await store.oidc('Session').upsert('s-1', { jti: 's-1', uid: 'u-1' }, 3600);
+
+        now = T0 + 60_000;
+        const reopened = await fresh.reopen();
+        assert.deepEqual(await reopened.migrations(), applied);
+        assert.deepEqual(await reopened.getUser(ada.id), ada);
+        assert.deepEqual(await reopened.oidc('Session').findByUid('u-1'), { jti: 's-1', uid: 'u-1' });
+        await refused(reopened.createUser({ email: 'ADA@example.org', displayName: 'Ada again' }), 'conflict', 'email');
+      }));
+
+    test('calls after stop() are refused with not_started', () =>
+      withStore(async (_store, fresh) => {
+        const reopened = await fresh.reopen();
+        await reopened.stop();
+        await assert.rejects(reopened.getUser('x'), (err: unknown) => err instanceof IdentityStoreError && err.code === 'not_started');
+        await assert.rejects(reopened.oidc('Session').find('x'), (err: unknown) => err instanceof IdentityStoreError && err.code === 'not_started');
+      }));
+  });
+}
