@@ -1,0 +1,373 @@
+/**
+ * The IdentityStore on PostgreSQL (`pg`), for several hub replicas sharing one database.
+ *
+ * Migrations: each version is applied in its own transaction that first takes a transaction-scoped advisory
+ * lock (per schema), then checks `schema_migrations` again, so replicas starting together apply it once and
+ * the others wait for it, and a failed migration leaves nothing half done.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { errorMessage } from '@pulsebridge/runtime';
+import {
+  IdentityStoreError,
+  type AppliedMigration,
+  type AuditEvent,
+  type AuditPage,
+  type AuditQuery,
+  type IdentityStore,
+  type Membership,
+  type NewAuditEvent,
+  type NewUser,
+  type OidcModelStore,
+  type OidcPayload,
+  type PasswordCredential,
+  type Role,
+  type User,
+} from './identity-store.ts';
+import {
+  auditPage,
+  checkAuditEvent,
+  checkAuditQuery,
+  checkCredential,
+  checkEmail,
+  checkMembership,
+  checkNewUser,
+  checkOidcUpsert,
+  checkText,
+  oidcIndexes,
+} from './identity-input.ts';
+import { POSTGRES_MIGRATIONS, type Migration } from './migrations.ts';
+
+export interface PostgresIdentityStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** The schema the tables live in (created if missing); the user's default search path when unset. */
+  schema?: string;
+  /** Connections at most; default 5. */
+  poolSize?: number;
+  /** Milliseconds since the epoch; tests move it to expire oidc-provider instances. */
+  clock?: () => number;
+  /** Replaces the migration list; only tests use it, to check what a later version does. */
+  migrations?: readonly Migration[];
+}
+
+type UserRow = { id: string; email: string; display_name: string; created_at: string; disabled: boolean };
+type MembershipRow = { user_id: string; gym: string; role: Role; created_at: string };
+type AuditRow = { id: string; at: string; type: string; actor_user_id: string | null; gym: string | null; detail: Record<string, unknown> };
+type OidcRow = { payload: OidcPayload; consumed_at: string | null };
+
+const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.display_name, createdAt: Number(row.created_at), disabled: row.disabled });
+const toMembership = (row: MembershipRow): Membership => ({ userId: row.user_id, gym: row.gym, role: row.role, createdAt: Number(row.created_at) });
+const toAudit = (row: AuditRow): AuditEvent => ({
+  id: row.id,
+  at: Number(row.at),
+  type: row.type,
+  actorUserId: row.actor_user_id ?? undefined,
+  gym: row.gym ?? undefined,
+  detail: row.detail,
+});
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+function pgCode(err: unknown): string | undefined {
+  return err instanceof pg.DatabaseError ? err.code : undefined;
+}
+
+function unknownUser(param: string, userId: string, cause?: unknown): IdentityStoreError {
+  return new IdentityStoreError('not_found', `${param}: no user ${userId}`, { param, cause });
+}
+
+export class PostgresIdentityStore implements IdentityStore {
+  private pool: pg.Pool | undefined;
+  private readonly clock: () => number;
+  private readonly migrationList: readonly Migration[];
+
+  constructor(private readonly options: PostgresIdentityStoreOptions) {
+    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+      throw new IdentityStoreError('invalid_input', `schema: '${options.schema}' is not a lower-case SQL identifier`, { param: 'schema' });
+    }
+    this.clock = options.clock ?? Date.now;
+    this.migrationList = options.migrations ?? POSTGRES_MIGRATIONS;
+  }
+
+  private get where(): string {
+    const url = new URL(this.options.url);
+    return `PostgreSQL ${url.host}${url.pathname}${this.options.schema ? ` schema ${this.options.schema}` : ''}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.pool) return;
+    const { schema } = this.options;
+    const pool = new pg.Pool({
+      connectionString: this.options.url,
+      max: this.options.poolSize ?? 5,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    // An idle connection the server drops must not crash the process; the next query gets a new one.
+    pool.on('error', () => {});
+    try {
+      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await this.migrate(pool);
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new IdentityStoreError('unavailable', `identity database ${this.where}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.pool = pool;
+  }
+
+  async stop(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  private async migrate(pool: pg.Pool): Promise<void> {
+    // Even CREATE TABLE IF NOT EXISTS can fail when two sessions run it at once, so it takes the lock too.
+    const lock = `SELECT pg_advisory_xact_lock(hashtext('pulsebridge identity migrations ' || current_schema()))`;
+    await inTransaction(pool, async (client) => {
+      await client.query(lock);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    });
+    for (const migration of this.migrationList) {
+      await inTransaction(pool, async (client) => {
+        await client.query(lock);
+        if ((await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version])).rowCount) return;
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [migration.version, migration.name, this.clock()]);
+      });
+    }
+  }
+
+  /** One query on the pool, with the database's errors turned into the store's. */
+  async query<R extends pg.QueryResultRow>(
+    what: string,
+    sql: string,
+    params: unknown[] = [],
+    onError?: (err: unknown) => IdentityStoreError | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    const pool = this.pool;
+    if (!pool) throw new IdentityStoreError('not_started', 'the identity store is not started');
+    try {
+      return await pool.query<R>(sql, params);
+    } catch (err) {
+      throw onError?.(err) ?? new IdentityStoreError('unavailable', `${what} (${this.where}): ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  get now(): number {
+    return this.clock();
+  }
+
+  async migrations(): Promise<AppliedMigration[]> {
+    const { rows } = await this.query<{ version: number; name: string; applied_at: string }>(
+      'reading schema_migrations',
+      'SELECT version, name, applied_at FROM schema_migrations ORDER BY version',
+    );
+    return rows.map((r) => ({ version: r.version, name: r.name, appliedAt: Number(r.applied_at) }));
+  }
+
+  async createUser(input: NewUser): Promise<User> {
+    const { email, emailKey, displayName } = checkNewUser(input);
+    const user: User = { id: randomUUID(), email, displayName, createdAt: this.clock(), disabled: false };
+    await this.query(
+      'creating a user',
+      'INSERT INTO users (id, email, email_key, display_name, created_at, disabled) VALUES ($1, $2, $3, $4, $5, FALSE)',
+      [user.id, email, emailKey, displayName, user.createdAt],
+      (err) => (pgCode(err) === UNIQUE_VIOLATION ? new IdentityStoreError('conflict', `email: a user with ${email} exists already`, { param: 'email', cause: err }) : undefined),
+    );
+    return user;
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    checkText('id', id);
+    const { rows } = await this.query<UserRow>('reading a user', 'SELECT * FROM users WHERE id = $1', [id]);
+    return rows[0] && toUser(rows[0]);
+  }
+
+  async findUserByEmail(email: string): Promise<User | undefined> {
+    const { key } = checkEmail(email);
+    const { rows } = await this.query<UserRow>('reading a user', 'SELECT * FROM users WHERE email_key = $1', [key]);
+    return rows[0] && toUser(rows[0]);
+  }
+
+  async setUserDisabled(id: string, disabled: boolean): Promise<void> {
+    checkText('id', id);
+    const { rowCount } = await this.query('updating a user', 'UPDATE users SET disabled = $1 WHERE id = $2', [disabled, id]);
+    if (!rowCount) throw unknownUser('id', id);
+  }
+
+  async setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void> {
+    checkText('userId', userId);
+    const { hash, paramsVersion } = checkCredential(credential);
+    await this.query(
+      'setting a password',
+      `INSERT INTO password_credentials (user_id, hash, params_version, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, params_version = excluded.params_version, updated_at = excluded.updated_at`,
+      [userId, hash, paramsVersion, this.clock()],
+      (err) => (pgCode(err) === FOREIGN_KEY_VIOLATION ? unknownUser('userId', userId, err) : undefined),
+    );
+  }
+
+  async getPassword(userId: string): Promise<PasswordCredential | undefined> {
+    checkText('userId', userId);
+    const { rows } = await this.query<{ hash: string; params_version: number; updated_at: string }>(
+      'reading a password',
+      'SELECT hash, params_version, updated_at FROM password_credentials WHERE user_id = $1',
+      [userId],
+    );
+    const row = rows[0];
+    return row && { userId, hash: row.hash, paramsVersion: row.params_version, updatedAt: Number(row.updated_at) };
+  }
+
+  async addMembership(input: { userId: string; gym: string; role: Role }): Promise<Membership> {
+    const { userId, gym, role } = checkMembership(input);
+    const membership: Membership = { userId, gym, role, createdAt: this.clock() };
+    await this.query(
+      'adding a membership',
+      'INSERT INTO memberships (user_id, gym, role, created_at) VALUES ($1, $2, $3, $4)',
+      [userId, gym, role, membership.createdAt],
+      (err) => {
+        if (pgCode(err) === FOREIGN_KEY_VIOLATION) return unknownUser('userId', userId, err);
+        if (pgCode(err) === UNIQUE_VIOLATION)
+          return new IdentityStoreError('conflict', `membership: user ${userId} is ${role} of gym ${gym} already`, { param: 'membership', cause: err });
+        return undefined;
+      },
+    );
+    return membership;
+  }
+
+  async removeMembership(input: { userId: string; gym: string; role: Role }): Promise<boolean> {
+    const { userId, gym, role } = checkMembership(input);
+    const { rowCount } = await this.query('removing a membership', 'DELETE FROM memberships WHERE user_id = $1 AND gym = $2 AND role = $3', [userId, gym, role]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async listMembershipsOfUser(userId: string): Promise<Membership[]> {
+    checkText('userId', userId);
+    // COLLATE "C": the same byte order as SQLite, whatever the database's locale.
+    const { rows } = await this.query<MembershipRow>('listing memberships', 'SELECT * FROM memberships WHERE user_id = $1 ORDER BY gym COLLATE "C", role COLLATE "C"', [userId]);
+    return rows.map(toMembership);
+  }
+
+  async listMembershipsOfGym(gym: string): Promise<Membership[]> {
+    checkText('gym', gym);
+    const { rows } = await this.query<MembershipRow>('listing memberships', 'SELECT * FROM memberships WHERE gym = $1 ORDER BY user_id COLLATE "C", role COLLATE "C"', [gym]);
+    return rows.map(toMembership);
+  }
+
+  async appendAudit(input: NewAuditEvent): Promise<AuditEvent> {
+    const event = checkAuditEvent(input, this.clock());
+    const { rows } = await this.query<{ id: string }>(
+      'appending to the audit log',
+      'INSERT INTO audit_log (at, type, actor_user_id, gym, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [event.at, event.type, event.actorUserId ?? null, event.gym ?? null, JSON.stringify(event.detail)],
+    );
+    return { id: rows[0]!.id, at: event.at, type: event.type, actorUserId: event.actorUserId, gym: event.gym, detail: event.detail };
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditPage> {
+    const { gym, userId, limit, before } = checkAuditQuery(query);
+    const { rows } = await this.query<AuditRow>(
+      'reading the audit log',
+      `SELECT * FROM audit_log
+       WHERE ($1::text IS NULL OR gym = $1) AND ($2::text IS NULL OR actor_user_id = $2) AND ($3::bigint IS NULL OR id < $3)
+       ORDER BY id DESC LIMIT $4`,
+      [gym ?? null, userId ?? null, before ?? null, limit + 1],
+    );
+    return auditPage(rows.map(toAudit), limit);
+  }
+
+  oidc(model: string): OidcModelStore {
+    checkText('model', model);
+    return new PostgresOidcModel(this, model);
+  }
+
+  async pruneExpiredOidc(): Promise<number> {
+    const { rowCount } = await this.query('pruning oidc-provider instances', 'DELETE FROM oidc_models WHERE expires_at <= $1', [this.clock()]);
+    return rowCount ?? 0;
+  }
+}
+
+async function inTransaction(pool: pg.Pool, body: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await body(client);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > $3)';
+
+function toPayload(row: OidcRow | undefined): OidcPayload | undefined {
+  if (!row) return undefined;
+  return row.consumed_at === null ? row.payload : { ...row.payload, consumed: Number(row.consumed_at) };
+}
+
+class PostgresOidcModel implements OidcModelStore {
+  constructor(
+    private readonly store: PostgresIdentityStore,
+    private readonly model: string,
+  ) {}
+
+  async upsert(id: string, payload: OidcPayload, expiresIn?: number): Promise<void> {
+    checkOidcUpsert(id, payload, expiresIn);
+    const { grantId, userCode, uid } = oidcIndexes(this.model, payload);
+    const expiresAt = expiresIn === undefined ? null : this.store.now + Math.round(expiresIn * 1000);
+    await this.store.query(
+      'storing an oidc-provider instance',
+      `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, user_code = excluded.user_code,
+         uid = excluded.uid, expires_at = excluded.expires_at, consumed_at = NULL`,
+      [this.model, id, JSON.stringify(payload), grantId, userCode, uid, expiresAt],
+    );
+  }
+
+  private async findWhere(column: 'id' | 'user_code' | 'uid', value: string): Promise<OidcPayload | undefined> {
+    checkText(column, value, 1000);
+    const { rows } = await this.store.query<OidcRow>(
+      'reading an oidc-provider instance',
+      `SELECT payload, consumed_at FROM oidc_models WHERE model = $1 AND ${column} = $2 AND ${LIVE}`,
+      [this.model, value, this.store.now],
+    );
+    return toPayload(rows[0]);
+  }
+
+  async find(id: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('id', id);
+  }
+
+  async findByUserCode(userCode: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('user_code', userCode);
+  }
+
+  async findByUid(uid: string): Promise<OidcPayload | undefined> {
+    return this.findWhere('uid', uid);
+  }
+
+  async consume(id: string): Promise<void> {
+    checkText('id', id, 1000);
+    await this.store.query('consuming an oidc-provider instance', 'UPDATE oidc_models SET consumed_at = $1 WHERE model = $2 AND id = $3', [
+      Math.floor(this.store.now / 1000),
+      this.model,
+      id,
+    ]);
+  }
+
+  async destroy(id: string): Promise<void> {
+    checkText('id', id, 1000);
+    await this.store.query('removing an oidc-provider instance', 'DELETE FROM oidc_models WHERE model = $1 AND id = $2', [this.model, id]);
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    checkText('grantId', grantId, 1000);
+    await this.store.query('revoking a grant', 'DELETE FROM oidc_models WHERE grant_id = $1', [grantId]);
+  }
+}
