@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LruCache } from '../../src/storage/series/lru-cache.ts';
+import { LRUCache } from 'lru-cache';
 
-test('the cache never holds more than maxEntries and forgets the least recently used first', () => {
-  const cache = new LruCache<string, number>(3);
+// The series stores rely on exactly this of lru-cache: a bound by count, least recently used forgotten first.
+test('the cache never holds more than max entries and forgets the least recently used first', () => {
+  const cache = new LRUCache<string, number>({ max: 3 });
   for (const [key, value] of [
     ['a', 1],
     ['b', 2],

@@ -27,7 +27,7 @@ import type { Logger } from 'pino';
 import { isMetricId } from '@pulsebridge/protocol';
 import { TimeoutError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
-import { LruCache } from './lru-cache.ts';
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites, compareSeries } from './series-query.ts';
 import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
 import { escapeTag, nanos, quote } from './influx-line.ts';
@@ -85,7 +85,7 @@ interface QueryResult {
 export class InfluxSeriesStore implements SeriesStore {
   private readonly options: Required<Omit<InfluxSeriesStoreOptions, 'database' | 'log' | 'seriesCacheEntries'>>;
   /** Series (agent, sensor, metric) known to exist in InfluxDB. */
-  private readonly knownSeries: LruCache<string, true>;
+  private readonly knownSeries: LRUCache<string, true>;
   /** The write in progress: the next one waits for it, so series counts are never read mid-write. */
   private writing: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
@@ -116,7 +116,7 @@ export class InfluxSeriesStore implements SeriesStore {
       concurrentRequests: options.concurrentRequests ?? 2,
       maxSeriesPerAgent: options.maxSeriesPerAgent ?? DEFAULT_MAX_SERIES_PER_AGENT,
     };
-    this.knownSeries = new LruCache(options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES);
+    this.knownSeries = new LRUCache({ max: options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES });
     this.log = options.log.child({ ns: 'storage/series/influx' });
     this.queryUrl = `${this.options.url}/query`;
     this.pingUrl = `${this.options.url}/ping`;

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { MetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
-import { LruCache } from './lru-cache.ts';
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
 import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
 import { SqliteUnsynced } from './sqlite-unsynced.ts';
@@ -97,7 +97,7 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly maxSeriesPerAgent: number;
   private db: SqliteDatabase | undefined;
   private statements: Statements | undefined;
-  private readonly seriesIds: LruCache<SeriesKey, number>;
+  private readonly seriesIds: LRUCache<SeriesKey, number>;
   private readonly rollupStatements = new Map<number, Statement<number[], [number, number, number, number, number]>>();
   /** By row count: a series of n readings costs ceil(n / ROWS_PER_INSERT) statements, the last one shorter. */
   private readonly insertStatements = new Map<number, { statement: Statement<[number[]]>; params: number[] }>();
@@ -109,7 +109,7 @@ export class SqliteSeriesStore implements SeriesStore {
     this.log = options.log.child({ ns: 'storage/series/sqlite' });
     this.synchronous = options.synchronous ?? 'FULL';
     this.maxSeriesPerAgent = options.maxSeriesPerAgent ?? DEFAULT_MAX_SERIES_PER_AGENT;
-    this.seriesIds = new LruCache(options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES);
+    this.seriesIds = new LRUCache({ max: options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES });
   }
 
   /** Series ids held in memory now: at most seriesCacheEntries, whatever the agents send. */
@@ -159,7 +159,7 @@ export class SqliteSeriesStore implements SeriesStore {
     });
     const series = this.statements!.seriesCount.get()?.n ?? 0;
     this.log.info(
-      { path: this.path, series, synchronous: this.synchronous, maxSeriesPerAgent: this.maxSeriesPerAgent, seriesCacheEntries: this.seriesIds.maxEntries },
+      { path: this.path, series, synchronous: this.synchronous, maxSeriesPerAgent: this.maxSeriesPerAgent, seriesCacheEntries: this.seriesIds.max },
       'series store open',
     );
   }
