@@ -4,6 +4,7 @@
  */
 import { type Static, type TObject } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import getRawBody from 'raw-body';
 import type { ApiContext } from './context.ts';
 import { invalidParameter } from './problem.ts';
 import { describeFailure } from './query.ts';
@@ -19,17 +20,16 @@ async function readJson(ctx: ApiContext): Promise<unknown> {
   const type = ctx.is('application/json');
   if (type === null) throw invalidParameter('body', 'is required: a JSON object (Content-Type: application/json)');
   if (type === false) throw invalidParameter('body', `must be application/json, not ${ctx.get('Content-Type')}`);
-  const declared = Number(ctx.get('Content-Length') || 0);
-  if (declared > MAX_BODY_BYTES) throw invalidParameter('body', `larger than ${MAX_BODY_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw invalidParameter('body', `larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+  let text: string;
+  try {
+    // raw-body checks Content-Length first and stops reading past the limit.
+    text = await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, encoding: 'utf8' });
+  } catch (err) {
+    if ((err as { type?: unknown }).type === 'entity.too.large') throw invalidParameter('body', `larger than ${MAX_BODY_BYTES} bytes`);
+    throw invalidParameter('body', `could not be read: ${(err as Error).message}`);
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw invalidParameter('body', 'is not valid JSON');
   }
