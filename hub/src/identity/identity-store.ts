@@ -11,6 +11,8 @@ import { PulsebridgeError } from '@pulsebridge/runtime';
 
 export const ROLES = ['athlete', 'coach', 'gym_admin', 'platform_admin'] as const;
 export type Role = (typeof ROLES)[number];
+/** The gym of a platform_admin membership: every gym. Never a gym id (gym ids start with a letter or digit). */
+export const ALL_GYMS = '*';
 
 export interface User {
   /** A random UUID. */
