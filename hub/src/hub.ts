@@ -8,6 +8,7 @@
  * Stop order: refuse new connections (HTTP, MQTT), drain ingest (it still acks through the transport), close
  * the transport and the HTTP connections, then the stores.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
+import { API_SCOPES, TokenRefused, type Principal } from './auth/principal.ts';
+import { ALL_GYMS } from './identity/identity-store.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { HubTransport } from './broker/transport.ts';
@@ -70,6 +73,29 @@ function hubVersion(): string {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
+  }
+}
+
+/** Until the hub issues access tokens: the configured admin token stands for a platform admin. */
+class AdminTokenVerifier {
+  private readonly principal: Principal = {
+    kind: 'service',
+    subject: 'admin-token',
+    issuer: 'pulsebridge-hub',
+    clientId: undefined,
+    scopes: new Set(Object.keys(API_SCOPES)),
+    roles: [{ gym: ALL_GYMS, role: 'platform_admin' }],
+    tokenId: undefined,
+  };
+  private readonly expected: Buffer;
+
+  constructor(token: string) {
+    this.expected = createHash('sha256').update(token).digest();
+  }
+
+  async verify(token: string): Promise<Principal> {
+    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) throw new TokenRefused('wrong_admin_token', 'not the admin token');
+    return this.principal;
   }
 }
 
@@ -162,7 +188,7 @@ export class Hub {
         store,
         live,
         metrics: this.metrics,
-        adminToken,
+        verifier: new AdminTokenVerifier(adminToken),
         log,
         ready: () => this.ready(),
         unsynced,
