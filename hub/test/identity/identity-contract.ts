@@ -329,6 +329,77 @@ export function identityStoreContract(name: string, make: IdentityStoreFactory, 
         );
       }));
 
+    test('signing keys are listed newest first; retiring keeps only the new signing key unretired; retired keys are deleted after their cut-off', () =>
+      withStore(async (store) => {
+        const jwk = (kid: string): Record<string, unknown> => ({ kty: 'EC', crv: 'P-256', kid, d: `d-${kid}`, x: `x-${kid}`, y: `y-${kid}` });
+        const k1 = await store.addSigningKey({ kid: 'k1', alg: 'ES256', privateJwk: jwk('k1') });
+        assert.deepEqual(k1, { kid: 'k1', alg: 'ES256', privateJwk: jwk('k1'), createdAt: T0, retiredAt: undefined });
+        await refused(store.addSigningKey({ kid: 'k1', alg: 'ES256', privateJwk: jwk('k1') }), 'conflict', 'kid');
+        // Same clock reading on purpose: "newest" is the order of addition, not a timestamp tie.
+        await store.addSigningKey({ kid: 'k2', alg: 'ES256', privateJwk: jwk('k2') });
+        now = T0 + 1000;
+        await store.addSigningKey({ kid: 'k3', alg: 'RS256', privateJwk: jwk('k3') });
+        assert.deepEqual(
+          (await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt]),
+          [
+            ['k3', undefined],
+            ['k2', undefined],
+            ['k1', undefined],
+          ],
+        );
+
+        await store.retireSigningKeysExcept('k2', T0 + 2000);
+        await store.retireSigningKeysExcept('k3', T0 + 5000);
+        const keys = await store.listSigningKeys();
+        assert.deepEqual(
+          keys.map((k) => [k.kid, k.retiredAt]),
+          [
+            ['k3', T0 + 2000],
+            ['k2', T0 + 5000],
+            ['k1', T0 + 2000],
+          ],
+          'a key retired already keeps its first retirement time',
+        );
+        assert.deepEqual(keys[0]!.privateJwk, jwk('k3'));
+
+        assert.equal(await store.deleteSigningKeysRetiredBefore(T0 + 2000), 0, 'retired at the cut-off is kept');
+        assert.equal(await store.deleteSigningKeysRetiredBefore(T0 + 2001), 2);
+        assert.deepEqual(
+          (await store.listSigningKeys()).map((k) => k.kid),
+          ['k2'],
+        );
+      }));
+
+    test('bad signing key input is refused with invalid_input', () =>
+      withStore(async (store) => {
+        await refused(store.addSigningKey({ kid: '', alg: 'ES256', privateJwk: {} }), 'invalid_input', 'kid');
+        await refused(store.addSigningKey({ kid: 'k', alg: '', privateJwk: {} }), 'invalid_input', 'alg');
+        await refused(store.addSigningKey({ kid: 'k', alg: 'ES256', privateJwk: 'pem' as unknown as Record<string, unknown> }), 'invalid_input', 'privateJwk');
+        await refused(store.retireSigningKeysExcept('k', -1), 'invalid_input', 'at');
+        await refused(store.deleteSigningKeysRetiredBefore(Number.NaN), 'invalid_input', 'before');
+        assert.deepEqual(await store.listSigningKeys(), []);
+      }));
+
+    test('getOrCreateSecret creates a secret once: later and concurrent calls get the first value and do not call create', () =>
+      withStore(async (store, fresh) => {
+        let created = 0;
+        const make = (value: string) => (): string => {
+          created++;
+          return value;
+        };
+        const racing = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.getOrCreateSecret('cookie-keys', make(`value-${v}`))));
+        assert.equal(new Set(racing).size, 1, `every caller gets the winner, got ${racing.join(', ')}`);
+        assert.match(racing[0]!, /^value-[abcd]$/);
+        created = 0;
+        assert.equal(await store.getOrCreateSecret('cookie-keys', make('later')), racing[0]);
+        assert.equal(created, 0, 'create is not called when the secret exists');
+        assert.equal(await store.getOrCreateSecret('other', make('other-value')), 'other-value');
+        const reopened = await fresh.reopen();
+        assert.equal(await reopened.getOrCreateSecret('cookie-keys', make('after-restart')), racing[0], 'kept across restarts');
+        await refused(reopened.getOrCreateSecret('', make('x')), 'invalid_input', 'name');
+        await refused(reopened.getOrCreateSecret('empty', make('')), 'invalid_input', 'create');
+      }));
+
     test('migrations run again on a restart are a no-op: the same versions, applied once, and the data kept', () =>
       withStore(async (store, fresh) => {
         const applied = await store.migrations();
