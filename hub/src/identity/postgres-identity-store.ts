@@ -113,6 +113,7 @@ const toSigningKey = (row: SigningKeyRow): SigningKey => ({
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
+const DUPLICATE_SCHEMA = '42P06';
 
 function pgCode(err: unknown): string | undefined {
   return err instanceof pg.DatabaseError ? err.code : undefined;
@@ -151,7 +152,7 @@ export class PostgresIdentityStore implements IdentityStore {
     // An idle connection the server drops must not crash the process; the next query gets a new one.
     pool.on('error', () => {});
     try {
-      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      if (schema) await createSchema(pool, schema);
       await this.migrate(pool);
     } catch (err) {
       await pool.end().catch(() => {});
@@ -528,6 +529,18 @@ export class PostgresIdentityStore implements IdentityStore {
   async pruneExpiredOidc(): Promise<number> {
     const { rowCount } = await this.query('pruning oidc-provider instances', 'DELETE FROM oidc_models WHERE expires_at <= $1', [this.clock()]);
     return rowCount ?? 0;
+  }
+}
+
+/**
+ * CREATE SCHEMA IF NOT EXISTS is not safe against itself: of replicas running it at once on a new schema, the
+ * losers fail with a unique violation on pg_namespace. That failure means the schema is there, which is all we need.
+ */
+async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (err) {
+    if (pgCode(err) !== UNIQUE_VIOLATION && pgCode(err) !== DUPLICATE_SCHEMA) throw err;
   }
 }
 
