@@ -10,6 +10,7 @@ import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
+import { ServerTls, serverTlsProblems } from './tls/config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -24,6 +25,12 @@ export const HttpSection = Type.Object(
   {
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
     port: Port(8080, 'API, probes, metrics and MQTT over WebSocket; 0 picks a free port'),
+    tls: Type.Optional(
+      Type.Composite([ServerTls], {
+        additionalProperties: false,
+        description: 'Serve HTTPS (and MQTT over WSS) on the HTTP port: certFile and keyFile, or dev: true for the development CA in <hub.dataDir>/tls',
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -113,6 +120,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
+  if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
     ...seriesConfigProblems(config.series, '/series'),

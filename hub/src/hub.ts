@@ -11,6 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -29,6 +30,7 @@ import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
 import { LiveBus } from './live/live-bus.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
 import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
@@ -109,7 +111,8 @@ export class Hub {
   private store: SeriesStore | undefined;
   private transport: HubTransport | undefined;
   private ingest: Ingest | undefined;
-  private http: Server | undefined;
+  private http: Server | HttpsServer | undefined;
+  private serverTls: HubTls | undefined;
   private shutdown: AbortController | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -124,6 +127,11 @@ export class Hub {
       this.metrics = new Registry();
       collectDefaultMetrics({ register: this.metrics });
     }
+  }
+
+  /** The listeners' certificates and the CA agents trust (for enrollment); undefined before start. */
+  get tls(): HubTls | undefined {
+    return this.serverTls;
   }
 
   get addresses(): HubAddresses {
@@ -144,6 +152,8 @@ export class Hub {
     const log = this.log;
     try {
       const adminToken = resolveSecret(config.api.adminToken, this.env);
+      const tls = await loadHubTls(config, log);
+      this.serverTls = tls;
       const dataDir = config.hub.dataDir;
       const db = openStateDatabase(dataDir);
       this.db = db;
@@ -197,7 +207,7 @@ export class Hub {
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });
-      const http = createServer(api.callback());
+      const http = tls.http ? createHttpsServer(tls.http, api.callback()) : createServer(api.callback());
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
         if (transport.handleUpgrade(request, socket, head)) return;
@@ -286,7 +296,7 @@ export class Hub {
       metrics: this.metrics,
       topicRoot,
       listen: mqtt.tcp ? { host: mqtt.host, port: mqtt.port } : null,
-      tls: mqtt.tls ? { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) } : undefined,
+      tls: this.serverTls?.mqtt,
       websocket: mqtt.websocket,
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,
