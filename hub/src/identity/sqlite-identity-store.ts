@@ -468,14 +468,17 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async getOrCreateSecret(name: string, create: () => string): Promise<string> {
     checkText('name', name);
-    return this.run('reading a named secret', (db) => {
-      const read = db.prepare('SELECT value FROM named_secrets WHERE name = ?');
-      const existing = read.get(name) as { value: string } | undefined;
-      if (existing) return existing.value;
-      // Another process may insert between the read and ours: DO NOTHING, then everyone reads the winner.
-      db.prepare('INSERT INTO named_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, checkSecretValue(create()), this.clock());
-      return (read.get(name) as { value: string }).value;
-    });
+    const read = (): string | undefined =>
+      this.run('reading a named secret', (db) => (db.prepare('SELECT value FROM named_secrets WHERE name = ?').get(name) as { value: string } | undefined)?.value);
+    const existing = read();
+    if (existing !== undefined) return existing;
+    // create() runs outside run(): its own errors are the caller's, not a database failure.
+    const value = checkSecretValue(create());
+    // Another process may insert between the read and ours: DO NOTHING, then everyone reads the winner.
+    this.run('creating a named secret', (db) =>
+      db.prepare('INSERT INTO named_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, value, this.clock()),
+    );
+    return read()!;
   }
 
   async appendAudit(input: NewAuditEvent): Promise<AuditEvent> {
