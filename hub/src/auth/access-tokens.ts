@@ -7,6 +7,7 @@
  * The token is routed by its unverified `iss` only to choose which keys and rules apply: nothing of it is
  * trusted before the signature has been verified with that issuer's keys.
  */
+import { LRUCache } from 'lru-cache';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { DEFAULT_ALGORITHMS, type AsymmetricAlgorithm, type TrustedIssuer, type TrustedIssuers } from './config.ts';
 import { Accounts, mergeRoles, rolesFromClaim, type AccountStore } from './accounts.ts';
@@ -54,8 +55,21 @@ export interface AccessTokenVerifierOptions {
   localJwksMaxAgeMs?: number;
   /** Discovery and JWKS requests to federated issuers give up after this (default 5 s). */
   fetchTimeoutMs?: number;
+  /**
+   * Tokens whose signature and claims were verified are remembered (by their exact text) for this long, at
+   * most until they expire (default 60 s; 0 turns it off): a client sends one token with many requests, and
+   * the signature check is most of a verification's cost. expiry is checked again on every use; a key removed
+   * from a key set stops verifying remembered tokens within this time.
+   */
+  verifiedTokenTtlMs?: number;
+  verifiedTokenMaxEntries?: number;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
+}
+
+interface VerifiedToken {
+  route: Route;
+  claims: Claims;
 }
 
 type Route = { kind: 'own' } | { kind: 'federated'; issuer: TrustedIssuer; keys: FederatedKeys };
@@ -74,6 +88,7 @@ export class AccessTokenVerifier {
   private readonly anyAllowed: ReadonlySet<string>;
   private readonly accounts: Accounts;
   private readonly now: () => number;
+  private readonly verifiedTokens: LRUCache<string, VerifiedToken> | undefined;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.now = options.now ?? Date.now;
@@ -100,6 +115,9 @@ export class AccessTokenVerifier {
       for (const alg of issuer.algorithms) allowed.add(alg);
     }
     this.anyAllowed = allowed;
+    const verifiedTtl = options.verifiedTokenTtlMs ?? 60_000;
+    this.verifiedTokens =
+      verifiedTtl > 0 ? new LRUCache({ max: options.verifiedTokenMaxEntries ?? 10_000, ttl: verifiedTtl, ttlResolution: 0, perf: { now: this.now } }) : undefined;
     this.accounts = new Accounts({
       store: options.store,
       ttlMs: options.accountCacheTtlMs ?? 10_000,
@@ -110,13 +128,30 @@ export class AccessTokenVerifier {
 
   /** The principal the token proves; TokenRefused when it proves nothing (store failures propagate as they are). */
   async verify(token: string): Promise<Principal> {
+    const remembered = this.verifiedTokens?.get(token);
+    if (remembered !== undefined && typeof remembered.claims.exp === 'number') {
+      // Only expiry can change for the same verified text: checked again, with the same tolerance.
+      const tolerance = remembered.route.kind === 'own' ? (this.ownVerify.clockTolerance as number) : remembered.route.issuer.clockToleranceSeconds;
+      if (remembered.claims.exp * 1000 + tolerance * 1000 <= this.now()) throw new TokenRefused('expired', 'the token has expired');
+      return this.principalOf(remembered);
+    }
+    const verified = await this.verifyAnew(token);
+    this.verifiedTokens?.set(token, verified);
+    return this.principalOf(verified);
+  }
+
+  private principalOf({ route, claims }: VerifiedToken): Promise<Principal> {
+    return route.kind === 'own' ? this.ownPrincipal(claims) : this.federatedPrincipal(route.issuer, claims);
+  }
+
+  private async verifyAnew(token: string): Promise<VerifiedToken> {
     const { alg, kid, iss } = peek(token);
     if (typeof alg !== 'string' || !this.anyAllowed.has(alg)) throw new TokenRefused('alg_not_allowed', `algorithm ${quoted(alg)} is not accepted`);
     if (typeof kid !== 'string' || kid === '') throw new TokenRefused('unknown_kid', 'the token names no key (kid)');
     const route = await this.route(iss, kid);
     if (route.kind === 'own') {
       const claims = await verified(token, this.ownKeys.resolve, { ...this.ownVerify, currentDate: new Date(this.now()) });
-      return this.ownPrincipal(claims);
+      return { route, claims };
     }
     const { issuer, keys } = route;
     const claims = await verified(token, keys.resolve, {
@@ -128,7 +163,7 @@ export class AccessTokenVerifier {
       currentDate: new Date(this.now()),
       ...(issuer.type === undefined ? {} : { typ: issuer.type }),
     });
-    return this.federatedPrincipal(issuer, claims);
+    return { route, claims };
   }
 
   /**

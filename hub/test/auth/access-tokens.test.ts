@@ -178,6 +178,16 @@ describe("the hub's own access tokens", () => {
     assert.deepEqual((await verifier.verify(token)).roles, [{ gym: 'gym-a', role: 'coach' }]);
   });
 
+  test('a token verified before is still refused once it has expired beyond the tolerance', async () => {
+    // Within the 60 s a verified token is remembered, so the second and third calls skip the signature.
+    const token = await mint({ key, claims: claims({ exp: Math.floor(now / 1000) + 10 }) });
+    assert.equal((await verifier.verify(token)).subject, userId);
+    now += 10_000 + 29_000;
+    assert.equal((await verifier.verify(token)).subject, userId, 'within the tolerance');
+    now += 2_000;
+    await refusedWith(verifier.verify(token), 'expired');
+  });
+
   test('a platform admin membership comes through as ALL_GYMS', async () => {
     const root = await fixture.sqlite.createUser({ email: 'root@example.com', displayName: 'Root' });
     await fixture.sqlite.addMembership({ userId: root.id, gym: ALL_GYMS, role: 'platform_admin' });
