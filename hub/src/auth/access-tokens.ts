@@ -16,7 +16,7 @@ import type { GymRole, Principal } from './principal.ts';
 import { TokenRefused, quoted, type TokenRefusedReason } from './refusal.ts';
 
 export { TokenRefused, TOKEN_REFUSED_REASONS, type TokenRefusedReason } from './refusal.ts';
-export type { AccountStore, FederatedLinks } from './accounts.ts';
+export type { AccountStore } from './accounts.ts';
 
 /** The `iss` of the hub's own tokens, given the identity issuer's base URL (the provider is mounted at /oidc). */
 export function hubTokenIssuer(identityIssuer: string): string {

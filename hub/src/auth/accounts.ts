@@ -9,15 +9,11 @@ import type { TrustedIssuer } from './config.ts';
 import type { GymRole } from './principal.ts';
 import { TokenRefused, quoted } from './refusal.ts';
 
-/** The federated-link methods of the identity port. */
-export interface FederatedLinks {
-  /** `conflict` when that issuer's subject is linked already. */
-  linkFederatedIdentity(link: { issuer: string; subject: string; userId: string }): Promise<void>;
-  findFederatedUser(issuer: string, subject: string): Promise<string | undefined>;
-}
-
 /** What token verification needs of the identity store. */
-export type AccountStore = Pick<IdentityStore, 'getUser' | 'listMembershipsOfUser' | 'createUser' | 'addMembership' | 'appendAudit'> & FederatedLinks;
+export type AccountStore = Pick<
+  IdentityStore,
+  'getUser' | 'listMembershipsOfUser' | 'createUser' | 'addMembership' | 'appendAudit' | 'findFederatedUser' | 'linkFederatedIdentity'
+>;
 
 export interface AccountsOptions {
   store: AccountStore;

@@ -45,27 +45,14 @@ export function base64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-/** A started SQLite identity store in a temporary folder; federated links are held beside it until the store has them. */
-export async function makeStore(): Promise<{ sqlite: SqliteIdentityStore; store: AccountStore; links: Map<string, string>; cleanup: () => Promise<void> }> {
+/** A started SQLite identity store in a temporary folder. */
+export async function makeStore(): Promise<{ sqlite: SqliteIdentityStore; store: AccountStore; cleanup: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-auth-'));
   const sqlite = new SqliteIdentityStore({ path: join(dir, 'identity.db') });
   await sqlite.start();
-  const links = new Map<string, string>();
-  const store: AccountStore = {
-    getUser: (id) => sqlite.getUser(id),
-    listMembershipsOfUser: (id) => sqlite.listMembershipsOfUser(id),
-    createUser: (user) => sqlite.createUser(user),
-    addMembership: (membership) => sqlite.addMembership(membership),
-    appendAudit: (event) => sqlite.appendAudit(event),
-    linkFederatedIdentity: async ({ issuer, subject, userId }) => {
-      links.set(`${issuer} ${subject}`, userId);
-    },
-    findFederatedUser: async (issuer, subject) => links.get(`${issuer} ${subject}`),
-  };
   return {
     sqlite,
-    store,
-    links,
+    store: sqlite,
     async cleanup() {
       await sqlite.stop();
       rmSync(dir, { recursive: true, force: true });
