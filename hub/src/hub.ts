@@ -19,7 +19,8 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
-import { API_SCOPES, TokenRefused, type Principal } from './auth/principal.ts';
+import { API_SCOPES, type Principal } from './auth/principal.ts';
+import { TokenRefused } from './auth/refusal.ts';
 import { ALL_GYMS } from './identity/identity-store.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
@@ -96,7 +97,7 @@ class AdminTokenVerifier {
   }
 
   async verify(token: string): Promise<Principal> {
-    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) throw new TokenRefused('wrong_admin_token', 'not the admin token');
+    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) throw new TokenRefused('bad_signature', 'not the admin token');
     return this.principal;
   }
 }

@@ -6,11 +6,13 @@
 import type { Logger } from 'pino';
 import { PulsebridgeError } from '@pulsebridge/runtime';
 import { gymsWithRoles, type Principal } from '../auth/principal.ts';
+import { TokenRefused } from '../auth/refusal.ts';
+import { IdentityStoreError } from '../identity/identity-store.ts';
 import type { ApiContext } from './context.ts';
 import type { Access } from './operations.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 
-/** Turns an access token into the principal it proves, or throws. */
+/** Turns an access token into the principal it proves, or throws TokenRefused (auth/access-tokens.ts). */
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
@@ -43,10 +45,12 @@ export function accessGate(options: AccessGateOptions): (ctx: ApiContext, access
     try {
       principal = await verifier.verify(token);
     } catch (error) {
-      const reason = refusalReason(error);
-      if (reason === undefined) throw error;
+      if (error instanceof IdentityStoreError && error.code === 'unavailable') throw new ApiError('unavailable', 'accounts cannot be read right now; retry later');
+      if (!(error instanceof TokenRefused)) throw error;
       // The reason is for operators; the client learns only that the token was refused.
-      log.info({ reqId: ctx.state.requestId, reason, detail: error instanceof Error ? error.message : undefined }, 'access token refused');
+      log.info({ reqId: ctx.state.requestId, reason: error.reason, detail: error.message }, 'access token refused');
+      // Keys of a trusted issuer that cannot be fetched are no fault of the token: retrying later may work.
+      if (error.reason === 'issuer_unavailable') throw new ApiError('unavailable', "the token's issuer cannot be reached to check it; retry later");
       throw unauthorized('the token is not valid', 'invalid_token');
     }
     ctx.state.principal = principal;
@@ -74,13 +78,6 @@ function presentedToken(ctx: ApiContext, acceptsQuery: boolean): string {
     if (typeof fromQuery === 'string' && fromQuery !== '') return fromQuery;
   }
   throw unauthorized('credentials are required', undefined);
-}
-
-/** A verifier refuses a token with an error that names its reason; any other error is the hub's own failure. */
-function refusalReason(error: unknown): string | undefined {
-  if (!(error instanceof PulsebridgeError)) return undefined;
-  const reason = (error as { reason?: unknown }).reason;
-  return typeof reason === 'string' ? reason : undefined;
 }
 
 /** RFC 6750: an error code only when credentials were presented. */

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readProblem, sseClients, TOKEN, withApi } from './harness.ts';
 import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
+import { TokenRefused } from '../../src/auth/refusal.ts';
+import { IdentityStoreError } from '../../src/identity/identity-store.ts';
 import { until } from '@pulsebridge/runtime';
 
 test('API routes refuse requests without credentials, with a Bearer challenge', async () => {
@@ -173,5 +175,32 @@ test('an agent of another gym is answered exactly like one that does not exist',
     assert.equal(missing.status, 404);
     const [f, m] = [await readProblem(foreign), await readProblem(missing)];
     assert.equal(f.detail.replace('box-b', 'X'), m.detail.replace('box-z', 'X'));
+  });
+});
+
+test('a verifier that cannot read accounts or reach an issuer makes the API answer 503, not 401', async () => {
+  const failing = {
+    verify: async (token: string): Promise<never> => {
+      if (token === 'store-down') throw new IdentityStoreError('unavailable', 'the database is down');
+      throw new TokenRefused('issuer_unavailable', 'the JWKS of https://idp.example cannot be fetched');
+    },
+  };
+  await withApi({ verifier: failing }, async (api) => {
+    for (const token of ['store-down', 'issuer-down']) {
+      const response = await api.get('/api/v1/agents', { Authorization: `Bearer ${token}` });
+      assert.equal(response.status, 503, token);
+      assert.equal((await readProblem(response)).type, '/api/v1/docs#problem-unavailable');
+    }
+  });
+});
+
+test('a refused token is logged with its reason and never with the token', async () => {
+  await withApi(async (api) => {
+    const response = await api.get('/api/v1/agents', { Authorization: 'Bearer a-token-nobody-issued' });
+    assert.equal(response.status, 401);
+    await readProblem(response);
+    const line = api.logs.find((l) => l.msg === 'access token refused');
+    assert.equal(line?.['reason'], 'bad_signature');
+    assert.ok(!JSON.stringify(api.logs).includes('a-token-nobody-issued'));
   });
 });

@@ -2,7 +2,8 @@
  * Principals for API tests, and a verifier that maps fixed test tokens to them. The real verifier (JWTs,
  * hub/src/auth/access-tokens.ts) has its own tests; these keep the route tests about routes.
  */
-import { API_SCOPES, TokenRefused, type GymRole, type Principal } from '../../src/auth/principal.ts';
+import { API_SCOPES, type GymRole, type Principal } from '../../src/auth/principal.ts';
+import { TokenRefused } from '../../src/auth/refusal.ts';
 import type { TokenVerifier } from '../../src/api/auth.ts';
 import { ALL_GYMS } from '../../src/identity/identity-store.ts';
 
@@ -35,7 +36,7 @@ export class FixedTokens implements TokenVerifier {
 
   async verify(token: string): Promise<Principal> {
     const found = this.principals.get(token);
-    if (!found) throw new TokenRefused('unknown_token', 'not a token of this test');
+    if (!found) throw new TokenRefused('bad_signature', 'not a token of this test');
     return found;
   }
 }
