@@ -23,6 +23,7 @@ import { compileBody } from './body.ts';
 import { unsyncedRoutes } from './unsynced-routes.ts';
 import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
 import { problemResponses, requestTracking } from './request-tracking.ts';
+import { httpHardening, inlineStyleHashes, type CorsConfig } from './hardening.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -48,6 +49,8 @@ export interface ApiDeps {
   unsynced?: UnsyncedTally;
   /** The check ingest applies to the time of any reading; readings corrected through the API pass it too. Default: any time. */
   acceptsReadingTime?: (ts: number) => boolean;
+  /** Web origins allowed to call the API from a browser (`http.cors`). Default: none. */
+  cors?: CorsConfig;
 }
 
 type Input<O extends Operation> = {
@@ -189,6 +192,9 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   app.silent = true;
   app.on('error', (error: unknown) => log.warn({ err: error }, 'error after the response started'));
   app.use(requestTracking({ log, metrics: deps.metrics, untimedRoutes: new Set([OPERATIONS.live.path]) }));
+  // Inside request tracking, so that preflights are counted and carry a request id; outside everything else,
+  // so that problem responses carry the headers too.
+  app.use(httpHardening({ cors: deps.cors ?? { origins: [] }, styleHashes: inlineStyleHashes(docsPage) }));
   app.use(problemResponses(log));
   app.use(async (ctx, next) => {
     // Resolved here, before auth, so that refused requests are still counted under their route.
