@@ -24,6 +24,10 @@ import { unsyncedRoutes } from './unsynced-routes.ts';
 import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
 import { problemResponses, requestTracking } from './request-tracking.ts';
 import { httpHardening, inlineStyleHashes, type CorsConfig } from './hardening.ts';
+import { auditRoutes } from './audit-routes.ts';
+import { appleAppSiteAssociation, assetLinks, type DeepLinksConfig } from './deep-links.ts';
+import { ApiError } from './problem.ts';
+import type { IdentityStore } from '../identity/identity-store.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -51,6 +55,10 @@ export interface ApiDeps {
   acceptsReadingTime?: (ts: number) => boolean;
   /** Web origins allowed to call the API from a browser (`http.cors`). Default: none. */
   cors?: CorsConfig;
+  /** The audit log's store; without it GET /api/v1/audit answers 503. */
+  identity?: IdentityStore;
+  /** The apps' deep-link files (`deepLinks`); each answers 404 while its platform is not configured. */
+  deepLinks?: DeepLinksConfig;
 }
 
 type Input<O extends Operation> = {
@@ -137,6 +145,18 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   });
   const openApiText = JSON.stringify(openApi);
   const docsPage = renderDocsPage(openApi);
+  const audit = auditRoutes(deps.identity);
+  const deepLinkFiles = {
+    android: deps.deepLinks ? assetLinks(deps.deepLinks) : undefined,
+    apple: deps.deepLinks ? appleAppSiteAssociation(deps.deepLinks) : undefined,
+  };
+  const serveDeepLinks = (file: unknown, what: string) => async (ctx: ApiContext) => {
+    if (file === undefined) throw new ApiError('not_found', `no ${what} app is configured (deepLinks)`);
+    // Fetched by the phones' operating systems, which follow no redirect and cache it themselves.
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(file);
+  };
 
   const handlers: Handlers = {
     healthz: async (ctx) => {
@@ -170,6 +190,9 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       const filter: LiveFilter = { ...input.query };
       await liveStreams.serve(ctx, filter);
     },
+    listAudit: audit.listAudit,
+    assetLinks: serveDeepLinks(deepLinkFiles.android, 'Android'),
+    appleAppSiteAssociation: serveDeepLinks(deepLinkFiles.apple, 'Apple'),
     openapi: async (ctx) => {
       ctx.type = 'application/json';
       ctx.body = openApiText;
