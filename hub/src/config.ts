@@ -9,6 +9,9 @@ import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSec
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
+import { CorsConfig, corsConfigProblems } from './api/hardening.ts';
+import { DeepLinksConfig, deepLinksConfigProblems } from './api/deep-links.ts';
+import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -23,6 +26,7 @@ export const HttpSection = Type.Object(
   {
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
     port: Port(8080, 'API, probes, metrics and MQTT over WebSocket; 0 picks a free port'),
+    cors: CorsConfig,
   },
   { additionalProperties: false, default: {} },
 );
@@ -40,6 +44,8 @@ export const HubConfig = Type.Object(
     api: Type.Object({ adminToken: SecretRef }, { additionalProperties: false }),
     series: SeriesConfig,
     ingest: IngestConfig,
+    rateLimits: RateLimitsConfig,
+    deepLinks: DeepLinksConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -89,7 +95,13 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   trySecret('/api/adminToken', config.api.adminToken);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
+  if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   problems.push(...mqttConfigProblems(config.mqtt, '/mqtt'), ...seriesConfigProblems(config.series, '/series'), ...ingestConfigProblems(config.ingest, '/ingest'));
+  problems.push(
+    ...corsConfigProblems(config.http.cors, '/http/cors'),
+    ...rateLimitConfigProblems(config.rateLimits, '/rateLimits'),
+    ...deepLinksConfigProblems(config.deepLinks, '/deepLinks'),
+  );
   return problems;
 }
 
@@ -105,5 +117,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   copy.api.adminToken = mask(copy.api.adminToken);
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
+  if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
   return copy;
 }
