@@ -7,7 +7,7 @@ import Koa from 'koa';
 import pg from 'pg';
 import { Value } from '@sinclair/typebox/value';
 import { until } from '@pulsebridge/runtime';
-import { SignInThrottle, throttleByAddress, type ThrottleKey } from '../../src/auth/rate-limits.ts';
+import { SignInThrottle, throttleByAddress, type ThrottleDecision, type ThrottleKey } from '../../src/auth/rate-limits.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from '../../src/auth/rate-limits-config.ts';
 import { missingService } from '../../../test/services.ts';
 
@@ -164,9 +164,9 @@ test('two throttles on one PostgreSQL see each other’s failures, and a short l
     assert.equal(slowed.allowed, false);
     assert.equal((await first.check(VICTIM)).allowed, false, 'the wait set through one replica holds on the other');
     await until('the wait is over', async () => (await first.check(VICTIM)).allowed, 5_000, 20);
-    const locked = await first.failed(VICTIM);
-    assert.equal(locked.allowed ? undefined : locked.reason, 'locked');
-    assert.deepEqual((await second.check(VICTIM)).allowed ? undefined : ((await second.check(VICTIM)) as { reason: string }).reason, 'locked');
+    const reason = (decision: ThrottleDecision) => (decision.allowed ? 'allowed' : decision.reason);
+    assert.equal(reason(await first.failed(VICTIM)), 'locked');
+    assert.equal(reason(await second.check(VICTIM)), 'locked');
     await until('the lock expires', async () => (await second.check(VICTIM)).allowed, 5_000, 20);
     await second.succeeded(VICTIM);
     assert.deepEqual(await first.check(VICTIM), { allowed: true });
@@ -174,6 +174,26 @@ test('two throttles on one PostgreSQL see each other’s failures, and a short l
     assert.equal(counted.rows[0].n, 0, 'the success cleared the shared count');
   } finally {
     await Promise.all(pools.map((pool) => pool.end()));
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+});
+
+test('from a configuration with store postgres the throttle opens its own pool, counts there, and closes it', { skip: NO_PG }, async () => {
+  const schema = `pb_rl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  // The URL carries the search path, as an operator's URL may carry any connection option.
+  const url = `${PG_URL}${PG_URL!.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  try {
+    const config = Value.Default(RateLimitsConfig, { store: 'postgres', postgres: { url: { env: 'RL_URL' } } }) as RateLimitsConfig;
+    assert.deepEqual(rateLimitConfigProblems(config, '/rateLimits'), []);
+    const throttle = await SignInThrottle.fromConfig(config, { RL_URL: url });
+    await throttle.failed({ address: '192.0.2.1' });
+    await throttle.close();
+    const rows = await admin.query(`SELECT points FROM ${schema}.pb_rl_address_failures`);
+    assert.deepEqual(rows.rows, [{ points: 1 }]);
+  } finally {
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
   }
