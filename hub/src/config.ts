@@ -11,6 +11,9 @@ import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/ind
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 import { ServerTls, serverTlsProblems } from './tls/config.ts';
+import { CorsConfig, corsConfigProblems } from './api/hardening.ts';
+import { DeepLinksConfig, deepLinksConfigProblems } from './api/deep-links.ts';
+import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -31,6 +34,7 @@ export const HttpSection = Type.Object(
         description: 'Serve HTTPS (and MQTT over WSS) on the HTTP port: certFile and keyFile, or dev: true for the development CA in <hub.dataDir>/tls',
       }),
     ),
+    cors: CorsConfig,
   },
   { additionalProperties: false, default: {} },
 );
@@ -49,6 +53,8 @@ export const HubConfig = Type.Object(
     identity: Type.Object({ store: IdentityStoreConfig }, { additionalProperties: false, default: {} }),
     series: SeriesConfig,
     ingest: IngestConfig,
+    rateLimits: RateLimitsConfig,
+    deepLinks: DeepLinksConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -120,12 +126,16 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
+  if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
     ...seriesConfigProblems(config.series, '/series'),
     ...ingestConfigProblems(config.ingest, '/ingest'),
     ...identityStoreConfigProblems(config.identity.store, '/identity/store'),
+    ...corsConfigProblems(config.http.cors, '/http/cors'),
+    ...rateLimitConfigProblems(config.rateLimits, '/rateLimits'),
+    ...deepLinksConfigProblems(config.deepLinks, '/deepLinks'),
   );
   return problems;
 }
@@ -143,5 +153,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
+  if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
   return copy;
 }

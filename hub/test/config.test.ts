@@ -23,7 +23,9 @@ describe('hub configuration', () => {
   test('defaults: only the admin token is required', () => {
     const config = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } });
     assert.equal(config.hub.dataDir, 'data/hub');
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080, cors: { origins: [] } });
+    assert.equal(config.rateLimits.store, 'memory');
+    assert.deepEqual(config.deepLinks, { android: [] });
     assert.equal(config.mqtt.mode, 'embedded');
     assert.equal(config.mqtt.host, '0.0.0.0');
     assert.equal(config.mqtt.port, 1883);
@@ -247,4 +249,24 @@ test('hub/hub.example.yaml loads, and lists exactly the defaults', () => {
   const fromExample = loadHubConfig({ file: example, env });
   const defaults = loadHubConfig({ env: { ...env, PB_HUB_API__ADMIN_TOKEN: '{"env":"PB_ADMIN_TOKEN"}' } });
   assert.deepEqual(fromExample, defaults);
+});
+
+test('CORS origins, rate limits and deep links are checked with the rest, each problem with its path', () => {
+  const problems = configProblems(() =>
+    loadHubConfig({
+      env: {
+        PB_HUB_API__ADMIN_TOKEN: 'admin-secret',
+        PB_HUB_HTTP__CORS__ORIGINS: '["https://app.example/"]',
+        PB_HUB_RATE_LIMITS__STORE: 'postgres',
+        PB_HUB_RATE_LIMITS__ACCOUNT__MAX_DELAY_MS: '10',
+        PB_HUB_DEEP_LINKS__ANDROID: JSON.stringify([0, 1].map(() => ({ packageName: 'com.pulsebridge.app', sha256CertFingerprints: [Array(32).fill('AB').join(':')] }))),
+      },
+    }),
+  );
+  assert.deepEqual(problems, [
+    "/http/cors/origins/0: 'https://app.example/' is not an origin like https://app.example.com (scheme, host and port only, no trailing slash)",
+    '/rateLimits/account/maxDelayMs: must be at least initialDelayMs (1000)',
+    '/rateLimits/postgres/url: is required when store is postgres',
+    '/deepLinks/android/1/packageName: com.pulsebridge.app is listed twice; give one entry all its fingerprints',
+  ]);
 });

@@ -23,6 +23,11 @@ import { compileBody } from './body.ts';
 import { unsyncedRoutes } from './unsynced-routes.ts';
 import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
 import { problemResponses, requestTracking } from './request-tracking.ts';
+import { httpHardening, inlineStyleHashes, type CorsConfig } from './hardening.ts';
+import { auditRoutes } from './audit-routes.ts';
+import { appleAppSiteAssociation, assetLinks, type DeepLinksConfig } from './deep-links.ts';
+import { ApiError } from './problem.ts';
+import type { IdentityStore } from '../identity/identity-store.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -48,6 +53,12 @@ export interface ApiDeps {
   unsynced?: UnsyncedTally;
   /** The check ingest applies to the time of any reading; readings corrected through the API pass it too. Default: any time. */
   acceptsReadingTime?: (ts: number) => boolean;
+  /** Web origins allowed to call the API from a browser (`http.cors`). Default: none. */
+  cors?: CorsConfig;
+  /** The audit log's store; without it GET /api/v1/audit answers 503. */
+  identity?: IdentityStore;
+  /** The apps' deep-link files (`deepLinks`); each answers 404 while its platform is not configured. */
+  deepLinks?: DeepLinksConfig;
 }
 
 type Input<O extends Operation> = {
@@ -134,6 +145,18 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   });
   const openApiText = JSON.stringify(openApi);
   const docsPage = renderDocsPage(openApi);
+  const audit = auditRoutes(deps.identity);
+  const deepLinkFiles = {
+    android: deps.deepLinks ? assetLinks(deps.deepLinks) : undefined,
+    apple: deps.deepLinks ? appleAppSiteAssociation(deps.deepLinks) : undefined,
+  };
+  const serveDeepLinks = (file: unknown, what: string) => async (ctx: ApiContext) => {
+    if (file === undefined) throw new ApiError('not_found', `no ${what} app is configured (deepLinks)`);
+    // Fetched by the phones' operating systems, which follow no redirect and cache it themselves.
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(file);
+  };
 
   const handlers: Handlers = {
     healthz: async (ctx) => {
@@ -167,6 +190,9 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       const filter: LiveFilter = { ...input.query };
       await liveStreams.serve(ctx, filter);
     },
+    listAudit: audit.listAudit,
+    assetLinks: serveDeepLinks(deepLinkFiles.android, 'Android'),
+    appleAppSiteAssociation: serveDeepLinks(deepLinkFiles.apple, 'Apple'),
     openapi: async (ctx) => {
       ctx.type = 'application/json';
       ctx.body = openApiText;
@@ -189,6 +215,9 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   app.silent = true;
   app.on('error', (error: unknown) => log.warn({ err: error }, 'error after the response started'));
   app.use(requestTracking({ log, metrics: deps.metrics, untimedRoutes: new Set([OPERATIONS.live.path]) }));
+  // Inside request tracking, so that preflights are counted and carry a request id; outside everything else,
+  // so that problem responses carry the headers too.
+  app.use(httpHardening({ cors: deps.cors ?? { origins: [] }, styleHashes: inlineStyleHashes(docsPage) }));
   app.use(problemResponses(log));
   app.use(async (ctx, next) => {
     // Resolved here, before auth, so that refused requests are still counted under their route.

@@ -32,6 +32,8 @@ import {
   UnsyncedReadingsPage,
   UnsyncedReadingsQuery,
 } from './unsynced-schemas.ts';
+import { AuditPageSchema, AuditQuery } from './audit-schemas.ts';
+import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
 
 /**
  * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
@@ -225,6 +227,37 @@ export const OPERATIONS = {
     params: UnsyncedBootParams,
     response: { description: 'How many readings were deleted', contentType: JSON_TYPE, schema: UnsyncedDiscarded },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
+  },
+  listAudit: {
+    operationId: 'listAuditEvents',
+    path: `${API_PREFIX}/audit`,
+    tag: 'audit',
+    summary: 'Security events (sign-ins, failures, second-factor changes, enrollments, revocations), newest first',
+    description:
+      "A gym admin sees their gym's events; a platform admin sees every gym's, and without `gym` also the events of no gym " +
+      '(failed sign-ins of unknown accounts, platform changes). Follow `nextCursor` (or `next`, or `Link: rel="next"`) for older events.',
+    access: { roles: ADMINS, scope: 'audit:read', gym: 'query' },
+    query: AuditQuery,
+    response: { description: 'A page of events', contentType: JSON_TYPE, schema: AuditPageSchema },
+    problems: ['invalid_parameter', 'unavailable'],
+  },
+  assetLinks: {
+    operationId: 'getAssetLinks',
+    path: '/.well-known/assetlinks.json',
+    tag: 'deep links',
+    summary: 'Digital Asset Links: lets the Android apps open hub URLs (OAuth redirects, shared links) and share sign-in credentials',
+    access: PUBLIC,
+    response: { description: 'The statements configured in deepLinks.android', contentType: JSON_TYPE, schema: AssetLinks },
+    problems: ['not_found'],
+  },
+  appleAppSiteAssociation: {
+    operationId: 'getAppleAppSiteAssociation',
+    path: '/.well-known/apple-app-site-association',
+    tag: 'deep links',
+    summary: 'Universal links and shared web credentials for the iOS apps',
+    access: PUBLIC,
+    response: { description: 'Built from deepLinks.apple', contentType: JSON_TYPE, schema: AppleAppSiteAssociation },
+    problems: ['not_found'],
   },
   openapi: {
     operationId: 'getOpenApi',

@@ -22,6 +22,11 @@ export const PROBLEM_TYPES = {
   not_found: { status: 404, title: 'Not found', explanation: 'No such route or resource.' },
   method_not_allowed: { status: 405, title: 'Method not allowed', explanation: 'The route exists but not for this HTTP method; see the Allow header.' },
   not_implemented: { status: 501, title: 'Not implemented', explanation: 'The HTTP method is not supported by this server.' },
+  too_many_requests: {
+    status: 429,
+    title: 'Too many requests',
+    explanation: 'Too many failed attempts (sign-in, token, enrollment) from this address or for this account; wait as long as the Retry-After header says.',
+  },
   too_many_clients: { status: 503, title: 'Too many live clients', explanation: 'The hub serves as many live streams as it is configured for; retry later.' },
   unavailable: { status: 503, title: 'Service unavailable', explanation: 'A store the hub depends on is unavailable or too slow right now; retry later.' },
   internal: { status: 500, title: 'Internal error', explanation: 'The hub failed unexpectedly; the detail carries the request id to quote.' },

@@ -4,10 +4,14 @@
  * table's operation names and checked against it at run time, so a new route cannot be added without a case.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { until } from '@pulsebridge/runtime';
 import { OPERATIONS, type Operation, type OperationName } from '../../src/api/operations.ts';
 import type { Role } from '../../src/identity/identity-store.ts';
+import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
 import { NOW, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
 
@@ -38,6 +42,15 @@ const MATRIX: Record<OperationName, Case> = {
   metrics: { public: true },
   openapi: { public: true },
   docs: { public: true },
+  assetLinks: { public: true },
+  appleAppSiteAssociation: { public: true },
+  listAudit: {
+    attempts: [
+      { path: `/api/v1/audit?gym=${GYM_A}`, targetsA: true },
+      { path: '/api/v1/audit?userId=admin-of-a', targetsA: false },
+      { path: '/api/v1/audit', targetsA: false },
+    ],
+  },
   listAgents: {
     attempts: [
       { path: `/api/v1/agents?gym=${GYM_A}`, targetsA: true },
@@ -74,6 +87,12 @@ const MATRIX: Record<OperationName, Case> = {
 };
 
 async function seed(api: RunningApi): Promise<void> {
+  for (const [gym, agent] of [
+    [GYM_A, 'box-a'],
+    [GYM_B, 'box-b'],
+  ] as const) {
+    await api.deps.identity!.appendAudit({ type: 'agent.enrolled', actorUserId: `admin-of-${gym.slice(-1)}`, gym, detail: { agent } });
+  }
   for (const [gym, agent, sensor, boot, value] of [
     [GYM_A, 'box-a', 'sensor-of-a', 'boot-of-a', A_VALUE],
     [GYM_B, 'box-b', 'sensor-of-b', 'boot-of-b', 120],
@@ -106,10 +125,17 @@ test('the tenancy matrix has a case for every operation of the table', () => {
   }
 });
 
-test('no role of one gym reads or changes anything of another gym through any route', async () => {
+test('no role of one gym reads or changes anything of another gym through any route', async (t) => {
   const tokens = new FixedTokens({ admin: PLATFORM_ADMIN });
   for (const role of B_ROLES) tokens.set(role, principal([{ gym: GYM_B, role }], { subject: `b-${role}` }));
-  await withApi({ verifier: tokens }, async (api) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-tenancy-'));
+  const identity = new SqliteIdentityStore({ path: join(dir, 'identity.db') });
+  await identity.start();
+  t.after(async () => {
+    await identity.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await withApi({ verifier: tokens, identity }, async (api) => {
     await seed(api);
     const before = await stateOfA(api);
     let tried = 0;
