@@ -40,6 +40,8 @@ export interface InteractionOptions {
   federation?: readonly FederationButton[];
   /** More routes under /interaction (federated sign-in...), added after these. */
   routes?: (router: Router, signIn: SignInCompletion) => void;
+  /** Whether the client is one of the company's own apps (no consent page). */
+  isFirstParty: (clientId: string) => boolean;
   now?: () => number;
 }
 
@@ -128,6 +130,15 @@ export function consentPage(options: { uid: string; clientName: string; scopes: 
   );
 }
 
+export function continuePage(options: { uid: string; clientName: string; who: string }): string {
+  return page(
+    'Continue?',
+    html`<p>Continue to <strong>${options.clientName}</strong> as ${options.who}?</p>
+      <form method="post" action="/interaction/${options.uid}/confirm"><button type="submit" autofocus>Continue</button></form>
+      <form method="post" action="/interaction/${options.uid}/abort"><button type="submit" class="secondary">Cancel</button></form>`,
+  );
+}
+
 /** The Koa app serving /interaction/*. */
 export function createInteractionApp(options: InteractionOptions): Koa {
   const { provider, store, log } = options;
@@ -146,7 +157,10 @@ export function createInteractionApp(options: InteractionOptions): Koa {
 
   const completeSignIn = async (ctx: Koa.Context, clientId: string | undefined, userId: string, methods: string[]): Promise<void> => {
     await audit(ctx, 'sign_in.succeeded', userId, { clientId, methods });
-    await finish(ctx, { login: { accountId: userId, amr: methods, remember: true } }, false);
+    // A first-party app gets its grant from loadExistingGrant; the sign-in just made is the user's interaction
+    // that oidc-provider asks of native clients, so no consent step follows.
+    const consent = clientId !== undefined && options.isFirstParty(clientId) ? { consent: {} } : {};
+    await finish(ctx, { login: { accountId: userId, amr: methods, remember: true }, ...consent }, false);
   };
 
   const afterFirstFactor: SignInCompletion = async (ctx, userId, method) => {
@@ -176,6 +190,14 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     if (details.prompt.name === 'consent') {
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
       const scopes = [...(missing.missingOIDCScope ?? []), ...Object.values(missing.missingResourceScopes ?? {}).flat()];
+      const clientId = String(details.params.client_id);
+      if (options.isFirstParty(clientId)) {
+        // A native app signing in silently on an existing session: one click, so another app that claims the same
+        // redirect scheme cannot take a code unseen.
+        const user = details.session === undefined ? undefined : await store.getUser(details.session.accountId);
+        ctx.body = continuePage({ uid: details.uid, clientName: clientLabel(client), who: user === undefined ? 'you' : `${user.displayName} (${user.email})` });
+        return;
+      }
       ctx.body = consentPage({ uid: details.uid, clientName: clientLabel(client), scopes: [...new Set(scopes)] });
       return;
     }

@@ -35,7 +35,7 @@ function under(path: string, prefix: string): boolean {
 export async function mountIdentity(options: MountIdentityOptions): Promise<IdentityMount> {
   const oidc = await createOidcProvider(options);
   const providerCallback = oidc.provider.callback();
-  const interactions = createInteractionApp({ ...options, provider: oidc.provider }).callback();
+  const interactions = createInteractionApp({ ...options, provider: oidc.provider, isFirstParty: (clientId) => oidc.client(clientId)?.firstParty === true }).callback();
   return {
     ...oidc,
     handler(fallback) {

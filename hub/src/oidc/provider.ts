@@ -118,7 +118,8 @@ export async function createOidcProvider(options: CreateOidcProviderOptions): Pr
     // The company's own apps get what they may ask for without a consent page.
     const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
     const allowed = clientScopes(configured);
-    grant.addOIDCScope(allowed.filter((scope) => !apiScopes.has(scope)).join(' '));
+    // The API scopes are also listed in `scopes` (so clients may ask for them), hence in the OIDC part too.
+    grant.addOIDCScope(allowed.join(' '));
     const api = allowed.filter((scope) => apiScopes.has(scope));
     if (api.length > 0) grant.addResourceScope(resource, api.join(' '));
     await grant.save();

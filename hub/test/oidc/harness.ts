@@ -163,7 +163,7 @@ export async function token(base: string, form: Record<string, string>, basicAut
 export async function signInForCode(
   harness: Pick<Harness, 'base'>,
   browser: Browser,
-  options: { clientId?: string; redirectUri?: string; scope?: string; password?: string; secondFactorCode?: string } = {},
+  options: { clientId?: string; redirectUri?: string; scope?: string; password?: string; secondFactorCode?: string; noConsent?: boolean } = {},
 ): Promise<{ code: string; verifier: string; state: string }> {
   const clientId = options.clientId ?? MOBILE;
   const redirectUri = options.redirectUri ?? MOBILE_REDIRECT;
@@ -180,11 +180,12 @@ export async function signInForCode(
   let step: URL | Response = await browser.follow(start, redirectUri);
   for (let pages = 0; pages < 5 && step instanceof Response; pages++) {
     const html = await step.text();
+    if (step.status >= 400) throw new Error(`refused (${step.status}): ${/role="alert">([^<]*)</.exec(html)?.[1] ?? html}`);
     if (html.includes('/login"')) {
       step = await browser.follow(formAction(html, 'login'), redirectUri, { form: { email: 'ada@example.com', password: options.password ?? PASSWORD } });
     } else if (html.includes('/second-factor"')) {
       step = await browser.follow(formAction(html, 'second-factor'), redirectUri, { form: { code: options.secondFactorCode ?? '' } });
-    } else if (html.includes('/confirm"')) {
+    } else if (html.includes('/confirm"') && options.noConsent !== true) {
       step = await browser.follow(formAction(html, 'confirm'), redirectUri, { form: {} });
     } else {
       throw new Error(`unexpected page (${step.status}):\n${html}`);
