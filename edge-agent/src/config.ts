@@ -11,6 +11,7 @@ import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runt
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
 import { SourcesConfig, sourcesConfigProblems } from './sources/registry.ts';
+import { CA_FINGERPRINT_PATTERN } from './uplink/hub-certificate.ts';
 import { UplinkConfig, hubConnectionProblems, uplinkConfigProblems } from './uplink/uplink.ts';
 
 export const ENV_PREFIX = 'PB_AGENT_';
@@ -22,6 +23,12 @@ const TlsConfig = Type.Object(
     cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of this agent client certificate, for brokers that require one' })),
     key: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the private key of `cert`' })),
     rejectUnauthorized: Type.Boolean({ default: true, description: 'refuse brokers whose certificate does not verify; false only for testing' }),
+    caFingerprint: Type.Optional(
+      Type.String({
+        pattern: CA_FINGERPRINT_PATTERN,
+        description: "SHA-256 fingerprint of a CA that must be in the hub's verified chain (AB:CD:… as openssl prints it, or 64 hex digits)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

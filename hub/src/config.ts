@@ -7,8 +7,10 @@ import { hostname } from 'node:os';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
+import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
+import { ServerTls, serverTlsProblems } from './tls/config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -23,6 +25,12 @@ export const HttpSection = Type.Object(
   {
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
     port: Port(8080, 'API, probes, metrics and MQTT over WebSocket; 0 picks a free port'),
+    tls: Type.Optional(
+      Type.Composite([ServerTls], {
+        additionalProperties: false,
+        description: 'Serve HTTPS (and MQTT over WSS) on the HTTP port: certFile and keyFile, or dev: true for the development CA in <hub.dataDir>/tls',
+      }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -38,6 +46,7 @@ export const HubConfig = Type.Object(
     mqtt: MqttSection,
     topicRoot: TopicRoot,
     api: Type.Object({ adminToken: SecretRef }, { additionalProperties: false }),
+    identity: Type.Object({ store: IdentityStoreConfig }, { additionalProperties: false, default: {} }),
     series: SeriesConfig,
     ingest: IngestConfig,
     log: LogConfig,
@@ -45,6 +54,13 @@ export const HubConfig = Type.Object(
   { additionalProperties: false },
 );
 export type HubConfig = Static<typeof HubConfig>;
+
+/** What `admin create` needs: the identity store, without a running hub. */
+export const AdminToolConfig = Type.Object(
+  { hub: HubSection, identity: Type.Object({ store: IdentityStoreConfig }, { additionalProperties: true, default: {} }) },
+  { additionalProperties: true },
+);
+export type AdminToolConfig = Static<typeof AdminToolConfig>;
 
 /** What `agent add/list/remove` need: they work without an admin token or a running hub. `http` gives the WebSocket URL. */
 export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot }, { additionalProperties: true });
@@ -72,6 +88,20 @@ export function loadAgentToolConfig(options: LoadHubConfigOptions = {}): AgentTo
   return load(AgentToolConfig, options);
 }
 
+export function loadAdminToolConfig(options: LoadHubConfigOptions = {}): AdminToolConfig {
+  const config = load(AdminToolConfig, options);
+  const problems = identityStoreConfigProblems(config.identity.store, '/identity/store');
+  if (config.identity.store.kind === 'postgres' && config.identity.store.postgres.url !== undefined) {
+    try {
+      resolveSecret(config.identity.store.postgres.url, options.env ?? process.env);
+    } catch (err) {
+      problems.push(`/identity/store/postgres/url: ${err instanceof ConfigError ? err.problems.join('; ') : errorMessage(err)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
 /**
  * Every component's own rules (cross-field rules, files it will read at start) and the secrets that cannot
  * be read; the schema has already passed. The one place configuration is checked: components trust it.
@@ -89,7 +119,14 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   trySecret('/api/adminToken', config.api.adminToken);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
-  problems.push(...mqttConfigProblems(config.mqtt, '/mqtt'), ...seriesConfigProblems(config.series, '/series'), ...ingestConfigProblems(config.ingest, '/ingest'));
+  if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
+  if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
+  problems.push(
+    ...mqttConfigProblems(config.mqtt, '/mqtt'),
+    ...seriesConfigProblems(config.series, '/series'),
+    ...ingestConfigProblems(config.ingest, '/ingest'),
+    ...identityStoreConfigProblems(config.identity.store, '/identity/store'),
+  );
   return problems;
 }
 
@@ -105,5 +142,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   copy.api.adminToken = mask(copy.api.adminToken);
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
+  if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
   return copy;
 }

@@ -43,7 +43,9 @@ export function agentMqttUrl(config: AgentToolConfig): AgentMqttUrl {
   const note = listensEverywhere
     ? `The hub listens on every address; ${hostname()} is this machine's name. Set mqtt.publicUrl in the hub's configuration if agents know it by another.`
     : undefined;
-  const url = mqtt.tcp ? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${urlHost(mqtt.host)}:${mqtt.port}` : `ws://${urlHost(config.http.host)}:${config.http.port}${mqtt.websocketPath}`;
+  const url = mqtt.tcp
+    ? `${mqtt.tls ? 'mqtts' : 'mqtt'}://${urlHost(mqtt.host)}:${mqtt.port}`
+    : `${config.http.tls ? 'wss' : 'ws'}://${urlHost(config.http.host)}:${config.http.port}${mqtt.websocketPath}`;
   return note === undefined ? { url } : { url, note };
 }
 

@@ -8,8 +8,10 @@
  * Stop order: refuse new connections (HTTP, MQTT), drain ingest (it still acks through the transport), close
  * the transport and the HTTP connections, then the stores.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +19,8 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
+import { API_SCOPES, TokenRefused, type Principal } from './auth/principal.ts';
+import { ALL_GYMS } from './identity/identity-store.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { HubTransport } from './broker/transport.ts';
@@ -26,6 +30,7 @@ import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
 import { LiveBus } from './live/live-bus.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
 import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
@@ -73,6 +78,29 @@ function hubVersion(): string {
   }
 }
 
+/** Until the hub issues access tokens: the configured admin token stands for a platform admin. */
+class AdminTokenVerifier {
+  private readonly principal: Principal = {
+    kind: 'service',
+    subject: 'admin-token',
+    issuer: 'pulsebridge-hub',
+    clientId: undefined,
+    scopes: new Set(Object.keys(API_SCOPES)),
+    roles: [{ gym: ALL_GYMS, role: 'platform_admin' }],
+    tokenId: undefined,
+  };
+  private readonly expected: Buffer;
+
+  constructor(token: string) {
+    this.expected = createHash('sha256').update(token).digest();
+  }
+
+  async verify(token: string): Promise<Principal> {
+    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) throw new TokenRefused('wrong_admin_token', 'not the admin token');
+    return this.principal;
+  }
+}
+
 export class Hub {
   readonly config: HubConfig;
   readonly metrics: Registry;
@@ -83,7 +111,8 @@ export class Hub {
   private store: SeriesStore | undefined;
   private transport: HubTransport | undefined;
   private ingest: Ingest | undefined;
-  private http: Server | undefined;
+  private http: Server | HttpsServer | undefined;
+  private serverTls: HubTls | undefined;
   private shutdown: AbortController | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -98,6 +127,11 @@ export class Hub {
       this.metrics = new Registry();
       collectDefaultMetrics({ register: this.metrics });
     }
+  }
+
+  /** The listeners' certificates and the CA agents trust (for enrollment); undefined before start. */
+  get tls(): HubTls | undefined {
+    return this.serverTls;
   }
 
   get addresses(): HubAddresses {
@@ -118,6 +152,8 @@ export class Hub {
     const log = this.log;
     try {
       const adminToken = resolveSecret(config.api.adminToken, this.env);
+      const tls = await loadHubTls(config, log);
+      this.serverTls = tls;
       const dataDir = config.hub.dataDir;
       const db = openStateDatabase(dataDir);
       this.db = db;
@@ -162,7 +198,7 @@ export class Hub {
         store,
         live,
         metrics: this.metrics,
-        adminToken,
+        verifier: new AdminTokenVerifier(adminToken),
         log,
         ready: () => this.ready(),
         unsynced,
@@ -171,7 +207,7 @@ export class Hub {
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });
-      const http = createServer(api.callback());
+      const http = tls.http ? createHttpsServer(tls.http, api.callback()) : createServer(api.callback());
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
         if (transport.handleUpgrade(request, socket, head)) return;
@@ -260,7 +296,7 @@ export class Hub {
       metrics: this.metrics,
       topicRoot,
       listen: mqtt.tcp ? { host: mqtt.host, port: mqtt.port } : null,
-      tls: mqtt.tls ? { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) } : undefined,
+      tls: this.serverTls?.mqtt,
       websocket: mqtt.websocket,
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,

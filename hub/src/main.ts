@@ -6,10 +6,12 @@
  *   pulsebridge-hub agent add <id> --gym <gym>                   enroll an agent; prints its secret once
  *   pulsebridge-hub agent list [--json]
  *   pulsebridge-hub agent remove <id>
+ *   pulsebridge-hub admin create --email <email>                 the first platform admin; prints its password once
  *
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
  * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import {
@@ -26,7 +28,10 @@ import {
   type CliIo,
 } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
-import { ENV_PREFIX, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
+import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
+import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
+import { IdentityStoreError } from './identity/identity-store.ts';
+import { createIdentityStore } from './identity/index.ts';
 import { agentMqttUrl, defaultSecretFile, enrollmentText } from './enrollment.ts';
 import { Hub, openStateDatabase } from './hub.ts';
 import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
@@ -43,6 +48,7 @@ export const USAGE = `Usage:
   pulsebridge-hub agent add <id> --gym <gym> [--mqtt-url URL] [--secret-file PATH] [--json] [--config FILE]
   pulsebridge-hub agent list [--json] [--config FILE]
   pulsebridge-hub agent remove <id> [--config FILE]
+  pulsebridge-hub admin create --email EMAIL [--name NAME] [--password-file PATH] [--reset] [--config FILE]
 
 Runs the Pulsebridge hub: MQTT broker (or external broker client), ingest, storage and API.
 
@@ -55,7 +61,13 @@ Options:
       --secret-file PATH
                       agent add: the file the printed agent configuration reads its secret from
                       (default: <id>.secret, relative to the agent's working directory)
-      --json          agent add, agent list: machine-readable output
+      --json          agent add, agent list, admin create: machine-readable output
+      --email EMAIL   admin create: the platform admin's sign-in
+      --name NAME     admin create: the name shown for them (default: Platform admin)
+      --password-file PATH
+                      admin create: read the password from this file (first line) instead of
+                      generating one; a generated password is printed once
+      --reset         admin create: when the email exists, make it a platform admin with a new password
   -h, --help          print this help and exit
 
 Environment:
@@ -75,6 +87,10 @@ interface Args {
   'mqtt-url'?: string | undefined;
   'secret-file'?: string | undefined;
   json?: boolean | undefined;
+  email?: string | undefined;
+  name?: string | undefined;
+  'password-file'?: string | undefined;
+  reset?: boolean | undefined;
 }
 
 class UsageError extends PulsebridgeError<'usage'> {
@@ -95,6 +111,10 @@ function parse(argv: readonly string[]): { values: Args; positionals: string[] }
         'mqtt-url': { type: 'string' },
         'secret-file': { type: 'string' },
         json: { type: 'boolean' },
+        email: { type: 'string' },
+        name: { type: 'string' },
+        'password-file': { type: 'string' },
+        reset: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: true,
@@ -118,6 +138,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       return await serve(file, values, io);
     }
     if (command === 'agent') return await agentCommand(rest, file, values, io);
+    if (command === 'admin') return await adminCommand(rest, file, values, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -132,7 +153,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   }
 }
 
+/** Refuses admin create's options on the other commands, so a misplaced option is not silently ignored. */
+function refuseAdminOptions(values: Args, command: string): void {
+  const given = ADMIN_OPTIONS.filter((option) => values[option] !== undefined);
+  if (given.length > 0) throw new UsageError(`${given.map((o) => `--${o}`).join(', ')} belong${given.length === 1 ? 's' : ''} to admin create, not ${command}`);
+}
+
 async function serve(file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  refuseAdminOptions(values, 'serve');
   if (values.gym !== undefined || values['mqtt-url'] !== undefined || values['secret-file'] !== undefined || values.json)
     throw new UsageError('--gym, --mqtt-url, --secret-file and --json belong to the agent commands');
   const config = loadHubConfig({ file, env: io.env });
@@ -145,9 +173,58 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
   return runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
 }
 
+const ADMIN_OPTIONS = ['email', 'name', 'password-file', 'reset'] as const;
+
+async function adminCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  const [sub, ...extra] = args;
+  if (sub !== 'create') throw new UsageError(sub ? `unknown admin command "${sub}"` : 'admin needs a command: create');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (values.email === undefined) throw new UsageError('admin create needs --email <email>');
+  if (values['print-config'] || values.gym !== undefined || values['mqtt-url'] !== undefined || values['secret-file'] !== undefined)
+    throw new UsageError('--print-config, --gym, --mqtt-url and --secret-file do not belong to admin create');
+  const config = loadAdminToolConfig({ file, env: io.env });
+  let password: string | undefined;
+  if (values['password-file'] !== undefined) {
+    try {
+      password = readFileSync(values['password-file'], 'utf8').split(/\r?\n/)[0];
+    } catch (err) {
+      io.stderr(`pulsebridge-hub: cannot read the password file: ${errorMessage(err)}\n`);
+      return EXIT_USAGE;
+    }
+  }
+  const store = createIdentityStore(config.identity.store, { dataDir: config.hub.dataDir, env: io.env });
+  await store.start();
+  try {
+    const admin: NewPlatformAdmin = { email: values.email };
+    if (values.name !== undefined) admin.displayName = values.name;
+    if (password !== undefined) admin.password = password;
+    const created = await createPlatformAdmin(store, admin, { resetExisting: values.reset === true });
+    const shown = created.generated ? created.password : undefined;
+    if (values.json) io.stdout(`${JSON.stringify({ id: created.user.id, email: created.user.email, ...(shown ? { password: shown } : {}) })}\n`);
+    else {
+      io.stdout(`Platform admin ${created.user.email} (user ${created.user.id}) can sign in now.\n`);
+      if (shown) io.stdout(`Password, shown this once: ${shown}\n`);
+    }
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof IdentityStoreError && (err.code === 'conflict' || err.code === 'invalid_input')) {
+      io.stderr(`pulsebridge-hub: ${err.message}${err.code === 'conflict' ? ' (--reset gives it the role and a new password)' : ''}\n`);
+      return err.code === 'conflict' ? EXIT_FAILURE : EXIT_USAGE;
+    }
+    if (err instanceof PulsebridgeError && (err.code === 'password_too_short' || err.code === 'password_too_long')) {
+      io.stderr(`pulsebridge-hub: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  } finally {
+    await store.stop();
+  }
+}
+
 async function agentCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {
   const [sub, id, ...extra] = args;
   if (values['print-config']) throw new UsageError('--print-config belongs to serve');
+  refuseAdminOptions(values, 'agent');
   if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
   if (sub !== 'add' && sub !== 'list' && sub !== 'remove') throw new UsageError(sub ? `unknown agent command "${sub}"` : 'agent needs a command: add, list or remove');
   if (sub === 'list' && id !== undefined) throw new UsageError('agent list takes no id');

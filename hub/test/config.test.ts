@@ -175,6 +175,7 @@ describe('hub configuration', () => {
       [
         '/mqtt/tls: TLS serves the TCP listener, which is turned off (/mqtt/tcp: false)',
         '/mqtt/tls/certFile: /nonexistent/pulsebridge/cert.pem: no such file',
+        `/mqtt/tls/keyFile: ${join(dir, 'key.pem')}: not a PEM private key without a passphrase`,
         '/series/influx/url: must be http:// or https://, not ftp://',
         '/series/influx/bucket: at most one "/" (database/retention-policy)',
         '/ingest/retryDelayMs: must not exceed maxRetryDelayMs',

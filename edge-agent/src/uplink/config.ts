@@ -40,6 +40,8 @@ export interface UplinkTls {
   cert?: string | undefined;
   key?: string | undefined;
   rejectUnauthorized: boolean;
+  /** SHA-256 of a CA that must be in the hub's verified chain. */
+  caFingerprint?: string | undefined;
 }
 
 export interface UplinkConnection {
@@ -79,6 +81,9 @@ export function hubConnectionProblems(hub: { url: string; tls?: UplinkTls | unde
   const problems: string[] = [];
   if (!TLS_URL.test(hub.url)) problems.push(`${path}/tls: TLS settings need an mqtts:// or wss:// URL, not ${hub.url}`);
   if ((tls.cert === undefined) !== (tls.key === undefined)) problems.push(`${path}/tls: cert and key go together`);
+  if (tls.caFingerprint !== undefined && !tls.rejectUnauthorized) {
+    problems.push(`${path}/tls/caFingerprint: checked only on a verified chain; not with ${path}/tls/rejectUnauthorized: false`);
+  }
   for (const [field, what] of TLS_FILES) {
     const file = tls[field];
     if (file === undefined) continue;

@@ -10,11 +10,13 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Topics, type MessageKind } from '@pulsebridge/protocol';
 import { Backoff, PulsebridgeError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import type { ProtocolVersion, UplinkConfig, UplinkConnection } from './config.ts';
+import { isCertificateRefusal, pinnedCaCheck } from './hub-certificate.ts';
 
 export type UplinkState = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -43,7 +45,8 @@ export type SessionOptions = Pick<UplinkConfig, 'reconnectMinMs' | 'reconnectMax
   random?: (() => number) | undefined;
 };
 
-type TlsMaterial = Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'>;
+// mqtt.js passes every option on to tls.connect for mqtts://, checkServerIdentity included, though its types omit it.
+type TlsMaterial = Pick<IClientOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'wsOptions'> & Pick<ConnectionOptions, 'checkServerIdentity'>;
 
 /** A connection that stayed up this long resets the backoff; shorter ones are flapping and keep backing off. */
 const STABLE_CONNECTION_MS = 10_000;
@@ -153,6 +156,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     if (ca) material.ca = ca;
     if (cert) material.cert = cert;
     if (key) material.key = key;
+    if (tls.caFingerprint !== undefined) {
+      const check = pinnedCaCheck(tls.caFingerprint);
+      material.checkServerIdentity = check;
+      // mqtt.js hands only ca, cert, key and rejectUnauthorized on to the WebSocket, so wss:// needs the check in
+      // wsOptions; ws passes it to tls.connect, which calls it with Node's signature (ws's type for it is older).
+      material.wsOptions = { checkServerIdentity: check } as unknown as NonNullable<TlsMaterial['wsOptions']>;
+    }
     return material;
   }
 
@@ -219,6 +229,15 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.log.warn('broker refuses MQTT 5; using MQTT 3.1.1');
       this.protocolVersion = 4;
       this.retryVersionNow = true;
+      return;
+    }
+    if (isCertificateRefusal(err.code)) {
+      // Retrying will not help: the agent's trust settings or the hub's certificate must change.
+      this.lastError = `the hub's certificate is not trusted: ${err.message}`;
+      this.log.error(
+        { err: err.message, code: err.code, url: this.options.connection.url, ca: this.options.connection.tls?.ca, caFingerprint: this.options.connection.tls?.caFingerprint },
+        "refused the hub's TLS certificate: check hub.tls.ca (and hub.tls.caFingerprint) against the CA that issued the hub's certificate",
+      );
       return;
     }
     this.log.warn({ err: err.message, code: err.code }, 'MQTT connection error');

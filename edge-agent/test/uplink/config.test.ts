@@ -65,3 +65,18 @@ test('uplinkConfigProblems: a longest reconnect delay below the shortest is refu
   assert.deepEqual(uplinkConfigProblems({ reconnectMinMs: 5_000, reconnectMaxMs: 1_000 }, '/uplink'), ['/uplink/reconnectMaxMs: 1000 is below /uplink/reconnectMinMs (5000)']);
   assert.deepEqual(uplinkConfigProblems({ reconnectMinMs: 1_000, reconnectMaxMs: 1_000 }, '/x'), []);
 });
+
+test('hub.tls.caFingerprint takes the openssl form or 64 hex digits, refuses anything else, and needs rejectUnauthorized', (t) => {
+  const ca = pem(tempDir(t), 'ca.pem');
+  const colons = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const load = (tls: object) => problemsOf({ PB_SECRET: 's', PB_AGENT_HUB__URL: 'mqtts://hub.example:8883', PB_AGENT_HUB__TLS: JSON.stringify({ ca, ...tls }) });
+  assert.deepEqual(load({ caFingerprint: colons }), []);
+  assert.deepEqual(load({ caFingerprint: colons.replace(/:/g, '').toLowerCase() }), []);
+  assert.ok(
+    load({ caFingerprint: 'AB:CD' }).some((p) => p.startsWith('/hub/tls/caFingerprint')),
+    'a short fingerprint is refused',
+  );
+  assert.deepEqual(load({ caFingerprint: colons, rejectUnauthorized: false }), [
+    '/hub/tls/caFingerprint: checked only on a verified chain; not with /hub/tls/rejectUnauthorized: false',
+  ]);
+});

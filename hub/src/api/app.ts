@@ -12,7 +12,7 @@ import type { LiveBus, LiveFilter } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
-import { bearerAuth } from './auth.ts';
+import { accessGate, checkAgentGym, resolveQueryGym, type TokenVerifier } from './auth.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { LiveStreams, type LiveStreamLimits } from './live.ts';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
@@ -29,7 +29,8 @@ export interface ApiDeps {
   store: SeriesStore;
   live: LiveBus;
   metrics: Registry;
-  adminToken: string;
+  /** Turns access tokens into principals (hub/src/auth/access-tokens.ts). */
+  verifier: TokenVerifier;
   log: Logger;
   ready: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   now?: () => number;
@@ -60,15 +61,22 @@ type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
 const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
 const DEFAULT_READY_TIMEOUT_MS = 2_000;
 
-/** Validates path, query and body before a handler sees them: handlers only get typed, checked input. */
-function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>): void {
+/** The gym of an agent the registry knows, else of a removed agent whose readings are still held apart. */
+type GymOfAgent = (agent: string) => Promise<string | undefined>;
+
+/**
+ * Validates path, query and body, then settles the gym the request may touch (operations.ts, Access), before
+ * a handler sees them: handlers only get typed, checked input within the caller's gyms.
+ */
+function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>, gymOfAgent: GymOfAgent): void {
+  const access = operation.access.public ? undefined : operation.access;
   // Public operations (probes, docs) ignore their query: monitoring tools add cache busters.
-  const query = operation.auth === 'none' ? undefined : compileQuery(operation.query ?? NO_PARAMETERS);
+  const query = access ? compileQuery(operation.query ?? NO_PARAMETERS) : undefined;
   const params = operation.params ? compileQuery(operation.params) : undefined;
   const body = operation.body ? compileBody(operation.body) : undefined;
   router[operation.method ?? 'get'](operation.operationId, operation.path, async (ctx) => {
     let raw = ctx.query;
-    if (operation.auth === 'bearer_or_query' && 'access_token' in raw) {
+    if (access?.tokenInQuery && 'access_token' in raw) {
       raw = { ...raw };
       delete raw['access_token'];
     }
@@ -77,6 +85,16 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       params: params ? params.parse(ctx.params) : {},
       body: body ? await body.parse(ctx) : {},
     } as Input<Operation>;
+    if (access?.gym === 'query') {
+      const query: { gym?: string } = { ...input.query };
+      const gym = resolveQueryGym(ctx, query.gym);
+      if (gym === undefined) delete query.gym;
+      else query.gym = gym;
+      input.query = query as Input<Operation>['query'];
+    } else if (access?.gym === 'agent') {
+      const agent = (input.params as unknown as { id: string }).id;
+      checkAgentGym(ctx, agent, await gymOfAgent(agent));
+    }
     await handler(ctx, input);
   });
 }
@@ -102,8 +120,8 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     return undefined;
   };
 
-  // First: a bad token must fail before anything is registered in the shared metrics registry.
-  const authenticate = bearerAuth({ token: deps.adminToken, acceptsQueryToken: (ctx) => ctx.state.operation?.auth === 'bearer_or_query' });
+  const authenticate = accessGate({ verifier: deps.verifier, log });
+  const gymOfAgent: GymOfAgent = async (agent) => (await deps.registry.get(agent))?.gym ?? (await deps.store.listUnsynced({ agent }))[0]?.gym;
   const liveStreams = new LiveStreams({ bus: deps.live, log, metrics: deps.metrics, shutdown: deps.shutdown, ...deps.liveStreams });
   const tally = deps.unsynced ?? ownUnsyncedTally(deps, log);
   const agents = agentsRoutes({ registry: deps.registry, unsyncedOf: (agent) => tally.of(agent) });
@@ -163,7 +181,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const router = new Router<ApiState>({ strict: true, sensitive: true });
   for (const name of Object.keys(operations) as OperationName[]) {
     // Each handler is typed against its own operation in `Handlers`; the loop only loses that correlation.
-    mount(router, operations[name], handlers[name] as unknown as Handler<Operation>);
+    mount(router, operations[name], handlers[name] as unknown as Handler<Operation>, gymOfAgent);
   }
 
   const app = new Koa<ApiState>();
@@ -181,12 +199,13 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       ctx.state.route = operation.path;
     }
     // What the router would not serve still needs credentials under /api, so unknown paths reveal nothing.
-    const needsAuth = operation ? operation.auth !== 'none' : ctx.path.toLowerCase().startsWith('/api');
+    const needsAuth = operation ? !operation.access.public : ctx.path.toLowerCase().startsWith('/api');
     if (needsAuth) {
       // Readings and agent state are private and change by the second: no shared or browser cache keeps them.
       ctx.set('Cache-Control', 'no-store');
-      await authenticate(ctx, next);
-    } else await next();
+      await authenticate(ctx, operation && !operation.access.public ? operation.access : undefined);
+    }
+    await next();
   });
   app.use(router.routes());
   app.use(router.allowedMethods());

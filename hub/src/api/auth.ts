@@ -1,17 +1,18 @@
 /**
- * Admin-token authentication for the API. One middleware, so OIDC access tokens can replace it without
- * touching the routes: whatever replaces it sets `ctx.state.principal` or throws ApiError('unauthorized').
+ * The API's access gate: one middleware turns the bearer token into a Principal and checks the operation's
+ * scope and roles; `resolveGym` then settles the gym the request may touch before the handler runs. Routes
+ * declare what they need in the operations table (operations.ts) and never see tokens.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
 import { PulsebridgeError } from '@pulsebridge/runtime';
-import type { ApiContext, ApiState } from './context.ts';
-import { ApiError } from './problem.ts';
+import { gymsWithRoles, type Principal } from '../auth/principal.ts';
+import type { ApiContext } from './context.ts';
+import type { Access } from './operations.ts';
+import { ApiError, invalidParameter } from './problem.ts';
 
-export interface BearerAuthOptions {
-  token: string;
-  /** Whether this request may carry the token as `?access_token=` (EventSource clients cannot set headers). */
-  acceptsQueryToken: (ctx: ApiContext) => boolean;
+/** Turns an access token into the principal it proves, or throws. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
 }
 
 /** The API was built with settings it cannot work with (a programming or configuration mistake). */
@@ -23,33 +24,95 @@ export class ApiConfigError extends PulsebridgeError<'api_config'> {
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;
 
-// Hashing first gives both sides the same length, so neither the token nor its length leaks through timing.
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
+export interface AccessGateOptions {
+  verifier: TokenVerifier;
+  log: Logger;
 }
 
-export function bearerAuth(options: BearerAuthOptions): Middleware<ApiState> {
-  if (options.token.length === 0) throw new ApiConfigError('admin token must not be empty');
-  const expected = digest(options.token);
-  return async (ctx, next) => {
-    const header = ctx.get('Authorization');
-    let presented: string | undefined;
-    if (header) {
-      presented = BEARER.exec(header)?.[1];
-      if (presented === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
-    } else if (options.acceptsQueryToken(ctx)) {
-      const fromQuery = ctx.query['access_token'];
-      if (typeof fromQuery === 'string' && fromQuery !== '') presented = fromQuery;
+type Protected = Exclude<Access, { public: true }>;
+
+/**
+ * Authenticates the request for `access` (undefined: a path under /api no operation serves, which still needs
+ * a valid token so that unknown paths reveal nothing) and sets `ctx.state.principal` and `ctx.state.gyms`.
+ */
+export function accessGate(options: AccessGateOptions): (ctx: ApiContext, access: Protected | undefined) => Promise<void> {
+  const { verifier, log } = options;
+  return async (ctx, access) => {
+    const token = presentedToken(ctx, access?.tokenInQuery === true);
+    let principal: Principal;
+    try {
+      principal = await verifier.verify(token);
+    } catch (error) {
+      const reason = refusalReason(error);
+      if (reason === undefined) throw error;
+      // The reason is for operators; the client learns only that the token was refused.
+      log.info({ reqId: ctx.state.requestId, reason, detail: error instanceof Error ? error.message : undefined }, 'access token refused');
+      throw unauthorized('the token is not valid', 'invalid_token');
     }
-    if (presented === undefined) throw unauthorized('credentials are required', undefined);
-    if (!timingSafeEqual(digest(presented), expected)) throw unauthorized('the token is not valid', 'invalid_token');
-    ctx.state.principal = { kind: 'admin' };
-    await next();
+    ctx.state.principal = principal;
+    if (access === undefined) return;
+    if (!principal.scopes.has(access.scope)) {
+      throw new ApiError('forbidden', `the token lacks the scope ${access.scope}`, {
+        headers: { 'WWW-Authenticate': `Bearer realm="pulsebridge", error="insufficient_scope", scope="${access.scope}"` },
+      });
+    }
+    const gyms = gymsWithRoles(principal, access.roles);
+    if (gyms !== 'all' && gyms.size === 0) throw new ApiError('forbidden', `this needs the role ${access.roles.join(' or ')} in a gym`);
+    ctx.state.gyms = gyms;
   };
+}
+
+function presentedToken(ctx: ApiContext, acceptsQuery: boolean): string {
+  const header = ctx.get('Authorization');
+  if (header) {
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
+    return token;
+  }
+  if (acceptsQuery) {
+    const fromQuery = ctx.query['access_token'];
+    if (typeof fromQuery === 'string' && fromQuery !== '') return fromQuery;
+  }
+  throw unauthorized('credentials are required', undefined);
+}
+
+/** A verifier refuses a token with an error that names its reason; any other error is the hub's own failure. */
+function refusalReason(error: unknown): string | undefined {
+  if (!(error instanceof PulsebridgeError)) return undefined;
+  const reason = (error as { reason?: unknown }).reason;
+  return typeof reason === 'string' ? reason : undefined;
 }
 
 /** RFC 6750: an error code only when credentials were presented. */
 function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token' | undefined): ApiError {
   const challenge = error ? `Bearer realm="pulsebridge", error="${error}"` : 'Bearer realm="pulsebridge"';
   return new ApiError('unauthorized', detail, { headers: { 'WWW-Authenticate': challenge } });
+}
+
+/**
+ * The gym a `gym: 'query'` operation works on: the one asked for if the caller may see it, else the caller's
+ * only gym; undefined means every gym (a platform admin who named none).
+ */
+export function resolveQueryGym(ctx: ApiContext, requested: string | undefined): string | undefined {
+  const gyms = allowedGyms(ctx);
+  if (requested !== undefined) {
+    if (gyms !== 'all' && !gyms.has(requested)) throw new ApiError('forbidden', `you have no access to gym ${requested} for this`, { param: 'gym' });
+    return requested;
+  }
+  if (gyms === 'all') return undefined;
+  if (gyms.size === 1) return gyms.values().next().value;
+  throw invalidParameter('gym', `is required: you have access to several gyms (${[...gyms].sort().join(', ')})`);
+}
+
+/** For a `gym: 'agent'` operation: 404 unless the agent exists in a gym the caller may see. */
+export function checkAgentGym(ctx: ApiContext, agent: string, gym: string | undefined): void {
+  const gyms = allowedGyms(ctx);
+  if (gym === undefined || (gyms !== 'all' && !gyms.has(gym))) throw new ApiError('not_found', `no agent with id ${agent}`);
+}
+
+function allowedGyms(ctx: ApiContext): ReadonlySet<string> | 'all' {
+  const gyms = ctx.state.gyms;
+  // The gate runs before every protected handler; reaching here without it is a wiring mistake, refused closed.
+  if (gyms === undefined) throw new ApiConfigError('the access gate did not run before gym resolution');
+  return gyms;
 }

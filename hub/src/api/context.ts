@@ -1,10 +1,6 @@
 import type { ParameterizedContext } from 'koa';
+import type { Principal } from '../auth/principal.ts';
 import type { Operation } from './operations.ts';
-
-/** Who made the request. Only the admin token exists today; users and their gyms arrive with identity. */
-export interface Principal {
-  kind: 'admin';
-}
 
 export interface ApiState {
   requestId: string;
@@ -12,7 +8,10 @@ export interface ApiState {
   operation?: Operation;
   /** Route template for metrics and logs, set once a route matched; never the raw path (unbounded labels). */
   route?: string;
+  /** Who made the request: set by the access gate for every protected operation. */
   principal?: Principal;
+  /** The gyms where the principal holds a role the operation needs ('all' for a platform admin). */
+  gyms?: ReadonlySet<string> | 'all';
 }
 
 export type ApiContext = ParameterizedContext<ApiState>;

@@ -13,6 +13,10 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  /** The hub's OpenID Connect issuer; its endpoints go into the oauth2 security scheme. */
+  issuer?: string;
+  /** Every scope with what it grants. */
+  scopes?: Record<string, string>;
 }
 
 /** TypeBox schemas are JSON Schema plus symbol-keyed metadata; a JSON round trip keeps exactly the former. */
@@ -35,15 +39,13 @@ function parameters(schema: TSchema | undefined, location: 'query' | 'path'): Js
   });
 }
 
+/** The scope an operation needs, as OAuth 2 security requirements; its roles go in `x-pulsebridge-roles`. */
 function security(operation: Operation): Json[] {
-  switch (operation.auth) {
-    case 'none':
-      return [];
-    case 'bearer':
-      return [{ adminToken: [] }];
-    case 'bearer_or_query':
-      return [{ adminToken: [] }, { accessTokenQuery: [] }];
-  }
+  const access = operation.access;
+  if (access.public) return [];
+  const requirements: Json[] = [{ bearer: [access.scope] }, { oauth2: [access.scope] }];
+  if (access.tokenInQuery) requirements.push({ accessTokenQuery: [access.scope] });
+  return requirements;
 }
 
 function responses(operation: Operation): JsonObject {
@@ -58,7 +60,10 @@ function responses(operation: Operation): JsonObject {
   }
 
   const codes = new Set<ProblemCode>(operation.problems);
-  if (operation.auth !== 'none') codes.add('unauthorized');
+  if (!operation.access.public) {
+    codes.add('unauthorized');
+    codes.add('forbidden');
+  }
   codes.add('internal');
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of codes) {
@@ -87,6 +92,10 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
       responses: responses(operation),
       security: security(operation),
     };
+    if (!operation.access.public) {
+      entry['x-pulsebridge-roles'] = [...operation.access.roles];
+      entry['x-pulsebridge-gym'] = operation.access.gym;
+    }
     if (operation.description) entry['description'] = operation.description;
     if (operation.body) entry['requestBody'] = { required: true, content: { 'application/json': { schema: plain(operation.body) } } };
     const path = openApiPath(operation.path);
@@ -99,16 +108,35 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: infoObject,
     tags: [...tags].map((name) => ({ name })),
-    security: [{ adminToken: [] }],
     paths,
     components: {
       schemas: { Problem: plain(Problem) },
       headers: { RequestId: { description: 'Id of this request in the hub logs; a valid incoming X-Request-Id is kept', schema: { type: 'string' } } },
-      securitySchemes: {
-        adminToken: { type: 'http', scheme: 'bearer', description: 'The hub admin token' },
-        accessTokenQuery: { type: 'apiKey', in: 'query', name: 'access_token', description: 'The same token, for EventSource clients' },
+      securitySchemes: securitySchemes(info),
+    },
+  };
+}
+
+function securitySchemes(info: OpenApiInfo): JsonObject {
+  const scopes: JsonObject = { ...info.scopes };
+  const issuer = info.issuer ?? '';
+  return {
+    bearer: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description:
+        "A JWT access token (RFC 9068) from the hub's OpenID provider or a trusted issuer. `x-pulsebridge-roles` lists the roles one of which the caller must hold in the gym of the data.",
+    },
+    oauth2: {
+      type: 'oauth2',
+      description: "The hub's own OpenID provider",
+      flows: {
+        authorizationCode: { authorizationUrl: `${issuer}/oidc/auth`, tokenUrl: `${issuer}/oidc/token`, refreshUrl: `${issuer}/oidc/token`, scopes },
+        clientCredentials: { tokenUrl: `${issuer}/oidc/token`, scopes },
       },
     },
+    accessTokenQuery: { type: 'apiKey', in: 'query', name: 'access_token', description: 'The same token, for EventSource clients' },
   };
 }
 

@@ -1,8 +1,11 @@
 /**
- * Every operation the API serves, described once: the router mounts them (app.ts), the auth middleware reads
- * which are public, and the OpenAPI document is generated from them (openapi.ts).
+ * Every operation the API serves, described once: the router mounts them (app.ts), the access gate reads who
+ * may call each (its roles, its scope, where its gym comes from), and the OpenAPI document is generated from
+ * them (openapi.ts).
  */
 import type { TObject, TSchema } from '@sinclair/typebox';
+import type { ApiScope } from '../auth/principal.ts';
+import type { Role } from '../identity/identity-store.ts';
 import type { ProblemCode } from './problem.ts';
 import {
   AgentList,
@@ -31,10 +34,25 @@ import {
 } from './unsynced-schemas.ts';
 
 /**
- * `none`: open to anyone (probes, scrapers, API description). `bearer`: admin token in the Authorization
- * header. `bearer_or_query`: also `?access_token=`, because browsers' EventSource cannot set headers.
+ * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
+ * other one needs an access token whose principal holds one of `roles` in the gym of the data and whose token
+ * carries `scope`. The gate resolves that gym before the handler runs, so a handler only ever gets a gym the
+ * caller may see:
+ * - `query`: the `gym` query parameter. When absent it becomes the caller's only gym (a caller with several
+ *   must name one); a platform admin without it sees every gym. A gym the caller holds none of the roles in is
+ *   refused with 403.
+ * - `agent`: the gym of the agent named by the `:id` path parameter; an agent of another gym is answered 404,
+ *   exactly like one that does not exist.
+ * `tokenInQuery`: the token may come as `?access_token=`, because browsers' EventSource cannot set headers.
  */
-export type AuthMode = 'none' | 'bearer' | 'bearer_or_query';
+export type Access =
+  | { readonly public: true }
+  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent'; readonly tokenInQuery?: boolean };
+
+/** Gym staff: who looks after a gym's agents and its sensor data. */
+const STAFF: readonly Role[] = ['coach', 'gym_admin'];
+const ADMINS: readonly Role[] = ['gym_admin'];
+const PUBLIC = { public: true } as const;
 
 export type HttpMethod = 'get' | 'post' | 'delete';
 
@@ -47,13 +65,13 @@ export interface Operation {
   readonly tag: string;
   readonly summary: string;
   readonly description?: string;
-  readonly auth: AuthMode;
+  readonly access: Access;
   readonly query?: TObject;
   readonly params?: TObject;
   /** A JSON request body, validated like the query. */
   readonly body?: TObject;
   readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema };
-  /** Problems this operation answers with, besides the ones any request can get (unauthorized, internal). */
+  /** Problems this operation answers with, besides the ones access adds (unauthorized, forbidden) and internal. */
   readonly problems: readonly ProblemCode[];
 }
 
@@ -66,7 +84,7 @@ export const OPERATIONS = {
     path: '/healthz',
     tag: 'operations',
     summary: 'Liveness: 200 while the process serves requests',
-    auth: 'none',
+    access: PUBLIC,
     response: { description: 'Alive', contentType: JSON_TYPE, schema: Health },
     problems: [],
   },
@@ -75,7 +93,7 @@ export const OPERATIONS = {
     path: '/readyz',
     tag: 'operations',
     summary: 'Readiness: 200 when every dependency is usable, 503 with the failing checks otherwise',
-    auth: 'none',
+    access: PUBLIC,
     response: { description: 'Ready (the same body comes with 503 when not ready)', contentType: JSON_TYPE, schema: Readiness },
     problems: [],
   },
@@ -84,7 +102,7 @@ export const OPERATIONS = {
     path: '/metrics',
     tag: 'operations',
     summary: 'Prometheus metrics',
-    auth: 'none',
+    access: PUBLIC,
     response: { description: 'Prometheus text exposition format', contentType: 'text/plain; version=0.0.4' },
     problems: [],
   },
@@ -93,7 +111,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/agents`,
     tag: 'agents',
     summary: 'Edge agents the hub knows, with their last reported state',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'agents:read', gym: 'query' },
     query: AgentsQuery,
     response: { description: 'All agents', contentType: JSON_TYPE, schema: AgentList },
     problems: ['invalid_parameter'],
@@ -103,7 +121,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/agents/:id`,
     tag: 'agents',
     summary: 'One edge agent',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'agents:read', gym: 'agent' },
     params: AgentPathParams,
     response: { description: 'The agent', contentType: JSON_TYPE, schema: Agent },
     problems: ['invalid_parameter', 'not_found'],
@@ -116,7 +134,7 @@ export const OPERATIONS = {
     description:
       'Ordered by gym, agent, sensor, then metric. Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) ' +
       'until it is absent to list every matching series exactly once.',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'query' },
     query: SeriesQuery,
     response: { description: 'A page of matching series', contentType: JSON_TYPE, schema: SeriesList },
     problems: ['invalid_parameter', 'unavailable'],
@@ -127,7 +145,7 @@ export const OPERATIONS = {
     tag: 'readings',
     summary: 'Raw readings of one sensor and metric, oldest first, one page at a time',
     description: 'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading in ' + '[from, to) exactly once.',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'query' },
     query: ReadingsQuery,
     response: { description: 'A page of readings', contentType: JSON_TYPE, schema: ReadingsPage },
     problems: ['invalid_parameter', 'range_too_large', 'unavailable'],
@@ -137,7 +155,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/rollups`,
     tag: 'readings',
     summary: 'Min, max, mean and count of one sensor and metric per time step',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'query' },
     query: RollupsQuery,
     response: { description: 'One entry per step that has readings', contentType: JSON_TYPE, schema: Rollups },
     problems: ['invalid_parameter', 'range_too_large', 'too_many_steps', 'unavailable'],
@@ -151,7 +169,7 @@ export const OPERATIONS = {
       'Each `readings` event carries the JSON described here in its data line. A comment line arrives every 15 s so idle ' +
       'connections stay open through proxies. A client that falls too far behind is disconnected; reconnect to resume ' +
       '(readings missed meanwhile are in /readings). Accepts `?access_token=` because EventSource cannot set headers.',
-    auth: 'bearer_or_query',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'query', tokenInQuery: true },
     query: LiveQuery,
     response: { description: 'text/event-stream of `readings` events', contentType: 'text/event-stream', schema: LiveEvent },
     problems: ['invalid_parameter', 'too_many_clients', 'unavailable'],
@@ -164,7 +182,7 @@ export const OPERATIONS = {
     description:
       "Readings stamped by a boot that never met the hub carry that boot's own wall clock, which may be hours or years off. " +
       'They are stored, but kept out of /readings, /rollups and /live until corrected or discarded.',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'agent' },
     params: AgentPathParams,
     response: { description: 'The boots held, by boot id (empty when none)', contentType: JSON_TYPE, schema: UnsyncedBootList },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
@@ -175,7 +193,7 @@ export const OPERATIONS = {
     tag: 'unsynced',
     summary: 'Readings held of one boot, at their stamped times, one page at a time',
     description: 'Follow `nextCursor` (or the `next` URL, or the `Link: rel="next"` header) until it is absent to read every reading exactly once.',
-    auth: 'bearer',
+    access: { roles: STAFF, scope: 'readings:read', gym: 'agent' },
     params: UnsyncedBootParams,
     query: UnsyncedReadingsQuery,
     response: { description: 'A page of readings', contentType: JSON_TYPE, schema: UnsyncedReadingsPage },
@@ -191,7 +209,7 @@ export const OPERATIONS = {
       "Give `offsetMs`, or a pair: `stamped` (a time as the boot's clock showed it) and `actual` (the true time then). Corrected " +
       'readings pass the checks of any reading; those refused are discarded and counted. Once done the boot is gone: a repeated ' +
       'request answers 404 and moves nothing twice.',
-    auth: 'bearer',
+    access: { roles: ADMINS, scope: 'readings:write', gym: 'agent' },
     params: UnsyncedBootParams,
     body: UnsyncedCorrectionBody,
     response: { description: 'What was moved', contentType: JSON_TYPE, schema: UnsyncedCorrected },
@@ -203,7 +221,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/agents/:id/unsynced/:boot`,
     tag: 'unsynced',
     summary: 'Deletes every reading held of one boot',
-    auth: 'bearer',
+    access: { roles: ADMINS, scope: 'readings:write', gym: 'agent' },
     params: UnsyncedBootParams,
     response: { description: 'How many readings were deleted', contentType: JSON_TYPE, schema: UnsyncedDiscarded },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
@@ -213,7 +231,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/openapi.json`,
     tag: 'meta',
     summary: 'This API described in OpenAPI 3.1',
-    auth: 'none',
+    access: PUBLIC,
     response: { description: 'OpenAPI document', contentType: JSON_TYPE },
     problems: [],
   },
@@ -222,7 +240,7 @@ export const OPERATIONS = {
     path: `${API_PREFIX}/docs`,
     tag: 'meta',
     summary: 'This API described for humans',
-    auth: 'none',
+    access: PUBLIC,
     response: { description: 'HTML page', contentType: 'text/html' },
     problems: [],
   },

@@ -14,6 +14,11 @@ export const PROBLEM_TYPES = {
   },
   too_many_steps: { status: 400, title: 'Too many steps', explanation: 'The rollup would return more steps than allowed; use a larger `step` or a shorter range.' },
   unauthorized: { status: 401, title: 'Unauthorized', explanation: 'Credentials are missing or wrong.' },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    explanation: 'The token is valid, but it lacks the scope this operation needs, or its holder lacks the role it needs in the gym asked for.',
+  },
   not_found: { status: 404, title: 'Not found', explanation: 'No such route or resource.' },
   method_not_allowed: { status: 405, title: 'Method not allowed', explanation: 'The route exists but not for this HTTP method; see the Allow header.' },
   not_implemented: { status: 501, title: 'Not implemented', explanation: 'The HTTP method is not supported by this server.' },

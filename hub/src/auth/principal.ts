@@ -2,6 +2,7 @@
  * Who made an API request, as one shape whatever proved it: the hub's own access token, a federated issuer's
  * token, or a service's client-credentials token. Routes never look at tokens; they see a Principal.
  */
+import { PulsebridgeError } from '@pulsebridge/runtime';
 import { ALL_GYMS, type Role } from '../identity/identity-store.ts';
 
 /** Scopes the API's routes ask for; a token carries the ones its client was granted. */
@@ -46,4 +47,17 @@ export function gymsWithRoles(principal: Principal, roles: readonly Role[]): Rea
     if (held.gym !== ALL_GYMS && roles.includes(held.role)) gyms.add(held.gym);
   }
   return gyms;
+}
+
+/**
+ * A token the verifier will not accept. `reason` is a short machine word for the logs (expired, wrong_issuer,
+ * unknown_kid...); the client only learns that its token was refused.
+ */
+export class TokenRefused extends PulsebridgeError<'token_refused'> {
+  readonly reason: string;
+
+  constructor(reason: string, message: string) {
+    super('token_refused', message);
+    this.reason = reason;
+  }
 }

@@ -5,6 +5,7 @@
 import { accessSync, constants } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { SecretRef } from '@pulsebridge/runtime';
+import { ServerTls, serverTlsProblems } from '../tls/config.ts';
 
 /** A TCP port; 0 picks a free one. */
 export const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65_535, default: fallback, description });
@@ -60,10 +61,10 @@ export const MqttSection = Type.Object(
     websocketPath: Type.String({ pattern: '^/', default: '/mqtt' }),
     maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 1_048_576, description: 'Embedded broker: larger packets close the connection' }),
     tls: Type.Optional(
-      Type.Object(
-        { certFile: Type.String({ minLength: 1 }), keyFile: Type.String({ minLength: 1 }) },
-        { additionalProperties: false, description: 'Embedded broker: serve MQTT over TLS on the TCP port' },
-      ),
+      Type.Composite([ServerTls], {
+        additionalProperties: false,
+        description: 'Embedded broker: serve MQTT over TLS on the TCP port (certFile and keyFile, or dev: true for the certificate http.tls dev uses)',
+      }),
     ),
     loginThrottle: LoginThrottleSection,
     publicUrl: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?)://', description: 'How agents reach the broker; printed by `agent add`' })),
@@ -103,8 +104,7 @@ export function mqttConfigProblems(mqtt: MqttSection, path: string): string[] {
   if (!mqtt.tcp && !mqtt.websocket) problems.push(`${path}: the embedded broker needs tcp or websocket enabled, or agents cannot connect`);
   if (mqtt.tls !== undefined) {
     if (!mqtt.tcp) problems.push(`${path}/tls: TLS serves the TCP listener, which is turned off (${path}/tcp: false)`);
-    readable('tls/certFile', mqtt.tls.certFile);
-    readable('tls/keyFile', mqtt.tls.keyFile);
+    problems.push(...serverTlsProblems(mqtt.tls, `${path}/tls`));
   }
   return problems;
 }

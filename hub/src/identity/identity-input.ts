@@ -1,5 +1,17 @@
 /** The argument checks both identity adapters share, so they refuse the same input with the same error. */
-import { IdentityStoreError, MAX_AUDIT_PAGE, ROLES, type AuditQuery, type NewAuditEvent, type NewUser, type OidcPayload, type Role } from './identity-store.ts';
+import {
+  IdentityStoreError,
+  MAX_AUDIT_PAGE,
+  ONE_TIME_TOKEN_KINDS,
+  ROLES,
+  type AuditQuery,
+  type NewAuditEvent,
+  type NewOneTimeToken,
+  type NewUser,
+  type OidcPayload,
+  type OneTimeTokenKind,
+  type Role,
+} from './identity-store.ts';
 
 const MAX_EMAIL_LENGTH = 254;
 const MAX_TEXT_LENGTH = 200;
@@ -98,4 +110,80 @@ export function oidcIndexes(model: string, payload: OidcPayload): { grantId: str
     userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
     uid: typeof payload.uid === 'string' ? payload.uid : null,
   };
+}
+
+function checkObject(param: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(param, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+export function checkTime(param: string, value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalid(param, 'must be a time in milliseconds since the epoch');
+  return value as number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Token and recovery-code hashes: SHA-256 in lower-case hex, so a raw secret handed in by mistake is refused, not stored. */
+export function checkHash(value: unknown, param = 'hash'): string {
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) throw invalid(param, 'must be a SHA-256 hash in lower-case hex');
+  return value;
+}
+
+// RFC 4648 base32 as authenticator apps read it; 16 characters (80 bits) at least, as RFC 4226 asks of the key.
+const BASE32_SECRET = /^[A-Z2-7]{16,128}=*$/;
+
+export function checkTotpSecret(value: unknown): string {
+  if (typeof value !== 'string' || !BASE32_SECRET.test(value)) throw invalid('secret', 'must be 16 to 128 base32 characters (A-Z, 2-7)');
+  return value;
+}
+
+export function checkTotpStep(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalid('step', 'must be a non-negative integer');
+  return value as number;
+}
+
+export function checkRecoveryHashes(hashes: readonly string[]): string[] {
+  if (!Array.isArray(hashes)) throw invalid('hashes', 'must be an array');
+  const checked = hashes.map((h) => checkHash(h, 'hashes'));
+  if (new Set(checked).size !== checked.length) throw invalid('hashes', 'must not repeat a hash');
+  return checked;
+}
+
+export function checkTokenKind(value: unknown): OneTimeTokenKind {
+  if (!(ONE_TIME_TOKEN_KINDS as readonly unknown[]).includes(value)) throw invalid('kind', `must be one of ${ONE_TIME_TOKEN_KINDS.join(', ')}, not ${JSON.stringify(value)}`);
+  return value as OneTimeTokenKind;
+}
+
+export function checkNewOneTimeToken(token: NewOneTimeToken): Required<Omit<NewOneTimeToken, 'userId' | 'gym'>> & Pick<NewOneTimeToken, 'userId' | 'gym'> {
+  return {
+    kind: checkTokenKind(token?.kind),
+    hash: checkHash(token.hash),
+    expiresAt: checkTime('expiresAt', token.expiresAt),
+    userId: token.userId === undefined ? undefined : checkText('userId', token.userId),
+    gym: token.gym === undefined ? undefined : checkText('gym', token.gym),
+    detail: token.detail === undefined ? {} : checkObject('detail', token.detail),
+  };
+}
+
+// Interpolated into a JSON path (SQLite) or sent as a key (PostgreSQL): a plain name keeps both dialects equal.
+const DETAIL_FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export function checkDetailField(field: unknown): string {
+  if (typeof field !== 'string' || !DETAIL_FIELD.test(field)) throw invalid('field', 'must be a plain field name (letters, digits, _)');
+  return field;
+}
+
+export function checkFederatedLink(link: { issuer: string; subject: string; userId: string }): { issuer: string; subject: string; userId: string } {
+  return { issuer: checkText('issuer', link?.issuer, 1000), subject: checkText('subject', link.subject, 1000), userId: checkText('userId', link.userId) };
+}
+
+export function checkNewSigningKey(key: { kid: string; alg: string; privateJwk: Record<string, unknown> }): { kid: string; alg: string; privateJwk: Record<string, unknown> } {
+  return { kid: checkText('kid', key?.kid), alg: checkText('alg', key.alg, 20), privateJwk: checkObject('privateJwk', key.privateJwk) };
+}
+
+/** A named secret's value; never echoed in the message. */
+export function checkSecretValue(value: unknown): string {
+  if (typeof value !== 'string' || value === '' || value.length > 10_000) throw invalid('create', 'must return a non-empty string of at most 10000 characters');
+  return value;
 }

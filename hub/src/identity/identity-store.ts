@@ -112,6 +112,55 @@ export interface OidcModelStore {
   revokeByGrantId(grantId: string): Promise<void>;
 }
 
+/** A TOTP second factor (RFC 6238). Unconfirmed until the user has typed one code from it. */
+export interface TotpFactor {
+  userId: string;
+  /** The shared secret, base32. */
+  secret: string;
+  confirmed: boolean;
+  createdAt: number;
+  /** The highest time step a code was accepted for; a code of this step or an earlier one is a replay. */
+  lastUsedStep: number | undefined;
+}
+
+export const ONE_TIME_TOKEN_KINDS = ['invite', 'password_reset', 'agent_enrollment'] as const;
+export type OneTimeTokenKind = (typeof ONE_TIME_TOKEN_KINDS)[number];
+
+/**
+ * A short-lived, single-use secret: a sign-up invite, a password-reset link, an agent enrollment code. Only a
+ * hash of the secret is stored (SHA-256, hex), so a copy of the database does not hold usable links or codes.
+ */
+export interface NewOneTimeToken {
+  kind: OneTimeTokenKind;
+  hash: string;
+  expiresAt: number;
+  userId?: string;
+  gym?: string;
+  /** Kind-specific fields (the invited email and role, the agent id...). */
+  detail?: Record<string, unknown>;
+}
+
+export interface OneTimeToken {
+  kind: OneTimeTokenKind;
+  hash: string;
+  createdAt: number;
+  expiresAt: number;
+  userId: string | undefined;
+  gym: string | undefined;
+  detail: Record<string, unknown>;
+}
+
+/** A key oidc-provider signs tokens with. The newest unretired key signs; retired ones stay published until their tokens expire. */
+export interface SigningKey {
+  kid: string;
+  alg: string;
+  /** The private key as a JWK (with its kid). */
+  privateJwk: Record<string, unknown>;
+  createdAt: number;
+  /** When a newer key took over signing; undefined while it is the signing key. */
+  retiredAt: number | undefined;
+}
+
 export interface AppliedMigration {
   version: number;
   name: string;
@@ -142,6 +191,54 @@ export interface IdentityStore {
   listMembershipsOfUser(userId: string): Promise<Membership[]>;
   /** Ordered by user id, then role. */
   listMembershipsOfGym(gym: string): Promise<Membership[]>;
+
+  /** Stores a new, unconfirmed TOTP factor, replacing any the user had (confirmed or not). */
+  setTotp(userId: string, secret: string): Promise<void>;
+  getTotp(userId: string): Promise<TotpFactor | undefined>;
+  /** False when the user has no TOTP factor. */
+  confirmTotp(userId: string): Promise<boolean>;
+  /** Removes the factor and every recovery code; false when there was no factor. */
+  removeTotp(userId: string): Promise<boolean>;
+  /**
+   * Records atomically that a code of `step` was accepted: false, and nothing changes, when that step or a
+   * later one was already used (the replay rule), or when the user has no factor. Safe across replicas.
+   */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Replaces the user's recovery codes by these hashes (SHA-256, hex). */
+  replaceRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void>;
+  /** Consumes the unused code with this hash atomically; false when there is none (wrong or already used). */
+  useRecoveryCode(userId: string, hash: string): Promise<boolean>;
+  /** How many unused recovery codes the user has left. */
+  countRecoveryCodes(userId: string): Promise<number>;
+
+  /** Refused with `conflict` when a token of that kind has that hash already. */
+  createOneTimeToken(token: NewOneTimeToken): Promise<OneTimeToken>;
+  /**
+   * Consumes the token of this kind and hash atomically and returns it; undefined when there is none, it was
+   * used, or it expired (expiresAt <= now). Of two concurrent calls, at most one gets it.
+   */
+  consumeOneTimeToken(kind: OneTimeTokenKind, hash: string, now: number): Promise<OneTimeToken | undefined>;
+  /** Deletes the unused tokens of this kind whose detail field `field` equals `value` (an agent's old codes); returns how many. */
+  revokeOneTimeTokens(kind: OneTimeTokenKind, field: string, value: string): Promise<number>;
+
+  /** Links an account at an external issuer to a user; `conflict` when that issuer's subject is linked already. */
+  linkFederatedIdentity(link: { issuer: string; subject: string; userId: string }): Promise<void>;
+  /** The user linked to that issuer's subject. */
+  findFederatedUser(issuer: string, subject: string): Promise<string | undefined>;
+
+  /** `conflict` when the kid exists. */
+  addSigningKey(key: { kid: string; alg: string; privateJwk: Record<string, unknown> }): Promise<SigningKey>;
+  /** Newest first. */
+  listSigningKeys(): Promise<SigningKey[]>;
+  /** Marks every unretired key other than `kid` retired at `at` (when `kid` takes over signing). */
+  retireSigningKeysExcept(kid: string, at: number): Promise<void>;
+  /** Deletes keys retired before `before`; returns how many. */
+  deleteSigningKeysRetiredBefore(before: number): Promise<number>;
+  /**
+   * The named secret (e.g. oidc-provider's cookie keys), created from `create()` if absent. Replicas racing
+   * to create it all get the one that won.
+   */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
 
   appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
   listAudit(query: AuditQuery): Promise<AuditPage>;

@@ -63,6 +63,58 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oidc_by_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'second factors, recovery codes, one-time tokens, federated links, signing keys, named secrets',
+    sql: `
+      CREATE TABLE totp_factors (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret TEXT NOT NULL,
+        confirmed INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        last_used_step INTEGER
+      );
+      CREATE TABLE recovery_codes (
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, hash)
+      );
+      CREATE TABLE one_time_tokens (
+        kind TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+        gym TEXT,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (kind, hash)
+      );
+      CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+      CREATE TABLE federated_identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX federated_identities_by_user ON federated_identities (user_id);
+      CREATE TABLE signing_keys (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kid TEXT NOT NULL UNIQUE,
+        alg TEXT NOT NULL,
+        private_jwk TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER
+      );
+      CREATE TABLE named_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -117,6 +169,58 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oidc_by_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
       CREATE INDEX oidc_by_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
       CREATE INDEX oidc_by_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
+  {
+    version: 2,
+    name: 'second factors, recovery codes, one-time tokens, federated links, signing keys, named secrets',
+    sql: `
+      CREATE TABLE totp_factors (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        secret TEXT NOT NULL,
+        confirmed BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at BIGINT NOT NULL,
+        last_used_step BIGINT
+      );
+      CREATE TABLE recovery_codes (
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        used_at BIGINT,
+        PRIMARY KEY (user_id, hash)
+      );
+      CREATE TABLE one_time_tokens (
+        kind TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT,
+        user_id TEXT REFERENCES users(id) ON DELETE CASCADE,
+        gym TEXT,
+        detail JSONB NOT NULL,
+        PRIMARY KEY (kind, hash)
+      );
+      CREATE INDEX one_time_tokens_by_expiry ON one_time_tokens (expires_at);
+      CREATE TABLE federated_identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX federated_identities_by_user ON federated_identities (user_id);
+      CREATE TABLE signing_keys (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kid TEXT NOT NULL UNIQUE,
+        alg TEXT NOT NULL,
+        private_jwk JSONB NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT
+      );
+      CREATE TABLE named_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
     `,
   },
 ];

@@ -1,3 +1,4 @@
+// Over 500 lines: one adapter of the whole IdentityStore port, kept in one place so every method shares its error mapping and SQL dialect.
 /**
  * The IdentityStore on PostgreSQL (`pg`), for several hub replicas sharing one database.
  *
@@ -17,11 +18,16 @@ import {
   type IdentityStore,
   type Membership,
   type NewAuditEvent,
+  type NewOneTimeToken,
   type NewUser,
   type OidcModelStore,
   type OidcPayload,
+  type OneTimeToken,
+  type OneTimeTokenKind,
   type PasswordCredential,
   type Role,
+  type SigningKey,
+  type TotpFactor,
   type User,
 } from './identity-store.ts';
 import {
@@ -29,11 +35,22 @@ import {
   checkAuditEvent,
   checkAuditQuery,
   checkCredential,
+  checkDetailField,
   checkEmail,
+  checkFederatedLink,
+  checkHash,
   checkMembership,
+  checkNewOneTimeToken,
+  checkNewSigningKey,
   checkNewUser,
   checkOidcUpsert,
+  checkRecoveryHashes,
+  checkSecretValue,
   checkText,
+  checkTime,
+  checkTokenKind,
+  checkTotpSecret,
+  checkTotpStep,
   oidcIndexes,
 } from './identity-input.ts';
 import { POSTGRES_MIGRATIONS, type Migration } from './migrations.ts';
@@ -55,6 +72,9 @@ type UserRow = { id: string; email: string; display_name: string; created_at: st
 type MembershipRow = { user_id: string; gym: string; role: Role; created_at: string };
 type AuditRow = { id: string; at: string; type: string; actor_user_id: string | null; gym: string | null; detail: Record<string, unknown> };
 type OidcRow = { payload: OidcPayload; consumed_at: string | null };
+type TotpRow = { user_id: string; secret: string; confirmed: boolean; created_at: string; last_used_step: string | null };
+type TokenRow = { kind: OneTimeTokenKind; hash: string; created_at: string; expires_at: string; user_id: string | null; gym: string | null; detail: Record<string, unknown> };
+type SigningKeyRow = { kid: string; alg: string; private_jwk: Record<string, unknown>; created_at: string; retired_at: string | null };
 
 const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.display_name, createdAt: Number(row.created_at), disabled: row.disabled });
 const toMembership = (row: MembershipRow): Membership => ({ userId: row.user_id, gym: row.gym, role: row.role, createdAt: Number(row.created_at) });
@@ -66,10 +86,34 @@ const toAudit = (row: AuditRow): AuditEvent => ({
   gym: row.gym ?? undefined,
   detail: row.detail,
 });
+const toTotp = (row: TotpRow): TotpFactor => ({
+  userId: row.user_id,
+  secret: row.secret,
+  confirmed: row.confirmed,
+  createdAt: Number(row.created_at),
+  lastUsedStep: row.last_used_step === null ? undefined : Number(row.last_used_step),
+});
+const toToken = (row: TokenRow): OneTimeToken => ({
+  kind: row.kind,
+  hash: row.hash,
+  createdAt: Number(row.created_at),
+  expiresAt: Number(row.expires_at),
+  userId: row.user_id ?? undefined,
+  gym: row.gym ?? undefined,
+  detail: row.detail,
+});
+const toSigningKey = (row: SigningKeyRow): SigningKey => ({
+  kid: row.kid,
+  alg: row.alg,
+  privateJwk: row.private_jwk,
+  createdAt: Number(row.created_at),
+  retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
+});
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
+const DUPLICATE_SCHEMA = '42P06';
 
 function pgCode(err: unknown): string | undefined {
   return err instanceof pg.DatabaseError ? err.code : undefined;
@@ -108,7 +152,7 @@ export class PostgresIdentityStore implements IdentityStore {
     // An idle connection the server drops must not crash the process; the next query gets a new one.
     pool.on('error', () => {});
     try {
-      if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      if (schema) await createSchema(pool, schema);
       await this.migrate(pool);
     } catch (err) {
       await pool.end().catch(() => {});
@@ -154,6 +198,22 @@ export class PostgresIdentityStore implements IdentityStore {
     } catch (err) {
       throw onError?.(err) ?? new IdentityStoreError('unavailable', `${what} (${this.where}): ${errorMessage(err)}`, { cause: err });
     }
+  }
+
+  /** Several statements in one transaction, with the database's errors turned into the store's. */
+  private async transaction<T>(what: string, body: (client: pg.PoolClient) => Promise<T>, onError?: (err: unknown) => IdentityStoreError | undefined): Promise<T> {
+    const pool = this.pool;
+    if (!pool) throw new IdentityStoreError('not_started', 'the identity store is not started');
+    let result: T | undefined;
+    try {
+      await inTransaction(pool, async (client) => {
+        result = await body(client);
+      });
+    } catch (err) {
+      if (err instanceof IdentityStoreError) throw err;
+      throw onError?.(err) ?? new IdentityStoreError('unavailable', `${what} (${this.where}): ${errorMessage(err)}`, { cause: err });
+    }
+    return result as T;
   }
 
   get now(): number {
@@ -257,6 +317,188 @@ export class PostgresIdentityStore implements IdentityStore {
     return rows.map(toMembership);
   }
 
+  async setTotp(userId: string, secret: string): Promise<void> {
+    checkText('userId', userId);
+    checkTotpSecret(secret);
+    await this.query(
+      'setting a TOTP factor',
+      `INSERT INTO totp_factors (user_id, secret, confirmed, created_at, last_used_step) VALUES ($1, $2, FALSE, $3, NULL)
+       ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed = FALSE, created_at = excluded.created_at, last_used_step = NULL`,
+      [userId, secret, this.clock()],
+      (err) => (pgCode(err) === FOREIGN_KEY_VIOLATION ? unknownUser('userId', userId, err) : undefined),
+    );
+  }
+
+  async getTotp(userId: string): Promise<TotpFactor | undefined> {
+    checkText('userId', userId);
+    const { rows } = await this.query<TotpRow>('reading a TOTP factor', 'SELECT * FROM totp_factors WHERE user_id = $1', [userId]);
+    return rows[0] && toTotp(rows[0]);
+  }
+
+  async confirmTotp(userId: string): Promise<boolean> {
+    checkText('userId', userId);
+    const { rowCount } = await this.query('confirming a TOTP factor', 'UPDATE totp_factors SET confirmed = TRUE WHERE user_id = $1', [userId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async removeTotp(userId: string): Promise<boolean> {
+    checkText('userId', userId);
+    return this.transaction('removing a TOTP factor', async (client) => {
+      await client.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
+      return ((await client.query('DELETE FROM totp_factors WHERE user_id = $1', [userId])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    checkText('userId', userId);
+    checkTotpStep(step);
+    // One conditional UPDATE: the row lock makes a second replica's UPDATE re-check the condition and change nothing.
+    const { rowCount } = await this.query(
+      'recording a TOTP step',
+      'UPDATE totp_factors SET last_used_step = $2 WHERE user_id = $1 AND (last_used_step IS NULL OR last_used_step < $2)',
+      [userId, step],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void> {
+    checkText('userId', userId);
+    const checked = checkRecoveryHashes(hashes);
+    await this.transaction('replacing recovery codes', async (client) => {
+      if (!(await client.query('SELECT 1 FROM users WHERE id = $1', [userId])).rowCount) throw unknownUser('userId', userId);
+      await client.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
+      await client.query('INSERT INTO recovery_codes (user_id, hash, used_at) SELECT $1, unnest($2::text[]), NULL', [userId, checked]);
+    });
+  }
+
+  async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    checkText('userId', userId);
+    checkHash(hash);
+    const { rowCount } = await this.query('using a recovery code', 'UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND hash = $2 AND used_at IS NULL', [
+      userId,
+      hash,
+      this.clock(),
+    ]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    checkText('userId', userId);
+    const { rows } = await this.query<{ n: string }>('counting recovery codes', 'SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId]);
+    return Number(rows[0]!.n);
+  }
+
+  async createOneTimeToken(input: NewOneTimeToken): Promise<OneTimeToken> {
+    const t = checkNewOneTimeToken(input);
+    const token: OneTimeToken = { kind: t.kind, hash: t.hash, createdAt: this.clock(), expiresAt: t.expiresAt, userId: t.userId, gym: t.gym, detail: t.detail };
+    await this.query(
+      'creating a one-time token',
+      'INSERT INTO one_time_tokens (kind, hash, created_at, expires_at, used_at, user_id, gym, detail) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7)',
+      [token.kind, token.hash, token.createdAt, token.expiresAt, token.userId ?? null, token.gym ?? null, JSON.stringify(token.detail)],
+      (err) => {
+        if (pgCode(err) === FOREIGN_KEY_VIOLATION) return unknownUser('userId', token.userId!, err);
+        if (pgCode(err) === UNIQUE_VIOLATION) return new IdentityStoreError('conflict', `hash: a ${token.kind} token with this hash exists already`, { param: 'hash', cause: err });
+        return undefined;
+      },
+    );
+    return token;
+  }
+
+  async consumeOneTimeToken(kind: OneTimeTokenKind, hash: string, now: number): Promise<OneTimeToken | undefined> {
+    checkTokenKind(kind);
+    checkHash(hash);
+    checkTime('now', now);
+    const { rows } = await this.query<TokenRow>(
+      'consuming a one-time token',
+      `UPDATE one_time_tokens SET used_at = $3 WHERE kind = $1 AND hash = $2 AND used_at IS NULL AND expires_at > $3
+       RETURNING kind, hash, created_at, expires_at, user_id, gym, detail`,
+      [kind, hash, now],
+    );
+    return rows[0] && toToken(rows[0]);
+  }
+
+  async revokeOneTimeTokens(kind: OneTimeTokenKind, field: string, value: string): Promise<number> {
+    checkTokenKind(kind);
+    checkDetailField(field);
+    checkText('value', value, 1000);
+    const { rowCount } = await this.query('revoking one-time tokens', 'DELETE FROM one_time_tokens WHERE kind = $1 AND used_at IS NULL AND detail ->> $2 = $3', [
+      kind,
+      field,
+      value,
+    ]);
+    return rowCount ?? 0;
+  }
+
+  async linkFederatedIdentity(input: { issuer: string; subject: string; userId: string }): Promise<void> {
+    const { issuer, subject, userId } = checkFederatedLink(input);
+    await this.query(
+      'linking a federated identity',
+      'INSERT INTO federated_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)',
+      [issuer, subject, userId, this.clock()],
+      (err) => {
+        if (pgCode(err) === FOREIGN_KEY_VIOLATION) return unknownUser('userId', userId, err);
+        if (pgCode(err) === UNIQUE_VIOLATION) return new IdentityStoreError('conflict', `subject: ${subject} of ${issuer} is linked already`, { param: 'subject', cause: err });
+        return undefined;
+      },
+    );
+  }
+
+  async findFederatedUser(issuer: string, subject: string): Promise<string | undefined> {
+    checkText('issuer', issuer, 1000);
+    checkText('subject', subject, 1000);
+    const { rows } = await this.query<{ user_id: string }>('reading a federated link', 'SELECT user_id FROM federated_identities WHERE issuer = $1 AND subject = $2', [
+      issuer,
+      subject,
+    ]);
+    return rows[0]?.user_id;
+  }
+
+  async addSigningKey(input: { kid: string; alg: string; privateJwk: Record<string, unknown> }): Promise<SigningKey> {
+    const { kid, alg, privateJwk } = checkNewSigningKey(input);
+    const key: SigningKey = { kid, alg, privateJwk, createdAt: this.clock(), retiredAt: undefined };
+    await this.query(
+      'adding a signing key',
+      'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES ($1, $2, $3, $4, NULL)',
+      [kid, alg, JSON.stringify(privateJwk), key.createdAt],
+      (err) => (pgCode(err) === UNIQUE_VIOLATION ? new IdentityStoreError('conflict', `kid: a signing key ${kid} exists already`, { param: 'kid', cause: err }) : undefined),
+    );
+    return key;
+  }
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    const { rows } = await this.query<SigningKeyRow>('listing signing keys', 'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY seq DESC');
+    return rows.map(toSigningKey);
+  }
+
+  async retireSigningKeysExcept(kid: string, at: number): Promise<void> {
+    checkText('kid', kid);
+    checkTime('at', at);
+    await this.query('retiring signing keys', 'UPDATE signing_keys SET retired_at = $2 WHERE kid <> $1 AND retired_at IS NULL', [kid, at]);
+  }
+
+  async deleteSigningKeysRetiredBefore(before: number): Promise<number> {
+    checkTime('before', before);
+    const { rowCount } = await this.query('deleting retired signing keys', 'DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < $1', [before]);
+    return rowCount ?? 0;
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    checkText('name', name);
+    const read = async (): Promise<string | undefined> =>
+      (await this.query<{ value: string }>('reading a named secret', 'SELECT value FROM named_secrets WHERE name = $1', [name])).rows[0]?.value;
+    const existing = await read();
+    if (existing !== undefined) return existing;
+    // Replicas racing here all insert; DO NOTHING keeps the first, and the SELECT after it returns that one to all.
+    await this.query('creating a named secret', 'INSERT INTO named_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [
+      name,
+      checkSecretValue(create()),
+      this.clock(),
+    ]);
+    const value = await read();
+    if (value === undefined) throw new IdentityStoreError('unavailable', `named secret ${name} vanished right after it was created`);
+    return value;
+  }
+
   async appendAudit(input: NewAuditEvent): Promise<AuditEvent> {
     const event = checkAuditEvent(input, this.clock());
     const { rows } = await this.query<{ id: string }>(
@@ -287,6 +529,18 @@ export class PostgresIdentityStore implements IdentityStore {
   async pruneExpiredOidc(): Promise<number> {
     const { rowCount } = await this.query('pruning oidc-provider instances', 'DELETE FROM oidc_models WHERE expires_at <= $1', [this.clock()]);
     return rowCount ?? 0;
+  }
+}
+
+/**
+ * CREATE SCHEMA IF NOT EXISTS is not safe against itself: of replicas running it at once on a new schema, the
+ * losers fail with a unique violation on pg_namespace. That failure means the schema is there, which is all we need.
+ */
+async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (err) {
+    if (pgCode(err) !== UNIQUE_VIOLATION && pgCode(err) !== DUPLICATE_SCHEMA) throw err;
   }
 }
 

@@ -1,3 +1,4 @@
+// Over 500 lines: one adapter of the whole IdentityStore port, kept in one place so every method shares its error mapping and SQL dialect.
 /**
  * The embedded IdentityStore: one SQLite file (better-sqlite3, WAL), for the demo and a single box.
  * Migrations run in BEGIN IMMEDIATE transactions, so two processes opening the same file apply each once.
@@ -17,11 +18,16 @@ import {
   type IdentityStore,
   type Membership,
   type NewAuditEvent,
+  type NewOneTimeToken,
   type NewUser,
   type OidcModelStore,
   type OidcPayload,
+  type OneTimeToken,
+  type OneTimeTokenKind,
   type PasswordCredential,
   type Role,
+  type SigningKey,
+  type TotpFactor,
   type User,
 } from './identity-store.ts';
 import {
@@ -29,11 +35,22 @@ import {
   checkAuditEvent,
   checkAuditQuery,
   checkCredential,
+  checkDetailField,
   checkEmail,
+  checkFederatedLink,
+  checkHash,
   checkMembership,
+  checkNewOneTimeToken,
+  checkNewSigningKey,
   checkNewUser,
   checkOidcUpsert,
+  checkRecoveryHashes,
+  checkSecretValue,
   checkText,
+  checkTime,
+  checkTokenKind,
+  checkTotpSecret,
+  checkTotpStep,
   oidcIndexes,
 } from './identity-input.ts';
 import { SQLITE_MIGRATIONS, type Migration } from './migrations.ts';
@@ -51,6 +68,9 @@ type UserRow = { id: string; email: string; display_name: string; created_at: nu
 type MembershipRow = { user_id: string; gym: string; role: Role; created_at: number };
 type AuditRow = { id: number; at: number; type: string; actor_user_id: string | null; gym: string | null; detail: string };
 type OidcRow = { payload: string; consumed_at: number | null };
+type TotpRow = { user_id: string; secret: string; confirmed: number; created_at: number; last_used_step: number | null };
+type TokenRow = { kind: OneTimeTokenKind; hash: string; created_at: number; expires_at: number; user_id: string | null; gym: string | null; detail: string };
+type SigningKeyRow = { kid: string; alg: string; private_jwk: string; created_at: number; retired_at: number | null };
 
 const toUser = (row: UserRow): User => ({ id: row.id, email: row.email, displayName: row.display_name, createdAt: row.created_at, disabled: row.disabled === 1 });
 const toMembership = (row: MembershipRow): Membership => ({ userId: row.user_id, gym: row.gym, role: row.role, createdAt: row.created_at });
@@ -61,6 +81,30 @@ const toAudit = (row: AuditRow): AuditEvent => ({
   actorUserId: row.actor_user_id ?? undefined,
   gym: row.gym ?? undefined,
   detail: JSON.parse(row.detail) as Record<string, unknown>,
+});
+
+const toTotp = (row: TotpRow): TotpFactor => ({
+  userId: row.user_id,
+  secret: row.secret,
+  confirmed: row.confirmed === 1,
+  createdAt: row.created_at,
+  lastUsedStep: row.last_used_step ?? undefined,
+});
+const toToken = (row: TokenRow): OneTimeToken => ({
+  kind: row.kind,
+  hash: row.hash,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  userId: row.user_id ?? undefined,
+  gym: row.gym ?? undefined,
+  detail: JSON.parse(row.detail) as Record<string, unknown>,
+});
+const toSigningKey = (row: SigningKeyRow): SigningKey => ({
+  kid: row.kid,
+  alg: row.alg,
+  privateJwk: JSON.parse(row.private_jwk) as Record<string, unknown>,
+  createdAt: row.created_at,
+  retiredAt: row.retired_at ?? undefined,
 });
 
 function sqliteCode(err: unknown): string | undefined {
@@ -236,6 +280,205 @@ export class SqliteIdentityStore implements IdentityStore {
   async listMembershipsOfGym(gym: string): Promise<Membership[]> {
     checkText('gym', gym);
     return this.run('listing memberships', (db) => (db.prepare('SELECT * FROM memberships WHERE gym = ? ORDER BY user_id, role').all(gym) as MembershipRow[]).map(toMembership));
+  }
+
+  async setTotp(userId: string, secret: string): Promise<void> {
+    checkText('userId', userId);
+    checkTotpSecret(secret);
+    this.run('setting a TOTP factor', (db) => {
+      try {
+        db.prepare(
+          `INSERT INTO totp_factors (user_id, secret, confirmed, created_at, last_used_step) VALUES (?, ?, 0, ?, NULL)
+           ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, confirmed = 0, created_at = excluded.created_at, last_used_step = NULL`,
+        ).run(userId, secret, this.clock());
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', userId, err);
+        throw err;
+      }
+    });
+  }
+
+  async getTotp(userId: string): Promise<TotpFactor | undefined> {
+    checkText('userId', userId);
+    return this.run('reading a TOTP factor', (db) => {
+      const row = db.prepare('SELECT * FROM totp_factors WHERE user_id = ?').get(userId) as TotpRow | undefined;
+      return row && toTotp(row);
+    });
+  }
+
+  async confirmTotp(userId: string): Promise<boolean> {
+    checkText('userId', userId);
+    return this.run('confirming a TOTP factor', (db) => db.prepare('UPDATE totp_factors SET confirmed = 1 WHERE user_id = ?').run(userId).changes > 0);
+  }
+
+  async removeTotp(userId: string): Promise<boolean> {
+    checkText('userId', userId);
+    return this.run('removing a TOTP factor', (db) =>
+      db.transaction(() => {
+        db.prepare('DELETE FROM recovery_codes WHERE user_id = ?').run(userId);
+        return db.prepare('DELETE FROM totp_factors WHERE user_id = ?').run(userId).changes > 0;
+      })(),
+    );
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    checkText('userId', userId);
+    checkTotpStep(step);
+    // One conditional UPDATE: of two processes accepting the same code, only one changes the row.
+    return this.run(
+      'recording a TOTP step',
+      (db) =>
+        db.prepare('UPDATE totp_factors SET last_used_step = @step WHERE user_id = @userId AND (last_used_step IS NULL OR last_used_step < @step)').run({ userId, step }).changes >
+        0,
+    );
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: readonly string[]): Promise<void> {
+    checkText('userId', userId);
+    const checked = checkRecoveryHashes(hashes);
+    this.run('replacing recovery codes', (db) => {
+      db.transaction(() => {
+        if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId)) throw unknownUser('userId', userId);
+        db.prepare('DELETE FROM recovery_codes WHERE user_id = ?').run(userId);
+        const insert = db.prepare('INSERT INTO recovery_codes (user_id, hash, used_at) VALUES (?, ?, NULL)');
+        for (const hash of checked) insert.run(userId, hash);
+      })();
+    });
+  }
+
+  async useRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    checkText('userId', userId);
+    checkHash(hash);
+    return this.run(
+      'using a recovery code',
+      (db) => db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL').run(this.clock(), userId, hash).changes > 0,
+    );
+  }
+
+  async countRecoveryCodes(userId: string): Promise<number> {
+    checkText('userId', userId);
+    return this.run(
+      'counting recovery codes',
+      (db) => (db.prepare('SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = ? AND used_at IS NULL').get(userId) as { n: number }).n,
+    );
+  }
+
+  async createOneTimeToken(input: NewOneTimeToken): Promise<OneTimeToken> {
+    const t = checkNewOneTimeToken(input);
+    const token: OneTimeToken = { kind: t.kind, hash: t.hash, createdAt: this.clock(), expiresAt: t.expiresAt, userId: t.userId, gym: t.gym, detail: t.detail };
+    return this.run('creating a one-time token', (db) => {
+      try {
+        db.prepare('INSERT INTO one_time_tokens (kind, hash, created_at, expires_at, used_at, user_id, gym, detail) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)').run(
+          token.kind,
+          token.hash,
+          token.createdAt,
+          token.expiresAt,
+          token.userId ?? null,
+          token.gym ?? null,
+          JSON.stringify(token.detail),
+        );
+      } catch (err) {
+        const code = sqliteCode(err);
+        if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', token.userId!, err);
+        if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+          throw new IdentityStoreError('conflict', `hash: a ${token.kind} token with this hash exists already`, { param: 'hash', cause: err });
+        throw err;
+      }
+      return token;
+    });
+  }
+
+  async consumeOneTimeToken(kind: OneTimeTokenKind, hash: string, now: number): Promise<OneTimeToken | undefined> {
+    checkTokenKind(kind);
+    checkHash(hash);
+    checkTime('now', now);
+    return this.run('consuming a one-time token', (db) => {
+      const row = db
+        .prepare(
+          `UPDATE one_time_tokens SET used_at = @now WHERE kind = @kind AND hash = @hash AND used_at IS NULL AND expires_at > @now
+           RETURNING kind, hash, created_at, expires_at, user_id, gym, detail`,
+        )
+        .get({ kind, hash, now }) as TokenRow | undefined;
+      return row && toToken(row);
+    });
+  }
+
+  async revokeOneTimeTokens(kind: OneTimeTokenKind, field: string, value: string): Promise<number> {
+    checkTokenKind(kind);
+    const path = `$.${checkDetailField(field)}`;
+    checkText('value', value, 1000);
+    return this.run(
+      'revoking one-time tokens',
+      (db) => db.prepare('DELETE FROM one_time_tokens WHERE kind = ? AND used_at IS NULL AND json_extract(detail, ?) = ?').run(kind, path, value).changes,
+    );
+  }
+
+  async linkFederatedIdentity(input: { issuer: string; subject: string; userId: string }): Promise<void> {
+    const { issuer, subject, userId } = checkFederatedLink(input);
+    this.run('linking a federated identity', (db) => {
+      try {
+        db.prepare('INSERT INTO federated_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?)').run(issuer, subject, userId, this.clock());
+      } catch (err) {
+        const code = sqliteCode(err);
+        if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', userId, err);
+        if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+          throw new IdentityStoreError('conflict', `subject: ${subject} of ${issuer} is linked already`, { param: 'subject', cause: err });
+        throw err;
+      }
+    });
+  }
+
+  async findFederatedUser(issuer: string, subject: string): Promise<string | undefined> {
+    checkText('issuer', issuer, 1000);
+    checkText('subject', subject, 1000);
+    return this.run('reading a federated link', (db) => {
+      const row = db.prepare('SELECT user_id FROM federated_identities WHERE issuer = ? AND subject = ?').get(issuer, subject) as { user_id: string } | undefined;
+      return row?.user_id;
+    });
+  }
+
+  async addSigningKey(input: { kid: string; alg: string; privateJwk: Record<string, unknown> }): Promise<SigningKey> {
+    const { kid, alg, privateJwk } = checkNewSigningKey(input);
+    const key: SigningKey = { kid, alg, privateJwk, createdAt: this.clock(), retiredAt: undefined };
+    return this.run('adding a signing key', (db) => {
+      try {
+        db.prepare('INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, NULL)').run(kid, alg, JSON.stringify(privateJwk), key.createdAt);
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw new IdentityStoreError('conflict', `kid: a signing key ${kid} exists already`, { param: 'kid', cause: err });
+        throw err;
+      }
+      return key;
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKey[]> {
+    return this.run('listing signing keys', (db) => (db.prepare('SELECT * FROM signing_keys ORDER BY seq DESC').all() as SigningKeyRow[]).map(toSigningKey));
+  }
+
+  async retireSigningKeysExcept(kid: string, at: number): Promise<void> {
+    checkText('kid', kid);
+    checkTime('at', at);
+    this.run('retiring signing keys', (db) => db.prepare('UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL').run(at, kid));
+  }
+
+  async deleteSigningKeysRetiredBefore(before: number): Promise<number> {
+    checkTime('before', before);
+    return this.run('deleting retired signing keys', (db) => db.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?').run(before).changes);
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    checkText('name', name);
+    const read = (): string | undefined =>
+      this.run('reading a named secret', (db) => (db.prepare('SELECT value FROM named_secrets WHERE name = ?').get(name) as { value: string } | undefined)?.value);
+    const existing = read();
+    if (existing !== undefined) return existing;
+    // create() runs outside run(): its own errors are the caller's, not a database failure.
+    const value = checkSecretValue(create());
+    // Another process may insert between the read and ours: DO NOTHING, then everyone reads the winner.
+    this.run('creating a named secret', (db) =>
+      db.prepare('INSERT INTO named_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, value, this.clock()),
+    );
+    return read()!;
   }
 
   async appendAudit(input: NewAuditEvent): Promise<AuditEvent> {

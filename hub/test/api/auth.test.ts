@@ -1,11 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { createApi } from '../../src/api/app.ts';
-import { ApiConfigError } from '../../src/api/auth.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
-import { MemoryAgentRegistry, MemorySeriesStore, readProblem, sseClients, TOKEN, withApi } from './harness.ts';
+import { readProblem, sseClients, TOKEN, withApi } from './harness.ts';
+import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
 import { until } from '@pulsebridge/runtime';
 
 test('API routes refuse requests without credentials, with a Bearer challenge', async () => {
@@ -101,19 +97,81 @@ test('probes, metrics and the API description need no credentials', async () => 
   });
 });
 
-test('an empty admin token is refused when the API is built', () => {
-  const deps = {
-    registry: new MemoryAgentRegistry(),
-    store: new MemorySeriesStore(),
-    live: new LiveBus(),
-    metrics: new Registry(),
-    adminToken: '',
-    log: pino({ level: 'silent' }),
-    ready: async () => ({ ok: true, checks: {} }),
-  };
-  assert.throws(
-    () => createApi(deps),
-    (error: unknown) => error instanceof ApiConfigError && error.code === 'api_config',
-  );
-  assert.doesNotThrow(() => createApi({ ...deps, adminToken: 'x' }));
+test('a valid token without the scope of the route is refused with 403 insufficient_scope', async () => {
+  const tokens = new FixedTokens({ [TOKEN]: PLATFORM_ADMIN, agentsOnly: principal([{ gym: 'gym-a', role: 'gym_admin' }], { scopes: ['agents:read'] }) });
+  await withApi({ verifier: tokens }, async (api) => {
+    assert.equal((await api.get('/api/v1/agents', { Authorization: 'Bearer agentsOnly' })).status, 200);
+    const refused = await api.get('/api/v1/series', { Authorization: 'Bearer agentsOnly' });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer realm="pulsebridge", error="insufficient_scope", scope="readings:read"');
+    assert.match((await readProblem(refused)).detail, /readings:read/);
+  });
+});
+
+test('a caller without a role the route needs in any gym is refused with 403', async () => {
+  const tokens = new FixedTokens({ athlete: principal([{ gym: 'gym-a', role: 'athlete' }]), coach: principal([{ gym: 'gym-a', role: 'coach' }]) });
+  await withApi({ verifier: tokens }, async (api) => {
+    await api.registry.create('box-a', 'gym-a');
+    const athlete = await api.get('/api/v1/agents', { Authorization: 'Bearer athlete' });
+    assert.equal(athlete.status, 403);
+    assert.match((await readProblem(athlete)).detail, /coach or gym_admin/);
+    const coach = await api.get('/api/v1/agents', { Authorization: 'Bearer coach' });
+    assert.equal(coach.status, 200);
+    assert.deepEqual(
+      ((await coach.json()) as { id: string }[]).map((a) => a.id),
+      ['box-a'],
+    );
+  });
+});
+
+test('the gym of a request is the one asked for if allowed, else the only one, else it must be named', async () => {
+  const tokens = new FixedTokens({
+    one: principal([{ gym: 'gym-a', role: 'gym_admin' }]),
+    two: principal([
+      { gym: 'gym-a', role: 'coach' },
+      { gym: 'gym-b', role: 'gym_admin' },
+      { gym: 'gym-c', role: 'athlete' },
+    ]),
+    [TOKEN]: PLATFORM_ADMIN,
+  });
+  await withApi({ verifier: tokens }, async (api) => {
+    for (const [id, gym] of [
+      ['box-a', 'gym-a'],
+      ['box-b', 'gym-b'],
+      ['box-c', 'gym-c'],
+    ] as const)
+      await api.registry.create(id, gym);
+    const ids = async (path: string, token: string): Promise<string[]> => {
+      const response = await api.get(path, { Authorization: `Bearer ${token}` });
+      assert.equal(response.status, 200, `${path} as ${token}`);
+      return ((await response.json()) as { id: string }[]).map((a) => a.id).sort();
+    };
+    assert.deepEqual(await ids('/api/v1/agents', 'one'), ['box-a'], 'the only gym is implied');
+    assert.deepEqual(await ids('/api/v1/agents?gym=gym-b', 'two'), ['box-b']);
+    assert.deepEqual(await ids('/api/v1/agents', TOKEN), ['box-a', 'box-b', 'box-c'], 'a platform admin sees every gym');
+
+    const other = await api.get('/api/v1/agents?gym=gym-b', { Authorization: 'Bearer one' });
+    assert.equal(other.status, 403);
+    assert.equal((await readProblem(other)).param, 'gym');
+    // An athlete membership does not open a staff route in that gym.
+    assert.equal((await api.get('/api/v1/agents?gym=gym-c', { Authorization: 'Bearer two' })).status, 403);
+    const ambiguous = await api.get('/api/v1/agents', { Authorization: 'Bearer two' });
+    assert.equal(ambiguous.status, 400);
+    const problem = await readProblem(ambiguous);
+    assert.equal(problem.param, 'gym');
+    assert.match(problem.detail, /gym-a, gym-b/);
+  });
+});
+
+test('an agent of another gym is answered exactly like one that does not exist', async () => {
+  const tokens = new FixedTokens({ a: principal([{ gym: 'gym-a', role: 'gym_admin' }]) });
+  await withApi({ verifier: tokens }, async (api) => {
+    await api.registry.create('box-b', 'gym-b');
+    const foreign = await api.get('/api/v1/agents/box-b', { Authorization: 'Bearer a' });
+    const missing = await api.get('/api/v1/agents/box-z', { Authorization: 'Bearer a' });
+    assert.equal(foreign.status, 404);
+    assert.equal(missing.status, 404);
+    const [f, m] = [await readProblem(foreign), await readProblem(missing)];
+    assert.equal(f.detail.replace('box-b', 'X'), m.detail.replace('box-z', 'X'));
+  });
 });

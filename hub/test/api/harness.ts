@@ -10,9 +10,11 @@ import { Registry } from 'prom-client';
 import { createApi, type ApiDeps } from '../../src/api/app.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
+import { FixedTokens, PLATFORM_ADMIN } from './principals.ts';
 
 export { MemoryAgentRegistry, MemorySeriesStore };
 
+/** A platform admin's token: every gym, every scope. */
 export const TOKEN = 'test-admin-token-0123456789';
 export const AUTH = { Authorization: `Bearer ${TOKEN}` } as const;
 
@@ -50,7 +52,7 @@ export async function startApi(overrides: Partial<ApiDeps> = {}): Promise<Runnin
     store,
     live,
     metrics,
-    adminToken: TOKEN,
+    verifier: new FixedTokens({ [TOKEN]: PLATFORM_ADMIN }),
     log,
     ready: async () => ({ ok: true, checks: { series: 'ok' } }),
     now: () => NOW,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPERATIONS, type Operation } from '../../src/api/operations.ts';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
-import { AUTH, readProblem, startApi, withApi } from './harness.ts';
+import { AUTH, TOKEN, readProblem, startApi, withApi } from './harness.ts';
 
 test('GET /healthz answers 200 while the process serves', async () => {
   await withApi({ ready: async () => ({ ok: false, checks: { series: 'down' } }) }, async (api) => {
@@ -112,9 +112,11 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
     const limit = params.find((p) => p['name'] === 'limit')!;
     assert.deepEqual([limit['required'], (limit['schema'] as Json)['type'], (limit['schema'] as Json)['maximum']], [false, 'integer', 10_000]);
     assert.ok((readings['responses'] as Json)['400'], 'bad input is documented');
-    assert.deepEqual(readings['security'], [{ adminToken: [] }]);
+    assert.deepEqual(readings['security'], [{ bearer: ['readings:read'] }, { oauth2: ['readings:read'] }]);
+    assert.deepEqual(readings['x-pulsebridge-roles'], ['coach', 'gym_admin']);
+    assert.ok((readings['responses'] as Json)['403'], 'a refused scope or role is documented');
     assert.deepEqual(paths['/healthz']!['get']!['security'], []);
-    assert.deepEqual(paths['/api/v1/live']!['get']!['security'], [{ adminToken: [] }, { accessTokenQuery: [] }]);
+    assert.deepEqual(paths['/api/v1/live']!['get']!['security'], [{ bearer: ['readings:read'] }, { oauth2: ['readings:read'] }, { accessTokenQuery: ['readings:read'] }]);
 
     // Every $ref points at something in the document.
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
@@ -126,7 +128,7 @@ test('GET /api/v1/openapi.json is an OpenAPI 3.1 document of every operation, bu
       for (const part of pointer.slice(2).split('/')) node = (node as Json)[part];
       assert.ok(node, `${pointer} resolves`);
     }
-    assert.ok(!JSON.stringify(doc).includes(api.deps.adminToken), 'the document holds no secret');
+    assert.ok(!JSON.stringify(doc).includes(TOKEN), 'the document holds no secret');
   });
 });
 

@@ -329,6 +329,259 @@ export function identityStoreContract(name: string, make: IdentityStoreFactory, 
         );
       }));
 
+    const SECRET_A = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const SECRET_B = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+    const sha = (n: number): string => n.toString(16).padStart(64, '0');
+
+    test('setTotp stores an unconfirmed factor and replaces any earlier one; confirm and remove report whether there was one', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        assert.equal(await store.getTotp(ada.id), undefined);
+        assert.equal(await store.confirmTotp(ada.id), false);
+        await store.setTotp(ada.id, SECRET_A);
+        assert.deepEqual(await store.getTotp(ada.id), { userId: ada.id, secret: SECRET_A, confirmed: false, createdAt: T0, lastUsedStep: undefined });
+        assert.equal(await store.confirmTotp(ada.id), true);
+        assert.equal(await store.useTotpStep(ada.id, 100), true);
+        assert.deepEqual(await store.getTotp(ada.id), { userId: ada.id, secret: SECRET_A, confirmed: true, createdAt: T0, lastUsedStep: 100 });
+
+        now = T0 + 1000;
+        await store.setTotp(ada.id, SECRET_B);
+        assert.deepEqual(
+          await store.getTotp(ada.id),
+          { userId: ada.id, secret: SECRET_B, confirmed: false, createdAt: T0 + 1000, lastUsedStep: undefined },
+          'a new factor starts unconfirmed and with no step used',
+        );
+
+        await store.replaceRecoveryCodes(ada.id, [sha(1), sha(2)]);
+        assert.equal(await store.removeTotp(ada.id), true);
+        assert.equal(await store.getTotp(ada.id), undefined);
+        assert.equal(await store.countRecoveryCodes(ada.id), 0, 'removing the factor removes the recovery codes');
+        assert.equal(await store.removeTotp(ada.id), false);
+        assert.equal(await store.useTotpStep(ada.id, 200), false, 'no factor, no step');
+        await refused(store.setTotp('nobody', SECRET_A), 'not_found', 'userId');
+      }));
+
+    test('useTotpStep accepts only a step newer than the last used one, and of concurrent calls for one step exactly one wins', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        await store.setTotp(ada.id, SECRET_A);
+        assert.equal(await store.useTotpStep(ada.id, 1000), true);
+        assert.equal(await store.useTotpStep(ada.id, 1000), false, 'the same step again is a replay');
+        assert.equal(await store.useTotpStep(ada.id, 999), false, 'an older step is a replay');
+        assert.equal(await store.useTotpStep(ada.id, 1001), true);
+        assert.equal((await store.getTotp(ada.id))?.lastUsedStep, 1001);
+
+        const racing = await Promise.all(Array.from({ length: 6 }, () => store.useTotpStep(ada.id, 1005)));
+        assert.equal(racing.filter(Boolean).length, 1, `one winner, got ${racing.join(', ')}`);
+        assert.equal((await store.getTotp(ada.id))?.lastUsedStep, 1005);
+      }));
+
+    test('bad TOTP input is refused with invalid_input', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        await refused(store.setTotp(ada.id, 'not base32!'), 'invalid_input', 'secret');
+        await refused(store.setTotp(ada.id, 'JBSWY3DP'), 'invalid_input', 'secret');
+        await refused(store.setTotp('', SECRET_A), 'invalid_input', 'userId');
+        await refused(store.useTotpStep(ada.id, -1), 'invalid_input', 'step');
+        await refused(store.useTotpStep(ada.id, 1.5), 'invalid_input', 'step');
+        assert.equal(await store.getTotp(ada.id), undefined);
+      }));
+
+    test('recovery codes: replaced as a set, each usable once, counted while unused', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const bob = await store.createUser({ email: 'bob@example.org', displayName: 'Bob' });
+        await store.replaceRecoveryCodes(ada.id, [sha(1), sha(2), sha(3)]);
+        await store.replaceRecoveryCodes(bob.id, [sha(1)]);
+        assert.equal(await store.countRecoveryCodes(ada.id), 3);
+        assert.equal(await store.useRecoveryCode(ada.id, sha(2)), true);
+        assert.equal(await store.useRecoveryCode(ada.id, sha(2)), false, 'used already');
+        assert.equal(await store.useRecoveryCode(ada.id, sha(9)), false, 'not one of hers');
+        assert.equal(await store.countRecoveryCodes(ada.id), 2);
+        assert.equal(await store.countRecoveryCodes(bob.id), 1, 'the same hash of another user is untouched');
+
+        const racing = await Promise.all(Array.from({ length: 5 }, () => store.useRecoveryCode(ada.id, sha(3))));
+        assert.equal(racing.filter(Boolean).length, 1, `one winner, got ${racing.join(', ')}`);
+
+        await store.replaceRecoveryCodes(ada.id, [sha(4), sha(5)]);
+        assert.equal(await store.countRecoveryCodes(ada.id), 2);
+        assert.equal(await store.useRecoveryCode(ada.id, sha(1)), false, 'the old set is gone');
+        assert.equal(await store.useRecoveryCode(ada.id, sha(4)), true);
+
+        await refused(store.replaceRecoveryCodes('nobody', [sha(1)]), 'not_found', 'userId');
+        await refused(store.replaceRecoveryCodes('nobody', []), 'not_found', 'userId');
+        await refused(store.replaceRecoveryCodes(ada.id, ['ABCD-EFGH']), 'invalid_input', 'hashes');
+        await refused(store.replaceRecoveryCodes(ada.id, [sha(7), sha(7)]), 'invalid_input', 'hashes');
+        await refused(store.useRecoveryCode(ada.id, 'ABCD-EFGH'), 'invalid_input', 'hash');
+        assert.equal(await store.countRecoveryCodes(ada.id), 1, 'refused input changed nothing');
+      }));
+
+    test('one-time tokens: consumed once, not after expiry, per kind; concurrent consumers get it at most once', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const invite = await store.createOneTimeToken({
+          kind: 'invite',
+          hash: sha(1),
+          expiresAt: T0 + 60_000,
+          gym: 'gym-a',
+          detail: { email: 'new@example.org', role: 'athlete' },
+        });
+        assert.deepEqual(invite, {
+          kind: 'invite',
+          hash: sha(1),
+          createdAt: T0,
+          expiresAt: T0 + 60_000,
+          userId: undefined,
+          gym: 'gym-a',
+          detail: { email: 'new@example.org', role: 'athlete' },
+        });
+        await store.createOneTimeToken({ kind: 'password_reset', hash: sha(1), expiresAt: T0 + 60_000, userId: ada.id });
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: sha(1), expiresAt: T0 + 1 }), 'conflict', 'hash');
+
+        assert.equal(await store.consumeOneTimeToken('agent_enrollment', sha(1), T0), undefined, 'another kind');
+        assert.deepEqual(await store.consumeOneTimeToken('invite', sha(1), T0 + 59_999), invite);
+        assert.equal(await store.consumeOneTimeToken('invite', sha(1), T0 + 59_999), undefined, 'used already');
+
+        const reset = await store.consumeOneTimeToken('password_reset', sha(1), T0);
+        assert.equal(reset?.userId, ada.id);
+        assert.deepEqual(reset?.detail, {});
+
+        await store.createOneTimeToken({ kind: 'invite', hash: sha(2), expiresAt: T0 + 60_000 });
+        assert.equal(await store.consumeOneTimeToken('invite', sha(2), T0 + 60_000), undefined, 'expired at expiresAt');
+        assert.equal(await store.consumeOneTimeToken('invite', sha(9), T0), undefined, 'unknown');
+
+        await store.createOneTimeToken({ kind: 'agent_enrollment', hash: sha(3), expiresAt: T0 + 60_000, detail: { agentId: 'box-1' } });
+        const racing = await Promise.all(Array.from({ length: 6 }, () => store.consumeOneTimeToken('agent_enrollment', sha(3), T0)));
+        assert.equal(racing.filter((t) => t !== undefined).length, 1);
+
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: sha(4), expiresAt: T0, userId: 'nobody' }), 'not_found', 'userId');
+      }));
+
+    test('revokeOneTimeTokens deletes the unused tokens of one kind whose detail field has the value, and nothing else', () =>
+      withStore(async (store) => {
+        const enroll = (n: number, agentId: string, kind: 'agent_enrollment' | 'invite' = 'agent_enrollment') =>
+          store.createOneTimeToken({ kind, hash: sha(n), expiresAt: T0 + 60_000, detail: { agentId, attempt: n } });
+        await enroll(1, 'box-1');
+        await enroll(2, 'box-1');
+        await enroll(3, 'box-1');
+        await enroll(4, 'box-2');
+        await enroll(5, 'box-1', 'invite');
+        await store.consumeOneTimeToken('agent_enrollment', sha(3), T0);
+
+        assert.equal(await store.revokeOneTimeTokens('agent_enrollment', 'agentId', 'box-1'), 2);
+        assert.equal(await store.consumeOneTimeToken('agent_enrollment', sha(1), T0), undefined);
+        assert.equal(await store.revokeOneTimeTokens('agent_enrollment', 'agentId', 'box-1'), 0);
+        assert.equal(await store.revokeOneTimeTokens('agent_enrollment', 'agentId', "box-1' OR '1'='1"), 0);
+        assert.ok(await store.consumeOneTimeToken('agent_enrollment', sha(4), T0), 'another agent keeps its code');
+        assert.ok(await store.consumeOneTimeToken('invite', sha(5), T0), 'another kind keeps its token');
+
+        await refused(store.revokeOneTimeTokens('agent_enrollment', 'a.b', 'x'), 'invalid_input', 'field');
+        await refused(store.revokeOneTimeTokens('agent_enrollment', "agentId') OR 1=1 --", 'x'), 'invalid_input', 'field');
+        await refused(store.revokeOneTimeTokens('coupon' as 'invite', 'agentId', 'x'), 'invalid_input', 'kind');
+      }));
+
+    test('bad one-time token input is refused with invalid_input', () =>
+      withStore(async (store) => {
+        await refused(store.createOneTimeToken({ kind: 'coupon' as 'invite', hash: sha(1), expiresAt: T0 }), 'invalid_input', 'kind');
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: 'raw-token-value', expiresAt: T0 }), 'invalid_input', 'hash');
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: 'AB'.repeat(32), expiresAt: T0 }), 'invalid_input', 'hash');
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: sha(1), expiresAt: -5 }), 'invalid_input', 'expiresAt');
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: sha(1), expiresAt: T0, detail: [] as unknown as Record<string, unknown> }), 'invalid_input', 'detail');
+        await refused(store.createOneTimeToken({ kind: 'invite', hash: sha(1), expiresAt: T0, gym: '' }), 'invalid_input', 'gym');
+        await refused(store.consumeOneTimeToken('invite', 'raw', T0), 'invalid_input', 'hash');
+        await refused(store.consumeOneTimeToken('invite', sha(1), Number.NaN), 'invalid_input', 'now');
+        assert.equal(await store.consumeOneTimeToken('invite', sha(1), T0), undefined, 'nothing was written');
+      }));
+
+    test('federated links: one user per issuer and subject, refused as a conflict when linked already', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const bob = await store.createUser({ email: 'bob@example.org', displayName: 'Bob' });
+        await store.linkFederatedIdentity({ issuer: 'https://idp.example.com', subject: 'sub-1', userId: ada.id });
+        await store.linkFederatedIdentity({ issuer: 'https://other.example.com', subject: 'sub-1', userId: bob.id });
+        await store.linkFederatedIdentity({ issuer: 'https://idp.example.com', subject: 'sub-2', userId: ada.id });
+        assert.equal(await store.findFederatedUser('https://idp.example.com', 'sub-1'), ada.id);
+        assert.equal(await store.findFederatedUser('https://other.example.com', 'sub-1'), bob.id);
+        assert.equal(await store.findFederatedUser('https://idp.example.com', 'SUB-1'), undefined, 'subjects are case-sensitive');
+        assert.equal(await store.findFederatedUser('https://idp.example.com', 'sub-3'), undefined);
+        await refused(store.linkFederatedIdentity({ issuer: 'https://idp.example.com', subject: 'sub-1', userId: bob.id }), 'conflict', 'subject');
+        await refused(store.linkFederatedIdentity({ issuer: 'https://idp.example.com', subject: 'sub-9', userId: 'nobody' }), 'not_found', 'userId');
+        await refused(store.linkFederatedIdentity({ issuer: '', subject: 'sub-9', userId: ada.id }), 'invalid_input', 'issuer');
+        await refused(store.linkFederatedIdentity({ issuer: 'https://idp.example.com', subject: '', userId: ada.id }), 'invalid_input', 'subject');
+        assert.equal(await store.findFederatedUser('https://idp.example.com', 'sub-1'), ada.id);
+      }));
+
+    test('signing keys are listed newest first; retiring keeps only the new signing key unretired; retired keys are deleted after their cut-off', () =>
+      withStore(async (store) => {
+        const jwk = (kid: string): Record<string, unknown> => ({ kty: 'EC', crv: 'P-256', kid, d: `d-${kid}`, x: `x-${kid}`, y: `y-${kid}` });
+        const k1 = await store.addSigningKey({ kid: 'k1', alg: 'ES256', privateJwk: jwk('k1') });
+        assert.deepEqual(k1, { kid: 'k1', alg: 'ES256', privateJwk: jwk('k1'), createdAt: T0, retiredAt: undefined });
+        await refused(store.addSigningKey({ kid: 'k1', alg: 'ES256', privateJwk: jwk('k1') }), 'conflict', 'kid');
+        // Same clock reading on purpose: "newest" is the order of addition, not a timestamp tie.
+        await store.addSigningKey({ kid: 'k2', alg: 'ES256', privateJwk: jwk('k2') });
+        now = T0 + 1000;
+        await store.addSigningKey({ kid: 'k3', alg: 'RS256', privateJwk: jwk('k3') });
+        assert.deepEqual(
+          (await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt]),
+          [
+            ['k3', undefined],
+            ['k2', undefined],
+            ['k1', undefined],
+          ],
+        );
+
+        await store.retireSigningKeysExcept('k2', T0 + 2000);
+        await store.retireSigningKeysExcept('k3', T0 + 5000);
+        const keys = await store.listSigningKeys();
+        assert.deepEqual(
+          keys.map((k) => [k.kid, k.retiredAt]),
+          [
+            ['k3', T0 + 2000],
+            ['k2', T0 + 5000],
+            ['k1', T0 + 2000],
+          ],
+          'a key retired already keeps its first retirement time',
+        );
+        assert.deepEqual(keys[0]!.privateJwk, jwk('k3'));
+
+        assert.equal(await store.deleteSigningKeysRetiredBefore(T0 + 2000), 0, 'retired at the cut-off is kept');
+        assert.equal(await store.deleteSigningKeysRetiredBefore(T0 + 2001), 2);
+        assert.deepEqual(
+          (await store.listSigningKeys()).map((k) => k.kid),
+          ['k2'],
+        );
+      }));
+
+    test('bad signing key input is refused with invalid_input', () =>
+      withStore(async (store) => {
+        await refused(store.addSigningKey({ kid: '', alg: 'ES256', privateJwk: {} }), 'invalid_input', 'kid');
+        await refused(store.addSigningKey({ kid: 'k', alg: '', privateJwk: {} }), 'invalid_input', 'alg');
+        await refused(store.addSigningKey({ kid: 'k', alg: 'ES256', privateJwk: 'pem' as unknown as Record<string, unknown> }), 'invalid_input', 'privateJwk');
+        await refused(store.retireSigningKeysExcept('k', -1), 'invalid_input', 'at');
+        await refused(store.deleteSigningKeysRetiredBefore(Number.NaN), 'invalid_input', 'before');
+        assert.deepEqual(await store.listSigningKeys(), []);
+      }));
+
+    test('getOrCreateSecret creates a secret once: later and concurrent calls get the first value and do not call create', () =>
+      withStore(async (store, fresh) => {
+        let created = 0;
+        const make = (value: string) => (): string => {
+          created++;
+          return value;
+        };
+        const racing = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.getOrCreateSecret('cookie-keys', make(`value-${v}`))));
+        assert.equal(new Set(racing).size, 1, `every caller gets the winner, got ${racing.join(', ')}`);
+        assert.match(racing[0]!, /^value-[abcd]$/);
+        created = 0;
+        assert.equal(await store.getOrCreateSecret('cookie-keys', make('later')), racing[0]);
+        assert.equal(created, 0, 'create is not called when the secret exists');
+        assert.equal(await store.getOrCreateSecret('other', make('other-value')), 'other-value');
+        const reopened = await fresh.reopen();
+        assert.equal(await reopened.getOrCreateSecret('cookie-keys', make('after-restart')), racing[0], 'kept across restarts');
+        await refused(reopened.getOrCreateSecret('', make('x')), 'invalid_input', 'name');
+        await refused(reopened.getOrCreateSecret('empty', make('')), 'invalid_input', 'create');
+      }));
+
     test('migrations run again on a restart are a no-op: the same versions, applied once, and the data kept', () =>
       withStore(async (store, fresh) => {
         const applied = await store.migrations();

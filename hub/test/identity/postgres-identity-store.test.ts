@@ -77,6 +77,24 @@ test('replicas starting at once on an empty schema apply each migration once and
   }
 });
 
+test('replicas racing getOrCreateSecret on an empty table all get the one value that won', { skip: NO_PG }, async () => {
+  const schema = freshSchema();
+  const stores = Array.from({ length: 4 }, () => new PostgresIdentityStore({ url: PG_URL!, schema, poolSize: 2 }));
+  try {
+    await Promise.all(stores.map((s) => s.start()));
+    const values = await Promise.all(stores.flatMap((s, i) => [0, 1].map((j) => s.getOrCreateSecret('cookie-keys', () => `replica-${i}-${j}`))));
+    assert.equal(new Set(values).size, 1, values.join(', '));
+    const { rows } = await admin!.query<{ value: string }>(`SELECT value FROM ${schema}.named_secrets`);
+    assert.deepEqual(
+      rows.map((r) => r.value),
+      [values[0]],
+    );
+  } finally {
+    await Promise.all(stores.map((s) => s.stop()));
+    await dropSchema(schema);
+  }
+});
+
 test('a migration that fails leaves neither its tables nor its schema_migrations row, and start() says unavailable', { skip: NO_PG }, async () => {
   const schema = freshSchema();
   try {

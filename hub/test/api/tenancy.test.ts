@@ -1,0 +1,180 @@
+/**
+ * Tenancy: two gyms with their own agents, readings and readings held apart. Every route of the operations table
+ * is tried by every role of gym B against gym A's data; none may read or change it. MATRIX is typed by the
+ * table's operation names and checked against it at run time, so a new route cannot be added without a case.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { until } from '@pulsebridge/runtime';
+import { OPERATIONS, type Operation, type OperationName } from '../../src/api/operations.ts';
+import type { Role } from '../../src/identity/identity-store.ts';
+import { NOW, withApi, type RunningApi } from './harness.ts';
+import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
+
+const GYM_A = 'gym-a';
+const GYM_B = 'gym-b';
+/**
+ * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
+ * echoes the sensor asked for, so the value A's sensor read stands for its data.
+ */
+const A_VALUE = 177.25;
+const A_MARKERS = ['box-a', 'boot-of-a', String(A_VALUE)];
+const B_ROLES: readonly Role[] = ['athlete', 'coach', 'gym_admin'];
+
+interface Attempt {
+  method?: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  /** Aimed at gym A's data by name: must be refused. Otherwise (a listing without a gym) it may answer, with B's data only. */
+  targetsA: boolean;
+}
+
+type Case = { public: true } | { attempts: Attempt[] };
+
+const readingQuery = `sensor=sensor-of-a&metric=heart_rate&from=${NOW - 3_600_000}`;
+const MATRIX: Record<OperationName, Case> = {
+  healthz: { public: true },
+  readyz: { public: true },
+  metrics: { public: true },
+  openapi: { public: true },
+  docs: { public: true },
+  listAgents: {
+    attempts: [
+      { path: `/api/v1/agents?gym=${GYM_A}`, targetsA: true },
+      { path: '/api/v1/agents', targetsA: false },
+    ],
+  },
+  getAgent: { attempts: [{ path: '/api/v1/agents/box-a', targetsA: true }] },
+  listSeries: {
+    attempts: [
+      { path: `/api/v1/series?gym=${GYM_A}`, targetsA: true },
+      { path: '/api/v1/series?agent=box-a', targetsA: false },
+      { path: '/api/v1/series', targetsA: false },
+    ],
+  },
+  readings: {
+    attempts: [
+      { path: `/api/v1/readings?${readingQuery}&gym=${GYM_A}`, targetsA: true },
+      { path: `/api/v1/readings?${readingQuery}&agent=box-a`, targetsA: false },
+      { path: `/api/v1/readings?${readingQuery}`, targetsA: false },
+    ],
+  },
+  rollups: {
+    attempts: [
+      { path: `/api/v1/rollups?${readingQuery}&gym=${GYM_A}`, targetsA: true },
+      { path: `/api/v1/rollups?${readingQuery}&agent=box-a`, targetsA: false },
+      { path: `/api/v1/rollups?${readingQuery}`, targetsA: false },
+    ],
+  },
+  live: { attempts: [{ path: `/api/v1/live?gym=${GYM_A}`, targetsA: true }] },
+  listUnsynced: { attempts: [{ path: '/api/v1/agents/box-a/unsynced', targetsA: true }] },
+  readUnsynced: { attempts: [{ path: '/api/v1/agents/box-a/unsynced/boot-of-a/readings', targetsA: true }] },
+  correctUnsynced: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/unsynced/boot-of-a/correction', body: { offsetMs: 1_000 }, targetsA: true }] },
+  discardUnsynced: { attempts: [{ method: 'DELETE', path: '/api/v1/agents/box-a/unsynced/boot-of-a', targetsA: true }] },
+};
+
+async function seed(api: RunningApi): Promise<void> {
+  for (const [gym, agent, sensor, boot, value] of [
+    [GYM_A, 'box-a', 'sensor-of-a', 'boot-of-a', A_VALUE],
+    [GYM_B, 'box-b', 'sensor-of-b', 'boot-of-b', 120],
+  ] as const) {
+    await api.registry.create(agent, gym);
+    // Both gyms' agents hear sensor-of-a: a strap seen from both gyms must still not mix their readings.
+    for (const heard of new Set([sensor, 'sensor-of-a'])) {
+      const values = heard === sensor ? [value, value] : [121, 121];
+      await api.store.write([{ gym, agent, series: [{ sensor: heard, metric: 'heart_rate', ts: [NOW - 60_000, NOW - 59_000], values }] }]);
+    }
+    await api.store.writeUnsynced([{ gym, agent, boot, series: [{ sensor, metric: 'heart_rate', ts: [5_000], values: [value] }] }]);
+  }
+}
+
+async function stateOfA(api: RunningApi): Promise<string> {
+  const boots = await api.store.listUnsynced({ agent: 'box-a' });
+  const agent = await api.registry.get('box-a');
+  return JSON.stringify({ boots, agent: agent?.gym });
+}
+
+test('the tenancy matrix has a case for every operation of the table', () => {
+  assert.deepEqual(Object.keys(MATRIX).sort(), Object.keys(OPERATIONS).sort());
+  for (const [name, entry] of Object.entries(MATRIX)) {
+    const access: Operation['access'] = OPERATIONS[name as OperationName].access;
+    assert.equal('public' in entry, access.public === true, `${name}: public in the matrix exactly when public in the table`);
+    const operation: Operation = OPERATIONS[name as OperationName];
+    // The gate can only settle a gym the operation has a place for.
+    if (!access.public && access.gym === 'query') assert.ok(operation.query?.properties['gym'], `${name}: a gym query parameter`);
+    if (!access.public && access.gym === 'agent') assert.ok(operation.params?.properties['id'] && operation.path.includes('/agents/:id'), `${name}: an agent path`);
+  }
+});
+
+test('no role of one gym reads or changes anything of another gym through any route', async () => {
+  const tokens = new FixedTokens({ admin: PLATFORM_ADMIN });
+  for (const role of B_ROLES) tokens.set(role, principal([{ gym: GYM_B, role }], { subject: `b-${role}` }));
+  await withApi({ verifier: tokens }, async (api) => {
+    await seed(api);
+    const before = await stateOfA(api);
+    let tried = 0;
+    for (const [name, entry] of Object.entries(MATRIX) as [OperationName, Case][]) {
+      if ('public' in entry) continue;
+      for (const attempt of entry.attempts) {
+        for (const role of B_ROLES) {
+          const label = `${name} ${attempt.method ?? 'GET'} ${attempt.path} as ${GYM_B} ${role}`;
+          const init: RequestInit = { method: attempt.method ?? 'GET', headers: { Authorization: `Bearer ${role}` }, signal: AbortSignal.timeout(5_000) };
+          if (attempt.body !== undefined) {
+            init.body = JSON.stringify(attempt.body);
+            (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+          }
+          const response = await fetch(`${api.url}${attempt.path}`, init);
+          tried++;
+          if (attempt.targetsA) assert.ok(response.status === 403 || response.status === 404, `${label}: refused (got ${response.status})`);
+          else assert.ok(response.status === 200 || response.status === 403, `${label}: answered within B or refused (got ${response.status})`);
+          if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+            await response.body?.cancel();
+            continue;
+          }
+          const text = await response.text();
+          // A refusal echoes the request (its path, the id asked for), which is not A's data; an answer must hold none of it.
+          if (!response.ok) assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, label);
+          else for (const marker of A_MARKERS) assert.ok(!text.includes(marker), `${label}: the answer holds ${marker}: ${text.slice(0, 300)}`);
+        }
+      }
+    }
+    assert.ok(tried > 30);
+    assert.equal(await stateOfA(api), before, "gym A's data is unchanged");
+    // The same requests as a platform admin do reach A's data: the matrix tries real routes, not dead ones.
+    const seen = await fetch(`${api.url}/api/v1/agents/box-a/unsynced`, { headers: { Authorization: 'Bearer admin' } });
+    assert.equal(seen.status, 200);
+    assert.match(await seen.text(), /boot-of-a/);
+  });
+});
+
+test("a gym B coach's live stream, opened without a gym, carries B's readings and never A's", async () => {
+  const tokens = new FixedTokens({ coach: principal([{ gym: GYM_B, role: 'coach' }]) });
+  await withApi({ verifier: tokens }, async (api) => {
+    const controller = new AbortController();
+    const response = await fetch(`${api.url}/api/v1/live`, { headers: { Authorization: 'Bearer coach' }, signal: controller.signal });
+    assert.equal(response.status, 200);
+    const reader = response.body!.getReader();
+    let text = '';
+    const decoder = new TextDecoder();
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })().catch(() => {});
+    const reading = (gym: string, agent: string, sensor: string) => ({ gym, agent, series: [{ sensor, metric: 'heart_rate' as const, ts: [NOW], values: [130] }] });
+    await until(
+      "B's reading on the stream",
+      () => {
+        api.live.publish(reading(GYM_A, 'box-a', 'sensor-of-a'));
+        api.live.publish(reading(GYM_B, 'box-b', 'sensor-of-b'));
+        return text.includes('sensor-of-b');
+      },
+      5_000,
+    );
+    controller.abort();
+    await pump;
+    for (const marker of A_MARKERS) assert.ok(!text.includes(marker), marker);
+  });
+});

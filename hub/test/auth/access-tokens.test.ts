@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT, exportSPKI } from 'jose';
+import { AccessTokenVerifier, TokenRefused, hubApiAudience, hubTokenIssuer, type TokenRefusedReason } from '../../src/auth/access-tokens.ts';
+import { ALL_GYMS } from '../../src/identity/identity-store.ts';
+import { base64url, makeKey, makeStore, mint, type TestKey } from './fixtures.ts';
+
+const BASE = 'https://hub.example.com';
+const ISS = hubTokenIssuer(BASE);
+const AUD = hubApiAudience(BASE);
+
+async function refusedWith(promise: Promise<unknown>, reason: TokenRefusedReason): Promise<void> {
+  const err = await promise.then(
+    () => assert.fail(`expected the token to be refused (${reason})`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof TokenRefused, `expected TokenRefused, got ${String(err)}`);
+  assert.equal(err.reason, reason, err.message);
+}
+
+describe("the hub's own access tokens", () => {
+  let fixture: Awaited<ReturnType<typeof makeStore>>;
+  let key: TestKey;
+  let jwksLoads = 0;
+  let published: TestKey[] = [];
+  let now = Date.now();
+  let verifier: AccessTokenVerifier;
+  let userId: string;
+
+  const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISS, aud: AUD, sub: userId, client_id: 'mobile', scope: 'agents:read readings:read', jti: 'at-1', ...extra });
+
+  before(async () => {
+    fixture = await makeStore();
+    key = await makeKey('k1');
+    published = [key];
+    verifier = new AccessTokenVerifier({
+      identityIssuer: BASE,
+      localJwks: async () => {
+        jwksLoads++;
+        return { keys: published.map((k) => k.publicJwk) };
+      },
+      trustedIssuers: [],
+      store: fixture.store,
+      serviceRoles: (clientId) => (clientId === 'reports' ? [{ gym: 'gym-a', role: 'coach' }] : []),
+      now: () => now,
+    });
+    const user = await fixture.sqlite.createUser({ email: 'ann@example.com', displayName: 'Ann' });
+    userId = user.id;
+    await fixture.sqlite.addMembership({ userId, gym: 'gym-a', role: 'coach' });
+    await fixture.sqlite.addMembership({ userId, gym: 'gym-b', role: 'athlete' });
+  });
+  after(() => fixture.cleanup());
+
+  test('a valid token gives a user principal with the store memberships, the scopes, the client and the token id', async () => {
+    const principal = await verifier.verify(await mint({ key, claims: claims() }));
+    assert.deepEqual(
+      { ...principal, scopes: [...principal.scopes] },
+      {
+        kind: 'user',
+        subject: userId,
+        issuer: ISS,
+        clientId: 'mobile',
+        scopes: ['agents:read', 'readings:read'],
+        roles: [
+          { gym: 'gym-a', role: 'coach' },
+          { gym: 'gym-b', role: 'athlete' },
+        ],
+        tokenId: 'at-1',
+      },
+    );
+  });
+
+  test('a client-credentials token (sub is the client id) gives a service principal with the roles configured for that client', async () => {
+    const principal = await verifier.verify(await mint({ key, claims: claims({ sub: 'reports', client_id: 'reports', scope: 'readings:read' }) }));
+    assert.equal(principal.kind, 'service');
+    assert.equal(principal.subject, 'reports');
+    assert.deepEqual(principal.roles, [{ gym: 'gym-a', role: 'coach' }]);
+    assert.deepEqual([...principal.scopes], ['readings:read']);
+  });
+
+  test('a token expired less than the clock tolerance ago is still accepted', async () => {
+    const exp = Math.floor(now / 1000) - 10;
+    const principal = await verifier.verify(await mint({ key, claims: claims({ exp }) }));
+    assert.equal(principal.subject, userId);
+  });
+
+  describe('attacks and mistakes are refused, each with its reason', () => {
+    test('alg none', async () => {
+      const unsigned = `${base64url({ alg: 'none', kid: key.kid, typ: 'at+jwt' })}.${base64url({ ...claims(), exp: Math.floor(now / 1000) + 300 })}.`;
+      await refusedWith(verifier.verify(unsigned), 'alg_not_allowed');
+    });
+
+    test('HS256 signed with the public key as the HMAC secret', async () => {
+      const publicPem = await exportSPKI(key.publicKey);
+      for (const secret of [new TextEncoder().encode(publicPem), new TextEncoder().encode(JSON.stringify(key.publicJwk))]) {
+        const forged = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'at+jwt' }).setExpirationTime('5m').sign(secret);
+        await refusedWith(verifier.verify(forged), 'alg_not_allowed');
+      }
+    });
+
+    test('an expired token', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ exp: Math.floor(now / 1000) - 120 }) })), 'expired');
+    });
+
+    test('a not-before in the future', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ nbf: Math.floor(now / 1000) + 120 }) })), 'not_yet_valid');
+    });
+
+    test('a hub-signed token with another issuer', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ iss: 'https://evil.example.com/oidc' }) })), 'wrong_issuer');
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ iss: undefined }) })), 'wrong_issuer');
+    });
+
+    test('the wrong audience', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ aud: 'https://other.example.com/api' }) })), 'wrong_audience');
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ aud: undefined }) })), 'wrong_audience');
+    });
+
+    test('an unknown kid, and made-up kids reload the key set at most once per throttle interval', async () => {
+      const stranger = await makeKey('not-ours');
+      const loadsBefore = jwksLoads;
+      for (let i = 0; i < 5; i++) await refusedWith(verifier.verify(await mint({ key: stranger, claims: claims() })), 'unknown_kid');
+      assert.ok(jwksLoads - loadsBefore <= 1, `the key set was loaded ${jwksLoads - loadsBefore} times`);
+    });
+
+    test('a token with no kid', async () => {
+      await refusedWith(verifier.verify(await mint({ key: { ...key, kid: undefined as unknown as string }, claims: claims() })), 'unknown_kid');
+    });
+
+    test('a tampered payload', async () => {
+      const [header, , signature] = (await mint({ key, claims: claims() })).split('.');
+      const tampered = `${header}.${base64url({ ...claims({ sub: 'someone-else' }), exp: Math.floor(now / 1000) + 300 })}.${signature}`;
+      await refusedWith(verifier.verify(tampered), 'bad_signature');
+    });
+
+    test('a token from an issuer that is not configured', async () => {
+      const stranger = await makeKey('theirs');
+      await refusedWith(verifier.verify(await mint({ key: stranger, claims: claims({ iss: 'https://idp.elsewhere.com' }) })), 'untrusted_issuer');
+    });
+
+    test('a hub token without typ at+jwt, or with another typ (an ID token)', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims(), header: {} })), 'wrong_type');
+      await refusedWith(verifier.verify(await mint({ key, claims: claims(), header: { typ: 'JWT' } })), 'wrong_type');
+    });
+
+    test('garbage, a JWE-shaped string, an oversized token, and a token without sub or exp', async () => {
+      await refusedWith(verifier.verify('not a token'), 'malformed');
+      await refusedWith(verifier.verify('a.b.c.d.e'), 'malformed');
+      await refusedWith(verifier.verify('x'.repeat(20_000)), 'malformed');
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ sub: undefined }) })), 'malformed');
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ exp: undefined }) })), 'malformed');
+    });
+
+    test('a user that does not exist, and a disabled user', async () => {
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ sub: '00000000-0000-4000-8000-000000000000' }) })), 'unknown_subject');
+      const bob = await fixture.sqlite.createUser({ email: 'bob@example.com', displayName: 'Bob' });
+      await fixture.sqlite.setUserDisabled(bob.id, true);
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ sub: bob.id }) })), 'subject_disabled');
+    });
+  });
+
+  test('a token signed by a newly added key is accepted once the throttle interval has passed', async () => {
+    now += 10_000;
+    const next = await makeKey('k2', 'ES256');
+    published = [key, next];
+    const principal = await verifier.verify(await mint({ key: next, claims: claims() }));
+    assert.equal(principal.subject, userId);
+  });
+
+  test('a removed membership is still seen within the cache TTL and gone after it', async () => {
+    const token = await mint({ key, claims: claims() });
+    now += 60_000;
+    assert.equal((await verifier.verify(token)).roles.length, 2);
+    await fixture.sqlite.removeMembership({ userId, gym: 'gym-b', role: 'athlete' });
+    now += 9_000;
+    assert.equal((await verifier.verify(token)).roles.length, 2, 'cached for the TTL');
+    now += 1_001;
+    assert.deepEqual((await verifier.verify(token)).roles, [{ gym: 'gym-a', role: 'coach' }]);
+  });
+
+  test('a token verified before is still refused once it has expired beyond the tolerance', async () => {
+    // Within the 60 s a verified token is remembered, so the second and third calls skip the signature.
+    const token = await mint({ key, claims: claims({ exp: Math.floor(now / 1000) + 10 }) });
+    assert.equal((await verifier.verify(token)).subject, userId);
+    now += 10_000 + 29_000;
+    assert.equal((await verifier.verify(token)).subject, userId, 'within the tolerance');
+    now += 2_000;
+    await refusedWith(verifier.verify(token), 'expired');
+  });
+
+  test('a platform admin membership comes through as ALL_GYMS', async () => {
+    const root = await fixture.sqlite.createUser({ email: 'root@example.com', displayName: 'Root' });
+    await fixture.sqlite.addMembership({ userId: root.id, gym: ALL_GYMS, role: 'platform_admin' });
+    const principal = await verifier.verify(await mint({ key, claims: claims({ sub: root.id }) }));
+    assert.deepEqual(principal.roles, [{ gym: ALL_GYMS, role: 'platform_admin' }]);
+  });
+});
