@@ -66,6 +66,17 @@ export function publicJwk(jwk: JWK): JWK {
   return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use }).filter(([, value]) => value !== undefined)) as JWK;
 }
 
+/**
+ * The public JWKS of every key in the store still within its retention: what any replica publishes, so services
+ * that fetch it from a replica that has not restarted since a rotation still find the new key. The hub's own
+ * verifier loads its keys with it too (`localJwks`).
+ */
+export async function publishedJwks(store: Pick<IdentityStore, 'listSigningKeys'>, options: { retentionMs: number; now?: number }): Promise<{ keys: JWK[] }> {
+  const oldestKept = (options.now ?? Date.now()) - options.retentionMs - KEY_RETENTION_MARGIN_MS;
+  const keys = (await store.listSigningKeys()).filter((key) => key.retiredAt === undefined || key.retiredAt >= oldestKept);
+  return { keys: keys.map((key) => publicJwk({ ...(key.privateJwk as JWK), kid: key.kid, alg: key.alg })) };
+}
+
 /** oidc-provider's cookie signing keys, one shared secret made by the first replica. */
 export async function loadCookieKeys(store: Pick<IdentityStore, 'getOrCreateSecret'>): Promise<string[]> {
   return [await store.getOrCreateSecret(COOKIE_SECRET_NAME, () => randomBytes(32).toString('base64url'))];

@@ -8,14 +8,19 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { IdentityStore } from '../identity/identity-store.ts';
 import type { IdentitySection } from './config.ts';
-import { createInteractionApp, type InteractionOptions } from './interactions.ts';
+import { createInteractionApp, type InteractionOptions, type SecondFactorStep } from './interactions.ts';
+import { totpSecondFactor } from './second-factor-step.ts';
+import { publishedJwks } from './keys.ts';
 import { createOidcProvider, type OidcProvider } from './provider.ts';
 import type { Logger } from 'pino';
+import { errorMessage } from '@pulsebridge/runtime';
 
 export const OIDC_PATH = '/oidc';
 export const INTERACTION_PATH = '/interaction';
 
-export interface MountIdentityOptions extends Pick<InteractionOptions, 'secondFactor' | 'federation' | 'routes'> {
+export interface MountIdentityOptions extends Pick<InteractionOptions, 'federation' | 'routes'> {
+  /** The step after the password; default: the TOTP challenge for users with a confirmed factor; null: none. */
+  secondFactor?: SecondFactorStep | null;
   config: IdentitySection;
   store: IdentityStore;
   log: Logger;
@@ -34,13 +39,33 @@ function under(path: string, prefix: string): boolean {
 
 export async function mountIdentity(options: MountIdentityOptions): Promise<IdentityMount> {
   const oidc = await createOidcProvider(options);
+  const now = options.now ?? Date.now;
   const providerCallback = oidc.provider.callback();
-  const interactions = createInteractionApp({ ...options, provider: oidc.provider, isFirstParty: (clientId) => oidc.client(clientId)?.firstParty === true }).callback();
+  const secondFactor = options.secondFactor === null ? undefined : (options.secondFactor ?? totpSecondFactor(options.store));
+  const interactions = createInteractionApp({
+    ...options,
+    secondFactor,
+    provider: oidc.provider,
+    isFirstParty: (clientId) => oidc.client(clientId)?.firstParty === true,
+  }).callback();
   return {
     ...oidc,
     handler(fallback) {
       return (req: IncomingMessage, res: ServerResponse) => {
         const url = req.url ?? '/';
+        if (req.method === 'GET' && (url === `${OIDC_PATH}/jwks` || url.startsWith(`${OIDC_PATH}/jwks?`))) {
+          // From the store rather than oidc-provider's key set of this replica's start: see publishedJwks.
+          publishedJwks(options.store, { retentionMs: oidc.keyRetentionMs, now: now() }).then(
+            (jwks) => {
+              res.writeHead(200, { 'content-type': 'application/jwk-set+json; charset=utf-8', 'cache-control': 'max-age=60' }).end(JSON.stringify(jwks));
+            },
+            (err: unknown) => {
+              options.log.error({ err: errorMessage(err) }, 'could not read the signing keys for the JWKS');
+              res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
+            },
+          );
+          return;
+        }
         if (under(url, OIDC_PATH)) {
           // As Express mounts it: oidc-provider finds its mount path from originalUrl minus url.
           (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;

@@ -34,6 +34,8 @@ export interface OidcProvider {
   resource: string;
   /** The kid this instance signs with. */
   signingKid: string;
+  /** How long a retired key stays published: the longest lifetime of a token signed with it. */
+  keyRetentionMs: number;
   /** The configured client with this id. */
   client(clientId: string): IdentityClient | undefined;
 }
@@ -201,5 +203,5 @@ export async function createOidcProvider(options: CreateOidcProviderOptions): Pr
       .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not audit a revoked grant'));
   });
 
-  return { provider, issuer, resource, signingKid: signing.signingKid, client: (clientId) => clients.get(clientId) };
+  return { provider, issuer, resource, signingKid: signing.signingKid, keyRetentionMs: longestSignedTokenMs, client: (clientId) => clients.get(clientId) };
 }

@@ -103,6 +103,10 @@ test('signing key rotation: after a restart new tokens carry the new kid, and a 
   const oldKid = decodeProtectedHeader(String(old.body.access_token)).kid;
   assert.equal(oldKid, harness.identity.signingKid);
   const rotated = await rotateSigningKey(harness.store);
+  assert.ok(
+    (await jwks()).keys.some((key) => key.kid === rotated.kid),
+    'the JWKS is read from the store: replicas not restarted yet publish the new key already',
+  );
   await harness.restart();
   assert.equal(harness.identity.signingKid, rotated.kid);
   const fresh = await token(harness.base, { grant_type: 'client_credentials', scope: 'readings:read' }, { id: SERVICE, secret: SERVICE_SECRET });
