@@ -4,6 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SecretRef } from '@pulsebridge/runtime';
+import { TrustedIssuers, trustedIssuersConfigProblems } from '../auth/config.ts';
 import { API_SCOPES } from '../auth/principal.ts';
 import { ROLES } from '../identity/identity-store.ts';
 
@@ -108,6 +109,7 @@ export const IdentitySection = Type.Object(
     proxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-Proto/-Host from a reverse proxy in front of the hub' }),
     ttl: IdentityTtl,
     clients: Type.Array(IdentityClient, { default: DEFAULT_CLIENTS }),
+    trustedIssuers: TrustedIssuers,
   },
   { additionalProperties: false, default: {} },
 );
@@ -166,6 +168,7 @@ export function identityConfigProblems(section: IdentitySection, path: string): 
     if (issuer.search !== '' || issuer.hash !== '') problems.push(`${path}/issuer: must not have a query or a fragment`);
     if (issuer.username !== '' || issuer.password !== '') problems.push(`${path}/issuer: must not carry credentials`);
   }
+  problems.push(...trustedIssuersConfigProblems(section.trustedIssuers, `${path}/trustedIssuers`, issuer === undefined ? undefined : oidcIssuer(section)));
   const seen = new Set<string>();
   section.clients.forEach((client, index) => {
     const at = `${path}/clients/${index}`;
@@ -203,4 +206,10 @@ export function identityConfigProblems(section: IdentitySection, path: string): 
     }
   });
   return problems;
+}
+
+/** For the token verifier (`serviceRoles`): the gym roles of a service client's client-credentials tokens. */
+export function serviceRoles(section: IdentitySection): (clientId: string) => readonly { gym: string; role: (typeof ROLES)[number] }[] {
+  const byClient = new Map(section.clients.filter((client) => client.kind === 'service').map((client) => [client.clientId, client.roles]));
+  return (clientId) => byClient.get(clientId) ?? [];
 }
