@@ -1,0 +1,85 @@
+/**
+ * The identity part of the hub's HTTP server: /oidc/* goes to the OpenID Connect provider, /interaction/* to the
+ * sign-in pages, everything else to the API. The hub keeps its one node:http server:
+ *
+ *   const identity = await mountIdentity({ config: config.identity, store, log });
+ *   const http = createServer(identity.handler(api.callback()));
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IdentityStore } from '../identity/identity-store.ts';
+import type { IdentitySection } from './config.ts';
+import { createInteractionApp, type InteractionOptions, type SecondFactorStep } from './interactions.ts';
+import { totpSecondFactor } from './second-factor-step.ts';
+import { publishedJwks } from './keys.ts';
+import { createOidcProvider, type OidcProvider } from './provider.ts';
+import type { Logger } from 'pino';
+import { errorMessage } from '@pulsebridge/runtime';
+
+export const OIDC_PATH = '/oidc';
+export const INTERACTION_PATH = '/interaction';
+
+export interface MountIdentityOptions extends Pick<InteractionOptions, 'federation' | 'routes'> {
+  /** The step after the password; default: the TOTP challenge for users with a confirmed factor; null: none. */
+  secondFactor?: SecondFactorStep | null;
+  config: IdentitySection;
+  store: IdentityStore;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+}
+
+export interface IdentityMount extends OidcProvider {
+  /** Serves /oidc and /interaction; passes every other request to `fallback`. */
+  handler(fallback: RequestListener): RequestListener;
+}
+
+function under(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`);
+}
+
+export async function mountIdentity(options: MountIdentityOptions): Promise<IdentityMount> {
+  const oidc = await createOidcProvider(options);
+  const now = options.now ?? Date.now;
+  const providerCallback = oidc.provider.callback();
+  const secondFactor = options.secondFactor === null ? undefined : (options.secondFactor ?? totpSecondFactor(options.store));
+  const interactions = createInteractionApp({
+    ...options,
+    secondFactor,
+    provider: oidc.provider,
+    isFirstParty: (clientId) => oidc.client(clientId)?.firstParty === true,
+  }).callback();
+  return {
+    ...oidc,
+    handler(fallback) {
+      return (req: IncomingMessage, res: ServerResponse) => {
+        const url = req.url ?? '/';
+        if (req.method === 'GET' && (url === `${OIDC_PATH}/jwks` || url.startsWith(`${OIDC_PATH}/jwks?`))) {
+          // From the store rather than oidc-provider's key set of this replica's start: see publishedJwks.
+          publishedJwks(options.store, { retentionMs: oidc.keyRetentionMs, now: now() }).then(
+            (jwks) => {
+              res.writeHead(200, { 'content-type': 'application/jwk-set+json; charset=utf-8', 'cache-control': 'max-age=60' }).end(JSON.stringify(jwks));
+            },
+            (err: unknown) => {
+              options.log.error({ err: errorMessage(err) }, 'could not read the signing keys for the JWKS');
+              res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
+            },
+          );
+          return;
+        }
+        if (under(url, OIDC_PATH)) {
+          // As Express mounts it: oidc-provider finds its mount path from originalUrl minus url.
+          (req as IncomingMessage & { originalUrl?: string }).originalUrl = url;
+          req.url = url.slice(OIDC_PATH.length) || '/';
+          if (req.url.startsWith('?')) req.url = `/${req.url}`;
+          void providerCallback(req, res);
+          return;
+        }
+        if (under(url, INTERACTION_PATH)) {
+          void interactions(req, res);
+          return;
+        }
+        fallback(req, res);
+      };
+    },
+  };
+}
