@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { TEST_SERVICE_SECRET, clientsWithTestService, serviceToken } from '../hub/test/service-token.ts';
 import { stringify as toYaml } from 'yaml';
 import pino from 'pino';
 import { settlesWithin, until } from '@pulsebridge/runtime';
@@ -146,7 +147,8 @@ export class Proc {
 
 export interface HubOptions {
   dir: string;
-  adminToken?: string;
+  /** The secret of the test's platform-admin service client (client credentials). */
+  serviceSecret?: string;
   /** Merged into the generated config file. */
   config?: Record<string, unknown>;
 }
@@ -154,7 +156,7 @@ export interface HubOptions {
 export class HubRunner {
   readonly dir: string;
   readonly configFile: string;
-  readonly adminToken: string;
+  readonly serviceSecret: string;
   httpPort = 0;
   mqttPort = 0;
   proc: Proc | undefined;
@@ -164,7 +166,7 @@ export class HubRunner {
     this.dir = options.dir;
     mkdirSync(this.dir, { recursive: true });
     this.configFile = join(this.dir, 'hub.yaml');
-    this.adminToken = options.adminToken ?? 'system-test-token';
+    this.serviceSecret = options.serviceSecret ?? TEST_SERVICE_SECRET;
   }
 
   get httpUrl(): string {
@@ -182,7 +184,7 @@ export class HubRunner {
       hub: { dataDir: join(this.dir, 'data') },
       http: { host: '127.0.0.1', port: this.httpPort },
       mqtt: { host: '127.0.0.1', port: this.mqttPort },
-      api: { adminToken: this.adminToken },
+      identity: { clients: clientsWithTestService(this.serviceSecret) },
       log: { level: 'info', pretty: false },
       ...this.options.config,
     };
@@ -211,8 +213,16 @@ export class HubRunner {
     return this.proc?.log() ?? '';
   }
 
+  private issued: { token: string; until: number } | undefined;
+
+  /** A platform admin's access token from the running hub (client credentials of the test service), reused for 5 min. */
+  async token(): Promise<string> {
+    if (this.issued === undefined || this.issued.until < Date.now()) this.issued = { token: await serviceToken(this.httpUrl, this.serviceSecret), until: Date.now() + 300_000 };
+    return this.issued.token;
+  }
+
   async api<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.httpUrl}${path}`, { headers: { authorization: `Bearer ${this.adminToken}` } });
+    const res = await fetch(`${this.httpUrl}${path}`, { headers: { authorization: `Bearer ${await this.token()}` } });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
   }

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
+import { IdentitySection, identityConfigProblems, identitySecretRefs } from './oidc/config.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 import { ServerTls, serverTlsProblems } from './tls/config.ts';
@@ -49,8 +50,7 @@ export const HubConfig = Type.Object(
     http: HttpSection,
     mqtt: MqttSection,
     topicRoot: TopicRoot,
-    api: Type.Object({ adminToken: SecretRef }, { additionalProperties: false }),
-    identity: Type.Object({ store: IdentityStoreConfig }, { additionalProperties: false, default: {} }),
+    identity: Type.Object({ ...IdentitySection.properties, store: IdentityStoreConfig }, { additionalProperties: false, default: {} }),
     series: SeriesConfig,
     ingest: IngestConfig,
     rateLimits: RateLimitsConfig,
@@ -122,7 +122,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
       problems.push(`${path}: ${err instanceof ConfigError ? err.problems.join('; ') : errorMessage(err)}`);
     }
   };
-  trySecret('/api/adminToken', config.api.adminToken);
+  for (const { path, ref } of identitySecretRefs(config.identity, '/identity')) trySecret(path, ref);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
@@ -133,6 +133,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...seriesConfigProblems(config.series, '/series'),
     ...ingestConfigProblems(config.ingest, '/ingest'),
     ...identityStoreConfigProblems(config.identity.store, '/identity/store'),
+    ...identityConfigProblems(config.identity, '/identity'),
     ...corsConfigProblems(config.http.cors, '/http/cors'),
     ...rateLimitConfigProblems(config.rateLimits, '/rateLimits'),
     ...deepLinksConfigProblems(config.deepLinks, '/deepLinks'),
@@ -149,7 +150,7 @@ export function defaultHubClientId(): string {
 export function redactConfig(config: HubConfig): HubConfig {
   const mask = (ref: SecretRef): SecretRef => (typeof ref === 'string' ? '[redacted]' : ref);
   const copy = structuredClone(config);
-  copy.api.adminToken = mask(copy.api.adminToken);
+  for (const client of copy.identity.clients) if (client.clientSecret !== undefined) client.clientSecret = mask(client.clientSecret);
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);

@@ -8,7 +8,6 @@
  * Stop order: refuse new connections (HTTP, MQTT), drain ingest (it still acks through the transport), close
  * the transport and the HTTP connections, then the stores.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -19,9 +18,15 @@ import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
-import { API_SCOPES, type Principal } from './auth/principal.ts';
-import { TokenRefused } from './auth/refusal.ts';
-import { ALL_GYMS } from './identity/identity-store.ts';
+import { httpHardening, inlineStyleHashes } from './api/hardening.ts';
+import { AccessTokenVerifier } from './auth/access-tokens.ts';
+import { SignInThrottle } from './auth/rate-limits.ts';
+import type { IdentityStore } from './identity/identity-store.ts';
+import { createIdentityStore } from './identity/index.ts';
+import { serviceRoles } from './oidc/config.ts';
+import { signInPage } from './oidc/interactions.ts';
+import { publishedJwks } from './oidc/keys.ts';
+import { mountIdentity } from './oidc/mount.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { HubTransport } from './broker/transport.ts';
@@ -39,6 +44,8 @@ import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
 export { loadHubConfig, type HubConfig } from './config.ts';
 
 export const STATE_DATABASE_FILE = 'hub.db';
+/** Expired sessions, codes and tokens are never found anyway; pruning only keeps the store small. */
+const PRUNE_INTERVAL_MS = 10 * 60_000;
 
 /** Opens (creating if needed) the hub's state database: agents, dedupe ranges. */
 export function openStateDatabase(dataDir: string): Database.Database {
@@ -79,29 +86,6 @@ function hubVersion(): string {
   }
 }
 
-/** Until the hub issues access tokens: the configured admin token stands for a platform admin. */
-class AdminTokenVerifier {
-  private readonly principal: Principal = {
-    kind: 'service',
-    subject: 'admin-token',
-    issuer: 'pulsebridge-hub',
-    clientId: undefined,
-    scopes: new Set(Object.keys(API_SCOPES)),
-    roles: [{ gym: ALL_GYMS, role: 'platform_admin' }],
-    tokenId: undefined,
-  };
-  private readonly expected: Buffer;
-
-  constructor(token: string) {
-    this.expected = createHash('sha256').update(token).digest();
-  }
-
-  async verify(token: string): Promise<Principal> {
-    if (!timingSafeEqual(createHash('sha256').update(token).digest(), this.expected)) throw new TokenRefused('bad_signature', 'not the admin token');
-    return this.principal;
-  }
-}
-
 export class Hub {
   readonly config: HubConfig;
   readonly metrics: Registry;
@@ -110,6 +94,9 @@ export class Hub {
   private db: Database.Database | undefined;
   private registry: SqliteAgentRegistry | undefined;
   private store: SeriesStore | undefined;
+  private identity: IdentityStore | undefined;
+  private throttle: SignInThrottle | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
   private ingest: Ingest | undefined;
   private http: Server | HttpsServer | undefined;
@@ -152,7 +139,6 @@ export class Hub {
     const config = this.config;
     const log = this.log;
     try {
-      const adminToken = resolveSecret(config.api.adminToken, this.env);
       const tls = await loadHubTls(config, log);
       this.serverTls = tls;
       const dataDir = config.hub.dataDir;
@@ -161,6 +147,15 @@ export class Hub {
       const registry = new SqliteAgentRegistry({ db, log });
       this.registry = registry;
       await registry.start();
+
+      const identity = createIdentityStore(config.identity.store, { dataDir, env: this.env });
+      this.identity = identity;
+      await identity.start();
+      this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env);
+      this.pruneTimer = setInterval(() => {
+        identity.pruneExpiredOidc().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not prune expired sessions and tokens'));
+      }, PRUNE_INTERVAL_MS);
+      this.pruneTimer.unref();
 
       const store = createSeriesStore(config.series, { log, dataDir, env: this.env });
       this.store = store;
@@ -194,12 +189,32 @@ export class Hub {
       await transport.start();
 
       this.shutdown = new AbortController();
+      const cors = config.http.cors;
+      const oidc = await mountIdentity({
+        config: config.identity,
+        store: identity,
+        log,
+        env: this.env,
+        throttle: this.throttle,
+        // The pages share one inline stylesheet; its hash is all the CSP lets in.
+        hardening: httpHardening({ cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
+      });
+      const verifier = new AccessTokenVerifier({
+        identityIssuer: config.identity.issuer,
+        localJwks: () => publishedJwks(identity, { retentionMs: oidc.keyRetentionMs }),
+        trustedIssuers: config.identity.trustedIssuers,
+        store: identity,
+        serviceRoles: serviceRoles(config.identity),
+      });
       const api = createApi({
         registry,
         store,
         live,
         metrics: this.metrics,
-        verifier: new AdminTokenVerifier(adminToken),
+        verifier,
+        identity,
+        cors,
+        deepLinks: config.deepLinks,
         log,
         ready: () => this.ready(),
         unsynced,
@@ -208,7 +223,8 @@ export class Hub {
         shutdown: this.shutdown.signal,
         version: hubVersion(),
       });
-      const http = tls.http ? createHttpsServer(tls.http, api.callback()) : createServer(api.callback());
+      const listener = oidc.handler(api.callback());
+      const http = tls.http ? createHttpsServer(tls.http, listener) : createServer(listener);
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
         if (transport.handleUpgrade(request, socket, head)) return;
@@ -262,6 +278,9 @@ export class Hub {
     await httpClosed;
     // 4. Stores last: nothing writes to them any more.
     if (this.store) await step('series store', () => this.store?.stop());
+    clearInterval(this.pruneTimer);
+    if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
+    if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');

@@ -20,8 +20,8 @@ function file(name: string, text: string): string {
 }
 
 describe('hub configuration', () => {
-  test('defaults: only the admin token is required', () => {
-    const config = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } });
+  test('defaults: nothing is required', () => {
+    const config = loadHubConfig({ env: {} });
     assert.equal(config.hub.dataDir, 'data/hub');
     assert.deepEqual(config.http, { host: '0.0.0.0', port: 8080, cors: { origins: [] } });
     assert.equal(config.rateLimits.store, 'memory');
@@ -36,25 +36,41 @@ describe('hub configuration', () => {
     assert.equal(config.mqtt.external.protocolVersion, 5);
     assert.equal(config.topicRoot, 'pb');
     assert.equal(config.log.level, 'info');
-    assert.equal(config.api.adminToken, 'admin-secret');
+    assert.equal(config.identity.store.kind, 'sqlite');
+    assert.equal(config.identity.issuer, 'http://localhost:8080');
+    assert.deepEqual(
+      config.identity.clients.map((c) => c.clientId),
+      ['pulsebridge-mobile', 'pulsebridge-board'],
+    );
     assert.equal(typeof config.ingest.maxBatchBytes, 'number', 'the ingest section takes its own defaults');
     assert.ok(config.series, 'the series section takes its own defaults');
   });
 
-  test('without an admin token the hub does not start', () => {
-    const problems = configProblems(() => loadHubConfig({ env: {} }));
-    assert.ok(
-      problems.some((p) => p.startsWith('/api')),
-      problems.join('\n'),
+  test('identity: a service client without a secret, a bad issuer and an unreadable store URL are refused at load', () => {
+    const problems = configProblems(() =>
+      loadHubConfig({
+        env: {
+          PB_HUB_IDENTITY__ISSUER: 'https://hub.example/?x=1',
+          PB_HUB_IDENTITY__CLIENTS: JSON.stringify([{ clientId: 'ops', name: 'Ops', kind: 'service' }]),
+          PB_HUB_IDENTITY__STORE__KIND: 'postgres',
+          PB_HUB_IDENTITY__STORE__POSTGRES__URL: '{"env":"PG_URL_NOT_SET_ANYWHERE"}',
+        },
+      }),
     );
+    for (const where of ['/identity/store/postgres/url: ', '/identity/issuer: must not have a query', '/identity/clients/0']) {
+      assert.ok(
+        problems.some((p) => p.startsWith(where)),
+        `${where} missing from:\n${problems.join('\n')}`,
+      );
+    }
   });
 
   test('failed MQTT login throttling has defaults, takes overrides and refuses a zero limit', () => {
-    const defaults = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' } }).mqtt.loginThrottle;
+    const defaults = loadHubConfig({ env: {} }).mqtt.loginThrottle;
     assert.deepEqual(defaults, { maxFailuresPerAddress: 20, maxFailuresPerAgent: 5, windowMs: 60_000, blockMs: 60_000, maxTrackedKeys: 10_000 });
-    const off = loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret', PB_HUB_MQTT__LOGIN_THROTTLE__BLOCK_MS: '0' } }).mqtt.loginThrottle;
+    const off = loadHubConfig({ env: { PB_HUB_MQTT__LOGIN_THROTTLE__BLOCK_MS: '0' } }).mqtt.loginThrottle;
     assert.equal(off.blockMs, 0);
-    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 'admin-secret', PB_HUB_MQTT__LOGIN_THROTTLE__MAX_FAILURES_PER_AGENT: '0' } }));
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_MQTT__LOGIN_THROTTLE__MAX_FAILURES_PER_AGENT: '0' } }));
     assert.ok(
       problems.some((p) => p.startsWith('/mqtt/loginThrottle/maxFailuresPerAgent')),
       problems.join('\n'),
@@ -62,14 +78,10 @@ describe('hub configuration', () => {
   });
 
   test('environment overrides the file; nested names use __ and camelCase', () => {
-    const path = file(
-      'env.yaml',
-      ['http:', '  port: 8081', 'mqtt:', '  mode: embedded', '  external:', '    shareGroup: from-file', 'api:', '  adminToken: {env: ADMIN_TOKEN}'].join('\n'),
-    );
+    const path = file('env.yaml', ['http:', '  port: 8081', 'mqtt:', '  mode: embedded', '  external:', '    shareGroup: from-file'].join('\n'));
     const config = loadHubConfig({
       file: path,
       env: {
-        ADMIN_TOKEN: 't',
         PB_HUB_HTTP__PORT: '9090',
         PB_HUB_MQTT__MODE: 'external',
         PB_HUB_MQTT__EXTERNAL__SHARE_GROUP: 'replicas',
@@ -89,7 +101,6 @@ describe('hub configuration', () => {
     assert.equal(config.mqtt.maxPacketBytes, 65_536);
     assert.equal(config.log.level, 'debug');
     assert.equal(config.hub.dataDir, '/var/lib/pulsebridge');
-    assert.deepEqual(config.api.adminToken, { env: 'ADMIN_TOKEN' });
   });
 
   test('every problem is reported at once, each with its path', () => {
@@ -110,7 +121,7 @@ describe('hub configuration', () => {
       ].join('\n'),
     );
     const problems = configProblems(() => loadHubConfig({ file: path, env: {} }));
-    for (const where of ['/http/port', '/http/hots', '/mqtt/mode', '/mqtt/maxPacketBytes', '/mqtt/websocketPath', '/topicRoot', '/log/level', '/extra', '/api']) {
+    for (const where of ['/http/port', '/http/hots', '/mqtt/mode', '/mqtt/maxPacketBytes', '/mqtt/websocketPath', '/topicRoot', '/log/level', '/extra']) {
       assert.ok(
         problems.some((p) => p.startsWith(where)),
         `${where} missing from:\n${problems.join('\n')}`,
@@ -122,8 +133,9 @@ describe('hub configuration', () => {
     const path = file(
       'secrets.yaml',
       [
-        'api:',
-        '  adminToken: {env: NOT_SET_ANYWHERE}',
+        'identity:',
+        '  clients:',
+        '    - { clientId: ops, name: Ops, kind: service, clientSecret: {env: NOT_SET_ANYWHERE} }',
         'mqtt:',
         '  mode: external',
         '  external:',
@@ -134,20 +146,20 @@ describe('hub configuration', () => {
     );
     const problems = configProblems(() => loadHubConfig({ file: path, env: {} }));
     assert.equal(problems.length, 4, problems.join('\n'));
-    assert.match(problems[0]!, /^\/api\/adminToken: .*NOT_SET_ANYWHERE/);
+    assert.match(problems[0]!, /^\/identity\/clients\/0\/clientSecret: .*NOT_SET_ANYWHERE/);
     assert.match(problems[1]!, /^\/mqtt\/external\/password: .*\/nonexistent\/pulsebridge\/secret/);
     assert.match(problems[2]!, /^\/mqtt\/external\/password: set only together with/);
     assert.match(problems[3]!, /^\/mqtt\/external\/reconnectMinMs/);
   });
 
   test('a missing file and a YAML file that is not a mapping are reported', () => {
-    assert.ok(configProblems(() => loadHubConfig({ file: join(dir, 'nope.yaml'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('file not found'));
-    assert.ok(configProblems(() => loadHubConfig({ file: file('list.yaml', '- a\n- b\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } }))[0]!.includes('mapping'));
-    assert.ok(configProblems(() => loadHubConfig({ file: file('broken.yaml', 'http: [\n'), env: { PB_HUB_API__ADMIN_TOKEN: 't' } })).length > 0);
+    assert.ok(configProblems(() => loadHubConfig({ file: join(dir, 'nope.yaml'), env: {} }))[0]!.includes('file not found'));
+    assert.ok(configProblems(() => loadHubConfig({ file: file('list.yaml', '- a\n- b\n'), env: {} }))[0]!.includes('mapping'));
+    assert.ok(configProblems(() => loadHubConfig({ file: file('broken.yaml', 'http: [\n'), env: {} })).length > 0);
   });
 
   test('an embedded broker with neither TCP nor WebSocket is refused', () => {
-    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_MQTT__TCP: 'false', PB_HUB_MQTT__WEBSOCKET: 'false' } }));
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_MQTT__TCP: 'false', PB_HUB_MQTT__WEBSOCKET: 'false' } }));
     assert.deepEqual(problems, ['/mqtt: the embedded broker needs tcp or websocket enabled, or agents cannot connect']);
   });
 
@@ -155,8 +167,6 @@ describe('hub configuration', () => {
     const path = file(
       'components.yaml',
       [
-        'api:',
-        '  adminToken: t',
         'mqtt:',
         '  tcp: false',
         '  tls:',
@@ -187,16 +197,7 @@ describe('hub configuration', () => {
 
   test('an external broker: a CA file needs a TLS URL and must exist, and the embedded TLS section does not apply', () => {
     const yaml = (url: string, caFile: string, tls: boolean): string =>
-      [
-        'api:',
-        '  adminToken: t',
-        'mqtt:',
-        '  mode: external',
-        ...(tls ? ['  tls:', '    certFile: c.pem', '    keyFile: k.pem'] : []),
-        '  external:',
-        `    url: ${url}`,
-        `    caFile: ${caFile}`,
-      ].join('\n');
+      ['mqtt:', '  mode: external', ...(tls ? ['  tls:', '    certFile: c.pem', '    keyFile: k.pem'] : []), '  external:', `    url: ${url}`, `    caFile: ${caFile}`].join('\n');
     assert.deepEqual(
       configProblems(() => loadHubConfig({ file: file('external.yaml', yaml('mqtt://broker.example:1883', '/nonexistent/pulsebridge/ca.pem', true)), env: {} })),
       [
@@ -211,7 +212,7 @@ describe('hub configuration', () => {
   });
 
   test('ingest settings out of range are refused with every problem', () => {
-    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_API__ADMIN_TOKEN: 't', PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
+    const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_INGEST__MAX_WRITE_READINGS: '0', PB_HUB_INGEST__MAX_BATCH_BYTES: '-1' } }));
     assert.ok(
       problems.some((p) => p.startsWith('/ingest/maxWriteReadings')),
       problems.join('\n'),
@@ -224,17 +225,25 @@ describe('hub configuration', () => {
 
   test('printing the configuration masks inline secrets and keeps references', () => {
     const config = loadHubConfig({
-      env: { PB_HUB_API__ADMIN_TOKEN: 'inline-admin-token', PB_HUB_MQTT__EXTERNAL__PASSWORD: '{"env":"X"}', PB_HUB_MQTT__EXTERNAL__USERNAME: 'hub' },
+      env: {
+        PB_HUB_IDENTITY__CLIENTS: JSON.stringify([{ clientId: 'ops', name: 'Ops', kind: 'service', clientSecret: 'inline-client-secret' }]),
+        PB_HUB_MQTT__EXTERNAL__PASSWORD: '{"env":"X"}',
+        PB_HUB_MQTT__EXTERNAL__USERNAME: 'hub',
+        X: 'x',
+      },
     });
     const shown = JSON.stringify(redactConfig(config));
-    assert.ok(!shown.includes('inline-admin-token'));
+    assert.ok(!shown.includes('inline-client-secret'));
     assert.ok(shown.includes('[redacted]'));
     assert.ok(shown.includes('{"env":"X"}'));
-    assert.equal(config.api.adminToken, 'inline-admin-token', 'the original is untouched');
+    assert.equal(config.identity.clients[0]!.clientSecret, 'inline-client-secret', 'the original is untouched');
   });
 
-  test('agent tools load without an admin token and ignore the sections they do not use', () => {
-    const path = file('tool.yaml', ['hub:', '  dataDir: /tmp/x', 'api:', '  adminToken: {env: NOT_SET}', 'series: {anything: 1}'].join('\n'));
+  test('agent tools load without the secrets of other sections and ignore the sections they do not use', () => {
+    const path = file(
+      'tool.yaml',
+      ['hub:', '  dataDir: /tmp/x', 'identity:', '  clients: [{ clientId: x, name: X, kind: service, clientSecret: {env: NOT_SET} }]', 'series: {anything: 1}'].join('\n'),
+    );
     const config = loadAgentToolConfig({ file: path, env: {} });
     assert.equal(config.hub.dataDir, '/tmp/x');
     assert.equal(config.mqtt.mode, 'embedded');
@@ -245,9 +254,8 @@ describe('hub configuration', () => {
 
 test('hub/hub.example.yaml loads, and lists exactly the defaults', () => {
   const example = fileURLToPath(new URL('../hub.example.yaml', import.meta.url));
-  const env = { PB_ADMIN_TOKEN: 'from-env' };
-  const fromExample = loadHubConfig({ file: example, env });
-  const defaults = loadHubConfig({ env: { ...env, PB_HUB_API__ADMIN_TOKEN: '{"env":"PB_ADMIN_TOKEN"}' } });
+  const fromExample = loadHubConfig({ file: example, env: {} });
+  const defaults = loadHubConfig({ env: {} });
   assert.deepEqual(fromExample, defaults);
 });
 
@@ -255,7 +263,6 @@ test('CORS origins, rate limits and deep links are checked with the rest, each p
   const problems = configProblems(() =>
     loadHubConfig({
       env: {
-        PB_HUB_API__ADMIN_TOKEN: 'admin-secret',
         PB_HUB_HTTP__CORS__ORIGINS: '["https://app.example/"]',
         PB_HUB_RATE_LIMITS__STORE: 'postgres',
         PB_HUB_RATE_LIMITS__ACCOUNT__MAX_DELAY_MS: '10',

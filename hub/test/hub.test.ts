@@ -19,15 +19,15 @@ import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runt
 import { main } from '../src/main.ts';
 import { DeployedMosquitto, freePort, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
 import { missingService } from '../../test/services.ts';
+import { clientsWithTestService, serviceToken } from './service-token.ts';
 
 const topics = new Topics('pb');
-const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 const log = pino({ level: 'silent' });
 
 function hubConfig(dataDir: string, env: Record<string, string> = {}): HubConfig {
   return loadHubConfig({
+    overrides: { identity: { clients: clientsWithTestService() } },
     env: {
-      PB_HUB_API__ADMIN_TOKEN: ADMIN_TOKEN,
       PB_HUB_HUB__DATA_DIR: dataDir,
       PB_HUB_HTTP__HOST: '127.0.0.1',
       PB_HUB_HTTP__PORT: '0',
@@ -51,8 +51,15 @@ function batch(agent: string, first: number, ts0: number): ReadingBatch {
   };
 }
 
-async function api(hub: Hub, path: string, token: string | undefined = ADMIN_TOKEN): Promise<{ status: number; body: unknown }> {
+/** A platform admin's token per running hub (client credentials of the test service). */
+const tokens = new WeakMap<Hub, Promise<string>>();
+
+async function api(hub: Hub, path: string, token: string | null | undefined = null): Promise<{ status: number; body: unknown }> {
   const { port } = hub.addresses.http!;
+  if (token === null) {
+    if (!tokens.has(hub)) tokens.set(hub, serviceToken(`http://127.0.0.1:${port}`));
+    token = await tokens.get(hub)!;
+  }
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
   let body: unknown = text;
@@ -358,11 +365,12 @@ describe('Hub', { timeout: 60_000 }, () => {
     }
   });
 
-  test('an admin token that cannot be resolved fails start() with the reason', async () => {
+  test('a client secret that cannot be resolved fails start() with the reason', async () => {
     const config = hubConfig(join(dir, 'token'));
-    config.api.adminToken = { env: 'PB_TEST_TOKEN_THAT_IS_NOT_SET' };
+    config.identity.clients = clientsWithTestService();
+    config.identity.clients.at(-1)!.clientSecret = { env: 'PB_TEST_SECRET_THAT_IS_NOT_SET' };
     const hub = new Hub(config, { log, env: {} });
-    await assert.rejects(hub.start(), /PB_TEST_TOKEN_THAT_IS_NOT_SET/);
+    await assert.rejects(hub.start(), /PB_TEST_SECRET_THAT_IS_NOT_SET/);
   });
 });
 
@@ -460,24 +468,26 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
     writeFileSync(path, 'http:\n  port: -1\nmqtt:\n  mode: nope\n');
     const run = io({});
     assert.equal(await main(['--config', path], run), 2);
-    for (const where of ['/http/port', '/mqtt/mode', '/api']) assert.ok(run.err.includes(where), run.err);
+    for (const where of ['/http/port', '/mqtt/mode']) assert.ok(run.err.includes(where), run.err);
   });
 
   test('a configuration that would fail at start (TLS files missing, TLS without TCP) exits 2 listing every problem', async () => {
     const path = join(dir, 'tls.yaml');
     writeFileSync(path, 'mqtt:\n  tcp: false\n  tls:\n    certFile: /nonexistent/cert.pem\n    keyFile: /nonexistent/key.pem\n');
-    const run = io({ PB_HUB_API__ADMIN_TOKEN: ADMIN_TOKEN, PB_HUB_HUB__DATA_DIR: join(dir, 'tls') });
+    const run = io({ PB_HUB_HUB__DATA_DIR: join(dir, 'tls') });
     assert.equal(await main(['--config', path], run), 2);
     for (const where of ['/mqtt/tls: TLS serves the TCP listener', '/mqtt/tls/certFile: /nonexistent/cert.pem', '/mqtt/tls/keyFile: /nonexistent/key.pem']) {
       assert.ok(run.err.includes(where), run.err);
     }
   });
 
-  test('--print-config masks the admin token', async () => {
-    const run = io({ PB_HUB_API__ADMIN_TOKEN: 'very-secret-admin-token' });
-    assert.equal(await main(['--print-config'], run), 0);
-    assert.ok(!run.out.includes('very-secret-admin-token'));
-    assert.equal((parseYaml(run.out) as HubConfig).api.adminToken, '[redacted]');
+  test('--print-config masks client secrets written inline', async () => {
+    const path = join(dir, 'secret.yaml');
+    writeFileSync(path, `identity:\n  clients:\n    - { clientId: ops, name: Ops, kind: service, clientSecret: very-secret-client-secret }\n`);
+    const run = io({});
+    assert.equal(await main(['--config', path, '--print-config'], run), 0, run.err);
+    assert.ok(!run.out.includes('very-secret-client-secret'));
+    assert.equal((parseYaml(run.out) as HubConfig).identity.clients[0]!.clientSecret, '[redacted]');
   });
 
   test('serve runs until SIGTERM and then exits 0 after a clean stop', async () => {
@@ -488,7 +498,6 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
       cwd: root,
       env: {
         ...process.env,
-        PB_HUB_API__ADMIN_TOKEN: ADMIN_TOKEN,
         PB_HUB_HUB__DATA_DIR: join(dir, 'serve'),
         PB_HUB_HTTP__HOST: '127.0.0.1',
         PB_HUB_HTTP__PORT: String(httpPort),

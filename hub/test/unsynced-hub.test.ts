@@ -13,19 +13,19 @@ import { pino } from 'pino';
 import { Topics, encodeBatch, type AckMessage } from '@pulsebridge/protocol';
 import { until, withTimeout } from '@pulsebridge/runtime';
 import { loadHubConfig } from '../src/config.ts';
+import { clientsWithTestService, serviceToken } from './service-token.ts';
 import { Hub, openStateDatabase } from '../src/hub.ts';
 import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
 
 const topics = new Topics('pb');
-const TOKEN = 'test-admin-token-0123456789abcdef';
 const log = pino({ level: 'silent' });
 const HOURS_3 = 3 * 3_600_000;
 
 function startHub(dataDir: string): Promise<Hub> {
   const hub = new Hub(
     loadHubConfig({
+      overrides: { identity: { clients: clientsWithTestService() } },
       env: {
-        PB_HUB_API__ADMIN_TOKEN: TOKEN,
         PB_HUB_HUB__DATA_DIR: dataDir,
         PB_HUB_HTTP__HOST: '127.0.0.1',
         PB_HUB_HTTP__PORT: '0',
@@ -39,8 +39,11 @@ function startHub(dataDir: string): Promise<Hub> {
   return hub.start().then(() => hub);
 }
 
+const tokens = new WeakMap<Hub, Promise<string>>();
+
 async function call(hub: Hub, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: unknown }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  if (!tokens.has(hub)) tokens.set(hub, serviceToken(`http://127.0.0.1:${hub.addresses.http!.port}`));
+  const headers: Record<string, string> = { authorization: `Bearer ${await tokens.get(hub)!}` };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`http://127.0.0.1:${hub.addresses.http!.port}${path}`, {
     method: init.method ?? 'GET',

@@ -14,6 +14,7 @@ import type { InteractionResults } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import { API_SCOPES } from '../auth/principal.ts';
+import { retryAfterSeconds, type SignInThrottle, type ThrottleKey } from '../auth/rate-limits.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
 import { verifyAndUpgrade } from '../identity/passwords.ts';
 import { SafeHtml, errorBox, field, html, page } from './views.ts';
@@ -40,6 +41,10 @@ export interface InteractionOptions {
   federation?: readonly FederationButton[];
   /** More routes under /interaction (federated sign-in...), added after these. */
   routes?: (router: Router, signIn: SignInCompletion) => void;
+  /** Security headers (CSP, frame-ancestors...) for every page; see api/hardening.ts. */
+  hardening?: Koa.Middleware;
+  /** Slows, then locks, repeated wrong passwords and codes per account and address; none: no limit. */
+  throttle?: SignInThrottle;
   /** Whether the client is one of the company's own apps (no consent page). */
   isFirstParty: (clientId: string) => boolean;
   now?: () => number;
@@ -175,6 +180,24 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     await completeSignIn(ctx, details.params.client_id as string | undefined, userId, [method]);
   };
 
+  /**
+   * Refuses the attempt with 429 when the throttle says to wait; true when it may go on. Checked before the
+   * password or code is verified, so a refused guess costs no argon2 run and learns nothing.
+   */
+  const admitted = async (ctx: Koa.Context, key: ThrottleKey, userId: string | undefined, render: (problem: string) => string): Promise<boolean> => {
+    if (options.throttle === undefined) return true;
+    const decision = await options.throttle.check(key);
+    if (decision.allowed) return true;
+    const seconds = retryAfterSeconds(decision.retryAfterMs);
+    await audit(ctx, 'sign_in.throttled', userId, { reason: decision.reason, retryAfterSeconds: seconds });
+    ctx.status = 429;
+    ctx.set('Retry-After', String(seconds));
+    ctx.set('cache-control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = render(`Too many attempts. Try again in ${seconds} seconds.`);
+    return false;
+  };
+
   const router = new Router({ prefix: '/interaction' });
 
   router.get('/:uid', async (ctx) => {
@@ -219,11 +242,17 @@ export function createInteractionApp(options: InteractionOptions): Koa {
       ctx.set('cache-control', 'no-store');
       ctx.body = signInPage({ uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
     };
+    const key: ThrottleKey = { account: email.toLowerCase(), address: ctx.ip };
+    const page = (problem: string): string => signInPage({ uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
+    if (!(await admitted(ctx, key, undefined, page))) return;
     const user = email === '' ? undefined : await store.findUserByEmail(email);
     // An unknown email costs one password verification too, so timing does not tell which accounts exist.
     const passwordRight = await verifyAndUpgrade(store, user?.id ?? randomUUID(), password);
-    if (user === undefined) return refuse('unknown_account', undefined, WRONG_CREDENTIALS);
-    if (!passwordRight) return refuse('wrong_password', user.id, WRONG_CREDENTIALS);
+    if (user === undefined || !passwordRight) {
+      await options.throttle?.failed(key);
+      return refuse(user === undefined ? 'unknown_account' : 'wrong_password', user?.id, WRONG_CREDENTIALS);
+    }
+    await options.throttle?.succeeded(key);
     if (user.disabled) return refuse('disabled', user.id, 'This account is disabled. Ask your gym to enable it.');
     await afterFirstFactor(ctx, user.id, 'pwd');
   });
@@ -239,11 +268,16 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const form = await readForm(ctx);
     const code = (form.get('code') ?? '').replace(/\s+/g, '');
     const clientId = details.params.client_id as string | undefined;
+    // Its own key: a right password must not reset the count of wrong codes, or each sign-in would buy more guesses.
+    const key: ThrottleKey = { account: `second-factor:${state.accountId}`, address: ctx.ip };
+    if (!(await admitted(ctx, key, state.accountId, (problem) => secondFactorPage({ uid: details.uid, problem })))) return;
     if (code !== '' && (await options.secondFactor.verify(state.accountId, code, now()))) {
+      await options.throttle?.succeeded(key);
       await pending.destroy(details.uid);
       await completeSignIn(ctx, clientId, state.accountId, [state.method, 'otp']);
       return;
     }
+    await options.throttle?.failed(key);
     const attempts = state.attempts + 1;
     await audit(ctx, 'sign_in.failed', state.accountId, { clientId, reason: 'wrong_second_factor', attempts });
     ctx.status = 401;
@@ -286,6 +320,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
 
   const app = new Koa();
   app.proxy = provider.proxy;
+  if (options.hardening !== undefined) app.use(options.hardening);
   app.use(async (ctx, next) => {
     try {
       await next();

@@ -11,6 +11,7 @@ import type { IdentitySection } from './config.ts';
 import { createInteractionApp, type InteractionOptions, type SecondFactorStep } from './interactions.ts';
 import { totpSecondFactor } from './second-factor-step.ts';
 import { publishedJwks } from './keys.ts';
+import { throttleByAddress } from '../auth/rate-limits.ts';
 import { createOidcProvider, type OidcProvider } from './provider.ts';
 import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
@@ -18,7 +19,7 @@ import { errorMessage } from '@pulsebridge/runtime';
 export const OIDC_PATH = '/oidc';
 export const INTERACTION_PATH = '/interaction';
 
-export interface MountIdentityOptions extends Pick<InteractionOptions, 'federation' | 'routes'> {
+export interface MountIdentityOptions extends Pick<InteractionOptions, 'federation' | 'routes' | 'throttle' | 'hardening'> {
   /** The step after the password; default: the TOTP challenge for users with a confirmed factor; null: none. */
   secondFactor?: SecondFactorStep | null;
   config: IdentitySection;
@@ -39,6 +40,13 @@ function under(path: string, prefix: string): boolean {
 
 export async function mountIdentity(options: MountIdentityOptions): Promise<IdentityMount> {
   const oidc = await createOidcProvider(options);
+  if (options.hardening !== undefined) oidc.provider.use(options.hardening);
+  const throttle = options.throttle;
+  if (throttle !== undefined) {
+    // The token endpoint takes codes, refresh tokens and client secrets without naming an account: per address.
+    const byAddress = throttleByAddress({ throttle });
+    oidc.provider.use((ctx, next) => (ctx.method === 'POST' && ctx.path === '/token' ? byAddress(ctx, next) : next()));
+  }
   const now = options.now ?? Date.now;
   const providerCallback = oidc.provider.callback();
   const secondFactor = options.secondFactor === null ? undefined : (options.secondFactor ?? totpSecondFactor(options.store));
