@@ -14,7 +14,7 @@ import type Koa from 'koa';
 import type Router from '@koa/router';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
-import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
+import { PulsebridgeError, errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { Accounts, rolesFromClaim } from '../auth/accounts.ts';
 import type { TrustedIssuer, TrustedIssuers } from '../auth/config.ts';
 import { TokenRefused } from '../auth/refusal.ts';
@@ -80,13 +80,15 @@ const PAGE_TEXT: Record<FederationFailure, string> = {
   not_completed: 'This sign-in was not completed.',
 };
 
-class FederationRefused extends Error {
+/** A federated sign-in that ends on the failure page; the code is the logged reason. */
+class FederationRefused extends PulsebridgeError<FederationFailure> {
   constructor(
-    readonly reason: FederationFailure,
-    readonly detail: string,
+    code: FederationFailure,
+    message: string,
+    /** The interaction to go back to, when known. */
     readonly uid?: string,
   ) {
-    super(detail);
+    super(code, message);
   }
 }
 
@@ -106,7 +108,7 @@ function interactionOf(ctx: Koa.Context): string {
   return uid;
 }
 
-function isLoopbackHttp(url: string): boolean {
+function isPlainHttp(url: string): boolean {
   return url.startsWith('http:');
 }
 
@@ -128,7 +130,7 @@ export function federationRoutes(options: FederationOptions): Federation {
     if (found === undefined) {
       // Plain http passed the config check only for loopback (tests, a local IdP); ID token signatures are
       // checked against the issuer's JWKS rather than trusting the TLS of the token endpoint alone.
-      const execute = isLoopbackHttp(upstream.issuer) ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks];
+      const execute = isPlainHttp(upstream.issuer) ? [client.allowInsecureRequests, client.enableNonRepudiationChecks] : [client.enableNonRepudiationChecks];
       found = client.discovery(
         new URL(upstream.issuer),
         upstream.signIn.clientId,
@@ -143,14 +145,14 @@ export function federationRoutes(options: FederationOptions): Federation {
   };
 
   const refuse = async (ctx: Koa.Context, failure: FederationRefused): Promise<void> => {
-    log.warn({ reason: failure.reason, detail: failure.detail, uid: failure.uid }, 'federated sign-in refused');
-    await store.appendAudit({ type: 'sign_in.failed', detail: { method: 'federated', reason: failure.reason, ip: ctx.ip } }).catch((err: unknown) => {
+    log.warn({ reason: failure.code, detail: failure.message, uid: failure.uid }, 'federated sign-in refused');
+    await store.appendAudit({ type: 'sign_in.failed', detail: { method: 'federated', reason: failure.code, ip: ctx.ip } }).catch((err: unknown) => {
       log.error({ err: errorMessage(err) }, 'could not audit a refused federated sign-in');
     });
-    ctx.status = failure.reason === 'upstream_unavailable' ? 502 : failure.reason === 'unknown_upstream' ? 404 : 400;
+    ctx.status = failure.code === 'upstream_unavailable' ? 502 : failure.code === 'unknown_upstream' ? 404 : 400;
     ctx.type = 'html';
     ctx.set('cache-control', 'no-store');
-    ctx.body = failurePage(failure.reason, failure.uid);
+    ctx.body = failurePage(failure.code, failure.uid);
   };
 
   const guarded =
@@ -168,7 +170,8 @@ export function federationRoutes(options: FederationOptions): Federation {
   const userFor = async (upstream: TrustedIssuer, claims: Record<string, unknown>, uid: string): Promise<string> => {
     const subject = claims.sub as string;
     const existing = await store.findFederatedUser(upstream.issuer, subject);
-    if (existing === undefined && typeof claims[upstream.claims.email] !== 'string') {
+    const email = claims[upstream.claims.email];
+    if (existing === undefined && (typeof email !== 'string' || !email.includes('@'))) {
       throw new FederationRefused('no_email', `issuer ${upstream.name}: subject has no account and no "${upstream.claims.email}" claim`, uid);
     }
     let userId: string;
