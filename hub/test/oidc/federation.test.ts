@@ -254,6 +254,28 @@ describe('federation with a company identity provider', () => {
     assert.ok(logs.some((line) => line.msg === 'federated sign-in refused' && line.reason === 'unknown_state'));
   });
 
+  test('a code the company does not accept ends on the failure page (exchange_failed), with a link back to sign-in', async () => {
+    const browser = new Browser(hubBase);
+    const { href } = await companyButton(browser);
+    const callback = await throughCompanyLogin(browser, new URL(href, hubBase).href, `${hubBase}${FEDERATED_CALLBACK_PATH}`);
+    callback.searchParams.set('code', 'not-a-code-the-company-issued');
+    const response = await browser.request(callback.href);
+    assert.equal(response.status, 400);
+    assert.match(await response.text(), /could not be completed[\s\S]*Back to sign-in/);
+    assert.ok(logs.some((line) => line.msg === 'federated sign-in refused' && line.reason === 'exchange_failed'));
+  });
+
+  test('a button for an upstream that is not configured, or a foreign interaction, is refused without leaving the hub', async () => {
+    const browser = new Browser(hubBase);
+    const { href } = await companyButton(browser);
+    const unknown = await browser.request(href.replace(/\/corp$/, '/nope'));
+    assert.equal(unknown.status, 404);
+    assert.match(await unknown.text(), /does not exist/);
+    const foreign = await new Browser(hubBase).request(href);
+    assert.equal(foreign.status, 400);
+    assert.equal(foreign.headers.get('location'), null);
+  });
+
   test('a callback with an unknown state, or none, is refused', async () => {
     for (const query of ['?state=made-up&code=abc', '?code=abc', '']) {
       const response = await new Browser(hubBase).request(`${hubBase}${FEDERATED_CALLBACK_PATH}${query}`);
