@@ -3,6 +3,7 @@
  * issuer. The schema, and the rules across entries that the schema cannot express.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { SecretRef } from '@pulsebridge/runtime';
 import { ROLES } from '../identity/identity-store.ts';
 
 /**
@@ -60,6 +61,23 @@ export const ClaimMapping = Type.Object(
 );
 export type ClaimMapping = Static<typeof ClaimMapping>;
 
+export const DEFAULT_SIGN_IN_SCOPES = 'openid email profile';
+
+/** People of the issuer may also sign in at the hub's sign-in page, through the issuer's own login. */
+export const UpstreamSignIn = Type.Object(
+  {
+    clientId: Type.String({
+      minLength: 1,
+      description: "The hub's client id at the issuer (a confidential client with redirect URI <identity.issuer>/interaction/federated/callback)",
+    }),
+    clientSecret: SecretRef,
+    label: Type.String({ minLength: 1, maxLength: 100, description: 'The button says "Sign in with <label>"' }),
+    scopes: Type.String({ minLength: 1, default: DEFAULT_SIGN_IN_SCOPES, description: 'Space-separated; must include openid' }),
+  },
+  { additionalProperties: false },
+);
+export type UpstreamSignIn = Static<typeof UpstreamSignIn>;
+
 export const TrustedIssuer = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Short name for logs and audit events' }),
@@ -74,6 +92,7 @@ export const TrustedIssuer = Type.Object(
     jwksMaxAgeSeconds: Type.Integer({ minimum: 1, default: 600, description: 'Keys are fetched again when older than this' }),
     clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'Allowed clock skew for exp and nbf' }),
     claims: ClaimMapping,
+    signIn: Type.Optional(UpstreamSignIn),
   },
   { additionalProperties: false },
 );
@@ -111,6 +130,12 @@ export function trustedIssuersConfigProblems(list: TrustedIssuers, path: string,
     if (!isLoopbackOrHttps(entry.issuer)) problems.push(`${at}/issuer: must be an https URL (http only for localhost)`);
     if (entry.jwksUri !== undefined && !isLoopbackOrHttps(entry.jwksUri)) problems.push(`${at}/jwksUri: must be an https URL (http only for localhost)`);
     if (entry.claims.roles.default?.role === 'platform_admin') problems.push(`${at}/claims/roles/default/role: a just-in-time account cannot be made platform_admin`);
+    if (entry.signIn !== undefined && !entry.signIn.scopes.split(' ').includes('openid')) problems.push(`${at}/signIn/scopes: must include openid`);
   });
   return problems;
+}
+
+/** Every upstream sign-in client secret with its path, for the loader to try (and `--print-config` to mask). */
+export function trustedIssuerSecretRefs(list: TrustedIssuers, path: string): { path: string; ref: SecretRef }[] {
+  return list.flatMap((entry, index) => (entry.signIn === undefined ? [] : [{ path: `${path}/${index}/signIn/clientSecret`, ref: entry.signIn.clientSecret }]));
 }
