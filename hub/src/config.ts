@@ -9,6 +9,7 @@ import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSec
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { IdentitySection, identityConfigProblems, identitySecretRefs } from './oidc/config.ts';
+import { trustedIssuerSecretRefs } from './auth/config.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 import { ServerTls, serverTlsProblems } from './tls/config.ts';
@@ -123,6 +124,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     }
   };
   for (const { path, ref } of identitySecretRefs(config.identity, '/identity')) trySecret(path, ref);
+  for (const { path, ref } of trustedIssuerSecretRefs(config.identity.trustedIssuers, '/identity/trustedIssuers')) trySecret(path, ref);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
@@ -151,6 +153,7 @@ export function redactConfig(config: HubConfig): HubConfig {
   const mask = (ref: SecretRef): SecretRef => (typeof ref === 'string' ? '[redacted]' : ref);
   const copy = structuredClone(config);
   for (const client of copy.identity.clients) if (client.clientSecret !== undefined) client.clientSecret = mask(client.clientSecret);
+  for (const issuer of copy.identity.trustedIssuers) if (issuer.signIn !== undefined) issuer.signIn.clientSecret = mask(issuer.signIn.clientSecret);
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);

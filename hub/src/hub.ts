@@ -26,6 +26,7 @@ import { createIdentityStore } from './identity/index.ts';
 import { serviceRoles } from './oidc/config.ts';
 import { signInPage } from './oidc/interactions.ts';
 import { publishedJwks } from './oidc/keys.ts';
+import { federationRoutes } from './oidc/federation.ts';
 import { mountIdentity } from './oidc/mount.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
@@ -190,11 +191,14 @@ export class Hub {
 
       this.shutdown = new AbortController();
       const cors = config.http.cors;
+      const federation = federationRoutes({ publicBaseUrl: config.identity.issuer, trustedIssuers: config.identity.trustedIssuers, store: identity, log, env: this.env });
       const oidc = await mountIdentity({
         config: config.identity,
         store: identity,
         log,
         env: this.env,
+        federation: federation.buttons,
+        routes: federation.routes,
         throttle: this.throttle,
         // The pages share one inline stylesheet; its hash is all the CSP lets in.
         hardening: httpHardening({ cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
