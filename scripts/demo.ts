@@ -1,6 +1,7 @@
 /**
- * `npm start`: the whole system on one machine with no external services. A hub (HTTP API, embedded MQTT
- * broker, SQLite stores under ./data) and one edge agent whose simulator plays a class of 20 athletes.
+ * `npm start`: the whole system on one machine with no external services. A hub (HTTPS API and sign-in, embedded
+ * MQTTS broker, SQLite stores under ./data, a development CA made on the first start) and one edge agent whose
+ * simulator plays a class of 20 athletes. The first start also makes the platform admin and prints its sign-in.
  * Ctrl-C stops both: the agent first, then the hub, each with one SIGTERM, and the demo exits 0 only when
  * both stopped cleanly. Ports: PB_DEMO_HTTP_PORT (8080), PB_DEMO_MQTT_PORT (1883), PB_DEMO_HEALTH_PORT (9400);
  * data and logs: PB_DEMO_DATA_DIR (./data). A port that is taken or invalid ends the demo with one line.
@@ -8,11 +9,17 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { errorMessage, settlesWithin, until } from '@pulsebridge/runtime';
+import { ALL_GYMS } from '../hub/src/identity/identity-store.ts';
+import { DEFAULT_CLIENTS } from '../hub/src/oidc/config.ts';
+import { ensureDevCertificates } from '../hub/src/tls/dev-ca.ts';
+import { devTlsDir } from '../hub/src/tls/config.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const data = resolve(root, process.env.PB_DEMO_DATA_DIR ?? 'data');
@@ -64,9 +71,16 @@ async function demoPorts(): Promise<[number, number, number]> {
 
 const [httpPort, mqttPort, healthPort] = await demoPorts();
 const agentId = 'demo-box';
-const hubUrl = `http://127.0.0.1:${httpPort}`;
+const gym = 'demo-gym';
+// localhost, not 127.0.0.1: the issuer is the name apps use, and the development certificate names both.
+const hubUrl = `https://localhost:${httpPort}`;
+const adminEmail = 'admin@demo.pulsebridge.example';
+const operatorId = 'demo-operator';
 
 mkdirSync(data, { recursive: true });
+// The hub makes the same CA on its first start; making it here first lets the demo trust it from its first request.
+const devTls = await ensureDevCertificates(devTlsDir(join(data, 'hub')));
+const ca = readFileSync(devTls.caCertFile);
 
 function secretFile(name: string, make: () => string): string {
   const path = join(data, name);
@@ -74,16 +88,29 @@ function secretFile(name: string, make: () => string): string {
   return path;
 }
 
-const tokenFile = secretFile('admin-token', () => randomBytes(24).toString('base64url'));
-const adminToken = readFileSync(tokenFile, 'utf8').trim();
+// A service client standing for the company's other services: the curl examples below get their token with it.
+const operatorSecretFile = secretFile('operator-secret', () => randomBytes(24).toString('base64url'));
+const operatorSecret = readFileSync(operatorSecretFile, 'utf8').trim();
 const hubConfig = join(data, 'hub.yaml');
 writeFileSync(
   hubConfig,
   toYaml({
     hub: { dataDir: join(data, 'hub') },
-    http: { host: '127.0.0.1', port: httpPort },
-    mqtt: { host: '127.0.0.1', port: mqttPort },
-    api: { adminToken: { file: tokenFile } },
+    http: { host: '127.0.0.1', port: httpPort, tls: { dev: true } },
+    mqtt: { host: '127.0.0.1', port: mqttPort, tls: { dev: true } },
+    identity: {
+      issuer: hubUrl,
+      clients: [
+        ...DEFAULT_CLIENTS,
+        {
+          clientId: operatorId,
+          name: 'Demo operator',
+          kind: 'service',
+          clientSecret: { file: operatorSecretFile },
+          roles: [{ gym: ALL_GYMS, role: 'platform_admin' }],
+        },
+      ],
+    },
     log: { level: 'info', pretty: false },
   }),
 );
@@ -92,12 +119,20 @@ function hubCli(args: string[]): string {
   return execFileSync(process.execPath, ['--import', 'tsx', 'hub/src/main.ts', ...args, '--config', hubConfig], { cwd: root, encoding: 'utf8' });
 }
 
+// The first platform admin, once; its generated password is kept where only this user can read it.
+const adminPasswordFile = join(data, 'admin-password');
+if (!existsSync(adminPasswordFile)) {
+  const { password } = JSON.parse(hubCli(['admin', 'create', '--email', adminEmail, '--name', 'Demo admin', '--reset', '--json'])) as { password: string };
+  writeFileSync(adminPasswordFile, `${password}\n`, { mode: 0o600 });
+}
+const adminPassword = readFileSync(adminPasswordFile, 'utf8').trim();
+
 // Enroll the demo agent once; its secret lives in a file only this user can read.
 const agentSecretFile = join(data, 'agent-secret');
 if (!existsSync(agentSecretFile)) {
   const known = JSON.parse(hubCli(['agent', 'list', '--json'])) as { id: string }[];
   if (known.some((a) => a.id === agentId)) hubCli(['agent', 'remove', agentId]);
-  const { secret } = JSON.parse(hubCli(['agent', 'add', agentId, '--gym', 'demo-gym', '--json'])) as { secret: string };
+  const { secret } = JSON.parse(hubCli(['agent', 'add', agentId, '--gym', gym, '--json'])) as { secret: string };
   writeFileSync(agentSecretFile, `${secret}\n`, { mode: 0o600 });
 }
 
@@ -106,7 +141,7 @@ writeFileSync(
   agentConfig,
   toYaml({
     agent: { id: agentId, dataDir: join(data, 'agent') },
-    hub: { url: `mqtt://127.0.0.1:${mqttPort}`, password: { file: agentSecretFile } },
+    hub: { url: `mqtts://localhost:${mqttPort}`, password: { file: agentSecretFile }, tls: { ca: devTls.caCertFile, caFingerprint: devTls.caFingerprint } },
     health: { host: '127.0.0.1', port: healthPort },
     sources: { simulator: { enabled: true, athletes: 20, seed: 1 } },
     log: { level: 'info', pretty: false },
@@ -139,13 +174,17 @@ function start(name: string, args: string[]): DemoChild {
   return { name, process: child, exited };
 }
 
-/** True once `url` answers 2xx; false while nothing listens there yet. */
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url)).ok;
-  } catch {
-    return false;
-  }
+/** True once `url` answers 2xx; false while nothing listens there yet. HTTPS is checked against the demo's CA. */
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = get(url, { ca, timeout: 5_000 }, (response) => {
+      response.resume();
+      resolveAnswer((response.statusCode ?? 500) < 300);
+    });
+    request.on('error', () => resolveAnswer(false));
+    request.on('timeout', () => request.destroy());
+  });
 }
 
 let stopping = false;
@@ -193,16 +232,20 @@ console.log(`
 Pulsebridge demo is running: a hub and an edge agent simulating a class of 20 athletes.
 
   hub API          ${hubUrl}/api/v1          (docs: ${hubUrl}/api/v1/docs)
+  sign-in          ${hubUrl}/oidc            (discovery: ${hubUrl}/oidc/.well-known/openid-configuration)
+  platform admin   ${adminEmail}   password: ${adminPassword}
   hub metrics      ${hubUrl}/metrics
-  MQTT broker      mqtt://127.0.0.1:${mqttPort}  and ws://127.0.0.1:${httpPort}/mqtt
+  MQTT broker      mqtts://localhost:${mqttPort}  and wss://localhost:${httpPort}/mqtt
+  development CA   ${devTls.caCertFile}   (SHA-256 ${devTls.caFingerprint})
   agent health     http://127.0.0.1:${healthPort}/healthz   (metrics: /metrics)
-  admin token      ${adminToken}
   data and logs    ${data}
 
-Try:
-  curl -H 'Authorization: Bearer ${adminToken}' ${hubUrl}/api/v1/agents
-  curl -H 'Authorization: Bearer ${adminToken}' ${hubUrl}/api/v1/series?agent=${agentId}
-  curl -N '${hubUrl}/api/v1/live?agent=${agentId}&metric=heart_rate&access_token=${adminToken}'
+Try (the demo operator is a service client; its token lasts 10 minutes):
+  export CURL_CA_BUNDLE=${devTls.caCertFile}
+  TOKEN=$(curl -s -u ${operatorId}:${operatorSecret} -d grant_type=client_credentials -d 'scope=agents:read readings:read audit:read' ${hubUrl}/oidc/token | node -p 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -H "Authorization: Bearer $TOKEN" ${hubUrl}/api/v1/agents
+  curl -H "Authorization: Bearer $TOKEN" '${hubUrl}/api/v1/series?agent=${agentId}'
+  curl -N "${hubUrl}/api/v1/live?agent=${agentId}&metric=heart_rate&access_token=$TOKEN"
 
 Ctrl-C stops both.
 `);
