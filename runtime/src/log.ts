@@ -23,17 +23,23 @@ export type LogConfig = Static<typeof LogConfig>;
 
 /**
  * A safety net: components do not log secrets, but an options object logged while debugging must not leak
- * an agent secret, a broker password or the admin token.
+ * an agent secret, a broker password, a client secret or a token.
  */
 const REDACTED_PATHS = [
   'password',
   'secret',
   'token',
-  'adminToken',
+  'clientSecret',
+  'client_secret',
+  'refresh_token',
+  'access_token',
   '*.password',
   '*.secret',
   '*.token',
-  '*.adminToken',
+  '*.clientSecret',
+  '*.client_secret',
+  '*.refresh_token',
+  '*.access_token',
   'hub.password',
   'connection.password',
   'options.connection.password',
