@@ -155,7 +155,7 @@ test('unknown routes are 404 problems, wrong methods 405 with Allow', async () =
     assert.equal(problem.instance, '/nowhere');
     assert.equal(problem.type, '/api/v1/docs#problem-not_found');
 
-    const post = await fetch(`${api.url}/api/v1/agents`, { method: 'POST', headers: AUTH, body: '{}' });
+    const post = await fetch(`${api.url}/api/v1/series`, { method: 'POST', headers: AUTH, body: '{}' });
     assert.equal(post.status, 405);
     assert.match(post.headers.get('allow') ?? '', /GET/);
     await readProblem(post);
