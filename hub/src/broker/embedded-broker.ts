@@ -306,6 +306,12 @@ export class EmbeddedBroker implements HubTransport {
     this.counts.hubPublish(kind);
   }
 
+  async disconnectAgent(agent: string): Promise<void> {
+    const clients = [...this.connected].filter((client) => this.identities.get(client) === agent);
+    await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
+    if (clients.length > 0) this.log.info({ agent, connections: clients.length }, 'agent disconnected: its credentials were revoked');
+  }
+
   stopAccepting(): void {
     this.acceptingConnections = false;
     const server = this.server;

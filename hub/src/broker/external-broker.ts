@@ -119,6 +119,15 @@ export class ExternalBroker implements HubTransport {
   }
 
   /** The external broker takes the agents' connections; the hub has none to refuse. */
+  /**
+   * The hub is only a client of an external broker and cannot close another client's connection: a revoked
+   * agent stays connected until the broker drops its account (see deploy/mosquitto/README.md), while new
+   * credentials it could get from the hub are refused. Logged, so that the operator knows.
+   */
+  async disconnectAgent(agent: string): Promise<void> {
+    this.log.warn({ agent }, "agent revoked: an external broker keeps its current connection until the broker's own account for it is removed");
+  }
+
   stopAccepting(): void {}
 
   handleUpgrade(): boolean {
