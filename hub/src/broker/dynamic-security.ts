@@ -12,6 +12,14 @@ import { PulsebridgeError, withTimeout } from '@pulsebridge/runtime';
 export const DYNSEC_TOPIC = '$CONTROL/dynamic-security/v1';
 export const DYNSEC_RESPONSE_TOPIC = `${DYNSEC_TOPIC}/response`;
 
+/** One ACL entry of a dynamic security role. */
+export interface DynsecAcl {
+  acltype: 'publishClientSend' | 'publishClientReceive' | 'subscribeLiteral' | 'subscribePattern' | 'unsubscribeLiteral' | 'unsubscribePattern';
+  topic: string;
+  allow: boolean;
+  priority?: number;
+}
+
 export class DynamicSecurityError extends PulsebridgeError<'dynsec_refused' | 'dynsec_timeout'> {}
 
 interface DynsecResponse {
@@ -74,6 +82,15 @@ export class DynamicSecurity {
     return this.command({ command: 'deleteClient', username: agent });
   }
 
+  /** A role with these ACL entries; a client given it gets them. */
+  createRole(role: string, acls: readonly DynsecAcl[]): Promise<void> {
+    return this.command({ command: 'createRole', rolename: role, acls: acls.map((acl) => ({ ...acl })) });
+  }
+
+  deleteRole(role: string): Promise<void> {
+    return this.command({ command: 'deleteRole', rolename: role });
+  }
+
   private async command(command: Record<string, unknown>): Promise<void> {
     this.subscribed ??= this.client.subscribeAsync(DYNSEC_RESPONSE_TOPIC, { qos: 1 });
     await this.subscribed;
@@ -84,7 +101,8 @@ export class DynamicSecurity {
       const response = await withTimeout(answered, this.timeoutMs, `the broker's answer to ${String(command['command'])}`, {
         error: (timeout) => new DynamicSecurityError('dynsec_timeout', timeout.message, { cause: timeout }),
       });
-      if (response.error) throw new DynamicSecurityError('dynsec_refused', `${String(command['command'])} for ${String(command['username'])}: ${response.error}`);
+      const subject = String(command['username'] ?? command['rolename']);
+      if (response.error) throw new DynamicSecurityError('dynsec_refused', `${String(command['command'])} for ${subject}: ${response.error}`);
     } finally {
       this.pending.delete(correlationData);
     }

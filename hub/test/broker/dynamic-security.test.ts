@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { settlesWithin, until, withTimeout } from '@pulsebridge/runtime';
+import { Topics } from '@pulsebridge/protocol';
+import { DynsecAccounts } from '../../src/broker/broker-accounts.ts';
 import { DynamicSecurity, DynamicSecurityError } from '../../src/broker/dynamic-security.ts';
 import { freePort, mosquittoBin, portOpen } from './mosquitto-harness.ts';
 
@@ -113,5 +115,44 @@ describe('dynamic security client with a real Mosquitto', { skip: missing, timeo
     );
     await dynsec.createClient('box-4', 'x');
     await assert.rejects(dynsec.createClient('box-4', 'y'), DynamicSecurityError);
+  });
+
+  test('agent accounts: each agent publishes on its own topics only; a new secret replaces the old; disable, enable and remove', async () => {
+    const topics = new Topics('pb');
+    const accounts = new DynsecAccounts(dynsec, topics);
+    // Plays the hub: reads every agent topic.
+    await dynsec.createRole('watch-all', [{ acltype: 'subscribePattern', topic: 'pb/#', allow: true }]);
+    await dynsec.createClient('watcher', 'watcher-password', ['watch-all']);
+    const watcher = await connect('watcher', 'watcher-password');
+    const seen: string[] = [];
+    watcher.on('message', (topic) => seen.push(topic));
+    await watcher.subscribeAsync('pb/#', { qos: 1 });
+
+    await accounts.setSecret('box-a', 'first');
+    await accounts.setSecret('box-b', 'other');
+    const a = await connect('box-a', 'first');
+    await a.publishAsync(topics.of('box-b', 'readings'), 'posing', { qos: 1 });
+    await a.publishAsync(topics.of('box-a', 'events'), 'own', { qos: 1 });
+    await until('its own message at the watcher', () => seen.includes(topics.of('box-a', 'events')), 3_000);
+    assert.deepEqual(seen, [topics.of('box-a', 'events')], "the publish on box-b's topic was dropped");
+    await a.subscribeAsync(topics.of('box-a', 'ack'), { qos: 1 });
+    await assert.rejects(a.subscribeAsync(topics.of('box-b', 'ack'), { qos: 1 }), /Subscribe error/, "another agent's ack topic");
+
+    const gone = closed(a);
+    await accounts.disable('box-a');
+    await gone;
+    assert.equal(await refusal('box-a', 'first'), NOT_AUTHORIZED);
+    await accounts.enable('box-a');
+    await accounts.setSecret('box-a', 'second');
+    assert.equal(await refusal('box-a', 'first'), NOT_AUTHORIZED);
+    const again = await connect('box-a', 'second');
+    const removed = closed(again);
+    await accounts.remove('box-a');
+    await removed;
+    assert.equal(await refusal('box-a', 'second'), NOT_AUTHORIZED);
+    // Nothing to do for accounts the broker does not have.
+    await accounts.remove('box-a');
+    await accounts.enable('never-enrolled');
+    await accounts.disable('never-enrolled');
   });
 });
