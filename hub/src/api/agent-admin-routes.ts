@@ -6,6 +6,7 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { BrokerAccounts } from '../broker/broker-accounts.ts';
 import type { AgentRegistry, EnrollmentCode } from '../registry/agent-registry.ts';
 import { RegistryError } from '../registry/sqlite-agent-registry.ts';
 import type { ApiContext } from './context.ts';
@@ -42,6 +43,8 @@ export interface AgentAdminOptions {
   /** Undefined: this hub does not enroll agents over the API, and /enroll answers 503. */
   enrollmentInfo: (() => EnrollmentInfo) | undefined;
   onSecurityEvent: ((event: AgentSecurityEvent) => void) | undefined;
+  /** An external broker's own agent accounts, kept in step with the registry; undefined with the embedded broker. */
+  brokerAccounts: BrokerAccounts | undefined;
   now: () => number;
 }
 
@@ -78,7 +81,16 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
     return agent;
   };
 
-  const disconnect = async (ctx: ApiContext, id: string): Promise<void> => {
+  /**
+   * After the registry refused the agent's credentials: the broker's own account follows (an external broker
+   * kicks the agent when it is disabled or deleted there), then the transport closes what it holds.
+   */
+  const disconnect = async (ctx: ApiContext, id: string, account: 'disable' | 'remove'): Promise<void> => {
+    try {
+      await options.brokerAccounts?.[account](id);
+    } catch (error) {
+      log.error({ reqId: ctx.state.requestId, agent: id, err: error }, `could not ${account} the agent's broker account; it is revoked in the hub`);
+    }
     try {
       await options.disconnectAgent(id);
     } catch (error) {
@@ -120,7 +132,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
     async disableAgent(ctx: ApiContext, input: AgentInput): Promise<void> {
       const agent = await existing(input.params.id);
       if (!(await registry.disable(agent.id))) throw new ApiError('not_found', `no agent with id ${agent.id}`);
-      await disconnect(ctx, agent.id);
+      await disconnect(ctx, agent.id, 'disable');
       const actor = actorOf(ctx);
       log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent disabled and disconnected');
       report({ type: 'agent.disabled', gym: agent.gym, actor, detail: { agent: agent.id } });
@@ -131,6 +143,10 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
     async enableAgent(ctx: ApiContext, input: AgentInput): Promise<void> {
       const agent = await existing(input.params.id);
       if (!(await registry.enable(agent.id))) throw new ApiError('not_found', `no agent with id ${agent.id}`);
+      // Enabled in the hub either way; a broker that missed it refuses the agent until the next enable or enrollment.
+      await options.brokerAccounts
+        ?.enable(agent.id)
+        .catch((error: unknown) => log.error({ reqId: ctx.state.requestId, agent: agent.id, err: error }, "could not enable the agent's broker account"));
       const actor = actorOf(ctx);
       log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent enabled');
       report({ type: 'agent.enabled', gym: agent.gym, actor, detail: { agent: agent.id } });
@@ -142,7 +158,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       const agent = await existing(input.params.id);
       const enrollment = await registry.issueEnrollment(agent.id, { revokeSecret: true });
       if (!enrollment) throw new ApiError('not_found', `no agent with id ${agent.id}`);
-      await disconnect(ctx, agent.id);
+      await disconnect(ctx, agent.id, 'remove');
       const actor = actorOf(ctx);
       log.info(
         { reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym, expiresAt: enrollment.expiresAt },
@@ -156,7 +172,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
     async removeAgent(ctx: ApiContext, input: AgentInput): Promise<void> {
       const agent = await existing(input.params.id);
       if (!(await registry.remove(agent.id))) throw new ApiError('not_found', `no agent with id ${agent.id}`);
-      await disconnect(ctx, agent.id);
+      await disconnect(ctx, agent.id, 'remove');
       const actor = actorOf(ctx);
       log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent removed and disconnected');
       report({ type: 'agent.removed', gym: agent.gym, actor, detail: { agent: agent.id } });
@@ -177,6 +193,16 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
         throw invalidParameter('code', REFUSED_CODE);
       }
       const { agent, secret } = redeemed;
+      if (options.brokerAccounts) {
+        try {
+          await options.brokerAccounts.setSecret(agent.id, secret);
+        } catch (error) {
+          // The code is spent and the secret never leaves the hub: the agent needs a new code once the broker is back.
+          log.error({ reqId: ctx.state.requestId, agent: agent.id, err: error }, 'enrollment failed: the broker did not take the new credentials');
+          report({ type: 'agent.enrollment_failed', gym: agent.gym, actor: `agent:${agent.id}`, detail: { agent: agent.id, reason: 'broker' } });
+          throw new ApiError('unavailable', 'the broker did not accept the new credentials; ask for a new enrollment code');
+        }
+      }
       log.info({ reqId: ctx.state.requestId, agent: agent.id, gym: agent.gym, remote: ctx.ip }, 'agent enrolled');
       report({ type: 'agent.enrolled', gym: agent.gym, actor: `agent:${agent.id}`, detail: { agent: agent.id, remote: ctx.ip } });
       const body: Enrolled = { agentId: agent.id, gym: agent.gym, mqttUrl, topicRoot, secret };

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage, withTimeout } from '@pulsebridge/runtime';
 import type { LiveBus, LiveFilter } from '../live/live-bus.ts';
+import type { BrokerAccounts } from '../broker/broker-accounts.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
@@ -59,6 +60,8 @@ export interface ApiDeps {
   enrollmentInfo?: () => EnrollmentInfo;
   /** Told of every agent creation, enrollment (refused ones too), revocation and removal: for the audit log. */
   onSecurityEvent?: (event: AgentSecurityEvent) => void;
+  /** An external broker's agent accounts (broker/broker-accounts.ts, DynsecAccounts for Mosquitto), kept in step. */
+  brokerAccounts?: BrokerAccounts;
 }
 
 type Input<O extends Operation> = {
@@ -147,6 +150,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     disconnectAgent: deps.disconnectAgent ?? (async () => {}),
     enrollmentInfo: deps.enrollmentInfo,
     onSecurityEvent: deps.onSecurityEvent,
+    brokerAccounts: deps.brokerAccounts,
     now,
   });
   const readings = readingsRoutes({ store: deps.store, now });

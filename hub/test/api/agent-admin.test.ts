@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { AgentSecurityEvent } from '../../src/api/agent-admin-routes.ts';
+import type { BrokerAccounts } from '../../src/broker/broker-accounts.ts';
 import { Enrolled, EnrollmentIssued } from '../../src/api/agent-admin-schemas.ts';
 import type { ApiDeps } from '../../src/api/app.ts';
 import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
@@ -260,5 +261,50 @@ test('a failing disconnect or event sink does not undo or fail a revocation', as
     assert.equal(response.status, 200);
     assert.equal((await api.registry.get('box-1'))?.disabled, true);
     assert.ok(api.logs.some((l) => l.msg === 'could not disconnect the agent; its credentials are revoked'));
+  });
+});
+
+test("an external broker's accounts follow: the enrolled secret, disable, enable, and removal on rotate and delete", async () => {
+  const f = fixture();
+  const calls: string[] = [];
+  const secrets: string[] = [];
+  const accounts: BrokerAccounts = {
+    setSecret: async (agent, secret) => {
+      calls.push(`setSecret ${agent}`);
+      secrets.push(secret);
+    },
+    disable: async (agent) => void calls.push(`disable ${agent}`),
+    enable: async (agent) => void calls.push(`enable ${agent}`),
+    remove: async (agent) => void calls.push(`remove ${agent}`),
+  };
+  await withApi({ ...f.overrides, brokerAccounts: accounts }, async (api) => {
+    const { code } = await create(api);
+    const { secret } = (await (await enroll(api, code)).json()) as Enrolled;
+    assert.deepEqual(secrets, [secret], 'the broker gets the very secret the agent got');
+    await call(api, 'POST', '/api/v1/agents/box-1/disable', 'admin');
+    await call(api, 'POST', '/api/v1/agents/box-1/enable', 'admin');
+    await call(api, 'POST', '/api/v1/agents/box-1/rotate', 'admin');
+    await call(api, 'DELETE', '/api/v1/agents/box-1', 'admin');
+    assert.deepEqual(calls, ['setSecret box-1', 'disable box-1', 'enable box-1', 'remove box-1', 'remove box-1']);
+    assert.deepEqual(f.disconnected, ['box-1', 'box-1', 'box-1']);
+  });
+});
+
+test('when the broker refuses the enrolled credentials, /enroll answers 503 and hands out no secret', async () => {
+  const f = fixture();
+  const failing: BrokerAccounts = {
+    setSecret: async () => {
+      throw new Error('broker down');
+    },
+    disable: async () => {},
+    enable: async () => {},
+    remove: async () => {},
+  };
+  await withApi({ ...f.overrides, brokerAccounts: failing }, async (api) => {
+    const { code } = await create(api);
+    const response = await enroll(api, code);
+    assert.equal(response.status, 503);
+    assert.match((await readProblem(response)).detail, /ask for a new enrollment code/);
+    assert.equal(f.events.at(-1)?.type, 'agent.enrollment_failed');
   });
 });
