@@ -165,4 +165,38 @@ describe('revoking an enrolled agent with the embedded broker', { timeout: 30_00
     assert.ok(!messages.some((m) => m.agent === 'box-victim'));
     assert.equal(await refusal('box-victim', mallory), BAD_CREDENTIALS, 'nor does its secret log in as the other agent');
   });
+
+  test('a login whose secret was checked just before the revocation is closed as its session opens', async () => {
+    const secret = await enrolled('box-race');
+    let checked!: () => void;
+    const secretChecked = new Promise<void>((resolve) => (checked = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The registry answers "valid" for a check that began before the revocation, as a slow scrypt run would.
+    const slow = Object.create(registry) as SqliteAgentRegistry;
+    slow.authenticate = async (id, password) => {
+      const agent = await registry.authenticate(id, password);
+      checked();
+      await held;
+      return agent;
+    };
+    const log = pino({ level: 'silent' });
+    const second = new EmbeddedBroker({ registry: slow, log, metrics: new Registry(), listen: { host: '127.0.0.1', port: 0 }, stopTimeoutMs: 2_000 });
+    const seen: string[] = [];
+    second.onPresence((agent, connected) => seen.push(`${agent}:${connected}`));
+    await second.start();
+    try {
+      const client = mqtt.connect(`mqtt://127.0.0.1:${second.address()!.port}`, options('box-race', secret));
+      clients.push(client);
+      const gone = new Promise<void>((resolve) => client.once('close', () => resolve()));
+      await secretChecked;
+      await registry.disable('box-race');
+      await second.disconnectAgent('box-race');
+      release();
+      await withTimeout(gone, 3_000, 'the racing connection to close');
+      assert.deepEqual(seen, [], 'never counted as connected');
+    } finally {
+      await second.stop();
+    }
+  });
 });
