@@ -72,7 +72,8 @@ export interface Operation {
   readonly params?: TObject;
   /** A JSON request body, validated like the query. */
   readonly body?: TObject;
-  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema };
+  /** `status`: the success status, 200 unless said (201 for a creation). */
+  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema; readonly status?: 200 | 201 };
   /** Problems this operation answers with, besides the ones access adds (unauthorized, forbidden) and internal. */
   readonly problems: readonly ProblemCode[];
 }
@@ -137,7 +138,7 @@ export const OPERATIONS = {
     description: 'The agent holds no credentials until `pulsebridge-agent enroll` redeems the code at /enroll. The code expires (15 minutes by ' + 'default) and works once.',
     access: { roles: ADMINS, scope: 'agents:write', gym: 'body' },
     body: CreateAgentBody,
-    response: { description: 'Created (201), with the code', contentType: JSON_TYPE, schema: EnrollmentIssued },
+    response: { description: 'Created, with the code', contentType: JSON_TYPE, schema: EnrollmentIssued, status: 201 },
     problems: ['invalid_parameter', 'conflict'],
   },
   issueEnrollment: {

@@ -80,6 +80,8 @@ test('a gym admin creates an agent and gets a one-time code valid 15 minutes; th
     assert.deepEqual(f.events, [{ type: 'agent.created', gym: 'gym-a', actor: 'alice', detail: { agent: 'box-1', codeExpiresAt: NOW + 15 * 60_000 } }]);
     assert.ok(api.logs.some((l) => l.msg === 'agent created for enrollment' && l['actor'] === 'alice'));
     assert.ok(!logText(api).includes(issued.code), 'the code is not logged');
+    const document = (await (await api.get('/api/v1/openapi.json')).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    assert.ok(document.paths['/api/v1/agents']?.['post']?.responses['201'], 'documented as 201');
   });
 });
 
