@@ -26,7 +26,7 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
 }
 
 /** A port that was free a moment ago: the processes need fixed ports to be restarted on the same address. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -10,12 +10,14 @@ import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService,
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { isOwnershipConflict } from './outbox/errors.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
+import { enrollCommand } from './enroll.ts';
 
 export { EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
 /** Sources, the outbox flush and the goodbye to the hub each have their own budgets; this bounds them all. */
 export const STOP_TIMEOUT_MS = 15_000;
 
 export const USAGE = `Usage: pulsebridge-agent [--config FILE] [--print-config] [--help]
+       pulsebridge-agent enroll --hub URL --code CODE [...]   (enroll --help for its options)
 
 Reads gym sensors, keeps every reading in a local outbox and forwards it to the Pulsebridge hub.
 
@@ -82,6 +84,7 @@ export function prepare(argv: readonly string[], io: CliIo): Prepared {
 }
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'enroll') return enrollCommand(argv.slice(1), io);
   const prepared = prepare(argv, io);
   if ('exit' in prepared) return prepared.exit;
   const { config } = prepared;

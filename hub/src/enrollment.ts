@@ -49,6 +49,19 @@ export function agentMqttUrl(config: AgentToolConfig): AgentMqttUrl {
   return note === undefined ? { url } : { url, note };
 }
 
+/**
+ * What the API's /enroll tells an agent besides its secret, from the running hub: the ports it actually bound
+ * replace configured port 0, so that a hub on ephemeral ports (tests, demo) hands out a URL that works.
+ */
+export function enrollmentInfoOf(config: AgentToolConfig, bound: { mqttPort?: number | undefined; httpPort?: number | undefined }): { mqttUrl: string; topicRoot: string } {
+  const running: AgentToolConfig = {
+    ...config,
+    mqtt: { ...config.mqtt, port: bound.mqttPort ?? config.mqtt.port },
+    http: { ...config.http, port: bound.httpPort ?? config.http.port },
+  };
+  return { mqttUrl: agentMqttUrl(running).url, topicRoot: config.topicRoot };
+}
+
 /** The agent configuration for a newly enrolled agent, as YAML. */
 export function agentConfigSnippet(options: { agentId: string; url: string; secretFile: string; topicRoot: string }): string {
   return toYaml({

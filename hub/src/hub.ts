@@ -32,6 +32,7 @@ import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import type { HubTransport } from './broker/transport.ts';
 import { defaultHubClientId, type HubConfig } from './config.ts';
+import { enrollmentInfoOf } from './enrollment.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
@@ -226,6 +227,8 @@ export class Hub {
         acceptsReadingTime: (ts) => readingTimeProblem(ts, Date.now(), config.ingest) === undefined,
         shutdown: this.shutdown.signal,
         version: hubVersion(),
+        disconnectAgent: (id) => transport.disconnectAgent(id),
+        enrollmentInfo: () => enrollmentInfoOf(config, { mqttPort: transport.address()?.port, httpPort: this.addresses.http?.port }),
       });
       const listener = oidc.handler(api.callback());
       const http = tls.http ? createHttpsServer(tls.http, listener) : createServer(listener);

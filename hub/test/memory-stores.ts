@@ -4,7 +4,10 @@
  * AgentRegistry in a Map that also records what it was told.
  */
 import type { MetricId, SensorInfo, SeriesReadings, StatusMessage } from '@pulsebridge/protocol';
-import type { AgentRecord, AgentRegistry } from '../src/registry/agent-registry.ts';
+import { randomBytes } from 'node:crypto';
+import type { AgentRecord, AgentRegistry, EnrollmentCode, IssueEnrollmentOptions } from '../src/registry/agent-registry.ts';
+import { DEFAULT_ENROLLMENT_TTL_MS, newEnrollmentCode, normalizeEnrollmentCode } from '../src/registry/enrollment-code.ts';
+import { RegistryError } from '../src/registry/sqlite-agent-registry.ts';
 import { SeriesStoreError } from '../src/storage/series/errors.ts';
 import { compareSeries } from '../src/storage/series/series-query.ts';
 import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from '../src/storage/series/series-store.ts';
@@ -238,6 +241,12 @@ export class MemoryAgentRegistry implements AgentRegistry {
   readonly touches: { id: string; at: number }[] = [];
   /** When set, get() rejects with it. */
   getError: Error | undefined;
+  /** Secrets in the clear, by agent: a test fake has nothing to protect. */
+  readonly secrets = new Map<string, string>();
+  /** Unused enrollment codes, normalized, with their agent and expiry. */
+  readonly codes = new Map<string, { agent: string; expiresAt: number }>();
+  /** The clock codes are issued by; redeemEnrollment is given its own. */
+  now: () => number = Date.now;
 
   /** Agents to start with, id → gym. */
   constructor(agents: Record<string, string> = {}) {
@@ -247,11 +256,70 @@ export class MemoryAgentRegistry implements AgentRegistry {
   async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
     const agent: AgentRecord = { id, gym, createdAt: 0, online: false };
     this.agents.set(id, agent);
+    this.secrets.set(id, 'secret');
     return { agent, secret: 'secret' };
   }
 
+  async createForEnrollment(id: string, gym: string, options: { ttlMs?: number } = {}): Promise<{ agent: AgentRecord; enrollment: EnrollmentCode }> {
+    if (this.agents.has(id)) throw new RegistryError('exists', `agent "${id}" already exists`);
+    const agent: AgentRecord = { id, gym, createdAt: this.now(), online: false, disabled: false, enrolled: false };
+    this.agents.set(id, agent);
+    return { agent, enrollment: this.storeCode(id, options.ttlMs) };
+  }
+
+  async issueEnrollment(id: string, options: IssueEnrollmentOptions = {}): Promise<EnrollmentCode | undefined> {
+    const agent = this.agents.get(id);
+    if (!agent) return undefined;
+    for (const [code, entry] of this.codes) if (entry.agent === id) this.codes.delete(code);
+    if (options.revokeSecret) {
+      this.secrets.delete(id);
+      agent.enrolled = false;
+    }
+    return this.storeCode(id, options.ttlMs);
+  }
+
+  async redeemEnrollment(code: string, now: number): Promise<{ agent: AgentRecord; secret: string } | undefined> {
+    const normalized = normalizeEnrollmentCode(code);
+    const entry = normalized === undefined ? undefined : this.codes.get(normalized);
+    const agent = entry && this.agents.get(entry.agent);
+    if (!entry || !agent || entry.expiresAt <= now || agent.disabled) return undefined;
+    for (const [other, value] of this.codes) if (value.agent === agent.id) this.codes.delete(other);
+    const secret = randomBytes(32).toString('base64url');
+    this.secrets.set(agent.id, secret);
+    agent.enrolled = true;
+    return { agent, secret };
+  }
+
+  async disable(id: string): Promise<boolean> {
+    const agent = this.agents.get(id);
+    if (agent) agent.disabled = true;
+    return agent !== undefined;
+  }
+
+  async enable(id: string): Promise<boolean> {
+    const agent = this.agents.get(id);
+    if (agent) agent.disabled = false;
+    return agent !== undefined;
+  }
+
+  async rotateSecret(id: string): Promise<string | undefined> {
+    if (!this.agents.has(id)) return undefined;
+    const secret = randomBytes(32).toString('base64url');
+    this.secrets.set(id, secret);
+    return secret;
+  }
+
   async remove(id: string): Promise<boolean> {
+    for (const [code, entry] of this.codes) if (entry.agent === id) this.codes.delete(code);
+    this.secrets.delete(id);
     return this.agents.delete(id);
+  }
+
+  private storeCode(agent: string, ttlMs = DEFAULT_ENROLLMENT_TTL_MS): EnrollmentCode {
+    const code = newEnrollmentCode();
+    const expiresAt = this.now() + ttlMs;
+    this.codes.set(normalizeEnrollmentCode(code)!, { agent, expiresAt });
+    return { code, expiresAt };
   }
 
   async get(id: string): Promise<AgentRecord | undefined> {
@@ -263,8 +331,9 @@ export class MemoryAgentRegistry implements AgentRegistry {
     return [...this.agents.values()];
   }
 
-  async authenticate(): Promise<AgentRecord | undefined> {
-    return undefined;
+  async authenticate(id: string, secret: string): Promise<AgentRecord | undefined> {
+    const agent = this.agents.get(id);
+    return agent && !agent.disabled && this.secrets.get(id) === secret ? agent : undefined;
   }
 
   async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {

@@ -9,9 +9,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage, withTimeout } from '@pulsebridge/runtime';
 import type { LiveBus, LiveFilter } from '../live/live-bus.ts';
+import type { BrokerAccounts } from '../broker/broker-accounts.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
+import { agentAdminRoutes, type AgentSecurityEvent, type EnrollmentInfo } from './agent-admin-routes.ts';
 import { accessGate, checkAgentGym, resolveQueryGym, type TokenVerifier } from './auth.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { LiveStreams, type LiveStreamLimits } from './live.ts';
@@ -20,6 +22,7 @@ import { OPERATIONS, type Operation, type OperationName } from './operations.ts'
 import { readingsRoutes } from './readings-routes.ts';
 import { compileQuery } from './query.ts';
 import { compileBody } from './body.ts';
+import { invalidParameter } from './problem.ts';
 import { unsyncedRoutes } from './unsynced-routes.ts';
 import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
 import { problemResponses, requestTracking } from './request-tracking.ts';
@@ -59,6 +62,17 @@ export interface ApiDeps {
   identity?: IdentityStore;
   /** The apps' deep-link files (`deepLinks`); each answers 404 while its platform is not configured. */
   deepLinks?: DeepLinksConfig;
+  /**
+   * Closes an agent's broker connections at once (HubTransport.disconnectAgent), after the API disabled, rotated
+   * or removed it. Default: nothing to close.
+   */
+  disconnectAgent?: (id: string) => Promise<void>;
+  /** What /enroll tells an agent besides its secret. Without it, /enroll answers 503. */
+  enrollmentInfo?: () => EnrollmentInfo;
+  /** Told of every agent creation, enrollment (refused ones too), revocation and removal: for the audit log. */
+  onSecurityEvent?: (event: AgentSecurityEvent) => void;
+  /** An external broker's agent accounts (broker/broker-accounts.ts, DynsecAccounts for Mosquitto), kept in step. */
+  brokerAccounts?: BrokerAccounts;
 }
 
 type Input<O extends Operation> = {
@@ -96,7 +110,12 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       params: params ? params.parse(ctx.params) : {},
       body: body ? await body.parse(ctx) : {},
     } as Input<Operation>;
-    if (access?.gym === 'query') {
+    if (access?.gym === 'body') {
+      const body = input.body as unknown as { gym?: string };
+      const gym = resolveQueryGym(ctx, body.gym);
+      if (gym === undefined) throw invalidParameter('gym', 'is required');
+      input.body = { ...body, gym } as unknown as Input<Operation>['body'];
+    } else if (access?.gym === 'query') {
       const query: { gym?: string } = { ...input.query };
       const gym = resolveQueryGym(ctx, query.gym);
       if (gym === undefined) delete query.gym;
@@ -136,6 +155,15 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const liveStreams = new LiveStreams({ bus: deps.live, log, metrics: deps.metrics, shutdown: deps.shutdown, ...deps.liveStreams });
   const tally = deps.unsynced ?? ownUnsyncedTally(deps, log);
   const agents = agentsRoutes({ registry: deps.registry, unsyncedOf: (agent) => tally.of(agent) });
+  const agentAdmin = agentAdminRoutes({
+    registry: deps.registry,
+    log,
+    disconnectAgent: deps.disconnectAgent ?? (async () => {}),
+    enrollmentInfo: deps.enrollmentInfo,
+    onSecurityEvent: deps.onSecurityEvent,
+    brokerAccounts: deps.brokerAccounts,
+    now,
+  });
   const readings = readingsRoutes({ store: deps.store, now });
   const unsynced = unsyncedRoutes({ store: deps.store, registry: deps.registry, tally, acceptsReadingTime: deps.acceptsReadingTime ?? (() => true), log });
   const openApi = buildOpenApiDocument(operations, {
@@ -179,6 +207,13 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     },
     listAgents: agents.listAgents,
     getAgent: agents.getAgent,
+    createAgent: agentAdmin.createAgent,
+    issueEnrollment: agentAdmin.issueEnrollment,
+    disableAgent: agentAdmin.disableAgent,
+    enableAgent: agentAdmin.enableAgent,
+    rotateAgent: agentAdmin.rotateAgent,
+    removeAgent: agentAdmin.removeAgent,
+    enroll: agentAdmin.enroll,
     listSeries: readings.listSeries,
     readings: readings.readings,
     rollups: readings.rollups,

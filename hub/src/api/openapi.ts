@@ -53,7 +53,7 @@ function responses(operation: Operation): JsonObject {
   if (operation.response.schema) success['content'] = { [operation.response.contentType]: { schema: plain(operation.response.schema) } };
   else success['content'] = { [operation.response.contentType]: {} };
   success['headers'] = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
-  const result: JsonObject = { '200': success };
+  const result: JsonObject = { [String(operation.response.status ?? 200)]: success };
   if (operation.operationId === 'getReadiness') result['503'] = { ...success, description: 'Not ready; the checks say why' };
   if (operation.operationId === 'getReadings') {
     success['headers'] = { ...success['headers'], Link: { description: 'rel="next": the next page, when more readings remain', schema: { type: 'string' } } };

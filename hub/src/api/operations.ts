@@ -34,6 +34,7 @@ import {
 } from './unsynced-schemas.ts';
 import { AuditPageSchema, AuditQuery } from './audit-schemas.ts';
 import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
+import { AgentAccessState, AgentRemoved, CreateAgentBody, EnrollBody, Enrolled, EnrollmentIssued } from './agent-admin-schemas.ts';
 
 /**
  * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
@@ -45,11 +46,12 @@ import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
  *   refused with 403.
  * - `agent`: the gym of the agent named by the `:id` path parameter; an agent of another gym is answered 404,
  *   exactly like one that does not exist.
+ * - `body`: the `gym` field of the JSON body, settled like `query` (for creating something in a gym).
  * `tokenInQuery`: the token may come as `?access_token=`, because browsers' EventSource cannot set headers.
  */
 export type Access =
   | { readonly public: true }
-  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent'; readonly tokenInQuery?: boolean };
+  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent' | 'body'; readonly tokenInQuery?: boolean };
 
 /** Gym staff: who looks after a gym's agents and its sensor data. */
 const STAFF: readonly Role[] = ['coach', 'gym_admin'];
@@ -72,7 +74,8 @@ export interface Operation {
   readonly params?: TObject;
   /** A JSON request body, validated like the query. */
   readonly body?: TObject;
-  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema };
+  /** `status`: the success status, 200 unless said (201 for a creation). */
+  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema; readonly status?: 200 | 201 };
   /** Problems this operation answers with, besides the ones access adds (unauthorized, forbidden) and internal. */
   readonly problems: readonly ProblemCode[];
 }
@@ -127,6 +130,87 @@ export const OPERATIONS = {
     params: AgentPathParams,
     response: { description: 'The agent', contentType: JSON_TYPE, schema: Agent },
     problems: ['invalid_parameter', 'not_found'],
+  },
+  createAgent: {
+    operationId: 'createAgent',
+    method: 'post',
+    path: `${API_PREFIX}/agents`,
+    tag: 'agents',
+    summary: 'Creates an edge agent in a gym and returns its one-time enrollment code',
+    description: 'The agent holds no credentials until `pulsebridge-agent enroll` redeems the code at /enroll. The code expires (15 minutes by ' + 'default) and works once.',
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'body' },
+    body: CreateAgentBody,
+    response: { description: 'Created, with the code', contentType: JSON_TYPE, schema: EnrollmentIssued, status: 201 },
+    problems: ['invalid_parameter', 'conflict'],
+  },
+  issueEnrollment: {
+    operationId: 'issueAgentEnrollment',
+    method: 'post',
+    path: `${API_PREFIX}/agents/:id/enrollment`,
+    tag: 'agents',
+    summary: 'A new enrollment code for an agent; its earlier unused codes stop working',
+    description: "The agent's current credentials stay valid until the new code is redeemed. To revoke them now, use /rotate.",
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'agent' },
+    params: AgentPathParams,
+    response: { description: 'The new code', contentType: JSON_TYPE, schema: EnrollmentIssued },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  disableAgent: {
+    operationId: 'disableAgent',
+    method: 'post',
+    path: `${API_PREFIX}/agents/:id/disable`,
+    tag: 'agents',
+    summary: 'Disconnects the agent now and refuses its connections until it is enabled',
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'agent' },
+    params: AgentPathParams,
+    response: { description: 'Disabled', contentType: JSON_TYPE, schema: AgentAccessState },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  enableAgent: {
+    operationId: 'enableAgent',
+    method: 'post',
+    path: `${API_PREFIX}/agents/:id/enable`,
+    tag: 'agents',
+    summary: 'Accepts the connections of a disabled agent again',
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'agent' },
+    params: AgentPathParams,
+    response: { description: 'Enabled', contentType: JSON_TYPE, schema: AgentAccessState },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  rotateAgent: {
+    operationId: 'rotateAgentCredentials',
+    method: 'post',
+    path: `${API_PREFIX}/agents/:id/rotate`,
+    tag: 'agents',
+    summary: "Revokes the agent's credentials now, disconnects it, and returns a code to enroll it again",
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'agent' },
+    params: AgentPathParams,
+    response: { description: 'The code that gives the agent new credentials', contentType: JSON_TYPE, schema: EnrollmentIssued },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  removeAgent: {
+    operationId: 'removeAgent',
+    method: 'delete',
+    path: `${API_PREFIX}/agents/:id`,
+    tag: 'agents',
+    summary: 'Removes the agent and disconnects it now; its stored readings stay',
+    access: { roles: ADMINS, scope: 'agents:write', gym: 'agent' },
+    params: AgentPathParams,
+    response: { description: 'Removed', contentType: JSON_TYPE, schema: AgentRemoved },
+    problems: ['invalid_parameter', 'not_found'],
+  },
+  enroll: {
+    operationId: 'enrollAgent',
+    method: 'post',
+    path: `${API_PREFIX}/enroll`,
+    tag: 'agents',
+    summary: "Exchanges a one-time enrollment code for the agent's credentials",
+    description:
+      'Needs no token: the code is the credential. A code that is unknown, expired or already used is refused with the same ' + 'answer, so the answer tells nothing about which.',
+    access: PUBLIC,
+    body: EnrollBody,
+    response: { description: 'Credentials, shown once', contentType: JSON_TYPE, schema: Enrolled },
+    problems: ['invalid_parameter', 'unavailable'],
   },
   listSeries: {
     operationId: 'listSeries',

@@ -20,6 +20,7 @@ export const PROBLEM_TYPES = {
     explanation: 'The token is valid, but it lacks the scope this operation needs, or its holder lacks the role it needs in the gym asked for.',
   },
   not_found: { status: 404, title: 'Not found', explanation: 'No such route or resource.' },
+  conflict: { status: 409, title: 'Conflict', explanation: 'The resource already exists (an agent id is taken, in any gym).' },
   method_not_allowed: { status: 405, title: 'Method not allowed', explanation: 'The route exists but not for this HTTP method; see the Allow header.' },
   not_implemented: { status: 501, title: 'Not implemented', explanation: 'The HTTP method is not supported by this server.' },
   too_many_requests: {

@@ -15,7 +15,7 @@ export const MAX_ROLLUP_STEPS = 10_000;
 export const DEFAULT_SERIES_LIMIT = 100;
 export const MAX_SERIES_LIMIT = 1_000;
 
-const AgentIdParam = Type.String({ pattern: AGENT_ID_PATTERN, description: 'an agent id: letters, digits, - and _, at most 64 characters' });
+export const AgentIdParam = Type.String({ pattern: AGENT_ID_PATTERN, description: 'an agent id: letters, digits, - and _, at most 64 characters' });
 // The shape the agent registry accepts for gym ids (registry/sqlite-agent-registry.ts, isGymId).
 export const GymParam = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', description: 'a gym id: letters, digits, ., - and _, at most 64 characters' });
 const SensorParam = Type.String({ pattern: SENSOR_ID_PATTERN, description: 'a sensor id: letters, digits and : . _ ~ -, at most 64 characters' });

@@ -98,6 +98,13 @@ export class EmbeddedBroker implements HubTransport {
    */
   private readonly connectionsByAgent = new Map<string, number>();
   private readonly sockets = new Set<Duplex>();
+  /**
+   * Authentication attempts are numbered as they start; disconnectAgent records the number it saw, so that a
+   * login whose secret was checked before the revocation but whose session opens after it is closed too.
+   */
+  private authAttempts = 0;
+  private readonly authStarted = new WeakMap<Client, number>();
+  private readonly revokedBefore = new Map<string, number>();
   private onSocketsClosed: (() => void) | undefined;
 
   private readonly counts = new TransportCounts();
@@ -204,6 +211,11 @@ export class EmbeddedBroker implements HubTransport {
     this.broker.on('client', (client) => {
       const agent = this.identities.get(client);
       if (agent === undefined) return;
+      if ((this.authStarted.get(client) ?? 0) <= (this.revokedBefore.get(agent) ?? 0)) {
+        this.log.info({ agent }, 'agent disconnected: its credentials were revoked while it logged in');
+        client.close();
+        return;
+      }
       this.connected.add(client);
       this.connectionsByAgent.set(agent, (this.connectionsByAgent.get(agent) ?? 0) + 1);
       this.presenceHandler?.(agent, true);
@@ -306,6 +318,13 @@ export class EmbeddedBroker implements HubTransport {
     this.counts.hubPublish(kind);
   }
 
+  async disconnectAgent(agent: string): Promise<void> {
+    this.revokedBefore.set(agent, this.authAttempts);
+    const clients = [...this.connected].filter((client) => this.identities.get(client) === agent);
+    await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
+    if (clients.length > 0) this.log.info({ agent, connections: clients.length }, 'agent disconnected: its credentials were revoked');
+  }
+
   stopAccepting(): void {
     this.acceptingConnections = false;
     const server = this.server;
@@ -380,6 +399,7 @@ export class EmbeddedBroker implements HubTransport {
       this.repeats.warn(`refused:${reason}`, { clientId: client.id, username, reason }, 'MQTT connection refused');
       done(Object.assign(new Error(message), { returnCode }) as AuthenticateError, null);
     };
+    this.authStarted.set(client, ++this.authAttempts);
     if (!username || !password || password.length === 0) {
       refuse('missing_credentials', CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password are required');
       return;

@@ -119,6 +119,16 @@ export class ExternalBroker implements HubTransport {
   }
 
   /** The external broker takes the agents' connections; the hub has none to refuse. */
+  /**
+   * The hub is only a client of an external broker and cannot close another client's connection itself: the
+   * broker does when its own account for the agent is disabled or deleted, which the API does through
+   * BrokerAccounts (broker-accounts.ts, Mosquitto's dynamic security) when the hub has one. Without it the agent
+   * stays connected until its account leaves the broker's password file; logged, so that the operator knows.
+   */
+  async disconnectAgent(agent: string): Promise<void> {
+    this.log.info({ agent }, "agent revoked: the external broker closes its connection when the broker's own account for it is disabled or removed");
+  }
+
   stopAccepting(): void {}
 
   handleUpgrade(): boolean {

@@ -46,6 +46,12 @@ export interface HubTransport {
    * it drains before stop() disconnects everyone. A transport that accepts no connections does nothing.
    */
   stopAccepting(): void;
+  /**
+   * Closes every connection of this agent now, after its credentials were revoked (disabled, rotated, removed),
+   * so it cannot go on publishing on a session opened before. Its reconnects are refused by authentication.
+   * Resolves once the connections are closed, or at once when the transport cannot close them (see its docs).
+   */
+  disconnectAgent(agent: string): Promise<void>;
   /** 'ok' when agent messages can flow, else why not: what readiness reports. */
   readiness(): string;
   /** The MQTT TCP listener agents connect to, once started; undefined when the hub has none. */

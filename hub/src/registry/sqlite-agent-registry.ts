@@ -9,7 +9,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { isAgentId, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
 import { PulsebridgeError } from '@pulsebridge/runtime';
-import type { AgentRecord, AgentRegistry } from './agent-registry.ts';
+import type { AgentRecord, AgentRegistry, EnrollmentCode, IssueEnrollmentOptions } from './agent-registry.ts';
+import { DEFAULT_ENROLLMENT_TTL_MS, enrollmentCodeHash, newEnrollmentCode, normalizeEnrollmentCode } from './enrollment-code.ts';
 
 export type RegistryErrorCode = 'invalid_id' | 'invalid_gym' | 'exists';
 
@@ -69,7 +70,9 @@ function sha256(value: string): Buffer {
 interface AgentRow {
   id: string;
   gym: string;
-  secret_hash: string;
+  /** Null while the agent waits for its enrollment code to be redeemed. */
+  secret_hash: string | null;
+  disabled: number;
   created_at: number;
   last_seen: number | null;
   status: string | null;
@@ -97,11 +100,24 @@ export interface SqliteAgentRegistryOptions {
    */
   authCacheMs?: number;
   scryptCost?: ScryptCost;
+  /** How long an enrollment code stays valid when the caller does not say; default 15 minutes. */
+  enrollmentTtlMs?: number;
   now?: () => number;
 }
 
+interface CodeRow {
+  agent: string;
+  expires_at: number;
+}
+
 interface Statements {
-  insert: Statement<[string, string, string, number]>;
+  insert: Statement<[string, string, string | null, number]>;
+  insertCode: Statement<[string, string, number, number]>;
+  codeByHash: Statement<[string], CodeRow>;
+  deleteCodesOf: Statement<[string]>;
+  deleteExpiredCodes: Statement<[number]>;
+  setSecret: Statement<[string | null, string]>;
+  setDisabled: Statement<[number, string]>;
   remove: Statement<[string]>;
   get: Statement<[string], AgentRow>;
   list: Statement<[], AgentRow>;
@@ -121,6 +137,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   private readonly flushIntervalMs: number;
   private readonly authCacheMs: number;
   private readonly cost: ScryptCost;
+  private readonly enrollmentTtlMs: number;
   private readonly now: () => number;
   private statements: Statements | undefined;
   private readonly pendingLastSeen = new Map<string, number>();
@@ -136,6 +153,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_LAST_SEEN_FLUSH_MS;
     this.authCacheMs = options.authCacheMs ?? 60_000;
     this.cost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
+    this.enrollmentTtlMs = options.enrollmentTtlMs ?? DEFAULT_ENROLLMENT_TTL_MS;
     this.now = options.now ?? Date.now;
   }
 
@@ -155,26 +173,119 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
-    if (!isAgentId(id)) throw new RegistryError('invalid_id', `invalid agent id "${id}": letters, digits, - and _, at most 64, starting with a letter or digit`);
-    if (!isGymId(gym)) throw new RegistryError('invalid_gym', `invalid gym id "${gym}": letters, digits, ., - and _, at most 64, starting with a letter or digit`);
-    const secret = randomBytes(32).toString('base64url');
+    checkIds(id, gym);
+    const secret = newSecret();
     const hash = await hashSecret(secret, this.cost);
     const createdAt = this.now();
+    this.insert(id, gym, hash, createdAt);
+    this.log.info({ agent: id, gym }, 'agent created');
+    return { agent: { id, gym, createdAt, online: false, disabled: false, enrolled: true }, secret };
+  }
+
+  async createForEnrollment(id: string, gym: string, options: { ttlMs?: number } = {}): Promise<{ agent: AgentRecord; enrollment: EnrollmentCode }> {
+    checkIds(id, gym);
+    const createdAt = this.now();
+    const enrollment = this.db.transaction(() => {
+      this.insert(id, gym, null, createdAt);
+      return this.storeCode(id, options.ttlMs);
+    })();
+    this.log.info({ agent: id, gym, expiresAt: enrollment.expiresAt }, 'agent created, waiting for enrollment');
+    return { agent: { id, gym, createdAt, online: false, disabled: false, enrolled: false }, enrollment };
+  }
+
+  async issueEnrollment(id: string, options: IssueEnrollmentOptions = {}): Promise<EnrollmentCode | undefined> {
+    const statements = this.prepared();
+    const enrollment = this.db.transaction(() => {
+      if (!statements.get.get(id)) return undefined;
+      statements.deleteCodesOf.run(id);
+      if (options.revokeSecret) statements.setSecret.run(null, id);
+      return this.storeCode(id, options.ttlMs);
+    })();
+    if (!enrollment) return undefined;
+    if (options.revokeSecret) this.authCache.delete(id);
+    this.log.info({ agent: id, expiresAt: enrollment.expiresAt, secretRevoked: options.revokeSecret === true }, 'enrollment code issued');
+    return enrollment;
+  }
+
+  async redeemEnrollment(code: string, now: number): Promise<{ agent: AgentRecord; secret: string } | undefined> {
+    const normalized = normalizeEnrollmentCode(code);
+    if (normalized === undefined) return undefined;
+    const hash = enrollmentCodeHash(normalized);
+    const statements = this.prepared();
+    // Checked before scrypt runs, so that guessing codes costs the hub no hashing.
+    const found = statements.codeByHash.get(hash);
+    if (!found || found.expires_at <= now) return undefined;
+    const secret = newSecret();
+    const secretHash = await hashSecret(secret, this.cost);
+    // Synchronous, so of two redemptions of one code racing through scrypt exactly one finds the code still there.
+    const row = this.db.transaction(() => {
+      const code = statements.codeByHash.get(hash);
+      if (!code || code.expires_at <= now) return undefined;
+      const agent = statements.get.get(code.agent);
+      if (!agent || agent.disabled !== 0) return undefined;
+      statements.deleteCodesOf.run(code.agent);
+      statements.setSecret.run(secretHash, code.agent);
+      return statements.get.get(code.agent);
+    })();
+    if (!row) return undefined;
+    this.authCache.delete(row.id);
+    this.log.info({ agent: row.id, gym: row.gym }, 'enrollment code redeemed');
+    return { agent: this.toRecord(row), secret };
+  }
+
+  async disable(id: string): Promise<boolean> {
+    const changed = this.prepared().setDisabled.run(1, id).changes > 0;
+    this.authCache.delete(id);
+    if (changed) this.log.info({ agent: id }, 'agent disabled');
+    return changed;
+  }
+
+  async enable(id: string): Promise<boolean> {
+    const changed = this.prepared().setDisabled.run(0, id).changes > 0;
+    if (changed) this.log.info({ agent: id }, 'agent enabled');
+    return changed;
+  }
+
+  async rotateSecret(id: string): Promise<string | undefined> {
+    const secret = newSecret();
+    const hash = await hashSecret(secret, this.cost);
+    const changed = this.prepared().setSecret.run(hash, id).changes > 0;
+    this.authCache.delete(id);
+    if (!changed) return undefined;
+    this.log.info({ agent: id }, 'agent secret rotated');
+    return secret;
+  }
+
+  private insert(id: string, gym: string, secretHash: string | null, createdAt: number): void {
     try {
-      this.prepared().insert.run(id, gym, hash, createdAt);
+      this.prepared().insert.run(id, gym, secretHash, createdAt);
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new RegistryError('exists', `agent "${id}" already exists`);
       throw err;
     }
-    this.log.info({ agent: id, gym }, 'agent created');
-    return { agent: { id, gym, createdAt, online: false }, secret };
+  }
+
+  /** Within the caller's transaction. Expired codes of every agent go at the same time, so the table stays small. */
+  private storeCode(id: string, ttlMs = this.enrollmentTtlMs): EnrollmentCode {
+    const statements = this.prepared();
+    const now = this.now();
+    statements.deleteExpiredCodes.run(now);
+    const code = newEnrollmentCode();
+    const expiresAt = now + ttlMs;
+    statements.insertCode.run(enrollmentCodeHash(normalizeEnrollmentCode(code)!), id, expiresAt, now);
+    return { code, expiresAt };
   }
 
   async remove(id: string): Promise<boolean> {
     this.authCache.delete(id);
     this.pendingLastSeen.delete(id);
     this.online.delete(id);
-    const removed = this.prepared().remove.run(id).changes > 0;
+    const statements = this.prepared();
+    // Not left to ON DELETE CASCADE: SQLite enforces foreign keys only where the connection turned them on.
+    const removed = this.db.transaction(() => {
+      statements.deleteCodesOf.run(id);
+      return statements.remove.run(id).changes > 0;
+    })();
     if (removed) this.log.info({ agent: id }, 'agent removed');
     return removed;
   }
@@ -193,7 +304,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   async authenticate(id: string, secret: string): Promise<AgentRecord | undefined> {
     if (!isAgentId(id) || secret.length === 0 || secret.length > MAX_SECRET_CHARS) return undefined;
     const row = this.prepared().get.get(id);
-    if (!row) {
+    if (!row || row.secret_hash === null || row.disabled !== 0) {
       this.decoyHash ??= hashSecret(randomBytes(32).toString('base64url'), this.cost);
       await verifySecret(secret, await this.decoyHash);
       return undefined;
@@ -204,10 +315,11 @@ export class SqliteAgentRegistry implements AgentRegistry {
       return this.toRecord(row);
     }
     if (!(await verifySecret(secret, row.secret_hash))) return undefined;
-    if (this.authCacheMs > 0) this.remember(id, { secretDigest: digest, secretHash: row.secret_hash, until: this.now() + this.authCacheMs });
-    // The agent may have been removed while scrypt ran.
+    // The agent may have been removed, disabled or rotated while scrypt ran.
     const current = this.prepared().get.get(id);
-    return current && current.secret_hash === row.secret_hash ? this.toRecord(current) : undefined;
+    if (!current || current.secret_hash !== row.secret_hash || current.disabled !== 0) return undefined;
+    if (this.authCacheMs > 0) this.remember(id, { secretDigest: digest, secretHash: row.secret_hash, until: this.now() + this.authCacheMs });
+    return this.toRecord(current);
   }
 
   async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {
@@ -257,7 +369,14 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   private toRecord(row: AgentRow): AgentRecord {
-    const record: AgentRecord = { id: row.id, gym: row.gym, createdAt: row.created_at, online: this.online.has(row.id) };
+    const record: AgentRecord = {
+      id: row.id,
+      gym: row.gym,
+      createdAt: row.created_at,
+      online: this.online.has(row.id),
+      disabled: row.disabled !== 0,
+      enrolled: row.secret_hash !== null,
+    };
     const pending = this.pendingLastSeen.get(row.id);
     const lastSeen = Math.max(row.last_seen ?? -Infinity, pending ?? -Infinity);
     if (Number.isFinite(lastSeen)) record.lastSeen = lastSeen;
@@ -271,22 +390,16 @@ export class SqliteAgentRegistry implements AgentRegistry {
   /** Creates the table on first use, so a registry works without start() in tools and tests. */
   private prepared(): Statements {
     if (this.statements) return this.statements;
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS agents (
-        id TEXT PRIMARY KEY,
-        gym TEXT NOT NULL,
-        secret_hash TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        last_seen INTEGER,
-        status TEXT,
-        status_at INTEGER,
-        inventory TEXT
-      ) STRICT;
-      CREATE INDEX IF NOT EXISTS agents_by_gym ON agents (gym);
-    `);
-    const columns = 'id, gym, secret_hash, created_at, last_seen, status, inventory';
+    migrateAgentTables(this.db);
+    const columns = 'id, gym, secret_hash, disabled, created_at, last_seen, status, inventory';
     this.statements = {
       insert: this.db.prepare('INSERT INTO agents (id, gym, secret_hash, created_at) VALUES (?, ?, ?, ?)'),
+      insertCode: this.db.prepare('INSERT INTO agent_enrollment_codes (code_hash, agent, expires_at, created_at) VALUES (?, ?, ?, ?)'),
+      codeByHash: this.db.prepare('SELECT agent, expires_at FROM agent_enrollment_codes WHERE code_hash = ?'),
+      deleteCodesOf: this.db.prepare('DELETE FROM agent_enrollment_codes WHERE agent = ?'),
+      deleteExpiredCodes: this.db.prepare('DELETE FROM agent_enrollment_codes WHERE expires_at <= ?'),
+      setSecret: this.db.prepare('UPDATE agents SET secret_hash = ? WHERE id = ?'),
+      setDisabled: this.db.prepare('UPDATE agents SET disabled = ? WHERE id = ?'),
       remove: this.db.prepare('DELETE FROM agents WHERE id = ?'),
       get: this.db.prepare(`SELECT ${columns} FROM agents WHERE id = ?`),
       list: this.db.prepare(`SELECT ${columns} FROM agents ORDER BY id`),
@@ -296,4 +409,58 @@ export class SqliteAgentRegistry implements AgentRegistry {
     };
     return this.statements;
   }
+}
+
+function checkIds(id: string, gym: string): void {
+  if (!isAgentId(id)) throw new RegistryError('invalid_id', `invalid agent id "${id}": letters, digits, - and _, at most 64, starting with a letter or digit`);
+  if (!isGymId(gym)) throw new RegistryError('invalid_gym', `invalid gym id "${gym}": letters, digits, ., - and _, at most 64, starting with a letter or digit`);
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const AGENTS_TABLE = `
+  CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    gym TEXT NOT NULL,
+    secret_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER,
+    status TEXT,
+    status_at INTEGER,
+    inventory TEXT
+  ) STRICT`;
+
+/**
+ * Creates the registry's tables, or brings an older hub.db up to date keeping every agent: the first schema
+ * required a secret (agents now may wait for enrollment without one) and had no `disabled` flag. SQLite cannot
+ * relax NOT NULL in place, so that table is copied once. Safe to run on every start.
+ */
+export function migrateAgentTables(db: Database): void {
+  db.transaction(() => {
+    const columns = db.prepare<[], { name: string; notnull: number }>('SELECT name, "notnull" FROM pragma_table_info(\'agents\')').all();
+    const secretRequired = columns.find((c) => c.name === 'secret_hash')?.notnull === 1;
+    if (columns.length > 0 && (secretRequired || !columns.some((c) => c.name === 'disabled'))) {
+      db.exec('ALTER TABLE agents RENAME TO agents_before_enrollment');
+      db.exec(AGENTS_TABLE);
+      db.exec(`
+        INSERT INTO agents (id, gym, secret_hash, created_at, last_seen, status, status_at, inventory)
+          SELECT id, gym, secret_hash, created_at, last_seen, status, status_at, inventory FROM agents_before_enrollment;
+        DROP TABLE agents_before_enrollment;
+      `);
+    }
+    db.exec(`
+      ${AGENTS_TABLE};
+      CREATE INDEX IF NOT EXISTS agents_by_gym ON agents (gym);
+      CREATE TABLE IF NOT EXISTS agent_enrollment_codes (
+        code_hash TEXT PRIMARY KEY,
+        agent TEXT NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS agent_enrollment_codes_by_agent ON agent_enrollment_codes (agent);
+    `);
+  })();
 }

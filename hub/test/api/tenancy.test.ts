@@ -58,6 +58,13 @@ const MATRIX: Record<OperationName, Case> = {
     ],
   },
   getAgent: { attempts: [{ path: '/api/v1/agents/box-a', targetsA: true }] },
+  createAgent: { attempts: [{ method: 'POST', path: '/api/v1/agents', body: { id: 'box-new', gym: GYM_A }, targetsA: true }] },
+  issueEnrollment: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/enrollment', targetsA: true }] },
+  disableAgent: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/disable', targetsA: true }] },
+  enableAgent: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/enable', targetsA: true }] },
+  rotateAgent: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/rotate', targetsA: true }] },
+  removeAgent: { attempts: [{ method: 'DELETE', path: '/api/v1/agents/box-a', targetsA: true }] },
+  enroll: { public: true },
   listSeries: {
     attempts: [
       { path: `/api/v1/series?gym=${GYM_A}`, targetsA: true },
@@ -109,8 +116,9 @@ async function seed(api: RunningApi): Promise<void> {
 
 async function stateOfA(api: RunningApi): Promise<string> {
   const boots = await api.store.listUnsynced({ agent: 'box-a' });
-  const agent = await api.registry.get('box-a');
-  return JSON.stringify({ boots, agent: agent?.gym });
+  const agents = (await api.registry.list()).filter((a) => a.gym === GYM_A);
+  const codes = [...api.registry.codes.values()].filter((c) => c.agent === 'box-a');
+  return JSON.stringify({ boots, agents, codes, secret: api.registry.secrets.get('box-a') });
 }
 
 test('the tenancy matrix has a case for every operation of the table', () => {
@@ -121,6 +129,7 @@ test('the tenancy matrix has a case for every operation of the table', () => {
     const operation: Operation = OPERATIONS[name as OperationName];
     // The gate can only settle a gym the operation has a place for.
     if (!access.public && access.gym === 'query') assert.ok(operation.query?.properties['gym'], `${name}: a gym query parameter`);
+    if (!access.public && access.gym === 'body') assert.ok(operation.body?.properties['gym'], `${name}: a gym body field`);
     if (!access.public && access.gym === 'agent') assert.ok(operation.params?.properties['id'] && operation.path.includes('/agents/:id'), `${name}: an agent path`);
   }
 });

@@ -24,6 +24,11 @@ export class FakeTransport implements HubTransport {
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
+  /** Agents disconnectAgent() was asked to disconnect, in order. */
+  readonly disconnected: string[] = [];
+  async disconnectAgent(agent: string): Promise<void> {
+    this.disconnected.push(agent);
+  }
   stopAccepting(): void {}
   readiness(): string {
     return 'ok';

@@ -233,3 +233,140 @@ describe('SqliteAgentRegistry', () => {
     assert.ok(unknown > wrong / 3, `unknown ${unknown.toFixed(1)} ms vs wrong ${wrong.toFixed(1)} ms`);
   });
 });
+
+describe('SqliteAgentRegistry enrollment', () => {
+  const T0 = Date.UTC(2026, 0, 1);
+
+  test('an agent created for enrollment holds no credentials until its code is redeemed; the database keeps no code in the clear', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db, { now: () => T0 });
+    const { agent, enrollment } = await r.createForEnrollment('box-1', 'gym-a');
+    assert.equal(agent.enrolled, false);
+    assert.match(enrollment.code, /^[A-HJ-NP-Z2-9]{5}-[A-HJ-NP-Z2-9]{5}$/);
+    assert.equal(enrollment.expiresAt, T0 + 15 * 60_000, 'valid 15 minutes by default');
+    const dump = JSON.stringify(db.prepare('SELECT * FROM agent_enrollment_codes').all());
+    assert.ok(!dump.includes(enrollment.code) && !dump.includes(enrollment.code.replace('-', '')), dump);
+    assert.equal((await r.get('box-1'))?.enrolled, false);
+
+    const redeemed = await r.redeemEnrollment(` ${enrollment.code.toLowerCase().replace('-', ' ')} `, T0 + 1_000);
+    assert.ok(redeemed, 'case, spaces and grouping do not matter');
+    assert.equal(redeemed.agent.id, 'box-1');
+    assert.equal(redeemed.agent.gym, 'gym-a');
+    assert.equal(redeemed.agent.enrolled, true);
+    assert.equal((await r.authenticate('box-1', redeemed.secret))?.id, 'box-1');
+  });
+
+  test('a code is refused once used, once expired, and when it is malformed or unknown', async () => {
+    const r = registry(new Database(':memory:'), { now: () => T0, enrollmentTtlMs: 60_000 });
+    const first = await r.createForEnrollment('box-1', 'gym-a');
+    assert.equal(first.enrollment.expiresAt, T0 + 60_000, 'the configured lifetime');
+    const used = await r.redeemEnrollment(first.enrollment.code, T0 + 1);
+    assert.ok(used);
+    assert.equal(await r.redeemEnrollment(first.enrollment.code, T0 + 2), undefined, 'used');
+    assert.equal((await r.authenticate('box-1', used.secret))?.id, 'box-1', 'a refused reuse leaves the issued secret alone');
+
+    const second = await r.createForEnrollment('box-2', 'gym-a', { ttlMs: 5_000 });
+    assert.equal(await r.redeemEnrollment(second.enrollment.code, T0 + 5_000), undefined, 'expired at its expiry');
+    assert.equal((await r.get('box-2'))?.enrolled, false);
+
+    for (const bad of ['', 'ABCDE', 'ABCDE-FGHJK-LMNPQ', 'ABCDE-FGHI1', 'x'.repeat(10_000), 'ABCDE-FGHJK']) {
+      assert.equal(await r.redeemEnrollment(bad, T0), undefined, bad);
+    }
+  });
+
+  test('two concurrent redemptions of one code issue exactly one secret', async () => {
+    const r = registry(new Database(':memory:'), { now: () => T0 });
+    const { enrollment } = await r.createForEnrollment('box-1', 'gym-a');
+    const results = await Promise.all([r.redeemEnrollment(enrollment.code, T0), r.redeemEnrollment(enrollment.code, T0), r.redeemEnrollment(enrollment.code, T0)]);
+    const winners = results.filter((x) => x !== undefined);
+    assert.equal(winners.length, 1);
+    assert.ok(await r.authenticate('box-1', winners[0]!.secret));
+  });
+
+  test('a new code revokes the earlier unused ones; with revokeSecret the current secret stops working at once', async () => {
+    const r = registry(new Database(':memory:'), { now: () => T0, authCacheMs: 60_000 });
+    const { secret } = await r.create('box-1', 'gym-a');
+    const earlier = await r.issueEnrollment('box-1');
+    const later = await r.issueEnrollment('box-1');
+    assert.ok(earlier && later);
+    assert.equal(await r.redeemEnrollment(earlier.code, T0), undefined, 'the earlier code');
+    assert.ok(await r.authenticate('box-1', secret), 'a plain new code leaves the secret valid (and cached)');
+    const reset = await r.issueEnrollment('box-1', { revokeSecret: true });
+    assert.ok(reset);
+    assert.equal(await r.authenticate('box-1', secret), undefined, 'revoked despite the cached success');
+    assert.equal(await r.redeemEnrollment(later.code, T0), undefined, 'the code before the reset');
+    assert.ok(await r.redeemEnrollment(reset.code, T0));
+    assert.equal(await r.issueEnrollment('nobody'), undefined);
+  });
+
+  test('a disabled agent is refused even with a cached success, redeems no code, and is accepted again once enabled', async () => {
+    const r = registry(new Database(':memory:'), { now: () => T0, authCacheMs: 60_000 });
+    const { secret } = await r.create('box-1', 'gym-a');
+    assert.ok(await r.authenticate('box-1', secret));
+    assert.equal(await r.disable('box-1'), true);
+    assert.equal(await r.authenticate('box-1', secret), undefined);
+    assert.equal((await r.get('box-1'))?.disabled, true);
+    const code = await r.issueEnrollment('box-1');
+    assert.equal(await r.redeemEnrollment(code!.code, T0), undefined, 'disabled');
+    assert.equal(await r.enable('box-1'), true);
+    assert.ok(await r.authenticate('box-1', secret));
+    assert.equal(await r.disable('nobody'), false);
+    assert.equal(await r.enable('nobody'), false);
+  });
+
+  test('rotateSecret invalidates the old secret at once, cached or not', async () => {
+    const r = registry(new Database(':memory:'), { authCacheMs: 60_000 });
+    const { secret } = await r.create('box-1', 'gym-a');
+    assert.ok(await r.authenticate('box-1', secret));
+    const rotated = await r.rotateSecret('box-1');
+    assert.ok(rotated && rotated !== secret);
+    assert.equal(await r.authenticate('box-1', secret), undefined);
+    assert.ok(await r.authenticate('box-1', rotated));
+    assert.equal(await r.rotateSecret('nobody'), undefined);
+  });
+
+  test('an existing id is refused for enrollment too, and removing an agent drops its codes', async () => {
+    const db = new Database(':memory:');
+    const r = registry(db, { now: () => T0 });
+    const { enrollment } = await r.createForEnrollment('box-1', 'gym-a');
+    await assert.rejects(r.createForEnrollment('box-1', 'gym-b'), (err: unknown) => err instanceof RegistryError && err.code === 'exists');
+    await assert.rejects(r.createForEnrollment('../x', 'gym-a'), (err: unknown) => err instanceof RegistryError && err.code === 'invalid_id');
+    assert.equal(await r.remove('box-1'), true);
+    assert.equal(db.prepare('SELECT COUNT(*) FROM agent_enrollment_codes').pluck().get(), 0);
+    await r.create('box-1', 'gym-a');
+    assert.equal(await r.redeemEnrollment(enrollment.code, T0), undefined, "a removed agent's code does not enroll its successor");
+  });
+
+  test('a hub.db of the first schema is migrated on open and keeps its agents, their secrets and state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-registry-migrate-'));
+    try {
+      const file = join(dir, 'hub.db');
+      // A secret and its hash as create() makes them, written into the first schema as hubs before enrollment had it.
+      const probe = new Database(':memory:');
+      const { secret } = await registry(probe).create('box-old', 'gym-a');
+      const hash = probe.prepare('SELECT secret_hash FROM agents').pluck().get() as string;
+      const old = new Database(file);
+      old.exec(`CREATE TABLE agents (id TEXT PRIMARY KEY, gym TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+        last_seen INTEGER, status TEXT, status_at INTEGER, inventory TEXT) STRICT; CREATE INDEX agents_by_gym ON agents (gym);`);
+      old.prepare('INSERT INTO agents (id, gym, secret_hash, created_at, last_seen) VALUES (?, ?, ?, ?, ?)').run('box-old', 'gym-a', hash, 5, 77);
+      old.close();
+
+      const migrated = registry(new Database(file), { now: () => T0 });
+      assert.equal((await migrated.authenticate('box-old', secret))?.id, 'box-old');
+      assert.equal((await migrated.get('box-old'))?.lastSeen, 77);
+      const again = registry(new Database(file), { now: () => T0 });
+      assert.equal((await again.get('box-old'))?.createdAt, 5, 'migrating twice changes nothing');
+      const { enrollment } = await again.createForEnrollment('box-new', 'gym-a');
+      assert.ok(await again.redeemEnrollment(enrollment.code, T0));
+      assert.deepEqual(
+        (await again.list()).map((a) => [a.id, a.disabled, a.enrolled]),
+        [
+          ['box-new', false, true],
+          ['box-old', false, true],
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
