@@ -228,7 +228,17 @@ export class Hub {
         shutdown: this.shutdown.signal,
         version: hubVersion(),
         disconnectAgent: (id) => transport.disconnectAgent(id),
-        enrollmentInfo: () => enrollmentInfoOf(config, { mqttPort: transport.address()?.port, httpPort: this.addresses.http?.port }),
+        enrollmentInfo: () => {
+          const anchor = tls.trustAnchor;
+          const where = enrollmentInfoOf(config, { mqttPort: transport.address()?.port, httpPort: this.addresses.http?.port });
+          return anchor === undefined ? where : { ...where, caPem: anchor.certificatePem, caFingerprint: anchor.fingerprint };
+        },
+        throttle: this.throttle,
+        onSecurityEvent: ({ type, gym, actor, detail }) => {
+          identity
+            .appendAudit({ type, ...(gym === undefined ? {} : { gym }), detail: { ...detail, actor } })
+            .catch((err: unknown) => log.error({ err: errorMessage(err), type }, 'could not write a security event to the audit log'));
+        },
       });
       const listener = oidc.handler(api.callback());
       const http = tls.http ? createHttpsServer(tls.http, listener) : createServer(listener);

@@ -31,6 +31,7 @@ import { auditRoutes } from './audit-routes.ts';
 import { appleAppSiteAssociation, assetLinks, type DeepLinksConfig } from './deep-links.ts';
 import { ApiError } from './problem.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
+import { throttleByAddress, type SignInThrottle } from '../auth/rate-limits.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -71,6 +72,8 @@ export interface ApiDeps {
   enrollmentInfo?: () => EnrollmentInfo;
   /** Told of every agent creation, enrollment (refused ones too), revocation and removal: for the audit log. */
   onSecurityEvent?: (event: AgentSecurityEvent) => void;
+  /** Counts refused enrollment codes per address and answers 429 past the limit; none: no limit. */
+  throttle?: SignInThrottle;
   /** An external broker's agent accounts (broker/broker-accounts.ts, DynsecAccounts for Mosquitto), kept in step. */
   brokerAccounts?: BrokerAccounts;
 }
@@ -271,6 +274,11 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     }
     await next();
   });
+  if (deps.throttle !== undefined) {
+    // The enrollment code is the only credential of POST /enroll: guessing is bounded per address.
+    const byAddress = throttleByAddress({ throttle: deps.throttle });
+    app.use((ctx, next) => (ctx.state.operation === OPERATIONS.enroll ? byAddress(ctx, next) : next()));
+  }
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -3,6 +3,9 @@
  * at /enroll, and disabling, rotating and removing revoke the credentials and disconnect the agent. Codes and
  * secrets never reach the log.
  */
+import { Value } from '@sinclair/typebox/value';
+import { SignInThrottle } from '../../src/auth/rate-limits.ts';
+import { RateLimitsConfig } from '../../src/auth/rate-limits-config.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -309,4 +312,24 @@ test('when the broker refuses the enrolled credentials, /enroll answers 503 and 
     assert.match((await readProblem(response)).detail, /ask for a new enrollment code/);
     assert.equal(f.events.at(-1)?.type, 'agent.enrollment_failed');
   });
+});
+
+test('wrong enrollment codes from one address are answered 429 with Retry-After past the limit, before the code is checked', async () => {
+  const limits = Value.Default(RateLimitsConfig, { address: { maxFailures: 3 } }) as RateLimitsConfig;
+  const throttle = await SignInThrottle.open({ limits });
+  const f = fixture();
+  try {
+    await withApi({ ...f.overrides, throttle }, async (api) => {
+      const { code } = await create(api);
+      // maxFailures wrong codes are allowed; the next one goes over the limit.
+      for (let i = 0; i < 4; i++) assert.equal((await enroll(api, 'AAAAA-BBBBB')).status, 400);
+      const refused = await enroll(api, code);
+      assert.equal(refused.status, 429, 'even the right code waits: the address is over its limit');
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.equal((await readProblem(refused)).type, '/api/v1/docs#problem-too_many_requests');
+      assert.equal((await api.registry.get('box-1'))?.enrolled, false, 'the code was not spent');
+    });
+  } finally {
+    await throttle.close();
+  }
 });
