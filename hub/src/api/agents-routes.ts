@@ -12,6 +12,9 @@ export function agentView(record: AgentRecord, unsyncedReadings = 0): Agent {
     id: record.id,
     gym: record.gym,
     online: record.online,
+    // Records from before enrollment codes have a secret and no flag: they are enrolled.
+    enrolled: record.enrolled ?? true,
+    disabled: record.disabled ?? false,
     lastSeen: record.lastSeen !== undefined ? new Date(record.lastSeen).toISOString() : null,
     version: status?.version ?? null,
     outbox: status?.outbox ? { ...status.outbox } : null,

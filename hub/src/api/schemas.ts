@@ -104,6 +104,8 @@ export const Agent = Type.Object({
   id: Type.String(),
   gym: Type.String(),
   online: Type.Boolean(),
+  enrolled: Type.Boolean({ description: 'Whether the agent holds credentials: false until its enrollment code is redeemed (and after a rotation)' }),
+  disabled: Type.Boolean({ description: 'Disabled agents are refused by the broker until enabled again' }),
   lastSeen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Last time the hub heard from the agent' }),
   version: Type.Union([Type.String(), Type.Null()]),
   outbox: Type.Union([OutboxView, Type.Null()]),

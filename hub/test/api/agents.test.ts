@@ -38,6 +38,8 @@ test('GET /api/v1/agents lists every agent with its last reported state', async 
       id: 'box-1',
       gym: 'gym-a',
       online: true,
+      enrolled: true,
+      disabled: false,
       lastSeen: new Date(NOW - 1_000).toISOString(),
       version: '0.3.1',
       outbox: { readings: 120, bytes: 4_096, oldestAgeMs: 2_500, dropped: 3 },
@@ -46,7 +48,19 @@ test('GET /api/v1/agents lists every agent with its last reported state', async 
       unsyncedReadings: 0,
     });
     const never = agents.find((a) => a['id'] === 'box-2');
-    assert.deepEqual(never, { id: 'box-2', gym: 'gym-b', online: false, lastSeen: null, version: null, outbox: null, sources: {}, sensors: [], unsyncedReadings: 0 });
+    assert.deepEqual(never, {
+      id: 'box-2',
+      gym: 'gym-b',
+      online: false,
+      enrolled: true,
+      disabled: false,
+      lastSeen: null,
+      version: null,
+      outbox: null,
+      sources: {},
+      sensors: [],
+      unsyncedReadings: 0,
+    });
   });
 });
 
@@ -85,5 +99,21 @@ test('GET /api/v1/agents/:id returns one agent, 404 problem when unknown, 400 fo
     const malformed = await api.get('/api/v1/agents/%E0%A4%A');
     assert.equal(malformed.status, 400);
     await readProblem(malformed);
+  });
+});
+
+test('an agent awaiting enrollment or disabled shows so in the list', async () => {
+  await withApi(async (api) => {
+    await api.registry.createForEnrollment('box-new', 'gym-a');
+    await api.registry.create('box-off', 'gym-a');
+    await api.registry.disable('box-off');
+    const agents = (await (await api.get('/api/v1/agents?gym=gym-a')).json()) as { id: string; enrolled: boolean; disabled: boolean }[];
+    assert.deepEqual(
+      agents.map(({ id, enrolled, disabled }) => ({ id, enrolled, disabled })).sort((a, b) => a.id.localeCompare(b.id)),
+      [
+        { id: 'box-new', enrolled: false, disabled: false },
+        { id: 'box-off', enrolled: true, disabled: true },
+      ],
+    );
   });
 });
