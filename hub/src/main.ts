@@ -7,6 +7,7 @@
  *   pulsebridge-hub agent list [--json]
  *   pulsebridge-hub agent remove <id>
  *   pulsebridge-hub admin create --email <email>                 the first platform admin; prints its password once
+ *   pulsebridge-hub keys rotate                                  a new token-signing key; the old one keeps verifying
  *
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
  * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
@@ -32,6 +33,7 @@ import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, re
 import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
 import { IdentityStoreError } from './identity/identity-store.ts';
 import { createIdentityStore } from './identity/index.ts';
+import { rotateSigningKey } from './oidc/keys.ts';
 import { agentMqttUrl, defaultSecretFile, enrollmentText } from './enrollment.ts';
 import { Hub, openStateDatabase } from './hub.ts';
 import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
@@ -49,6 +51,7 @@ export const USAGE = `Usage:
   pulsebridge-hub agent list [--json] [--config FILE]
   pulsebridge-hub agent remove <id> [--config FILE]
   pulsebridge-hub admin create --email EMAIL [--name NAME] [--password-file PATH] [--reset] [--config FILE]
+  pulsebridge-hub keys rotate [--json] [--config FILE]
 
 Runs the Pulsebridge hub: MQTT broker (or external broker client), ingest, storage and API.
 
@@ -139,6 +142,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     if (command === 'agent') return await agentCommand(rest, file, values, io);
     if (command === 'admin') return await adminCommand(rest, file, values, io);
+    if (command === 'keys') return await keysCommand(rest, file, values, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -216,6 +220,28 @@ async function adminCommand(args: string[], file: string | undefined, values: Ar
       return EXIT_USAGE;
     }
     throw err;
+  } finally {
+    await store.stop();
+  }
+}
+
+/**
+ * A new signing key in the identity store. Replicas sign with it from their next start; tokens signed with the
+ * old key keep verifying, because the old key stays in the JWKS until the longest of them has expired.
+ */
+async function keysCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  const [sub, ...extra] = args;
+  if (sub !== 'rotate') throw new UsageError(sub ? `unknown keys command "${sub}"` : 'keys needs a command: rotate');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  refuseAdminOptions(values, 'keys rotate');
+  const config = loadAdminToolConfig({ file, env: io.env });
+  const store = createIdentityStore(config.identity.store, { dataDir: config.hub.dataDir, env: io.env });
+  await store.start();
+  try {
+    const key = await rotateSigningKey(store);
+    if (values.json) io.stdout(`${JSON.stringify({ kid: key.kid, alg: key.alg })}\n`);
+    else io.stdout(`New signing key ${key.kid} (${key.alg}). Restart the hub (every replica) to sign with it; tokens signed before keep verifying until they expire.\n`);
+    return EXIT_OK;
   } finally {
     await store.stop();
   }

@@ -98,3 +98,27 @@ test('admin create refuses bad input with usage errors and creates nothing', asy
   }
   await withStore(dataDir, async (store) => assert.equal(await store.findUserByEmail('x@gym.example'), undefined));
 });
+
+test('keys rotate adds a signing key that signs from then on, and keeps the old one published', async () => {
+  const dataDir = join(dir, 'keys');
+  const first = io({ PB_HUB_HUB__DATA_DIR: dataDir });
+  assert.equal(await main(['keys', 'rotate', '--json'], first), 0, first.err);
+  const second = io({ PB_HUB_HUB__DATA_DIR: dataDir });
+  assert.equal(await main(['keys', 'rotate', '--json'], second), 0, second.err);
+  const [a, b] = [JSON.parse(first.out) as { kid: string }, JSON.parse(second.out) as { kid: string }];
+  assert.notEqual(a.kid, b.kid);
+  await withStore(dataDir, async (store) => {
+    const keys = await store.listSigningKeys();
+    assert.deepEqual(
+      keys.map((k) => [k.kid, k.retiredAt === undefined]),
+      [
+        [b.kid, true],
+        [a.kid, false],
+      ],
+      'the newest signs; the older one is retired, not deleted',
+    );
+  });
+  const bad = io({ PB_HUB_HUB__DATA_DIR: dataDir });
+  assert.equal(await main(['keys', 'spin'], bad), 2);
+  assert.match(bad.err, /unknown keys command/);
+});
