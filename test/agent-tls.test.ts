@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { Hub, openStateDatabase } from '../hub/src/hub.ts';
-import { loadHubConfig } from '../hub/src/config.ts';
+import { tlsHubConfig } from '../hub/test/tls/tls-hub.ts';
 import { SqliteAgentRegistry } from '../hub/src/registry/sqlite-agent-registry.ts';
 import { ensureDevCertificates, type DevCertificates } from '../hub/src/tls/dev-ca.ts';
 import { MqttSession } from '../edge-agent/src/uplink/session.ts';
@@ -34,21 +34,7 @@ before(async () => {
   } finally {
     db.close();
   }
-  hub = new Hub(
-    loadHubConfig({
-      env: {
-        PB_HUB_API__ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
-        PB_HUB_HUB__DATA_DIR: dataDir,
-        PB_HUB_HTTP__HOST: '127.0.0.1',
-        PB_HUB_HTTP__PORT: '0',
-        PB_HUB_HTTP__TLS__DEV: 'true',
-        PB_HUB_MQTT__HOST: '127.0.0.1',
-        PB_HUB_MQTT__PORT: '0',
-        PB_HUB_MQTT__TLS__DEV: 'true',
-      },
-    }),
-    { log: pino({ level: 'silent' }) },
-  );
+  hub = new Hub(tlsHubConfig(dataDir), { log: pino({ level: 'silent' }) });
   await hub.start();
   dev = hub.tls!.dev!;
   unrelated = await ensureDevCertificates(join(dir, 'unrelated'));

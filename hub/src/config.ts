@@ -1,6 +1,6 @@
 /**
  * The hub's configuration: one schema, a YAML file, then `PB_HUB_*` environment overrides
- * (e.g. `PB_HUB_HTTP__PORT=9090`, `PB_HUB_API__ADMIN_TOKEN='{"env":"ADMIN_TOKEN"}'`).
+ * (e.g. `PB_HUB_HTTP__PORT=9090`, `PB_HUB_IDENTITY__STORE__POSTGRES__URL='{"env":"PG_URL"}'`).
  * Every problem is reported at once, each with its path. Secrets are SecretRefs, resolved when the hub starts.
  */
 import { hostname } from 'node:os';

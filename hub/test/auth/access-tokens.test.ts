@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, exportSPKI } from 'jose';
-import { AccessTokenVerifier, TokenRefused, hubApiAudience, hubTokenIssuer, type TokenRefusedReason } from '../../src/auth/access-tokens.ts';
+import { AccessTokenVerifier, hubApiAudience, hubTokenIssuer } from '../../src/auth/access-tokens.ts';
 import { ALL_GYMS } from '../../src/identity/identity-store.ts';
-import { base64url, makeKey, makeStore, mint, type TestKey } from './fixtures.ts';
+import { base64url, makeKey, makeStore, mint, refusedWith, type TestKey } from './fixtures.ts';
 
 const BASE = 'https://hub.example.com';
 const ISS = hubTokenIssuer(BASE);
 const AUD = hubApiAudience(BASE);
-
-async function refusedWith(promise: Promise<unknown>, reason: TokenRefusedReason): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected the token to be refused (${reason})`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TokenRefused, `expected TokenRefused, got ${String(err)}`);
-  assert.equal(err.reason, reason, err.message);
-}
 
 describe("the hub's own access tokens", () => {
   let fixture: Awaited<ReturnType<typeof makeStore>>;

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { AccessTokenVerifier, TokenRefused, type TokenRefusedReason } from '../../src/auth/access-tokens.ts';
+import { AccessTokenVerifier } from '../../src/auth/access-tokens.ts';
 import type { TrustedIssuer } from '../../src/auth/config.ts';
 import { ALL_GYMS } from '../../src/identity/identity-store.ts';
-import { FakeIssuer, makeKey, makeStore, mint, trustedIssuer, type TestKey } from './fixtures.ts';
+import { FakeIssuer, makeKey, makeStore, mint, refusedWith, trustedIssuer, type TestKey } from './fixtures.ts';
 
 const API = 'https://api.pulsebridge.example';
-
-async function refusedWith(promise: Promise<unknown>, reason: TokenRefusedReason): Promise<void> {
-  const err = await promise.then(
-    () => assert.fail(`expected the token to be refused (${reason})`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TokenRefused, `expected TokenRefused, got ${String(err)}`);
-  assert.equal(err.reason, reason, err.message);
-}
 
 describe('federated access tokens', () => {
   const idp = new FakeIssuer();

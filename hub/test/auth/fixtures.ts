@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { TrustedIssuer } from '../../src/auth/config.ts';
-import type { AccountStore } from '../../src/auth/access-tokens.ts';
+import assert from 'node:assert/strict';
+import { TokenRefused, type AccountStore, type TokenRefusedReason } from '../../src/auth/access-tokens.ts';
 import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
 
 export interface TestKey {
@@ -100,4 +101,14 @@ export class FakeIssuer {
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** Fails unless `promise` rejects with TokenRefused for `reason`. */
+export async function refusedWith(promise: Promise<unknown>, reason: TokenRefusedReason): Promise<void> {
+  const err = await promise.then(
+    () => assert.fail(`expected the token to be refused (${reason})`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof TokenRefused, `expected TokenRefused, got ${String(err)}`);
+  assert.equal(err.reason, reason, err.message);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import mqtt from 'mqtt';
 import { Hub, openStateDatabase } from '../../src/hub.ts';
-import { loadHubConfig, type HubConfig } from '../../src/config.ts';
+import { tlsHubConfig } from './tls-hub.ts';
 import { SqliteAgentRegistry } from '../../src/registry/sqlite-agent-registry.ts';
 import { ensureDevCertificates } from '../../src/tls/dev-ca.ts';
 
@@ -17,21 +17,6 @@ let hub: Hub;
 let caPem: Buffer;
 let unrelatedCaPem: Buffer;
 let secret: string;
-
-function tlsHubConfig(dataDir: string): HubConfig {
-  return loadHubConfig({
-    env: {
-      PB_HUB_API__ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
-      PB_HUB_HUB__DATA_DIR: dataDir,
-      PB_HUB_HTTP__HOST: '127.0.0.1',
-      PB_HUB_HTTP__PORT: '0',
-      PB_HUB_HTTP__TLS__DEV: 'true',
-      PB_HUB_MQTT__HOST: '127.0.0.1',
-      PB_HUB_MQTT__PORT: '0',
-      PB_HUB_MQTT__TLS__DEV: 'true',
-    },
-  });
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pb-hub-tls-'));

@@ -19,7 +19,7 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const BASE_ENV = { PB_HUB_API__ADMIN_TOKEN: 'admin-secret' };
+const BASE_ENV = {};
 
 function withTls(http: unknown, mqtt?: unknown): string[] {
   return configProblems(() => loadHubConfig({ env: BASE_ENV, overrides: { http: { tls: http }, ...(mqtt === undefined ? {} : { mqtt: { tls: mqtt } }) } }));
