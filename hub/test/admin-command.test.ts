@@ -4,27 +4,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { CliIo } from '@pulsebridge/runtime';
 import { ALL_GYMS } from '../src/identity/identity-store.ts';
 import { SqliteIdentityStore } from '../src/identity/sqlite-identity-store.ts';
 import { verifyPassword } from '../src/identity/passwords.ts';
 import { main } from '../src/main.ts';
+import { capturingIo } from './cli-io.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-admin-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function io(env: Record<string, string>): CliIo & { out: string; err: string } {
-  const captured = {
-    out: '',
-    err: '',
-    env,
-    stdout: (text: string) => void (captured.out += text),
-    stderr: (text: string) => void (captured.err += text),
-    stdoutIsTTY: false,
-    stopSignal: () => new Promise<string>(() => undefined),
-  };
-  return captured;
-}
+const io = capturingIo;
 
 async function withStore<T>(dataDir: string, use: (store: SqliteIdentityStore) => Promise<T>): Promise<T> {
   const store = new SqliteIdentityStore({ path: join(dataDir, 'identity.db') });

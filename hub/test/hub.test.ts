@@ -15,11 +15,12 @@ import { Hub, openStateDatabase } from '../src/hub.ts';
 import type { Agent } from '../src/api/schemas.ts';
 import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
 import { loadHubConfig, type HubConfig } from '../src/config.ts';
-import { settlesWithin, until, withTimeout, type CliIo } from '@pulsebridge/runtime';
+import { settlesWithin, until, withTimeout } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
 import { DeployedMosquitto, freePort, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
 import { missingService } from '../../test/services.ts';
 import { clientsWithTestService, serviceToken } from './service-token.ts';
+import { capturingIo } from './cli-io.ts';
 
 const topics = new Topics('pb');
 const log = pino({ level: 'silent' });
@@ -381,22 +382,7 @@ describe('pulsebridge-hub command line', { timeout: 60_000 }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function io(env: Record<string, string>): CliIo & { out: string; err: string } {
-    const captured = {
-      out: '',
-      err: '',
-      env,
-      stdout: (text: string) => {
-        captured.out += text;
-      },
-      stderr: (text: string) => {
-        captured.err += text;
-      },
-      stdoutIsTTY: false,
-      stopSignal: () => new Promise<string>(() => undefined),
-    };
-    return captured;
-  }
+  const io = capturingIo;
 
   test('agent add prints the secret once with a config snippet; list and remove work; the secret authenticates', async () => {
     const env = { PB_HUB_HUB__DATA_DIR: join(dir, 'agents'), PB_HUB_MQTT__PUBLIC_URL: 'mqtts://hub.example:8883' };
