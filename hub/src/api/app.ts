@@ -28,6 +28,8 @@ import { auditRoutes } from './audit-routes.ts';
 import { appleAppSiteAssociation, assetLinks, type DeepLinksConfig } from './deep-links.ts';
 import { ApiError } from './problem.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
+import type { Mailer } from '../identity/one-time-links.ts';
+import { DEFAULT_INVITE_TTL_MS, inviteRoutes } from './invites-routes.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -59,6 +61,12 @@ export interface ApiDeps {
   identity?: IdentityStore;
   /** The apps' deep-link files (`deepLinks`); each answers 404 while its platform is not configured. */
   deepLinks?: DeepLinksConfig;
+  /** Sends invite mails; without it POST /api/v1/invites only returns the link. */
+  mailer?: Mailer;
+  /** The hub's public base URL (identity.issuer), for invite links; without it (or `identity`) invites answer 503. */
+  publicBaseUrl?: string;
+  /** How long an invite link works; default 7 days. */
+  inviteTtlMs?: number;
 }
 
 type Input<O extends Operation> = {
@@ -102,6 +110,13 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       if (gym === undefined) delete query.gym;
       else query.gym = gym;
       input.query = query as Input<Operation>['query'];
+    } else if (access?.gym === 'body') {
+      // The same rule as a query's gym, for operations whose body names the gym they change.
+      const body: { gym?: string } = { ...input.body };
+      const gym = resolveQueryGym(ctx, body.gym);
+      if (gym === undefined) delete body.gym;
+      else body.gym = gym;
+      input.body = body as Input<Operation>['body'];
     } else if (access?.gym === 'agent') {
       const agent = (input.params as unknown as { id: string }).id;
       checkAgentGym(ctx, agent, await gymOfAgent(agent));
@@ -146,6 +161,14 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const openApiText = JSON.stringify(openApi);
   const docsPage = renderDocsPage(openApi);
   const audit = auditRoutes(deps.identity);
+  const invites = inviteRoutes({
+    identity: deps.identity,
+    mailer: deps.mailer,
+    publicBaseUrl: deps.publicBaseUrl,
+    ttlMs: deps.inviteTtlMs ?? DEFAULT_INVITE_TTL_MS,
+    now,
+    log,
+  });
   const deepLinkFiles = {
     android: deps.deepLinks ? assetLinks(deps.deepLinks) : undefined,
     apple: deps.deepLinks ? appleAppSiteAssociation(deps.deepLinks) : undefined,
@@ -191,6 +214,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       await liveStreams.serve(ctx, filter);
     },
     listAudit: audit.listAudit,
+    createInvite: invites.createInvite,
     assetLinks: serveDeepLinks(deepLinkFiles.android, 'Android'),
     appleAppSiteAssociation: serveDeepLinks(deepLinkFiles.apple, 'Apple'),
     openapi: async (ctx) => {

@@ -34,6 +34,7 @@ import {
 } from './unsynced-schemas.ts';
 import { AuditPageSchema, AuditQuery } from './audit-schemas.ts';
 import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
+import { InviteBody, InviteCreated } from './invites-routes.ts';
 
 /**
  * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
@@ -45,11 +46,12 @@ import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
  *   refused with 403.
  * - `agent`: the gym of the agent named by the `:id` path parameter; an agent of another gym is answered 404,
  *   exactly like one that does not exist.
+ * - `body`: the `gym` field of the JSON body, settled and refused like `query`.
  * `tokenInQuery`: the token may come as `?access_token=`, because browsers' EventSource cannot set headers.
  */
 export type Access =
   | { readonly public: true }
-  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent'; readonly tokenInQuery?: boolean };
+  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent' | 'body'; readonly tokenInQuery?: boolean };
 
 /** Gym staff: who looks after a gym's agents and its sensor data. */
 const STAFF: readonly Role[] = ['coach', 'gym_admin'];
@@ -239,6 +241,20 @@ export const OPERATIONS = {
     access: { roles: ADMINS, scope: 'audit:read', gym: 'query' },
     query: AuditQuery,
     response: { description: 'A page of events', contentType: JSON_TYPE, schema: AuditPageSchema },
+    problems: ['invalid_parameter', 'unavailable'],
+  },
+  createInvite: {
+    operationId: 'createInvite',
+    method: 'post',
+    path: `${API_PREFIX}/invites`,
+    tag: 'members',
+    summary: 'Invites a person to a gym as an athlete or a coach: a single-use sign-up link, also mailed to them',
+    description:
+      'The link opens the sign-up page, where the invited person chooses a name and a password; an account that already has ' +
+      'this email only gets the membership. The link works once, until `expiresAt`.',
+    access: { roles: ADMINS, scope: 'members:write', gym: 'body' },
+    body: InviteBody,
+    response: { description: 'The invite (201)', contentType: JSON_TYPE, schema: InviteCreated },
     problems: ['invalid_parameter', 'unavailable'],
   },
   assetLinks: {
