@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import { IdentityStoreError, type IdentityStore } from '../identity/identity-store.ts';
 import { INVITED_ROLES, createInvite, type Mailer } from '../identity/one-time-links.ts';
+import { SIGN_UP_PATH } from '../oidc/account-pages.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 
@@ -30,8 +31,6 @@ export const InviteCreated = Type.Object({
   mailed: Type.Boolean({ description: 'Whether the link was mailed; when false, pass it on yourself' }),
 });
 
-/** The sign-up page's path; the link is `${publicBaseUrl}${SIGN_UP_PATH}?token=...`. */
-export const SIGN_UP_PATH = '/interaction/signup';
 export const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3_600_000;
 
 export interface InviteRoutesOptions {
