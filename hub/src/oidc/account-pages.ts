@@ -36,7 +36,7 @@ export interface AccountPagesOptions {
   resetTtlMs: number;
   /** Where "Open the app" after sign-up goes; none: the page only says to open the app. */
   signUpReturnUrl?: string;
-  /** Per address: failed invites and every reset request count, so neither guesses nor mail floods go far. */
+  /** Failed invites count per address, reset requests per address and email: neither guesses nor mail floods go far. */
   throttle?: SignInThrottle;
   now: () => number;
 }
@@ -190,7 +190,8 @@ export function accountRoutes(router: Router, options: AccountPagesOptions): voi
   router.post('/forgot', async (ctx) => {
     const form = await readForm(ctx);
     const email = (form.get('email') ?? '').trim();
-    const key: ThrottleKey = { address: ctx.ip };
+    // Per address, and per address and email: one person's inbox cannot be flooded from one place either.
+    const key: ThrottleKey = { account: `password-reset:${email}`, address: ctx.ip };
     if (!(await admitted(ctx, key, (problem) => forgotPage({ email, problem })))) return;
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) return show(ctx, 400, forgotPage({ email, problem: 'Type the email address of your account.' }));
     // Every request counts: each may send a mail, and the answer is the same whether the account exists.
