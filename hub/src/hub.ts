@@ -23,6 +23,7 @@ import { AccessTokenVerifier } from './auth/access-tokens.ts';
 import { SignInThrottle } from './auth/rate-limits.ts';
 import type { IdentityStore } from './identity/identity-store.ts';
 import { createIdentityStore } from './identity/index.ts';
+import { FileMailer } from './identity/one-time-links.ts';
 import { serviceRoles } from './oidc/config.ts';
 import { signInPage } from './oidc/interactions.ts';
 import { publishedJwks } from './oidc/keys.ts';
@@ -192,6 +193,8 @@ export class Hub {
 
       this.shutdown = new AbortController();
       const cors = config.http.cors;
+      // The demo's mail: each mail a file, the log says which file (never what is in it: reset and invite links).
+      const mailer = new FileMailer(config.identity.mail.dir ?? join(dataDir, 'mail'), log);
       const federation = federationRoutes({ publicBaseUrl: config.identity.issuer, trustedIssuers: config.identity.trustedIssuers, store: identity, log, env: this.env });
       const oidc = await mountIdentity({
         config: config.identity,
@@ -201,6 +204,7 @@ export class Hub {
         federation: federation.buttons,
         routes: federation.routes,
         throttle: this.throttle,
+        mailer,
         // The pages share one inline stylesheet; its hash is all the CSP lets in.
         hardening: httpHardening({ cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
       });
@@ -218,6 +222,9 @@ export class Hub {
         metrics: this.metrics,
         verifier,
         identity,
+        mailer,
+        publicBaseUrl: config.identity.issuer,
+        inviteTtlMs: config.identity.ttl.inviteSeconds * 1000,
         cors,
         deepLinks: config.deepLinks,
         log,

@@ -32,6 +32,8 @@ import { appleAppSiteAssociation, assetLinks, type DeepLinksConfig } from './dee
 import { ApiError } from './problem.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
 import { throttleByAddress, type SignInThrottle } from '../auth/rate-limits.ts';
+import type { Mailer } from '../identity/one-time-links.ts';
+import { DEFAULT_INVITE_TTL_MS, inviteRoutes } from './invites-routes.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -76,6 +78,12 @@ export interface ApiDeps {
   throttle?: SignInThrottle;
   /** An external broker's agent accounts (broker/broker-accounts.ts, DynsecAccounts for Mosquitto), kept in step. */
   brokerAccounts?: BrokerAccounts;
+  /** Sends invite mails; without it POST /api/v1/invites only returns the link. */
+  mailer?: Mailer;
+  /** The hub's public base URL (identity.issuer), for invite links; without it (or `identity`) invites answer 503. */
+  publicBaseUrl?: string;
+  /** How long an invite link works; default 7 days. */
+  inviteTtlMs?: number;
 }
 
 type Input<O extends Operation> = {
@@ -177,6 +185,14 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const openApiText = JSON.stringify(openApi);
   const docsPage = renderDocsPage(openApi);
   const audit = auditRoutes(deps.identity);
+  const invites = inviteRoutes({
+    identity: deps.identity,
+    mailer: deps.mailer,
+    publicBaseUrl: deps.publicBaseUrl,
+    ttlMs: deps.inviteTtlMs ?? DEFAULT_INVITE_TTL_MS,
+    now,
+    log,
+  });
   const deepLinkFiles = {
     android: deps.deepLinks ? assetLinks(deps.deepLinks) : undefined,
     apple: deps.deepLinks ? appleAppSiteAssociation(deps.deepLinks) : undefined,
@@ -229,6 +245,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
       await liveStreams.serve(ctx, filter);
     },
     listAudit: audit.listAudit,
+    createInvite: invites.createInvite,
     assetLinks: serveDeepLinks(deepLinkFiles.android, 'Android'),
     appleAppSiteAssociation: serveDeepLinks(deepLinkFiles.apple, 'Apple'),
     openapi: async (ctx) => {

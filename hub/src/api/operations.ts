@@ -35,6 +35,7 @@ import {
 import { AuditPageSchema, AuditQuery } from './audit-schemas.ts';
 import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
 import { AgentAccessState, AgentRemoved, CreateAgentBody, EnrollBody, Enrolled, EnrollmentIssued } from './agent-admin-schemas.ts';
+import { InviteBody, InviteCreated } from './invites-routes.ts';
 
 /**
  * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
@@ -323,6 +324,20 @@ export const OPERATIONS = {
     access: { roles: ADMINS, scope: 'audit:read', gym: 'query' },
     query: AuditQuery,
     response: { description: 'A page of events', contentType: JSON_TYPE, schema: AuditPageSchema },
+    problems: ['invalid_parameter', 'unavailable'],
+  },
+  createInvite: {
+    operationId: 'createInvite',
+    method: 'post',
+    path: `${API_PREFIX}/invites`,
+    tag: 'members',
+    summary: 'Invites a person to a gym as an athlete or a coach: a single-use sign-up link, also mailed to them',
+    description:
+      'The link opens the sign-up page, where the invited person chooses a name and a password; an account that already has ' +
+      'this email only gets the membership. The link works once, until `expiresAt`.',
+    access: { roles: ADMINS, scope: 'members:write', gym: 'body' },
+    body: InviteBody,
+    response: { description: 'The invite (201)', contentType: JSON_TYPE, schema: InviteCreated },
     problems: ['invalid_parameter', 'unavailable'],
   },
   assetLinks: {

@@ -11,6 +11,7 @@ export const API_SCOPES = {
   'readings:read': 'Read stored and live readings',
   'readings:write': 'Correct or discard readings held apart',
   'audit:read': 'Read the audit log of security events',
+  'members:write': 'Invite athletes and coaches to a gym',
 } as const;
 export type ApiScope = keyof typeof API_SCOPES;
 

@@ -43,9 +43,14 @@ export async function beginTotpEnrolment(store: IdentityStore, user: Pick<User, 
   }
   const secret = new OTPAuth.Secret({ size: SECRET_BYTES }).base32;
   await store.setTotp(user.id, secret);
-  const otpauthUri = totpFor(secret, user.email, issuerLabel).toString();
-  const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   await store.appendAudit({ type: 'totp.enrolment_started', actorUserId: user.id });
+  return totpEnrolmentView(secret, user.email, issuerLabel);
+}
+
+/** What an enrolment page shows for a secret already stored: a page shown again keeps the secret the app scanned. */
+export async function totpEnrolmentView(secret: string, email: string, issuerLabel: string): Promise<TotpEnrolment> {
+  const otpauthUri = totpFor(secret, email, issuerLabel).toString();
+  const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return { secret, otpauthUri, qrSvg };
 }
 

@@ -71,6 +71,8 @@ export const IdentityTtl = Type.Object(
     sessionSeconds: Type.Integer({ minimum: 60, default: 14 * 24 * 3600, description: 'The browser session at the sign-in pages' }),
     interactionSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'How long one sign-in page stays usable' }),
     idTokenSeconds: Type.Integer({ minimum: 30, default: 3600 }),
+    inviteSeconds: Type.Integer({ minimum: 60, default: 7 * 24 * 3600, description: 'How long a gym invite link works (single use)' }),
+    passwordResetSeconds: Type.Integer({ minimum: 60, default: 3600, description: 'How long a password-reset link works (single use)' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -99,6 +101,29 @@ export const DEFAULT_CLIENTS: IdentityClient[] = [
   },
 ];
 
+/** Roles that must set up TOTP at their next password sign-in; the others are offered it and may skip. */
+export const DEFAULT_SECOND_FACTOR_ROLES: (typeof ROLES)[number][] = ['gym_admin', 'coach', 'platform_admin'];
+
+export const SecondFactorPolicy = Type.Object(
+  {
+    requiredForRoles: Type.Array(Type.Union(ROLES.map((role) => Type.Literal(role))), {
+      default: DEFAULT_SECOND_FACTOR_ROLES,
+      description: 'A user holding any of these roles in any gym must set up two-step sign-in (TOTP) after the password; others may skip it',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type SecondFactorPolicy = Static<typeof SecondFactorPolicy>;
+
+export const MailSection = Type.Object(
+  {
+    kind: Type.Literal('file', { default: 'file', description: 'file: each mail is written to a file in `dir` (the demo; no mail leaves the box)' }),
+    dir: Type.Optional(Type.String({ minLength: 1, description: 'Default: <hub.dataDir>/mail' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type MailSection = Static<typeof MailSection>;
+
 export const IdentitySection = Type.Object(
   {
     issuer: Type.String({
@@ -110,6 +135,11 @@ export const IdentitySection = Type.Object(
     ttl: IdentityTtl,
     clients: Type.Array(IdentityClient, { default: DEFAULT_CLIENTS }),
     trustedIssuers: TrustedIssuers,
+    secondFactor: SecondFactorPolicy,
+    mail: MailSection,
+    signUpReturnUrl: Type.Optional(
+      Type.String({ minLength: 1, description: 'Where the "open the app" link after sign-up goes (an app link); none: the page only says to open the app' }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -167,6 +197,10 @@ export function identityConfigProblems(section: IdentitySection, path: string): 
     if (issuer.protocol !== 'https:' && issuer.protocol !== 'http:') problems.push(`${path}/issuer: must be an http(s) URL`);
     if (issuer.search !== '' || issuer.hash !== '') problems.push(`${path}/issuer: must not have a query or a fragment`);
     if (issuer.username !== '' || issuer.password !== '') problems.push(`${path}/issuer: must not carry credentials`);
+  }
+  if (section.signUpReturnUrl !== undefined) {
+    const why = redirectUriProblem(section.signUpReturnUrl);
+    if (why) problems.push(`${path}/signUpReturnUrl: ${section.signUpReturnUrl} ${why}`);
   }
   problems.push(...trustedIssuersConfigProblems(section.trustedIssuers, `${path}/trustedIssuers`, issuer === undefined ? undefined : oidcIssuer(section)));
   const seen = new Set<string>();

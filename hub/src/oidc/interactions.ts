@@ -8,15 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import Router from '@koa/router';
-import getRawBody from 'raw-body';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { errorMessage } from '@pulsebridge/runtime';
 import { API_SCOPES } from '../auth/principal.ts';
 import { retryAfterSeconds, type SignInThrottle, type ThrottleKey } from '../auth/rate-limits.ts';
-import type { IdentityStore } from '../identity/identity-store.ts';
+import type { IdentityStore, Role } from '../identity/identity-store.ts';
 import { verifyAndUpgrade } from '../identity/passwords.ts';
+import { beginTotpEnrolment, confirmTotpEnrolment, totpEnrolmentView } from '../identity/second-factor.ts';
+import { FORGOT_PATH, accountRoutes, readForm, type AccountPagesOptions } from './account-pages.ts';
+import { enrolPage, enrolledPage, recoveryCodesPage } from './enrolment-pages.ts';
 import { SafeHtml, errorBox, field, html, page } from './views.ts';
 
 /** A step after the password, e.g. TOTP. Plugged in by the second-factor module. */
@@ -33,11 +35,23 @@ export interface FederationButton {
   label: string;
 }
 
+/** TOTP enrolment after a right password, for users without a confirmed factor (the step needs `secondFactor`). */
+export interface EnrolmentPolicy {
+  /** Users holding any of these roles in any gym must enrol; the others may skip ("Not now"). */
+  requiredForRoles: readonly Role[];
+  /** The issuer shown in the authenticator app. */
+  issuerLabel: string;
+}
+
 export interface InteractionOptions {
   provider: Provider;
   store: IdentityStore;
   log: Logger;
   secondFactor?: SecondFactorStep;
+  /** Offers (or requires) TOTP enrolment after the password; none: no enrolment in the sign-in. */
+  enrolment?: EnrolmentPolicy;
+  /** Sign-up by invite and password reset, outside any sign-in; none: not served. */
+  accounts?: Omit<AccountPagesOptions, 'store' | 'log' | 'throttle' | 'now'>;
   federation?: readonly FederationButton[];
   /** More routes under /interaction (federated sign-in...), added after these. */
   routes?: (router: Router, signIn: SignInCompletion) => void;
@@ -53,7 +67,6 @@ export interface InteractionOptions {
 /** Ends a sign-in for a user proven some other way (e.g. by a federated login): audit, second factor, redirect. */
 export type SignInCompletion = (ctx: Koa.Context, userId: string, method: string) => Promise<void>;
 
-const MAX_FORM_BYTES = 16 * 1024;
 /** Wrong second-factor codes in one sign-in before the password must be typed again. */
 export const MAX_SECOND_FACTOR_ATTEMPTS = 5;
 const WRONG_CREDENTIALS = 'Wrong email or password.';
@@ -63,19 +76,25 @@ interface PendingSecondFactor {
   accountId: string;
   method: string;
   attempts: number;
-}
-
-async function readForm(ctx: Koa.Context): Promise<URLSearchParams> {
-  if (!ctx.is('application/x-www-form-urlencoded')) ctx.throw(415, 'a form is expected');
-  const text = await getRawBody(ctx.req, { limit: MAX_FORM_BYTES, encoding: 'utf8' });
-  return new URLSearchParams(text);
+  /** Set while the user enrols TOTP instead of being challenged. */
+  enrol?: 'required' | 'optional';
+  /** The enrolment is confirmed and its recovery codes were shown: only "I saved them" remains. */
+  enrolled?: boolean;
 }
 
 function clientLabel(client: { clientName?: string | undefined; clientId: string } | undefined): string {
   return client?.clientName ?? client?.clientId ?? 'an app';
 }
 
-export function signInPage(options: { uid: string; clientName: string; email?: string; problem?: string; federation?: readonly FederationButton[] }): string {
+export function signInPage(options: {
+  uid: string;
+  clientName: string;
+  email?: string;
+  problem?: string;
+  federation?: readonly FederationButton[];
+  /** Shows "Forgot your password?" (only where reset mails can be sent). */
+  forgotPassword?: boolean;
+}): string {
   const { uid } = options;
   const buttons = (options.federation ?? []).map(
     (upstream) => html`<a class="button secondary" href="/interaction/${uid}/federated/${encodeURIComponent(upstream.name)}">Sign in with ${upstream.label}</a>`,
@@ -89,6 +108,7 @@ export function signInPage(options: { uid: string; clientName: string; email?: s
         ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: options.email !== undefined })}
         <button type="submit">Sign in</button>
       </form>
+      ${options.forgotPassword ? html`<p class="links"><a href="${FORGOT_PATH}">Forgot your password?</a></p>` : ''}
       ${
         buttons.length > 0
           ? html`<p class="or">or</p>
@@ -150,6 +170,8 @@ export function createInteractionApp(options: InteractionOptions): Koa {
   const now = options.now ?? Date.now;
   const pending = store.oidc(PENDING_MODEL);
   const pendingTtlSeconds = 10 * 60;
+  const forgotPassword = options.accounts?.mailer !== undefined;
+  const enrolment = options.secondFactor === undefined ? undefined : options.enrolment;
 
   const finish = async (ctx: Koa.Context, result: InteractionResults, merge: boolean): Promise<void> => {
     const target = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
@@ -177,8 +199,41 @@ export function createInteractionApp(options: InteractionOptions): Koa {
       ctx.redirect(`/interaction/${details.uid}`);
       return;
     }
+    // A federated user's second factor is the company's business: enrolment follows our own password only.
+    if (enrolment !== undefined && method === 'pwd') {
+      const user = await store.getUser(userId);
+      if (user !== undefined) {
+        const roles = (await store.listMembershipsOfUser(userId)).map((membership) => membership.role);
+        const required = roles.some((role) => enrolment.requiredForRoles.includes(role));
+        // A fresh secret per sign-in: an unconfirmed one from an abandoned attempt may have been seen by someone else.
+        await beginTotpEnrolment(store, user, enrolment.issuerLabel);
+        const state: PendingSecondFactor = { accountId: userId, method, attempts: 0, enrol: required ? 'required' : 'optional' };
+        await pending.upsert(details.uid, { ...state }, pendingTtlSeconds);
+        ctx.status = 303;
+        ctx.redirect(`/interaction/${details.uid}`);
+        return;
+      }
+    }
     await completeSignIn(ctx, details.params.client_id as string | undefined, userId, [method]);
   };
+
+  const showEnrolPage = async (ctx: Koa.Context, uid: string, state: PendingSecondFactor, problem?: { status: number; message: string }): Promise<void> => {
+    const [user, factor] = await Promise.all([store.getUser(state.accountId), store.getTotp(state.accountId)]);
+    ctx.set('cache-control', 'no-store');
+    ctx.type = 'html';
+    if (user === undefined || factor === undefined || factor.confirmed || enrolment === undefined) {
+      // The factor changed under this sign-in (confirmed elsewhere, removed by an admin): start the sign-in again.
+      await pending.destroy(uid);
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${uid}`);
+      return;
+    }
+    const view = await totpEnrolmentView(factor.secret, user.email, enrolment.issuerLabel);
+    if (problem !== undefined) ctx.status = problem.status;
+    ctx.body = enrolPage({ uid, secret: view.secret, qrSvg: view.qrSvg, required: state.enrol === 'required', ...(problem === undefined ? {} : { problem: problem.message }) });
+  };
+
+  const pendingOf = async (uid: string): Promise<PendingSecondFactor | undefined> => (await pending.find(uid)) as PendingSecondFactor | undefined;
 
   /**
    * Refuses the attempt with 429 when the throttle says to wait; true when it may go on. Checked before the
@@ -199,6 +254,8 @@ export function createInteractionApp(options: InteractionOptions): Koa {
   };
 
   const router = new Router({ prefix: '/interaction' });
+  // Before /:uid, which would take their paths for interaction ids.
+  if (options.accounts !== undefined) accountRoutes(router, { ...options.accounts, store, log, now, ...(options.throttle === undefined ? {} : { throttle: options.throttle }) });
 
   router.get('/:uid', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -206,8 +263,11 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     ctx.set('cache-control', 'no-store');
     ctx.type = 'html';
     if (details.prompt.name === 'login') {
-      const waiting = await pending.find(details.uid);
-      ctx.body = waiting === undefined ? signInPage({ uid: details.uid, clientName: clientLabel(client), federation: options.federation }) : secondFactorPage({ uid: details.uid });
+      const waiting = await pendingOf(details.uid);
+      if (waiting?.enrolled === true) ctx.body = enrolledPage({ uid: details.uid });
+      else if (waiting?.enrol !== undefined) await showEnrolPage(ctx, details.uid, waiting);
+      else if (waiting !== undefined) ctx.body = secondFactorPage({ uid: details.uid });
+      else ctx.body = signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), federation: options.federation });
       return;
     }
     if (details.prompt.name === 'consent') {
@@ -240,10 +300,10 @@ export function createInteractionApp(options: InteractionOptions): Koa {
       ctx.status = 401;
       ctx.type = 'html';
       ctx.set('cache-control', 'no-store');
-      ctx.body = signInPage({ uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
+      ctx.body = signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
     };
     const key: ThrottleKey = { account: email.toLowerCase(), address: ctx.ip };
-    const page = (problem: string): string => signInPage({ uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
+    const page = (problem: string): string => signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
     if (!(await admitted(ctx, key, undefined, page))) return;
     const user = email === '' ? undefined : await store.findUserByEmail(email);
     // An unknown email costs one password verification too, so timing does not tell which accounts exist.
@@ -259,8 +319,8 @@ export function createInteractionApp(options: InteractionOptions): Koa {
 
   router.post('/:uid/second-factor', async (ctx) => {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const state = (await pending.find(details.uid)) as (PendingSecondFactor & Record<string, unknown>) | undefined;
-    if (state === undefined || options.secondFactor === undefined) {
+    const state = await pendingOf(details.uid);
+    if (state === undefined || state.enrol !== undefined || options.secondFactor === undefined) {
       ctx.status = 303;
       ctx.redirect(`/interaction/${details.uid}`);
       return;
@@ -287,11 +347,88 @@ export function createInteractionApp(options: InteractionOptions): Koa {
       // Too many guesses: the password has to be proven again before more codes are tried.
       await pending.destroy(details.uid);
       const client = await provider.Client.find(String(clientId));
-      ctx.body = signInPage({ uid: details.uid, clientName: clientLabel(client), problem: 'Too many wrong codes. Sign in again.', federation: options.federation });
+      ctx.body = signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), problem: 'Too many wrong codes. Sign in again.', federation: options.federation });
       return;
     }
     await pending.upsert(details.uid, { ...state, attempts }, pendingTtlSeconds);
     ctx.body = secondFactorPage({ uid: details.uid, problem: 'That code is not right. Try the newest code from the app.' });
+  });
+
+  router.post('/:uid/enrol', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const state = await pendingOf(details.uid);
+    if (state?.enrol === undefined || state.enrolled === true) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${details.uid}`);
+      return;
+    }
+    const form = await readForm(ctx);
+    const code = (form.get('code') ?? '').replace(/\s+/g, '');
+    const clientId = details.params.client_id as string | undefined;
+    // The key of the TOTP challenge: enrolment buys no extra guesses.
+    const key: ThrottleKey = { account: `second-factor:${state.accountId}`, address: ctx.ip };
+    const refusedPage = (problem: string): string => {
+      // Rendered without the QR code: a throttled client gets no fresh look at the secret.
+      return page(
+        'Set up two-step sign-in',
+        html`${errorBox(problem)}
+          <p><a href="/interaction/${details.uid}">Back</a></p>`,
+      );
+    };
+    if (!(await admitted(ctx, key, state.accountId, refusedPage))) return;
+    const codes = code === '' ? false : await confirmTotpEnrolment(store, state.accountId, code, now());
+    if (codes !== false) {
+      await options.throttle?.succeeded(key);
+      await pending.upsert(details.uid, { ...state, enrolled: true }, pendingTtlSeconds);
+      ctx.set('cache-control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = recoveryCodesPage({ uid: details.uid, codes });
+      return;
+    }
+    await options.throttle?.failed(key);
+    const attempts = state.attempts + 1;
+    await audit(ctx, 'sign_in.failed', state.accountId, { clientId, reason: 'wrong_enrolment_code', attempts });
+    if (attempts >= MAX_SECOND_FACTOR_ATTEMPTS) {
+      await pending.destroy(details.uid);
+      const client = await provider.Client.find(String(clientId));
+      ctx.status = 401;
+      ctx.set('cache-control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), problem: 'Too many wrong codes. Sign in again.', federation: options.federation });
+      return;
+    }
+    const next: PendingSecondFactor = { ...state, attempts };
+    await pending.upsert(details.uid, { ...next }, pendingTtlSeconds);
+    await showEnrolPage(ctx, details.uid, next, { status: 401, message: 'That code is not right. Check the app shows Pulsebridge and type its newest code.' });
+  });
+
+  router.post('/:uid/enrol/skip', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const state = await pendingOf(details.uid);
+    if (state?.enrol === undefined || state.enrolled === true) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${details.uid}`);
+      return;
+    }
+    if (state.enrol === 'required') {
+      await showEnrolPage(ctx, details.uid, state, { status: 403, message: 'Your role needs two-step sign-in: it cannot be skipped.' });
+      return;
+    }
+    await pending.destroy(details.uid);
+    await audit(ctx, 'totp.enrolment_skipped', state.accountId, {});
+    await completeSignIn(ctx, details.params.client_id as string | undefined, state.accountId, [state.method]);
+  });
+
+  router.post('/:uid/enrol/done', async (ctx) => {
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const state = await pendingOf(details.uid);
+    if (state?.enrolled !== true) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${details.uid}`);
+      return;
+    }
+    await pending.destroy(details.uid);
+    await completeSignIn(ctx, details.params.client_id as string | undefined, state.accountId, [state.method, 'otp']);
   });
 
   router.post('/:uid/confirm', async (ctx) => {

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { IdentityStore } from '../identity/identity-store.ts';
+import type { Mailer } from '../identity/one-time-links.ts';
 import type { IdentitySection } from './config.ts';
 import { createInteractionApp, type InteractionOptions, type SecondFactorStep } from './interactions.ts';
 import { totpSecondFactor } from './second-factor-step.ts';
@@ -22,6 +23,8 @@ export const INTERACTION_PATH = '/interaction';
 export interface MountIdentityOptions extends Pick<InteractionOptions, 'federation' | 'routes' | 'throttle' | 'hardening'> {
   /** The step after the password; default: the TOTP challenge for users with a confirmed factor; null: none. */
   secondFactor?: SecondFactorStep | null;
+  /** Password-reset mails; none: no "Forgot your password?" (sign-up by invite works without it). */
+  mailer?: Mailer;
   config: IdentitySection;
   store: IdentityStore;
   log: Logger;
@@ -50,9 +53,17 @@ export async function mountIdentity(options: MountIdentityOptions): Promise<Iden
   const now = options.now ?? Date.now;
   const providerCallback = oidc.provider.callback();
   const secondFactor = options.secondFactor === null ? undefined : (options.secondFactor ?? totpSecondFactor(options.store));
+  const config = options.config;
   const interactions = createInteractionApp({
     ...options,
     secondFactor,
+    enrolment: { requiredForRoles: config.secondFactor.requiredForRoles, issuerLabel: 'Pulsebridge' },
+    accounts: {
+      publicBaseUrl: config.issuer,
+      resetTtlMs: config.ttl.passwordResetSeconds * 1000,
+      ...(options.mailer === undefined ? {} : { mailer: options.mailer }),
+      ...(config.signUpReturnUrl === undefined ? {} : { signUpReturnUrl: config.signUpReturnUrl }),
+    },
     provider: oidc.provider,
     isFirstParty: (clientId) => oidc.client(clientId)?.firstParty === true,
   }).callback();

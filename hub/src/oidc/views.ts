@@ -49,6 +49,11 @@ button.secondary,.button.secondary{background:#fff;color:#1d4ed8;border:1px soli
 .code{font:700 2rem/1.2 ui-monospace,monospace;letter-spacing:.15em;text-align:center}
 ul{padding-left:1.25rem}
 .or{text-align:center;color:#6b7280;margin:1.25rem 0 0}
+.qr{margin:1rem 0;text-align:center}
+.qr svg{display:block;width:14rem;height:14rem;margin:0 auto}
+.secret,.codes code{font:600 1rem/1.4 ui-monospace,monospace;word-break:break-all}
+.codes{columns:2;list-style:none;padding:0}
+.links{text-align:center;margin:1rem 0 0}
 `;
 
 /** A whole page: the title goes into <title> and <h1>. */

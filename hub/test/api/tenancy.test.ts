@@ -91,6 +91,7 @@ const MATRIX: Record<OperationName, Case> = {
   readUnsynced: { attempts: [{ path: '/api/v1/agents/box-a/unsynced/boot-of-a/readings', targetsA: true }] },
   correctUnsynced: { attempts: [{ method: 'POST', path: '/api/v1/agents/box-a/unsynced/boot-of-a/correction', body: { offsetMs: 1_000 }, targetsA: true }] },
   discardUnsynced: { attempts: [{ method: 'DELETE', path: '/api/v1/agents/box-a/unsynced/boot-of-a', targetsA: true }] },
+  createInvite: { attempts: [{ method: 'POST', path: '/api/v1/invites', body: { email: 'newcomer@example.org', gym: GYM_A, role: 'coach' }, targetsA: true }] },
 };
 
 async function seed(api: RunningApi): Promise<void> {
@@ -118,7 +119,9 @@ async function stateOfA(api: RunningApi): Promise<string> {
   const boots = await api.store.listUnsynced({ agent: 'box-a' });
   const agents = (await api.registry.list()).filter((a) => a.gym === GYM_A);
   const codes = [...api.registry.codes.values()].filter((c) => c.agent === 'box-a');
-  return JSON.stringify({ boots, agents, codes, secret: api.registry.secrets.get('box-a') });
+  // Invites made and other security events of gym A.
+  const events = (await api.deps.identity!.listAudit({ gym: GYM_A, limit: 100 })).events.map((event) => event.type);
+  return JSON.stringify({ boots, agents, codes, secret: api.registry.secrets.get('box-a'), events });
 }
 
 test('the tenancy matrix has a case for every operation of the table', () => {
@@ -144,7 +147,7 @@ test('no role of one gym reads or changes anything of another gym through any ro
     await identity.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  await withApi({ verifier: tokens, identity }, async (api) => {
+  await withApi({ verifier: tokens, identity, publicBaseUrl: 'https://hub.test' }, async (api) => {
     await seed(api);
     const before = await stateOfA(api);
     let tried = 0;
@@ -179,6 +182,12 @@ test('no role of one gym reads or changes anything of another gym through any ro
     const seen = await fetch(`${api.url}/api/v1/agents/box-a/unsynced`, { headers: { Authorization: 'Bearer admin' } });
     assert.equal(seen.status, 200);
     assert.match(await seen.text(), /boot-of-a/);
+    const invited = await fetch(`${api.url}/api/v1/invites`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer admin', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'newcomer@example.org', gym: GYM_A, role: 'coach' }),
+    });
+    assert.equal(invited.status, 201);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   formAction,
   pkcePair,
   signInForCode,
+  skipEnrolment,
   startHarness,
   token,
   type Harness,
@@ -121,7 +122,7 @@ test('a wrong password and an unknown email get the same answer, both audited; t
   const message = (page: string) => /role="alert">([^<]*)</.exec(page)?.[1];
   assert.equal(message(await wrong.text()), 'Wrong email or password.');
   assert.equal(message(await unknown.text()), 'Wrong email or password.');
-  const right = await browser.follow(action, MOBILE_REDIRECT, { form: { email: 'ada@example.com', password: PASSWORD } });
+  const right = await skipEnrolment(browser, await browser.follow(action, MOBILE_REDIRECT, { form: { email: 'ada@example.com', password: PASSWORD } }), MOBILE_REDIRECT);
   assert.ok(right instanceof URL && right.searchParams.has('code'));
   const events = (await harness.store.listAudit({ limit: 100 })).events;
   assert.ok(events.some((event) => event.type === 'sign_in.failed' && event.detail.reason === 'wrong_password' && event.actorUserId === harness.user.id));
@@ -156,6 +157,7 @@ test('a third-party client gets the consent page; the first-party app does not',
   );
   assert.ok(step instanceof Response);
   step = await browser.follow(formAction(await step.text(), 'login'), THIRD_PARTY_REDIRECT, { form: { email: 'ada@example.com', password: PASSWORD } });
+  step = await skipEnrolment(browser, step, THIRD_PARTY_REDIRECT);
   assert.ok(step instanceof Response, 'consent is asked');
   const consent = await step.text();
   assert.match(consent, /Coach Planner/);

@@ -67,3 +67,15 @@ test('serviceRoles gives a service client its configured roles and nobody else a
   assert.deepEqual(roles('svc'), [{ gym: 'gym-a', role: 'coach' }]);
   assert.deepEqual(roles('other'), []);
 });
+
+test('staff and platform admins must enrol TOTP by default; the sign-up return link must be a safe redirect; an unknown role is refused', () => {
+  const section = parse({});
+  assert.deepEqual(section.secondFactor.requiredForRoles, ['gym_admin', 'coach', 'platform_admin']);
+  assert.equal(section.mail.kind, 'file');
+  assert.equal(section.ttl.inviteSeconds, 7 * 24 * 3600);
+  assert.deepEqual(identityConfigProblems(parse({ signUpReturnUrl: 'https://app.example.org/open' }), '/identity'), []);
+  assert.deepEqual(identityConfigProblems(parse({ signUpReturnUrl: 'javascript:alert(1)' }), '/identity'), [
+    '/identity/signUpReturnUrl: javascript:alert(1) must not use the javascript scheme',
+  ]);
+  assert.throws(() => parse({ secondFactor: { requiredForRoles: ['owner'] } }));
+});

@@ -149,6 +149,12 @@ export function formAction(page: string, step: string): string {
   return match[1];
 }
 
+/** After a right password an athlete without TOTP is offered it: answers "Not now" and goes on to `stopAt`. */
+export async function skipEnrolment(browser: Browser, step: URL | Response, stopAt: string): Promise<URL | Response> {
+  if (!(step instanceof Response)) return step;
+  return browser.follow(formAction(await step.text(), 'enrol/skip'), stopAt, { form: {} });
+}
+
 export async function token(base: string, form: Record<string, string>, basicAuth?: { id: string; secret: string }): Promise<{ status: number; body: Record<string, unknown> }> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (basicAuth) headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(basicAuth.id)}:${encodeURIComponent(basicAuth.secret)}`).toString('base64')}`;
@@ -163,7 +169,7 @@ export async function token(base: string, form: Record<string, string>, basicAut
 export async function signInForCode(
   harness: Pick<Harness, 'base'>,
   browser: Browser,
-  options: { clientId?: string; redirectUri?: string; scope?: string; password?: string; secondFactorCode?: string; noConsent?: boolean } = {},
+  options: { clientId?: string; redirectUri?: string; scope?: string; email?: string; password?: string; secondFactorCode?: string; noConsent?: boolean } = {},
 ): Promise<{ code: string; verifier: string; state: string }> {
   const clientId = options.clientId ?? MOBILE;
   const redirectUri = options.redirectUri ?? MOBILE_REDIRECT;
@@ -182,7 +188,10 @@ export async function signInForCode(
     const html = await step.text();
     if (step.status >= 400) throw new Error(`refused (${step.status}): ${/role="alert">([^<]*)</.exec(html)?.[1] ?? html}`);
     if (html.includes('/login"')) {
-      step = await browser.follow(formAction(html, 'login'), redirectUri, { form: { email: 'ada@example.com', password: options.password ?? PASSWORD } });
+      step = await browser.follow(formAction(html, 'login'), redirectUri, { form: { email: options.email ?? 'ada@example.com', password: options.password ?? PASSWORD } });
+    } else if (html.includes('/enrol/skip"')) {
+      // The offer of two-step sign-in to a user whose role may go without it: "Not now".
+      step = await browser.follow(formAction(html, 'enrol/skip'), redirectUri, { form: {} });
     } else if (html.includes('/second-factor"')) {
       step = await browser.follow(formAction(html, 'second-factor'), redirectUri, { form: { code: options.secondFactorCode ?? '' } });
     } else if (html.includes('/confirm"') && options.noConsent !== true) {

@@ -58,6 +58,11 @@ test('device flow: the screen polls (authorization_pending), a person enters the
   assert.ok(login, signIn);
   step = await browser.follow(login, 'never', { form: { email: 'ada@example.com', password: PASSWORD } });
   assert.ok(step instanceof Response);
+  // Ada, an athlete without TOTP, is offered two-step sign-in and skips it.
+  const skip = /action="(\/interaction\/[^"]+\/enrol\/skip)"/.exec(await step.text())?.[1];
+  assert.ok(skip);
+  step = await browser.follow(skip, 'never', { form: {} });
+  assert.ok(step instanceof Response);
   assert.match(await step.text(), /The screen is signed in/);
 
   const tokens = await token(harness.base, { grant_type: DEVICE_GRANT, client_id: BOARD, device_code: device.device_code });
