@@ -3,7 +3,7 @@
  * deploy/mosquitto/mosquitto-dynsec.conf: an agent created and enrolled through the API connects to Mosquitto with
  * the secret it got and its batch is stored; disabling or rotating it through the API closes its connection at once
  * and refuses it afterwards; it cannot publish on another agent's topic; and /enroll answers 503 while the hub's
- * admin connection to the plugin is down. Skipped without mosquitto, the plugin or mosquitto_ctrl.
+ * admin connection to the plugin is down; a refused admin password stops the hub at start. Skipped without mosquitto, the plugin or mosquitto_ctrl.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Topics, encodeBatch, type AckMessage, type ReadingBatch } from '@pulsebridge/protocol';
 import { until, withTimeout } from '@pulsebridge/runtime';
 import { Hub } from '../../src/hub.ts';
+import { TransportError } from '../../src/broker/transport-error.ts';
 import { loadHubConfig } from '../../src/config.ts';
 import { missingService } from '../../../test/services.ts';
 import { clientsWithTestService, serviceToken } from '../service-token.ts';
@@ -45,15 +46,12 @@ describe('hub with Mosquitto dynamic security', { skip: missingService(dynsecMis
   let token: string;
   const clients: MqttClient[] = [];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pb-dynsec-hub-'));
-    broker = new DeployedMosquitto('dynamic-security');
-    await broker.setup();
-    const env = { PB_TEST_HUB_PASSWORD: broker.hub.password, PB_TEST_ADMIN_PASSWORD: broker.dynsecAdmin.password };
+  function hubConfig(dataDir: string, adminPassword: string) {
+    const env = { PB_TEST_HUB_PASSWORD: broker.hub.password, PB_TEST_ADMIN_PASSWORD: adminPassword };
     const config = loadHubConfig({
       overrides: { identity: { clients: clientsWithTestService() } },
       env: {
-        PB_HUB_HUB__DATA_DIR: dir,
+        PB_HUB_HUB__DATA_DIR: dataDir,
         PB_HUB_HTTP__HOST: '127.0.0.1',
         PB_HUB_HTTP__PORT: '0',
         PB_HUB_INGEST__MAX_WRITE_DELAY_MS: '0',
@@ -72,6 +70,14 @@ describe('hub with Mosquitto dynamic security', { skip: missingService(dynsecMis
         ...env,
       },
     });
+    return { config, env };
+  }
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pb-dynsec-hub-'));
+    broker = new DeployedMosquitto('dynamic-security');
+    await broker.setup();
+    const { config, env } = hubConfig(dir, broker.dynsecAdmin.password);
     hub = new Hub(config, { log: pino({ level: 'silent' }), env });
     await hub.start();
     baseUrl = `http://127.0.0.1:${hub.addresses.http!.port}`;
@@ -139,6 +145,10 @@ describe('hub with Mosquitto dynamic security', { skip: missingService(dynsecMis
     return withTimeout(ack, 5_000, "the hub's ack");
   }
 
+  async function metrics(): Promise<string> {
+    return (await fetch(`${baseUrl}/metrics`)).text();
+  }
+
   test('an agent enrolled through the API connects to Mosquitto with its secret and its batch is stored', async () => {
     const secret = await enrolledAgent('box-stored');
     const client = await connect('box-stored', secret);
@@ -200,7 +210,9 @@ describe('hub with Mosquitto dynamic security', { skip: missingService(dynsecMis
   test("/enroll answers 503 while the hub's connection to the plugin is down, and works again once it is back", async () => {
     const created = await call('POST', '/agents', { id: 'box-later', gym: 'gym-dynsec' });
     assert.equal(created.status, 201);
+    assert.match(await metrics(), /^pb_hub_dynsec_connected 1$/m);
     await broker.kill();
+    await until('the hub to notice the plugin is gone', async () => /^pb_hub_dynsec_connected 0$/m.test(await metrics()), 5_000);
     const refused = await enroll(created.body['code']);
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     await broker.start();
@@ -217,5 +229,12 @@ describe('hub with Mosquitto dynamic security', { skip: missingService(dynsecMis
       100,
     );
     assert.equal(await refusal('box-later', secret!), undefined);
+  });
+
+  test('a hub whose dynamic security admin password the broker refuses does not start, and says why', async () => {
+    const { config, env } = hubConfig(join(dir, 'wrong-admin'), 'not-the-admin-password');
+    const wrong = new Hub(config, { log: pino({ level: 'silent' }), env });
+    await assert.rejects(wrong.start(), (err: unknown) => err instanceof TransportError && err.code === 'auth_failed' && /refused the dynamic security admin/.test(err.message));
+    await wrong.stop();
   });
 });

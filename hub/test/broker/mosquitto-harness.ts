@@ -76,7 +76,7 @@ export const mosquittoCtrl = ['/usr/bin/mosquitto_ctrl', '/usr/local/bin/mosquit
 export const dynsecMissing: string | false = !mosquittoBin
   ? 'mosquitto binary not installed (apt-get install mosquitto)'
   : !dynsecPlugin || !mosquittoCtrl
-    ? 'mosquitto dynamic security plugin or mosquitto_ctrl not installed (apt-get install mosquitto mosquitto-clients)'
+    ? 'mosquitto dynamic security plugin or mosquitto_ctrl not installed (Debian: both in apt-get install mosquitto)'
     : false;
 
 const DEPLOYED_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
