@@ -127,6 +127,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   for (const { path, ref } of trustedIssuerSecretRefs(config.identity.trustedIssuers, '/identity/trustedIssuers')) trySecret(path, ref);
   if (config.series.kind === 'influx') trySecret('/series/influx/token', config.series.influx.token);
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/password', config.mqtt.external.password);
+  if (config.mqtt.mode === 'external') trySecret('/mqtt/external/dynamicSecurity/password', config.mqtt.external.dynamicSecurity.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
   if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
@@ -155,6 +156,7 @@ export function redactConfig(config: HubConfig): HubConfig {
   for (const client of copy.identity.clients) if (client.clientSecret !== undefined) client.clientSecret = mask(client.clientSecret);
   for (const issuer of copy.identity.trustedIssuers) if (issuer.signIn !== undefined) issuer.signIn.clientSecret = mask(issuer.signIn.clientSecret);
   if (copy.mqtt.external.password !== undefined) copy.mqtt.external.password = mask(copy.mqtt.external.password);
+  if (copy.mqtt.external.dynamicSecurity.password !== undefined) copy.mqtt.external.dynamicSecurity.password = mask(copy.mqtt.external.dynamicSecurity.password);
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
   if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);

@@ -31,6 +31,8 @@ import { federationRoutes } from './oidc/federation.ts';
 import { mountIdentity } from './oidc/mount.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
+import { DynsecConnection } from './broker/dynsec-connection.ts';
+import { dynamicSecurityUrl } from './broker/config.ts';
 import type { HubTransport } from './broker/transport.ts';
 import { defaultHubClientId, type HubConfig } from './config.ts';
 import { enrollmentInfoOf } from './enrollment.ts';
@@ -101,6 +103,8 @@ export class Hub {
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
+  /** The external broker's agent accounts (mqtt.external.agentAccounts: dynamic-security). */
+  private dynsec: DynsecConnection | undefined;
   private ingest: Ingest | undefined;
   private http: Server | HttpsServer | undefined;
   private serverTls: HubTls | undefined;
@@ -190,6 +194,8 @@ export class Hub {
       this.ingest = ingest;
       ingest.start();
       await transport.start();
+      this.dynsec = this.createDynsecConnection();
+      await this.dynsec?.start();
 
       this.shutdown = new AbortController();
       const cors = config.http.cors;
@@ -235,6 +241,7 @@ export class Hub {
         shutdown: this.shutdown.signal,
         version: hubVersion(),
         disconnectAgent: (id) => transport.disconnectAgent(id),
+        ...(this.dynsec ? { brokerAccounts: this.dynsec.accounts } : {}),
         enrollmentInfo: () => {
           const anchor = tls.trustAnchor;
           const where = enrollmentInfoOf(config, { mqttPort: transport.address()?.port, httpPort: this.addresses.http?.port });
@@ -298,6 +305,7 @@ export class Hub {
     if (this.ingest) await step('ingest', () => this.ingest?.stop());
     // 3. Disconnect agents (bounded by the transport's own stop timeout), then whatever HTTP is left.
     if (transport) await step('transport', () => transport.stop());
+    if (this.dynsec) await step('dynamic security connection', () => this.dynsec?.stop());
     http?.closeAllConnections();
     await httpClosed;
     // 4. Stores last: nothing writes to them any more.
@@ -345,6 +353,29 @@ export class Hub {
       websocketPath: mqtt.websocketPath,
       maxPacketBytes: mqtt.maxPacketBytes,
       loginThrottle: mqtt.loginThrottle,
+    });
+  }
+
+  private createDynsecConnection(): DynsecConnection | undefined {
+    const { mqtt, topicRoot } = this.config;
+    const external = mqtt.external;
+    const dynsec = external.dynamicSecurity;
+    const url = dynamicSecurityUrl(mqtt);
+    // The config check requires username, password and a URL with dynamic-security.
+    if (mqtt.mode !== 'external' || external.agentAccounts !== 'dynamic-security' || !dynsec.username || !dynsec.password || !url) return undefined;
+    const caFile = dynsec.caFile ?? external.caFile;
+    return new DynsecConnection({
+      url,
+      username: dynsec.username,
+      password: resolveSecret(dynsec.password, this.env),
+      ca: caFile === undefined ? undefined : readFileSync(caFile),
+      topicRoot,
+      commandTimeoutMs: dynsec.commandTimeoutMs,
+      connectTimeoutMs: external.connectTimeoutMs,
+      reconnectMinMs: external.reconnectMinMs,
+      reconnectMaxMs: external.reconnectMaxMs,
+      log: this.log,
+      metrics: this.metrics,
     });
   }
 

@@ -10,6 +10,24 @@ import { ServerTls, serverTlsProblems } from '../tls/config.ts';
 /** A TCP port; 0 picks a free one. */
 export const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65_535, default: fallback, description });
 
+/**
+ * The hub as Mosquitto's dynamic security admin (mqtt.external.agentAccounts: dynamic-security). With
+ * per_listener_settings true the plugin serves only the listener it is configured on, the agents' listener, and
+ * only there does `$CONTROL/dynamic-security/v1` reach it: so this is a second connection, to that listener,
+ * with an account of the plugin's own (deploy/mosquitto/README.md).
+ */
+export const DynamicSecuritySection = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: "The agents' listener, where the plugin runs; default mqtt.publicUrl" })),
+    username: Type.Optional(Type.String({ minLength: 1, description: "The hub's dynsec admin client (one per hub replica: the agents' listener forces client id = username)" })),
+    password: Type.Optional(SecretRef),
+    caFile: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the agents' listener certificate; default external.caFile" })),
+    commandTimeoutMs: Type.Integer({ minimum: 100, default: 5_000, description: "How long an account change waits for the plugin's answer" }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type DynamicSecuritySection = Static<typeof DynamicSecuritySection>;
+
 export const ExternalBrokerSection = Type.Object(
   {
     url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', default: 'mqtt://127.0.0.1:1883', description: 'The external broker' }),
@@ -33,6 +51,12 @@ export const ExternalBrokerSection = Type.Object(
     reconnectMaxMs: Type.Integer({ minimum: 10, default: 30_000 }),
     publishTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'How long an ack or command may wait for its PUBACK' }),
     caFile: Type.Optional(Type.String({ minLength: 1, description: "PEM file of the CA that signed the broker's certificate (mqtts, wss)" })),
+    agentAccounts: Type.Union([Type.Literal('password-file'), Type.Literal('dynamic-security')], {
+      default: 'password-file',
+      description:
+        "Where the broker's agent accounts live: a password file the operator edits, or Mosquitto's dynamic security plugin the hub drives (enroll, disable, rotate take effect at once)",
+    }),
+    dynamicSecurity: DynamicSecuritySection,
   },
   { additionalProperties: false, default: {} },
 );
@@ -74,6 +98,8 @@ export const MqttSection = Type.Object(
 );
 export type MqttSection = Static<typeof MqttSection>;
 
+const TLS_URL = /^(mqtts|wss|ssl):\/\//;
+
 /** A file the hub reads at start: refused at load when it cannot be read. */
 function unreadable(file: string): string | undefined {
   try {
@@ -94,10 +120,11 @@ export function mqttConfigProblems(mqtt: MqttSection, path: string): string[] {
     const external = mqtt.external;
     if (external.password !== undefined && external.username === undefined) problems.push(`${path}/external/password: set only together with ${path}/external/username`);
     if (external.reconnectMinMs > external.reconnectMaxMs) problems.push(`${path}/external/reconnectMinMs: must not exceed reconnectMaxMs`);
-    if (external.caFile !== undefined && !/^(mqtts|wss|ssl):\/\//.test(external.url)) {
+    if (external.caFile !== undefined && !TLS_URL.test(external.url)) {
       problems.push(`${path}/external/caFile: set, but ${external.url} is not a TLS URL (mqtts://, wss:// or ssl://)`);
     }
     readable('external/caFile', external.caFile);
+    problems.push(...dynamicSecurityProblems(mqtt, `${path}/external`));
     if (mqtt.tls !== undefined) problems.push(`${path}/tls: serves the embedded broker only; with mode external the agents' TLS is the external broker's`);
     return problems;
   }
@@ -107,4 +134,29 @@ export function mqttConfigProblems(mqtt: MqttSection, path: string): string[] {
     problems.push(...serverTlsProblems(mqtt.tls, `${path}/tls`));
   }
   return problems;
+}
+
+function dynamicSecurityProblems(mqtt: MqttSection, path: string): string[] {
+  const dynsec = mqtt.external.dynamicSecurity;
+  const at = `${path}/dynamicSecurity`;
+  if (mqtt.external.agentAccounts !== 'dynamic-security') {
+    const set = (['url', 'username', 'password', 'caFile'] as const).filter((field) => dynsec[field] !== undefined);
+    return set.length === 0 ? [] : [`${at}: ${set.join(', ')} set, but ${path}/agentAccounts is password-file`];
+  }
+  const problems: string[] = [];
+  if (dynsec.username === undefined) problems.push(`${at}/username: required with agentAccounts dynamic-security (the plugin's admin client for the hub)`);
+  if (dynsec.password === undefined) problems.push(`${at}/password: required with agentAccounts dynamic-security`);
+  const url = dynsec.url ?? mqtt.publicUrl;
+  if (url === undefined) problems.push(`${at}/url: required with agentAccounts dynamic-security when mqtt.publicUrl is not set (the agents' listener, where the plugin runs)`);
+  if (dynsec.caFile !== undefined) {
+    if (url !== undefined && !TLS_URL.test(url)) problems.push(`${at}/caFile: set, but ${url} is not a TLS URL (mqtts://, wss:// or ssl://)`);
+    const why = unreadable(dynsec.caFile);
+    if (why) problems.push(`${at}/caFile: ${dynsec.caFile}: ${why}`);
+  }
+  return problems;
+}
+
+/** Where the hub reaches the dynamic security plugin: the configured URL, else the agents' public one. */
+export function dynamicSecurityUrl(mqtt: MqttSection): string | undefined {
+  return mqtt.external.dynamicSecurity.url ?? mqtt.publicUrl;
 }

@@ -2,8 +2,8 @@
  * A client of Mosquitto's dynamic security plugin (mosquitto_dynamic_security.so, Mosquitto 2.0): agent
  * accounts changed at run time through `$CONTROL/dynamic-security/v1`, as the broker's dynsec admin. This is
  * how an external broker learns what the hub's registry decides: an account when an agent enrolls, a new
- * password on rotation, disable (which also closes the agent's connection at once) and delete. Not wired into
- * the running hub yet: see docs/architecture.md (Agent enrollment).
+ * password on rotation, disable (which also closes the agent's connection at once) and delete. Used by
+ * the hub with `mqtt.external.agentAccounts: dynamic-security` (dynsec-connection.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
@@ -20,7 +20,7 @@ export interface DynsecAcl {
   priority?: number;
 }
 
-export class DynamicSecurityError extends PulsebridgeError<'dynsec_refused' | 'dynsec_timeout'> {}
+export class DynamicSecurityError extends PulsebridgeError<'dynsec_refused' | 'dynsec_timeout' | 'dynsec_unavailable'> {}
 
 interface DynsecResponse {
   command?: string;
@@ -44,6 +44,8 @@ export class DynamicSecurity {
   constructor(options: DynamicSecurityOptions) {
     this.client = options.client;
     this.timeoutMs = options.timeoutMs ?? 5_000;
+    // A new connection starts without the response subscription (clean session): the next command renews it.
+    this.client.on('close', () => (this.subscribed = undefined));
     this.client.on('message', (topic, payload) => {
       if (topic !== DYNSEC_RESPONSE_TOPIC) return;
       let responses: DynsecResponse[] = [];
@@ -92,7 +94,14 @@ export class DynamicSecurity {
   }
 
   private async command(command: Record<string, unknown>): Promise<void> {
-    this.subscribed ??= this.client.subscribeAsync(DYNSEC_RESPONSE_TOPIC, { qos: 1 });
+    // mqtt.js would queue the command until a reconnect; the caller (an API request) is better told now.
+    if (!this.client.connected) {
+      throw new DynamicSecurityError('dynsec_unavailable', `cannot ${String(command['command'])}: not connected to the broker's dynamic security`);
+    }
+    this.subscribed ??= this.client.subscribeAsync(DYNSEC_RESPONSE_TOPIC, { qos: 1 }).catch((error: unknown) => {
+      this.subscribed = undefined;
+      throw error;
+    });
     await this.subscribed;
     const correlationData = randomUUID();
     const answered = new Promise<DynsecResponse>((resolve) => this.pending.set(correlationData, resolve));

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -14,15 +14,15 @@ import { settlesWithin, until, withTimeout } from '@pulsebridge/runtime';
 import { Topics } from '@pulsebridge/protocol';
 import { DynsecAccounts } from '../../src/broker/broker-accounts.ts';
 import { DynamicSecurity, DynamicSecurityError } from '../../src/broker/dynamic-security.ts';
-import { freePort, mosquittoBin, portOpen } from './mosquitto-harness.ts';
+import { dynsecMissing, dynsecPlugin, freePort, mosquittoBin, mosquittoCtrl, portOpen } from './mosquitto-harness.ts';
+import { missingService } from '../../../test/services.ts';
 
-const PLUGIN = ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so'].find((path) => existsSync(path));
-const CTRL = ['/usr/bin/mosquitto_ctrl', '/usr/local/bin/mosquitto_ctrl'].find((path) => existsSync(path));
-const missing = !mosquittoBin ? 'mosquitto not installed' : !PLUGIN || !CTRL ? 'mosquitto dynamic security plugin not installed' : false;
+const PLUGIN = dynsecPlugin;
+const CTRL = mosquittoCtrl;
 /** CONNACK 5 (MQTT 3.1.1): not authorized: what Mosquitto answers a wrong password or a disabled client. */
 const NOT_AUTHORIZED = 5;
 
-describe('dynamic security client with a real Mosquitto', { skip: missing, timeout: 30_000 }, () => {
+describe('dynamic security client with a real Mosquitto', { skip: missingService(dynsecMissing), timeout: 30_000 }, () => {
   let dir: string;
   let broker: ChildProcess;
   let url: string;
@@ -106,6 +106,17 @@ describe('dynamic security client with a real Mosquitto', { skip: missing, timeo
     await dynsec.deleteClient('box-3');
     await gone;
     assert.equal(await refusal('box-3', 'secret-three'), NOT_AUTHORIZED);
+  });
+
+  test('a command without a connection fails at once instead of waiting for a reconnect', async () => {
+    const offline = await mqtt.connectAsync(url, { username: 'pulsebridge-admin', password: 'admin-password-0123', protocolVersion: 5, reconnectPeriod: 0 });
+    await offline.endAsync(true);
+    const started = Date.now();
+    await assert.rejects(
+      new DynamicSecurity({ client: offline, timeoutMs: 5_000 }).disableClient('box-1'),
+      (err: unknown) => err instanceof DynamicSecurityError && err.code === 'dynsec_unavailable' && /disableClient/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 1_000, 'not after the command timeout');
   });
 
   test("the broker's refusal of a command is an error naming it", async () => {

@@ -1,10 +1,11 @@
 /**
  * A Mosquitto started from the documented configuration in deploy/mosquitto (ACL files, client id forced to
- * the username, a separate hub listener), on free loopback ports in a temp dir. For tests; needs the
- * mosquitto binary (Debian: apt-get install mosquitto).
+ * the username, a separate hub listener), on free loopback ports in a temp dir; or from its dynamic security
+ * variant (mosquitto-dynsec.conf), with the plugin's file initialised as the README says. For tests; needs the
+ * mosquitto binary (Debian: apt-get install mosquitto), and for the variant the plugin and mosquitto_ctrl.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as connectTcp, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,16 @@ export async function portOpen(port: number): Promise<boolean> {
 }
 
 export const mosquittoBin = findMosquitto();
+export const dynsecPlugin = ['/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so', '/usr/lib/mosquitto_dynamic_security.so'].find((path) => existsSync(path));
+export const mosquittoCtrl = ['/usr/bin/mosquitto_ctrl', '/usr/local/bin/mosquitto_ctrl'].find((path) => existsSync(path));
+/** Why a test of the dynamic security plugin cannot run here, or false. */
+export const dynsecMissing: string | false = !mosquittoBin
+  ? 'mosquitto binary not installed (apt-get install mosquitto)'
+  : !dynsecPlugin || !mosquittoCtrl
+    ? 'mosquitto dynamic security plugin or mosquitto_ctrl not installed (Debian: both in apt-get install mosquitto)'
+    : false;
+
+const DEPLOYED_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
 
 export class DeployedMosquitto implements Broker {
   dir = '';
@@ -76,6 +87,10 @@ export class DeployedMosquitto implements Broker {
   hubPort = 0;
   private process: ChildProcess | undefined;
   readonly hubPassword = 'hub-password-0123456789';
+  /** The hub's admin client of the dynamic security plugin (agentAccounts 'dynamic-security'). */
+  readonly dynsecAdmin = { username: 'pulsebridge-hub-admin', password: 'hub-admin-password-0123456789' };
+
+  constructor(private readonly agentAccounts: 'password-file' | 'dynamic-security' = 'password-file') {}
 
   get agentUrl(): string {
     return `mqtt://127.0.0.1:${this.agentPort}`;
@@ -90,8 +105,10 @@ export class DeployedMosquitto implements Broker {
     this.agentPort = await freePort();
     this.hubPort = await freePort();
     mkdirSync(join(this.dir, 'data'));
-    let conf = readFileSync(join(deployDir, 'mosquitto.conf'), 'utf8')
+    const dynsec = this.agentAccounts === 'dynamic-security';
+    let conf = readFileSync(join(deployDir, dynsec ? 'mosquitto-dynsec.conf' : 'mosquitto.conf'), 'utf8')
       .replaceAll('/etc/mosquitto/pulsebridge/', `${this.dir}/`)
+      .replace(DEPLOYED_PLUGIN, dynsecPlugin ?? DEPLOYED_PLUGIN)
       .replace('/var/lib/mosquitto/', `${this.dir}/data/`)
       .replace(/^listener 1883$/m, `listener ${this.agentPort} 127.0.0.1`)
       .replace(/^listener 1884$/m, `listener ${this.hubPort} 127.0.0.1`);
@@ -101,6 +118,10 @@ export class DeployedMosquitto implements Broker {
     writeFileSync(join(this.dir, 'mosquitto.conf'), conf);
     for (const file of ['agents.acl', 'hubs.acl']) writeFileSync(join(this.dir, file), readFileSync(join(deployDir, file)));
     writeFileSync(join(this.dir, 'agents.passwd'), '', { mode: 0o600 });
+    if (dynsec) {
+      const { username, password } = this.dynsecAdmin;
+      execFileSync(mosquittoCtrl!, ['dynsec', 'init', join(this.dir, 'dynamic-security.json'), username, password], { stdio: 'pipe' });
+    }
     writeFileSync(join(this.dir, 'hubs.passwd'), `${mosquittoPasswordLine('pulsebridge-hub', this.hubPassword)}\n`, { mode: 0o600 });
     await this.start();
   }
@@ -132,6 +153,7 @@ export class DeployedMosquitto implements Broker {
   }
 
   async addAgent(id: string, secret: string): Promise<void> {
+    assert.equal(this.agentAccounts, 'password-file', 'with dynamic security the hub creates agent accounts');
     await addMosquittoAgent({ passwdFile: join(this.dir, 'agents.passwd'), pid: this.process!.pid!, agentUrl: this.agentUrl }, id, secret);
   }
 
