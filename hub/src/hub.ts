@@ -28,7 +28,7 @@ import { serviceRoles } from './oidc/config.ts';
 import { signInPage } from './oidc/interactions.ts';
 import { publishedJwks } from './oidc/keys.ts';
 import { federationRoutes } from './oidc/federation.ts';
-import { mountIdentity } from './oidc/mount.ts';
+import { mountIdentity, type IdentityMount } from './oidc/mount.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import { DynsecConnection } from './broker/dynsec-connection.ts';
@@ -199,28 +199,7 @@ export class Hub {
 
       this.shutdown = new AbortController();
       const cors = config.http.cors;
-      // The demo's mail: each mail a file, the log says which file (never what is in it: reset and invite links).
-      const mailer = new FileMailer(config.identity.mail.dir ?? join(dataDir, 'mail'), log);
-      const federation = federationRoutes({ publicBaseUrl: config.identity.issuer, trustedIssuers: config.identity.trustedIssuers, store: identity, log, env: this.env });
-      const oidc = await mountIdentity({
-        config: config.identity,
-        store: identity,
-        log,
-        env: this.env,
-        federation: federation.buttons,
-        routes: federation.routes,
-        throttle: this.throttle,
-        mailer,
-        // The pages share one inline stylesheet; its hash is all the CSP lets in.
-        hardening: httpHardening({ cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
-      });
-      const verifier = new AccessTokenVerifier({
-        identityIssuer: config.identity.issuer,
-        localJwks: () => publishedJwks(identity, { retentionMs: oidc.keyRetentionMs }),
-        trustedIssuers: config.identity.trustedIssuers,
-        store: identity,
-        serviceRoles: serviceRoles(config.identity),
-      });
+      const { oidc, verifier, mailer } = await this.startIdentityServer(identity);
       const api = createApi({
         registry,
         store,
@@ -278,6 +257,37 @@ export class Hub {
       await this.stop();
       throw err;
     }
+  }
+
+  /**
+   * The OpenID provider with its pages (federated sign-in, TOTP, invites, password reset), and the verifier the
+   * API checks access tokens with: the hub's own, against the keys in the identity store, and trusted issuers'.
+   */
+  private async startIdentityServer(identity: IdentityStore): Promise<{ oidc: IdentityMount; verifier: AccessTokenVerifier; mailer: FileMailer }> {
+    const { config, log } = this;
+    // The demo's mail: each mail a file, the log says which file (never what is in it: reset and invite links).
+    const mailer = new FileMailer(config.identity.mail.dir ?? join(config.hub.dataDir, 'mail'), log);
+    const federation = federationRoutes({ publicBaseUrl: config.identity.issuer, trustedIssuers: config.identity.trustedIssuers, store: identity, log, env: this.env });
+    const oidc = await mountIdentity({
+      config: config.identity,
+      store: identity,
+      log,
+      env: this.env,
+      federation: federation.buttons,
+      routes: federation.routes,
+      ...(this.throttle === undefined ? {} : { throttle: this.throttle }),
+      mailer,
+      // The pages share one inline stylesheet; its hash is all the CSP lets in.
+      hardening: httpHardening({ cors: config.http.cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
+    });
+    const verifier = new AccessTokenVerifier({
+      identityIssuer: config.identity.issuer,
+      localJwks: () => publishedJwks(identity, { retentionMs: oidc.keyRetentionMs }),
+      trustedIssuers: config.identity.trustedIssuers,
+      store: identity,
+      serviceRoles: serviceRoles(config.identity),
+    });
+    return { oidc, verifier, mailer };
   }
 
   stop(): Promise<void> {
