@@ -1,3 +1,4 @@
+// Over 500 lines: the one contract every IdentityStore adapter passes; splitting it would let an adapter run only part of it.
 /**
  * The one IdentityStore contract: each adapter runs it from its own *.test.ts against its real database.
  * `make` gives a started store on a fresh, empty database, driven by the clock it is handed.
