@@ -262,9 +262,10 @@ test('no password, client secret, token, code or agent secret of a full run appe
 
   // Logs that say nothing would pass the scan: each must show the events the run went through.
   const hubLog = texts.get('hub/hub-1.log')!;
-  // The hub's request log covers /api and /readyz, not the provider's /oidc and /interaction routes: sign-ins and
-  // token grants are in the audit log instead.
+  // The request log covers the API and the identity paths (/oidc, /interaction: their paths without the query).
   for (const event of [
+    '"path":"/oidc/token"',
+    '"path":"/interaction/:id/login"',
     'agent created for enrollment',
     'enrollment code redeemed',
     'agent connected',

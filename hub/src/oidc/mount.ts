@@ -37,6 +37,23 @@ export interface IdentityMount extends OidcProvider {
   handler(fallback: RequestListener): RequestListener;
 }
 
+/**
+ * Interaction, grant and session ids in paths (e.g. /interaction/<uid>, /oidc/auth/<uid>), which the interaction
+ * cookie holds too: 16 or more URL-safe characters with a capital or a digit (endpoint names such as
+ * openid-configuration have neither).
+ */
+const RANDOM_ID_SEGMENT = /\/(?=[^/]*[A-Z0-9])[A-Za-z0-9_-]{16,}(?=\/|$)/g;
+
+/**
+ * The access log of the identity paths, at debug like the API's: the path without its query (authorization
+ * requests, reset and invite links carry secrets there) and with random ids replaced.
+ */
+function logWhenAnswered(log: Logger, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  const path = (req.url ?? '/').split('?')[0]!.replace(RANDOM_ID_SEGMENT, '/:id');
+  res.once('finish', () => log.debug({ method: req.method, path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 }, 'identity request'));
+}
+
 function under(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`);
 }
@@ -72,6 +89,7 @@ export async function mountIdentity(options: MountIdentityOptions): Promise<Iden
     handler(fallback) {
       return (req: IncomingMessage, res: ServerResponse) => {
         const url = req.url ?? '/';
+        if (under(url, OIDC_PATH) || under(url, INTERACTION_PATH)) logWhenAnswered(options.log, req, res);
         if (req.method === 'GET' && (url === `${OIDC_PATH}/jwks` || url.startsWith(`${OIDC_PATH}/jwks?`))) {
           // From the store rather than oidc-provider's key set of this replica's start: see publishedJwks.
           publishedJwks(options.store, { retentionMs: oidc.keyRetentionMs, now: now() }).then(
