@@ -227,8 +227,13 @@ describe('SqliteAgentRegistry', () => {
       await r.authenticate(id, 'not-the-secret');
       return performance.now() - started;
     };
-    const wrong = await time('box-1');
-    const unknown = await time('nobody');
+    // The fastest of several alternating runs: load on the machine only ever adds time, so minimums compare the work.
+    let wrong = Infinity;
+    let unknown = Infinity;
+    for (let i = 0; i < 5; i++) {
+      wrong = Math.min(wrong, await time('box-1'));
+      unknown = Math.min(unknown, await time('nobody'));
+    }
     assert.ok(wrong > 5, `a wrong secret costs a real scrypt run (${wrong.toFixed(1)} ms)`);
     assert.ok(unknown > wrong / 3, `unknown ${unknown.toFixed(1)} ms vs wrong ${wrong.toFixed(1)} ms`);
   });
