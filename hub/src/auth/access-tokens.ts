@@ -1,17 +1,19 @@
 /**
  * Bearer access token → Principal. Two kinds of issuer: the hub's own OpenID provider (RFC 9068 JWT access
- * tokens, `typ: at+jwt`, keys from the identity store) and the configured federated issuers (keys from their
- * JWKS). Every token passes jose's checks (algorithm allowlist, kid, signature, iss, aud, exp and nbf with the
- * tolerance) and must name its subject; then its account gives the roles.
+ * tokens, `typ: at+jwt`, keys from the identity store, verified with fast-jwt: see own-tokens.ts) and the
+ * configured federated issuers (keys from their JWKS, verified with jose). Every token passes the same checks
+ * (algorithm allowlist, kid, signature, iss, aud, exp and nbf with the tolerance) and must name its subject; then
+ * its account gives the roles.
  *
  * The token is routed by its unverified `iss` only to choose which keys and rules apply: nothing of it is
  * trusted before the signature has been verified with that issuer's keys.
  */
 import { LRUCache } from 'lru-cache';
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { DEFAULT_ALGORITHMS, type AsymmetricAlgorithm, type TrustedIssuer, type TrustedIssuers } from './config.ts';
+import { errors, jwtVerify, type JSONWebKeySet, type JWTVerifyOptions } from 'jose';
+import { DEFAULT_ALGORITHMS, type TrustedIssuer, type TrustedIssuers } from './config.ts';
 import { Accounts, mergeRoles, rolesFromClaim, type AccountStore } from './accounts.ts';
 import { FederatedKeys, OwnKeys, type KeyResolver } from './keys.ts';
+import { OwnTokens, type Claims, type OwnAlgorithm } from './own-tokens.ts';
 import type { GymRole, Principal } from './principal.ts';
 import { TokenRefused, quoted, type TokenRefusedReason } from './refusal.ts';
 
@@ -41,7 +43,7 @@ export interface AccessTokenVerifierOptions {
   /** The roles of a service authenticated by client credentials; default: none. */
   serviceRoles?: (clientId: string) => readonly GymRole[];
   /** The algorithms the hub's own tokens may use. */
-  ownAlgorithms?: readonly AsymmetricAlgorithm[];
+  ownAlgorithms?: readonly OwnAlgorithm[];
   ownClockToleranceSeconds?: number;
   /**
    * How long a user's disabled flag and memberships are reused (default 10 s): a removed membership or a
@@ -74,15 +76,11 @@ interface VerifiedToken {
 
 type Route = { kind: 'own' } | { kind: 'federated'; issuer: TrustedIssuer; keys: FederatedKeys };
 
-interface Claims extends JWTPayload {
-  scope?: unknown;
-  client_id?: unknown;
-}
-
 export class AccessTokenVerifier {
   private readonly ownIssuer: string;
   private readonly ownKeys: OwnKeys;
-  private readonly ownVerify: Omit<JWTVerifyOptions, 'currentDate'>;
+  private readonly ownTokens: OwnTokens;
+  private readonly ownClockToleranceSeconds: number;
   private readonly federated = new Map<string, Route & { kind: 'federated' }>();
   /** Every algorithm some issuer accepts: anything else is refused before an issuer is even looked up. */
   private readonly anyAllowed: ReadonlySet<string>;
@@ -93,15 +91,15 @@ export class AccessTokenVerifier {
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.now = options.now ?? Date.now;
     this.ownIssuer = hubTokenIssuer(options.identityIssuer);
-    const ownAlgorithms = [...(options.ownAlgorithms ?? DEFAULT_ALGORITHMS)];
-    this.ownVerify = {
+    const ownAlgorithms = [...(options.ownAlgorithms ?? DEFAULT_ALGORITHMS.filter((alg): alg is OwnAlgorithm => alg !== 'Ed25519'))];
+    this.ownClockToleranceSeconds = options.ownClockToleranceSeconds ?? 30;
+    this.ownTokens = new OwnTokens({
       issuer: this.ownIssuer,
       audience: hubApiAudience(options.identityIssuer),
       algorithms: ownAlgorithms,
       typ: 'at+jwt',
-      clockTolerance: options.ownClockToleranceSeconds ?? 30,
-      requiredClaims: ['sub', 'exp'],
-    };
+      clockToleranceSeconds: this.ownClockToleranceSeconds,
+    });
     this.ownKeys = new OwnKeys({
       load: options.localJwks,
       now: this.now,
@@ -131,7 +129,7 @@ export class AccessTokenVerifier {
     const remembered = this.verifiedTokens?.get(token);
     if (remembered !== undefined && typeof remembered.claims.exp === 'number') {
       // Only expiry can change for the same verified text: checked again, with the same tolerance.
-      const tolerance = remembered.route.kind === 'own' ? (this.ownVerify.clockTolerance as number) : remembered.route.issuer.clockToleranceSeconds;
+      const tolerance = remembered.route.kind === 'own' ? this.ownClockToleranceSeconds : remembered.route.issuer.clockToleranceSeconds;
       if (remembered.claims.exp * 1000 + tolerance * 1000 <= this.now()) throw new TokenRefused('expired', 'the token has expired');
       return this.principalOf(remembered);
     }
@@ -150,8 +148,9 @@ export class AccessTokenVerifier {
     if (typeof kid !== 'string' || kid === '') throw new TokenRefused('unknown_kid', 'the token names no key (kid)');
     const route = await this.route(iss, kid);
     if (route.kind === 'own') {
-      const claims = await verified(token, this.ownKeys.resolve, { ...this.ownVerify, currentDate: new Date(this.now()) });
-      return { route, claims };
+      const key = await this.ownKeys.find(kid);
+      if (key === undefined) throw new TokenRefused('unknown_kid', 'no key of the hub has the token kid');
+      return { route, claims: this.ownTokens.verify(token, alg, key, this.now()) };
     }
     const { issuer, keys } = route;
     const claims = await verified(token, keys.resolve, {
@@ -217,12 +216,21 @@ function principal(kind: Principal['kind'], subject: string, issuer: string, cla
 /** The header fields and issuer needed to route the token, from its unverified parts. */
 function peek(token: string): { alg: unknown; kid: unknown; iss: unknown } {
   if (token.length > MAX_TOKEN_LENGTH) throw new TokenRefused('malformed', `the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  // A plain parse, not jose's decoders: this runs for every token and nothing here is trusted (each verifier
+  // parses the token again, strictly, and checks the signature over exactly these bytes).
+  const parts = token.split('.');
+  const header = parts.length === 3 ? jsonObject(parts[0]!) : undefined;
+  const payload = header === undefined ? undefined : jsonObject(parts[1]!);
+  if (header === undefined || payload === undefined) throw new TokenRefused('malformed', 'the token is not a JWS-compact JWT');
+  return { alg: header['alg'], kid: header['kid'], iss: payload['iss'] };
+}
+
+function jsonObject(segment: string): Record<string, unknown> | undefined {
   try {
-    const header = decodeProtectedHeader(token);
-    const payload = decodeJwt(token);
-    return { alg: header.alg, kid: header.kid, iss: payload.iss };
-  } catch (err) {
-    throw new TokenRefused('malformed', 'the token is not a JWS-compact JWT', { cause: err });
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * Where verification keys come from: the hub's own key set (from the identity store, through a function the hub
- * passes) and each federated issuer's JWKS (its jwks_uri, found once through discovery). Both hand jose a key
- * resolver, and both fetch again on an unknown kid only at a bounded rate, so made-up kids cannot hammer the
- * store or the issuer.
+ * passes; imported as node:crypto KeyObjects for fast-jwt) and each federated issuer's JWKS (its jwks_uri, found
+ * once through discovery; a jose key resolver). Both fetch again on an unknown kid only at a bounded rate, so
+ * made-up kids cannot hammer the store or the issuer.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters, type RemoteJWKSet } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type RemoteJWKSet } from 'jose';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { TrustedIssuer } from './config.ts';
 import { TokenRefused, quoted } from './refusal.ts';
@@ -12,9 +13,15 @@ import { TokenRefused, quoted } from './refusal.ts';
 /** A jose key resolver: called with the token's header once its algorithm has passed the allowlist. */
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
+/** One of the hub's public keys, imported once per key-set load. */
+export interface OwnKey {
+  kid: string;
+  jwk: JWK;
+  publicKey: KeyObject;
+}
+
 interface LoadedKeys {
-  resolve: KeyResolver;
-  kids: ReadonlySet<string>;
+  byKid: ReadonlyMap<string, OwnKey>;
   loadedAt: number;
 }
 
@@ -27,7 +34,7 @@ export interface OwnKeysOptions {
   maxAgeMs: number;
 }
 
-/** The hub's own signing keys, as a local JWKS reloaded on an unknown kid (throttled) and when it grows old. */
+/** The hub's own signing keys, by kid, reloaded on an unknown kid (throttled) and when the set grows old. */
 export class OwnKeys {
   private loaded: LoadedKeys | undefined;
   private loading: Promise<LoadedKeys> | undefined;
@@ -37,19 +44,15 @@ export class OwnKeys {
 
   /** Whether `kid` is one of the hub's keys, as last loaded (loads them the first time). */
   async knows(kid: string): Promise<boolean> {
-    return (await this.current()).kids.has(kid);
+    return (await this.current()).byKid.has(kid);
   }
 
-  readonly resolve: KeyResolver = async (header, token) => {
-    const keys = await this.current();
-    try {
-      return await keys.resolve(header, token);
-    } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || this.options.now() - this.lastAttemptAt < this.options.refreshMinMs) throw err;
-      const reloaded = await this.reload();
-      return reloaded.resolve(header, token);
-    }
-  };
+  /** The key named `kid`; a kid not in the set reloads it first, at most once per `refreshMinMs`. */
+  async find(kid: string): Promise<OwnKey | undefined> {
+    const key = (await this.current()).byKid.get(kid);
+    if (key !== undefined || this.options.now() - this.lastAttemptAt < this.options.refreshMinMs) return key;
+    return (await this.reload()).byKid.get(kid);
+  }
 
   private async current(): Promise<LoadedKeys> {
     const loaded = this.loaded;
@@ -79,9 +82,23 @@ export class OwnKeys {
     } catch (err) {
       throw new TokenRefused('issuer_unavailable', `the hub's signing keys could not be read: ${errorMessage(err)}`, { cause: err });
     }
-    const kids = new Set(jwks.keys.flatMap((key) => (typeof key.kid === 'string' ? [key.kid] : [])));
-    this.loaded = { resolve: createLocalJWKSet(jwks), kids, loadedAt: this.options.now() };
+    const byKid = new Map<string, OwnKey>();
+    for (const jwk of jwks.keys) {
+      if (typeof jwk.kid !== 'string' || byKid.has(jwk.kid)) continue;
+      const publicKey = importPublicJwk(jwk);
+      // A key node:crypto cannot import verifies nothing: its kid is refused as unknown, the others still verify.
+      if (publicKey !== undefined) byKid.set(jwk.kid, { kid: jwk.kid, jwk, publicKey });
+    }
+    this.loaded = { byKid, loadedAt: this.options.now() };
     return this.loaded;
+  }
+}
+
+function importPublicJwk(jwk: JWK): KeyObject | undefined {
+  try {
+    return createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return undefined;
   }
 }
 

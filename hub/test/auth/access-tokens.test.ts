@@ -124,6 +124,30 @@ describe("the hub's own access tokens", () => {
       await refusedWith(verifier.verify(tampered), 'bad_signature');
     });
 
+    test('a token whose kid names a hub key of another type (an ES256 token naming the RSA key)', async () => {
+      const impostor = await makeKey(key.kid, 'ES256');
+      await refusedWith(verifier.verify(await mint({ key: impostor, claims: claims() })), 'unknown_kid');
+    });
+
+    test('a signature with characters outside base64url (malformed), and an empty signature', async () => {
+      const [header, payload, signature] = (await mint({ key, claims: claims() })).split('.');
+      await refusedWith(verifier.verify(`${header}.${payload}.${signature!.slice(0, -4)}+/==`), 'malformed');
+      await refusedWith(verifier.verify(`${header}.${payload}.`), 'bad_signature');
+    });
+
+    test('a critical header extension the hub does not understand is refused as jose refuses it', async () => {
+      const token = await new SignJWT({ ...claims(), exp: Math.floor(now / 1000) + 300 })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', crit: ['x-unknown'], 'x-unknown': 1 })
+        .sign(key.privateKey, { crit: { 'x-unknown': true } });
+      await refusedWith(verifier.verify(token), 'alg_not_allowed');
+    });
+
+    test('a nbf, iat or exp that is not a number', async () => {
+      for (const claim of ['nbf', 'iat', 'exp']) {
+        await refusedWith(verifier.verify(await mint({ key, claims: claims({ [claim]: 'soon' }) })), 'malformed');
+      }
+    });
+
     test('a token from an issuer that is not configured', async () => {
       const stranger = await makeKey('theirs');
       await refusedWith(verifier.verify(await mint({ key: stranger, claims: claims({ iss: 'https://idp.elsewhere.com' }) })), 'untrusted_issuer');
@@ -177,6 +201,19 @@ describe("the hub's own access tokens", () => {
     assert.equal((await verifier.verify(token)).subject, userId, 'within the tolerance');
     now += 2_000;
     await refusedWith(verifier.verify(token), 'expired');
+  });
+
+  test("the verifier's clock, not the system clock, decides exp and nbf of a token seen for the first time", async () => {
+    const saved = now;
+    try {
+      const systemNow = Math.floor(Date.now() / 1000);
+      now = Date.now() + 120_000;
+      await refusedWith(verifier.verify(await mint({ key, claims: claims({ jti: 'clock-1', exp: systemNow + 60 }) })), 'expired');
+      const principal = await verifier.verify(await mint({ key, claims: claims({ jti: 'clock-2', nbf: systemNow + 100, exp: systemNow + 600 }) }));
+      assert.equal(principal.subject, userId);
+    } finally {
+      now = saved;
+    }
   });
 
   test('a platform admin membership comes through as ALL_GYMS', async () => {
