@@ -14,31 +14,19 @@ import { Topics, encodeBatch, type AckMessage, type ReadingBatch } from '@pulseb
 import { Hub, openStateDatabase } from '../src/hub.ts';
 import type { Agent } from '../src/api/schemas.ts';
 import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
-import { loadHubConfig, type HubConfig } from '../src/config.ts';
+import type { HubConfig } from '../src/config.ts';
 import { settlesWithin, until, withTimeout } from '@pulsebridge/runtime';
 import { main } from '../src/main.ts';
 import { DeployedMosquitto, freePort, mosquittoBin, portOpen } from './broker/mosquitto-harness.ts';
 import { missingService } from '../../test/services.ts';
-import { clientsWithTestService, serviceToken } from './service-token.ts';
+import { clientsWithTestService } from './service-token.ts';
+import { platformToken, testHubConfig } from './test-hub.ts';
 import { capturingIo } from './cli-io.ts';
 
 const topics = new Topics('pb');
 const log = pino({ level: 'silent' });
 
-function hubConfig(dataDir: string, env: Record<string, string> = {}): HubConfig {
-  return loadHubConfig({
-    overrides: { identity: { clients: clientsWithTestService() } },
-    env: {
-      PB_HUB_HUB__DATA_DIR: dataDir,
-      PB_HUB_HTTP__HOST: '127.0.0.1',
-      PB_HUB_HTTP__PORT: '0',
-      PB_HUB_MQTT__HOST: '127.0.0.1',
-      PB_HUB_MQTT__PORT: '0',
-      PB_HUB_INGEST__MAX_WRITE_DELAY_MS: '0',
-      ...env,
-    },
-  });
-}
+const hubConfig = testHubConfig;
 
 function batch(agent: string, first: number, ts0: number): ReadingBatch {
   return {
@@ -52,15 +40,9 @@ function batch(agent: string, first: number, ts0: number): ReadingBatch {
   };
 }
 
-/** A platform admin's token per running hub (client credentials of the test service). */
-const tokens = new WeakMap<Hub, Promise<string>>();
-
 async function api(hub: Hub, path: string, token: string | null | undefined = null): Promise<{ status: number; body: unknown }> {
   const { port } = hub.addresses.http!;
-  if (token === null) {
-    if (!tokens.has(hub)) tokens.set(hub, serviceToken(`http://127.0.0.1:${port}`));
-    token = await tokens.get(hub)!;
-  }
+  if (token === null) token = await platformToken(hub);
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   const text = await res.text();
   let body: unknown = text;

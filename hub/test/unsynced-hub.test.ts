@@ -12,8 +12,7 @@ import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { Topics, encodeBatch, type AckMessage } from '@pulsebridge/protocol';
 import { until, withTimeout } from '@pulsebridge/runtime';
-import { loadHubConfig } from '../src/config.ts';
-import { clientsWithTestService, serviceToken } from './service-token.ts';
+import { platformToken, testHubConfig } from './test-hub.ts';
 import { Hub, openStateDatabase } from '../src/hub.ts';
 import { SqliteAgentRegistry } from '../src/registry/sqlite-agent-registry.ts';
 
@@ -22,28 +21,12 @@ const log = pino({ level: 'silent' });
 const HOURS_3 = 3 * 3_600_000;
 
 function startHub(dataDir: string): Promise<Hub> {
-  const hub = new Hub(
-    loadHubConfig({
-      overrides: { identity: { clients: clientsWithTestService() } },
-      env: {
-        PB_HUB_HUB__DATA_DIR: dataDir,
-        PB_HUB_HTTP__HOST: '127.0.0.1',
-        PB_HUB_HTTP__PORT: '0',
-        PB_HUB_MQTT__HOST: '127.0.0.1',
-        PB_HUB_MQTT__PORT: '0',
-        PB_HUB_INGEST__MAX_WRITE_DELAY_MS: '0',
-      },
-    }),
-    { log },
-  );
+  const hub = new Hub(testHubConfig(dataDir), { log });
   return hub.start().then(() => hub);
 }
 
-const tokens = new WeakMap<Hub, Promise<string>>();
-
 async function call(hub: Hub, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: unknown }> {
-  if (!tokens.has(hub)) tokens.set(hub, serviceToken(`http://127.0.0.1:${hub.addresses.http!.port}`));
-  const headers: Record<string, string> = { authorization: `Bearer ${await tokens.get(hub)!}` };
+  const headers: Record<string, string> = { authorization: `Bearer ${await platformToken(hub)}` };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`http://127.0.0.1:${hub.addresses.http!.port}${path}`, {
     method: init.method ?? 'GET',
