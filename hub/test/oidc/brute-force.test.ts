@@ -10,7 +10,7 @@ import { Value } from '@sinclair/typebox/value';
 import { until } from '@pulsebridge/runtime';
 import { SignInThrottle } from '../../src/auth/rate-limits.ts';
 import { RateLimitsConfig } from '../../src/auth/rate-limits-config.ts';
-import { Browser, MOBILE, MOBILE_REDIRECT, PASSWORD, authorizeUrl, formAction, pkcePair, signInForCode, startHarness, type Harness } from './harness.ts';
+import { Browser, PASSWORD, formAction, signInForCode, startHarness, type Harness, openSignInPage } from './harness.ts';
 
 const LOCK_MS = 1_500;
 let harness: Harness;
@@ -31,11 +31,7 @@ after(async () => {
 /** One password attempt through the form of a fresh sign-in; the answer's status and Retry-After. */
 async function attempt(password: string): Promise<{ status: number; retryAfter: number | undefined }> {
   const browser = new Browser(harness.base);
-  const { challenge } = pkcePair();
-  const start = authorizeUrl(harness.base, { client_id: MOBILE, redirect_uri: MOBILE_REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' });
-  const page = await browser.follow(start, MOBILE_REDIRECT);
-  assert.ok(page instanceof Response);
-  const answer = await browser.request(formAction(await page.text(), 'login'), { form: { email: 'ada@example.com', password } });
+  const answer = await browser.request(formAction(await openSignInPage(harness, browser), 'login'), { form: { email: 'ada@example.com', password } });
   await answer.text();
   const retryAfter = answer.headers.get('retry-after');
   return { status: answer.status, retryAfter: retryAfter === null ? undefined : Number(retryAfter) };

@@ -16,6 +16,7 @@ import {
   startHarness,
   token,
   type Harness,
+  openSignInPage,
 } from './harness.ts';
 
 let harness: Harness;
@@ -108,13 +109,8 @@ test('a public client without PKCE, an unknown client and an unregistered redire
 
 test('a wrong password and an unknown email get the same answer, both audited; the right one is audited as a success', async () => {
   const browser = new Browser(harness.base);
-  const { challenge } = pkcePair();
-  const start = await browser.follow(
-    authorizeUrl(harness.base, { client_id: MOBILE, redirect_uri: MOBILE_REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }),
-    MOBILE_REDIRECT,
-  );
-  assert.ok(start instanceof Response);
-  const action = formAction(await start.text(), 'login');
+  const signInPage = await openSignInPage(harness, browser);
+  const action = formAction(signInPage, 'login');
   const wrong = await browser.request(action, { form: { email: 'ada@example.com', password: 'not the password at all' } });
   const unknown = await browser.request(action, { form: { email: 'nobody@example.com', password: 'not the password at all' } });
   assert.equal(wrong.status, 401);

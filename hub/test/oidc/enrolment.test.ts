@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { TOTP_SETTINGS } from '../../src/identity/second-factor.ts';
 import { hashPassword, PASSWORD_PARAMS } from '../../src/identity/passwords.ts';
 import type { User } from '../../src/identity/identity-store.ts';
-import { Browser, MOBILE, MOBILE_REDIRECT, PASSWORD, authorizeUrl, formAction, pkcePair, signInForCode, startHarness, token, type Harness } from './harness.ts';
+import { Browser, MOBILE, MOBILE_REDIRECT, PASSWORD, authorizeUrl, formAction, pkcePair, signInForCode, startHarness, token, type Harness, openSignInPage } from './harness.ts';
 
 // The hub's clock, moved a step per sign-in so each sign-in has a fresh TOTP step.
 let clock = Date.now();
@@ -154,13 +154,8 @@ test('an athlete is offered two-step sign-in and may skip it with "Not now"; the
 
 test('the enrolment and the code pages are not reachable without a password first: a code posted to a fresh sign-in goes back to its form', async () => {
   const browser = new Browser(harness.base);
-  const { challenge } = pkcePair();
-  const start = await browser.follow(
-    authorizeUrl(harness.base, { client_id: MOBILE, redirect_uri: MOBILE_REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }),
-    MOBILE_REDIRECT,
-  );
-  assert.ok(start instanceof Response);
-  const base = formAction(await start.text(), 'login').replace(/\/login$/, '');
+  const signInPage = await openSignInPage(harness, browser);
+  const base = formAction(signInPage, 'login').replace(/\/login$/, '');
   for (const step of ['enrol', 'enrol/skip', 'enrol/done']) {
     const response = await browser.request(`${base}/${step}`, { form: { code: '123456' } });
     assert.equal(response.status, 303, step);

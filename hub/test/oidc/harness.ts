@@ -142,6 +142,17 @@ export function authorizeUrl(base: string, params: Record<string, string>): stri
   return `${base}/oidc/auth?${new URLSearchParams({ response_type: 'code', ...params }).toString()}`;
 }
 
+/** A fresh sign-in of the mobile app (PKCE, scope openid) up to its sign-in form: the form's HTML. */
+export async function openSignInPage(harness: Pick<Harness, 'base'>, browser: Browser): Promise<string> {
+  const { challenge } = pkcePair();
+  const page = await browser.follow(
+    authorizeUrl(harness.base, { client_id: MOBILE, redirect_uri: MOBILE_REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }),
+    MOBILE_REDIRECT,
+  );
+  if (!(page instanceof Response)) throw new Error(`the sign-in went straight to the app: ${page.href}`);
+  return page.text();
+}
+
 /** The action of the page's first form posting to `/interaction/<uid>/<step>`. */
 export function formAction(page: string, step: string): string {
   const match = new RegExp(`action="(/interaction/[^"/]+/${step})"`).exec(page);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as OTPAuth from 'otpauth';
 import { beginTotpEnrolment, confirmTotpEnrolment, TOTP_SETTINGS } from '../../src/identity/second-factor.ts';
-import { Browser, MOBILE, MOBILE_REDIRECT, PASSWORD, authorizeUrl, formAction, pkcePair, signInForCode, startHarness, type Harness } from './harness.ts';
+import { Browser, MOBILE_REDIRECT, PASSWORD, formAction, signInForCode, startHarness, type Harness, openSignInPage } from './harness.ts';
 
 // The hub's clock, moved on a step per sign-in so every sign-in has a fresh TOTP step.
 let clock = Date.now();
@@ -43,13 +43,8 @@ test('a wrong code and a code reused within its step are refused; a recovery cod
 
 test('the code page is reached only through the password, and too many wrong codes send the user back to it', async () => {
   const browser = new Browser(harness.base);
-  const { challenge } = pkcePair();
-  const start = await browser.follow(
-    authorizeUrl(harness.base, { client_id: MOBILE, redirect_uri: MOBILE_REDIRECT, scope: 'openid', code_challenge: challenge, code_challenge_method: 'S256' }),
-    MOBILE_REDIRECT,
-  );
-  assert.ok(start instanceof Response);
-  const signIn = await start.text();
+  const signInPage = await openSignInPage(harness, browser);
+  const signIn = signInPage;
   const uid = /\/interaction\/([^/"]+)\/login/.exec(signIn)?.[1];
   const early = await browser.request(`/interaction/${uid}/second-factor`, { form: { code: codeAt(clock) } });
   assert.equal(early.status, 303, 'no password yet: back to the sign-in form');
