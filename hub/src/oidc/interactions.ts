@@ -179,6 +179,15 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     ctx.redirect(target);
   };
 
+  /** Back to the interaction's page, which shows the step it is at (a step posted out of order lands there too). */
+  const backToInteraction = (ctx: Koa.Context, uid: string): void => {
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${uid}`);
+  };
+
+  /** The TOTP challenge and the enrolment share one count of wrong codes: enrolment buys no extra guesses, nor does a right password. */
+  const secondFactorKey = (ctx: Koa.Context, userId: string): ThrottleKey => ({ account: `second-factor:${userId}`, address: ctx.ip });
+
   const audit = (ctx: Koa.Context, type: string, userId: string | undefined, detail: Record<string, unknown>): Promise<unknown> =>
     store.appendAudit({ type, ...(userId === undefined ? {} : { actorUserId: userId }), detail: { ...detail, ip: ctx.ip } });
 
@@ -195,8 +204,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     if (options.secondFactor !== undefined && (await options.secondFactor.required(userId))) {
       const state: PendingSecondFactor = { accountId: userId, method, attempts: 0 };
       await pending.upsert(details.uid, { ...state }, pendingTtlSeconds);
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
+      backToInteraction(ctx, details.uid);
       return;
     }
     // A federated user's second factor is the company's business: enrolment follows our own password only.
@@ -209,8 +217,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
         await beginTotpEnrolment(store, user, enrolment.issuerLabel);
         const state: PendingSecondFactor = { accountId: userId, method, attempts: 0, enrol: required ? 'required' : 'optional' };
         await pending.upsert(details.uid, { ...state }, pendingTtlSeconds);
-        ctx.status = 303;
-        ctx.redirect(`/interaction/${details.uid}`);
+        backToInteraction(ctx, details.uid);
         return;
       }
     }
@@ -224,8 +231,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     if (user === undefined || factor === undefined || factor.confirmed || enrolment === undefined) {
       // The factor changed under this sign-in (confirmed elsewhere, removed by an admin): start the sign-in again.
       await pending.destroy(uid);
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${uid}`);
+      backToInteraction(ctx, uid);
       return;
     }
     const view = await totpEnrolmentView(factor.secret, user.email, enrolment.issuerLabel);
@@ -295,15 +301,15 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const password = form.get('password') ?? '';
     const clientId = details.params.client_id as string | undefined;
     const client = await provider.Client.find(String(clientId));
+    const page = (problem: string): string => signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
     const refuse = async (reason: string, userId: string | undefined, problem: string): Promise<void> => {
       await audit(ctx, 'sign_in.failed', userId, { clientId, reason });
       ctx.status = 401;
       ctx.type = 'html';
       ctx.set('cache-control', 'no-store');
-      ctx.body = signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
+      ctx.body = page(problem);
     };
     const key: ThrottleKey = { account: email.toLowerCase(), address: ctx.ip };
-    const page = (problem: string): string => signInPage({ forgotPassword, uid: details.uid, clientName: clientLabel(client), email, problem, federation: options.federation });
     if (!(await admitted(ctx, key, undefined, page))) return;
     const user = email === '' ? undefined : await store.findUserByEmail(email);
     // An unknown email costs one password verification too, so timing does not tell which accounts exist.
@@ -321,15 +327,13 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const state = await pendingOf(details.uid);
     if (state === undefined || state.enrol !== undefined || options.secondFactor === undefined) {
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
+      backToInteraction(ctx, details.uid);
       return;
     }
     const form = await readForm(ctx);
     const code = (form.get('code') ?? '').replace(/\s+/g, '');
     const clientId = details.params.client_id as string | undefined;
-    // Its own key: a right password must not reset the count of wrong codes, or each sign-in would buy more guesses.
-    const key: ThrottleKey = { account: `second-factor:${state.accountId}`, address: ctx.ip };
+    const key = secondFactorKey(ctx, state.accountId);
     if (!(await admitted(ctx, key, state.accountId, (problem) => secondFactorPage({ uid: details.uid, problem })))) return;
     if (code !== '' && (await options.secondFactor.verify(state.accountId, code, now()))) {
       await options.throttle?.succeeded(key);
@@ -358,15 +362,13 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const state = await pendingOf(details.uid);
     if (state?.enrol === undefined || state.enrolled === true) {
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
+      backToInteraction(ctx, details.uid);
       return;
     }
     const form = await readForm(ctx);
     const code = (form.get('code') ?? '').replace(/\s+/g, '');
     const clientId = details.params.client_id as string | undefined;
-    // The key of the TOTP challenge: enrolment buys no extra guesses.
-    const key: ThrottleKey = { account: `second-factor:${state.accountId}`, address: ctx.ip };
+    const key = secondFactorKey(ctx, state.accountId);
     const refusedPage = (problem: string): string => {
       // Rendered without the QR code: a throttled client gets no fresh look at the secret.
       return page(
@@ -406,8 +408,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const state = await pendingOf(details.uid);
     if (state?.enrol === undefined || state.enrolled === true) {
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
+      backToInteraction(ctx, details.uid);
       return;
     }
     if (state.enrol === 'required') {
@@ -423,8 +424,7 @@ export function createInteractionApp(options: InteractionOptions): Koa {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const state = await pendingOf(details.uid);
     if (state?.enrolled !== true) {
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${details.uid}`);
+      backToInteraction(ctx, details.uid);
       return;
     }
     await pending.destroy(details.uid);
