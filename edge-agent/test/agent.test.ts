@@ -11,7 +11,7 @@ import { Agent } from '../src/agent.ts';
 import { loadAgentConfig, type AgentConfig } from '../src/config.ts';
 import { createLogger, until, withTimeout } from '@pulsebridge/runtime';
 import type { Source, SourceHealth } from '../src/sources/source.ts';
-import { FakeHub, TestBroker, silentLog } from './uplink/fixtures.ts';
+import { hubRig, silentLog, type FakeHub } from './uplink/fixtures.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -34,18 +34,6 @@ function agentConfig(dataDir: string, hubUrl: string, overrides: Record<string, 
       ...overrides,
     },
   });
-}
-
-async function hubRig(t: TestContext): Promise<{ broker: TestBroker; hub: FakeHub }> {
-  const broker = new TestBroker({ password: 'secret' });
-  await broker.start();
-  const hub = new FakeHub(broker.url);
-  await hub.start();
-  t.after(async () => {
-    await hub.stop();
-    await broker.stop();
-  });
-  return { broker, hub };
 }
 
 /** Every sequence number the hub received, and whether together they cover a range without gaps. */

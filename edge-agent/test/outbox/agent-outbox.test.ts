@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { Reading } from '@pulsebridge/protocol';
 import { EXIT_CONFIG, until, type CliIo } from '@pulsebridge/runtime';
 import { Agent } from '../../src/agent.ts';
@@ -13,7 +13,7 @@ import { loadAgentConfig, type AgentConfig } from '../../src/config.ts';
 import { main } from '../../src/main.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
 import type { Source, SourceHealth, SourceSink } from '../../src/sources/source.ts';
-import { FakeHub, TestBroker, silentLog } from '../uplink/fixtures.ts';
+import { hubRig, silentLog } from '../uplink/fixtures.ts';
 import { ManualTime, flatten, readings, tempDir } from './fixtures.ts';
 
 function agentConfig(dataDir: string, hubUrl: string, agentId = 'gym-1'): AgentConfig {
@@ -28,18 +28,6 @@ function agentConfig(dataDir: string, hubUrl: string, agentId = 'gym-1'): AgentC
       log: { level: 'silent' },
     },
   });
-}
-
-async function hubRig(t: TestContext): Promise<{ broker: TestBroker; hub: FakeHub }> {
-  const broker = new TestBroker({ password: 'secret' });
-  await broker.start();
-  const hub = new FakeHub(broker.url);
-  await hub.start();
-  t.after(async () => {
-    await hub.stop();
-    await broker.stop();
-  });
-  return { broker, hub };
 }
 
 /** A source that hands the agent a fixed list of readings as soon as it starts. */

@@ -15,7 +15,7 @@ import { Agent } from '../../src/agent.ts';
 import { loadAgentConfig } from '../../src/config.ts';
 import { Outbox } from '../../src/outbox/outbox.ts';
 import type { Reading } from '@pulsebridge/protocol';
-import { FakeHub, TestBroker } from '../uplink/fixtures.ts';
+import { hubRig } from '../uplink/fixtures.ts';
 import { ManualTime, T0, flatten, readings, silentLog } from './fixtures.ts';
 
 const notRoot = process.getuid?.() !== 0 ? 'mounting a tmpfs needs root' : false;
@@ -167,14 +167,7 @@ test('a disk that fills while running: no throw, readings kept in memory within 
 });
 
 test('an agent started on a full disk runs, reports degraded with the reason, and delivers its readings once space returns', { skip: notRoot, timeout: 60_000 }, async (t) => {
-  const broker = new TestBroker({ password: 'secret' });
-  await broker.start();
-  const hub = new FakeHub(broker.url);
-  await hub.start();
-  t.after(async () => {
-    await hub.stop();
-    await broker.stop();
-  });
+  const { broker } = await hubRig(t);
   await withTmpfs(t, '256k', async (dir) => {
     const filler = fill(dir);
     const config = loadAgentConfig({

@@ -419,3 +419,16 @@ export async function rig(t: TestContext): Promise<Rig> {
     },
   };
 }
+
+/** A broker and a fake hub on it, both stopped when the test ends. */
+export async function hubRig(t: TestContext): Promise<{ broker: TestBroker; hub: FakeHub }> {
+  const broker = new TestBroker({ password: 'secret' });
+  await broker.start();
+  const hub = new FakeHub(broker.url);
+  await hub.start();
+  t.after(async () => {
+    await hub.stop();
+    await broker.stop();
+  });
+  return { broker, hub };
+}
