@@ -14,7 +14,7 @@ import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
 import { agentAdminRoutes, type AgentSecurityEvent, type EnrollmentInfo } from './agent-admin-routes.ts';
-import { accessGate, checkAgentGym, resolveQueryGym, type TokenVerifier } from './auth.ts';
+import { accessGate, checkAgentGym, resolveRequestedGym, type TokenVerifier } from './auth.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { LiveStreams, type LiveStreamLimits } from './live.ts';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
@@ -123,12 +123,12 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
     } as Input<Operation>;
     if (access?.gym === 'body') {
       const body = input.body as unknown as { gym?: string };
-      const gym = resolveQueryGym(ctx, body.gym);
+      const gym = resolveRequestedGym(ctx, body.gym);
       if (gym === undefined) throw invalidParameter('gym', 'is required');
       input.body = { ...body, gym } as unknown as Input<Operation>['body'];
     } else if (access?.gym === 'query') {
       const query: { gym?: string } = { ...input.query };
-      const gym = resolveQueryGym(ctx, query.gym);
+      const gym = resolveRequestedGym(ctx, query.gym);
       if (gym === undefined) delete query.gym;
       else query.gym = gym;
       input.query = query as Input<Operation>['query'];

@@ -90,7 +90,7 @@ function unauthorized(detail: string, error: 'invalid_request' | 'invalid_token'
  * The gym a `gym: 'query'` (or `'body'`) operation works on: the one asked for if the caller may see it, else the caller's
  * only gym; undefined means every gym (a platform admin who named none).
  */
-export function resolveQueryGym(ctx: ApiContext, requested: string | undefined): string | undefined {
+export function resolveRequestedGym(ctx: ApiContext, requested: string | undefined): string | undefined {
   const gyms = allowedGyms(ctx);
   if (requested !== undefined) {
     if (gyms !== 'all' && !gyms.has(requested)) throw new ApiError('forbidden', `you have no access to gym ${requested} for this`, { param: 'gym' });
