@@ -58,6 +58,14 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
 
   const actorOf = (ctx: ApiContext): string => ctx.state.principal?.subject ?? 'anonymous';
 
+  /** Logs a change made by the caller and reports it as a security event: the same facts, never a code or secret. */
+  const changed = (ctx: ApiContext, type: AgentSecurityEventType, agent: { id: string; gym: string }, message: string, codeExpiresAt?: number): void => {
+    const actor = actorOf(ctx);
+    const expiry = codeExpiresAt === undefined ? {} : { expiresAt: codeExpiresAt };
+    log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym, ...expiry }, message);
+    report({ type, gym: agent.gym, actor, detail: { agent: agent.id, ...(codeExpiresAt === undefined ? {} : { codeExpiresAt }) } });
+  };
+
   const report = (event: AgentSecurityEvent): void => {
     try {
       options.onSecurityEvent?.(event);
@@ -110,9 +118,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
         if (error instanceof RegistryError) throw invalidParameter(error.code === 'invalid_gym' ? 'gym' : 'id', error.message);
         throw error;
       }
-      const actor = actorOf(ctx);
-      log.info({ reqId: ctx.state.requestId, actor, agent: id, gym, expiresAt: created.enrollment.expiresAt }, 'agent created for enrollment');
-      report({ type: 'agent.created', gym, actor, detail: { agent: id, codeExpiresAt: created.enrollment.expiresAt } });
+      changed(ctx, 'agent.created', { id, gym }, 'agent created for enrollment', created.enrollment.expiresAt);
       ctx.status = 201;
       ctx.set('Location', `${ctx.path}/${encodeURIComponent(id)}`);
       ctx.set('Cache-Control', 'no-store');
@@ -123,9 +129,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       const agent = await existing(input.params.id);
       const enrollment = await registry.issueEnrollment(agent.id);
       if (!enrollment) throw new ApiError('not_found', `no agent with id ${agent.id}`);
-      const actor = actorOf(ctx);
-      log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym, expiresAt: enrollment.expiresAt }, 'enrollment code issued');
-      report({ type: 'agent.enrollment_issued', gym: agent.gym, actor, detail: { agent: agent.id, codeExpiresAt: enrollment.expiresAt } });
+      changed(ctx, 'agent.enrollment_issued', agent, 'enrollment code issued', enrollment.expiresAt);
       ctx.body = issued(agent.id, agent.gym, enrollment);
     },
 
@@ -133,9 +137,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       const agent = await existing(input.params.id);
       if (!(await registry.disable(agent.id))) throw new ApiError('not_found', `no agent with id ${agent.id}`);
       await disconnect(ctx, agent.id, 'disable');
-      const actor = actorOf(ctx);
-      log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent disabled and disconnected');
-      report({ type: 'agent.disabled', gym: agent.gym, actor, detail: { agent: agent.id } });
+      changed(ctx, 'agent.disabled', agent, 'agent disabled and disconnected');
       const body: AgentAccessState = { id: agent.id, gym: agent.gym, disabled: true };
       ctx.body = body;
     },
@@ -147,9 +149,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       await options.brokerAccounts
         ?.enable(agent.id)
         .catch((error: unknown) => log.error({ reqId: ctx.state.requestId, agent: agent.id, err: error }, "could not enable the agent's broker account"));
-      const actor = actorOf(ctx);
-      log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent enabled');
-      report({ type: 'agent.enabled', gym: agent.gym, actor, detail: { agent: agent.id } });
+      changed(ctx, 'agent.enabled', agent, 'agent enabled');
       const body: AgentAccessState = { id: agent.id, gym: agent.gym, disabled: false };
       ctx.body = body;
     },
@@ -159,12 +159,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       const enrollment = await registry.issueEnrollment(agent.id, { revokeSecret: true });
       if (!enrollment) throw new ApiError('not_found', `no agent with id ${agent.id}`);
       await disconnect(ctx, agent.id, 'remove');
-      const actor = actorOf(ctx);
-      log.info(
-        { reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym, expiresAt: enrollment.expiresAt },
-        'agent credentials revoked; disconnected until enrolled again',
-      );
-      report({ type: 'agent.rotated', gym: agent.gym, actor, detail: { agent: agent.id, codeExpiresAt: enrollment.expiresAt } });
+      changed(ctx, 'agent.rotated', agent, 'agent credentials revoked; disconnected until enrolled again', enrollment.expiresAt);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = issued(agent.id, agent.gym, enrollment);
     },
@@ -173,9 +168,7 @@ export function agentAdminRoutes(options: AgentAdminOptions) {
       const agent = await existing(input.params.id);
       if (!(await registry.remove(agent.id))) throw new ApiError('not_found', `no agent with id ${agent.id}`);
       await disconnect(ctx, agent.id, 'remove');
-      const actor = actorOf(ctx);
-      log.info({ reqId: ctx.state.requestId, actor, agent: agent.id, gym: agent.gym }, 'agent removed and disconnected');
-      report({ type: 'agent.removed', gym: agent.gym, actor, detail: { agent: agent.id } });
+      changed(ctx, 'agent.removed', agent, 'agent removed and disconnected');
       const body: AgentRemoved = { id: agent.id, removed: true };
       ctx.body = body;
     },
