@@ -8,6 +8,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
+import { DocumentsConfig, documentsConfigProblems } from './documents/index.ts';
+import { ImagesConfig } from './images/config.ts';
 import { IdentitySection, identityConfigProblems, identitySecretRefs } from './oidc/config.ts';
 import { trustedIssuerSecretRefs } from './auth/config.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
@@ -53,6 +55,8 @@ export const HubConfig = Type.Object(
     topicRoot: TopicRoot,
     identity: Type.Object({ ...IdentitySection.properties, store: IdentityStoreConfig }, { additionalProperties: false, default: {} }),
     series: SeriesConfig,
+    documents: DocumentsConfig,
+    images: ImagesConfig,
     ingest: IngestConfig,
     rateLimits: RateLimitsConfig,
     deepLinks: DeepLinksConfig,
@@ -134,6 +138,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
     ...seriesConfigProblems(config.series, '/series'),
+    ...documentsConfigProblems(config.documents, '/documents'),
     ...ingestConfigProblems(config.ingest, '/ingest'),
     ...identityStoreConfigProblems(config.identity.store, '/identity/store'),
     ...identityConfigProblems(config.identity, '/identity'),

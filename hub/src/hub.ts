@@ -45,6 +45,11 @@ import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
 import { UnsyncedTally } from './unsynced/unsynced-tally.ts';
+import type { DocumentStore } from './documents/document-store.ts';
+import { createDocumentStore } from './documents/index.ts';
+import { DOMAIN_COLLECTIONS } from './domain/collections.ts';
+import type { Domain } from './domain/domain.ts';
+import { FolderImageStore } from './images/folder-image-store.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
@@ -100,6 +105,7 @@ export class Hub {
   private registry: SqliteAgentRegistry | undefined;
   private store: SeriesStore | undefined;
   private identity: IdentityStore | undefined;
+  private documents: DocumentStore | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
@@ -164,6 +170,10 @@ export class Hub {
       }, PRUNE_INTERVAL_MS);
       this.pruneTimer.unref();
 
+      const documents = createDocumentStore(config.documents, { dataDir, env: this.env });
+      this.documents = documents;
+      await documents.start(DOMAIN_COLLECTIONS);
+
       const store = createSeriesStore(config.series, { log, dataDir, env: this.env });
       this.store = store;
       await store.start();
@@ -200,7 +210,17 @@ export class Hub {
       this.shutdown = new AbortController();
       const cors = config.http.cors;
       const { oidc, verifier, mailer } = await this.startIdentityServer(identity);
+      const domain: Domain = {
+        documents,
+        identity,
+        images: new FolderImageStore({ dir: config.images.dir ?? join(dataDir, 'images') }),
+        pairing: { gymChanged: async () => {}, openWindow: async () => {}, nearby: () => [] },
+        agents: registry,
+        now: Date.now,
+        log,
+      };
       const api = createApi({
+        domain,
         registry,
         store,
         live,
@@ -322,6 +342,7 @@ export class Hub {
     if (this.store) await step('series store', () => this.store?.stop());
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
+    if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
@@ -396,6 +417,12 @@ export class Hub {
       checks['stateDatabase'] = this.db?.open ? 'ok' : 'closed';
     } catch (err) {
       checks['stateDatabase'] = errorMessage(err);
+    }
+    try {
+      await this.documents?.ping();
+      checks['documents'] = this.documents ? 'ok' : 'not started';
+    } catch (err) {
+      checks['documents'] = errorMessage(err);
     }
     checks['broker'] = this.transport?.readiness() ?? 'not started';
     checks['ingest'] = this.ingest?.running ? 'ok' : 'stopped';

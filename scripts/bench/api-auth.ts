@@ -36,6 +36,7 @@ import { SqliteIdentityStore } from '../../hub/src/identity/sqlite-identity-stor
 import { SIGNING_ALG, loadSigningKeys, publishedJwks } from '../../hub/src/oidc/keys.ts';
 import { LiveBus } from '../../hub/src/live/live-bus.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../../hub/test/memory-stores.ts';
+import { testDomain } from '../../hub/test/domain/test-domain.ts';
 import { median, printFigure, withTempDir } from './figures.ts';
 
 const { values: args } = parseArgs({
@@ -98,8 +99,10 @@ async function serve(identityDb: string): Promise<void> {
     jwt: new AccessTokenVerifier({ identityIssuer: ISSUER, localJwks: () => publishedJwks(store, { retentionMs: RETENTION_MS }), trustedIssuers: [], store }),
   };
   const ports: Record<string, number> = {};
+  const { domain } = await testDomain({ identity: store, log });
   for (const [name, verifier] of Object.entries(verifiers)) {
     const app = createApi({
+      domain,
       registry: new MemoryAgentRegistry(AGENTS),
       store: new MemorySeriesStore(),
       live: new LiveBus(),

@@ -4,7 +4,7 @@
  */
 import Koa from 'koa';
 import Router from '@koa/router';
-import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage, withTimeout } from '@pulsebridge/runtime';
@@ -14,14 +14,14 @@ import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
 import { agentAdminRoutes, type AgentSecurityEvent, type EnrollmentInfo } from './agent-admin-routes.ts';
-import { accessGate, checkAgentGym, resolveRequestedGym, type TokenVerifier } from './auth.ts';
+import { ApiConfigError, accessGate, checkAgentGym, checkResourceGym, checkSelf, resolveRequestedGym, type TokenVerifier } from './auth.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { LiveStreams, type LiveStreamLimits } from './live.ts';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
-import { OPERATIONS, type Operation, type OperationName } from './operations.ts';
+import { OPERATIONS, type FeatureOperationName, type Operation, type OperationName } from './operations.ts';
 import { readingsRoutes } from './readings-routes.ts';
 import { compileQuery } from './query.ts';
-import { compileBody } from './body.ts';
+import { compileBody, readUpload } from './body.ts';
 import { invalidParameter } from './problem.ts';
 import { unsyncedRoutes } from './unsynced-routes.ts';
 import { UnsyncedTally } from '../unsynced/unsynced-tally.ts';
@@ -34,6 +34,17 @@ import type { IdentityStore } from '../identity/identity-store.ts';
 import { throttleByAddress, type SignInThrottle } from '../auth/rate-limits.ts';
 import type { Mailer } from '../identity/one-time-links.ts';
 import { DEFAULT_INVITE_TTL_MS, inviteRoutes } from './invites-routes.ts';
+import type { ResourceKind } from './access.ts';
+import type { Domain } from '../domain/domain.ts';
+import type { GymOfResource, Handler, Input, RouteModule } from './route-module.ts';
+import { gymsRoutes } from './gyms-routes.ts';
+import { profileRoutes } from './profile-routes.ts';
+import { equipmentRoutes } from './equipment-routes.ts';
+import { socialRoutes } from './social-routes.ts';
+import { trainingsRoutes } from './trainings-routes.ts';
+import { classesRoutes } from './classes-routes.ts';
+import { pairingRoutes } from './pairing-routes.ts';
+import { photosRoutes } from './photos-routes.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -84,14 +95,10 @@ export interface ApiDeps {
   publicBaseUrl?: string;
   /** How long an invite link works; default 7 days. */
   inviteTtlMs?: number;
+  /** The gym domain's stores and agent channel (domain/domain.ts), behind every gym, profile, class and pairing route. */
+  domain: Domain;
 }
 
-type Input<O extends Operation> = {
-  query: O['query'] extends TObject ? Static<O['query']> : Record<string, never>;
-  params: O['params'] extends TObject ? Static<O['params']> : Record<string, never>;
-  body: O['body'] extends TObject ? Static<O['body']> : Record<string, never>;
-};
-type Handler<O extends Operation> = (ctx: ApiContext, input: Input<O>) => Promise<void>;
 type Handlers = { [K in OperationName]: Handler<(typeof OPERATIONS)[K]> };
 
 const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
@@ -99,17 +106,22 @@ const DEFAULT_READY_TIMEOUT_MS = 2_000;
 
 /** The gym of an agent the registry knows, else of a removed agent whose readings are still held apart. */
 type GymOfAgent = (agent: string) => Promise<string | undefined>;
+type GymOf = Readonly<Partial<Record<ResourceKind, GymOfResource>>>;
 
 /**
  * Validates path, query and body, then settles the gym the request may touch (operations.ts, Access), before
  * a handler sees them: handlers only get typed, checked input within the caller's gyms.
  */
-function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>, gymOfAgent: GymOfAgent): void {
+function mount(router: Router<ApiState>, operation: Operation, handler: Handler<Operation>, gymOfAgent: GymOfAgent, gymOf: GymOf): void {
   const access = operation.access.public ? undefined : operation.access;
   // Public operations (probes, docs) ignore their query: monitoring tools add cache busters.
   const query = access ? compileQuery(operation.query ?? NO_PARAMETERS) : undefined;
   const params = operation.params ? compileQuery(operation.params) : undefined;
-  const body = operation.body ? compileBody(operation.body) : undefined;
+  const body = operation.body ? compileBody(operation.body, operation.bodyLimitBytes) : undefined;
+  const upload = operation.upload;
+  const gymSource = access?.gym;
+  const resourceLookup = typeof gymSource === 'object' ? gymOf[gymSource.resource] : undefined;
+  if (typeof gymSource === 'object' && resourceLookup === undefined) throw new ApiConfigError(`${operation.operationId}: no gym lookup for ${gymSource.resource}`);
   router[operation.method ?? 'get'](operation.operationId, operation.path, async (ctx) => {
     let raw = ctx.query;
     if (access?.tokenInQuery && 'access_token' in raw) {
@@ -120,6 +132,7 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       query: query ? query.parse(raw) : {},
       params: params ? params.parse(ctx.params) : {},
       body: body ? await body.parse(ctx) : {},
+      upload: upload ? await readUpload(ctx, upload) : undefined,
     } as Input<Operation>;
     if (access?.gym === 'body') {
       const body = input.body as unknown as { gym?: string };
@@ -132,9 +145,17 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       if (gym === undefined) delete query.gym;
       else query.gym = gym;
       input.query = query as Input<Operation>['query'];
+    } else if (access?.gym === 'path') {
+      const path = input.params as unknown as { gym: string };
+      resolveRequestedGym(ctx, path.gym);
     } else if (access?.gym === 'agent') {
       const agent = (input.params as unknown as { id: string }).id;
       checkAgentGym(ctx, agent, await gymOfAgent(agent));
+    } else if (access?.gym === 'self') {
+      checkSelf(ctx);
+    } else if (typeof gymSource === 'object' && resourceLookup !== undefined) {
+      const id = (input.params as unknown as { id: string }).id;
+      ctx.state.gym = checkResourceGym(ctx, `${gymSource.resource.replaceAll('_', ' ')} with id ${id}`, await resourceLookup(id));
     }
     await handler(ctx, input);
   });
@@ -205,7 +226,21 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     ctx.body = JSON.stringify(file);
   };
 
+  const features: RouteModule<Record<string, Operation>>[] = [
+    gymsRoutes(deps.domain),
+    profileRoutes(deps.domain),
+    equipmentRoutes(deps.domain),
+    socialRoutes(deps.domain),
+    trainingsRoutes(deps.domain),
+    classesRoutes(deps.domain),
+    pairingRoutes(deps.domain),
+    photosRoutes(deps.domain),
+  ] as unknown as RouteModule<Record<string, Operation>>[];
+  const gymOf: GymOf = Object.assign({}, ...features.map((feature) => feature.gymOf ?? {})) as GymOf;
+  const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;
+
   const handlers: Handlers = {
+    ...featureHandlers,
     healthz: async (ctx) => {
       ctx.body = { status: 'ok' };
     },
@@ -262,7 +297,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   const router = new Router<ApiState>({ strict: true, sensitive: true });
   for (const name of Object.keys(operations) as OperationName[]) {
     // Each handler is typed against its own operation in `Handlers`; the loop only loses that correlation.
-    mount(router, operations[name], handlers[name] as unknown as Handler<Operation>, gymOfAgent);
+    mount(router, operations[name], handlers[name] as unknown as Handler<Operation>, gymOfAgent, gymOf);
   }
 
   const app = new Koa<ApiState>();

@@ -9,7 +9,7 @@ import { gymsWithRoles, type Principal } from '../auth/principal.ts';
 import { TokenRefused } from '../auth/refusal.ts';
 import { IdentityStoreError } from '../identity/identity-store.ts';
 import type { ApiContext } from './context.ts';
-import type { Access } from './operations.ts';
+import type { Access } from './access.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 
 /** Turns an access token into the principal it proves, or throws TokenRefused (auth/access-tokens.ts). */
@@ -103,8 +103,22 @@ export function resolveRequestedGym(ctx: ApiContext, requested: string | undefin
 
 /** For a `gym: 'agent'` operation: 404 unless the agent exists in a gym the caller may see. */
 export function checkAgentGym(ctx: ApiContext, agent: string, gym: string | undefined): void {
+  checkResourceGym(ctx, `agent with id ${agent}`, gym);
+}
+
+/**
+ * For a `gym: 'agent'` or `{ resource }` operation: 404 unless the thing exists in a gym the caller may see, so
+ * that another gym's ids are told apart from unknown ones by nothing.
+ */
+export function checkResourceGym(ctx: ApiContext, what: string, gym: string | undefined): string {
   const gyms = allowedGyms(ctx);
-  if (gym === undefined || (gyms !== 'all' && !gyms.has(gym))) throw new ApiError('not_found', `no agent with id ${agent}`);
+  if (gym === undefined || (gyms !== 'all' && !gyms.has(gym))) throw new ApiError('not_found', `no ${what}`);
+  return gym;
+}
+
+/** For a `gym: 'self'` operation: the caller's own data needs a person, not a service acting for itself. */
+export function checkSelf(ctx: ApiContext): void {
+  if (ctx.state.principal?.kind !== 'user') throw new ApiError('forbidden', 'this is about your own account: it needs a person’s token, not a service’s');
 }
 
 function allowedGyms(ctx: ApiContext): ReadonlySet<string> | 'all' {

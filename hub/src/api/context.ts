@@ -12,6 +12,8 @@ export interface ApiState {
   principal?: Principal;
   /** The gyms where the principal holds a role the operation needs ('all' for a platform admin). */
   gyms?: ReadonlySet<string> | 'all';
+  /** The gym of the document the path names, for operations with access `{ resource }`. */
+  gym?: string;
 }
 
 export type ApiContext = ParameterizedContext<ApiState>;

@@ -4,6 +4,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { Operation } from './operations.ts';
+import { gymSourceName } from './access.ts';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, Problem, type ProblemCode } from './problem.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -94,10 +95,16 @@ export function buildOpenApiDocument(operations: Readonly<Record<string, Operati
     };
     if (!operation.access.public) {
       entry['x-pulsebridge-roles'] = [...operation.access.roles];
-      entry['x-pulsebridge-gym'] = operation.access.gym;
+      entry['x-pulsebridge-gym'] = gymSourceName(operation.access.gym);
     }
     if (operation.description) entry['description'] = operation.description;
     if (operation.body) entry['requestBody'] = { required: true, content: { 'application/json': { schema: plain(operation.body) } } };
+    if (operation.upload) {
+      const content = Object.fromEntries(
+        operation.upload.contentTypes.map((type) => [type, { schema: { type: 'string', contentMediaType: type, maxLength: operation.upload!.maxBytes } }]),
+      );
+      entry['requestBody'] = { required: true, description: `At most ${operation.upload.maxBytes} bytes`, content };
+    }
     const path = openApiPath(operation.path);
     paths[path] = { ...paths[path], [operation.method ?? 'get']: entry };
   }

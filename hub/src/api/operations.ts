@@ -3,10 +3,8 @@
  * may call each (its roles, its scope, where its gym comes from), and the OpenAPI document is generated from
  * them (openapi.ts).
  */
-import type { TObject, TSchema } from '@sinclair/typebox';
-import type { ApiScope } from '../auth/principal.ts';
-import type { Role } from '../identity/identity-store.ts';
-import type { ProblemCode } from './problem.ts';
+import { API_PREFIX, JSON_TYPE, type Operation } from './operation.ts';
+import { ADMINS, PUBLIC, STAFF } from './access.ts';
 import {
   AgentList,
   AgentPathParams,
@@ -36,55 +34,34 @@ import { AuditPageSchema, AuditQuery } from './audit-schemas.ts';
 import { AppleAppSiteAssociation, AssetLinks } from './deep-links.ts';
 import { AgentAccessState, AgentRemoved, CreateAgentBody, EnrollBody, Enrolled, EnrollmentIssued } from './agent-admin-schemas.ts';
 import { InviteBody, InviteCreated } from './invites-routes.ts';
+import { GYMS_OPERATIONS } from './gyms-operations.ts';
+import { PROFILE_OPERATIONS } from './profile-operations.ts';
+import { EQUIPMENT_OPERATIONS } from './equipment-operations.ts';
+import { SOCIAL_OPERATIONS } from './social-operations.ts';
+import { TRAININGS_OPERATIONS } from './trainings-operations.ts';
+import { CLASSES_OPERATIONS } from './classes-operations.ts';
+import { PAIRING_OPERATIONS } from './pairing-operations.ts';
+import { PHOTOS_OPERATIONS } from './photos-operations.ts';
 
-/**
- * Who may call an operation. Public operations (probes, scrapers, the API description) need nothing. Every
- * other one needs an access token whose principal holds one of `roles` in the gym of the data and whose token
- * carries `scope`. The gate resolves that gym before the handler runs, so a handler only ever gets a gym the
- * caller may see:
- * - `query`: the `gym` query parameter. When absent it becomes the caller's only gym (a caller with several
- *   must name one); a platform admin without it sees every gym. A gym the caller holds none of the roles in is
- *   refused with 403.
- * - `agent`: the gym of the agent named by the `:id` path parameter; an agent of another gym is answered 404,
- *   exactly like one that does not exist.
- * - `body`: the `gym` field of the JSON body, settled like `query` (for creating something in a gym).
- * `tokenInQuery`: the token may come as `?access_token=`, because browsers' EventSource cannot set headers.
- */
-export type Access =
-  | { readonly public: true }
-  | { readonly public?: false; readonly roles: readonly Role[]; readonly scope: ApiScope; readonly gym: 'query' | 'agent' | 'body'; readonly tokenInQuery?: boolean };
+export type { Access } from './access.ts';
 
-/** Gym staff: who looks after a gym's agents and its sensor data. */
-const STAFF: readonly Role[] = ['coach', 'gym_admin'];
-const ADMINS: readonly Role[] = ['gym_admin'];
-const PUBLIC = { public: true } as const;
+export { API_PREFIX, type HttpMethod, type Operation } from './operation.ts';
 
-export type HttpMethod = 'get' | 'post' | 'delete';
-
-export interface Operation {
-  readonly operationId: string;
-  /** Default 'get'. */
-  readonly method?: HttpMethod;
-  /** In @koa/router syntax (`/api/v1/agents/:id`); also the `route` label of the HTTP metrics. */
-  readonly path: string;
-  readonly tag: string;
-  readonly summary: string;
-  readonly description?: string;
-  readonly access: Access;
-  readonly query?: TObject;
-  readonly params?: TObject;
-  /** A JSON request body, validated like the query. */
-  readonly body?: TObject;
-  /** `status`: the success status, 200 unless said (201 for a creation). */
-  readonly response: { readonly description: string; readonly contentType: string; readonly schema?: TSchema; readonly status?: 200 | 201 };
-  /** Problems this operation answers with, besides the ones access adds (unauthorized, forbidden) and internal. */
-  readonly problems: readonly ProblemCode[];
-}
-
-export const API_PREFIX = '/api/v1';
-const JSON_TYPE = 'application/json';
+/** The gym domain's operations, each feature's in its own table (and its handlers in the matching *-routes.ts). */
+export const FEATURE_OPERATIONS = {
+  ...GYMS_OPERATIONS,
+  ...PROFILE_OPERATIONS,
+  ...EQUIPMENT_OPERATIONS,
+  ...SOCIAL_OPERATIONS,
+  ...TRAININGS_OPERATIONS,
+  ...CLASSES_OPERATIONS,
+  ...PAIRING_OPERATIONS,
+  ...PHOTOS_OPERATIONS,
+} as const satisfies Record<string, Operation>;
+export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 
 export const OPERATIONS = {
+  ...FEATURE_OPERATIONS,
   healthz: {
     operationId: 'getHealth',
     path: '/healthz',

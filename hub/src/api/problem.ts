@@ -20,7 +20,17 @@ export const PROBLEM_TYPES = {
     explanation: 'The token is valid, but it lacks the scope this operation needs, or its holder lacks the role it needs in the gym asked for.',
   },
   not_found: { status: 404, title: 'Not found', explanation: 'No such route or resource.' },
-  conflict: { status: 409, title: 'Conflict', explanation: 'The resource already exists (an agent id is taken, in any gym).' },
+  conflict: {
+    status: 409,
+    title: 'Conflict',
+    explanation: 'The change clashes with the current state: the resource exists already (an agent id is taken, in any gym), or a rule of the domain forbids it now.',
+  },
+  payload_too_large: { status: 413, title: 'Payload too large', explanation: 'The request body is larger than this operation takes; the detail says how large it may be.' },
+  unsupported_media_type: {
+    status: 415,
+    title: 'Unsupported media type',
+    explanation: 'The uploaded file is not of a type this operation takes, whatever its Content-Type said, or it is damaged.',
+  },
   method_not_allowed: { status: 405, title: 'Method not allowed', explanation: 'The route exists but not for this HTTP method; see the Allow header.' },
   not_implemented: { status: 501, title: 'Not implemented', explanation: 'The HTTP method is not supported by this server.' },
   too_many_requests: {

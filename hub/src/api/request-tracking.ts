@@ -9,6 +9,7 @@ import { Histogram, type Registry } from 'prom-client';
 import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { ApiContext, ApiState } from './context.ts';
+import { DocumentStoreError } from '../documents/document-store.ts';
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody, type ProblemCode } from './problem.ts';
 
 export interface RequestTrackingOptions {
@@ -86,6 +87,11 @@ function classify(error: unknown): Classified | undefined {
     if (error.retryable || error.code === 'not_started') {
       return { code: 'unavailable', detail: 'the series store is unavailable; retry later', headers: { 'Retry-After': RETRY_AFTER_SECONDS }, warn: true };
     }
+  }
+  if (error instanceof DocumentStoreError) {
+    if (error.code === 'conflict') return { code: 'conflict', detail: error.message };
+    if (error.code === 'unavailable')
+      return { code: 'unavailable', detail: 'the document store is unavailable; retry later', headers: { 'Retry-After': RETRY_AFTER_SECONDS }, warn: true };
   }
   // The router decodes path parameters with decodeURIComponent.
   if (error instanceof URIError) return { code: 'invalid_parameter', detail: 'path: malformed percent-encoding', param: 'path' };

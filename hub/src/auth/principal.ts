@@ -11,7 +11,11 @@ export const API_SCOPES = {
   'readings:read': 'Read stored and live readings',
   'readings:write': 'Correct or discard readings held apart',
   'audit:read': 'Read the audit log of security events',
-  'members:write': 'Invite athletes and coaches to a gym',
+  'members:write': 'Invite athletes and coaches to a gym, and give or take their roles',
+  'gym:read': 'Read a gym: its settings, members, equipment, classes, trainings, groups and sensors',
+  'gym:write': 'Manage a gym: its settings, equipment, class schedules, trainings, check-ins and loaner straps',
+  'me:read': 'Read my profile, bookings, friends, groups and sensors',
+  'me:write': 'Edit my profile and privacy, book classes, pair sensors, and manage friends and groups',
 } as const;
 export type ApiScope = keyof typeof API_SCOPES;
 

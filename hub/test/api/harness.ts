@@ -11,6 +11,7 @@ import { createApi, type ApiDeps } from '../../src/api/app.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 import { FixedTokens, PLATFORM_ADMIN } from './principals.ts';
+import { testDomain, type RecordingPairingChannel } from '../domain/test-domain.ts';
 
 export { MemoryAgentRegistry, MemorySeriesStore };
 
@@ -34,6 +35,8 @@ export interface RunningApi {
   metrics: Registry;
   logs: LogLine[];
   server: Server;
+  /** The pairing channel of the test domain (absent when the test passed its own domain). */
+  pairing: RecordingPairingChannel | undefined;
   get(path: string, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
@@ -47,7 +50,11 @@ export async function startApi(overrides: Partial<ApiDeps> = {}): Promise<Runnin
   const registry = new MemoryAgentRegistry();
   const live = new LiveBus();
   const metrics = new Registry();
+  const registryInUse = overrides.registry ?? registry;
+  const own =
+    overrides.domain === undefined ? await testDomain({ agents: registryInUse, now: () => NOW, log, ...(overrides.identity ? { identity: overrides.identity } : {}) }) : undefined;
   const deps: ApiDeps = {
+    domain: own?.domain ?? overrides.domain!,
     registry,
     store,
     live,
@@ -72,10 +79,12 @@ export async function startApi(overrides: Partial<ApiDeps> = {}): Promise<Runnin
     metrics: deps.metrics,
     logs,
     server,
+    pairing: own?.pairing,
     get: (path, headers = { ...AUTH }) => fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(5_000) }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await own?.cleanup();
     },
   };
 }

@@ -14,9 +14,17 @@ import type { Role } from '../../src/identity/identity-store.ts';
 import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
 import { NOW, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
+import { GYM_A, GYM_B, type Accounts, type Case, type FeatureTenancy, type TenancyContext } from './tenancy/tenancy-case.ts';
+import { gymsTenancy } from './tenancy/gyms.ts';
+import { profileTenancy } from './tenancy/profile.ts';
+import { equipmentTenancy } from './tenancy/equipment.ts';
+import { socialTenancy } from './tenancy/social.ts';
+import { trainingsTenancy } from './tenancy/trainings.ts';
+import { classesTenancy } from './tenancy/classes.ts';
+import { pairingTenancy } from './tenancy/pairing.ts';
+import { photosTenancy } from './tenancy/photos.ts';
 
-const GYM_A = 'gym-a';
-const GYM_B = 'gym-b';
+const FEATURES: readonly FeatureTenancy<string>[] = [gymsTenancy, profileTenancy, equipmentTenancy, socialTenancy, trainingsTenancy, classesTenancy, pairingTenancy, photosTenancy];
 /**
  * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
  * echoes the sensor asked for, so the value A's sensor read stands for its data.
@@ -25,18 +33,16 @@ const A_VALUE = 177.25;
 const A_MARKERS = ['box-a', 'boot-of-a', String(A_VALUE)];
 const B_ROLES: readonly Role[] = ['athlete', 'coach', 'gym_admin'];
 
-interface Attempt {
-  method?: 'GET' | 'POST' | 'DELETE';
-  path: string;
-  body?: unknown;
-  /** Aimed at gym A's data by name: must be refused. Otherwise (a listing without a gym) it may answer, with B's data only. */
-  targetsA: boolean;
-}
-
-type Case = { public: true } | { attempts: Attempt[] };
-
 const readingQuery = `sensor=sensor-of-a&metric=heart_rate&from=${NOW - 3_600_000}`;
 const MATRIX: Record<OperationName, Case> = {
+  ...gymsTenancy.cases,
+  ...profileTenancy.cases,
+  ...equipmentTenancy.cases,
+  ...socialTenancy.cases,
+  ...trainingsTenancy.cases,
+  ...classesTenancy.cases,
+  ...pairingTenancy.cases,
+  ...photosTenancy.cases,
   healthz: { public: true },
   readyz: { public: true },
   metrics: { public: true },
@@ -94,6 +100,30 @@ const MATRIX: Record<OperationName, Case> = {
   createInvite: { attempts: [{ method: 'POST', path: '/api/v1/invites', body: { email: 'newcomer@example.org', gym: GYM_A, role: 'coach' }, targetsA: true }] },
 };
 
+const ROLE_KEYS = { athlete: 'ATHLETE', coach: 'COACH', gym_admin: 'GYM_ADMIN' } as const;
+
+/** One account per role in each gym, made in the identity store so that routes about people find them. */
+async function seedAccounts(api: RunningApi): Promise<Accounts> {
+  const identity = api.deps.domain.identity;
+  const accounts = { [GYM_A]: {}, [GYM_B]: {} } as Accounts;
+  for (const gym of [GYM_A, GYM_B] as const) {
+    for (const role of B_ROLES) {
+      const user = await identity.createUser({ email: `${gym.slice(-1)}-${role.replace('_', '-')}@example.org`, displayName: `${role} of ${gym}` });
+      await identity.addMembership({ userId: user.id, gym, role });
+      accounts[gym][role as keyof typeof ROLE_KEYS] = user.id;
+    }
+  }
+  return accounts;
+}
+
+/** USER_A_ATHLETE, USER_B_GYM_ADMIN, ...: placeholders for the seeded accounts' ids in attempts. */
+function withAccounts(text: string, accounts: Accounts): string {
+  return text.replace(/USER_([AB])_(ATHLETE|COACH|GYM_ADMIN)/g, (_, gym: string, role: string) => {
+    const entry = Object.entries(ROLE_KEYS).find(([, key]) => key === role)!;
+    return accounts[gym === 'A' ? GYM_A : GYM_B][entry[0] as keyof typeof ROLE_KEYS];
+  });
+}
+
 async function seed(api: RunningApi): Promise<void> {
   for (const [gym, agent] of [
     [GYM_A, 'box-a'],
@@ -115,13 +145,15 @@ async function seed(api: RunningApi): Promise<void> {
   }
 }
 
-async function stateOfA(api: RunningApi): Promise<string> {
+async function stateOfA(api: RunningApi, context: TenancyContext): Promise<string> {
+  const features: unknown[] = [];
+  for (const feature of FEATURES) features.push(await feature.stateOfA?.(context));
   const boots = await api.store.listUnsynced({ agent: 'box-a' });
   const agents = (await api.registry.list()).filter((a) => a.gym === GYM_A);
   const codes = [...api.registry.codes.values()].filter((c) => c.agent === 'box-a');
   // Invites made and other security events of gym A.
   const events = (await api.deps.identity!.listAudit({ gym: GYM_A, limit: 100 })).events.map((event) => event.type);
-  return JSON.stringify({ boots, agents, codes, secret: api.registry.secrets.get('box-a'), events });
+  return JSON.stringify({ boots, agents, codes, secret: api.registry.secrets.get('box-a'), events, features });
 }
 
 test('the tenancy matrix has a case for every operation of the table', () => {
@@ -134,12 +166,13 @@ test('the tenancy matrix has a case for every operation of the table', () => {
     if (!access.public && access.gym === 'query') assert.ok(operation.query?.properties['gym'], `${name}: a gym query parameter`);
     if (!access.public && access.gym === 'body') assert.ok(operation.body?.properties['gym'], `${name}: a gym body field`);
     if (!access.public && access.gym === 'agent') assert.ok(operation.params?.properties['id'] && operation.path.includes('/agents/:id'), `${name}: an agent path`);
+    if (!access.public && access.gym === 'path') assert.ok(operation.params?.properties['gym'] && operation.path.includes('/:gym'), `${name}: a gym path`);
+    if (!access.public && typeof access.gym === 'object') assert.ok(operation.params?.properties['id'] && operation.path.includes('/:id'), `${name}: an id path`);
   }
 });
 
 test('no role of one gym reads or changes anything of another gym through any route', async (t) => {
   const tokens = new FixedTokens({ admin: PLATFORM_ADMIN });
-  for (const role of B_ROLES) tokens.set(role, principal([{ gym: GYM_B, role }], { subject: `b-${role}` }));
   const dir = mkdtempSync(join(tmpdir(), 'pb-tenancy-'));
   const identity = new SqliteIdentityStore({ path: join(dir, 'identity.db') });
   await identity.start();
@@ -149,19 +182,29 @@ test('no role of one gym reads or changes anything of another gym through any ro
   });
   await withApi({ verifier: tokens, identity, publicBaseUrl: 'https://hub.test' }, async (api) => {
     await seed(api);
-    const before = await stateOfA(api);
+    const accounts = await seedAccounts(api);
+    for (const role of B_ROLES) tokens.set(role, principal([{ gym: GYM_B, role }], { subject: accounts[GYM_B][role as keyof typeof ROLE_KEYS] }));
+    const context: TenancyContext = { api, domain: api.deps.domain, accounts };
+    const markers = [...A_MARKERS];
+    for (const feature of FEATURES) markers.push(...((await feature.seed?.(context)) ?? []));
+    const before = await stateOfA(api, context);
     let tried = 0;
     for (const [name, entry] of Object.entries(MATRIX) as [OperationName, Case][]) {
       if ('public' in entry) continue;
       for (const attempt of entry.attempts) {
         for (const role of B_ROLES) {
-          const label = `${name} ${attempt.method ?? 'GET'} ${attempt.path} as ${GYM_B} ${role}`;
+          const path = withAccounts(attempt.path, accounts);
+          const label = `${name} ${attempt.method ?? 'GET'} ${path} as ${GYM_B} ${role}`;
           const init: RequestInit = { method: attempt.method ?? 'GET', headers: { Authorization: `Bearer ${role}` }, signal: AbortSignal.timeout(5_000) };
           if (attempt.body !== undefined) {
-            init.body = JSON.stringify(attempt.body);
+            init.body = withAccounts(JSON.stringify(attempt.body), accounts);
             (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
           }
-          const response = await fetch(`${api.url}${attempt.path}`, init);
+          if (attempt.upload !== undefined) {
+            init.body = attempt.upload.bytes;
+            (init.headers as Record<string, string>)['Content-Type'] = attempt.upload.contentType;
+          }
+          const response = await fetch(`${api.url}${path}`, init);
           tried++;
           if (attempt.targetsA) assert.ok(response.status === 403 || response.status === 404, `${label}: refused (got ${response.status})`);
           else assert.ok(response.status === 200 || response.status === 403, `${label}: answered within B or refused (got ${response.status})`);
@@ -172,12 +215,12 @@ test('no role of one gym reads or changes anything of another gym through any ro
           const text = await response.text();
           // A refusal echoes the request (its path, the id asked for), which is not A's data; an answer must hold none of it.
           if (!response.ok) assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, label);
-          else for (const marker of A_MARKERS) assert.ok(!text.includes(marker), `${label}: the answer holds ${marker}: ${text.slice(0, 300)}`);
+          else for (const marker of markers) assert.ok(!text.includes(marker), `${label}: the answer holds ${marker}: ${text.slice(0, 300)}`);
         }
       }
     }
     assert.ok(tried > 30);
-    assert.equal(await stateOfA(api), before, "gym A's data is unchanged");
+    assert.equal(await stateOfA(api, context), before, "gym A's data is unchanged");
     // The same requests as a platform admin do reach A's data: the matrix tries real routes, not dead ones.
     const seen = await fetch(`${api.url}/api/v1/agents/box-a/unsynced`, { headers: { Authorization: 'Bearer admin' } });
     assert.equal(seen.status, 200);

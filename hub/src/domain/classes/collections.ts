@@ -1,0 +1,4 @@
+/** The document collections of classes. */
+import type { CollectionSpec } from '../../documents/document-store.ts';
+
+export const CLASSES_COLLECTIONS: readonly CollectionSpec[] = [];

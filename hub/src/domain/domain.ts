@@ -1,0 +1,22 @@
+/**
+ * What every feature of the gym domain (gyms, profiles, equipment, groups and friends, trainings, classes and
+ * bookings, sensor pairing) works with: its stores and the channel to the gym's agents. The composition root
+ * (hub.ts) builds one; the API's feature routes take it.
+ */
+import type { Logger } from 'pino';
+import type { DocumentStore } from '../documents/document-store.ts';
+import type { IdentityStore } from '../identity/identity-store.ts';
+import type { ImageStore } from '../images/image-store.ts';
+import type { PairingChannel } from '../pairing/pairing-channel.ts';
+import type { AgentRegistry } from '../registry/agent-registry.ts';
+
+export interface Domain {
+  documents: DocumentStore;
+  /** Users, memberships and personal data (profiles): the SQL store. */
+  identity: IdentityStore;
+  images: ImageStore;
+  pairing: PairingChannel;
+  agents: AgentRegistry;
+  now: () => number;
+  log: Logger;
+}

@@ -1,0 +1,4 @@
+/** The document collections of equipment. */
+import type { CollectionSpec } from '../../documents/document-store.ts';
+
+export const EQUIPMENT_COLLECTIONS: readonly CollectionSpec[] = [];

@@ -1,0 +1,4 @@
+/** The document collections of pairing. */
+import type { CollectionSpec } from '../../documents/document-store.ts';
+
+export const PAIRING_COLLECTIONS: readonly CollectionSpec[] = [];

@@ -1,0 +1,70 @@
+/**
+ * A gym domain for tests: the real SQLite document store in memory, a real SQLite identity store and an image
+ * folder in a temporary directory, and a pairing channel that records what it was told (the MQTT one has its
+ * own tests, with real agents).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Domain } from '../../src/domain/domain.ts';
+import { DOMAIN_COLLECTIONS } from '../../src/domain/collections.ts';
+import { SqliteDocumentStore } from '../../src/documents/sqlite-document-store.ts';
+import type { IdentityStore } from '../../src/identity/identity-store.ts';
+import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
+import { FolderImageStore } from '../../src/images/folder-image-store.ts';
+import type { NearbySensor, PairingChannel } from '../../src/pairing/pairing-channel.ts';
+import type { AgentRegistry } from '../../src/registry/agent-registry.ts';
+import { MemoryAgentRegistry } from '../memory-stores.ts';
+
+export class RecordingPairingChannel implements PairingChannel {
+  readonly changedGyms: string[] = [];
+  readonly windows: { gym: string; seconds: number; permitJoin: boolean }[] = [];
+  /** What `nearby` answers, as a test sets it. */
+  heard: NearbySensor[] = [];
+
+  async gymChanged(gym: string): Promise<void> {
+    this.changedGyms.push(gym);
+  }
+
+  async openWindow(gym: string, options: { seconds: number; permitJoin: boolean }): Promise<void> {
+    this.windows.push({ gym, ...options });
+  }
+
+  nearby(gym: string, since: number): NearbySensor[] {
+    return this.heard.filter((s) => s.seenAt >= since).sort((a, b) => (b.rssi ?? -999) - (a.rssi ?? -999));
+  }
+}
+
+export interface TestDomain {
+  domain: Domain;
+  pairing: RecordingPairingChannel;
+  cleanup(): Promise<void>;
+}
+
+export async function testDomain(options: { identity?: IdentityStore; agents?: AgentRegistry; now?: () => number; log?: Logger } = {}): Promise<TestDomain> {
+  const dir = mkdtempSync(join(tmpdir(), 'pb-domain-'));
+  const documents = new SqliteDocumentStore({ path: ':memory:' });
+  await documents.start(DOMAIN_COLLECTIONS);
+  const ownIdentity = options.identity === undefined ? new SqliteIdentityStore({ path: join(dir, 'identity.db') }) : undefined;
+  await ownIdentity?.start();
+  const pairing = new RecordingPairingChannel();
+  const domain: Domain = {
+    documents,
+    identity: options.identity ?? ownIdentity!,
+    images: new FolderImageStore({ dir: join(dir, 'images') }),
+    pairing,
+    agents: options.agents ?? new MemoryAgentRegistry(),
+    now: options.now ?? Date.now,
+    log: options.log ?? pino({ level: 'silent' }),
+  };
+  return {
+    domain,
+    pairing,
+    async cleanup() {
+      await documents.stop();
+      await ownIdentity?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
