@@ -106,6 +106,7 @@ export class Hub {
   private store: SeriesStore | undefined;
   private identity: IdentityStore | undefined;
   private documents: DocumentStore | undefined;
+  private gymDomain: Domain | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
@@ -133,6 +134,11 @@ export class Hub {
   /** The listeners' certificates and the CA agents trust (for enrollment); undefined before start. */
   get tls(): HubTls | undefined {
     return this.serverTls;
+  }
+
+  /** The gym domain's stores and agent channel; undefined before start. */
+  get domain(): Domain | undefined {
+    return this.gymDomain;
   }
 
   get addresses(): HubAddresses {
@@ -219,6 +225,7 @@ export class Hub {
         now: Date.now,
         log,
       };
+      this.gymDomain = domain;
       const api = createApi({
         domain,
         registry,

@@ -14,7 +14,7 @@ import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import { agentsRoutes } from './agents-routes.ts';
 import { agentAdminRoutes, type AgentSecurityEvent, type EnrollmentInfo } from './agent-admin-routes.ts';
-import { ApiConfigError, accessGate, checkAgentGym, checkResourceGym, checkSelf, resolveRequestedGym, type TokenVerifier } from './auth.ts';
+import { accessGate, checkAgentGym, checkResourceGym, checkSelf, resolveRequestedGym, type TokenVerifier } from './auth.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { LiveStreams, type LiveStreamLimits } from './live.ts';
 import { buildOpenApiDocument, renderDocsPage } from './openapi.ts';
@@ -36,7 +36,8 @@ import type { Mailer } from '../identity/one-time-links.ts';
 import { DEFAULT_INVITE_TTL_MS, inviteRoutes } from './invites-routes.ts';
 import type { ResourceKind } from './access.ts';
 import type { Domain } from '../domain/domain.ts';
-import type { GymOfResource, Handler, Input, RouteModule } from './route-module.ts';
+import type { Handler, Input, RouteModule } from './route-module.ts';
+import { gymOfResource } from '../domain/resources.ts';
 import { gymsRoutes } from './gyms-routes.ts';
 import { profileRoutes } from './profile-routes.ts';
 import { equipmentRoutes } from './equipment-routes.ts';
@@ -106,7 +107,7 @@ const DEFAULT_READY_TIMEOUT_MS = 2_000;
 
 /** The gym of an agent the registry knows, else of a removed agent whose readings are still held apart. */
 type GymOfAgent = (agent: string) => Promise<string | undefined>;
-type GymOf = Readonly<Partial<Record<ResourceKind, GymOfResource>>>;
+type GymOf = (kind: ResourceKind, id: string) => Promise<string | undefined>;
 
 /**
  * Validates path, query and body, then settles the gym the request may touch (operations.ts, Access), before
@@ -120,8 +121,6 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
   const body = operation.body ? compileBody(operation.body, operation.bodyLimitBytes) : undefined;
   const upload = operation.upload;
   const gymSource = access?.gym;
-  const resourceLookup = typeof gymSource === 'object' ? gymOf[gymSource.resource] : undefined;
-  if (typeof gymSource === 'object' && resourceLookup === undefined) throw new ApiConfigError(`${operation.operationId}: no gym lookup for ${gymSource.resource}`);
   router[operation.method ?? 'get'](operation.operationId, operation.path, async (ctx) => {
     let raw = ctx.query;
     if (access?.tokenInQuery && 'access_token' in raw) {
@@ -153,9 +152,9 @@ function mount(router: Router<ApiState>, operation: Operation, handler: Handler<
       checkAgentGym(ctx, agent, await gymOfAgent(agent));
     } else if (access?.gym === 'self') {
       checkSelf(ctx);
-    } else if (typeof gymSource === 'object' && resourceLookup !== undefined) {
+    } else if (typeof gymSource === 'object') {
       const id = (input.params as unknown as { id: string }).id;
-      ctx.state.gym = checkResourceGym(ctx, `${gymSource.resource.replaceAll('_', ' ')} with id ${id}`, await resourceLookup(id));
+      ctx.state.gym = checkResourceGym(ctx, `${gymSource.resource.replaceAll('_', ' ')} with id ${id}`, await gymOf(gymSource.resource, id));
     }
     await handler(ctx, input);
   });
@@ -236,7 +235,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     pairingRoutes(deps.domain),
     photosRoutes(deps.domain),
   ] as unknown as RouteModule<Record<string, Operation>>[];
-  const gymOf: GymOf = Object.assign({}, ...features.map((feature) => feature.gymOf ?? {})) as GymOf;
+  const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;
 
   const handlers: Handlers = {

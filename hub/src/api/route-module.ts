@@ -1,9 +1,9 @@
 /**
  * What each feature's routes give the API (app.ts): one handler per entry of the feature's operations table,
- * typed by that entry, and the lookups of the gym of the documents its paths name (access `{ resource }`).
+ * typed by that entry. The gym of a document a path names (access `{ resource }`) is looked up by the gate
+ * (domain/resources.ts), not by the handlers.
  */
 import type { Static, TObject } from '@sinclair/typebox';
-import type { ResourceKind } from './access.ts';
 import type { ApiContext } from './context.ts';
 import type { Operation } from './operation.ts';
 
@@ -19,10 +19,6 @@ export type Handler<O extends Operation> = (ctx: ApiContext, input: Input<O>) =>
 
 export type HandlersOf<Table extends Record<string, Operation>> = { [K in keyof Table]: Handler<Table[K]> };
 
-/** The gym of the document with this id, undefined when there is none. */
-export type GymOfResource = (id: string) => Promise<string | undefined>;
-
 export interface RouteModule<Table extends Record<string, Operation>> {
   handlers: HandlersOf<Table>;
-  gymOf?: Partial<Record<ResourceKind, GymOfResource>>;
 }
