@@ -1,7 +1,15 @@
 /** The argument checks both identity adapters share, so they refuse the same input with the same error. */
 import {
+  BOARD_VISIBILITY,
   IdentityStoreError,
   MAX_AUDIT_PAGE,
+  RESULTS_VISIBILITY,
+  SEXES,
+  type AthleteProfile,
+  type AthleteProfileFields,
+  type BoardVisibility,
+  type ResultsVisibility,
+  type Sex,
   ONE_TIME_TOKEN_KINDS,
   ROLES,
   type AuditQuery,
@@ -187,3 +195,85 @@ export function checkSecretValue(value: unknown): string {
   if (typeof value !== 'string' || value === '' || value.length > 10_000) throw invalid('create', 'must return a non-empty string of at most 10000 characters');
   return value;
 }
+
+/** A profile's fields as both adapters store them: one column each, null when unknown. */
+export interface ProfileRow {
+  birth_date: string | null;
+  sex: string | null;
+  weight_kg: number | null;
+  height_cm: number | null;
+  max_heart_rate: number | null;
+  resting_heart_rate: number | null;
+  ftp_watts: number | null;
+  results_visibility: string;
+  board_visibility: string;
+  board_alias: string | null;
+}
+
+function checkRange(param: string, value: number | undefined, min: number, max: number, integer: boolean): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw invalid(param, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function checkOneOf<T extends string>(param: string, value: unknown, allowed: readonly T[]): T {
+  if (!(allowed as readonly unknown[]).includes(value)) throw invalid(param, `must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+/** Checks every field of a profile (the API has checked them too; the store does not trust its callers). */
+export function checkProfile(fields: AthleteProfileFields, today: string): ProfileRow {
+  let birthDate: string | null = null;
+  if (fields.birthDate !== undefined) {
+    const parsed = /^(\d{4})-(\d{2})-(\d{2})$/.exec(fields.birthDate);
+    const date = parsed ? new Date(Date.UTC(Number(parsed[1]), Number(parsed[2]) - 1, Number(parsed[3]))) : undefined;
+    if (!date || date.toISOString().slice(0, 10) !== fields.birthDate) throw invalid('birthDate', 'must be a date YYYY-MM-DD');
+    if (fields.birthDate < '1900-01-01' || fields.birthDate > today) throw invalid('birthDate', 'must be between 1900-01-01 and today');
+    birthDate = fields.birthDate;
+  }
+  return {
+    birth_date: birthDate,
+    sex: fields.sex === undefined ? null : checkOneOf('sex', fields.sex, SEXES),
+    weight_kg: checkRange('weightKg', fields.weightKg, 20, 400, false),
+    height_cm: checkRange('heightCm', fields.heightCm, 50, 260, false),
+    max_heart_rate: checkRange('maxHeartRate', fields.maxHeartRate, 100, 240, true),
+    resting_heart_rate: checkRange('restingHeartRate', fields.restingHeartRate, 25, 120, true),
+    ftp_watts: checkRange('ftpWatts', fields.ftpWatts, 30, 700, true),
+    results_visibility: checkOneOf('resultsVisibility', fields.resultsVisibility, RESULTS_VISIBILITY),
+    board_visibility: checkOneOf('boardVisibility', fields.boardVisibility, BOARD_VISIBILITY),
+    board_alias: fields.boardAlias === undefined ? null : checkText('boardAlias', fields.boardAlias, 32).trim(),
+  };
+}
+
+export function toProfile(userId: string, row: ProfileRow, updatedAt: number): AthleteProfile {
+  const profile: AthleteProfile = {
+    userId,
+    resultsVisibility: row.results_visibility as ResultsVisibility,
+    boardVisibility: row.board_visibility as BoardVisibility,
+    updatedAt,
+  };
+  if (row.birth_date !== null) profile.birthDate = row.birth_date;
+  if (row.sex !== null) profile.sex = row.sex as Sex;
+  if (row.weight_kg !== null) profile.weightKg = Number(row.weight_kg);
+  if (row.height_cm !== null) profile.heightCm = Number(row.height_cm);
+  if (row.max_heart_rate !== null) profile.maxHeartRate = Number(row.max_heart_rate);
+  if (row.resting_heart_rate !== null) profile.restingHeartRate = Number(row.resting_heart_rate);
+  if (row.ftp_watts !== null) profile.ftpWatts = Number(row.ftp_watts);
+  if (row.board_alias !== null) profile.boardAlias = row.board_alias;
+  return profile;
+}
+
+export const PROFILE_COLUMNS = [
+  'birth_date',
+  'sex',
+  'weight_kg',
+  'height_cm',
+  'max_heart_rate',
+  'resting_heart_rate',
+  'ftp_watts',
+  'results_visibility',
+  'board_visibility',
+  'board_alias',
+] as const satisfies readonly (keyof ProfileRow)[];

@@ -161,6 +161,44 @@ export interface SigningKey {
   retiredAt: number | undefined;
 }
 
+/** Who may see an athlete's results (sessions, records): themselves only, their friends, members of their gyms, anyone signed in. */
+export const RESULTS_VISIBILITY = ['only_me', 'friends', 'gym', 'everyone'] as const;
+export type ResultsVisibility = (typeof RESULTS_VISIBILITY)[number];
+/** How an athlete shows on a class's live board: by name, by an alias, or not at all. */
+export const BOARD_VISIBILITY = ['name', 'alias', 'hidden'] as const;
+export type BoardVisibility = (typeof BOARD_VISIBILITY)[number];
+export const SEXES = ['female', 'male', 'unspecified'] as const;
+export type Sex = (typeof SEXES)[number];
+
+/**
+ * An athlete's personal data and privacy choices. Every field but the privacy choices may be unknown; formulas
+ * that need one (max heart rate from age, calories from weight and sex) say so when it is missing.
+ */
+export interface AthleteProfileFields {
+  /** YYYY-MM-DD. */
+  birthDate?: string;
+  sex?: Sex;
+  weightKg?: number;
+  heightCm?: number;
+  /** Measured in a test (bpm): wins over any formula. */
+  maxHeartRate?: number;
+  restingHeartRate?: number;
+  /** Functional threshold power, watts. */
+  ftpWatts?: number;
+  resultsVisibility: ResultsVisibility;
+  boardVisibility: BoardVisibility;
+  /** Shown on live boards instead of the name when boardVisibility is 'alias'. */
+  boardAlias?: string;
+}
+
+export interface AthleteProfile extends AthleteProfileFields {
+  userId: string;
+  updatedAt: number;
+}
+
+/** What a profile holds before its athlete changed anything. */
+export const DEFAULT_PROFILE: AthleteProfileFields = { resultsVisibility: 'friends', boardVisibility: 'name' };
+
 export interface AppliedMigration {
   version: number;
   name: string;
@@ -179,6 +217,13 @@ export interface IdentityStore {
   getUser(id: string): Promise<User | undefined>;
   findUserByEmail(email: string): Promise<User | undefined>;
   setUserDisabled(id: string, disabled: boolean): Promise<void>;
+  /** Changes the name people see; 'not_found' for an unknown user. */
+  setDisplayName(id: string, displayName: string): Promise<void>;
+
+  /** The athlete's profile; undefined until first saved (DEFAULT_PROFILE applies). */
+  getProfile(userId: string): Promise<AthleteProfile | undefined>;
+  /** Replaces the whole profile; 'not_found' for an unknown user, 'invalid_input' naming a bad field. */
+  saveProfile(userId: string, fields: AthleteProfileFields): Promise<AthleteProfile>;
 
   setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void>;
   getPassword(userId: string): Promise<PasswordCredential | undefined>;

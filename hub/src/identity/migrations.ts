@@ -115,6 +115,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'athlete profiles: personal data and privacy choices',
+    sql: `
+      CREATE TABLE athlete_profiles (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        birth_date TEXT,
+        sex TEXT CHECK (sex IN ('female', 'male', 'unspecified')),
+        weight_kg REAL,
+        height_cm REAL,
+        max_heart_rate INTEGER,
+        resting_heart_rate INTEGER,
+        ftp_watts INTEGER,
+        results_visibility TEXT NOT NULL CHECK (results_visibility IN ('only_me', 'friends', 'gym', 'everyone')),
+        board_visibility TEXT NOT NULL CHECK (board_visibility IN ('name', 'alias', 'hidden')),
+        board_alias TEXT,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -220,6 +240,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL,
         created_at BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'athlete profiles: personal data and privacy choices',
+    sql: `
+      CREATE TABLE athlete_profiles (
+        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        birth_date TEXT,
+        sex TEXT CHECK (sex IN ('female', 'male', 'unspecified')),
+        weight_kg DOUBLE PRECISION,
+        height_cm DOUBLE PRECISION,
+        max_heart_rate INTEGER,
+        resting_heart_rate INTEGER,
+        ftp_watts INTEGER,
+        results_visibility TEXT NOT NULL CHECK (results_visibility IN ('only_me', 'friends', 'gym', 'everyone')),
+        board_visibility TEXT NOT NULL CHECK (board_visibility IN ('name', 'alias', 'hidden')),
+        board_alias TEXT,
+        updated_at BIGINT NOT NULL
       );
     `,
   },

@@ -12,6 +12,8 @@ import { errorMessage } from '@pulsebridge/runtime';
 import {
   IdentityStoreError,
   type AppliedMigration,
+  type AthleteProfile,
+  type AthleteProfileFields,
   type AuditEvent,
   type AuditPage,
   type AuditQuery,
@@ -31,7 +33,11 @@ import {
   type User,
 } from './identity-store.ts';
 import {
+  PROFILE_COLUMNS,
   auditPage,
+  checkProfile,
+  toProfile,
+  type ProfileRow,
   checkAuditEvent,
   checkAuditQuery,
   checkCredential,
@@ -256,6 +262,34 @@ export class PostgresIdentityStore implements IdentityStore {
     checkText('id', id);
     const { rowCount } = await this.query('updating a user', 'UPDATE users SET disabled = $1 WHERE id = $2', [disabled, id]);
     if (!rowCount) throw unknownUser('id', id);
+  }
+
+  async setDisplayName(id: string, displayName: string): Promise<void> {
+    checkText('id', id);
+    const name = checkText('displayName', displayName).trim();
+    const { rowCount } = await this.query('renaming a user', 'UPDATE users SET display_name = $1 WHERE id = $2', [name, id]);
+    if (!rowCount) throw unknownUser('id', id);
+  }
+
+  async getProfile(userId: string): Promise<AthleteProfile | undefined> {
+    checkText('userId', userId);
+    const { rows } = await this.query<ProfileRow & { updated_at: string }>('reading a profile', 'SELECT * FROM athlete_profiles WHERE user_id = $1', [userId]);
+    return rows[0] && toProfile(userId, rows[0], Number(rows[0].updated_at));
+  }
+
+  async saveProfile(userId: string, fields: AthleteProfileFields): Promise<AthleteProfile> {
+    checkText('userId', userId);
+    const now = this.clock();
+    const row = checkProfile(fields, new Date(now).toISOString().slice(0, 10));
+    const n = PROFILE_COLUMNS.length;
+    await this.query(
+      'saving a profile',
+      `INSERT INTO athlete_profiles (user_id, ${PROFILE_COLUMNS.join(', ')}, updated_at) VALUES ($1, ${PROFILE_COLUMNS.map((_, i) => `$${i + 2}`).join(', ')}, $${n + 2})
+       ON CONFLICT (user_id) DO UPDATE SET ${PROFILE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = excluded.updated_at`,
+      [userId, ...PROFILE_COLUMNS.map((c) => row[c]), now],
+      (err) => (pgCode(err) === FOREIGN_KEY_VIOLATION ? unknownUser('userId', userId, err) : undefined),
+    );
+    return toProfile(userId, row, now);
   }
 
   async setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void> {

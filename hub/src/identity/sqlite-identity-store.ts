@@ -12,6 +12,8 @@ import { errorMessage } from '@pulsebridge/runtime';
 import {
   IdentityStoreError,
   type AppliedMigration,
+  type AthleteProfile,
+  type AthleteProfileFields,
   type AuditEvent,
   type AuditPage,
   type AuditQuery,
@@ -31,7 +33,11 @@ import {
   type User,
 } from './identity-store.ts';
 import {
+  PROFILE_COLUMNS,
   auditPage,
+  checkProfile,
+  toProfile,
+  type ProfileRow,
   checkAuditEvent,
   checkAuditQuery,
   checkCredential,
@@ -223,6 +229,41 @@ export class SqliteIdentityStore implements IdentityStore {
     this.run('updating a user', (db) => {
       if (db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id).changes === 0) throw unknownUser('id', id);
     });
+  }
+
+  async setDisplayName(id: string, displayName: string): Promise<void> {
+    checkText('id', id);
+    const name = checkText('displayName', displayName).trim();
+    this.run('renaming a user', (db) => {
+      if (db.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(name, id).changes === 0) throw unknownUser('id', id);
+    });
+  }
+
+  async getProfile(userId: string): Promise<AthleteProfile | undefined> {
+    checkText('userId', userId);
+    return this.run('reading a profile', (db) => {
+      const row = db.prepare('SELECT * FROM athlete_profiles WHERE user_id = ?').get(userId) as (ProfileRow & { updated_at: number }) | undefined;
+      return row && toProfile(userId, row, row.updated_at);
+    });
+  }
+
+  async saveProfile(userId: string, fields: AthleteProfileFields): Promise<AthleteProfile> {
+    checkText('userId', userId);
+    const now = this.clock();
+    const row = checkProfile(fields, new Date(now).toISOString().slice(0, 10));
+    const columns = PROFILE_COLUMNS.join(', ');
+    this.run('saving a profile', (db) => {
+      try {
+        db.prepare(
+          `INSERT INTO athlete_profiles (user_id, ${columns}, updated_at) VALUES (?, ${PROFILE_COLUMNS.map(() => '?').join(', ')}, ?)
+           ON CONFLICT (user_id) DO UPDATE SET ${PROFILE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}, updated_at = excluded.updated_at`,
+        ).run(userId, ...PROFILE_COLUMNS.map((c) => row[c]), now);
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw unknownUser('userId', userId, err);
+        throw err;
+      }
+    });
+    return toProfile(userId, row, now);
   }
 
   async setPassword(userId: string, credential: { hash: string; paramsVersion: number }): Promise<void> {

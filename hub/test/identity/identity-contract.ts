@@ -583,6 +583,48 @@ export function identityStoreContract(name: string, make: IdentityStoreFactory, 
         await refused(reopened.getOrCreateSecret('empty', make('')), 'invalid_input', 'create');
       }));
 
+    test('a profile is absent until saved, then read back whole; saving again replaces it, fields left out included', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        assert.equal(await store.getProfile(ada.id), undefined);
+        const full = {
+          birthDate: '1990-02-28',
+          sex: 'female' as const,
+          weightKg: 61.5,
+          heightCm: 170,
+          maxHeartRate: 188,
+          restingHeartRate: 48,
+          ftpWatts: 230,
+          resultsVisibility: 'gym' as const,
+          boardVisibility: 'alias' as const,
+          boardAlias: 'Comet',
+        };
+        assert.deepEqual(await store.saveProfile(ada.id, full), { userId: ada.id, ...full, updatedAt: T0 });
+        assert.deepEqual(await store.getProfile(ada.id), { userId: ada.id, ...full, updatedAt: T0 });
+        now += 1000;
+        const lean = { resultsVisibility: 'only_me' as const, boardVisibility: 'hidden' as const };
+        await store.saveProfile(ada.id, lean);
+        assert.deepEqual(await store.getProfile(ada.id), { userId: ada.id, ...lean, updatedAt: T0 + 1000 });
+        await store.setDisplayName(ada.id, '  Ada L.  ');
+        assert.equal((await store.getUser(ada.id))?.displayName, 'Ada L.');
+      }));
+
+    test('a profile with a field out of range is refused naming the field, and one of an unknown user as not found', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const base = { resultsVisibility: 'friends' as const, boardVisibility: 'name' as const };
+        await refused(store.saveProfile(ada.id, { ...base, birthDate: '2026-02-30' }), 'invalid_input', 'birthDate');
+        await refused(store.saveProfile(ada.id, { ...base, birthDate: '2027-01-01' }), 'invalid_input', 'birthDate');
+        await refused(store.saveProfile(ada.id, { ...base, weightKg: 1000 }), 'invalid_input', 'weightKg');
+        await refused(store.saveProfile(ada.id, { ...base, maxHeartRate: 180.5 }), 'invalid_input', 'maxHeartRate');
+        await refused(store.saveProfile(ada.id, { ...base, resultsVisibility: 'public' as never }), 'invalid_input', 'resultsVisibility');
+        await refused(store.saveProfile(ada.id, { ...base, boardAlias: 'x'.repeat(33) }), 'invalid_input', 'boardAlias');
+        assert.equal(await store.getProfile(ada.id), undefined);
+        await refused(store.saveProfile('nobody', base), 'not_found', 'userId');
+        await refused(store.setDisplayName('nobody', 'X'), 'not_found', 'id');
+        await refused(store.setDisplayName(ada.id, ' '), 'invalid_input', 'displayName');
+      }));
+
     test('migrations run again on a restart are a no-op: the same versions, applied once, and the data kept', () =>
       withStore(async (store, fresh) => {
         const applied = await store.migrations();
