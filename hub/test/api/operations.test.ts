@@ -213,3 +213,23 @@ test('every response carries a request id; a sane incoming one is kept; requests
     assert.equal(typeof line['ms'], 'number');
   });
 });
+
+test('the feature tables name each operation once: no name, operationId or method and path is used twice', async () => {
+  const { GYMS_OPERATIONS } = await import('../../src/api/gyms-operations.ts');
+  const { PROFILE_OPERATIONS } = await import('../../src/api/profile-operations.ts');
+  const { EQUIPMENT_OPERATIONS } = await import('../../src/api/equipment-operations.ts');
+  const { SOCIAL_OPERATIONS } = await import('../../src/api/social-operations.ts');
+  const { TRAININGS_OPERATIONS } = await import('../../src/api/trainings-operations.ts');
+  const { CLASSES_OPERATIONS } = await import('../../src/api/classes-operations.ts');
+  const { PAIRING_OPERATIONS } = await import('../../src/api/pairing-operations.ts');
+  const { PHOTOS_OPERATIONS } = await import('../../src/api/photos-operations.ts');
+  const tables = [GYMS_OPERATIONS, PROFILE_OPERATIONS, EQUIPMENT_OPERATIONS, SOCIAL_OPERATIONS, TRAININGS_OPERATIONS, CLASSES_OPERATIONS, PAIRING_OPERATIONS, PHOTOS_OPERATIONS];
+  const names = tables.flatMap((table) => Object.keys(table));
+  // A name given twice would let one table's entry silently replace another's in the spread.
+  assert.equal(new Set(names).size, names.length, 'operation names are unique across feature tables');
+  for (const name of names) assert.ok(name in OPERATIONS, name);
+  const all: Operation[] = Object.values(OPERATIONS);
+  assert.equal(new Set(all.map((o) => o.operationId)).size, all.length, 'operationIds are unique');
+  const routes = all.map((o) => `${o.method ?? 'get'} ${o.path}`);
+  assert.equal(new Set(routes).size, routes.length, 'each method and path is served once');
+});
