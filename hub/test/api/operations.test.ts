@@ -3,6 +3,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OPERATIONS, type Operation } from '../../src/api/operations.ts';
 import { SeriesStoreError } from '../../src/storage/series/errors.ts';
+import { GYMS_OPERATIONS } from '../../src/api/gyms-operations.ts';
+import { PROFILE_OPERATIONS } from '../../src/api/profile-operations.ts';
+import { EQUIPMENT_OPERATIONS } from '../../src/api/equipment-operations.ts';
+import { SOCIAL_OPERATIONS } from '../../src/api/social-operations.ts';
+import { TRAININGS_OPERATIONS } from '../../src/api/trainings-operations.ts';
+import { CLASSES_OPERATIONS } from '../../src/api/classes-operations.ts';
+import { PAIRING_OPERATIONS } from '../../src/api/pairing-operations.ts';
+import { PHOTOS_OPERATIONS } from '../../src/api/photos-operations.ts';
 import { AUTH, TOKEN, readProblem, startApi, withApi } from './harness.ts';
 
 test('GET /healthz answers 200 while the process serves', async () => {
@@ -214,15 +222,7 @@ test('every response carries a request id; a sane incoming one is kept; requests
   });
 });
 
-test('the feature tables name each operation once: no name, operationId or method and path is used twice', async () => {
-  const { GYMS_OPERATIONS } = await import('../../src/api/gyms-operations.ts');
-  const { PROFILE_OPERATIONS } = await import('../../src/api/profile-operations.ts');
-  const { EQUIPMENT_OPERATIONS } = await import('../../src/api/equipment-operations.ts');
-  const { SOCIAL_OPERATIONS } = await import('../../src/api/social-operations.ts');
-  const { TRAININGS_OPERATIONS } = await import('../../src/api/trainings-operations.ts');
-  const { CLASSES_OPERATIONS } = await import('../../src/api/classes-operations.ts');
-  const { PAIRING_OPERATIONS } = await import('../../src/api/pairing-operations.ts');
-  const { PHOTOS_OPERATIONS } = await import('../../src/api/photos-operations.ts');
+test('the feature tables name each operation once: no name, operationId or method and path is used twice', () => {
   const tables = [GYMS_OPERATIONS, PROFILE_OPERATIONS, EQUIPMENT_OPERATIONS, SOCIAL_OPERATIONS, TRAININGS_OPERATIONS, CLASSES_OPERATIONS, PAIRING_OPERATIONS, PHOTOS_OPERATIONS];
   const names = tables.flatMap((table) => Object.keys(table));
   // A name given twice would let one table's entry silently replace another's in the spread.
