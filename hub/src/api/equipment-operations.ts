@@ -57,10 +57,10 @@ const Note = Type.String({ minLength: 1, maxLength: 1000, description: 'What was
 const Timestamp = (what: string) => Type.String({ format: 'date-time', description: what });
 
 export const EquipmentType = Type.Object({
-  id: Type.String(),
-  gym: Type.String(),
+  id: Type.String({ description: 'Id of the equipment type' }),
+  gym: Type.String({ description: 'The gym it belongs to' }),
   name: Type.String({ description: 'Display name, unique within the gym' }),
-  kind: Type.String({ description: `What sort of machine: ${EQUIPMENT_KINDS.join(', ')}` }),
+  kind: Kind,
   attributesSchema: Type.Record(Type.String(), Type.Unknown(), { description: "The JSON schema (draft 2020-12) of its items' attributes" }),
   createdAt: Timestamp('When the type was created'),
   updatedAt: Timestamp('When the type was last changed'),
@@ -80,13 +80,16 @@ export const BuiltInSensor = Type.Object({
 });
 
 export const Equipment = Type.Object({
-  id: Type.String(),
-  gym: Type.String(),
+  id: Type.String({ description: 'Id of the item' }),
+  gym: Type.String({ description: 'The gym it belongs to' }),
   name: Type.String({ description: 'Display name' }),
   type: Type.String({ description: 'Id of its equipment type' }),
   serial: Type.String({ description: "The manufacturer's serial number, unique within the gym" }),
   location: Type.Optional(Type.String({ description: 'Where the machine stands' })),
-  status: Type.String({ description: 'in_service, out_of_order or maintenance; changed through POST /equipment/{id}/status, which logs it' }),
+  status: Type.Union(
+    EQUIPMENT_STATUSES.map((status) => Type.Literal(status)),
+    { description: 'in_service, out_of_order or maintenance; changed through POST /equipment/{id}/status, which logs it' },
+  ),
   attributes: Type.Record(Type.String(), Type.Unknown(), { description: "Attributes as its type's schema describes them" }),
   builtIn: Type.Array(BuiltInSensor, { description: 'The sensors built into the machine' }),
   sensors: Type.Array(Type.String(), { description: 'The canonical ids of builtIn, as a plain list' }),
@@ -123,7 +126,7 @@ export const EquipmentPatch = Type.Object(
 export const StatusChange = Type.Object({ status: Status, note: Type.Optional(Note) }, { additionalProperties: false });
 
 export const MaintenanceEntry = Type.Object({
-  id: Type.String(),
+  id: Type.String({ description: 'Id of the log entry' }),
   at: Timestamp('When the change was made'),
   by: Type.String({ description: 'User id of who made it' }),
   from: Type.Optional(Type.String({ description: 'The status before; absent in the entry of the item’s creation' })),

@@ -13,6 +13,7 @@ import {
   type BuiltInSensor,
   type EquipmentDoc,
   type EquipmentLogDoc,
+  type EquipmentStatus,
   type EquipmentTypeDoc,
 } from '../domain/equipment/collections.ts';
 import { canonicalSensorIdOrRefuse, SensorIdRefused } from '../domain/equipment/sensors.ts';
@@ -138,7 +139,7 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
   }
 
   /** Appends to the item's log; the caller stores the item with `logged` one more, in the same transaction. */
-  async function logEntry(session: DocumentSession, ctx: ApiContext, item: EquipmentDoc, at: number, to: string, from?: string, note?: string): Promise<void> {
+  async function logEntry(session: DocumentSession, ctx: ApiContext, item: EquipmentDoc, at: number, to: EquipmentStatus, from?: EquipmentStatus, note?: string): Promise<void> {
     await session.collection(EQUIPMENT_LOG).insert({
       id: randomUUID(),
       gym: item.gym,

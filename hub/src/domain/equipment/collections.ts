@@ -19,7 +19,7 @@ export const EQUIPMENT_TYPES = {
       id: Type.String(),
       gym: Type.String(),
       name: Type.String(),
-      kind: Type.String(),
+      kind: Type.Union(EQUIPMENT_KINDS.map((kind) => Type.Literal(kind))),
       /** The JSON schema (draft 2020-12, checked by attribute-schemas.ts) every item's `attributes` must match. */
       attributesSchema: Type.Record(Type.String(), Type.Unknown()),
       createdAt: Type.Integer(),
@@ -52,7 +52,7 @@ export const EQUIPMENT = {
       type: Type.String(),
       serial: Type.String(),
       location: Type.Optional(Type.String()),
-      status: Type.String(),
+      status: Type.Union(EQUIPMENT_STATUSES.map((status) => Type.Literal(status))),
       attributes: Type.Record(Type.String(), Type.Unknown()),
       builtIn: Type.Array(BuiltInSensor),
       /** Entries written to its maintenance log: the next entry's `seq`, so the log has an order even within a millisecond. */
@@ -87,13 +87,13 @@ export const EQUIPMENT_LOG = {
       /** User id of who made the change. */
       by: Type.String(),
       /** The status before; absent for the entry that records the item's creation. */
-      from: Type.Optional(Type.String()),
-      to: Type.String(),
+      from: Type.Optional(Type.Union(EQUIPMENT_STATUSES.map((status) => Type.Literal(status)))),
+      to: Type.Union(EQUIPMENT_STATUSES.map((status) => Type.Literal(status))),
       note: Type.Optional(Type.String()),
     },
     { additionalProperties: false },
   ),
-  indexes: [{ name: 'by_equipment', fields: ['equipment', 'seq'] }],
+  indexes: [{ name: 'by_equipment', fields: ['equipment', 'seq'], unique: true }],
 } as const satisfies CollectionSpec;
 
 /**
