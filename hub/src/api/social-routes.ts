@@ -101,6 +101,9 @@ export function socialRoutes(domain: Domain): RouteModule<typeof SOCIAL_OPERATIO
   async function setRole(session: DocumentSession, group: GroupDoc, user: string, role: GroupRole | undefined): Promise<MemberDoc | undefined> {
     const groupDocs = session.collection(GROUPS);
     const memberDocs = session.collection(GROUP_MEMBERS);
+    // Touching the group first: a group deleted since the handler read it is not given members (and in MongoDB
+    // the write makes a concurrent delete of the group conflict with this transaction).
+    if ((await groupDocs.update({ id: group.id }, { set: { updatedAt: now() } })) === 0) throw new ApiError('not_found', `no group with id ${group.id}`);
     const id = groupMemberId(group.id, user);
     const before = await memberDocs.get(id);
     const wasOwner = before?.role === 'owner';
@@ -119,7 +122,6 @@ export function socialRoutes(domain: Domain): RouteModule<typeof SOCIAL_OPERATIO
     const doc: MemberDoc = { id, group: group.id, gym: group.gym, user, role, joinedAt: before?.joinedAt ?? now() };
     if (before === undefined) await memberDocs.insert(doc);
     else await memberDocs.replace(doc);
-    await groupDocs.update({ id: group.id }, { set: { updatedAt: now() } });
     return doc;
   }
 
