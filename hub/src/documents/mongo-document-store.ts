@@ -95,8 +95,9 @@ export function toBsonSchema(schema: TSchema): Document {
   for (const [keyword, value] of Object.entries(source)) {
     if (keyword === 'type') {
       if (value === 'integer') Object.assign(out, INTEGER);
-      else if (typeof value === 'string') out['bsonType'] = BSON_TYPES[value] ?? value;
-      else if (Array.isArray(value)) out['bsonType'] = [...new Set(value.flatMap((t: string) => BSON_TYPES[t] ?? t))];
+      // TypeBox's own types beyond JSON (Date, Uint8Array, ...) never reach a document store: left unconstrained.
+      else if (typeof value === 'string' && value in BSON_TYPES) out['bsonType'] = BSON_TYPES[value];
+      else if (Array.isArray(value) && value.every((t) => typeof t === 'string' && t in BSON_TYPES)) out['bsonType'] = [...new Set(value.flatMap((t: string) => BSON_TYPES[t]!))];
     } else if (keyword === 'const') out['enum'] = [value];
     else if ((keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') && typeof value === 'number') {
       out[keyword === 'exclusiveMinimum' ? 'minimum' : 'maximum'] = value;

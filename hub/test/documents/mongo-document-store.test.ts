@@ -205,6 +205,14 @@ describe('the $jsonSchema validator of a collection', () => {
     });
     assert.deepEqual(validator['required'], ['_id', 'at', 'status', 'weight', 'count', 'attributes', 'steps']);
     assert.equal(JSON.stringify(validator).includes('$id'), false);
+    assert.deepEqual(
+      mongoJsonSchema({ name: 'typed', schema: Type.Object({ id: Type.String(), at: Type.Date(), v: Type.Union([Type.String(), Type.Integer()]) }), indexes: [] })['properties'],
+      {
+        _id: { bsonType: 'string' },
+        at: {},
+        v: { anyOf: [{ bsonType: 'string' }, { bsonType: ['int', 'long', 'double'], multipleOf: 1 }] },
+      },
+    );
   });
 
   test('indexes keep the spec names, key id as _id, and a partial index covers documents equal to its values', () => {
