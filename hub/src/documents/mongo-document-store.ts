@@ -14,7 +14,7 @@
  */
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { MongoClient, MongoError, type ClientSession, type Db, type Document, type Filter, type IndexDescription, type Sort } from 'mongodb';
+import { BSON, MongoClient, MongoError, MongoInvalidArgumentError, type ClientSession, type Db, type Document, type Filter, type IndexDescription, type Sort } from 'mongodb';
 import {
   DocumentChecks,
   DocumentStoreError,
@@ -257,8 +257,14 @@ const NAMESPACE_EXISTS = 48;
 const INDEX_OPTIONS_CONFLICT = 85;
 const INDEX_KEY_SPECS_CONFLICT = 86;
 
-/** The port's error for what the driver threw: a clash names the spec's index ('id' for _id), anything else of MongoDB's is 'unavailable'. */
+/**
+ * The port's error for what the driver threw: a clash names the spec's index ('id' for _id), a document the
+ * validator or the driver refuses (too large, not serialisable) is 'invalid', anything else of MongoDB's is
+ * 'unavailable'.
+ */
 export function documentStoreErrorOf(err: unknown, spec?: CollectionSpec): unknown {
+  if (BSON.BSONError.isBSONError(err) || err instanceof MongoInvalidArgumentError)
+    return new DocumentStoreError('invalid', `a ${spec?.name ?? ''} document the driver cannot write: ${err.message}`, { cause: err });
   if (!(err instanceof MongoError)) return err;
   if (err.code === DUPLICATE_KEY) {
     const name = /index: (\S+) dup key/.exec(err.message)?.[1];
@@ -425,7 +431,8 @@ export class MongoDocumentStore implements DocumentStore {
       },
       async replace(doc, where = {}) {
         checks.check(spec, doc);
-        const filter = { $and: [{ _id: { $eq: doc.id } }, mongoFilter(spec, where)] };
+        const conditions = mongoFilter(spec, where);
+        const filter = Object.keys(conditions).length === 0 ? { _id: { $eq: doc.id } } : { $and: [{ _id: { $eq: doc.id } }, conditions] };
         const result = await run(() => collection.replaceOne(asFilter(filter), toStored(doc), options));
         return result.matchedCount > 0;
       },

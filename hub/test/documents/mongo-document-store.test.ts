@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { Type, type TObject } from '@sinclair/typebox';
-import { MongoClient, MongoNetworkError, MongoServerError, type Document } from 'mongodb';
+import { BSON, MongoClient, MongoInvalidArgumentError, MongoNetworkError, MongoServerError, MongoServerSelectionError, type Document } from 'mongodb';
 import { DocumentStoreError, parseCondition, type CollectionSpec, type Where } from '../../src/documents/document-store.ts';
 import { createDocumentStore, documentsConfigProblems, DocumentsConfig } from '../../src/documents/index.ts';
 import {
@@ -326,11 +326,15 @@ describe('driver errors as DocumentStoreErrors', () => {
     }
   });
 
-  test('a validator refusal is invalid, a network error unavailable, and errors that are not the driver pass unchanged', () => {
+  test('a validator or driver refusal is invalid, a network error unavailable, and errors that are not the driver pass unchanged', () => {
     const invalid = documentStoreErrorOf(new MongoServerError({ message: 'Document failed validation', code: 121 }), Things);
     assert.ok(invalid instanceof DocumentStoreError && invalid.code === 'invalid');
     const down = documentStoreErrorOf(new MongoNetworkError('connection refused'), Things);
     assert.ok(down instanceof DocumentStoreError && down.code === 'unavailable');
+    for (const refusal of [new BSON.BSONError('Document is larger than the maximum size 16777216'), new MongoInvalidArgumentError('Document is larger than the maximum size')]) {
+      const err = documentStoreErrorOf(refusal, Things);
+      assert.ok(err instanceof DocumentStoreError && err.code === 'invalid', String(err));
+    }
     const mine = new Error('changed my mind');
     assert.equal(documentStoreErrorOf(mine, Things), mine);
   });
@@ -341,7 +345,8 @@ describe('driver errors as DocumentStoreErrors', () => {
     try {
       await refused(() => store.ping(), 'unavailable');
       await refused(() => store.transaction(async () => 1), 'unavailable');
-      await refused(() => store.start(CONTRACT_COLLECTIONS), 'unavailable');
+      const err = await refused(() => store.start(CONTRACT_COLLECTIONS), 'unavailable');
+      assert.ok(err.cause instanceof MongoServerSelectionError, String(err.cause));
       await refused(() => store.ping(), 'unavailable');
     } finally {
       await store.stop();
