@@ -395,7 +395,8 @@ export class MongoDocumentStore implements DocumentStore {
         throw documentStoreErrorOf(err, spec);
       }
     };
-    const select = (where: Where, find: FindOptions | undefined): Promise<T[]> => {
+    // async: a refused query rejects like every other call, it does not throw at the caller.
+    const select = async (where: Where, find: FindOptions | undefined): Promise<T[]> => {
       const filter = mongoFilter(spec, where);
       const orderBy = [...(find?.orderBy ?? []), 'id'];
       checkFields(
