@@ -134,6 +134,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.mqtt.mode === 'external') trySecret('/mqtt/external/dynamicSecurity/password', config.mqtt.external.dynamicSecurity.password);
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
   if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
+  if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -165,5 +166,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.series.influx.token !== undefined) copy.series.influx.token = mask(copy.series.influx.token);
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
   if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
+  if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
   return copy;
 }
