@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FRIENDSHIPS, pairOf } from '../../src/domain/social/collections.ts';
-import { DEFAULT_RESULTS_VISIBILITY, mayViewResults, resultsVisibility, type ResultsVisibility, type ViewFacts } from '../../src/domain/social/visibility.ts';
+import { DEFAULT_RESULTS_VISIBILITY, mayViewResults, resultsSettingFrom, resultsVisibility, type ResultsVisibility, type ViewFacts } from '../../src/domain/social/visibility.ts';
 import { testDomain } from './test-domain.ts';
 
 const base: ViewFacts = { viewer: 'v', athlete: 'a', setting: 'friends', sharedGyms: false, friends: false, viewerIsStaffOfAthletesGym: false, blocked: false };
@@ -78,4 +78,18 @@ test('resultsVisibility gathers friendship, blocks, shared gyms and staff roles 
   await friendships.insert({ ...pairOf(athlete, coach), status: 'blocked', by: coach, mutual: false, since: 2 });
   await friendships.insert({ ...pairOf(athlete, stranger), status: 'blocked', by: athlete, mutual: false, since: 2 });
   assert.deepEqual(await Promise.all([coach, stranger, gymmate].map(sees)), [false, false, true]);
+});
+
+test("the setting comes from the athlete's profile in the identity store, friends until they choose", async () => {
+  const fresh = await testDomain();
+  try {
+    const identity = fresh.domain.identity;
+    const ann = await identity.createUser({ email: 'ann@example.org', displayName: 'Ann' });
+    const settingOf = resultsSettingFrom(identity);
+    assert.equal(await settingOf(ann.id), 'friends');
+    await identity.saveProfile(ann.id, { resultsVisibility: 'only_me', boardVisibility: 'name' });
+    assert.equal(await settingOf(ann.id), 'only_me');
+  } finally {
+    await fresh.cleanup();
+  }
 });

@@ -10,13 +10,18 @@
  * 4. otherwise the setting: only_me (nobody else), friends, gym (friends and anyone sharing a gym with the
  *    athlete), everyone (any signed-in user).
  */
+import { DEFAULT_PROFILE, type IdentityStore, type ResultsVisibility } from '../../identity/identity-store.ts';
 import type { Domain } from '../domain.ts';
 import { friendshipOf, gymsOf, hasBlocked } from './people.ts';
 
-export const RESULTS_VISIBILITIES = ['only_me', 'friends', 'gym', 'everyone'] as const;
-export type ResultsVisibility = (typeof RESULTS_VISIBILITIES)[number];
+export type { ResultsVisibility };
 /** Until an athlete chooses: friends only, the least surprising choice that still lets friends compare. */
-export const DEFAULT_RESULTS_VISIBILITY: ResultsVisibility = 'friends';
+export const DEFAULT_RESULTS_VISIBILITY: ResultsVisibility = DEFAULT_PROFILE.resultsVisibility;
+
+/** The athlete's own setting, from their profile in the identity store. */
+export function resultsSettingFrom(identity: IdentityStore): (userId: string) => Promise<ResultsVisibility> {
+  return async (userId) => (await identity.getProfile(userId))?.resultsVisibility ?? DEFAULT_RESULTS_VISIBILITY;
+}
 
 export interface ViewFacts {
   viewer: string;
