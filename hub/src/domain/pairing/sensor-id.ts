@@ -11,7 +11,7 @@ import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
 
 const SENSOR_ID = new RegExp(SENSOR_ID_PATTERN);
 const BLE_ADDRESS = /^([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})[:-]?([0-9a-f]{2})$/;
-const ANT_ID = /^(\d{1,3}):(\d{1,7}):(\d{1,3})$/;
+const ANT_ID = /^(\d{1,10}):(\d{1,10}):(\d{1,10})$/;
 // Device numbers are 16 bits, 20 with the transmission type's extension; types and transmission types are a byte.
 const ANT_MAX = { type: 255, number: 0xfffff, tx: 255 } as const;
 

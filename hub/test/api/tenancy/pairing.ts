@@ -59,20 +59,18 @@ export const pairingTenancy: FeatureTenancy<keyof typeof PAIRING_OPERATIONS> = {
       await domain.documents.collection(BINDINGS).insert({ id, gym, sensor, athlete, active: true, from: at, kind: 'own', label, createdBy: athlete });
     }
     // A's loaner strap was lent to B's athlete once, in A: it must still not show to B's athlete as theirs now.
-    await domain.documents
-      .collection(BINDINGS)
-      .insert({
-        id: 'loan-of-a',
-        gym: GYM_A,
-        sensor: A.loanerSensor,
-        athlete: accounts[GYM_A].athlete,
-        active: false,
-        from: at - 7_200_000,
-        until: at - 3_600_000,
-        kind: 'loaner',
-        gymSensor: A.gymSensor,
-        createdBy: accounts[GYM_A].coach,
-      });
+    await domain.documents.collection(BINDINGS).insert({
+      id: 'loan-of-a',
+      gym: GYM_A,
+      sensor: A.loanerSensor,
+      athlete: accounts[GYM_A].athlete,
+      active: false,
+      from: at - 7_200_000,
+      until: at - 3_600_000,
+      kind: 'loaner',
+      gymSensor: A.gymSensor,
+      createdBy: accounts[GYM_A].coach,
+    });
     for (const [gym, id] of [
       [GYM_A, A.window],
       [GYM_B, 'window-of-b'],
