@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
+import { pino } from 'pino';
 import { bindingAt, endExpiredLoans, type Binding } from '../../src/domain/pairing/bindings.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { canonicalSensor } from '../../src/domain/pairing/sensor-id.ts';
@@ -112,4 +113,25 @@ test('endExpiredLoans ends the loans whose until passed, keeps their until, and 
   assert.equal(await endExpiredLoans(domain), 1);
   assert.deepEqual(pairing.changedGyms, ['gym-1', 'gym-2']);
   assert.equal((await bindings.get('own'))?.active, true, 'an open binding has no end to pass');
+});
+
+test('a failed allowlist publish is logged and does not undo or fail the sweep', async (t) => {
+  const lines: { level: number; msg: string; gym?: string }[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const { domain, cleanup } = await testDomain({ now: () => 10_000, log });
+  t.after(cleanup);
+  domain.pairing = {
+    gymChanged: async () => {
+      throw new Error('broker down');
+    },
+    openWindow: async () => {},
+    nearby: () => [],
+  };
+  await domain.documents.collection(BINDINGS).insert({ ...binding('loan', 'anna', 1_000, 5_000, { kind: 'loaner' }), active: true });
+  assert.equal(await endExpiredLoans(domain), 1);
+  assert.equal((await domain.documents.collection(BINDINGS).get('loan'))?.active, false);
+  assert.deepEqual(
+    lines.map((line) => [line.msg, line.gym]),
+    [['publishing the allowlist failed', 'gym-1']],
+  );
 });

@@ -33,19 +33,18 @@ export async function bindingAt(documents: DocumentStore, gym: string, sensor: s
   }
 }
 
-/** Inserts an active binding; a sensor bound already in the gym is a DocumentStoreError 'conflict' on one_active. */
-export async function insertBinding(documents: DocumentStore, binding: Binding): Promise<void> {
-  await documents.collection(BINDINGS).insert(binding);
-}
-
-/** Whether `error` is the clash of a second active binding of one sensor in one gym. */
+/**
+ * Whether `error`, thrown by inserting a binding, is the clash of a second active binding of one sensor in one
+ * gym. Binding ids are random, so one_active is the only unique value a new binding can clash on; the index
+ * name is not relied on, so that an adapter that cannot tell it still gets the right answer.
+ */
 export function isTakenSensor(error: unknown): boolean {
-  return error instanceof DocumentStoreError && error.code === 'conflict' && error.index === 'one_active';
+  return error instanceof DocumentStoreError && error.code === 'conflict';
 }
 
 /**
  * Tells the gym's agents that its paired sensors changed. The change is stored already: a failed publish is
- * logged, not answered as the request's failure, and the channel republishes when its agents reconnect.
+ * logged, not answered as the request's failure: the next publish of the gym's allowlist carries it.
  */
 export async function announceChange(domain: Pick<Domain, 'pairing' | 'log'>, gym: string): Promise<void> {
   try {
