@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
 import { pino } from 'pino';
-import { bindingAt, endExpiredLoans, type Binding } from '../../src/domain/pairing/bindings.ts';
+import { until } from '@pulsebridge/runtime';
+import { bindingAt, endExpiredLoans, sweepExpiredLoans, type Binding } from '../../src/domain/pairing/bindings.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { canonicalSensor } from '../../src/domain/pairing/sensor-id.ts';
 import { testDomain } from './test-domain.ts';
@@ -134,4 +135,32 @@ test('a failed allowlist publish is logged and does not undo or fail the sweep',
     lines.map((line) => [line.msg, line.gym]),
     [['publishing the allowlist failed', 'gym-1']],
   );
+});
+
+test('the loan sweep ends a loan on its timer, with no request, until stopped', async (t) => {
+  let clock = 10_000;
+  let sweepsStarted = 0;
+  const { domain, pairing, cleanup } = await testDomain({
+    now: () => {
+      sweepsStarted++;
+      return clock;
+    },
+  });
+  t.after(cleanup);
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const bindings = domain.documents.collection(BINDINGS);
+  await bindings.insert({ ...binding('loan-1', 'anna', 1_000, 20_000, { kind: 'loaner' }), active: true });
+  await bindings.insert({ ...binding('loan-2', 'ben', 1_000, 40_000, { kind: 'loaner', sensor: 'ant:120:2:1' }), active: true });
+  const stop = sweepExpiredLoans(domain, 60_000);
+  clock = 30_000;
+  t.mock.timers.tick(60_000);
+  await until('the first loan ended by the sweep', async () => (await bindings.get('loan-1'))?.active === false, 2_000);
+  assert.deepEqual(pairing.changedGyms, ['gym-1']);
+  stop();
+  const started = sweepsStarted;
+  clock = 50_000;
+  // A sweep reads the clock as it starts, before it awaits anything.
+  t.mock.timers.tick(120_000);
+  assert.equal(sweepsStarted, started, 'a stopped sweep does not run');
+  assert.equal((await bindings.get('loan-2'))?.active, true);
 });

@@ -75,3 +75,22 @@ export async function endExpiredLoans(domain: Pick<Domain, 'documents' | 'pairin
   for (const gym of gyms) await announceChange(domain, gym);
   return ended;
 }
+
+/**
+ * Runs endExpiredLoans every `intervalMs` (hub.ts starts it; the returned function stops it). A failed sweep is
+ * logged and the next one tries again; a sweep still running is not overlapped.
+ */
+export function sweepExpiredLoans(domain: Pick<Domain, 'documents' | 'pairing' | 'now' | 'log'>, intervalMs: number): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    endExpiredLoans(domain)
+      .catch((error: unknown) => domain.log.warn({ err: error }, 'ending expired loans failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
