@@ -130,8 +130,6 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
             throw new ApiError('conflict', 'this sensor was not heard as a new heart-rate strap in that window: pair it by its id (without window) if it is yours');
         }
         await endExpiredLoans(domain);
-        if ((await gymSensors.findOne({ gym: body.gym, sensor })) !== undefined)
-          throw new ApiError('conflict', 'this is one of the gym’s own sensors: a coach lends it to you for a class');
         const binding: Binding = {
           id: randomUUID(),
           gym: body.gym,
@@ -144,7 +142,12 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
           ...(body.label === undefined ? {} : { label: body.label }),
         };
         try {
-          await bindings.insert(binding);
+          // One transaction, so that the gym cannot register the sensor as its own between the check and the claim.
+          await documents.transaction(async (session) => {
+            if ((await session.collection(GYM_SENSORS).findOne({ gym: body.gym, sensor })) !== undefined)
+              throw new ApiError('conflict', 'this is one of the gym’s own sensors: a coach lends it to you for a class');
+            await session.collection(BINDINGS).insert(binding);
+          });
         } catch (error) {
           if (!isTakenSensor(error)) throw error;
           const holder = await bindings.findOne({ gym: body.gym, sensor, active: true });
@@ -195,8 +198,6 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
       },
       createGymSensor: async (ctx, { body }) => {
         const sensor = sensorParam(body.sensor, 'sensor');
-        if ((await bindings.findOne({ gym: body.gym, sensor, active: true, kind: 'own' })) !== undefined)
-          throw new ApiError('conflict', 'an athlete of the gym has paired this sensor as theirs: it becomes the gym’s once they unpair it');
         const at = now();
         const owned: GymSensor = {
           id: randomUUID(),
@@ -208,8 +209,14 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
           updatedAt: at,
         };
         try {
-          await gymSensors.insert(owned);
+          // One transaction, so that no athlete claims the sensor between the check and the registration.
+          await documents.transaction(async (session) => {
+            if ((await session.collection(BINDINGS).findOne({ gym: body.gym, sensor, active: true, kind: 'own' })) !== undefined)
+              throw new ApiError('conflict', 'an athlete of the gym has paired this sensor as theirs: it becomes the gym’s once they unpair it');
+            await session.collection(GYM_SENSORS).insert(owned);
+          });
         } catch (error) {
+          if (error instanceof ApiError) throw error;
           if ((await gymSensors.findOne({ gym: body.gym, sensor })) !== undefined) throw new ApiError('conflict', `the gym has registered ${sensor} already`);
           throw error;
         }

@@ -138,6 +138,23 @@ test('ten athletes claiming one sensor at once: exactly one gets it, nine get 40
   });
 });
 
+test('an athlete claiming a sensor while the gym registers it as its own: exactly one of them gets it', async () => {
+  await withPairing(async ({ user, call, test }) => {
+    await user('anna', [{ gym: GYM, role: 'athlete' }]);
+    await user('coach', [{ gym: GYM, role: 'coach' }]);
+    for (let i = 0; i < 5; i++) {
+      const sensor = `ble:aa-bb-cc-dd-ee-1${i}`;
+      const [claimed, registered] = await Promise.all([
+        call('anna', 'POST', '/api/v1/me/sensors', { gym: GYM, sensor }),
+        call('coach', 'POST', '/api/v1/gym-sensors', { gym: GYM, sensor }),
+      ]);
+      assert.deepEqual([claimed.status, registered.status].sort(), [201, 409], sensor);
+      const owners = (await test.domain.documents.collection(BINDINGS).count({ gym: GYM, sensor })) + (registered.status === 201 ? 1 : 0);
+      assert.equal(owners, 1, sensor);
+    }
+  });
+});
+
 test('unpairing ends the binding and keeps it as history; the sensor is free again and the agents are told', async () => {
   await withPairing(async ({ user, json, call, clock, pairing }) => {
     const anna = await user('anna', [{ gym: GYM, role: 'athlete' }]);
