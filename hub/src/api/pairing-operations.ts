@@ -23,8 +23,8 @@ const DateTime = (description: string) => Type.String({ format: 'date-time', des
 
 export const Binding = Type.Object(
   {
-    id: Type.String(),
-    gym: Type.String(),
+    id: Type.String({ description: 'The binding id (to unpair it: DELETE /me/sensors/{id})' }),
+    gym: Type.String({ description: 'The gym the sensor is paired in' }),
     sensor: Type.String({ description: 'Canonical sensor id' }),
     athlete: Type.String({ description: 'User id of the athlete who wears it' }),
     athleteName: Type.Optional(Type.String({ description: 'Display name of the athlete (staff views)' })),
@@ -41,8 +41,8 @@ export const Binding = Type.Object(
 
 export const GymSensor = Type.Object(
   {
-    id: Type.String(),
-    gym: Type.String(),
+    id: Type.String({ description: 'The gym sensor id' }),
+    gym: Type.String({ description: 'The gym that owns it' }),
     sensor: Type.String({ description: 'Canonical sensor id' }),
     kind: Type.String({ description: 'heart_rate, bike, ...' }),
     label: Type.Optional(Type.String({ description: 'What staff call it, e.g. the number on the strap' })),
@@ -54,7 +54,7 @@ export const GymSensor = Type.Object(
 
 export const Candidate = Type.Object({
   sensor: Type.String({ description: 'Canonical sensor id' }),
-  kind: Type.String(),
+  kind: Type.String({ description: 'heart_rate for a strap' }),
   rssi: Type.Union([Type.Number(), Type.Null()], { description: 'Signal strength in dBm where the radio reports it: the strongest is the nearest' }),
   agent: Type.String({ description: 'The agent that heard it best' }),
   seenAt: DateTime('When an agent last reported it'),
@@ -62,13 +62,13 @@ export const Candidate = Type.Object({
 
 export const DiscoveryWindow = Type.Object({
   windowId: Type.String({ description: 'Poll /me/sensors/discover/{windowId}, then confirm with POST /me/sensors { gym, sensor, window }' }),
-  gym: Type.String(),
+  gym: Type.String({ description: 'The gym whose agents listen' }),
   until: DateTime('When the agents stop listening'),
 });
 
 export const Discovery = Type.Object({
-  windowId: Type.String(),
-  gym: Type.String(),
+  windowId: Type.String({ description: 'The window polled' }),
+  gym: Type.String({ description: 'The gym whose agents listen' }),
   until: DateTime('When the agents stop listening'),
   open: Type.Boolean({ description: 'False once the agents stopped listening; the candidates heard meanwhile may still be confirmed for a while' }),
   candidates: Type.Array(Candidate, {
@@ -78,7 +78,7 @@ export const Discovery = Type.Object({
 });
 
 export const Allowlist = Type.Object({
-  gym: Type.String(),
+  gym: Type.String({ description: 'The gym whose agents get it' }),
   sensors: Type.Array(Type.String(), { description: 'Canonical ids, sorted: sensors bound to an athlete now, the gym’s own sensors, and those built into its equipment' }),
 });
 
@@ -272,7 +272,7 @@ export const PAIRING_OPERATIONS = {
     response: {
       description: 'The window asked for',
       contentType: JSON_TYPE,
-      schema: Type.Object({ gym: Type.String(), until: DateTime('When the agents stop admitting new sensors') }),
+      schema: Type.Object({ gym: Type.String({ description: 'The gym whose agents admit new sensors' }), until: DateTime('When the agents stop admitting new sensors') }),
     },
     problems: ['invalid_parameter', 'unavailable'],
   },
