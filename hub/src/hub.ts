@@ -50,12 +50,15 @@ import { createDocumentStore } from './documents/index.ts';
 import { DOMAIN_COLLECTIONS } from './domain/collections.ts';
 import type { Domain } from './domain/domain.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
+import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
 export const STATE_DATABASE_FILE = 'hub.db';
 /** Expired sessions, codes and tokens are never found anyway; pruning only keeps the store small. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
+/** How late after its end a loaner strap's binding may end: its readings are attributed by time anyway. */
+const LOAN_SWEEP_INTERVAL_MS = 30_000;
 
 /** Opens (creating if needed) the hub's state database: agents, dedupe ranges. */
 export function openStateDatabase(dataDir: string): Database.Database {
@@ -107,6 +110,7 @@ export class Hub {
   private identity: IdentityStore | undefined;
   private documents: DocumentStore | undefined;
   private gymDomain: Domain | undefined;
+  private stopLoanSweep: (() => void) | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
@@ -226,6 +230,8 @@ export class Hub {
         log,
       };
       this.gymDomain = domain;
+      // A loaner strap's binding ends at the end of its class, whether or not anyone reads it then.
+      this.stopLoanSweep = sweepExpiredLoans(domain, LOAN_SWEEP_INTERVAL_MS);
       const api = createApi({
         domain,
         registry,
@@ -349,6 +355,7 @@ export class Hub {
     if (this.store) await step('series store', () => this.store?.stop());
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
+    this.stopLoanSweep?.();
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
