@@ -292,7 +292,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
       },
       resetCalendarFeed: async (ctx) => {
         const token = await resetCalendarFeed(documents, principalOf(ctx).subject, now());
-        ctx.body = { url: `${ctx.origin}${API_PREFIX}/calendar/${token}.ics` };
+        ctx.body = { url: `${ctx.protocol}://${ctx.host}${API_PREFIX}/calendar/${token}.ics` };
       },
       calendarFeed: async (ctx, { params }) => {
         const user = await feedOwner(documents, params.token);

@@ -28,6 +28,7 @@ export const MAX_UNTIL_YEARS = 10;
 const ZONE_MARGIN_MS = 15 * 3_600_000;
 
 const LOCAL_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
+const WEEKDAY = /^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$/;
 const ALLOWED_FREQUENCIES = new Set(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']);
 const ALLOWED_PARTS = new Set(['FREQ', 'INTERVAL', 'COUNT', 'UNTIL', 'BYDAY', 'BYMONTHDAY', 'BYMONTH', 'BYSETPOS', 'WKST', 'BYYEARDAY', 'BYWEEKNO']);
 
@@ -129,6 +130,14 @@ export function ruleProblems(text: string, start: LocalDateTime, path: string): 
   if (count !== undefined && !(/^\d+$/.test(count) && Number(count) >= 1 && Number(count) <= MAX_COUNT)) problems.push(`${path}: COUNT must be 1..${MAX_COUNT}`);
   const interval = seen.get('INTERVAL');
   if (interval !== undefined && !(/^\d+$/.test(interval) && Number(interval) >= 1 && Number(interval) <= 366)) problems.push(`${path}: INTERVAL must be 1..366`);
+  const byday = seen.get('BYDAY');
+  if (byday !== undefined && !byday.split(',').every((day) => WEEKDAY.test(day))) problems.push(`${path}: BYDAY takes days like MO, WE or 1MO, -1FR`);
+  const wkst = seen.get('WKST');
+  if (wkst !== undefined && !/^(MO|TU|WE|TH|FR|SA|SU)$/.test(wkst)) problems.push(`${path}: WKST takes a day like MO`);
+  for (const name of ['BYMONTHDAY', 'BYMONTH', 'BYSETPOS', 'BYYEARDAY', 'BYWEEKNO']) {
+    const value = seen.get(name);
+    if (value !== undefined && !/^[+-]?\d{1,3}(,[+-]?\d{1,3})*$/.test(value)) problems.push(`${path}: ${name} takes a list of numbers`);
+  }
   const until = seen.get('UNTIL');
   if (until !== undefined) {
     if (count !== undefined) problems.push(`${path}: COUNT and UNTIL exclude each other`);
