@@ -224,28 +224,36 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
         ctx.body = toOccurrence(cls, (await findOccurrence(documents, cls, timeZone, start))!, timeZone);
       },
       book: async (ctx, { params, body }) => {
-        const { cls, start, view } = await occurrenceOf(ctx, params);
-        const { user } = await athleteOf(ctx, cls.gym, body.user);
-        const at = now();
-        if (view.cancelled) throw new ApiError('conflict', 'this occurrence is cancelled');
-        if (at >= view.startsAt) throw new ApiError('conflict', 'this occurrence has started');
-        const opens = view.startsAt - cls.bookingOpensDays * DAY_MS;
-        if (at < opens) throw new ApiError('conflict', `booking opens at ${iso(opens)}`);
-        await ensureOccurrence(documents, cls, start);
-        const booking = await book(documents, {
-          gym: cls.gym,
-          classId: cls.id,
-          occurrence: occurrenceId(cls.id, start),
-          start,
-          user,
-          bookedBy: principalOf(ctx).subject,
-          waitlistLimit: cls.waitlistLimit,
-          now: at,
-        }).catch((err: unknown) => {
-          throw refusal(err);
-        });
+        const gym = resourceGym(ctx);
+        const { user } = await athleteOf(ctx, gym, body.user);
+        const request = { gym, classId: params.id, start: Date.parse(params.start), user, bookedBy: principalOf(ctx).subject, now: now() };
+        const attempt = () =>
+          book(documents, request).catch((err: unknown) => {
+            throw refusal(err);
+          });
+        let outcome = await attempt();
+        if (outcome === 'no_occurrence') {
+          // The first booking of this occurrence: is it one of the class's, then its document.
+          const { cls, start } = await occurrenceOf(ctx, params);
+          await ensureOccurrence(documents, cls, start);
+          outcome = await attempt();
+          if (outcome === 'no_occurrence') throw new ApiError('not_found', 'the class changed meanwhile: no such occurrence');
+        }
+        const { booking, className, startsAt, position } = outcome;
         ctx.status = 201;
-        ctx.body = await toBooking(booking);
+        ctx.body = {
+          id: booking.id,
+          class: booking.class,
+          className,
+          gym: booking.gym,
+          start: iso(booking.start),
+          startsAt: iso(startsAt),
+          user: booking.user,
+          status: booking.status,
+          checkedIn: false,
+          createdAt: booking.createdAt,
+          ...(position === undefined ? {} : { position }),
+        } satisfies BookingBody;
       },
       cancelBooking: async (ctx, { params }) => {
         const { cls, start, view } = await occurrenceOf(ctx, params);

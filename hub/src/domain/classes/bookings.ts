@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { PulsebridgeError } from '@pulsebridge/runtime';
 import type { DocumentSession, DocumentStore } from '../../documents/document-store.ts';
-import { BOOKINGS, OCCURRENCES } from './collections.ts';
+import { BOOKINGS, CLASSES, OCCURRENCES } from './collections.ts';
+import { occurrenceId } from './occurrences.ts';
+import { DAY_MS } from './recurrence.ts';
 
 export type BookingDoc = Static<typeof BOOKINGS.schema>;
 
@@ -18,46 +20,70 @@ export class BookingRefused extends PulsebridgeError<'conflict' | 'not_found'> {
 export interface BookRequest {
   gym: string;
   classId: string;
-  occurrence: string;
+  /** The occurrence, by the instant its rule gives it. */
   start: number;
   user: string;
   bookedBy: string;
-  waitlistLimit: number;
   now: number;
 }
 
-export async function book(documents: DocumentStore, request: BookRequest): Promise<BookingDoc> {
+export interface Booked {
+  booking: BookingDoc;
+  className: string;
+  startsAt: number;
+  /** 1-based waitlist position, for a waitlisted booking. */
+  position: number | undefined;
+}
+
+/**
+ * Books a place or a waitlist position, all in one transaction: the class's booking rules are read where the
+ * counters change, and reads outside it (which wait for queued transactions in SQLite) are avoided on this hot
+ * path. 'no_occurrence' when the occurrence has no document yet: the caller checks it is one and writes it
+ * (ensureOccurrence, outside a transaction: a racing insert must not abort MongoDB's), then calls again.
+ */
+export async function book(documents: DocumentStore, request: BookRequest): Promise<Booked | 'no_occurrence'> {
   return documents.transaction(async (tx) => {
+    const cls = await tx.collection(CLASSES).get(request.classId);
+    if (cls === undefined || cls.gym !== request.gym) throw new BookingRefused('not_found', `no class ${request.classId}`);
     const occurrences = tx.collection(OCCURRENCES);
     const bookings = tx.collection(BOOKINGS);
-    const occurrence = await occurrences.get(request.occurrence);
-    if (occurrence === undefined) throw new BookingRefused('not_found', 'no such occurrence');
+    const id = occurrenceId(cls.id, request.start);
+    const occurrence = await occurrences.get(id);
+    if (occurrence === undefined) return 'no_occurrence';
+    const startsAt = occurrence.startsAt ?? occurrence.start;
     if (occurrence.cancelled) throw new BookingRefused('conflict', 'this occurrence is cancelled');
-    if ((await bookings.findOne({ occurrence: request.occurrence, user: request.user, active: true })) !== undefined)
+    if (request.now >= startsAt) throw new BookingRefused('conflict', 'this occurrence has started');
+    const opens = startsAt - cls.bookingOpensDays * DAY_MS;
+    if (request.now < opens) throw new BookingRefused('conflict', `booking opens at ${new Date(opens).toISOString()}`);
+    if ((await bookings.findOne({ occurrence: id, user: request.user, active: true })) !== undefined)
       throw new BookingRefused('conflict', 'this athlete already holds a place or a waitlist position in this occurrence');
     // The guarded increment is where concurrent bookings meet: it takes a place or matches nothing.
-    const took = (await occurrences.update({ id: request.occurrence, capacity: occurrence.capacity, booked: { lt: occurrence.capacity } }, { inc: { booked: 1 } })) === 1;
-    let position = 0;
+    const took = (await occurrences.update({ id, capacity: occurrence.capacity, booked: { lt: occurrence.capacity } }, { inc: { booked: 1 } })) === 1;
+    let seq = 0;
+    let position: number | undefined;
     if (!took) {
-      const queued = (await occurrences.update({ id: request.occurrence, waitlisted: { lt: request.waitlistLimit } }, { inc: { waitlisted: 1, waitSeq: 1 } })) === 1;
-      if (!queued) throw new BookingRefused('conflict', `the class is full and its waitlist too (${request.waitlistLimit} places)`);
-      position = (await occurrences.get(request.occurrence))!.waitSeq;
+      const queued = (await occurrences.update({ id, waitlisted: { lt: cls.waitlistLimit } }, { inc: { waitlisted: 1, waitSeq: 1 } })) === 1;
+      if (!queued) throw new BookingRefused('conflict', `the class is full and its waitlist too (${cls.waitlistLimit} places)`);
+      const queue = (await occurrences.get(id))!;
+      seq = queue.waitSeq;
+      // The newest in line is last: its position is the length of the queue (no count over the bookings).
+      position = queue.waitlisted;
     }
     const booking: BookingDoc = {
       id: randomUUID(),
-      gym: request.gym,
-      class: request.classId,
-      occurrence: request.occurrence,
+      gym: cls.gym,
+      class: cls.id,
+      occurrence: id,
       start: request.start,
       user: request.user,
       status: took ? 'booked' : 'waitlisted',
       active: true,
-      position,
+      position: seq,
       bookedBy: request.bookedBy,
       createdAt: request.now,
     };
     await bookings.insert(booking);
-    return booking;
+    return { booking, className: cls.name, startsAt, position };
   });
 }
 
