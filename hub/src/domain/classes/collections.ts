@@ -87,6 +87,8 @@ export const BOOKINGS = {
   ),
   indexes: [
     { name: 'one_active_per_user', fields: ['occurrence', 'user'], unique: true, partial: { active: true } },
+    // Queries bind `active` as a parameter, which SQLite cannot match to a partial index: this one serves the lookups.
+    { name: 'by_occurrence_user', fields: ['occurrence', 'user'] },
     { name: 'by_occurrence_status', fields: ['occurrence', 'status', 'position'] },
     { name: 'by_user_start', fields: ['user', 'active', 'start'] },
     { name: 'by_class', fields: ['class'] },
