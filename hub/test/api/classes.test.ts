@@ -207,6 +207,8 @@ test('booking rules: once per athlete, not before booking opens, not a cancelled
     const path = `${occurrencePath(cls)}/bookings`;
     assert.equal((await call('ann', 'POST', path, {})).status, 201);
     assert.equal((await call('ann', 'POST', path, {})).status, 409);
+    assert.equal((await call('ann', 'DELETE', `${occurrencePath(cls)}/bookings/me`)).status, 200);
+    assert.equal((await call('ann', 'POST', path, {})).status, 201, 'a cancelled booking does not block booking again');
     assert.equal((await call('ann', 'POST', `${occurrencePath(cls, '2024-06-03T05:00:00Z')}/bookings`, {})).status, 409, 'opens 14 days before');
     assert.equal((await call('ann', 'POST', `${occurrencePath(cls, '2024-05-06T06:00:00Z')}/bookings`, {})).status, 404, 'no occurrence then');
     assert.equal((await call('ann', 'POST', `${occurrencePath(cls, '2024-05-06T05:00:00')}/bookings`, {})).status, 400, 'a start without zone');
