@@ -64,10 +64,10 @@ export async function book(documents: DocumentStore, request: BookRequest): Prom
     if (!took) {
       const queued = (await occurrences.update({ id, waitlisted: { lt: cls.waitlistLimit } }, { inc: { waitlisted: 1, waitSeq: 1 } })) === 1;
       if (!queued) throw new BookingRefused('conflict', `the class is full and its waitlist too (${cls.waitlistLimit} places)`);
-      const queue = (await occurrences.get(id))!;
-      seq = queue.waitSeq;
-      // The newest in line is last: its position is the length of the queue (no count over the bookings).
-      position = queue.waitlisted;
+      // Nothing else changed the occurrence since it was read in this transaction (SQLite runs them one at a time,
+      // MongoDB retries one that met a concurrent write). The newest in line is last: its position is the queue's length.
+      seq = occurrence.waitSeq + 1;
+      position = occurrence.waitlisted + 1;
     }
     const booking: BookingDoc = {
       id: randomUUID(),
