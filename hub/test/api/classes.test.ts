@@ -101,7 +101,18 @@ test('a class is created in the gym’s zone; its occurrences keep 07:00 local a
 test('bad classes are refused with 400 naming the field; athletes and coaches cannot create or change classes', () =>
   withWorld(async ({ api, call, person, createClass, users }) => {
     await person('athlete', 'athlete');
-    await api.deps.domain.documents.collection(TRAININGS).insert({ id: 'training-elsewhere', gym: 'other-gym' });
+    await api.deps.domain.documents.collection(TRAININGS).insert({
+      id: 'training-elsewhere',
+      gym: 'other-gym',
+      name: 'Elsewhere',
+      description: '',
+      sport: 'cycling',
+      steps: [{ type: 'step', kind: 'work', durationSeconds: 600 }],
+      totalDurationSeconds: 600,
+      createdBy: 'someone',
+      createdAt: 0,
+      updatedAt: 0,
+    });
     const base = {
       gym: GYM,
       name: 'X',
