@@ -3,10 +3,12 @@
  * expression indexes on the declared fields (`json_extract(body, '$.field')`), unique and partial where the
  * spec says.
  *
- * better-sqlite3 is synchronous and the database has one connection, so a transaction whose work awaits would
- * otherwise take in every other call made meanwhile. Transactions therefore run one at a time, and a call from
- * outside a transaction waits while one is open; calls are otherwise synchronous, so this costs nothing when
- * no transaction runs.
+ * better-sqlite3 is synchronous and writes go through one connection, so a transaction whose work awaits would
+ * otherwise take in every other write made meanwhile. Transactions therefore run one at a time, and a write
+ * from outside a transaction waits while one is open. Reads from outside a transaction go to a second,
+ * read-only connection, which in WAL mode sees the last committed state and never waits for a transaction
+ * (an in-memory database has one connection only, so there reads wait too). Statements are prepared once per
+ * connection and SQL text.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,6 +38,10 @@ export interface SqliteDocumentStoreOptions {
 }
 
 type Row = { body: string };
+type Statement = Database.Statement<unknown[]>;
+
+/** Distinct SQL texts kept prepared per connection; past it the cache starts again (conditions vary in shape). */
+const MAX_PREPARED = 512;
 
 /** A value as SQLite compares it with json_extract's result: JSON true and false come out as 1 and 0. */
 function sqlValue(value: Scalar): string | number | null {
@@ -108,6 +114,9 @@ function whereSql(spec: CollectionSpec, where: Where): { sql: string; params: (s
 export class SqliteDocumentStore implements DocumentStore {
   private readonly path: string;
   private db: Database.Database | undefined;
+  /** Reads outside transactions; undefined for an in-memory database. */
+  private reader: Database.Database | undefined;
+  private readonly prepared = new WeakMap<Database.Database, Map<string, Statement>>();
   private readonly checks = new DocumentChecks();
   private readonly specs = new Map<string, CollectionSpec>();
   /** The transaction that runs now, or the last one; the next one starts after it. */
@@ -145,6 +154,8 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async stop(): Promise<void> {
     await this.tail.catch(() => {});
+    this.reader?.close();
+    this.reader = undefined;
     this.db?.close();
     this.db = undefined;
   }
@@ -191,10 +202,32 @@ export class SqliteDocumentStore implements DocumentStore {
     return this.db;
   }
 
-  /** Outside a transaction, waits for an open one to end: its writes must not take in this call's. */
-  private async settled(inTransaction: boolean): Promise<Database.Database> {
-    if (!inTransaction) while (this.transactionOpen) await this.tail;
-    return this.database();
+  /**
+   * Runs `work` on the connection for a call. Outside a transaction, a write waits for an open one to end (its
+   * writes must not take in this call's), and a read takes the read-only connection, which sees only what was
+   * committed.
+   */
+  private async using<R>(inTransaction: boolean, write: boolean, work: (db: Database.Database) => R): Promise<R> {
+    if (inTransaction) return work(this.database());
+    if (!write && this.reader !== undefined && this.db !== undefined) return work(this.reader);
+    while (this.transactionOpen) await this.tail;
+    // In the same turn as the check: no transaction can begin between it and the work.
+    return work(this.database());
+  }
+
+  private statement(db: Database.Database, sql: string): Statement {
+    let cache = this.prepared.get(db);
+    if (cache === undefined) {
+      cache = new Map();
+      this.prepared.set(db, cache);
+    }
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      if (cache.size >= MAX_PREPARED) cache.clear();
+      statement = db.prepare(sql);
+      cache.set(sql, statement);
+    }
+    return statement;
   }
 
   private collectionIn<S extends TObject>(spec: CollectionSpec<S>, inTransaction: boolean): Collection<DocumentOf<S>> {
@@ -203,7 +236,9 @@ export class SqliteDocumentStore implements DocumentStore {
     if (known !== spec) throw new DocumentStoreError('invalid', `collection ${spec.name} was not declared at start`);
     const table = `doc_${spec.name}`;
     const checks = this.checks;
-    const settled = () => this.settled(inTransaction);
+    const reading = <R>(work: (db: Database.Database) => R) => this.using(inTransaction, false, work);
+    const writingTo = <R>(work: (db: Database.Database) => R) => this.using(inTransaction, true, work);
+    const stmt = (db: Database.Database, text: string) => this.statement(db, text);
     const writing = <R>(what: () => R): R => {
       try {
         return what();
@@ -225,61 +260,58 @@ export class SqliteDocumentStore implements DocumentStore {
         after = ` AND (${orderBy.map(column).join(', ')}) ${options.descending ? '<' : '>'} (${orderBy.map(() => '?').join(', ')})`;
         params.push(...options.after.map(sqlValue));
       }
-      const rows = db
-        .prepare(`SELECT body FROM ${table} WHERE ${sql}${after} ORDER BY ${orderBy.map((f) => `${column(f)} ${direction}`).join(', ')} LIMIT ?`)
-        .all(...params, findLimit(options)) as Row[];
+      const rows = stmt(db, `SELECT body FROM ${table} WHERE ${sql}${after} ORDER BY ${orderBy.map((f) => `${column(f)} ${direction}`).join(', ')} LIMIT ?`).all(
+        ...params,
+        findLimit(options),
+      ) as Row[];
       return rows.map((row) => JSON.parse(row.body) as T);
     };
     return {
       async insert(doc) {
         checks.check(spec, doc);
-        const db = await settled();
-        writing(() => db.prepare(`INSERT INTO ${table} (id, body) VALUES (?, ?)`).run(doc.id, JSON.stringify(doc)));
+        await writingTo((db) => writing(() => stmt(db, `INSERT INTO ${table} (id, body) VALUES (?, ?)`).run(doc.id, JSON.stringify(doc))));
       },
       async get(id) {
-        const db = await settled();
-        const row = db.prepare(`SELECT body FROM ${table} WHERE id = ?`).get(id) as Row | undefined;
+        const row = await reading((db) => stmt(db, `SELECT body FROM ${table} WHERE id = ?`).get(id) as Row | undefined);
         return row === undefined ? undefined : (JSON.parse(row.body) as T);
       },
       async findOne(where) {
-        return selectRows(await settled(), where, { limit: 1 })[0];
+        return (await reading((db) => selectRows(db, where, { limit: 1 })))[0];
       },
       async find(where, options) {
-        return selectRows(await settled(), where, options);
+        return reading((db) => selectRows(db, where, options));
       },
       async count(where) {
         const { sql, params } = whereSql(spec, where);
-        const db = await settled();
-        return (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${sql}`).get(...params) as { n: number }).n;
+        return reading((db) => (stmt(db, `SELECT count(*) AS n FROM ${table} WHERE ${sql}`).get(...params) as { n: number }).n);
       },
       async replace(doc, where = {}) {
         checks.check(spec, doc);
         const { sql, params } = whereSql(spec, where);
-        const db = await settled();
-        const result = writing(() => db.prepare(`UPDATE ${table} SET body = ? WHERE id = ? AND ${sql}`).run(JSON.stringify(doc), doc.id, ...params));
+        const result = await writingTo((db) => writing(() => stmt(db, `UPDATE ${table} SET body = ? WHERE id = ? AND ${sql}`).run(JSON.stringify(doc), doc.id, ...params)));
         return result.changes > 0;
       },
       async update(where, change: Change<T>) {
-        const db = await settled();
         const { sql, params } = whereSql(spec, where);
         // Read, change and write back in one synchronous step, so the schema check sees each whole document.
-        return writing(() =>
-          db.transaction(() => {
-            const rows = db.prepare(`SELECT id, body FROM ${table} WHERE ${sql}`).all(...params) as (Row & { id: string })[];
-            const write = db.prepare(`UPDATE ${table} SET body = ? WHERE id = ?`);
-            for (const row of rows) {
-              const next = applyChange(JSON.parse(row.body) as T, change);
-              checks.check(spec, next);
-              write.run(JSON.stringify(next), row.id);
-            }
-            return rows.length;
-          })(),
+        return writingTo((db) =>
+          writing(() =>
+            db.transaction(() => {
+              const rows = stmt(db, `SELECT id, body FROM ${table} WHERE ${sql}`).all(...params) as (Row & { id: string })[];
+              const write = stmt(db, `UPDATE ${table} SET body = ? WHERE id = ?`);
+              for (const row of rows) {
+                const next = applyChange(JSON.parse(row.body) as T, change);
+                checks.check(spec, next);
+                write.run(JSON.stringify(next), row.id);
+              }
+              return rows.length;
+            })(),
+          ),
         );
       },
       async delete(where) {
         const { sql, params } = whereSql(spec, where);
-        const db = await settled();
-        return db.prepare(`DELETE FROM ${table} WHERE ${sql}`).run(...params).changes;
+        return writingTo((db) => stmt(db, `DELETE FROM ${table} WHERE ${sql}`).run(...params).changes);
       },
     };
   }

@@ -247,6 +247,26 @@ export function documentStoreContract(name: string, make: DocumentStoreFactory, 
         assert.equal((await store.collection(Slots).get('s'))?.taken, 0);
       }));
 
+    test('a read from outside a transaction never sees its writes before they commit, nor after it rolled back', () =>
+      withStore(async (store) => {
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        let inserted!: () => void;
+        const insertedYet = new Promise<void>((resolve) => (inserted = resolve));
+        const rolledBack = store.transaction(async (tx) => {
+          await tx.collection(Things).insert(thing('ghost', 'g1', 1));
+          inserted();
+          await gate;
+          throw new Error('rolled back');
+        });
+        await insertedYet;
+        const outside = store.collection(Things).get('ghost');
+        release();
+        await assert.rejects(rolledBack, /rolled back/);
+        assert.equal(await outside, undefined);
+        assert.equal(await store.collection(Things).count({}), 0);
+      }));
+
     test('50 concurrent transactions taking places of 20 leave exactly 20 taken and 30 waiting', () =>
       withStore(async (store) => {
         await store.collection(Slots).insert({ id: 's', capacity: 20, taken: 0 });
