@@ -224,6 +224,7 @@ export class Hub {
         documents,
         identity,
         images: new FolderImageStore({ dir: config.images.dir ?? join(dataDir, 'images') }),
+        imageLimits: { maxUploadBytes: config.images.maxUploadBytes, maxPixels: config.images.maxPixels },
         pairing: { gymChanged: async () => {}, openWindow: async () => {}, nearby: () => [] },
         agents: registry,
         now: Date.now,

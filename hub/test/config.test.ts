@@ -277,3 +277,12 @@ test('CORS origins, rate limits and deep links are checked with the rest, each p
     '/deepLinks/android/1/packageName: com.pulsebridge.app is listed twice; give one entry all its fingerprints',
   ]);
 });
+
+test('photo limits default to 10 MiB and 40 megapixels, and an upload limit above the API’s ceiling is refused', () => {
+  assert.deepEqual(loadHubConfig({ env: {} }).images, { maxUploadBytes: 10 * 1024 * 1024, maxPixels: 40_000_000 });
+  const problems = configProblems(() => loadHubConfig({ env: { PB_HUB_IMAGES__MAX_UPLOAD_BYTES: String(64 * 1024 * 1024) } }));
+  assert.ok(
+    problems.some((p) => p.startsWith('/images/maxUploadBytes')),
+    problems.join('\n'),
+  );
+});

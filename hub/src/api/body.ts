@@ -49,8 +49,8 @@ async function readJson(ctx: ApiContext, limit: number): Promise<unknown> {
   if (type === false) throw invalidParameter('body', `must be application/json, not ${ctx.get('Content-Type')}`);
   let text: string;
   try {
-    // raw-body checks Content-Length first and stops reading past the limit.
-    text = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
+    // Given the Content-Length, raw-body refuses a larger body before reading any of it; it always stops past the limit.
+    text = await getRawBody(ctx.req, { limit, length: ctx.request.length, encoding: 'utf8' });
   } catch (err) {
     if ((err as { type?: unknown }).type === 'entity.too.large') throw invalidParameter('body', `larger than ${limit} bytes`);
     throw invalidParameter('body', `could not be read: ${(err as Error).message}`);
@@ -95,7 +95,7 @@ export async function readUpload(ctx: ApiContext, upload: { readonly contentType
   if (declared === null) throw invalidParameter('body', `is required: ${upload.contentTypes.join(' or ')}`);
   if (declared === false) throw invalidParameter('body', `must be ${upload.contentTypes.join(' or ')}, not ${ctx.get('Content-Type')}`);
   try {
-    return await getRawBody(ctx.req, { limit: upload.maxBytes });
+    return await getRawBody(ctx.req, { limit: upload.maxBytes, length: ctx.request.length });
   } catch (err) {
     if ((err as { type?: unknown }).type === 'entity.too.large') throw new ApiError('payload_too_large', `the upload is larger than ${upload.maxBytes} bytes`, { param: 'body' });
     throw invalidParameter('body', `could not be read: ${(err as Error).message}`);

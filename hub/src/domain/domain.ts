@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { DocumentStore } from '../documents/document-store.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
+import type { ImageLimits } from '../images/config.ts';
 import type { ImageStore } from '../images/image-store.ts';
 import type { PairingChannel } from '../pairing/pairing-channel.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
@@ -15,6 +16,8 @@ export interface Domain {
   /** Users, memberships and personal data (profiles): the SQL store. */
   identity: IdentityStore;
   images: ImageStore;
+  /** Limits of photo uploads (`images.maxUploadBytes`, `images.maxPixels`); default DEFAULT_IMAGE_LIMITS. */
+  imageLimits?: ImageLimits;
   pairing: PairingChannel;
   agents: AgentRegistry;
   now: () => number;
