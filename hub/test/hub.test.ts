@@ -95,7 +95,7 @@ describe('Hub', { timeout: 60_000 }, () => {
     assert.equal((await api(hub, '/healthz', undefined)).status, 200);
     const ready = await api(hub, '/readyz', undefined);
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
-    assert.deepEqual((ready.body as { checks: Record<string, string> }).checks, { stateDatabase: 'ok', broker: 'ok', ingest: 'ok' });
+    assert.deepEqual((ready.body as { checks: Record<string, string> }).checks, { stateDatabase: 'ok', documents: 'ok', broker: 'ok', ingest: 'ok' });
     const metrics = await api(hub, '/metrics', undefined);
     assert.match(String(metrics.body), /pb_hub_broker_connected_agents 0/);
     assert.match(String(metrics.body), /pb_hub_ingest_batches_total/);

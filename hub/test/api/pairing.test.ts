@@ -6,7 +6,7 @@ import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { endExpiredLoans } from '../../src/domain/pairing/bindings.ts';
 import { EQUIPMENT } from '../../src/domain/equipment/collections.ts';
 import type { NearbySensor } from '../../src/pairing/pairing-channel.ts';
-import { testDomain, type RecordingPairingChannel, type TestDomain } from '../domain/test-domain.ts';
+import { machineDocument, testDomain, type RecordingPairingChannel, type TestDomain } from '../domain/test-domain.ts';
 import { readProblem, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
 
@@ -401,32 +401,14 @@ test('permit-join is opened by a gym admin for 1 to 600 seconds', async () => {
   });
 });
 
-/** A machine with built-in sensors, as the equipment routes store one. */
-function machine(id: string, gym: string, sensors: string[]) {
-  return {
-    id,
-    gym,
-    sensors,
-    name: id,
-    type: 'bike-type',
-    serial: `serial-${id}`,
-    status: 'in_service' as const,
-    attributes: {},
-    builtIn: sensors.map((sensor) => ({ sensor, role: 'power' })),
-    logged: 0,
-    createdAt: 0,
-    updatedAt: 0,
-  };
-}
-
 test('the allowlist holds bound sensors, gym-owned ones and those built into equipment, for staff only', async () => {
   await withPairing(async ({ user, json, call, test }) => {
     await user('anna', [{ gym: GYM, role: 'athlete' }]);
     await user('coach', [{ gym: GYM, role: 'coach' }]);
     await json('anna', 'POST', '/api/v1/me/sensors', { gym: GYM, sensor: STRAP }, 201);
     await json('coach', 'POST', '/api/v1/gym-sensors', { gym: GYM, sensor: 'ant:120:1:1' }, 201);
-    await test.domain.documents.collection(EQUIPMENT).insert(machine('bike-1', GYM, ['ble:ff-ff-ff-ff-ff-01']));
-    await test.domain.documents.collection(EQUIPMENT).insert(machine('bike-2', OTHER, ['ble:ff-ff-ff-ff-ff-02']));
+    await test.domain.documents.collection(EQUIPMENT).insert(machineDocument('bike-1', GYM, ['ble:ff-ff-ff-ff-ff-01']));
+    await test.domain.documents.collection(EQUIPMENT).insert(machineDocument('bike-2', OTHER, ['ble:ff-ff-ff-ff-ff-02']));
     assert.deepEqual(await json('coach', 'GET', `/api/v1/gyms/${GYM}/allowlist`), { gym: GYM, sensors: ['ant:120:1:1', STRAP, 'ble:ff-ff-ff-ff-ff-01'] });
     await problem(await call('anna', 'GET', `/api/v1/gyms/${GYM}/allowlist`), 403);
     await problem(await call('coach', 'GET', `/api/v1/gyms/${OTHER}/allowlist`), 403);

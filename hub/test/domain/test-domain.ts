@@ -68,3 +68,21 @@ export async function testDomain(options: { identity?: IdentityStore; agents?: A
     },
   };
 }
+
+/** A machine with built-in sensors as the equipment routes store one, for tests of other features that need one. */
+export function machineDocument(id: string, gym: string, sensors: string[] = []) {
+  return {
+    id,
+    gym,
+    sensors,
+    name: id,
+    type: 'bike-type',
+    serial: `serial-${id}`,
+    status: 'in_service' as const,
+    attributes: {},
+    builtIn: sensors.map((sensor) => ({ sensor, role: 'power' })),
+    logged: 0,
+    createdAt: 0,
+    updatedAt: 0,
+  };
+}

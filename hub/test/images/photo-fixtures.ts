@@ -1,15 +1,12 @@
-/**
- * Test images, made with sharp at test time (no binary fixtures), and the one place that writes the
- * equipment documents photo tests hang their photos on: the equipment collection is another feature's, and its
- * fields will grow; adapt `insertEquipment` alone when they do.
- */
+/** Test images, made with sharp at test time (no binary fixtures), and the equipment documents photo tests hang their photos on. */
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { Domain } from '../../src/domain/domain.ts';
 import { EQUIPMENT } from '../../src/domain/equipment/collections.ts';
+import { machineDocument } from '../domain/test-domain.ts';
 
 export async function insertEquipment(domain: Domain, id: string, gym: string): Promise<void> {
-  await domain.documents.collection(EQUIPMENT).insert({ id, gym, sensors: [] });
+  await domain.documents.collection(EQUIPMENT).insert(machineDocument(id, gym));
 }
 
 /** A noisy photo (so it does not compress to nothing), with EXIF naming the camera and GPS coordinates. */
