@@ -123,13 +123,13 @@ test('the real type wins over the declared one: a PNG declared as JPEG is taken 
  * Sends up to `total` bytes in 64 KiB chunks, one after the other, until the answer comes; `declaredThenWait`
  * declares all of them in Content-Length, sends one chunk and waits. Returns how much was written.
  */
-function upload(api: RunningApi, total: number, declaredThenWait: boolean): Promise<{ status: number; written: number; body: string }> {
+function upload(api: RunningApi, total: number, declaredThenWait: boolean, equipment = 'bike-1'): Promise<{ status: number; written: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { Authorization: 'Bearer admin', 'Content-Type': 'image/jpeg' };
     if (declaredThenWait) headers['Content-Length'] = total;
     let written = 0;
     let answered = false;
-    const req = request(`${api.url}/api/v1/equipment/bike-1/photos`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) }, (res) => {
+    const req = request(`${api.url}/api/v1/equipment/${equipment}/photos`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) }, (res) => {
       answered = true;
       let body = '';
       res.setEncoding('utf8');
@@ -169,6 +169,15 @@ test('an upload over the limit is refused with 413 without being read to its end
     const streamed = await upload(api, total, false);
     assert.equal(streamed.status, 413);
     assert.ok(streamed.written < 2 * MAX_UPLOAD_BYTES, `refused while streaming, after ${streamed.written} of ${total} bytes`);
+  });
+});
+
+test("an upload to another gym's equipment is answered 404 before its body is read", async () => {
+  await withPhotos(async (api) => {
+    await insertEquipment(api.deps.domain, 'bike-elsewhere', 'elsewhere');
+    const refused = await upload(api, MAX_UPLOAD_BYTES, true, 'bike-elsewhere');
+    assert.equal(refused.status, 404);
+    assert.equal(refused.written, 64 * 1024, 'answered from the path, before the body came');
   });
 });
 
