@@ -10,7 +10,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import { get as httpsGet, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { ALL_GYMS } from '../hub/src/identity/identity-store.ts';
 import { DEFAULT_CLIENTS } from '../hub/src/oidc/config.ts';
 import { ensureDevCertificates } from '../hub/src/tls/dev-ca.ts';
 import { devTlsDir } from '../hub/src/tls/config.ts';
+import { ensureDemoGym, type DemoRequest } from './demo-gym.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const data = resolve(root, process.env.PB_DEMO_DATA_DIR ?? 'data');
@@ -225,6 +226,29 @@ process.on('exit', () => {
 
 children.push(start('hub', ['hub/src/main.ts', 'serve', '--config', hubConfig]));
 await until('the hub to be ready', () => answers(`${hubUrl}/readyz`), 60_000, 250);
+// The demo gym (settings, equipment, a workout, a weekly class), made through the API on the first start.
+const request: DemoRequest = (method, url, headers, body) =>
+  new Promise((resolveRequest, reject) => {
+    const req = httpsRequest(url, { method, headers, ca, timeout: 10_000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolveRequest({ status: response.statusCode ?? 500, text }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
+    req.end(body);
+  });
+const basic = Buffer.from(`${operatorId}:${operatorSecret}`).toString('base64');
+const tokenAnswer = await request(
+  'POST',
+  `${hubUrl}/oidc/token`,
+  { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+  'grant_type=client_credentials&scope=gym%3Aread%20gym%3Awrite',
+);
+const operatorToken = (JSON.parse(tokenAnswer.text) as { access_token?: string }).access_token;
+if (operatorToken === undefined) throw new Error(`demo: the operator's token was refused (${tokenAnswer.status}): ${tokenAnswer.text}`);
+await ensureDemoGym({ hubUrl, gym, token: operatorToken, request });
 children.push(start('agent', ['edge-agent/src/main.ts', '--config', agentConfig]));
 await until('the agent health endpoint', () => answers(`http://127.0.0.1:${healthPort}/healthz`), 60_000, 250);
 
@@ -246,6 +270,9 @@ Try (the demo operator is a service client; its token lasts 10 minutes):
   curl -H "Authorization: Bearer $TOKEN" ${hubUrl}/api/v1/agents
   curl -H "Authorization: Bearer $TOKEN" '${hubUrl}/api/v1/series?agent=${agentId}'
   curl -N "${hubUrl}/api/v1/live?agent=${agentId}&metric=heart_rate&access_token=$TOKEN"
+  TOKEN=$(curl -s -u ${operatorId}:${operatorSecret} -d grant_type=client_credentials -d 'scope=gym:read' ${hubUrl}/oidc/token | node -p 'JSON.parse(require("fs").readFileSync(0)).access_token')
+  curl -H "Authorization: Bearer $TOKEN" '${hubUrl}/api/v1/classes?gym=${gym}'
+  curl -H "Authorization: Bearer $TOKEN" '${hubUrl}/api/v1/equipment?gym=${gym}'
 
 Ctrl-C stops both.
 `);
