@@ -132,5 +132,38 @@ export const TimeCommand = Type.Object({
   hubTime: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms' }),
   echo: Type.Number({ minimum: 0, description: 'the mono value of the status message this answers' }),
 });
-export const CommandMessage = Type.Union([TimeCommand], { description: 'Commands from the hub to one agent' });
+export const WindowCommand = Type.Object({
+  type: Type.Literal('window'),
+  until: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms, when the window closes; a time already past closes it' }),
+  permitJoin: Type.Boolean({ description: 'admit any new sensor heard until then (the join window)' }),
+  discover: Type.Boolean({ description: 'report unpaired sensors heard until then in `nearby` messages (tap-to-pair)' }),
+});
+export const CommandMessage = Type.Union([TimeCommand, WindowCommand], { description: 'Commands from the hub to one agent' });
 export type CommandMessage = Static<typeof CommandMessage>;
+
+export const MAX_ALLOWLIST_SENSORS = 4_096;
+
+export const PairingMessage = Type.Object(
+  {
+    version: Type.Integer({ minimum: 0, description: 'increases with every list the hub sends a gym; an agent ignores a list older than the one it applied' }),
+    allow: Type.Array(SensorId, { maxItems: MAX_ALLOWLIST_SENSORS, description: 'canonical ids of the sensors paired in the gym: the agent admits them' }),
+    updatedAt: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms, when the list was computed' }),
+  },
+  { description: "The allowlist of the agent's gym, retained: the agent admits these sensors besides those its configuration allows, and persists the list for offline starts" },
+);
+export type PairingMessage = Static<typeof PairingMessage>;
+
+export const MAX_NEARBY_SENSORS = 64;
+
+export const NearbySensorReport = Type.Object({
+  id: SensorId,
+  kind: Type.String({ maxLength: 32, description: 'heart_rate, bike, ... as the inventory names it' }),
+  rssi: Type.Optional(Type.Integer({ minimum: -127, maximum: 20, description: 'strongest signal heard, dBm, where the radio reports one' })),
+});
+export type NearbySensorReport = Static<typeof NearbySensorReport>;
+
+export const NearbyMessage = Type.Object(
+  { sensors: Type.Array(NearbySensorReport, { maxItems: MAX_NEARBY_SENSORS, description: 'strongest first' }) },
+  { description: 'Sensors the agent hears that it does not admit, sent about once a second while a discovery window is open (tap-to-pair)' },
+);
+export type NearbyMessage = Static<typeof NearbyMessage>;
