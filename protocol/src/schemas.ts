@@ -10,15 +10,16 @@ export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Ag
 /**
  * Sensor ids are chosen by sources, `<source>:<the radio's or device's own identity>` (README, Sensors):
  * `ble:c0-ff-ee-00-00-01` (BLE address, lower case, dashes), `ant:17:12345:5` (ANT device type, device number,
- * transmission type), `serial:csafe:430123456` or `serial:waterrower:ttyUSB0` (serial number, else port),
- * `gps:nmea:ttyACM0`, and `~corrected` after a GPS id for its corrected track. The hub and the agent's outbox
- * check only this rule, which every one of those shapes keeps.
+ * transmission type), `serial:csafe:430123456` or `serial:waterrower:ttyusb0` (serial number, else port),
+ * `gps:nmea:ttyacm0`, and `~corrected` after a GPS id for its corrected track. The hub and the agent's outbox
+ * check only this rule, which every one of those shapes keeps; every id is written in the one canonical form
+ * (sensor-ids.ts canonicalSensorId), lower case.
  */
 export const SENSOR_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9:._~-]{0,63}$';
 export const SensorId = Type.String({
   pattern: SENSOR_ID_PATTERN,
   description:
-    'Stable sensor identity, <source>:<device identity> (e.g. ble:c0-ff-ee-00-00-01, ant:17:12345:5, serial:csafe:430123456, gps:nmea:ttyACM0~corrected): letters, digits and : . _ ~ -, at most 64; safe in URLs, InfluxDB tags and logs',
+    'Stable sensor identity, <source>:<device identity> (e.g. ble:c0-ff-ee-00-00-01, ant:17:12345:5, serial:csafe:430123456, gps:nmea:ttyacm0~corrected; the canonical form of canonicalSensorId, lower case): letters, digits and : . _ ~ -, at most 64; safe in URLs, InfluxDB tags and logs',
 });
 
 export const MAX_SENSORS_PER_BATCH = 4_096;
