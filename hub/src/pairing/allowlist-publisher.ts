@@ -8,7 +8,15 @@
  * gym's list again, and an agent the hub has not sent a list to in this run (a new or newly enrolled one)
  * gets its gym's list when it comes online (`agentOnline`).
  */
-import { MESSAGE_KINDS, encodeJsonMessage, type CommandMessage, type NearbySensorReport, type PairingMessage } from '@pulsebridge/protocol';
+import {
+  MAX_ALLOWLIST_SENSORS,
+  MESSAGE_KINDS,
+  canonicalSensorId,
+  encodeJsonMessage,
+  type CommandMessage,
+  type NearbySensorReport,
+  type PairingMessage,
+} from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { HubTransport } from '../broker/transport.ts';
@@ -138,7 +146,7 @@ export class AllowlistPublisher implements PairingChannel {
   }
 
   private async publishGym(gym: string, queue: GymQueue): Promise<void> {
-    const allow = await this.options.allowlistOf(gym);
+    const allow = this.wireList(gym, await this.options.allowlistOf(gym));
     const now = Math.floor(this.options.now());
     queue.version = Math.max(now, queue.version + 1);
     const message: PairingMessage = { version: queue.version, allow, updatedAt: now };
@@ -151,6 +159,24 @@ export class AllowlistPublisher implements PairingChannel {
     );
     this.counts.published++;
     this.log.info({ gym, version: message.version, sensors: allow.length, agents: agents.length }, 'pairing list published');
+  }
+
+  /**
+   * The list as agents accept it: canonical ids, each once, at most MAX_ALLOWLIST_SENSORS. One id that is not
+   * a sensor id (or one too many) would make agents refuse the whole list, so it is left out and logged.
+   */
+  private wireList(gym: string, sensors: readonly string[]): string[] {
+    const ids = new Set<string>();
+    const refused: string[] = [];
+    for (const sensor of sensors) {
+      const id = canonicalSensorId(sensor);
+      if (id === undefined) refused.push(sensor);
+      else ids.add(id);
+    }
+    if (refused.length > 0) this.log.warn({ gym, refused: refused.slice(0, 10), count: refused.length }, 'paired sensors with ids that are not sensor ids left out of the list');
+    const allow = [...ids].sort();
+    if (allow.length > MAX_ALLOWLIST_SENSORS) this.log.warn({ gym, sensors: allow.length, max: MAX_ALLOWLIST_SENSORS }, 'allowlist too long for agents; the rest is left out');
+    return allow.slice(0, MAX_ALLOWLIST_SENSORS);
   }
 
   private async agentsOf(gym: string): Promise<string[]> {

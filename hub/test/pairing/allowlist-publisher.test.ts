@@ -151,3 +151,14 @@ test('nearby reports are bounded per agent and in total', async () => {
     'the oldest reports go first',
   );
 });
+
+test('the published list holds canonical ids, each once, leaves out what is not a sensor id, and stays within what agents accept', async () => {
+  const { transport, publisher, lists } = rig();
+  lists['gym-a'] = ['BLE:AA:BB:CC:DD:EE:01', 'ble:aa-bb-cc-dd-ee-01', 'ant:017:00042:05', 'not a sensor'];
+  await publisher.gymChanged('gym-a');
+  assert.deepEqual(transport.pairings('a1')[0]!.allow, ['ant:17:42:5', 'ble:aa-bb-cc-dd-ee-01']);
+  lists['gym-a'] = Array.from({ length: 5_000 }, (_, i) => `ble:s${i}`);
+  await publisher.gymChanged('gym-a');
+  const long = transport.sent.filter((m) => m.agent === 'a1' && m.kind === 'pairing').at(-1)!;
+  assert.equal(decodeJsonMessage('pairing', long.payload).allow.length, 4_096, 'agents decode it');
+});
