@@ -4,6 +4,7 @@
  *   sources ──reading──▶ outbox ──'flushed'──▶ uplink ──MQTT──▶ hub
  *          └─inventory──────────────────────▶ uplink
  *   clock ◀── time command (via uplink);  health endpoint reads them all
+ *   pairing state ◀── pairing list, window command (via uplink); sources admit through it; nearby ──▶ uplink
  *
  * A source that fails to start is reported unavailable and the agent keeps running: a gym with a broken
  * Bluetooth adapter still forwards its ANT+ sensors.
@@ -13,18 +14,22 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import type { Reading, SensorInfo } from '@pulsebridge/protocol';
-import { LogRepeats, PulsebridgeError, TimeoutError, errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
+import type { PairingMessage, Reading, SensorInfo } from '@pulsebridge/protocol';
+import { LogRepeats, PulsebridgeError, TimeoutError, errorMessage, registerScraped, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { Clock, type ClockJump } from './clock/clock.ts';
 import type { AgentConfig } from './config.ts';
 import { HealthServer, type HealthReport } from './health/health-server.ts';
 import { Outbox, type OutboxDropReport, type OutboxRecovery } from './outbox/outbox.ts';
+import { PAIRING_FILE_NAME, loadPairingFile, savePairingFile } from './sources/pairing-file.ts';
+import { PairingState } from './sources/pairing-state.ts';
 import { createSources } from './sources/registry.ts';
 import type { Source, SourceHealth, SourceSink } from './sources/source.ts';
 import { Uplink } from './uplink/uplink.ts';
 
 /** Where the agent keeps the id it generated for the current boot, on a system without a kernel boot id. */
 const BOOT_ID_FILE_NAME = 'boot-id.json';
+/** How often the unpaired sensors heard in a discovery window are reported, at most. */
+export const NEARBY_REPORT_INTERVAL_MS = 1_000;
 
 export const AGENT_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -50,6 +55,12 @@ export class Agent {
   readonly uplink: Uplink;
   readonly healthServer: HealthServer;
   readonly sources: readonly Source[];
+  /** The hub's allowlist of the gym and its windows, which the radio sources admit through. */
+  readonly pairing: PairingState;
+  private readonly pairingFile: string;
+  private nearbyTimer: NodeJS.Timeout | undefined;
+  private lastNearby: string | undefined;
+  private readonly pairingCounts = { listsApplied: 0, listsIgnored: 0, nearbyReports: 0, saveFailures: 0 };
   private readonly sourceTimeoutMs: number;
   /** Sources whose start failed, with why: their own health cannot be trusted to say so. */
   private readonly sourceFailures = new Map<string, string>();
@@ -77,7 +88,16 @@ export class Agent {
     this.clock = new Clock({ log: this.log, jumpThresholdMs: config.clock.jumpThresholdMs, bootIdFile: join(config.agent.dataDir, BOOT_ID_FILE_NAME) });
     this.outbox = new Outbox({ ...config.outbox, agent: config.agent.id, clock: this.clock, log: this.log, metrics: this.metrics });
 
-    this.sources = [...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }) }), ...(deps.sources ?? [])];
+    this.pairing = new PairingState({ now: () => this.clock.now() });
+    this.pairingFile = join(config.agent.dataDir, PAIRING_FILE_NAME);
+    // The list applied last: without the hub, the gym's paired sensors are admitted from the start.
+    const saved = loadPairingFile(this.pairingFile, this.log);
+    if (saved && this.pairing.apply(saved)) this.log.info({ version: saved.version, sensors: this.pairing.size }, 'saved pairing list loaded');
+
+    this.sources = [
+      ...createSources(config.sources, { now: () => this.clock.now(), log: (name) => this.log.child({ ns: `sources/${name}` }), pairing: this.pairing }),
+      ...(deps.sources ?? []),
+    ];
 
     this.uplink = new Uplink({
       ...config.uplink,
@@ -89,7 +109,10 @@ export class Agent {
       log: this.log.child({ ns: 'uplink' }),
       metrics: this.metrics,
       sources: () => this.sourceHealth(),
+      onPairing: (list) => this.applyPairing(list),
+      onWindow: (window) => this.openWindow(window),
     });
+    this.registerPairingMetrics();
 
     this.healthServer = new HealthServer({
       ...config.health,
@@ -144,6 +167,8 @@ export class Agent {
         ),
       ),
     );
+    clearInterval(this.nearbyTimer);
+    this.nearbyTimer = undefined;
     this.step('flush the outbox', () => this.outbox.flush());
     await this.uplink.stop();
     this.outbox.off('flushed', this.onFlushed);
@@ -211,6 +236,74 @@ export class Agent {
       this.appendErrors++;
       this.repeats.error(`append\u0000${errorMessage(err)}`, { err: errorMessage(err), errors: this.appendErrors }, 'reading not stored');
     }
+  }
+
+  /**
+   * A list from the hub: applied at once (every source admits through the shared state) and saved, unless
+   * it is not newer than the one applied. A list that cannot be saved still applies: only an offline
+   * start would miss it.
+   */
+  private applyPairing(list: PairingMessage): void {
+    const before = this.pairing.version;
+    if (!this.pairing.apply(list)) {
+      this.pairingCounts.listsIgnored++;
+      if (list.version < (before ?? 0)) this.log.info({ version: list.version, applied: before }, 'older pairing list ignored');
+      return;
+    }
+    this.pairingCounts.listsApplied++;
+    this.log.info({ version: list.version, sensors: this.pairing.size, previous: before }, 'pairing list applied');
+    const applied = this.pairing.list;
+    if (!applied) return;
+    try {
+      savePairingFile(this.pairingFile, applied);
+    } catch (err) {
+      this.pairingCounts.saveFailures++;
+      this.log.error({ err: errorMessage(err), path: this.pairingFile }, 'pairing list not saved; an offline start would not know it');
+    }
+  }
+
+  /** The hub's window: permit-join for its duration, and `nearby` reports while it discovers. */
+  private openWindow(window: { until: number; permitJoin: boolean; discover: boolean }): void {
+    this.pairing.openWindow(window);
+    this.log.info({ ...window, inMs: Math.round(window.until - this.clock.now()) }, 'pairing window from the hub');
+    clearInterval(this.nearbyTimer);
+    this.nearbyTimer = undefined;
+    this.lastNearby = undefined;
+    if (!window.discover || !this.pairing.windowOpen) return;
+    this.nearbyTimer = setInterval(() => this.reportNearby(), NEARBY_REPORT_INTERVAL_MS);
+    this.nearbyTimer.unref();
+  }
+
+  /** Sends what the window heard when it changed; the window's end stops the reports. */
+  private reportNearby(): void {
+    if (!this.pairing.discovering) {
+      clearInterval(this.nearbyTimer);
+      this.nearbyTimer = undefined;
+      return;
+    }
+    const sensors = this.pairing.nearby();
+    const text = JSON.stringify(sensors);
+    if (text === this.lastNearby) return;
+    if (this.uplink.nearby(sensors)) {
+      this.lastNearby = text;
+      this.pairingCounts.nearbyReports++;
+    }
+  }
+
+  private registerPairingMetrics(): void {
+    const counts = this.pairingCounts;
+    registerScraped(this.metrics, [
+      { name: 'pb_agent_pairing_allowlist_sensors', help: "Sensors on the hub's allowlist of the gym as applied", kind: 'gauge', read: () => this.pairing.size },
+      { name: 'pb_agent_pairing_allowlist_version', help: "Version of the hub's allowlist applied; -1 before any", kind: 'gauge', read: () => this.pairing.version ?? -1 },
+      {
+        name: 'pb_agent_pairing_lists_total',
+        help: 'Allowlists from the hub by outcome',
+        kind: 'counter',
+        label: 'outcome',
+        read: () => ({ applied: counts.listsApplied, ignored: counts.listsIgnored, save_failed: counts.saveFailures }),
+      },
+      { name: 'pb_agent_pairing_nearby_reports_total', help: 'Nearby reports sent during discovery windows', kind: 'counter', read: () => counts.nearbyReports },
+    ]);
   }
 
   private clockJumped(jump: ClockJump): void {

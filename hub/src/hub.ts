@@ -49,6 +49,8 @@ import type { DocumentStore } from './documents/document-store.ts';
 import { createDocumentStore } from './documents/index.ts';
 import { DOMAIN_COLLECTIONS } from './domain/collections.ts';
 import type { Domain } from './domain/domain.ts';
+import { allowlistOf } from './domain/pairing/allowlist.ts';
+import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 
@@ -199,9 +201,11 @@ export class Hub {
       const live = new LiveBus();
       const transport = this.createTransport(registry);
       this.transport = transport;
+      const pairing = new AllowlistPublisher({ transport, agents: registry, allowlistOf: (gym) => allowlistOf(documents, gym), now: Date.now, log });
       const ingest = new Ingest({
         transport,
         registry,
+        pairing,
         store,
         live,
         dedupe: new Dedupe({ db }),
@@ -214,6 +218,9 @@ export class Hub {
       this.ingest = ingest;
       ingest.start();
       await transport.start();
+      // Retained lists of the embedded broker do not outlive it: every gym's goes out again. Not awaited: an
+      // external broker still out of reach must not hold the hub's start.
+      pairing.publishAll().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not publish the pairing lists at start'));
       this.dynsec = this.createDynsecConnection();
       await this.dynsec?.start();
 
@@ -225,7 +232,7 @@ export class Hub {
         identity,
         images: new FolderImageStore({ dir: config.images.dir ?? join(dataDir, 'images') }),
         imageLimits: { maxUploadBytes: config.images.maxUploadBytes, maxPixels: config.images.maxPixels },
-        pairing: { gymChanged: async () => {}, openWindow: async () => {}, nearby: () => [] },
+        pairing,
         agents: registry,
         now: Date.now,
         log,

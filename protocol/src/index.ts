@@ -5,3 +5,4 @@ export * from './schemas.ts';
 export * from './topics.ts';
 export * from './validate.ts';
 export * from './batch-codec.ts';
+export * from './sensor-ids.ts';

@@ -10,15 +10,16 @@ export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Ag
 /**
  * Sensor ids are chosen by sources, `<source>:<the radio's or device's own identity>` (README, Sensors):
  * `ble:c0-ff-ee-00-00-01` (BLE address, lower case, dashes), `ant:17:12345:5` (ANT device type, device number,
- * transmission type), `serial:csafe:430123456` or `serial:waterrower:ttyUSB0` (serial number, else port),
- * `gps:nmea:ttyACM0`, and `~corrected` after a GPS id for its corrected track. The hub and the agent's outbox
- * check only this rule, which every one of those shapes keeps.
+ * transmission type), `serial:csafe:430123456` or `serial:waterrower:ttyusb0` (serial number, else port),
+ * `gps:nmea:ttyacm0`, and `~corrected` after a GPS id for its corrected track. The hub and the agent's outbox
+ * check only this rule, which every one of those shapes keeps; every id is written in the one canonical form
+ * (sensor-ids.ts canonicalSensorId), lower case.
  */
 export const SENSOR_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9:._~-]{0,63}$';
 export const SensorId = Type.String({
   pattern: SENSOR_ID_PATTERN,
   description:
-    'Stable sensor identity, <source>:<device identity> (e.g. ble:c0-ff-ee-00-00-01, ant:17:12345:5, serial:csafe:430123456, gps:nmea:ttyACM0~corrected): letters, digits and : . _ ~ -, at most 64; safe in URLs, InfluxDB tags and logs',
+    'Stable sensor identity, <source>:<device identity> (e.g. ble:c0-ff-ee-00-00-01, ant:17:12345:5, serial:csafe:430123456, gps:nmea:ttyacm0~corrected; the canonical form of canonicalSensorId, lower case): letters, digits and : . _ ~ -, at most 64; safe in URLs, InfluxDB tags and logs',
 });
 
 export const MAX_SENSORS_PER_BATCH = 4_096;
@@ -132,5 +133,38 @@ export const TimeCommand = Type.Object({
   hubTime: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms' }),
   echo: Type.Number({ minimum: 0, description: 'the mono value of the status message this answers' }),
 });
-export const CommandMessage = Type.Union([TimeCommand], { description: 'Commands from the hub to one agent' });
+export const WindowCommand = Type.Object({
+  type: Type.Literal('window'),
+  until: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms, when the window closes; a time already past closes it' }),
+  permitJoin: Type.Boolean({ description: 'admit any new sensor heard until then (the join window)' }),
+  discover: Type.Boolean({ description: 'report unpaired sensors heard until then in `nearby` messages (tap-to-pair)' }),
+});
+export const CommandMessage = Type.Union([TimeCommand, WindowCommand], { description: 'Commands from the hub to one agent' });
 export type CommandMessage = Static<typeof CommandMessage>;
+
+export const MAX_ALLOWLIST_SENSORS = 4_096;
+
+export const PairingMessage = Type.Object(
+  {
+    version: Type.Integer({ minimum: 0, description: 'increases with every list the hub sends a gym; an agent ignores a list older than the one it applied' }),
+    allow: Type.Array(SensorId, { maxItems: MAX_ALLOWLIST_SENSORS, description: 'canonical ids of the sensors paired in the gym: the agent admits them' }),
+    updatedAt: Type.Integer({ minimum: 0, description: 'hub wall clock, UTC ms, when the list was computed' }),
+  },
+  { description: "The allowlist of the agent's gym, retained: the agent admits these sensors besides those its configuration allows, and persists the list for offline starts" },
+);
+export type PairingMessage = Static<typeof PairingMessage>;
+
+export const MAX_NEARBY_SENSORS = 64;
+
+export const NearbySensorReport = Type.Object({
+  id: SensorId,
+  kind: Type.String({ maxLength: 32, description: 'heart_rate, bike, ... as the inventory names it' }),
+  rssi: Type.Optional(Type.Integer({ minimum: -127, maximum: 20, description: 'strongest signal heard, dBm, where the radio reports one' })),
+});
+export type NearbySensorReport = Static<typeof NearbySensorReport>;
+
+export const NearbyMessage = Type.Object(
+  { sensors: Type.Array(NearbySensorReport, { maxItems: MAX_NEARBY_SENSORS, description: 'strongest first' }) },
+  { description: 'Sensors the agent hears that it does not admit, sent about once a second while a discovery window is open (tap-to-pair)' },
+);
+export type NearbyMessage = Static<typeof NearbyMessage>;

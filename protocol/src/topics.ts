@@ -5,7 +5,7 @@
  * against the credentials the client authenticated with and never takes a gym or identity from it.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { AckMessage, CommandMessage, EventMessage, InventoryMessage, StatusMessage, WireReadingBatch, AGENT_ID_PATTERN } from './schemas.ts';
+import { AckMessage, CommandMessage, EventMessage, InventoryMessage, NearbyMessage, PairingMessage, StatusMessage, WireReadingBatch, AGENT_ID_PATTERN } from './schemas.ts';
 
 export const PROTOCOL_VERSION = 'v1';
 
@@ -30,6 +30,20 @@ export const MESSAGE_KINDS = {
   events: { direction: 'agent-to-hub', contentType: 'application/json', retained: false, schema: EventMessage, summary: 'Operational events' },
   ack: { direction: 'hub-to-agent', contentType: 'application/json', retained: false, schema: AckMessage, summary: 'Durable-storage confirmation of a readings batch' },
   cmd: { direction: 'hub-to-agent', contentType: 'application/json', retained: false, schema: CommandMessage, summary: 'Commands to the agent' },
+  pairing: {
+    direction: 'hub-to-agent',
+    contentType: 'application/json',
+    retained: true,
+    schema: PairingMessage,
+    summary: "The allowlist of the agent's gym (paired sensors), versioned; applied without a restart",
+  },
+  nearby: {
+    direction: 'agent-to-hub',
+    contentType: 'application/json',
+    retained: false,
+    schema: NearbyMessage,
+    summary: 'Unpaired sensors heard during a discovery window (tap-to-pair)',
+  },
 } as const satisfies Record<string, MessageKindSpec>;
 
 export type MessageKind = keyof typeof MESSAGE_KINDS;

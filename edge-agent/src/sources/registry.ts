@@ -14,6 +14,7 @@ import { SerialSourceConfig, serialConfigProblems } from './serial/config.ts';
 import { SerialSource } from './serial/serial-source.ts';
 import { SimulatorConfig } from './simulator/config.ts';
 import { SimulatorSource } from './simulator/simulator.ts';
+import type { PairingState } from './pairing-state.ts';
 import type { Source } from './source.ts';
 
 /** What a source gets from the agent besides its configuration. */
@@ -22,6 +23,8 @@ export interface SourceDeps {
   now: () => number;
   /** Already scoped to the source (`ns: sources/<name>`). */
   log: Logger;
+  /** The hub's pairing list and window, which every source that admits sensors consults. */
+  pairing?: PairingState | undefined;
 }
 
 export interface SourceKind<Config> {
@@ -80,10 +83,10 @@ function sharedDevices(config: SourcesConfig, path: string): string[] {
 }
 
 /** The enabled sources, in registry order; `log` gives each its own logger. */
-export function createSources(config: SourcesConfig, deps: { now: () => number; log: (name: SourceName) => Logger }): Source[] {
+export function createSources(config: SourcesConfig, deps: { now: () => number; log: (name: SourceName) => Logger; pairing?: PairingState | undefined }): Source[] {
   return entries(config).flatMap(([name, kind, sectionConfig]) => {
     if (!sectionConfig.enabled) return [];
     const { enabled: _enabled, ...own } = sectionConfig;
-    return [kind.create(own, { now: deps.now, log: deps.log(name) })];
+    return [kind.create(own, { now: deps.now, log: deps.log(name), pairing: deps.pairing })];
   });
 }

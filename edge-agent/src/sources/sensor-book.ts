@@ -32,6 +32,7 @@ import type { MetricId, Reading, SensorInfo } from '@pulsebridge/protocol';
 import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { Admission, type AdmissionStats } from './admission.ts';
+import type { PairingState } from './pairing-state.ts';
 import type { Decoded, Measurement, SensorFacts } from './measurement.ts';
 import type { SourceDeviceHealth, SourceHealth, SourceSink, SourceState } from './source.ts';
 
@@ -98,8 +99,8 @@ export interface SensorBookOptions<Device> {
   log: Logger;
   /** Names the radio in log lines, e.g. 'ANT'; defaults to `source`. */
   radio?: string | undefined;
-  /** Allowlist and join cap; absent: every sensor is admitted. */
-  admission?: { allow: Iterable<string>; maxJoined?: number | undefined } | undefined;
+  /** Allowlist, the hub's pairing state and join cap; absent: every sensor is admitted. */
+  admission?: { allow: Iterable<string>; pairing?: PairingState | undefined; maxJoined?: number | undefined } | undefined;
   coalesceMs?: number | undefined;
   /** The inventory name of a sensor from its facts; by default `entry.name`. */
   nameOf?: ((entry: SensorEntry<Device>) => string | undefined) | undefined;
@@ -131,6 +132,7 @@ export class SensorBook<Device = undefined> {
   private readonly repeats: LogRepeats;
   private readonly radio: string;
   private readonly admission: Admission | undefined;
+  private readonly pairing: PairingState | undefined;
   private readonly coalesceMs: number;
   private readonly nameOf: (entry: SensorEntry<Device>) => string | undefined;
   private readonly namingFacts: ReadonlySet<string> | undefined;
@@ -155,8 +157,9 @@ export class SensorBook<Device = undefined> {
     this.namingFacts = options.namingFacts;
     this.linkOf = options.linkOf;
     if (options.admission) {
-      const { allow, maxJoined } = options.admission;
-      this.admission = new Admission({ allow, now: options.now, log: options.log, radio: this.radio, ...(maxJoined === undefined ? {} : { maxJoined }) });
+      const { allow, pairing, maxJoined } = options.admission;
+      this.pairing = pairing;
+      this.admission = new Admission({ allow, pairing, now: options.now, log: options.log, radio: this.radio, ...(maxJoined === undefined ? {} : { maxJoined }) });
     }
   }
 
@@ -177,9 +180,13 @@ export class SensorBook<Device = undefined> {
 
   // ---- admission ----
 
-  /** Allowed, joined, or joins now through an open window; refusals are counted and logged once per sensor. */
-  admit(id: string): boolean {
+  /**
+   * Allowed, joined, or joins now through an open window; refusals are counted and logged once per sensor.
+   * `heard` (what the sensor is, how strong) puts a refused sensor in the hub's discovery window.
+   */
+  admit(id: string, heard?: { kind: string; rssi?: number | undefined }): boolean {
     if (!this.admission || this.admission.isAdmitted(id)) return true;
+    if (heard) this.pairing?.heard(id, heard.kind, heard.rssi);
     this.totals.ignoredMessages++;
     if (!this.ignored.has(id) && this.ignored.size < MAX_REMEMBERED_FOREIGN_SENSORS) {
       this.ignored.add(id);
@@ -386,8 +393,7 @@ export class SensorBook<Device = undefined> {
         this.reject(entry, `${m.metric}: not a finite number`);
         continue;
       }
-      this.deliverTo(entry, { sensor: entry.id, metric: m.metric, ts: Math.round(receivedAt + (m.offsetMs ?? 0)), value: m.value });
-      emitted++;
+      if (this.deliverTo(entry, { sensor: entry.id, metric: m.metric, ts: Math.round(receivedAt + (m.offsetMs ?? 0)), value: m.value })) emitted++;
     }
     if (emitted > 0) entry.lastSeen = receivedAt;
     return emitted;
@@ -442,7 +448,13 @@ export class SensorBook<Device = undefined> {
     return linkOf ? [...this.sensors.values()].map((entry) => deviceHealth(entry, linkOf(entry))) : [];
   }
 
-  private deliverTo(entry: SensorEntry<Device>, reading: Reading): void {
+  /** False when the sensor is no longer admitted. */
+  private deliverTo(entry: SensorEntry<Device>, reading: Reading): boolean {
+    // A sensor the hub unpaired stops at once, whatever link or channel the source still holds to it.
+    if (this.admission && !this.admission.isAdmitted(entry.id)) {
+      this.totals.ignoredMessages++;
+      return false;
+    }
     this.totals.readings++;
     entry.readings++;
     if (!entry.metrics.has(reading.metric) && entry.metrics.size < MAX_INVENTORY_METRICS) {
@@ -456,6 +468,7 @@ export class SensorBook<Device = undefined> {
       this.totals.sinkErrors++;
       this.repeats.error(`sink\u0000${errorMessage(error)}`, { err: errorMessage(error), failed: this.totals.sinkErrors }, `${this.radio} sink threw on readings`);
     }
+    return true;
   }
 }
 

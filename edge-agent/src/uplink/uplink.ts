@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
-import { decodeJsonMessage, type CommandMessage, type MessageKind, type SensorInfo } from '@pulsebridge/protocol';
+import { decodeJsonMessage, encodeJsonMessage, type CommandMessage, type MessageKind, type NearbySensorReport, type PairingMessage, type SensorInfo } from '@pulsebridge/protocol';
 import { errorMessage, registerScraped } from '@pulsebridge/runtime';
 import { Announcer, type SourceStatus } from './announcer.ts';
 import type { ProtocolVersion, UplinkConfig, UplinkConnection } from './config.ts';
@@ -39,6 +39,10 @@ export type UplinkOptions = UplinkConfig & {
   metrics?: Registry | undefined;
   /** Source states for the status message. */
   sources?: (() => Record<string, SourceStatus>) | undefined;
+  /** The hub's allowlist of the gym arrived (the retained `pairing` message, again at every connect). */
+  onPairing?: ((list: PairingMessage) => void) | undefined;
+  /** The hub opened (or closed) a permit-join or discovery window. */
+  onWindow?: ((window: { until: number; permitJoin: boolean; discover: boolean }) => void) | undefined;
   random?: (() => number) | undefined;
 };
 
@@ -65,6 +69,7 @@ export class Uplink {
   private readonly announcer: Announcer;
   private statusTimer: NodeJS.Timeout | undefined;
   private malformedCommands = 0;
+  private malformedPairings = 0;
 
   constructor(options: UplinkOptions) {
     this.options = options;
@@ -72,7 +77,7 @@ export class Uplink {
     const wallNow = (): number => options.clock.now();
     this.session = new MqttSession({
       ...options,
-      subscriptions: ['ack', 'cmd'],
+      subscriptions: ['ack', 'cmd', 'pairing'],
       will: Announcer.will(),
       now: wallNow,
     });
@@ -143,6 +148,14 @@ export class Uplink {
     this.announcer.event(type, detail);
   }
 
+  /** Unpaired sensors heard in a discovery window; dropped while disconnected (the next report replaces it). */
+  nearby(sensors: NearbySensorReport[]): boolean {
+    if (!this.session.ready) return false;
+    return this.session.publish('nearby', encodeJsonMessage('nearby', { sensors }), false, (err) => {
+      if (err) this.log.debug({ err: err.message }, 'nearby report not published');
+    });
+  }
+
   health(): UplinkHealth {
     const s = this.sender.stats;
     const session = this.session;
@@ -165,6 +178,19 @@ export class Uplink {
   private onMessage(kind: MessageKind, payload: Buffer): void {
     if (kind === 'ack') this.sender.onAck(payload);
     else if (kind === 'cmd') this.onCommand(payload);
+    else if (kind === 'pairing') this.onPairing(payload);
+  }
+
+  private onPairing(payload: Buffer): void {
+    let list: PairingMessage;
+    try {
+      list = decodeJsonMessage('pairing', payload);
+    } catch (err) {
+      this.malformedPairings++;
+      this.log.warn({ err: errorMessage(err), bytes: payload.byteLength }, 'malformed pairing list ignored');
+      return;
+    }
+    this.options.onPairing?.(list);
   }
 
   private onCommand(payload: Buffer): void {
@@ -181,6 +207,9 @@ export class Uplink {
         this.options.clock.syncFromHub(command.hubTime, command.echo);
         // Readings held for want of true time may go now, corrected.
         this.sender.wake();
+        break;
+      case 'window':
+        this.options.onWindow?.({ until: command.until, permitJoin: command.permitJoin, discover: command.discover });
         break;
     }
   }
@@ -227,7 +256,7 @@ export class Uplink {
         help: 'Messages from the hub that failed validation and were ignored',
         kind: 'counter',
         label: 'kind',
-        read: () => ({ ack: s.malformedAcks, cmd: this.malformedCommands }),
+        read: () => ({ ack: s.malformedAcks, cmd: this.malformedCommands, pairing: this.malformedPairings }),
       },
     ]);
   }

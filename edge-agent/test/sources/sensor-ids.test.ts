@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
+import { SENSOR_ID_PATTERN, canonicalSensorId } from '@pulsebridge/protocol';
 import { antSensorId } from '../../src/sources/ant/codec/messages.ts';
 import { parseAntSensorId } from '../../src/sources/ant/config.ts';
 import { bleSensorId, normalizeBleSensorId } from '../../src/sources/ble/config.ts';
@@ -32,6 +32,7 @@ function assertCanonical(id: string, source: keyof typeof SHAPES, from: string):
   assert.match(id, RULE, `${from}: ${id} breaks the wire rule`);
   assert.match(id, SHAPES[source]!, `${from}: ${id} is not the documented ${source} shape`);
   if (source === 'ant') assert.ok(parseAntSensorId(id), `${from}: ${id} is not a valid ANT channel id`);
+  assert.equal(canonicalSensorId(id), id, `${from}: ${id} is not in the canonical form`);
 }
 
 test('BLE: addresses (either separator, any case) and opaque platform ids give documented ids', () => {
@@ -65,7 +66,7 @@ test('serial: CSAFE, WaterRower and NMEA ids from ports and serial numbers, howe
       if (driver.correctedMetrics) assertCanonical(serialSensorId(driver.idPrefix, key, 'corrected'), driver.source, `${driver.idPrefix} ${raw} corrected`);
     }
   }
-  assert.equal(serialSensorId(NMEA_ID_PREFIX, sensorKey('/dev/ttyACM0', serialKeyRoom({ idPrefix: NMEA_ID_PREFIX }))), 'gps:nmea:ttyACM0');
+  assert.equal(serialSensorId(NMEA_ID_PREFIX, sensorKey('/dev/ttyACM0', serialKeyRoom({ idPrefix: NMEA_ID_PREFIX }))), 'gps:nmea:ttyacm0');
 });
 
 test('simulator: every simulated sensor has the id shape of the real source it imitates', () => {
@@ -88,8 +89,8 @@ test('the ids in the README, the docs, the example configuration and the wire sc
     for (const [token, source] of text.matchAll(/\b(ble|ant|serial|gps):[A-Za-z0-9:._~<-]+/g)) {
       const id = token.replace(/[.:]+$/, '');
       if (id.includes('<')) continue; // a placeholder such as ble:<address>
-      // Upper case is how people may write an address in `allow`; the agent turns it into the canonical id.
-      assertCanonical(source === 'ble' ? (normalizeBleSensorId(id) ?? id) : id, source as keyof typeof SHAPES, file);
+      // Upper case (and ANT numbers with leading zeros) is how people may write ids in `allow`; the agent turns them into the canonical id.
+      assertCanonical(source === 'ble' ? (normalizeBleSensorId(id) ?? id) : source === 'ant' ? (canonicalSensorId(id) ?? id) : id, source as keyof typeof SHAPES, file);
       seen++;
     }
   }

@@ -161,7 +161,7 @@ export class FakeHub {
     return this.client?.connected ?? false;
   }
 
-  async send(agent: string, kind: 'ack' | 'cmd', payload: Buffer | string): Promise<void> {
+  async send(agent: string, kind: 'ack' | 'cmd' | 'pairing', payload: Buffer | string): Promise<void> {
     await this.client!.publishAsync(this.topics.of(agent, kind), payload, { qos: 1 });
   }
 

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
 import { LabelledCounts, LogRepeats, errorMessage, registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
-import type { AgentMessageHandler, AgentPresenceHandler, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
+import type { AgentMessageHandler, AgentPresenceHandler, HubPublishKind, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { clientIdMatches, isAgentToHubKind, maySubscribe, publishableKind } from './agent-acl.ts';
 import { PacketSizeGuard, type GuardRejection } from './packet-size-guard.ts';
@@ -304,13 +304,13 @@ export class EmbeddedBroker implements HubTransport {
     return true;
   }
 
-  async publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void> {
+  async publish(agent: string, kind: HubPublishKind, payload: Buffer): Promise<void> {
     const broker = this.broker;
     if (!this.running || !broker) throw new TransportError('not_running', `cannot send ${kind} to ${agent}: the embedded broker is not running`);
     if (!isAgentId(agent)) throw new TransportError('invalid_agent', `cannot send ${kind}: invalid agent id "${agent}"`);
     const topic = this.topics.of(agent, kind);
     await new Promise<void>((resolve, reject) => {
-      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => {
+      broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: MESSAGE_KINDS[kind].retained, dup: false }, (err) => {
         if (err) reject(new TransportError('publish_failed', `${kind} to ${agent}: ${err.message}`, { cause: err }));
         else resolve();
       });

@@ -11,9 +11,9 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Topics, isAgentId } from '@pulsebridge/protocol';
+import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
 import { Backoff, LogRepeats, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
-import type { AgentMessageHandler, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
+import type { AgentMessageHandler, HubPublishKind, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { AGENT_TO_HUB_KINDS, isAgentToHubKind } from './agent-acl.ts';
 import { TransportError } from './transport-error.ts';
@@ -203,14 +203,14 @@ export class ExternalBroker implements HubTransport {
     }
   }
 
-  async publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void> {
+  async publish(agent: string, kind: HubPublishKind, payload: Buffer): Promise<void> {
     const client = this.client;
     if (!client || this.stopping) throw new TransportError('not_running', `cannot send ${kind} to ${agent}: not connected to an external broker`);
     if (!isAgentId(agent)) throw new TransportError('invalid_agent', `cannot send ${kind}: invalid agent id "${agent}"`);
     const topic = this.topics.of(agent, kind);
     const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
     const acknowledged = new Promise<void>((resolve, reject) => {
-      client.publish(topic, payload, { qos: 1 }, (err) => {
+      client.publish(topic, payload, { qos: 1, retain: MESSAGE_KINDS[kind].retained }, (err) => {
         if (err) reject(new TransportError('publish_failed', `${kind} to ${agent}: ${err.message}`, { cause: err }));
         else resolve();
       });

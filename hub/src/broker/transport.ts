@@ -14,6 +14,9 @@ export interface AgentMessage {
   payload: Buffer;
 }
 
+/** What the hub sends agents: acknowledgements, commands and the gym's retained allowlist. */
+export type HubPublishKind = 'ack' | 'cmd' | 'pairing';
+
 export type AgentMessageHandler = (message: AgentMessage) => void;
 
 /** An agent's connection opened or closed; `connected` says whether the agent still has a connection open. */
@@ -39,8 +42,8 @@ export interface HubTransport {
   onMessage(handler: AgentMessageHandler): void;
   /** One handler, told when an agent connects or disconnects; a transport that cannot know never calls it. */
   onPresence(handler: AgentPresenceHandler): void;
-  /** Sends a hub-to-agent message (ack, cmd) with QoS 1. */
-  publish(agent: string, kind: 'ack' | 'cmd', payload: Buffer): Promise<void>;
+  /** Sends a hub-to-agent message with QoS 1, retained for the kinds the protocol retains (pairing). */
+  publish(agent: string, kind: HubPublishKind, payload: Buffer): Promise<void>;
   /**
    * Takes no new agent connections and keeps the current ones, so ingest can still send the acks of what
    * it drains before stop() disconnects everyone. A transport that accepts no connections does nothing.

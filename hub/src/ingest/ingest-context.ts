@@ -1,5 +1,5 @@
 /** What the readings write queue and the message handlers share: the registry, the counts, replies and logs. */
-import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage } from '@pulsebridge/protocol';
+import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage, type NearbySensorReport } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
 import { errorMessage, type LogRepeats } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
@@ -7,6 +7,12 @@ import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { AgentPresence } from './agent-presence.ts';
 import type { IngestCounts } from './ingest-counts.ts';
 import type { Tasks } from './tasks.ts';
+
+/** What ingest tells the pairing channel (pairing/allowlist-publisher.ts): agents coming online, and what they hear nearby. */
+export interface PairingIngest {
+  agentOnline(agent: string): Promise<void>;
+  recordNearby(agent: string, sensors: readonly NearbySensorReport[]): Promise<void>;
+}
 
 export class IngestContext {
   constructor(
@@ -19,6 +25,7 @@ export class IngestContext {
     private readonly repeats: LogRepeats,
     private readonly tasks: Tasks,
     readonly presence: AgentPresence,
+    readonly pairing: PairingIngest | undefined = undefined,
   ) {}
 
   ack(agent: string, ack: AckMessage): void {
@@ -50,10 +57,10 @@ export class IngestContext {
   }
 
   /**
-   * Decodes a status, inventory or event message and counts it as ok; one that does not decode is counted by
+   * Decodes a status, inventory, event or nearby message and counts it as ok; one that does not decode is counted by
    * its reason, logged, and comes back undefined.
    */
-  decode<K extends 'status' | 'inventory' | 'events'>(kind: K, { agent, payload }: AgentMessage): JsonMessage<K> | undefined {
+  decode<K extends 'status' | 'inventory' | 'events' | 'nearby'>(kind: K, { agent, payload }: AgentMessage): JsonMessage<K> | undefined {
     try {
       const message = decodeJsonMessage(kind, payload);
       this.counts.message(kind, 'ok');

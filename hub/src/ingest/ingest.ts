@@ -18,8 +18,9 @@ import { AgentPresence } from './agent-presence.ts';
 import type { Dedupe } from './dedupe.ts';
 import { handleEvents } from './handlers/events.ts';
 import { handleInventory } from './handlers/inventory.ts';
+import { handleNearby } from './handlers/nearby.ts';
 import { handleStatus } from './handlers/status.ts';
-import { IngestContext, type MessageHandler } from './ingest-context.ts';
+import { IngestContext, type MessageHandler, type PairingIngest } from './ingest-context.ts';
 import { IngestCounts } from './ingest-counts.ts';
 import { ReadingsWriteQueue } from './readings-queue.ts';
 import { Tasks } from './tasks.ts';
@@ -90,12 +91,14 @@ export interface IngestDependencies {
   onUnsyncedStored?: () => void;
   /** Boots of unconfirmed clock each agent has held apart (UnsyncedTally); without it no boot limit applies. */
   unsyncedBoots?: UnsyncedBootsHeld;
+  /** The pairing channel: told when agents come online and what they hear nearby. */
+  pairing?: PairingIngest;
 }
 
 /** Settings left out take their defaults from IngestConfig; the settings are checked where the config loads. */
 export type IngestOptions = Partial<IngestConfig> & IngestDependencies;
 
-const HANDLERS: Partial<Record<MessageKind, MessageHandler>> = { status: handleStatus, inventory: handleInventory, events: handleEvents };
+const HANDLERS: Partial<Record<MessageKind, MessageHandler>> = { status: handleStatus, inventory: handleInventory, events: handleEvents, nearby: handleNearby };
 
 export class Ingest {
   private readonly config: IngestConfig;
@@ -127,6 +130,7 @@ export class Ingest {
       new LogRepeats(this.log, { intervalMs: this.config.rejectLogIntervalMs }),
       this.tasks,
       this.presence,
+      o.pairing,
     );
     this.readings = new ReadingsWriteQueue({
       config: this.config,

@@ -38,7 +38,7 @@ export interface IngestSetup {
 
 export function setupIngest(
   settings: Partial<IngestConfig> &
-    Pick<IngestOptions, 'onUnsyncedStored' | 'unsyncedBoots'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
+    Pick<IngestOptions, 'onUnsyncedStored' | 'unsyncedBoots' | 'pairing'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
 ): IngestSetup {
   const { dbPath, store: givenStore, live: givenLive, presenceSource, ...config } = settings;
   const transport = new FakeTransport();

@@ -11,6 +11,7 @@
  */
 import { Backoff, LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
+import type { PairingState } from '../pairing-state.ts';
 import { SensorBook, type SensorEntry } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { antSensorId, AntChannelEventCode, type AntChannelEvent, type AntChannelId, type AntDataMessage } from './codec/messages.ts';
@@ -26,6 +27,8 @@ import { UsbTransport } from './transport/usb.ts';
 export type AntSourceOptions = AntSourceConfig & {
   now: () => number;
   log: Logger;
+  /** The hub's pairing list and window, shared by the agent's radio sources. */
+  pairing?: PairingState | undefined;
   /** Replaces the configured transport (tests, or a transport this module does not know). */
   createTransport?: () => AntTransport;
 };
@@ -102,13 +105,13 @@ export class AntSource implements Source {
 
   /** `options` are trusted: the config loader ran antConfigProblems on them. */
   constructor(options: AntSourceOptions) {
-    const { now, log, createTransport, ...config } = options;
+    const { now, log, createTransport, pairing, ...config } = options;
     this.config = config;
     this.now = now;
     this.log = log;
     this.repeats = new LogRepeats(log);
     this.createTransport = createTransport ?? (() => this.configuredTransport());
-    this.book = new SensorBook<AntDevice>({ source: 'ant', radio: 'ANT', now, log, admission: { allow: config.allow }, nameOf: sensorName });
+    this.book = new SensorBook<AntDevice>({ source: 'ant', radio: 'ANT', now, log, admission: { allow: config.allow, pairing }, nameOf: sensorName });
     this.channels = new AntChannels(config, log);
     this.backoff = new Backoff({ initialMs: config.reopenInitialMs, maxMs: config.reopenMaxMs });
   }
@@ -350,7 +353,8 @@ export class AntSource implements Source {
       return;
     }
     const id = antSensorId(channelId);
-    if (!this.book.admit(id)) return;
+    const kind = antProfileFor(channelId.deviceType)?.name;
+    if (!this.book.admit(id, kind === undefined ? undefined : { kind, rssi: message.rssi?.dBm })) return;
     const now = this.now();
     let entry = this.book.get(id);
     if (!entry) {

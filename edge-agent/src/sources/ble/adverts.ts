@@ -106,14 +106,14 @@ export class AdvertHandler {
         this.markIgnored(seen, 'offers no profile service');
         return;
       }
-      if (!this.book.admit(id)) {
+      // A strap that broadcasts heart rate and offers nothing else is never connected to.
+      const broadcast = broadcastHeartRate && offered.every((service) => service === '180d');
+      const kind = broadcast ? 'heart_rate' : kindOfServices(offered);
+      if (!this.book.admit(id, { kind, rssi })) {
         this.counters.notAdmittedAdverts++;
         this.markIgnored(seen, 'not admitted');
         return;
       }
-      // A strap that broadcasts heart rate and offers nothing else is never connected to.
-      const broadcast = broadcastHeartRate && offered.every((service) => service === '180d');
-      const kind = broadcast ? 'heart_rate' : kindOfServices(offered);
       const backoff = new Backoff({ initialMs: this.config.reconnectInitialMs, maxMs: this.config.reconnectMaxMs });
       entry = this.book.add(id, { kind, device: newBleDevice(peripheral.address, broadcast, backoff) });
       this.log.info({ sensor: id, kind, broadcast }, 'BLE sensor found');

@@ -22,6 +22,7 @@ import type { SensorInfo } from '@pulsebridge/protocol';
 import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { AdmissionStats } from '../admission.ts';
+import type { PairingState } from '../pairing-state.ts';
 import { SensorBook, type LinkedDeviceHealth } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { BleAdapter, type BleAdapterView } from './adapter.ts';
@@ -38,6 +39,8 @@ export type { BleSensorStatus } from './sensor-entry.ts';
 export type BleSourceOptions = BleSourceConfig & {
   now: () => number;
   log: Logger;
+  /** The hub's pairing list and window, shared by the agent's radio sources. */
+  pairing?: PairingState | undefined;
   /** Builds the noble instance of one HCI device; by default loads noble lazily (throws without Bluetooth). */
   createNoble?: CreateNoble;
 };
@@ -88,7 +91,7 @@ export class BleSource implements Source {
 
   constructor(options: BleSourceOptions) {
     // The configuration was checked where it was loaded (bleSourceConfig or the agent's loader).
-    const { now, log, createNoble, ...config } = options;
+    const { now, log, createNoble, pairing, ...config } = options;
     this.config = config;
     this.log = log;
     this.repeats = new LogRepeats(log);
@@ -98,7 +101,7 @@ export class BleSource implements Source {
       radio: 'BLE',
       now,
       log,
-      admission: { allow, maxJoined: config.maxJoined },
+      admission: { allow, pairing, maxJoined: config.maxJoined },
       nameOf: bleSensorName,
       namingFacts: BLE_NAMING_FACTS,
       linkOf: bleLink,

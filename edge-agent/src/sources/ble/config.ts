@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
-import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
+import { canonicalSensorId } from '@pulsebridge/protocol';
 import { ConfigError } from '@pulsebridge/runtime';
 import { admissionConfigFields } from '../admission.ts';
 import { DEFAULT_WHEEL_CIRCUMFERENCE_M } from './profiles/index.ts';
@@ -87,26 +87,18 @@ export function bleSourceConfig(input: unknown = {}): BleSourceConfig {
 }
 
 const ADDRESS = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/;
-const sensorIdPattern = new RegExp(SENSOR_ID_PATTERN);
 
 /**
- * The sensor id of a device: `ble:` and its address with dashes (`ble:aa-bb-cc-dd-ee-ff`), stable across
- * restarts and the same whichever adapter hears it. Platforms that hide addresses (noble reports
- * 'unknown') give an opaque id instead. Undefined when neither makes a valid sensor id.
+ * The sensor id of a device: `ble:` and its address with dashes (`ble:aa-bb-cc-dd-ee-ff`, the canonical
+ * form), stable across restarts and the same whichever adapter hears it. Platforms that hide addresses
+ * (noble reports 'unknown') give an opaque id instead. Undefined when neither makes a valid sensor id.
  */
 export function bleSensorId(address: string | undefined, platformId: string | undefined): string | undefined {
-  const normalizedAddress = address?.toLowerCase();
-  if (normalizedAddress !== undefined && ADDRESS.test(normalizedAddress)) return `ble:${normalizedAddress.replaceAll(':', '-')}`;
-  if (platformId === undefined) return undefined;
-  const id = `ble:${platformId.toLowerCase()}`;
-  return sensorIdPattern.test(id) ? id : undefined;
+  if (address !== undefined && ADDRESS.test(address.toLowerCase())) return canonicalSensorId(`ble:${address}`);
+  return platformId === undefined ? undefined : canonicalSensorId(`ble:${platformId}`);
 }
 
-/** An id as people write it in `allow` (`ble:AA:BB:CC:DD:EE:FF`) in the form the source produces. */
+/** An id as people write it in `allow` (`ble:AA:BB:CC:DD:EE:FF`) in the canonical form the source produces. */
 export function normalizeBleSensorId(text: string): string | undefined {
-  const lower = text.toLowerCase();
-  if (!lower.startsWith('ble:')) return undefined;
-  const rest = lower.slice(4);
-  const id = ADDRESS.test(rest) ? `ble:${rest.replaceAll(':', '-')}` : lower;
-  return sensorIdPattern.test(id) ? id : undefined;
+  return text.toLowerCase().startsWith('ble:') ? canonicalSensorId(text) : undefined;
 }

@@ -71,9 +71,12 @@ export function serialKeyRoom(driver: Pick<SerialDriver, 'idPrefix' | 'corrected
   return SENSOR_ID_MAX - driver.idPrefix.length - (driver.correctedMetrics ? CORRECTED_SUFFIX.length : 0);
 }
 
-/** A port's sensor id: the driver's prefix and the key (`sensorKey`), `~corrected` after it for the corrected track. */
+/**
+ * A port's sensor id: the driver's prefix and the key (`sensorKey`), `~corrected` after it for the corrected
+ * track; lower case, the canonical form (protocol canonicalSensorId) the hub's documents name sensors by.
+ */
 export function serialSensorId(idPrefix: string, key: string, role: SensorRole = 'device'): string {
-  const id = idPrefix + key;
+  const id = (idPrefix + key).toLowerCase();
   return role === 'corrected' ? id + CORRECTED_SUFFIX : id;
 }
 

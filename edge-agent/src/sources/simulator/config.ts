@@ -45,6 +45,11 @@ export const SimulatorConfig = Type.Object(
     rrIntervals: Type.Boolean({ default: true, description: 'emit one rr_interval reading per heartbeat' }),
     equipment: EquipmentMix,
     outdoor: OutdoorTrack,
+    admission: Type.Boolean({
+      default: false,
+      description:
+        "simulate radio sensors that must be paired: a sensor sends readings only while admitted (the allow lists, the hub's pairing list or a join window), and reports a signal strength, so the demo and tests can pair simulated straps",
+    }),
   },
   { additionalProperties: false },
 );

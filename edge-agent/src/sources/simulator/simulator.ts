@@ -8,6 +8,7 @@ import type { Reading, SensorInfo } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
 import { LogRepeats, errorMessage } from '@pulsebridge/runtime';
 import { FITNESS_EQUIPMENT_DEVICE_TYPE } from '../ant/profiles/fitness-equipment.ts';
+import type { PairingState } from '../pairing-state.ts';
 import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { drawProfile, SimulatedAthlete, type AthleteProfile, type EquipmentKind } from './athlete.ts';
@@ -33,6 +34,8 @@ export type SimulatorOptions = SimulatorConfig & {
   /** Wall clock, UTC ms: the agent's Clock. */
   now: () => number;
   log: Logger;
+  /** The hub's pairing list and window; consulted when `admission` is on. */
+  pairing?: PairingState | undefined;
 };
 
 export interface SimulatedAthleteInfo {
@@ -48,6 +51,9 @@ const MAX_CATCH_UP_MS = 5_000;
 /** Chunk of time sorted together by `iterate()`: readings come out in time order. */
 const CHUNK_MS = 1_000;
 const STRAP_OUI = 'c4:7f:51';
+const RSSI_STREAM = 0x55;
+/** Simulated signal strengths, dBm: a room's worth of distances. */
+const RSSI_RANGE = { strongest: -35, weakest: -90 } as const;
 
 /** How many athletes use each kind of equipment: proportional to the weights, largest remainders first. */
 function equipmentCounts(athletes: number, mix: SimulatorConfig['equipment']): Map<EquipmentKind, number> {
@@ -193,16 +199,19 @@ export class SimulatorSource implements Source {
   private detail: string | undefined;
   /** Everything before this wall time has been emitted. */
   private cursor = 0;
+  /** In admission mode: each sensor and the signal strength it is heard at, by id. */
+  private readonly radio = new Map<string, { sensor: SimulatedSensor; rssi: number }>();
 
   /** `options` are trusted: the config loader checked them against SimulatorConfig. */
   constructor(options: SimulatorOptions) {
-    const { now, log, ...config } = options;
+    const { now, log, pairing, ...config } = options;
     this.config = config;
     this.now = now;
     this.log = log;
     this.repeats = new LogRepeats(log);
-    // Every simulated sensor is known at start with all its metrics: nothing to coalesce.
-    this.book = new SensorBook({ source: 'simulator', now, log, coalesceMs: 0 });
+    // Every simulated sensor is known at start with all its metrics: nothing to coalesce. In admission
+    // mode only the configured override list is empty: what is admitted comes from the hub or a window.
+    this.book = new SensorBook({ source: 'simulator', now, log, coalesceMs: 0, admission: config.admission ? { allow: [], pairing } : undefined });
   }
 
   private get emitted(): number {
@@ -239,7 +248,14 @@ export class SimulatorSource implements Source {
   async start(sink: SourceSink): Promise<void> {
     if (this.timer) return;
     const { sensors } = this.build();
-    for (const sensor of sensors) this.book.add(sensor.id, { kind: sensor.kind, name: sensor.name, rateHz: sensor.rateHz, metrics: sensor.metrics, device: undefined });
+    if (this.config.admission) {
+      sensors.forEach((sensor, index) => {
+        const rssi = RSSI_RANGE.weakest + (hash32(this.config.seed, RSSI_STREAM, index) % (RSSI_RANGE.strongest - RSSI_RANGE.weakest + 1));
+        this.radio.set(sensor.id, { sensor, rssi });
+      });
+    } else {
+      for (const sensor of sensors) this.addToBook(sensor);
+    }
     this.book.attach(sink);
     this.cursor = Math.floor(this.now());
     this.detail = undefined;
@@ -295,11 +311,35 @@ export class SimulatorSource implements Source {
       this.cursor = until;
       const { maxReadings } = this.config;
       if (maxReadings !== undefined && this.emitted + readings.length > maxReadings) readings = readings.slice(0, maxReadings - this.emitted);
+      if (this.config.admission) readings = this.admitted(readings);
       for (const reading of readings) this.book.deliver(reading);
       if (this.finishIfDone()) this.clearTimer();
     } catch (err) {
       this.repeats.error(`tick\u0000${errorMessage(err)}`, { err }, 'simulator tick failed');
     }
+  }
+
+  private addToBook(sensor: SimulatedSensor): void {
+    this.book.add(sensor.id, { kind: sensor.kind, name: sensor.name, rateHz: sensor.rateHz, metrics: sensor.metrics, device: undefined });
+  }
+
+  /**
+   * The readings of sensors admitted now, as a radio hears them: each sensor asks admission once a tick,
+   * and enters the inventory when first admitted; one the hub unpaired stops, and is heard again by a
+   * discovery window.
+   */
+  private admitted(readings: Reading[]): Reading[] {
+    const verdicts = new Map<string, boolean>();
+    return readings.filter((reading) => {
+      let admitted = verdicts.get(reading.sensor);
+      if (admitted === undefined) {
+        const heard = this.radio.get(reading.sensor);
+        admitted = heard !== undefined && this.book.admit(reading.sensor, { kind: heard.sensor.kind, rssi: heard.rssi });
+        if (admitted && heard && !this.book.has(reading.sensor)) this.addToBook(heard.sensor);
+        verdicts.set(reading.sensor, admitted);
+      }
+      return admitted;
+    });
   }
 
   private finishIfDone(): boolean {
