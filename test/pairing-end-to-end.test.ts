@@ -1,8 +1,8 @@
 /**
- * Sensor pairing end to end (issue 9, test 5): a hub pairs a simulated strap, a real agent process receives
- * the gym's allowlist over MQTT, admits that strap and not the unpaired one, and stops it when the binding
- * ends, without a restart. The hub runs in this process so the test can write bindings into its documents
- * and reach its pairing channel; the agent is its own process, as in a gym.
+ * Sensor pairing end to end: the hub pairs a simulated strap through its API (as the gym's own strap), a real
+ * agent process receives the gym's allowlist over MQTT, admits that strap and not the unpaired one, and stops
+ * it when the strap is removed from the gym, without a restart. The hub runs in this process so the test can
+ * read its series; the agent is its own process, as in a gym.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,9 +10,8 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { Hub } from '../hub/src/hub.ts';
-import { BINDINGS } from '../hub/src/domain/pairing/collections.ts';
 import { SqliteSeriesStore } from '../hub/src/storage/series/sqlite-series-store.ts';
-import { testHubConfig } from '../hub/test/test-hub.ts';
+import { platformToken, testHubConfig } from '../hub/test/test-hub.ts';
 import { SimulatorSource, simulatorConfig } from '../edge-agent/src/sources/simulator/index.ts';
 import { AgentRunner, metricValue, showLogsOnFailure, tempDir } from './harness.ts';
 
@@ -55,25 +54,33 @@ test('the hub pairs a strap: the agent admits it and not the unpaired one, and u
       await running.start();
       // The hub serves a new agent its gym's (empty) list when it first comes online.
       await until('the agent to apply its first list', async () => (await appliedVersion()) > 0, 30_000, 100);
-      const bindings = domain.documents.collection(BINDINGS);
-      await bindings.insert({ id: 'binding-1', gym: GYM, sensor: strap1, athlete: 'athlete-1', active: true, from: Date.now() });
-      await domain.pairing.gymChanged(GYM);
+      const token = await platformToken(hub);
+      const api = async (method: string, path: string, body?: unknown): Promise<{ id: string }> => {
+        const response = await fetch(`http://127.0.0.1:${hub.addresses.http!.port}/api/v1${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+        return (text === '' ? {} : JSON.parse(text)) as { id: string };
+      };
+      // Written as people type them: the hub stores the canonical form, which is what the agent reports.
+      const paired = await api('POST', '/gym-sensors', { gym: GYM, sensor: strap1.toUpperCase().replace(/^BLE:/, 'ble:'), kind: 'heart_rate', label: 'Strap 1' });
       await until("strap 1's readings to reach the hub", async () => (await stored(strap1)) > 0, 30_000, 200);
       await until('the agent to get every reading acknowledged', drained, 30_000, 200);
       assert.equal(await stored(strap2), 0, 'the unpaired strap sends nothing');
 
-      const paired = await appliedVersion();
-      await bindings.update({ id: 'binding-1' }, { set: { active: false, until: Date.now() } });
-      await domain.pairing.gymChanged(GYM);
-      await until('the agent to apply the list without strap 1', async () => (await appliedVersion()) > paired, 30_000, 100);
+      const version = await appliedVersion();
+      await api('DELETE', `/gym-sensors/${paired.id}`);
+      await until('the agent to apply the list without strap 1', async () => (await appliedVersion()) > version, 30_000, 100);
       assert.equal(metricValue(await running.metrics(), 'pb_agent_pairing_allowlist_sensors'), 0);
       // What was read before the list applied may still be on its way; after it nothing more of strap 1 is.
       await until('the agent to get every reading acknowledged', drained, 30_000, 200);
       const strap1Final = await stored(strap1);
 
       // Pairing strap 2 now proves readings still flow, so strap 1's silence is the unpairing, not a stall.
-      await bindings.insert({ id: 'binding-2', gym: GYM, sensor: strap2, athlete: 'athlete-2', active: true, from: Date.now() });
-      await domain.pairing.gymChanged(GYM);
+      await api('POST', '/gym-sensors', { gym: GYM, sensor: strap2, kind: 'heart_rate' });
       await until("strap 2's readings to reach the hub", async () => (await stored(strap2)) > 0, 30_000, 200);
       await until('the agent to get every reading acknowledged', drained, 30_000, 200);
       assert.equal(await stored(strap1), strap1Final, 'strap 1 sends nothing after it was unpaired');

@@ -61,7 +61,8 @@ try {
   const latencies: number[] = [];
   for (let change = 0; change < CHANGES; change++) {
     const before = applied(running).length;
-    if (change % 2 === 0) await bindings.insert({ id: `b${change}`, gym: GYM, sensor: strap, athlete: 'athlete-1', active: true, from: Date.now() });
+    if (change % 2 === 0)
+      await bindings.insert({ id: `b${change}`, gym: GYM, sensor: strap, athlete: 'athlete-1', active: true, from: Date.now(), kind: 'own', createdBy: 'bench' });
     else await bindings.update({ id: `b${change - 1}` }, { set: { active: false, until: Date.now() } });
     const changedAt = Date.now();
     await domain.pairing.gymChanged(GYM);
