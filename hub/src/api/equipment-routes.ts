@@ -1,4 +1,5 @@
 /** Handlers of equipment-operations.ts. */
+import { canonicalSensorId } from '@pulsebridge/protocol';
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { Domain } from '../domain/domain.ts';
@@ -16,7 +17,6 @@ import {
   type EquipmentStatus,
   type EquipmentTypeDoc,
 } from '../domain/equipment/collections.ts';
-import { canonicalSensorIdOrRefuse, SensorIdRefused } from '../domain/equipment/sensors.ts';
 import type { ApiContext } from './context.ts';
 import { EQUIPMENT_OPERATIONS, type Equipment, type EquipmentType, type MaintenanceEntry } from './equipment-operations.ts';
 import { API_PREFIX } from './operation.ts';
@@ -74,13 +74,9 @@ function checkSchema(schema: JsonSchemaObject): void {
 function canonicalBuiltIn(list: readonly BuiltInSensor[]): BuiltInSensor[] {
   const seen = new Set<string>();
   return list.map((entry, i) => {
-    let sensor: string;
-    try {
-      sensor = canonicalSensorIdOrRefuse(entry.sensor);
-    } catch (err) {
-      if (err instanceof SensorIdRefused) throw invalidParameter(`builtIn/${i}/sensor`, err.message);
-      throw err;
-    }
+    const sensor = canonicalSensorId(entry.sensor);
+    if (sensor === undefined)
+      throw invalidParameter(`builtIn/${i}/sensor`, `${JSON.stringify(entry.sensor.slice(0, 80))} is not a sensor id (<source>:<device>, e.g. ble:c0-ff-ee-00-00-01)`);
     if (seen.has(sensor)) throw invalidParameter(`builtIn/${i}/sensor`, `${sensor} is listed twice`);
     seen.add(sensor);
     return { sensor, role: entry.role };

@@ -1,4 +1,5 @@
 /** Handlers of pairing-operations.ts. */
+import { canonicalSensorId } from '@pulsebridge/protocol';
 import { randomUUID } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import { gymsWithRoles } from '../auth/principal.ts';
@@ -6,7 +7,6 @@ import type { Domain } from '../domain/domain.ts';
 import { allowlistOf } from '../domain/pairing/allowlist.ts';
 import { announceChange, endExpiredLoans, isTakenSensor, type Binding } from '../domain/pairing/bindings.ts';
 import { BINDINGS, GYM_SENSORS, PAIRING_WINDOWS } from '../domain/pairing/collections.ts';
-import { canonicalSensor } from '../domain/pairing/sensor-id.ts';
 import type { DocumentOf, Where } from '../documents/document-store.ts';
 import type { NearbySensor } from '../pairing/pairing-channel.ts';
 import { MEMBERS } from './access.ts';
@@ -63,7 +63,7 @@ function toGymSensor(owned: GymSensor): Static<typeof GymSensorView> {
 
 /** The canonical form of a sensor id from a request; 400 naming `param` when it is none. */
 export function sensorParam(text: string, param: string): string {
-  const sensor = canonicalSensor(text);
+  const sensor = canonicalSensorId(text);
   if (sensor === undefined) throw invalidParameter(param, 'is not a sensor id (e.g. ble:aa-bb-cc-dd-ee-ff or ant:120:12345:1)');
   return sensor;
 }
@@ -91,7 +91,7 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
   async function candidatesOf(window: PairingWindow): Promise<Static<typeof Candidate>[]> {
     const best = new Map<string, NearbySensor>();
     for (const heard of pairing.nearby(window.gym, window.openedAt)) {
-      const sensor = canonicalSensor(heard.sensor);
+      const sensor = canonicalSensorId(heard.sensor);
       if (sensor === undefined || heard.kind !== HEART_RATE || heard.seenAt > window.until) continue;
       const known = best.get(sensor);
       if (known === undefined || (heard.rssi ?? -Infinity) > (known.rssi ?? -Infinity)) best.set(sensor, { ...heard, sensor });

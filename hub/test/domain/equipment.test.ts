@@ -1,8 +1,7 @@
-/** Equipment domain: attribute schemas of types, and canonical ids of built-in sensors. */
+/** Equipment domain: attribute schemas of types. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attributesProblem, attributesSchemaProblem, MAX_SCHEMA_DEPTH } from '../../src/domain/equipment/attribute-schemas.ts';
-import { canonicalSensorIdOrRefuse, SensorIdRefused } from '../../src/domain/equipment/sensors.ts';
 
 test('an attributes schema compiles in strict draft 2020-12, self-contained and bounded', () => {
   assert.equal(attributesSchemaProblem({ type: 'object', properties: { size: { type: ['string', 'null'] }, since: { type: 'string', format: 'date' } } }), undefined);
@@ -25,13 +24,4 @@ test("an item's attributes are checked against the schema, the first failure nam
   assert.equal(attributesProblem(schema, { frame: { size: 'XL' } })?.path, '/attributes/frame/size');
   assert.equal(attributesProblem(schema, { frame: {} })?.path, '/attributes/frame/size');
   assert.equal(attributesProblem(schema, { colour: 'red' })?.path, '/attributes/colour');
-});
-
-test('sensor ids become canonical: lower-case source, BLE addresses lower case with dashes; others are refused', () => {
-  assert.equal(canonicalSensorIdOrRefuse('BLE:C0:FF:EE:00:00:01'), 'ble:c0-ff-ee-00-00-01');
-  assert.equal(canonicalSensorIdOrRefuse(' ble:c0-ff-ee-00-00-01 '), 'ble:c0-ff-ee-00-00-01');
-  assert.equal(canonicalSensorIdOrRefuse('ANT:17:12345:5'), 'ant:17:12345:5');
-  assert.equal(canonicalSensorIdOrRefuse('serial:csafe:430123456'), 'serial:csafe:430123456');
-  assert.equal(canonicalSensorIdOrRefuse('gps:nmea:ttyACM0~corrected'), 'gps:nmea:ttyACM0~corrected', 'device names keep their case');
-  for (const bad of ['', 'ble', 'ble:', ':abc', 'ble:c0 ff', 'x:'.padEnd(80, 'a'), 'ble:c0/ff']) assert.throws(() => canonicalSensorIdOrRefuse(bad), SensorIdRefused, bad);
 });

@@ -1,52 +1,11 @@
-/** Sensor pairing in the domain: canonical sensor ids, bindingAt over histories, loans ending by themselves. */
+/** Sensor pairing in the domain: bindingAt over histories, loans ending by themselves. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SENSOR_ID_PATTERN } from '@pulsebridge/protocol';
 import { pino } from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { bindingAt, endExpiredLoans, sweepExpiredLoans, type Binding } from '../../src/domain/pairing/bindings.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
-import { canonicalSensor } from '../../src/domain/pairing/sensor-id.ts';
 import { testDomain } from './test-domain.ts';
-
-test('canonical sensor ids: BLE addresses become lower-case dashed octets, ANT ids lose leading zeros', () => {
-  for (const [text, canonical] of [
-    ['ble:AA:BB:CC:DD:EE:FF', 'ble:aa-bb-cc-dd-ee-ff'],
-    ['BLE:aa-bb-cc-dd-ee-ff', 'ble:aa-bb-cc-dd-ee-ff'],
-    ['ble:AABBCCDDEEFF', 'ble:aa-bb-cc-dd-ee-ff'],
-    ['  ble:c0:ff:ee:00:00:01 ', 'ble:c0-ff-ee-00-00-01'],
-    ['ant:120:12345:1', 'ant:120:12345:1'],
-    ['ANT:0120:012345:01', 'ant:120:12345:1'],
-    ['ant:17:0:5', 'ant:17:0:5'],
-    ['serial:csafe:430123456', 'serial:csafe:430123456'],
-    // Device names are case-sensitive on the agent's machine.
-    ['Serial:waterrower:ttyUSB0', 'serial:waterrower:ttyUSB0'],
-    ['gps:nmea:ttyACM0~corrected', 'gps:nmea:ttyACM0~corrected'],
-  ] as const) {
-    assert.equal(canonicalSensor(text), canonical, text);
-    assert.match(canonical, new RegExp(SENSOR_ID_PATTERN));
-  }
-});
-
-test('canonical sensor ids: malformed addresses and ids outside the protocol pattern are none', () => {
-  for (const text of [
-    '',
-    'ble:',
-    'ble:aa:bb:cc:dd:ee',
-    'ble:aa:bb:cc:dd:ee:gg',
-    'ble:aa:bb:cc:dd:ee:ff:00',
-    'ant:120:12345',
-    'ant:256:1:1',
-    'ant:1:1048576:1',
-    'ant:a:b:c',
-    'x y',
-    '-leading',
-    `s:${'x'.repeat(70)}`,
-    'ble:aa bb cc dd ee ff',
-  ]) {
-    assert.equal(canonicalSensor(text), undefined, text);
-  }
-});
 
 const binding = (id: string, athlete: string, from: number, until: number | undefined, extra: Partial<Binding> = {}): Binding => ({
   id,
