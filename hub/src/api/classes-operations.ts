@@ -56,8 +56,8 @@ export const ClassSchema = Type.Object({
   gym: Type.String({ description: 'The gym it belongs to' }),
   ...classFields,
   timeZone: Type.String({ description: 'The gym’s IANA time zone, in which `start` and `rrule` are read' }),
-  createdAt: Type.Integer({ description: 'Epoch ms' }),
-  updatedAt: Type.Integer({ description: 'Epoch ms' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When the class was created, ISO 8601 UTC' }),
+  updatedAt: Type.String({ format: 'date-time', description: 'When the class was last changed, ISO 8601 UTC' }),
 });
 
 export const OccurrenceSchema = Type.Object({
@@ -113,17 +113,17 @@ export const BookingSchema = Type.Object({
   status: Type.Union([Type.Literal('booked'), Type.Literal('waitlisted'), Type.Literal('cancelled')], { description: 'booked, waitlisted or cancelled' }),
   position: Type.Optional(Type.Integer({ description: 'Place in the waitlist, 1 first (waitlisted only)' })),
   checkedIn: Type.Boolean({ description: 'Checked in by staff' }),
-  createdAt: Type.Integer({ description: 'Epoch ms' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When the booking was made, ISO 8601 UTC' }),
 });
 
-const RosterEntrySchema = Type.Object({
+export const RosterEntrySchema = Type.Object({
   userId: Type.String({ description: 'The athlete' }),
   displayName: Type.String({ description: 'Their name' }),
   status: Type.Union([Type.Literal('booked'), Type.Literal('waitlisted')], { description: 'booked or waitlisted' }),
   position: Type.Optional(Type.Integer({ description: 'Place in the waitlist, 1 first' })),
   checkedIn: Type.Boolean({ description: 'Checked in' }),
-  checkedInAt: Type.Optional(Type.Integer({ description: 'When, epoch ms' })),
-  bookedAt: Type.Integer({ description: 'When they booked, epoch ms' }),
+  checkedInAt: Type.Optional(Type.String({ format: 'date-time', description: 'When staff checked them in, ISO 8601 UTC' })),
+  bookedAt: Type.String({ format: 'date-time', description: 'When they booked, ISO 8601 UTC' }),
 });
 
 const ClassesQuery = Type.Object({ ...PageQueryFields, gym: Type.Optional(GymParam) }, { additionalProperties: false });

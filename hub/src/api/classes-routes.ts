@@ -9,10 +9,10 @@ import { calendarOf, feedOwner, resetCalendarFeed } from '../domain/classes/cale
 import { BOOKINGS, CLASSES, OCCURRENCES } from '../domain/classes/collections.ts';
 import { ensureOccurrence, findOccurrence, listOccurrences, MAX_OVERRIDE_SHIFT_MS, occurrenceId, type ClassDoc, type OccurrenceView } from '../domain/classes/occurrences.ts';
 import { DAY_MS, formatLocalDateTime, instantOf, localOf, MAX_WINDOW_MS, MINUTE_MS, parseLocalDateTime, ruleProblems } from '../domain/classes/recurrence.ts';
-import { buildRoster } from '../domain/classes/roster.ts';
+import { buildRoster, type RosterEntry } from '../domain/classes/roster.ts';
 import { TRAININGS } from '../domain/trainings/collections.ts';
 import { STAFF } from './access.ts';
-import { CLASSES_OPERATIONS, type BookingSchema, type ClassSchema, type OccurrenceSchema } from './classes-operations.ts';
+import { CLASSES_OPERATIONS, type BookingSchema, type ClassSchema, type OccurrenceSchema, type RosterEntrySchema } from './classes-operations.ts';
 import type { ApiContext } from './context.ts';
 import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
@@ -23,9 +23,17 @@ import { principalOf, resourceGym } from './self.ts';
 type ClassBody = Static<typeof ClassSchema>;
 type OccurrenceBody = Static<typeof OccurrenceSchema>;
 type BookingBody = Static<typeof BookingSchema>;
+type RosterItem = Static<typeof RosterEntrySchema>;
 type ClassFields = Omit<ClassDoc, 'id' | 'gym' | 'createdAt' | 'updatedAt'>;
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+// Record times (created, booked, checked in) in the form every gym-domain answer uses; `iso` above drops
+// zero milliseconds because occurrence starts also name paths.
+const isoTime = (ms: number) => new Date(ms).toISOString();
+
+function toRosterItem({ bookedAt, checkedInAt, ...entry }: RosterEntry): RosterItem {
+  return { ...entry, bookedAt: isoTime(bookedAt), ...(checkedInAt === undefined ? {} : { checkedInAt: isoTime(checkedInAt) }) };
+}
 
 function isStaff(ctx: ApiContext, gym: string): boolean {
   const gyms = gymsWithRoles(principalOf(ctx), STAFF);
@@ -40,7 +48,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
   const { documents, identity, now } = domain;
   const classes = documents.collection(CLASSES);
 
-  const toClass = (doc: ClassDoc, timeZone: string): ClassBody => ({ ...doc, timeZone });
+  const toClass = (doc: ClassDoc, timeZone: string): ClassBody => ({ ...doc, timeZone, createdAt: isoTime(doc.createdAt), updatedAt: isoTime(doc.updatedAt) });
 
   function toOccurrence(cls: ClassDoc, view: OccurrenceView, timeZone: string): OccurrenceBody {
     return {
@@ -75,7 +83,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
       user: booking.user,
       status: booking.status,
       checkedIn: booking.checkedInAt !== undefined,
-      createdAt: booking.createdAt,
+      createdAt: isoTime(booking.createdAt),
     };
     const position = await waitlistPosition(documents, booking);
     if (position !== undefined) body.position = position;
@@ -251,7 +259,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
           user: booking.user,
           status: booking.status,
           checkedIn: false,
-          createdAt: booking.createdAt,
+          createdAt: isoTime(booking.createdAt),
           ...(position === undefined ? {} : { position }),
         } satisfies BookingBody;
       },
@@ -283,7 +291,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
       },
       roster: async (ctx, { params }) => {
         const { cls, timeZone, view } = await occurrenceOf(ctx, params);
-        ctx.body = { occurrence: toOccurrence(cls, view, timeZone), items: await buildRoster(domain, view.id) };
+        ctx.body = { occurrence: toOccurrence(cls, view, timeZone), items: (await buildRoster(domain, view.id)).map(toRosterItem) };
       },
       myBookings: async (ctx, { query }) => {
         const user = principalOf(ctx).subject;

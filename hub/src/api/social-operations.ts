@@ -38,8 +38,8 @@ export const Group = Type.Object({
   description: Type.String(),
   visibility: GroupVisibility,
   memberCount: Type.Integer(),
-  createdAt: Type.Integer({ description: 'Epoch milliseconds' }),
-  updatedAt: Type.Integer({ description: 'Epoch milliseconds' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When it was created, ISO 8601 UTC' }),
+  updatedAt: Type.String({ format: 'date-time', description: 'When it or its membership last changed, ISO 8601 UTC' }),
   myRole: Type.Optional(GroupRole),
 });
 
@@ -67,7 +67,7 @@ export const GroupMember = Type.Object({
   userId: Type.String(),
   displayName: Type.String(),
   role: GroupRole,
-  joinedAt: Type.Integer({ description: 'Epoch milliseconds' }),
+  joinedAt: Type.String({ format: 'date-time', description: 'When they joined the group, ISO 8601 UTC' }),
 });
 export const GroupMemberBody = Type.Object({ role: GroupRole }, { additionalProperties: false });
 export const MyGroup = Type.Object({ group: Group, role: GroupRole });
@@ -75,7 +75,7 @@ export const MyGroup = Type.Object({ group: Group, role: GroupRole });
 export const Person = Type.Object({
   userId: Type.String(),
   displayName: Type.String(),
-  since: Type.Integer({ description: 'Epoch milliseconds: when the request was sent, the friendship began or the block was set' }),
+  since: Type.String({ format: 'date-time', description: 'When the request was sent, the friendship began or the block was set, ISO 8601 UTC' }),
 });
 export const FriendRequestBody = Type.Object({ user: UserId }, { additionalProperties: false });
 export const FriendRequestAnswer = Type.Object({

@@ -27,8 +27,8 @@ export const Training = Type.Object({
   gym: Type.String(),
   ...TrainingFields,
   totalDurationSeconds: Type.Optional(Type.Integer({ description: 'The planned duration; absent when a step goes by distance' })),
-  createdAt: Type.Integer({ description: 'Epoch milliseconds' }),
-  updatedAt: Type.Integer({ description: 'Epoch milliseconds' }),
+  createdAt: Type.String({ format: 'date-time', description: 'When it was created, ISO 8601 UTC' }),
+  updatedAt: Type.String({ format: 'date-time', description: 'When it was last changed, ISO 8601 UTC' }),
 });
 
 export const TrainingBody = Type.Object(

@@ -14,9 +14,11 @@ import type { Training, TRAININGS_OPERATIONS } from './trainings-operations.ts';
 
 type TrainingDoc = DocumentOf<(typeof TRAININGS)['schema']>;
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
 function toTraining(doc: TrainingDoc): Static<typeof Training> {
-  const { createdBy: _createdBy, ...training } = doc;
-  return training;
+  const { createdBy: _createdBy, createdAt, updatedAt, ...training } = doc;
+  return { ...training, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
 }
 
 /** The steps as stored: checked beyond their schema, with their planned duration. */

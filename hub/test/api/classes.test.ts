@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { GYMS } from '../../src/domain/gyms.ts';
 import { TRAININGS } from '../../src/domain/trainings/collections.ts';
 import type { Role } from '../../src/identity/identity-store.ts';
-import { readProblem, withApi, type RunningApi } from './harness.ts';
+import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
 
 const GYM = 'riverside';
@@ -74,6 +74,9 @@ async function withWorld(use: (world: World) => Promise<void>): Promise<void> {
     await use(world);
   });
 }
+
+/** Record times are ISO 8601 strings that parse back to the stored time (the harness's clock). */
+const AT_NOW = new Date(NOW).toISOString();
 
 const occurrencePath = (cls: Json, start = OCCURRENCE) => `/api/v1/classes/${String(cls['id'])}/occurrences/${start}`;
 
@@ -278,6 +281,36 @@ test('check-in and rosters are for staff; a waitlisted athlete cannot be checked
     const tooLong = await call('ann', 'GET', `/api/v1/classes/${String(cls['id'])}/occurrences?from=2024-01-01T00:00:00Z&to=2025-06-01T00:00:00Z`);
     assert.equal(tooLong.status, 400);
     assert.equal((await readProblem(tooLong)).title, 'Time range too large');
+  }));
+
+test('classes, bookings and rosters answer their record times as ISO 8601 strings of the stored time', () =>
+  withWorld(async ({ call, person, createClass, users }) => {
+    const cls = await createClass();
+    assert.deepEqual([cls['createdAt'], cls['updatedAt']], [AT_NOW, AT_NOW]);
+    assert.equal(Date.parse(String(cls['createdAt'])), NOW);
+    const got = (await (await call('coach', 'GET', `/api/v1/classes/${String(cls['id'])}`)).json()) as Json;
+    assert.deepEqual([got['createdAt'], got['updatedAt']], [AT_NOW, AT_NOW]);
+    await person('ann', 'athlete');
+    const path = occurrencePath(cls);
+    const booked = await call('ann', 'POST', `${path}/bookings`, {});
+    assert.equal(((await booked.json()) as Json)['createdAt'], AT_NOW);
+    const before = (await (await call('coach', 'GET', `${path}/roster`)).json()) as { items: Json[] };
+    assert.deepEqual(
+      before.items.map((e) => [e['bookedAt'], 'checkedInAt' in e]),
+      [[AT_NOW, false]],
+    );
+    const checked = (await (await call('coach', 'POST', `${path}/bookings/${users['ann']}/check-in`)).json()) as Json;
+    assert.equal(checked['createdAt'], AT_NOW);
+    const after = (await (await call('coach', 'GET', `${path}/roster`)).json()) as { items: Json[] };
+    assert.deepEqual(
+      after.items.map((e) => [e['bookedAt'], e['checkedInAt']]),
+      [[AT_NOW, AT_NOW]],
+    );
+    const mine = (await (await call('ann', 'GET', '/api/v1/me/bookings')).json()) as { items: Json[] };
+    assert.deepEqual(
+      mine.items.map((b) => b['createdAt']),
+      [AT_NOW],
+    );
   }));
 
 test('my bookings come in pages by start', () =>

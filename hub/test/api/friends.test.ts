@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withApi, readProblem, type RunningApi } from './harness.ts';
+import { NOW, withApi, readProblem, type RunningApi } from './harness.ts';
 import { FixedTokens } from './principals.ts';
 import { call, json, people } from './social-people.ts';
 
-type Person = { userId: string; displayName: string; since: number };
+type Person = { userId: string; displayName: string; since: string };
 type Page = { items: Person[]; next?: string };
 
 async function setup(api: RunningApi, tokens: FixedTokens) {
@@ -42,6 +42,28 @@ test('a request sent and accepted makes both friends, listed on both sides', asy
     assert.equal((await call(api, 'bob', 'DELETE', `/api/v1/me/friends/${ids.ann}`)).status, 204);
     assert.deepEqual(await list(api, 'ann', ''), []);
     assert.equal((await call(api, 'bob', 'DELETE', `/api/v1/me/friends/${ids.ann}`)).status, 404);
+  });
+});
+
+test('requests, friendships and blocks answer since when as an ISO 8601 string of the stored time', async () => {
+  const tokens = new FixedTokens({});
+  await withApi({ verifier: tokens }, async (api) => {
+    const ids = await setup(api, tokens);
+    const atNow = new Date(NOW).toISOString();
+    const sent = await json<Person>(await call(api, 'ann', 'POST', '/api/v1/me/friends/requests', { user: ids.bob }), 201);
+    assert.equal(sent.since, atNow);
+    assert.equal(Date.parse(sent.since), NOW);
+    const incoming = await json<Page>(await call(api, 'bob', 'GET', '/api/v1/me/friends/requests/incoming'));
+    assert.deepEqual(
+      incoming.items.map((p) => p.since),
+      [atNow],
+    );
+    assert.equal((await json<Person>(await call(api, 'bob', 'POST', `/api/v1/me/friends/requests/${ids.ann}/accept`))).since, atNow);
+    assert.deepEqual(
+      (await json<Page>(await call(api, 'ann', 'GET', '/api/v1/me/friends'))).items.map((p) => p.since),
+      [atNow],
+    );
+    assert.equal((await json<Person>(await call(api, 'ann', 'PUT', `/api/v1/me/friends/blocked/${ids.cat}`))).since, atNow);
   });
 });
 

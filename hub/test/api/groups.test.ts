@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withApi, type RunningApi } from './harness.ts';
+import { NOW, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
 import { call, json, people } from './social-people.ts';
 
@@ -38,6 +38,29 @@ test('an athlete creates a club and owns it; a team needs the gym’s staff', as
     assert.equal(got.myRole, undefined);
     assert.equal((await call(api, 'dan', 'GET', `/api/v1/groups/${group.id}`)).status, 404);
     assert.equal((await call(api, 'ann', 'PATCH', `/api/v1/groups/${group.id}`, { kind: 'team' })).status, 403, 'a club becomes a team by staff');
+  });
+});
+
+test('groups and their members answer their times as ISO 8601 strings of the stored time', async () => {
+  const tokens = new FixedTokens({});
+  await withApi({ verifier: tokens }, async (api) => {
+    await setup(api, tokens);
+    const atNow = new Date(NOW).toISOString();
+    const group = (await create(api, 'ann')) as Group & { createdAt: unknown; updatedAt: unknown };
+    assert.deepEqual([group.createdAt, group.updatedAt], [atNow, atNow]);
+    assert.equal(Date.parse(String(group.createdAt)), NOW);
+    const joined = await json<{ joinedAt: unknown }>(await call(api, 'bob', 'POST', `/api/v1/groups/${group.id}/join`));
+    assert.equal(joined.joinedAt, atNow);
+    const members = await json<{ items: { joinedAt: unknown }[] }>(await call(api, 'ann', 'GET', `/api/v1/groups/${group.id}/members`));
+    assert.deepEqual(
+      members.items.map((m) => m.joinedAt),
+      [atNow, atNow],
+    );
+    const mine = await json<{ items: { group: { createdAt: unknown; updatedAt: unknown } }[] }>(await call(api, 'bob', 'GET', '/api/v1/me/groups'));
+    assert.deepEqual(
+      mine.items.map((m) => [m.group.createdAt, m.group.updatedAt]),
+      [[atNow, atNow]],
+    );
   });
 });
 

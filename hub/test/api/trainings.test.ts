@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withApi, readProblem, type RunningApi } from './harness.ts';
+import { NOW, withApi, readProblem, type RunningApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
 
 const GYM = 'gym-t';
@@ -55,6 +55,20 @@ test('a coach creates a training and gets its planned duration; an athlete of th
     assert.equal(training['description'], '');
     assert.deepEqual(training['steps'], intervals.steps);
     assert.equal('createdBy' in training, false);
+  });
+});
+
+test('a training answers when it was created and changed as ISO 8601 strings of the stored time', async () => {
+  await withApi({ verifier: tokens() }, async (api) => {
+    const created = (await create(api)) as { id: string; createdAt?: unknown; updatedAt?: unknown };
+    const atNow = new Date(NOW).toISOString();
+    assert.deepEqual([created.createdAt, created.updatedAt], [atNow, atNow]);
+    assert.equal(Date.parse(String(created.createdAt)), NOW);
+    const listed = (await (await call(api, 'athlete', 'GET', `/api/v1/trainings?gym=${GYM}`)).json()) as { items: Record<string, unknown>[] };
+    assert.deepEqual(
+      listed.items.map((t) => [t['createdAt'], t['updatedAt']]),
+      [[atNow, atNow]],
+    );
   });
 });
 
