@@ -1,11 +1,10 @@
 /** Handlers of photos-operations.ts. */
-import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { Domain } from '../domain/domain.ts';
-import { PHOTOS, type PhotoOwnerKind } from '../domain/photos/collections.ts';
-import type { DocumentOf } from '../documents/document-store.ts';
+import { PHOTOS } from '../domain/photos/collections.ts';
+import { removePhotoFiles, storePhoto, type PhotoDoc, type PhotoOwner } from '../domain/photos/photos.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../images/config.ts';
-import { processPhoto, type PhotoVariant } from '../images/images.ts';
+import type { PhotoVariant } from '../images/images.ts';
 import type { ApiContext } from './context.ts';
 import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
@@ -14,7 +13,6 @@ import { ApiError } from './problem.ts';
 import type { RouteModule } from './route-module.ts';
 import { principalOf, resourceGym } from './self.ts';
 
-type PhotoDoc = DocumentOf<(typeof PHOTOS)['schema']>;
 type PhotoBody = Static<typeof Photo>;
 
 /** Photos one piece of equipment may have: enough to show it from every side, not a place to store albums. */
@@ -44,39 +42,13 @@ function toPhoto(doc: PhotoDoc): PhotoBody {
 }
 
 export function photosRoutes(domain: Domain): RouteModule<typeof PHOTOS_OPERATIONS> {
-  const { documents, images, now, log } = domain;
+  const { documents, images } = domain;
   const limits = domain.imageLimits ?? DEFAULT_IMAGE_LIMITS;
   const photos = documents.collection(PHOTOS);
 
-  /** Checks and re-encodes the upload and writes its variants; the caller then records the document. */
-  async function store(upload: Buffer, owner: { kind: PhotoOwnerKind; id: string; gym?: string }): Promise<PhotoDoc> {
-    const processed = await processPhoto(upload, limits);
-    const id = randomBytes(16).toString('base64url');
-    const original = processed.variants.find((v) => v.name === 'original')!;
-    try {
-      for (const variant of processed.variants) await images.put(id, variant.name, variant.data);
-    } catch (err) {
-      await removeImage(id);
-      throw err;
-    }
-    return {
-      id,
-      ...(owner.gym === undefined ? {} : { gym: owner.gym }),
-      ownerKind: owner.kind,
-      ownerId: owner.id,
-      contentType: processed.contentType,
-      width: original.width,
-      height: original.height,
-      bytes: original.data.length,
-      variants: processed.variants.map(({ name, width, height }) => ({ name, width, height })),
-      createdAt: now(),
-    };
-  }
+  const store = (upload: Buffer, owner: PhotoOwner): Promise<PhotoDoc> => storePhoto(domain, upload, owner, limits);
 
-  /** Files left behind when this fails are orphans no document names: harmless, and logged to be swept. */
-  async function removeImage(id: string): Promise<void> {
-    await images.delete(id).catch((err: unknown) => log.warn({ err, image: id }, 'could not remove the files of a photo'));
-  }
+  const removeImage = (id: string): Promise<void> => removePhotoFiles(domain, id);
 
   async function sendVariant(ctx: ApiContext, doc: PhotoDoc | undefined, variant: PhotoVariant, cacheControl: string): Promise<void> {
     const bytes = doc === undefined ? undefined : await images.get(doc.id, variant);

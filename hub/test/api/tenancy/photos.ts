@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { PHOTOS_OPERATIONS } from '../../../src/api/photos-operations.ts';
 import type { Domain } from '../../../src/domain/domain.ts';
 import { PHOTOS } from '../../../src/domain/photos/collections.ts';
-import { processPhoto, type PhotoVariant } from '../../../src/images/images.ts';
+import type { PhotoVariant } from '../../../src/images/images.ts';
+import { storePhoto, type PhotoOwner } from '../../../src/domain/photos/photos.ts';
 import { DEFAULT_IMAGE_LIMITS } from '../../../src/images/config.ts';
 import { insertEquipment, png } from '../../images/photo-fixtures.ts';
 import { GYM_A, GYM_B, type FeatureTenancy } from './tenancy-case.ts';
@@ -12,22 +13,8 @@ const UPLOAD = { contentType: 'image/png', bytes: await png(64, 48) };
 const A_PHOTO = 'photo-of-a';
 const A_PROFILE_PHOTO = 'profile-photo-of-a';
 
-async function seedPhoto(domain: Domain, id: string, owner: { kind: 'equipment' | 'profile'; id: string; gym?: string }): Promise<void> {
-  const processed = await processPhoto(await png(80, 60), DEFAULT_IMAGE_LIMITS);
-  for (const variant of processed.variants) await domain.images.put(id, variant.name, variant.data);
-  const original = processed.variants[0]!;
-  await domain.documents.collection(PHOTOS).insert({
-    id,
-    ...(owner.gym === undefined ? {} : { gym: owner.gym }),
-    ownerKind: owner.kind,
-    ownerId: owner.id,
-    contentType: processed.contentType,
-    width: original.width,
-    height: original.height,
-    bytes: original.data.length,
-    variants: processed.variants.map(({ name, width, height }) => ({ name, width, height })),
-    createdAt: Date.UTC(2026, 0, 1),
-  });
+async function seedPhoto(domain: Domain, id: string, owner: PhotoOwner): Promise<void> {
+  await domain.documents.collection(PHOTOS).insert(await storePhoto(domain, await png(80, 60), owner, DEFAULT_IMAGE_LIMITS, id));
 }
 
 // The caller's own profile photo (targetsA: false) is set, read, then removed: in that order, by every role of B.
