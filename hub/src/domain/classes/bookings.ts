@@ -37,8 +37,7 @@ export interface Booked {
 
 /**
  * Books a place or a waitlist position, all in one transaction: the class's booking rules are read where the
- * counters change, and reads outside it (which wait for queued transactions in SQLite) are avoided on this hot
- * path. 'no_occurrence' when the occurrence has no document yet: the caller checks it is one and writes it
+ * counters change, so a class changed meanwhile cannot be booked by its old rules. 'no_occurrence' when the occurrence has no document yet: the caller checks it is one and writes it
  * (ensureOccurrence, outside a transaction: a racing insert must not abort MongoDB's), then calls again.
  */
 export async function book(documents: DocumentStore, request: BookRequest): Promise<Booked | 'no_occurrence'> {
