@@ -202,6 +202,7 @@ export class Hub {
       const transport = this.createTransport(registry);
       this.transport = transport;
       const pairing = new AllowlistPublisher({ transport, agents: registry, allowlistOf: (gym) => allowlistOf(documents, gym), now: Date.now, log });
+      pairing.register(this.metrics);
       const ingest = new Ingest({
         transport,
         registry,

@@ -17,7 +17,8 @@ import {
   type NearbySensorReport,
   type PairingMessage,
 } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { errorMessage, registerScraped } from '@pulsebridge/runtime';
+import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { HubTransport } from '../broker/transport.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
@@ -64,6 +65,22 @@ export class AllowlistPublisher implements PairingChannel {
   constructor(options: AllowlistPublisherOptions) {
     this.options = options;
     this.log = options.log.child({ ns: 'pairing' });
+  }
+
+  /** Exposes the counts, read at scrape time. */
+  register(registry: Registry): void {
+    registerScraped(registry, [
+      {
+        name: 'pb_hub_pairing_lists_published_total',
+        help: "Allowlists published to agents (one per agent and change of its gym's pairings)",
+        kind: 'counter',
+        read: () => this.counts.published,
+      },
+      { name: 'pb_hub_pairing_publish_failures_total', help: 'Allowlists that could not be published to an agent', kind: 'counter', read: () => this.counts.publishFailures },
+      { name: 'pb_hub_pairing_windows_total', help: 'Permit-join and discovery windows opened on agents', kind: 'counter', read: () => this.counts.windows },
+      { name: 'pb_hub_pairing_nearby_reports_total', help: 'Reports of unpaired sensors heard near an agent', kind: 'counter', read: () => this.counts.nearbyReports },
+      { name: 'pb_hub_pairing_nearby_sensors', help: 'Unpaired sensors heard nearby that the hub keeps for tap-to-pair', kind: 'gauge', read: () => this.nearbyTotal },
+    ]);
   }
 
   /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import pino from 'pino';
 import { decodeJsonMessage, type CommandMessage, type PairingMessage } from '@pulsebridge/protocol';
 import { AllowlistPublisher, MAX_NEARBY_TOTAL } from '../../src/pairing/allowlist-publisher.ts';
@@ -97,6 +98,19 @@ test("one agent's failed publish is logged and does not keep the others from the
   assert.equal(transport.pairings('a1').length, 1);
 });
 
+test('its counts are metrics, read at scrape time', async () => {
+  const { transport, publisher } = rig();
+  const registry = new Registry();
+  publisher.register(registry);
+  transport.failFor.add('a1');
+  await publisher.gymChanged('gym-a');
+  await publisher.openWindow('gym-b', { seconds: 30, permitJoin: true });
+  const text = await registry.metrics();
+  assert.match(text, /^pb_hub_pairing_lists_published_total 1$/m);
+  assert.match(text, /^pb_hub_pairing_publish_failures_total 1$/m);
+  assert.match(text, /^pb_hub_pairing_windows_total 1$/m);
+});
+
 test('openWindow sends a discovery window command to every agent of the gym', async () => {
   const { transport, publisher } = rig();
   await publisher.openWindow('gym-a', { seconds: 30, permitJoin: true });
@@ -157,7 +171,7 @@ test('the published list holds canonical ids, each once, leaves out what is not 
   lists['gym-a'] = ['BLE:AA:BB:CC:DD:EE:01', 'ble:aa-bb-cc-dd-ee-01', 'ant:017:00042:05', 'not a sensor'];
   await publisher.gymChanged('gym-a');
   assert.deepEqual(transport.pairings('a1')[0]!.allow, ['ant:17:42:5', 'ble:aa-bb-cc-dd-ee-01']);
-  lists['gym-a'] = Array.from({ length: 5_000 }, (_, i) => `ble:s${i}`);
+  lists['gym-a'] = Array.from({ length: 5_000 }, (_, i) => `ant:120:${i}:1`);
   await publisher.gymChanged('gym-a');
   const long = transport.sent.filter((m) => m.agent === 'a1' && m.kind === 'pairing').at(-1)!;
   assert.equal(decodeJsonMessage('pairing', long.payload).allow.length, 4_096, 'agents decode it');
