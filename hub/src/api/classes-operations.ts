@@ -124,6 +124,14 @@ export const RosterEntrySchema = Type.Object({
   checkedIn: Type.Boolean({ description: 'Checked in' }),
   checkedInAt: Type.Optional(Type.String({ format: 'date-time', description: 'When staff checked them in, ISO 8601 UTC' })),
   bookedAt: Type.String({ format: 'date-time', description: 'When they booked, ISO 8601 UTC' }),
+  sensors: Type.Array(
+    Type.Object({
+      sensor: Type.String({ description: 'Canonical sensor id' }),
+      kind: Type.Union([Type.Literal('own'), Type.Literal('loaner')], { description: 'own: paired by the athlete; loaner: a gym strap lent to them' }),
+      label: Type.Optional(Type.String({ description: 'What the athlete or the gym calls it' })),
+    }),
+    { description: 'The sensors the athlete wears now in this gym: readings of them are theirs' },
+  ),
 });
 
 const ClassesQuery = Type.Object({ ...PageQueryFields, gym: Type.Optional(GymParam) }, { additionalProperties: false });

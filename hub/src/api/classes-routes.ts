@@ -291,7 +291,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
       },
       roster: async (ctx, { params }) => {
         const { cls, timeZone, view } = await occurrenceOf(ctx, params);
-        ctx.body = { occurrence: toOccurrence(cls, view, timeZone), items: (await buildRoster(domain, view.id)).map(toRosterItem) };
+        ctx.body = { occurrence: toOccurrence(cls, view, timeZone), items: (await buildRoster(domain, cls.gym, view.id)).map(toRosterItem) };
       },
       myBookings: async (ctx, { query }) => {
         const user = principalOf(ctx).subject;

@@ -364,3 +364,31 @@ test('the calendar feed holds the athlete’s bookings as events in the gym’s 
     assert.equal((await readProblem(old)).detail, (await readProblem(unknown)).detail, 'a reset token answers like one that never was');
     assert.equal((await fetch(`${api.url}${new URL(reset.url).pathname}`)).status, 200);
   }));
+
+test('the roster shows which sensors each athlete wears: their own strap, and a loaner the coach lent them', () =>
+  withWorld(async ({ call, person, createClass, users }) => {
+    const cls = await createClass({ capacity: 5 });
+    await person('ann', 'athlete');
+    await person('bob', 'athlete');
+    const path = occurrencePath(cls);
+    await call('ann', 'POST', `${path}/bookings`, {});
+    await call('bob', 'POST', `${path}/bookings`, {});
+    assert.equal((await call('ann', 'POST', '/api/v1/me/sensors', { gym: GYM, sensor: 'BLE:C0:FF:EE:00:00:0A', label: 'my strap' })).status, 201);
+    const strap = (await (await call('coach', 'POST', '/api/v1/gym-sensors', { gym: GYM, sensor: 'ant:120:77:1', kind: 'heart_rate', label: 'Loaner 7' })).json()) as Json;
+    const { occurrence } = (await (await call('coach', 'GET', `${path}/roster`)).json()) as { occurrence: Json };
+    // Lent for the class: from its start to its end.
+    const lent = await call('coach', 'POST', `/api/v1/gym-sensors/${String(strap['id'])}/loans`, {
+      athlete: users['bob'],
+      from: occurrence['startsAt'],
+      until: occurrence['endsAt'],
+    });
+    assert.equal(lent.status, 201, await lent.clone().text());
+    const roster = (await (await call('coach', 'GET', `${path}/roster`)).json()) as { items: Json[] };
+    assert.deepEqual(
+      roster.items.map((e) => [e['displayName'], e['sensors']]),
+      [
+        ['Name ann', [{ sensor: 'ble:c0-ff-ee-00-00-0a', kind: 'own', label: 'my strap' }]],
+        ['Name bob', [{ sensor: 'ant:120:77:1', kind: 'loaner', label: 'Loaner 7' }]],
+      ],
+    );
+  }));
