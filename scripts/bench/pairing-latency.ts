@@ -1,5 +1,5 @@
 /**
- * Time from a pairing change to the agent applying it (issue 9 figure; target <= 2 s): a hub in this
+ * Time from a pairing change to the agent applying it (target: at most 2 s): a hub in this
  * process and a real agent process on loopback, with the simulator's straps taking part in admission.
  * Each change binds or unbinds a strap in the hub's documents and calls the pairing channel's gymChanged();
  * the time runs from that call to the agent's "pairing list applied" log line (pino's `time`, the same

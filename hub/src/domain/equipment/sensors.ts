@@ -4,7 +4,7 @@ import { EQUIPMENT, EQUIPMENT_SENSORS, type EquipmentDoc } from './collections.t
 
 /**
  * The machine of the gym that `sensor` (canonical id) is built into, if any: a reading of that sensor in that
- * gym comes from this machine. The results issue attributes readings with it.
+ * gym comes from this machine, which is how results attribute its readings.
  */
 export async function machineOfSensor(documents: DocumentSession, gym: string, sensor: string): Promise<EquipmentDoc | undefined> {
   const claim = await documents.collection(EQUIPMENT_SENSORS).findOne({ gym, sensor });

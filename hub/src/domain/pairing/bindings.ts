@@ -1,6 +1,6 @@
 /**
  * Bindings of sensors to athletes, kept as history: a binding is never deleted, it ends by turning inactive
- * with its `until` set. The results issue attributes a reading, late ones included, by the binding valid at
+ * with its `until` set. Results attribute a reading, late ones included, by the binding valid at
  * the reading's time (bindingAt).
  */
 import { DocumentStoreError, pageAfter, type DocumentOf, type DocumentStore } from '../../documents/document-store.ts';
