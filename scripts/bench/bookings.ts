@@ -8,7 +8,7 @@
  *
  *   node --import tsx scripts/bench/bookings.ts [--seconds 10] [--connections 10] [--athletes 2000] [--occurrences 10] [--capacity 100]
  *
- * Target (TARGETS.md): p99 ≤ 50 ms, never more bookings than places.
+ * Target: p99 ≤ 50 ms, never more bookings than places.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
