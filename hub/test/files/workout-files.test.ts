@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import FitParser from 'fit-file-parser';
 import { PulsebridgeError } from '@pulsebridge/runtime';
 import {
   detectWorkoutFormat,
@@ -134,6 +135,17 @@ describe('workout files: round trips', () => {
     assertSameSamples(roundTrip('tcx', workout), workout, every);
     const positioned = { ...workout, samples: [workout.samples[1]!] };
     assertSameSamples(roundTrip('gpx', workout), positioned, every);
+  });
+
+  it('the FIT export reads in a profile-aware parser as an activity with its session, lap and records', async () => {
+    const workout = syntheticWorkout();
+    const parsed = await new FitParser({ speedUnit: 'm/s', lengthUnit: 'm', mode: 'list' }).parseAsync(Buffer.from(exportWorkout(workout, 'fit')));
+    assert.equal(parsed.records?.length, 600);
+    assert.equal(parsed.sessions?.[0]?.sport, 'cycling');
+    assert.equal(parsed.sessions?.[0]?.total_elapsed_time, 599);
+    assert.equal(parsed.laps?.length, 1);
+    assert.equal(parsed.activity?.num_sessions, 1);
+    assert.equal(parsed.records?.[10]?.power, workout.samples[10]!.watts);
   });
 
   it('tells the format from the bytes, whatever the file would be called', () => {
