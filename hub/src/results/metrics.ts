@@ -3,13 +3,14 @@
  * plain values. Pure and O(n) per stream: every figure is one pass, or two pointers, over the seconds.
  * Non-finite or negative values in the streams count as missing (null), so bad input gives defined results.
  */
+import { ageOn, tanakaMaxHeartRate } from '../domain/profile/heart-rate.ts';
 import type { Stream, Streams } from './streams.ts';
 
 export type Sex = 'female' | 'male';
 
 /** What the results need from the athlete's profile; every field may be unknown. */
 export interface AthleteFacts {
-  /** Maximum heart rate, bpm; when absent, estimated from the age (see `estimatedMaxHeartRate`). */
+  /** Maximum heart rate, bpm; when absent, estimated from the age (Tanaka's 208 - 0.7 x age: domain/profile/heart-rate.ts). */
   maxHeartRate?: number;
   /** Age in years at the session; when absent, computed from `birthDate` at `sessionStartMs`. */
   ageYears?: number;
@@ -87,26 +88,10 @@ function clean(stream: Stream | undefined): Stream {
   return (stream ?? []).map((v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null));
 }
 
-/** Age in whole years on a day, or undefined for a malformed date. */
-export function ageOn(birthDate: string, atMs: number): number | undefined {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate);
-  if (match === null || !Number.isFinite(atMs)) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const at = new Date(atMs);
-  const hadBirthday = at.getUTCMonth() + 1 > month || (at.getUTCMonth() + 1 === month && at.getUTCDate() >= day);
-  const age = at.getUTCFullYear() - year - (hadBirthday ? 0 : 1);
-  return age >= 0 && age < 150 ? age : undefined;
-}
-
 function ageOf(facts: AthleteFacts): number | undefined {
   if (facts.ageYears !== undefined && Number.isFinite(facts.ageYears) && facts.ageYears > 0) return facts.ageYears;
   if (facts.birthDate !== undefined && facts.sessionStartMs !== undefined) return ageOn(facts.birthDate, facts.sessionStartMs);
   return undefined;
-}
-
-/** Tanaka, Monahan & Seals 2001 ("Age-predicted maximal heart rate revisited", JACC 37(1):153-6): 208 - 0.7 × age. */
-export function estimatedMaxHeartRate(ageYears: number): number {
-  return 208 - 0.7 * ageYears;
 }
 
 /** The zone (1..5) of a heart rate, or 0 below 50 % of the maximum. */
@@ -289,7 +274,7 @@ export function sessionResults(streams: Streams, facts: AthleteFacts = {}): Sess
     results.averageHeartRateBpm = hr.average;
     results.maxHeartRateBpm = hr.max;
     const fromProfile = facts.maxHeartRate !== undefined && Number.isFinite(facts.maxHeartRate) && facts.maxHeartRate > 0;
-    const maxHeartRate = fromProfile ? (facts.maxHeartRate as number) : age !== undefined ? estimatedMaxHeartRate(age) : undefined;
+    const maxHeartRate = fromProfile ? (facts.maxHeartRate as number) : age !== undefined ? tanakaMaxHeartRate(age) : undefined;
     if (maxHeartRate !== undefined) results.heartRate = heartRateResults(heartrate, maxHeartRate, fromProfile ? 'profile' : 'age', hr.average, hr.max);
   }
 

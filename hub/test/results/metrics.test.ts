@@ -1,7 +1,8 @@
 /** Session results from known 1 Hz signals whose answers are worked out by hand (or from the published formula, in the test). */
+import { ageOn } from '../../src/domain/profile/heart-rate.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ageOn, bestAveragePower, elevationGain, fastestDistance, heartRateZone, sessionResults, weightedPower, type AthleteFacts } from '../../src/results/metrics.ts';
+import { bestAveragePower, elevationGain, fastestDistance, heartRateZone, sessionResults, weightedPower, type AthleteFacts } from '../../src/results/metrics.ts';
 import type { Stream, Streams } from '../../src/results/streams.ts';
 
 const seconds = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -8,14 +8,15 @@ import type { AthleteProfileFields } from '../../identity/identity-store.ts';
 
 export type MaxHeartRate = { bpm: number; source: 'test' } | { bpm: number; source: 'formula'; formula: 'tanaka'; age: number };
 
-/** Whole years of age on the UTC day of `at`. */
-export function ageOn(birthDate: string, at: number): number {
-  const [year, month, day] = birthDate.split('-').map(Number) as [number, number, number];
+/** Whole years of age on the UTC day of `at`; undefined for a date that is not YYYY-MM-DD or an age out of reason. */
+export function ageOn(birthDate: string, at: number): number | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate);
+  if (match === null || !Number.isFinite(at)) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const on = new Date(at);
-  let age = on.getUTCFullYear() - year;
-  const beforeBirthday = on.getUTCMonth() + 1 < month || (on.getUTCMonth() + 1 === month && on.getUTCDate() < day);
-  if (beforeBirthday) age--;
-  return age;
+  const hadBirthday = on.getUTCMonth() + 1 > month || (on.getUTCMonth() + 1 === month && on.getUTCDate() >= day);
+  const age = on.getUTCFullYear() - year - (hadBirthday ? 0 : 1);
+  return age >= 0 && age < 150 ? age : undefined;
 }
 
 export function tanakaMaxHeartRate(age: number): number {
@@ -25,7 +26,7 @@ export function tanakaMaxHeartRate(age: number): number {
 /** Undefined when the athlete gave neither a measured value nor a birth date. */
 export function maxHeartRateOf(profile: Pick<AthleteProfileFields, 'maxHeartRate' | 'birthDate'>, at: number): MaxHeartRate | undefined {
   if (profile.maxHeartRate !== undefined) return { bpm: profile.maxHeartRate, source: 'test' };
-  if (profile.birthDate === undefined) return undefined;
-  const age = ageOn(profile.birthDate, at);
+  const age = profile.birthDate === undefined ? undefined : ageOn(profile.birthDate, at);
+  if (age === undefined) return undefined;
   return { bpm: tanakaMaxHeartRate(age), source: 'formula', formula: 'tanaka', age };
 }
