@@ -22,11 +22,12 @@ export type WebhookSignatureErrorCode = 'missing_headers' | 'invalid_timestamp' 
 
 export class WebhookSignatureError extends PulsebridgeError<WebhookSignatureErrorCode> {}
 
-export interface WebhookHeaders {
+// A type, not an interface: it must be assignable to the header records verifyDelivery takes.
+export type WebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /** A new random secret in its serialized form, to show once to the admin who subscribes. */
 export function generateSecret(bytes = 32): string {
