@@ -70,10 +70,29 @@ for (const [network, prefix, family, what] of REFUSED_RANGES) {
   refused.set(what, list);
 }
 
+const nat64 = new BlockList();
+nat64.addSubnet('64:ff9b::', 96, 'ipv6');
+
+/** The IPv4 address in the last 32 bits of an IPv6 address. */
+function embeddedIpv4(address: string): string {
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (dotted?.[1]) return dotted[1];
+  const [head = '', tail] = address.split('::');
+  const groups = [...head.split(':'), ...(tail === undefined ? [] : tail.split(':'))].filter((group) => group !== '');
+  const low = groups.length >= 2 ? groups.slice(-2) : ['0', ...groups];
+  const bits = low.map((group) => parseInt(group, 16));
+  return [bits[0]! >> 8, bits[0]! & 255, bits[1]! >> 8, bits[1]! & 255].join('.');
+}
+
 /** What kind of refused range an address is in, or undefined when it is public. */
 export function refusedRange(address: string): string | undefined {
   const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
   for (const [what, list] of refused) if (list.check(address, family)) return what;
+  // A NAT64 gateway (RFC 6052 well-known prefix) would carry the request to the IPv4 address inside.
+  if (family === 'ipv6' && nat64.check(address, 'ipv6')) {
+    const inner = refusedRange(embeddedIpv4(address));
+    if (inner) return `${inner} (through NAT64)`;
+  }
   return undefined;
 }
 

@@ -49,6 +49,9 @@ const REFUSED_ADDRESSES = [
   '::ffff:10.0.0.1',
   '::ffff:192.168.0.1',
   '::127.0.0.1',
+  '64:ff9b::a9fe:a9fe',
+  '64:ff9b::127.0.0.1',
+  '64:ff9b::c0a8:101',
 ];
 
 test('every loopback, link-local, private, unspecified, multicast and mapped address is refused', async () => {
@@ -60,7 +63,7 @@ test('every loopback, link-local, private, unspecified, multicast and mapped add
 });
 
 test('public addresses and ranges next to the refused ones pass', async () => {
-  for (const address of ['93.184.215.14', '172.15.255.255', '172.32.0.1', '169.253.0.1', '11.0.0.1', '2606:4700::1111', '::ffff:93.184.215.14']) {
+  for (const address of ['93.184.215.14', '172.15.255.255', '172.32.0.1', '169.253.0.1', '11.0.0.1', '2606:4700::1111', '::ffff:93.184.215.14', '64:ff9b::5db8:d70e']) {
     assert.equal(refusedRange(address), undefined, address);
     const { resolve } = stubResolver({ 'hooks.example.com': [address] });
     const target = await new UrlGuard(strict, resolve).check('https://hooks.example.com/in');
