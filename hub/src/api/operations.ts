@@ -42,6 +42,7 @@ import { TRAININGS_OPERATIONS } from './trainings-operations.ts';
 import { CLASSES_OPERATIONS } from './classes-operations.ts';
 import { PAIRING_OPERATIONS } from './pairing-operations.ts';
 import { PHOTOS_OPERATIONS } from './photos-operations.ts';
+import { WEBHOOKS_OPERATIONS } from './webhooks-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -57,6 +58,7 @@ export const FEATURE_OPERATIONS = {
   ...CLASSES_OPERATIONS,
   ...PAIRING_OPERATIONS,
   ...PHOTOS_OPERATIONS,
+  ...WEBHOOKS_OPERATIONS,
 } as const satisfies Record<string, Operation>;
 export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 

@@ -7,6 +7,7 @@ import { PAIRING_COLLECTIONS } from './pairing/collections.ts';
 import { PHOTOS_COLLECTIONS } from './photos/collections.ts';
 import { SOCIAL_COLLECTIONS } from './social/collections.ts';
 import { TRAININGS_COLLECTIONS } from './trainings/collections.ts';
+import { WEBHOOKS_COLLECTIONS } from './webhooks/collections.ts';
 
 export const DOMAIN_COLLECTIONS: readonly CollectionSpec[] = [
   ...GYM_COLLECTIONS,
@@ -16,4 +17,5 @@ export const DOMAIN_COLLECTIONS: readonly CollectionSpec[] = [
   ...CLASSES_COLLECTIONS,
   ...PAIRING_COLLECTIONS,
   ...PHOTOS_COLLECTIONS,
+  ...WEBHOOKS_COLLECTIONS,
 ];

@@ -10,6 +10,7 @@ import type { ImageLimits } from '../images/config.ts';
 import type { ImageStore } from '../images/image-store.ts';
 import type { PairingChannel } from '../pairing/pairing-channel.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { WebhookUrlConfig } from '../webhooks/url-guard.ts';
 
 export interface Domain {
   documents: DocumentStore;
@@ -22,4 +23,13 @@ export interface Domain {
   agents: AgentRegistry;
   now: () => number;
   log: Logger;
+  /** What subscriber URLs may be (config `webhooks`); default: https to public hosts only. */
+  webhookUrls?: WebhookUrlConfig;
+  /** Where features announce what happened in a gym (the webhook sender); absent, nothing is announced. */
+  events?: DomainEvents;
+}
+
+/** Announces an event of a gym to whoever listens (webhook subscribers); never throws into the caller. */
+export interface DomainEvents {
+  emit(gym: string, event: string, payload: Record<string, unknown>): Promise<void>;
 }

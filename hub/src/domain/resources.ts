@@ -9,6 +9,7 @@ import { EQUIPMENT, EQUIPMENT_TYPES } from './equipment/collections.ts';
 import { GYM_SENSORS } from './pairing/collections.ts';
 import { GROUPS } from './social/collections.ts';
 import { TRAININGS } from './trainings/collections.ts';
+import { WEBHOOK_SUBSCRIPTIONS } from './webhooks/collections.ts';
 
 export const RESOURCE_COLLECTIONS: Readonly<Record<ResourceKind, CollectionSpec>> = {
   equipment_type: EQUIPMENT_TYPES,
@@ -17,6 +18,7 @@ export const RESOURCE_COLLECTIONS: Readonly<Record<ResourceKind, CollectionSpec>
   training: TRAININGS,
   class: CLASSES,
   gym_sensor: GYM_SENSORS,
+  webhook: WEBHOOK_SUBSCRIPTIONS,
 };
 
 /** The gym of the document of `kind` with this id; undefined when there is none. */

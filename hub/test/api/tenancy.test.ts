@@ -16,6 +16,7 @@ import { NOW, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
 import { GYM_A, GYM_B, type Accounts, type Case, type FeatureTenancy, type TenancyContext } from './tenancy/tenancy-case.ts';
 import { gymsTenancy } from './tenancy/gyms.ts';
+import { webhooksTenancy } from './tenancy/webhooks.ts';
 import { profileTenancy } from './tenancy/profile.ts';
 import { equipmentTenancy } from './tenancy/equipment.ts';
 import { socialTenancy } from './tenancy/social.ts';
@@ -24,7 +25,17 @@ import { classesTenancy } from './tenancy/classes.ts';
 import { pairingTenancy } from './tenancy/pairing.ts';
 import { photosTenancy } from './tenancy/photos.ts';
 
-const FEATURES: readonly FeatureTenancy<string>[] = [gymsTenancy, profileTenancy, equipmentTenancy, socialTenancy, trainingsTenancy, classesTenancy, pairingTenancy, photosTenancy];
+const FEATURES: readonly FeatureTenancy<string>[] = [
+  gymsTenancy,
+  profileTenancy,
+  equipmentTenancy,
+  socialTenancy,
+  trainingsTenancy,
+  classesTenancy,
+  pairingTenancy,
+  photosTenancy,
+  webhooksTenancy,
+];
 /**
  * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
  * echoes the sensor asked for, so the value A's sensor read stands for its data.
@@ -36,6 +47,7 @@ const B_ROLES: readonly Role[] = ['athlete', 'coach', 'gym_admin'];
 const readingQuery = `sensor=sensor-of-a&metric=heart_rate&from=${NOW - 3_600_000}`;
 const MATRIX: Record<OperationName, Case> = {
   ...gymsTenancy.cases,
+  ...webhooksTenancy.cases,
   ...profileTenancy.cases,
   ...equipmentTenancy.cases,
   ...socialTenancy.cases,
