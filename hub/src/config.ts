@@ -18,6 +18,7 @@ import { ServerTls, serverTlsProblems } from './tls/config.ts';
 import { CorsConfig, corsConfigProblems } from './api/hardening.ts';
 import { DeepLinksConfig, deepLinksConfigProblems } from './api/deep-links.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
+import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -60,6 +61,7 @@ export const HubConfig = Type.Object(
     ingest: IngestConfig,
     rateLimits: RateLimitsConfig,
     deepLinks: DeepLinksConfig,
+    webhooks: WebhookUrlConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -146,6 +148,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...corsConfigProblems(config.http.cors, '/http/cors'),
     ...rateLimitConfigProblems(config.rateLimits, '/rateLimits'),
     ...deepLinksConfigProblems(config.deepLinks, '/deepLinks'),
+    ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
   );
   return problems;
 }

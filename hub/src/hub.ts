@@ -53,6 +53,7 @@ import { allowlistOf } from './domain/pairing/allowlist.ts';
 import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
+import { WebhookSender } from './webhooks/sender.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
@@ -113,6 +114,7 @@ export class Hub {
   private documents: DocumentStore | undefined;
   private gymDomain: Domain | undefined;
   private stopLoanSweep: (() => void) | undefined;
+  private webhooks: WebhookSender | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
@@ -237,7 +239,10 @@ export class Hub {
         agents: registry,
         now: Date.now,
         log,
+        webhookUrls: config.webhooks,
       };
+      this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }) });
+      domain.events = this.webhooks;
       this.gymDomain = domain;
       // A loaner strap's binding ends at the end of its class, whether or not anyone reads it then.
       this.stopLoanSweep = sweepExpiredLoans(domain, LOAN_SWEEP_INTERVAL_MS);
@@ -293,6 +298,8 @@ export class Hub {
         });
       });
       http.on('error', (err) => log.error({ err }, 'HTTP server error'));
+      // After the API: deliveries left pending by the previous run are made now.
+      this.webhooks.start();
       log.info({ http: this.addresses.http, mqtt: this.addresses.mqtt, mode: config.mqtt.mode, series: config.series.kind, dataDir }, 'hub started');
     } catch (err) {
       log.error({ err }, 'hub failed to start');
@@ -365,6 +372,7 @@ export class Hub {
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
     this.stopLoanSweep?.();
+    if (this.webhooks) await step('webhook sender', () => this.webhooks?.stop());
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());

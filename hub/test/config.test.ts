@@ -223,6 +223,14 @@ describe('hub configuration', () => {
     );
   });
 
+  test('a webhooks address range that is not CIDR is refused with its path', () => {
+    const problems = configProblems(() => loadHubConfig({ file: file('webhooks.yaml', 'webhooks:\n  allowedCidrs: ["10.0.0.0/8", "localhost"]\n'), env: {} }));
+    assert.deepEqual(
+      problems.filter((p) => p.startsWith('/webhooks')),
+      ['/webhooks/allowedCidrs/1: "localhost" is not an address range like 10.0.0.0/8 or fd00::/8'],
+    );
+  });
+
   test('printing the configuration masks inline secrets and keeps references', () => {
     const config = loadHubConfig({
       env: {
