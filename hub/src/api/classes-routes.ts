@@ -248,6 +248,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
           if (outcome === 'no_occurrence') throw new ApiError('not_found', 'the class changed meanwhile: no such occurrence');
         }
         const { booking, className, startsAt, position } = outcome;
+        await domain.events?.emit(gym, 'booking.created', { booking: booking.id, class: booking.class, start: iso(booking.start), user: booking.user, status: booking.status });
         ctx.status = 201;
         ctx.body = {
           id: booking.id,
@@ -276,6 +277,7 @@ export function classesRoutes(domain: Domain): RouteModule<typeof CLASSES_OPERAT
         }).catch((err: unknown) => {
           throw refusal(err);
         });
+        await domain.events?.emit(cls.gym, 'booking.cancelled', { booking: cancelled.id, class: cancelled.class, start: iso(cancelled.start), user: cancelled.user });
         ctx.body = await toBooking(cancelled);
       },
       checkIn: async (ctx, { params }) => {

@@ -392,3 +392,17 @@ test('the roster shows which sensors each athlete wears: their own strap, and a 
       ],
     );
   }));
+
+test('booking and cancelling announce booking.created and booking.cancelled to the domain’s events, in the class’s gym', () =>
+  withWorld(async ({ api, call, person, createClass, users }) => {
+    const emitted: { gym: string; event: string; payload: Record<string, unknown> }[] = [];
+    api.deps.domain.events = { emit: async (gym, event, payload) => void emitted.push({ gym, event, payload }) };
+    const cls = await createClass();
+    await person('ann', 'athlete');
+    const booked = (await (await call('ann', 'POST', `${occurrencePath(cls)}/bookings`, {})).json()) as Json;
+    assert.equal((await call('ann', 'DELETE', `${occurrencePath(cls)}/bookings/me`)).status, 200);
+    assert.deepEqual(emitted, [
+      { gym: GYM, event: 'booking.created', payload: { booking: booked['id'], class: cls['id'], start: OCCURRENCE, user: users['ann'], status: 'booked' } },
+      { gym: GYM, event: 'booking.cancelled', payload: { booking: booked['id'], class: cls['id'], start: OCCURRENCE, user: users['ann'] } },
+    ]);
+  }));
