@@ -242,6 +242,7 @@ export class Hub {
         webhookUrls: config.webhooks,
       };
       this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }) });
+      this.webhooks.register(this.metrics);
       domain.events = this.webhooks;
       this.gymDomain = domain;
       // A loaner strap's binding ends at the end of its class, whether or not anyone reads it then.

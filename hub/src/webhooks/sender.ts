@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
-import { errorMessage, withTimeout } from '@pulsebridge/runtime';
+import { errorMessage, registerScraped, withTimeout } from '@pulsebridge/runtime';
+import type { Registry } from 'prom-client';
 import type { DocumentOf, DocumentStore } from '../documents/document-store.ts';
 import type { DomainEvents } from '../domain/domain.ts';
 import { WEBHOOK_DELIVERIES, WEBHOOK_SUBSCRIPTIONS } from '../domain/webhooks/collections.ts';
@@ -40,6 +41,12 @@ export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const DEFAULT_BATCH_SIZE = 50;
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * A sender takes a due delivery by moving its next attempt this far ahead, guarded on the time it read: of
+ * several hub replicas (or rounds) only one takes it, and a replica that dies mid-attempt leaves it due again
+ * when the lease runs out. Longer than an attempt can last (address check and POST, each bounded by the timeout).
+ */
+const LEASE_FACTOR = 3;
 /** A receiver's answer is not read beyond this: only the status and Retry-After matter. */
 const MAX_ERROR_CHARS = 500;
 
@@ -129,6 +136,7 @@ export class WebhookSender implements DomainEvents {
       while (next < due.length) {
         const delivery = due[next++]!;
         try {
+          if (!(await this.claim(delivery))) continue;
           await this.attempt(delivery);
         } catch (err) {
           // A store error: the delivery stays pending and is taken again next round.
@@ -138,6 +146,35 @@ export class WebhookSender implements DomainEvents {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, due.length) }, worker));
     return due.length;
+  }
+
+  /** True when this sender took the delivery; false when another took it since it was read. */
+  private async claim(delivery: DeliveryDoc): Promise<boolean> {
+    const lease = this.now() + LEASE_FACTOR * this.timeoutMs;
+    const taken = await this.documents
+      .collection(WEBHOOK_DELIVERIES)
+      .update({ id: delivery.id, status: 'pending', nextAttemptAt: delivery.nextAttemptAt }, { set: { nextAttemptAt: lease } });
+    return taken === 1;
+  }
+
+  /** Exposes the counts, read at scrape time. */
+  register(registry: Registry): void {
+    registerScraped(registry, [
+      { name: 'pb_hub_webhook_deliveries_delivered_total', help: 'Webhook deliveries a receiver accepted', kind: 'counter', read: () => this.counts.delivered },
+      { name: 'pb_hub_webhook_deliveries_retried_total', help: 'Webhook attempts that failed and were scheduled again', kind: 'counter', read: () => this.counts.retried },
+      {
+        name: 'pb_hub_webhook_deliveries_failed_total',
+        help: 'Webhook deliveries ended without success (refused, gone or given up)',
+        kind: 'counter',
+        read: () => this.counts.failed,
+      },
+      {
+        name: 'pb_hub_webhook_addresses_refused_total',
+        help: 'Webhook deliveries refused because the subscriber address is loopback, private or link-local',
+        kind: 'counter',
+        read: () => this.counts.refusedAddress,
+      },
+    ]);
   }
 
   private kick(): void {

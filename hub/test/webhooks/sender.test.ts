@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -95,6 +96,28 @@ test('a 500 then a 200 gives one retry, then the delivery is delivered, every at
       assert.equal(sender.counts.retried, 1);
     } finally {
       await sender.stop();
+      server.close();
+      await documents.stop();
+    }
+  });
+});
+
+test('two replicas running a round at once send a due delivery once; the counts are metrics', async () => {
+  await withStore(async (path) => {
+    const documents = await openStore(path);
+    const secret = generateSecret();
+    const { url, received, server } = await receiver(secret);
+    const replicas = [0, 1].map(() => new WebhookSender({ documents, urls: LOOPBACK_ALLOWED, log, retry: QUICK_RETRY }));
+    try {
+      const hook = await subscribe(documents, url, secret);
+      await replicas[0]!.enqueue(GYM, 'booking.created', { booking: 'b-9' });
+      await Promise.all(replicas.map((replica) => replica.runOnce()));
+      assert.equal((await deliveriesOf(documents, hook))[0]?.status, 'delivered');
+      assert.equal(received.length, 1, 'one request, though both replicas read the delivery as due');
+      const registry = new Registry();
+      for (const replica of replicas) if (replica.counts.delivered === 1) replica.register(registry);
+      assert.match(await registry.metrics(), /^pb_hub_webhook_deliveries_delivered_total 1$/m);
+    } finally {
       server.close();
       await documents.stop();
     }
