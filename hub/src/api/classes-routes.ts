@@ -18,7 +18,7 @@ import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 import type { RouteModule } from './route-module.ts';
-import { principalOf, resourceGym } from './self.ts';
+import { isoTime, principalOf, resourceGym } from './self.ts';
 
 type ClassBody = Static<typeof ClassSchema>;
 type OccurrenceBody = Static<typeof OccurrenceSchema>;
@@ -26,10 +26,8 @@ type BookingBody = Static<typeof BookingSchema>;
 type RosterItem = Static<typeof RosterEntrySchema>;
 type ClassFields = Omit<ClassDoc, 'id' | 'gym' | 'createdAt' | 'updatedAt'>;
 
+// Occurrence starts also name paths: zero milliseconds are left out. Record times use isoTime, as every answer does.
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-// Record times (created, booked, checked in) in the form every gym-domain answer uses; `iso` above drops
-// zero milliseconds because occurrence starts also name paths.
-const isoTime = (ms: number) => new Date(ms).toISOString();
 
 function toRosterItem({ bookedAt, checkedInAt, ...entry }: RosterEntry): RosterItem {
   return { ...entry, bookedAt: isoTime(bookedAt), ...(checkedInAt === undefined ? {} : { checkedInAt: isoTime(checkedInAt) }) };

@@ -23,13 +23,11 @@ import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 import type { RouteModule } from './route-module.ts';
-import { principalOf, resourceGym } from './self.ts';
+import { isoTime, principalOf, resourceGym } from './self.ts';
 
 type TypeBody = Static<typeof EquipmentType>;
 type EquipmentBody = Static<typeof Equipment>;
 type EntryBody = Static<typeof MaintenanceEntry>;
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 const toType = (doc: EquipmentTypeDoc): TypeBody => ({
   id: doc.id,
@@ -37,8 +35,8 @@ const toType = (doc: EquipmentTypeDoc): TypeBody => ({
   name: doc.name,
   kind: doc.kind,
   attributesSchema: doc.attributesSchema,
-  createdAt: iso(doc.createdAt),
-  updatedAt: iso(doc.updatedAt),
+  createdAt: isoTime(doc.createdAt),
+  updatedAt: isoTime(doc.updatedAt),
 });
 
 const toEquipment = (doc: EquipmentDoc): EquipmentBody => ({
@@ -52,13 +50,13 @@ const toEquipment = (doc: EquipmentDoc): EquipmentBody => ({
   attributes: doc.attributes,
   builtIn: doc.builtIn,
   sensors: doc.sensors,
-  createdAt: iso(doc.createdAt),
-  updatedAt: iso(doc.updatedAt),
+  createdAt: isoTime(doc.createdAt),
+  updatedAt: isoTime(doc.updatedAt),
 });
 
 const toEntry = (doc: EquipmentLogDoc): EntryBody => ({
   id: doc.id,
-  at: iso(doc.at),
+  at: isoTime(doc.at),
   by: doc.by,
   ...(doc.from === undefined ? {} : { from: doc.from }),
   to: doc.to,

@@ -10,7 +10,7 @@ import { GYMS_OPERATIONS, type Gym, type Member } from './gyms-operations.ts';
 import { API_PREFIX } from './operation.ts';
 import { decodePageCursor, DEFAULT_PAGE_LIMIT, encodePageCursor, type PageBody } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
-import { principalOf } from './self.ts';
+import { auditChange, principalOf } from './self.ts';
 import type { RouteModule } from './route-module.ts';
 
 type GymBody = Static<typeof Gym>;
@@ -28,9 +28,7 @@ export function gymsRoutes(domain: Domain): RouteModule<typeof GYMS_OPERATIONS> 
     return { userId, displayName: user.displayName, email: user.email, roles: roles.sort() };
   }
 
-  async function audit(ctx: ApiContext, type: string, gym: string, detail: Record<string, unknown>): Promise<void> {
-    await identity.appendAudit({ type, gym, actorUserId: principalOf(ctx).subject, detail });
-  }
+  const audit = (ctx: ApiContext, type: string, gym: string, detail: Record<string, unknown>) => auditChange(ctx, identity, type, gym, detail);
 
   return {
     handlers: {

@@ -17,7 +17,7 @@ import { DISCOVERY_SECONDS, PAIRING_OPERATIONS, type Binding as BindingView, typ
 import { ApiError, invalidParameter } from './problem.ts';
 import { parseTime } from './query.ts';
 import type { RouteModule } from './route-module.ts';
-import { principalOf, resourceGym } from './self.ts';
+import { auditChange, isoTime, principalOf, resourceGym } from './self.ts';
 
 type GymSensor = DocumentOf<typeof GYM_SENSORS.schema>;
 type PairingWindow = DocumentOf<typeof PAIRING_WINDOWS.schema>;
@@ -30,8 +30,6 @@ const HEART_RATE = 'heart_rate';
 // Said to athletes: who wears the sensor is not theirs to know.
 const PAIRED_TO_SOMEONE_ELSE = 'this sensor is paired to someone else in this gym: they unpair it first, or ask the gym’s staff';
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toBinding(binding: Binding, athleteName?: string): Static<typeof BindingView> {
   return {
     id: binding.id,
@@ -41,8 +39,8 @@ function toBinding(binding: Binding, athleteName?: string): Static<typeof Bindin
     ...(athleteName === undefined ? {} : { athleteName }),
     kind: binding.kind,
     active: binding.active,
-    from: iso(binding.from),
-    ...(binding.until === undefined ? {} : { until: iso(binding.until) }),
+    from: isoTime(binding.from),
+    ...(binding.until === undefined ? {} : { until: isoTime(binding.until) }),
     ...(binding.label === undefined ? {} : { label: binding.label }),
     ...(binding.gymSensor === undefined ? {} : { gymSensor: binding.gymSensor }),
     ...(binding.classId === undefined ? {} : { classId: binding.classId }),
@@ -56,8 +54,8 @@ function toGymSensor(owned: GymSensor): Static<typeof GymSensorView> {
     sensor: owned.sensor,
     kind: owned.kind,
     ...(owned.label === undefined ? {} : { label: owned.label }),
-    createdAt: iso(owned.createdAt),
-    updatedAt: iso(owned.updatedAt),
+    createdAt: isoTime(owned.createdAt),
+    updatedAt: isoTime(owned.updatedAt),
   };
 }
 
@@ -103,12 +101,10 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
     }
     return [...best.values()]
       .sort((a, b) => (b.rssi ?? -Infinity) - (a.rssi ?? -Infinity) || b.seenAt - a.seenAt || a.sensor.localeCompare(b.sensor))
-      .map((heard) => ({ sensor: heard.sensor, kind: heard.kind, rssi: heard.rssi ?? null, agent: heard.agent, seenAt: iso(heard.seenAt) }));
+      .map((heard) => ({ sensor: heard.sensor, kind: heard.kind, rssi: heard.rssi ?? null, agent: heard.agent, seenAt: isoTime(heard.seenAt) }));
   }
 
-  async function audit(ctx: ApiContext, type: string, gym: string, detail: Record<string, unknown>): Promise<void> {
-    await identity.appendAudit({ type, gym, actorUserId: principalOf(ctx).subject, detail });
-  }
+  const audit = (ctx: ApiContext, type: string, gym: string, detail: Record<string, unknown>) => auditChange(ctx, identity, type, gym, detail);
 
   return {
     handlers: {
@@ -178,11 +174,11 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
         const window: PairingWindow = { id: randomUUID(), gym: body.gym, athlete: principalOf(ctx).subject, openedAt, until, expiresAt: until + DISCOVERY_CONFIRM_MS };
         await windows.insert(window);
         ctx.status = 201;
-        ctx.body = { windowId: window.id, gym: window.gym, until: iso(until) };
+        ctx.body = { windowId: window.id, gym: window.gym, until: isoTime(until) };
       },
       getDiscovery: async (ctx, { params }) => {
         const window = await windowOf(ctx, params.window);
-        ctx.body = { windowId: window.id, gym: window.gym, until: iso(window.until), open: now() < window.until, candidates: await candidatesOf(window) };
+        ctx.body = { windowId: window.id, gym: window.gym, until: isoTime(window.until), open: now() < window.until, candidates: await candidatesOf(window) };
       },
       listGymSensors: async (ctx, { query }) => {
         const where: Where = query.gym === undefined ? {} : { gym: query.gym };
@@ -266,7 +262,7 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
         const [latest] = await bindings.find({ gym, sensor: owned.sensor }, { orderBy: ['from'], descending: true, limit: 1 });
         // Two bindings covering one moment would make its readings ambiguous.
         if (latest !== undefined && !latest.active && latest.until !== undefined && latest.until > from)
-          throw invalidParameter('from', `overlaps the strap's previous binding, which ended at ${iso(latest.until)}`);
+          throw invalidParameter('from', `overlaps the strap's previous binding, which ended at ${isoTime(latest.until)}`);
         const binding: Binding = {
           id: randomUUID(),
           gym,
@@ -319,7 +315,7 @@ export function pairingRoutes(domain: Domain): RouteModule<typeof PAIRING_OPERAT
         const until = now() + body.seconds * 1_000;
         await pairing.openWindow(params.gym, { seconds: body.seconds, permitJoin: true });
         await audit(ctx, 'pairing.permit_join', params.gym, { seconds: body.seconds });
-        ctx.body = { gym: params.gym, until: iso(until) };
+        ctx.body = { gym: params.gym, until: isoTime(until) };
       },
       getAllowlist: async (ctx, { params }) => {
         await endExpiredLoans(domain);

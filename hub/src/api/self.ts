@@ -1,5 +1,6 @@
-/** What handlers know of the caller, once the access gate has run. */
+/** What handlers know of the caller, once the access gate has run, and the small things every feature's answers share. */
 import type { Principal } from '../auth/principal.ts';
+import type { IdentityStore } from '../identity/identity-store.ts';
 import type { ApiContext } from './context.ts';
 import { ApiConfigError } from './auth.ts';
 
@@ -15,4 +16,14 @@ export function resourceGym(ctx: ApiContext): string {
   const gym = ctx.state.gym;
   if (gym === undefined) throw new ApiConfigError('a resource handler ran without the gym of its resource');
   return gym;
+}
+
+/** A time as every gym-domain answer gives it: ISO 8601, UTC, with milliseconds. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Writes a change the caller made to a gym into the audit log, with the caller as its actor. */
+export async function auditChange(ctx: ApiContext, identity: IdentityStore, type: string, gym: string, detail: Record<string, unknown>): Promise<void> {
+  await identity.appendAudit({ type, gym, actorUserId: principalOf(ctx).subject, detail });
 }

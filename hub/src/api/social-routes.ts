@@ -12,7 +12,7 @@ import type { ApiContext } from './context.ts';
 import { API_PREFIX } from './operation.ts';
 import { decodePageCursor, DEFAULT_PAGE_LIMIT, encodePageCursor, listPage, type PageBody } from './pages.ts';
 import { ApiError } from './problem.ts';
-import { principalOf, resourceGym } from './self.ts';
+import { isoTime, principalOf, resourceGym } from './self.ts';
 import type { RouteModule } from './route-module.ts';
 import type { Group, GroupMember, Person, SOCIAL_OPERATIONS } from './social-operations.ts';
 
@@ -21,11 +21,9 @@ type MemberDoc = DocumentOf<(typeof GROUP_MEMBERS)['schema']>;
 type GroupBody = Static<typeof Group>;
 type PersonBody = Static<typeof Person>;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toGroup(doc: GroupDoc, myRole?: GroupRole): GroupBody {
   const { ownerCount: _owners, createdBy: _createdBy, createdAt, updatedAt, ...rest } = doc;
-  const group = { ...rest, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+  const group = { ...rest, createdAt: isoTime(createdAt), updatedAt: isoTime(updatedAt) };
   return myRole === undefined ? group : { ...group, myRole };
 }
 
@@ -76,11 +74,11 @@ export function socialRoutes(domain: Domain): RouteModule<typeof SOCIAL_OPERATIO
   }
 
   async function toMember(doc: MemberDoc): Promise<Static<typeof GroupMember>> {
-    return { userId: doc.user, displayName: await displayName(doc.user), role: doc.role, joinedAt: iso(doc.joinedAt) };
+    return { userId: doc.user, displayName: await displayName(doc.user), role: doc.role, joinedAt: isoTime(doc.joinedAt) };
   }
 
   async function people(list: { userId: string; since: number }[]): Promise<PersonBody[]> {
-    return Promise.all(list.map(async (entry) => ({ userId: entry.userId, displayName: await displayName(entry.userId), since: iso(entry.since) })));
+    return Promise.all(list.map(async (entry) => ({ userId: entry.userId, displayName: await displayName(entry.userId), since: isoTime(entry.since) })));
   }
 
   async function groupOf(ctx: ApiContext, id: string): Promise<GroupDoc> {
@@ -276,12 +274,12 @@ export function socialRoutes(domain: Domain): RouteModule<typeof SOCIAL_OPERATIO
         const outcome = await friends.request(principalOf(ctx).subject, body.user);
         if (typeof outcome === 'string' || 'conflict' in outcome) return answer(outcome, ctx, 'request');
         ctx.status = 201;
-        ctx.body = { userId: body.user, displayName: await displayName(body.user), status: outcome.status, since: iso(outcome.since) };
+        ctx.body = { userId: body.user, displayName: await displayName(body.user), status: outcome.status, since: isoTime(outcome.since) };
       },
       acceptFriendRequest: async (ctx, { params }) => {
         const outcome = await friends.accept(principalOf(ctx).subject, params.user);
         if (outcome === 'missing') return answer(outcome, ctx, `friend request from ${params.user}`);
-        ctx.body = { userId: params.user, displayName: await displayName(params.user), since: iso(outcome.since) };
+        ctx.body = { userId: params.user, displayName: await displayName(params.user), since: isoTime(outcome.since) };
       },
       declineFriendRequest: async (ctx, { params }) => answer(await friends.decline(principalOf(ctx).subject, params.user), ctx, `friend request from ${params.user}`),
       cancelFriendRequest: async (ctx, { params }) => answer(await friends.cancel(principalOf(ctx).subject, params.user), ctx, `friend request to ${params.user}`),
@@ -289,7 +287,7 @@ export function socialRoutes(domain: Domain): RouteModule<typeof SOCIAL_OPERATIO
       blockPerson: async (ctx, { params }) => {
         const outcome = await friends.block(principalOf(ctx).subject, params.user);
         if (outcome === 'unknown_person') return answer(outcome, ctx, 'person');
-        ctx.body = { userId: params.user, displayName: await displayName(params.user), since: iso(outcome.since) };
+        ctx.body = { userId: params.user, displayName: await displayName(params.user), since: isoTime(outcome.since) };
       },
       unblockPerson: async (ctx, { params }) => answer(await friends.unblock(principalOf(ctx).subject, params.user), ctx, `block of ${params.user}`),
     },

@@ -8,17 +8,15 @@ import type { DocumentOf } from '../documents/document-store.ts';
 import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
-import { principalOf, resourceGym } from './self.ts';
+import { isoTime, principalOf, resourceGym } from './self.ts';
 import type { RouteModule } from './route-module.ts';
 import type { Training, TRAININGS_OPERATIONS } from './trainings-operations.ts';
 
 type TrainingDoc = DocumentOf<(typeof TRAININGS)['schema']>;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function toTraining(doc: TrainingDoc): Static<typeof Training> {
   const { createdBy: _createdBy, createdAt, updatedAt, ...training } = doc;
-  return { ...training, createdAt: iso(createdAt), updatedAt: iso(updatedAt) };
+  return { ...training, createdAt: isoTime(createdAt), updatedAt: isoTime(updatedAt) };
 }
 
 /** The steps as stored: checked beyond their schema, with their planned duration. */

@@ -10,13 +10,11 @@ import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
 import type { RouteModule } from './route-module.ts';
-import { resourceGym } from './self.ts';
+import { isoTime, resourceGym } from './self.ts';
 import { WEBHOOKS_OPERATIONS, type WebhookDelivery, type WebhookSubscription } from './webhooks-operations.ts';
 
 type SubscriptionDoc = DocumentOf<typeof WEBHOOK_SUBSCRIPTIONS.schema>;
 type DeliveryDoc = DocumentOf<typeof WEBHOOK_DELIVERIES.schema>;
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 const toSubscription = (doc: SubscriptionDoc): Static<typeof WebhookSubscription> => ({
   id: doc.id,
@@ -24,8 +22,8 @@ const toSubscription = (doc: SubscriptionDoc): Static<typeof WebhookSubscription
   url: doc.url,
   events: doc.events,
   active: doc.active,
-  createdAt: iso(doc.createdAt),
-  updatedAt: iso(doc.updatedAt),
+  createdAt: isoTime(doc.createdAt),
+  updatedAt: isoTime(doc.updatedAt),
 });
 
 const toDelivery = (doc: DeliveryDoc): Static<typeof WebhookDelivery> => ({
@@ -35,11 +33,11 @@ const toDelivery = (doc: DeliveryDoc): Static<typeof WebhookDelivery> => ({
   payload: doc.payload,
   status: doc.status,
   attempts: doc.attempts,
-  ...(doc.status === 'pending' ? { nextAttemptAt: iso(doc.nextAttemptAt) } : {}),
+  ...(doc.status === 'pending' ? { nextAttemptAt: isoTime(doc.nextAttemptAt) } : {}),
   ...(doc.lastStatus === undefined ? {} : { lastStatus: doc.lastStatus }),
   ...(doc.lastError === undefined ? {} : { lastError: doc.lastError }),
-  createdAt: iso(doc.createdAt),
-  updatedAt: iso(doc.updatedAt),
+  createdAt: isoTime(doc.createdAt),
+  updatedAt: isoTime(doc.updatedAt),
 });
 
 export function webhooksRoutes(domain: Domain): RouteModule<typeof WEBHOOKS_OPERATIONS> {
