@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
+import { errorMessage, registerScraped, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { httpHardening, inlineStyleHashes } from './api/hardening.ts';
 import { AccessTokenVerifier } from './auth/access-tokens.ts';
@@ -54,6 +54,8 @@ import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { WebhookSender } from './webhooks/sender.ts';
+import { MemoryCache } from './cache/cache.ts';
+import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
@@ -115,6 +117,7 @@ export class Hub {
   private gymDomain: Domain | undefined;
   private stopLoanSweep: (() => void) | undefined;
   private webhooks: WebhookSender | undefined;
+  private sessionsWorker: SessionsWorker | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
@@ -215,6 +218,8 @@ export class Hub {
         log,
         metrics: this.metrics,
         onUnsyncedStored: () => void unsynced.refresh(),
+        // Late readings of completed sessions make their results be computed again.
+        onStored: (readings) => this.sessionsWorker?.noteStored(readings),
         unsyncedBoots: unsynced,
         ...config.ingest,
       });
@@ -237,6 +242,9 @@ export class Hub {
         imageLimits: { maxUploadBytes: config.images.maxUploadBytes, maxPixels: config.images.maxPixels },
         pairing,
         agents: registry,
+        series: store,
+        live,
+        cache: this.createCache(),
         now: Date.now,
         log,
         webhookUrls: config.webhooks,
@@ -247,6 +255,8 @@ export class Hub {
       this.gymDomain = domain;
       // A loaner strap's binding ends at the end of its class, whether or not anyone reads it then.
       this.stopLoanSweep = sweepExpiredLoans(domain, LOAN_SWEEP_INTERVAL_MS);
+      this.sessionsWorker = new SessionsWorker(domain);
+      this.sessionsWorker.register(this.metrics);
       const api = createApi({
         domain,
         registry,
@@ -301,6 +311,7 @@ export class Hub {
       http.on('error', (err) => log.error({ err }, 'HTTP server error'));
       // After the API: deliveries left pending by the previous run are made now.
       this.webhooks.start();
+      this.sessionsWorker.start();
       log.info({ http: this.addresses.http, mqtt: this.addresses.mqtt, mode: config.mqtt.mode, series: config.series.kind, dataDir }, 'hub started');
     } catch (err) {
       log.error({ err }, 'hub failed to start');
@@ -373,12 +384,23 @@ export class Hub {
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
     this.stopLoanSweep?.();
+    if (this.sessionsWorker) await step('sessions worker', () => this.sessionsWorker?.stop());
     if (this.webhooks) await step('webhook sender', () => this.webhooks?.stop());
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
+  }
+
+  private createCache(): MemoryCache {
+    const cache = new MemoryCache();
+    registerScraped(this.metrics, [
+      { name: 'pb_hub_cache_hits_total', help: 'Reads the results cache answered', kind: 'counter', read: () => cache.stats.hits },
+      { name: 'pb_hub_cache_misses_total', help: 'Reads the results cache had to compute', kind: 'counter', read: () => cache.stats.misses },
+      { name: 'pb_hub_cache_bytes', help: 'Bytes the results cache holds', kind: 'gauge', read: () => cache.stats.bytes },
+    ]);
+    return cache;
   }
 
   private createTransport(registry: SqliteAgentRegistry): HubTransport {

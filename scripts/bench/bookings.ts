@@ -30,6 +30,7 @@ import { SqliteDocumentStore } from '../../hub/src/documents/sqlite-document-sto
 import { SqliteIdentityStore } from '../../hub/src/identity/sqlite-identity-store.ts';
 import { FolderImageStore } from '../../hub/src/images/folder-image-store.ts';
 import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import { MemoryCache } from '../../hub/src/cache/cache.ts';
 import { FixedTokens, principal } from '../../hub/test/api/principals.ts';
 import { RecordingPairingChannel } from '../../hub/test/domain/test-domain.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../../hub/test/memory-stores.ts';
@@ -97,6 +98,9 @@ async function serve(dir: string): Promise<void> {
     images: new FolderImageStore({ dir: join(dir, 'images') }),
     pairing: new RecordingPairingChannel(),
     agents: new MemoryAgentRegistry(),
+    series: new MemorySeriesStore(),
+    live: new LiveBus(),
+    cache: new MemoryCache(),
     now: Date.now,
     log,
   };

@@ -5,6 +5,7 @@ import { EQUIPMENT_COLLECTIONS } from './equipment/collections.ts';
 import { GYM_COLLECTIONS } from './gyms.ts';
 import { PAIRING_COLLECTIONS } from './pairing/collections.ts';
 import { PHOTOS_COLLECTIONS } from './photos/collections.ts';
+import { SESSIONS_COLLECTIONS } from './sessions/collections.ts';
 import { SOCIAL_COLLECTIONS } from './social/collections.ts';
 import { TRAININGS_COLLECTIONS } from './trainings/collections.ts';
 import { WEBHOOKS_COLLECTIONS } from './webhooks/collections.ts';
@@ -18,4 +19,5 @@ export const DOMAIN_COLLECTIONS: readonly CollectionSpec[] = [
   ...PAIRING_COLLECTIONS,
   ...PHOTOS_COLLECTIONS,
   ...WEBHOOKS_COLLECTIONS,
+  ...SESSIONS_COLLECTIONS,
 ];

@@ -4,12 +4,15 @@
  * (hub.ts) builds one; the API's feature routes take it.
  */
 import type { Logger } from 'pino';
+import type { Cache } from '../cache/cache.ts';
 import type { DocumentStore } from '../documents/document-store.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
 import type { ImageLimits } from '../images/config.ts';
 import type { ImageStore } from '../images/image-store.ts';
 import type { PairingChannel } from '../pairing/pairing-channel.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
+import type { LiveBus } from '../live/live-bus.ts';
+import type { SeriesStore } from '../storage/series/series-store.ts';
 import type { WebhookUrlConfig } from '../webhooks/url-guard.ts';
 
 export interface Domain {
@@ -21,6 +24,12 @@ export interface Domain {
   imageLimits?: ImageLimits;
   pairing: PairingChannel;
   agents: AgentRegistry;
+  /** The readings: sessions' results and streams are computed from them. */
+  series: SeriesStore;
+  /** Readings as they are stored, for live class boards. */
+  live: LiveBus;
+  /** Hot reads (results, streams), keyed by what they were computed from. */
+  cache: Cache;
   now: () => number;
   log: Logger;
   /** What subscriber URLs may be (config `webhooks`); default: https to public hosts only. */

@@ -10,7 +10,7 @@ import { LogRepeats } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
-import type { LiveBus } from '../live/live-bus.ts';
+import type { LiveBus, LiveReadings } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
@@ -89,6 +89,8 @@ export interface IngestDependencies {
   now?: () => number;
   /** Called after readings of an unconfirmed clock were stored apart from the series. */
   onUnsyncedStored?: () => void;
+  /** Called with each batch's readings once stored by this hub (late readings: domain/sessions/late-readings.ts). */
+  onStored?: (readings: LiveReadings) => void;
   /** Boots of unconfirmed clock each agent has held apart (UnsyncedTally); without it no boot limit applies. */
   unsyncedBoots?: UnsyncedBootsHeld;
   /** The pairing channel: told when agents come online and what they hear nearby. */
@@ -139,6 +141,7 @@ export class Ingest {
       live: o.live,
       dedupe: o.dedupe,
       ...(o.onUnsyncedStored ? { onUnsyncedStored: o.onUnsyncedStored } : {}),
+      ...(o.onStored ? { onStored: o.onStored } : {}),
       ...(o.unsyncedBoots ? { unsyncedBoots: o.unsyncedBoots } : {}),
     });
     if (o.metrics) counts.register(o.metrics, () => this.readings.queuedReadings);

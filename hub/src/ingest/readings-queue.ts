@@ -14,7 +14,7 @@
 import { ProtocolError, UNKNOWN_BOOT, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
 import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
 import type { AgentMessage } from '../broker/transport.ts';
-import type { LiveBus } from '../live/live-bus.ts';
+import type { LiveBus, LiveReadings } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
 import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
@@ -71,6 +71,7 @@ export class ReadingsWriteQueue {
   private flushTimer: NodeJS.Timeout | undefined;
   private lastSuspectGroup = 0;
   private readonly onUnsyncedStored: () => void;
+  private readonly onStored: (readings: LiveReadings) => void;
   private readonly unsyncedBoots: UnsyncedBootsHeld | undefined;
 
   constructor(options: {
@@ -81,12 +82,15 @@ export class ReadingsWriteQueue {
     dedupe: Dedupe;
     /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
     onUnsyncedStored?: () => void;
+    /** Called with each batch's readings once stored (those of this hub's ingest only, unlike the live bus). */
+    onStored?: (readings: LiveReadings) => void;
     /** What each agent holds apart, to refuse readings past its boot and sensor limits. */
     unsyncedBoots?: UnsyncedBootsHeld;
   }) {
     this.config = options.config;
     this.unsyncedBoots = options.unsyncedBoots;
     this.onUnsyncedStored = options.onUnsyncedStored ?? (() => {});
+    this.onStored = options.onStored ?? (() => {});
     this.context = options.context;
     this.store = options.store;
     this.live = options.live;
@@ -305,7 +309,11 @@ export class ReadingsWriteQueue {
       if (q.batch.clockUnsynced) continue;
       const series = refusedSeries.size === 0 ? q.batch.series : q.batch.series.filter((s) => !refusedSeries.has(`${b}\u0000${s.sensor}\u0000${s.metric}`));
       try {
-        if (series.length > 0 || q.batch.series.length === 0) this.live.publish({ gym: q.gym, agent: q.agent, series });
+        if (series.length > 0 || q.batch.series.length === 0) {
+          const stored = { gym: q.gym, agent: q.agent, series };
+          this.live.publish(stored);
+          this.onStored(stored);
+        }
       } catch (err) {
         this.context.logLimited('*', 'live', { err }, 'a live subscriber failed');
       }

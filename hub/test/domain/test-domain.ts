@@ -16,6 +16,10 @@ import { FolderImageStore } from '../../src/images/folder-image-store.ts';
 import type { NearbySensor, PairingChannel } from '../../src/pairing/pairing-channel.ts';
 import type { AgentRegistry } from '../../src/registry/agent-registry.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
+import { MemoryCache } from '../../src/cache/cache.ts';
+import { LiveBus } from '../../src/live/live-bus.ts';
+import type { SeriesStore } from '../../src/storage/series/series-store.ts';
+import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 
 export class RecordingPairingChannel implements PairingChannel {
   readonly changedGyms: string[] = [];
@@ -42,21 +46,29 @@ export interface TestDomain {
   cleanup(): Promise<void>;
 }
 
-export async function testDomain(options: { identity?: IdentityStore; agents?: AgentRegistry; now?: () => number; log?: Logger } = {}): Promise<TestDomain> {
+export async function testDomain(
+  options: { identity?: IdentityStore; agents?: AgentRegistry; series?: SeriesStore; live?: LiveBus; now?: () => number; log?: Logger } = {},
+): Promise<TestDomain> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-domain-'));
   const documents = new SqliteDocumentStore({ path: ':memory:' });
   await documents.start(DOMAIN_COLLECTIONS);
   const ownIdentity = options.identity === undefined ? new SqliteIdentityStore({ path: join(dir, 'identity.db') }) : undefined;
   await ownIdentity?.start();
   const pairing = new RecordingPairingChannel();
+  const log = options.log ?? pino({ level: 'silent' });
+  const ownSeries = options.series === undefined ? new SqliteSeriesStore({ path: ':memory:', log }) : undefined;
+  await ownSeries?.start();
   const domain: Domain = {
     documents,
     identity: options.identity ?? ownIdentity!,
     images: new FolderImageStore({ dir: join(dir, 'images') }),
     pairing,
     agents: options.agents ?? new MemoryAgentRegistry(),
+    series: options.series ?? ownSeries!,
+    live: options.live ?? new LiveBus(),
+    cache: new MemoryCache(),
     now: options.now ?? Date.now,
-    log: options.log ?? pino({ level: 'silent' }),
+    log,
   };
   return {
     domain,
@@ -64,6 +76,7 @@ export async function testDomain(options: { identity?: IdentityStore; agents?: A
     async cleanup() {
       await documents.stop();
       await ownIdentity?.stop();
+      await ownSeries?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
