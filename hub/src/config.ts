@@ -19,6 +19,7 @@ import { CorsConfig, corsConfigProblems } from './api/hardening.ts';
 import { DeepLinksConfig, deepLinksConfigProblems } from './api/deep-links.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
+import { SessionsConfig } from './domain/sessions/config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -62,6 +63,7 @@ export const HubConfig = Type.Object(
     rateLimits: RateLimitsConfig,
     deepLinks: DeepLinksConfig,
     webhooks: WebhookUrlConfig,
+    sessions: SessionsConfig,
     log: LogConfig,
   },
   { additionalProperties: false },

@@ -255,7 +255,7 @@ export class Hub {
       this.gymDomain = domain;
       // A loaner strap's binding ends at the end of its class, whether or not anyone reads it then.
       this.stopLoanSweep = sweepExpiredLoans(domain, LOAN_SWEEP_INTERVAL_MS);
-      this.sessionsWorker = new SessionsWorker(domain);
+      this.sessionsWorker = new SessionsWorker(domain, config.sessions);
       this.sessionsWorker.register(this.metrics);
       const api = createApi({
         domain,
