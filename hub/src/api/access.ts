@@ -10,7 +10,7 @@ import type { Role } from '../identity/identity-store.ts';
  * The kinds of gym documents whose gym the gate looks up from the path's `:id` before the handler runs
  * (`gym: { resource }`); each feature's routes give the lookup for theirs (RouteModule.gymOf).
  */
-export const RESOURCE_KINDS = ['equipment_type', 'equipment', 'group', 'training', 'class', 'gym_sensor', 'webhook'] as const;
+export const RESOURCE_KINDS = ['equipment_type', 'equipment', 'group', 'training', 'class', 'gym_sensor', 'webhook', 'class_run'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
 /**

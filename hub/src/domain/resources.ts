@@ -10,6 +10,7 @@ import { GYM_SENSORS } from './pairing/collections.ts';
 import { GROUPS } from './social/collections.ts';
 import { TRAININGS } from './trainings/collections.ts';
 import { WEBHOOK_SUBSCRIPTIONS } from './webhooks/collections.ts';
+import { CLASS_RUNS } from './sessions/collections.ts';
 
 export const RESOURCE_COLLECTIONS: Readonly<Record<ResourceKind, CollectionSpec>> = {
   equipment_type: EQUIPMENT_TYPES,
@@ -19,6 +20,7 @@ export const RESOURCE_COLLECTIONS: Readonly<Record<ResourceKind, CollectionSpec>
   class: CLASSES,
   gym_sensor: GYM_SENSORS,
   webhook: WEBHOOK_SUBSCRIPTIONS,
+  class_run: CLASS_RUNS,
 };
 
 /** The gym of the document of `kind` with this id; undefined when there is none. */
