@@ -23,8 +23,14 @@ const ProfileFields = {
   boardAlias: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Shown instead of my name when boardVisibility is alias' })),
 };
 
+const LEADERBOARDS_DESCRIPTION = 'Listed on class and group leaderboards, to those who may see my results (opt-in)';
+
 export const ProfileBody = Type.Object(
-  { displayName: Type.String({ minLength: 1, maxLength: 200, description: 'The name other people see' }), ...ProfileFields },
+  {
+    displayName: Type.String({ minLength: 1, maxLength: 200, description: 'The name other people see' }),
+    ...ProfileFields,
+    leaderboards: Type.Optional(Type.Boolean({ description: `${LEADERBOARDS_DESCRIPTION}; absent: false` })),
+  },
   { additionalProperties: false },
 );
 
@@ -47,6 +53,7 @@ export const Profile = Type.Object({
   email: Type.String(),
   displayName: Type.String(),
   ...ProfileFields,
+  leaderboards: Type.Boolean({ description: LEADERBOARDS_DESCRIPTION }),
   maxHeartRateInUse: MaxHeartRateSchema,
   updatedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Null until the profile is first saved (defaults apply)' }),
 });

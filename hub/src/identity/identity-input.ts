@@ -208,6 +208,8 @@ export interface ProfileRow {
   results_visibility: string;
   board_visibility: string;
   board_alias: string | null;
+  /** 0 or 1 as written; SQLite reads it back as a number, PostgreSQL as a boolean. */
+  leaderboards: number | boolean;
 }
 
 function checkRange(param: string, value: number | undefined, min: number, max: number, integer: boolean): number | null {
@@ -221,6 +223,11 @@ function checkRange(param: string, value: number | undefined, min: number, max: 
 function checkOneOf<T extends string>(param: string, value: unknown, allowed: readonly T[]): T {
   if (!(allowed as readonly unknown[]).includes(value)) throw invalid(param, `must be one of ${allowed.join(', ')}`);
   return value as T;
+}
+
+function checkFlag(param: string, value: unknown): number {
+  if (typeof value !== 'boolean') throw invalid(param, 'must be true or false');
+  return value ? 1 : 0;
 }
 
 /** Checks every field of a profile (the API has checked them too; the store does not trust its callers). */
@@ -244,6 +251,7 @@ export function checkProfile(fields: AthleteProfileFields, today: string): Profi
     results_visibility: checkOneOf('resultsVisibility', fields.resultsVisibility, RESULTS_VISIBILITY),
     board_visibility: checkOneOf('boardVisibility', fields.boardVisibility, BOARD_VISIBILITY),
     board_alias: fields.boardAlias === undefined ? null : checkText('boardAlias', fields.boardAlias, 32).trim(),
+    leaderboards: checkFlag('leaderboards', fields.leaderboards ?? false),
   };
 }
 
@@ -252,6 +260,7 @@ export function toProfile(userId: string, row: ProfileRow, updatedAt: number): A
     userId,
     resultsVisibility: row.results_visibility as ResultsVisibility,
     boardVisibility: row.board_visibility as BoardVisibility,
+    leaderboards: row.leaderboards === true || Number(row.leaderboards) === 1,
     updatedAt,
   };
   if (row.birth_date !== null) profile.birthDate = row.birth_date;
@@ -276,4 +285,5 @@ export const PROFILE_COLUMNS = [
   'results_visibility',
   'board_visibility',
   'board_alias',
+  'leaderboards',
 ] as const satisfies readonly (keyof ProfileRow)[];

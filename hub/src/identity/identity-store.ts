@@ -189,15 +189,18 @@ export interface AthleteProfileFields {
   boardVisibility: BoardVisibility;
   /** Shown on live boards instead of the name when boardVisibility is 'alias'. */
   boardAlias?: string;
+  /** Listed on class and group leaderboards (opt-in: absent is false). */
+  leaderboards?: boolean;
 }
 
 export interface AthleteProfile extends AthleteProfileFields {
   userId: string;
+  leaderboards: boolean;
   updatedAt: number;
 }
 
 /** What a profile holds before its athlete changed anything. */
-export const DEFAULT_PROFILE: AthleteProfileFields = { resultsVisibility: 'friends', boardVisibility: 'name' };
+export const DEFAULT_PROFILE: AthleteProfileFields & { leaderboards: boolean } = { resultsVisibility: 'friends', boardVisibility: 'name', leaderboards: false };
 
 export interface AppliedMigration {
   version: number;

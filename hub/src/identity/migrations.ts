@@ -135,6 +135,11 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'athlete profiles: opt-in to leaderboards',
+    sql: `ALTER TABLE athlete_profiles ADD COLUMN leaderboards INTEGER NOT NULL DEFAULT 0 CHECK (leaderboards IN (0, 1));`,
+  },
 ];
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -262,5 +267,10 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         updated_at BIGINT NOT NULL
       );
     `,
+  },
+  {
+    version: 4,
+    name: 'athlete profiles: opt-in to leaderboards',
+    sql: `ALTER TABLE athlete_profiles ADD COLUMN leaderboards BOOLEAN NOT NULL DEFAULT FALSE;`,
   },
 ];

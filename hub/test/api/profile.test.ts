@@ -41,6 +41,7 @@ test('a new athlete reads the default profile, saves one, and reads it back with
       displayName: 'Ada',
       resultsVisibility: 'friends',
       boardVisibility: 'name',
+      leaderboards: false,
       maxHeartRateInUse: null,
       updatedAt: null,
     });
@@ -52,6 +53,7 @@ test('a new athlete reads the default profile, saves one, and reads it back with
       resultsVisibility: 'gym',
       boardVisibility: 'alias',
       boardAlias: 'Comet',
+      leaderboards: true,
     });
     assert.equal(saved.status, 200);
     const body = (await saved.json()) as Record<string, unknown>;
@@ -61,11 +63,13 @@ test('a new athlete reads the default profile, saves one, and reads it back with
     const read = (await (await call(api, 'GET', undefined)).json()) as Record<string, unknown>;
     assert.equal(read['boardAlias'], 'Comet');
     assert.equal(read['weightKg'], 60);
+    assert.equal(read['leaderboards'], true);
     // Replaced whole: the alias and the weight go when left out.
     await call(api, 'PUT', { displayName: 'Ada L.', maxHeartRate: 187, resultsVisibility: 'only_me', boardVisibility: 'hidden' });
     const replaced = (await (await call(api, 'GET', undefined)).json()) as Record<string, unknown>;
     assert.equal(replaced['boardAlias'], undefined);
     assert.equal(replaced['weightKg'], undefined);
+    assert.equal(replaced['leaderboards'], false, 'the leaderboards opt-in left out is off again');
     assert.deepEqual(replaced['maxHeartRateInUse'], { bpm: 187, source: 'test' });
   });
 });
@@ -83,6 +87,7 @@ test('bad profiles are refused with 400 naming the field, and nothing is saved',
       [{ maxHeartRate: 300 }, 'maxHeartRate'],
       [{ resultsVisibility: 'public' }, 'resultsVisibility'],
       [{ boardVisibility: 'alias' }, 'boardAlias'],
+      [{ leaderboards: 'yes' }, 'leaderboards'],
       [{ displayName: '' }, 'displayName'],
       [{ nickname: 'x' }, 'nickname'],
       [{ $set: { admin: true } }, '/$set'],

@@ -598,15 +598,28 @@ export function identityStoreContract(name: string, make: IdentityStoreFactory, 
           resultsVisibility: 'gym' as const,
           boardVisibility: 'alias' as const,
           boardAlias: 'Comet',
+          leaderboards: true,
         };
         assert.deepEqual(await store.saveProfile(ada.id, full), { userId: ada.id, ...full, updatedAt: T0 });
         assert.deepEqual(await store.getProfile(ada.id), { userId: ada.id, ...full, updatedAt: T0 });
         now += 1000;
-        const lean = { resultsVisibility: 'only_me' as const, boardVisibility: 'hidden' as const };
+        const lean = { resultsVisibility: 'only_me' as const, boardVisibility: 'hidden' as const, leaderboards: false };
         await store.saveProfile(ada.id, lean);
         assert.deepEqual(await store.getProfile(ada.id), { userId: ada.id, ...lean, updatedAt: T0 + 1000 });
         await store.setDisplayName(ada.id, '  Ada L.  ');
         assert.equal((await store.getUser(ada.id))?.displayName, 'Ada L.');
+      }));
+
+    test('leaderboards is an opt-in: a profile saved without it reads as not listed, and only true or false is taken', () =>
+      withStore(async (store) => {
+        const ada = await store.createUser({ email: 'ada@example.org', displayName: 'Ada' });
+        const base = { resultsVisibility: 'friends' as const, boardVisibility: 'name' as const };
+        assert.equal((await store.saveProfile(ada.id, base)).leaderboards, false);
+        assert.equal((await store.getProfile(ada.id))?.leaderboards, false);
+        await store.saveProfile(ada.id, { ...base, leaderboards: true });
+        assert.equal((await store.getProfile(ada.id))?.leaderboards, true);
+        await refused(store.saveProfile(ada.id, { ...base, leaderboards: 'yes' as never }), 'invalid_input', 'leaderboards');
+        assert.equal((await store.getProfile(ada.id))?.leaderboards, true, 'a refused save changes nothing');
       }));
 
     test('a profile with a field out of range is refused naming the field, and one of an unknown user as not found', () =>
