@@ -50,7 +50,7 @@ export const ExportQuery = Type.Object(
 const IMPORT_DESCRIPTION =
   'The body is the workout file itself, FIT, GPX or TCX, told apart by its content (not its Content-Type or name). ' +
   `A body over ${IMPORT_MAX_BYTES} bytes is refused with 413 before it is read whole. ` +
-  'A file of none of these formats (or XML with a DOCTYPE) is refused with 415; a corrupt or truncated one, one without any timed sample, ' +
+  'A file of none of these formats (or XML with a DOCTYPE) is refused with 415; an empty body, a corrupt or truncated file, one without any timed sample, ' +
   `or one of more than ${DEFAULT_WORKOUT_FILE_LIMITS.maxSamples} samples with 400, the detail saying why. ` +
   'The session is imported (no gym), completed, starts and ends when the file does, and has the sport the file names; its samples are resampled to 1 Hz ' +
   'streams like the readings of a gym session, and its results are computed from them with my profile as it is now (revision 1). ' +

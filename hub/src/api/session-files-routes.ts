@@ -71,6 +71,7 @@ export function sessionFilesRoutes(domain: Domain): RouteModule<typeof SESSION_F
     handlers: {
       importMySession: async (ctx, { query, upload }) => {
         const athlete = principalOf(ctx).subject;
+        if (upload.length === 0) throw new ApiError('invalid_parameter', 'is empty: send the workout file itself as the body', { param: 'body' });
         const { format, workout } = readWorkout(upload);
         const streams = workoutToStreams(workout);
         if (workout.samples.length === 0 || streams.time.length === 0) {
