@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { describe, it } from 'node:test';
 import type { SeriesReadings } from '@pulsebridge/protocol';
 import type { SessionView } from '../../src/api/sessions-schemas.ts';
+import { DocumentStoreError } from '../../src/documents/document-store.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { SESSIONS, type SessionDoc } from '../../src/domain/sessions/collections.ts';
 import { completeSession, sessionStreams, startPersonalSession } from '../../src/domain/sessions/sessions.ts';
@@ -222,6 +223,10 @@ describe('workout files through the API', () => {
       assert.match((await readProblem(again)).detail, new RegExp(`imported already, as session ${id}`));
       const theirs = await send(api, 'other', '/api/v1/me/sessions/import', { method: 'POST', body: bytes, contentType: 'application/vnd.ant.fit' });
       assert.equal(theirs.status, 201);
+      // Two imports racing both pass the lookup; the unique index lets one session in.
+      const sessions = api.deps.domain.documents.collection(SESSIONS);
+      const stored = (await sessions.get(id))!;
+      await assert.rejects(sessions.insert({ ...stored, id: 'racing-import' }), (error: unknown) => error instanceof DocumentStoreError && error.code === 'conflict');
     });
   });
 
