@@ -7,7 +7,7 @@ import { myDataArchive } from '../domain/my-data.ts';
 import { SESSIONS, type SessionDoc } from '../domain/sessions/collections.ts';
 import { athleteFacts, figuresOf, saveImportedStreams, sessionStreams } from '../domain/sessions/sessions.ts';
 import { exportWorkout, importWorkout, WORKOUT_CONTENT_TYPES, WorkoutFileError, type Workout, type WorkoutFormat } from '../files/index.ts';
-import { streamsToWorkout, workoutSpan, workoutToStreams } from '../files/session-workout.ts';
+import { streamsToWorkout, workoutToStreams } from '../files/session-workout.ts';
 import { sessionResults } from '../results/metrics.ts';
 import { ApiError } from './problem.ts';
 import type { RouteModule } from './route-module.ts';
@@ -81,7 +81,9 @@ export function sessionFilesRoutes(domain: Domain): RouteModule<typeof SESSION_F
         const earlier = await sessions.findOne({ athlete, kind: 'imported', sourceSha256: sha256 });
         if (earlier !== undefined) throw new ApiError('conflict', `this file was imported already, as session ${earlier.id}`);
         const fileName = dispositionFileName(ctx.get('Content-Disposition')) ?? query.name;
-        const { startMs, endMs } = workoutSpan(workout);
+        const startMs = workout.startTime;
+        // Resampling keeps at most a day (results/streams.ts): the session ends where its streams do.
+        const endMs = startMs + streams.time.length * 1000;
         const results = sessionResults(streams, await athleteFacts(domain.identity, athlete, startMs));
         const now = domain.now();
         const session: SessionDoc = {
