@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { strFromU8, unzipSync } from 'fflate';
 import type { SessionView } from '../../src/api/sessions-schemas.ts';
-import { MAX_FIND } from '../../src/documents/document-store.ts';
+import { MAX_FIND, type CollectionSpec } from '../../src/documents/document-store.ts';
 import { BOOKINGS } from '../../src/domain/classes/collections.ts';
 import type { Domain } from '../../src/domain/domain.ts';
-import { MY_DATA_FILES } from '../../src/domain/my-data.ts';
+import { MY_DATA_FILES, myDataArchive } from '../../src/domain/my-data.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
-import { SESSIONS } from '../../src/domain/sessions/collections.ts';
+import { SESSIONS, SESSION_SAMPLES } from '../../src/domain/sessions/collections.ts';
 import { completeSession, saveImportedStreams, sessionStreams, startPersonalSession } from '../../src/domain/sessions/sessions.ts';
 import { FRIENDSHIPS, GROUPS, GROUP_MEMBERS } from '../../src/domain/social/collections.ts';
 import { importWorkout } from '../../src/files/index.ts';
 import { workoutToStreams } from '../../src/files/session-workout.ts';
+import { testDomain } from '../domain/test-domain.ts';
 import { NOW, readProblem, withApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
 
@@ -188,4 +189,57 @@ test('the my-data archive needs me:read', async () => {
     assert.equal(response.status, 403);
     await readProblem(response);
   });
+});
+
+test('the archive is written as it is built: every session file leaves before the next session is read', async () => {
+  const t = await testDomain({ now: () => NOW });
+  try {
+    const { domain } = t;
+    const user = (await domain.identity.createUser({ email: 'cy@example.org', displayName: 'Cy' })).id;
+    const sessions = 12;
+    for (let i = 0; i < sessions; i++) {
+      const imported = {
+        id: `imported-${i}`,
+        athlete: user,
+        kind: 'imported' as const,
+        name: `Run ${i}`,
+        sport: 'running',
+        state: 'completed' as const,
+        startedAt: NOW + i * 3_600_000,
+        endedAt: NOW + i * 3_600_000 + 3_600_000,
+        revision: 1,
+        stale: false,
+        source: { format: 'fit' },
+        sourceSha256: `sha-${i}`,
+        createdAt: NOW,
+      };
+      const time = Array.from({ length: 3600 }, (_, s) => s);
+      await domain.documents.transaction(async (tx) => {
+        await tx.collection(SESSIONS).insert(imported);
+        await saveImportedStreams(tx, imported, { time, heartrate: time.map((s) => 100 + (s % 50)) });
+      });
+    }
+    // Count what the archive has read when each chunk leaves: chunks must come out between sessions, not all at the end.
+    const streamsOf = domain.documents.collection(SESSION_SAMPLES);
+    const find = streamsOf.find.bind(streamsOf);
+    let sessionsRead = 0;
+    streamsOf.find = (...args) => {
+      sessionsRead++;
+      return find(...args);
+    };
+    const originalCollection = domain.documents.collection.bind(domain.documents);
+    domain.documents.collection = ((spec: CollectionSpec) => (spec === SESSION_SAMPLES ? streamsOf : originalCollection(spec))) as typeof domain.documents.collection;
+    const readWhenSent: number[] = [];
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of myDataArchive(domain, user)) {
+      readWhenSent.push(sessionsRead);
+      chunks.push(chunk);
+    }
+    assert.equal(sessionsRead, sessions);
+    for (let i = 1; i < sessions; i++) assert.ok(readWhenSent.includes(i), `a chunk left after ${i} of ${sessions} sessions were read: ${readWhenSent.join(',')}`);
+    const files = unzipSync(new Uint8Array(Buffer.concat(chunks)));
+    assert.equal(Object.keys(files).filter((name) => name.startsWith('sessions/')).length, 2 * sessions);
+  } finally {
+    await t.cleanup();
+  }
 });
