@@ -39,6 +39,7 @@ import type { Domain } from '../domain/domain.ts';
 import type { Handler, Input, RouteModule } from './route-module.ts';
 import { gymOfResource } from '../domain/resources.ts';
 import { gymsRoutes } from './gyms-routes.ts';
+import { sessionFilesRoutes } from './session-files-routes.ts';
 import { webhooksRoutes } from './webhooks-routes.ts';
 import { runsRoutes } from './runs-routes.ts';
 import { profileRoutes } from './profile-routes.ts';
@@ -246,6 +247,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     photosRoutes(deps.domain),
     webhooksRoutes(deps.domain),
     runsRoutes(deps.domain),
+    sessionFilesRoutes(deps.domain),
   ] as unknown as RouteModule<Record<string, Operation>>[];
   const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;

@@ -44,6 +44,7 @@ import { PAIRING_OPERATIONS } from './pairing-operations.ts';
 import { PHOTOS_OPERATIONS } from './photos-operations.ts';
 import { WEBHOOKS_OPERATIONS } from './webhooks-operations.ts';
 import { RUNS_OPERATIONS } from './runs-operations.ts';
+import { SESSION_FILES_OPERATIONS } from './session-files-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -59,6 +60,7 @@ export const FEATURE_OPERATIONS = {
   ...CLASSES_OPERATIONS,
   ...PAIRING_OPERATIONS,
   ...PHOTOS_OPERATIONS,
+  ...SESSION_FILES_OPERATIONS,
   ...WEBHOOKS_OPERATIONS,
   ...RUNS_OPERATIONS,
 } as const satisfies Record<string, Operation>;

@@ -86,6 +86,8 @@ export const SESSIONS = {
       durationS: Type.Optional(Type.Number()),
       /** Imported sessions: the file's format and name. */
       source: Type.Optional(Type.Object({ format: Type.String(), fileName: Type.Optional(Type.String()) }, { additionalProperties: false })),
+      /** Imported sessions: SHA-256 (hex) of the file, top-level so that importing the same file twice clashes (one_import_per_file). */
+      sourceSha256: Type.Optional(Type.String()),
       createdAt: Type.Integer(),
     },
     { additionalProperties: false },
@@ -97,6 +99,7 @@ export const SESSIONS = {
     { name: 'by_state_kind', fields: ['state', 'kind', 'startedAt'] },
     { name: 'by_stale', fields: ['stale', 'leaseUntil'] },
     { name: 'by_class_start', fields: ['class', 'startedAt'] },
+    { name: 'one_import_per_file', fields: ['athlete', 'sourceSha256'], unique: true, partial: { kind: 'imported' } },
   ],
 } as const satisfies CollectionSpec;
 

@@ -92,7 +92,7 @@ export async function computeResults(stores: SessionStores, session: SessionDoc)
 }
 
 /** The results' figures kept as top-level fields, for leaderboards. */
-function figuresOf(results: SessionResults): Partial<SessionDoc> {
+export function figuresOf(results: SessionResults): Partial<SessionDoc> {
   const figures: Partial<SessionDoc> = { durationS: results.durationS };
   if (results.heartRate !== undefined) figures.effortPoints = results.heartRate.effortPoints;
   if (results.calories.kcal !== undefined) figures.kcal = results.calories.kcal;
