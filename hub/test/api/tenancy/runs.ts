@@ -7,7 +7,7 @@ import { GYM_A, GYM_B, type FeatureTenancy } from './tenancy-case.ts';
 const OCCURRENCE = '2024-05-06T05:00:00Z';
 const START = Date.parse(OCCURRENCE);
 const A_RUN = `class-of-a@${START}`;
-const A_SESSION = 'session-of-a';
+const A_SESSION = 'class-session-of-a';
 const PERIOD = 'from=2024-05-01T00:00:00Z&to=2024-06-01T00:00:00Z';
 
 export const runsTenancy: FeatureTenancy<keyof typeof RUNS_OPERATIONS> = {
@@ -42,7 +42,7 @@ export const runsTenancy: FeatureTenancy<keyof typeof RUNS_OPERATIONS> = {
       });
       const athlete = accounts[gym].athlete;
       await domain.documents.collection(SESSIONS).insert({
-        id: gym === GYM_A ? A_SESSION : 'session-of-b',
+        id: gym === GYM_A ? A_SESSION : 'class-session-of-b',
         athlete,
         kind: 'class',
         gym,

@@ -6,7 +6,7 @@ import { saveImportedStreams } from '../../../src/domain/sessions/sessions.ts';
 import { exportWorkout } from '../../../src/files/index.ts';
 import { GYM_A, type FeatureTenancy } from './tenancy-case.ts';
 
-const A_SESSION = 'session-of-a';
+const A_SESSION = 'imported-of-a';
 const START = Date.UTC(2026, 10, 30, 7, 0);
 
 const UPLOAD = {
@@ -50,7 +50,7 @@ export const sessionFilesTenancy: FeatureTenancy<keyof typeof SESSION_FILES_OPER
   },
   async seed({ domain, accounts }) {
     await seedSession(domain, A_SESSION, accounts[GYM_A].athlete);
-    await seedSession(domain, 'session-of-b', accounts['gym-b'].athlete);
+    await seedSession(domain, 'imported-of-b', accounts['gym-b'].athlete);
     return [A_SESSION];
   },
   async stateOfA({ domain, accounts }) {
