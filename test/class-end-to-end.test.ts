@@ -35,7 +35,7 @@ interface RosterEntry {
   sensors: { sensor: string; kind: string }[];
 }
 
-test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session has the results of the simulated signal', { timeout: 150_000 }, async () => {
+test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session has the results of the simulated signal', { timeout: 150_000 }, async (t) => {
   const gym = await ClassGym.start({ dir: work.dir, gym: GYM, agentId: 'box-class', simulator: SIMULATOR, lateIntervalMs: 200 });
   try {
     await showLogsOnFailure([gym.agent], async () => {
@@ -143,6 +143,7 @@ test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session
 
       const sessions = await runResults(gym, run.id);
       assert.equal(sessions.length, CAPACITY);
+      t.diagnostic(`run ${run.id}: ${(endedAt - startedAt) / 1000} s; revisions ${sessions.map((s) => s.revision).join(' ')}`);
       for (const athlete of holders) {
         const session = sessions.find((s) => s.athlete === athlete.id);
         assert.ok(session !== undefined, `${athlete.name} has a class session`);
