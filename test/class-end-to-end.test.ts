@@ -106,7 +106,7 @@ test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session
 
       const run = await startRun(gym, cls, coach);
       const startedAt = Date.parse(run.startedAt);
-      const live = await runResults(gym, run.id);
+      const live = await runResults(gym, run.id, coach);
       assert.deepEqual(live.map((s) => s.athlete).sort(), holders.map((a) => a.id).sort(), 'every athlete holding a place has a session');
       assert.ok(live.every((s) => s.state === 'live' && s.kind === 'class'));
       // For the live board (the lead's part): GET /api/v1/class-runs/${run.id}/board must show every athlete of
@@ -133,15 +133,15 @@ test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session
       // settle on those of the whole signal.
       const expected = new Map<string, CheckedResults>(holders.map((a) => [a.id, expectedResults(signal.get(a.id) ?? [], startedAt, endedAt, a.profile)]));
       const settled = async (): Promise<boolean> =>
-        (await runResults(gym, run.id)).every((s) => s.state === 'completed' && !s.recomputing && resultsAre(s.results, expected.get(s.athlete)!, s.athlete));
+        (await runResults(gym, run.id, coach)).every((s) => s.state === 'completed' && !s.recomputing && resultsAre(s.results, expected.get(s.athlete)!, s.athlete));
       try {
         await until('every session to have the results of the whole class', settled, 20_000, 200);
       } catch (error) {
-        for (const s of await runResults(gym, run.id)) assertResults(s.results, expected.get(s.athlete)!, athletes.find((a) => a.id === s.athlete)!.name);
+        for (const s of await runResults(gym, run.id, coach)) assertResults(s.results, expected.get(s.athlete)!, athletes.find((a) => a.id === s.athlete)!.name);
         throw error;
       }
 
-      const sessions = await runResults(gym, run.id);
+      const sessions = await runResults(gym, run.id, coach);
       assert.equal(sessions.length, CAPACITY);
       t.diagnostic(`run ${run.id}: ${(endedAt - startedAt) / 1000} s; revisions ${sessions.map((s) => s.revision).join(' ')}`);
       for (const athlete of holders) {

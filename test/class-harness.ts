@@ -10,14 +10,10 @@ import { importJWK, SignJWT, type JWK } from 'jose';
 import pino from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { SimulatorSource, simulatorConfig } from '../edge-agent/src/sources/simulator/index.ts';
-import { classRunView, sessionView, type ClassRunView, type SessionView } from '../hub/src/api/sessions-schemas.ts';
+import type { ClassRunView, SessionView } from '../hub/src/api/sessions-schemas.ts';
 import { hubApiAudience, hubTokenIssuer } from '../hub/src/auth/access-tokens.ts';
 import { API_SCOPES } from '../hub/src/auth/principal.ts';
-import { CLASSES } from '../hub/src/domain/classes/collections.ts';
-import { findOccurrence } from '../hub/src/domain/classes/occurrences.ts';
 import type { Domain } from '../hub/src/domain/domain.ts';
-import { CLASS_RUNS, SESSIONS } from '../hub/src/domain/sessions/collections.ts';
-import { endClassRun, startClassRun } from '../hub/src/domain/sessions/sessions.ts';
 import { Hub } from '../hub/src/hub.ts';
 import { platformToken, testHubConfig } from '../hub/test/test-hub.ts';
 import { AgentRunner } from './harness.ts';
@@ -178,9 +174,9 @@ export class ClassGym {
     return { ...person, profile };
   }
 
-  /** A one-off class of `capacity` places starting in 30 minutes, led by `coach`; athletes may cancel until it starts. */
+  /** A one-off class of `capacity` places starting in about 20 minutes (a coach may start a run 30 minutes early), led by `coach`; athletes may cancel until it starts. */
   async createClass(name: string, coach: Person, capacity: number): Promise<ClassInfo> {
-    const start = Math.ceil((Date.now() + 30 * 60_000) / 60_000) * 60_000;
+    const start = Math.ceil((Date.now() + 20 * 60_000) / 60_000) * 60_000;
     const { body } = await this.call<{ id: string }>('POST', '/classes', {
       body: {
         gym: this.gym,
@@ -251,25 +247,26 @@ export class ClassGym {
   }
 }
 
-// via the domain until the run routes are merged: POST /api/v1/classes/:id/occurrences/:start/run
+/** The coach starts the class's run (POST /classes/:id/occurrences/:start/run). */
 export async function startRun(gym: ClassGym, cls: ClassInfo, coach: Person): Promise<ClassRunView> {
-  const doc = (await gym.domain.documents.collection(CLASSES).get(cls.id))!;
-  const occurrence = (await findOccurrence(gym.domain.documents, doc, 'UTC', cls.start))!;
-  const { run, created } = await startClassRun(gym.domain, { cls: doc, occurrence, by: coach.id });
-  assert.ok(created, 'the coach started the run');
-  return classRunView(run);
+  const { body } = await gym.call<ClassRunView>('POST', `${gym.occurrencePath(cls)}/run`, { token: coach.token, expect: 201 });
+  return body;
 }
 
-// via the domain until the run routes are merged: POST /api/v1/class-runs/:id/end
+/** The coach ends it (POST /class-runs/:id/end). */
 export async function endRun(gym: ClassGym, runId: string, coach: Person): Promise<ClassRunView> {
-  const run = (await gym.domain.documents.collection(CLASS_RUNS).get(runId))!;
-  const cls = (await gym.domain.documents.collection(CLASSES).get(run.class))!;
-  const ended = await endClassRun(gym.domain, { run, cls, by: coach.id });
-  assert.ok(ended !== undefined, 'the coach ended the run');
-  return classRunView(ended);
+  const { body } = await gym.call<ClassRunView>('POST', `/class-runs/${encodeURIComponent(runId)}/end`, { token: coach.token });
+  return body;
 }
 
-// via the domain until the run routes are merged: GET /api/v1/class-runs/:id/results
-export async function runResults(gym: ClassGym, runId: string): Promise<SessionView[]> {
-  return (await gym.domain.documents.collection(SESSIONS).find({ run: runId })).map(sessionView);
+/** Every athlete's session of the run, as the coach reads them (GET /class-runs/:id/results, every page). */
+export async function runResults(gym: ClassGym, runId: string, coach: Person): Promise<SessionView[]> {
+  const sessions: SessionView[] = [];
+  let path: string | undefined = `/class-runs/${encodeURIComponent(runId)}/results?limit=100`;
+  while (path !== undefined) {
+    const { body }: Answer<{ items: { session: SessionView }[]; nextCursor?: string }> = await gym.call('GET', path, { token: coach.token });
+    for (const item of body.items) sessions.push(item.session);
+    path = body.nextCursor === undefined ? undefined : `/class-runs/${encodeURIComponent(runId)}/results?limit=100&cursor=${encodeURIComponent(body.nextCursor)}`;
+  }
+  return sessions;
 }

@@ -123,7 +123,7 @@ test('the link to the hub is cut mid-class and the class ends: the backlog arriv
         assert.deepEqual(before, signal.get(a.id)!.slice(0, before.length), `${a.name}: what arrived is the start of the signal`);
         assert.ok(before.length <= signal.get(a.id)!.length - 2, `${a.name}: the outage held back the end of the class`);
       }
-      const first = await runResults(gym, run.id);
+      const first = await runResults(gym, run.id, coach);
       assert.equal(first.length, athletes.length);
       for (const athlete of athletes) {
         const session = first.find((s) => s.athlete === athlete.id)!;
@@ -154,11 +154,11 @@ test('the link to the hub is cut mid-class and the class ends: the backlog arriv
       const wearerIds = new Set(wearers.map((a) => a.id));
       await until(
         'the sessions with late readings to be computed again',
-        async () => (await runResults(gym, run.id)).every((s) => !wearerIds.has(s.athlete) || (s.revision >= 2 && !s.recomputing)),
+        async () => (await runResults(gym, run.id, coach)).every((s) => !wearerIds.has(s.athlete) || (s.revision >= 2 && !s.recomputing)),
         20_000,
         200,
       );
-      const second = await runResults(gym, run.id);
+      const second = await runResults(gym, run.id, coach);
       for (const athlete of athletes) {
         const session = second.find((s) => s.athlete === athlete.id)!;
         if (athlete.strap === undefined) {
