@@ -24,6 +24,7 @@ import { trainingsTenancy } from './tenancy/trainings.ts';
 import { classesTenancy } from './tenancy/classes.ts';
 import { pairingTenancy } from './tenancy/pairing.ts';
 import { photosTenancy } from './tenancy/photos.ts';
+import { sessionsTenancy } from './tenancy/sessions.ts';
 
 const FEATURES: readonly FeatureTenancy<string>[] = [
   gymsTenancy,
@@ -35,6 +36,7 @@ const FEATURES: readonly FeatureTenancy<string>[] = [
   pairingTenancy,
   photosTenancy,
   webhooksTenancy,
+  sessionsTenancy,
 ];
 /**
  * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
@@ -55,6 +57,7 @@ const MATRIX: Record<OperationName, Case> = {
   ...classesTenancy.cases,
   ...pairingTenancy.cases,
   ...photosTenancy.cases,
+  ...sessionsTenancy.cases,
   healthz: { public: true },
   readyz: { public: true },
   metrics: { public: true },
