@@ -93,13 +93,26 @@ function parseKeys(text: string | undefined): StreamKey[] | undefined {
   return STREAM_KEYS.filter((k) => keys.has(k));
 }
 
+/**
+ * Decimals kept per stream: finer than any sensor measures (averaging 4 Hz readings adds digits, not precision),
+ * and an hour at 1 Hz answers in a third of the bytes. Positions keep 6 (about 0.1 m).
+ */
+const DECIMALS: Record<StreamKey, number> = { time: 1, heartrate: 1, watts: 1, cadence: 1, velocity: 3, distance: 2, latlng: 6, altitude: 2 };
+
+function rounded(key: StreamKey, data: readonly unknown[]): unknown[] {
+  const scale = 10 ** DECIMALS[key];
+  const round = (value: number) => Math.round(value * scale) / scale;
+  if (key === 'latlng') return data.map((p) => (p === null ? null : (p as [number, number]).map(round)));
+  return data.map((value) => (value === null ? null : round(value as number)));
+}
+
 function streamsBody(session: SessionDoc, full: Streams, resolution: Resolution, label: string): StreamsBody {
   const sampled = downsample(full, resolution);
   const originalSize = full.time.length;
   const streams: StreamsBody['streams'] = {};
   for (const key of STREAM_KEYS) {
     const data = sampled[key];
-    if (data !== undefined) (streams as Record<string, unknown>)[key] = { data, seriesType: 'time', originalSize, resolution: label };
+    if (data !== undefined) (streams as Record<string, unknown>)[key] = { data: rounded(key, data), seriesType: 'time', originalSize, resolution: label };
   }
   return { session: session.id, revision: session.revision, resolution: label, originalSize, size: sampled.time.length, streams };
 }
@@ -137,24 +150,30 @@ export function sessionsRoutes(domain: Domain): RouteModule<typeof SESSIONS_OPER
     }
   }
 
-  /** A frozen session's full 1 Hz streams, from the cached `high` body when there is one (no read of the series store). */
-  async function fullStreams(session: SessionDoc): Promise<Streams> {
+  /** A frozen session's 1 Hz streams body as JSON text, cached; the other resolutions are downsampled from it. */
+  async function highText(session: SessionDoc): Promise<string> {
     const key = streamsCacheKey(session, 'high');
     const hit = await cacheGet(key);
-    if (hit !== undefined) return streamsOf(JSON.parse(hit) as StreamsBody);
-    const full = await sessionStreams(domain, session);
-    await cacheSet(key, JSON.stringify(streamsBody(session, full, 'high', 'high')));
-    return full;
+    if (hit !== undefined) return hit;
+    const text = JSON.stringify(streamsBody(session, await sessionStreams(domain, session), 'high', 'high'));
+    await cacheSet(key, text);
+    return text;
   }
 
-  /** The streams body as JSON text, every stream; from the cache for a frozen session. */
+  /**
+   * The streams body as JSON text, every stream; from the cache for a frozen session. Every resolution is
+   * downsampled from the rounded 1 Hz streams, so an answer is the same whatever was cached before it.
+   */
   async function streamsText(session: SessionDoc, resolution: Resolution, label: string): Promise<string> {
-    if (!isFrozen(session)) return JSON.stringify(streamsBody(session, await sessionStreams(domain, session), resolution, label));
+    if (!isFrozen(session)) {
+      const high = streamsBody(session, await sessionStreams(domain, session), 'high', 'high');
+      return JSON.stringify(label === 'high' ? high : streamsBody(session, streamsOf(high), resolution, label));
+    }
+    if (label === 'high') return highText(session);
     const key = streamsCacheKey(session, label);
     const hit = await cacheGet(key);
     if (hit !== undefined) return hit;
-    const full = label === 'high' ? await sessionStreams(domain, session) : await fullStreams(session);
-    const text = JSON.stringify(streamsBody(session, full, resolution, label));
+    const text = JSON.stringify(streamsBody(session, streamsOf(JSON.parse(await highText(session)) as StreamsBody), resolution, label));
     await cacheSet(key, text);
     return text;
   }

@@ -298,10 +298,10 @@ describe('sessions API: my sessions', () => {
       };
       await documents.transaction(async (tx) => {
         await tx.collection(SESSIONS).insert(imported);
-        await saveImportedStreams(tx, imported, { time: [0, 1, 2], heartrate: [120, 121, 122] });
+        await saveImportedStreams(tx, imported, { time: [0, 1, 2], heartrate: [120.26, 121, 122] });
       });
       const streams = (await (await call('ann', '/api/v1/sessions/imported-1/streams')).json()) as { streams: { heartrate: { data: number[] } } };
-      assert.deepEqual(streams.streams.heartrate.data, [120, 121, 122]);
+      assert.deepEqual(streams.streams.heartrate.data, [120.3, 121, 122], 'heart rate to a tenth of a beat');
       assert.equal((await call('ann', '/api/v1/me/sessions/imported-1', { method: 'DELETE' })).status, 200);
       assert.equal(await documents.collection(SESSION_SAMPLES).count({ session: 'imported-1' }), 0);
       assert.equal(cache.stats.entries, 0, `nothing cached is left: ${sessionCachePrefix('imported-1')}`);
