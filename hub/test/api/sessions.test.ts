@@ -10,7 +10,8 @@ import type { MemoryCache } from '../../src/cache/cache.ts';
 import { GYMS } from '../../src/domain/gyms.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { SESSIONS, SESSION_SAMPLES, SESSION_SENSORS, type SessionDoc } from '../../src/domain/sessions/collections.ts';
-import { recomputeSession, saveImportedStreams } from '../../src/domain/sessions/sessions.ts';
+import { recomputeSession, saveImportedStreams, startPersonalSession } from '../../src/domain/sessions/sessions.ts';
+import { DocumentStoreError } from '../../src/documents/document-store.ts';
 import { FRIENDSHIPS, pairOf } from '../../src/domain/social/collections.ts';
 import { DEFAULT_PROFILE } from '../../src/identity/identity-store.ts';
 import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
@@ -196,6 +197,20 @@ describe('sessions API: my sessions', () => {
       const classEnd = await call('bob', '/api/v1/me/sessions/class-session/end', { method: 'POST' });
       assert.equal(classEnd.status, 409);
       assert.match((await readProblem(classEnd)).detail, /class run/);
+    });
+  });
+
+  it('of many starts at once, one makes a live personal session and the others answer 409', async () => {
+    await withWorld(async ({ call, users, api }) => {
+      const statuses = await Promise.all(Array.from({ length: 6 }, () => call('ann', '/api/v1/me/sessions', { method: 'POST', body: { gym: GYM } }).then((r) => r.status)));
+      assert.deepEqual(statuses.sort(), [201, 409, 409, 409, 409, 409]);
+      assert.equal(await api.deps.domain.documents.collection(SESSIONS).count({ athlete: users.ann, kind: 'personal', state: 'live' }), 1);
+      // Past the route's check (another replica's start): the store refuses a second live personal session itself.
+      await assert.rejects(startPersonalSession(api.deps.domain, { athlete: users.ann, gym: GYM, name: 'Again', sport: 'training' }), (error: unknown) => {
+        assert.ok(error instanceof DocumentStoreError);
+        assert.equal(error.code, 'conflict');
+        return true;
+      });
     });
   });
 
