@@ -15,8 +15,6 @@ import { SessionSchema } from './sessions-schemas.ts';
 /** The streams a session may have, in the order Strava lists them; `time` is always answered. */
 export const STREAM_KEYS = ['time', 'heartrate', 'watts', 'cadence', 'velocity', 'distance', 'latlng', 'altitude'] as const;
 export type StreamKey = (typeof STREAM_KEYS)[number];
-/** The named resolutions of results/streams.ts downsample; a number of points is also accepted. */
-export const NAMED_RESOLUTIONS = ['low', 'medium', 'high'] as const;
 
 const SessionId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'A session id' });
 const SessionPath = Type.Object({ id: SessionId }, { additionalProperties: false });
