@@ -49,6 +49,7 @@ import { trainingsRoutes } from './trainings-routes.ts';
 import { classesRoutes } from './classes-routes.ts';
 import { pairingRoutes } from './pairing-routes.ts';
 import { photosRoutes } from './photos-routes.ts';
+import { sessionsRoutes } from './sessions-routes.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -248,6 +249,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     webhooksRoutes(deps.domain),
     runsRoutes(deps.domain),
     sessionFilesRoutes(deps.domain),
+    sessionsRoutes(deps.domain),
   ] as unknown as RouteModule<Record<string, Operation>>[];
   const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;

@@ -45,6 +45,7 @@ import { PHOTOS_OPERATIONS } from './photos-operations.ts';
 import { WEBHOOKS_OPERATIONS } from './webhooks-operations.ts';
 import { RUNS_OPERATIONS } from './runs-operations.ts';
 import { SESSION_FILES_OPERATIONS } from './session-files-operations.ts';
+import { SESSIONS_OPERATIONS } from './sessions-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -63,6 +64,7 @@ export const FEATURE_OPERATIONS = {
   ...SESSION_FILES_OPERATIONS,
   ...WEBHOOKS_OPERATIONS,
   ...RUNS_OPERATIONS,
+  ...SESSIONS_OPERATIONS,
 } as const satisfies Record<string, Operation>;
 export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 

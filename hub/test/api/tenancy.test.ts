@@ -26,6 +26,7 @@ import { pairingTenancy } from './tenancy/pairing.ts';
 import { photosTenancy } from './tenancy/photos.ts';
 import { runsTenancy } from './tenancy/runs.ts';
 import { sessionFilesTenancy } from './tenancy/session-files.ts';
+import { sessionsTenancy } from './tenancy/sessions.ts';
 
 const FEATURES: readonly FeatureTenancy<string>[] = [
   gymsTenancy,
@@ -39,6 +40,7 @@ const FEATURES: readonly FeatureTenancy<string>[] = [
   webhooksTenancy,
   runsTenancy,
   sessionFilesTenancy,
+  sessionsTenancy,
 ];
 /**
  * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
@@ -61,6 +63,7 @@ const MATRIX: Record<OperationName, Case> = {
   ...photosTenancy.cases,
   ...runsTenancy.cases,
   ...sessionFilesTenancy.cases,
+  ...sessionsTenancy.cases,
   healthz: { public: true },
   readyz: { public: true },
   metrics: { public: true },

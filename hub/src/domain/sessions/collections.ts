@@ -95,6 +95,8 @@ export const SESSIONS = {
   indexes: [
     { name: 'by_athlete_start', fields: ['athlete', 'startedAt'] },
     { name: 'one_per_run', fields: ['run', 'athlete'], unique: true, partial: { kind: 'class' } },
+    // One live personal session per athlete, however many starts arrive at once (the API answers 409).
+    { name: 'one_live_personal', fields: ['athlete'], unique: true, partial: { kind: 'personal', state: 'live' } },
     { name: 'by_run', fields: ['run', 'athlete'] },
     { name: 'by_state_kind', fields: ['state', 'kind', 'startedAt'] },
     { name: 'by_stale', fields: ['stale', 'leaseUntil'] },
