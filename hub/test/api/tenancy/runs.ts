@@ -58,13 +58,14 @@ export const runsTenancy: FeatureTenancy<keyof typeof RUNS_OPERATIONS> = {
         effortPoints: 77,
         createdAt: START,
       });
-      // Opted in (keeping the profile profile.ts seeds): only the gym's boundary keeps A's athlete off B's boards.
+      // Opted in (keeping the profile profile.ts seeds), results shown to the gym: B's accounts are not in it.
+      // Not 'everyone': that would rightly show A's athlete's sessions to anyone (sessions tenancy seeds them).
       const {
         userId: _userId,
         updatedAt: _updatedAt,
         ...profile
-      } = (await domain.identity.getProfile(athlete)) ?? { resultsVisibility: 'everyone' as const, boardVisibility: 'name' as const };
-      await domain.identity.saveProfile(athlete, { ...profile, resultsVisibility: 'everyone', leaderboards: true });
+      } = (await domain.identity.getProfile(athlete)) ?? { resultsVisibility: 'gym' as const, boardVisibility: 'name' as const };
+      await domain.identity.saveProfile(athlete, { ...profile, resultsVisibility: 'gym', leaderboards: true });
     }
     return [A_SESSION];
   },
