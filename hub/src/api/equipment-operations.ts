@@ -273,6 +273,7 @@ export const EQUIPMENT_OPERATIONS = {
     path: `${API_PREFIX}/equipment/:id/status`,
     tag: 'equipment',
     summary: "Changes an item's status and logs it with a note: a coach reports a machine out of order, an admin puts it back in service",
+    description: "A change of status (not a note on the same status) is delivered to the gym's webhook subscribers as equipment.status_changed.",
     access: { roles: STAFF, scope: 'gym:write', gym: { resource: 'equipment' } },
     params: EquipmentIdPath,
     body: StatusChange,

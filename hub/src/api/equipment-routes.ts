@@ -303,14 +303,26 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
         ctx.status = 204;
       },
       setEquipmentStatus: async (ctx, { params, body }) => {
-        const changed = await documents.transaction(async (session) => {
+        const { before, changed } = await documents.transaction(async (session) => {
           const item = await existingItem(session, ctx, params.id);
           const at = now();
           await logEntry(session, ctx, item, at, body.status, item.status, body.note);
           const doc: EquipmentDoc = { ...item, status: body.status, logged: item.logged + 1, updatedAt: at };
           await session.collection(EQUIPMENT).replace(doc);
-          return doc;
+          return { before: item, changed: doc };
         });
+        // A note on an unchanged status is logged for staff, but is no change for subscribers.
+        if (before.status !== changed.status) {
+          await domain.events?.emit(changed.gym, 'equipment.status_changed', {
+            equipment: changed.id,
+            name: changed.name,
+            from: before.status,
+            to: changed.status,
+            at: isoTime(changed.updatedAt),
+            by: principalOf(ctx).subject,
+            ...(body.note === undefined ? {} : { note: body.note }),
+          });
+        }
         ctx.body = toEquipment(changed);
       },
       listMaintenance: async (ctx, { params, query }) => {
