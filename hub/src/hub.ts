@@ -53,6 +53,7 @@ import { allowlistOf } from './domain/pairing/allowlist.ts';
 import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
+import { announceAgentOffline } from './domain/agent-events.ts';
 import { WebhookSender } from './webhooks/sender.ts';
 import { MemoryCache } from './cache/cache.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
@@ -220,6 +221,7 @@ export class Hub {
         onUnsyncedStored: () => void unsynced.refresh(),
         // Late readings of completed sessions make their results be computed again.
         onStored: (readings) => this.sessionsWorker?.noteStored(readings),
+        onOffline: (offline) => void announceAgentOffline(registry, this.gymDomain?.events, offline, log),
         unsyncedBoots: unsynced,
         ...config.ingest,
       });
