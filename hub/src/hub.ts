@@ -54,7 +54,7 @@ import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { announceAgentOffline } from './domain/agent-events.ts';
-import { WebhookSender } from './webhooks/sender.ts';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
 import { MemoryCache } from './cache/cache.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
@@ -82,6 +82,8 @@ export interface HubDeps {
   /** Defaults to a fresh registry with the process metrics. */
   metrics?: Registry;
   env?: NodeJS.ProcessEnv;
+  /** The webhook sender's retry schedule and polling, for tests that cannot wait its minutes; default the sender's own. */
+  webhookTiming?: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
 }
 
 export interface HubAddress {
@@ -118,6 +120,7 @@ export class Hub {
   private gymDomain: Domain | undefined;
   private stopLoanSweep: (() => void) | undefined;
   private webhooks: WebhookSender | undefined;
+  private readonly webhookTiming: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
   private sessionsWorker: SessionsWorker | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -135,6 +138,7 @@ export class Hub {
     this.config = config;
     this.log = deps.log ?? pino({ name: 'pulsebridge-hub', level: config.log.level });
     this.env = deps.env ?? process.env;
+    this.webhookTiming = deps.webhookTiming ?? {};
     if (deps.metrics) {
       this.metrics = deps.metrics;
     } else {
@@ -251,7 +255,7 @@ export class Hub {
         log,
         webhookUrls: config.webhooks,
       };
-      this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }) });
+      this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }), ...this.webhookTiming });
       this.webhooks.register(this.metrics);
       domain.events = this.webhooks;
       this.gymDomain = domain;
