@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
+import mqtt from 'mqtt';
 import { until } from '@pulsebridge/runtime';
 import { completeSession, startPersonalSession } from '../../src/domain/sessions/sessions.ts';
-import { Hub } from '../../src/hub.ts';
+import { Hub, openStateDatabase } from '../../src/hub.ts';
+import { SqliteAgentRegistry } from '../../src/registry/sqlite-agent-registry.ts';
 import type { IdentityClient } from '../../src/oidc/config.ts';
 import { DEFAULT_RETRY_POLICY } from '../../src/webhooks/retry.ts';
 import { verifyDelivery } from '../../src/webhooks/signature.ts';
@@ -266,5 +268,40 @@ test('with the default configuration a loopback receiver gets nothing: refused a
     assert.deepEqual(receiver.received, [], 'the receiver got nothing');
   } finally {
     await httpOnly.stop();
+  }
+});
+
+test('an agent that disconnects and stays away for ingest.agentOfflineGraceMs is delivered to its gym as agent.offline', async () => {
+  receiver.received.length = 0;
+  receiver.status = 200;
+  const dir = dataDir();
+  const hub = new Hub(
+    testHubConfig(dir, { PB_HUB_WEBHOOKS__ALLOW_HTTP: 'true', PB_HUB_WEBHOOKS__ALLOWED_CIDRS: '["127.0.0.0/8"]', PB_HUB_INGEST__AGENT_OFFLINE_GRACE_MS: '1000' }, [GYM_ADMIN]),
+    { log, webhookTiming: FAST },
+  );
+  try {
+    await hub.start();
+    const token = await clientToken(hub);
+    const subscribed = await call(hub, token, 'POST', '/api/v1/webhooks', { gym: GYM, url: receiver.url('/hooks'), events: ['agent.offline'] });
+    assert.equal(subscribed.status, 201, JSON.stringify(subscribed.body));
+    // Enrolled beside the running hub, as `agent add` does.
+    const db = openStateDatabase(dir);
+    const { secret } = await new SqliteAgentRegistry({ db, log }).create('box-1', GYM).finally(() => db.close());
+    const options = { clientId: 'pb-agent-box-1', username: 'box-1', password: secret, protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 3_000 };
+    const agent = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, options, false);
+    const disconnectedAt = Date.now();
+    await agent.endAsync();
+    await until('agent.offline delivered', () => receiver.of('agent.offline').length === 1, 10_000, 20);
+    const { data } = JSON.parse(receiver.of('agent.offline')[0]!.body) as { data: Json };
+    assert.equal(data['gym'], GYM);
+    assert.equal(data['agent'], 'box-1');
+    assert.ok(Date.parse(String(data['offlineSince'])) >= disconnectedAt - 1_000);
+    assert.ok(Date.parse(String(data['lastSeenAt'])) <= Date.parse(String(data['offlineSince'])));
+    assert.equal(
+      verifyDelivery([String(subscribed.body['secret'])], receiver.of('agent.offline')[0]!.headers, receiver.of('agent.offline')[0]!.body, { now: new Date() }).id,
+      receiver.of('agent.offline')[0]!.headers['webhook-id'],
+    );
+  } finally {
+    await hub.stop();
   }
 });
