@@ -316,6 +316,10 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
           };
           if (body.type !== undefined || body.attributes !== undefined) checkAttributes(await typeInGym(session, item.gym, changed.type), changed.attributes);
           if (body.serial !== undefined) await checkSerialFree(session, item.gym, changed.serial, item.id);
+          if (builtIn !== undefined && !sameSensors(item.sensors, changed.sensors) && (await currentUse(session, item, now())).length > 0) {
+            // The use's bindings are of the sensors it was taken with: changing them under it would misattribute.
+            throw new ApiError('conflict', `${item.name} is in use: its built-in sensors change once it is released`);
+          }
           if (builtIn !== undefined) await claimSensors(session, item.gym, item.id, changed.sensors);
           await session.collection(EQUIPMENT).replace(changed);
           return { before: item, after: changed };
@@ -326,6 +330,11 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
       deleteEquipment: async (ctx, { params }) => {
         const removed = await documents.transaction(async (session) => {
           const item = await existingItem(session, ctx, params.id);
+          // A machine taken away ends its use: its sensors are nobody's from now on.
+          const at = now();
+          for (const binding of await currentUse(session, item, at)) {
+            await session.collection(BINDINGS).update({ id: binding.id, active: true }, { set: { active: false, until: at, endedBy: principalOf(ctx).subject } });
+          }
           await session.collection(EQUIPMENT_SENSORS).delete({ equipment: item.id });
           await session.collection(EQUIPMENT_LOG).delete({ equipment: item.id });
           await session.collection(EQUIPMENT).delete({ id: item.id });

@@ -224,3 +224,17 @@ test("a coach's roster shows the machine an athlete uses among the sensors they 
     ]);
   });
 });
+
+test('a machine in use keeps its built-in sensors until released, and removing it ends the use', async () => {
+  await withWorld(async ({ api, users, clock, call, bike }) => {
+    const id = await bike();
+    await ok(await call('ann', 'POST', `/api/v1/equipment/${id}/use`, {}), 201);
+    assert.equal((await call('admin', 'PATCH', `/api/v1/equipment/${id}`, { builtIn: [{ sensor: 'ble:c0-ff-ee-00-09-01', role: 'power' }] })).status, 409);
+    await ok(await call('admin', 'PATCH', `/api/v1/equipment/${id}`, { name: 'Renamed bike' }), 200);
+    clock.now = T0 + 5 * MINUTE;
+    await ok(await call('admin', 'DELETE', `/api/v1/equipment/${id}`), 204);
+    const bindings = await api.deps.domain.documents.collection(BINDINGS).find({ equipment: id });
+    assert.equal(bindings.length, 2);
+    assert.ok(bindings.every((b) => !b.active && b.until === T0 + 5 * MINUTE && b.endedBy === users['admin']));
+  });
+});
