@@ -53,7 +53,8 @@ import { allowlistOf } from './domain/pairing/allowlist.ts';
 import { AllowlistPublisher } from './pairing/allowlist-publisher.ts';
 import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
-import { WebhookSender } from './webhooks/sender.ts';
+import { announceAgentOffline } from './domain/agent-events.ts';
+import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
 import { MemoryCache } from './cache/cache.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
@@ -81,6 +82,8 @@ export interface HubDeps {
   /** Defaults to a fresh registry with the process metrics. */
   metrics?: Registry;
   env?: NodeJS.ProcessEnv;
+  /** The webhook sender's retry schedule and polling, for tests that cannot wait its minutes; default the sender's own. */
+  webhookTiming?: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
 }
 
 export interface HubAddress {
@@ -117,6 +120,7 @@ export class Hub {
   private gymDomain: Domain | undefined;
   private stopLoanSweep: (() => void) | undefined;
   private webhooks: WebhookSender | undefined;
+  private readonly webhookTiming: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
   private sessionsWorker: SessionsWorker | undefined;
   private throttle: SignInThrottle | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
@@ -134,6 +138,7 @@ export class Hub {
     this.config = config;
     this.log = deps.log ?? pino({ name: 'pulsebridge-hub', level: config.log.level });
     this.env = deps.env ?? process.env;
+    this.webhookTiming = deps.webhookTiming ?? {};
     if (deps.metrics) {
       this.metrics = deps.metrics;
     } else {
@@ -220,6 +225,7 @@ export class Hub {
         onUnsyncedStored: () => void unsynced.refresh(),
         // Late readings of completed sessions make their results be computed again.
         onStored: (readings) => this.sessionsWorker?.noteStored(readings),
+        onOffline: (offline) => void announceAgentOffline(registry, this.gymDomain?.events, offline, log),
         unsyncedBoots: unsynced,
         ...config.ingest,
       });
@@ -249,7 +255,7 @@ export class Hub {
         log,
         webhookUrls: config.webhooks,
       };
-      this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }) });
+      this.webhooks = new WebhookSender({ documents, urls: config.webhooks, log: log.child({ component: 'webhooks' }), ...this.webhookTiming });
       this.webhooks.register(this.metrics);
       domain.events = this.webhooks;
       this.gymDomain = domain;

@@ -1,12 +1,13 @@
 /** A real hub for tests: on ephemeral loopback ports, with the test service client, and its platform-admin token. */
 import { loadHubConfig, type HubConfig } from '../src/config.ts';
 import type { Hub } from '../src/hub.ts';
+import type { IdentityClient } from '../src/oidc/config.ts';
 import { clientsWithTestService, serviceToken } from './service-token.ts';
 
-/** `env` adds or replaces PB_HUB_* variables (e.g. TLS, an external broker). */
-export function testHubConfig(dataDir: string, env: Record<string, string> = {}): HubConfig {
+/** `env` adds or replaces PB_HUB_* variables (e.g. TLS, an external broker); `clients` come beside the test service. */
+export function testHubConfig(dataDir: string, env: Record<string, string> = {}, clients: IdentityClient[] = []): HubConfig {
   return loadHubConfig({
-    overrides: { identity: { clients: clientsWithTestService() } },
+    overrides: { identity: { clients: [...clientsWithTestService(), ...clients] } },
     env: {
       PB_HUB_HUB__DATA_DIR: dataDir,
       PB_HUB_HTTP__HOST: '127.0.0.1',

@@ -127,8 +127,11 @@ export const RosterEntrySchema = Type.Object({
   sensors: Type.Array(
     Type.Object({
       sensor: Type.String({ description: 'Canonical sensor id' }),
-      kind: Type.Union([Type.Literal('own'), Type.Literal('loaner')], { description: 'own: paired by the athlete; loaner: a gym strap lent to them' }),
+      kind: Type.Union([Type.Literal('own'), Type.Literal('loaner'), Type.Literal('equipment')], {
+        description: 'own: paired by the athlete; loaner: a gym strap lent to them; equipment: built into a machine they use',
+      }),
       label: Type.Optional(Type.String({ description: 'What the athlete or the gym calls it' })),
+      equipment: Type.Optional(Type.String({ description: 'The machine the sensor is built into (equipment)' })),
     }),
     { description: 'The sensors the athlete wears now in this gym: readings of them are theirs' },
   ),

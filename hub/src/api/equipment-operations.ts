@@ -147,6 +147,31 @@ export const EquipmentQuery = Type.Object(
 );
 const LogQuery = Type.Object(PageQueryFields, { additionalProperties: false });
 
+/** The longest use taken at once: a session, as long as a loan may be. */
+export const MAX_USE_MINUTES = 720;
+
+export const UseBody = Type.Object(
+  {
+    minutes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_USE_MINUTES,
+        description: 'How long the athlete will use it; the use then ends by itself. Left out, it lasts until released (DELETE /equipment/{id}/use)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const EquipmentUse = Type.Object({
+  equipment: Type.String({ description: 'Id of the machine' }),
+  athlete: Type.String({ description: 'User id of the athlete using it' }),
+  sensors: Type.Array(Type.String(), { description: "The machine's built-in sensors whose readings are the athlete's meanwhile" }),
+  from: Timestamp('From when its readings are the athlete’s'),
+  until: Type.Optional(Timestamp('When the use ends (or ended); absent while it lasts until released')),
+  active: Type.Boolean({ description: 'True while the use holds' }),
+});
+
 /** A type's schema may be up to MAX_SCHEMA_BYTES, plus the rest of the body. */
 const TYPE_BODY_LIMIT = MAX_SCHEMA_BYTES + 4 * 1024;
 
@@ -273,10 +298,37 @@ export const EQUIPMENT_OPERATIONS = {
     path: `${API_PREFIX}/equipment/:id/status`,
     tag: 'equipment',
     summary: "Changes an item's status and logs it with a note: a coach reports a machine out of order, an admin puts it back in service",
+    description: "A change of status (not a note on the same status) is delivered to the gym's webhook subscribers as equipment.status_changed.",
     access: { roles: STAFF, scope: 'gym:write', gym: { resource: 'equipment' } },
     params: EquipmentIdPath,
     body: StatusChange,
     response: { description: 'The item with its new status', contentType: JSON_TYPE, schema: Equipment },
+    problems: ['invalid_parameter', 'not_found', 'unavailable'],
+  },
+  useEquipment: {
+    operationId: 'useEquipment',
+    method: 'post',
+    path: `${API_PREFIX}/equipment/:id/use`,
+    tag: 'equipment',
+    summary: 'An athlete takes a machine: the readings of its built-in sensors are theirs from now on',
+    description:
+      'Only an athlete of the machine’s gym, for themselves. Refused with 409 when the machine is not in service, has no built-in sensor, ' +
+      'is in use (by anyone: release it first), or one of its sensors is bound to someone else. With minutes, the use ends by itself then.',
+    access: { roles: MEMBERS, scope: 'me:write', gym: { resource: 'equipment' } },
+    params: EquipmentIdPath,
+    body: UseBody,
+    response: { description: 'The use (201)', contentType: JSON_TYPE, schema: EquipmentUse, status: 201 },
+    problems: ['invalid_parameter', 'not_found', 'conflict', 'unavailable'],
+  },
+  releaseEquipment: {
+    operationId: 'releaseEquipment',
+    method: 'delete',
+    path: `${API_PREFIX}/equipment/:id/use`,
+    tag: 'equipment',
+    summary: 'Ends the use of a machine now: by the athlete using it, or by the gym’s staff',
+    access: { roles: MEMBERS, scope: 'me:write', gym: { resource: 'equipment' } },
+    params: EquipmentIdPath,
+    response: { description: 'The ended use', contentType: JSON_TYPE, schema: EquipmentUse },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
   },
   listMaintenance: {

@@ -17,8 +17,12 @@ import {
   type EquipmentStatus,
   type EquipmentTypeDoc,
 } from '../domain/equipment/collections.ts';
+import { gymsWithRoles } from '../auth/principal.ts';
+import { BINDINGS } from '../domain/pairing/collections.ts';
+import type { Binding } from '../domain/pairing/bindings.ts';
+import { STAFF } from './access.ts';
 import type { ApiContext } from './context.ts';
-import { EQUIPMENT_OPERATIONS, type Equipment, type EquipmentType, type MaintenanceEntry } from './equipment-operations.ts';
+import { EQUIPMENT_OPERATIONS, type Equipment, type EquipmentType, type EquipmentUse, type MaintenanceEntry } from './equipment-operations.ts';
 import { API_PREFIX } from './operation.ts';
 import { listPage } from './pages.ts';
 import { ApiError, invalidParameter } from './problem.ts';
@@ -28,6 +32,7 @@ import { isoTime, principalOf, resourceGym } from './self.ts';
 type TypeBody = Static<typeof EquipmentType>;
 type EquipmentBody = Static<typeof Equipment>;
 type EntryBody = Static<typeof MaintenanceEntry>;
+type UseBody = Static<typeof EquipmentUse>;
 
 const toType = (doc: EquipmentTypeDoc): TypeBody => ({
   id: doc.id,
@@ -62,6 +67,19 @@ const toEntry = (doc: EquipmentLogDoc): EntryBody => ({
   to: doc.to,
   ...(doc.note === undefined ? {} : { note: doc.note }),
 });
+
+/** A use as answered: the bindings of one machine's sensors to one athlete, made together. */
+const toUse = (item: EquipmentDoc, bindings: readonly Binding[]): UseBody => {
+  const [first] = bindings as [Binding];
+  return {
+    equipment: item.id,
+    athlete: first.athlete,
+    sensors: bindings.map((binding) => binding.sensor),
+    from: isoTime(first.from),
+    ...(first.until === undefined ? {} : { until: isoTime(first.until) }),
+    active: first.active,
+  };
+};
 
 function checkSchema(schema: JsonSchemaObject): void {
   const problem = attributesSchemaProblem(schema);
@@ -151,6 +169,20 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
     const item = await session.collection(EQUIPMENT).get(id);
     if (item === undefined || item.gym !== resourceGym(ctx)) throw new ApiError('not_found', `no equipment with id ${id}`);
     return item;
+  }
+
+  /**
+   * The machine's bindings that hold now. One whose `until` passed but that the loan sweeper has not ended yet
+   * is ended here, so that an expired use never keeps the machine taken.
+   */
+  async function currentUse(session: DocumentSession, item: EquipmentDoc, at: number): Promise<Binding[]> {
+    const bindings = session.collection(BINDINGS);
+    const current: Binding[] = [];
+    for (const binding of await bindings.find({ equipment: item.id, active: true })) {
+      if (binding.until !== undefined && binding.until <= at) await bindings.update({ id: binding.id, active: true }, { set: { active: false } });
+      else current.push(binding);
+    }
+    return current;
   }
 
   async function existingType(session: DocumentSession, ctx: ApiContext, id: string): Promise<EquipmentTypeDoc> {
@@ -284,6 +316,10 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
           };
           if (body.type !== undefined || body.attributes !== undefined) checkAttributes(await typeInGym(session, item.gym, changed.type), changed.attributes);
           if (body.serial !== undefined) await checkSerialFree(session, item.gym, changed.serial, item.id);
+          if (builtIn !== undefined && !sameSensors(item.sensors, changed.sensors) && (await currentUse(session, item, now())).length > 0) {
+            // The use's bindings are of the sensors it was taken with: changing them under it would misattribute.
+            throw new ApiError('conflict', `${item.name} is in use: its built-in sensors change once it is released`);
+          }
           if (builtIn !== undefined) await claimSensors(session, item.gym, item.id, changed.sensors);
           await session.collection(EQUIPMENT).replace(changed);
           return { before: item, after: changed };
@@ -294,6 +330,11 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
       deleteEquipment: async (ctx, { params }) => {
         const removed = await documents.transaction(async (session) => {
           const item = await existingItem(session, ctx, params.id);
+          // A machine taken away ends its use: its sensors are nobody's from now on.
+          const at = now();
+          for (const binding of await currentUse(session, item, at)) {
+            await session.collection(BINDINGS).update({ id: binding.id, active: true }, { set: { active: false, until: at, endedBy: principalOf(ctx).subject } });
+          }
           await session.collection(EQUIPMENT_SENSORS).delete({ equipment: item.id });
           await session.collection(EQUIPMENT_LOG).delete({ equipment: item.id });
           await session.collection(EQUIPMENT).delete({ id: item.id });
@@ -303,15 +344,83 @@ export function equipmentRoutes(domain: Domain): RouteModule<typeof EQUIPMENT_OP
         ctx.status = 204;
       },
       setEquipmentStatus: async (ctx, { params, body }) => {
-        const changed = await documents.transaction(async (session) => {
+        const { before, changed } = await documents.transaction(async (session) => {
           const item = await existingItem(session, ctx, params.id);
           const at = now();
           await logEntry(session, ctx, item, at, body.status, item.status, body.note);
           const doc: EquipmentDoc = { ...item, status: body.status, logged: item.logged + 1, updatedAt: at };
           await session.collection(EQUIPMENT).replace(doc);
-          return doc;
+          return { before: item, changed: doc };
         });
+        // A note on an unchanged status is logged for staff, but is no change for subscribers.
+        if (before.status !== changed.status) {
+          await domain.events?.emit(changed.gym, 'equipment.status_changed', {
+            equipment: changed.id,
+            name: changed.name,
+            from: before.status,
+            to: changed.status,
+            at: isoTime(changed.updatedAt),
+            by: principalOf(ctx).subject,
+            ...(body.note === undefined ? {} : { note: body.note }),
+          });
+        }
         ctx.body = toEquipment(changed);
+      },
+      useEquipment: async (ctx, { params, body }) => {
+        const principal = principalOf(ctx);
+        const gym = resourceGym(ctx);
+        if (principal.kind !== 'user' || !principal.roles.some((held) => held.gym === gym && held.role === 'athlete')) {
+          throw new ApiError('forbidden', 'only an athlete of the gym uses its machines, for themselves');
+        }
+        const athlete = principal.subject;
+        const at = now();
+        const { item, taken } = await documents.transaction(async (session) => {
+          const item = await existingItem(session, ctx, params.id);
+          if (item.status !== 'in_service') throw new ApiError('conflict', `${item.name} is ${item.status.replace('_', ' ')}: it cannot be used now`);
+          if (item.sensors.length === 0) throw new ApiError('conflict', `${item.name} has no built-in sensor: nothing of it could be attributed`);
+          const current = await currentUse(session, item, at);
+          if (current.length > 0) {
+            throw new ApiError('conflict', current[0]!.athlete === athlete ? `you are using ${item.name} already` : `${item.name} is in use by someone else`);
+          }
+          const taken: Binding[] = item.sensors.map((sensor) => ({
+            id: randomUUID(),
+            gym,
+            sensor,
+            athlete,
+            active: true,
+            from: at,
+            ...(body.minutes === undefined ? {} : { until: at + body.minutes * 60_000 }),
+            kind: 'equipment',
+            label: item.name,
+            equipment: item.id,
+            createdBy: athlete,
+          }));
+          // A sensor bound otherwise (paired by hand) clashes on the one-active-binding index: a 409 as well.
+          for (const binding of taken) await session.collection(BINDINGS).insert(binding);
+          return { item, taken };
+        });
+        ctx.status = 201;
+        ctx.body = toUse(item, taken);
+      },
+      releaseEquipment: async (ctx, { params }) => {
+        const caller = principalOf(ctx).subject;
+        const staff = gymsWithRoles(principalOf(ctx), STAFF);
+        const gym = resourceGym(ctx);
+        const at = now();
+        const { item, ended } = await documents.transaction(async (session) => {
+          const item = await existingItem(session, ctx, params.id);
+          const current = await currentUse(session, item, at);
+          if (current.length === 0) throw new ApiError('not_found', `${item.name} is not in use`);
+          if (current[0]!.athlete !== caller && staff !== 'all' && !staff.has(gym)) throw new ApiError('forbidden', 'only the athlete using it, or the gym’s staff, ends a use');
+          const ended: Binding[] = [];
+          for (const binding of current) {
+            const change = { active: false, until: at, endedBy: caller };
+            if ((await session.collection(BINDINGS).update({ id: binding.id, active: true }, { set: change })) > 0) ended.push({ ...binding, ...change });
+          }
+          return { item, ended };
+        });
+        if (ended.length === 0) throw new ApiError('not_found', `${item.name} is not in use`);
+        ctx.body = toUse(item, ended);
       },
       listMaintenance: async (ctx, { params, query }) => {
         await existingItem(documents, ctx, params.id);

@@ -28,13 +28,16 @@ export const Binding = Type.Object(
     sensor: Type.String({ description: 'Canonical sensor id' }),
     athlete: Type.String({ description: 'User id of the athlete who wears it' }),
     athleteName: Type.Optional(Type.String({ description: 'Display name of the athlete (staff views)' })),
-    kind: Type.Union([Type.Literal('own'), Type.Literal('loaner')], { description: "own: the athlete's sensor, claimed by them; loaner: a gym-owned strap lent for one class" }),
+    kind: Type.Union([Type.Literal('own'), Type.Literal('loaner'), Type.Literal('equipment')], {
+      description: "own: the athlete's sensor, claimed by them; loaner: a gym-owned strap lent for one class; equipment: built into a machine the athlete uses",
+    }),
     active: Type.Boolean({ description: 'True while the binding holds' }),
     from: DateTime('From when readings of the sensor are the athlete’s'),
     until: Type.Optional(DateTime('When it ended, or ends (a loan ends by itself at the end of its class)')),
     label: Type.Optional(Type.String({ description: "The athlete's name for the sensor" })),
     gymSensor: Type.Optional(Type.String({ description: 'The gym sensor lent (loaner)' })),
     classId: Type.Optional(Type.String({ description: 'The class a loan is for' })),
+    equipment: Type.Optional(Type.String({ description: 'The machine used (equipment)' })),
   },
   { description: 'A sensor bound to an athlete in a gym: readings of the sensor between from and until are theirs' },
 );

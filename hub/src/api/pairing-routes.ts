@@ -44,6 +44,7 @@ function toBinding(binding: Binding, athleteName?: string): Static<typeof Bindin
     ...(binding.label === undefined ? {} : { label: binding.label }),
     ...(binding.gymSensor === undefined ? {} : { gymSensor: binding.gymSensor }),
     ...(binding.classId === undefined ? {} : { classId: binding.classId }),
+    ...(binding.equipment === undefined ? {} : { equipment: binding.equipment }),
   };
 }
 

@@ -14,7 +14,7 @@ import type { LiveBus, LiveReadings } from '../live/live-bus.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
-import { AgentPresence } from './agent-presence.ts';
+import { AgentPresence, type AgentOffline } from './agent-presence.ts';
 import type { Dedupe } from './dedupe.ts';
 import { handleEvents } from './handlers/events.ts';
 import { handleInventory } from './handlers/inventory.ts';
@@ -26,6 +26,7 @@ import { ReadingsWriteQueue } from './readings-queue.ts';
 import { Tasks } from './tasks.ts';
 
 export type { BatchResult, RejectReason } from './ingest-counts.ts';
+export type { AgentOffline } from './agent-presence.ts';
 
 export const IngestConfig = Type.Object(
   {
@@ -59,6 +60,13 @@ export const IngestConfig = Type.Object(
       description:
         'Boots of unconfirmed clock one agent may have held apart at once (each a box that restarted without meeting the hub); ' +
         'readings of a further boot are refused and counted until an operator corrects or discards one',
+    }),
+    agentOfflineGraceMs: Type.Integer({
+      minimum: 1000,
+      default: 60_000,
+      description:
+        'How long an agent may stay offline (connection closed, or its last will) before its gym is told (webhook agent.offline); ' +
+        'a reconnect within it, as after a network blip or an agent restart, reports nothing',
     }),
     rejectLogIntervalMs: Type.Integer({
       minimum: 0,
@@ -95,6 +103,8 @@ export interface IngestDependencies {
   unsyncedBoots?: UnsyncedBootsHeld;
   /** The pairing channel: told when agents come online and what they hear nearby. */
   pairing?: PairingIngest;
+  /** Called once when an agent has been offline for agentOfflineGraceMs (agent-presence.ts). */
+  onOffline?: (offline: AgentOffline) => void;
 }
 
 /** Settings left out take their defaults from IngestConfig; the settings are checked where the config loads. */
@@ -122,7 +132,13 @@ export class Ingest {
     const now = o.now ?? Date.now;
     const counts = new IngestCounts();
     this.tasks = new Tasks(this.log);
-    this.presence = new AgentPresence(o.registry, now, this.log, o.transport.presenceSource);
+    this.presence = new AgentPresence(
+      o.registry,
+      now,
+      this.log,
+      o.transport.presenceSource,
+      o.onOffline ? { graceMs: this.config.agentOfflineGraceMs, onOffline: o.onOffline } : undefined,
+    );
     this.context = new IngestContext(
       o.registry,
       counts,
@@ -166,6 +182,7 @@ export class Ingest {
     if (this.isRunning) return;
     this.dedupe.load();
     this.isRunning = true;
+    this.presence.start();
     if (!this.handlersInstalled) {
       this.transport.onMessage(this.onMessage);
       this.transport.onPresence((agent, connected) => this.presence.connection(agent, connected));
@@ -181,6 +198,8 @@ export class Ingest {
   async stop(): Promise<void> {
     if (!this.isRunning) return;
     this.isRunning = false;
+    // The hub disconnects its agents after this: those drops are no outage of theirs.
+    this.presence.stop();
     const deadline = performance.now() + this.config.drainTimeoutMs;
     const remaining = (): number => Math.max(0, deadline - performance.now());
     // Batches still being validated may be about to join the queue.

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { machineOfSensor } from '../../src/domain/equipment/sensors.ts';
-import { readProblem, withApi, type RunningApi } from './harness.ts';
+import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
 
 const GYM = 'gym-eq';
@@ -414,5 +414,42 @@ test('two machines created at once with the same sensor: exactly one gets it, th
     assert.deepEqual(attempts.map((r) => r.status).sort(), [201, 409, 409, 409, 409, 409]);
     const items = (await ok(await call(api, 'admin', 'GET', '/api/v1/equipment')))['items'] as Json[];
     assert.equal(items.length, 1);
+  });
+});
+
+/** A DomainEvents that keeps what was emitted. */
+function recordEvents(api: RunningApi): { gym: string; event: string; payload: Record<string, unknown> }[] {
+  const emitted: { gym: string; event: string; payload: Record<string, unknown> }[] = [];
+  api.deps.domain.events = {
+    emit: async (gym, event, payload) => {
+      emitted.push({ gym, event, payload });
+    },
+  };
+  return emitted;
+}
+
+test('a status change is announced as equipment.status_changed with who, when, from, to and the note; a note on the same status is not', async () => {
+  await withApi({ verifier: tokens() }, async (api) => {
+    const emitted = recordEvents(api);
+    const item = await bike(api, await bikeType(api));
+    const id = item['id'] as string;
+    assert.deepEqual(emitted, [], 'creating an item changes no status');
+    await ok(await call(api, 'coach', 'POST', `/api/v1/equipment/${id}/status`, { status: 'out_of_order', note: 'Pedal loose' }));
+    await ok(await call(api, 'admin', 'POST', `/api/v1/equipment/${id}/status`, { status: 'out_of_order', note: 'Part ordered' }));
+    await ok(await call(api, 'admin', 'POST', `/api/v1/equipment/${id}/status`, { status: 'in_service' }));
+    assert.deepEqual(emitted, [
+      {
+        gym: GYM,
+        event: 'equipment.status_changed',
+        payload: { equipment: id, name: 'Bike 1', from: 'in_service', to: 'out_of_order', at: new Date(NOW).toISOString(), by: 'coach-1', note: 'Pedal loose' },
+      },
+      {
+        gym: GYM,
+        event: 'equipment.status_changed',
+        payload: { equipment: id, name: 'Bike 1', from: 'out_of_order', to: 'in_service', at: new Date(NOW).toISOString(), by: 'admin-1' },
+      },
+    ]);
+    assert.equal((await call(api, 'athlete', 'POST', `/api/v1/equipment/${id}/status`, { status: 'maintenance' })).status, 403);
+    assert.equal(emitted.length, 2, 'a refused change announces nothing');
   });
 });

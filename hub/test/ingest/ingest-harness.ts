@@ -38,7 +38,12 @@ export interface IngestSetup {
 
 export function setupIngest(
   settings: Partial<IngestConfig> &
-    Pick<IngestOptions, 'onUnsyncedStored' | 'unsyncedBoots' | 'pairing'> & { dbPath?: string; store?: MemorySeriesStore; live?: LiveBus; presenceSource?: PresenceSource } = {},
+    Pick<IngestOptions, 'onUnsyncedStored' | 'unsyncedBoots' | 'pairing' | 'onOffline'> & {
+      dbPath?: string;
+      store?: MemorySeriesStore;
+      live?: LiveBus;
+      presenceSource?: PresenceSource;
+    } = {},
 ): IngestSetup {
   const { dbPath, store: givenStore, live: givenLive, presenceSource, ...config } = settings;
   const transport = new FakeTransport();

@@ -5,14 +5,16 @@
  */
 import type { DocumentStore } from '../../documents/document-store.ts';
 import type { IdentityStore } from '../../identity/identity-store.ts';
-import { BINDINGS } from '../pairing/collections.ts';
+import { BINDINGS, type BindingKind } from '../pairing/collections.ts';
 import { BOOKINGS } from './collections.ts';
 
 export interface WornSensor {
   sensor: string;
-  /** own: paired by the athlete; loaner: the gym's strap, lent for a class. */
-  kind: 'own' | 'loaner';
+  /** own: paired by the athlete; loaner: the gym's strap, lent for a class; equipment: built into a machine they use. */
+  kind: BindingKind;
   label?: string;
+  /** The machine, for equipment. */
+  equipment?: string;
 }
 
 export interface RosterEntry {
@@ -41,7 +43,12 @@ export async function buildRoster(stores: { documents: DocumentStore; identity: 
       status: booking.status,
       checkedIn: booking.checkedInAt !== undefined,
       bookedAt: booking.createdAt,
-      sensors: worn.map((binding) => ({ sensor: binding.sensor, kind: binding.kind, ...(binding.label === undefined ? {} : { label: binding.label }) })),
+      sensors: worn.map((binding) => ({
+        sensor: binding.sensor,
+        kind: binding.kind,
+        ...(binding.label === undefined ? {} : { label: binding.label }),
+        ...(binding.equipment === undefined ? {} : { equipment: binding.equipment }),
+      })),
     };
     if (booking.checkedInAt !== undefined) entry.checkedInAt = booking.checkedInAt;
     if (booking.status === 'waitlisted') entry.position = ++waiting;

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { CollectionSpec } from '../../documents/document-store.ts';
 
-export const BINDING_KINDS = ['own', 'loaner'] as const;
+export const BINDING_KINDS = ['own', 'loaner', 'equipment'] as const;
 export type BindingKind = (typeof BINDING_KINDS)[number];
 
 export const GYM_SENSORS = {
@@ -47,7 +47,10 @@ export const BINDINGS = {
       from: Type.Integer(),
       /** Hub time (ms) when it ended (or ends, for a loaner bound to one class); absent while open. */
       until: Type.Optional(Type.Integer()),
-      /** own: the athlete's sensor, claimed by them; loaner: a gym-owned strap a coach lent for one class. */
+      /**
+       * own: the athlete's sensor, claimed by them; loaner: a gym-owned strap a coach lent for one class;
+       * equipment: a sensor built into a machine the athlete uses (POST /equipment/{id}/use), one binding per sensor.
+       */
       kind: Type.Union(BINDING_KINDS.map((kind) => Type.Literal(kind))),
       /** The athlete's name for their sensor ("my chest strap"). */
       label: Type.Optional(Type.String()),
@@ -55,6 +58,8 @@ export const BINDINGS = {
       gymSensor: Type.Optional(Type.String()),
       /** The class a loan is for. */
       classId: Type.Optional(Type.String()),
+      /** The machine used (equipment): the sensor is built into it. */
+      equipment: Type.Optional(Type.String()),
       /** The user who made the binding: the athlete, or the coach who lent the strap. */
       createdBy: Type.String(),
       /** The user who ended it early, when someone did (absent when it ran out by itself). */
@@ -68,6 +73,7 @@ export const BINDINGS = {
     { name: 'by_sensor', fields: ['gym', 'sensor', 'from'] },
     { name: 'by_gym_from', fields: ['gym', 'from'] },
     { name: 'by_active_until', fields: ['active', 'until'] },
+    { name: 'by_equipment', fields: ['equipment', 'active'] },
   ],
 } as const satisfies CollectionSpec;
 

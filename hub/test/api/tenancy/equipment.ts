@@ -1,6 +1,7 @@
 /** Tenancy cases of equipment-operations.ts. */
 import type { EQUIPMENT_OPERATIONS } from '../../../src/api/equipment-operations.ts';
 import { EQUIPMENT, EQUIPMENT_LOG, EQUIPMENT_SENSORS, EQUIPMENT_TYPES } from '../../../src/domain/equipment/collections.ts';
+import { BINDINGS } from '../../../src/domain/pairing/collections.ts';
 import { GYM_A, GYM_B, type FeatureTenancy } from './tenancy-case.ts';
 
 const TYPE_A = 'type-of-a';
@@ -38,8 +39,10 @@ export const equipmentTenancy: FeatureTenancy<keyof typeof EQUIPMENT_OPERATIONS>
     deleteEquipment: { attempts: [{ method: 'DELETE', path: `/api/v1/equipment/${ITEM_A}`, targetsA: true }] },
     setEquipmentStatus: { attempts: [{ method: 'POST', path: `/api/v1/equipment/${ITEM_A}/status`, body: { status: 'out_of_order', note: 'from B' }, targetsA: true }] },
     listMaintenance: { attempts: [{ path: `/api/v1/equipment/${ITEM_A}/maintenance`, targetsA: true }] },
+    useEquipment: { attempts: [{ method: 'POST', path: `/api/v1/equipment/${ITEM_A}/use`, body: { minutes: 30 }, targetsA: true }] },
+    releaseEquipment: { attempts: [{ method: 'DELETE', path: `/api/v1/equipment/${ITEM_A}/use`, targetsA: true }] },
   },
-  async seed({ domain }) {
+  async seed({ domain, accounts }) {
     const at = Date.UTC(2026, 0, 1);
     for (const [gym, type, item, typeName, name, serial, sensor] of [
       [GYM_A, TYPE_A, ITEM_A, 'Wattbike of A', 'Bike by the window of A', 'SERIAL-OF-A', 'ble:a0-a0-a0-a0-a0-a0'],
@@ -66,6 +69,20 @@ export const equipmentTenancy: FeatureTenancy<keyof typeof EQUIPMENT_OPERATIONS>
         .collection(EQUIPMENT_LOG)
         .insert({ id: `log-${item}`, gym, equipment: item, seq: 0, at, by: `admin-of-${gym}`, to: 'in_service', note: `Installed at ${gym}` });
     }
+    // A's athlete is on A's bike: B may neither end that use nor take the bike.
+    const athlete = accounts[GYM_A].athlete;
+    await domain.documents.collection(BINDINGS).insert({
+      id: 'use-of-a',
+      gym: GYM_A,
+      sensor: 'ble:a0-a0-a0-a0-a0-a0',
+      athlete,
+      active: true,
+      from: at,
+      kind: 'equipment',
+      label: 'Bike by the window of A',
+      equipment: ITEM_A,
+      createdBy: athlete,
+    });
     return [TYPE_A, ITEM_A, 'Wattbike of A', 'Bike by the window of A', 'SERIAL-OF-A', 'a0-a0-a0', `Floor of ${GYM_A}`, `Installed at ${GYM_A}`];
   },
   async stateOfA({ domain }) {
@@ -75,6 +92,7 @@ export const equipmentTenancy: FeatureTenancy<keyof typeof EQUIPMENT_OPERATIONS>
       items: await documents.collection(EQUIPMENT).find({ gym: GYM_A }),
       sensors: await documents.collection(EQUIPMENT_SENSORS).find({ gym: GYM_A }),
       log: await documents.collection(EQUIPMENT_LOG).find({ gym: GYM_A }),
+      uses: await documents.collection(BINDINGS).find({ gym: GYM_A, kind: 'equipment' }),
     };
   },
 };
