@@ -2,8 +2,6 @@
  * The live boards a hub replica keeps: one ClassBoard per class run that has viewers, made on the first viewer
  * and dropped after the last leaves, so a replica only follows the runs someone watches on it.
  */
-import type { Registry } from 'prom-client';
-import { registerScraped } from '@pulsebridge/runtime';
 import type { Domain } from '../domain/domain.ts';
 import { CLASS_RUNS } from '../domain/sessions/collections.ts';
 import { ClassBoard, type BoardListener, type BoardTile, type ClassBoardOptions } from './class-board.ts';
@@ -11,8 +9,6 @@ import { ClassBoard, type BoardListener, type BoardTile, type ClassBoardOptions 
 export type BoardJoin = { state: 'running'; tiles: BoardTile[]; leave: () => void } | { state: 'ended' };
 
 export class ClassBoards {
-  /** Events the board routes wrote to viewers (counted by them, read by /metrics). */
-  eventsWritten = 0;
   private readonly boards = new Map<string, Promise<ClassBoard>>();
   private readonly viewersOf = new Map<string, number>();
 
@@ -20,14 +16,6 @@ export class ClassBoards {
     private readonly domain: Domain,
     private readonly options: ClassBoardOptions,
   ) {}
-
-  register(metrics: Registry): void {
-    registerScraped(metrics, [
-      { name: 'pb_hub_board_open', help: 'Live class boards this replica follows (runs with viewers)', kind: 'gauge', read: () => this.boards.size },
-      { name: 'pb_hub_board_viewers', help: 'Viewers of live class boards on this replica', kind: 'gauge', read: () => this.viewers() },
-      { name: 'pb_hub_board_events_total', help: 'Live class board events written to viewers', kind: 'counter', read: () => this.eventsWritten },
-    ]);
-  }
 
   viewers(): number {
     let total = 0;
