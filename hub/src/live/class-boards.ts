@@ -85,13 +85,6 @@ export class ClassBoards {
     return { state: 'running', tiles };
   }
 
-  /** Stops every board (the hub stops). */
-  stop(): void {
-    for (const board of this.boards.values()) void board.then((b) => b.stop()).catch(() => {});
-    this.boards.clear();
-    this.viewersOf.clear();
-  }
-
   private async boardOf(runId: string): Promise<ClassBoard | undefined> {
     let board = this.boards.get(runId);
     if (board === undefined) {
