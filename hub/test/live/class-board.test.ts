@@ -137,6 +137,24 @@ describe('live class board', () => {
     }
   });
 
+  it('a burst of batches within the coalescing window gives one tiles event with every changed tile', async () => {
+    const { board, events } = await started();
+    try {
+      t.domain.live.publish({ gym: GYM, agent: 'box', series: [heartRate('strap-ann', [START + 100], [120])] });
+      t.domain.live.publish({ gym: GYM, agent: 'box', series: [heartRate('strap-bob', [START + 120], [130])] });
+      t.domain.live.publish({ gym: GYM, agent: 'box', series: [heartRate('strap-ann', [START + 140], [125])] });
+      await until('a tiles event', () => events.some((e) => e.type === 'tiles'), 2_000);
+      const tiles = events.filter((e) => e.type === 'tiles') as { tiles: BoardTile[] }[];
+      assert.equal(tiles.length, 1);
+      assert.deepEqual(tiles[0]!.tiles.map((tile) => [tile.name, tile.heartRateBpm]).sort(), [
+        ['Ann', 125],
+        ['Bob', 130],
+      ]);
+    } finally {
+      board.stop();
+    }
+  });
+
   it('a board opened mid-class reads the readings so far: effort points and calories as computed independently', async () => {
     const bpms = Array.from({ length: 600 }, (_, k) => 95 + (k % 90));
     await t.domain.series.write([
