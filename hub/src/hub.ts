@@ -282,6 +282,7 @@ export class Hub {
         // A corrected reading meets the window any reading meets at ingest, around the clock at correction time.
         acceptsReadingTime: (ts) => readingTimeProblem(ts, Date.now(), config.ingest) === undefined,
         shutdown: this.shutdown.signal,
+        board: { tickMs: config.sessions.boardTickMs, quietAfterMs: config.sessions.quietAfterMs },
         version: hubVersion(),
         disconnectAgent: (id) => transport.disconnectAgent(id),
         ...(this.dynsec ? { brokerAccounts: this.dynsec.accounts } : {}),

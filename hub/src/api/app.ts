@@ -50,6 +50,7 @@ import { classesRoutes } from './classes-routes.ts';
 import { pairingRoutes } from './pairing-routes.ts';
 import { photosRoutes } from './photos-routes.ts';
 import { sessionsRoutes } from './sessions-routes.ts';
+import { boardRoutes, type BoardSettings } from './board-routes.ts';
 
 export interface ApiDeps {
   registry: AgentRegistry;
@@ -100,6 +101,8 @@ export interface ApiDeps {
   publicBaseUrl?: string;
   /** How long an invite link works; default 7 days. */
   inviteTtlMs?: number;
+  /** Live class boards: tick and quiet time (config `sessions`), stream bounds; defaults: 1 s, 5 s, as /live. */
+  board?: BoardSettings;
   /** The gym domain's stores and agent channel (domain/domain.ts), behind every gym, profile, class and pairing route. */
   domain: Domain;
 }
@@ -250,6 +253,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     runsRoutes(deps.domain),
     sessionFilesRoutes(deps.domain),
     sessionsRoutes(deps.domain),
+    boardRoutes(deps.domain, { metrics: deps.metrics, ...(deps.shutdown ? { shutdown: deps.shutdown } : {}), ...deps.board }),
   ] as unknown as RouteModule<Record<string, Operation>>[];
   const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;
@@ -319,7 +323,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
   // Errors are logged by problemResponses with their request id; Koa's own stderr printing would duplicate them.
   app.silent = true;
   app.on('error', (error: unknown) => log.warn({ err: error }, 'error after the response started'));
-  app.use(requestTracking({ log, metrics: deps.metrics, untimedRoutes: new Set([OPERATIONS.live.path]) }));
+  app.use(requestTracking({ log, metrics: deps.metrics, untimedRoutes: new Set([OPERATIONS.live.path, OPERATIONS.streamClassBoard.path]) }));
   // Inside request tracking, so that preflights are counted and carry a request id; outside everything else,
   // so that problem responses carry the headers too.
   app.use(httpHardening({ cors: deps.cors ?? { origins: [] }, styleHashes: inlineStyleHashes(docsPage) }));

@@ -46,6 +46,7 @@ import { WEBHOOKS_OPERATIONS } from './webhooks-operations.ts';
 import { RUNS_OPERATIONS } from './runs-operations.ts';
 import { SESSION_FILES_OPERATIONS } from './session-files-operations.ts';
 import { SESSIONS_OPERATIONS } from './sessions-operations.ts';
+import { BOARD_OPERATIONS } from './board-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -65,6 +66,7 @@ export const FEATURE_OPERATIONS = {
   ...WEBHOOKS_OPERATIONS,
   ...RUNS_OPERATIONS,
   ...SESSIONS_OPERATIONS,
+  ...BOARD_OPERATIONS,
 } as const satisfies Record<string, Operation>;
 export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 

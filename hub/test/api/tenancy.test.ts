@@ -17,6 +17,7 @@ import { FixedTokens, PLATFORM_ADMIN, principal } from './principals.ts';
 import { GYM_A, GYM_B, type Accounts, type Case, type FeatureTenancy, type TenancyContext } from './tenancy/tenancy-case.ts';
 import { gymsTenancy } from './tenancy/gyms.ts';
 import { webhooksTenancy } from './tenancy/webhooks.ts';
+import { boardTenancy } from './tenancy/board.ts';
 import { profileTenancy } from './tenancy/profile.ts';
 import { equipmentTenancy } from './tenancy/equipment.ts';
 import { socialTenancy } from './tenancy/social.ts';
@@ -41,6 +42,7 @@ const FEATURES: readonly FeatureTenancy<string>[] = [
   runsTenancy,
   sessionFilesTenancy,
   sessionsTenancy,
+  boardTenancy,
 ];
 /**
  * What only gym A's data contains: none may appear in an answer to gym B. Not A's sensor id: a readings page
@@ -64,6 +66,7 @@ const MATRIX: Record<OperationName, Case> = {
   ...runsTenancy.cases,
   ...sessionFilesTenancy.cases,
   ...sessionsTenancy.cases,
+  ...boardTenancy.cases,
   healthz: { public: true },
   readyz: { public: true },
   metrics: { public: true },
