@@ -40,6 +40,7 @@ import type { Handler, Input, RouteModule } from './route-module.ts';
 import { gymOfResource } from '../domain/resources.ts';
 import { gymsRoutes } from './gyms-routes.ts';
 import { webhooksRoutes } from './webhooks-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 import { profileRoutes } from './profile-routes.ts';
 import { equipmentRoutes } from './equipment-routes.ts';
 import { socialRoutes } from './social-routes.ts';
@@ -244,6 +245,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     pairingRoutes(deps.domain),
     photosRoutes(deps.domain),
     webhooksRoutes(deps.domain),
+    accountRoutes(deps.domain, { verifier: deps.verifier, ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }) }),
   ] as unknown as RouteModule<Record<string, Operation>>[];
   const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;

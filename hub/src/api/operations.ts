@@ -43,6 +43,7 @@ import { CLASSES_OPERATIONS } from './classes-operations.ts';
 import { PAIRING_OPERATIONS } from './pairing-operations.ts';
 import { PHOTOS_OPERATIONS } from './photos-operations.ts';
 import { WEBHOOKS_OPERATIONS } from './webhooks-operations.ts';
+import { ACCOUNT_OPERATIONS } from './account-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -59,6 +60,7 @@ export const FEATURE_OPERATIONS = {
   ...PAIRING_OPERATIONS,
   ...PHOTOS_OPERATIONS,
   ...WEBHOOKS_OPERATIONS,
+  ...ACCOUNT_OPERATIONS,
 } as const satisfies Record<string, Operation>;
 export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 
