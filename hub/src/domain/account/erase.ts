@@ -21,14 +21,15 @@ import { BINDINGS } from '../pairing/collections.ts';
 import { removePhotoFiles } from '../photos/photos.ts';
 import { PHOTOS } from '../photos/collections.ts';
 import { SESSIONS } from '../sessions/collections.ts';
+import { GROUP_MEMBERS, GROUPS } from '../social/collections.ts';
 
 export { DELETED_USER };
 
 /**
  * What erasure does in one collection. `delete`: documents whose field (any of them) is the user's id go.
  * `anonymise`: in documents that are someone else's, that field becomes DELETED_USER. `removeFromLists`:
- * array fields the user's id is taken out of. `redact`: string fields whose text may name the person (id,
- * email or name) get those traces replaced. `holdsNoUserIds`: why there is nothing to do.
+ * array fields the user's id is taken out of. `redact`: free text people write (names, descriptions, notes)
+ * that may name the person (id, email or name): those traces are replaced. `holdsNoUserIds`: why there is nothing to do.
  */
 export interface CollectionErasure {
   delete?: readonly string[];
@@ -53,20 +54,22 @@ export const ERASURE: Readonly<Record<string, CollectionErasure>> = {
   equipment_types: { holdsNoUserIds: 'kinds of machines and their attribute schemas' },
   equipment: { holdsNoUserIds: 'machines and their sensors' },
   // The gym's maintenance history stays: who changed a status becomes DELETED_USER.
-  equipment_log: { anonymise: ['by'] },
+  equipment_log: { anonymise: ['by'], redact: ['note'] },
   equipment_sensors: { holdsNoUserIds: 'which machine a sensor is built into' },
-  // A group they created stays for its other members.
-  groups: { anonymise: ['createdBy'] },
+  // A group they created stays for its other members; a name or description that names them does not.
+  groups: { anonymise: ['createdBy'], redact: ['name', 'description'] },
+  // Leaving keeps the group's counts, and a group whose last owner leaves passes to its longest member (leaveGroups).
   group_members: { delete: ['user'] },
   // `by` is always one of low and high: the friendship goes as a whole, requests and blocks too.
   friendships: { delete: ['low', 'high'] },
-  trainings: { anonymise: ['createdBy'] },
+  trainings: { anonymise: ['createdBy'], redact: ['name', 'description'] },
   // Instructor lists must hold the gym's staff (the classes routes check it on every change), so the erased
   // person is taken out rather than replaced by a marker no one can be.
-  classes: { removeFromLists: ['instructors'] },
+  classes: { removeFromLists: ['instructors'], redact: ['name', 'description'] },
   class_occurrences: { removeFromLists: ['instructors'] },
   calendar_feeds: { delete: ['user'] },
-  gym_sensors: { holdsNoUserIds: "the gym's own sensors (loaner straps) and their labels" },
+  // Staff label the gym's straps as they like ("Erin's strap"): a label naming them loses the name.
+  gym_sensors: { redact: ['label'] },
   // Their readings went first (eraseReadings); a binding a coach made or ended for someone else is kept with
   // DELETED_USER as its maker.
   bindings: { delete: ['athlete'], anonymise: ['createdBy', 'endedBy'] },
@@ -145,6 +148,7 @@ async function eraseCollection(domain: Stores, spec: CollectionSpec, erasure: Co
   const counts = { deleted: 0, changed: 0 };
   if (spec.name === BOOKINGS.name) await cancelFutureBookings(domain, user.id);
   if (spec.name === BINDINGS.name) await announceGymsOfActiveBindings(domain, user.id);
+  if (spec.name === GROUP_MEMBERS.name) counts.deleted += await leaveGroups(domain, user.id);
   for (const field of erasure.delete ?? []) {
     const where: Where = { ...erasure.deleteWhere, [field]: user.id };
     if (spec.name === SESSIONS.name) {
@@ -204,6 +208,29 @@ async function cancelFutureBookings(domain: Stores, userId: string): Promise<voi
       user: DELETED_USER,
     });
   }
+}
+
+/** Leaves each group as a member who steps out does: counts kept, and never a group without an owner while it has members. */
+async function leaveGroups(domain: Stores, userId: string): Promise<number> {
+  let left = 0;
+  for (const membership of await everyDocument(domain.documents.collection(GROUP_MEMBERS), { user: userId })) {
+    left += await domain.documents.transaction(async (tx) => {
+      const groups = tx.collection(GROUPS);
+      const members = tx.collection(GROUP_MEMBERS);
+      if ((await members.delete({ id: membership.id })) === 0) return 0;
+      const owner = membership.role === 'owner';
+      await groups.update({ id: membership.group }, { inc: owner ? { memberCount: -1, ownerCount: -1 } : { memberCount: -1 } });
+      const group = await groups.get(membership.group);
+      if (!owner || group === undefined || group.ownerCount > 0) return 1;
+      const [heir] = await members.find({ group: membership.group }, { orderBy: ['joinedAt'], limit: 1 });
+      if (heir !== undefined) {
+        await members.update({ id: heir.id }, { set: { role: 'owner' } });
+        await groups.update({ id: group.id }, { inc: { ownerCount: 1 } });
+      }
+      return 1;
+    });
+  }
+  return left;
 }
 
 /** Agents admit a sensor while its binding is active: the gyms that lose one republish their allowlist. */
