@@ -13,9 +13,13 @@ export function tracesOf(user: User): string[] {
   return [user.id, user.email, user.displayName].filter((trace) => trace.trim() !== '');
 }
 
-/** Case-insensitively: emails are unique without regard to case, and a name may be retyped in any case. */
+/**
+ * Case-insensitively (emails are unique without regard to case, a name may be retyped in any case), and only
+ * as a whole word: the name "Ann" is in "Ann's strap", not in "Annual pass".
+ */
 function tracePattern(traces: readonly string[]): RegExp {
-  return new RegExp(traces.map((trace) => trace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi');
+  const alternatives = traces.map((trace) => trace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives})(?![\\p{L}\\p{N}])`, 'giu');
 }
 
 /** Does the text (e.g. a JSON column) hold any trace of the person? */
