@@ -108,8 +108,8 @@ export async function soleAdminGyms(identity: IdentityStore, userId: string): Pr
 type Stores = Pick<Domain, 'documents' | 'identity' | 'series' | 'images' | 'pairing' | 'cache' | 'events' | 'now' | 'log'>;
 
 /**
- * Erases the account; undefined when there is no such user. Idempotent until the last step: a failure leaves
- * the account, and the next call erases what is left. The caller checks soleAdminGyms first.
+ * Erases the account; undefined when there is no such user. Every step can be repeated: a failure leaves the
+ * account (identity goes last), and the next call erases what is left. The caller checks soleAdminGyms first.
  */
 export async function eraseAccount(
   domain: Stores,
@@ -128,7 +128,8 @@ export async function eraseAccount(
   }
   report.mails = (await options.mailer?.forget?.(tracesOf(user))) ?? 0;
   await domain.identity.deleteUser(userId);
-  domain.log.info({ user: userId, readings: report.readings }, 'account erased');
+  // Not the id: the log would otherwise be one more place that keeps a trace of them.
+  domain.log.info({ readings: report.readings, mails: report.mails }, 'an account was erased');
   return report;
 }
 
