@@ -21,7 +21,7 @@ import { TokenRefused } from '../../src/auth/refusal.ts';
 import type { TokenVerifier } from '../../src/api/auth.ts';
 import { MemoryCache } from '../../src/cache/cache.ts';
 import { SqliteDocumentStore } from '../../src/documents/sqlite-document-store.ts';
-import { DELETED_USER, ERASURE } from '../../src/domain/account/erase.ts';
+import { DELETED_USER, ERASURE, eraseAccount } from '../../src/domain/account/erase.ts';
 import { book } from '../../src/domain/classes/bookings.ts';
 import { BOOKINGS, CLASSES, CALENDAR_FEEDS, OCCURRENCES } from '../../src/domain/classes/collections.ts';
 import { occurrenceId } from '../../src/domain/classes/occurrences.ts';
@@ -40,7 +40,7 @@ import { FolderImageStore } from '../../src/images/folder-image-store.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import { missingService } from '../../../test/services.ts';
-import { RecordingPairingChannel } from '../domain/test-domain.ts';
+import { RecordingPairingChannel, testDomain } from '../domain/test-domain.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
 import { NOW, withApi } from './harness.ts';
 import { principal } from './principals.ts';
@@ -97,6 +97,55 @@ test('ERASURE has an entry for every document collection, naming only fields of 
     ];
     for (const field of fields) assert.ok(field in spec.schema.properties, `${spec.name}.${field} is a field of its schema`);
     assert.ok(fields.length > 0 || (erasure.holdsNoUserIds ?? '') !== '', `${spec.name}: something to do, or why there is nothing`);
+  }
+});
+
+test('an erasure that fails midway leaves the account, and asking again erases what is left', async () => {
+  const { domain, cleanup } = await testDomain({ now: () => NOW });
+  try {
+    const user = await domain.identity.createUser({ email: 'midway@example.org', displayName: 'Mid Way' });
+    await domain.identity.addMembership({ userId: user.id, gym: 'gym-a', role: 'athlete' });
+    await domain.documents.collection(BINDINGS).insert({ id: 'b1', gym: 'gym-a', sensor: 's1', athlete: user.id, active: true, from: NOW - HOUR, kind: 'own', createdBy: user.id });
+    await domain.series.write([{ gym: 'gym-a', agent: 'a1', series: [heartRate('s1', NOW - HOUR, NOW)] }]);
+    for (const id of ['s-1', 's-2']) {
+      await domain.documents.collection(SESSIONS).insert({
+        id,
+        athlete: user.id,
+        kind: 'personal',
+        gym: 'gym-a',
+        name: 'Ride',
+        sport: 'cycling',
+        state: 'completed',
+        startedAt: NOW - HOUR,
+        revision: 0,
+        stale: false,
+        createdAt: NOW,
+      });
+    }
+    const realCollection = domain.documents.collection.bind(domain.documents);
+    let failures = 1;
+    const failing: Domain = {
+      ...domain,
+      documents: Object.assign(Object.create(domain.documents) as typeof domain.documents, {
+        collection: ((spec: { name: string }) => {
+          if (spec.name === SESSIONS.name && failures-- > 0) throw new Error('the document store went away');
+          return realCollection(spec as typeof SESSIONS);
+        }) as typeof domain.documents.collection,
+      }),
+    };
+    await assert.rejects(eraseAccount(failing, DOMAIN_COLLECTIONS, user.id), /went away/);
+    assert.ok(await domain.identity.getUser(user.id), 'the account is still there to ask again');
+    assert.equal(await domain.series.count({ sensor: 's1' }), 0, 'the steps before the failure are done');
+    assert.equal(await domain.documents.collection(SESSIONS).count({ athlete: user.id }), 2);
+    assert.equal(await domain.documents.collection(BINDINGS).count({ athlete: user.id }), 0);
+
+    const report = await eraseAccount(failing, DOMAIN_COLLECTIONS, user.id);
+    assert.equal(report?.documents['sessions']?.deleted, 2);
+    assert.equal(report?.documents['bindings']?.deleted, 0, 'erased by the first attempt already');
+    assert.equal(await domain.identity.getUser(user.id), undefined);
+    assert.equal(await eraseAccount(domain, DOMAIN_COLLECTIONS, user.id), undefined, 'nothing left to erase');
+  } finally {
+    await cleanup();
   }
 });
 
