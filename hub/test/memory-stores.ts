@@ -9,8 +9,19 @@ import type { AgentRecord, AgentRegistry, EnrollmentCode, IssueEnrollmentOptions
 import { DEFAULT_ENROLLMENT_TTL_MS, newEnrollmentCode, normalizeEnrollmentCode } from '../src/registry/enrollment-code.ts';
 import { RegistryError } from '../src/registry/sqlite-agent-registry.ts';
 import { SeriesStoreError } from '../src/storage/series/errors.ts';
-import { compareSeries } from '../src/storage/series/series-query.ts';
-import type { RawPoint, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from '../src/storage/series/series-store.ts';
+import { checkRange, compareSeries } from '../src/storage/series/series-query.ts';
+import type {
+  RawPoint,
+  RollupPoint,
+  SeriesFilter,
+  SeriesInfo,
+  SeriesPage,
+  SeriesRange,
+  SeriesSelector,
+  SeriesStore,
+  SeriesWrite,
+  WriteResult,
+} from '../src/storage/series/series-store.ts';
 import {
   correctedTime,
   sortUnsyncedPoints,
@@ -165,6 +176,19 @@ export class MemorySeriesStore implements SeriesStore {
 
   async count(filter: SeriesFilter): Promise<number> {
     return this.matching(filter).length;
+  }
+
+  async deleteRange(range: SeriesRange): Promise<number> {
+    checkRange(range);
+    if (this.failWritesWith) throw this.failWritesWith;
+    let removed = 0;
+    for (const [key, p] of this.byKey) {
+      if (p.gym === range.gym && p.sensor === range.sensor && p.ts >= range.from && p.ts < range.to) {
+        this.byKey.delete(key);
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {

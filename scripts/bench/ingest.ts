@@ -58,6 +58,9 @@ class CountingStore implements SeriesStore {
   async count(): Promise<number> {
     return this.readings;
   }
+  async deleteRange(): Promise<number> {
+    return 0;
+  }
   async writeUnsynced(batches: readonly SeriesWrite[]): Promise<void> {
     await this.write(batches);
   }

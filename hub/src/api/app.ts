@@ -42,6 +42,7 @@ import { gymsRoutes } from './gyms-routes.ts';
 import { sessionFilesRoutes } from './session-files-routes.ts';
 import { webhooksRoutes } from './webhooks-routes.ts';
 import { runsRoutes } from './runs-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 import { profileRoutes } from './profile-routes.ts';
 import { equipmentRoutes } from './equipment-routes.ts';
 import { socialRoutes } from './social-routes.ts';
@@ -254,6 +255,7 @@ export function createApi(deps: ApiDeps): Koa<ApiState> {
     sessionFilesRoutes(deps.domain),
     sessionsRoutes(deps.domain),
     boardRoutes(deps.domain, { metrics: deps.metrics, ...(deps.shutdown ? { shutdown: deps.shutdown } : {}), ...deps.board }),
+    accountRoutes(deps.domain, { verifier: deps.verifier, ...(deps.mailer === undefined ? {} : { mailer: deps.mailer }) }),
   ] as unknown as RouteModule<Record<string, Operation>>[];
   const gymOf: GymOf = (kind, id) => gymOfResource(deps.domain.documents, kind, id);
   const featureHandlers = Object.assign({}, ...features.map((feature) => feature.handlers)) as Pick<Handlers, FeatureOperationName>;

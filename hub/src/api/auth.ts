@@ -15,6 +15,8 @@ import { ApiError, invalidParameter } from './problem.ts';
 /** Turns an access token into the principal it proves, or throws TokenRefused (auth/access-tokens.ts). */
 export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
+  /** Forgets what it remembers of an erased user, so their tokens are refused from now on (AccessTokenVerifier.forgetUser). */
+  forgetUser?(userId: string): void;
 }
 
 /** The API was built with settings it cannot work with (a programming or configuration mistake). */

@@ -1,7 +1,7 @@
 /** Handlers of gyms-operations.ts. */
 import type { Static } from '@sinclair/typebox';
 import { gymsWithRoles } from '../auth/principal.ts';
-import { GYMS, gymSettings, isTimeZone, type GymSettings } from '../domain/gyms.ts';
+import { GYMS, gymSettings, isLastAdmin, isTimeZone, type GymSettings } from '../domain/gyms.ts';
 import type { Domain } from '../domain/domain.ts';
 import type { Membership } from '../identity/identity-store.ts';
 import { MEMBERS } from './access.ts';
@@ -103,9 +103,8 @@ export function gymsRoutes(domain: Domain): RouteModule<typeof GYMS_OPERATIONS> 
       revokeRole: async (ctx, { params }) => {
         const member = await memberOf(params.gym, params.user);
         if (member === undefined || !member.roles.includes(params.role)) throw new ApiError('not_found', `${params.user} is no ${params.role} of ${params.gym}`);
-        if (params.role === 'gym_admin') {
-          const admins = (await identity.listMembershipsOfGym(params.gym)).filter((m) => m.role === 'gym_admin');
-          if (admins.length <= 1) throw new ApiError('conflict', 'this is the gym’s last admin: give the role to someone else first');
+        if (params.role === 'gym_admin' && (await isLastAdmin(identity, params.gym, params.user))) {
+          throw new ApiError('conflict', 'this is the gym’s last admin: give the role to someone else first');
         }
         await identity.removeMembership({ userId: params.user, gym: params.gym, role: params.role });
         await audit(ctx, 'member.role_revoked', params.gym, { user: params.user, role: params.role });

@@ -47,6 +47,7 @@ import { RUNS_OPERATIONS } from './runs-operations.ts';
 import { SESSION_FILES_OPERATIONS } from './session-files-operations.ts';
 import { SESSIONS_OPERATIONS } from './sessions-operations.ts';
 import { BOARD_OPERATIONS } from './board-operations.ts';
+import { ACCOUNT_OPERATIONS } from './account-operations.ts';
 
 export type { Access } from './access.ts';
 
@@ -67,6 +68,7 @@ export const FEATURE_OPERATIONS = {
   ...RUNS_OPERATIONS,
   ...SESSIONS_OPERATIONS,
   ...BOARD_OPERATIONS,
+  ...ACCOUNT_OPERATIONS,
 } as const satisfies Record<string, Operation>;
 export type FeatureOperationName = keyof typeof FEATURE_OPERATIONS;
 

@@ -124,6 +124,14 @@ export class AccessTokenVerifier {
     });
   }
 
+  /**
+   * Forgets the cached account of a user who was just erased, so this replica refuses their tokens at once
+   * ('unknown_subject'); other replicas do within accountCacheTtlMs, as for a disabled account.
+   */
+  forgetUser(userId: string): void {
+    this.accounts.forget(userId);
+  }
+
   /** The principal the token proves; TokenRefused when it proves nothing (store failures propagate as they are). */
   async verify(token: string): Promise<Principal> {
     const remembered = this.verifiedTokens?.get(token);

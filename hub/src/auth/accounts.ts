@@ -101,6 +101,12 @@ export class Accounts {
     return fetched;
   }
 
+  /** Drops what is remembered of the user (an erased account): the next token of theirs asks the store. */
+  forget(userId: string): void {
+    this.users.delete(userId);
+    for (const [key, linked] of this.links.entries()) if (linked === userId) this.links.delete(key);
+  }
+
   /** The id of the user linked to this federated subject, creating and linking one from the claims if none is. */
   async federatedUserId(issuer: TrustedIssuer, subject: string, claims: Record<string, unknown>): Promise<string> {
     const key = `${issuer.issuer}\n${subject}`;

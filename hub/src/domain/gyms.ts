@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { CollectionSpec, DocumentStore } from '../documents/document-store.ts';
+import type { IdentityStore } from '../identity/identity-store.ts';
 
 export const DEFAULT_TIME_ZONE = 'UTC';
 
@@ -46,4 +47,10 @@ export function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** True when no one but `userId` is a gym_admin of the gym: a gym keeps one (revoking or erasing them is refused). */
+export async function isLastAdmin(identity: IdentityStore, gym: string, userId: string): Promise<boolean> {
+  const others = (await identity.listMembershipsOfGym(gym)).filter((m) => m.role === 'gym_admin' && m.userId !== userId);
+  return others.length === 0;
 }

@@ -220,6 +220,13 @@ export interface IdentityStore {
   getUser(id: string): Promise<User | undefined>;
   findUserByEmail(email: string): Promise<User | undefined>;
   setUserDisabled(id: string, disabled: boolean): Promise<void>;
+  /**
+   * Erases the account: the user, password, second factor, recovery codes, profile, memberships, federated
+   * links, oidc-provider instances of the account (sessions, grants, codes, tokens) and one-time tokens for
+   * or to them. Audit entries stay (the gym's audit trail) with the person's id, email and name replaced by
+   * DELETED_USER (erasure.ts). False when there was no such user.
+   */
+  deleteUser(id: string): Promise<boolean>;
   /** Changes the name people see; 'not_found' for an unknown user. */
   setDisplayName(id: string, displayName: string): Promise<void>;
 

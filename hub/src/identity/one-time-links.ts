@@ -7,9 +7,10 @@
  * `FileMailer` writes each mail to a file and logs only where it is.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IdentityStoreError, type IdentityStore, type OneTimeTokenKind } from './identity-store.ts';
+import { mentions } from './erasure.ts';
 import { checkEmail, checkText } from './identity-input.ts';
 import { PASSWORD_PARAMS, checkNewPassword, hashPassword } from './passwords.ts';
 
@@ -124,6 +125,8 @@ export interface Mail {
 /** Sends mail; the hub's pages and services only know this port. */
 export interface Mailer {
   send(mail: Mail): Promise<void>;
+  /** A mailer that keeps mail (the demo's FileMailer) removes what names an erased person; returns how many. */
+  forget?(traces: readonly string[]): Promise<number>;
 }
 
 /** The little of a pino logger FileMailer needs. */
@@ -143,6 +146,22 @@ export class FileMailer implements Mailer {
 
   async send(mail: Mail): Promise<void> {
     await this.write(mail);
+  }
+
+  /** Deletes every mail that names the person (an id, email or name, in any case): to them or about them. */
+  async forget(traces: readonly string[]): Promise<number> {
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    let removed = 0;
+    for (const name of names) {
+      const path = join(this.dir, name);
+      if (!mentions(await readFile(path, 'utf8'), traces)) continue;
+      await rm(path, { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Writes the mail and returns the file's path. */

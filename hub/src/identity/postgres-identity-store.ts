@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { errorMessage } from '@pulsebridge/runtime';
+import { DELETED_USER, mentions, redacted, tracesOf } from './erasure.ts';
 import {
   IdentityStoreError,
   type AppliedMigration,
@@ -250,6 +251,44 @@ export class PostgresIdentityStore implements IdentityStore {
     checkText('id', id);
     const { rows } = await this.query<UserRow>('reading a user', 'SELECT * FROM users WHERE id = $1', [id]);
     return rows[0] && toUser(rows[0]);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    checkText('id', id);
+    return this.transaction('erasing a user', async (client) => {
+      const { rows } = await client.query<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [id]);
+      if (!rows[0]) return false;
+      const user = toUser(rows[0]);
+      const traces = tracesOf(user);
+      // oidc-provider keeps the account in its payloads (accountId, and nested in interactions' results);
+      // the grants' codes and tokens go with their grant.
+      await client.query(
+        `DELETE FROM oidc_models WHERE grant_id IN (SELECT id FROM oidc_models WHERE model = 'Grant' AND payload->>'accountId' = $1)
+           OR payload->>'accountId' = $1 OR position($1 in payload::text) > 0`,
+        [id],
+      );
+      // Invites to their email die with them; the cascade takes the tokens naming them as user.
+      await client.query("DELETE FROM one_time_tokens WHERE lower(detail->>'email') = $1", [user.email.toLowerCase()]);
+      const tokens = await client.query<{ kind: string; hash: string; detail: Record<string, unknown> }>(
+        'SELECT kind, hash, detail FROM one_time_tokens WHERE user_id IS DISTINCT FROM $1',
+        [id],
+      );
+      for (const token of tokens.rows.filter((t) => mentions(JSON.stringify(t.detail), traces))) {
+        await client.query('UPDATE one_time_tokens SET detail = $1 WHERE kind = $2 AND hash = $3', [JSON.stringify(redacted(token.detail, traces)), token.kind, token.hash]);
+      }
+      const entries = await client.query<{ id: string; actor_user_id: string | null; detail: Record<string, unknown> }>('SELECT id, actor_user_id, detail FROM audit_log');
+      for (const entry of entries.rows.filter((e) => e.actor_user_id === id || mentions(JSON.stringify(e.detail), traces))) {
+        await client.query('UPDATE audit_log SET actor_user_id = $1, detail = $2 WHERE id = $3', [
+          entry.actor_user_id === id ? DELETED_USER : entry.actor_user_id,
+          JSON.stringify(redacted(entry.detail, traces)),
+          entry.id,
+        ]);
+      }
+      // Password, second factor, recovery codes, profile, memberships, federated links and their other
+      // one-time tokens reference users(id) ON DELETE CASCADE.
+      await client.query('DELETE FROM users WHERE id = $1', [id]);
+      return true;
+    });
   }
 
   async findUserByEmail(email: string): Promise<User | undefined> {

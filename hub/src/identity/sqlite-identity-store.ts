@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { errorMessage } from '@pulsebridge/runtime';
+import { DELETED_USER, mentions, redacted, tracesOf } from './erasure.ts';
 import {
   IdentityStoreError,
   type AppliedMigration,
@@ -237,6 +238,43 @@ export class SqliteIdentityStore implements IdentityStore {
     this.run('renaming a user', (db) => {
       if (db.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(name, id).changes === 0) throw unknownUser('id', id);
     });
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    checkText('id', id);
+    return this.run('erasing a user', (db) =>
+      db.transaction(() => {
+        const row = db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserRow | undefined;
+        if (!row) return false;
+        const user = toUser(row);
+        const traces = tracesOf(user);
+        const emailKey = user.email.toLowerCase();
+        // oidc-provider keeps the account in its payloads (accountId, and nested in interactions' results);
+        // the grants' codes and tokens go with their grant.
+        db.prepare(
+          `DELETE FROM oidc_models WHERE grant_id IN (SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = @id)
+             OR json_extract(payload, '$.accountId') = @id OR instr(payload, @id) > 0`,
+        ).run({ id });
+        // Invites to their email die with them; the cascade takes the tokens naming them as user.
+        db.prepare("DELETE FROM one_time_tokens WHERE lower(json_extract(detail, '$.email')) = ?").run(emailKey);
+        const tokens = db.prepare('SELECT kind, hash, detail FROM one_time_tokens WHERE user_id IS NOT ? ').all(id) as { kind: string; hash: string; detail: string }[];
+        for (const token of tokens.filter((t) => mentions(t.detail, traces))) {
+          db.prepare('UPDATE one_time_tokens SET detail = ? WHERE kind = ? AND hash = ?').run(JSON.stringify(redacted(JSON.parse(token.detail), traces)), token.kind, token.hash);
+        }
+        const entries = db.prepare('SELECT id, actor_user_id, detail FROM audit_log').all() as { id: number; actor_user_id: string | null; detail: string }[];
+        for (const entry of entries.filter((e) => e.actor_user_id === id || mentions(e.detail, traces))) {
+          db.prepare('UPDATE audit_log SET actor_user_id = ?, detail = ? WHERE id = ?').run(
+            entry.actor_user_id === id ? DELETED_USER : entry.actor_user_id,
+            JSON.stringify(redacted(JSON.parse(entry.detail), traces)),
+            entry.id,
+          );
+        }
+        // Password, second factor, recovery codes, profile, memberships, federated links and their other
+        // one-time tokens reference users(id) ON DELETE CASCADE.
+        db.prepare('DELETE FROM users WHERE id = ?').run(id);
+        return true;
+      })(),
+    );
   }
 
   async getProfile(userId: string): Promise<AthleteProfile | undefined> {

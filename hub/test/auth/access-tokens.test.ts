@@ -182,6 +182,16 @@ describe("the hub's own access tokens", () => {
     assert.equal(principal.subject, userId);
   });
 
+  test('the token of an erased account is refused at once once the verifier forgets the user, cache or not', async () => {
+    const gone = await fixture.sqlite.createUser({ email: 'gone@example.com', displayName: 'Gone' });
+    const token = await mint({ key, claims: claims({ sub: gone.id, jti: 'at-gone' }) });
+    assert.equal((await verifier.verify(token)).subject, gone.id);
+    await fixture.sqlite.deleteUser(gone.id);
+    assert.equal((await verifier.verify(token)).subject, gone.id, 'within the account cache TTL the verifier has not asked the store again');
+    verifier.forgetUser(gone.id);
+    await refusedWith(verifier.verify(token), 'unknown_subject');
+  });
+
   test('a removed membership is still seen within the cache TTL and gone after it', async () => {
     const token = await mint({ key, claims: claims() });
     now += 60_000;

@@ -4,6 +4,7 @@
  * `make` gives a started store on a fresh, empty database, driven by the clock it is handed.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { IdentityStoreError, type IdentityStore, type IdentityStoreErrorCode, type Role } from '../../src/identity/identity-store.ts';
 
@@ -67,6 +68,83 @@ export function identityStoreContract(name: string, make: IdentityStoreFactory, 
         await store.setUserDisabled(ada.id, false);
         assert.equal((await store.getUser(ada.id))?.disabled, false);
         await refused(store.setUserDisabled('nobody', true), 'not_found', 'id');
+      }));
+
+    test('deleteUser erases the account and everything of it, keeps audit entries with the person replaced, and leaves other users alone', () =>
+      withStore(async (store) => {
+        const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
+        const ada = await store.createUser({ email: 'Ada@Example.org', displayName: 'Ada Lovelace' });
+        const bob = await store.createUser({ email: 'bob@example.org', displayName: 'Bob' });
+        for (const user of [ada, bob]) {
+          await store.setPassword(user.id, { hash: `hash-${user.id}`, paramsVersion: 1 });
+          await store.addMembership({ userId: user.id, gym: 'g1', role: 'athlete' });
+          await store.saveProfile(user.id, { resultsVisibility: 'gym', boardVisibility: 'name', weightKg: 70 });
+          await store.setTotp(user.id, 'JBSWY3DPEHPK3PXP');
+          await store.replaceRecoveryCodes(user.id, [sha(`code-${user.id}`)]);
+          await store.linkFederatedIdentity({ issuer: 'https://idp.example', subject: `sub-${user.id}`, userId: user.id });
+          await store.createOneTimeToken({ kind: 'password_reset', hash: sha(`reset-${user.id}`), expiresAt: T0 + 60_000, userId: user.id });
+          await store.oidc('Grant').upsert(`grant-${user.id}`, { accountId: user.id, clientId: 'app' }, 3600);
+          await store.oidc('AccessToken').upsert(`at-${user.id}`, { accountId: user.id, grantId: `grant-${user.id}` }, 3600);
+          await store.oidc('RefreshToken').upsert(`rt-${user.id}`, { grantId: `grant-${user.id}` }, 3600);
+          await store.oidc('Session').upsert(`session-${user.id}`, { accountId: user.id, uid: `uid-${user.id}` }, 3600);
+          await store.oidc('Interaction').upsert(`interaction-${user.id}`, { result: { login: { accountId: user.id } } }, 3600);
+        }
+        await store.createOneTimeToken({ kind: 'invite', hash: sha('invite-to-ada'), expiresAt: T0 + 60_000, gym: 'g1', detail: { email: 'ada@example.org', invitedBy: bob.id } });
+        await store.createOneTimeToken({ kind: 'invite', hash: sha('invite-by-ada'), expiresAt: T0 + 60_000, gym: 'g1', detail: { email: 'cy@example.org', invitedBy: ada.id } });
+        await store.appendAudit({ type: 'sign_in.succeeded', actorUserId: ada.id, gym: 'g1', detail: { email: 'ADA@example.org', name: 'Ada Lovelace' } });
+        await store.appendAudit({ type: 'membership.added', actorUserId: bob.id, gym: 'g1', detail: { userId: ada.id, role: 'athlete' } });
+        await store.appendAudit({ type: 'sign_in.succeeded', actorUserId: bob.id, gym: 'g1', detail: { email: 'bob@example.org' } });
+
+        assert.equal(await store.deleteUser(ada.id), true);
+        assert.equal(await store.deleteUser(ada.id), false, 'a second erasure finds nothing');
+        assert.equal(await store.getUser(ada.id), undefined);
+        assert.equal(await store.findUserByEmail('ada@example.org'), undefined);
+        assert.equal(await store.getPassword(ada.id), undefined);
+        assert.equal(await store.getProfile(ada.id), undefined);
+        assert.equal(await store.getTotp(ada.id), undefined);
+        assert.equal(await store.countRecoveryCodes(ada.id), 0);
+        assert.deepEqual(await store.listMembershipsOfUser(ada.id), []);
+        assert.equal(await store.findFederatedUser('https://idp.example', `sub-${ada.id}`), undefined);
+        assert.equal(await store.consumeOneTimeToken('password_reset', sha(`reset-${ada.id}`), T0), undefined);
+        assert.equal(await store.consumeOneTimeToken('invite', sha('invite-to-ada'), T0), undefined);
+        for (const [model, id] of [
+          ['Grant', `grant-${ada.id}`],
+          ['AccessToken', `at-${ada.id}`],
+          ['RefreshToken', `rt-${ada.id}`],
+          ['Session', `session-${ada.id}`],
+          ['Interaction', `interaction-${ada.id}`],
+        ] as const) {
+          assert.equal(await store.oidc(model).find(id), undefined, `${model} of the erased account`);
+        }
+        const sent = await store.consumeOneTimeToken('invite', sha('invite-by-ada'), T0);
+        assert.deepEqual(sent?.detail, { email: 'cy@example.org', invitedBy: 'deleted-user' }, 'an invite they sent stays valid for its invitee');
+
+        const audit = (await store.listAudit({ gym: 'g1', limit: 10 })).events.map(({ type, actorUserId, detail }) => ({ type, actorUserId, detail }));
+        assert.deepEqual(audit, [
+          { type: 'sign_in.succeeded', actorUserId: bob.id, detail: { email: 'bob@example.org' } },
+          { type: 'membership.added', actorUserId: bob.id, detail: { userId: 'deleted-user', role: 'athlete' } },
+          { type: 'sign_in.succeeded', actorUserId: 'deleted-user', detail: { email: 'deleted-user', name: 'deleted-user' } },
+        ]);
+
+        assert.deepEqual(await store.getUser(bob.id), bob);
+        assert.equal((await store.getPassword(bob.id))?.hash, `hash-${bob.id}`);
+        assert.equal((await store.getProfile(bob.id))?.weightKg, 70);
+        assert.equal(await store.countRecoveryCodes(bob.id), 1);
+        assert.equal(await store.findFederatedUser('https://idp.example', `sub-${bob.id}`), bob.id);
+        assert.equal((await store.listMembershipsOfUser(bob.id)).length, 1);
+        for (const id of [`grant-${bob.id}`, `at-${bob.id}`, `rt-${bob.id}`, `session-${bob.id}`, `interaction-${bob.id}`]) {
+          const model = id.startsWith('grant')
+            ? 'Grant'
+            : id.startsWith('at-')
+              ? 'AccessToken'
+              : id.startsWith('rt-')
+                ? 'RefreshToken'
+                : id.startsWith('session')
+                  ? 'Session'
+                  : 'Interaction';
+          assert.ok(await store.oidc(model).find(id), `${model} of the other account`);
+        }
+        await refused(store.deleteUser(''), 'invalid_input', 'id');
       }));
 
     test('bad user input is refused with invalid_input naming the field', () =>

@@ -217,3 +217,15 @@ test('FileMailer writes each mail to its own 0600 file and logs the path but nev
   const path = await mailer.write({ to: 'x@example.org', subject: 's', text: 't' });
   assert.equal(readFileSync(path, 'utf8'), 'To: x@example.org\nSubject: s\n\nt\n');
 });
+
+test('FileMailer.forget removes the mails that name a person, to them or about them, in any case, and keeps the others', async () => {
+  const mailDir = join(dir, 'forget');
+  const mailer = new FileMailer(mailDir);
+  assert.equal(await mailer.forget(['nobody@example.org']), 0, 'no folder yet: nothing to remove');
+  await mailer.send({ to: 'Erin@Example.org', subject: 'Reset', text: 'a link' });
+  await mailer.send({ to: 'cy@example.org', subject: 'Invite', text: 'Erin Erased invited you' });
+  await mailer.send({ to: 'cy@example.org', subject: 'Other', text: 'nothing about her' });
+  assert.equal(await mailer.forget(['erin@example.org', 'erin erased']), 2);
+  const left = readdirSync(mailDir).map((f) => readFileSync(join(mailDir, f), 'utf8'));
+  assert.deepEqual(left, ['To: cy@example.org\nSubject: Other\n\nnothing about her\n']);
+});

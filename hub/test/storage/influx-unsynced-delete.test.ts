@@ -79,3 +79,22 @@ test('on InfluxDB 1.x a boot is deleted with DROP SERIES on its agent and boot',
   const drops = seen.map((s) => new URLSearchParams(s.body).get('q') ?? '').filter((q) => q.startsWith('DROP'));
   assert.deepEqual(drops, [`DROP SERIES FROM "unsynced" WHERE "agent" = 'a1' AND "boot" = 'boot-1'`]);
 });
+
+test('on InfluxDB 2.x a range of readings is deleted through /api/v2/delete with its sensor and gym, and an inclusive stop one millisecond before its end', async () => {
+  const server = await standIn('v2.7.4');
+  const store = new InfluxSeriesStore({ url: server.url, token: 't', org: 'gymco', bucket: 'readings', log: pino({ level: 'silent' }) });
+  try {
+    await store.start();
+    const from = Date.UTC(2025, 0, 1, 8);
+    assert.equal(await store.deleteRange({ gym: 'g1', sensor: 'strap-1', from, to: from + 60_000 }), 7, 'counted before the delete, which answers nothing');
+    const deletes = server.seen.filter((s) => s.path === '/api/v2/delete');
+    assert.equal(deletes.length, 1);
+    const body = JSON.parse(deletes[0]!.body) as { start: string; stop: string; predicate: string };
+    assert.equal(body.predicate, '_measurement="readings" AND sensor="strap-1" AND gym="g1"');
+    assert.deepEqual([body.start, body.stop], ['2025-01-01T08:00:00.000Z', '2025-01-01T08:00:59.999Z']);
+    assert.ok(!server.seen.some((s) => new URLSearchParams(s.body).get('q')?.startsWith('DELETE')), 'no InfluxQL delete');
+  } finally {
+    await store.stop();
+    await server.close();
+  }
+});

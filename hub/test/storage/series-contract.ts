@@ -170,6 +170,37 @@ export function seriesStoreContract(name: string, make: SeriesStoreFactory): voi
       assert.deepEqual(await store.readRaw({ sensor: 's1', metric: 'cadence', from: to + 2, to: to + 1_000 }, 100), []);
     });
 
+    contractTest('deleteRange removes every agent and metric of the sensor in that gym within [from, to), and nothing else', async (store) => {
+      const from = T0 + 10_000;
+      const to = T0 + 20_000;
+      const edges = [
+        [from - 1, 1],
+        [from, 2],
+        [to - 1, 3],
+        [to, 4],
+      ] as const;
+      await store.write([
+        { gym: 'g1', agent: 'a1', series: [series("strap'1", 'heart_rate', edges), series("strap'1", 'rr_interval', edges), series('other', 'heart_rate', edges)] },
+        { gym: 'g1', agent: 'a2', series: [series("strap'1", 'heart_rate', edges)] },
+        { gym: 'g2', agent: 'a3', series: [series("strap'1", 'heart_rate', edges)] },
+      ]);
+      assert.equal(await store.deleteRange({ gym: 'g1', sensor: "strap'1", from, to }), 6);
+      const all = { from: T0, to: T0 + 60_000 };
+      const left = raw([
+        [from - 1, 1],
+        [to, 4],
+      ]);
+      assert.deepEqual(await store.readRaw({ sensor: "strap'1", metric: 'heart_rate', gym: 'g1', agent: 'a1', ...all }, 100), left);
+      assert.deepEqual(await store.readRaw({ sensor: "strap'1", metric: 'rr_interval', gym: 'g1', ...all }, 100), left);
+      assert.deepEqual(await store.readRaw({ sensor: "strap'1", metric: 'heart_rate', gym: 'g1', agent: 'a2', ...all }, 100), left);
+      assert.deepEqual(await store.readRaw({ sensor: "strap'1", metric: 'heart_rate', gym: 'g2', ...all }, 100), raw(edges));
+      assert.deepEqual(await store.readRaw({ sensor: 'other', metric: 'heart_rate', ...all }, 100), raw(edges));
+      assert.equal(await store.deleteRange({ gym: 'g1', sensor: "strap'1", from, to }), 0);
+      assert.equal(await store.count({}), 20 - 6);
+      await assertInvalid(store.deleteRange({ gym: 'g1', sensor: "strap'1", from: to, to: from }), 'invalid_query', 'to');
+      await assertInvalid(store.deleteRange({ gym: '', sensor: "strap'1", from, to }), 'invalid_query', 'gym');
+    });
+
     contractTest('readRaw returns the oldest readings first, at most limit, whatever the write order', async (store) => {
       const times = [9, 3, 7, 1, 5, 8, 2, 6, 4, 0].map((i) => T0 + i * 100);
       await store.write([

@@ -28,8 +28,30 @@ import { isMetricId } from '@pulsebridge/protocol';
 import { TimeoutError, errorMessage, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
 import { LRUCache } from 'lru-cache';
-import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites, compareSeries } from './series-query.ts';
-import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
+import {
+  DEFAULT_MAX_SERIES_PER_AGENT,
+  DEFAULT_SERIES_CACHE_ENTRIES,
+  checkFilter,
+  checkPage,
+  checkRange,
+  checkRawQuery,
+  checkRollupQuery,
+  checkWrites,
+  compareSeries,
+} from './series-query.ts';
+import type {
+  RawPoint,
+  RefusedSeries,
+  RollupPoint,
+  SeriesFilter,
+  SeriesInfo,
+  SeriesPage,
+  SeriesRange,
+  SeriesSelector,
+  SeriesStore,
+  SeriesWrite,
+  WriteResult,
+} from './series-store.ts';
 import { escapeTag, nanos, quote } from './influx-line.ts';
 import { InfluxUnsynced, type TaggedRows } from './influx-unsynced.ts';
 import {
@@ -322,6 +344,33 @@ export class InfluxSeriesStore implements SeriesStore {
     const rows = await this.query(`SELECT count("value") FROM "${MEASUREMENT}"${where ? ` WHERE ${where}` : ''}`, 'a count');
     const n = rows[0]?.[1];
     return typeof n === 'number' ? n : 0;
+  }
+
+  /**
+   * InfluxQL's DELETE answers nothing about what it removed, so the readings are counted first. 1.x: DELETE
+   * (InfluxQL, times in nanoseconds); 2.x has no InfluxQL delete: its delete API takes a predicate and an
+   * inclusive stop, hence one millisecond before `to`.
+   */
+  async deleteRange(range: SeriesRange): Promise<number> {
+    this.started();
+    checkRange(range);
+    const from = Math.max(range.from, 0);
+    const to = Math.min(range.to, MAX_TIME_MS);
+    if (from >= to) return 0;
+    const tags = `"sensor" = ${quote(range.sensor)} AND "gym" = ${quote(range.gym)}`;
+    const rows = await this.query(`SELECT count("value") FROM "${MEASUREMENT}" WHERE ${tags} AND time >= ${nanos(from)} AND time < ${nanos(to)}`, 'a range count');
+    const n = rows[0]?.[1];
+    const removed = typeof n === 'number' ? n : 0;
+    if (removed === 0) return 0;
+    if (/^v?[2-9]\./.test(this.serverVersion)) {
+      const predicate = `_measurement="${MEASUREMENT}" AND sensor="${range.sensor}" AND gym="${range.gym}"`;
+      const url = `${this.options.url}/api/v2/delete?${new URLSearchParams({ org: this.options.org, bucket: this.options.bucket })}`;
+      const body = JSON.stringify({ start: new Date(from).toISOString(), stop: new Date(to - 1).toISOString(), predicate });
+      await this.request(url, { method: 'POST', body, contentType: 'application/json' }, 'a range delete');
+      return removed;
+    }
+    await this.query(`DELETE FROM "${MEASUREMENT}" WHERE ${tags} AND time >= ${nanos(from)} AND time < ${nanos(to)}`, 'a range delete');
+    return removed;
   }
 
   async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { isAgentId, isMetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
-import type { SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesWrite } from './series-store.ts';
+import type { SeriesFilter, SeriesInfo, SeriesPage, SeriesRange, SeriesSelector, SeriesWrite } from './series-store.ts';
 
 export const MAX_RAW_LIMIT = 100_000;
 /** A rollup that would span more steps than this is refused: InfluxDB plans every step, even empty ones. */
@@ -80,6 +80,14 @@ export function checkSelector(selector: SeriesSelector): void {
   checkTime(selector.from, 'from');
   checkTime(selector.to, 'to');
   if (selector.from >= selector.to) throw invalidQuery('to', `must be after from (from ${selector.from}, to ${selector.to})`);
+}
+
+export function checkRange(range: SeriesRange): void {
+  checkId(range.gym, 'gym', invalidQuery);
+  checkId(range.sensor, 'sensor', invalidQuery);
+  checkTime(range.from, 'from');
+  checkTime(range.to, 'to');
+  if (range.from >= range.to) throw invalidQuery('to', `must be after from (from ${range.from}, to ${range.to})`);
 }
 
 export function checkRawQuery(selector: SeriesSelector, limit: number): void {

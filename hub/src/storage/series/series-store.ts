@@ -24,6 +24,16 @@ export interface SeriesSelector {
   to: number;
 }
 
+/** Every reading of one sensor in one gym (all its agents and metrics) in [from, to). */
+export interface SeriesRange {
+  gym: string;
+  sensor: string;
+  /** Inclusive, UTC ms. */
+  from: number;
+  /** Exclusive, UTC ms. */
+  to: number;
+}
+
 export interface RawPoint {
   ts: number;
   value: number;
@@ -99,4 +109,9 @@ export interface SeriesStore extends UnsyncedReadingsStore {
   listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]>;
   /** Number of stored readings matching the filter: for tests and operators, not for hot paths. */
   count(filter: SeriesFilter): Promise<number>;
+  /**
+   * Removes every reading of the range (an erased athlete's binding interval); returns how many it removed.
+   * The series themselves stay listed: their names hold sensor ids, never a person.
+   */
+  deleteRange(range: SeriesRange): Promise<number>;
 }

@@ -22,8 +22,20 @@ import { errorMessage } from '@pulsebridge/runtime';
 import type { MetricId } from '@pulsebridge/protocol';
 import { SeriesStoreError } from './errors.ts';
 import { LRUCache } from 'lru-cache';
-import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
-import type { RawPoint, RefusedSeries, RollupPoint, SeriesFilter, SeriesInfo, SeriesPage, SeriesSelector, SeriesStore, SeriesWrite, WriteResult } from './series-store.ts';
+import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, checkFilter, checkPage, checkRange, checkRawQuery, checkRollupQuery, checkWrites } from './series-query.ts';
+import type {
+  RawPoint,
+  RefusedSeries,
+  RollupPoint,
+  SeriesFilter,
+  SeriesInfo,
+  SeriesPage,
+  SeriesRange,
+  SeriesSelector,
+  SeriesStore,
+  SeriesWrite,
+  WriteResult,
+} from './series-store.ts';
 import { SqliteUnsynced } from './sqlite-unsynced.ts';
 import {
   checkBoot,
@@ -88,6 +100,7 @@ interface Statements {
   listSeries: Statement<ListParams, SeriesInfo>;
   countAll: Statement<[], { n: number }>;
   countFiltered: Statement<{ gym: string | null; agent: string | null; sensor: string | null }, { n: number }>;
+  deleteRange: Statement<{ gym: string; sensor: string; from: number; to: number }>;
 }
 
 export class SqliteSeriesStore implements SeriesStore {
@@ -238,6 +251,16 @@ export class SqliteSeriesStore implements SeriesStore {
     return this.reading('a count', () => (unfiltered ? statements.countAll.get() : statements.countFiltered.get(filterParams(filter)))?.n ?? 0);
   }
 
+  async deleteRange(range: SeriesRange): Promise<number> {
+    const statements = this.open();
+    checkRange(range);
+    try {
+      return statements.deleteRange.run({ gym: range.gym, sensor: range.sensor, from: range.from, to: range.to }).changes;
+    } catch (err) {
+      throw new SeriesStoreError('write_failed', `a range delete from ${this.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
   async writeUnsynced(batches: readonly UnsyncedWrite[]): Promise<void> {
     const unsynced = this.openUnsynced();
     checkUnsyncedWrites(batches);
@@ -354,6 +377,7 @@ export class SqliteSeriesStore implements SeriesStore {
       ),
       countAll: db.prepare('SELECT count(*) AS n FROM readings'),
       countFiltered: db.prepare(`SELECT count(*) AS n FROM readings WHERE series_id IN (SELECT id FROM series WHERE ${filterWhere})`),
+      deleteRange: db.prepare('DELETE FROM readings WHERE series_id IN (SELECT id FROM series WHERE gym = @gym AND sensor = @sensor) AND ts >= @from AND ts < @to'),
     };
   }
 

@@ -17,6 +17,8 @@ export interface Attempt {
   upload?: { contentType: string; bytes: Buffer };
   /** Aimed at gym A's data by name: must be refused. Otherwise (a listing without a gym, the caller's own data) it may answer, with B's data only. */
   targetsA: boolean;
+  /** Statuses an attempt that does not target A may answer besides 200 and 403 (400: a confirmation that is not the caller's). */
+  answers?: readonly number[];
 }
 
 export type Case = { public: true } | { attempts: Attempt[] };
