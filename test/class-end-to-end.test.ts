@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { until } from '@pulsebridge/runtime';
-import { assertResults, expectedResults, resultsAre, type CheckedResults } from './class-results.ts';
-import { ClassGym, endRun, heartRateOf, profileOf, runResults, simulatorOf, startRun, strapSimulator, type Athlete } from './class-harness.ts';
+import { assertResults, expectedMaxHeartRate, expectedResults, resultsAre, zoneOf, type CheckedResults } from './class-results.ts';
+import { ClassGym, endRun, heartRateOf, openBoard, profileOf, runResults, simulatorOf, startRun, strapSimulator, type Athlete } from './class-harness.ts';
 import { showLogsOnFailure, tempDir } from './harness.ts';
 
 const work = tempDir('class-e2e');
@@ -109,8 +109,33 @@ test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session
       const live = await runResults(gym, run.id, coach);
       assert.deepEqual(live.map((s) => s.athlete).sort(), holders.map((a) => a.id).sort(), 'every athlete holding a place has a session');
       assert.ok(live.every((s) => s.state === 'live' && s.kind === 'class'));
-      // For the live board (the lead's part): GET /api/v1/class-runs/${run.id}/board must show every athlete of
-      // `holders`, the 18 `wearers` with the heart rate of `athlete.strap`, the 2 `strapless` without.
+      // The live board, as the wall screen reads it: a tile for every athlete holding a place, by name; the 18
+      // wearers with the heart rate their strap sent last (the simulator's signal at that instant), its % of max
+      // and zone by their profile; the 2 without a strap quiet, without a heart rate.
+      const board = await openBoard(gym, run.id, coach.token);
+      try {
+        const full = await board.next(
+          'every wearer with a heart rate',
+          (e) => e.event === 'board' && e.tiles.length === holders.length && e.tiles.filter((t) => t.heartRateBpm !== undefined && !t.quiet).length === wearers.length,
+          30_000,
+        );
+        assert.deepEqual(full.tiles.map((t) => t.name).sort(), holders.map((a) => a.name).sort());
+        for (const athlete of holders) {
+          const tile = full.tiles.find((t) => t.athlete === athlete.id)!;
+          if (athlete.strap === undefined) {
+            assert.deepEqual({ quiet: tile.quiet, bpm: tile.heartRateBpm }, { quiet: true, bpm: undefined }, `${athlete.name} has no strap`);
+            continue;
+          }
+          const seenAt = Date.parse(tile.lastSeenAt!);
+          const [sent] = heartRateOf(simulator, athlete.strap, seenAt, seenAt + 1);
+          assert.equal(tile.heartRateBpm, sent?.value, `${athlete.name}'s heart rate on the board is what the strap sent last`);
+          const max = expectedMaxHeartRate(athlete.profile, startedAt);
+          assert.equal(tile.percentOfMax, Math.round((100 * tile.heartRateBpm!) / max), `${athlete.name}'s % of max`);
+          assert.equal(tile.zone, zoneOf(tile.heartRateBpm!, max), `${athlete.name}'s zone`);
+        }
+      } finally {
+        board.close();
+      }
 
       await gym.storedUntil(straps, startedAt + CLASS_MS, CLASS_MS + 30_000);
       const ended = await endRun(gym, run.id, coach);

@@ -247,6 +247,69 @@ export class ClassGym {
   }
 }
 
+/** One tile of the live board, as the board stream sends it. */
+export interface BoardTile {
+  tile: string;
+  athlete?: string;
+  name: string;
+  heartRateBpm?: number;
+  percentOfMax?: number;
+  zone?: number;
+  effortPoints?: number;
+  kcal?: number;
+  quiet: boolean;
+  lastSeenAt?: string;
+}
+
+export interface BoardEvent {
+  event: string;
+  run: string;
+  state: string;
+  tiles: BoardTile[];
+}
+
+/**
+ * The live board of a run as a wall screen reads it (GET /class-runs/:id/board, Server-Sent Events): `next`
+ * waits for the first event that satisfies a condition.
+ */
+export async function openBoard(
+  gym: ClassGym,
+  runId: string,
+  token: string,
+): Promise<{ next(what: string, ok: (e: BoardEvent) => boolean, timeoutMs: number): Promise<BoardEvent>; close(): void }> {
+  const abort = new AbortController();
+  const response = await fetch(`${gym.baseUrl}/class-runs/${encodeURIComponent(runId)}/board`, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = '';
+  const events: BoardEvent[] = [];
+  const read = async (): Promise<void> => {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('the board stream ended');
+    buffered += value;
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const name = /^event: (.+)$/m.exec(block)?.[1];
+      const data = /^data: (.+)$/m.exec(block)?.[1];
+      if (name !== undefined && data !== undefined) events.push({ event: name, ...(JSON.parse(data) as Omit<BoardEvent, 'event'>) });
+    }
+  };
+  return {
+    async next(what, ok, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = events.splice(0).find(ok);
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} on the board`);
+        await read();
+      }
+    },
+    close: () => abort.abort(),
+  };
+}
+
 /** The coach starts the class's run (POST /classes/:id/occurrences/:start/run). */
 export async function startRun(gym: ClassGym, cls: ClassInfo, coach: Person): Promise<ClassRunView> {
   const { body } = await gym.call<ClassRunView>('POST', `${gym.occurrencePath(cls)}/run`, { token: coach.token, expect: 201 });

@@ -49,7 +49,7 @@ export function ageAt(birthDate: string, at: number): number {
  * Zone 1..5 of a heart rate: zone z starts at (40 + 10 z) % of the maximum (50, 60, 70, 80, 90 %); 0 below 50 %.
  * Compared in integers (100 x bpm against percent x max), so a reading exactly on a bound is in the upper zone.
  */
-function zoneOf(bpm: number, max: number): number {
+export function zoneOf(bpm: number, max: number): number {
   let zone = 0;
   for (let z = 1; z <= 5; z++) if (100 * bpm >= (40 + 10 * z) * max) zone = z;
   return zone;
@@ -73,6 +73,12 @@ const KJ_PER_KCAL = 4.184;
  * must cover every second between the first and the last one: a gap inside would be interpolated, which these
  * tests never need.
  */
+/** The maximum heart rate zones are relative to: the measured one, else Tanaka's estimate at `at`. */
+export function expectedMaxHeartRate(facts: ProfileFacts, at: number): number {
+  // Tanaka, Monahan and Seals 2001 (J Am Coll Cardiol 37(1):153-156): 208 - 0.7 x age, in whole beats.
+  return facts.maxHeartRate ?? Math.round(208 - 0.7 * ageAt(facts.birthDate, at));
+}
+
 export function expectedResults(readings: readonly HeartRateReading[], startedAt: number, endedAt: number, facts: ProfileFacts | undefined): CheckedResults {
   const durationS = Math.ceil((endedAt - startedAt) / 1000);
   const bySecond = new Map<number, number[]>();
@@ -95,8 +101,7 @@ export function expectedResults(readings: readonly HeartRateReading[], startedAt
   if (facts === undefined) return results;
 
   const age = ageAt(facts.birthDate, startedAt);
-  // Tanaka, Monahan and Seals 2001 (J Am Coll Cardiol 37(1):153-156): 208 - 0.7 x age, in whole beats.
-  const max = facts.maxHeartRate ?? Math.round(208 - 0.7 * age);
+  const max = expectedMaxHeartRate(facts, startedAt);
   const secondsInZone = [0, 0, 0, 0, 0];
   let effortPoints = 0;
   let kilojoules = 0;
