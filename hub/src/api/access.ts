@@ -28,7 +28,7 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
  * - `{ resource }`: the gym of the document of that kind named by `:id`, answered 404 like `agent`; the handler
  *   finds the gym in `ctx.state.gym`.
  * - `self`: the caller's own data (profile, bookings, friends, sensors): a person's token (not a service's)
- *   holding one of `roles` in any gym.
+ *   holding one of `roles` in any gym, or any person's with `roles` ANY_PERSON.
  * `tokenInQuery`: the token may come as `?access_token=`, because browsers' EventSource cannot set headers.
  */
 export type GymSource = 'query' | 'body' | 'path' | 'agent' | 'self' | { readonly resource: ResourceKind };
@@ -41,6 +41,12 @@ export const STAFF: readonly Role[] = ['coach', 'gym_admin'];
 export const ADMINS: readonly Role[] = ['gym_admin'];
 /** Everyone with a role in a gym: athletes see the gym's classes and equipment, book, pair and befriend. */
 export const MEMBERS: readonly Role[] = ['athlete', 'coach', 'gym_admin'];
+/**
+ * With `gym: 'self'`: any signed-in person, with a role in a gym or none. For what is theirs whatever gyms they
+ * belong to: their sessions and files, their data archive, deleting their account (someone who left every gym
+ * still owns their data).
+ */
+export const ANY_PERSON: readonly Role[] = [];
 export const PUBLIC = { public: true } as const;
 
 /** How the OpenAPI document names a gym source. */

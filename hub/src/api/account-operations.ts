@@ -1,6 +1,6 @@
 /** The operations table of the caller's own account as a whole: erasing it. */
 import { Type } from '@sinclair/typebox';
-import { MEMBERS } from './access.ts';
+import { ANY_PERSON } from './access.ts';
 import { API_PREFIX, JSON_TYPE, type Operation } from './operation.ts';
 
 export const EraseAccountBody = Type.Object(
@@ -22,7 +22,7 @@ export const ACCOUNT_OPERATIONS = {
       'and the waitlist moves up; sensors I paired and their readings; sessions and their samples; friends; group memberships; calendar feed; ' +
       'profile photo), and replaces my id by "deleted-user" in what stays of other people and of the gym (audit entries, bookings or bindings I made ' +
       'for others, class runs I started, trainings and groups I created, webhook delivery bodies). Refused with 409 while I am the last admin of a gym.',
-    access: { roles: MEMBERS, scope: 'me:write', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:write', gym: 'self' },
     body: EraseAccountBody,
     response: { description: 'Erased', contentType: JSON_TYPE, status: 204 },
     problems: ['invalid_parameter', 'conflict', 'not_found', 'unavailable'],

@@ -133,7 +133,7 @@ function securitySchemes(info: OpenApiInfo): JsonObject {
       scheme: 'bearer',
       bearerFormat: 'JWT',
       description:
-        "A JWT access token (RFC 9068) from the hub's OpenID provider or a trusted issuer. `x-pulsebridge-roles` lists the roles one of which the caller must hold in the gym of the data.",
+        "A JWT access token (RFC 9068) from the hub's OpenID provider or a trusted issuer. `x-pulsebridge-roles` lists the roles one of which the caller must hold in the gym of the data; an empty list on the caller's own data means any signed-in person.",
     },
     oauth2: {
       type: 'oauth2',

@@ -1,7 +1,7 @@
 /** The operations table of workout files (FIT, GPX, TCX) in and out of sessions, and of "my data" as one archive. */
 import { Type } from '@sinclair/typebox';
 import { DEFAULT_WORKOUT_FILE_LIMITS, WORKOUT_CONTENT_TYPES } from '../files/index.ts';
-import { MEMBERS } from './access.ts';
+import { ANY_PERSON } from './access.ts';
 import { API_PREFIX, JSON_TYPE, type Operation } from './operation.ts';
 import { SessionSchema } from './sessions-schemas.ts';
 
@@ -64,7 +64,7 @@ export const SESSION_FILES_OPERATIONS = {
     tag: 'sessions',
     summary: 'Imports a workout recorded elsewhere (FIT, GPX or TCX file) as one of my sessions',
     description: IMPORT_DESCRIPTION,
-    access: { roles: MEMBERS, scope: 'me:write', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:write', gym: 'self' },
     query: ImportQuery,
     upload: { contentTypes: IMPORT_CONTENT_TYPES, maxBytes: IMPORT_MAX_BYTES },
     response: { description: 'The imported session with its results', contentType: JSON_TYPE, schema: SessionSchema, status: 201 },
@@ -78,7 +78,7 @@ export const SESSION_FILES_OPERATIONS = {
     description:
       'Its 1 Hz streams, one sample per second, as an attachment. A session without any reading still gives a valid file, with no samples ' +
       '(such a file is refused on import: it holds nothing to import). Another athlete’s session is answered 404, like one that does not exist.',
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     params: SessionPath,
     query: ExportQuery,
     response: { description: `The file, with Content-Disposition attachment (${Object.values(WORKOUT_CONTENT_TYPES).join(', ')})`, contentType: 'application/octet-stream' },
@@ -93,7 +93,7 @@ export const SESSION_FILES_OPERATIONS = {
       'account.json (the account without secrets), profile.json, memberships.json, bookings.json, bindings.json (my sensor pairings), friends.json, ' +
       'groups.json (the groups I am in), sessions.json (every session of mine), and for each session sessions/<id>.fit and sessions/<id>.json (its 1 Hz streams). ' +
       'The archive is streamed while it is built, one session at a time, so it may be large; a failure part-way ends the download with a truncated archive.',
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     response: { description: 'The zip archive, as an attachment', contentType: 'application/zip' },
     problems: ['unavailable'],
   },

@@ -5,7 +5,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { SESSION_KINDS } from '../domain/sessions/collections.ts';
 import { WORKOUT_SPORTS } from '../files/workout.ts';
-import { MEMBERS } from './access.ts';
+import { ANY_PERSON, MEMBERS } from './access.ts';
 import { INSTANT_PATTERN } from './classes-operations.ts';
 import { API_PREFIX, JSON_TYPE, type Operation } from './operation.ts';
 import { pageSchema, PageQueryFields } from './pages.ts';
@@ -116,7 +116,7 @@ export const SESSIONS_OPERATIONS = {
     tag: 'sessions',
     summary: 'The caller’s training sessions (class, personal and imported), newest first, with their results',
     description: RESULTS_NOTE,
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     query: MySessionsQuery,
     response: { description: 'A page of sessions', contentType: JSON_TYPE, schema: pageSchema(SessionSchema, 'Sessions by start, newest first') },
     problems: ['invalid_parameter', 'unavailable'],
@@ -140,7 +140,7 @@ export const SESSIONS_OPERATIONS = {
     tag: 'sessions',
     summary: 'Ends the caller’s live personal session now and answers it with its results',
     description: 'A class session ends with its class run, not here (409); a completed session answers 409. ' + RESULTS_NOTE,
-    access: { roles: MEMBERS, scope: 'me:write', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:write', gym: 'self' },
     params: SessionPath,
     response: { description: 'The completed session with its results', contentType: JSON_TYPE, schema: SessionSchema },
     problems: ['invalid_parameter', 'not_found', 'conflict', 'unavailable'],
@@ -151,7 +151,7 @@ export const SESSIONS_OPERATIONS = {
     tag: 'sessions',
     summary: 'One of the caller’s sessions, with its results once completed',
     description: RESULTS_NOTE,
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     params: SessionPath,
     response: { description: 'The session', contentType: JSON_TYPE, schema: SessionSchema },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
@@ -163,7 +163,7 @@ export const SESSIONS_OPERATIONS = {
     tag: 'sessions',
     summary: 'Deletes one of the caller’s completed sessions: its results, its samples and its cached streams',
     description: 'The gym’s sensor readings it was computed from stay in the series store (they are the gym’s, attributed by pairing); a live session answers 409: end it first.',
-    access: { roles: MEMBERS, scope: 'me:write', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:write', gym: 'self' },
     params: SessionPath,
     response: { description: 'The deleted session', contentType: JSON_TYPE, schema: SessionSchema },
     problems: ['invalid_parameter', 'not_found', 'conflict', 'unavailable'],
@@ -174,7 +174,7 @@ export const SESSIONS_OPERATIONS = {
     tag: 'sessions',
     summary: 'Anyone’s session the caller may see: their own, one the athlete’s results visibility shows them, or one held in a gym they coach or run',
     description: 'A session the caller may not see answers 404, exactly like one that does not exist. ' + RESULTS_NOTE,
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     params: SessionPath,
     response: { description: 'The session', contentType: JSON_TYPE, schema: SessionSchema },
     problems: ['invalid_parameter', 'not_found', 'unavailable'],
@@ -187,7 +187,7 @@ export const SESSIONS_OPERATIONS = {
     description:
       'Visible to whoever may see the session (getSession). A completed session’s streams carry an ETag (session, revision, resolution, keys): ' +
       'revalidate with If-None-Match for a 304. A live session’s streams grow every second and are never cached.',
-    access: { roles: MEMBERS, scope: 'me:read', gym: 'self' },
+    access: { roles: ANY_PERSON, scope: 'me:read', gym: 'self' },
     params: SessionPath,
     query: StreamsQuery,
     response: { description: 'The streams', contentType: JSON_TYPE, schema: SessionStreamsSchema },

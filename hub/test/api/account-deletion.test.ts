@@ -682,3 +682,27 @@ async function seedWorld(domain: Domain, mailer: FileMailer) {
   ];
   return { ada, cole, erin, olaf, soon: occurrenceId('class-a', soon), later: occurrenceId('class-a', later), erinIntervals, keptReadings };
 }
+
+test('someone who left every gym still lists their sessions, downloads their data and deletes their account', async () => {
+  const tokens = new ForgettingTokens();
+  await withApi({ verifier: tokens }, async (api) => {
+    const { identity } = api.deps.domain;
+    const user = await identity.createUser({ email: 'left@example.org', displayName: 'Left Everything' });
+    tokens.set('left', principal([], { subject: user.id }));
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${api.url}/api/v1${path}`, {
+        method,
+        headers: { Authorization: 'Bearer left', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    assert.equal((await call('GET', '/me/sessions')).status, 200);
+    const archive = await call('GET', '/me/export');
+    assert.equal(archive.status, 200);
+    assert.equal(archive.headers.get('content-type'), 'application/zip');
+    await archive.arrayBuffer();
+    // Gym data still needs a role in the gym.
+    assert.equal((await call('GET', '/classes')).status, 403);
+    assert.equal((await call('DELETE', '/me', { confirm: 'left@example.org' })).status, 204);
+    assert.equal(await identity.getUser(user.id), undefined);
+  });
+});
