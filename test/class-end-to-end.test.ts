@@ -143,16 +143,7 @@ test('a class of 20 booked by 22, 18 straps paired by tap-to-pair: every session
 
       // Everything the straps sent during the class reaches the hub, exactly as the simulator made it.
       const signal = new Map(wearers.map((a) => [a.id, heartRateOf(simulator, a.strap!, startedAt, endedAt)]));
-      await until(
-        'the hub to store every heart-rate reading of the class',
-        async () => {
-          for (const a of wearers) if ((await gym.storedHeartRate(a.strap!, startedAt, endedAt)).length < signal.get(a.id)!.length) return false;
-          return true;
-        },
-        30_000,
-        200,
-      );
-      for (const a of wearers) assert.deepEqual(await gym.storedHeartRate(a.strap!, startedAt, endedAt), signal.get(a.id), `${a.name}'s strap readings as stored`);
+      await gym.storedExactly(new Map(wearers.map((a) => [a.strap!, signal.get(a.id)!])), startedAt, endedAt, 'the hub to store every heart-rate reading of the class');
 
       // Readings still on their way when the class ended arrive late and make a new revision: the results
       // settle on those of the whole signal.

@@ -241,6 +241,23 @@ export class ClassGym {
     );
   }
 
+  /**
+   * Waits until the hub has stored as many heart-rate readings of each strap in [from, to) as `sent` holds for
+   * it, then asserts they are exactly those: every reading of the class arrived, once, as the simulator made it.
+   */
+  async storedExactly(sent: ReadonlyMap<string, HeartRateReading[]>, from: number, to: number, what: string): Promise<void> {
+    await until(
+      what,
+      async () => {
+        for (const [strap, readings] of sent) if ((await this.storedHeartRate(strap, from, to)).length < readings.length) return false;
+        return true;
+      },
+      30_000,
+      200,
+    );
+    for (const [strap, readings] of sent) assert.deepEqual(await this.storedHeartRate(strap, from, to), readings, `${strap}'s readings as stored`);
+  }
+
   async stop(): Promise<void> {
     await this.agent.stop();
     await this.hub.stop();

@@ -139,16 +139,7 @@ test('the link to the hub is cut mid-class and the class ends: the backlog arriv
         100,
       );
       link!.restore();
-      await until(
-        'the backlog to reach the hub',
-        async () => {
-          for (const a of wearers) if ((await gym.storedHeartRate(a.strap!, startedAt, endedAt)).length < signal.get(a.id)!.length) return false;
-          return true;
-        },
-        30_000,
-        200,
-      );
-      for (const a of wearers) assert.deepEqual(await gym.storedHeartRate(a.strap!, startedAt, endedAt), signal.get(a.id), `${a.name}'s strap readings as stored`);
+      await gym.storedExactly(new Map(wearers.map((a) => [a.strap!, signal.get(a.id)!])), startedAt, endedAt, 'the backlog to reach the hub');
 
       // Revision 2: the late-readings round computed the sessions again, with the whole signal.
       const wearerIds = new Set(wearers.map((a) => a.id));

@@ -11,6 +11,7 @@ import { BINDINGS } from '../../src/domain/pairing/collections.ts';
 import { CLASS_RUNS } from '../../src/domain/sessions/collections.ts';
 import { AUTH, NOW, readProblem, startApi, TOKEN, withApi, type RunningApi } from './harness.ts';
 import { FixedTokens, principal } from './principals.ts';
+import { runDocument } from '../domain/test-domain.ts';
 
 const GYM = 'gym-a';
 const START = NOW - 60_000;
@@ -18,17 +19,7 @@ const RUN = `spin@${START}`;
 
 async function seedRun(api: RunningApi, athletes: { id: string; sensor: string }[]): Promise<void> {
   const { documents } = api.deps.domain;
-  await documents.collection(CLASS_RUNS).insert({
-    id: RUN,
-    gym: GYM,
-    class: 'spin',
-    occurrenceStart: START,
-    scheduledStart: START,
-    scheduledEnd: START + 3_600_000,
-    state: 'running',
-    startedAt: START,
-    startedBy: 'schedule',
-  });
+  await documents.collection(CLASS_RUNS).insert(runDocument({ id: RUN, gym: GYM, start: START }));
   for (const { id, sensor } of athletes) {
     await documents.collection(BOOKINGS).insert({
       id: `booking-${id}`,

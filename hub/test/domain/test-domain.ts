@@ -20,6 +20,7 @@ import { MemoryCache } from '../../src/cache/cache.ts';
 import { LiveBus } from '../../src/live/live-bus.ts';
 import type { SeriesStore } from '../../src/storage/series/series-store.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
+import type { ClassRunDoc } from '../../src/domain/sessions/collections.ts';
 
 export class RecordingPairingChannel implements PairingChannel {
   readonly changedGyms: string[] = [];
@@ -97,5 +98,20 @@ export function machineDocument(id: string, gym: string, sensors: string[] = [])
     logged: 0,
     createdAt: 0,
     updatedAt: 0,
+  };
+}
+
+/** A class run as startClassRun stores one, running since `start` (an hour long unless `minutes` says otherwise). */
+export function runDocument(o: { id: string; gym: string; start: number; minutes?: number; startedBy?: string }): ClassRunDoc {
+  return {
+    id: o.id,
+    gym: o.gym,
+    class: o.id.split('@')[0]!,
+    occurrenceStart: o.start,
+    scheduledStart: o.start,
+    scheduledEnd: o.start + (o.minutes ?? 60) * 60_000,
+    state: 'running',
+    startedAt: o.start,
+    startedBy: o.startedBy ?? 'schedule',
   };
 }

@@ -8,7 +8,7 @@ import { CLASS_RUNS, SESSIONS } from '../../src/domain/sessions/collections.ts';
 import type { AthleteProfileFields } from '../../src/identity/identity-store.ts';
 import { ClassBoard, type BoardEvent, type BoardTile } from '../../src/live/class-board.ts';
 import { ClassBoards } from '../../src/live/class-boards.ts';
-import { testDomain, type TestDomain } from '../domain/test-domain.ts';
+import { runDocument, testDomain, type TestDomain } from '../domain/test-domain.ts';
 
 const GYM = 'gym-1';
 const START = Date.UTC(2026, 2, 2, 7, 0, 0);
@@ -48,17 +48,7 @@ describe('live class board', () => {
       users[name] = user.id;
       await identity.saveProfile(user.id, PROFILE);
     }
-    await documents.collection(CLASS_RUNS).insert({
-      id: RUN,
-      gym: GYM,
-      class: 'spin',
-      occurrenceStart: START,
-      scheduledStart: START,
-      scheduledEnd: START + 3_600_000,
-      state: 'running',
-      startedAt: START,
-      startedBy: 'schedule',
-    });
+    await documents.collection(CLASS_RUNS).insert(runDocument({ id: RUN, gym: GYM, start: START }));
     for (const [name, sensor] of [
       ['Ann', 'strap-ann'],
       ['Bob', 'strap-bob'],

@@ -2,6 +2,7 @@
 import type { BOARD_OPERATIONS } from '../../../src/api/board-operations.ts';
 import { CLASS_RUNS } from '../../../src/domain/sessions/collections.ts';
 import { GYM_A, GYM_B, type FeatureTenancy } from './tenancy-case.ts';
+import { runDocument } from '../../domain/test-domain.ts';
 
 const START = Date.UTC(2026, 0, 1, 7);
 const RUN_A = `board-spin-a@${START}`;
@@ -17,17 +18,7 @@ export const boardTenancy: FeatureTenancy<keyof typeof BOARD_OPERATIONS> = {
       [RUN_A, GYM_A],
       [RUN_B, GYM_B],
     ] as const) {
-      await domain.documents.collection(CLASS_RUNS).insert({
-        id,
-        gym,
-        class: id.split('@')[0]!,
-        occurrenceStart: START,
-        scheduledStart: START,
-        scheduledEnd: START + 3_600_000,
-        state: 'running',
-        startedAt: START,
-        startedBy: 'schedule',
-      });
+      await domain.documents.collection(CLASS_RUNS).insert(runDocument({ id, gym, start: START }));
     }
     return [RUN_A];
   },

@@ -2,6 +2,7 @@
 import type { RUNS_OPERATIONS } from '../../../src/api/runs-operations.ts';
 import { CLASS_RUNS, SESSIONS } from '../../../src/domain/sessions/collections.ts';
 import { GYM_A, GYM_B, type FeatureTenancy } from './tenancy-case.ts';
+import { runDocument } from '../../domain/test-domain.ts';
 
 // The occurrence classes.ts seeds for both gyms' classes.
 const OCCURRENCE = '2024-05-06T05:00:00Z';
@@ -29,17 +30,7 @@ export const runsTenancy: FeatureTenancy<keyof typeof RUNS_OPERATIONS> = {
     for (const gym of [GYM_A, GYM_B] as const) {
       const cls = gym === GYM_A ? 'class-of-a' : 'class-of-b';
       const run = `${cls}@${START}`;
-      await domain.documents.collection(CLASS_RUNS).insert({
-        id: run,
-        gym,
-        class: cls,
-        occurrenceStart: START,
-        scheduledStart: START,
-        scheduledEnd: START + 45 * 60_000,
-        state: 'running',
-        startedAt: START,
-        startedBy: accounts[gym].coach,
-      });
+      await domain.documents.collection(CLASS_RUNS).insert(runDocument({ id: run, gym, start: START, minutes: 45, startedBy: accounts[gym].coach }));
       const athlete = accounts[gym].athlete;
       await domain.documents.collection(SESSIONS).insert({
         id: gym === GYM_A ? A_SESSION : 'class-session-of-b',
