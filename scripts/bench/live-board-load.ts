@@ -20,10 +20,12 @@
  *     storeWrite* (the store's write calls alone), busToEvent* (bus -> SSE client: the board's coalescing, JSON
  *     and the socket), eventLoopDelay* (the hub process's event-loop delay);
  *   live_board_load_stored_readings_per_s: readings the hub stored (the live bus carries stored batches only);
- *   live_board_load_hub_cpu_ms_per_1000_readings: CPU time of this process (hub and the SSE client) per 1 000 stored.
+ *   live_board_load_hub_cpu_ms_per_1000_readings: CPU time of this process (hub and the SSE client) per 1 000 stored;
+ *     cpuShare (cores busy), idleCpuShare (the same process with the board open and no load, before the
+ *     generator starts) and netOfIdle (per 1 000 readings without that idle share).
  *
  *   node --import tsx scripts/bench/live-board-load.ts [--seconds 20] [--rate 2000] [--athletes 60] [--bikes 20]
- *     [--agents 4] [--batches-per-s 5] [--write-delay-ms <ingest.maxWriteDelayMs default>]
+ *     [--agents 4] [--batches-per-s 5] [--write-delay-ms <ingest.maxWriteDelayMs default>] [--synchronous FULL|NORMAL]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     bikes: { type: 'string', default: '20' },
     agents: { type: 'string', default: '4' },
     'batches-per-s': { type: 'string', default: '5' },
+    synchronous: { type: 'string', default: 'FULL' },
     'write-delay-ms': { type: 'string', default: String(IngestConfig.properties.maxWriteDelayMs.default) },
     /** Runs as the load generator of this plan (JSON): how the benchmark starts its child process. */
     generator: { type: 'string' },
@@ -196,14 +199,18 @@ async function runBenchmark(): Promise<void> {
   const AGENTS = Number(args.agents);
   const BATCHES_PER_SECOND = Number(args['batches-per-s']);
   const WRITE_DELAY_MS = Number(args['write-delay-ms']);
+  const SYNCHRONOUS = args.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
   const WARMUP_MS = 3_000;
+  const IDLE_MS = 2_000;
   const GYM = 'gym-bench';
   const log = pino({ level: 'silent' });
   const seriesCount = ATHLETES + 2 * BIKES;
   const seriesHz = RATE / seriesCount;
 
   const work = tempDir('bench-live-board-load');
-  const hub = new Hub(testHubConfig(join(work.dir, 'hub'), { PB_HUB_INGEST__MAX_WRITE_DELAY_MS: String(WRITE_DELAY_MS) }), { log });
+  const hub = new Hub(testHubConfig(join(work.dir, 'hub'), { PB_HUB_INGEST__MAX_WRITE_DELAY_MS: String(WRITE_DELAY_MS), PB_HUB_SERIES__SQLITE__SYNCHRONOUS: SYNCHRONOUS }), {
+    log,
+  });
   const stream = new AbortController();
   let generator: ChildProcess | undefined;
   const fromGenerator = (generator: ChildProcess, type: FromGenerator['type']): Promise<FromGenerator> =>
@@ -283,6 +290,12 @@ async function runBenchmark(): Promise<void> {
       }
     });
 
+    // The hub's own timers with the board open and no readings: what the CPU figure is read against.
+    const idleCpu0 = process.cpuUsage();
+    const idleWall0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const idle = process.cpuUsage(idleCpu0);
+    const idleShare = (idle.user + idle.system) / 1e6 / ((performance.now() - idleWall0) / 1000);
     generator = fork(fileURLToPath(import.meta.url), ['--generator', JSON.stringify(plan)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const ready = fromGenerator(generator, 'ready');
     await withTimeout(ready, 30_000, 'the load generator to connect its agents');
@@ -322,6 +335,7 @@ async function runBenchmark(): Promise<void> {
       batchesPerSecond: BATCHES_PER_SECOND,
       seriesHz: round(seriesHz),
       maxWriteDelayMs: WRITE_DELAY_MS,
+      synchronous: SYNCHRONOUS,
       seconds: SECONDS,
     };
     printFigure('live_board_load_arrival_to_event_ms', percentile(latency, 50), 'ms', {
@@ -329,18 +343,24 @@ async function runBenchmark(): Promise<void> {
       max: latency.at(-1),
       target: 50,
       samples: latency.length,
+      overTarget: latency.filter((d) => d > 50).length,
       tilesEvents,
       toLiveBusP50: percentile(bus, 50),
       toLiveBusP99: percentile(bus, 99),
+      toLiveBusMax: bus.at(-1),
       storeWriteP50: round(percentile(writes, 50)),
       storeWriteP99: round(percentile(writes, 99)),
+      storeWriteMax: round(writes.at(-1) ?? 0),
       storeWrites: writes.length,
       busToEventP50: percentile(board, 50),
       busToEventP99: percentile(board, 99),
+      busToEventMax: board.at(-1),
       eventLoopDelayP50: ms(loop.percentile(50)),
       eventLoopDelayP99: ms(loop.percentile(99)),
+      eventLoopDelayMax: ms(loop.max),
       pubackP50: offered.pubackP50,
       pubackP99: offered.pubackP99,
+      pubackMax: offered.pubackMax,
       ...context,
     });
     printFigure('live_board_load_stored_readings_per_s', Math.round(stored / seconds), 'readings/s', {
@@ -350,8 +370,11 @@ async function runBenchmark(): Promise<void> {
       failedPublishes: offered.failed,
       ...context,
     });
+    const cpuShare = (cpu.user + cpu.system) / 1e6 / seconds;
     printFigure('live_board_load_hub_cpu_ms_per_1000_readings', round((cpu.user + cpu.system) / 1000 / (stored / 1000)), 'ms', {
-      cpuShare: round((cpu.user + cpu.system) / 1e6 / seconds),
+      cpuShare: round(cpuShare),
+      idleCpuShare: round(idleShare),
+      netOfIdle: round(((cpuShare - idleShare) * seconds * 1000) / (stored / 1000)),
       ...context,
     });
   } finally {
