@@ -19,7 +19,7 @@ import { runWhenInvoked } from '@pulsebridge/runtime';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** Files here that are not benchmarks: this runner and the helpers the benchmarks share. */
-const NOT_BENCHMARKS = new Set(['all.ts', 'figures.ts']);
+const NOT_BENCHMARKS = new Set(['all.ts', 'figures.ts', 'board-fixture.ts']);
 /**
  * Every benchmark file in this folder, exactly once, so a new one cannot be forgotten: these first, in this
  * order (the one the figures have been printed in so far), then any other, by name.

@@ -17,14 +17,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { Hub } from '../../hub/src/hub.ts';
-import type { BoardSnapshot } from '../../hub/src/api/board-operations.ts';
-import { BOOKINGS } from '../../hub/src/domain/classes/collections.ts';
-import { BINDINGS } from '../../hub/src/domain/pairing/collections.ts';
-import { CLASS_RUNS } from '../../hub/src/domain/sessions/collections.ts';
 import { testHubConfig } from '../../hub/test/test-hub.ts';
-import { serviceToken } from '../../hub/test/service-token.ts';
 import { SimulatorSource, simulatorConfig } from '../../edge-agent/src/sources/simulator/index.ts';
 import { AgentRunner, tempDir } from '../../test/harness.ts';
+import { followBoardTiles, percentile, runningClassRun } from './board-fixture.ts';
 import { printFigure } from './figures.ts';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, athletes: { type: 'string', default: '10' } } });
@@ -35,10 +31,6 @@ const AGENT = 'box-bench';
 const SIMULATOR = { athletes: ATHLETES, seed: 7, admission: true, equipment: { bike: 0, treadmill: 0, rower: 0, outdoor: 0 } };
 const log = pino({ level: 'silent' });
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
 const work = tempDir('bench-live-board');
 const hub = new Hub(testHubConfig(join(work.dir, 'hub')), { log });
 let agent: AgentRunner | undefined;
@@ -48,31 +40,14 @@ try {
   const domain = hub.domain!;
   const baseUrl = `http://127.0.0.1:${hub.addresses.http!.port}`;
   const { secret } = await domain.agents.create(AGENT, GYM);
-  const startedAt = Date.now();
-  const run = `spin@${startedAt}`;
-  await domain.documents.collection(CLASS_RUNS).insert({
-    id: run,
-    gym: GYM,
-    class: 'spin',
-    occurrenceStart: startedAt,
-    scheduledStart: startedAt,
-    scheduledEnd: startedAt + 3_600_000,
-    state: 'running',
-    startedAt,
-    startedBy: 'bench',
-  });
   const straps = new SimulatorSource({ ...simulatorConfig(SIMULATOR), now: Date.now, log }).sensors().filter((s) => s.kind === 'heart_rate');
-  for (const [i, strap] of straps.entries()) {
-    const athlete = `athlete-${i}`;
-    const booking = { id: `booking-${i}`, gym: GYM, class: 'spin', occurrence: run, start: startedAt, user: athlete, status: 'booked' as const, active: true, position: 0 };
-    await domain.documents.collection(BOOKINGS).insert({ ...booking, bookedBy: athlete, createdAt: startedAt });
-    await domain.documents.collection(BINDINGS).insert({ id: `binding-${i}`, gym: GYM, sensor: strap.id, athlete, active: true, from: startedAt, kind: 'own', createdBy: athlete });
-  }
-  await domain.pairing.gymChanged(GYM);
+  const run = await runningClassRun(
+    domain,
+    GYM,
+    straps.map((strap, i) => ({ athlete: `athlete-${i}`, sensors: [strap.id] })),
+    Date.now(),
+  );
 
-  const token = await serviceToken(baseUrl);
-  const response = await fetch(`${baseUrl}/api/v1/class-runs/${run}/board`, { headers: { authorization: `Bearer ${token}` }, signal: stream.signal });
-  if (response.status !== 200) throw new Error(`board stream answered ${response.status}`);
   const delays: number[] = [];
   let measuring = false;
   // The same readings as the hub's live bus hands them to the board: what of the delay is before the board.
@@ -90,31 +65,14 @@ try {
     }
   });
   const boardShare: number[] = [];
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        const arrived = Date.now();
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (!block.startsWith('event: tiles\n')) continue;
-          const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as BoardSnapshot;
-          for (const tile of data.tiles) {
-            if (!measuring || tile.lastSeenAt === undefined) continue;
-            delays.push(arrived - Date.parse(tile.lastSeenAt));
-            const onBus = publishedAt.get(`${tile.athlete}|${Date.parse(tile.lastSeenAt)}`);
-            if (onBus !== undefined) boardShare.push(arrived - onBus);
-          }
-        }
-      }
-    } catch {
-      // The stream is aborted at the end.
+  const reading = await followBoardTiles(baseUrl, run, stream.signal, (arrived, data) => {
+    for (const tile of data.tiles) {
+      if (!measuring || tile.lastSeenAt === undefined) continue;
+      delays.push(arrived - Date.parse(tile.lastSeenAt));
+      const onBus = publishedAt.get(`${tile.athlete}|${Date.parse(tile.lastSeenAt)}`);
+      if (onBus !== undefined) boardShare.push(arrived - onBus);
     }
-  })();
+  });
 
   const running = new AgentRunner({ dir: work.dir, id: AGENT, secret, mqttUrl: `mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`, simulator: SIMULATOR });
   agent = running;
@@ -135,7 +93,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   measuring = false;
   stream.abort();
-  await reading;
+  await reading.ended;
   const sorted = [...delays].sort((a, b) => a - b);
   const toBus = [...published].sort((a, b) => a - b);
   const ofBoard = [...boardShare].sort((a, b) => a - b);
