@@ -1,8 +1,9 @@
 /**
  * Issue test 6, through the sign-in form itself: wrong passwords are first free (typos), then slowed (429 with
  * Retry-After, the password not even checked), then the account is locked for that address, where even the
- * right password waits; once the lock has passed, the rightful user gets in. Durations are short so the test
- * waits on the real clock, by polling.
+ * right password waits; once the lock has passed, the rightful user gets in. The test waits on the real clock,
+ * by polling; the wait and the lock are a few seconds, longer than one attempt takes on a loaded machine (an
+ * attempt opens a sign-in page and hashes a password), so an attempt cannot outlive the wait it should meet.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -12,13 +13,14 @@ import { SignInThrottle } from '../../src/auth/rate-limits.ts';
 import { RateLimitsConfig } from '../../src/auth/rate-limits-config.ts';
 import { Browser, PASSWORD, formAction, signInForCode, startHarness, type Harness, openSignInPage } from './harness.ts';
 
-const LOCK_MS = 1_500;
+const WAIT_MS = 3_000;
+const LOCK_MS = 4_000;
 let harness: Harness;
 let throttle: SignInThrottle;
 
 before(async () => {
   const limits = Value.Default(RateLimitsConfig, {
-    account: { freeFailures: 2, initialDelayMs: 300, maxDelayMs: 300, lockAfterFailures: 4, lockMs: LOCK_MS },
+    account: { freeFailures: 2, initialDelayMs: WAIT_MS, maxDelayMs: WAIT_MS, lockAfterFailures: 4, lockMs: LOCK_MS },
   }) as RateLimitsConfig;
   throttle = await SignInThrottle.open({ limits });
   harness = await startHarness({ throttle });
@@ -47,7 +49,7 @@ test('wrong passwords are slowed, then locked; the right password waits out the 
   assert.equal(slowed.status, 429);
   assert.ok(slowed.retryAfter !== undefined && slowed.retryAfter >= 1);
   // After the wait, one more failure reaches lockAfterFailures: the account is locked for this address.
-  await until('the short wait to pass', async () => (await throttle.check({ account: 'ada@example.com', address: '127.0.0.1' })).allowed, 5_000, 50);
+  await until('the wait to pass', async () => (await throttle.check({ account: 'ada@example.com', address: '127.0.0.1' })).allowed, WAIT_MS + 5_000, 50);
   assert.equal((await attempt('wrong-password-5')).status, 401);
   const locked = await attempt(PASSWORD);
   assert.equal(locked.status, 429, 'even the right password waits while the account is locked');
