@@ -36,8 +36,8 @@ export function navigate(to: string): void {
 
 async function loadMe(): Promise<Me> {
   const [profile, gyms] = await Promise.all([
-    api.get<{ email: string; displayName: string }>('/api/v1/me/profile'),
-    api.get<{ items: { id: string; name: string; roles?: string[] }[] }>('/api/v1/gyms'),
+    api.get<{ email: string; displayName: string }>('/me/profile'),
+    api.get<{ items: { id: string; name: string; roles?: string[] }[] }>('/gyms'),
   ]);
   return {
     id: session.subject ?? '',
