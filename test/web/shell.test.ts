@@ -235,8 +235,19 @@ describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {
     const { context, page } = await signIn(people.coach);
     try {
       await page.goto(code.verificationUriComplete);
-      await page.getByRole('button', { name: 'Yes, sign in the screen' }).click();
-      await page.getByText('is signed in').waitFor({ timeout: STEP_MS });
+      const confirm = page.getByRole('button', { name: 'Yes, sign in the screen' });
+      await confirm.waitFor({ timeout: STEP_MS }).catch(async (err: unknown) => {
+        throw new Error(`no confirmation at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
+      });
+      await confirm.click();
+      // The provider asks the signed-in user once more which account confirms the screen.
+      await page.getByRole('button', { name: 'Continue', exact: true }).click({ timeout: STEP_MS });
+      await page
+        .getByRole('heading', { name: 'The screen is signed in' })
+        .waitFor({ timeout: STEP_MS })
+        .catch(async (err: unknown) => {
+          throw new Error(`not confirmed at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
+        });
       // Confirmed before the first poll: it answers at once, so no polling interval passes.
       await board.poll();
       assert.equal(board.signedIn, true);
