@@ -21,8 +21,15 @@ export const WebConfig = Type.Object(
 );
 export type WebConfig = Static<typeof WebConfig>;
 
-/** The repository's web/dist, from hub/src/web (sources) or hub/dist (the bundle): both are two levels down. */
-export const DEFAULT_WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'web', 'dist');
+/** The repository's web/dist, found upwards from this module: hub/src/web (sources) or hub/dist (the bundle). */
+export const DEFAULT_WEB_DIR = repositoryWebDist(dirname(fileURLToPath(import.meta.url)));
+
+function repositoryWebDist(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'web', 'package.json'))) return join(dir, 'web', 'dist');
+    if (dirname(dir) === dir) return join(from, '..', '..', '..', 'web', 'dist');
+  }
+}
 
 export function webConfigProblems(config: WebConfig, path: string): string[] {
   if (config.dir === undefined || !existsSync(config.dir)) return [];

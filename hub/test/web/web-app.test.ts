@@ -3,12 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { loadHubConfig } from '../../src/config.ts';
 import { providerClients, webClient, webClientProblems } from '../../src/oidc/config.ts';
-import { webApp } from '../../src/web/web-app.ts';
+import { DEFAULT_WEB_DIR, webApp } from '../../src/web/web-app.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -117,4 +118,8 @@ test('an http issuer that is not loopback is a config problem while the web app 
     () => loadHubConfig({ env: { PB_HUB_IDENTITY__ISSUER: 'http://hub.lan:8080' } }),
     (err: Error & { problems?: string[] }) => err.problems?.some((p) => p.startsWith('/web/enabled:')) === true,
   );
+});
+
+test("the default folder is the repository's web/dist", () => {
+  assert.equal(DEFAULT_WEB_DIR, join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'web', 'dist'));
 });
