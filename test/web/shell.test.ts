@@ -155,6 +155,19 @@ describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {
     }
   });
 
+  test('signing out ends the session: the next visit asks for the password again', async () => {
+    const { context, page } = await signIn(people.athlete);
+    try {
+      await page.getByRole('button', { name: en('signOut') }).click();
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click({ timeout: STEP_MS });
+      await page.waitForURL(/\/interaction\//, { timeout: STEP_MS });
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('pulsebridge.tokens')), null);
+      await page.getByLabel('Password').waitFor({ timeout: STEP_MS });
+    } finally {
+      await context.close();
+    }
+  });
+
   test('the language switch shows the shell in Russian and is remembered', async () => {
     const { context, page } = await signIn(people.athlete);
     try {
@@ -260,7 +273,16 @@ describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {
         body.items.map((gym) => gym.id),
         [GYM],
       );
-      assert.ok(board.tokens.read()?.refreshToken !== undefined, 'a refresh token keeps the board signed in');
+      const before = board.tokens.read()!;
+      assert.ok(before.refreshToken !== undefined, 'a refresh token keeps the board signed in');
+      // An access token about to expire is refreshed before use, and the refresh token rotates.
+      board.tokens.save({ ...before, expiresAt: Date.now() + 1000 });
+      const renewed = await board.tokens.accessToken();
+      assert.ok(renewed !== undefined && renewed !== token);
+      assert.notEqual(board.tokens.read()?.refreshToken, before.refreshToken);
+      assert.ok(board.tokens.read()!.expiresAt > Date.now() + 60_000);
+      const again = await fetch(`${base}/api/v1/gyms`, { headers: { Authorization: `Bearer ${renewed}` } });
+      assert.equal(again.status, 200);
     } finally {
       await context.close();
     }
