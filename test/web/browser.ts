@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { until } from '@pulsebridge/runtime';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOT_DIR = join(ROOT, '.tmp', 'web-screenshots');
@@ -67,4 +68,33 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Opens <base>/app/ in a new context, signs in on the hub's page with email and password, skips the offered
+ * second factor, and waits until the shell shows `name` (signed in).
+ */
+export async function signInAs(
+  browser: Browser,
+  base: string,
+  person: { email: string; name: string },
+  password: string,
+  timeoutMs = 15_000,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  const explain = async (err: unknown): Promise<never> => {
+    throw new Error(`not signed in at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
+  };
+  await page.goto(`${base}/app/`);
+  await page.waitForURL(/\/interaction\//, { timeout: timeoutMs });
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const offered = page.getByRole('button', { name: 'Not now' });
+  const user = page.getByText(person.name, { exact: true });
+  await until('signed in or offered a second factor', async () => (await offered.count()) > 0 || (await user.count()) > 0, timeoutMs, 50).catch(explain);
+  if ((await offered.count()) > 0) await offered.click();
+  await user.waitFor({ timeout: timeoutMs }).catch(explain);
+  return { context, page };
 }

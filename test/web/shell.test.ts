@@ -1,8 +1,8 @@
 /**
  * The web app's shell in Debian's chromium against a real hub serving a fresh build: sign-in through the hub's
- * own sign-in page (code + PKCE), a reload that stays signed in, the language switch, the navigation by role,
- * axe-core on every page the role may open (the areas' `nav` routes, so pages added later are checked too), a
- * screenshot of each, and the board's device sign-in confirmed by a signed-in user.
+ * own sign-in page (code + PKCE), a reload that stays signed in, sign-out, the language and theme switches, the
+ * not-found and forbidden pages, axe-core and a screenshot of each, and the board's device sign-in confirmed by
+ * a signed-in user. Every page of every role, with a simulated class: pages.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +20,8 @@ import { freePort } from '../../hub/test/broker/mosquitto-harness.ts';
 import { clientsWithTestService } from '../../hub/test/service-token.ts';
 import { platformToken } from '../../hub/test/test-hub.ts';
 import { missingService } from '../services.ts';
-import { chromiumMissing, expectAccessible, launchBrowser, screenshot } from './browser.ts';
+import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
 import { DeviceSignIn } from '../../web/src/auth/device.ts';
-import { ME_ROUTES } from '../../web/src/me/routes.ts';
 import { COACH_ROUTES } from '../../web/src/coach/routes.ts';
 import { ADMIN_ROUTES } from '../../web/src/admin/routes.ts';
 import { hasRole, type Me, type Role } from '../../web/src/lib/context.tsx';
@@ -115,26 +114,10 @@ describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Opens /app, signs in on the hub's page with the password, skips the offered second factor, lands signed in. */
   async function signIn(person: Person): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ locale: 'en-US' });
-    const page = await context.newPage();
-    await page.goto(`${base}/app/`);
-    await page.waitForURL(/\/interaction\//, { timeout: STEP_MS });
-    await page.getByLabel('Email').fill(person.email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const offered = page.getByRole('button', { name: 'Not now' });
-    const user = page.getByText(person.name, { exact: true });
-    await until('signed in or offered a second factor', async () => (await offered.count()) > 0 || (await user.count()) > 0, STEP_MS, 50).catch(async (err: unknown) => {
-      throw new Error(`not signed in at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
-    });
-    if ((await offered.count()) > 0) await offered.click();
-    await user.waitFor({ timeout: STEP_MS }).catch(async (err: unknown) => {
-      throw new Error(`not signed in at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
-    });
-    assert.match(page.url(), /\/app\/$/);
-    return { context, page };
+    const signedIn = await signInAs(browser, base, person, PASSWORD, STEP_MS);
+    assert.match(signedIn.page.url(), /\/app\/$/);
+    return signedIn;
   }
 
   function meOf(person: Person): Me {
@@ -212,33 +195,6 @@ describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {
       await context.close();
     }
   });
-
-  for (const key of ['athlete', 'coach', 'admin'] as const) {
-    test(`the ${key}'s navigation lists exactly the pages the role opens, and each loads, passes axe and is screenshotted`, async () => {
-      const person = people[key];
-      const me = meOf(person);
-      const all = [...ME_ROUTES, ...COACH_ROUTES, ...ADMIN_ROUTES].filter((route) => route.nav);
-      const allowed = all.filter((route) => route.roles.length === 0 || hasRole(me, GYM, route.roles));
-      const { context, page } = await signIn(person);
-      try {
-        const nav = page.getByRole('navigation', { name: en('navMain') });
-        const shown = allowed.length === 0 ? [] : await nav.getByRole('link').allInnerTexts();
-        assert.deepEqual(
-          shown.map((text) => text.trim()),
-          allowed.map((route) => en(route.title)),
-        );
-        for (const route of allowed) {
-          await page.goto(`${base}/app${route.path}`);
-          await page.getByRole('main').waitFor({ timeout: STEP_MS });
-          await until(`${route.path} loaded`, async () => (await page.getByText(en('loading'), { exact: true }).count()) === 0, STEP_MS, 100);
-          await expectAccessible(page, `${route.path} as ${key}`);
-          await screenshot(page, `${key}${route.path}`);
-        }
-      } finally {
-        await context.close();
-      }
-    });
-  }
 
   test('the board gets its own tokens once a signed-in coach confirms its code', async () => {
     const board = new DeviceSignIn(base, new MemoryStorage());
