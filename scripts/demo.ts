@@ -21,6 +21,7 @@ import { DEFAULT_CLIENTS } from '../hub/src/oidc/config.ts';
 import { ensureDevCertificates } from '../hub/src/tls/dev-ca.ts';
 import { devTlsDir } from '../hub/src/tls/config.ts';
 import { ensureDemoGym, type DemoRequest } from './demo-gym.ts';
+import { buildWeb } from './build-web.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const data = resolve(root, process.env.PB_DEMO_DATA_DIR ?? 'data');
@@ -224,6 +225,8 @@ process.on('exit', () => {
   for (const { process: child } of children) if (running(child)) child.kill('SIGKILL');
 });
 
+// The web app first, so the hub serves it from its first request (web/dist, the hub's default web.dir).
+await buildWeb({ quiet: true });
 children.push(start('hub', ['hub/src/main.ts', 'serve', '--config', hubConfig]));
 await until('the hub to be ready', () => answers(`${hubUrl}/readyz`), 60_000, 250);
 // The demo gym (settings, equipment, a workout, a weekly class), made through the API on the first start.
@@ -253,7 +256,10 @@ children.push(start('agent', ['edge-agent/src/main.ts', '--config', agentConfig]
 await until('the agent health endpoint', () => answers(`http://127.0.0.1:${healthPort}/healthz`), 60_000, 250);
 
 console.log(`
-Pulsebridge demo is running: a hub and an edge agent simulating a class of 20 athletes.
+Pulsebridge demo is running: a hub, an edge agent simulating a class of 20 athletes, and the web app.
+
+  web app          ${hubUrl}/app/            (sign in as the platform admin below)
+  class board      ${hubUrl}/board/
 
   hub API          ${hubUrl}/api/v1          (docs: ${hubUrl}/api/v1/docs)
   sign-in          ${hubUrl}/oidc            (discovery: ${hubUrl}/oidc/.well-known/openid-configuration)

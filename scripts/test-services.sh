@@ -19,7 +19,8 @@
 #
 # A service that cannot be installed or started is reported on stderr and its variables are left unset:
 # the tests that need it then report themselves as skipped. Loopback only; no Docker. Daemons it installs
-# (InfluxDB, Mosquitto, PostgreSQL) are not left enabled at boot.
+# (InfluxDB, Mosquitto, PostgreSQL) are not left enabled at boot. It also installs Debian's chromium for the
+# browser tests (test/web), which is a program and never runs at boot.
 set -uo pipefail
 
 readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
@@ -53,6 +54,8 @@ ensure_packages() {
   command -v socat >/dev/null 2>&1 || missing+=(socat)
   # libfaketime: test/clock-faketime.test.ts runs an agent whose wall clock is hours off.
   command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+  # Chromium: test/web/*.test.ts drive the web app with playwright-core (a program, not a service: nothing starts at boot).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   { [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/initdb" ]; } || missing+=(postgresql)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -86,6 +86,8 @@ export interface ClassGymOptions {
   brokerUrl?: (mqttPort: number) => Promise<string>;
   /** The agent's uplink settings. */
   uplink?: Record<string, unknown>;
+  /** More PB_HUB_* variables for the hub (e.g. a fixed port and its issuer for browser sign-in). */
+  hubEnv?: Record<string, string>;
 }
 
 export class ClassGym {
@@ -103,7 +105,7 @@ export class ClassGym {
   /** Starts the hub, enrolls the agent in the gym, saves the gym's settings, and starts the agent. */
   static async start(options: ClassGymOptions): Promise<ClassGym> {
     const hubDir = join(options.dir, 'hub');
-    const hub = new Hub(testHubConfig(hubDir, { PB_HUB_SESSIONS__LATE_INTERVAL_MS: String(options.lateIntervalMs) }), {
+    const hub = new Hub(testHubConfig(hubDir, { PB_HUB_SESSIONS__LATE_INTERVAL_MS: String(options.lateIntervalMs), ...options.hubEnv }), {
       log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     });
     await hub.start();

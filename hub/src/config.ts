@@ -10,13 +10,14 @@ import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { DocumentsConfig, documentsConfigProblems } from './documents/index.ts';
 import { ImagesConfig } from './images/config.ts';
-import { IdentitySection, identityConfigProblems, identitySecretRefs } from './oidc/config.ts';
+import { IdentitySection, identityConfigProblems, identitySecretRefs, webClientProblems } from './oidc/config.ts';
 import { trustedIssuerSecretRefs } from './auth/config.ts';
 import { IngestConfig, ingestConfigProblems } from './ingest/ingest.ts';
 import { SeriesConfig, seriesConfigProblems } from './storage/series/index.ts';
 import { ServerTls, serverTlsProblems } from './tls/config.ts';
 import { CorsConfig, corsConfigProblems } from './api/hardening.ts';
 import { DeepLinksConfig, deepLinksConfigProblems } from './api/deep-links.ts';
+import { WebConfig, webConfigProblems } from './web/web-app.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 import { SessionsConfig } from './domain/sessions/config.ts';
@@ -62,6 +63,7 @@ export const HubConfig = Type.Object(
     ingest: IngestConfig,
     rateLimits: RateLimitsConfig,
     deepLinks: DeepLinksConfig,
+    web: WebConfig,
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
     log: LogConfig,
@@ -150,6 +152,8 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...corsConfigProblems(config.http.cors, '/http/cors'),
     ...rateLimitConfigProblems(config.rateLimits, '/rateLimits'),
     ...deepLinksConfigProblems(config.deepLinks, '/deepLinks'),
+    ...webConfigProblems(config.web, '/web'),
+    ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
   );
   return problems;

@@ -29,6 +29,7 @@ import { signInPage } from './oidc/interactions.ts';
 import { publishedJwks } from './oidc/keys.ts';
 import { federationRoutes } from './oidc/federation.ts';
 import { mountIdentity, type IdentityMount } from './oidc/mount.ts';
+import { webApp } from './web/web-app.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import { ExternalBroker } from './broker/external-broker.ts';
 import { DynsecConnection } from './broker/dynsec-connection.ts';
@@ -298,7 +299,7 @@ export class Hub {
             .catch((err: unknown) => log.error({ err: errorMessage(err), type }, 'could not write a security event to the audit log'));
         },
       });
-      const listener = oidc.handler(api.callback());
+      const listener = oidc.handler(webApp(config.web, log, api.callback()));
       const http = tls.http ? createHttpsServer(tls.http, listener) : createServer(listener);
       this.http = http;
       http.on('upgrade', (request, socket, head) => {
@@ -345,6 +346,7 @@ export class Hub {
       routes: federation.routes,
       ...(this.throttle === undefined ? {} : { throttle: this.throttle }),
       mailer,
+      webApp: config.web.enabled,
       // The pages share one inline stylesheet; its hash is all the CSP lets in.
       hardening: httpHardening({ cors: config.http.cors, styleHashes: inlineStyleHashes(signInPage({ uid: 'x', clientName: 'x' })) }),
     });

@@ -101,6 +101,46 @@ export const DEFAULT_CLIENTS: IdentityClient[] = [
   },
 ];
 
+export const WEB_CLIENT_ID = 'pulsebridge-web';
+
+/**
+ * The web app the hub serves (/app): a first-party public client whose redirect URI is the hub's own
+ * <issuer>/app/callback, so it follows the issuer instead of being configured. A configured client of the same
+ * id replaces it.
+ */
+export function webClient(section: Pick<IdentitySection, 'issuer'>): IdentityClient {
+  const base = section.issuer.replace(/\/+$/, '');
+  return {
+    clientId: WEB_CLIENT_ID,
+    name: 'Pulsebridge web',
+    kind: 'public',
+    redirectUris: [`${base}/app/callback`],
+    postLogoutRedirectUris: [`${base}/app/`],
+    firstParty: true,
+    scopes: ['openid', 'offline_access', 'me:read', 'me:write', 'gym:read', 'gym:write'],
+    roles: [],
+  };
+}
+
+/** The clients the provider knows: the configured ones, and the web app's unless configured or turned off. */
+export function providerClients(section: Pick<IdentitySection, 'issuer' | 'clients'>, web = true): IdentityClient[] {
+  if (!web || section.clients.some((client) => client.clientId === WEB_CLIENT_ID)) return section.clients;
+  return [...section.clients, webClient(section)];
+}
+
+/** The web app signs in at <issuer>/app/callback: that must be a redirect URI the provider accepts. */
+export function webClientProblems(section: Pick<IdentitySection, 'issuer'>, enabled: boolean, path: string): string[] {
+  if (!enabled) return [];
+  const uri = webClient(section).redirectUris[0]!;
+  let why: string | undefined;
+  try {
+    why = redirectUriProblem(uri);
+  } catch {
+    why = 'is not an absolute URI';
+  }
+  return why === undefined ? [] : [`${path}: the web app signs in at ${uri}, which ${why}; set identity.issuer to the hub's https URL (or web.enabled: false)`];
+}
+
 /** Roles that must set up TOTP at their next password sign-in; the others are offered it and may skip. */
 export const DEFAULT_SECOND_FACTOR_ROLES: (typeof ROLES)[number][] = ['gym_admin', 'coach', 'platform_admin'];
 

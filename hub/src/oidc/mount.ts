@@ -30,6 +30,8 @@ export interface MountIdentityOptions extends Pick<InteractionOptions, 'federati
   log: Logger;
   env?: NodeJS.ProcessEnv;
   now?: () => number;
+  /** Also know the web app the hub serves (the `pulsebridge-web` client). */
+  webApp?: boolean;
 }
 
 export interface IdentityMount extends OidcProvider {

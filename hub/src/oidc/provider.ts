@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { API_SCOPES, type GymRole } from '../auth/principal.ts';
 import type { IdentityStore } from '../identity/identity-store.ts';
-import { OIDC_SCOPES, apiResource, clientScopes, oidcIssuer, type IdentityClient, type IdentitySection } from './config.ts';
+import { OIDC_SCOPES, apiResource, clientScopes, oidcIssuer, providerClients, type IdentityClient, type IdentitySection } from './config.ts';
 import { SIGNING_ALG, loadCookieKeys, loadSigningKeys } from './keys.ts';
 import { devicePages, errorPage, logoutPages } from './pages.ts';
 
@@ -24,6 +24,8 @@ export interface CreateOidcProviderOptions {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds since the epoch; key retention is measured with it. */
   now?: () => number;
+  /** Also know the web app the hub serves (`pulsebridge-web`, see webClient). */
+  webApp?: boolean;
 }
 
 export interface OidcProvider {
@@ -102,7 +104,9 @@ export async function createOidcProvider(options: CreateOidcProviderOptions): Pr
   const ttl = config.ttl;
   const issuer = oidcIssuer(config);
   const resource = apiResource(config);
-  const clients = new Map(config.clients.map((client) => [client.clientId, client]));
+  const knownClients = providerClients(config, options.webApp === true);
+  const clients = new Map(knownClients.map((client) => [client.clientId, client]));
+  const ownOrigin = new URL(config.issuer).origin;
   const apiScopes = new Set(Object.keys(API_SCOPES));
 
   const longestSignedTokenMs = Math.max(ttl.accessTokenSeconds, ttl.idTokenSeconds) * 1000;
@@ -130,7 +134,7 @@ export async function createOidcProvider(options: CreateOidcProviderOptions): Pr
 
   const configuration: Configuration = {
     adapter: (name: string) => store.oidc(name),
-    clients: config.clients.map((client) => clientMetadata(client, env)),
+    clients: knownClients.map((client) => clientMetadata(client, env)),
     jwks: { keys: signing.keys as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: cookieKeys },
     findAccount: async (_ctx, sub) => {
@@ -162,8 +166,9 @@ export async function createOidcProvider(options: CreateOidcProviderOptions): Pr
       Grant: ttl.grantSeconds,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    // No browser app calls the endpoints cross-origin yet; the mobile app and screens are not browsers.
-    clientBasedCORS: () => false,
+    // Only the hub's own pages (the web app and the class board at the issuer's origin) call the token,
+    // device and revocation endpoints from a browser; a browser sends Origin even on those same-origin calls.
+    clientBasedCORS: (_ctx, origin) => origin === ownOrigin,
     enabledJWA: { idTokenSigningAlgValues: [SIGNING_ALG] },
     features: {
       devInteractions: { enabled: false },

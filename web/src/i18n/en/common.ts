@@ -23,6 +23,10 @@ export const COMMON = {
   navAdmin: 'Gym admin',
   navMe: 'My training',
   gym: 'Gym',
+  skipToContent: 'Skip to content',
+  navMain: 'Main',
+  forbiddenDetail: 'Your roles in this gym do not open this page. Pick another gym or ask its admin.',
+  noPages: 'Nothing here for your roles in this gym yet.',
   minutes_one: '{count} minute',
   minutes_other: '{count} minutes',
 } as const;

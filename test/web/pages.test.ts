@@ -1,0 +1,122 @@
+/**
+ * Every page of the web app, as each role opens it, on a hub fed by a simulated class (an agent with straps, a
+ * class with bookings and a running class): an athlete, a coach and a gym admin sign in through the hub's page;
+ * their navigation lists exactly the `nav` routes of ME_ROUTES, COACH_ROUTES and ADMIN_ROUTES their role opens,
+ * and each of those pages loads, passes axe-core and is screenshotted (.tmp/web-screenshots/). The routes are
+ * read from the areas' lists, so pages added to them are checked without touching this test.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { until } from '@pulsebridge/runtime';
+import { buildWeb } from '../../scripts/build-web.ts';
+import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { ClassGym, profileOf, simulatorOf, startRun, strapSimulator, type Person } from '../class-harness.ts';
+import { freePort, tempDir } from '../harness.ts';
+import { missingService } from '../services.ts';
+import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
+import { ME_ROUTES } from '../../web/src/me/routes.ts';
+import { COACH_ROUTES } from '../../web/src/coach/routes.ts';
+import { ADMIN_ROUTES } from '../../web/src/admin/routes.ts';
+import { hasRole, type Me, type Role } from '../../web/src/lib/context.tsx';
+import { translator } from '../../web/src/i18n/index.ts';
+
+const skip = missingService(chromiumMissing());
+const work = tempDir('web-pages');
+const GYM = 'gym-web';
+const PASSWORD = 'correct horse battery staple 42';
+const STEP_MS = 15_000;
+const STRAPS = 3;
+const en = translator('en');
+
+interface Account extends Person {
+  email: string;
+  role: Role;
+}
+
+describe('every page of the web app, by role, on a gym fed by a simulated class', { skip, timeout: 300_000 }, () => {
+  let gym: ClassGym;
+  let base: string;
+  let browser: Browser;
+  const accounts: Partial<Record<'athlete' | 'coach' | 'admin', Account>> = {};
+
+  before(async () => {
+    const webDir = join(work.dir, 'web');
+    await buildWeb({ outDir: webDir, quiet: true });
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    gym = await ClassGym.start({
+      dir: work.dir,
+      gym: GYM,
+      agentId: 'box-web',
+      simulator: strapSimulator(STRAPS, 7),
+      lateIntervalMs: 500,
+      // The browser signs in at the hub's own origin; second factors have their own tests (hub/test/oidc).
+      hubEnv: {
+        PB_HUB_HTTP__PORT: String(port),
+        PB_HUB_IDENTITY__ISSUER: base,
+        PB_HUB_WEB__DIR: webDir,
+        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
+      },
+    });
+    const hash = await hashPassword(PASSWORD);
+    const withPassword = async (person: Person, role: Role): Promise<Account> => {
+      await gym.domain.identity.setPassword(person.id, { hash, paramsVersion: PASSWORD_PARAMS.version });
+      return { ...person, role, email: (await gym.domain.identity.getUser(person.id))!.email };
+    };
+    const coach = await gym.person('Cora Coach', 'coach');
+    accounts.coach = await withPassword(coach, 'coach');
+    const admin = await gym.domain.identity.createUser({ email: 'greta.admin@example.com', displayName: 'Greta Admin' });
+    await gym.call('PUT', `/gyms/${GYM}/members/${admin.id}/roles/gym_admin`);
+    accounts.admin = await withPassword({ id: admin.id, name: 'Greta Admin', token: await gym.tokenFor(admin.id) }, 'gym_admin');
+    const now = Date.now();
+    const athletes = [];
+    for (let i = 0; i < STRAPS; i++) athletes.push(await gym.athlete(`Athlete ${i + 1}`, profileOf(i, now)));
+    accounts.athlete = await withPassword(athletes[0]!, 'athlete');
+    // Their straps, a class they booked, and the class running: the pages have live and stored data to show.
+    const straps = simulatorOf(strapSimulator(STRAPS, 7))
+      .sensors()
+      .map((s) => s.id);
+    await Promise.all(athletes.map((athlete, i) => gym.tapToPair(athlete, straps[i]!)));
+    const cls = await gym.createClass('Simulated spin', coach, 10);
+    for (const athlete of athletes) await gym.call('POST', `${gym.occurrencePath(cls)}/bookings`, { token: athlete.token, body: {}, expect: 201 });
+    await gym.storedUntil(straps, Date.now(), 30_000);
+    await startRun(gym, cls, coach);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await gym?.stop();
+    work.cleanup();
+  });
+
+  for (const key of ['athlete', 'coach', 'admin'] as const) {
+    test(`the ${key}'s navigation lists exactly the pages the role opens; each loads, passes axe-core and is screenshotted`, async () => {
+      const account = accounts[key]!;
+      const me: Me = { id: account.id, displayName: account.name, email: account.email, gyms: [{ id: GYM, name: 'Class test gym', roles: [account.role] }] };
+      const allowed = [...ME_ROUTES, ...COACH_ROUTES, ...ADMIN_ROUTES].filter((route) => route.nav && (route.roles.length === 0 || hasRole(me, GYM, route.roles)));
+      const { context, page } = await signInAs(browser, base, account, PASSWORD, STEP_MS);
+      try {
+        await expectAccessible(page, `the home page as ${key}`);
+        await screenshot(page, `${key}-home`);
+        const links = page.getByRole('navigation', { name: en('navMain') }).getByRole('link');
+        const shown = allowed.length === 0 ? [] : (await links.allInnerTexts()).map((text) => text.trim());
+        assert.deepEqual(
+          shown,
+          allowed.map((route) => en(route.title)),
+        );
+        for (const route of allowed) {
+          await page.goto(`${base}/app${route.path}`);
+          await page.getByRole('main').waitFor({ timeout: STEP_MS });
+          await until(`${route.path} to load`, async () => (await page.getByText(en('loading'), { exact: true }).count()) === 0, STEP_MS, 100);
+          await expectAccessible(page, `${route.path} as ${key}`);
+          await screenshot(page, `${key}${route.path}`);
+        }
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});

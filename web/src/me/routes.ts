@@ -1,0 +1,3 @@
+import type { PageRoute } from '../lib/routes.ts';
+
+export const ME_ROUTES: PageRoute[] = [];
