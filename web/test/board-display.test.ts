@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lastSeen } from '../src/board/last-seen.ts';
-import { contrastRatio, NO_ZONE_COLOUR, ZONE_COLOURS, zoneColour } from '../src/board/zones.ts';
+import { contrastRatio, NO_ZONE_COLOUR, QUIET_COLOUR, ZONE_COLOURS, zoneColour } from '../src/board/zones.ts';
 import { translator } from '../src/i18n/index.ts';
 
 const now = Date.parse('2026-12-03T20:00:00.000Z');
@@ -31,13 +31,15 @@ test('the last-seen texts exist in English and Russian', () => {
 test('six distinct zone colours (rest and 1..5), each with text at AA contrast, and readable on the dark board', () => {
   assert.equal(ZONE_COLOURS.length, 6);
   assert.equal(new Set(ZONE_COLOURS.map((c) => c.background)).size, 6);
-  for (const colour of [...ZONE_COLOURS, NO_ZONE_COLOUR]) assert.ok(contrastRatio(colour.text, colour.background) >= 4.5, `${colour.text} on ${colour.background}`);
+  for (const colour of [...ZONE_COLOURS, NO_ZONE_COLOUR, QUIET_COLOUR]) assert.ok(contrastRatio(colour.text, colour.background) >= 4.5, `${colour.text} on ${colour.background}`);
 });
 
-test('a quiet strap, no zone or a zone out of range show the neutral colour', () => {
+test('a quiet strap shows dimmed whatever its last zone; no zone or a zone out of range show the neutral colour', () => {
   assert.equal(zoneColour(3, false), ZONE_COLOURS[3]);
   assert.equal(zoneColour(0, false), ZONE_COLOURS[0]);
-  assert.equal(zoneColour(3, true), NO_ZONE_COLOUR);
+  assert.equal(zoneColour(3, true), QUIET_COLOUR);
+  assert.equal(zoneColour(undefined, true), QUIET_COLOUR);
+  assert.notEqual(QUIET_COLOUR.background, NO_ZONE_COLOUR.background);
   assert.equal(zoneColour(undefined, false), NO_ZONE_COLOUR);
   assert.equal(zoneColour(7, false), NO_ZONE_COLOUR);
   assert.equal(zoneColour(2.5, false), NO_ZONE_COLOUR);

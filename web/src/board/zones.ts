@@ -18,11 +18,14 @@ export const ZONE_COLOURS: readonly ZoneColour[] = [
   { background: '#d55e00', text: '#000000' },
 ];
 
-/** A tile without a zone (no maximum heart rate known) or whose strap went quiet. */
+/** A tile without a zone (no maximum heart rate known). */
 export const NO_ZONE_COLOUR: ZoneColour = { background: '#1f242c', text: '#e6e9ee' };
+/** A strap that went quiet: dimmed, its last zone is stale (still AA contrast, so the text reads). */
+export const QUIET_COLOUR: ZoneColour = { background: '#131619', text: '#9aa3b0' };
 
 export function zoneColour(zone: number | undefined, quiet: boolean): ZoneColour {
-  if (quiet || zone === undefined || !Number.isInteger(zone)) return NO_ZONE_COLOUR;
+  if (quiet) return QUIET_COLOUR;
+  if (zone === undefined || !Number.isInteger(zone)) return NO_ZONE_COLOUR;
   return ZONE_COLOURS[zone] ?? NO_ZONE_COLOUR;
 }
 
