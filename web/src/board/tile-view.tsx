@@ -1,3 +1,5 @@
+/** @jsxRuntime automatic @jsxImportSource preact */
+// The pragma: unit tests load this file through tsx with the root tsconfig, which has no JSX settings.
 /**
  * One athlete's tile. A class component with shouldComponentUpdate rather than preact/compat's memo (one less
  * module in the board's bundle): it renders again only when its tile object changed (tiles.ts keeps unchanged
