@@ -12,15 +12,15 @@ test('a code that expires unconfirmed is replaced by a new one; confirming the n
   mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
   try {
     const shown: string[] = [];
-    const polls: { code: DeviceCode; signal: AbortSignal; confirm: () => void }[] = [];
+    const polls: { signal: AbortSignal; confirm: () => void }[] = [];
     let issued = 0;
     const signIn = {
       start: async (): Promise<DeviceCode> => ({ userCode: `CODE-${++issued}`, verificationUri: 'https://hub/device', expiresAt: Date.now() + 600_000 }),
       // Like an auth module that would poll forever: only the loop's expiry stops it.
-      poll: (code: DeviceCode, signal: AbortSignal) =>
+      poll: (signal?: AbortSignal) =>
         new Promise<void>((resolve, reject) => {
-          polls.push({ code, signal, confirm: resolve });
-          signal.addEventListener('abort', () => reject(new Error('aborted')));
+          polls.push({ signal: signal!, confirm: resolve });
+          signal!.addEventListener('abort', () => reject(new Error('aborted')));
         }),
     };
     let signedIn = false;

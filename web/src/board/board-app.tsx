@@ -10,7 +10,7 @@ import { RunChooser, type ChosenRun } from './run-chooser.tsx';
 import { SignInScreen } from './sign-in-screen.tsx';
 
 export interface BoardAppProps {
-  signIn: DeviceSignIn;
+  createSignIn(onSignedOut: () => void): DeviceSignIn;
   storage: BoardStorage | undefined;
   browserLanguages: readonly string[];
 }
@@ -18,7 +18,8 @@ export interface BoardAppProps {
 type Screen = { kind: 'signin' } | { kind: 'choose'; ended?: string; ask: boolean } | { kind: 'live'; chosen: ChosenRun };
 
 export function BoardApp(props: BoardAppProps) {
-  const { signIn, storage } = props;
+  const { storage } = props;
+  const [signIn] = useState(() => props.createSignIn(() => setScreen({ kind: 'signin' })));
   const [language, setLanguage] = useState<Language>(() => preferredLanguage(storage, props.browserLanguages));
   const t = useMemo(() => translator(language), [language]);
   useEffect(() => {
@@ -26,7 +27,7 @@ export function BoardApp(props: BoardAppProps) {
   }, [language]);
   const api = useMemo(() => new Api(signIn.tokens), [signIn]);
   const [preferences, setPreferences] = useState(() => readPreferences(storage));
-  const [screen, setScreen] = useState<Screen>(() => (signIn.signedIn() ? { kind: 'choose', ask: false } : { kind: 'signin' }));
+  const [screen, setScreen] = useState<Screen>(() => (signIn.signedIn ? { kind: 'choose', ask: false } : { kind: 'signin' }));
 
   const remember = (changes: Parameters<typeof rememberPreferences>[1]): void => {
     rememberPreferences(storage, changes);

@@ -1,13 +1,13 @@
 /**
  * The board's one door to the device authorization flow (web/src/auth/device.ts, written with the app shell).
- * The board codes against `DeviceSignIn` only; when auth/device.ts is merged, `deviceSignIn` below becomes the
- * one line that hands its implementation over.
+ * The board codes against `DeviceSignIn` below, the shape of that module's class; when it is merged,
+ * `createDeviceSignIn` becomes one line: `return new DeviceSignIn(location.origin, localStorage, onSignedOut);`.
  */
 import type { TokenSource } from '../lib/api.ts';
 
 /** What the screen shows while it waits for someone to confirm on a phone. */
 export interface DeviceCode {
-  /** The code to type, e.g. ABCD-EFGH. */
+  /** The code to type, e.g. BCDF-GHJK. */
   userCode: string;
   /** Where to type it. */
   verificationUri: string;
@@ -19,23 +19,26 @@ export interface DeviceCode {
 
 export interface DeviceSignIn {
   /** Tokens for the API; they refresh themselves and survive reloads (the screen stays signed in for weeks). */
-  tokens: TokenSource;
-  /** Whether tokens are held already (a reload of a signed-in screen skips the code). */
-  signedIn(): boolean;
+  readonly tokens: TokenSource;
+  /** Tokens are held already (a reload of a signed-in screen skips the code). */
+  readonly signedIn: boolean;
   /** Asks the hub for a new code. */
   start(): Promise<DeviceCode>;
-  /** Resolves once the code was confirmed and tokens are held; rejects when it expired or was refused. */
-  poll(code: DeviceCode, signal: AbortSignal): Promise<void>;
+  /** Resolves once the latest code was confirmed and tokens are held; rejects when it expired or was refused. */
+  poll(signal?: AbortSignal): Promise<void>;
 }
 
 const notMerged = (): never => {
   throw new Error('device sign-in needs web/src/auth/device.ts');
 };
 
-/** Replaced by the implementation in web/src/auth/device.ts when it is merged. */
-export const deviceSignIn: DeviceSignIn = {
-  tokens: { accessToken: async () => undefined, refused: () => {} },
-  signedIn: () => false,
-  start: async () => notMerged(),
-  poll: async () => notMerged(),
-};
+/** `onSignedOut`: the tokens stopped working (grant revoked), the screen shows a new code. */
+export function createDeviceSignIn(onSignedOut: () => void): DeviceSignIn {
+  void onSignedOut;
+  return {
+    tokens: { accessToken: async () => undefined, refused: () => {} },
+    signedIn: false,
+    start: async () => notMerged(),
+    poll: async () => notMerged(),
+  };
+}

@@ -34,7 +34,7 @@ export async function signInLoop(signIn: Pick<DeviceSignIn, 'start' | 'poll'>, h
     signal.addEventListener('abort', stopAttempt, { once: true });
     const expiry = setTimeout(stopAttempt, Math.max(0, code.expiresAt - now()));
     try {
-      await signIn.poll(code, attempt.signal);
+      await signIn.poll(attempt.signal);
       if (!attempt.signal.aborted) return;
     } catch {
       // Expired, refused or denied: a new code.
