@@ -38,11 +38,13 @@ export class TileView extends Component<TileViewProps> {
     const className = `board-tile${tile.quiet ? ' board-tile--quiet' : ''}${compact ? ' board-tile--compact' : ''}`;
     return (
       <li class={className} style={style} aria-label={tile.name}>
-        <div class="board-tile__top">
-          <span class="board-tile__name">{tile.name}</span>
-          {!tile.quiet && <span class="board-tile__zone">{zoneLabel(t, tile.zone)}</span>}
+        <div class="board-tile__body">
+          <div class="board-tile__top">
+            <span class="board-tile__name">{tile.name}</span>
+            {!tile.quiet && <span class="board-tile__zone">{zoneLabel(t, tile.zone)}</span>}
+          </div>
+          {tile.quiet ? <QuietState tile={tile} t={t} nowMs={nowMs} /> : <Figures tile={tile} t={t} compact={compact === true} />}
         </div>
-        {tile.quiet ? <QuietState tile={tile} t={t} nowMs={nowMs} /> : <Figures tile={tile} t={t} compact={compact === true} />}
       </li>
     );
   }
@@ -91,9 +93,8 @@ function QuietState(props: { tile: BoardTile; t: Translate; nowMs: number }) {
       <svg class="board-tile__icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
         <path d="M2 9a15 15 0 0 1 20 0M5.5 12.5a10 10 0 0 1 13 0M9 16a5 5 0 0 1 6 0M3 3l18 18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
       </svg>
-      <span>
-        {props.t('boardQuiet')}
-        <br />
+      <span class="board-tile__quiet-text">
+        <span class="board-tile__quiet-label">{props.t('boardQuiet')}</span>
         <small>{seen.key === 'boardNeverSeen' ? props.t(seen.key) : props.t(seen.key, { count: seen.count })}</small>
       </span>
     </div>
