@@ -24,7 +24,8 @@ export function BoardApp(props: BoardAppProps) {
   const t = useMemo(() => translator(language), [language]);
   useEffect(() => {
     document.documentElement.lang = language;
-  }, [language]);
+    document.title = t('boardTitle');
+  }, [language, t]);
   const api = useMemo(() => new Api(signIn.tokens), [signIn]);
   const [preferences, setPreferences] = useState(() => readPreferences(storage));
   const [screen, setScreen] = useState<Screen>(() => (signIn.signedIn ? { kind: 'choose', ask: false } : { kind: 'signin' }));

@@ -95,6 +95,7 @@ export function RunChooser(props: RunChooserProps) {
   const timeFormat = new Intl.DateTimeFormat(props.language, { hour: '2-digit', minute: '2-digit' });
   return (
     <main class="board-choice">
+      {props.ended !== undefined && <p class="board-message">{t('boardEnded')}</p>}
       {failed && (
         <p class="board-message" role="status">
           {t('boardLoadFailed')}
