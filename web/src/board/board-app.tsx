@@ -15,7 +15,7 @@ export interface BoardAppProps {
   browserLanguages: readonly string[];
 }
 
-type Screen = { kind: 'signin' } | { kind: 'choose'; ended?: string; ask: boolean } | { kind: 'live'; chosen: ChosenRun };
+type Screen = { kind: 'signin' } | { kind: 'choose'; ended?: string; runEnded?: boolean; ask: boolean } | { kind: 'live'; chosen: ChosenRun };
 
 export function BoardApp(props: BoardAppProps) {
   const { storage } = props;
@@ -39,7 +39,9 @@ export function BoardApp(props: BoardAppProps) {
   const onLeave = useCallback(
     (reason: 'ended' | 'failed' | 'chosen') => {
       if (reason !== 'chosen') rememberPreferences(storage, { run: undefined });
-      setScreen(reason === 'chosen' ? { kind: 'choose', ask: true } : { kind: 'choose', ask: false, ...(current === undefined ? {} : { ended: current }) });
+      setScreen(
+        reason === 'chosen' ? { kind: 'choose', ask: true } : { kind: 'choose', ask: false, runEnded: reason === 'ended', ...(current === undefined ? {} : { ended: current }) },
+      );
     },
     [storage, current],
   );
@@ -68,6 +70,7 @@ export function BoardApp(props: BoardAppProps) {
         rememberedGym={preferences.gym}
         rememberedRun={preferences.run}
         ended={screen.ended}
+        runEnded={screen.runEnded === true}
         ask={screen.ask}
         onGym={(gym) => remember({ gym })}
         onChosen={(chosen) => {

@@ -21,6 +21,8 @@ export interface RunChooserProps {
   rememberedRun: string | undefined;
   /** The run that just ended: never opened again by itself. */
   ended: string | undefined;
+  /** That run ended (rather than the hub refusing it): say so above the choice. */
+  runEnded: boolean;
   /** True when the user chose to change the class: list the runs, do not open one by itself. */
   ask: boolean;
   onChosen(choice: ChosenRun): void;
@@ -95,7 +97,7 @@ export function RunChooser(props: RunChooserProps) {
   const timeFormat = new Intl.DateTimeFormat(props.language, { hour: '2-digit', minute: '2-digit' });
   return (
     <main class="board-choice">
-      {props.ended !== undefined && <p class="board-message">{t('boardEnded')}</p>}
+      {props.runEnded && <p class="board-message">{t('boardEnded')}</p>}
       {failed && (
         <p class="board-message" role="status">
           {t('boardLoadFailed')}
