@@ -20,6 +20,8 @@ export interface ChartsData {
 export const ZONE_LOWER_PERCENT = [50, 60, 70, 80, 90] as const;
 /** Zone 1 to 5, cool to hot; translucent so the line stays readable on them in both themes. */
 export const ZONE_COLOURS = ['rgba(148,163,184,0.25)', 'rgba(59,130,246,0.25)', 'rgba(34,197,94,0.25)', 'rgba(234,179,8,0.3)', 'rgba(239,68,68,0.3)'] as const;
+/** The same zones opaque, for the time-in-zones bar and its key. */
+export const ZONE_SOLID_COLOURS = ['#94a3b8', '#3b82f6', '#22c55e', '#eab308', '#ef4444'] as const;
 
 export interface ZoneBand {
   zone: number;
