@@ -5,7 +5,6 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import type { SeriesData, ZoneBand } from './charts.ts';
 import { formatDuration } from './format.ts';
 

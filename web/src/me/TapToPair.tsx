@@ -28,7 +28,7 @@ export function TapToPair(props: { onPaired: () => void }) {
         const answer = await api.get<Discovery>(`/me/sensors/discover/${encodeURIComponent(opened.windowId)}`);
         if (stopped) return;
         setDiscovery(answer);
-        // One last look after the opened closes: candidates heard until then may still be confirmed.
+        // One last look after the window closes: candidates heard until then may still be confirmed.
         if (answer.open) timer = setTimeout(() => void poll(), POLL_MS);
       } catch (err) {
         if (!stopped) setNotice({ text: `${t('errorTitle')}: ${problemText(err)}`, error: true });
