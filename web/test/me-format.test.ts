@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { translator } from '../src/i18n/index.ts';
-import { formatDistance, formatDuration, formatDurationWords, formatPace, formatSpeed } from '../src/me/format.ts';
+import { formatDate, formatDistance, formatDuration, formatDurationWords, formatPace, formatSpeed } from '../src/me/format.ts';
 
 // Intl separates numbers from units with no-break spaces: compare on plain spaces.
 const plain = (text: string | undefined) => text?.replace(/[\u00a0\u202f]/g, ' ');
@@ -39,4 +39,10 @@ test('distances: metres under a kilometre, kilometres with the language’s deci
 test('speed is shown in km/h from m/s', () => {
   assert.equal(plain(formatSpeed('en', 10)), '36 km/h');
   assert.equal(plain(formatSpeed('ru', 8.5)), '30,6 км/ч');
+});
+
+test('dates are written the way the chosen language writes them', () => {
+  // Midday UTC: the same calendar day in every time zone the tests may run in.
+  assert.match(formatDate('en', '2026-03-05T12:00:00Z'), /Mar 5, 2026/);
+  assert.match(formatDate('ru', '2026-03-05T12:00:00Z'), /5 мар\.? 2026/);
 });
