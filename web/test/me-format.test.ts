@@ -19,6 +19,8 @@ test('durations in words are in the chosen language', () => {
   assert.equal(formatDurationWords(translator('en'), 3900), '1 h 5 min');
   assert.equal(formatDurationWords(translator('ru'), 3900), '1 ч 5 мин');
   assert.equal(formatDurationWords(translator('ru'), 42), '42 с');
+  assert.equal(formatDurationWords(translator('en'), 200), '3 min 20 s');
+  assert.equal(formatDurationWords(translator('en'), 180), '3 min');
 });
 
 test('pace is minutes and seconds per kilometre in both languages; a standstill has none', () => {

@@ -74,14 +74,15 @@ function ProfileEditor(props: { profile: Profile }) {
     }
   };
 
+  // A field's error, when it has one, describes the control and marks it invalid for screen readers.
+  const described = (field: keyof ProfileForm) => (errors[field] ? { 'aria-invalid': true, 'aria-describedby': `me-profile-${field}-error` } : {});
   const text = (field: keyof ProfileForm, label: TextKey, attributes: Record<string, string | number> = {}) => (
     <Field field={field} label={t(label)} error={errors[field]}>
       <input
         id={`me-profile-${field}`}
         value={String(form[field])}
         onInput={(e) => set(field, (e.currentTarget as HTMLInputElement).value as never)}
-        aria-invalid={errors[field] ? 'true' : undefined}
-        aria-describedby={errors[field] ? `me-profile-${field}-error` : undefined}
+        {...described(field)}
         {...attributes}
       />
     </Field>
@@ -95,6 +96,7 @@ function ProfileEditor(props: { profile: Profile }) {
         <Field field="resultsVisibility" label={t('meResultsVisibility')} error={errors.resultsVisibility}>
           <select
             id="me-profile-resultsVisibility"
+            {...described('resultsVisibility')}
             value={form.resultsVisibility}
             onChange={(e) => set('resultsVisibility', (e.currentTarget as HTMLSelectElement).value as ProfileForm['resultsVisibility'])}
           >
@@ -108,6 +110,7 @@ function ProfileEditor(props: { profile: Profile }) {
         <Field field="boardVisibility" label={t('meBoardVisibility')} error={errors.boardVisibility}>
           <select
             id="me-profile-boardVisibility"
+            {...described('boardVisibility')}
             value={form.boardVisibility}
             onChange={(e) => set('boardVisibility', (e.currentTarget as HTMLSelectElement).value as ProfileForm['boardVisibility'])}
           >
@@ -130,7 +133,7 @@ function ProfileEditor(props: { profile: Profile }) {
         {text('displayName', 'meDisplayName', { type: 'text', maxLength: 200, autoComplete: 'name' })}
         {text('birthDate', 'meBirthDate', { type: 'date' })}
         <Field field="sex" label={t('meSex')} error={errors.sex}>
-          <select id="me-profile-sex" value={form.sex} onChange={(e) => set('sex', (e.currentTarget as HTMLSelectElement).value as ProfileForm['sex'])}>
+          <select id="me-profile-sex" {...described('sex')} value={form.sex} onChange={(e) => set('sex', (e.currentTarget as HTMLSelectElement).value as ProfileForm['sex'])}>
             {(['', 'female', 'male', 'unspecified'] as const).map((v) => (
               <option key={v} value={v}>
                 {t(SEX_TEXT[v])}

@@ -15,13 +15,14 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
 }
 
-/** A duration in words for screen readers and summaries: "1 h 5 min", "45 s". */
+/** A duration in words for screen readers and summaries: "1 h 5 min", "3 min 20 s", "45 s" (seconds only under an hour). */
 export function formatDurationWords(t: Translate, seconds: number): string {
   const total = Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   if (h > 0) return t('meDurationHoursMinutes', { hours: h, minutes: m });
-  if (m > 0) return t('meDurationMinutes', { minutes: m });
+  const s = total % 60;
+  if (m > 0) return s > 0 ? t('meDurationMinutesSeconds', { minutes: m, seconds: s }) : t('meDurationMinutes', { minutes: m });
   return t('meDurationSeconds', { seconds: total });
 }
 

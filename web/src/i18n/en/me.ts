@@ -10,6 +10,7 @@ export const ME = {
 
   meDurationHoursMinutes: '{hours} h {minutes} min',
   meDurationMinutes: '{minutes} min',
+  meDurationMinutesSeconds: '{minutes} min {seconds} s',
   meDurationSeconds: '{seconds} s',
   mePacePerKm: '{pace} /km',
   meBpm: '{value} bpm',

@@ -13,6 +13,7 @@ export const ME: Texts<typeof EN> = {
 
   meDurationHoursMinutes: '{hours} ч {minutes} мин',
   meDurationMinutes: '{minutes} мин',
+  meDurationMinutesSeconds: '{minutes} мин {seconds} с',
   meDurationSeconds: '{seconds} с',
   mePacePerKm: '{pace} /км',
   meBpm: '{value} уд/мин',
