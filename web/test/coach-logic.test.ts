@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  boardHref,
+  formatClock,
+  freeStraps,
+  occurrenceHref,
   loanCandidates,
   mayStart,
   occurrenceState,
@@ -225,4 +229,27 @@ test('a refusal is explained by the control it came from: 409 is the start windo
   assert.equal(problemKey('start', 403), 'coachErrorForbidden');
   assert.equal(problemKey('start', 503), 'coachErrorUnavailable');
   assert.equal(problemKey('start', undefined), 'coachErrorNetwork');
+});
+
+test("the straps offered for a loan are the gym's not on loan now, by label with numbers in order", () => {
+  const sensor = (id: string, label?: string) => ({ id, gym: 'g1', sensor: `ble:${id}`, kind: 'heart_rate', ...(label === undefined ? {} : { label }) });
+  const free = freeStraps(
+    [sensor('s10', 'Strap 10'), sensor('s2', 'Strap 2'), sensor('s1', 'Strap 1'), sensor('s3')],
+    [
+      { id: 'b1', sensor: 'ble:s1', athlete: 'a', kind: 'loaner', active: true, gymSensor: 's1' },
+      { id: 'b2', sensor: 'ble:own', athlete: 'b', kind: 'own', active: true },
+    ],
+    'en',
+  );
+  assert.deepEqual(
+    free.map((s) => s.id),
+    ['s3', 's2', 's10'],
+  );
+});
+
+test("times show in the gym's zone and language; links name the occurrence and the run", () => {
+  assert.equal(formatClock('2027-03-22T06:05:00Z', 'Europe/Moscow', 'ru'), '9:05');
+  assert.equal(formatClock('2027-03-22T13:05:00Z', 'UTC', 'en'), '1:05 PM');
+  assert.equal(occurrenceHref(occurrence()), '/app/coach/classes/spin/2027-03-22T06:00:00Z');
+  assert.equal(boardHref('spin@1805695200000'), '/board/?run=spin%401805695200000');
 });

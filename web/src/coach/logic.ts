@@ -4,7 +4,7 @@
  * and which words explain a refusal of the API.
  */
 import type { TextKey } from '../i18n/index.ts';
-import type { ClassRun, Occurrence, RosterEntry, RunResult } from './types.ts';
+import type { Binding, ClassRun, GymSensor, Occurrence, RosterEntry, RunResult } from './types.ts';
 
 const MINUTE_MS = 60_000;
 /** A coach may start a class this long before its scheduled start (hub: runs-routes.ts EARLY_START_MS). */
@@ -211,4 +211,35 @@ export function problemKey(action: CoachAction, status: number | undefined): Tex
   if (status === 400) return 'coachErrorInvalid';
   if (status >= 500) return 'coachErrorUnavailable';
   return 'coachErrorGeneric';
+}
+
+/** A time of day in the gym's time zone, in the page's language (14:05, 2:05 PM). */
+export function formatClock(instant: string, timeZone: string, language: string): string {
+  return new Intl.DateTimeFormat(language, { timeZone, hour: 'numeric', minute: '2-digit' }).format(new Date(instant));
+}
+
+/** A date in the gym's time zone, in the page's language (Monday, 22 March 2027). */
+export function formatDay(instant: string, timeZone: string, language: string): string {
+  return new Intl.DateTimeFormat(language, { timeZone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(instant));
+}
+
+/** The page of an occurrence; the start stays readable (colons are allowed in a path segment). */
+export function occurrenceHref(occurrence: Pick<Occurrence, 'class' | 'start'>): string {
+  return `/app/coach/classes/${encodeURIComponent(occurrence.class)}/${occurrence.start}`;
+}
+
+/** The class board for a run, opened on the gym's screen or beside the coach page. */
+export function boardHref(runId: string): string {
+  return `/board/?run=${encodeURIComponent(runId)}`;
+}
+
+/** The figures the hub ranks a class run's leaderboard by (runs-operations.ts RUN_METRICS). */
+export const LEADERBOARD_METRICS = ['effortPoints', 'kcal', 'averagePowerW', 'distanceM'] as const;
+export type LeaderboardMetric = (typeof LEADERBOARD_METRICS)[number];
+
+/** The gym's straps not on loan now (an active loaner binding names its gym sensor), by label. */
+export function freeStraps(sensors: readonly GymSensor[], activeBindings: readonly Binding[], language: string): GymSensor[] {
+  const lent = new Set(activeBindings.filter((binding) => binding.active && binding.kind === 'loaner').map((binding) => binding.gymSensor));
+  const collator = new Intl.Collator(language, { numeric: true, sensitivity: 'base' });
+  return sensors.filter((sensor) => !lent.has(sensor.id)).sort((a, b) => collator.compare(a.label ?? a.sensor, b.label ?? b.sensor));
 }

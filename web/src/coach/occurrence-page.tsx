@@ -1,0 +1,61 @@
+/**
+ * One occurrence of a class (/app/coach/classes/:id/:start): when and where, starting and ending it, the roster
+ * with check-in and straps, lending a loaner, and once it ended its results.
+ */
+import { useApp } from '../lib/context.tsx';
+import { ApiProblem } from '../lib/api.ts';
+import type { PageProps } from '../lib/routes.ts';
+import { formatClock, formatDay, occurrenceState, runIdOf } from './logic.ts';
+import { LoanForm } from './loan-form.tsx';
+import { ResultsSection } from './results-section.tsx';
+import { RosterSection } from './roster-section.tsx';
+import { RunControls } from './run-controls.tsx';
+import { LoadedView, useLoaded } from './shared.tsx';
+import { STATE_TEXT } from './today-page.tsx';
+import type { ClassRun, Roster } from './types.ts';
+
+export function OccurrencePage(props: PageProps) {
+  const { api, t, language } = useApp();
+  const classId = props.params['id'] ?? '';
+  // The router may hand the segment over encoded or not; an instant has nothing else to decode.
+  const start = decodeURIComponent(props.params['start'] ?? '');
+  const { loaded, reload } = useLoaded(async () => {
+    const roster = await api.get<Roster>(`/classes/${encodeURIComponent(classId)}/occurrences/${start}/roster`);
+    const run = await api.get<ClassRun>(`/class-runs/${encodeURIComponent(runIdOf(roster.occurrence))}`).catch((error: unknown) => {
+      // No run yet: the class was not started.
+      if (error instanceof ApiProblem && error.status === 404) return undefined;
+      throw error;
+    });
+    return { roster, run, now: Date.now() };
+  }, [api, classId, start]);
+
+  return (
+    <article aria-labelledby="coach-occurrence-title">
+      <p>
+        <a href="/app/coach">{t('coachBackToToday')}</a>
+      </p>
+      <LoadedView loaded={loaded} retry={reload}>
+        {({ roster, run, now }) => {
+          const occurrence = roster.occurrence;
+          const { state } = occurrenceState(occurrence, run === undefined ? [] : [run], now);
+          const zone = occurrence.timeZone;
+          return (
+            <>
+              <h1 id="coach-occurrence-title">{occurrence.name}</h1>
+              <p>
+                {formatDay(occurrence.startsAt, zone, language)},{' '}
+                {t('coachOccurrenceWhen', { start: formatClock(occurrence.startsAt, zone, language), end: formatClock(occurrence.endsAt, zone, language) })}
+                {occurrence.room === '' ? null : <> · {occurrence.room}</>} · {t('coachBookedOf', { booked: occurrence.booked, capacity: occurrence.capacity })} ·{' '}
+                <strong data-state={state}>{t(STATE_TEXT[state])}</strong>
+              </p>
+              {state === 'cancelled' ? null : <RunControls occurrence={occurrence} state={state} run={run} changed={reload} />}
+              <RosterSection occurrence={occurrence} entries={roster.items} checkInOpen={state === 'upcoming' || state === 'running'} changed={reload} />
+              {state === 'upcoming' || state === 'running' ? <LoanForm occurrence={occurrence} entries={roster.items} changed={reload} /> : null}
+              {run?.state === 'ended' ? <ResultsSection runId={run.id} /> : null}
+            </>
+          );
+        }}
+      </LoadedView>
+    </article>
+  );
+}
