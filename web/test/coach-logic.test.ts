@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  bookableMembers,
   boardHref,
   formatClock,
   freeStraps,
@@ -252,4 +253,19 @@ test("times show in the gym's zone and language; links name the occurrence and t
   assert.equal(formatClock('2027-03-22T13:05:00Z', 'UTC', 'en'), '1:05 PM');
   assert.equal(occurrenceHref(occurrence()), '/app/coach/classes/spin/2027-03-22T06:00:00Z');
   assert.equal(boardHref('spin@1805695200000'), '/board/?run=spin%401805695200000');
+});
+
+test('staff may book the gym athletes who are not on the roster yet, by name', () => {
+  const members = [
+    { userId: 'a', displayName: 'Zed', roles: ['athlete'] },
+    { userId: 'b', displayName: 'amy', roles: ['athlete', 'coach'] },
+    { userId: 'c', displayName: 'Coach', roles: ['coach'] },
+    { userId: 'd', displayName: 'Booked', roles: ['athlete'] },
+    { userId: 'e', displayName: 'Waiting', roles: ['athlete'] },
+  ];
+  const bookable = bookableMembers(members, [entry({ userId: 'd' }), entry({ userId: 'e', status: 'waitlisted', position: 1 })], 'en');
+  assert.deepEqual(
+    bookable.map((m) => m.userId),
+    ['b', 'a'],
+  );
 });

@@ -4,7 +4,7 @@
  * and which words explain a refusal of the API.
  */
 import type { TextKey } from '../i18n/index.ts';
-import type { Binding, ClassRun, GymSensor, Occurrence, RosterEntry, RunResult } from './types.ts';
+import type { Binding, ClassRun, GymSensor, Member, Occurrence, RosterEntry, RunResult } from './types.ts';
 
 const MINUTE_MS = 60_000;
 /** A coach may start a class this long before its scheduled start (hub: runs-routes.ts EARLY_START_MS). */
@@ -242,4 +242,11 @@ export function freeStraps(sensors: readonly GymSensor[], activeBindings: readon
   const lent = new Set(activeBindings.filter((binding) => binding.active && binding.kind === 'loaner').map((binding) => binding.gymSensor));
   const collator = new Intl.Collator(language, { numeric: true, sensitivity: 'base' });
   return sensors.filter((sensor) => !lent.has(sensor.id)).sort((a, b) => collator.compare(a.label ?? a.sensor, b.label ?? b.sensor));
+}
+
+/** The gym's athletes who hold neither a place nor a waitlist position: the ones staff may book, by name. */
+export function bookableMembers(members: readonly Member[], entries: readonly RosterEntry[], language: string): Member[] {
+  const onRoster = new Set(entries.map((entry) => entry.userId));
+  const collator = new Intl.Collator(language, { sensitivity: 'base' });
+  return members.filter((member) => member.roles.includes('athlete') && !onRoster.has(member.userId)).sort((a, b) => collator.compare(a.displayName, b.displayName));
 }

@@ -2,6 +2,7 @@
  * One occurrence of a class (/app/coach/classes/:id/:start): when and where, starting and ending it, the roster
  * with check-in and straps, lending a loaner, and once it ended its results.
  */
+import { BookForm } from './book-form.tsx';
 import { useApp } from '../lib/context.tsx';
 import { ApiProblem } from '../lib/api.ts';
 import type { PageProps } from '../lib/routes.ts';
@@ -50,6 +51,7 @@ export function OccurrencePage(props: PageProps) {
               </p>
               {state === 'cancelled' ? null : <RunControls occurrence={occurrence} state={state} run={run} changed={reload} />}
               <RosterSection occurrence={occurrence} entries={roster.items} checkInOpen={state === 'upcoming' || state === 'running'} changed={reload} />
+              {state === 'upcoming' ? <BookForm occurrence={occurrence} entries={roster.items} changed={reload} /> : null}
               {state === 'upcoming' || state === 'running' ? <LoanForm occurrence={occurrence} entries={roster.items} changed={reload} /> : null}
               {run?.state === 'ended' ? <ResultsSection runId={run.id} /> : null}
             </>

@@ -113,3 +113,15 @@ export interface Binding {
   gymSensor?: string;
   until?: string;
 }
+
+export interface Member {
+  userId: string;
+  displayName: string;
+  roles: string[];
+}
+
+export interface Booking {
+  user: string;
+  status: 'booked' | 'waitlisted' | 'cancelled';
+  position?: number;
+}
