@@ -1,19 +1,20 @@
 /** Staff book a place for an athlete of the gym; a full class puts them on the waitlist, a full waitlist refuses. */
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
+import { book, loadAthletes } from './coach-api.ts';
 import { bookableMembers } from './logic.ts';
 import { LoadedView, ProblemNote, useLoaded } from './shared.tsx';
-import type { Booking, Member, Occurrence, RosterEntry } from './types.ts';
+import type { Member, Occurrence, RosterEntry } from './types.ts';
 
 export function BookForm(props: { occurrence: Occurrence; entries: RosterEntry[]; changed: () => void }) {
   const { api, t, gym, language } = useApp();
-  const { loaded, reload } = useLoaded(() => api.all<Member>(`/gyms/${encodeURIComponent(gym)}/members`, { role: 'athlete' }), [api, gym]);
+  const { loaded, reload } = useLoaded(() => loadAthletes(api, gym), [api, gym]);
   const [athlete, setAthlete] = useState('');
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<unknown>();
   const [done, setDone] = useState<string | undefined>();
 
-  async function book(event: Event, members: Member[]) {
+  async function submit(event: Event, members: Member[]) {
     event.preventDefault();
     const who = members.find((member) => member.userId === athlete);
     if (who === undefined) return;
@@ -21,7 +22,7 @@ export function BookForm(props: { occurrence: Occurrence; entries: RosterEntry[]
     setRefusal(undefined);
     setDone(undefined);
     try {
-      const booking = await api.post<Booking>(`/classes/${encodeURIComponent(props.occurrence.class)}/occurrences/${props.occurrence.start}/bookings`, { user: who.userId });
+      const booking = await book(api, props.occurrence, who.userId);
       setDone(
         booking.status === 'waitlisted' ? t('coachBookWaitlisted', { name: who.displayName, position: booking.position ?? 0 }) : t('coachBookDone', { name: who.displayName }),
       );
@@ -45,7 +46,7 @@ export function BookForm(props: { occurrence: Occurrence; entries: RosterEntry[]
               {members.length === 0 ? (
                 <p>{t('coachBookNobody')}</p>
               ) : (
-                <form onSubmit={(event) => void book(event, members)}>
+                <form onSubmit={(event) => void submit(event, members)}>
                   <label for="coach-book-athlete">{t('coachBookAthlete')}</label>{' '}
                   <select id="coach-book-athlete" required value={athlete} onChange={(event) => setAthlete(event.currentTarget.value)}>
                     <option value="">{t('coachLoanChoose')}</option>

@@ -1,19 +1,14 @@
 /** Lending one of the gym's loaner straps to an athlete holding a place, until the class ends. */
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
-import { freeStraps, loanCandidates } from './logic.ts';
+import { lendStrap, loadFreeStraps } from './coach-api.ts';
+import { loanCandidates } from './logic.ts';
 import { LoadedView, ProblemNote, useLoaded } from './shared.tsx';
-import type { Binding, GymSensor, Occurrence, RosterEntry } from './types.ts';
+import type { GymSensor, Occurrence, RosterEntry } from './types.ts';
 
 export function LoanForm(props: { occurrence: Occurrence; entries: RosterEntry[]; changed: () => void }) {
   const { api, t, gym, language } = useApp();
-  const { loaded, reload } = useLoaded(
-    () =>
-      Promise.all([api.all<GymSensor>('/gym-sensors', { gym }), api.all<Binding>(`/gyms/${encodeURIComponent(gym)}/bindings`, { active: 'true' })]).then(([sensors, bindings]) =>
-        freeStraps(sensors, bindings, language),
-      ),
-    [api, gym, language, props.entries],
-  );
+  const { loaded, reload } = useLoaded(() => loadFreeStraps(api, gym, language), [api, gym, language, props.entries]);
   const [athlete, setAthlete] = useState('');
   const [strap, setStrap] = useState('');
   const [busy, setBusy] = useState(false);
@@ -30,7 +25,7 @@ export function LoanForm(props: { occurrence: Occurrence; entries: RosterEntry[]
     setRefusal(undefined);
     setDone(undefined);
     try {
-      await api.post(`/gym-sensors/${encodeURIComponent(sensor.id)}/loans`, { athlete: who.userId, until: props.occurrence.endsAt, classId: props.occurrence.class });
+      await lendStrap(api, sensor.id, props.occurrence, who.userId);
       setDone(t('coachLoanDone', { strap: sensor.label ?? sensor.sensor, name: who.displayName }));
       setAthlete('');
       setStrap('');

@@ -4,31 +4,22 @@
  */
 import { BookForm } from './book-form.tsx';
 import { useApp } from '../lib/context.tsx';
-import { ApiProblem } from '../lib/api.ts';
 import type { PageProps } from '../lib/routes.ts';
-import { formatClock, formatDay, occurrenceState, runIdOf } from './logic.ts';
+import { loadOccurrence } from './coach-api.ts';
+import { formatClock, formatDay, occurrenceState } from './logic.ts';
 import { LoanForm } from './loan-form.tsx';
 import { ResultsSection } from './results-section.tsx';
 import { RosterSection } from './roster-section.tsx';
 import { RunControls } from './run-controls.tsx';
 import { LoadedView, useLoaded } from './shared.tsx';
 import { STATE_TEXT } from './today-page.tsx';
-import type { ClassRun, Roster } from './types.ts';
 
 export function OccurrencePage(props: PageProps) {
   const { api, t, language } = useApp();
   const classId = props.params['id'] ?? '';
   // The router may hand the segment over encoded or not; an instant has nothing else to decode.
   const start = decodeURIComponent(props.params['start'] ?? '');
-  const { loaded, reload } = useLoaded(async () => {
-    const roster = await api.get<Roster>(`/classes/${encodeURIComponent(classId)}/occurrences/${start}/roster`);
-    const run = await api.get<ClassRun>(`/class-runs/${encodeURIComponent(runIdOf(roster.occurrence))}`).catch((error: unknown) => {
-      // No run yet: the class was not started.
-      if (error instanceof ApiProblem && error.status === 404) return undefined;
-      throw error;
-    });
-    return { roster, run, now: Date.now() };
-  }, [api, classId, start]);
+  const { loaded, reload } = useLoaded(async () => ({ ...(await loadOccurrence(api, classId, start)), now: Date.now() }), [api, classId, start]);
 
   return (
     <article aria-labelledby="coach-occurrence-title">

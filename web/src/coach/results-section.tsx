@@ -2,9 +2,9 @@
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
+import { loadLeaderboard, loadResults } from './coach-api.ts';
 import { formatDuration, LEADERBOARD_METRICS, resultRows, type LeaderboardMetric } from './logic.ts';
 import { LoadedView, useLoaded } from './shared.tsx';
-import type { Leaderboard, RunResult } from './types.ts';
 
 const METRIC_TEXT: Record<LeaderboardMetric, TextKey> = {
   effortPoints: 'coachMetricEffortPoints',
@@ -15,7 +15,7 @@ const METRIC_TEXT: Record<LeaderboardMetric, TextKey> = {
 
 export function ResultsSection(props: { runId: string }) {
   const { api, t, language } = useApp();
-  const { loaded, reload } = useLoaded(() => api.all<RunResult>(`/class-runs/${encodeURIComponent(props.runId)}/results`), [api, props.runId]);
+  const { loaded, reload } = useLoaded(() => loadResults(api, props.runId), [api, props.runId]);
   const number = new Intl.NumberFormat(language);
   const km = new Intl.NumberFormat(language, { maximumFractionDigits: 2 });
   const figure = (value: number | undefined) => (value === undefined ? '–' : number.format(value));
@@ -69,7 +69,7 @@ export function ResultsSection(props: { runId: string }) {
 function LeaderboardView(props: { runId: string }) {
   const { api, t, language } = useApp();
   const [metric, setMetric] = useState<LeaderboardMetric>('effortPoints');
-  const { loaded, reload } = useLoaded(() => api.get<Leaderboard>(`/class-runs/${encodeURIComponent(props.runId)}/leaderboard`, { metric }), [api, props.runId, metric]);
+  const { loaded, reload } = useLoaded(() => loadLeaderboard(api, props.runId, metric), [api, props.runId, metric]);
   const number = new Intl.NumberFormat(language, { maximumFractionDigits: metric === 'distanceM' ? 0 : 1 });
   return (
     <section aria-labelledby="coach-leaderboard-title">

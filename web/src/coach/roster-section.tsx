@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
+import { checkIn as checkInAthlete } from './coach-api.ts';
 import { formatClock, rosterGroups } from './logic.ts';
 import { ProblemNote } from './shared.tsx';
 import type { Occurrence, RosterEntry, SensorKind } from './types.ts';
@@ -32,7 +33,7 @@ function CheckIn(props: { occurrence: Occurrence; entry: RosterEntry; changed: (
     setBusy(true);
     setRefusal(undefined);
     try {
-      await api.post(`/classes/${encodeURIComponent(occurrence.class)}/occurrences/${occurrence.start}/bookings/${encodeURIComponent(entry.userId)}/check-in`);
+      await checkInAthlete(api, occurrence, entry.userId);
       props.changed();
     } catch (error) {
       setRefusal(error);

@@ -1,6 +1,7 @@
 /** Starting and ending the class, each after a confirmation, and the link to its live board. */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
+import { endRun, startRun } from './coach-api.ts';
 import { boardHref, formatClock, mayStart, runIdOf, type OccurrenceState } from './logic.ts';
 import { ProblemNote } from './shared.tsx';
 import type { ClassRun, Occurrence } from './types.ts';
@@ -20,8 +21,8 @@ export function RunControls(props: { occurrence: Occurrence; state: OccurrenceSt
     setBusy(true);
     setRefusal(undefined);
     try {
-      if (action === 'start') await api.post<ClassRun>(`/classes/${encodeURIComponent(occurrence.class)}/occurrences/${occurrence.start}/run`);
-      else await api.post<ClassRun>(`/class-runs/${encodeURIComponent(run?.id ?? runIdOf(occurrence))}/end`);
+      if (action === 'start') await startRun(api, occurrence);
+      else await endRun(api, run?.id ?? runIdOf(occurrence));
       setAsking(undefined);
       props.changed();
     } catch (error) {

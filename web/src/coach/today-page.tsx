@@ -1,9 +1,9 @@
 /** Today's classes of the gym, in its time zone: each occurrence with its bookings, its state and a link to it. */
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
-import { formatClock, formatDay, occurrenceHref, runsWindow, todaysClasses, todayWindow, type OccurrenceState } from './logic.ts';
+import { loadToday } from './coach-api.ts';
+import { formatClock, formatDay, occurrenceHref, todaysClasses, type OccurrenceState } from './logic.ts';
 import { LoadedView, useLoaded } from './shared.tsx';
-import type { ClassInfo, ClassRun, GymSettings, Occurrence } from './types.ts';
 
 export const STATE_TEXT: Record<OccurrenceState, TextKey> = {
   upcoming: 'coachStateUpcoming',
@@ -12,26 +12,9 @@ export const STATE_TEXT: Record<OccurrenceState, TextKey> = {
   cancelled: 'coachStateCancelled',
 };
 
-interface Today {
-  timeZone: string;
-  from: string;
-  now: number;
-  occurrences: Occurrence[];
-  runs: ClassRun[];
-}
-
 export function TodayPage() {
   const { api, t, gym, language } = useApp();
-  const { loaded, reload } = useLoaded(async (): Promise<Today> => {
-    const settings = await api.get<GymSettings>(`/gyms/${encodeURIComponent(gym)}`);
-    const now = Date.now();
-    const day = todayWindow(now, settings.timeZone);
-    const [classes, runs] = await Promise.all([api.all<ClassInfo>('/classes', { gym }), api.all<ClassRun>(`/gyms/${encodeURIComponent(gym)}/class-runs`, runsWindow(day))]);
-    const perClass = await Promise.all(
-      classes.map((cls) => api.get<{ items: Occurrence[] }>(`/classes/${encodeURIComponent(cls.id)}/occurrences`, { from: day.from, to: day.to })),
-    );
-    return { timeZone: settings.timeZone, from: day.from, now, occurrences: perClass.flatMap((page) => page.items), runs };
-  }, [api, gym]);
+  const { loaded, reload } = useLoaded(() => loadToday(api, gym, Date.now()), [api, gym]);
 
   return (
     <section aria-labelledby="coach-today-title">
