@@ -3,6 +3,7 @@
  * with check-in and straps, lending a loaner, and once it ended its results.
  */
 import { BookForm } from './book-form.tsx';
+import { useEffect } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { PageProps } from '../lib/routes.ts';
 import { loadOccurrence } from './coach-api.ts';
@@ -14,12 +15,20 @@ import { RunControls } from './run-controls.tsx';
 import { LoadedView, useLoaded } from './shared.tsx';
 import { STATE_TEXT } from './today-page.tsx';
 
+const REFRESH_MS = 30_000;
+
 export function OccurrencePage(props: PageProps) {
   const { api, t, language } = useApp();
   const classId = props.params['id'] ?? '';
   // The router may hand the segment over encoded or not; an instant has nothing else to decode.
   const start = decodeURIComponent(props.params['start'] ?? '');
   const { loaded, reload } = useLoaded(async () => ({ ...(await loadOccurrence(api, classId, start)), now: Date.now() }), [api, classId, start]);
+
+  // Other staff check athletes in and the schedule starts and ends runs: keep the page current while it is open.
+  useEffect(() => {
+    const timer = setInterval(reload, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
 
   return (
     <article aria-labelledby="coach-occurrence-title">

@@ -34,11 +34,11 @@ export function statusOf(error: unknown): number | undefined {
  * A refusal next to the control that caused it: the sentence in the page's language, then the hub's own detail
  * (English) for the specifics. role=alert so a screen reader says it when it appears.
  */
-export function ProblemNote(props: { action: CoachAction; error: unknown; id?: string }) {
+export function ProblemNote(props: { action: CoachAction; error: unknown }) {
   const { t } = useApp();
   const detail = props.error instanceof ApiProblem ? props.error.message : undefined;
   return (
-    <p class="problem" role="alert" id={props.id}>
+    <p class="problem" role="alert">
       {t(problemKey(props.action, statusOf(props.error)))}
       {detail === undefined ? null : (
         <>
