@@ -2,18 +2,17 @@
  * One occurrence of a class (/app/coach/classes/:id/:start): when and where, starting and ending it, the roster
  * with check-in and straps, lending a loaner, and once it ended its results.
  */
-import { BookForm } from './book-form.tsx';
 import { useEffect } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { PageProps } from '../lib/routes.ts';
+import { BookForm } from './book-form.tsx';
 import { loadOccurrence } from './coach-api.ts';
 import { formatClock, formatDay, occurrenceState } from './logic.ts';
 import { LoanForm } from './loan-form.tsx';
 import { ResultsSection } from './results-section.tsx';
 import { RosterSection } from './roster-section.tsx';
 import { RunControls } from './run-controls.tsx';
-import { LoadedView, useLoaded } from './shared.tsx';
-import { STATE_TEXT } from './today-page.tsx';
+import { LoadedView, STATE_TEXT, useLoaded } from './shared.tsx';
 
 const REFRESH_MS = 30_000;
 
@@ -35,6 +34,8 @@ export function OccurrencePage(props: PageProps) {
       <p>
         <a href="/app/coach">{t('coachBackToToday')}</a>
       </p>
+      {/* The heading is there while loading and on failure too, so the page always has its title. */}
+      <h1 id="coach-occurrence-title">{loaded.state === 'ready' ? loaded.value.roster.occurrence.name : t('coachOccurrenceTitle')}</h1>
       <LoadedView loaded={loaded} retry={reload}>
         {({ roster, run, now }) => {
           const occurrence = roster.occurrence;
@@ -42,7 +43,6 @@ export function OccurrencePage(props: PageProps) {
           const zone = occurrence.timeZone;
           return (
             <>
-              <h1 id="coach-occurrence-title">{occurrence.name}</h1>
               <p>
                 {formatDay(occurrence.startsAt, zone, language)},{' '}
                 {t('coachOccurrenceWhen', { start: formatClock(occurrence.startsAt, zone, language), end: formatClock(occurrence.endsAt, zone, language) })}

@@ -3,7 +3,8 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiProblem } from '../lib/api.ts';
 import { useApp } from '../lib/context.tsx';
-import { problemKey, type CoachAction } from './logic.ts';
+import type { TextKey } from '../i18n/index.ts';
+import { problemKey, type CoachAction, type OccurrenceState } from './logic.ts';
 
 export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; value: T };
 
@@ -67,3 +68,11 @@ export function LoadedView<T>(props: { loaded: Loaded<T>; retry: () => void; chi
     );
   return <>{props.children(props.loaded.value)}</>;
 }
+
+/** How each state of an occurrence reads. */
+export const STATE_TEXT: Record<OccurrenceState, TextKey> = {
+  upcoming: 'coachStateUpcoming',
+  running: 'coachStateRunning',
+  ended: 'coachStateEnded',
+  cancelled: 'coachStateCancelled',
+};

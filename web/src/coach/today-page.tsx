@@ -1,16 +1,8 @@
 /** Today's classes of the gym, in its time zone: each occurrence with its bookings, its state and a link to it. */
 import { useApp } from '../lib/context.tsx';
-import type { TextKey } from '../i18n/index.ts';
 import { loadToday } from './coach-api.ts';
-import { formatClock, formatDay, occurrenceHref, todaysClasses, type OccurrenceState } from './logic.ts';
-import { LoadedView, useLoaded } from './shared.tsx';
-
-export const STATE_TEXT: Record<OccurrenceState, TextKey> = {
-  upcoming: 'coachStateUpcoming',
-  running: 'coachStateRunning',
-  ended: 'coachStateEnded',
-  cancelled: 'coachStateCancelled',
-};
+import { formatClock, formatDay, occurrenceHref, todaysClasses } from './logic.ts';
+import { LoadedView, STATE_TEXT, useLoaded } from './shared.tsx';
 
 export function TodayPage() {
   const { api, t, gym, language } = useApp();
