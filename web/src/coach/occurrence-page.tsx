@@ -53,7 +53,7 @@ export function OccurrencePage(props: PageProps) {
               <RosterSection occurrence={occurrence} entries={roster.items} checkInOpen={state === 'upcoming' || state === 'running'} changed={reload} />
               {state === 'upcoming' ? <BookForm occurrence={occurrence} entries={roster.items} changed={reload} /> : null}
               {state === 'upcoming' || state === 'running' ? <LoanForm occurrence={occurrence} entries={roster.items} changed={reload} /> : null}
-              {run?.state === 'ended' ? <ResultsSection runId={run.id} /> : null}
+              {run?.state === 'ended' ? <ResultsSection runId={run.id} loadedAt={now} /> : null}
             </>
           );
         }}

@@ -13,9 +13,10 @@ const METRIC_TEXT: Record<LeaderboardMetric, TextKey> = {
   distanceM: 'coachMetricDistanceM',
 };
 
-export function ResultsSection(props: { runId: string }) {
+/** `loadedAt` changes when the page reloaded: results still being computed then show once they are. */
+export function ResultsSection(props: { runId: string; loadedAt: number }) {
   const { api, t, language } = useApp();
-  const { loaded, reload } = useLoaded(() => loadResults(api, props.runId), [api, props.runId]);
+  const { loaded, reload } = useLoaded(() => loadResults(api, props.runId), [api, props.runId, props.loadedAt]);
   const number = new Intl.NumberFormat(language);
   const km = new Intl.NumberFormat(language, { maximumFractionDigits: 2 });
   const figure = (value: number | undefined) => (value === undefined ? '–' : number.format(value));
