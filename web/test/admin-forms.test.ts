@@ -13,6 +13,7 @@ import {
   webhookFormErrors,
   type ClassRecord,
 } from '../src/admin/forms.ts';
+import { apiRelative, deliveriesPath, enrollCommand } from '../src/admin/paths.ts';
 import { detailWithoutParam, hasErrors, problemToFormErrors } from '../src/admin/problems.ts';
 
 /** Names the key and its parameters, so a test sees which check spoke. */
@@ -139,4 +140,11 @@ test('an agent id follows the registry: a letter or digit first, at most 64 char
   assert.deepEqual(agentFormErrors({ id: '-box' }, check).fields, { id: 'adminCheckId' });
   assert.deepEqual(agentFormErrors({ id: 'x'.repeat(65) }, check).fields, { id: 'adminCheckId' });
   assert.deepEqual(agentFormErrors({ id: 'gym-a_box1' }, check).fields, {});
+});
+
+test('photo URLs from the API become client paths, and the enroll command names this hub and the code', () => {
+  assert.equal(apiRelative('/api/v1/equipment/e1/photos/p1/thumb-256'), '/equipment/e1/photos/p1/thumb-256');
+  assert.equal(apiRelative('/elsewhere/x'), '/elsewhere/x');
+  assert.equal(enrollCommand('https://hub.gym.example', 'ABCDE-FGHJK'), 'pulsebridge-agent enroll --hub https://hub.gym.example --code ABCDE-FGHJK');
+  assert.equal(deliveriesPath('w 1'), '/app/admin/webhooks/w%201');
 });

@@ -8,6 +8,7 @@ import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
 import { agentState, type AgentState } from './agent-state.ts';
 import { agentFormErrors, AGENT_FIELDS, type AgentField } from './forms.ts';
+import { enrollCommand } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { CopyButton, errorText, FormError, LoadState, TextField, useAgo, useCheck, useLoad } from './ui.tsx';
 
@@ -127,7 +128,12 @@ export function AgentsPage() {
       </section>
       <section aria-labelledby="agents-enroll">
         <h2 id="agents-enroll">{t('adminAgentEnrollTitle')}</h2>
-        <EnrollForm onIssued={setIssued} />
+        <EnrollForm
+          onIssued={(fresh) => {
+            setIssued(fresh);
+            agents.reload();
+          }}
+        />
         {issued !== undefined ? <EnrollmentCode issued={issued} state={enrolling === undefined ? undefined : agentState(enrolling, now)} /> : null}
       </section>
     </>
@@ -200,7 +206,7 @@ function EnrollForm(props: { onIssued(issued: EnrollmentIssued): void }) {
 
 function EnrollmentCode(props: { issued: EnrollmentIssued; state: AgentState | undefined }) {
   const { t, language } = useApp();
-  const command = `pulsebridge-agent enroll --hub ${location.origin} --code ${props.issued.code}`;
+  const command = enrollCommand(location.origin, props.issued.code);
   const expires = new Intl.DateTimeFormat(language, { timeStyle: 'short' }).format(new Date(props.issued.expiresAt));
   return (
     <div role="status" style={{ border: '1px solid var(--border)', padding: '0.75rem', marginTop: '0.75rem' }}>

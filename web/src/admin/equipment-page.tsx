@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
 import { EMPTY_EQUIPMENT_FORM, EQUIPMENT_FIELDS, equipmentFormErrors, equipmentFormToBody, type EquipmentField, type EquipmentForm } from './forms.ts';
+import { apiRelative } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { FormError, LoadState, SelectField, TextField, useCheck, useLoad } from './ui.tsx';
 
@@ -33,11 +34,6 @@ interface Equipment {
 interface Photo {
   id: string;
   variants: { name: string; width: number; height: number; url: string }[];
-}
-
-/** Photo URLs are absolute API paths; the client adds the prefix itself. */
-export function apiRelative(url: string): string {
-  return url.startsWith('/api/v1/') ? url.slice('/api/v1'.length) : url;
 }
 
 export function EquipmentPage() {

@@ -78,7 +78,9 @@ function MemberRow(props: { member: Member; onChanged(): void }) {
   const { api, gym, t } = useApp();
   const { member } = props;
   const missing = GRANTABLE_ROLES.filter((role) => !member.roles.includes(role));
-  const [role, setRole] = useState<string>(missing[0] ?? '');
+  const [chosen, setChosen] = useState<string>(missing[0] ?? '');
+  // After a grant the chosen role may be held already: fall back to the first one still missing.
+  const role = missing.find((r) => r === chosen) ?? missing[0] ?? '';
   const [error, setError] = useState<string | undefined>(undefined);
   const act = (work: Promise<unknown>) => {
     setError(undefined);
@@ -113,7 +115,7 @@ function MemberRow(props: { member: Member; onChanged(): void }) {
             <label for={`grant-${member.userId}`} class="visually-hidden" style={{ position: 'absolute', left: '-100vw' }}>
               {t('adminGrantRoleTo', { name: member.displayName })}
             </label>
-            <select id={`grant-${member.userId}`} value={role} onChange={(e) => setRole(e.currentTarget.value)}>
+            <select id={`grant-${member.userId}`} value={role} onChange={(e) => setChosen(e.currentTarget.value)}>
               {missing.map((value) => (
                 <option value={value}>{t(ROLE_TEXT[value])}</option>
               ))}

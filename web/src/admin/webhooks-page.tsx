@@ -8,13 +8,12 @@ import type { Page } from '../lib/api.ts';
 import type { PageProps } from '../lib/routes.ts';
 import type { TextKey } from '../i18n/index.ts';
 import { WEBHOOK_FIELDS, webhookFormErrors, type WebhookField } from './forms.ts';
+import { deliveriesPath, WEBHOOKS_PATH } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { CopyButton, errorText, FormError, LoadState, TextField, useCheck, useLoad } from './ui.tsx';
 
 export const WEBHOOK_EVENTS = ['session.completed', 'booking.created', 'booking.cancelled', 'equipment.status_changed', 'agent.offline'] as const;
 export const DELIVERIES_PAGE_SIZE = 25;
-/** Where the shell serves the pages (web/src/app/router.ts APP_BASE): links between admin pages. */
-const APP_BASE = '/app';
 
 interface Subscription {
   id: string;
@@ -85,7 +84,7 @@ export function WebhooksPage() {
                   <td>{subscription.events.join(', ')}</td>
                   <td>{subscription.active ? t('adminYes') : t('adminWebhookEnded')}</td>
                   <td>
-                    <a href={`${APP_BASE}/admin/webhooks/${encodeURIComponent(subscription.id)}`}>{t('adminWebhookDeliveries')}</a>{' '}
+                    <a href={deliveriesPath(subscription.id)}>{t('adminWebhookDeliveries')}</a>{' '}
                     {confirming === subscription.id ? (
                       <>
                         <button type="button" onClick={() => remove(subscription.id)}>
@@ -201,7 +200,7 @@ export function WebhookDeliveriesPage(props: PageProps) {
     <>
       <h1>{t('adminDeliveriesTitle')}</h1>
       <p>
-        <a href={`${APP_BASE}/admin/webhooks`}>{t('adminBackToWebhooks')}</a>
+        <a href={WEBHOOKS_PATH}>{t('adminBackToWebhooks')}</a>
       </p>
       <LoadState loaded={subscription} />
       {subscription.value !== undefined ? <p style={{ wordBreak: 'break-all' }}>{t('adminDeliveriesOf', { url: subscription.value.url })}</p> : null}
