@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
-import type { Page } from '../lib/api.ts';
+import type { Api, Page } from '../lib/api.ts';
 import type { TextKey } from '../i18n/index.ts';
 import { problemToFormErrors, type FormErrors } from './problems.ts';
 import { errorText, FormError, LoadState, SelectField, TextField, useLoad } from './ui.tsx';
@@ -26,9 +26,10 @@ function isGrantable(role: string): role is GrantableRole {
   return (GRANTABLE_ROLES as readonly string[]).includes(role);
 }
 
-function rolePath(gym: string, user: string, role: GrantableRole): string {
-  return `/gyms/${encodeURIComponent(gym)}/members/${encodeURIComponent(user)}/roles/${role}`;
-}
+const grant = (api: Api, gym: string, user: string, role: GrantableRole) =>
+  api.put<Member>(`/gyms/${encodeURIComponent(gym)}/members/${encodeURIComponent(user)}/roles/${role}`, undefined);
+const revoke = (api: Api, gym: string, user: string, role: GrantableRole) =>
+  api.delete<Member>(`/gyms/${encodeURIComponent(gym)}/members/${encodeURIComponent(user)}/roles/${role}`);
 
 export function MembersPage() {
   const { api, gym, t } = useApp();
@@ -98,7 +99,7 @@ function MemberRow(props: { member: Member; onChanged(): void }) {
               {isGrantable(held) ? (
                 <button
                   type="button"
-                  onClick={() => act(api.delete(rolePath(gym, member.userId, held)))}
+                  onClick={() => act(revoke(api, gym, member.userId, held))}
                   aria-label={t('adminRevokeNamed', { role: t(ROLE_TEXT[held]), name: member.displayName })}
                 >
                   {t('adminRevoke')}
@@ -120,7 +121,7 @@ function MemberRow(props: { member: Member; onChanged(): void }) {
                 <option value={value}>{t(ROLE_TEXT[value])}</option>
               ))}
             </select>{' '}
-            <button type="button" onClick={() => isGrantable(role) && act(api.put(rolePath(gym, member.userId, role), undefined))}>
+            <button type="button" onClick={() => isGrantable(role) && act(grant(api, gym, member.userId, role))}>
               {t('adminGrant')}
             </button>
           </>
@@ -143,7 +144,7 @@ function GrantByUserId(props: { onGranted(): void }) {
       return;
     }
     try {
-      await api.put(rolePath(gym, user.trim(), role), undefined);
+      await grant(api, gym, user.trim(), role);
       setErrors({ fields: {} });
       setUser('');
       props.onGranted();
