@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
 import { OPERATIONS } from '../../hub/src/api/operations.ts';
+import { ClassBody, ClassPatch } from '../../hub/src/api/classes-operations.ts';
+import { EquipmentCreate } from '../../hub/src/api/equipment-operations.ts';
+import { WebhookSubscriptionBody } from '../../hub/src/api/webhooks-operations.ts';
+import { WEBHOOK_EVENTS as HUB_WEBHOOK_EVENTS } from '../../hub/src/domain/webhooks/collections.ts';
+import { classFormToBody, EMPTY_CLASS_FORM, equipmentFormToBody } from '../src/admin/forms.ts';
+import { EQUIPMENT_KINDS, EQUIPMENT_STATUSES, GRANTABLE_ROLES, WEBHOOK_EVENTS } from '../src/admin/vocabulary.ts';
+import { EQUIPMENT_KINDS as HUB_KINDS, EQUIPMENT_STATUSES as HUB_STATUSES } from '../../hub/src/domain/equipment/collections.ts';
+import { GrantableRole } from '../../hub/src/api/gyms-operations.ts';
 
 /**
  * The admin pages are built on the public API only: every call they make with a literal path must be an operation
@@ -35,4 +44,23 @@ test('every API call of the admin pages is an operation of the hub with that met
   const operations = Object.values(OPERATIONS).map((op) => ({ method: (op as { method?: string }).method ?? 'get', path: op.path }));
   const unknown = found.filter((call) => !operations.some((op) => op.method === call.method && matches(op.path, call.path)));
   assert.deepEqual(unknown, []);
+});
+
+test("the forms' bodies are what the hub's schemas accept", () => {
+  const classBody = classFormToBody({ ...EMPTY_CLASS_FORM, name: 'Spin', instructors: 'coach-1', start: '2027-03-22T07:00', days: ['MO', 'TH'], until: '2027-12-31' });
+  assert.deepEqual([...Value.Errors(ClassBody, { gym: 'gym-a', ...classBody })], []);
+  assert.deepEqual([...Value.Errors(ClassPatch, classBody)], []);
+  const equipment = equipmentFormToBody({ type: 'bikes', name: 'Bike 1', serial: 'SN1', location: 'Row 2', attributes: '{"levels": 24}' }, 'gym-a');
+  assert.deepEqual([...Value.Errors(EquipmentCreate, equipment)], []);
+  assert.deepEqual([...Value.Errors(WebhookSubscriptionBody, { gym: 'gym-a', url: 'https://example.com/hook', events: [...WEBHOOK_EVENTS] })], []);
+});
+
+test("the value sets the forms offer are the hub's", () => {
+  assert.deepEqual([...WEBHOOK_EVENTS], [...HUB_WEBHOOK_EVENTS]);
+  assert.deepEqual([...EQUIPMENT_STATUSES], [...HUB_STATUSES]);
+  assert.deepEqual([...EQUIPMENT_KINDS], [...HUB_KINDS]);
+  assert.deepEqual(
+    GrantableRole.anyOf.map((literal: { const: string }) => literal.const),
+    [...GRANTABLE_ROLES],
+  );
 });

@@ -6,13 +6,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
 import { EMPTY_EQUIPMENT_FORM, EQUIPMENT_FIELDS, equipmentFormErrors, equipmentFormToBody, type EquipmentField, type EquipmentForm } from './forms.ts';
+import { EQUIPMENT_KINDS, EQUIPMENT_STATUSES, type EquipmentStatus } from './vocabulary.ts';
 import { apiRelative } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { FormError, LoadState, SelectField, TextField, useCheck, useLoad } from './ui.tsx';
 
-export const EQUIPMENT_STATUSES = ['in_service', 'out_of_order', 'maintenance'] as const;
-type Status = (typeof EQUIPMENT_STATUSES)[number];
-export const EQUIPMENT_KINDS = ['bike', 'rower', 'treadmill', 'ski_erg', 'elliptical', 'stepper', 'strength', 'other'] as const;
+type Status = EquipmentStatus;
 
 const STATUS_TEXT: Record<Status, TextKey> = { in_service: 'adminStatusInService', out_of_order: 'adminStatusOutOfOrder', maintenance: 'adminStatusMaintenance' };
 

@@ -6,11 +6,10 @@ import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { Api, Page } from '../lib/api.ts';
 import type { TextKey } from '../i18n/index.ts';
+import { GRANTABLE_ROLES, type GrantableRole } from './vocabulary.ts';
 import { problemToFormErrors, type FormErrors } from './problems.ts';
 import { errorText, FormError, LoadState, SelectField, TextField, useLoad } from './ui.tsx';
 
-export const GRANTABLE_ROLES = ['athlete', 'coach', 'gym_admin'] as const;
-type GrantableRole = (typeof GRANTABLE_ROLES)[number];
 export const MEMBERS_PAGE_SIZE = 25;
 
 export const ROLE_TEXT: Record<GrantableRole, TextKey> = { athlete: 'adminRoleAthlete', coach: 'adminRoleCoach', gym_admin: 'adminRoleGymAdmin' };

@@ -8,11 +8,11 @@ import type { Page } from '../lib/api.ts';
 import type { PageProps } from '../lib/routes.ts';
 import type { TextKey } from '../i18n/index.ts';
 import { WEBHOOK_FIELDS, webhookFormErrors, type WebhookField } from './forms.ts';
+import { WEBHOOK_EVENTS } from './vocabulary.ts';
 import { deliveriesPath, WEBHOOKS_PATH } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { CopyButton, errorText, FormError, LoadState, TextField, useCheck, useLoad } from './ui.tsx';
 
-export const WEBHOOK_EVENTS = ['session.completed', 'booking.created', 'booking.cancelled', 'equipment.status_changed', 'agent.offline'] as const;
 export const DELIVERIES_PAGE_SIZE = 25;
 
 interface Subscription {
