@@ -126,7 +126,7 @@ export const ADMIN = {
   adminRoleCoach: 'Coach',
   adminRoleGymAdmin: 'Gym admin',
   adminRevoke: 'Take away',
-  adminRevokeNamed: 'Take the role {role} from {name}',
+  adminRevokeNamed: 'Take away the role {role} from {name}',
   adminGrant: 'Give',
   adminGrantRoleTo: 'Role to give {name}',
   adminGrantByIdTitle: 'Give a role to another account',
@@ -161,6 +161,6 @@ export const ADMIN = {
   adminDeliveryGaveUp: 'Gave up',
   adminDeliveryNext: 'next at {time}',
   adminReplay: 'Send again',
-  adminReplayNamed: 'Send {event} of {time} again',
+  adminReplayNamed: 'Send again: {event} of {time}',
   adminDeliveryReplayed: 'Queued again as {id}',
 } as const;
