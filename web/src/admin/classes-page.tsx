@@ -3,7 +3,7 @@
  * one. Start times are local wall times in the gym's time zone (the API reads them there), recurrence is picked as
  * weekdays and stored as an RRULE; a rule the weekday editor cannot show is kept as it is.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import { CLASS_FIELDS, classFormErrors, classFormToBody, classToForm, EMPTY_CLASS_FORM, type ClassField, type ClassForm, type ClassRecord } from './forms.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
@@ -122,6 +122,9 @@ function ClassEditor(props: { record: ClassRecord | undefined; onDone(): void; o
   const [form, setForm] = useState<ClassForm>(props.record === undefined ? EMPTY_CLASS_FORM : classToForm(props.record));
   const [errors, setErrors] = useState<FormErrors<ClassField>>({ fields: {} });
   const [busy, setBusy] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The editor opens below the list: take keyboard and screen-reader users to it.
+  useEffect(() => heading.current?.focus(), []);
   const set = (field: keyof ClassForm) => (value: string) => setForm((previous) => ({ ...previous, [field]: value }));
   const toggleDay = (day: Weekday, on: boolean) =>
     setForm((previous) => {
@@ -156,7 +159,9 @@ function ClassEditor(props: { record: ClassRecord | undefined; onDone(): void; o
   ) => <TextField id={`class-${name}`} label={label} value={form[name] as string} onInput={set(name)} error={errors.fields[name]} {...extra} />;
   return (
     <section aria-labelledby="class-editor">
-      <h2 id="class-editor">{props.record === undefined ? t('adminClassNew') : t('adminClassEditing', { name: props.record.name })}</h2>
+      <h2 id="class-editor" ref={heading} tabIndex={-1}>
+        {props.record === undefined ? t('adminClassNew') : t('adminClassEditing', { name: props.record.name })}
+      </h2>
       <form onSubmit={(e) => void submit(e)} noValidate>
         <FormError message={errors.form} />
         {field('name', t('adminClassName'), { required: true })}
