@@ -13,8 +13,14 @@ import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { CopyButton, errorText, FormError, LoadState, TextField, useAgo, useCheck, useLoad } from './ui.tsx';
 
 export const AGENTS_REFRESH_MS = 5_000;
+/** Batteries drain slowly and straps report them about once a minute: read them less often than the agents. */
+export const BATTERY_REFRESH_MS = 60_000;
+const BATTERY_LOOKBACK_MS = 15 * 60_000;
 
-/** A sensor as the agents API reports it; battery and signal only where the agent's inventory carries them. */
+/**
+ * A sensor as the agents API reports it. Battery comes from the sensor's `battery` readings where its inventory
+ * lists that metric; signal only where the inventory carries it (the agents API reports none today).
+ */
 interface SensorView {
   id: string;
   kind: string;
@@ -140,8 +146,32 @@ export function AgentsPage() {
   );
 }
 
+/** The latest battery level of each sensor that reports one, from its readings of the last minutes. */
+function useBatteries(agent: string, sensors: SensorView[]): Map<string, number> {
+  const { api, gym } = useApp();
+  const withBattery = sensors.filter((sensor) => sensor.metrics.includes('battery')).map((sensor) => sensor.id);
+  const loaded = useLoad(
+    async () => {
+      const levels = new Map<string, number>();
+      const from = Date.now() - BATTERY_LOOKBACK_MS;
+      await Promise.all(
+        withBattery.map(async (sensor) => {
+          const page = await api.get<{ readings: { ts: number; value: number }[] }>('/readings', { gym, agent, sensor, metric: 'battery', from });
+          const last = page.readings[page.readings.length - 1];
+          if (last !== undefined) levels.set(sensor, last.value);
+        }),
+      );
+      return levels;
+    },
+    [gym, agent, withBattery.join(',')],
+    BATTERY_REFRESH_MS,
+  );
+  return loaded.value ?? new Map();
+}
+
 function SensorsTable(props: { agent: string; sensors: SensorView[] }) {
   const { t } = useApp();
+  const batteries = useBatteries(props.agent, props.sensors);
   if (props.sensors.length === 0) return <p>{t('adminSensorsNone')}</p>;
   return (
     <table>
@@ -162,7 +192,7 @@ function SensorsTable(props: { agent: string; sensors: SensorView[] }) {
             <th scope="row">{sensor.name !== undefined ? `${sensor.name} (${sensor.id})` : sensor.id}</th>
             <td>{sensor.kind}</td>
             <td>{sensor.source}</td>
-            <td>{sensor.battery !== undefined ? `${sensor.battery} %` : '—'}</td>
+            <td>{batteryOf(sensor, batteries)}</td>
             <td>{sensor.rssi !== undefined ? `${sensor.rssi} dBm` : '—'}</td>
             <td>{sensor.metrics.join(', ')}</td>
           </tr>
@@ -170,6 +200,11 @@ function SensorsTable(props: { agent: string; sensors: SensorView[] }) {
       </tbody>
     </table>
   );
+}
+
+function batteryOf(sensor: SensorView, batteries: Map<string, number>): string {
+  const level = batteries.get(sensor.id) ?? sensor.battery;
+  return level === undefined ? '—' : `${Math.round(level)} %`;
 }
 
 function EnrollForm(props: { onIssued(issued: EnrollmentIssued): void }) {
