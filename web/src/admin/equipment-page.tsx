@@ -30,6 +30,15 @@ interface Equipment {
   status: Status;
 }
 
+interface MaintenanceEntry {
+  id: string;
+  at: string;
+  by: string;
+  from?: string;
+  to: string;
+  note?: string;
+}
+
 interface Photo {
   id: string;
   variants: { name: string; width: number; height: number; url: string }[];
@@ -121,6 +130,7 @@ function EquipmentItem(props: { item: Equipment; typeName: string; onChanged(): 
         <TextField id={`${prefix}-note`} label={t('adminEquipmentNote')} value={note} onInput={setNote} error={errors.fields.note} />
         <button type="submit">{t('adminEquipmentChangeStatus')}</button> <span aria-live="polite">{message ?? ''}</span>
       </form>
+      <MaintenanceLog equipment={item.id} name={item.name} />
       <div style={{ marginTop: '0.5rem' }}>
         <label for={`${prefix}-photo`}>{t('adminPhotoUpload')}</label>{' '}
         <input
@@ -140,6 +150,44 @@ function EquipmentItem(props: { item: Equipment; typeName: string; onChanged(): 
         ) : null}
       </div>
     </article>
+  );
+}
+
+function statusText(status: string, t: (key: TextKey) => string): string {
+  return (EQUIPMENT_STATUSES as readonly string[]).includes(status) ? t(STATUS_TEXT[status as Status]) : status;
+}
+
+/** The item's status changes with their notes, newest first; loaded when opened. */
+function MaintenanceLog(props: { equipment: string; name: string }) {
+  const { t } = useApp();
+  const [open, setOpen] = useState(false);
+  return (
+    <div>
+      <button type="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {t('adminMaintenanceLog')}
+      </button>
+      {open ? <MaintenanceEntries equipment={props.equipment} /> : null}
+    </div>
+  );
+}
+
+function MaintenanceEntries(props: { equipment: string }) {
+  const { api, t, language } = useApp();
+  const log = useLoad(() => api.get<{ items: MaintenanceEntry[] }>(`/equipment/${props.equipment}/maintenance`).then((page) => page.items), [props.equipment]);
+  const when = new Intl.DateTimeFormat(language, { dateStyle: 'short', timeStyle: 'short' });
+  return (
+    <>
+      <LoadState loaded={log} />
+      <ul>
+        {log.value?.map((entry) => (
+          <li>
+            <time dateTime={entry.at}>{when.format(new Date(entry.at))}</time>: {entry.from !== undefined ? `${statusText(entry.from, t)} → ` : ''}
+            {statusText(entry.to, t)}
+            {entry.note !== undefined ? ` · ${entry.note}` : ''}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 

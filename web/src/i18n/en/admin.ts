@@ -72,6 +72,7 @@ export const ADMIN = {
   adminEquipmentStatus: 'Status',
   adminEquipmentNote: 'Note',
   adminEquipmentChangeStatus: 'Change status',
+  adminMaintenanceLog: 'Maintenance log',
   adminPhotoUpload: 'Add a photo',
   adminPhotoOf: 'Photo {number} of {name}',
   adminEquipmentAdd: 'Add a machine',

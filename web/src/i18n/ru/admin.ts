@@ -75,6 +75,7 @@ export const ADMIN: Texts<typeof EN> = {
   adminEquipmentStatus: 'Состояние',
   adminEquipmentNote: 'Заметка',
   adminEquipmentChangeStatus: 'Изменить состояние',
+  adminMaintenanceLog: 'Журнал обслуживания',
   adminPhotoUpload: 'Добавить фото',
   adminPhotoOf: 'Фото {number}: {name}',
   adminEquipmentAdd: 'Добавить тренажёр',
