@@ -246,14 +246,18 @@ function EnrollmentCode(props: { issued: EnrollmentIssued; state: AgentState | u
   return (
     <div role="status" style={{ border: '1px solid var(--border)', padding: '0.75rem', marginTop: '0.75rem' }}>
       <p>{t('adminEnrollCodeFor', { agent: props.issued.id })}</p>
-      <p style={{ fontSize: '1.75rem', fontFamily: 'monospace', letterSpacing: '0.1em' }}>{props.issued.code}</p>
+      <p id="enrollment-code" style={{ fontSize: '1.75rem', fontFamily: 'monospace', letterSpacing: '0.1em' }}>
+        {props.issued.code}
+      </p>
       <p>{t('adminEnrollExpires', { time: expires })}</p>
       <p>{t('adminEnrollOnTheBox')}</p>
       <pre style={{ whiteSpace: 'pre-wrap', background: 'var(--surface)', padding: '0.5rem' }}>
         <code>{command}</code>
       </pre>
       <CopyButton text={command} label={t('adminCopyCommand')} />
-      <p aria-live="polite">{props.state === 'online' ? t('adminEnrollOnline', { agent: props.issued.id }) : t('adminEnrollWaiting')}</p>
+      <p id="enrollment-state" aria-live="polite">
+        {props.state === 'online' ? t('adminEnrollOnline', { agent: props.issued.id }) : t('adminEnrollWaiting')}
+      </p>
     </div>
   );
 }
