@@ -7,6 +7,8 @@ import { ClassBody, ClassPatch } from '../../hub/src/api/classes-operations.ts';
 import { EquipmentCreate } from '../../hub/src/api/equipment-operations.ts';
 import { WebhookSubscriptionBody } from '../../hub/src/api/webhooks-operations.ts';
 import { WEBHOOK_EVENTS as HUB_WEBHOOK_EVENTS } from '../../hub/src/domain/webhooks/collections.ts';
+import { parseLocalDateTime, ruleProblems } from '../../hub/src/domain/classes/recurrence.ts';
+import { WEEKDAYS, weeklyToRrule, type Weekday } from '../src/admin/weekly-rule.ts';
 import { classFormToBody, EMPTY_CLASS_FORM, equipmentFormToBody } from '../src/admin/forms.ts';
 import { EQUIPMENT_KINDS, EQUIPMENT_STATUSES, GRANTABLE_ROLES, WEBHOOK_EVENTS } from '../src/admin/vocabulary.ts';
 import { EQUIPMENT_KINDS as HUB_KINDS, EQUIPMENT_STATUSES as HUB_STATUSES } from '../../hub/src/domain/equipment/collections.ts';
@@ -62,5 +64,18 @@ test("the value sets the forms offer are the hub's", () => {
   assert.deepEqual(
     GrantableRole.anyOf.map((literal: { const: string }) => literal.const),
     [...GRANTABLE_ROLES],
+  );
+});
+
+test("the weekday editor's rules are rules the hub accepts, and mean the same days", () => {
+  const start = parseLocalDateTime('2027-03-22T07:00')!;
+  for (const weekly of [{ days: ['MO', 'WE'] as Weekday[] }, { days: [...WEEKDAYS], until: '2027-12-31' }, { days: ['SU'] as Weekday[], until: '2027-03-28' }]) {
+    const rule = weeklyToRrule(weekly)!;
+    assert.deepEqual(ruleProblems(rule, start, 'rrule'), [], rule);
+  }
+  assert.notDeepEqual(
+    ruleProblems('FREQ=WEEKLY;BYDAY=MO;UNTIL=20400101', start, 'rrule'),
+    [],
+    'an end past ten years is refused by the hub: the editor passes it on as the API problem',
   );
 });
