@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
-import { CLASS_FIELDS, classFormErrors, classFormToBody, classToForm, EMPTY_CLASS_FORM, type ClassField, type ClassForm, type ClassRecord } from './forms.ts';
+import { splitIds, CLASS_FIELDS, classFormErrors, classFormToBody, classToForm, EMPTY_CLASS_FORM, type ClassField, type ClassForm, type ClassRecord } from './forms.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
 import { errorText, FormError, LoadState, TextField, useCheck, useLoad, type InputType } from './ui.tsx';
 import { dateInWords, daysInWords, WEEKDAYS, weekdayName, type Weekday } from './weekly-rule.ts';
@@ -115,6 +115,11 @@ export function ClassesPage() {
   );
 }
 
+interface StaffMember {
+  userId: string;
+  displayName: string;
+}
+
 function ClassEditor(props: { record: ClassRecord | undefined; onDone(): void; onCancel(): void }) {
   const { api, gym, t, language } = useApp();
   const check = useCheck();
@@ -126,6 +131,18 @@ function ClassEditor(props: { record: ClassRecord | undefined; onDone(): void; o
   // The editor opens below the list: take keyboard and screen-reader users to it.
   useEffect(() => heading.current?.focus(), []);
   const set = (field: keyof ClassForm) => (value: string) => setForm((previous) => ({ ...previous, [field]: value }));
+  // Who may lead a class: the gym's coaches and admins (the API refuses anyone else). Without them, ids are typed.
+  const staff = useLoad(async () => {
+    const path = `/gyms/${encodeURIComponent(gym)}/members`;
+    const [coaches, admins] = await Promise.all([api.all<StaffMember>(path, { role: 'coach' }), api.all<StaffMember>(path, { role: 'gym_admin' })]);
+    const byId = new Map([...coaches, ...admins].map((member) => [member.userId, member]));
+    return [...byId.values()].sort((a, b) => a.displayName.localeCompare(b.displayName, language));
+  }, [gym]);
+  const toggleInstructor = (user: string, on: boolean) =>
+    setForm((previous) => {
+      const ids = splitIds(previous.instructors).filter((id) => id !== user);
+      return { ...previous, instructors: (on ? [...ids, user] : ids).join(', ') };
+    });
   const toggleDay = (day: Weekday, on: boolean) =>
     setForm((previous) => {
       const days = on ? [...previous.days, day] : previous.days.filter((d) => d !== day);
@@ -167,7 +184,24 @@ function ClassEditor(props: { record: ClassRecord | undefined; onDone(): void; o
         {field('name', t('adminClassName'), { required: true })}
         {field('description', t('adminClassDescription'), { multiline: true })}
         {field('room', t('adminClassRoom'))}
-        {field('instructors', t('adminClassInstructors'), { hint: t('adminClassInstructorsHint') })}
+        {staff.value !== undefined && staff.value.length > 0 ? (
+          <fieldset aria-describedby={errors.fields.instructors !== undefined ? 'class-instructors-error' : undefined}>
+            <legend>{t('adminClassInstructors')}</legend>
+            {staff.value.map((member) => (
+              <label style={{ display: 'block' }}>
+                <input type="checkbox" checked={splitIds(form.instructors).includes(member.userId)} onChange={(e) => toggleInstructor(member.userId, e.currentTarget.checked)} />{' '}
+                {member.displayName}
+              </label>
+            ))}
+            {errors.fields.instructors !== undefined ? (
+              <div id="class-instructors-error" style={{ color: 'var(--danger)' }}>
+                {errors.fields.instructors}
+              </div>
+            ) : null}
+          </fieldset>
+        ) : (
+          field('instructors', t('adminClassInstructors'), { hint: t('adminClassInstructorsHint') })
+        )}
         {field('capacity', t('adminClassCapacity'), { type: 'number', min: 1, max: 10_000, required: true })}
         {field('start', t('adminClassStart'), { type: 'datetime-local', required: true, hint: t('adminClassStartHint') })}
         {field('durationMinutes', t('adminClassDurationMinutes'), { type: 'number', min: 1, max: 1440, required: true })}
