@@ -59,6 +59,10 @@ export class Api {
     return this.request<T>('PUT', path, { body });
   }
 
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body });
+  }
+
   delete<T = void>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('DELETE', path, { body });
   }
