@@ -12,7 +12,7 @@ test('an import refused for size, format or as a duplicate is said in words; oth
   assert.equal(importRefusal(en, new ApiProblem(413, { detail: 'too big' })), 'The file is too large.');
   assert.equal(importRefusal(ru, new ApiProblem(415, { detail: 'no' })), 'Это не файл FIT, GPX или TCX.');
   assert.equal(importRefusal(en, new ApiProblem(409, { detail: 'same sha' })), 'This file was imported already.');
-  assert.equal(importRefusal(en, new ApiProblem(400, { detail: 'the file has no timed sample', code: 'invalid_parameter' })), 'The file was refused: the file has no timed sample');
+  assert.equal(importRefusal(en, new ApiProblem(400, { detail: 'the file has no timed sample', type: '/api/v1/docs#problem-invalid_parameter' })), 'The file was refused: the file has no timed sample');
   assert.equal(importRefusal(en, new TypeError('Failed to fetch')), 'The file was refused: Failed to fetch');
 });
 
@@ -34,4 +34,9 @@ test('the athlete pages are open to anyone signed in, under unique paths, with t
     ME_ROUTES.filter((r) => !r.nav).map((r) => r.path),
     ['/me/sessions/:id'],
   );
+});
+
+test('an API problem takes its code from the anchor of its type URI, as the hub writes it', () => {
+  assert.equal(new ApiProblem(409, { type: '/api/v1/docs#problem-conflict', title: 'Conflict', detail: 'taken' }).code, 'conflict');
+  assert.equal(new ApiProblem(502, { detail: 'a proxy said no' }).code, undefined);
 });

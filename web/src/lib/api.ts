@@ -12,18 +12,30 @@ export interface TokenSource {
   refused(): void;
 }
 
+/** The hub's problem+json body (hub/src/api/problem.ts). */
+export interface ProblemBody {
+  type?: string;
+  title?: string;
+  detail?: string;
+  param?: string;
+  requestId?: string;
+}
+
 /** An API answer that is not 2xx: RFC 9457 problem details as the hub sends them. */
 export class ApiProblem extends Error {
   readonly status: number;
+  /** The problem type's code, from the anchor of its `type` URI (`/api/v1/docs#problem-conflict` -> `conflict`). */
   readonly code: string | undefined;
   readonly param: string | undefined;
+  readonly requestId: string | undefined;
 
-  constructor(status: number, body: { title?: string; detail?: string; code?: string; param?: string }) {
+  constructor(status: number, body: ProblemBody) {
     super(body.detail ?? body.title ?? `HTTP ${status}`);
     this.name = 'ApiProblem';
     this.status = status;
-    this.code = body.code;
+    this.code = /#problem-([a-z_]+)$/.exec(body.type ?? '')?.[1];
     this.param = body.param;
+    this.requestId = body.requestId;
   }
 }
 
@@ -143,7 +155,7 @@ export class Api {
     });
     if (response.status === 401) this.tokens.refused();
     if (!response.ok) {
-      const problem = (await response.json().catch(() => ({}))) as { title?: string; detail?: string; code?: string; param?: string };
+      const problem = (await response.json().catch(() => ({}))) as ProblemBody;
       throw new ApiProblem(response.status, problem);
     }
     return response;
