@@ -26,3 +26,12 @@ test('a missing parameter stays visible and an unknown key answers itself, never
   assert.equal(translator('ru')('signIn'), 'Войти');
   assert.equal(en('minutes', {}), 'minutes');
 });
+
+test('the board translates its own texts as the app does, and carries no other area’s texts', async () => {
+  const { boardTranslator } = await import('../src/i18n/board.ts');
+  for (const language of ['en', 'ru'] as const) {
+    assert.equal(boardTranslator(language)('signIn'), translator(language)('signIn'));
+    assert.equal(boardTranslator(language)('minutes', { count: 3 }), translator(language)('minutes', { count: 3 }));
+  }
+  assert.equal(boardTranslator('en')('adminNavAgents'), 'adminNavAgents');
+});

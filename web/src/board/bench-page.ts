@@ -6,7 +6,7 @@
  * of the board's bundle.
  */
 import { h, options, render } from 'preact';
-import { translator } from '../i18n/index.ts';
+import { boardTranslator as translator } from '../i18n/board.ts';
 import type { ServerEvent } from '../lib/api.ts';
 import type { SortOrder } from './arrange.ts';
 import { LiveBoard } from './live-board.tsx';

@@ -1,7 +1,7 @@
 /** The wall screen: signs in with a code, picks the class run, shows its live board; back to the choice when it ends. */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { Api } from '../lib/api.ts';
-import { preferredLanguage, rememberLanguage, translator, type Language } from '../i18n/index.ts';
+import { boardTranslator as translator, preferredLanguage, rememberLanguage, type Language } from '../i18n/board.ts';
 import type { BoardView, SortOrder } from './arrange.ts';
 import { readPreferences, rememberPreferences, type BoardStorage } from './choice.ts';
 import type { DeviceSignIn } from './device-sign-in.ts';
