@@ -2,7 +2,7 @@
  * Every page of the web app, as each role opens it, on a hub fed by a simulated class (an agent with straps, a
  * class with bookings and a running class): an athlete, a coach and a gym admin sign in through the hub's page;
  * their navigation lists exactly the `nav` routes of ME_ROUTES, COACH_ROUTES and ADMIN_ROUTES their role opens,
- * and each of those pages loads, passes axe-core and is screenshotted (.tmp/web-screenshots/). The routes are
+ * and each of those pages loads without an error shown, passes axe-core and is screenshotted (.tmp/web-screenshots/). The routes are
  * read from the areas' lists, so pages added to them are checked without touching this test.
  */
 import assert from 'node:assert/strict';
@@ -111,6 +111,9 @@ describe('every page of the web app, by role, on a gym fed by a simulated class'
           await page.goto(`${base}/app${route.path}`);
           await page.getByRole('main').waitFor({ timeout: STEP_MS });
           await until(`${route.path} to load`, async () => (await page.getByText(en('loading'), { exact: true }).count()) === 0, STEP_MS, 100);
+          // A page that loaded but shows a refusal (a scope or role the app lacks) is a failure, not a page.
+          const alerts = (await page.getByRole('alert').allInnerTexts()).map((text) => text.trim()).filter((text) => text !== '');
+          assert.deepEqual(alerts, [], `${route.path} as ${key} shows an error`);
           await expectAccessible(page, `${route.path} as ${key}`);
           await screenshot(page, `${key}${route.path}`);
         }

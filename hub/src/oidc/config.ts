@@ -117,7 +117,9 @@ export function webClient(section: Pick<IdentitySection, 'issuer'>): IdentityCli
     redirectUris: [`${base}/app/callback`],
     postLogoutRedirectUris: [`${base}/app/`],
     firstParty: true,
-    scopes: ['openid', 'offline_access', 'me:read', 'me:write', 'gym:read', 'gym:write'],
+    // Every API scope: one app serves athletes, coaches and admins, and each request is still bounded by the
+    // signed-in user's roles in the gym it touches.
+    scopes: ['openid', 'offline_access', ...Object.keys(API_SCOPES)],
     roles: [],
   };
 }

@@ -10,7 +10,7 @@
  *   const api = new Api(board.tokens);
  */
 import * as oauth from 'oauth4webapi';
-import { API_SCOPES, StoredTokenSource, discover, tokensOf, type Provider } from './tokens.ts';
+import { BOARD_SCOPES, StoredTokenSource, discover, tokensOf, type Provider } from './tokens.ts';
 
 export const BOARD_CLIENT_ID = 'pulsebridge-board';
 const TOKENS_KEY = 'pulsebridge.board.tokens';
@@ -63,7 +63,7 @@ export class DeviceSignIn {
   /** Asks the provider for a new user code. */
   async start(): Promise<DeviceCode> {
     const { as, client, options } = await this.discovered();
-    const response = await oauth.deviceAuthorizationRequest(as, client, oauth.None(), { scope: ['openid', 'offline_access', ...API_SCOPES].join(' ') }, options);
+    const response = await oauth.deviceAuthorizationRequest(as, client, oauth.None(), { scope: ['openid', 'offline_access', ...BOARD_SCOPES].join(' ') }, options);
     const answer = await oauth.processDeviceAuthorizationResponse(as, client, response);
     const expiresAt = Date.now() + answer.expires_in * 1000;
     this.pending = { deviceCode: answer.device_code, intervalMs: (answer.interval ?? 5) * 1000, expiresAt };

@@ -6,7 +6,7 @@
  * ends the provider's session.
  */
 import * as oauth from 'oauth4webapi';
-import { API_SCOPES, StoredTokenSource, discover, tokensOf, type Provider } from './tokens.ts';
+import { APP_SCOPES, StoredTokenSource, discover, tokensOf, type Provider } from './tokens.ts';
 
 export const WEB_CLIENT_ID = 'pulsebridge-web';
 export const CALLBACK_PATH = '/app/callback';
@@ -64,7 +64,7 @@ export class WebSession {
     url.searchParams.set('client_id', WEB_CLIENT_ID);
     url.searchParams.set('redirect_uri', `${this.origin}${CALLBACK_PATH}`);
     url.searchParams.set('response_type', 'code');
-    url.searchParams.set('scope', ['openid', 'offline_access', ...API_SCOPES].join(' '));
+    url.searchParams.set('scope', ['openid', 'offline_access', ...APP_SCOPES].join(' '));
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
     url.searchParams.set('code_challenge_method', 'S256');
     url.searchParams.set('state', state);

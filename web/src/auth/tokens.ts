@@ -7,8 +7,13 @@
 import * as oauth from 'oauth4webapi';
 import type { TokenSource } from '../lib/api.ts';
 
-/** The API scopes the app and the board ask for, as the mobile app does. */
-export const API_SCOPES = ['me:read', 'me:write', 'gym:read', 'gym:write'];
+/**
+ * The API scopes the app asks for: all of them, since one app serves athletes, coaches and admins; what a token
+ * opens is still bounded by its holder's roles in each gym.
+ */
+export const APP_SCOPES = ['me:read', 'me:write', 'gym:read', 'gym:write', 'members:write', 'agents:read', 'agents:write', 'readings:read', 'readings:write', 'audit:read'];
+/** A wall screen left signed in for weeks reads its gym and boards, nothing more. */
+export const BOARD_SCOPES = ['me:read', 'gym:read'];
 /** Refresh this long before the access token expires, so no request carries an expiring token. */
 const REFRESH_AHEAD_MS = 60_000;
 
