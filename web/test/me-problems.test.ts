@@ -12,7 +12,10 @@ test('an import refused for size, format or as a duplicate is said in words; oth
   assert.equal(importRefusal(en, new ApiProblem(413, { detail: 'too big' })), 'The file is too large.');
   assert.equal(importRefusal(ru, new ApiProblem(415, { detail: 'no' })), 'Это не файл FIT, GPX или TCX.');
   assert.equal(importRefusal(en, new ApiProblem(409, { detail: 'same sha' })), 'This file was imported already.');
-  assert.equal(importRefusal(en, new ApiProblem(400, { detail: 'the file has no timed sample', type: '/api/v1/docs#problem-invalid_parameter' })), 'The file was refused: the file has no timed sample');
+  assert.equal(
+    importRefusal(en, new ApiProblem(400, { detail: 'the file has no timed sample', type: '/api/v1/docs#problem-invalid_parameter' })),
+    'The file was refused: the file has no timed sample',
+  );
   assert.equal(importRefusal(en, new TypeError('Failed to fetch')), 'The file was refused: Failed to fetch');
 });
 

@@ -1,7 +1,6 @@
 /** Paths the admin pages build: links between them under the shell's base, and API paths from URLs the API gives. */
 
-/** Where the shell serves the pages (web/src/app router's APP_BASE). */
-export const APP_BASE = '/app';
+import { APP_BASE } from '../lib/navigation.ts';
 
 export function deliveriesPath(subscription: string): string {
   return `${APP_BASE}/admin/webhooks/${encodeURIComponent(subscription)}`;

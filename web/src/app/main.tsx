@@ -15,7 +15,8 @@ import { ME_ROUTES } from '../me/routes.ts';
 import { COACH_ROUTES } from '../coach/routes.ts';
 import { ADMIN_ROUTES } from '../admin/routes.ts';
 import { CALLBACK_PATH, WebSession } from '../auth/session.ts';
-import { APP_BASE, navigation, resolve } from './router.ts';
+import { APP_BASE, followInAppLinks } from '../lib/navigation.ts';
+import { navigation, resolve } from './router.ts';
 import { THEMES, applyTheme, storedTheme, type Theme } from './theme.ts';
 
 const ROUTES: PageRoute[] = [...ME_ROUTES, ...COACH_ROUTES, ...ADMIN_ROUTES];
@@ -27,11 +28,6 @@ const api = new Api(session.tokens);
 function appPath(): string {
   const rest = location.pathname.slice(APP_BASE.length);
   return rest === '' ? '/' : rest;
-}
-
-export function navigate(to: string): void {
-  history.pushState(null, '', to);
-  dispatchEvent(new PopStateEvent('popstate'));
 }
 
 async function loadMe(): Promise<Me> {
@@ -89,7 +85,11 @@ function Shell(props: { language: Language; setLanguage(l: Language): void; them
   useEffect(() => {
     const onPop = () => setPath(appPath());
     addEventListener('popstate', onPop);
-    return () => removeEventListener('popstate', onPop);
+    const stopFollowing = followInAppLinks(document);
+    return () => {
+      removeEventListener('popstate', onPop);
+      stopFollowing();
+    };
   }, []);
   useEffect(() => {
     if (!signedIn) {
@@ -130,19 +130,13 @@ function Shell(props: { language: Language; setLanguage(l: Language): void; them
   const title = home.kind === 'page' ? t(home.route.title) : home.kind === 'forbidden' ? t('forbidden') : path === '/' ? t('appName') : t('notFound');
   document.title = `${title} · ${t('appName')}`;
 
-  const follow = (event: MouseEvent, to: string) => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(to);
-  };
-
   return (
     <AppProvider value={state}>
       <a class="skip-link" href="#main">
         {t('skipToContent')}
       </a>
       <header class="top">
-        <a class="brand" href={`${APP_BASE}/`} onClick={(e) => follow(e, `${APP_BASE}/`)}>
+        <a class="brand" href={`${APP_BASE}/`}>
           {t('appName')}
         </a>
         <div class="controls">
@@ -187,11 +181,7 @@ function Shell(props: { language: Language; setLanguage(l: Language): void; them
           <ul>
             {links.map((route) => (
               <li>
-                <a
-                  href={`${APP_BASE}${route.path}`}
-                  aria-current={resolved.kind === 'page' && resolved.route === route ? 'page' : undefined}
-                  onClick={(e) => follow(e, `${APP_BASE}${route.path}`)}
-                >
+                <a href={`${APP_BASE}${route.path}`} aria-current={resolved.kind === 'page' && resolved.route === route ? 'page' : undefined}>
                   {t(route.title)}
                 </a>
               </li>
@@ -214,9 +204,7 @@ function Shell(props: { language: Language; setLanguage(l: Language): void; them
       ) : (
         <Message title={t('notFound')}>
           <p>
-            <a href={`${APP_BASE}/`} onClick={(e) => follow(e, `${APP_BASE}/`)}>
-              {t('navHome')}
-            </a>
+            <a href={`${APP_BASE}/`}>{t('navHome')}</a>
           </p>
         </Message>
       )}

@@ -2,8 +2,6 @@
 import { hasRole, type Me } from '../lib/context.tsx';
 import type { PageRoute } from '../lib/routes.ts';
 
-export const APP_BASE = '/app';
-
 /** The `:param` values when `path` matches the route's pattern, else undefined. */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const want = pattern.split('/').filter(Boolean);

@@ -4,6 +4,7 @@
  * and which words explain a refusal of the API.
  */
 import type { TextKey } from '../i18n/index.ts';
+import { APP_BASE } from '../lib/navigation.ts';
 import type { Binding, ClassRun, GymSensor, Member, Occurrence, RosterEntry, RunResult } from './types.ts';
 
 const MINUTE_MS = 60_000;
@@ -225,7 +226,7 @@ export function formatDay(instant: string, timeZone: string, language: string): 
 
 /** The page of an occurrence; the start stays readable (colons are allowed in a path segment). */
 export function occurrenceHref(occurrence: Pick<Occurrence, 'class' | 'start'>): string {
-  return `/app/coach/classes/${encodeURIComponent(occurrence.class)}/${occurrence.start}`;
+  return `${APP_BASE}/coach/classes/${encodeURIComponent(occurrence.class)}/${occurrence.start}`;
 }
 
 /** The class board for a run, opened on the gym's screen or beside the coach page (board/main.tsx reads both). */

@@ -4,6 +4,7 @@
  */
 import { useEffect } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
+import { appHref } from '../lib/navigation.ts';
 import type { PageProps } from '../lib/routes.ts';
 import { BookForm } from './book-form.tsx';
 import { loadOccurrence } from './coach-api.ts';
@@ -32,7 +33,7 @@ export function OccurrencePage(props: PageProps) {
   return (
     <article aria-labelledby="coach-occurrence-title">
       <p>
-        <a href="/app/coach">{t('coachBackToToday')}</a>
+        <a href={appHref('/coach')}>{t('coachBackToToday')}</a>
       </p>
       {/* The heading is there while loading and on failure too, so the page always has its title. */}
       <h1 id="coach-occurrence-title">{loaded.state === 'ready' ? loaded.value.roster.occurrence.name : t('coachOccurrenceTitle')}</h1>

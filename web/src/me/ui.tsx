@@ -7,8 +7,9 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiProblem } from '../lib/api.ts';
 import { useApp } from '../lib/context.tsx';
+import { appHref } from '../lib/navigation.ts';
 
-export const APP_BASE = '/app';
+export { APP_BASE, navigate } from '../lib/navigation.ts';
 
 export type Loaded<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ok'; data: T };
 
@@ -58,24 +59,13 @@ export function Load<T>(props: { loaded: Loaded<T>; reload: () => void; children
   return <>{props.children(props.loaded.data)}</>;
 }
 
-/** A link inside the app: followed by the shell's router (history + popstate), opened normally with a modifier. */
+/** A link to another app page by its path under /app; the shell follows it in place (lib/navigation.ts). */
 export function Link(props: { to: string; children: ComponentChildren; class?: string }) {
-  const href = `${APP_BASE}${props.to}`;
-  const follow = (event: MouseEvent) => {
-    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
-    event.preventDefault();
-    navigate(href);
-  };
   return (
-    <a href={href} onClick={follow} class={props.class}>
+    <a href={appHref(props.to)} class={props.class}>
       {props.children}
     </a>
   );
-}
-
-export function navigate(href: string): void {
-  history.pushState(null, '', href);
-  dispatchEvent(new PopStateEvent('popstate'));
 }
 
 /** What the last action did (or why it failed), read out by screen readers without moving focus. */
