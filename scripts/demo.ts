@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole system on one machine with no external services. A hub (HTTPS API and sign-in, embedded
  * MQTTS broker, SQLite stores under ./data, a development CA made on the first start) and one edge agent whose
- * simulator plays a class of 20 athletes. The first start also makes the platform admin and prints its sign-in.
+ * simulator plays a class of 20 athletes. The first start also makes the platform admin, a coach and twenty
+ * athletes (demo-class.ts), and every start makes sure a class is running with them on the gym's straps.
  * Ctrl-C stops both: the agent first, then the hub, each with one SIGTERM, and the demo exits 0 only when
  * both stopped cleanly. Ports: PB_DEMO_HTTP_PORT (8080), PB_DEMO_MQTT_PORT (1883), PB_DEMO_HEALTH_PORT (9400);
  * data and logs: PB_DEMO_DATA_DIR (./data). A port that is taken or invalid ends the demo with one line.
@@ -20,6 +21,9 @@ import { ALL_GYMS } from '../hub/src/identity/identity-store.ts';
 import { DEFAULT_CLIENTS } from '../hub/src/oidc/config.ts';
 import { ensureDevCertificates } from '../hub/src/tls/dev-ca.ts';
 import { devTlsDir } from '../hub/src/tls/config.ts';
+import { createIdentityStore } from '../hub/src/identity/index.ts';
+import { loadAdminToolConfig } from '../hub/src/config.ts';
+import { ensureDemoClass, ensureDemoPeople } from './demo-class.ts';
 import { ensureDemoGym, type DemoRequest } from './demo-gym.ts';
 import { buildWeb } from './build-web.ts';
 
@@ -128,6 +132,11 @@ if (!existsSync(adminPasswordFile)) {
   writeFileSync(adminPasswordFile, `${password}\n`, { mode: 0o600 });
 }
 const adminPassword = readFileSync(adminPasswordFile, 'utf8').trim();
+
+// The gym's coach and athletes, once, while the hub is not running yet (the identity store is the hub's).
+const identity = createIdentityStore(loadAdminToolConfig({ file: hubConfig, env: {} }).identity.store, { dataDir: join(data, 'hub'), env: {} });
+await identity.start();
+const people = await ensureDemoPeople(identity, gym, join(data, 'demo-people.json')).finally(() => identity.stop());
 
 // Enroll the demo agent once; its secret lives in a file only this user can read.
 const agentSecretFile = join(data, 'agent-secret');
@@ -247,23 +256,29 @@ const tokenAnswer = await request(
   'POST',
   `${hubUrl}/oidc/token`,
   { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
-  'grant_type=client_credentials&scope=gym%3Aread%20gym%3Awrite',
+  'grant_type=client_credentials&scope=gym%3Aread%20gym%3Awrite%20me%3Awrite%20agents%3Aread',
 );
 const operatorToken = (JSON.parse(tokenAnswer.text) as { access_token?: string }).access_token;
 if (operatorToken === undefined) throw new Error(`demo: the operator's token was refused (${tokenAnswer.status}): ${tokenAnswer.text}`);
 await ensureDemoGym({ hubUrl, gym, token: operatorToken, request });
 children.push(start('agent', ['edge-agent/src/main.ts', '--config', agentConfig]));
 await until('the agent health endpoint', () => answers(`http://127.0.0.1:${healthPort}/healthz`), 60_000, 250);
+// A class running now, every athlete on one of the gym's straps: the board has tiles from the first minute.
+const demoClass = await ensureDemoClass({ hubUrl, gym, agent: agentId, token: operatorToken, request, people });
+const anna = people.athletes[0]!;
 
 console.log(`
 Pulsebridge demo is running: a hub, an edge agent simulating a class of 20 athletes, and the web app.
+The class "Open spin" is ${demoClass.started ? 'running now' : 'still running'} (run ${demoClass.run}); a coach can end it from the web app.
 
-  web app          ${hubUrl}/app/            (sign in as the platform admin below)
-  class board      ${hubUrl}/board/
+  web app          ${hubUrl}/app/
+    coach          ${people.coach.email}   password: ${people.coach.password}   (staff set up two-step sign-in first)
+    athlete        ${anna.email}   password: ${anna.password}
+    platform admin ${adminEmail}   password: ${adminPassword}
+  class board      ${hubUrl}/board/          (shows a code: confirm it signed in as the coach)
 
   hub API          ${hubUrl}/api/v1          (docs: ${hubUrl}/api/v1/docs)
   sign-in          ${hubUrl}/oidc            (discovery: ${hubUrl}/oidc/.well-known/openid-configuration)
-  platform admin   ${adminEmail}   password: ${adminPassword}
   hub metrics      ${hubUrl}/metrics
   MQTT broker      mqtts://localhost:${mqttPort}  and wss://localhost:${httpPort}/mqtt
   development CA   ${devTls.caCertFile}   (SHA-256 ${devTls.caFingerprint})

@@ -1,11 +1,13 @@
 /**
- * The demo (`npm start`, scripts/demo.ts) as a newcomer runs it in a terminal: Ctrl-C, which the terminal
+ * The demo (`npm start`, scripts/demo.ts) as a newcomer runs it in a terminal: its class board shows the demo
+ * class's twenty athletes live; Ctrl-C, which the terminal
  * sends to the whole foreground process group, stops the hub and the agent cleanly; a port that is taken
  * ends it with one clear line.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -60,6 +62,39 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** The demo hub over HTTPS, trusting the demo's development CA. */
+class HubClient {
+  constructor(
+    private readonly base: string,
+    private readonly ca: Buffer,
+  ) {}
+
+  async operatorToken(secret: string): Promise<string> {
+    const body = 'grant_type=client_credentials&scope=gym%3Aread';
+    const basic = Buffer.from(`demo-operator:${secret}`).toString('base64');
+    const text = await this.send('POST', '/oidc/token', { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' }, body);
+    return (JSON.parse(text) as { access_token: string }).access_token;
+  }
+
+  get(path: string, token: string): Promise<string> {
+    return this.send('GET', path, { Authorization: `Bearer ${token}` });
+  }
+
+  private send(method: string, path: string, headers: Record<string, string>, body?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(`${this.base}${path}`, { method, headers, ca: this.ca, timeout: 10_000 }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => ((response.statusCode ?? 500) < 300 ? resolve(text) : reject(new Error(`${method} ${path}: ${response.statusCode} ${text}`))));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.end(body);
+    });
+  }
+}
+
 async function answers(url: string): Promise<boolean> {
   try {
     return (await fetch(url)).ok;
@@ -83,6 +118,23 @@ test('Ctrl-C to the terminal process group stops the agent and the hub cleanly a
       200,
     );
     await until('the agent to be connected', async () => answers(`http://127.0.0.1:${health}/healthz`), 30_000, 200);
+    // The demo's class runs with every athlete on a strap: its board shows twenty athletes with heart rates.
+    const printed = demo.output().stdout;
+    assert.match(printed, /coach +cora\.coach@demo\.pulsebridge\.example +password: \S+/);
+    assert.match(printed, /athlete +anna\.athlete@demo\.pulsebridge\.example +password: \S+/);
+    const run = /\(run (\S+)\)/.exec(printed)?.[1];
+    assert.ok(run, printed);
+    const hub = new HubClient(`https://localhost:${http}`, readFileSync(join(work.dir, 'hub', 'tls', 'ca.pem')));
+    const token = await hub.operatorToken(readFileSync(join(work.dir, 'operator-secret'), 'utf8').trim());
+    await until(
+      'the demo class board to show twenty athletes with heart rates',
+      async () => {
+        const board = JSON.parse(await hub.get(`/api/v1/class-runs/${encodeURIComponent(run)}/board/snapshot`, token)) as { tiles: { name: string; heartRateBpm?: number }[] };
+        return board.tiles.length === 20 && board.tiles.every((tile) => tile.name.endsWith(' Athlete') && typeof tile.heartRateBpm === 'number');
+      },
+      30_000,
+      500,
+    );
 
     process.kill(-demo.child.pid!, 'SIGINT');
     assert.ok(await settlesWithin(demo.exited, 60_000), 'the demo exits within a minute');
