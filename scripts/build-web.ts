@@ -85,8 +85,11 @@ export async function buildWeb(options: { outDir?: string; quiet?: boolean } = {
     let gzipBytes = 0;
     for (const file of [script, ...(css === undefined ? [] : [css])]) {
       const content = readFileSync(join(ROOT, file));
+      const gzipped = gzipSync(content, { level: 9 });
+      // The hub sends this copy to browsers that accept gzip (hub/src/web/web-app.ts).
+      writeFileSync(join(ROOT, `${file}.gz`), gzipped);
       bytes += content.length;
-      gzipBytes += gzipSync(content, { level: 9 }).length;
+      gzipBytes += gzipped.length;
     }
     sizes.push({ bundle, bytes, gzipBytes });
     if (options.quiet !== true) process.stderr.write(`web: ${relative(ROOT, dir)} ${(bytes / 1024).toFixed(1)} KiB, ${(gzipBytes / 1024).toFixed(1)} KiB gzip\n`);

@@ -2,6 +2,8 @@
  * Serves the web app (web/dist, built by scripts/build-web.ts) at /app/* and the class board at /board/*, with a
  * CSP of their own: the pages' scripts and styles come from the hub only, and they talk to the hub only.
  * Hashed assets are cached for a year; the HTML is never cached, so a new build is picked up at the next load.
+ * The build writes a gzip copy of each script and stylesheet next to it (`<file>.gz`); a browser that accepts
+ * gzip gets that copy, so nothing is compressed per request.
  * /app/<anything unknown> answers the app's index.html (the app routes in the browser); `/` redirects to /app/.
  * Without a build the hub answers a 404 page saying to run `npm run build:web`, and logs it once at start.
  */
@@ -78,6 +80,18 @@ function headers(type: string, cache: string): Record<string, string> {
   };
 }
 
+/** Accept-Encoding names gzip with a weight above zero (`gzip;q=0` refuses it). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const accepted = req.headers['accept-encoding'];
+  if (typeof accepted !== 'string') return false;
+  return accepted.split(',').some((entry) => {
+    const [name = '', ...params] = entry.split(';').map((part) => part.trim());
+    if (name.toLowerCase() !== 'gzip') return false;
+    const weight = params.find((param) => param.startsWith('q='));
+    return weight === undefined || Number(weight.slice(2)) > 0;
+  });
+}
+
 function bundleOf(path: string): (typeof BUNDLES)[number] | undefined {
   return BUNDLES.find((bundle) => path === `/${bundle}` || path.startsWith(`/${bundle}/`));
 }
@@ -109,15 +123,25 @@ export function webApp(config: WebConfig, log: Logger, fallback: RequestListener
       return;
     }
     const root = join(dir, bundle);
-    const relative = decodeURIComponent(path.slice(bundle.length + 2));
+    let relative: string;
+    try {
+      relative = decodeURIComponent(path.slice(bundle.length + 2));
+    } catch {
+      // A malformed escape (%E0%A4) names no file; answered here, since a throw would end the listener's process.
+      res.writeHead(400, headers('text/plain; charset=utf-8', 'no-cache')).end(method === 'HEAD' ? undefined : 'malformed path');
+      return;
+    }
     const file = normalize(join(root, relative));
     const inside = file.startsWith(root + sep);
-    const isFile = inside && relative !== '' && existsSync(file) && statSync(file).isFile() && !relative.endsWith('meta.json');
+    const isFile = inside && relative !== '' && existsSync(file) && statSync(file).isFile() && !relative.endsWith('meta.json') && !relative.endsWith('.gz');
     // The pages' own routes (e.g. /app/me/sessions/42) are the page itself: it routes in the browser.
     const served = isFile ? file : join(root, 'index.html');
     const type = TYPES[extname(served)] ?? 'application/octet-stream';
     const cache = HASHED.test(served) ? 'public, max-age=31536000, immutable' : 'no-cache';
-    const body = readFileSync(served);
-    res.writeHead(200, { ...headers(type, cache), 'content-length': String(body.length) }).end(method === 'HEAD' ? undefined : body);
+    const gzipped = `${served}.gz`;
+    const compressed = acceptsGzip(req) && existsSync(gzipped);
+    const body = readFileSync(compressed ? gzipped : served);
+    const encoding: Record<string, string> = compressed ? { 'content-encoding': 'gzip' } : {};
+    res.writeHead(200, { ...headers(type, cache), ...encoding, vary: 'accept-encoding', 'content-length': String(body.length) }).end(method === 'HEAD' ? undefined : body);
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,6 +30,7 @@ describe('the hub serves the built web app', () => {
       mkdirSync(join(dir, bundle));
       writeFileSync(join(dir, bundle, 'index.html'), `<!doctype html><title>${bundle}</title>`);
       writeFileSync(join(dir, bundle, 'main-ABCD1234.js'), 'console.log(1)');
+      writeFileSync(join(dir, bundle, 'main-ABCD1234.js.gz'), gzipSync('console.log(1)'));
     }
     writeFileSync(join(dir, 'app', 'meta.json'), '{}');
     ({ base, server } = await serve(dir));
@@ -59,6 +61,36 @@ describe('the hub serves the built web app', () => {
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     assert.match(response.headers.get('content-type') ?? '', /^text\/javascript/);
+  });
+
+  test("a browser that accepts gzip gets the build's gzip copy; one that does not, or refuses it, the file itself", async () => {
+    const gzipped = await new Promise<{ encoding: string | undefined; vary: string | undefined; body: Buffer }>((resolve, reject) => {
+      httpGet(`${base}/board/main-ABCD1234.js`, { headers: { 'accept-encoding': 'br, gzip;q=0.8' } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ encoding: response.headers['content-encoding'], vary: response.headers.vary, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    assert.equal(gzipped.encoding, 'gzip');
+    assert.equal(gzipped.vary, 'accept-encoding');
+    assert.equal(gunzipSync(gzipped.body).toString(), 'console.log(1)');
+    for (const accept of ['identity', 'gzip;q=0', 'deflate, gzip;q=0.0']) {
+      const plain = await new Promise<{ encoding: string | undefined; body: string }>((resolve, reject) => {
+        httpGet(`${base}/board/main-ABCD1234.js`, { headers: { 'accept-encoding': accept } }, (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ encoding: response.headers['content-encoding'], body }));
+        }).on('error', reject);
+      });
+      assert.deepEqual(plain, { encoding: undefined, body: 'console.log(1)' }, accept);
+    }
+  });
+
+  test('a malformed escape in the path is answered 400, and the server keeps serving', async () => {
+    assert.equal((await fetch(`${base}/app/%E0%A4%A`)).status, 400);
+    assert.equal((await fetch(`${base}/board/main-ABCD1234.js.gz`)).headers.get('content-encoding'), null, 'the .gz copy is not a page of its own');
+    assert.equal((await fetch(`${base}/app/`)).status, 200);
   });
 
   test('paths out of the folder and the metafile are not served as files', async () => {
