@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import { splitIds, CLASS_FIELDS, classFormErrors, classFormToBody, classToForm, EMPTY_CLASS_FORM, type ClassField, type ClassForm, type ClassRecord } from './forms.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
-import { errorText, FormError, LoadState, TextField, useCheck, useLoad, type InputType } from './ui.tsx';
+import { DeleteControl, FormError, LoadState, TextField, useCheck, useDeletion, useLoad, type InputType } from './ui.tsx';
 import { dateInWords, daysInWords, WEEKDAYS, weekdayName, type Weekday } from './weekly-rule.ts';
 
 /** The rule in words, in the language: "Every Monday and Wednesday until 31 December 2027". */
@@ -25,26 +25,18 @@ export function ClassesPage() {
   const { api, gym, t } = useApp();
   const classes = useLoad(() => api.all<ClassRecord>('/classes', { gym }), [gym]);
   const [editing, setEditing] = useState<ClassRecord | 'new' | undefined>(undefined);
-  const [confirming, setConfirming] = useState<string | undefined>(undefined);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
+  const deletion = useDeletion(
+    (id) => api.delete(`/classes/${encodeURIComponent(id)}`),
+    () => classes.reload(),
+  );
   const inWords = useRuleInWords();
-  const remove = (id: string) => {
-    setActionError(undefined);
-    api.delete(`/classes/${encodeURIComponent(id)}`).then(
-      () => {
-        setConfirming(undefined);
-        classes.reload();
-      },
-      (err: unknown) => setActionError(errorText(err)),
-    );
-  };
   return (
     <>
       <h1>{t('adminClassesTitle')}</h1>
       <section aria-labelledby="classes-list">
         <h2 id="classes-list">{t('adminClassesList')}</h2>
         <LoadState loaded={classes} />
-        <FormError message={actionError} />
+        <FormError message={deletion.error} />
         {classes.value !== undefined && classes.value.length === 0 ? <p>{t('adminClassesNone')}</p> : null}
         {classes.value !== undefined && classes.value.length > 0 ? (
           <table>
@@ -74,20 +66,7 @@ export function ClassesPage() {
                     <button type="button" onClick={() => setEditing(cls)} aria-label={t('adminEditNamed', { name: cls.name })}>
                       {t('adminEdit')}
                     </button>{' '}
-                    {confirming === cls.id ? (
-                      <>
-                        <button type="button" onClick={() => remove(cls.id)}>
-                          {t('adminConfirmDelete', { name: cls.name })}
-                        </button>{' '}
-                        <button type="button" onClick={() => setConfirming(undefined)}>
-                          {t('cancel')}
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" onClick={() => setConfirming(cls.id)} aria-label={t('adminDeleteNamed', { name: cls.name })}>
-                        {t('delete')}
-                      </button>
-                    )}
+                    <DeleteControl id={cls.id} name={cls.name} deletion={deletion} />
                   </td>
                 </tr>
               ))}

@@ -68,6 +68,52 @@ export function LoadState(props: { loaded: Loaded<unknown> }) {
   );
 }
 
+/** Deleting a listed item takes a second click on the item's own confirm button; a refusal is kept to show. */
+export interface Deletion {
+  confirming: string | undefined;
+  ask(id: string | undefined): void;
+  confirm(id: string): void;
+  error: string | undefined;
+}
+
+export function useDeletion(remove: (id: string) => Promise<unknown>, removed: () => void): Deletion {
+  const [confirming, setConfirming] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const confirm = (id: string) => {
+    setError(undefined);
+    remove(id).then(
+      () => {
+        setConfirming(undefined);
+        removed();
+      },
+      (err: unknown) => setError(errorText(err)),
+    );
+  };
+  return { confirming, ask: setConfirming, confirm, error };
+}
+
+/** Delete, then "Delete <name>" and Cancel while that item is being confirmed. */
+export function DeleteControl(props: { id: string; name: string; deletion: Deletion }) {
+  const { t } = useApp();
+  const { id, name, deletion } = props;
+  if (deletion.confirming !== id)
+    return (
+      <button type="button" onClick={() => deletion.ask(id)} aria-label={t('adminDeleteNamed', { name })}>
+        {t('delete')}
+      </button>
+    );
+  return (
+    <>
+      <button type="button" onClick={() => deletion.confirm(id)}>
+        {t('adminConfirmDelete', { name })}
+      </button>{' '}
+      <button type="button" onClick={() => deletion.ask(undefined)}>
+        {t('cancel')}
+      </button>
+    </>
+  );
+}
+
 export function FormError(props: { message: string | undefined }) {
   if (props.message === undefined) return null;
   return (

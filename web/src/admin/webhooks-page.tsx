@@ -11,7 +11,7 @@ import { WEBHOOK_FIELDS, webhookFormErrors, type WebhookField } from './forms.ts
 import { WEBHOOK_EVENTS } from './vocabulary.ts';
 import { deliveriesPath, WEBHOOKS_PATH } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
-import { CopyButton, errorText, FormError, LoadState, TextField, useCheck, useLoad } from './ui.tsx';
+import { CopyButton, DeleteControl, errorText, FormError, LoadState, TextField, useCheck, useDeletion, useLoad } from './ui.tsx';
 
 export const DELIVERIES_PAGE_SIZE = 25;
 
@@ -45,25 +45,17 @@ export function WebhooksPage() {
   const { api, gym, t } = useApp();
   const subscriptions = useLoad(() => api.all<Subscription>('/webhooks', { gym }), [gym]);
   const [secret, setSecret] = useState<{ url: string; secret: string } | undefined>(undefined);
-  const [confirming, setConfirming] = useState<string | undefined>(undefined);
-  const [actionError, setActionError] = useState<string | undefined>(undefined);
-  const remove = (id: string) => {
-    setActionError(undefined);
-    api.delete(`/webhooks/${encodeURIComponent(id)}`).then(
-      () => {
-        setConfirming(undefined);
-        subscriptions.reload();
-      },
-      (err: unknown) => setActionError(errorText(err)),
-    );
-  };
+  const deletion = useDeletion(
+    (id) => api.delete(`/webhooks/${encodeURIComponent(id)}`),
+    () => subscriptions.reload(),
+  );
   return (
     <>
       <h1>{t('adminWebhooksTitle')}</h1>
       <section aria-labelledby="webhooks-list">
         <h2 id="webhooks-list">{t('adminWebhooksList')}</h2>
         <LoadState loaded={subscriptions} />
-        <FormError message={actionError} />
+        <FormError message={deletion.error} />
         {subscriptions.value !== undefined && subscriptions.value.length === 0 ? <p>{t('adminWebhooksNone')}</p> : null}
         {subscriptions.value !== undefined && subscriptions.value.length > 0 ? (
           <table>
@@ -84,21 +76,7 @@ export function WebhooksPage() {
                   <td>{subscription.events.join(', ')}</td>
                   <td>{subscription.active ? t('adminYes') : t('adminWebhookEnded')}</td>
                   <td>
-                    <a href={deliveriesPath(subscription.id)}>{t('adminWebhookDeliveries')}</a>{' '}
-                    {confirming === subscription.id ? (
-                      <>
-                        <button type="button" onClick={() => remove(subscription.id)}>
-                          {t('adminConfirmDelete', { name: subscription.url })}
-                        </button>{' '}
-                        <button type="button" onClick={() => setConfirming(undefined)}>
-                          {t('cancel')}
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" onClick={() => setConfirming(subscription.id)} aria-label={t('adminDeleteNamed', { name: subscription.url })}>
-                        {t('delete')}
-                      </button>
-                    )}
+                    <a href={deliveriesPath(subscription.id)}>{t('adminWebhookDeliveries')}</a> <DeleteControl id={subscription.id} name={subscription.url} deletion={deletion} />
                   </td>
                 </tr>
               ))}
