@@ -16,12 +16,13 @@ import { buildWeb } from '../../scripts/build-web.ts';
 import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
 import type { SessionView } from '../../hub/src/api/sessions-schemas.ts';
 import { SESSION_SENSORS } from '../../hub/src/domain/sessions/collections.ts';
-import { ClassGym, profileOf, simulatorOf, strapSimulator, type Athlete, type ClassInfo, type Person } from '../class-harness.ts';
+import { ClassGym, profileOf, runResults, simulatorOf, strapSimulator, type Athlete, type ClassInfo, type Person } from '../class-harness.ts';
 import { freePort, tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
 import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
 import { translator } from '../../web/src/i18n/index.ts';
 import { shownResults } from '../../web/src/me/results.ts';
+import { formatDuration } from '../../web/src/me/format.ts';
 import type { Results } from '../../web/src/me/types.ts';
 
 const skip = missingService(chromiumMissing());
@@ -195,26 +196,53 @@ describe('a coach runs a class with a loaner strap in the browser; the athlete t
       await main.getByRole('button', { name: en('coachEndButton') }).click();
       await main.getByText(en('coachEndConfirm', { name: CLASS_NAME })).waitFor({ timeout: STEP_MS });
       await main.getByRole('button', { name: en('coachConfirmYes') }).click();
-      const results = main.getByRole('region', { name: en('coachResultsTitle') });
-      const table = results.getByRole('table').first();
-      await until(
-        'the results to list every athlete, computed',
-        async () => {
-          const names = (await table.getByRole('rowheader').allInnerTexts()).map((text) => text.trim());
-          return athletes.every((athlete) => names.includes(athlete.name));
-        },
-        STEP_MS,
-        100,
-      );
+      await main.getByText(en('coachStateEnded'), { exact: true }).waitFor({ timeout: STEP_MS });
       assert.equal((await gym.call<{ state: string }>('GET', `/class-runs/${encodeURIComponent(runId)}`, { token: coach.token })).body.state, 'ended', 'the run the page ended');
-      // Every athlete's row carries a heart rate: athlete 3's from the loaner.
-      for (const athlete of athletes) {
-        const cells = await table
-          .getByRole('row', { name: new RegExp(athlete.name) })
-          .getByRole('cell')
-          .allInnerTexts();
-        assert.match(cells[1] ?? '', /^\d+$/, `${athlete.name}'s average heart rate in the results`);
-      }
+
+      // A row per athlete with the API's figures (duration, average and max heart rate, effort points, kcal): athlete
+      // 3's heart rate is the loaner's. A late reading may have the hub compute a session again after the page loaded
+      // its results: reload until the page and the API agree.
+      const table = main
+        .getByRole('region', { name: en('coachResultsTitle') })
+        .getByRole('table')
+        .first();
+      const rowsShown = async () => {
+        const rows: string[][] = [];
+        for (const row of await table.locator('tbody tr').all()) rows.push((await row.locator('th, td').allInnerTexts()).map((text) => text.trim()));
+        return rows;
+      };
+      let shownRows: string[][] = [];
+      let apiRows: string[][] = [];
+      await until(
+        "the class results to show every athlete with the API's figures",
+        async () => {
+          const sessions = await runResults(gym, runId, coach);
+          const byAthlete = new Map(sessions.map((session) => [session.athlete, session]));
+          apiRows = athletes.map((athlete) => {
+            const figures = byAthlete.get(athlete.id)?.results as unknown as Results | undefined;
+            const heartRate = figures?.heartRate;
+            const round = (value: number | undefined) => (value === undefined ? '–' : new Intl.NumberFormat('en').format(Math.round(value)));
+            return [
+              athlete.name,
+              figures === undefined ? '–' : formatDuration(figures.durationS),
+              round(heartRate?.averageBpm),
+              round(heartRate?.maxBpm),
+              round(heartRate?.effortPoints),
+              round(figures?.calories.kcal),
+            ];
+          });
+          shownRows = (await rowsShown()).map((cells) => cells.slice(0, 6)).sort((a, b) => a[0]!.localeCompare(b[0]!));
+          if (JSON.stringify(shownRows) === JSON.stringify(apiRows)) return true;
+          await page.reload();
+          await table.waitFor({ timeout: STEP_MS });
+          return false;
+        },
+        30_000,
+        200,
+      ).catch((err: unknown) => {
+        throw new Error(`shown ${JSON.stringify(shownRows)}, the API's ${JSON.stringify(apiRows)}`, { cause: err });
+      });
+      for (const row of apiRows) assert.match(row[2]!, /^\d+$/, `${row[0]}'s average heart rate in the results`);
       await expectAccessible(page, 'the class results');
       await screenshot(page, 'coach-flow-results');
       classEnded = true;
