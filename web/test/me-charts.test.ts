@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chartsData, heartRateRange, zoneBands } from '../src/me/charts.ts';
+import { chartsData, CLOCK_AXIS_STEPS_S, heartRateRange, zoneBands } from '../src/me/charts.ts';
+import { formatDuration } from '../src/me/format.ts';
 import type { SessionStreams } from '../src/me/types.ts';
 
 function answer(streams: SessionStreams['streams']): SessionStreams {
@@ -67,4 +68,19 @@ test('the heart-rate axis shows both the line and every band', () => {
   assert.deepEqual(heartRateRange([130, 150, null], zoneBands(200)), [95, 205]);
   assert.deepEqual(heartRateRange([130, 150], []), [125, 155]);
   assert.deepEqual(heartRateRange([null], []), [0, 200]);
+});
+
+test('the ticks of an m:ss axis step by whole seconds, so no two labels of an axis read the same', () => {
+  const steps = CLOCK_AXIS_STEPS_S;
+  assert.ok(
+    steps.every((step, i) => Number.isInteger(step) && step >= 1 && (i === 0 || step > steps[i - 1]!)),
+    'whole seconds, ascending',
+  );
+  for (const step of steps) {
+    const labels = Array.from({ length: 24 }, (_, k) => formatDuration(k * step));
+    assert.equal(new Set(labels).size, labels.length, `ticks every ${step} s: ${labels.join(' ')}`);
+  }
+  // A fraction of a second, as uPlot steps a short session by itself, repeats labels: the reason for the steps.
+  const fractional = Array.from({ length: 4 }, (_, k) => formatDuration(k * 0.5));
+  assert.notEqual(new Set(fractional).size, fractional.length);
 });

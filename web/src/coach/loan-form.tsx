@@ -71,11 +71,12 @@ export function LoanForm(props: { occurrence: Occurrence; entries: RosterEntry[]
                 {t('coachLoanButton')}
               </button>
               {refusal === undefined ? null : <ProblemNote action="lend" error={refusal} />}
-              {done === undefined ? null : <p role="status">{done}</p>}
             </form>
           )
         }
       </LoadedView>
+      {/* Outside the form: lending the last free strap replaces the form, and the coach still reads what was done. */}
+      {done === undefined ? null : <p role="status">{done}</p>}
     </section>
   );
 }

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import type { SeriesData, ZoneBand } from './charts.ts';
+import { CLOCK_AXIS_STEPS_S, type SeriesData, type ZoneBand } from './charts.ts';
 import { formatDuration } from './format.ts';
 
 export interface ChartProps {
@@ -63,8 +63,8 @@ export function Chart(props: ChartProps) {
         y: { ...(props.range ? { range: props.range } : {}), ...(props.clock ? { dir: -1 as const } : {}) },
       },
       axes: [
-        { stroke: ink, grid, values: (_u, splits) => splits.map((s) => formatDuration(s)) },
-        { stroke: ink, grid, size: 60, values: (_u, splits) => splits.map(value) },
+        { stroke: ink, grid, incrs: CLOCK_AXIS_STEPS_S, values: (_u, splits) => splits.map((s) => formatDuration(s)) },
+        { stroke: ink, grid, size: 60, ...(props.clock ? { incrs: CLOCK_AXIS_STEPS_S } : {}), values: (_u, splits) => splits.map(value) },
       ],
       series: [{}, { label: props.unit, stroke: props.colour, width: 2, spanGaps: false }],
       plugins: props.bands && props.bands.length > 0 ? [zoneBandsPlugin(props.bands)] : [],

@@ -23,6 +23,13 @@ export const ZONE_COLOURS = ['rgba(148,163,184,0.25)', 'rgba(59,130,246,0.25)', 
 /** The same zones opaque, for the time-in-zones bar and its key. */
 export const ZONE_SOLID_COLOURS = ['#94a3b8', '#3b82f6', '#22c55e', '#eab308', '#ef4444'] as const;
 
+/**
+ * The steps between the ticks of an axis in seconds written as m:ss (the time axis, and pace): whole seconds, then
+ * the minutes and hours a clock counts. uPlot's own steps include fractions of a second, which m:ss rounds into
+ * repeated labels (0:00 0:01 0:01 0:02 ...) on a short session.
+ */
+export const CLOCK_AXIS_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400];
+
 export interface ZoneBand {
   zone: number;
   /** bpm, inclusive. */
