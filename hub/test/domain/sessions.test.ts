@@ -8,6 +8,7 @@ import { findOccurrence } from '../../src/domain/classes/occurrences.ts';
 import type { DomainEvents } from '../../src/domain/domain.ts';
 import { GYMS } from '../../src/domain/gyms.ts';
 import { BINDINGS } from '../../src/domain/pairing/collections.ts';
+import type { Binding } from '../../src/domain/pairing/bindings.ts';
 import { CLASS_RUNS, SESSIONS, SESSION_SENSORS } from '../../src/domain/sessions/collections.ts';
 import { SessionsWorker } from '../../src/domain/sessions/sessions-worker.ts';
 import { completeSession, endClassRun, startClassRun, startPersonalSession } from '../../src/domain/sessions/sessions.ts';
@@ -42,6 +43,10 @@ const cls: ClassDoc = {
   createdAt: 0,
   updatedAt: 0,
 };
+
+function pick(binding: Binding | undefined): { active: boolean; until: number | undefined } | undefined {
+  return binding === undefined ? undefined : { active: binding.active, until: binding.until };
+}
 
 /** A heart-rate series of `bpm` at 1 Hz over [from, to). */
 function heartRate(sensor: string, from: number, to: number, bpm: (t: number) => number): SeriesReadings {
@@ -158,6 +163,58 @@ describe('sessions: runs, attribution by binding, late readings', () => {
     worker.noteStored(unrelated);
     await worker.lateReadingsRound();
     assert.equal((await documents.collection(SESSIONS).get(ann.id))!.revision, 2);
+  });
+
+  it("a class's loans end with its run: early, the strap goes back at once; late, the athlete keeps it to the end unless it was lent again", async () => {
+    const { documents, series } = t.domain;
+    const bindings = documents.collection(BINDINGS);
+    const scheduledEnd = CLASS_START + 30 * MINUTE;
+    const loan = (id: string, sensor: string, athlete: string, extra: Partial<Binding> = {}): Binding => ({
+      id,
+      gym: GYM,
+      sensor,
+      athlete,
+      active: true,
+      from: CLASS_START,
+      until: scheduledEnd,
+      kind: 'loaner',
+      classId: cls.id,
+      createdBy: 'coach',
+      ...extra,
+    });
+    // Straps of their own in this test: the series store is shared with the other tests.
+    // Last week's loan of the same class, and a loan for another class: neither is this run's.
+    await bindings.insert(loan('old', 'strap-7', 'ann', { active: false, from: CLASS_START - 7 * 24 * 60 * MINUTE, until: CLASS_START - 7 * 24 * 60 * MINUTE + 30 * MINUTE }));
+    await bindings.insert(loan('other', 'strap-9', 'bob', { classId: 'yoga', active: false, until: CLASS_START + 20 * MINUTE }));
+    await bindings.insert(loan('ann-loan', 'strap-7', 'ann'));
+    await bindings.insert(loan('bob-loan', 'strap-8', 'bob'));
+    const occurrence = (await findOccurrence(documents, cls, 'UTC', CLASS_START))!;
+
+    // Ended early, at minute 20: both straps go back then.
+    const early = (await startClassRun(t.domain, { cls, occurrence, by: 'coach' })).run;
+    now = CLASS_START + 20 * MINUTE;
+    await endClassRun(t.domain, { run: early, cls, by: 'coach' });
+    for (const id of ['ann-loan', 'bob-loan']) assert.deepEqual(pick(await bindings.get(id)), { active: false, until: CLASS_START + 20 * MINUTE }, id);
+    assert.deepEqual(pick(await bindings.get('old')), { active: false, until: CLASS_START - 7 * 24 * 60 * MINUTE + 30 * MINUTE });
+    assert.deepEqual(pick(await bindings.get('other')), { active: false, until: CLASS_START + 20 * MINUTE });
+
+    // Ran over by 10 minutes: Ann's strap, lent to nobody since, stays hers to the real end and her readings of
+    // those minutes count; Bob's strap was lent to Ann's friend at minute 35, so his loan is stretched to then.
+    await documents.collection(CLASS_RUNS).delete({});
+    await documents.collection(SESSIONS).delete({});
+    await bindings.update({ id: 'ann-loan' }, { set: { until: scheduledEnd } });
+    await bindings.update({ id: 'bob-loan' }, { set: { until: scheduledEnd } });
+    await bindings.insert(loan('carl-loan', 'strap-8', 'carl', { classId: 'yoga', from: CLASS_START + 35 * MINUTE, until: CLASS_START + 90 * MINUTE }));
+    await series.write([{ gym: GYM, agent: 'agent-1', series: [heartRate('strap-7', CLASS_START, CLASS_START + 40 * MINUTE, (ts) => (ts < scheduledEnd ? 120 : 150))] }]);
+    now = CLASS_START;
+    const late = (await startClassRun(t.domain, { cls, occurrence, by: 'coach' })).run;
+    now = CLASS_START + 40 * MINUTE;
+    await endClassRun(t.domain, { run: late, cls, by: 'coach' });
+    assert.deepEqual(pick(await bindings.get('ann-loan')), { active: false, until: CLASS_START + 40 * MINUTE });
+    assert.deepEqual(pick(await bindings.get('bob-loan')), { active: false, until: CLASS_START + 35 * MINUTE });
+    assert.deepEqual(pick(await bindings.get('carl-loan')), { active: true, until: CLASS_START + 90 * MINUTE });
+    const ann = (await documents.collection(SESSIONS).findOne({ run: late.id, athlete: 'ann' }))!;
+    assert.equal((ann.results as { averageHeartRateBpm: number }).averageHeartRateBpm, (30 * 120 + 10 * 150) / 40);
   });
 
   it('the schedule starts a run from its scheduled start, ends it at its scheduled end, and ends forgotten personal sessions', async () => {

@@ -77,6 +77,31 @@ export async function endExpiredLoans(domain: Pick<Domain, 'documents' | 'pairin
 }
 
 /**
+ * Fits the loans of a class to its run once the run ended, before its sessions are computed from the bindings.
+ * A loan is lent until the scheduled end (the coach page does so); a class ended early gives the strap back at
+ * once, and a class that ran over keeps the strap with its athlete until the real end, unless the strap was
+ * lent or paired again since (then up to that binding). Loans of other occurrences of the class are untouched.
+ * Loaners are gym sensors, which the gym's agents admit whoever wears them, so the allowlist does not change.
+ */
+export async function fitClassLoans(documents: DocumentStore, run: { gym: string; class: string; startedAt: number; endedAt: number }): Promise<number> {
+  const bindings = documents.collection(BINDINGS);
+  let changed = 0;
+  for (const loan of await bindings.find({ gym: run.gym, kind: 'loaner', classId: run.class })) {
+    const until = loan.until ?? Number.POSITIVE_INFINITY;
+    if (loan.from >= run.endedAt || until < run.startedAt || until === run.endedAt) continue;
+    let fitted = run.endedAt;
+    if (until < run.endedAt) {
+      const [next] = await bindings.find({ gym: run.gym, sensor: loan.sensor, from: { gt: loan.from } }, { orderBy: ['from'], limit: 1 });
+      if (next !== undefined) fitted = Math.min(fitted, next.from);
+      if (fitted <= until) continue;
+    }
+    // Guarded by the `until` read, so a loan changed meanwhile (by hand, or another replica) is left as it is.
+    changed += await bindings.update({ id: loan.id, ...(loan.until === undefined ? {} : { until: loan.until }) }, { set: { until: fitted, active: false } });
+  }
+  return changed;
+}
+
+/**
  * Runs endExpiredLoans every `intervalMs` (hub.ts starts it; the returned function stops it). A failed sweep is
  * logged and the next one tries again; a sweep still running is not overlapped.
  */

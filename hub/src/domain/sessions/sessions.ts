@@ -15,6 +15,7 @@ import type { SeriesStore } from '../../storage/series/series-store.ts';
 import type { DomainEvents } from '../domain.ts';
 import { BOOKINGS } from '../classes/collections.ts';
 import type { ClassDoc, OccurrenceView } from '../classes/occurrences.ts';
+import { fitClassLoans } from '../pairing/bindings.ts';
 import { readingsOf, sensorIntervals, type SensorInterval } from './attribution.ts';
 import { CLASS_RUNS, SAMPLES_PER_CHUNK, SESSIONS, SESSION_SAMPLES, SESSION_SENSORS, type ClassRunDoc, type SessionDoc } from './collections.ts';
 import type { Logger } from 'pino';
@@ -267,6 +268,8 @@ export async function endClassRun(stores: SessionStores, input: { run: ClassRunD
   const runs = stores.documents.collection(CLASS_RUNS);
   if ((await runs.update({ id: run.id, state: 'running' }, { set: { state: 'ended', endedAt, endedBy: by } })) === 0) return undefined;
   const ended: ClassRunDoc = { ...run, state: 'ended', endedAt, endedBy: by };
+  // The loans of the class end with it (early or late), so its sessions attribute the straps as worn.
+  await fitClassLoans(stores.documents, { gym: run.gym, class: cls.id, startedAt: run.startedAt, endedAt });
   await ensureClassSessions(stores, ended, cls);
   for (const session of await stores.documents.collection(SESSIONS).find({ run: run.id, state: 'live' })) {
     try {
