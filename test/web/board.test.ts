@@ -20,7 +20,7 @@ import { heartRateZone } from '../../hub/src/results/metrics.ts';
 import { ClassGym, profileOf, simulatorOf, startRun, strapSimulator, type Athlete, type Person } from '../class-harness.ts';
 import { AgentRunner, freePort, tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
-import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
+import { chromiumMissing, confirmScreenCode, expectAccessible, launchBrowser, screenshot } from './browser.ts';
 import { translator } from '../../web/src/i18n/index.ts';
 
 const skip = missingService(chromiumMissing());
@@ -158,17 +158,7 @@ describe('the class board in chromium, signed in by a code, on a gym fed by a si
     await screenshot(board, 'board-code');
 
     // The coach, on their phone, opens the address the screen shows and types the code.
-    const { context, page } = await signInAs(browser, base, coach, PASSWORD, STEP_MS);
-    try {
-      await page.goto(verificationUri);
-      await page.getByLabel('Code').fill(userCode);
-      await page.getByRole('button', { name: 'Continue', exact: true }).click();
-      await page.getByRole('button', { name: 'Yes, sign in the screen' }).click({ timeout: STEP_MS });
-      await page.getByRole('button', { name: 'Continue', exact: true }).click({ timeout: STEP_MS });
-      await page.getByRole('heading', { name: 'The screen is signed in' }).waitFor({ timeout: STEP_MS });
-    } finally {
-      await context.close();
-    }
+    await confirmScreenCode(browser, base, coach, PASSWORD, { verificationUri, userCode }, STEP_MS);
     // The board polls at the provider's interval (5 s), then finds the one running run.
     await board.getByRole('heading', { name: 'Simulated spin' }).waitFor({ timeout: 30_000 });
     await board
