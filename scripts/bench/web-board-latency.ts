@@ -14,7 +14,8 @@
  * latest run with that value (the tile changes only when the value does; a batch of several readings shows its
  * latest). The agent sends with its own uplink defaults unless --live-batch-delay-ms says otherwise.
  * One JSON line:
- *   {"name": "web_board_reading_to_dom_ms", "value": <p50>, "unit": "ms", "p99": ..., "max": ..., "samples": N, ...}
+ *   {"name": "web_board_reading_to_dom_ms", "value": <p50>, "unit": "ms", "p99": ..., "max": ..., "samples": N,
+ *    "unmatched": changes no stored reading explains, "pageClockDriftMs": the page clock against the wall clock at the end, ...}
  *
  *   node --import tsx scripts/bench/web-board-latency.ts [--changes 200] [--athletes 10] [--timeout-s 240]
  *     [--live-batch-delay-ms <agent default>]
@@ -139,6 +140,8 @@ try {
   await until(`${CHANGES} heart-rate changes on the board`, async () => ((await board.evaluate('globalThis.heartRateChanges.length')) as number) >= CHANGES, TIMEOUT_MS, 500);
   const changes = ((await board.evaluate('globalThis.heartRateChanges')) as DomChange[]).slice(0, CHANGES);
   const seconds = Math.round((Date.now() - started) / 1000);
+  // How far the page's high-resolution clock drifted from the wall clock the agent stamps with, over the run.
+  const pageClockDriftMs = (await board.evaluate('Date.now() - (performance.timeOrigin + performance.now())')) as number;
   await context.close();
 
   const readingsOf = new Map<string, { ts: number; value: number }[]>();
@@ -164,6 +167,7 @@ try {
     athletes: ATHLETES,
     seconds,
     liveBatchDelayMs: LIVE_BATCH_DELAY_MS,
+    pageClockDriftMs: round(pageClockDriftMs),
   });
 } finally {
   await browser?.close();
