@@ -50,8 +50,9 @@ export async function expectAccessible(page: Page, what: string): Promise<void> 
   // Injected as a script element would need 'unsafe-inline' under the app's CSP; evaluate() is not subject to it.
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
+    // Typed without the DOM library: scripts (benchmarks) import this file under the node-only typecheck.
+    const page = globalThis as unknown as { document: unknown; axe: { run(context: unknown, options: object): Promise<{ violations: AxeViolation[] }> } };
+    const result = await page.axe.run(page.document, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
   });
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -97,4 +98,36 @@ export async function signInAs(
   if ((await offered.count()) > 0) await offered.click();
   await user.waitFor({ timeout: timeoutMs }).catch(explain);
   return { context, page };
+}
+
+/**
+ * The other half of the board's device sign-in, as a coach does it on their phone: signs `person` in in a new
+ * context, opens the verification address the screen shows, types the code, confirms, and closes the context
+ * once the hub says the screen is signed in.
+ */
+export async function confirmScreenCode(
+  browser: Browser,
+  base: string,
+  person: { email: string; name: string },
+  password: string,
+  shown: { verificationUri: string; userCode: string },
+  timeoutMs = 15_000,
+): Promise<void> {
+  const { context, page } = await signInAs(browser, base, person, password, timeoutMs);
+  try {
+    await page.goto(shown.verificationUri);
+    await page.getByLabel('Code').fill(shown.userCode);
+    await page.getByRole('button', { name: 'Continue', exact: true }).click();
+    await page.getByRole('button', { name: 'Yes, sign in the screen' }).click({ timeout: timeoutMs });
+    // The provider asks the signed-in user once more which account confirms the screen.
+    await page.getByRole('button', { name: 'Continue', exact: true }).click({ timeout: timeoutMs });
+    await page
+      .getByRole('heading', { name: 'The screen is signed in' })
+      .waitFor({ timeout: timeoutMs })
+      .catch(async (err: unknown) => {
+        throw new Error(`the screen's code not confirmed at ${page.url()}: ${(await page.locator('body').innerText()).slice(0, 500)}`, { cause: err });
+      });
+  } finally {
+    await context.close();
+  }
 }
