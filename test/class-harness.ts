@@ -14,6 +14,7 @@ import type { ClassRunView, SessionView } from '../hub/src/api/sessions-schemas.
 import { hubApiAudience, hubTokenIssuer } from '../hub/src/auth/access-tokens.ts';
 import { API_SCOPES } from '../hub/src/auth/principal.ts';
 import type { Domain } from '../hub/src/domain/domain.ts';
+import type { BoardSnapshot } from '../hub/src/api/board-operations.ts';
 import { Hub } from '../hub/src/hub.ts';
 import { platformToken, testHubConfig } from '../hub/test/test-hub.ts';
 import { AgentRunner } from './harness.ts';
@@ -266,26 +267,11 @@ export class ClassGym {
   }
 }
 
-/** One tile of the live board, as the board stream sends it. */
-export interface BoardTile {
-  tile: string;
-  athlete?: string;
-  name: string;
-  heartRateBpm?: number;
-  percentOfMax?: number;
-  zone?: number;
-  effortPoints?: number;
-  kcal?: number;
-  quiet: boolean;
-  lastSeenAt?: string;
-}
+/** One tile of the live board, as the board stream sends it (the API's own schema type). */
+export type BoardTile = BoardSnapshot['tiles'][number];
 
-export interface BoardEvent {
-  event: string;
-  run: string;
-  state: string;
-  tiles: BoardTile[];
-}
+/** A board event: `board` carries every tile with the run and its state, `tiles` only the changed ones. */
+export type BoardEvent = { event: string; tiles: BoardTile[] } & Partial<Omit<BoardSnapshot, 'tiles'>>;
 
 /**
  * The live board of a run as a wall screen reads it (GET /class-runs/:id/board, Server-Sent Events): `next`
