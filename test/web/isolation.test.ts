@@ -4,7 +4,9 @@
  * BRAVO's admin, coach and athlete each open every page their navigation lists, then ALPHA's detail addresses
  * directly (an occurrence, a webhook's deliveries, a session), and BRAVO's board is pointed at ALPHA's run: no
  * page's text holds any of ALPHA's markers (names with "alpha", ids). ALPHA's own users opening the same
- * addresses do see them, so the check can fail. axe-core and a screenshot (isolation-*) on every page.
+ * addresses do see them, so the check can fail. axe-core and a screenshot (isolation-*) on every page. Below the
+ * pages, the API requests they make, sent about ALPHA's things with BRAVO's tokens, are refused (403/404) without
+ * ALPHA's data, and succeed with ALPHA's.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -270,6 +272,55 @@ describe('no page of one gym shows another gym’s data to the other gym’s acc
       }
     });
   }
+
+  test('the API the pages read answers BRAVO’s users about ALPHA’s things with a refusal that carries none of ALPHA’s data', async () => {
+    const alpha = gyms.alpha!;
+    const bravo = gyms.bravo!;
+    const run = encodeURIComponent(alpha.run!);
+    const occurrence = `/classes/${alpha.cls.id}/occurrences/${alpha.cls.startIso}`;
+    const requests: [Key, string][] = [
+      ['admin', `/agents?gym=${ALPHA}`],
+      ['admin', '/agents/box-alpha'],
+      ['admin', `/readings?gym=${ALPHA}&agent=box-alpha&sensor=${encodeURIComponent(alpha.markers.at(-1)!)}&metric=heart_rate&from=${Date.now() - 3_600_000}`],
+      ['admin', `/webhooks/${alpha.webhook}`],
+      ['admin', `/webhooks/${alpha.webhook}/deliveries`],
+      ['admin', `/webhooks?gym=${ALPHA}`],
+      ['admin', `/gyms/${ALPHA}/members`],
+      ['admin', `/equipment?gym=${ALPHA}`],
+      ['coach', `/classes/${alpha.cls.id}`],
+      ['coach', `/classes/${alpha.cls.id}/occurrences?from=${new Date(alpha.cls.start - 3_600_000).toISOString()}&to=${new Date(alpha.cls.start + 3_600_000).toISOString()}`],
+      ['coach', `${occurrence}/roster`],
+      ['coach', `/class-runs/${run}/leaderboard?metric=effortPoints`],
+      ['coach', `/gym-sensors?gym=${ALPHA}`],
+      ['coach', `/gyms/${ALPHA}/bindings`],
+      ['coach', `/gyms/${ALPHA}`],
+      ['coach', `/class-runs/${run}`],
+      ['coach', `/class-runs/${run}/results`],
+      ['coach', `/class-runs/${run}/board/snapshot`],
+      ['coach', `/gyms/${ALPHA}/class-runs`],
+      ['athlete', `/me/sessions/${alpha.session}`],
+      ['athlete', `/sessions/${alpha.session}`],
+      ['athlete', `/sessions/${alpha.session}/streams`],
+      ['athlete', `/classes?gym=${ALPHA}`],
+    ];
+    const answers: string[] = [];
+    for (const [key, path] of requests) {
+      const response = await fetch(`${gym.baseUrl}${path}`, { headers: { Authorization: `Bearer ${bravo.accounts[key].token}` } });
+      const text = await response.text();
+      const given = decodeURIComponent(path);
+      const shown = leaked(text, alpha).filter((marker) => !given.includes(marker));
+      // 403 (not a member of that gym) or 404 (no such thing, as far as BRAVO may know): never 2xx, never 401.
+      if (![403, 404].includes(response.status) || shown.length > 0) answers.push(`GET ${path} as BRAVO's ${key}: ${response.status} ${text.slice(0, 300)}`);
+    }
+    assert.deepEqual(answers, [], 'ALPHA’s data answered to BRAVO’s users');
+    // The same requests as ALPHA's users succeed: the refusals above are about the gym, not a wrong address.
+    const refusedToAlpha: string[] = [];
+    for (const [key, path] of requests) {
+      const response = await fetch(`${gym.baseUrl}${path}`, { headers: { Authorization: `Bearer ${alpha.accounts[key].token}` } });
+      if (!response.ok) refusedToAlpha.push(`GET ${path} as ALPHA's ${key}: ${response.status} ${(await response.text()).slice(0, 300)}`);
+    }
+    assert.deepEqual(refusedToAlpha, []);
+  });
 
   test('ALPHA’s own users see ALPHA’s data on those pages and addresses (the markers would be found)', async () => {
     const alpha = gyms.alpha!;
