@@ -14,7 +14,7 @@ import {
   type ClassRecord,
 } from '../src/admin/forms.ts';
 import { apiRelative, deliveriesPath, enrollCommand } from '../src/admin/paths.ts';
-import { detailWithoutParam, hasErrors, problemToFormErrors } from '../src/admin/problems.ts';
+import { detailWithoutParam, hasErrors, isNotFound, problemToFormErrors } from '../src/admin/problems.ts';
 
 /** Names the key and its parameters, so a test sees which check spoke. */
 const check = (key: string, params?: Record<string, string | number>) => (params ? `${key}(${Object.values(params).join(',')})` : key);
@@ -35,6 +35,14 @@ test('a problem about no field of the form (a conflict, the last admin) is shown
   assert.deepEqual(problemToFormErrors(new ApiProblem(400, { detail: 'body: is not valid JSON', param: 'body' }), CLASS_FIELDS).form, 'body: is not valid JSON');
   assert.deepEqual(problemToFormErrors(new TypeError('Failed to fetch'), CLASS_FIELDS), { fields: {}, form: 'Failed to fetch' });
   assert.deepEqual(problemToFormErrors('weird', CLASS_FIELDS), { fields: {}, form: 'weird' });
+});
+
+test('a 404 from the API is "not found" (another gym’s or a removed thing); other failures are not', () => {
+  assert.equal(isNotFound(new ApiProblem(404, { detail: 'no webhook with id w1' })), true);
+  assert.equal(isNotFound(new ApiProblem(403, { detail: 'forbidden' })), false);
+  assert.equal(isNotFound(new ApiProblem(500, { detail: 'boom' })), false);
+  assert.equal(isNotFound(new TypeError('Failed to fetch')), false);
+  assert.equal(isNotFound(undefined), false);
 });
 
 test('the detail keeps its text when it does not start with the param', () => {

@@ -42,3 +42,8 @@ export function problemToFormErrors<F extends string>(err: unknown, fields: read
 export function hasErrors<F extends string>(errors: FormErrors<F>): boolean {
   return errors.form !== undefined || Object.values(errors.fields).some((value) => value !== undefined);
 }
+
+/** The API answered 404: the thing is gone, or belongs to a gym the user is not in (the hub does not tell which). */
+export function isNotFound(err: unknown): boolean {
+  return isProblemLike(err) && err.status === 404;
+}

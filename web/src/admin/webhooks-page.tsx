@@ -10,7 +10,7 @@ import type { TextKey } from '../i18n/index.ts';
 import { WEBHOOK_FIELDS, webhookFormErrors, type WebhookField } from './forms.ts';
 import { WEBHOOK_EVENTS } from './vocabulary.ts';
 import { deliveriesPath, WEBHOOKS_PATH } from './paths.ts';
-import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
+import { hasErrors, isNotFound, problemToFormErrors, type FormErrors } from './problems.ts';
 import { CopyButton, DeleteControl, errorText, FormError, LoadState, TextField, useCheck, useDeletion, useLoad } from './ui.tsx';
 
 export const DELIVERIES_PAGE_SIZE = 25;
@@ -174,12 +174,26 @@ export function WebhookDeliveriesPage(props: PageProps) {
       (err: unknown) => setActionError(errorText(err)),
     );
   };
-  return (
+  const back = (
     <>
       <h1>{t('adminDeliveriesTitle')}</h1>
       <p>
         <a href={WEBHOOKS_PATH}>{t('adminBackToWebhooks')}</a>
       </p>
+    </>
+  );
+  // Removed, or another gym's (the hub does not say which): nothing of it to list, and no retry that would help.
+  if (isNotFound(subscription.error)) {
+    return (
+      <>
+        {back}
+        <p role="status">{t('notFound')}</p>
+      </>
+    );
+  }
+  return (
+    <>
+      {back}
       <LoadState loaded={subscription} />
       {subscription.value !== undefined ? <p style={{ wordBreak: 'break-all' }}>{t('adminDeliveriesOf', { url: subscription.value.url })}</p> : null}
       <LoadState loaded={deliveries} />
