@@ -3,6 +3,7 @@
  * AsyncAPI document (asyncapi.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_DATE_MS } from './readings.ts';
 
 export const AGENT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Agent id: letters, digits, - and _, at most 64' });
@@ -74,7 +75,7 @@ export const MAX_STATUS_SIGNALS = 512;
 export const SensorSignal = Type.Object({
   id: SensorId,
   rssi: Type.Integer({ minimum: -127, maximum: 20, description: 'signal strength, dBm, as the radio last reported it (a BLE advert or link)' }),
-  at: Type.Integer({ minimum: 0, description: 'agent wall clock, UTC ms: when the sensor was last heard' }),
+  at: Type.Integer({ minimum: 0, maximum: MAX_DATE_MS, description: 'agent wall clock, UTC ms: when the sensor was last heard (at most the last time a Date holds)' }),
 });
 export type SensorSignal = Static<typeof SensorSignal>;
 

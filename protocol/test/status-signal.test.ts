@@ -47,6 +47,7 @@ test('a bad sensor id, a negative or missing time, or a non-array signal is refu
     [{ id: 'ble:has space', rssi: -50, at: T0 }],
     [{ id: '', rssi: -50, at: T0 }],
     [{ id: 'ble:a', rssi: -50, at: -1 }],
+    [{ id: 'ble:a', rssi: -50, at: 8.64e15 + 1 }],
     [{ id: 'ble:a', rssi: -50 }],
     { 'ble:a': -50 },
   ]) {

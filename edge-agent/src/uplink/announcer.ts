@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  MAX_DATE_MS,
   MAX_STATUS_SIGNALS,
   SENSOR_ID_PATTERN,
   encodeJsonMessage,
@@ -46,7 +47,7 @@ export function sensorSignals(sources: Record<string, SourceStatus>): SensorSign
       if (out.length >= MAX_STATUS_SIGNALS) return out;
       const { id, rssi, lastSeen } = device;
       if (typeof rssi !== 'number' || !Number.isFinite(rssi) || lastSeen === null || !Number.isFinite(lastSeen) || !SENSOR_ID.test(id)) continue;
-      out.push({ id, rssi: Math.max(-127, Math.min(20, Math.round(rssi))), at: Math.max(0, Math.round(lastSeen)) });
+      out.push({ id, rssi: Math.max(-127, Math.min(20, Math.round(rssi))), at: Math.max(0, Math.min(MAX_DATE_MS, Math.round(lastSeen))) });
     }
   }
   return out;
