@@ -81,6 +81,11 @@ test(
     const online = hub.statuses.find((s) => s.message.state === 'online')!.message as { sources: Record<string, { state: string }>; version: string };
     assert.deepEqual(online.sources, { simulator: { state: 'running' } });
     assert.match(online.version, /^\d+\.\d+\.\d+/);
+    // The periodic status carries each simulated sensor's signal (the first may precede the sources' start).
+    await until('a status with signal', () => hub.statuses.some((s) => (s.message as { signal?: unknown[] }).signal?.length === sensors.length), 5_000);
+    const signal = (hub.statuses.findLast((s) => (s.message as { signal?: unknown[] }).signal !== undefined)!.message as { signal: { id: string; rssi: number }[] }).signal;
+    assert.deepEqual(signal.map((s) => s.id).sort(), sensors.map((s) => (s as unknown as { id: string }).id).sort());
+    assert.ok(signal.every((s) => s.rssi >= -127 && s.rssi <= 20));
     assert.ok(hub.events.some((e) => e.message.type === 'agent_started'));
     assert.equal(hub.decodeErrors.length, 0);
     assert.ok(hub.batches.every((b) => b.agent === 'gym-1' && b.stream === agent.outbox.stream));

@@ -3,6 +3,7 @@
  * AsyncAPI document (asyncapi.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_DATE_MS } from './readings.ts';
 
 export const AGENT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
 export const AgentId = Type.String({ pattern: AGENT_ID_PATTERN, description: 'Agent id: letters, digits, - and _, at most 64' });
@@ -68,6 +69,16 @@ export type WireReadingBatch = Static<typeof WireReadingBatch>;
 
 export const SourceState = Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('stopped')]);
 
+/** Sensors whose signal one status message carries at most: a gym's worth, far below the message size limit. */
+export const MAX_STATUS_SIGNALS = 512;
+
+export const SensorSignal = Type.Object({
+  id: SensorId,
+  rssi: Type.Integer({ minimum: -127, maximum: 20, description: 'signal strength, dBm, as the radio last reported it (a BLE advert or link)' }),
+  at: Type.Integer({ minimum: 0, maximum: MAX_DATE_MS, description: 'agent wall clock, UTC ms: when the sensor was last heard (at most the last time a Date holds)' }),
+});
+export type SensorSignal = Static<typeof SensorSignal>;
+
 export const StatusMessage = Type.Object(
   {
     state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
@@ -84,6 +95,13 @@ export const StatusMessage = Type.Object(
       }),
     ),
     sources: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Object({ state: SourceState, detail: Type.Optional(Type.String({ maxLength: 512 })) }))),
+    signal: Type.Optional(
+      Type.Array(SensorSignal, {
+        maxItems: MAX_STATUS_SIGNALS,
+        description:
+          'The latest signal strength of each sensor whose radio reports one (BLE; the simulator simulates it), refreshed with every status; sensors without one (ANT+, serial) are left out. Absent from agents older than this field.',
+      }),
+    ),
   },
   { description: 'Agent status, retained; the broker publishes {state: offline} as the last will' },
 );

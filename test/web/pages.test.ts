@@ -114,6 +114,11 @@ describe('every page of the web app, by role, on a gym fed by a simulated class'
           // A page that loaded but shows a refusal (a scope or role the app lacks) is a failure, not a page.
           const alerts = (await page.getByRole('alert').allInnerTexts()).map((text) => text.trim()).filter((text) => text !== '');
           assert.deepEqual(alerts, [], `${route.path} as ${key} shows an error`);
+          if (route.path === '/admin/agents') {
+            // The simulated straps' signal reaches the page through the agent's status (every 10 s) and the agents API.
+            const signal = page.getByText(/^-\d+ dBm, (strong|fair|weak)$/);
+            await until('a strap signal on the agents page', async () => (await signal.count()) > 0, 2 * STEP_MS, 250);
+          }
           await expectAccessible(page, `${route.path} as ${key}`);
           await screenshot(page, `${key}${route.path}`);
         }

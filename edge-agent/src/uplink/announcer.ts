@@ -1,12 +1,23 @@
 /**
- * What the agent tells the hub besides readings: its retained status (online with version, outbox depth and
- * source states, or offline), its retained sensor inventory, and operator events. Events raised while the
+ * What the agent tells the hub besides readings: its retained status (online with version, outbox depth,
+ * source states and each sensor's latest signal strength, or offline), its retained sensor inventory, and operator events. Events raised while the
  * connection is down wait in a bounded queue.
  */
 import type { Logger } from 'pino';
-import { encodeJsonMessage, type EventMessage, type InventoryMessage, type MessageKind, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
+import {
+  MAX_DATE_MS,
+  MAX_STATUS_SIGNALS,
+  SENSOR_ID_PATTERN,
+  encodeJsonMessage,
+  type EventMessage,
+  type InventoryMessage,
+  type MessageKind,
+  type SensorInfo,
+  type SensorSignal,
+  type StatusMessage,
+} from '@pulsebridge/protocol';
 import { errorMessage } from '@pulsebridge/runtime';
-import type { SourceHealth } from '../sources/source.ts';
+import type { SourceDeviceHealth, SourceHealth } from '../sources/source.ts';
 import type { UplinkConfig } from './config.ts';
 import { truncate, type BatchChannel, type UplinkOutbox } from './sender.ts';
 
@@ -16,12 +27,31 @@ export type AnnouncerOptions = Pick<UplinkConfig, 'inventoryDebounceMs'> & {
   outbox: Pick<UplinkOutbox, 'stats'>;
   clock: { now(): number; mono(): number };
   log: Logger;
-  /** Source states for the status message. */
+  /** Source states for the status message, with the sensors whose signal it carries. */
   sources?: (() => Record<string, SourceStatus>) | undefined;
 };
 
-/** What the status message says about a source. */
-export type SourceStatus = Pick<SourceHealth, 'state' | 'detail'>;
+/** What the status message says about a source: its state, and the signal of each sensor that has one. */
+export type SourceStatus = Pick<SourceHealth, 'state' | 'detail'> & { devices?: readonly Pick<SourceDeviceHealth, 'id' | 'lastSeen' | 'rssi'>[] | undefined };
+
+const SENSOR_ID = new RegExp(SENSOR_ID_PATTERN);
+
+/**
+ * The latest signal of every sensor a source reports one for, in the wire's bounds. The status carries it
+ * rather than the inventory: the inventory is retained and debounced, and would go out again at every dBm.
+ */
+export function sensorSignals(sources: Record<string, SourceStatus>): SensorSignal[] {
+  const out: SensorSignal[] = [];
+  for (const source of Object.values(sources)) {
+    for (const device of source.devices ?? []) {
+      if (out.length >= MAX_STATUS_SIGNALS) return out;
+      const { id, rssi, lastSeen } = device;
+      if (typeof rssi !== 'number' || !Number.isFinite(rssi) || lastSeen === null || !Number.isFinite(lastSeen) || !SENSOR_ID.test(id)) continue;
+      out.push({ id, rssi: Math.max(-127, Math.min(20, Math.round(rssi))), at: Math.max(0, Math.min(MAX_DATE_MS, Math.round(lastSeen))) });
+    }
+  }
+  return out;
+}
 
 const MAX_QUEUED_EVENTS = 100;
 const MAX_INVENTORY_SENSORS = 4_096;
@@ -85,6 +115,8 @@ export class Announcer {
       for (const [name, source] of Object.entries(sources)) {
         status.sources[truncate(name, 64)] = source.detail === undefined ? { state: source.state } : { state: source.state, detail: truncate(source.detail, 512) };
       }
+      const signal = sensorSignals(sources);
+      if (signal.length > 0) status.signal = signal;
     }
     this.publish('status', encodeJsonMessage('status', status), true);
   }

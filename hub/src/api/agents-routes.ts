@@ -3,7 +3,16 @@ import type { Static } from '@sinclair/typebox';
 import type { AgentRecord, AgentRegistry } from '../registry/agent-registry.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './problem.ts';
-import type { Agent, AgentPathParams, AgentsQuery } from './schemas.ts';
+import type { Agent, AgentPathParams, AgentSensor, AgentsQuery } from './schemas.ts';
+
+/** The inventory's sensors, each with the signal the agent's latest status carries for it, if any. */
+function sensorsView(record: AgentRecord): AgentSensor[] {
+  const signals = new Map((record.status?.signal ?? []).map((signal) => [signal.id, signal]));
+  return (record.inventory ?? []).map((sensor) => {
+    const signal = signals.get(sensor.id);
+    return signal ? { ...sensor, signalDbm: signal.rssi, signalAt: new Date(signal.at).toISOString() } : sensor;
+  });
+}
 
 /** `unsyncedReadings`: readings of the agent held apart because their boot's clock was never confirmed. */
 export function agentView(record: AgentRecord, unsyncedReadings = 0): Agent {
@@ -19,7 +28,7 @@ export function agentView(record: AgentRecord, unsyncedReadings = 0): Agent {
     version: status?.version ?? null,
     outbox: status?.outbox ? { ...status.outbox } : null,
     sources: status?.sources ?? {},
-    sensors: record.inventory ?? [],
+    sensors: sensorsView(record),
     unsyncedReadings,
   };
 }

@@ -100,6 +100,23 @@ export const OutboxView = Type.Object(
   { description: "The agent's buffer as it last reported it" },
 );
 
+export const AgentSensor = Type.Object(
+  {
+    ...SensorInfo.properties,
+    signalDbm: Type.Optional(
+      Type.Integer({
+        minimum: -127,
+        maximum: 20,
+        description:
+          "Signal strength, dBm, in the agent's latest status: BLE adverts or link (and the simulator); absent for sensors whose radio reports none (ANT+, serial) and from older agents",
+      }),
+    ),
+    signalAt: Type.Optional(Type.String({ format: 'date-time', description: 'When the agent last heard the sensor at that signal (agent clock); present with signalDbm' })),
+  },
+  { description: 'A sensor the agent last reported, with its latest signal where known' },
+);
+export type AgentSensor = Static<typeof AgentSensor>;
+
 export const Agent = Type.Object({
   id: Type.String(),
   gym: Type.String(),
@@ -110,7 +127,7 @@ export const Agent = Type.Object({
   version: Type.Union([Type.String(), Type.Null()]),
   outbox: Type.Union([OutboxView, Type.Null()]),
   sources: Type.Record(Type.String(), Type.Object({ state: SourceState, detail: Type.Optional(Type.String()) })),
-  sensors: Type.Array(SensorInfo, { description: 'Sensors the agent last reported seeing' }),
+  sensors: Type.Array(AgentSensor, { description: 'Sensors the agent last reported seeing' }),
   unsyncedReadings: Type.Integer({ minimum: 0, description: "Readings held apart because their boot's clock was never confirmed: see /agents/{id}/unsynced" }),
 });
 export type Agent = Static<typeof Agent>;

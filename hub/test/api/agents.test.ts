@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { decodeJsonMessage } from '@pulsebridge/protocol';
 import { Agent, AgentList } from '../../src/api/schemas.ts';
 import { NOW, readProblem, withApi, type RunningApi } from './harness.ts';
 
@@ -61,6 +62,39 @@ test('GET /api/v1/agents lists every agent with its last reported state', async 
       sensors: [],
       unsyncedReadings: 0,
     });
+  });
+});
+
+test("GET /api/v1/agents shows each listed sensor's signal from the agent's latest status as decoded from the wire", async () => {
+  await withApi(async (api) => {
+    await api.registry.create('box-1', 'gym-a');
+    const heard = NOW - 2_000;
+    const inventory = [
+      { id: 'ble:c0-ff-ee-00-00-01', kind: 'heart_rate', source: 'ble', metrics: ['heart_rate'] },
+      { id: 'ant:120:1:1', kind: 'heart_rate', source: 'ant', metrics: ['heart_rate'] },
+    ];
+    await api.registry.recordInventory('box-1', inventory);
+    const wire = (signal: unknown): Buffer => Buffer.from(JSON.stringify({ state: 'online', version: '0.4.0', signal }));
+    const status = decodeJsonMessage(
+      'status',
+      wire([
+        { id: 'ble:c0-ff-ee-00-00-01', rssi: -67, at: heard },
+        // Heard, but not (yet) in the inventory: nothing to show it on.
+        { id: 'ble:c0-ff-ee-00-00-02', rssi: -50, at: heard },
+      ]),
+    );
+    await api.registry.recordStatus('box-1', status, NOW);
+    const body: unknown = await (await api.get('/api/v1/agents/box-1')).json();
+    assert.ok(TypeCompiler.Compile(Agent).Check(body), 'the body matches the documented schema');
+    assert.deepEqual((body as { sensors: unknown }).sensors, [{ ...inventory[0], signalDbm: -67, signalAt: new Date(heard).toISOString() }, inventory[1]]);
+
+    // A newer status replaces the signal; an agent that stops reporting it shows none.
+    await api.registry.recordStatus('box-1', decodeJsonMessage('status', wire([{ id: 'ble:c0-ff-ee-00-00-01', rssi: -80, at: NOW }])), NOW);
+    let sensors = ((await (await api.get('/api/v1/agents')).json()) as { sensors: { signalDbm?: number }[] }[])[0]!.sensors;
+    assert.equal(sensors[0]?.signalDbm, -80);
+    await api.registry.recordStatus('box-1', decodeJsonMessage('status', Buffer.from(JSON.stringify({ state: 'online' }))), NOW);
+    sensors = ((await (await api.get('/api/v1/agents')).json()) as { sensors: { signalDbm?: number }[] }[])[0]!.sensors;
+    assert.deepEqual(sensors, inventory);
   });
 });
 

@@ -73,6 +73,21 @@ describe('Message handlers: status, inventory, events', () => {
     await s.close();
   });
 
+  test('a status whose signal is out of bounds is refused as invalid without crashing; the next good one is recorded with its signal', async () => {
+    const s = setupIngest();
+    const at = HUB_TIME - 500;
+    s.transport.deliver(GOOD, 'status', json({ state: 'online', signal: [{ id: 'ble:hr-1', rssi: -300, at }] }));
+    s.transport.deliver(GOOD, 'status', json({ state: 'online', signal: [{ id: 'ble:hr-1', rssi: -60.5, at }] }));
+    s.transport.deliver(GOOD, 'status', json({ state: 'online', signal: [{ id: 'ble:hr-1', rssi: -60, at: 1e16 }] }));
+    s.transport.deliver(GOOD, 'status', json({ state: 'online', signal: Array.from({ length: 513 }, (_, i) => ({ id: `ble:s-${i}`, rssi: -60, at })) }));
+    s.transport.deliver(GOOD, 'status', json({ state: 'online', signal: [{ id: 'ble:hr-1', rssi: -60, at }] }));
+    await waitFor('the good status', () => s.registry.statuses.length === 1);
+    await s.ingest.stop();
+    assert.deepEqual(await messageCounts(s), { 'status:invalid': 4, 'status:ok': 1 });
+    assert.deepEqual(s.registry.statuses[0]?.status.signal, [{ id: 'ble:hr-1', rssi: -60, at }]);
+    await s.close();
+  });
+
   test('a registry failing on status still lets the time command through', async () => {
     const s = setupIngest();
     s.registry.recordStatus = async () => {

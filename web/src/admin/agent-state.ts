@@ -39,3 +39,43 @@ export function sinceInUnits(thenMs: number, nowMs: number): { value: number; un
   if (seconds < 86_400) return { value: Math.floor(seconds / 3600), unit: 'hour' };
   return { value: Math.floor(seconds / 86_400), unit: 'day' };
 }
+
+/** A sensor's signal in words for people who do not read dBm. */
+export type SignalQuality = 'strong' | 'fair' | 'weak';
+
+/**
+ * At -67 dBm and above a BLE or ANT+ link holds without drops; below -80 dBm packets go missing and a sensor
+ * across the room or behind a body drops out: the usual thresholds for 2.4 GHz radios.
+ */
+export const STRONG_SIGNAL_DBM = -67;
+export const FAIR_SIGNAL_DBM = -80;
+/** The agent refreshes its status every few seconds; a signal older than this was measured when the sensor was last heard. */
+export const SIGNAL_STALE_AFTER_MS = 60_000;
+
+export interface SensorSignalFacts {
+  /** dBm, as the agents API reports it; absent where the radio reports none. */
+  signalDbm?: number;
+  /** ISO 8601: when the agent last heard the sensor at that signal. */
+  signalAt?: string;
+}
+
+export interface SignalShown {
+  dBm: number;
+  quality: SignalQuality;
+  /** UTC ms of the measurement when it is older than SIGNAL_STALE_AFTER_MS, to say how old; else undefined. */
+  staleSince: number | undefined;
+}
+
+export function signalQuality(dBm: number): SignalQuality {
+  if (dBm >= STRONG_SIGNAL_DBM) return 'strong';
+  return dBm >= FAIR_SIGNAL_DBM ? 'fair' : 'weak';
+}
+
+/** What the sensors table shows in the signal column; undefined (a dash) when the sensor has no signal to show. */
+export function signalShown(sensor: SensorSignalFacts, nowMs: number, staleAfterMs = SIGNAL_STALE_AFTER_MS): SignalShown | undefined {
+  const dBm = sensor.signalDbm;
+  if (typeof dBm !== 'number' || !Number.isFinite(dBm)) return undefined;
+  const at = sensor.signalAt === undefined ? NaN : Date.parse(sensor.signalAt);
+  const staleSince = !Number.isNaN(at) && nowMs - at > staleAfterMs ? at : undefined;
+  return { dBm: Math.round(dBm), quality: signalQuality(dBm), staleSince };
+}

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { useApp } from '../lib/context.tsx';
 import type { TextKey } from '../i18n/index.ts';
-import { agentState, type AgentState } from './agent-state.ts';
+import { agentState, signalShown, type AgentState, type SignalQuality } from './agent-state.ts';
 import { agentFormErrors, AGENT_FIELDS, type AgentField } from './forms.ts';
 import { enrollCommand } from './paths.ts';
 import { hasErrors, problemToFormErrors, type FormErrors } from './problems.ts';
@@ -19,7 +19,7 @@ const BATTERY_LOOKBACK_MS = 15 * 60_000;
 
 /**
  * A sensor as the agents API reports it. Battery comes from the sensor's `battery` readings where its inventory
- * lists that metric; signal only where the inventory carries it (the agents API reports none today).
+ * lists that metric; signal from the agent's latest status, where the sensor's radio reports one (BLE).
  */
 interface SensorView {
   id: string;
@@ -29,7 +29,8 @@ interface SensorView {
   metrics: string[];
   rateHz?: number;
   battery?: number;
-  rssi?: number;
+  signalDbm?: number;
+  signalAt?: string;
 }
 
 interface AgentView {
@@ -51,6 +52,15 @@ interface EnrollmentIssued {
   code: string;
   expiresAt: string;
 }
+
+const SIGNAL_TEXT: Record<SignalQuality, TextKey> = {
+  strong: 'adminSensorSignalStrong',
+  fair: 'adminSensorSignalFair',
+  weak: 'adminSensorSignalWeak',
+};
+
+/** Read by screen readers, not shown: the words a dash stands for. */
+const HIDDEN_TEXT = { position: 'absolute', width: '1px', height: '1px', overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' } as const;
 
 const STATE_TEXT: Record<AgentState, TextKey> = {
   disabled: 'adminAgentDisabled',
@@ -193,12 +203,36 @@ function SensorsTable(props: { agent: string; sensors: SensorView[] }) {
             <td>{sensor.kind}</td>
             <td>{sensor.source}</td>
             <td>{batteryOf(sensor, batteries)}</td>
-            <td>{sensor.rssi !== undefined ? `${sensor.rssi} dBm` : '—'}</td>
+            <td>
+              <SignalCell sensor={sensor} />
+            </td>
             <td>{sensor.metrics.join(', ')}</td>
           </tr>
         ))}
       </tbody>
     </table>
+  );
+}
+
+function SignalCell(props: { sensor: SensorView }) {
+  const { t } = useApp();
+  const ago = useAgo();
+  const now = Date.now();
+  const shown = signalShown(props.sensor, now);
+  if (shown === undefined) {
+    return (
+      <>
+        <span aria-hidden="true">—</span>
+        <span style={HIDDEN_TEXT}>{t('adminSensorSignalNone')}</span>
+      </>
+    );
+  }
+  const value = t('adminSensorSignalValue', { dBm: shown.dBm, quality: t(SIGNAL_TEXT[shown.quality]) });
+  if (shown.staleSince === undefined) return <>{value}</>;
+  return (
+    <>
+      {value} (<time dateTime={new Date(shown.staleSince).toISOString()}>{t('adminSensorSignalAsOf', { ago: ago(shown.staleSince, now) })}</time>)
+    </>
   );
 }
 

@@ -13,7 +13,7 @@ import { SensorBook } from '../sensor-book.ts';
 import type { Source, SourceHealth, SourceSink, SourceState } from '../source.ts';
 import { drawProfile, SimulatedAthlete, type AthleteProfile, type EquipmentKind } from './athlete.ts';
 import { SimulatorError, type SimulatorConfig } from './config.ts';
-import { hash32, Mulberry32 } from './random.ts';
+import { hash32, Mulberry32, smoothNoise } from './random.ts';
 import {
   antDeviceId,
   bleAddress,
@@ -54,6 +54,8 @@ const STRAP_OUI = 'c4:7f:51';
 const RSSI_STREAM = 0x55;
 /** Simulated signal strengths, dBm: a room's worth of distances. */
 const RSSI_RANGE = { strongest: -35, weakest: -90 } as const;
+/** Each sensor's signal wanders a few dB around its own level, as a body moving on a machine makes it. */
+const RSSI_DRIFT = { stream: 0x52_5353_00, dBm: 3, periodMs: 20_000 } as const;
 
 /** How many athletes use each kind of equipment: proportional to the weights, largest remainders first. */
 function equipmentCounts(athletes: number, mix: SimulatorConfig['equipment']): Map<EquipmentKind, number> {
@@ -199,8 +201,8 @@ export class SimulatorSource implements Source {
   private detail: string | undefined;
   /** Everything before this wall time has been emitted. */
   private cursor = 0;
-  /** In admission mode: each sensor and the signal strength it is heard at, by id. */
-  private readonly radio = new Map<string, { sensor: SimulatedSensor; rssi: number }>();
+  /** Each sensor, the signal strength it is heard at and the stream its drift is drawn from, by id. */
+  private readonly radio = new Map<string, { sensor: SimulatedSensor; rssi: number; drift: number }>();
 
   /** `options` are trusted: the config loader checked them against SimulatorConfig. */
   constructor(options: SimulatorOptions) {
@@ -211,7 +213,15 @@ export class SimulatorSource implements Source {
     this.repeats = new LogRepeats(log);
     // Every simulated sensor is known at start with all its metrics: nothing to coalesce. In admission
     // mode only the configured override list is empty: what is admitted comes from the hub or a window.
-    this.book = new SensorBook({ source: 'simulator', now, log, coalesceMs: 0, admission: config.admission ? { allow: [], pairing } : undefined });
+    this.book = new SensorBook({
+      source: 'simulator',
+      now,
+      log,
+      coalesceMs: 0,
+      admission: config.admission ? { allow: [], pairing } : undefined,
+      // Its simulated signal, so the status carries one as a BLE source's does.
+      linkOf: (entry) => ({ state: 'broadcast', rssi: this.signalAt(entry.id, entry.lastSeen ?? now()) }),
+    });
   }
 
   private get emitted(): number {
@@ -248,14 +258,11 @@ export class SimulatorSource implements Source {
   async start(sink: SourceSink): Promise<void> {
     if (this.timer) return;
     const { sensors } = this.build();
-    if (this.config.admission) {
-      sensors.forEach((sensor, index) => {
-        const rssi = RSSI_RANGE.weakest + (hash32(this.config.seed, RSSI_STREAM, index) % (RSSI_RANGE.strongest - RSSI_RANGE.weakest + 1));
-        this.radio.set(sensor.id, { sensor, rssi });
-      });
-    } else {
-      for (const sensor of sensors) this.addToBook(sensor);
-    }
+    sensors.forEach((sensor, index) => {
+      const rssi = RSSI_RANGE.weakest + (hash32(this.config.seed, RSSI_STREAM, index) % (RSSI_RANGE.strongest - RSSI_RANGE.weakest + 1));
+      this.radio.set(sensor.id, { sensor, rssi, drift: RSSI_DRIFT.stream + index });
+    });
+    if (!this.config.admission) for (const sensor of sensors) this.addToBook(sensor);
     this.book.attach(sink);
     this.cursor = Math.floor(this.now());
     this.detail = undefined;
@@ -275,6 +282,14 @@ export class SimulatorSource implements Source {
 
   health(): SourceHealth {
     return this.book.health(this.state, this.detail);
+  }
+
+  /** The simulated signal of a sensor at a time, dBm: its own level plus a slow drift; a function of seed, sensor and time. */
+  signalAt(id: string, atMs: number): number | undefined {
+    const heard = this.radio.get(id);
+    if (!heard) return undefined;
+    const drifted = heard.rssi + Math.round(RSSI_DRIFT.dBm * smoothNoise(this.config.seed, heard.drift, atMs, RSSI_DRIFT.periodMs));
+    return Math.max(-127, Math.min(20, drifted));
   }
 
   private build(): Population {
