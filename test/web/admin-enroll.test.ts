@@ -14,8 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { until } from '@pulsebridge/runtime';
-import { buildWeb } from '../../scripts/build-web.ts';
-import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { startWebGym, withPassword } from './web-gym.ts';
 import { ClassGym, simulatorOf, strapSimulator } from '../class-harness.ts';
 import { freePort, Proc, showLogsOnFailure, tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
@@ -45,27 +44,19 @@ describe('a gym admin enrolls an agent from the Edge agents page and sees it com
   let agent: Proc | undefined;
 
   before(async () => {
-    const webDir = join(work.dir, 'web');
-    await buildWeb({ outDir: webDir, quiet: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gym = await ClassGym.start({
+    ({ gym, base } = await startWebGym({
       dir: work.dir,
       gym: GYM,
       agentId: EXISTING_AGENT,
       simulator: strapSimulator(1, 5),
       lateIntervalMs: 500,
-      hubEnv: {
-        PB_HUB_HTTP__PORT: String(port),
-        PB_HUB_IDENTITY__ISSUER: base,
-        PB_HUB_WEB__DIR: webDir,
-        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
-      },
-    });
+    }));
     const user = await gym.domain.identity.createUser({ email: admin.email, displayName: admin.name });
     admin.id = user.id;
     await gym.call('PUT', `/gyms/${GYM}/members/${user.id}/roles/gym_admin`);
-    await gym.domain.identity.setPassword(user.id, { hash: await hashPassword(PASSWORD), paramsVersion: PASSWORD_PARAMS.version });
+    await (
+      await withPassword(gym.domain.identity, PASSWORD)
+    )(user.id);
     browser = await launchBrowser();
     ({ page } = await signInAs(browser, base, admin, PASSWORD, STEP_MS));
   });

@@ -10,15 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { until } from '@pulsebridge/runtime';
-import { buildWeb } from '../../scripts/build-web.ts';
-import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { startWebGym, withPassword } from './web-gym.ts';
 import { maxHeartRateOf } from '../../hub/src/domain/profile/heart-rate.ts';
 import { heartRateZone } from '../../hub/src/results/metrics.ts';
 import { ClassGym, profileOf, simulatorOf, startRun, strapSimulator, type Athlete, type Person } from '../class-harness.ts';
-import { AgentRunner, freePort, tempDir } from '../harness.ts';
+import { AgentRunner, tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
 import { chromiumMissing, confirmScreenCode, expectAccessible, launchBrowser, screenshot } from './browser.ts';
 import { translator } from '../../web/src/i18n/index.ts';
@@ -86,11 +84,7 @@ describe('the class board in chromium, signed in by a code, on a gym fed by a si
   let board: Page;
 
   before(async () => {
-    const webDir = join(work.dir, 'web');
-    await buildWeb({ outDir: webDir, quiet: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gym = await ClassGym.start({
+    ({ gym, base } = await startWebGym({
       dir: work.dir,
       gym: GYM,
       agentId: 'box-board',
@@ -98,14 +92,10 @@ describe('the class board in chromium, signed in by a code, on a gym fed by a si
       lateIntervalMs: 500,
       uplink: UPLINK,
       hubEnv: {
-        PB_HUB_HTTP__PORT: String(port),
-        PB_HUB_IDENTITY__ISSUER: base,
-        PB_HUB_WEB__DIR: webDir,
-        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
         PB_HUB_SESSIONS__QUIET_AFTER_MS: String(QUIET_AFTER_MS),
         PB_HUB_SESSIONS__BOARD_TICK_MS: String(BOARD_TICK_MS),
       },
-    });
+    }));
     assert.equal(gym.hub.config.sessions.quietAfterMs, QUIET_AFTER_MS);
     const { secret } = await gym.domain.agents.create('box-quiet', GYM);
     quietAgent = new AgentRunner({
@@ -118,8 +108,7 @@ describe('the class board in chromium, signed in by a code, on a gym fed by a si
     });
     await quietAgent.start();
     const person = await gym.person('Cora Coach', 'coach');
-    await gym.domain.identity.setPassword(person.id, { hash: await hashPassword(PASSWORD), paramsVersion: PASSWORD_PARAMS.version });
-    coach = { ...person, email: (await gym.domain.identity.getUser(person.id))!.email };
+    coach = { ...person, email: await (await withPassword(gym.domain.identity, PASSWORD))(person.id) };
     const now = Date.now();
     for (let i = 0; i <= STRAPS; i++) athletes.push(await gym.athlete(`Athlete ${i + 1}`, profileOf(i, now)));
     const straps = [

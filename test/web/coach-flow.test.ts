@@ -9,15 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { until } from '@pulsebridge/runtime';
-import { buildWeb } from '../../scripts/build-web.ts';
-import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { startWebGym, withPassword } from './web-gym.ts';
 import type { SessionView } from '../../hub/src/api/sessions-schemas.ts';
 import { SESSION_SENSORS } from '../../hub/src/domain/sessions/collections.ts';
 import { ClassGym, profileOf, runResults, simulatorOf, strapSimulator, type Athlete, type ClassInfo, type Person } from '../class-harness.ts';
-import { freePort, tempDir } from '../harness.ts';
+import { tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
 import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
 import { translator } from '../../web/src/i18n/index.ts';
@@ -64,31 +62,18 @@ describe('a coach runs a class with a loaner strap in the browser; the athlete t
   let classEnded = false;
 
   before(async () => {
-    const webDir = join(work.dir, 'web');
-    await buildWeb({ outDir: webDir, quiet: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gym = await ClassGym.start({
+    ({ gym, base } = await startWebGym({
       dir: work.dir,
       gym: GYM,
       agentId: 'box-coach-flow',
       simulator: strapSimulator(STRAPS, 11),
       lateIntervalMs: 500,
-      hubEnv: {
-        PB_HUB_HTTP__PORT: String(port),
-        PB_HUB_IDENTITY__ISSUER: base,
-        PB_HUB_WEB__DIR: webDir,
-        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
-      },
-    });
-    const hash = await hashPassword(PASSWORD);
-    const withPassword = async <P extends Person>(person: P): Promise<P & { email: string }> => {
-      await gym.domain.identity.setPassword(person.id, { hash, paramsVersion: PASSWORD_PARAMS.version });
-      return { ...person, email: (await gym.domain.identity.getUser(person.id))!.email };
-    };
-    coach = await withPassword(await gym.person('Cora Coach', 'coach'));
+    }));
+    const password = await withPassword(gym.domain.identity, PASSWORD);
+    const signingIn = async <P extends Person>(person: P): Promise<P & { email: string }> => ({ ...person, email: await password(person.id) });
+    coach = await signingIn(await gym.person('Cora Coach', 'coach'));
     const now = Date.now();
-    for (let i = 0; i < STRAPS; i++) athletes.push(await withPassword(await gym.athlete(`Athlete ${i + 1}`, profileOf(i, now))));
+    for (let i = 0; i < STRAPS; i++) athletes.push(await signingIn(await gym.athlete(`Athlete ${i + 1}`, profileOf(i, now))));
     straps = simulatorOf(strapSimulator(STRAPS, 11))
       .sensors()
       .map((s) => s.id);

@@ -9,14 +9,12 @@
  * ALPHA's data, and succeed with ALPHA's.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { until } from '@pulsebridge/runtime';
-import { buildWeb } from '../../scripts/build-web.ts';
-import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { startWebGym, withPassword } from './web-gym.ts';
 import { ClassGym, profileOf, simulatorOf, startRun, strapSimulator, type Athlete, type ClassInfo, type Person } from '../class-harness.ts';
-import { freePort, tempDir } from '../harness.ts';
+import { tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
 import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
 import { DeviceSignIn } from '../../web/src/auth/device.ts';
@@ -89,29 +87,19 @@ describe('no page of one gym shows another gym’s data to the other gym’s acc
   const gyms: Partial<Record<'alpha' | 'bravo', GymData>> = {};
 
   before(async () => {
-    const webDir = join(work.dir, 'web');
-    await buildWeb({ outDir: webDir, quiet: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gym = await ClassGym.start({
+    ({ gym, base } = await startWebGym({
       dir: work.dir,
       gym: ALPHA,
       agentId: 'box-alpha',
       simulator: strapSimulator(STRAPS, 11),
       lateIntervalMs: 500,
-      hubEnv: {
-        PB_HUB_HTTP__PORT: String(port),
-        PB_HUB_IDENTITY__ISSUER: base,
-        PB_HUB_WEB__DIR: webDir,
-        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
-      },
-    });
-    const hash = await hashPassword(PASSWORD);
+    }));
+    const password = await withPassword(gym.domain.identity, PASSWORD);
     const member = async (gymId: string, name: string, role: Role): Promise<Account> => {
       const email = `${name.toLowerCase().replace(/\W+/g, '.')}@example.com`;
       const user = await gym.domain.identity.createUser({ email, displayName: name });
       await gym.call('PUT', `/gyms/${gymId}/members/${user.id}/roles/${role}`);
-      await gym.domain.identity.setPassword(user.id, { hash, paramsVersion: PASSWORD_PARAMS.version });
+      await password(user.id);
       return { id: user.id, name, email, role, token: await gym.tokenFor(user.id) };
     };
 
@@ -215,7 +203,7 @@ describe('no page of one gym shows another gym’s data to the other gym’s acc
     return data.markers.filter((marker) => lower.includes(marker.toLowerCase()));
   }
 
-  function detailPaths(data: GymData): Record<string, string> {
+  function detailPaths(data: GymData): { occurrence: string; webhook: string; session: string } {
     return {
       occurrence: `/app/coach/classes/${encodeURIComponent(data.cls.id)}/${encodeURIComponent(data.cls.startIso)}`,
       webhook: `/app/admin/webhooks/${encodeURIComponent(data.webhook)}`,

@@ -7,13 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { until } from '@pulsebridge/runtime';
-import { buildWeb } from '../../scripts/build-web.ts';
-import { hashPassword, PASSWORD_PARAMS } from '../../hub/src/identity/passwords.ts';
+import { startWebGym, withPassword } from './web-gym.ts';
 import { ClassGym, profileOf, simulatorOf, startRun, strapSimulator, type Person } from '../class-harness.ts';
-import { freePort, tempDir } from '../harness.ts';
+import { tempDir } from '../harness.ts';
 import { missingService } from '../services.ts';
 import { chromiumMissing, expectAccessible, launchBrowser, screenshot, signInAs } from './browser.ts';
 import { ME_ROUTES } from '../../web/src/me/routes.ts';
@@ -42,38 +40,24 @@ describe('every page of the web app, by role, on a gym fed by a simulated class'
   const accounts: Partial<Record<'athlete' | 'coach' | 'admin', Account>> = {};
 
   before(async () => {
-    const webDir = join(work.dir, 'web');
-    await buildWeb({ outDir: webDir, quiet: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gym = await ClassGym.start({
+    ({ gym, base } = await startWebGym({
       dir: work.dir,
       gym: GYM,
       agentId: 'box-web',
       simulator: strapSimulator(STRAPS, 7),
       lateIntervalMs: 500,
-      // The browser signs in at the hub's own origin; second factors have their own tests (hub/test/oidc).
-      hubEnv: {
-        PB_HUB_HTTP__PORT: String(port),
-        PB_HUB_IDENTITY__ISSUER: base,
-        PB_HUB_WEB__DIR: webDir,
-        PB_HUB_IDENTITY__SECOND_FACTOR__REQUIRED_FOR_ROLES: '[]',
-      },
-    });
-    const hash = await hashPassword(PASSWORD);
-    const withPassword = async (person: Person, role: Role): Promise<Account> => {
-      await gym.domain.identity.setPassword(person.id, { hash, paramsVersion: PASSWORD_PARAMS.version });
-      return { ...person, role, email: (await gym.domain.identity.getUser(person.id))!.email };
-    };
+    }));
+    const password = await withPassword(gym.domain.identity, PASSWORD);
+    const account = async (person: Person, role: Role): Promise<Account> => ({ ...person, role, email: await password(person.id) });
     const coach = await gym.person('Cora Coach', 'coach');
-    accounts.coach = await withPassword(coach, 'coach');
+    accounts.coach = await account(coach, 'coach');
     const admin = await gym.domain.identity.createUser({ email: 'greta.admin@example.com', displayName: 'Greta Admin' });
     await gym.call('PUT', `/gyms/${GYM}/members/${admin.id}/roles/gym_admin`);
-    accounts.admin = await withPassword({ id: admin.id, name: 'Greta Admin', token: await gym.tokenFor(admin.id) }, 'gym_admin');
+    accounts.admin = await account({ id: admin.id, name: 'Greta Admin', token: await gym.tokenFor(admin.id) }, 'gym_admin');
     const now = Date.now();
     const athletes = [];
     for (let i = 0; i < STRAPS; i++) athletes.push(await gym.athlete(`Athlete ${i + 1}`, profileOf(i, now)));
-    accounts.athlete = await withPassword(athletes[0]!, 'athlete');
+    accounts.athlete = await account(athletes[0]!, 'athlete');
     // Their straps, a class they booked, and the class running: the pages have live and stored data to show.
     const straps = simulatorOf(strapSimulator(STRAPS, 7))
       .sensors()
