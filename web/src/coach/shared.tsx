@@ -57,15 +57,20 @@ export function ProblemNote(props: { action: CoachAction; error: unknown }) {
 export function LoadedView<T>(props: { loaded: Loaded<T>; retry: () => void; children: (value: T) => ComponentChildren }) {
   const { t } = useApp();
   if (props.loaded.state === 'loading') return <p aria-live="polite">{t('loading')}</p>;
-  if (props.loaded.state === 'error')
+  if (props.loaded.state === 'error') {
+    // Trying again cannot bring back what is not there (removed, or another gym's): no retry for a 404.
+    const missing = statusOf(props.loaded.error) === 404;
     return (
       <div>
         <ProblemNote action="load" error={props.loaded.error} />
-        <button type="button" onClick={props.retry}>
-          {t('retry')}
-        </button>
+        {missing ? null : (
+          <button type="button" onClick={props.retry}>
+            {t('retry')}
+          </button>
+        )}
       </div>
     );
+  }
   return <>{props.children(props.loaded.value)}</>;
 }
 
