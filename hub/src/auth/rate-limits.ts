@@ -48,17 +48,39 @@ export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-async function limiter(name: string, points: number, durationMs: number, blockMs: number, pool: pg.Pool | undefined): Promise<RateLimiterAbstract> {
+const LIMITERS = ['account_failures', 'account_wait', 'address_failures'] as const;
+/** Any constant shared by every replica: it names the advisory lock that serialises creating the tables. */
+const CREATE_TABLES_LOCK = 0x70625f726c;
+
+/**
+ * Creates the store's tables, one replica at a time. The library's own CREATE TABLE IF NOT EXISTS, run by two
+ * connections at once, can fail on PostgreSQL with "type ... already exists" (42710), which it does not treat as
+ * done (it only forgives 23505); hubs starting together failed so in a test. The columns are the library's
+ * (rate-limiter-flexible RateLimiterPostgres), which then starts with `tableCreated`.
+ */
+async function createTables(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [CREATE_TABLES_LOCK]);
+    for (const name of LIMITERS) {
+      await client.query(`CREATE TABLE IF NOT EXISTS "${TABLE_PREFIX}${name}" (key varchar(255) PRIMARY KEY, points integer NOT NULL DEFAULT 0, expire bigint)`);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function limiter(name: (typeof LIMITERS)[number], points: number, durationMs: number, blockMs: number, pool: pg.Pool | undefined): RateLimiterAbstract {
   // The library counts in seconds but accepts fractions, which keeps the configuration in milliseconds.
   const options = { keyPrefix: `${TABLE_PREFIX}${name}`, points, duration: durationMs / 1000, blockDuration: blockMs / 1000 };
   if (!pool) return new RateLimiterMemory(options);
-  return new Promise((resolve, reject) => {
-    const store: RateLimiterPostgres = new RateLimiterPostgres(
-      // If the database fails, each replica still limits on its own rather than letting every attempt through.
-      { ...options, storeClient: pool, insuranceLimiter: new RateLimiterMemory(options) },
-      (error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(store)),
-    );
-  });
+  // If the database fails, each replica still limits on its own rather than letting every attempt through.
+  return new RateLimiterPostgres({ ...options, storeClient: pool, tableCreated: true, insuranceLimiter: new RateLimiterMemory(options) });
 }
 
 export class SignInThrottle {
@@ -75,11 +97,10 @@ export class SignInThrottle {
   /** Creates the store's tables when missing (safe from several replicas at once). */
   static async open(options: SignInThrottleOptions, ownedPool?: pg.Pool): Promise<SignInThrottle> {
     const { account, address } = options.limits;
-    const [pairFailures, pairWait, addressFailures] = await Promise.all([
-      limiter('account_failures', account.lockAfterFailures, account.forgetAfterMs, 0, options.postgres),
-      limiter('account_wait', 1, account.lockMs, 0, options.postgres),
-      limiter('address_failures', address.maxFailures, address.windowMs, address.blockMs, options.postgres),
-    ]);
+    if (options.postgres) await createTables(options.postgres);
+    const pairFailures = limiter('account_failures', account.lockAfterFailures, account.forgetAfterMs, 0, options.postgres);
+    const pairWait = limiter('account_wait', 1, account.lockMs, 0, options.postgres);
+    const addressFailures = limiter('address_failures', address.maxFailures, address.windowMs, address.blockMs, options.postgres);
     return new SignInThrottle(options.limits, pairFailures, pairWait, addressFailures, ownedPool);
   }
 

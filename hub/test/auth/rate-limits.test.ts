@@ -179,6 +179,31 @@ test('two throttles on one PostgreSQL see each other’s failures, and a short l
   }
 });
 
+test('replicas opening the throttle at once on an empty database all start (the tables are created one replica at a time)', { skip: NO_PG }, async () => {
+  const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  try {
+    // Each round a fresh schema, so every round races to create the tables.
+    for (let round = 0; round < 8; round++) {
+      const schema = `pb_rl_race_${process.pid}_${randomBytes(4).toString('hex')}`;
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const pools = [0, 1, 2, 3].map(() => new pg.Pool({ connectionString: PG_URL, max: 2, options: `-c search_path=${schema}` }));
+      try {
+        const opened = await Promise.allSettled(pools.map((pool) => SignInThrottle.open({ limits: LIMITS, postgres: pool })));
+        assert.deepEqual(
+          opened.map((result) => (result.status === 'fulfilled' ? 'open' : String(result.reason))),
+          ['open', 'open', 'open', 'open'],
+          `round ${round}`,
+        );
+      } finally {
+        await Promise.all(pools.map((pool) => pool.end()));
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+});
+
 test('from a configuration with store postgres the throttle opens its own pool, counts there, and closes it', { skip: NO_PG }, async () => {
   const schema = `pb_rl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
