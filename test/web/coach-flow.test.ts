@@ -101,11 +101,18 @@ describe('a coach runs a class with a loaner strap in the browser; the athlete t
         .getByRole('navigation', { name: en('navMain') })
         .getByRole('link', { name: en('coachTodayTitle') })
         .click();
-      const classLink = page.getByRole('link', { name: CLASS_NAME });
-      await classLink.waitFor({ timeout: STEP_MS });
+      await page.getByRole('main').getByRole('heading', { level: 1 }).waitFor({ timeout: STEP_MS });
       await expectAccessible(page, "today's classes");
       await screenshot(page, 'coach-flow-today');
-      await classLink.click();
+      // The class starts 20 minutes from now; run within 20 minutes of midnight (the gym is on UTC) it is
+      // tomorrow's, which Today rightly leaves out: then the coach opens its page by its address.
+      if (new Date(cls.start).toISOString().slice(0, 10) === new Date().toISOString().slice(0, 10)) {
+        const classLink = page.getByRole('link', { name: CLASS_NAME });
+        await classLink.waitFor({ timeout: STEP_MS });
+        await classLink.click();
+      } else {
+        await page.goto(`${base}/app/coach/classes/${encodeURIComponent(cls.id)}/${cls.startIso.replace('.000Z', 'Z')}`);
+      }
 
       const main = page.getByRole('main');
       await main.getByRole('heading', { level: 1, name: CLASS_NAME }).waitFor({ timeout: STEP_MS });
