@@ -23,6 +23,7 @@ import { COACH_ROUTES } from '../../web/src/coach/routes.ts';
 import { ADMIN_ROUTES } from '../../web/src/admin/routes.ts';
 import { hasRole, type Me, type Role } from '../../web/src/lib/context.tsx';
 import { translator } from '../../web/src/i18n/index.ts';
+import { MemoryStorage } from '../../web/src/lib/memory-storage.ts';
 
 const skip = missingService(chromiumMissing());
 const work = tempDir('web-isolation');
@@ -53,31 +54,6 @@ interface GymData {
   run?: string;
   /** Everything of this gym another gym's pages must never show: "alpha" in any case, and its ids. */
   markers: string[];
-}
-
-class MemoryStorage implements Storage {
-  private items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
-  entries(): [string, string][] {
-    return [...this.items.entries()];
-  }
 }
 
 describe('no page of one gym shows another gym’s data to the other gym’s accounts', { skip, timeout: 600_000 }, () => {

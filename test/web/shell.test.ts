@@ -26,6 +26,7 @@ import { COACH_ROUTES } from '../../web/src/coach/routes.ts';
 import { ADMIN_ROUTES } from '../../web/src/admin/routes.ts';
 import { hasRole, type Me, type Role } from '../../web/src/lib/context.tsx';
 import { translator } from '../../web/src/i18n/index.ts';
+import { MemoryStorage } from '../../web/src/lib/memory-storage.ts';
 
 const skip = missingService(chromiumMissing());
 const PASSWORD = 'correct horse battery staple 42';
@@ -39,28 +40,6 @@ interface Person {
   email: string;
   name: string;
   role: Role;
-}
-
-class MemoryStorage implements Storage {
-  private items = new Map<string, string>();
-  get length() {
-    return this.items.size;
-  }
-  clear() {
-    this.items.clear();
-  }
-  getItem(key: string) {
-    return this.items.get(key) ?? null;
-  }
-  key(index: number) {
-    return [...this.items.keys()][index] ?? null;
-  }
-  removeItem(key: string) {
-    this.items.delete(key);
-  }
-  setItem(key: string, value: string) {
-    this.items.set(key, value);
-  }
 }
 
 describe('the web app shell in chromium', { skip, timeout: 240_000 }, () => {

@@ -4,6 +4,7 @@
  */
 import type { TokenSource } from '../lib/api.ts';
 import { DeviceSignIn as DeviceAuthorization } from '../auth/device.ts';
+import { MemoryStorage } from '../lib/memory-storage.ts';
 
 /** What the screen shows while it waits for someone to confirm on a phone. */
 export interface DeviceCode {
@@ -38,16 +39,6 @@ function tokenStorage(): Storage {
   try {
     return window.localStorage;
   } catch {
-    const items = new Map<string, string>();
-    return {
-      get length() {
-        return items.size;
-      },
-      clear: () => items.clear(),
-      getItem: (key) => items.get(key) ?? null,
-      key: (index) => [...items.keys()][index] ?? null,
-      removeItem: (key) => void items.delete(key),
-      setItem: (key, value) => void items.set(key, value),
-    };
+    return new MemoryStorage();
   }
 }
