@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the real servers that adapter and system tests use (InfluxDB 1.x, Mosquitto 2, PostgreSQL 15) on
+# Starts the real servers that adapter and system tests use (InfluxDB 1.x, Mosquitto 2, PostgreSQL 15, Redis 7) on
 # free loopback ports under a temporary directory, and tells the tests where they are through environment variables.
 #
 #   bash scripts/test-services.sh run <command...>   start, run the command, always stop; exits with its code
@@ -15,12 +15,14 @@
 #   MOSQUITTO_PASSWD_FILE      add agent users with `mosquitto_passwd -b "$MOSQUITTO_PASSWD_FILE" id secret`
 #   MOSQUITTO_PID              then `kill -HUP "$MOSQUITTO_PID"` makes Mosquitto reload users and ACL
 #   PG_URL                     postgres://pulsebridge:<password>@127.0.0.1:<port>/pulsebridge (owner of that db)
+#   REDIS_URL                  redis://127.0.0.1:<port> (no password; persistence off)
 #   PB_TEST_SERVICES_DIR       the temporary directory (configs, data, logs)
 #
 # A service that cannot be installed or started is reported on stderr and its variables are left unset:
 # the tests that need it then report themselves as skipped. Loopback only; no Docker. Daemons it installs
-# (InfluxDB, Mosquitto, PostgreSQL) are not left enabled at boot. It also installs Debian's chromium for the
-# browser tests (test/web), which is a program and never runs at boot.
+# (InfluxDB, Mosquitto, PostgreSQL, Redis, Prometheus) are not left enabled at boot. It also installs programs
+# that tests start themselves and that never run at boot: Debian's chromium for the browser tests (test/web),
+# prometheus and promtool for the monitoring tests, kubectl (kubernetes-client) to render the manifests.
 set -uo pipefail
 
 readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
@@ -57,6 +59,11 @@ ensure_packages() {
   # Chromium: test/web/*.test.ts drive the web app with playwright-core (a program, not a service: nothing starts at boot).
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   { [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/initdb" ]; } || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # Prometheus and promtool: test/monitoring runs Prometheus against a hub and checks the alert rules.
+  { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
+  # kubectl renders deploy/kubernetes with its built-in kustomize (test/deploy).
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! command -v apt-get >/dev/null 2>&1; then
     say "missing ${missing[*]} and apt-get is not available: install them by hand"
@@ -89,7 +96,7 @@ ensure_packages() {
 # --- boot enablement ------------------------------------------------------------------------------------
 # A daemon package's postinst enables it at boot (systemd wants-links, SysV rc links) even while policy-rc.d
 # keeps it from starting now; test services must only ever run when this script starts them.
-readonly BOOT_DAEMONS="influxdb mosquitto postgresql"
+readonly BOOT_DAEMONS="influxdb mosquitto postgresql redis-server prometheus"
 # Tests point this at a directory laid out like / to check the boot handling without touching the machine.
 readonly SYSROOT="${PB_TEST_SERVICES_SYSROOT:-}"
 
@@ -284,6 +291,24 @@ EOF
   say "Mosquitto $(mosquitto -h 2>/dev/null | head -n 1 | sed 's/.*version //') at $MOSQUITTO_URL"
 }
 
+redis_answers() {
+  [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+start_redis() {
+  command -v redis-server >/dev/null 2>&1 || { say "redis-server not available: REDIS_URL stays unset"; return 1; }
+  local dir="$SERVICES_DIR/redis" port
+  mkdir -p "$dir"
+  port="$(free_port)" || { say "no free port for Redis"; return 1; }
+  # No snapshots and no append-only file: test data need not survive the run.
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no --daemonize no \
+    --loglevel warning --logfile "$dir/redis.log" >/dev/null 2>&1 &
+  REDIS_PID=$!
+  started "Redis on 127.0.0.1:${port}" "$REDIS_PID" "$dir/redis.log" redis_answers "$port" || { REDIS_PID=""; return 1; }
+  export REDIS_URL="redis://127.0.0.1:${port}"
+  say "Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $REDIS_URL"
+}
+
 # PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user (the Debian package
 # creates it), otherwise to the current user.
 as_pg_owner() {
@@ -354,15 +379,18 @@ start_services() {
   MOSQUITTO_PID=""
   POSTGRES_PID=""
   POSTGRES_DATA=""
+  REDIS_PID=""
   ensure_packages
   start_influx || true
   start_mosquitto || true
   start_postgres || true
+  start_redis || true
 }
 
 stop_services() {
   stop_pid "${MOSQUITTO_PID:-}"
   stop_pid "${INFLUX_PID:-}"
+  stop_pid "${REDIS_PID:-}"
   stop_postgres
   [ -n "${SERVICES_DIR:-}" ] && [ -d "$SERVICES_DIR" ] && rm -rf "$SERVICES_DIR"
   SERVICES_DIR=""
@@ -408,6 +436,7 @@ cmd_start() {
       printf 'export PG_URL=%q\nPB_TEST_SERVICES_POSTGRES_PID=%q\nPB_TEST_SERVICES_POSTGRES_DATA=%q\n' \
         "$PG_URL" "$POSTGRES_PID" "$POSTGRES_DATA"
     fi
+    [ -n "$REDIS_PID" ] && printf 'export REDIS_URL=%q\nPB_TEST_SERVICES_REDIS_PID=%q\n' "$REDIS_URL" "$REDIS_PID"
   } >"$env_file"
   chmod 600 "$env_file"
   say "services left running; 'source $env_file' to use them, '$0 stop $env_file' to stop them"
@@ -417,12 +446,13 @@ cmd_stop() {
   local env_file="${1:-$DEFAULT_ENV_FILE}"
   [ -f "$env_file" ] || { say "no $env_file: nothing to stop"; exit 0; }
   local PB_TEST_SERVICES_INFLUX_PID="" MOSQUITTO_PID="" PB_TEST_SERVICES_DIR=""
-  local PB_TEST_SERVICES_POSTGRES_PID="" PB_TEST_SERVICES_POSTGRES_DATA=""
+  local PB_TEST_SERVICES_POSTGRES_PID="" PB_TEST_SERVICES_POSTGRES_DATA="" PB_TEST_SERVICES_REDIS_PID=""
   # shellcheck disable=SC1090
   . "$env_file"
   INFLUX_PID="$PB_TEST_SERVICES_INFLUX_PID"
   POSTGRES_PID="$PB_TEST_SERVICES_POSTGRES_PID"
   POSTGRES_DATA="$PB_TEST_SERVICES_POSTGRES_DATA"
+  REDIS_PID="$PB_TEST_SERVICES_REDIS_PID"
   SERVICES_DIR="$PB_TEST_SERVICES_DIR"
   case "$SERVICES_DIR" in
     "${TMPDIR:-/tmp}"/pulsebridge-services.*) ;;
