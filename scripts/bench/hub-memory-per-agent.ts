@@ -4,13 +4,16 @@
  * with its own secret, subscribed as the agent subscribes (ack, cmd, pairing, QoS 1, clean session, last will)
  * and publishing a retained online status, as the agent does on connect. JSON line (DESIGN §9).
  *
- *   node --import tsx scripts/bench/hub-memory-per-agent.ts [--agents 1000] [--warmup 20]
+ *   node --import tsx scripts/bench/hub-memory-per-agent.ts [--agents 1000] [--warmup 20] [--breakdown]
  *
  * The hub runs in its own process under the inspector, so the bench can collect its garbage before each
  * measure (HeapProfiler.collectGarbage) and read its heap (Runtime.getHeapUsage) and resident set
  * (/proc/<pid>/status) rather than this process's. `--warmup` agents connect and leave first, so code loaded
  * and caches filled by the first connection (validators, the auth path) count in the baseline, not per agent.
- * The figure is (after − before) / agents of the resident set; the heap figure comes with it.
+ * The figure is (after − before) / agents of the resident set; the heap figure comes with it. `--breakdown`
+ * also takes a heap snapshot before and after and prints, on standard error, where the heap grew per agent
+ * (self size by constructor or kind of object): where to look when the figure exceeds its target. The
+ * snapshots inflate the resident set, so that run prints no figure.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -27,7 +30,9 @@ import { SqliteAgentRegistry } from '../../hub/src/registry/sqlite-agent-registr
 import { Proc, freePort, metricValue, tempDir } from '../../test/harness.ts';
 import { printFigure } from './figures.ts';
 
-const { values: args } = parseArgs({ options: { agents: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '20' } } });
+const { values: args } = parseArgs({
+  options: { agents: { type: 'string', default: '1000' }, warmup: { type: 'string', default: '20' }, breakdown: { type: 'boolean', default: false } },
+});
 const AGENTS = Number(args.agents);
 const WARMUP = Number(args.warmup);
 const TARGET_KB = 50;
@@ -43,10 +48,12 @@ const topics = new Topics();
 class Inspector {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private snapshotChunks: string[] = [];
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
-      const message = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      const message = JSON.parse(data.toString()) as { id?: number; method?: string; params?: { chunk?: string }; result?: unknown; error?: { message: string } };
+      if (message.method === 'HeapProfiler.addHeapSnapshotChunk') this.snapshotChunks.push(message.params?.chunk ?? '');
       const waiter = message.id === undefined ? undefined : this.pending.get(message.id);
       if (!waiter || message.id === undefined) return;
       this.pending.delete(message.id);
@@ -72,9 +79,45 @@ class Inspector {
     return withTimeout(new Promise<T>((resolve, reject) => this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })), 60_000, `inspector ${method}`);
   }
 
+  /** Self size (bytes) and count of the hub's heap objects, by constructor name or kind. */
+  async heapComposition(): Promise<Map<string, { bytes: number; count: number }>> {
+    this.snapshotChunks = [];
+    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    const snapshot = JSON.parse(this.snapshotChunks.join('')) as HeapSnapshot;
+    this.snapshotChunks = [];
+    const fields = snapshot.snapshot.meta.node_fields;
+    const types = snapshot.snapshot.meta.node_types[0] ?? [];
+    const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+    const composition = new Map<string, { bytes: number; count: number }>();
+    for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+      const type = types[snapshot.nodes[i + (typeAt ?? 0)] ?? 0] ?? '?';
+      const name = type === 'object' || type === 'closure' || type === 'native' ? `${type} ${snapshot.strings[snapshot.nodes[i + (nameAt ?? 0)] ?? 0]}` : type;
+      const entry = composition.get(name) ?? { bytes: 0, count: 0 };
+      entry.bytes += snapshot.nodes[i + (sizeAt ?? 0)] ?? 0;
+      entry.count++;
+      composition.set(name, entry);
+    }
+    return composition;
+  }
+
   close(): void {
     this.socket.close();
   }
+}
+
+interface HeapSnapshot {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** The heap's growth per agent between two compositions, largest first, as lines for standard error. */
+function growthLines(before: Map<string, { bytes: number; count: number }>, after: Map<string, { bytes: number; count: number }>, agents: number, top = 15): string[] {
+  const growth = [...after].map(([name, a]) => ({ name, bytes: a.bytes - (before.get(name)?.bytes ?? 0), count: a.count - (before.get(name)?.count ?? 0) }));
+  return growth
+    .sort((x, y) => y.bytes - x.bytes)
+    .slice(0, top)
+    .map((g) => `${(g.bytes / agents / 1024).toFixed(2).padStart(7)} kB/agent ${(g.count / agents).toFixed(1).padStart(7)} objects/agent  ${g.name}`);
 }
 
 interface Memory {
@@ -170,6 +213,7 @@ async function main(): Promise<void> {
     await Promise.all(warmClients.map((c) => c.endAsync()));
     await until('the warm-up agents to be gone', async () => (await connected()) === 0, 60_000, 200);
     const before = await hubMemory(inspector, pid);
+    const compositionBefore = args.breakdown ? await inspector.heapComposition() : undefined;
 
     const started = Date.now();
     await inBatches(ids.slice(0, AGENTS), CONNECT_CONCURRENCY, async (id) => void clients.push(await connectAgent(mqttPort, ids.indexOf(id), id, secrets.get(id) ?? '')));
@@ -177,9 +221,18 @@ async function main(): Promise<void> {
     await until(`the hub to count ${AGENTS} connected agents`, async () => (await connected()) === AGENTS, 60_000, 200);
     await until(`the hub to handle ${AGENTS} statuses`, async () => (await statuses()) >= WARMUP + AGENTS, 60_000, 200);
     const after = await hubMemory(inspector, pid);
+    if (compositionBefore) {
+      const compositionAfter = await inspector.heapComposition();
+      console.error(`where the hub's heap grew, per agent (self sizes):\n${growthLines(compositionBefore, compositionAfter, AGENTS).join('\n')}`);
+    }
     const stillConnected = await connected();
 
     const perAgent = (bytes: number): number => Math.round(bytes / AGENTS / 102.4) / 10;
+    if (compositionBefore) {
+      // The snapshots themselves grow the hub's resident set, so this run gives no figure.
+      console.error(`no figure with --breakdown (the heap snapshots inflate the hub's resident set); heap grew ${perAgent(after.heapUsedBytes - before.heapUsedBytes)} kB/agent`);
+      return;
+    }
     printFigure('hub_memory_per_agent', perAgent(after.rssBytes - before.rssBytes), 'kB/agent', {
       target: TARGET_KB,
       heapPerAgentKb: perAgent(after.heapUsedBytes - before.heapUsedBytes),
