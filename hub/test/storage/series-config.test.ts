@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '@pulsebridge/runtime';
 import { pino } from 'pino';
+import { loadHubConfig } from '../../src/config.ts';
 import { createSeriesStore, InfluxSeriesStore, SeriesConfig, SqliteSeriesStore, seriesConfigProblems, seriesRetention } from '../../src/storage/series/index.ts';
 
 const log = pino({ level: 'silent' });
@@ -128,4 +129,13 @@ test('SQLite retention: rules across fields are problems, every one listed', () 
   ]);
   // On InfluxDB the SQLite retention is not used, so not checked: retention there is the server's.
   assert.deepEqual(seriesConfigProblems({ ...config, kind: 'influx' }, '/series', { maxReadingAgeMs: 8 * 86_400_000 }), []);
+});
+
+test('the hub configuration loader holds the raw retention to ingest.maxReadingAgeMs', () => {
+  assert.throws(
+    () => loadHubConfig({ env: {}, overrides: { series: { sqlite: { retention: { rawDays: 1 } } } } }),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => /^\/series\/sqlite\/retention\/rawDays: 1 days .*; at least 9$/.test(p)),
+  );
+  const shorter = loadHubConfig({ env: {}, overrides: { series: { sqlite: { retention: { rawDays: 3 } } }, ingest: { maxReadingAgeMs: 86_400_000 } } });
+  assert.equal(shorter.series.sqlite.retention?.rawDays, 3);
 });
