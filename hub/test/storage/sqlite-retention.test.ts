@@ -167,6 +167,30 @@ describe('SQLite series retention', () => {
     });
   });
 
+  test('writes issued during a round are stored between its chunks, long before the round ends', async () => {
+    await withStore({ rawDays: 1, rollups: [{ everyMs: MINUTE }], chunkRows: 500 }, async ({ store, clock }) => {
+      await store.write(Array.from({ length: 20 }, (_, i) => readings(`s${i}`, T0, 2_000, 1_000)));
+      clock.now = T0 + 2 * DAY_MS;
+      let roundEnded = false;
+      const round = store.runRetention().then((r) => {
+        roundEnded = true;
+        return r;
+      });
+      const writesDuringRound: boolean[] = [];
+      for (let i = 0; i < 5; i++) {
+        await store.write([readings('fresh', clock.now - 60_000 + i * 1_000, 1, 1)]);
+        writesDuringRound.push(!roundEnded);
+        // The next chunk runs after I/O callbacks: the way ingest's next write gets its turn.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.deepEqual(writesDuringRound, [true, true, true, true, true], 'a write waited for the whole round');
+      const done = await round;
+      assert.equal(done?.foldedReadings, 40_000);
+      assert.ok(done!.chunks >= 80);
+      assert.equal(await store.count({ sensor: 'fresh' }), 5);
+    });
+  });
+
   test('an erasure (deleteRange) also deletes the rollup buckets that hold any of the range', async () => {
     await withStore({ rawDays: 1, rollups: [{ everyMs: MINUTE }, { everyMs: HOUR }] }, async ({ store, clock }) => {
       await store.write([readings('s1', T0, 3 * 60, MINUTE), readings('s2', T0, 3 * 60, MINUTE)]);
