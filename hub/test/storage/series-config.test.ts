@@ -139,3 +139,23 @@ test('the hub configuration loader holds the raw retention to ingest.maxReadingA
   const shorter = loadHubConfig({ env: {}, overrides: { series: { sqlite: { retention: { rawDays: 3 } } }, ingest: { maxReadingAgeMs: 86_400_000 } } });
   assert.equal(shorter.series.sqlite.retention?.rawDays, 3);
 });
+
+test('a configured retention reaches the SQLite store that createSeriesStore builds', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pb-series-config-'));
+  try {
+    const store = createSeriesStore(load({}, { sqlite: { retention: { rawDays: 10, rollups: [{ every: '1h' }] } } }), { log, dataDir });
+    assert.ok(store instanceof SqliteSeriesStore);
+    await store.start();
+    try {
+      const old = Date.now() - 11 * 86_400_000;
+      await store.write([{ gym: 'g1', agent: 'a1', series: [{ sensor: 's1', metric: 'power', ts: [old, old + 1_000], values: [1, 3] }] }]);
+      assert.equal((await store.runRetention())?.foldedReadings, 2);
+      const [bucket] = await store.readRollup({ sensor: 's1', metric: 'power', from: old - 3_600_000, to: old + 3_600_000 }, 3_600_000);
+      assert.deepEqual({ count: bucket?.count, mean: bucket?.mean }, { count: 2, mean: 2 });
+    } finally {
+      await store.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
