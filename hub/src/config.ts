@@ -144,7 +144,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
-    ...seriesConfigProblems(config.series, '/series'),
+    ...seriesConfigProblems(config.series, '/series', config.ingest),
     ...documentsConfigProblems(config.documents, '/documents'),
     ...ingestConfigProblems(config.ingest, '/ingest'),
     ...identityStoreConfigProblems(config.identity.store, '/identity/store'),

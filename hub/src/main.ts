@@ -8,6 +8,7 @@
  *   pulsebridge-hub agent remove <id>
  *   pulsebridge-hub admin create --email <email>                 the first platform admin; prints its password once
  *   pulsebridge-hub keys rotate                                  a new token-signing key; the old one keeps verifying
+ *   pulsebridge-hub backup <dir>                                 a consistent copy of every SQLite file, while the hub runs
  *
  * Exit codes: 0 after a clean stop (SIGINT/SIGTERM) or a successful command, 2 for usage and configuration
  * problems (every one printed), 1 when the hub failed or could not stop in time, 130 on a second interrupt.
@@ -29,6 +30,7 @@ import {
   type CliIo,
 } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
+import { BackupError, backupSqliteFiles, sqliteFilesOf } from './backup.ts';
 import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
 import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
 import { IdentityStoreError } from './identity/identity-store.ts';
@@ -52,6 +54,7 @@ export const USAGE = `Usage:
   pulsebridge-hub agent remove <id> [--config FILE]
   pulsebridge-hub admin create --email EMAIL [--name NAME] [--password-file PATH] [--reset] [--config FILE]
   pulsebridge-hub keys rotate [--json] [--config FILE]
+  pulsebridge-hub backup <dir> [--json] [--config FILE]
 
 Runs the Pulsebridge hub: MQTT broker (or external broker client), ingest, storage and API.
 
@@ -64,7 +67,7 @@ Options:
       --secret-file PATH
                       agent add: the file the printed agent configuration reads its secret from
                       (default: <id>.secret, relative to the agent's working directory)
-      --json          agent add, agent list, admin create: machine-readable output
+      --json          agent add, agent list, admin create, backup: machine-readable output
       --email EMAIL   admin create: the platform admin's sign-in
       --name NAME     admin create: the name shown for them (default: Platform admin)
       --password-file PATH
@@ -143,6 +146,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (command === 'agent') return await agentCommand(rest, file, values, io);
     if (command === 'admin') return await adminCommand(rest, file, values, io);
     if (command === 'keys') return await keysCommand(rest, file, values, io);
+    if (command === 'backup') return await backupCommand(rest, file, values, io);
     throw new UsageError(`unknown command "${command}"`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -341,3 +345,32 @@ function listAgents(agents: AgentRecord[], json: boolean, io: CliIo): number {
 }
 
 runWhenInvoked(import.meta.url, 'pulsebridge-hub', main);
+
+/** Copies every SQLite file of the configuration into `dir`; safe while the hub runs (see backup.ts). */
+async function backupCommand(args: string[], file: string | undefined, values: Args, io: CliIo): Promise<number> {
+  const [dir, ...extra] = args;
+  refuseAdminOptions(values, 'backup');
+  if (values['print-config'] || values.gym !== undefined || values['mqtt-url'] !== undefined || values['secret-file'] !== undefined)
+    throw new UsageError('backup takes only <dir>, --json and --config');
+  if (dir === undefined) throw new UsageError('backup needs a folder: backup <dir>');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  const config = loadHubConfig({ file, env: io.env });
+  const { files, elsewhere } = sqliteFilesOf(config);
+  try {
+    const report = backupSqliteFiles(files, dir, elsewhere);
+    if (values.json) {
+      io.stdout(`${JSON.stringify(report)}\n`);
+    } else {
+      for (const f of report.files) io.stdout(`${f.name}: ${f.path} -> ${f.copy} (${f.bytes} bytes, ${f.ms} ms, integrity ok)\n`);
+      for (const store of report.elsewhere) io.stdout(`not a SQLite file here, back it up with its own tools: ${store}\n`);
+      io.stdout(`manifest: ${dir}/manifest.json\n`);
+    }
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof BackupError) {
+      io.stderr(`pulsebridge-hub: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+}

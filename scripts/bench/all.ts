@@ -33,6 +33,7 @@ const FIRST = [
   'simulator-live.ts',
   'outbox.ts',
   'series-store.ts',
+  'series-retention.ts',
   'ingest.ts',
   'e2e.ts',
   'live-batching.ts',

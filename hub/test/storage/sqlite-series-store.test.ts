@@ -170,7 +170,7 @@ describe('SqliteSeriesStore', () => {
     }
   });
 
-  test('a version 1 file is upgraded in place: its series and readings stay, listing gets its index', async () => {
+  test('a version 1 file is upgraded in place: its series and readings stay, listing gets its index and retention its rollups table', async () => {
     const dir = tempDir();
     const path = join(dir, 'series.db');
     try {
@@ -190,8 +190,9 @@ describe('SqliteSeriesStore', () => {
       });
       const db = new Database(path, { readonly: true });
       try {
-        assert.equal(db.pragma('user_version', { simple: true }), 2);
+        assert.equal(db.pragma('user_version', { simple: true }), 3);
         assert.ok(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'series_listing'").get());
+        assert.ok(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rollups'").get());
       } finally {
         db.close();
       }

@@ -8,6 +8,7 @@ import { resolveSecret, SecretRef } from '@pulsebridge/runtime';
 import type { Logger } from 'pino';
 import { InfluxSeriesStore } from './influx-series-store.ts';
 import { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES } from './series-query.ts';
+import { DAY_MS, type SeriesRetention } from './sqlite-retention.ts';
 import { SqliteSeriesStore } from './sqlite-series-store.ts';
 import type { SeriesStore } from './series-store.ts';
 
@@ -16,6 +17,46 @@ export type * from './unsynced.ts';
 export { SeriesStoreError, type SeriesStoreErrorCode } from './errors.ts';
 export { DEFAULT_MAX_SERIES_PER_AGENT, DEFAULT_SERIES_CACHE_ENTRIES, MAX_RAW_LIMIT, MAX_ROLLUP_STEPS, MAX_SERIES_PAGE } from './series-query.ts';
 export { SqliteSeriesStore, type SqliteSeriesStoreOptions } from './sqlite-series-store.ts';
+export type { RetentionRound, RollupInterval, SeriesRetention } from './sqlite-retention.ts';
+
+const DURATION = /^([1-9][0-9]{0,6})(s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: DAY_MS };
+
+/** '30s', '1m', '1h', '1d' in milliseconds; the schema's pattern has already checked the form. */
+export function durationMs(text: string): number {
+  const match = DURATION.exec(text);
+  if (!match) throw new Error(`"${text}" is not a duration like 1m`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+export const SeriesRetentionConfig = Type.Object(
+  {
+    rawDays: Type.Number({
+      exclusiveMinimum: 0,
+      description:
+        'Raw readings older than this many days are folded into the rollups and deleted. At least a day more than ingest.maxReadingAgeMs, so a late reading and the session it belongs to are still raw when results are computed again',
+    }),
+    rollups: Type.Array(
+      Type.Object(
+        {
+          every: Type.String({ pattern: DURATION.source, description: 'Bucket length: 30s, 1m, 1h, 1d...; buckets start at multiples of it since the epoch' }),
+          keepDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Buckets older than this many days are deleted; more than rawDays. Absent: kept for good' })),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [], maxItems: 6, description: 'Aggregates (min, max, mean, count) kept after raw readings are deleted; none: old readings are simply deleted' },
+    ),
+    roundIntervalMs: Type.Integer({ minimum: 1_000, maximum: DAY_MS, default: 600_000, description: 'Time between retention rounds' }),
+    chunkRows: Type.Integer({
+      minimum: 10,
+      maximum: 1_000_000,
+      default: 5_000,
+      description: 'Rows folded or deleted per transaction at most: how long ingest may wait for the database during a round',
+    }),
+  },
+  { additionalProperties: false, description: 'Retention of the SQLite store; absent: every reading is kept for good' },
+);
+export type SeriesRetentionConfig = Static<typeof SeriesRetentionConfig>;
 export { InfluxSeriesStore, type InfluxSeriesStoreOptions } from './influx-series-store.ts';
 
 export const SeriesConfig = Type.Object(
@@ -41,6 +82,7 @@ export const SeriesConfig = Type.Object(
           description:
             'FULL: every acknowledged reading survives a power loss. NORMAL writes about 10 % faster but may lose the last acknowledged commits on power loss (never on a crash of the hub); agents deleted them on the ack, so they are lost',
         }),
+        retention: Type.Optional(SeriesRetentionConfig),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -60,9 +102,13 @@ export const SeriesConfig = Type.Object(
 );
 export type SeriesConfig = Static<typeof SeriesConfig>;
 
-/** What the schema cannot say about the store settings; the influx section is checked only when it is used. */
-export function seriesConfigProblems(config: SeriesConfig, path: string): string[] {
+/**
+ * What the schema cannot say about the store settings; the influx section is checked only when it is used.
+ * `ingest.maxReadingAgeMs`, when given, bounds the raw retention from below (see SeriesRetentionConfig.rawDays).
+ */
+export function seriesConfigProblems(config: SeriesConfig, path: string, ingest?: { maxReadingAgeMs: number }): string[] {
   const problems: string[] = [];
+  if (config.kind === 'sqlite' && config.sqlite.retention) problems.push(...retentionProblems(config.sqlite.retention, `${path}/sqlite/retention`, ingest));
   if (config.kind !== 'influx') return problems;
   const influx = config.influx;
   let url: URL | undefined;
@@ -78,6 +124,41 @@ export function seriesConfigProblems(config: SeriesConfig, path: string): string
     problems.push(`${path}/influx/database: "${influx.database}" has an empty database or retention policy name`);
   }
   return problems;
+}
+
+function retentionProblems(retention: SeriesRetentionConfig, path: string, ingest: { maxReadingAgeMs: number } | undefined): string[] {
+  const problems: string[] = [];
+  const rawMs = retention.rawDays * DAY_MS;
+  if (ingest && rawMs < ingest.maxReadingAgeMs + DAY_MS) {
+    const atLeast = Math.ceil((ingest.maxReadingAgeMs + DAY_MS) / DAY_MS);
+    problems.push(
+      `${path}/rawDays: ${retention.rawDays} days would delete readings ingest still accepts (ingest.maxReadingAgeMs ${ingest.maxReadingAgeMs} ms) before a late reading's session is computed again; at least ${atLeast}`,
+    );
+  }
+  const seen = new Map<number, number>();
+  retention.rollups.forEach((rollup, i) => {
+    const at = `${path}/rollups/${i}`;
+    const every = durationMs(rollup.every);
+    const earlier = seen.get(every);
+    if (earlier !== undefined) problems.push(`${at}/every: ${rollup.every} is already rollups/${earlier}`);
+    seen.set(every, i);
+    if (every > DAY_MS) problems.push(`${at}/every: at most 1d, got ${rollup.every}`);
+    else if (DAY_MS % every !== 0) problems.push(`${at}/every: ${rollup.every} does not divide a day, so its buckets would not line up with days`);
+    if (rollup.keepDays !== undefined && rollup.keepDays <= retention.rawDays) {
+      problems.push(`${at}/keepDays: ${rollup.keepDays} is not more than rawDays (${retention.rawDays}): the rollup would be deleted with the readings it replaces`);
+    }
+  });
+  return problems;
+}
+
+/** The store's retention from its configuration. */
+export function seriesRetention(config: SeriesRetentionConfig): SeriesRetention {
+  return {
+    rawDays: config.rawDays,
+    rollups: config.rollups.map((r) => ({ everyMs: durationMs(r.every), ...(r.keepDays === undefined ? {} : { keepDays: r.keepDays }) })),
+    roundIntervalMs: config.roundIntervalMs,
+    chunkRows: config.chunkRows,
+  };
 }
 
 export interface SeriesStoreDeps {
@@ -106,6 +187,7 @@ export function createSeriesStore(config: SeriesConfig, deps: SeriesStoreDeps): 
   return new SqliteSeriesStore({
     path: isAbsolute(path) ? path : join(deps.dataDir, path),
     synchronous: config.sqlite.synchronous,
+    ...(config.sqlite.retention ? { retention: seriesRetention(config.sqlite.retention) } : {}),
     log: deps.log,
     maxSeriesPerAgent: config.maxSeriesPerAgent,
     seriesCacheEntries: config.seriesCacheEntries,

@@ -1,3 +1,4 @@
+// Over 500 lines: one adapter of the whole SeriesStore port (series, series limit, unsynced boots, retention hooks); retention and rollups live in sqlite-retention.ts, unsynced readings in sqlite-unsynced.ts.
 /**
  * The embedded SeriesStore: one SQLite file (better-sqlite3, WAL) that needs no server.
  *
@@ -36,6 +37,7 @@ import type {
   SeriesWrite,
   WriteResult,
 } from './series-store.ts';
+import { ROLLUPS_TABLE_SQL, SqliteRollups, mergeRollups, type RetentionRound, type SeriesRetention } from './sqlite-retention.ts';
 import { SqliteUnsynced } from './sqlite-unsynced.ts';
 import {
   checkBoot,
@@ -64,10 +66,14 @@ export interface SqliteSeriesStoreOptions {
   maxSeriesPerAgent?: number;
   /** Series ids kept in memory at most. */
   seriesCacheEntries?: number;
+  /** Raw readings older than rawDays folded into rollups and deleted (sqlite-retention.ts); none: kept for good. */
+  retention?: SeriesRetention;
+  /** The clock retention measures ages by. */
+  now?: () => number;
 }
 
-/** 2: an index in listing order, so a page of the series list is an index walk. */
-const SCHEMA_VERSION = 2;
+/** 2: an index in listing order, so a page of the series list is an index walk. 3: the rollups table. */
+const SCHEMA_VERSION = 3;
 
 /**
  * Rows per INSERT statement. Measured on the 2-core reference box (500 000 readings over 40 series, rows per
@@ -116,6 +122,9 @@ export class SqliteSeriesStore implements SeriesStore {
   private readonly insertStatements = new Map<number, { statement: Statement<[number[]]>; params: number[] }>();
   private writeAll: ((batches: readonly SeriesWrite[], pending: PendingWrite) => void) | undefined;
   private unsynced: SqliteUnsynced | undefined;
+  private rollups: SqliteRollups | undefined;
+  private readonly retention: SeriesRetention | undefined;
+  private readonly now: () => number;
 
   constructor(options: SqliteSeriesStoreOptions) {
     this.path = options.path;
@@ -123,6 +132,8 @@ export class SqliteSeriesStore implements SeriesStore {
     this.synchronous = options.synchronous ?? 'FULL';
     this.maxSeriesPerAgent = options.maxSeriesPerAgent ?? DEFAULT_MAX_SERIES_PER_AGENT;
     this.seriesIds = new LRUCache({ max: options.seriesCacheEntries ?? DEFAULT_SERIES_CACHE_ENTRIES });
+    this.retention = options.retention;
+    this.now = options.now ?? Date.now;
   }
 
   /** Series ids held in memory now: at most seriesCacheEntries, whatever the agents send. */
@@ -149,6 +160,7 @@ export class SqliteSeriesStore implements SeriesStore {
       this.migrate(db);
       this.statements = this.prepare(db);
       this.unsynced = new SqliteUnsynced(db);
+      this.rollups = new SqliteRollups({ db, log: this.log, now: this.now, ...(this.retention ? { retention: this.retention } : {}) });
     } catch (err) {
       db.close();
       if (err instanceof SeriesStoreError) throw err;
@@ -170,9 +182,10 @@ export class SqliteSeriesStore implements SeriesStore {
         }
       }
     });
+    this.rollups!.start();
     const series = this.statements!.seriesCount.get()?.n ?? 0;
     this.log.info(
-      { path: this.path, series, synchronous: this.synchronous, maxSeriesPerAgent: this.maxSeriesPerAgent, seriesCacheEntries: this.seriesIds.max },
+      { path: this.path, series, retention: this.retention, synchronous: this.synchronous, maxSeriesPerAgent: this.maxSeriesPerAgent, seriesCacheEntries: this.seriesIds.max },
       'series store open',
     );
   }
@@ -180,6 +193,8 @@ export class SqliteSeriesStore implements SeriesStore {
   async stop(): Promise<void> {
     const db = this.db;
     if (!db) return;
+    await this.rollups?.stop();
+    this.rollups = undefined;
     this.db = undefined;
     this.statements = undefined;
     this.writeAll = undefined;
@@ -223,8 +238,16 @@ export class SqliteSeriesStore implements SeriesStore {
       const ids = this.seriesIdsOf(selector);
       if (ids.length === 0) return [];
       const rows = this.rollupStatement(ids.length).all(stepMs, ...ids, selector.from, selector.to);
-      return rows.map(([ts, min, max, sum, count]) => ({ ts, min, max, mean: sum / count, count }));
+      const raw = rows.map(([ts, min, max, sum, count]) => ({ ts, min, max, mean: sum / count, count }));
+      // Readings retention folded are no longer raw: their rollups answer for them (sqlite-retention.ts).
+      return mergeRollups(raw, this.rollups!.read(ids, selector, stepMs));
     });
+  }
+
+  /** One retention round now, instead of waiting for the timer; undefined when retention is not configured. */
+  async runRetention(): Promise<RetentionRound | undefined> {
+    if (!this.rollups) throw notStarted();
+    return this.rollups.runRound();
   }
 
   async listSeries(filter: SeriesFilter, page: SeriesPage): Promise<SeriesInfo[]> {
@@ -255,7 +278,10 @@ export class SqliteSeriesStore implements SeriesStore {
     const statements = this.open();
     checkRange(range);
     try {
-      return statements.deleteRange.run({ gym: range.gym, sensor: range.sensor, from: range.from, to: range.to }).changes;
+      return this.db!.transaction(() => {
+        this.rollups!.deleteRange(range);
+        return statements.deleteRange.run({ gym: range.gym, sensor: range.sensor, from: range.from, to: range.to }).changes;
+      })();
     } catch (err) {
       throw new SeriesStoreError('write_failed', `a range delete from ${this.path} failed: ${errorMessage(err)}`, { cause: err });
     }
@@ -352,6 +378,7 @@ export class SqliteSeriesStore implements SeriesStore {
         value REAL NOT NULL,
         PRIMARY KEY (series_id, ts)
       ) WITHOUT ROWID;
+      ${ROLLUPS_TABLE_SQL}
       PRAGMA user_version = ${SCHEMA_VERSION};
       COMMIT;
     `);
