@@ -66,8 +66,8 @@ for (const { file, workspace } of IMAGES) {
     assert.ok(user !== undefined && !/^(root|0)(:|$)/.test(user), `USER ${user}`);
     assert.equal(last(runtime, 'STOPSIGNAL'), 'SIGTERM');
     assert.ok(last(runtime, 'ENTRYPOINT')?.startsWith('['), 'exec form: node is PID 1 and gets the signal itself');
-    const health = last(runtime, 'HEALTHCHECK');
-    assert.ok(health?.includes(' CMD ['), 'an exec-form health check');
+    const health = last(runtime, 'HEALTHCHECK') ?? '';
+    assert.ok(health.includes(' CMD ['), 'an exec-form health check');
     assert.match(health, /--interval=\d+s/);
     assert.match(health, /--timeout=\d+s/);
     assert.match(runtime.image, /^(gcr\.io\/distroless\/nodejs20-debian12:nonroot|node:20-bookworm-slim)$/, 'a small Node 20 base');
