@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { envOf, parseDockerfile } from './dockerfile.ts';
-import { PENDING, checkPending, loadKnown, pendingUsed, type HubSettings } from './hub-settings.ts';
+import { PENDING, checkPending, loadKnown, pendingUsed, stopTimeoutMs, type HubSettings } from './hub-settings.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE_DIR = join(ROOT, 'deploy/compose');
@@ -70,7 +70,7 @@ test('every service has a health check (the hub: its image, GET /readyz) and nam
 test('the hub waits for its stores and broker, and is given longer than its own 30 s stop', () => {
   const hub = services['hub']!;
   for (const dependency of ['postgres', 'redis', 'influxdb', 'mosquitto']) assert.equal(hub.depends_on?.[dependency]?.condition, 'service_healthy', dependency);
-  const stopMs = Number(/^export const STOP_TIMEOUT_MS = ([\d_]+);/m.exec(readFileSync(join(ROOT, 'hub/src/main.ts'), 'utf8'))![1]!.replaceAll('_', ''));
+  const stopMs = stopTimeoutMs(ROOT, 'hub');
   assert.ok(Number.parseInt(hub.stop_grace_period!, 10) * 1000 > stopMs, `stop_grace_period ${hub.stop_grace_period}`);
 });
 

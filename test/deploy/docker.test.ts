@@ -16,15 +16,13 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { until } from '@pulsebridge/runtime';
 import { all, copies, envOf, execForm, installProduction, last, parseDockerfile, productionClosure, replayCopies, workdir, type Stage } from './dockerfile.ts';
+import { stopTimeoutMs } from './hub-settings.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const IMAGES = [
   { file: 'Dockerfile.hub', workspace: 'hub' },
   { file: 'Dockerfile.agent', workspace: 'edge-agent' },
 ] as const;
-/** A process's own stop timeout (main.ts STOP_TIMEOUT_MS), read from its source: importing it would load the whole app. */
-export const stopTimeoutMs = (app: 'hub' | 'edge-agent'): number =>
-  Number(/^export const STOP_TIMEOUT_MS = ([\d_]+);/m.exec(readFileSync(join(ROOT, app, 'src/main.ts'), 'utf8'))![1]!.replaceAll('_', ''));
 const versionOf = (app: string): string => (JSON.parse(readFileSync(join(ROOT, app, 'package.json'), 'utf8')) as { version: string }).version;
 const stagesOf = (file: string): Stage[] => parseDockerfile(readFileSync(join(ROOT, 'deploy/docker', file), 'utf8'));
 const runtimeOf = (file: string): Stage => stagesOf(file).at(-1)!;
@@ -216,10 +214,10 @@ test('the replayed images run: the hub enrolls and serves an agent, health check
   );
 
   agentRun.child.kill('SIGTERM');
-  assert.equal(await exitsWithin(agentRun, stopTimeoutMs('edge-agent') + 5_000), 0, agentRun.output());
+  assert.equal(await exitsWithin(agentRun, stopTimeoutMs(ROOT, 'edge-agent') + 5_000), 0, agentRun.output());
   assert.match(agentRun.output(), /"msg":"stop requested"/);
   hubRun.child.kill('SIGTERM');
-  assert.equal(await exitsWithin(hubRun, stopTimeoutMs('hub') + 5_000), 0, hubRun.output());
+  assert.equal(await exitsWithin(hubRun, stopTimeoutMs(ROOT, 'hub') + 5_000), 0, hubRun.output());
   assert.match(hubRun.output(), /"msg":"stop requested"/);
   assert.doesNotMatch(hubRun.output(), /"level":(50|60)/, 'no error while stopping');
   assert.ok(posix.isAbsolute(workdir(hub.stage)));

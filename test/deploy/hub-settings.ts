@@ -5,13 +5,17 @@
  * real by themselves once that work is merged. Extend PENDING when a deployment file uses another such setting.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { ConfigError } from '@pulsebridge/runtime';
 import { loadHubConfig, type HubConfig } from '../../hub/src/config.ts';
+
+/** A process's own stop timeout (STOP_TIMEOUT_MS in its main.ts), read from the source: importing it would load the whole app. */
+export const stopTimeoutMs = (root: string, app: 'hub' | 'edge-agent'): number =>
+  Number(/^export const STOP_TIMEOUT_MS = ([\d_]+);/m.exec(readFileSync(join(root, app, 'src/main.ts'), 'utf8'))![1]!.replaceAll('_', ''));
 
 export const PENDING: { what: string; paths: string[] }[] = [
   { what: 'state (agent registry and dedupe ranges in PostgreSQL)', paths: ['/state'] },
