@@ -247,7 +247,7 @@ test('secrets are redacted when printed; references to them are kept', () => {
 
 test('the example file documents every option and holds the defaults', () => {
   const example = loadAgentConfig({ file: EXAMPLE, env: {} });
-  const defaults = loadAgentConfig({ env: { PB_AGENT_AGENT__ID: 'gym-berlin-1', PB_AGENT_HUB__PASSWORD: '{"env":"PB_AGENT_SECRET"}' } });
+  const defaults = loadAgentConfig({ env: { PB_AGENT_AGENT__ID: 'gym-berlin-1', PB_AGENT_HUB__PASSWORD: '{"env":"AGENT_SECRET"}' } });
   assert.deepEqual(example, defaults);
   const written = parseYaml(readExample()) as Record<string, unknown>;
   const missing: string[] = [];
