@@ -35,12 +35,15 @@ import { ExternalBroker } from './broker/external-broker.ts';
 import { DynsecConnection } from './broker/dynsec-connection.ts';
 import { dynamicSecurityUrl } from './broker/config.ts';
 import type { HubTransport } from './broker/transport.ts';
-import { defaultHubClientId, type HubConfig } from './config.ts';
+import { defaultHubClientId, redisUsers, type HubConfig } from './config.ts';
 import { enrollmentInfoOf } from './enrollment.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
-import { LiveBus } from './live/live-bus.ts';
+import { MemoryLiveBus, type LiveBus } from './live/live-bus.ts';
+import { RedisLiveBus } from './live/redis-live-bus.ts';
+import { RedisConnection } from './redis/redis-connection.ts';
+import { redisNeeded } from './redis/config.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
@@ -56,7 +59,8 @@ import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { announceAgentOffline } from './domain/agent-events.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
-import { MemoryCache } from './cache/cache.ts';
+import { MemoryCache, type Cache } from './cache/cache.ts';
+import { RedisCache } from './cache/redis-cache.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
@@ -124,6 +128,8 @@ export class Hub {
   private readonly webhookTiming: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
   private sessionsWorker: SessionsWorker | undefined;
   private throttle: SignInThrottle | undefined;
+  /** The one Redis connection (live bus, cache, sign-in counters), when a section chooses Redis. */
+  private redis: RedisConnection | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
   /** The external broker's agent accounts (mqtt.external.agentAccounts: dynamic-security). */
@@ -187,7 +193,9 @@ export class Hub {
       const identity = createIdentityStore(config.identity.store, { dataDir, env: this.env });
       this.identity = identity;
       await identity.start();
-      this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env);
+      this.redis = await this.openRedis();
+      const redis = this.redis;
+      this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env, redis && { client: redis.commands, keyPrefix: redis.keyPrefix });
       this.pruneTimer = setInterval(() => {
         identity.pruneExpiredOidc().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not prune expired sessions and tokens'));
       }, PRUNE_INTERVAL_MS);
@@ -209,7 +217,7 @@ export class Hub {
       unsynced.register(this.metrics);
       await unsynced.refresh();
 
-      const live = new LiveBus();
+      const live = this.createLiveBus();
       const transport = this.createTransport(registry);
       this.transport = transport;
       const pairing = new AllowlistPublisher({ transport, agents: registry, allowlistOf: (gym) => allowlistOf(documents, gym), now: Date.now, log });
@@ -395,6 +403,7 @@ export class Hub {
     this.stopLoanSweep?.();
     if (this.sessionsWorker) await step('sessions worker', () => this.sessionsWorker?.stop());
     if (this.webhooks) await step('webhook sender', () => this.webhooks?.stop());
+    if (this.redis) await step('redis', () => this.redis?.close());
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
@@ -402,13 +411,32 @@ export class Hub {
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
   }
 
-  private createCache(): MemoryCache {
-    const cache = new MemoryCache();
+  private async openRedis(): Promise<RedisConnection | undefined> {
+    const { redis } = this.config;
+    // The config check requires the URL when a section chooses Redis.
+    if (!redisNeeded(redisUsers(this.config)) || redis.url === undefined) return undefined;
+    const connection = await RedisConnection.open({ url: resolveSecret(redis.url, this.env), keyPrefix: redis.keyPrefix, log: this.log });
+    connection.register(this.metrics);
+    return connection;
+  }
+
+  private createLiveBus(): LiveBus {
+    if (this.config.live.bus !== 'redis' || !this.redis) return new MemoryLiveBus();
+    const bus = new RedisLiveBus({ connection: this.redis, log: this.log });
+    bus.register(this.metrics);
+    return bus;
+  }
+
+  private createCache(): Cache {
+    const { cache: config } = this.config;
+    const cache: MemoryCache | RedisCache = config.store === 'redis' && this.redis ? new RedisCache({ connection: this.redis }) : new MemoryCache({ maxBytes: config.maxBytes });
     registerScraped(this.metrics, [
       { name: 'pb_hub_cache_hits_total', help: 'Reads the results cache answered', kind: 'counter', read: () => cache.stats.hits },
       { name: 'pb_hub_cache_misses_total', help: 'Reads the results cache had to compute', kind: 'counter', read: () => cache.stats.misses },
-      { name: 'pb_hub_cache_bytes', help: 'Bytes the results cache holds', kind: 'gauge', read: () => cache.stats.bytes },
     ]);
+    // Redis reports its own memory; the in-process cache's bytes are this replica's.
+    if (cache instanceof MemoryCache)
+      registerScraped(this.metrics, [{ name: 'pb_hub_cache_bytes', help: 'Bytes the results cache holds', kind: 'gauge', read: () => cache.stats.bytes }]);
     return cache;
   }
 
@@ -489,6 +517,7 @@ export class Hub {
     }
     checks['broker'] = this.transport?.readiness() ?? 'not started';
     checks['ingest'] = this.ingest?.running ? 'ok' : 'stopped';
+    if (this.redis) checks['redis'] = this.redis.readiness();
     if (this.stopping) checks['hub'] = 'stopping';
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
   }

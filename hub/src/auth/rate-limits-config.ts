@@ -1,6 +1,7 @@
 /**
  * Configuration of the sign-in throttle (rate-limits.ts): how failed sign-ins, token requests and enrollments
- * slow down and then lock, and where the counts live so that several hub replicas share them.
+ * slow down and then lock, and where the counts live so that several hub replicas share them (PostgreSQL, or
+ * the hub's one Redis connection: the `redis` section).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SecretRef } from '@pulsebridge/runtime';
@@ -35,9 +36,9 @@ export const RateLimitsConfig = Type.Object(
   {
     account: AccountFailuresConfig,
     address: AddressFailuresConfig,
-    store: Type.Union([Type.Literal('memory'), Type.Literal('postgres')], {
+    store: Type.Union([Type.Literal('memory'), Type.Literal('postgres'), Type.Literal('redis')], {
       default: 'memory',
-      description: 'memory: each replica counts alone. postgres: the counts are shared by every replica using the same database',
+      description: 'memory: each replica counts alone. postgres: the counts are shared by every replica using the same database. redis: shared through redis.url',
     }),
     postgres: Type.Object(
       {
