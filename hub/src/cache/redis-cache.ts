@@ -55,6 +55,7 @@ export class RedisCache implements Cache {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
+    if (!this.connection.available) throw new Error(`Redis is out of reach: cache entries under ${prefix} were not dropped`);
     const redis = this.connection.commands;
     const match = `${escapeGlob(this.prefix + prefix)}*`;
     let cursor = '0';
