@@ -17,6 +17,7 @@
  * in /readings). Subscriptions come back by themselves after a reconnect.
  */
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { errorMessage, registerScraped } from '@pulsebridge/runtime';
@@ -47,6 +48,8 @@ export class RedisLiveBus implements LiveBus {
   /** This bus's id in every message it sends; its own messages coming back are dropped. */
   readonly origin = randomUUID();
   private readonly connection: RedisConnection;
+  /** Kept, not asked of the connection each time: a viewer may leave after the hub closed the connection. */
+  private readonly subscriber: Redis;
   private readonly log: Logger;
   private readonly maxUnanswered: number;
   private readonly channelPrefix: string;
@@ -68,6 +71,7 @@ export class RedisLiveBus implements LiveBus {
     this.maxUnanswered = options.maxUnansweredPublishes ?? DEFAULT_MAX_UNANSWERED_PUBLISHES;
     this.channelPrefix = `${options.connection.keyPrefix}live:`;
     const subscriber = options.connection.subscriber;
+    this.subscriber = subscriber;
     subscriber.on('message', (channel: string, text: string) => {
       if (channel !== this.anchorChannel) this.receive(text, this.byGym);
     });
@@ -121,20 +125,20 @@ export class RedisLiveBus implements LiveBus {
     const gym = filter.gym;
     if (gym === undefined) {
       const unsubscribe = this.anyGym.subscribe(filter, listener);
-      if (this.anyGym.subscribers === 1) this.track(this.connection.subscriber.psubscribe(`${escapeGlob(this.channelPrefix)}*`));
+      if (this.anyGym.subscribers === 1) this.track(this.subscriber.psubscribe(`${escapeGlob(this.channelPrefix)}*`));
       let done = false;
       return () => {
         if (done) return;
         done = true;
         unsubscribe();
-        if (this.anyGym.subscribers === 0) this.track(this.connection.subscriber.punsubscribe(`${escapeGlob(this.channelPrefix)}*`));
+        if (this.anyGym.subscribers === 0) this.track(this.subscriber.punsubscribe(`${escapeGlob(this.channelPrefix)}*`));
       };
     }
     const unsubscribe = this.byGym.subscribe(filter, listener);
     const count = (this.gymSubscribers.get(gym) ?? 0) + 1;
     this.gymSubscribers.set(gym, count);
     // Commands on one connection run in order, so an unsubscribe and a new subscribe right after cannot swap.
-    if (count === 1) this.track(this.connection.subscriber.subscribe(this.channelPrefix + gym));
+    if (count === 1) this.track(this.subscriber.subscribe(this.channelPrefix + gym));
     let done = false;
     return () => {
       if (done) return;
@@ -146,7 +150,7 @@ export class RedisLiveBus implements LiveBus {
         return;
       }
       this.gymSubscribers.delete(gym);
-      this.track(this.connection.subscriber.unsubscribe(this.channelPrefix + gym));
+      this.track(this.subscriber.unsubscribe(this.channelPrefix + gym));
     };
   }
 

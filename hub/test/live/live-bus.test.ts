@@ -155,3 +155,17 @@ test('Redis bus: lost connections come back by themselves, subscriptions include
     admin.disconnect();
   }
 });
+
+test('Redis bus: a viewer leaving after the hub closed the Redis connection is no error', { skip: NO_REDIS }, async () => {
+  const connection = await openTestConnection(testKeyPrefix());
+  const bus = new RedisLiveBus({ connection, log: silent });
+  const leave = bus.subscribe({ gym: 'g' }, () => {});
+  const leaveAll = bus.subscribe({}, () => {});
+  await bus.listening();
+  await connection.close();
+  leave();
+  leaveAll();
+  await bus.listening();
+  bus.publish(reading('g', 'agent-1'));
+  await until('the message to be counted as dropped', () => bus.counts.dropped === 1, 5_000, 5);
+});
