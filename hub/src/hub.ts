@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage, registerScraped, resolveSecret } from '@pulsebridge/runtime';
+import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { httpHardening, inlineStyleHashes } from './api/hardening.ts';
 import { AccessTokenVerifier } from './auth/access-tokens.ts';
@@ -40,10 +40,8 @@ import { enrollmentInfoOf } from './enrollment.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
-import { MemoryLiveBus, type LiveBus } from './live/live-bus.ts';
-import { RedisLiveBus } from './live/redis-live-bus.ts';
+import { createLiveBus } from './live/index.ts';
 import { RedisConnection } from './redis/redis-connection.ts';
-import { redisNeeded } from './redis/config.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
@@ -59,8 +57,7 @@ import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { announceAgentOffline } from './domain/agent-events.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
-import { MemoryCache, type Cache } from './cache/cache.ts';
-import { RedisCache } from './cache/redis-cache.ts';
+import { createCache } from './cache/index.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
@@ -193,7 +190,7 @@ export class Hub {
       const identity = createIdentityStore(config.identity.store, { dataDir, env: this.env });
       this.identity = identity;
       await identity.start();
-      this.redis = await this.openRedis();
+      this.redis = await RedisConnection.fromConfig(config.redis, redisUsers(config), { env: this.env, log, metrics: this.metrics });
       const redis = this.redis;
       this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env, redis && { client: redis.commands, keyPrefix: redis.keyPrefix });
       this.pruneTimer = setInterval(() => {
@@ -217,7 +214,7 @@ export class Hub {
       unsynced.register(this.metrics);
       await unsynced.refresh();
 
-      const live = this.createLiveBus();
+      const live = createLiveBus(config.live, { redis, log, metrics: this.metrics });
       const transport = this.createTransport(registry);
       this.transport = transport;
       const pairing = new AllowlistPublisher({ transport, agents: registry, allowlistOf: (gym) => allowlistOf(documents, gym), now: Date.now, log });
@@ -259,7 +256,7 @@ export class Hub {
         agents: registry,
         series: store,
         live,
-        cache: this.createCache(),
+        cache: createCache(config.cache, { redis, metrics: this.metrics }),
         now: Date.now,
         log,
         webhookUrls: config.webhooks,
@@ -409,35 +406,6 @@ export class Hub {
     if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
-  }
-
-  private async openRedis(): Promise<RedisConnection | undefined> {
-    const { redis } = this.config;
-    // The config check requires the URL when a section chooses Redis.
-    if (!redisNeeded(redisUsers(this.config)) || redis.url === undefined) return undefined;
-    const connection = await RedisConnection.open({ url: resolveSecret(redis.url, this.env), keyPrefix: redis.keyPrefix, log: this.log });
-    connection.register(this.metrics);
-    return connection;
-  }
-
-  private createLiveBus(): LiveBus {
-    if (this.config.live.bus !== 'redis' || !this.redis) return new MemoryLiveBus();
-    const bus = new RedisLiveBus({ connection: this.redis, log: this.log });
-    bus.register(this.metrics);
-    return bus;
-  }
-
-  private createCache(): Cache {
-    const { cache: config } = this.config;
-    const cache: MemoryCache | RedisCache = config.store === 'redis' && this.redis ? new RedisCache({ connection: this.redis }) : new MemoryCache({ maxBytes: config.maxBytes });
-    registerScraped(this.metrics, [
-      { name: 'pb_hub_cache_hits_total', help: 'Reads the results cache answered', kind: 'counter', read: () => cache.stats.hits },
-      { name: 'pb_hub_cache_misses_total', help: 'Reads the results cache had to compute', kind: 'counter', read: () => cache.stats.misses },
-    ]);
-    // Redis reports its own memory; the in-process cache's bytes are this replica's.
-    if (cache instanceof MemoryCache)
-      registerScraped(this.metrics, [{ name: 'pb_hub_cache_bytes', help: 'Bytes the results cache holds', kind: 'gauge', read: () => cache.stats.bytes }]);
-    return cache;
   }
 
   private createTransport(registry: SqliteAgentRegistry): HubTransport {

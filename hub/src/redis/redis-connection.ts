@@ -11,7 +11,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Backoff, errorMessage, registerScraped, withTimeout } from '@pulsebridge/runtime';
+import { Backoff, errorMessage, registerScraped, resolveSecret, withTimeout } from '@pulsebridge/runtime';
+import { redisNeeded, type RedisConfig, type RedisUsers } from './config.ts';
 
 export interface RedisConnectionOptions {
   url: string;
@@ -73,6 +74,17 @@ export class RedisConnection {
       await connection.close();
       throw error;
     }
+    return connection;
+  }
+
+  /**
+   * The hub's connection when a section chose Redis (`users`: see config.ts redisUsers), with its metrics
+   * registered; undefined otherwise. The config check has required and tried the URL.
+   */
+  static async fromConfig(config: RedisConfig, users: RedisUsers, deps: { env: NodeJS.ProcessEnv; log: Logger; metrics: Registry }): Promise<RedisConnection | undefined> {
+    if (!redisNeeded(users) || config.url === undefined) return undefined;
+    const connection = await RedisConnection.open({ url: resolveSecret(config.url, deps.env), keyPrefix: config.keyPrefix, log: deps.log });
+    connection.register(deps.metrics);
     return connection;
   }
 
