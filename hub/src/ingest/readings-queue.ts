@@ -308,14 +308,19 @@ export class ReadingsWriteQueue {
     for (const [b, q] of group.entries()) {
       if (q.batch.clockUnsynced) continue;
       const series = refusedSeries.size === 0 ? q.batch.series : q.batch.series.filter((s) => !refusedSeries.has(`${b}\u0000${s.sensor}\u0000${s.metric}`));
-      try {
-        if (series.length > 0 || q.batch.series.length === 0) {
-          const stored = { gym: q.gym, agent: q.agent, series };
+      if (series.length > 0 || q.batch.series.length === 0) {
+        const stored = { gym: q.gym, agent: q.agent, series };
+        // Apart: a failing live viewer must not keep late readings from making results be computed again.
+        try {
           this.live.publish(stored);
-          this.onStored(stored);
+        } catch (err) {
+          this.context.logLimited('*', 'live', { err }, 'a live subscriber failed');
         }
-      } catch (err) {
-        this.context.logLimited('*', 'live', { err }, 'a live subscriber failed');
+        try {
+          this.onStored(stored);
+        } catch (err) {
+          this.context.logLimited('*', 'stored', { err }, 'noting stored readings for session results failed');
+        }
       }
     }
     for (const q of group) {

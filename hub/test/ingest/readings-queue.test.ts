@@ -246,13 +246,14 @@ describe('Readings write queue', () => {
     await s.close();
   });
 
-  test('a live subscriber that throws does not stop the acks', async () => {
+  test('a live subscriber that throws stops neither the acks nor the stored-readings note for session results', async () => {
     const transport = new FakeTransport();
     const liveBus = new MemoryLiveBus();
     liveBus.subscribe({}, () => {
       throw new Error('subscriber bug');
     });
     const db = new Database(':memory:');
+    const noted: string[] = [];
     const ingest = new Ingest({
       transport,
       registry: new MemoryAgentRegistry({ [GOOD]: 'gym-a' }),
@@ -261,11 +262,13 @@ describe('Readings write queue', () => {
       dedupe: new Dedupe({ db }),
       log: captureLogger().log,
       now: () => HUB_TIME,
+      onStored: (readings) => noted.push(readings.agent),
     });
     ingest.start();
     transport.deliver(GOOD, 'readings', makeBatch({ agent: GOOD, first: 0, count: 3 }));
     await waitFor('the ack', () => transport.acks().length === 1);
     assert.equal(transport.acks()[0]?.result, 'stored');
+    assert.deepEqual(noted, [GOOD]);
     await ingest.stop();
     db.close();
   });
