@@ -21,6 +21,7 @@ import { WebConfig, webConfigProblems } from './web/web-app.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 import { SessionsConfig } from './domain/sessions/config.ts';
+import { StateConfig, stateConfigProblems } from './registry/state-config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -66,6 +67,7 @@ export const HubConfig = Type.Object(
     web: WebConfig,
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
+    state: StateConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -80,7 +82,7 @@ export const AdminToolConfig = Type.Object(
 export type AdminToolConfig = Static<typeof AdminToolConfig>;
 
 /** What `agent add/list/remove` need: they work without an admin token or a running hub. `http` gives the WebSocket URL. */
-export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot }, { additionalProperties: true });
+export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot, state: StateConfig }, { additionalProperties: true });
 export type AgentToolConfig = Static<typeof AgentToolConfig>;
 
 export interface LoadHubConfigOptions {
@@ -102,7 +104,17 @@ export function loadHubConfig(options: LoadHubConfigOptions = {}): HubConfig {
 }
 
 export function loadAgentToolConfig(options: LoadHubConfigOptions = {}): AgentToolConfig {
-  return load(AgentToolConfig, options);
+  const config = load(AgentToolConfig, options);
+  const problems = stateConfigProblems(config.state, '/state');
+  if (config.state.store === 'postgres' && config.state.postgres.url !== undefined) {
+    try {
+      resolveSecret(config.state.postgres.url, options.env ?? process.env);
+    } catch (err) {
+      problems.push(`/state/postgres/url: ${err instanceof ConfigError ? err.problems.join('; ') : errorMessage(err)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 export function loadAdminToolConfig(options: LoadHubConfigOptions = {}): AdminToolConfig {
@@ -141,6 +153,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
   if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
+  if (config.state.store === 'postgres') trySecret('/state/postgres/url', config.state.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -155,6 +168,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webConfigProblems(config.web, '/web'),
     ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
+    ...stateConfigProblems(config.state, '/state'),
   );
   return problems;
 }
@@ -176,5 +190,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
   if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
   if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
+  if (copy.state.postgres.url !== undefined) copy.state.postgres.url = mask(copy.state.postgres.url);
   return copy;
 }

@@ -128,6 +128,16 @@ export class PostgresAgentRegistry implements AgentRegistry {
     await pool.end();
   }
 
+  /** Whether the database answers now: for readiness. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.started().query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
     checkIds(id, gym);
     const secret = newSecret();
