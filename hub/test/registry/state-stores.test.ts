@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
+import { Topics, encodeBatch, type AckMessage } from '@pulsebridge/protocol';
 import pg from 'pg';
 import { pino } from 'pino';
-import { until } from '@pulsebridge/runtime';
+import { until, withTimeout } from '@pulsebridge/runtime';
 import { Hub, STATE_DATABASE_FILE } from '../../src/hub.ts';
 import { createStateStores } from '../../src/registry/state-stores.ts';
 import { platformToken, testHubConfig } from '../test-hub.ts';
@@ -49,12 +50,35 @@ test('the default state store is hub.db in the data folder, and reports itself r
   assert.equal(await state.readiness(), 'The database connection is not open');
 });
 
-test('two hubs on one PostgreSQL state share agents and presence, and keep no hub.db', { skip: NO_PG }, async () => {
+test('two hubs on one PostgreSQL state share agents, presence and dedupe ranges, and keep no hub.db', { skip: NO_PG }, async () => {
   const schema = `pb_state_hub_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const env = { PB_HUB_STATE__STORE: 'postgres', PB_HUB_STATE__POSTGRES__URL: '{"env":"STATE_URL"}', PB_HUB_STATE__POSTGRES__SCHEMA: schema, STATE_URL: PG_URL! };
   const hubs = [new Hub(testHubConfig(join(dir, 'a'), env), { log, env }), new Hub(testHubConfig(join(dir, 'b'), env), { log, env })];
   const cli = createStateStores({ store: 'postgres', postgres: { url: { env: 'STATE_URL' }, schema } }, { dataDir: join(dir, 'cli'), log, env, flushIntervalMs: 0 });
   let client: mqtt.MqttClient | undefined;
+  const topics = new Topics('pb');
+  const ts0 = Date.now() - 60_000;
+  const batch = encodeBatch({
+    agent: 'box-1',
+    stream: 's1',
+    first: 0,
+    last: 2,
+    floor: 0,
+    clockUnsynced: false,
+    series: [{ sensor: 'ble:hr-1', metric: 'heart_rate', ts: [ts0, ts0 + 1_000, ts0 + 2_000], values: [120, 121, 123] }],
+  });
+  /** Connects to a hub as the agent and sends the batch; the result of its ack. */
+  const send = async (hub: Hub, secret: string): Promise<AckMessage['result']> => {
+    client = await mqtt.connectAsync(
+      `mqtt://127.0.0.1:${hub.addresses.mqtt!.port}`,
+      { clientId: 'pb-agent-box-1', username: 'box-1', password: secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3_000 },
+      false,
+    );
+    await client.subscribeAsync(topics.of('box-1', 'ack'), { qos: 1 });
+    const acked = new Promise<Buffer>((resolve) => client!.once('message', (_topic, payload) => resolve(payload)));
+    await client.publishAsync(topics.of('box-1', 'readings'), batch, { qos: 1 });
+    return (JSON.parse((await withTimeout(acked, 5_000, 'the ack')).toString()) as AckMessage).result;
+  };
   try {
     await Promise.all(hubs.map((h) => h.start()));
     await cli.start();
@@ -66,15 +90,12 @@ test('two hubs on one PostgreSQL state share agents and presence, and keep no hu
     };
     assert.equal((await agentOn(hubs[1]!))?.online, false, 'hub b knows the agent the tool created');
 
-    client = await mqtt.connectAsync(
-      `mqtt://127.0.0.1:${hubs[0]!.addresses.mqtt!.port}`,
-      { clientId: 'pb-agent-box-1', username: 'box-1', password: secret, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 3_000 },
-      false,
-    );
+    assert.equal(await send(hubs[0]!, secret), 'stored');
     await until('hub b shows the agent connected to hub a as online', async () => (await agentOn(hubs[1]!))?.online === true, 5_000);
-    await client.endAsync();
+    await client?.endAsync();
     client = undefined;
     await until('hub b shows it offline once it left hub a', async () => (await agentOn(hubs[1]!))?.online === false, 5_000);
+    assert.equal(await send(hubs[1]!, secret), 'duplicate', 'the resend reached the other hub, which knows the batch is stored');
 
     const ready = await fetch(`http://127.0.0.1:${hubs[1]!.addresses.http!.port}/readyz`);
     assert.equal(((await ready.json()) as { checks: Record<string, string> }).checks['stateDatabase'], 'ok');
