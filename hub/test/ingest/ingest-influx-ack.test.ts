@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../src/live/live-bus.ts';
 import { InfluxSeriesStore } from '../../src/storage/series/influx-series-store.ts';
 import { FakeTransport } from './fakes.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
@@ -112,7 +112,7 @@ async function startIngest(url: string, bucket: string, timeoutMs = 10_000) {
     transport,
     registry: new MemoryAgentRegistry({ [AGENT]: 'gym-a' }),
     store,
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     dedupe: new Dedupe({ db }),
     log,
     now: () => HUB_TIME,
