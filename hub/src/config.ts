@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
+import { ConfigError, LogConfig, SecretRef, TelemetryConfig, errorMessage, loadConfig, resolveSecret, telemetryConfigProblems } from '@pulsebridge/runtime';
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { DocumentsConfig, documentsConfigProblems } from './documents/index.ts';
@@ -67,6 +67,7 @@ export const HubConfig = Type.Object(
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
     log: LogConfig,
+    telemetry: TelemetryConfig,
   },
   { additionalProperties: false },
 );
@@ -155,6 +156,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webConfigProblems(config.web, '/web'),
     ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
+    ...telemetryConfigProblems(config.telemetry, '/telemetry'),
   );
   return problems;
 }
