@@ -5,118 +5,18 @@
  * carry the request id and the trace id of what they were written for.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
 import { Topics, encodeBatch } from '@pulsebridge/protocol';
 import { until } from '@pulsebridge/runtime';
 import { AgentRunner, HubRunner, hubWithAgent, showLogsOnFailure, tempDir } from './harness.ts';
+import { CLIENT, CONSUMER, OtlpReceiver, PRODUCER, SERVER, type ReceivedSpan } from './otlp-receiver.ts';
 
 const work = tempDir('tracing');
 after(() => work.cleanup());
 
 // The children inherit it: spans are exported a tenth of a second after they end instead of five seconds.
 process.env['OTEL_BSP_SCHEDULE_DELAY'] = '100';
-
-interface AttributeValue {
-  stringValue?: string;
-  intValue?: number | string;
-  boolValue?: boolean;
-  doubleValue?: number;
-}
-
-interface ReceivedSpan {
-  service: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  kind: number;
-  attributes: Record<string, string | number | boolean | undefined>;
-  links: { traceId: string; spanId: string }[];
-}
-
-interface OtlpExport {
-  resourceSpans?: {
-    resource?: { attributes?: { key: string; value: AttributeValue }[] };
-    scopeSpans?: {
-      spans?: {
-        traceId: string;
-        spanId: string;
-        parentSpanId?: string;
-        name: string;
-        kind: number;
-        attributes?: { key: string; value: AttributeValue }[];
-        links?: { traceId: string; spanId: string }[];
-      }[];
-    }[];
-  }[];
-}
-
-// OTLP's span kinds: SPAN_KIND_SERVER = 2, CLIENT = 3, PRODUCER = 4, CONSUMER = 5.
-const SERVER = 2;
-const CLIENT = 3;
-const PRODUCER = 4;
-const CONSUMER = 5;
-
-function valueOf(value: AttributeValue): string | number | boolean | undefined {
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  return value.boolValue ?? value.doubleValue;
-}
-
-const attributesOf = (list: { key: string; value: AttributeValue }[] = []): ReceivedSpan['attributes'] => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
-
-/** An OTLP/HTTP receiver: decodes the JSON exports of POST /v1/traces into spans. */
-class OtlpReceiver {
-  readonly spans: ReceivedSpan[] = [];
-  readonly contentTypes = new Set<string>();
-  private server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/traces') {
-          res.writeHead(404).end();
-          return;
-        }
-        this.contentTypes.add(req.headers['content-type'] ?? '');
-        this.receive(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  private receive(body: OtlpExport): void {
-    for (const resourceSpans of body.resourceSpans ?? []) {
-      const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name']);
-      for (const scope of resourceSpans.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) {
-          this.spans.push({
-            service,
-            traceId: span.traceId,
-            spanId: span.spanId,
-            parentSpanId: span.parentSpanId ?? '',
-            name: span.name,
-            kind: span.kind,
-            attributes: attributesOf(span.attributes),
-            links: span.links ?? [],
-          });
-        }
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
 
 const receiver = new OtlpReceiver();
 
