@@ -30,7 +30,6 @@ import {
   startTracing,
   type CliIo,
 } from '@pulsebridge/runtime';
-import { instrumentPostgres } from './telemetry/postgres-spans.ts';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
 import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
@@ -178,7 +177,11 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
   const log = createLogger({ name: 'pulsebridge-hub', level: config.log.level, pretty: config.log.pretty });
   // Before the hub is built: its components take their tracers when they are constructed.
   const tracing = startTracing(config.telemetry, { name: 'pulsebridge-hub' });
-  if (tracing.enabled) instrumentPostgres();
+  if (tracing.enabled) {
+    // Loaded only when tracing: a hub that does not trace keeps the drivers as they are.
+    (await import('./telemetry/postgres-spans.ts')).instrumentPostgres();
+    (await import('./telemetry/redis-spans.ts')).instrumentRedis();
+  }
   try {
     const hub = new Hub(config, { log, env: io.env });
     return await runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
