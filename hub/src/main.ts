@@ -31,6 +31,8 @@ import {
   type CliIo,
 } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
+import { instrumentPostgres } from './telemetry/postgres-spans.ts';
+import { instrumentRedis } from './telemetry/redis-spans.ts';
 import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
 import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
 import { IdentityStoreError } from './identity/identity-store.ts';
@@ -178,9 +180,8 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
   // Before the hub is built: its components take their tracers when they are constructed.
   const tracing = startTracing(config.telemetry, { name: 'pulsebridge-hub' });
   if (tracing.enabled) {
-    // Loaded only when tracing: a hub that does not trace keeps the drivers as they are.
-    (await import('./telemetry/postgres-spans.ts')).instrumentPostgres();
-    (await import('./telemetry/redis-spans.ts')).instrumentRedis();
+    instrumentPostgres();
+    instrumentRedis();
   }
   try {
     const hub = new Hub(config, { log, env: io.env });
