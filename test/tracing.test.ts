@@ -115,12 +115,17 @@ test("the agent's log line of a batch sent carries that batch's trace id", async
 test('an API request makes a server span named by its route template, and its log lines carry its request id and trace id', { timeout: 60_000 }, async () => {
   await showLogsOnFailure([hub], async () => {
     const requestId = 'trace-test-request-1';
-    const res = await fetch(`${hub.httpUrl}/api/v1/agents/box-traced`, { headers: { authorization: `Bearer ${await hub.token()}`, 'x-request-id': requestId } });
+    const callerTrace = '0af7651916cd43dd8448eb211c80319c';
+    const res = await fetch(`${hub.httpUrl}/api/v1/agents/box-traced`, {
+      headers: { authorization: `Bearer ${await hub.token()}`, 'x-request-id': requestId, traceparent: `00-${callerTrace}-b7ad6b7169203331-01` },
+    });
     assert.equal(res.status, 200);
     await until('the server span of the request', () => receiver.spans.some((s) => s.attributes['pulsebridge.request_id'] === requestId), 20_000, 100);
     const span = receiver.spans.find((s) => s.attributes['pulsebridge.request_id'] === requestId)!;
     assert.equal(span.service, 'pulsebridge-hub');
     assert.equal(span.kind, SERVER);
+    assert.equal(span.traceId, callerTrace, "the caller's trace is continued");
+    assert.equal(span.parentSpanId, 'b7ad6b7169203331');
     assert.equal(span.attributes['http.request.method'], 'GET');
     assert.equal(span.attributes['http.response.status_code'], 200);
     assert.match(String(span.attributes['http.route']), /^\/api\/v1\/agents\/:[a-z]+$/);
