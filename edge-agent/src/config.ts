@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { stringify as toYaml } from 'yaml';
 import { AgentId } from '@pulsebridge/protocol';
-import { ConfigError, LogConfig, SecretRef, loadConfig } from '@pulsebridge/runtime';
+import { ConfigError, LogConfig, SecretRef, TelemetryConfig, loadConfig, telemetryConfigProblems } from '@pulsebridge/runtime';
 import { HealthConfig } from './health/health-server.ts';
 import { OutboxConfig } from './outbox/outbox.ts';
 import { SourcesConfig, sourcesConfigProblems } from './sources/registry.ts';
@@ -86,6 +86,7 @@ export const AgentConfigSchema = Type.Object(
     health: HealthConfig,
     sources: SourcesConfig,
     log: LogConfig,
+    telemetry: TelemetryConfig,
   },
   { additionalProperties: false },
 );
@@ -108,7 +109,12 @@ export interface LoadAgentConfigOptions {
 
 /** Each component's own checks: combinations no schema can express. */
 function crossFieldProblems(config: LoadedConfig): string[] {
-  return [...uplinkConfigProblems(config.uplink, '/uplink'), ...hubConnectionProblems(config.hub, '/hub'), ...sourcesConfigProblems(config.sources, '/sources')];
+  return [
+    ...uplinkConfigProblems(config.uplink, '/uplink'),
+    ...hubConnectionProblems(config.hub, '/hub'),
+    ...sourcesConfigProblems(config.sources, '/sources'),
+    ...telemetryConfigProblems(config.telemetry, '/telemetry'),
+  ];
 }
 
 export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConfig {

@@ -6,7 +6,7 @@
  * (every one printed) and for an outbox that another agent id recorded or another agent process holds, 1 when the agent failed or could not stop in time, 130 on a second interrupt.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, type CliIo } from '@pulsebridge/runtime';
+import { ConfigError, EXIT_CONFIG, EXIT_OK, createLogger, processIo, runService, runWhenInvoked, settlesWithin, startTracing, type CliIo } from '@pulsebridge/runtime';
 import { AGENT_VERSION, Agent } from './agent.ts';
 import { isOwnershipConflict } from './outbox/errors.ts';
 import { configToYaml, ENV_PREFIX, loadAgentConfig, type AgentConfig } from './config.ts';
@@ -89,7 +89,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if ('exit' in prepared) return prepared.exit;
   const { config } = prepared;
   const log = createLogger({ name: 'pulsebridge-agent', level: config.log.level, pretty: config.log.pretty });
+  // Before the agent is built: its components take their tracers when they are constructed.
+  const tracing = startTracing(config.telemetry, { name: 'pulsebridge-agent', version: AGENT_VERSION });
+  try {
+    return await runAgent(config, log, io);
+  } finally {
+    if (!(await settlesWithin(tracing.shutdown(), TRACES_FLUSH_MS).catch(() => true))) log.warn('traces not all exported before exit');
+  }
+}
 
+/** Spans still buffered at exit get this long to reach the collector. */
+const TRACES_FLUSH_MS = 5_000;
+
+async function runAgent(config: AgentConfig, log: ReturnType<typeof createLogger>, io: CliIo): Promise<number> {
   let agent: Agent;
   try {
     agent = new Agent(config, { log, env: io.env });

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ConfigError, LogConfig, SecretRef, errorMessage, loadConfig, resolveSecret } from '@pulsebridge/runtime';
+import { ConfigError, LogConfig, SecretRef, TelemetryConfig, errorMessage, loadConfig, resolveSecret, telemetryConfigProblems } from '@pulsebridge/runtime';
 import { MqttSection, Port, mqttConfigProblems } from './broker/config.ts';
 import { IdentityStoreConfig, identityStoreConfigProblems } from './identity/index.ts';
 import { DocumentsConfig, documentsConfigProblems } from './documents/index.ts';
@@ -75,6 +75,7 @@ export const HubConfig = Type.Object(
     cache: CacheConfig,
     state: StateConfig,
     log: LogConfig,
+    telemetry: TelemetryConfig,
   },
   { additionalProperties: false },
 );
@@ -177,6 +178,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
     ...redisConfigProblems(config.redis, '/redis', redisUsers(config)),
     ...stateConfigProblems(config.state, '/state'),
+    ...telemetryConfigProblems(config.telemetry, '/telemetry'),
   );
   return problems;
 }

@@ -27,10 +27,14 @@ import {
   processIo,
   runService,
   runWhenInvoked,
+  settlesWithin,
+  startTracing,
   type CliIo,
 } from '@pulsebridge/runtime';
 import { mosquittoPasswordLine } from './broker/mosquitto-password.ts';
 import { BackupError, backupSqliteFiles, sqliteFilesOf } from './backup.ts';
+import { instrumentPostgres } from './telemetry/postgres-spans.ts';
+import { instrumentRedis } from './telemetry/redis-spans.ts';
 import { ENV_PREFIX, loadAdminToolConfig, loadAgentToolConfig, loadHubConfig, redactConfig } from './config.ts';
 import { createPlatformAdmin, type NewPlatformAdmin } from './identity/bootstrap.ts';
 import { IdentityStoreError } from './identity/identity-store.ts';
@@ -178,9 +182,22 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
     return EXIT_OK;
   }
   const log = createLogger({ name: 'pulsebridge-hub', level: config.log.level, pretty: config.log.pretty });
-  const hub = new Hub(config, { log, env: io.env });
-  return runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
+  // Before the hub is built: its components take their tracers when they are constructed.
+  const tracing = startTracing(config.telemetry, { name: 'pulsebridge-hub' });
+  if (tracing.enabled) {
+    instrumentPostgres();
+    instrumentRedis();
+  }
+  try {
+    const hub = new Hub(config, { log, env: io.env });
+    return await runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
+  } finally {
+    if (!(await settlesWithin(tracing.shutdown(), TRACES_FLUSH_MS).catch(() => true))) log.warn('traces not all exported before exit');
+  }
 }
+
+/** Spans still buffered at exit get this long to reach the collector. */
+const TRACES_FLUSH_MS = 5_000;
 
 const ADMIN_OPTIONS = ['email', 'name', 'password-file', 'reset'] as const;
 

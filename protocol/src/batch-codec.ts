@@ -8,7 +8,7 @@ import { errorMessage } from '@pulsebridge/runtime/errors';
 import { ProtocolError, type BatchRange } from './errors.ts';
 import { METRICS, metricByCode, type MetricId } from './metrics.ts';
 import { MAX_DATE_MS, countReadings, type SeriesReadings } from './readings.ts';
-import { WireSyncedBatch, WireUnsyncedBatch } from './schemas.ts';
+import { MAX_TRACE_CONTEXT_CHARS, WireSyncedBatch, WireTracedBatch, WireUnsyncedBatch } from './schemas.ts';
 import { compileValidator } from './validate.ts';
 
 export const BATCH_VERSION = 1;
@@ -29,12 +29,25 @@ export interface ReadingBatch {
   clockUnsynced: boolean;
   boot?: string;
   series: SeriesReadings[];
+  /**
+   * W3C traceparent of the agent's send, so that the hub's handling joins the agent's trace. Absent when the
+   * agent does not trace; a received one that is not a valid traceparent is dropped, never refused.
+   */
+  traceparent?: string;
 }
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 const validateSynced = compileValidator(WireSyncedBatch);
 const validateUnsynced = compileValidator(WireUnsyncedBatch);
+const validateTraced = compileValidator(WireTracedBatch);
+/** Version 00 of W3C trace context: version, trace id, parent span id, flags; an all-zero id is invalid. */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The carried trace context when it is a valid traceparent; anything else is ignored, never refused. */
+function traceparentOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= MAX_TRACE_CONTEXT_CHARS && TRACEPARENT.test(value) ? value : undefined;
+}
 /** A batch from an agent that flagged its clock before batches named their boot. */
 export const UNKNOWN_BOOT = 'unknown';
 
@@ -125,6 +138,10 @@ export function encodeBatch(batch: ReadingBatch): Buffer {
     throw new ProtocolError('invalid', batch.clockUnsynced ? 'a batch with an unconfirmed clock must name its boot' : 'only a batch with an unconfirmed clock names its boot');
   }
   const head = [BATCH_VERSION, batch.agent, batch.stream, batch.first, batch.last, batch.floor, batch.clockUnsynced ? FLAG_CLOCK_UNSYNCED : 0, t0, sensors];
+  if (batch.traceparent !== undefined) {
+    if (traceparentOf(batch.traceparent) === undefined) throw new ProtocolError('invalid', 'traceparent is not a W3C traceparent (version 00)');
+    return packr.pack([...head, batch.boot ?? null, batch.traceparent]);
+  }
   return packr.pack(batch.boot === undefined ? head : [...head, batch.boot]);
 }
 
@@ -169,15 +186,18 @@ export function decodeBatch(payload: Uint8Array, maxBytes = 1024 * 1024): Readin
   try {
     if (payload.byteLength > maxBytes) throw new ProtocolError('too_large', `batch of ${payload.byteLength} bytes exceeds ${maxBytes}`);
     if (raw[0] !== BATCH_VERSION) throw new ProtocolError('unsupported_version', `unsupported batch version ${describeVersion(raw[0])}; this hub reads version ${BATCH_VERSION}`);
-    const [, agent, stream, first, last, floor, flags, t0, sensors, named] = raw.length === 10 ? validateUnsynced.check(raw) : validateSynced.check(raw);
+    const [, agent, stream, first, last, floor, flags, t0, sensors, named, traceContext] =
+      raw.length === 11 ? validateTraced.check(raw) : raw.length === 10 ? validateUnsynced.check(raw) : validateSynced.check(raw);
     const clockUnsynced = (flags & FLAG_CLOCK_UNSYNCED) !== 0;
-    if (named !== undefined && !clockUnsynced) throw new ProtocolError('invalid', '/9: only a batch with an unconfirmed clock names its boot');
+    if (named != null && !clockUnsynced) throw new ProtocolError('invalid', '/9: only a batch with an unconfirmed clock names its boot');
     if (last < first) throw new ProtocolError('invalid', `sequence range ${first}..${last} is reversed`);
     const series = fromWireSensors(t0, sensors);
     const count = countReadings(series);
     if (last - first + 1 !== count) throw new ProtocolError('count_mismatch', `sequence ${first}..${last} does not match ${count} readings`);
     const batch: ReadingBatch = { agent, stream, first, last, floor, clockUnsynced, series };
     if (clockUnsynced) batch.boot = named ?? UNKNOWN_BOOT;
+    const traceparent = traceparentOf(traceContext);
+    if (traceparent !== undefined) batch.traceparent = traceparent;
     return batch;
   } catch (err) {
     if (err instanceof ProtocolError && range) throw new ProtocolError(err.code, err.message, range);

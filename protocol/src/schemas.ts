@@ -36,7 +36,7 @@ export const BootId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Z
 
 /**
  * The wire form of a readings batch, encoded with MessagePack (see batch-codec.ts):
- * `[version, agent, stream, first, last, floor, flags, t0, sensors, boot?]`, where every sensor is
+ * `[version, agent, stream, first, last, floor, flags, t0, sensors, boot?, traceparent?]`, where every sensor is
  * `[sensorId, [[metricCode, timeDeltas, valueDeltas], ...]]`.
  * Time deltas are delta-of-delta milliseconds from t0; value deltas are successive differences of values
  * quantised to the metric's resolution. Arrays instead of maps keep the batch small.
@@ -60,11 +60,28 @@ const wireHead = [
   Type.Integer({ minimum: 0, description: 't0: base time, UTC ms' }),
   Type.Array(WireSensor, { maxItems: MAX_SENSORS_PER_BATCH }),
 ] as const;
+/** The longest trace context a batch carries: a W3C traceparent is 55 characters. */
+export const MAX_TRACE_CONTEXT_CHARS = 128;
 /** A batch whose clock is confirmed. */
 export const WireSyncedBatch = Type.Tuple([...wireHead], { description: 'Readings batch (MessagePack array)' });
 /** A batch of one boot whose clock is not confirmed (flags bit 0 set). */
 export const WireUnsyncedBatch = Type.Tuple([...wireHead, BootId], { description: 'Readings batch of one boot with an unconfirmed clock (MessagePack array)' });
-export const WireReadingBatch = Type.Union([WireSyncedBatch, WireUnsyncedBatch], { description: 'Readings batch (MessagePack array), nine elements or ten with the boot' });
+/**
+ * A batch that carries the W3C trace context of the agent's send (eleventh element; the tenth is the boot, or
+ * nil for a confirmed clock). Agents send it only while they trace, so the other two forms stay what every hub
+ * reads. The hub ignores a trace context that is not a valid traceparent instead of refusing the readings.
+ */
+export const WireTracedBatch = Type.Tuple(
+  [
+    ...wireHead,
+    Type.Union([BootId, Type.Null()]),
+    Type.Unknown({ description: `W3C traceparent of the send (a string of at most ${MAX_TRACE_CONTEXT_CHARS} characters); anything else is ignored` }),
+  ],
+  { description: 'Readings batch (MessagePack array) with the trace context of its send' },
+);
+export const WireReadingBatch = Type.Union([WireSyncedBatch, WireUnsyncedBatch, WireTracedBatch], {
+  description: 'Readings batch (MessagePack array): nine elements, ten with the boot, eleven with the boot (or nil) and the trace context',
+});
 export type WireReadingBatch = Static<typeof WireReadingBatch>;
 
 export const SourceState = Type.Union([Type.Literal('starting'), Type.Literal('running'), Type.Literal('degraded'), Type.Literal('unavailable'), Type.Literal('stopped')]);

@@ -198,3 +198,60 @@ test('a flagged batch from an agent that does not name boots is read as of an un
   assert.equal(decoded.clockUnsynced, true);
   assert.equal(decoded.boot, UNKNOWN_BOOT);
 });
+
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+test('a batch carries the trace context of its send as an eleventh element, with or without a boot', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  const synced = encodeBatch({ ...one, traceparent: TRACEPARENT });
+  assert.deepEqual((unpackr.unpack(synced) as unknown[]).slice(9), [null, TRACEPARENT]);
+  assert.equal(decodeBatch(synced).traceparent, TRACEPARENT);
+  assert.equal(decodeBatch(synced).boot, undefined);
+  const unsynced = decodeBatch(encodeBatch({ ...one, clockUnsynced: true, boot: 'b-1', traceparent: TRACEPARENT }));
+  assert.deepEqual([unsynced.boot, unsynced.traceparent, unsynced.clockUnsynced], ['b-1', TRACEPARENT, true]);
+});
+
+test('a batch without trace context is encoded exactly as before, so hubs that predate it read it', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  assert.equal((unpackr.unpack(encodeBatch(one)) as unknown[]).length, 9);
+  assert.equal((unpackr.unpack(encodeBatch({ ...one, clockUnsynced: true, boot: 'b-1' })) as unknown[]).length, 10);
+  assert.equal(decodeBatch(encodeBatch(one)).traceparent, undefined);
+});
+
+test('a malformed trace context is ignored and the readings are still read', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  const wire = unpackr.unpack(encodeBatch(one)) as unknown[];
+  const malformed: unknown[] = [
+    'not a traceparent',
+    TRACEPARENT.toUpperCase(),
+    `${TRACEPARENT}-extra`,
+    '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    'x'.repeat(10_000),
+    42,
+    { traceparent: TRACEPARENT },
+    [TRACEPARENT],
+    null,
+  ];
+  for (const value of malformed) {
+    const decoded = decodeBatch(packr.pack([...wire, null, value]));
+    assert.equal(decoded.traceparent, undefined, `ignored: ${String(value).slice(0, 40)}`);
+    assert.equal(countReadings(decoded.series), 2);
+  }
+  assert.throws(() => encodeBatch({ ...one, traceparent: 'not a traceparent' }), /traceparent/);
+});
+
+test('the slot before a trace context holds the boot or nil: a boot on a confirmed clock, or anything else there, is refused', () => {
+  const one = batch([{ sensor: 's', metric: 'battery', ts: [T0, T0 + 1000], values: [80, 79] }]);
+  const wire = unpackr.unpack(encodeBatch(one)) as unknown[];
+  for (const slot of ['b-1', 7, 'no spaces allowed']) {
+    assert.throws(
+      () => decodeBatch(packr.pack([...wire, slot, TRACEPARENT])),
+      (err: unknown) => err instanceof ProtocolError && err.code === 'invalid' && err.batch?.first === one.first,
+    );
+  }
+  assert.throws(
+    () => decodeBatch(packr.pack([...wire, null, TRACEPARENT, 'a twelfth element'])),
+    (err: unknown) => err instanceof ProtocolError && err.code === 'invalid',
+  );
+});

@@ -8,3 +8,4 @@ export * from './wait.ts';
 export * from './metrics.ts';
 export * from './service.ts';
 export * from './log-repeats.ts';
+export * from './tracing.ts';

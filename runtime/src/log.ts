@@ -3,7 +3,9 @@
  * person at a terminal. Components get children whose namespace mirrors their folder, e.g.
  * `log.child({ ns: 'broker/embedded' })`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Type, type Static } from '@sinclair/typebox';
+import { trace } from '@opentelemetry/api';
 import { pino, destination as fdDestination, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -57,8 +59,28 @@ export interface CreateLoggerOptions {
   destination?: DestinationStream | undefined;
 }
 
+/** Fields every line logged while a unit of work runs carries: an HTTP request's `reqId`. */
+const logFields = new AsyncLocalStorage<Readonly<Record<string, unknown>>>();
+
+/** Runs `work` so that every line any logger writes meanwhile, in any component, carries `fields`. */
+export function withLogFields<T>(fields: Readonly<Record<string, unknown>>, work: () => T): T {
+  return logFields.run(fields, work);
+}
+
+/**
+ * What a log line gets from the work it is written for: the fields of withLogFields, and the trace and span
+ * id of the active span when the process traces, so that a line is found from its trace and the other way.
+ */
+export function logContext(): Record<string, unknown> {
+  const fields = logFields.getStore();
+  const span = trace.getActiveSpan();
+  if (span === undefined) return fields === undefined ? {} : { ...fields };
+  const { traceId, spanId } = span.spanContext();
+  return { ...fields, traceId, spanId };
+}
+
 export function createLogger(options: CreateLoggerOptions): Logger {
-  const settings = { name: options.name, level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  const settings = { name: options.name, level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, mixin: logContext };
   const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
   if (usePretty) {
     const stream = pretty({

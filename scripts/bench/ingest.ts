@@ -4,15 +4,19 @@
  * decodeBatch() on the same payloads in the same run.
  *
  *   node --import tsx scripts/bench/ingest.ts
+ *   PB_BENCH_TRACES=1 node --import tsx scripts/bench/ingest.ts   (every batch traced, spans exported over OTLP/HTTP to a sink that discards them)
  *
  * Prints one JSON line per figure (DESIGN §9); medians of RUNS runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countReadings, decodeBatch } from '@pulsebridge/protocol';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
+import { startTracing, type Tracing } from '@pulsebridge/runtime';
 import { Dedupe } from '../../hub/src/ingest/dedupe.ts';
 import { Ingest } from '../../hub/src/ingest/ingest.ts';
 import { MemoryLiveBus } from '../../hub/src/live/live-bus.ts';
@@ -124,6 +128,16 @@ function runDecode(batches: { agent: string; payload: Buffer }[]): number {
   return (performance.now() - started) / 1000;
 }
 
+/** With PB_BENCH_TRACES set, the hub's tracing is on, exporting to a collector stand-in that reads and drops. */
+async function tracingForBench(): Promise<{ tracing: Tracing; close(): void } | undefined> {
+  if (!process.env['PB_BENCH_TRACES']) return undefined;
+  const sink = createServer((req, res) => req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}')));
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  return { tracing: startTracing({ traces: { exporter: 'otlp', endpoint, sampleRatio: 1 } }, { name: 'bench-hub' }), close: () => sink.close() };
+}
+
+const traced = await tracingForBench();
 const dir = mkdtempSync(join(tmpdir(), 'pb-ingest-bench-'));
 try {
   for (const perBatch of [10, 100]) {
@@ -141,7 +155,7 @@ try {
     }
     const batchesPerSecond = batches.length / median(pipeline);
     const decodeBatchesPerSecond = batches.length / median(decode);
-    const context = { batches: batches.length, agents: AGENTS, runs: RUNS };
+    const context = { batches: batches.length, agents: AGENTS, runs: RUNS, ...(traced ? { traced: 1 } : {}) };
     const limited = (value: number, limit: number): Record<string, number> => ({ limit: Math.round(limit), ratio: +(value / limit).toFixed(3) });
     printFigure(`ingest_batches_per_s_${perBatch}r`, Math.round(batchesPerSecond), 'batches/s', { ...limited(batchesPerSecond, decodeBatchesPerSecond), ...context });
     printFigure(`ingest_readings_per_s_${perBatch}r`, Math.round(batchesPerSecond * perBatch), 'readings/s', {
@@ -153,4 +167,6 @@ try {
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  await traced?.tracing.shutdown();
+  traced?.close();
 }

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import { countReadings, decodeJsonMessage, encodeBatch, type AckMessage, type MessageKind, type SeriesReadings } from '@pulsebridge/protocol';
-import { errorMessage } from '@pulsebridge/runtime';
+import { SpanKind, SpanStatusCode, context, errorMessage, trace, traceparentOf, tracerFor, type Span, type Tracer } from '@pulsebridge/runtime';
 import { planBatch, type Lane, type PlannableChunk } from './batch-planner.ts';
 import type { UplinkConfig } from './config.ts';
 
@@ -89,7 +89,12 @@ interface InFlightBatch {
   lane: Lane;
   sentAtMono: number;
   timer: NodeJS.Timeout;
+  /** The send's span while the process traces: from the publish to the ack (or giving up on it). */
+  span: Span | undefined;
 }
+
+/** Why a batch stopped waiting for its ack without one: the status its span ends with. */
+type Unacknowledged = 'ack timeout' | 'publish failed' | 'connection lost or stopping';
 
 /** How many chunks one planning step reads from the outbox: bounds a batch's chunk count too. */
 const PLAN_SCAN_CHUNKS = 1_024;
@@ -112,6 +117,7 @@ export class Sender {
   /** Runs from a connect until the time answer is due at the latest; flagged chunks wait meanwhile. */
   private clockSyncWait: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly tracer: Tracer | undefined = tracerFor('pulsebridge-agent/uplink');
 
   readonly stats: SenderStats = {
     batchesSent: 0,
@@ -182,7 +188,7 @@ export class Sender {
   /** Every batch in flight becomes sendable again (the connection is gone); returns how many there were. */
   requeueAll(): number {
     const count = this.inFlight.size;
-    for (const batch of [...this.inFlight.values()]) this.release(batch);
+    for (const batch of [...this.inFlight.values()]) this.release(batch, 'connection lost or stopping');
     return count;
   }
 
@@ -237,6 +243,7 @@ export class Sender {
     }
     const batch = this.inFlight.get(`${ack.first}-${ack.last}`);
     if (batch) {
+      batch.span?.setAttribute('pulsebridge.ack.result', ack.result);
       this.release(batch);
       for (const id of batch.ids) this.sentChunks.delete(id);
       this.lastAckLatencyMs = performance.now() - batch.sentAtMono;
@@ -340,6 +347,20 @@ export class Sender {
       return;
     }
     const readings = countReadings(loaded.series);
+    const span = this.tracer?.startSpan('readings send', {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'mqtt',
+        'messaging.operation.type': 'send',
+        'pulsebridge.agent': this.options.agent,
+        'pulsebridge.stream': outbox.stream,
+        'pulsebridge.first': first,
+        'pulsebridge.last': last,
+        'pulsebridge.readings': readings,
+        'pulsebridge.lane': lane,
+      },
+    });
+    const traceparent = span ? traceparentOf(span) : undefined;
     let payload: Buffer;
     try {
       payload = encodeBatch({
@@ -351,16 +372,20 @@ export class Sender {
         clockUnsynced: loaded.clockUnsynced,
         ...(loaded.boot === undefined ? {} : { boot: loaded.boot }),
         series: loaded.series,
+        ...(traceparent === undefined ? {} : { traceparent }),
       });
     } catch (err) {
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: `not encodable: ${errorMessage(err)}` });
+      span?.end();
       this.isolateUnencodable(chunks, err);
       this.wake();
       return;
     }
+    span?.setAttribute('messaging.message.body.size', payload.byteLength);
     const key = `${first}-${last}`;
     const timer = setTimeout(() => this.guard('ack timeout', () => this.onAckTimeout(key)), this.options.ackTimeoutMs);
     timer.unref();
-    const batch: InFlightBatch = { key, ids, first, last, readings, bytes: payload.byteLength, lane, sentAtMono: performance.now(), timer };
+    const batch: InFlightBatch = { key, ids, first, last, readings, bytes: payload.byteLength, lane, sentAtMono: performance.now(), timer, span };
     this.inFlight.set(key, batch);
     let resent = false;
     for (const chunk of chunks) {
@@ -376,17 +401,20 @@ export class Sender {
     s.readingsSent += readings;
     s.bytesSent += payload.byteLength;
     this.lastLane = lane;
-    this.log.debug({ first, last, readings, bytes: payload.byteLength, lane, chunks: ids.length, resent }, 'batch sent');
+    if (span) span.setAttribute('pulsebridge.resent', resent);
+    const logSent = (): void => this.log.debug({ first, last, readings, bytes: payload.byteLength, lane, chunks: ids.length, resent }, 'batch sent');
+    if (span) context.with(trace.setSpan(context.active(), span), logSent);
+    else logSent();
     const published = this.options.channel.publish('readings', payload, false, (err) =>
       this.guard('publish', () => {
         // A publish that failed locally (connection closing) will never be acknowledged: make it sendable again.
         if (err && this.inFlight.get(key) === batch) {
           this.log.debug({ first, last, err: err.message }, 'batch publish failed');
-          this.release(batch);
+          this.release(batch, 'publish failed');
         }
       }),
     );
-    if (!published) this.release(batch);
+    if (!published) this.release(batch, 'publish failed');
   }
 
   /**
@@ -437,14 +465,19 @@ export class Sender {
   private onAckTimeout(key: string): void {
     const batch = this.inFlight.get(key);
     if (!batch) return;
-    this.release(batch);
+    this.release(batch, 'ack timeout');
     this.stats.ackTimeouts++;
     this.log.warn({ first: batch.first, last: batch.last, waitedMs: this.options.ackTimeoutMs }, 'no acknowledgement from the hub in time; batch will be sent again');
     this.wake();
   }
 
-  private release(batch: InFlightBatch): void {
+  private release(batch: InFlightBatch, unacknowledged?: Unacknowledged): void {
     clearTimeout(batch.timer);
+    if (batch.span) {
+      if (unacknowledged) batch.span.setStatus({ code: SpanStatusCode.ERROR, message: unacknowledged });
+      batch.span.end();
+      batch.span = undefined;
+    }
     this.inFlight.delete(batch.key);
     for (const id of batch.ids) this.inFlightChunks.delete(id);
   }

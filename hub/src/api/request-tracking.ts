@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { Histogram, type Registry } from 'prom-client';
-import { LabelledCounts, registerScraped } from '@pulsebridge/runtime';
+import { LabelledCounts, SpanKind, SpanStatusCode, context, contextFrom, registerScraped, trace, tracerFor, withLogFields, type Span } from '@pulsebridge/runtime';
 import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { ApiContext, ApiState } from './context.ts';
 import { DocumentStoreError } from '../documents/document-store.ts';
@@ -49,22 +49,46 @@ export function requestTracking(options: RequestTrackingOptions): Middleware<Api
     registers: [options.metrics],
   });
 
+  const tracer = tracerFor('pulsebridge-hub/http');
+
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get('X-Request-Id');
     ctx.state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.set('X-Request-Id', ctx.state.requestId);
-    try {
-      await next();
-    } finally {
-      const route = ctx.state.route ?? 'unmatched';
-      const status = ctx.status;
-      const seconds = (performance.now() - started) / 1000;
-      requests.inc({ route, status: String(status) });
-      if (!options.untimedRoutes.has(route)) duration.observe({ route }, seconds);
-      options.log.debug({ reqId: ctx.state.requestId, method: ctx.method, url: loggableUrl(ctx), route, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
-    }
+    // Continues a caller's trace (traceparent header); named by route template, which is known only once matched.
+    const span = tracer?.startSpan(
+      `${ctx.method}`,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method, 'pulsebridge.request_id': ctx.state.requestId } },
+      contextFrom(ctx.headers),
+    );
+    const handle = async (): Promise<void> => {
+      try {
+        await next();
+      } finally {
+        const route = ctx.state.route ?? 'unmatched';
+        const status = ctx.status;
+        const seconds = (performance.now() - started) / 1000;
+        requests.inc({ route, status: String(status) });
+        if (!options.untimedRoutes.has(route)) duration.observe({ route }, seconds);
+        if (span) endServerSpan(span, ctx.method, ctx.state.route, status);
+        options.log.debug({ reqId: ctx.state.requestId, method: ctx.method, url: loggableUrl(ctx), route, status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      }
+    };
+    // Every line logged while the request is handled, in any component, carries its request id (and trace).
+    await withLogFields({ reqId: ctx.state.requestId }, () => (span ? context.with(trace.setSpan(context.active(), span), handle) : handle()));
   };
+}
+
+/** The raw path is left out of the span: it holds ids, and the route template is what groups requests. */
+function endServerSpan(span: Span, method: string, route: string | undefined, status: number): void {
+  if (route !== undefined) {
+    span.updateName(`${method} ${route}`);
+    span.setAttribute('http.route', route);
+  }
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
 }
 
 interface Classified {

@@ -1,7 +1,7 @@
 /** What the readings write queue and the message handlers share: the registry, the counts, replies and logs. */
 import { ProtocolError, decodeJsonMessage, encodeJsonMessage, type AckMessage, type CommandMessage, type JsonMessage, type NearbySensorReport } from '@pulsebridge/protocol';
 import type { Logger } from 'pino';
-import { errorMessage, type LogRepeats } from '@pulsebridge/runtime';
+import { endWithError, errorMessage, type LogRepeats, type Span } from '@pulsebridge/runtime';
 import type { AgentMessage, HubTransport } from '../broker/transport.ts';
 import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { AgentPresence } from './agent-presence.ts';
@@ -28,8 +28,10 @@ export class IngestContext {
     readonly pairing: PairingIngest | undefined = undefined,
   ) {}
 
-  ack(agent: string, ack: AckMessage): void {
-    this.send(agent, 'ack', encodeJsonMessage('ack', ack));
+  /** `span`, when the hub traces, is the ack's publish: ended when the broker took the ack or failed to. */
+  ack(agent: string, ack: AckMessage, span?: Span): void {
+    span?.setAttribute('pulsebridge.ack.result', ack.result);
+    this.send(agent, 'ack', encodeJsonMessage('ack', ack), span);
   }
 
   command(agent: string, command: CommandMessage): void {
@@ -73,7 +75,7 @@ export class IngestContext {
     }
   }
 
-  private send(agent: string, kind: 'ack' | 'cmd', payload: Buffer): void {
+  private send(agent: string, kind: 'ack' | 'cmd', payload: Buffer, span?: Span): void {
     let sending: Promise<void>;
     try {
       sending = this.transport.publish(agent, kind, payload);
@@ -81,7 +83,15 @@ export class IngestContext {
       sending = Promise.reject(err);
     }
     // A lost ack costs a resend, which dedupe answers: log, do not retry.
-    this.tasks.track(sending.catch((err: unknown) => this.logLimited(agent, `publish:${kind}`, { err, kind }, 'could not publish to the agent')));
+    this.tasks.track(
+      sending.then(
+        () => span?.end(),
+        (err: unknown) => {
+          if (span) endWithError(span, err);
+          this.logLimited(agent, `publish:${kind}`, { err, kind }, 'could not publish to the agent');
+        },
+      ),
+    );
   }
 }
 

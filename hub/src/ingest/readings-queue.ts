@@ -12,7 +12,7 @@
  * store unavailable, queue full, agent not enrolled yet) get no ack: the agent resends later.
  */
 import { ProtocolError, UNKNOWN_BOOT, countReadings, decodeBatch, type ReadingBatch } from '@pulsebridge/protocol';
-import { Backoff, errorMessage, settlesWithin } from '@pulsebridge/runtime';
+import { Backoff, endWithError, errorMessage, settlesWithin, type Span } from '@pulsebridge/runtime';
 import type { AgentMessage } from '../broker/transport.ts';
 import type { LiveBus, LiveReadings } from '../live/live-bus.ts';
 import { SeriesStoreError } from '../storage/series/errors.ts';
@@ -23,6 +23,7 @@ import type { DedupeStore } from './dedupe-store.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
 import { readingsInWindow, type ReadingTimeWindow } from './time-window.ts';
+import { IngestSpans, within } from '../telemetry/ingest-spans.ts';
 
 export interface ReadingsQueueConfig extends ReadingTimeWindow {
   maxBatchBytes: number;
@@ -46,6 +47,8 @@ interface QueuedBatch {
    * id and is written only as that half, halved again at each refusal until the batch at fault is alone.
    */
   suspect: number;
+  /** While the hub traces: the batch's handling, from its arrival to its ack, in the agent's trace. */
+  span: Span | undefined;
 }
 
 const batchKey = (agent: string, b: { stream: string; first: number; last: number }): string => `${agent}\u0000${b.stream}\u0000${b.first}\u0000${b.last}`;
@@ -73,6 +76,7 @@ export class ReadingsWriteQueue {
   private readonly onUnsyncedStored: () => void;
   private readonly onStored: (readings: LiveReadings) => void;
   private readonly unsyncedBoots: UnsyncedBootsHeld | undefined;
+  private readonly spans: IngestSpans | undefined;
 
   constructor(options: {
     config: ReadingsQueueConfig;
@@ -95,6 +99,7 @@ export class ReadingsWriteQueue {
     this.store = options.store;
     this.live = options.live;
     this.dedupe = options.dedupe;
+    this.spans = IngestSpans.create(options.store);
     // Doubling without jitter: one hub retries its own store, there is no crowd to spread out.
     this.retry = new Backoff({ initialMs: this.config.retryDelayMs, maxMs: this.config.maxRetryDelayMs, jitter: 0 });
   }
@@ -132,7 +137,6 @@ export class ReadingsWriteQueue {
   }
 
   async handle({ agent, payload }: AgentMessage): Promise<void> {
-    const { counts } = this.context;
     let batch: ReadingBatch;
     try {
       batch = decodeBatch(payload, this.config.maxBatchBytes);
@@ -145,23 +149,42 @@ export class ReadingsWriteQueue {
       }
       return;
     }
-    if (batch.agent !== agent) {
-      this.reject(agent, 'agent_mismatch', `batch names agent "${batch.agent}" but was sent by "${agent}"`, batch);
+    if (!this.spans) {
+      await this.handleBatch(agent, batch, undefined);
       return;
+    }
+    const span = this.spans.batch(agent, batch, payload.byteLength);
+    try {
+      // Ended here unless the batch was queued: then its ack ends it.
+      const queued = await within(span, () => this.handleBatch(agent, batch, span));
+      if (!queued) span.end();
+    } catch (err) {
+      endWithError(span, err);
+      throw err;
+    }
+  }
+
+  /** True when the batch was queued for a write. */
+  private async handleBatch(agent: string, batch: ReadingBatch, span: Span | undefined): Promise<boolean> {
+    const { counts } = this.context;
+    if (batch.agent !== agent) {
+      this.reject(agent, 'agent_mismatch', `batch names agent "${batch.agent}" but was sent by "${agent}"`, batch, span);
+      return false;
     }
 
     let gym: string;
     try {
       const record = await this.context.registry.get(agent);
       if (!record) {
-        this.reject(agent, 'unknown_agent', `agent "${agent}" is not in the registry`, undefined);
-        return;
+        this.reject(agent, 'unknown_agent', `agent "${agent}" is not in the registry`, undefined, span);
+        return false;
       }
       gym = record.gym;
     } catch (err) {
       counts.batch('deferred');
       this.context.logLimited(agent, 'registry', { err }, 'registry lookup failed; batch not acknowledged, the agent will resend');
-      return;
+      span?.setAttribute('pulsebridge.outcome', 'deferred');
+      return false;
     }
 
     // The embedded store answers at once; a shared one (PostgreSQL) is asked, and the SQLite path pays no await.
@@ -175,13 +198,15 @@ export class ReadingsWriteQueue {
     }
     if (duplicate) {
       counts.batch('duplicate');
-      this.context.ack(agent, { stream: batch.stream, first: batch.first, last: batch.last, result: 'duplicate' });
-      return;
+      span?.setAttribute('pulsebridge.outcome', 'duplicate');
+      this.context.ack(agent, { stream: batch.stream, first: batch.first, last: batch.last, result: 'duplicate' }, this.spans?.ack(span));
+      return false;
     }
     const key = batchKey(agent, batch);
     if (this.queuedKeys.has(key)) {
       counts.batch('in_progress');
-      return;
+      span?.setAttribute('pulsebridge.outcome', 'in_progress');
+      return false;
     }
     // Unsynced times are not wrong yet, only unconfirmed: the window judges true times.
     if (!batch.clockUnsynced) batch = this.withoutReadingsOutOfWindow(agent, batch);
@@ -190,12 +215,14 @@ export class ReadingsWriteQueue {
     if (this.queue.length > 0 && this.queued + readings > this.config.maxQueuedReadings) {
       counts.batch('dropped_backpressure');
       this.context.logLimited('*', 'backpressure', { queuedReadings: this.queued }, 'ingest queue full; batches are not acknowledged until the store catches up');
-      return;
+      span?.setAttribute('pulsebridge.outcome', 'dropped_backpressure');
+      return false;
     }
-    this.queue.push({ agent, gym, batch, readings, key, queuedAt: performance.now(), suspect: 0 });
+    this.queue.push({ agent, gym, batch, readings, key, queuedAt: performance.now(), suspect: 0, span });
     this.queuedKeys.add(key);
     this.queued += readings;
     this.scheduleFlush();
+    return true;
   }
 
   /** The batch without the readings stamped outside the hub's time window, which are counted and logged. */
@@ -275,9 +302,15 @@ export class ReadingsWriteQueue {
     const { counts, log } = this.context;
     const started = performance.now();
     let result: WriteResult & { limited: number };
+    const span = this.spans?.write(
+      group.map((q) => q.span),
+      readings,
+    );
     try {
-      result = await this.storeGroup(group);
+      result = await within(span, () => this.storeGroup(group));
+      span?.end();
     } catch (err) {
+      if (span) endWithError(span, err);
       counts.writeSeconds?.observe((performance.now() - started) / 1000);
       if (err instanceof SeriesStoreError && (err.code === 'invalid_write' || err.code === 'write_rejected')) {
         this.onRefusedWrite(group, readings, err);
@@ -336,7 +369,9 @@ export class ReadingsWriteQueue {
     }
     for (const q of group) {
       counts.batch('stored');
-      this.context.ack(q.agent, { stream: q.batch.stream, first: q.batch.first, last: q.batch.last, result: 'stored' });
+      q.span?.setAttribute('pulsebridge.outcome', 'stored');
+      this.context.ack(q.agent, { stream: q.batch.stream, first: q.batch.first, last: q.batch.last, result: 'stored' }, this.spans?.ack(q.span));
+      q.span?.end();
     }
     return true;
   }
@@ -426,7 +461,8 @@ export class ReadingsWriteQueue {
       const q = group[0]!;
       this.queuedKeys.delete(q.key);
       this.queued -= readings;
-      this.reject(q.agent, 'store_refused', err.message, q.batch);
+      this.reject(q.agent, 'store_refused', err.message, q.batch, q.span);
+      q.span?.end();
       return;
     }
     const half = Math.ceil(group.length / 2);
@@ -437,14 +473,19 @@ export class ReadingsWriteQueue {
     this.context.logLimited('*', 'store_refused_group', { batches: group.length, detail: err.message }, 'store refused a grouped write; writing its batches in smaller groups');
   }
 
-  private reject(agent: string, reason: RejectReason, detail: string, range: { stream: string; first: number; last: number } | undefined): void {
+  private reject(agent: string, reason: RejectReason, detail: string, range: { stream: string; first: number; last: number } | undefined, span?: Span): void {
     const { counts } = this.context;
+    span?.setAttribute('pulsebridge.outcome', `rejected:${reason}`);
     counts.batch('rejected');
     counts.rejected[reason]++;
     const acked = range !== undefined && PERMANENT_REASONS.has(reason);
     this.context.logLimited(agent, `reject:${reason}`, { reason, detail, stream: range?.stream, first: range?.first, last: range?.last, acked }, 'readings batch rejected');
     if (acked) {
-      this.context.ack(agent, { stream: range.stream, first: range.first, last: range.last, result: 'rejected', reason: `${reason}: ${detail}`.slice(0, MAX_ACK_REASON_CHARS) });
+      this.context.ack(
+        agent,
+        { stream: range.stream, first: range.first, last: range.last, result: 'rejected', reason: `${reason}: ${detail}`.slice(0, MAX_ACK_REASON_CHARS) },
+        this.spans?.ack(span),
+      );
     }
   }
 }
