@@ -54,5 +54,5 @@ test('the README lists the build prerequisites of the native modules', () => {
 test('local configuration, secrets and data are ignored by git; the examples are not', () => {
   const ignored = (path: string): boolean => spawnSync('git', ['check-ignore', '-q', path], { cwd: ROOT }).status === 0;
   for (const path of ['agent.yaml', 'hub.yaml', 'gym-1.secret', 'deploy/agent.secret', 'data/hub/hub.db', 'edge-agent/agent.yaml']) assert.ok(ignored(path), path);
-  for (const path of ['edge-agent/agent.example.yaml', 'hub/hub.example.yaml', 'package-lock.json']) assert.ok(!ignored(path), path);
+  for (const path of ['edge-agent/agent.example.yaml', 'hub/hub.example.yaml', 'package-lock.json', 'deploy/kubernetes/base/hub.yaml']) assert.ok(!ignored(path), path);
 });
