@@ -11,6 +11,8 @@ import { Value } from '@sinclair/typebox/value';
 import pg from 'pg';
 import { DocumentStoreError, type CollectionSpec } from '../../src/documents/document-store.ts';
 import { createDocumentStore, documentsConfigProblems, DocumentsConfig } from '../../src/documents/index.ts';
+import { ConfigError } from '@pulsebridge/runtime';
+import { loadHubConfig, redactConfig } from '../../src/config.ts';
 import { PostgresDocumentStore } from '../../src/documents/postgres-document-store.ts';
 import { decodeText, encodeText, fieldKind, fromJsonText, Params, pgIdentifier, toJsonText, whereSql } from '../../src/documents/postgres-document-sql.ts';
 import { DOMAIN_COLLECTIONS } from '../../src/domain/collections.ts';
@@ -359,6 +361,26 @@ describe('documents configuration: postgres', () => {
     const store = createDocumentStore(withUrl, { dataDir: '/nonexistent', env: { PB_TEST_PG_URL: 'postgres://127.0.0.1:1/x' } });
     assert.ok(store instanceof PostgresDocumentStore, 'a PostgresDocumentStore');
   });
+});
+
+test('the hub configuration tries the documents postgres URL secret, and --print-config masks it when written inline', () => {
+  const env = { PB_HUB_DOCUMENTS__KIND: 'postgres', PB_HUB_DOCUMENTS__POSTGRES__URL: '{"env":"PB_DOCUMENTS_URL_NOT_SET_ANYWHERE"}' };
+  const err = (() => {
+    try {
+      loadHubConfig({ env });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.ok(err instanceof ConfigError, String(err));
+  assert.ok(
+    err.problems.some((p) => p.startsWith('/documents/postgres/url: ')),
+    err.problems.join('\n'),
+  );
+  const inline = loadHubConfig({ env: { PB_HUB_DOCUMENTS__KIND: 'postgres', PB_HUB_DOCUMENTS__POSTGRES__URL: 'postgres://u:secret@db/pb' } });
+  assert.equal(inline.documents.postgres.url, 'postgres://u:secret@db/pb');
+  assert.equal(redactConfig(inline).documents.postgres.url, '[redacted]');
 });
 
 function cmp(x: string, y: string): number {
