@@ -162,6 +162,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
   if (redisNeeded(redisUsers(config))) trySecret('/redis/url', config.redis.url);
   if (config.state.store === 'postgres') trySecret('/state/postgres/url', config.state.postgres.url);
+  if (config.documents.kind === 'postgres') trySecret('/documents/postgres/url', config.documents.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -207,5 +208,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
   if (copy.redis.url !== undefined) copy.redis.url = mask(copy.redis.url);
   if (copy.state.postgres.url !== undefined) copy.state.postgres.url = mask(copy.state.postgres.url);
+  if (copy.documents.postgres.url !== undefined) copy.documents.postgres.url = mask(copy.documents.postgres.url);
   return copy;
 }

@@ -1,8 +1,8 @@
 /**
  * The document store port: where the gym domain keeps its documents (gyms, equipment, groups, friendships,
- * trainings, classes, bookings, sensor bindings). Two adapters pass one contract suite
- * (hub/test/documents/document-contract.ts): SQLite, embedded (sqlite-document-store.ts), and MongoDB
- * (mongo-document-store.ts).
+ * trainings, classes, bookings, sensor bindings). Three adapters pass one contract suite
+ * (hub/test/documents/document-contract.ts): SQLite, embedded (sqlite-document-store.ts), PostgreSQL
+ * (postgres-document-store.ts) and MongoDB (mongo-document-store.ts).
  *
  * The port is small on purpose, close to what both engines do natively:
  * - a collection is declared once (CollectionSpec): its TypeBox schema, which every write is checked
@@ -12,7 +12,8 @@
  *   are scalars only, so input from a request can never become a query operator (the API also refuses body
  *   keys that start with `$` or contain `.`: api/body.ts);
  * - `transaction(work)` runs a change that spans documents atomically. SQLite runs transactions one at a time;
- *   MongoDB retries a transaction that met a write conflict, so `work` must read what it decides on inside it.
+ *   PostgreSQL (SERIALIZABLE) and MongoDB run `work` again when it met a concurrent transaction, so `work` must
+ *   read what it decides on inside it.
  *
  * Personal data (names, birth dates, weights, heart rates, privacy choices) is not kept here but with
  * identity in the SQL store (identity-store.ts, profiles).
@@ -209,4 +210,16 @@ export class DocumentChecks {
     const first = check.Errors(doc).First();
     throw new DocumentStoreError('invalid', `a ${spec.name} document does not match its schema: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`);
   }
+}
+
+/** A change applied to one document, as every adapter applies it. */
+export function applyChange<T extends { id: string }>(doc: T, change: Change<T>): T {
+  const next: Record<string, unknown> = { ...doc, ...change.set };
+  for (const [field, by] of Object.entries(change.inc ?? {})) {
+    const current = next[field];
+    next[field] = (typeof current === 'number' ? current : 0) + (by as number);
+  }
+  for (const field of change.unset ?? []) delete next[field];
+  next['id'] = doc.id;
+  return next as T;
 }

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Domain } from '../../src/domain/domain.ts';
-import { DOMAIN_COLLECTIONS } from '../../src/domain/collections.ts';
-import { SqliteDocumentStore } from '../../src/documents/sqlite-document-store.ts';
+import { testDocuments } from './test-documents.ts';
 import type { IdentityStore } from '../../src/identity/identity-store.ts';
 import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
 import { FolderImageStore } from '../../src/images/folder-image-store.ts';
@@ -51,8 +50,7 @@ export async function testDomain(
   options: { identity?: IdentityStore; agents?: AgentRegistry; series?: SeriesStore; live?: LiveBus; now?: () => number; log?: Logger } = {},
 ): Promise<TestDomain> {
   const dir = mkdtempSync(join(tmpdir(), 'pb-domain-'));
-  const documents = new SqliteDocumentStore({ path: ':memory:' });
-  await documents.start(DOMAIN_COLLECTIONS);
+  const { documents, cleanup: stopDocuments } = await testDocuments();
   const ownIdentity = options.identity === undefined ? new SqliteIdentityStore({ path: join(dir, 'identity.db') }) : undefined;
   await ownIdentity?.start();
   const pairing = new RecordingPairingChannel();
@@ -75,7 +73,7 @@ export async function testDomain(
     domain,
     pairing,
     async cleanup() {
-      await documents.stop();
+      await stopDocuments();
       await ownIdentity?.stop();
       await ownSeries?.stop();
       rmSync(dir, { recursive: true, force: true });
