@@ -21,6 +21,7 @@ import { WebConfig, webConfigProblems } from './web/web-app.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 import { SessionsConfig } from './domain/sessions/config.ts';
+import { ShutdownConfig, shutdownConfigProblems } from './shutdown-config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -66,6 +67,7 @@ export const HubConfig = Type.Object(
     web: WebConfig,
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
+    shutdown: ShutdownConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -155,6 +157,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webConfigProblems(config.web, '/web'),
     ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
+    ...shutdownConfigProblems(config.shutdown, config.ingest.drainTimeoutMs, '/shutdown'),
   );
   return problems;
 }

@@ -174,6 +174,37 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
       await client.endAsync();
     });
 
+    test('stopAccepting() drops the shared subscription: every later message goes to the other replica, and acks still go out', async () => {
+      const leaving = transport(h, broker);
+      const staying = transport(h, broker);
+      await leaving.transport.start();
+      await staying.transport.start();
+      const client = await agent(h, broker, a, secrets[a]!);
+      await client.subscribeAsync(topics.of(a, 'ack'), { qos: 1 });
+      const readingsOf = (messages: AgentMessage[]) => messages.filter((m) => m.agent === a && m.kind === 'readings');
+      for (let i = 0; i < 10; i++) await client.publishAsync(topics.of(a, 'readings'), Buffer.from([i]), { qos: 1 });
+      await until('10 messages across both replicas', () => readingsOf(leaving.messages).length + readingsOf(staying.messages).length >= 10, 5_000);
+      assert.ok(readingsOf(leaving.messages).length > 0, 'the leaving replica took a share before');
+
+      await leaving.transport.stopAccepting();
+      assert.notEqual(leaving.transport.readiness(), 'ok');
+      const before = readingsOf(leaving.messages).length;
+      const n = 30;
+      for (let i = 0; i < n; i++) await client.publishAsync(topics.of(a, 'readings'), Buffer.from([100 + i]), { qos: 1 });
+      await flushTo(client, a, [staying.messages]);
+      assert.equal(readingsOf(leaving.messages).length, before, 'nothing reaches the replica after its UNSUBACK');
+      assert.deepEqual(
+        readingsOf(staying.messages)
+          .map((m) => m.payload[0]!)
+          .filter((x) => x >= 100),
+        [...Array(n).keys()].map((i) => 100 + i),
+      );
+      const acked = new Promise<Buffer>((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
+      await leaving.transport.publish(a, 'ack', Buffer.from('{"stream":"s","first":0,"last":0,"result":"stored"}'));
+      assert.equal(JSON.parse((await acked).toString()).result, 'stored');
+      await client.endAsync();
+    });
+
     test('wrong hub credentials fail start() with auth_failed', async () => {
       const { transport: t } = transport(h, broker, { password: 'wrong-password' });
       await assert.rejects(t.start(), { name: 'TransportError', code: 'auth_failed' });
