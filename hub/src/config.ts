@@ -22,6 +22,9 @@ import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-co
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 import { SessionsConfig } from './domain/sessions/config.ts';
 import { ShutdownConfig, shutdownConfigProblems } from './shutdown-config.ts';
+import { RedisConfig, redisConfigProblems, redisNeeded, type RedisUsers } from './redis/config.ts';
+import { LiveConfig } from './live/live-bus.ts';
+import { CacheConfig } from './cache/cache.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -68,6 +71,9 @@ export const HubConfig = Type.Object(
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
     shutdown: ShutdownConfig,
+    redis: RedisConfig,
+    live: LiveConfig,
+    cache: CacheConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -143,6 +149,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.identity.store.kind === 'postgres') trySecret('/identity/store/postgres/url', config.identity.store.postgres.url);
   if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
+  if (redisNeeded(redisUsers(config))) trySecret('/redis/url', config.redis.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -158,8 +165,14 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
     ...shutdownConfigProblems(config.shutdown, config.ingest.drainTimeoutMs, '/shutdown'),
+    ...redisConfigProblems(config.redis, '/redis', redisUsers(config)),
   );
   return problems;
+}
+
+/** The settings that may choose Redis, by path; the hub opens its Redis connection when one of them does. */
+export function redisUsers(config: Pick<HubConfig, 'live' | 'cache' | 'rateLimits'>): RedisUsers {
+  return { '/live/bus': config.live.bus, '/cache/store': config.cache.store, '/rateLimits/store': config.rateLimits.store };
 }
 
 /** The replica's client id on an external broker when none is configured. */
@@ -179,5 +192,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.identity.store.postgres.url !== undefined) copy.identity.store.postgres.url = mask(copy.identity.store.postgres.url);
   if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
   if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
+  if (copy.redis.url !== undefined) copy.redis.url = mask(copy.redis.url);
   return copy;
 }

@@ -19,7 +19,7 @@ import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorMessage, registerScraped, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
+import { errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { httpHardening, inlineStyleHashes } from './api/hardening.ts';
 import { AccessTokenVerifier } from './auth/access-tokens.ts';
@@ -38,12 +38,13 @@ import { ExternalBroker } from './broker/external-broker.ts';
 import { DynsecConnection } from './broker/dynsec-connection.ts';
 import { dynamicSecurityUrl } from './broker/config.ts';
 import type { HubTransport } from './broker/transport.ts';
-import { defaultHubClientId, type HubConfig } from './config.ts';
+import { defaultHubClientId, redisUsers, type HubConfig } from './config.ts';
 import { enrollmentInfoOf } from './enrollment.ts';
 import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
-import { LiveBus } from './live/live-bus.ts';
+import { createLiveBus } from './live/index.ts';
+import { RedisConnection } from './redis/redis-connection.ts';
 import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
 import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
@@ -59,7 +60,7 @@ import { FolderImageStore } from './images/folder-image-store.ts';
 import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { announceAgentOffline } from './domain/agent-events.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
-import { MemoryCache } from './cache/cache.ts';
+import { createCache } from './cache/index.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
@@ -129,6 +130,8 @@ export class Hub {
   private readonly webhookTiming: Pick<WebhookSenderOptions, 'retry' | 'pollIntervalMs'>;
   private sessionsWorker: SessionsWorker | undefined;
   private throttle: SignInThrottle | undefined;
+  /** The one Redis connection (live bus, cache, sign-in counters), when a section chooses Redis. */
+  private redis: RedisConnection | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private transport: HubTransport | undefined;
   /** The external broker's agent accounts (mqtt.external.agentAccounts: dynamic-security). */
@@ -192,7 +195,9 @@ export class Hub {
       const identity = createIdentityStore(config.identity.store, { dataDir, env: this.env });
       this.identity = identity;
       await identity.start();
-      this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env);
+      this.redis = await RedisConnection.fromConfig(config.redis, redisUsers(config), { env: this.env, log, metrics: this.metrics });
+      const redis = this.redis;
+      this.throttle = await SignInThrottle.fromConfig(config.rateLimits, this.env, redis && { client: redis.commands, keyPrefix: redis.keyPrefix });
       this.pruneTimer = setInterval(() => {
         identity.pruneExpiredOidc().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'could not prune expired sessions and tokens'));
       }, PRUNE_INTERVAL_MS);
@@ -214,7 +219,7 @@ export class Hub {
       unsynced.register(this.metrics);
       await unsynced.refresh();
 
-      const live = new LiveBus();
+      const live = createLiveBus(config.live, { redis, log, metrics: this.metrics });
       const transport = this.createTransport(registry);
       this.transport = transport;
       const pairing = new AllowlistPublisher({ transport, agents: registry, allowlistOf: (gym) => allowlistOf(documents, gym), now: Date.now, log });
@@ -256,7 +261,7 @@ export class Hub {
         agents: registry,
         series: store,
         live,
-        cache: this.createCache(),
+        cache: createCache(config.cache, { redis, metrics: this.metrics }),
         now: Date.now,
         log,
         webhookUrls: config.webhooks,
@@ -410,21 +415,12 @@ export class Hub {
     this.stopLoanSweep?.();
     if (this.sessionsWorker) await step('sessions worker', () => this.sessionsWorker?.stop());
     if (this.webhooks) await step('webhook sender', () => this.webhooks?.stop());
+    if (this.redis) await step('redis', () => this.redis?.close());
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
     if (this.registry) await step('agent registry', () => this.registry?.stop());
     if (this.db?.open) await step('state database', () => this.db?.close());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
-  }
-
-  private createCache(): MemoryCache {
-    const cache = new MemoryCache();
-    registerScraped(this.metrics, [
-      { name: 'pb_hub_cache_hits_total', help: 'Reads the results cache answered', kind: 'counter', read: () => cache.stats.hits },
-      { name: 'pb_hub_cache_misses_total', help: 'Reads the results cache had to compute', kind: 'counter', read: () => cache.stats.misses },
-      { name: 'pb_hub_cache_bytes', help: 'Bytes the results cache holds', kind: 'gauge', read: () => cache.stats.bytes },
-    ]);
-    return cache;
   }
 
   private createTransport(registry: SqliteAgentRegistry): HubTransport {
@@ -504,6 +500,7 @@ export class Hub {
     }
     checks['broker'] = this.transport?.readiness() ?? 'not started';
     checks['ingest'] = this.ingest?.running ? 'ok' : 'stopped';
+    if (this.redis) checks['redis'] = this.redis.readiness();
     if (this.stopping) checks['hub'] = 'stopping';
     return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
   }

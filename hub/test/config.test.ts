@@ -294,3 +294,28 @@ test('photo limits default to 10 MiB and 40 megapixels, and an upload limit abov
     problems.join('\n'),
   );
 });
+
+test('redis: the URL is required when live.bus, cache.store or rateLimits.store is redis, it is tried at load, and --print-config masks it', () => {
+  assert.deepEqual(loadHubConfig({ env: {} }).redis, { keyPrefix: 'pb:' });
+  assert.deepEqual(loadHubConfig({ env: {} }).live, { bus: 'memory' });
+  assert.deepEqual(loadHubConfig({ env: {} }).cache, { store: 'memory', maxBytes: 64 * 1024 * 1024 });
+  assert.deepEqual(
+    configProblems(() => loadHubConfig({ env: { PB_HUB_LIVE__BUS: 'redis', PB_HUB_CACHE__STORE: 'redis' } })),
+    ['/redis/url: is required when /live/bus, /cache/store are redis (redis://[user:password@]host:port[/db])'],
+  );
+  assert.deepEqual(
+    configProblems(() => loadHubConfig({ env: { PB_HUB_RATE_LIMITS__STORE: 'redis' } })),
+    ['/redis/url: is required when /rateLimits/store is redis (redis://[user:password@]host:port[/db])'],
+  );
+  assert.deepEqual(
+    configProblems(() => loadHubConfig({ env: { PB_HUB_LIVE__BUS: 'redis', PB_HUB_REDIS__URL: '{"env":"PB_REDIS_URL_NOT_SET"}' } })),
+    ['/redis/url: secret: environment variable PB_REDIS_URL_NOT_SET is not set'],
+  );
+  // Not used: a URL that cannot be read yet is no problem.
+  assert.doesNotThrow(() => loadHubConfig({ env: { PB_HUB_REDIS__URL: '{"env":"PB_REDIS_URL_NOT_SET"}' } }));
+  const inline = loadHubConfig({ env: { PB_HUB_LIVE__BUS: 'redis', PB_HUB_REDIS__URL: 'redis://:hunter2@redis.internal:6379' } });
+  assert.equal(redactConfig(inline).redis.url, '[redacted]');
+  const byEnv = loadHubConfig({ env: { PB_HUB_LIVE__BUS: 'redis', PB_HUB_REDIS__URL: '{"env":"PB_REDIS_URL"}', PB_REDIS_URL: 'redis://h:6379' } });
+  assert.deepEqual(redactConfig(byEnv).redis.url, { env: 'PB_REDIS_URL' });
+  assert.ok(configProblems(() => loadHubConfig({ env: { PB_HUB_CACHE__MAX_BYTES: '10' } })).some((p) => p.startsWith('/cache/maxBytes')));
+});

@@ -34,7 +34,7 @@ import type { Principal } from '../../hub/src/auth/principal.ts';
 import { ALL_GYMS } from '../../hub/src/identity/identity-store.ts';
 import { SqliteIdentityStore } from '../../hub/src/identity/sqlite-identity-store.ts';
 import { SIGNING_ALG, loadSigningKeys, publishedJwks } from '../../hub/src/oidc/keys.ts';
-import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../hub/src/live/live-bus.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../../hub/test/memory-stores.ts';
 import { testDomain } from '../../hub/test/domain/test-domain.ts';
 import { median, printFigure, withTempDir } from './figures.ts';
@@ -105,7 +105,7 @@ async function serve(identityDb: string): Promise<void> {
       domain,
       registry: new MemoryAgentRegistry(AGENTS),
       store: new MemorySeriesStore(),
-      live: new LiveBus(),
+      live: new MemoryLiveBus(),
       metrics: new Registry(),
       verifier,
       log,

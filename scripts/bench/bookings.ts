@@ -29,7 +29,7 @@ import { occurrencesBetween } from '../../hub/src/domain/classes/recurrence.ts';
 import { SqliteDocumentStore } from '../../hub/src/documents/sqlite-document-store.ts';
 import { SqliteIdentityStore } from '../../hub/src/identity/sqlite-identity-store.ts';
 import { FolderImageStore } from '../../hub/src/images/folder-image-store.ts';
-import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../hub/src/live/live-bus.ts';
 import { MemoryCache } from '../../hub/src/cache/cache.ts';
 import { FixedTokens, principal } from '../../hub/test/api/principals.ts';
 import { RecordingPairingChannel } from '../../hub/test/domain/test-domain.ts';
@@ -99,7 +99,7 @@ async function serve(dir: string): Promise<void> {
     pairing: new RecordingPairingChannel(),
     agents: new MemoryAgentRegistry(),
     series: new MemorySeriesStore(),
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     cache: new MemoryCache(),
     now: Date.now,
     log,
@@ -132,7 +132,7 @@ async function serve(dir: string): Promise<void> {
     domain,
     registry: new MemoryAgentRegistry(),
     store: new MemorySeriesStore(),
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     metrics: new Registry(),
     verifier: tokens,
     log,

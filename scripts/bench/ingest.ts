@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Dedupe } from '../../hub/src/ingest/dedupe.ts';
 import { Ingest } from '../../hub/src/ingest/ingest.ts';
-import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../hub/src/live/live-bus.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../../hub/src/storage/series/series-store.ts';
 import { FakeTransport, makeBatch } from '../../hub/test/ingest/fakes.ts';
 import { MemoryAgentRegistry } from '../../hub/test/memory-stores.ts';
@@ -102,7 +102,7 @@ async function runPipeline(batches: { agent: string; payload: Buffer }[], dir: s
   const store = new CountingStore();
   const registry = new MemoryAgentRegistry(Object.fromEntries(Array.from({ length: AGENTS }, (_, i) => [agentId(i), `gym-${i % 4}`])));
   registry.touch = () => {};
-  const ingest = new Ingest({ transport, registry, store, live: new LiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }), now: () => HUB_NOW });
+  const ingest = new Ingest({ transport, registry, store, live: new MemoryLiveBus(), dedupe: new Dedupe({ db }), log: pino({ level: 'silent' }), now: () => HUB_NOW });
   ingest.start();
   const started = performance.now();
   for (let i = 0; i < batches.length; i += WAVE) {

@@ -31,7 +31,7 @@ import { completeSession } from '../../hub/src/domain/sessions/sessions.ts';
 import { SqliteDocumentStore } from '../../hub/src/documents/sqlite-document-store.ts';
 import { SqliteIdentityStore } from '../../hub/src/identity/sqlite-identity-store.ts';
 import { FolderImageStore } from '../../hub/src/images/folder-image-store.ts';
-import { LiveBus } from '../../hub/src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../hub/src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../hub/src/storage/series/sqlite-series-store.ts';
 import { FixedTokens, principal } from '../../hub/test/api/principals.ts';
 import { RecordingPairingChannel } from '../../hub/test/domain/test-domain.ts';
@@ -102,7 +102,7 @@ async function serve(dir: string): Promise<void> {
     pairing: new RecordingPairingChannel(),
     agents: new MemoryAgentRegistry(),
     series,
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     cache: new MemoryCache(),
     now: Date.now,
     log,
@@ -135,7 +135,7 @@ async function serve(dir: string): Promise<void> {
     domain,
     registry: new MemoryAgentRegistry(),
     store: new MemorySeriesStore(),
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     metrics: new Registry(),
     verifier: new FixedTokens({ athlete: principal([{ gym: GYM, role: 'athlete' }], { subject: ATHLETE }) }),
     log,

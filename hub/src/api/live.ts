@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { registerScraped } from '@pulsebridge/runtime';
+import { registerScraped, settlesWithin } from '@pulsebridge/runtime';
 import { METRICS, isMetricId } from '@pulsebridge/protocol';
-import type { LiveBus, LiveFilter, LiveReadings } from '../live/live-bus.ts';
+import { LISTENING_WAIT_MS, type LiveBus, type LiveFilter, type LiveReadings } from '../live/live-bus.ts';
 import type { ApiContext } from './context.ts';
 import { SseStreams, type SseLimits } from './sse.ts';
 import type { LiveEvent } from './schemas.ts';
@@ -44,7 +44,13 @@ export class LiveStreams {
 
   /** Streams until the client goes away; resolves then, with the subscription removed. */
   async serve(ctx: ApiContext, filter: LiveFilter): Promise<void> {
-    await this.streams.serve(ctx, (send) => this.bus.subscribe(filter, (readings) => send(`event: readings\ndata: ${this.encode(readings)}\n\n`)));
+    await this.streams.serve(ctx, async (send) => {
+      const unsubscribe = this.bus.subscribe(filter, (readings) => send(`event: readings\ndata: ${this.encode(readings)}\n\n`));
+      // The stream says it is connected once other replicas' readings reach it too; this replica's already do, so
+      // a Redis that does not answer delays the viewer a little, never refuses it.
+      await settlesWithin(this.bus.listening(), LISTENING_WAIT_MS);
+      return unsubscribe;
+    });
   }
 
   private encode(readings: LiveReadings): string {

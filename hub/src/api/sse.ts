@@ -147,11 +147,12 @@ export class SseStreams {
       res.once('error', cleanup);
       if (res.destroyed) cleanup();
     });
-    write(`retry: ${RETRY_MS}\n: connected\n\n`);
     try {
       const detaching = await attach(send, end);
       if (closed) detaching();
       else detach = detaching;
+      // After the source is attached: from this comment on, the client misses nothing the source sends.
+      write(`retry: ${RETRY_MS}\n: connected\n\n`);
     } catch (error) {
       this.log.warn({ err: error, reqId: requestId }, 'live stream could not start');
       res.destroy();

@@ -1,6 +1,7 @@
 /**
  * Configuration of the sign-in throttle (rate-limits.ts): how failed sign-ins, token requests and enrollments
- * slow down and then lock, and where the counts live so that several hub replicas share them.
+ * slow down and then lock, and where the counts live so that several hub replicas share them (PostgreSQL, or
+ * the hub's one Redis connection: the `redis` section).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { SecretRef } from '@pulsebridge/runtime';
@@ -35,9 +36,9 @@ export const RateLimitsConfig = Type.Object(
   {
     account: AccountFailuresConfig,
     address: AddressFailuresConfig,
-    store: Type.Union([Type.Literal('memory'), Type.Literal('postgres')], {
+    store: Type.Union([Type.Literal('memory'), Type.Literal('postgres'), Type.Literal('redis')], {
       default: 'memory',
-      description: 'memory: each replica counts alone. postgres: the counts are shared by every replica using the same database',
+      description: 'memory: each replica counts alone. postgres: the counts are shared by every replica using the same database. redis: shared through redis.url',
     }),
     postgres: Type.Object(
       {
@@ -60,5 +61,18 @@ export function rateLimitConfigProblems(config: RateLimitsConfig, path: string):
   }
   if (account.forgetAfterMs < account.lockMs) problems.push(`${path}/account/forgetAfterMs: must be at least lockMs (${account.lockMs}), or a lock would forget why it was set`);
   if (config.store === 'postgres' && config.postgres.url === undefined) problems.push(`${path}/postgres/url: is required when store is postgres`);
+  if (config.store === 'redis') {
+    // The library's Redis store keeps its keys in whole seconds: it rounds a duration down, and one under a second
+    // gets no expiry at all (a count never forgotten).
+    const durations = {
+      'account/initialDelayMs': account.initialDelayMs,
+      'account/maxDelayMs': account.maxDelayMs,
+      'account/lockMs': account.lockMs,
+      'account/forgetAfterMs': account.forgetAfterMs,
+      'address/windowMs': config.address.windowMs,
+      'address/blockMs': config.address.blockMs,
+    };
+    for (const [field, ms] of Object.entries(durations)) if (ms % 1000 !== 0) problems.push(`${path}/${field}: must be whole seconds (a multiple of 1000) when store is redis`);
+  }
   return problems;
 }

@@ -1,6 +1,6 @@
 /**
  * Throttling of sign-in, token and enrollment attempts, built on rate-limiter-flexible so that the counts can
- * live in PostgreSQL and hold across hub replicas.
+ * live in PostgreSQL or Redis and hold across hub replicas.
  *
  * Two limits, both counting failures only:
  * - one account from one address: after `freeFailures` the caller must wait a growing delay before the next
@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import pg from 'pg';
-import { RateLimiterMemory, RateLimiterPostgres, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { resolveSecret } from '@pulsebridge/runtime';
 import { addressKey } from '../broker/login-throttle.ts';
 import { PROBLEM_CONTENT_TYPE, problemBody } from '../api/problem.ts';
@@ -33,6 +34,13 @@ export interface SignInThrottleOptions {
   limits: Pick<RateLimitsConfig, 'account' | 'address'>;
   /** A shared store: every throttle on the same database sees the same counts. Default: this process's memory. */
   postgres?: pg.Pool;
+  /** Or Redis: the hub's connection, and the key prefix (`redis.keyPrefix`) the counts are kept under. */
+  redis?: ThrottleRedis;
+}
+
+export interface ThrottleRedis {
+  client: Redis;
+  keyPrefix: string;
 }
 
 const ALLOWED: ThrottleDecision = { allowed: true };
@@ -75,12 +83,28 @@ async function createTables(pool: pg.Pool): Promise<void> {
   }
 }
 
-function limiter(name: (typeof LIMITERS)[number], points: number, durationMs: number, blockMs: number, pool: pg.Pool | undefined): RateLimiterAbstract {
+function limiter(
+  name: (typeof LIMITERS)[number],
+  points: number,
+  durationMs: number,
+  blockMs: number,
+  store: Pick<SignInThrottleOptions, 'postgres' | 'redis'>,
+): RateLimiterAbstract {
   // The library counts in seconds but accepts fractions, which keeps the configuration in milliseconds.
   const options = { keyPrefix: `${TABLE_PREFIX}${name}`, points, duration: durationMs / 1000, blockDuration: blockMs / 1000 };
-  if (!pool) return new RateLimiterMemory(options);
-  // If the database fails, each replica still limits on its own rather than letting every attempt through.
-  return new RateLimiterPostgres({ ...options, storeClient: pool, tableCreated: true, insuranceLimiter: new RateLimiterMemory(options) });
+  // If the shared store fails, each replica still limits on its own rather than letting every attempt through.
+  if (store.redis) {
+    return new RateLimiterRedis({
+      ...options,
+      keyPrefix: `${store.redis.keyPrefix}rl:${name}`,
+      storeClient: store.redis.client,
+      // While Redis is unreachable the memory limiter answers at once, instead of the request waiting on a reconnect.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(options),
+    });
+  }
+  if (store.postgres) return new RateLimiterPostgres({ ...options, storeClient: store.postgres, tableCreated: true, insuranceLimiter: new RateLimiterMemory(options) });
+  return new RateLimiterMemory(options);
 }
 
 export class SignInThrottle {
@@ -98,15 +122,19 @@ export class SignInThrottle {
   static async open(options: SignInThrottleOptions, ownedPool?: pg.Pool): Promise<SignInThrottle> {
     const { account, address } = options.limits;
     if (options.postgres) await createTables(options.postgres);
-    const pairFailures = limiter('account_failures', account.lockAfterFailures, account.forgetAfterMs, 0, options.postgres);
-    const pairWait = limiter('account_wait', 1, account.lockMs, 0, options.postgres);
-    const addressFailures = limiter('address_failures', address.maxFailures, address.windowMs, address.blockMs, options.postgres);
+    const pairFailures = limiter('account_failures', account.lockAfterFailures, account.forgetAfterMs, 0, options);
+    const pairWait = limiter('account_wait', 1, account.lockMs, 0, options);
+    const addressFailures = limiter('address_failures', address.maxFailures, address.windowMs, address.blockMs, options);
     return new SignInThrottle(options.limits, pairFailures, pairWait, addressFailures, ownedPool);
   }
 
-  /** From the hub's configuration: with `store: postgres` the throttle opens (and closes) its own pool. */
-  static async fromConfig(config: RateLimitsConfig, env: NodeJS.ProcessEnv = process.env): Promise<SignInThrottle> {
-    if (config.store === 'memory' || config.postgres.url === undefined) return SignInThrottle.open({ limits: config });
+  /**
+   * From the hub's configuration: with `store: postgres` the throttle opens (and closes) its own pool; with
+   * `store: redis` it uses the hub's Redis connection (`redis`, which the hub opens when a section chooses Redis).
+   */
+  static async fromConfig(config: RateLimitsConfig, env: NodeJS.ProcessEnv = process.env, redis?: ThrottleRedis): Promise<SignInThrottle> {
+    if (config.store === 'redis' && redis) return SignInThrottle.open({ limits: config, redis });
+    if (config.store !== 'postgres' || config.postgres.url === undefined) return SignInThrottle.open({ limits: config });
     const pool = new pg.Pool({ connectionString: resolveSecret(config.postgres.url, env), max: 4 });
     // An idle connection the server drops must not crash the process; the next query gets a new one.
     pool.on('error', () => {});

@@ -4,8 +4,10 @@
  * session's id and revision, say), so a change makes a new key and never serves a stale value; `delete`
  * drops the entries of something that is gone.
  *
- * The in-process adapter is the embedded default: bounded by bytes, least recently used out first.
+ * The in-process adapter is the embedded default: bounded by bytes, least recently used out first. The Redis
+ * adapter (redis-cache.ts) is shared by every replica; `cache.store` chooses.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { LRUCache } from 'lru-cache';
 
 export interface Cache {
@@ -18,6 +20,22 @@ export interface Cache {
 
 /** Entries of the in-process cache together take at most this many bytes (UTF-16 code units x 2). */
 export const DEFAULT_MEMORY_CACHE_BYTES = 64 * 1024 * 1024;
+
+export const CacheConfig = Type.Object(
+  {
+    store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+      default: 'memory',
+      description: 'memory: each replica caches alone. redis: one cache for every replica (through redis.url), deletions seen by all',
+    }),
+    maxBytes: Type.Integer({
+      minimum: 1024,
+      default: DEFAULT_MEMORY_CACHE_BYTES,
+      description: "Bound of the in-process cache (store memory); Redis's own maxmemory bounds store redis",
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type CacheConfig = Static<typeof CacheConfig>;
 
 export class MemoryCache implements Cache {
   private readonly entries: LRUCache<string, string>;

@@ -11,6 +11,7 @@
  * counts live readings from the next whole second on.
  */
 import type { SeriesReadings } from '@pulsebridge/protocol';
+import { settlesWithin } from '@pulsebridge/runtime';
 import type { Domain } from '../domain/domain.ts';
 import { BOOKINGS } from '../domain/classes/collections.ts';
 import { BINDINGS } from '../domain/pairing/collections.ts';
@@ -20,7 +21,7 @@ import { CLASS_RUNS, SESSIONS, type ClassRunDoc } from '../domain/sessions/colle
 import { DEFAULT_PROFILE } from '../identity/identity-store.ts';
 import { heartRateZone, keytelKilojoulesPerMinute, ZONE_EFFORT_POINTS_PER_MINUTE, type Sex } from '../results/metrics.ts';
 import { DEFAULT_MAX_GAP_S, resampleSession } from '../results/streams.ts';
-import type { LiveReadings } from './live-bus.ts';
+import { LISTENING_WAIT_MS, type LiveReadings } from './live-bus.ts';
 
 export interface BoardTile {
   /** Stable for the run's board: what a `tiles` event's tiles replace. */
@@ -186,6 +187,9 @@ export class ClassBoard {
   async start(): Promise<void> {
     this.unsubscribe = this.domain.live.subscribe({ gym: this.run.gym }, (readings) => this.onReadings(readings));
     try {
+      // Readings other replicas store after the load below must reach the board: listen before reading (bounded:
+      // with Redis out of reach the board still shows this replica's readings).
+      await settlesWithin(this.domain.live.listening(), LISTENING_WAIT_MS);
       await this.load();
     } catch (error) {
       this.stop();

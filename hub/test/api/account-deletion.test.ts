@@ -37,7 +37,7 @@ import { FileMailer } from '../../src/identity/one-time-links.ts';
 import { PostgresIdentityStore } from '../../src/identity/postgres-identity-store.ts';
 import { SqliteIdentityStore } from '../../src/identity/sqlite-identity-store.ts';
 import { FolderImageStore } from '../../src/images/folder-image-store.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import { missingService } from '../../../test/services.ts';
 import { RecordingPairingChannel, testDomain } from '../domain/test-domain.ts';
@@ -176,7 +176,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
           pairing: new RecordingPairingChannel(),
           agents: new MemoryAgentRegistry(),
           series,
-          live: new LiveBus(),
+          live: new MemoryLiveBus(),
           cache: new MemoryCache(),
           now: () => NOW,
           log,

@@ -8,7 +8,7 @@ import { FormatRegistry } from '@sinclair/typebox';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { createApi, type ApiDeps } from '../../src/api/app.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus, type LiveBus } from '../../src/live/live-bus.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 import { FixedTokens, PLATFORM_ADMIN } from './principals.ts';
 import { testDomain, type RecordingPairingChannel } from '../domain/test-domain.ts';
@@ -48,7 +48,7 @@ export async function startApi(overrides: Partial<ApiDeps> = {}): Promise<Runnin
   const log: Logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) });
   const store = new MemorySeriesStore();
   const registry = new MemoryAgentRegistry();
-  const live = new LiveBus();
+  const live = new MemoryLiveBus();
   const metrics = new Registry();
   const registryInUse = overrides.registry ?? registry;
   const own =

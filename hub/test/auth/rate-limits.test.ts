@@ -10,6 +10,7 @@ import { until } from '@pulsebridge/runtime';
 import { SignInThrottle, throttleByAddress, type ThrottleDecision, type ThrottleKey } from '../../src/auth/rate-limits.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from '../../src/auth/rate-limits-config.ts';
 import { missingService } from '../../../test/services.ts';
+import { NO_REDIS, adminClient, closeTestConnections, dropKeys, killConnection, openTestConnection, testKeyPrefix } from '../redis/redis-services.ts';
 
 const LIMITS = {
   account: { freeFailures: 2, initialDelayMs: 1_000, maxDelayMs: 4_000, lockAfterFailures: 6, lockMs: 60_000, forgetAfterMs: 3_600_000 },
@@ -222,4 +223,86 @@ test('from a configuration with store postgres the throttle opens its own pool, 
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
   }
+});
+
+test('two throttles on one Redis see each other’s failures, and a short lock expires for both', { skip: NO_REDIS }, async () => {
+  const keyPrefix = testKeyPrefix();
+  const [one, two] = await Promise.all([openTestConnection(keyPrefix), openTestConnection(keyPrefix)]);
+  const admin = adminClient();
+  try {
+    // Whole seconds: the Redis store counts in seconds (rateLimitConfigProblems requires them).
+    const limits = { ...LIMITS, account: { ...LIMITS.account, freeFailures: 1, initialDelayMs: 1_000, maxDelayMs: 1_000, lockAfterFailures: 3, lockMs: 1_000 } };
+    assert.deepEqual(rateLimitConfigProblems({ ...limits, store: 'redis', postgres: {} }, '/rateLimits'), []);
+    const first = await SignInThrottle.open({ limits, redis: { client: one.commands, keyPrefix } });
+    const second = await SignInThrottle.open({ limits, redis: { client: two.commands, keyPrefix } });
+    await first.failed(VICTIM);
+    const slowed = await second.failed(VICTIM);
+    assert.equal(slowed.allowed, false);
+    assert.equal((await first.check(VICTIM)).allowed, false, 'the wait set through one replica holds on the other');
+    await until('the wait is over', async () => (await first.check(VICTIM)).allowed, 5_000, 20);
+    const reason = (decision: ThrottleDecision) => (decision.allowed ? 'allowed' : decision.reason);
+    assert.equal(reason(await first.failed(VICTIM)), 'locked');
+    assert.equal(reason(await second.check(VICTIM)), 'locked');
+    await until('the lock expires', async () => (await second.check(VICTIM)).allowed, 5_000, 20);
+    await second.succeeded(VICTIM);
+    assert.deepEqual(await first.check(VICTIM), { allowed: true });
+    assert.deepEqual(await admin.keys(`${keyPrefix}rl:account_failures:*`), [], 'the success cleared the shared count');
+  } finally {
+    await dropKeys(admin, keyPrefix);
+    admin.disconnect();
+    await closeTestConnections();
+  }
+});
+
+test('from a configuration with store redis the throttle counts on the hub’s Redis connection, under <redis.keyPrefix>rl:', { skip: NO_REDIS }, async () => {
+  const keyPrefix = testKeyPrefix();
+  const connection = await openTestConnection(keyPrefix);
+  const admin = adminClient();
+  try {
+    const config = Value.Default(RateLimitsConfig, { store: 'redis' }) as RateLimitsConfig;
+    assert.deepEqual(rateLimitConfigProblems(config, '/rateLimits'), []);
+    const throttle = await SignInThrottle.fromConfig(config, {}, { client: connection.commands, keyPrefix });
+    await throttle.failed({ address: '192.0.2.1' });
+    await throttle.close();
+    const keys = await admin.keys(`${keyPrefix}rl:address_failures:*`);
+    assert.equal(keys.length, 1);
+    assert.equal(await admin.get(keys[0]!), '1');
+    assert.equal(connection.available, true, 'closing the throttle leaves the hub’s connection open');
+  } finally {
+    await dropKeys(admin, keyPrefix);
+    admin.disconnect();
+    await closeTestConnections();
+  }
+});
+
+test('with Redis out of reach the throttle answers at once and still limits, each replica on its own', { skip: NO_REDIS }, async () => {
+  const keyPrefix = testKeyPrefix();
+  const connection = await openTestConnection(keyPrefix, { reconnect: { initialMs: 60_000, maxMs: 60_000 } });
+  const admin = adminClient();
+  try {
+    const throttle = await SignInThrottle.open({
+      limits: { ...LIMITS, address: { maxFailures: 2, windowMs: 60_000, blockMs: 120_000 } },
+      redis: { client: connection.commands, keyPrefix },
+    });
+    await killConnection(admin, connection.commands);
+    await until('the connection to be lost', () => !connection.available, 5_000, 5);
+    const address = { address: '203.0.113.9' };
+    for (let i = 0; i < 3; i++) await throttle.failed(address);
+    const refused = await throttle.check(address);
+    assert.equal(refused.allowed, false);
+    if (!refused.allowed) assert.equal(refused.reason, 'address');
+  } finally {
+    await dropKeys(admin, keyPrefix);
+    admin.disconnect();
+    await closeTestConnections();
+  }
+});
+
+test('with store redis every duration must be whole seconds, since the Redis store rounds down and keeps a sub-second one for ever', () => {
+  const config = Value.Default(RateLimitsConfig, { store: 'redis', account: { initialDelayMs: 500, lockMs: 1_500 }, address: { windowMs: 60_000 } }) as RateLimitsConfig;
+  assert.deepEqual(rateLimitConfigProblems(config, '/rateLimits'), [
+    '/rateLimits/account/initialDelayMs: must be whole seconds (a multiple of 1000) when store is redis',
+    '/rateLimits/account/lockMs: must be whole seconds (a multiple of 1000) when store is redis',
+  ]);
+  assert.deepEqual(rateLimitConfigProblems({ ...config, store: 'memory' }, '/rateLimits'), [], 'the other stores count in milliseconds');
 });

@@ -17,7 +17,7 @@ import type { NearbySensor, PairingChannel } from '../../src/pairing/pairing-cha
 import type { AgentRegistry } from '../../src/registry/agent-registry.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
 import { MemoryCache } from '../../src/cache/cache.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus, type LiveBus } from '../../src/live/live-bus.ts';
 import type { SeriesStore } from '../../src/storage/series/series-store.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import type { ClassRunDoc } from '../../src/domain/sessions/collections.ts';
@@ -66,7 +66,7 @@ export async function testDomain(
     pairing,
     agents: options.agents ?? new MemoryAgentRegistry(),
     series: options.series ?? ownSeries!,
-    live: options.live ?? new LiveBus(),
+    live: options.live ?? new MemoryLiveBus(),
     cache: new MemoryCache(),
     now: options.now ?? Date.now,
     log,

@@ -9,7 +9,7 @@ import { until } from '@pulsebridge/runtime';
 import type { PresenceSource } from '../../src/broker/transport.ts';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest, type IngestConfig, type IngestOptions } from '../../src/ingest/ingest.ts';
-import { LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus, type LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
 import { FakeTransport, captureLogger } from './fakes.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 
@@ -50,7 +50,7 @@ export function setupIngest(
   if (presenceSource) transport.presenceSource = presenceSource;
   const registry = new MemoryAgentRegistry({ [GOOD]: 'gym-a', [BAD]: 'gym-b' });
   const store = givenStore ?? new MemorySeriesStore();
-  const liveBus = givenLive ?? new LiveBus();
+  const liveBus = givenLive ?? new MemoryLiveBus();
   const live: LiveReadings[] = [];
   liveBus.subscribe({}, (r) => live.push(r));
   const db = new Database(dbPath ?? ':memory:');

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import { FakeTransport } from './fakes.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
@@ -31,7 +31,7 @@ async function startHub(): Promise<{ transport: FakeTransport; store: SqliteSeri
     transport,
     registry: new MemoryAgentRegistry({ [AGENT]: 'gym-a' }),
     store,
-    live: new LiveBus(),
+    live: new MemoryLiveBus(),
     dedupe: new Dedupe({ db }),
     log,
     now: () => HUB_TIME,

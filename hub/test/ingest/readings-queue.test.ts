@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
-import { LiveBus } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus } from '../../src/live/live-bus.ts';
 import { FakeTransport, captureLogger, makeBatch } from './fakes.ts';
 import { MemoryAgentRegistry, MemorySeriesStore } from '../memory-stores.ts';
 import { storedRanges } from './dedupe-state.ts';
@@ -248,7 +248,7 @@ describe('Readings write queue', () => {
 
   test('a live subscriber that throws does not stop the acks', async () => {
     const transport = new FakeTransport();
-    const liveBus = new LiveBus();
+    const liveBus = new MemoryLiveBus();
     liveBus.subscribe({}, () => {
       throw new Error('subscriber bug');
     });

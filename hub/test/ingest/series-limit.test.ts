@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { Dedupe } from '../../src/ingest/dedupe.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
-import { LiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
+import { MemoryLiveBus, type LiveReadings } from '../../src/live/live-bus.ts';
 import { SqliteSeriesStore } from '../../src/storage/series/sqlite-series-store.ts';
 import { FakeTransport, captureLogger } from './fakes.ts';
 import { MemoryAgentRegistry } from '../memory-stores.ts';
@@ -44,7 +44,7 @@ test('a new series past maxSeriesPerAgent is refused and counted; the rest of it
   const db = new Database(':memory:');
   const transport = new FakeTransport();
   const live: LiveReadings[] = [];
-  const liveBus = new LiveBus();
+  const liveBus = new MemoryLiveBus();
   liveBus.subscribe({}, (r) => live.push(r));
   const metrics = new Registry();
   const { log, lines } = captureLogger();
