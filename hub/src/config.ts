@@ -150,6 +150,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.rateLimits.store === 'postgres') trySecret('/rateLimits/postgres/url', config.rateLimits.postgres.url);
   if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
   if (redisNeeded(redisUsers(config))) trySecret('/redis/url', config.redis.url);
+  if (config.documents.kind === 'postgres') trySecret('/documents/postgres/url', config.documents.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -193,5 +194,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.rateLimits.postgres.url !== undefined) copy.rateLimits.postgres.url = mask(copy.rateLimits.postgres.url);
   if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
   if (copy.redis.url !== undefined) copy.redis.url = mask(copy.redis.url);
+  if (copy.documents.postgres.url !== undefined) copy.documents.postgres.url = mask(copy.documents.postgres.url);
   return copy;
 }

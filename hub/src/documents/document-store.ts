@@ -210,3 +210,15 @@ export class DocumentChecks {
     throw new DocumentStoreError('invalid', `a ${spec.name} document does not match its schema: ${first ? `${first.path || '/'} ${first.message}` : 'invalid'}`);
   }
 }
+
+/** A change applied to one document, as every adapter applies it. */
+export function applyChange<T extends { id: string }>(doc: T, change: Change<T>): T {
+  const next: Record<string, unknown> = { ...doc, ...change.set };
+  for (const [field, by] of Object.entries(change.inc ?? {})) {
+    const current = next[field];
+    next[field] = (typeof current === 'number' ? current : 0) + (by as number);
+  }
+  for (const field of change.unset ?? []) delete next[field];
+  next['id'] = doc.id;
+  return next as T;
+}

@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import {
   DocumentChecks,
   DocumentStoreError,
+  applyChange,
   checkFields,
   findLimit,
   parseCondition,
@@ -315,18 +316,6 @@ export class SqliteDocumentStore implements DocumentStore {
       },
     };
   }
-}
-
-/** A change applied to one document, as both adapters apply it. */
-export function applyChange<T extends { id: string }>(doc: T, change: Change<T>): T {
-  const next: Record<string, unknown> = { ...doc, ...change.set };
-  for (const [field, by] of Object.entries(change.inc ?? {})) {
-    const current = next[field];
-    next[field] = (typeof current === 'number' ? current : 0) + (by as number);
-  }
-  for (const field of change.unset ?? []) delete next[field];
-  next['id'] = doc.id;
-  return next as T;
 }
 
 function conflictOf(err: unknown, spec: CollectionSpec): DocumentStoreError | undefined {
