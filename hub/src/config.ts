@@ -25,6 +25,7 @@ import { ShutdownConfig, shutdownConfigProblems } from './shutdown-config.ts';
 import { RedisConfig, redisConfigProblems, redisNeeded, type RedisUsers } from './redis/config.ts';
 import { LiveConfig } from './live/live-bus.ts';
 import { CacheConfig } from './cache/cache.ts';
+import { StateConfig, stateConfigProblems } from './registry/state-config.ts';
 
 export const ENV_PREFIX = 'PB_HUB_';
 
@@ -74,6 +75,7 @@ export const HubConfig = Type.Object(
     redis: RedisConfig,
     live: LiveConfig,
     cache: CacheConfig,
+    state: StateConfig,
     log: LogConfig,
   },
   { additionalProperties: false },
@@ -88,7 +90,7 @@ export const AdminToolConfig = Type.Object(
 export type AdminToolConfig = Static<typeof AdminToolConfig>;
 
 /** What `agent add/list/remove` need: they work without an admin token or a running hub. `http` gives the WebSocket URL. */
-export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot }, { additionalProperties: true });
+export const AgentToolConfig = Type.Object({ hub: HubSection, http: HttpSection, mqtt: MqttSection, topicRoot: TopicRoot, state: StateConfig }, { additionalProperties: true });
 export type AgentToolConfig = Static<typeof AgentToolConfig>;
 
 export interface LoadHubConfigOptions {
@@ -110,7 +112,17 @@ export function loadHubConfig(options: LoadHubConfigOptions = {}): HubConfig {
 }
 
 export function loadAgentToolConfig(options: LoadHubConfigOptions = {}): AgentToolConfig {
-  return load(AgentToolConfig, options);
+  const config = load(AgentToolConfig, options);
+  const problems = stateConfigProblems(config.state, '/state');
+  if (config.state.store === 'postgres' && config.state.postgres.url !== undefined) {
+    try {
+      resolveSecret(config.state.postgres.url, options.env ?? process.env);
+    } catch (err) {
+      problems.push(`/state/postgres/url: ${err instanceof ConfigError ? err.problems.join('; ') : errorMessage(err)}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
 export function loadAdminToolConfig(options: LoadHubConfigOptions = {}): AdminToolConfig {
@@ -151,6 +163,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
   if (config.documents.kind === 'mongodb') trySecret('/documents/mongodb/url', config.documents.mongodb.url);
   if (redisNeeded(redisUsers(config))) trySecret('/redis/url', config.redis.url);
   if (config.documents.kind === 'postgres') trySecret('/documents/postgres/url', config.documents.postgres.url);
+  if (config.state.store === 'postgres') trySecret('/state/postgres/url', config.state.postgres.url);
   if (config.http.tls !== undefined) problems.push(...serverTlsProblems(config.http.tls, '/http/tls'));
   problems.push(
     ...mqttConfigProblems(config.mqtt, '/mqtt'),
@@ -167,6 +180,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
     ...shutdownConfigProblems(config.shutdown, config.ingest.drainTimeoutMs, '/shutdown'),
     ...redisConfigProblems(config.redis, '/redis', redisUsers(config)),
+    ...stateConfigProblems(config.state, '/state'),
   );
   return problems;
 }
@@ -195,5 +209,6 @@ export function redactConfig(config: HubConfig): HubConfig {
   if (copy.documents.mongodb.url !== undefined) copy.documents.mongodb.url = mask(copy.documents.mongodb.url);
   if (copy.redis.url !== undefined) copy.redis.url = mask(copy.redis.url);
   if (copy.documents.postgres.url !== undefined) copy.documents.postgres.url = mask(copy.documents.postgres.url);
+  if (copy.state.postgres.url !== undefined) copy.state.postgres.url = mask(copy.state.postgres.url);
   return copy;
 }

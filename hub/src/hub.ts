@@ -1,7 +1,7 @@
 /**
  * The hub's composition root: builds every component from the configuration and wires them together.
  *
- *   state DB (<dataDir>/hub.db, WAL) ─▶ agent registry, ingest dedupe
+ *   state (<dataDir>/hub.db, WAL; or PostgreSQL shared by replicas: `state`) ─▶ agent registry, ingest dedupe
  *   transport (embedded aedes or external broker) ─▶ ingest ─▶ series store, live bus ─▶ acks via transport
  *   one node:http server: the Koa API, and MQTT over WebSocket on mqtt.websocketPath (embedded broker)
  *
@@ -10,12 +10,11 @@
  * streams end; ingest drains (it still acks through the transport), the transport closes, requests in flight
  * finish within the grace period, then the stores close.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -40,12 +39,12 @@ import { dynamicSecurityUrl } from './broker/config.ts';
 import type { HubTransport } from './broker/transport.ts';
 import { defaultHubClientId, redisUsers, type HubConfig } from './config.ts';
 import { enrollmentInfoOf } from './enrollment.ts';
-import { Dedupe } from './ingest/dedupe.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { readingTimeProblem } from './ingest/time-window.ts';
 import { createLiveBus } from './live/index.ts';
 import { RedisConnection } from './redis/redis-connection.ts';
-import { SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import type { AgentRegistry } from './registry/agent-registry.ts';
+import { createStateStores, type StateStores } from './registry/state-stores.ts';
 import { loadHubTls, type HubTls } from './tls/server-tls.ts';
 import { createSeriesStore } from './storage/series/index.ts';
 import type { SeriesStore } from './storage/series/series-store.ts';
@@ -65,24 +64,13 @@ import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
 
-export const STATE_DATABASE_FILE = 'hub.db';
+export { STATE_DATABASE_FILE, openStateDatabase } from './registry/state-stores.ts';
 /** Expired sessions, codes and tokens are never found anyway; pruning only keeps the store small. */
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 /** How late after its end a loaner strap's binding may end: its readings are attributed by time anyway. */
 const LOAN_SWEEP_INTERVAL_MS = 30_000;
 /** Of the shutdown grace period, what closing the stores may take after the last HTTP requests. */
 const STORES_CLOSE_MS = 3_000;
-
-/** Opens (creating if needed) the hub's state database: agents, dedupe ranges. */
-export function openStateDatabase(dataDir: string): Database.Database {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, STATE_DATABASE_FILE));
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; agents resend unacked batches.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  return db;
-}
 
 export interface HubDeps {
   log?: Logger;
@@ -119,8 +107,7 @@ export class Hub {
   readonly metrics: Registry;
   private readonly log: Logger;
   private readonly env: NodeJS.ProcessEnv;
-  private db: Database.Database | undefined;
-  private registry: SqliteAgentRegistry | undefined;
+  private state: StateStores | undefined;
   private store: SeriesStore | undefined;
   private identity: IdentityStore | undefined;
   private documents: DocumentStore | undefined;
@@ -186,11 +173,10 @@ export class Hub {
       const tls = await loadHubTls(config, log);
       this.serverTls = tls;
       const dataDir = config.hub.dataDir;
-      const db = openStateDatabase(dataDir);
-      this.db = db;
-      const registry = new SqliteAgentRegistry({ db, log });
-      this.registry = registry;
-      await registry.start();
+      const state = createStateStores(config.state, { dataDir, log, env: this.env });
+      this.state = state;
+      await state.start();
+      const registry = state.registry;
 
       const identity = createIdentityStore(config.identity.store, { dataDir, env: this.env });
       this.identity = identity;
@@ -230,7 +216,7 @@ export class Hub {
         pairing,
         store,
         live,
-        dedupe: new Dedupe({ db }),
+        dedupe: state.dedupe,
         log,
         metrics: this.metrics,
         onUnsyncedStored: () => void unsynced.refresh(),
@@ -408,7 +394,7 @@ export class Hub {
     if (!(await settlesWithin(httpClosed, Math.max(0, requestsDeadline - Date.now())))) this.log.warn('requests still open at the end of the grace period were cut');
     http?.closeAllConnections();
     await httpClosed;
-    // 4. Stores last: nothing writes to them any more.
+    // 5. Stores last: nothing writes to them any more.
     if (this.store) await step('series store', () => this.store?.stop());
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());
@@ -418,12 +404,11 @@ export class Hub {
     if (this.redis) await step('redis', () => this.redis?.close());
     if (this.documents) await step('document store', () => this.documents?.stop());
     if (this.identity) await step('identity store', () => this.identity?.stop());
-    if (this.registry) await step('agent registry', () => this.registry?.stop());
-    if (this.db?.open) await step('state database', () => this.db?.close());
+    if (this.state) await step('agent registry and dedupe state', () => this.state!.stop());
     this.log.info({ tookMs: Date.now() - started }, 'hub stopped');
   }
 
-  private createTransport(registry: SqliteAgentRegistry): HubTransport {
+  private createTransport(registry: AgentRegistry): HubTransport {
     const { mqtt, topicRoot } = this.config;
     if (mqtt.mode === 'external') {
       const external = mqtt.external;
@@ -486,12 +471,7 @@ export class Hub {
 
   private async ready(): Promise<ReadyResult> {
     const checks: Record<string, string> = {};
-    try {
-      this.db?.prepare('SELECT 1').get();
-      checks['stateDatabase'] = this.db?.open ? 'ok' : 'closed';
-    } catch (err) {
-      checks['stateDatabase'] = errorMessage(err);
-    }
+    checks['stateDatabase'] = (await this.state?.readiness()) ?? 'closed';
     try {
       await this.documents?.ping();
       checks['documents'] = this.documents ? 'ok' : 'not started';

@@ -35,8 +35,9 @@ import { IdentityStoreError } from './identity/identity-store.ts';
 import { createIdentityStore } from './identity/index.ts';
 import { rotateSigningKey } from './oidc/keys.ts';
 import { agentMqttUrl, defaultSecretFile, enrollmentText } from './enrollment.ts';
-import { Hub, openStateDatabase } from './hub.ts';
-import { RegistryError, SqliteAgentRegistry } from './registry/sqlite-agent-registry.ts';
+import { Hub } from './hub.ts';
+import { RegistryError } from './registry/agent-credentials.ts';
+import { createStateStores } from './registry/state-stores.ts';
 import type { AgentRecord } from './registry/agent-registry.ts';
 
 export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
@@ -259,9 +260,11 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
   if (sub === 'add' && values.gym === undefined) throw new UsageError('agent add needs --gym <gym>');
 
   const config = loadAgentToolConfig({ file, env: io.env });
-  const db = openStateDatabase(config.hub.dataDir);
   const log = createLogger({ name: 'pulsebridge-hub', level: 'warn', pretty: false, destination: { write: (line: string) => io.stderr(line) } });
-  const registry = new SqliteAgentRegistry({ db, log, flushIntervalMs: 0 });
+  // The hub's own state store: hub.db, or the PostgreSQL its replicas share.
+  const state = createStateStores(config.state, { dataDir: config.hub.dataDir, log, env: io.env, flushIntervalMs: 0 });
+  await state.start();
+  const registry = state.registry;
   try {
     if (sub === 'list') return listAgents(await registry.list(), values.json === true, io);
     if (sub === 'remove') {
@@ -272,7 +275,7 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
       io.stderr(`pulsebridge-hub: no agent "${id}"\n`);
       return EXIT_FAILURE;
     }
-    let created: Awaited<ReturnType<SqliteAgentRegistry['create']>>;
+    let created: Awaited<ReturnType<typeof registry.create>>;
     try {
       created = await registry.create(id!, values.gym!);
     } catch (err) {
@@ -305,8 +308,7 @@ async function agentCommand(args: string[], file: string | undefined, values: Ar
     }
     return EXIT_OK;
   } finally {
-    await registry.stop();
-    db.close();
+    await state.stop();
   }
 }
 

@@ -319,3 +319,41 @@ test('redis: the URL is required when live.bus, cache.store or rateLimits.store 
   assert.deepEqual(redactConfig(byEnv).redis.url, { env: 'PB_REDIS_URL' });
   assert.ok(configProblems(() => loadHubConfig({ env: { PB_HUB_CACHE__MAX_BYTES: '10' } })).some((p) => p.startsWith('/cache/maxBytes')));
 });
+
+test('state: sqlite in hub.db by default; postgres needs a URL that can be read, a plain schema name, and nothing else', () => {
+  assert.deepEqual(loadHubConfig({ env: {} }).state, { store: 'sqlite', postgres: {} });
+  assert.deepEqual(
+    configProblems(() => loadHubConfig({ env: { PB_HUB_STATE__STORE: 'postgres' } })),
+    ['/state/postgres/url: is required when store is postgres (postgres://user:password@host:port/database)'],
+  );
+  const unreadable = configProblems(() => loadHubConfig({ env: { PB_HUB_STATE__STORE: 'postgres', PB_HUB_STATE__POSTGRES__URL: '{"env":"NOT_SET"}' } }));
+  assert.equal(unreadable.length, 1, unreadable.join('\n'));
+  assert.match(unreadable[0]!, /^\/state\/postgres\/url: .*NOT_SET/);
+  const bad = configProblems(() => loadHubConfig({ env: { PB_HUB_STATE__STORE: 'mongodb', PB_HUB_STATE__POSTGRES__SCHEMA: 'Bad; DROP', PB_HUB_STATE__POSTGRES__POOL_SIZE: '3' } }));
+  for (const where of ['/state/store:', '/state/postgres/schema:', '/state/postgres/poolSize: Unexpected property'])
+    assert.ok(
+      bad.some((p) => p.startsWith(where)),
+      `${where} in:\n${bad.join('\n')}`,
+    );
+  const ok = loadHubConfig({
+    env: { PB_HUB_STATE__STORE: 'postgres', PB_HUB_STATE__POSTGRES__URL: '{"env":"PG"}', PB_HUB_STATE__POSTGRES__SCHEMA: 'pb_state', PG: 'postgres://u:p@db/pb' },
+  });
+  assert.deepEqual(ok.state, { store: 'postgres', postgres: { url: { env: 'PG' }, schema: 'pb_state' } });
+  assert.equal(configProblems(() => loadHubConfig({ env: { PB_HUB_STATE__POSTGRES__URL: '{"env":"NOT_SET"}' } })).length, 0, 'an unused store URL is not read');
+});
+
+test('printing the configuration masks an inline state URL and keeps a reference', () => {
+  const inline = loadHubConfig({ env: { PB_HUB_STATE__STORE: 'postgres', PB_HUB_STATE__POSTGRES__URL: 'postgres://u:inline-pw@db/pb' } });
+  assert.equal(redactConfig(inline).state.postgres.url, '[redacted]');
+  assert.ok(!JSON.stringify(redactConfig(inline)).includes('inline-pw'));
+  const byReference = loadHubConfig({ env: { PB_HUB_STATE__STORE: 'postgres', PB_HUB_STATE__POSTGRES__URL: '{"env":"PG"}', PG: 'postgres://u:p@db/pb' } });
+  assert.deepEqual(redactConfig(byReference).state.postgres.url, { env: 'PG' });
+});
+
+test('the agent tools read the state section: a postgres store without a URL is refused', () => {
+  assert.deepEqual(
+    configProblems(() => loadAgentToolConfig({ env: { PB_HUB_STATE__STORE: 'postgres' } })),
+    ['/state/postgres/url: is required when store is postgres (postgres://user:password@host:port/database)'],
+  );
+  assert.equal(loadAgentToolConfig({ env: {} }).state.store, 'sqlite');
+});

@@ -1,43 +1,17 @@
 /**
- * Which sequence ranges of each agent's outbox streams the hub has already stored, so a batch the agent
- * sends again (its ack was lost, it restarted) is acknowledged as a duplicate instead of written twice.
- *
- * Per (agent, stream) the hub keeps a sorted list of disjoint inclusive ranges; touching or overlapping
- * ranges are merged, so an agent that sends in order leaves a single range per stream. The ranges live in
- * two tables of the hub's state database and are loaded once at start; every `record()` is one transaction.
- *
- * Memory is bounded, and forgetting is always safe: stores key readings by (agent, sensor, metric, ts), so a
- * forgotten range that comes back is only written again, never stored twice.
- *  - Ranges entirely below a batch's `floor` are dropped: the agent promised never to send them again.
- *  - At most `maxRangesPerStream` ranges per stream (gaps left by batches the agent dropped); beyond that the
- *    lowest ranges are forgotten first, because the agent resends its oldest data least often.
- *  - At most `maxStreamsPerAgent` streams per agent. An agent opens a new stream only when it starts a fresh
- *    outbox, so the streams beyond the few most recently recorded ones are dead; the least recently
- *    recorded are forgotten first.
+ * The embedded DedupeStore (dedupe-store.ts: what it keeps and what it forgets): the ranges live in two tables
+ * of the hub's state database and in memory, loaded once at start, so isDuplicate() is a lookup in memory and
+ * every `record()` is one transaction. One hub process owns the file, so memory never goes stale.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { PulsebridgeError } from '@pulsebridge/runtime';
+import { DedupeError, addRange, covers, dedupeLimits, planRecord, type DedupeLimits, type DedupeRange, type DedupeStore, type Range } from './dedupe-store.ts';
 
-export interface DedupeRange {
-  agent: string;
-  stream: string;
-  first: number;
-  last: number;
-  /** The batch's floor: ranges wholly below it can be forgotten. */
-  floor: number;
-}
+export { DEDUPE_DEFAULT_MAX_RANGES_PER_STREAM, DEDUPE_DEFAULT_MAX_STREAMS_PER_AGENT, DedupeError, type DedupeRange, type DedupeStore } from './dedupe-store.ts';
 
-export interface DedupeOptions {
+export interface DedupeOptions extends DedupeLimits {
   /** The hub's state database (better-sqlite3); the tables are created if missing. */
   db: Database;
-  maxStreamsPerAgent?: number;
-  maxRangesPerStream?: number;
 }
-
-export class DedupeError extends PulsebridgeError<'not_loaded'> {}
-
-/** Inclusive [first, last]. */
-type Range = readonly [number, number];
 
 interface StreamState {
   /** Sorted by first, disjoint and not touching. */
@@ -46,59 +20,9 @@ interface StreamState {
   used: number;
 }
 
-export const DEDUPE_DEFAULT_MAX_STREAMS_PER_AGENT = 8;
-export const DEDUPE_DEFAULT_MAX_RANGES_PER_STREAM = 256;
-
-const isSequenceNumber = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-const isSequenceRange = (e: DedupeRange): boolean => isSequenceNumber(e.first) && isSequenceNumber(e.last) && isSequenceNumber(e.floor) && e.last >= e.first;
-
-const streamKey = (agent: string, stream: string): string => `${agent}\u0000${stream}`;
-
-/** Index of the last range whose first is <= seq, or -1. */
-function rangeAtOrBefore(ranges: readonly Range[], seq: number): number {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid]![0] <= seq) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
-}
-
-/** A new list with [first, last] added, merging everything it overlaps or touches. */
-function addRange(ranges: readonly Range[], first: number, last: number): Range[] {
-  const out: Range[] = [];
-  let lo = first;
-  let hi = last;
-  let placed = false;
-  for (const r of ranges) {
-    if (r[1] + 1 < lo) {
-      out.push(r);
-    } else if (hi + 1 < r[0]) {
-      if (!placed) {
-        out.push([lo, hi]);
-        placed = true;
-      }
-      out.push(r);
-    } else {
-      lo = Math.min(lo, r[0]);
-      hi = Math.max(hi, r[1]);
-    }
-  }
-  if (!placed) out.push([lo, hi]);
-  return out;
-}
-
-export class Dedupe {
+export class Dedupe implements DedupeStore {
   private readonly db: Database;
-  private readonly maxStreamsPerAgent: number;
-  private readonly maxRangesPerStream: number;
+  private readonly limits: ReturnType<typeof dedupeLimits>;
   /** agent -> stream -> state */
   private readonly agents = new Map<string, Map<string, StreamState>>();
   private clock = 0;
@@ -115,8 +39,7 @@ export class Dedupe {
 
   constructor(o: DedupeOptions) {
     this.db = o.db;
-    this.maxStreamsPerAgent = Math.max(1, o.maxStreamsPerAgent ?? DEDUPE_DEFAULT_MAX_STREAMS_PER_AGENT);
-    this.maxRangesPerStream = Math.max(1, o.maxRangesPerStream ?? DEDUPE_DEFAULT_MAX_RANGES_PER_STREAM);
+    this.limits = dedupeLimits(o);
   }
 
   /** Creates the tables if missing and reads every recorded range. Calling it again does nothing. */
@@ -174,9 +97,7 @@ export class Dedupe {
   /** True when every sequence number in [first, last] is inside ranges already recorded. */
   isDuplicate(agent: string, stream: string, first: number, last: number): boolean {
     const state = this.agents.get(agent)?.get(stream);
-    if (!state || last < first) return false;
-    const i = rangeAtOrBefore(state.ranges, first);
-    return i >= 0 && state.ranges[i]![1] >= last;
+    return state !== undefined && covers(state.ranges, first, last);
   }
 
   /**
@@ -189,48 +110,21 @@ export class Dedupe {
    */
   record(entries: readonly DedupeRange[]): DedupeRange[] {
     const statements = this.requireLoaded();
-    const skipped = entries.filter((e) => !isSequenceRange(e));
-    if (skipped.length > 0) entries = entries.filter(isSequenceRange);
-    if (entries.length === 0) return skipped;
-
     // Work on copies so a failed transaction leaves memory consistent with the database.
+    const { skipped, changes, dropped, roomByAgent } = planRecord(entries, (agent, stream) => this.agents.get(agent)?.get(stream)?.ranges ?? [], this.limits);
+    if (changes.length === 0 && dropped.length === 0) return skipped;
     const tick = this.clock + 1;
-    const next = new Map<string, { agent: string; stream: string; before: Range[]; after: Range[] }>();
-    for (const e of entries) {
-      const key = streamKey(e.agent, e.stream);
-      let change = next.get(key);
-      if (!change) {
-        const before = this.agents.get(e.agent)?.get(e.stream)?.ranges ?? [];
-        change = { agent: e.agent, stream: e.stream, before, after: before };
-        next.set(key, change);
-      }
-      let after = addRange(change.after, e.first, e.last);
-      if (e.floor > 0) after = after.filter((r) => r[1] >= e.floor);
-      if (after.length > this.maxRangesPerStream) after = after.slice(after.length - this.maxRangesPerStream);
-      change.after = after;
-    }
 
-    // Streams to forget: per agent, those beyond the cap once the touched ones count as most recent.
-    const evicted: { agent: string; stream: string }[] = [];
-    const touchedAgents = new Set([...next.values()].map((c) => c.agent));
-    for (const agent of touchedAgents) {
-      const current = this.agents.get(agent);
-      const touched = new Set([...next.values()].filter((c) => c.agent === agent).map((c) => c.stream));
-      const untouched = [...(current?.entries() ?? [])].filter(([stream]) => !touched.has(stream)).sort((a, b) => b[1].used - a[1].used);
-      const room = Math.max(0, this.maxStreamsPerAgent - touched.size);
+    // Streams to forget: per agent, the untouched ones beyond the room the touched ones leave, least recent first.
+    const evicted = [...dropped];
+    for (const [agent, room] of roomByAgent) {
+      const touched = new Set(changes.filter((c) => c.agent === agent).map((c) => c.stream));
+      const untouched = [...(this.agents.get(agent)?.entries() ?? [])].filter(([stream]) => !touched.has(stream)).sort((a, b) => b[1].used - a[1].used);
       for (const [stream] of untouched.slice(room)) evicted.push({ agent, stream });
-      // More streams in one call than the cap allows: keep the last ones named (the newest data).
-      if (touched.size > this.maxStreamsPerAgent) {
-        const order = [...touched];
-        for (const stream of order.slice(0, order.length - this.maxStreamsPerAgent)) {
-          evicted.push({ agent, stream });
-          next.delete(streamKey(agent, stream));
-        }
-      }
     }
 
     this.db.transaction(() => {
-      for (const c of next.values()) {
+      for (const c of changes) {
         const afterByFirst = new Map(c.after.map((r) => [r[0], r[1]]));
         const beforeByFirst = new Map(c.before.map((r) => [r[0], r[1]]));
         for (const [first] of beforeByFirst) if (!afterByFirst.has(first)) statements.deleteRange.run(c.agent, c.stream, first);
@@ -244,7 +138,7 @@ export class Dedupe {
     })();
 
     this.clock = tick;
-    for (const c of next.values()) this.streamsOf(c.agent).set(c.stream, { ranges: c.after, used: tick });
+    for (const c of changes) this.streamsOf(c.agent).set(c.stream, { ranges: c.after, used: tick });
     for (const { agent, stream } of evicted) {
       const streams = this.agents.get(agent);
       streams?.delete(stream);

@@ -15,7 +15,7 @@ import type { AgentRegistry } from '../registry/agent-registry.ts';
 import type { SeriesStore } from '../storage/series/series-store.ts';
 import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
 import { AgentPresence, type AgentOffline } from './agent-presence.ts';
-import type { Dedupe } from './dedupe.ts';
+import type { DedupeStore } from './dedupe-store.ts';
 import { handleEvents } from './handlers/events.ts';
 import { handleInventory } from './handlers/inventory.ts';
 import { handleNearby } from './handlers/nearby.ts';
@@ -90,7 +90,7 @@ export interface IngestDependencies {
   registry: AgentRegistry;
   store: SeriesStore;
   live: LiveBus;
-  dedupe: Dedupe;
+  dedupe: DedupeStore;
   log: Logger;
   metrics?: Registry;
   /** Wall clock, UTC ms: status times, presence and the hub time sent to agents. */
@@ -115,7 +115,7 @@ const HANDLERS: Partial<Record<MessageKind, MessageHandler>> = { status: handleS
 export class Ingest {
   private readonly config: IngestConfig;
   private readonly transport: HubTransport;
-  private readonly dedupe: Dedupe;
+  private readonly dedupe: DedupeStore;
   private readonly log: Logger;
   private readonly tasks: Tasks;
   private readonly context: IngestContext;

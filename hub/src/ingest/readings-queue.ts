@@ -1,6 +1,6 @@
 /**
  * The readings write queue: validate → drop duplicates → queue → write to the SeriesStore in grouped writes,
- * one at a time → once the write is durable: record the ranges (Dedupe), publish to the live bus, and only
+ * one at a time → once the write is durable: record the ranges (DedupeStore), publish to the live bus, and only
  * then acknowledge. The agent keeps a batch in its outbox until acknowledged, so the rule that makes this
  * lossless is simple: never ack what is not stored; when in doubt, stay silent and let the agent resend.
  *
@@ -19,7 +19,7 @@ import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
 import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
 import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
-import type { Dedupe } from './dedupe.ts';
+import type { DedupeStore } from './dedupe-store.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
 import { readingsInWindow, type ReadingTimeWindow } from './time-window.ts';
@@ -59,7 +59,7 @@ export class ReadingsWriteQueue {
   private readonly context: IngestContext;
   private readonly store: SeriesStore;
   private readonly live: LiveBus;
-  private readonly dedupe: Dedupe;
+  private readonly dedupe: DedupeStore;
   private readonly retry: Backoff;
 
   private running = false;
@@ -79,7 +79,7 @@ export class ReadingsWriteQueue {
     context: IngestContext;
     store: SeriesStore;
     live: LiveBus;
-    dedupe: Dedupe;
+    dedupe: DedupeStore;
     /** Called after a write that stored readings of an unconfirmed clock (held apart from the series). */
     onUnsyncedStored?: () => void;
     /** Called with each batch's readings once stored (those of this hub's ingest only, unlike the live bus). */
@@ -164,7 +164,16 @@ export class ReadingsWriteQueue {
       return;
     }
 
-    if (this.dedupe.isDuplicate(agent, batch.stream, batch.first, batch.last)) {
+    // The embedded store answers at once; a shared one (PostgreSQL) is asked, and the SQLite path pays no await.
+    let duplicate = this.dedupe.isDuplicate(agent, batch.stream, batch.first, batch.last);
+    if (typeof duplicate !== 'boolean') {
+      duplicate = await duplicate.catch((err: unknown) => {
+        // Writing it again is safe (stores are idempotent); refusing it would only make the agent wait.
+        this.context.logLimited(agent, 'dedupe:check', { err }, 'could not check the batch against the stored ranges; writing it (again)');
+        return false;
+      });
+    }
+    if (duplicate) {
       counts.batch('duplicate');
       this.context.ack(agent, { stream: batch.stream, first: batch.first, last: batch.last, result: 'duplicate' });
       return;
@@ -284,13 +293,13 @@ export class ReadingsWriteQueue {
     }
     counts.writeSeconds?.observe((performance.now() - started) / 1000);
     this.retry.reset();
-    for (const q of group) this.queuedKeys.delete(q.key);
     this.queued -= readings;
     const refusedReadings = this.countRefused(group, result) + result.limited;
     counts.readingsStored += readings - refusedReadings;
 
     try {
-      const skipped = this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      const recorded = this.dedupe.record(group.map((q) => ({ agent: q.agent, stream: q.batch.stream, first: q.batch.first, last: q.batch.last, floor: q.batch.floor })));
+      const skipped = Array.isArray(recorded) ? recorded : await recorded;
       for (const e of skipped)
         this.context.logLimited(
           e.agent,
@@ -302,6 +311,8 @@ export class ReadingsWriteQueue {
       // The readings are stored, so the ack stays right; a resend will just be written again (idempotent).
       log.error({ err, batches: group.length }, 'could not record stored ranges for dedupe');
     }
+    // Only now: until the ranges are recorded, a resend arriving meanwhile is caught here instead of written again.
+    for (const q of group) this.queuedKeys.delete(q.key);
     // Live subscribers see what is stored, as it happens: the series the store refused are left out, and so are
     // readings whose true time is unknown (they are listed under /unsynced).
     const refusedSeries = new Set(result.refused.map((r) => `${r.batch}\u0000${r.sensor}\u0000${r.metric}`));

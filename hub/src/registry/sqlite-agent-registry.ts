@@ -1,71 +1,15 @@
 /**
- * The embedded agent registry: one table in the hub's state database.
- *
- * Secrets are 32 random bytes handed out once; only an scrypt hash is kept. The hash string carries its own
- * parameters so the cost can be raised later without invalidating agents in the field.
+ * The embedded agent registry: one table in the hub's state database. Credentials (ids, secrets and their
+ * scrypt hashes) are agent-credentials.ts, shared with the PostgreSQL adapter.
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { isAgentId, type SensorInfo, type StatusMessage } from '@pulsebridge/protocol';
-import { PulsebridgeError } from '@pulsebridge/runtime';
+import type { SensorInfo, StatusMessage } from '@pulsebridge/protocol';
 import type { AgentRecord, AgentRegistry, EnrollmentCode, IssueEnrollmentOptions } from './agent-registry.ts';
+import { DEFAULT_SCRYPT_COST, RegistryError, SecretChecker, checkIds, newSecret, type ScryptCost } from './agent-credentials.ts';
 import { DEFAULT_ENROLLMENT_TTL_MS, enrollmentCodeHash, newEnrollmentCode, normalizeEnrollmentCode } from './enrollment-code.ts';
 
-export type RegistryErrorCode = 'invalid_id' | 'invalid_gym' | 'exists';
-
-export class RegistryError extends PulsebridgeError<RegistryErrorCode> {}
-
-const GYM_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-
-/** Gym ids travel in URLs and series tags: the same short, punctuation-free shape as agent ids, plus dots. */
-export function isGymId(value: string): boolean {
-  return GYM_ID_RE.test(value);
-}
-
-export interface ScryptCost {
-  N: number;
-  r: number;
-  p: number;
-}
-
-/**
- * Secrets are 256 random bits, so no hash cost is needed against guessing; scrypt keeps a copied table from
- * being usable as credentials. A modest cost (~30 ms on a small core) keeps a reconnect storm of a few hundred
- * agents to seconds. Stored hashes carry their parameters, so raising this later keeps old hashes valid.
- */
-export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 4_096, r: 8, p: 1 };
-
-const KEY_BYTES = 32;
-const SALT_BYTES = 16;
-/** A longer "secret" is not one we issued; refusing it early keeps hashing cost bounded per attempt. */
-const MAX_SECRET_CHARS = 256;
-
-function scryptAsync(secret: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    // maxmem: scrypt needs 128 * N * r bytes; the default 32 MiB cap is too tight for N above 2^15.
-    scrypt(secret, salt, KEY_BYTES, { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
-async function hashSecret(secret: string, cost: ScryptCost): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const key = await scryptAsync(secret, salt, cost);
-  return `scrypt$${cost.N}$${cost.r}$${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-}
-
-async function verifySecret(secret: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(key, 'base64url');
-  const actual = await scryptAsync(secret, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
+export { DEFAULT_SCRYPT_COST, RegistryError, isGymId, type RegistryErrorCode, type ScryptCost } from './agent-credentials.ts';
 
 interface AgentRow {
   id: string;
@@ -77,12 +21,6 @@ interface AgentRow {
   last_seen: number | null;
   status: string | null;
   inventory: string | null;
-}
-
-interface CachedSuccess {
-  secretDigest: Buffer;
-  secretHash: string;
-  until: number;
 }
 
 export interface SqliteAgentRegistryOptions {
@@ -126,8 +64,6 @@ interface Statements {
   lastSeen: Statement<[number, string]>;
 }
 
-const MAX_AUTH_CACHE_ENTRIES = 10_000;
-
 /** A few seconds of last-seen is what a crash may lose; one transaction per interval is what it costs. */
 export const DEFAULT_LAST_SEEN_FLUSH_MS = 5_000;
 
@@ -135,26 +71,21 @@ export class SqliteAgentRegistry implements AgentRegistry {
   private readonly db: Database;
   private readonly log: Logger;
   private readonly flushIntervalMs: number;
-  private readonly authCacheMs: number;
-  private readonly cost: ScryptCost;
+  private readonly credentials: SecretChecker;
   private readonly enrollmentTtlMs: number;
   private readonly now: () => number;
   private statements: Statements | undefined;
   private readonly pendingLastSeen = new Map<string, number>();
   private readonly online = new Set<string>();
-  private readonly authCache = new Map<string, CachedSuccess>();
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Hash of a random secret, so an unknown agent id costs the same scrypt run as a wrong secret. */
-  private decoyHash: Promise<string> | undefined;
 
   constructor(options: SqliteAgentRegistryOptions) {
     this.db = options.db;
     this.log = options.log.child({ ns: 'registry' });
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_LAST_SEEN_FLUSH_MS;
-    this.authCacheMs = options.authCacheMs ?? 60_000;
-    this.cost = options.scryptCost ?? DEFAULT_SCRYPT_COST;
     this.enrollmentTtlMs = options.enrollmentTtlMs ?? DEFAULT_ENROLLMENT_TTL_MS;
     this.now = options.now ?? Date.now;
+    this.credentials = new SecretChecker(options.scryptCost ?? DEFAULT_SCRYPT_COST, options.authCacheMs ?? 60_000, this.now);
   }
 
   async start(): Promise<void> {
@@ -169,13 +100,13 @@ export class SqliteAgentRegistry implements AgentRegistry {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
     if (this.db.open) this.flushLastSeen();
-    this.authCache.clear();
+    this.credentials.clear();
   }
 
   async create(id: string, gym: string): Promise<{ agent: AgentRecord; secret: string }> {
     checkIds(id, gym);
     const secret = newSecret();
-    const hash = await hashSecret(secret, this.cost);
+    const hash = await this.credentials.hash(secret);
     const createdAt = this.now();
     this.insert(id, gym, hash, createdAt);
     this.log.info({ agent: id, gym }, 'agent created');
@@ -202,7 +133,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
       return this.storeCode(id, options.ttlMs);
     })();
     if (!enrollment) return undefined;
-    if (options.revokeSecret) this.authCache.delete(id);
+    if (options.revokeSecret) this.credentials.forget(id);
     this.log.info({ agent: id, expiresAt: enrollment.expiresAt, secretRevoked: options.revokeSecret === true }, 'enrollment code issued');
     return enrollment;
   }
@@ -216,7 +147,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
     const found = statements.codeByHash.get(hash);
     if (!found || found.expires_at <= now) return undefined;
     const secret = newSecret();
-    const secretHash = await hashSecret(secret, this.cost);
+    const secretHash = await this.credentials.hash(secret);
     // Synchronous, so of two redemptions of one code racing through scrypt exactly one finds the code still there.
     const row = this.db.transaction(() => {
       const code = statements.codeByHash.get(hash);
@@ -228,14 +159,14 @@ export class SqliteAgentRegistry implements AgentRegistry {
       return statements.get.get(code.agent);
     })();
     if (!row) return undefined;
-    this.authCache.delete(row.id);
+    this.credentials.forget(row.id);
     this.log.info({ agent: row.id, gym: row.gym }, 'enrollment code redeemed');
     return { agent: this.toRecord(row), secret };
   }
 
   async disable(id: string): Promise<boolean> {
     const changed = this.prepared().setDisabled.run(1, id).changes > 0;
-    this.authCache.delete(id);
+    this.credentials.forget(id);
     if (changed) this.log.info({ agent: id }, 'agent disabled');
     return changed;
   }
@@ -248,9 +179,9 @@ export class SqliteAgentRegistry implements AgentRegistry {
 
   async rotateSecret(id: string): Promise<string | undefined> {
     const secret = newSecret();
-    const hash = await hashSecret(secret, this.cost);
+    const hash = await this.credentials.hash(secret);
     const changed = this.prepared().setSecret.run(hash, id).changes > 0;
-    this.authCache.delete(id);
+    this.credentials.forget(id);
     if (!changed) return undefined;
     this.log.info({ agent: id }, 'agent secret rotated');
     return secret;
@@ -277,7 +208,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   async remove(id: string): Promise<boolean> {
-    this.authCache.delete(id);
+    this.credentials.forget(id);
     this.pendingLastSeen.delete(id);
     this.online.delete(id);
     const statements = this.prepared();
@@ -302,24 +233,12 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   async authenticate(id: string, secret: string): Promise<AgentRecord | undefined> {
-    if (!isAgentId(id) || secret.length === 0 || secret.length > MAX_SECRET_CHARS) return undefined;
-    const row = this.prepared().get.get(id);
-    if (!row || row.secret_hash === null || row.disabled !== 0) {
-      this.decoyHash ??= hashSecret(randomBytes(32).toString('base64url'), this.cost);
-      await verifySecret(secret, await this.decoyHash);
-      return undefined;
-    }
-    const digest = sha256(secret);
-    const cached = this.authCache.get(id);
-    if (cached && cached.until > this.now() && cached.secretHash === row.secret_hash && timingSafeEqual(cached.secretDigest, digest)) {
-      return this.toRecord(row);
-    }
-    if (!(await verifySecret(secret, row.secret_hash))) return undefined;
-    // The agent may have been removed, disabled or rotated while scrypt ran.
-    const current = this.prepared().get.get(id);
-    if (!current || current.secret_hash !== row.secret_hash || current.disabled !== 0) return undefined;
-    if (this.authCacheMs > 0) this.remember(id, { secretDigest: digest, secretHash: row.secret_hash, until: this.now() + this.authCacheMs });
-    return this.toRecord(current);
+    const statements = this.prepared();
+    const row = await this.credentials.check(id, secret, async (agent) => {
+      const found = statements.get.get(agent);
+      return found && { ...found, secretHash: found.secret_hash, disabled: found.disabled !== 0 };
+    });
+    return row && this.toRecord({ ...row, disabled: 0 });
   }
 
   async recordStatus(id: string, status: StatusMessage, at: number): Promise<void> {
@@ -343,7 +262,7 @@ export class SqliteAgentRegistry implements AgentRegistry {
   }
 
   /** Writes pending last-seen times in one transaction; called periodically and on stop. */
-  private flushLastSeen(): void {
+  flushLastSeen(): void {
     if (this.pendingLastSeen.size === 0) return;
     const pending = [...this.pendingLastSeen];
     this.pendingLastSeen.clear();
@@ -357,15 +276,6 @@ export class SqliteAgentRegistry implements AgentRegistry {
       for (const [id, at] of pending) this.touch(id, at);
       this.log.warn({ err }, 'could not write last-seen times');
     }
-  }
-
-  private remember(id: string, entry: CachedSuccess): void {
-    if (this.authCache.size >= MAX_AUTH_CACHE_ENTRIES) {
-      const now = this.now();
-      for (const [key, value] of this.authCache) if (value.until <= now) this.authCache.delete(key);
-      if (this.authCache.size >= MAX_AUTH_CACHE_ENTRIES) this.authCache.clear();
-    }
-    this.authCache.set(id, entry);
   }
 
   private toRecord(row: AgentRow): AgentRecord {
@@ -409,15 +319,6 @@ export class SqliteAgentRegistry implements AgentRegistry {
     };
     return this.statements;
   }
-}
-
-function checkIds(id: string, gym: string): void {
-  if (!isAgentId(id)) throw new RegistryError('invalid_id', `invalid agent id "${id}": letters, digits, - and _, at most 64, starting with a letter or digit`);
-  if (!isGymId(gym)) throw new RegistryError('invalid_gym', `invalid gym id "${gym}": letters, digits, ., - and _, at most 64, starting with a letter or digit`);
-}
-
-function newSecret(): string {
-  return randomBytes(32).toString('base64url');
 }
 
 const AGENTS_TABLE = `
