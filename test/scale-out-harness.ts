@@ -3,11 +3,13 @@
  * the real InfluxDB, PostgreSQL and Redis, with 50 agents of the real agent code in one process (agent-pack.ts):
  * for test/scale-out.test.ts, test/rolling-restart.test.ts and scripts/bench/replicas.ts.
  *
- * Each run has its own share group, Influx database, client ids and agent ids, so runs never meet, nor other
- * tests on the same services. Every hub of a cluster gets the same configuration but its data folder and ports.
+ * Each run has its own share group, Influx database, PostgreSQL schemas, Redis key prefix, client ids and agent
+ * ids, so runs never meet, nor other tests on the same services. Every hub of a cluster gets the same
+ * configuration but its data folder and ports: agent registry, dedupe ranges, documents (PostgreSQL) and the live
+ * bus (Redis) are shared; only sign-in (the identity store) stays each replica's own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
@@ -16,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import mqtt from 'mqtt';
 import { settlesWithin, until } from '@pulsebridge/runtime';
-import { HubConfig } from '../hub/src/config.ts';
-import { STATE_DATABASE_FILE, openStateDatabase } from '../hub/src/hub.ts';
-import { SqliteAgentRegistry } from '../hub/src/registry/sqlite-agent-registry.ts';
+import { createStateStores } from '../hub/src/registry/state-stores.ts';
+import type { StateConfig } from '../hub/src/registry/state-config.ts';
+import pg from 'pg';
 import { mosquittoPasswordLine } from '../hub/src/broker/mosquitto-password.ts';
 import { InfluxSeriesStore } from '../hub/src/storage/series/influx-series-store.ts';
 import { MAX_SERIES_PAGE } from '../hub/src/storage/series/series-query.ts';
@@ -30,14 +32,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INFLUX_TOKEN = 'pulsebridge:secret';
 const quiet = pino({ level: 'silent' });
 
-/** Whether this hub has the shared implementations (issue 12): live.bus redis, state.store postgres. */
-export const SHARED = { liveBus: 'live' in HubConfig.properties, state: 'state' in HubConfig.properties };
+/** The PostgreSQL schema of a run: the agent registry, dedupe ranges and gym documents of its replicas. */
+const schemaOf = (run: string): string => `pb_cluster_${run}`;
 
-/** The replicas' shared stores, each in the run's own schema or key prefix, for those this hub has. */
+/** The replicas' shared stores, each in the run's own schemas or key prefix: nothing of a replica's state is its own. */
 function sharedStateConfig(run: string): Record<string, unknown> {
+  const postgres = { url: { env: 'PG_URL' }, schema: schemaOf(run) };
   return {
-    ...(SHARED.state ? { state: { store: 'postgres', postgres: { url: { env: 'PG_URL' }, schema: `pb_cluster_${run}` } } } : {}),
-    ...(SHARED.liveBus ? { live: { bus: 'redis' }, redis: { url: { env: 'REDIS_URL' }, keyPrefix: `pb-cluster-${run}:` } } : {}),
+    state: { store: 'postgres', postgres },
+    documents: { kind: 'postgres', postgres: { ...postgres, schema: `${schemaOf(run)}_docs` } },
+    live: { bus: 'redis' },
+    redis: { url: { env: 'REDIS_URL' }, keyPrefix: `pb-cluster-${run}:` },
   };
 }
 
@@ -168,14 +173,10 @@ export class Cluster {
       ],
       logLevel: 'warning',
     });
+    await this.seedRegistry();
     for (let i = 0; i < this.options.replicas; i++) {
       const hub = new HubRunner({ dir: join(this.work.dir, `hub-${i}`), config: this.hubConfig(i), entry: this.hubBundle });
       this.hubs.push(hub);
-      if (i === 0) await this.seedRegistry(hub);
-      else {
-        mkdirSync(join(hub.dir, 'data'), { recursive: true });
-        copyFileSync(join(this.hubs[0]!.dir, 'data', STATE_DATABASE_FILE), join(hub.dir, 'data', STATE_DATABASE_FILE));
-      }
     }
   }
 
@@ -204,21 +205,19 @@ export class Cluster {
     };
   }
 
-  /**
-   * Each replica's own registry (hub.db) knows every agent: until the registry is shared, each must be told. The
-   * first replica's state database is filled through the registry (scrypt per secret), the others get a copy.
-   */
-  private async seedRegistry(hub: HubRunner): Promise<void> {
-    const dataDir = join(hub.dir, 'data');
-    mkdirSync(dataDir, { recursive: true });
-    const db = openStateDatabase(dataDir);
-    const registry = new SqliteAgentRegistry({ db, log: quiet, flushIntervalMs: 0 });
-    await registry.start();
+  /** The agents in the registry the replicas share. */
+  private async seedRegistry(): Promise<void> {
+    const state = createStateStores(sharedStateConfig(this.run)['state'] as StateConfig, {
+      dataDir: join(this.work.dir, 'state'),
+      log: quiet,
+      env: process.env,
+      flushIntervalMs: 0,
+    });
+    await state.start();
     try {
-      for (const agent of this.agents) await registry.create(agent.id, agent.gym);
+      for (const agent of this.agents) await state.registry.create(agent.id, agent.gym);
     } finally {
-      await registry.stop();
-      db.close();
+      await state.stop();
     }
   }
 
@@ -334,6 +333,9 @@ export class Cluster {
     await Promise.all(this.hubs.map((hub) => hub.stop('SIGKILL')));
     await this.proxy?.close();
     await influxql(this.env['INFLUX_URL']!, `DROP DATABASE "${this.database}"`).catch(() => undefined);
+    const client = new pg.Client({ connectionString: this.env['PG_URL'] });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS ${schemaOf(this.run)}, ${schemaOf(this.run)}_docs CASCADE`).finally(() => client.end());
     rmSync(this.hubBundle, { force: true });
     this.work.cleanup();
   }
