@@ -328,9 +328,21 @@ export class Cluster {
     return total;
   }
 
+  /** The agents' retained statuses (and last wills) would stay on the shared broker for every later subscriber. */
+  private async clearRetainedStatuses(): Promise<void> {
+    const env = this.env;
+    const client = await mqtt.connectAsync(env['MOSQUITTO_URL']!, { username: env['MOSQUITTO_HUB_USERNAME'], password: env['MOSQUITTO_HUB_PASSWORD'], protocolVersion: 5 });
+    try {
+      for (const agent of this.agents) await client.publishAsync(`pb/v1/${agent.id}/status`, Buffer.alloc(0), { qos: 1, retain: true });
+    } finally {
+      await client.endAsync();
+    }
+  }
+
   async cleanup(): Promise<void> {
     await this.stopAgents();
     await Promise.all(this.hubs.map((hub) => hub.stop('SIGKILL')));
+    await this.clearRetainedStatuses().catch(() => undefined);
     await this.proxy?.close();
     await influxql(this.env['INFLUX_URL']!, `DROP DATABASE "${this.database}"`).catch(() => undefined);
     const client = new pg.Client({ connectionString: this.env['PG_URL'] });

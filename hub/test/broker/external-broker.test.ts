@@ -23,6 +23,7 @@ import { missingService } from '../../../test/services.ts';
 
 const topics = new Topics('pb');
 const log = pino({ level: 'silent' });
+const SHARE_GROUP = `hub-test-${process.pid}-${Date.now() % 100_000}`;
 
 async function metricValue(metrics: Registry, name: string): Promise<number> {
   return (await metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
@@ -57,6 +58,9 @@ function transport(h: Harness, broker: Broker, options: Partial<ExternalBrokerOp
     username: broker.hub.username,
     password: broker.hub.password,
     clientId: `hub-test-${h.transports.length}-${process.pid}`,
+    // A group of this run's own: any other hub on the same broker in the default group would take a share of the
+    // messages, and so would a session it left behind, which Mosquitto keeps serving its turn until it expires.
+    shareGroup: SHARE_GROUP,
     sessionExpirySeconds: 0,
     reconnectMinMs: 50,
     reconnectMaxMs: 500,
