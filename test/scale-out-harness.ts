@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import mqtt from 'mqtt';
+import { MESSAGE_KINDS, Topics, type MessageKind } from '@pulsebridge/protocol';
 import { settlesWithin, until } from '@pulsebridge/runtime';
 import { createStateStores } from '../hub/src/registry/state-stores.ts';
 import type { StateConfig } from '../hub/src/registry/state-config.ts';
@@ -31,6 +32,7 @@ import type { AgentPackSpec, PackedAgent } from './agent-pack.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const INFLUX_TOKEN = 'pulsebridge:secret';
 const quiet = pino({ level: 'silent' });
+const topics = new Topics('pb');
 
 /** The PostgreSQL schema of a run: the agent registry, dedupe ranges and gym documents of its replicas. */
 const schemaOf = (run: string): string => `pb_cluster_${run}`;
@@ -328,12 +330,16 @@ export class Cluster {
     return total;
   }
 
-  /** The agents' retained statuses (and last wills) would stay on the shared broker for every later subscriber. */
-  private async clearRetainedStatuses(): Promise<void> {
+  /**
+   * The run's retained messages (agents' statuses, last wills and inventories, the hubs' pairing lists) would stay
+   * on the shared broker, and every later subscriber to agent topics, in any share group, would get them.
+   */
+  private async clearRetained(): Promise<void> {
     const env = this.env;
     const client = await mqtt.connectAsync(env['MOSQUITTO_URL']!, { username: env['MOSQUITTO_HUB_USERNAME'], password: env['MOSQUITTO_HUB_PASSWORD'], protocolVersion: 5 });
+    const retainedKinds = (Object.keys(MESSAGE_KINDS) as MessageKind[]).filter((kind) => MESSAGE_KINDS[kind].retained);
     try {
-      for (const agent of this.agents) await client.publishAsync(`pb/v1/${agent.id}/status`, Buffer.alloc(0), { qos: 1, retain: true });
+      for (const agent of this.agents) for (const kind of retainedKinds) await client.publishAsync(topics.of(agent.id, kind), Buffer.alloc(0), { qos: 1, retain: true });
     } finally {
       await client.endAsync();
     }
@@ -342,7 +348,7 @@ export class Cluster {
   async cleanup(): Promise<void> {
     await this.stopAgents();
     await Promise.all(this.hubs.map((hub) => hub.stop('SIGKILL')));
-    await this.clearRetainedStatuses().catch(() => undefined);
+    await this.clearRetained().catch(() => undefined);
     await this.proxy?.close();
     await influxql(this.env['INFLUX_URL']!, `DROP DATABASE "${this.database}"`).catch(() => undefined);
     const client = new pg.Client({ connectionString: this.env['PG_URL'] });
