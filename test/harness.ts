@@ -151,6 +151,8 @@ export interface HubOptions {
   serviceSecret?: string;
   /** Merged into the generated config file. */
   config?: Record<string, unknown>;
+  /** What to run: the TypeScript sources (default) or a built bundle such as hub/dist/main.mjs. */
+  entry?: string;
 }
 
 export class HubRunner {
@@ -200,7 +202,8 @@ export class HubRunner {
   async start(): Promise<void> {
     await this.writeConfig();
     this.starts++;
-    this.proc = new Proc(['hub/src/main.ts', 'serve', '--config', this.configFile], join(this.dir, `hub-${this.starts}.log`));
+    const entry = this.options.entry;
+    this.proc = new Proc([entry ?? 'hub/src/main.ts', 'serve', '--config', this.configFile], join(this.dir, `hub-${this.starts}.log`), {}, entry === undefined);
     await this.proc.answering('the hub', `${this.httpUrl}/readyz`);
   }
 

@@ -21,6 +21,7 @@ import { WebConfig, webConfigProblems } from './web/web-app.ts';
 import { RateLimitsConfig, rateLimitConfigProblems } from './auth/rate-limits-config.ts';
 import { WebhookUrlConfig, webhookUrlConfigProblems } from './webhooks/url-guard.ts';
 import { SessionsConfig } from './domain/sessions/config.ts';
+import { ShutdownConfig, shutdownConfigProblems } from './shutdown-config.ts';
 import { RedisConfig, redisConfigProblems, redisNeeded, type RedisUsers } from './redis/config.ts';
 import { LiveConfig } from './live/live-bus.ts';
 import { CacheConfig } from './cache/cache.ts';
@@ -70,6 +71,7 @@ export const HubConfig = Type.Object(
     web: WebConfig,
     webhooks: WebhookUrlConfig,
     sessions: SessionsConfig,
+    shutdown: ShutdownConfig,
     redis: RedisConfig,
     live: LiveConfig,
     cache: CacheConfig,
@@ -177,6 +179,7 @@ export function checkHubConfig(config: HubConfig, env: NodeJS.ProcessEnv = proce
     ...webConfigProblems(config.web, '/web'),
     ...webClientProblems(config.identity, config.web.enabled, '/web/enabled'),
     ...webhookUrlConfigProblems(config.webhooks, '/webhooks'),
+    ...shutdownConfigProblems(config.shutdown, config.ingest.drainTimeoutMs, '/shutdown'),
     ...redisConfigProblems(config.redis, '/redis', redisUsers(config)),
     ...stateConfigProblems(config.state, '/state'),
     ...telemetryConfigProblems(config.telemetry, '/telemetry'),

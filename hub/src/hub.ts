@@ -5,8 +5,10 @@
  *   transport (embedded aedes or external broker) ─▶ ingest ─▶ series store, live bus ─▶ acks via transport
  *   one node:http server: the Koa API, and MQTT over WebSocket on mqtt.websocketPath (embedded broker)
  *
- * Stop order: refuse new connections (HTTP, MQTT), drain ingest (it still acks through the transport), close
- * the transport and the HTTP connections, then the stores.
+ * Stop order (shutdown-config.ts): readiness fails and no new work comes in (MQTT connections, the external
+ * broker's shared subscription), HTTP answers for shutdown.endpointDelayMs more, then the listener closes and live
+ * streams end; ingest drains (it still acks through the transport), the transport closes, requests in flight
+ * finish within the grace period, then the stores close.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -15,7 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { errorMessage, resolveSecret } from '@pulsebridge/runtime';
+import { setTimeout as delay } from 'node:timers/promises';
+import { errorMessage, resolveSecret, settlesWithin } from '@pulsebridge/runtime';
 import { createApi } from './api/app.ts';
 import { httpHardening, inlineStyleHashes } from './api/hardening.ts';
 import { AccessTokenVerifier } from './auth/access-tokens.ts';
@@ -66,6 +69,8 @@ export { STATE_DATABASE_FILE, openStateDatabase } from './registry/state-stores.
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 /** How late after its end a loaner strap's binding may end: its readings are attributed by time anyway. */
 const LOAN_SWEEP_INTERVAL_MS = 30_000;
+/** Of the shutdown grace period, what closing the stores may take after the last HTTP requests. */
+const STORES_CLOSE_MS = 3_000;
 
 export interface HubDeps {
   log?: Logger;
@@ -367,19 +372,29 @@ export class Hub {
     };
     const http = this.http;
     const transport = this.transport;
-    // 1. No new work: close the listeners, end live streams, keep current MQTT connections for the acks.
+    const { endpointDelayMs, gracePeriodMs } = this.config.shutdown;
+    // Time kept for closing the stores once the requests in flight had their chance.
+    const requestsDeadline = started + gracePeriodMs - STORES_CLOSE_MS;
+    // 1. No new work. Readiness fails from now on (this.stopping); agents get no new connections here, and the
+    //    external broker hands new batches to the other replicas. Current MQTT connections stay for the acks.
+    if (transport) await step('transport: stop accepting', () => transport.stopAccepting());
+    // 2. HTTP answers a while longer, until load balancers have seen the readiness fail; then the listener closes
+    //    and live streams end, so their clients reconnect to another replica.
+    if (http?.listening && endpointDelayMs > 0) await delay(endpointDelayMs);
     const httpClosed = http?.listening ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve();
     http?.closeIdleConnections();
     this.shutdown?.abort();
-    transport?.stopAccepting();
-    // 2. Write and acknowledge what is queued (bounded by ingest.drainTimeoutMs).
+    // 3. Write and acknowledge what is queued (bounded by ingest.drainTimeoutMs).
     if (this.ingest) await step('ingest', () => this.ingest?.stop());
-    // 3. Disconnect agents (bounded by the transport's own stop timeout), then whatever HTTP is left.
+    // 4. Disconnect agents (bounded by the transport's own stop timeout); requests being answered finish, within
+    //    the grace period, then whatever HTTP is left is closed.
     if (transport) await step('transport', () => transport.stop());
     if (this.dynsec) await step('dynamic security connection', () => this.dynsec?.stop());
+    http?.closeIdleConnections();
+    if (!(await settlesWithin(httpClosed, Math.max(0, requestsDeadline - Date.now())))) this.log.warn('requests still open at the end of the grace period were cut');
     http?.closeAllConnections();
     await httpClosed;
-    // 4. Stores last: nothing writes to them any more.
+    // 5. Stores last: nothing writes to them any more.
     if (this.store) await step('series store', () => this.store?.stop());
     clearInterval(this.pruneTimer);
     if (this.throttle) await step('sign-in throttle', () => this.throttle?.close());

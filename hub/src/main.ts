@@ -49,8 +49,6 @@ import type { AgentRecord } from './registry/agent-registry.ts';
 export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK } from '@pulsebridge/runtime';
 /** Usage and configuration problems share the configuration's exit status. */
 export const EXIT_USAGE = EXIT_CONFIG;
-/** Ingest drain (ingest.drainTimeoutMs, 10 s by default) and the broker's own stop fit well within this. */
-export const STOP_TIMEOUT_MS = 30_000;
 
 export const USAGE = `Usage:
   pulsebridge-hub [serve] [--config FILE] [--print-config]
@@ -86,8 +84,9 @@ Environment:
                       ${ENV_PREFIX}HTTP__PORT=9090  ${ENV_PREFIX}MQTT__MODE=external
                       ${ENV_PREFIX}API__ADMIN_TOKEN='{"env":"ADMIN_TOKEN"}'  ${ENV_PREFIX}LOG__LEVEL=debug
 
-Signals: SIGINT or SIGTERM stop the hub cleanly (refuse new connections, store and acknowledge what is
-queued, disconnect agents, close stores); a second one exits at once.
+Signals: SIGINT or SIGTERM stop the hub cleanly within shutdown.gracePeriodMs (readiness fails at once,
+no new batches are taken, HTTP answers for shutdown.endpointDelayMs more, what is queued is stored and
+acknowledged, live streams end, agents are disconnected, stores closed); a second one exits at once.
 `;
 
 interface Args {
@@ -190,7 +189,7 @@ async function serve(file: string | undefined, values: Args, io: CliIo): Promise
   }
   try {
     const hub = new Hub(config, { log, env: io.env });
-    return await runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: STOP_TIMEOUT_MS });
+    return await runService({ name: 'pulsebridge-hub', what: 'hub', service: hub, log, io, stopTimeoutMs: config.shutdown.gracePeriodMs });
   } finally {
     if (!(await settlesWithin(tracing.shutdown(), TRACES_FLUSH_MS).catch(() => true))) log.warn('traces not all exported before exit');
   }

@@ -12,7 +12,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { MESSAGE_KINDS, Topics, isAgentId } from '@pulsebridge/protocol';
-import { Backoff, LogRepeats, TimeoutError, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
+import { Backoff, LogRepeats, TimeoutError, errorMessage, registerScraped, settlesWithin, withTimeout } from '@pulsebridge/runtime';
 import type { AgentMessageHandler, HubPublishKind, HubTransport, PresenceSource, TransportAddress } from './transport.ts';
 import { TransportCounts } from './transport-counts.ts';
 import { AGENT_TO_HUB_KINDS, isAgentToHubKind } from './agent-acl.ts';
@@ -71,6 +71,8 @@ export class ExternalBroker implements HubTransport {
   private first: FirstConnection | undefined;
   private isConnected = false;
   private subscribed = false;
+  /** False once stopAccepting() has run: reconnects then leave the agent topics alone. */
+  private accepting = true;
 
   private readonly counts = new TransportCounts();
   private invalidTopics = 0;
@@ -110,6 +112,7 @@ export class ExternalBroker implements HubTransport {
   }
 
   readiness(): string {
+    if (!this.accepting) return 'unsubscribed: stopping';
     return this.connected ? 'ok' : `not connected to ${this.options.url}`;
   }
 
@@ -129,7 +132,26 @@ export class ExternalBroker implements HubTransport {
     this.log.info({ agent }, "agent revoked: the external broker closes its connection when the broker's own account for it is disabled or removed");
   }
 
-  stopAccepting(): void {}
+  /**
+   * Unsubscribes from the agent topics, so that the broker gives each new batch to another member of the share
+   * group instead of this replica, which is going away (a replica that merely dropped would keep being handed its
+   * share for as long as its session lives: see docs/architecture.md, "Several hub replicas"). Resolves on the
+   * broker's UNSUBACK: what it had sent before has arrived by then, since it sends in order on one connection.
+   * Acks still go out; a reconnect does not subscribe again. Bounded by publishTimeoutMs.
+   */
+  async stopAccepting(): Promise<void> {
+    this.accepting = false;
+    const client = this.client;
+    if (!client?.connected || !this.subscribed) return;
+    this.subscribed = false;
+    const timeoutMs = this.options.publishTimeoutMs ?? 10_000;
+    try {
+      await withTimeout(client.unsubscribeAsync(this.filters), timeoutMs, "the broker's UNSUBACK");
+      this.log.info({ filters: this.filters }, 'unsubscribed from agent messages: new batches go to the other replicas');
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not unsubscribe before stopping; batches the broker still sends here are resent by their agents');
+    }
+  }
 
   handleUpgrade(): boolean {
     return false;
@@ -152,6 +174,7 @@ export class ExternalBroker implements HubTransport {
   async start(): Promise<void> {
     if (this.client) return;
     this.stopping = false;
+    this.accepting = true;
     const o = this.options;
     const protocolVersion = o.protocolVersion ?? 5;
     const clientOptions: IClientOptions = {
@@ -243,8 +266,14 @@ export class ExternalBroker implements HubTransport {
     this.backoff.reset();
     this.isConnected = true;
     this.log.info({ url: this.options.url, clientId: this.options.clientId, sessionPresent }, 'connected to the broker');
+    if (!this.accepting) return;
     client.subscribe(this.filters, { qos: 1 }, (err, granted) => {
       if (client !== this.client) return;
+      if (!this.accepting) {
+        // stopAccepting() ran while this subscription was on its way: take it back.
+        client.unsubscribe(this.filters);
+        return;
+      }
       const refusedFilters = (granted ?? []).filter((g) => g.qos >= 128).map((g) => g.topic);
       if (err || refusedFilters.length > 0) {
         const refused = new TransportError(

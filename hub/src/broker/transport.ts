@@ -45,10 +45,11 @@ export interface HubTransport {
   /** Sends a hub-to-agent message with QoS 1, retained for the kinds the protocol retains (pairing). */
   publish(agent: string, kind: HubPublishKind, payload: Buffer): Promise<void>;
   /**
-   * Takes no new agent connections and keeps the current ones, so ingest can still send the acks of what
-   * it drains before stop() disconnects everyone. A transport that accepts no connections does nothing.
+   * Takes no new work and keeps what is needed for the acks of what ingest drains before stop(): the embedded
+   * broker refuses new agent connections and keeps the current ones; the external broker drops its shared
+   * subscription (resolving once the broker confirmed), so the broker hands new batches to the other replicas.
    */
-  stopAccepting(): void;
+  stopAccepting(): void | Promise<void>;
   /**
    * Closes every connection of this agent now, after its credentials were revoked (disabled, rotated, removed),
    * so it cannot go on publishing on a session opened before. Its reconnects are refused by authentication.

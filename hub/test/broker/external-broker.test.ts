@@ -23,6 +23,7 @@ import { missingService } from '../../../test/services.ts';
 
 const topics = new Topics('pb');
 const log = pino({ level: 'silent' });
+const SHARE_GROUP = `hub-test-${process.pid}-${Date.now() % 100_000}`;
 
 async function metricValue(metrics: Registry, name: string): Promise<number> {
   return (await metrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
@@ -57,6 +58,9 @@ function transport(h: Harness, broker: Broker, options: Partial<ExternalBrokerOp
     username: broker.hub.username,
     password: broker.hub.password,
     clientId: `hub-test-${h.transports.length}-${process.pid}`,
+    // A group of this run's own: any other hub on the same broker in the default group would take a share of the
+    // messages, and so would a session it left behind, which Mosquitto keeps serving its turn until it expires.
+    shareGroup: SHARE_GROUP,
     sessionExpirySeconds: 0,
     reconnectMinMs: 50,
     reconnectMaxMs: 500,
@@ -100,7 +104,14 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
       await broker.addAgent(a, secrets[a]!);
       await broker.addAgent(b, secrets[b]!);
     });
-    after(() => cleanup(h));
+    after(async () => {
+      await cleanup(h);
+      // The agents' retained statuses would reach every later subscriber on this broker, in any share group.
+      const hub = await mqtt.connectAsync(broker.hub.url, { username: broker.hub.username, password: broker.hub.password, protocolVersion: 5 });
+      // The deployed configuration's hub account may not write agent topics: there the broker is this file's alone.
+      for (const id of [a, b]) await hub.publishAsync(topics.of(id, 'status'), Buffer.alloc(0), { qos: 1, retain: true }).catch(() => undefined);
+      await hub.endAsync();
+    });
 
     test('agent messages arrive with the agent id of their topic, and hub acks reach the agent', async () => {
       const { transport: t, messages } = transport(h, broker);
@@ -110,16 +121,18 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
       await client.subscribeAsync(topics.of(a, 'ack'), { qos: 1 });
       await client.publishAsync(topics.of(a, 'readings'), Buffer.from([1, 2, 3]), { qos: 1 });
       await client.publishAsync(topics.of(a, 'status'), Buffer.from('{"state":"online"}'), { qos: 1, retain: true });
-      await until('two agent messages', () => messages.length >= 2, 5_000);
-      assert.deepEqual(messages[0], { agent: a, kind: 'readings', payload: Buffer.from([1, 2, 3]) });
-      assert.equal(messages[1]!.kind, 'status');
+      // Retained messages of other agents (other runs on the same broker) may arrive on subscribing.
+      const own = (): AgentMessage[] => messages.filter((m) => m.agent === a);
+      await until('two agent messages', () => own().length >= 2, 5_000);
+      assert.deepEqual(own()[0], { agent: a, kind: 'readings', payload: Buffer.from([1, 2, 3]) });
+      assert.equal(own()[1]!.kind, 'status');
       const received = new Promise<[string, Buffer]>((resolve) => client.once('message', (topic, payload) => resolve([topic, payload])));
       await t.publish(a, 'ack', Buffer.from('{"stream":"s","first":0,"last":0,"result":"stored"}'));
       const [topic, payload] = await received;
       assert.equal(topic, topics.of(a, 'ack'));
       assert.equal(JSON.parse(payload.toString()).result, 'stored');
       await flushTo(client, a, [messages]);
-      assert.equal(messages.filter((m) => m.kind !== 'events').length, 2, "the hub's own ack is not delivered back to it");
+      assert.equal(own().filter((m) => m.kind !== 'events').length, 2, "the hub's own ack is not delivered back to it");
       await assert.rejects(t.publish('../x', 'ack', Buffer.from('{}')), { name: 'TransportError', code: 'invalid_agent' });
       await client.endAsync();
       await t.stop();
@@ -171,6 +184,37 @@ function transportSuite(name: string, skip: string | false, getBroker: () => Bro
       await plainB.transport.start();
       for (let i = 0; i < 5; i++) await client.publishAsync(topics.of(b, 'readings'), Buffer.from([i]), { qos: 1 });
       await until('every message at both replicas', () => readingsOf(plainA.messages).length === 5 && readingsOf(plainB.messages).length === 5, 5_000);
+      await client.endAsync();
+    });
+
+    test('stopAccepting() drops the shared subscription: every later message goes to the other replica, and acks still go out', async () => {
+      const leaving = transport(h, broker);
+      const staying = transport(h, broker);
+      await leaving.transport.start();
+      await staying.transport.start();
+      const client = await agent(h, broker, a, secrets[a]!);
+      await client.subscribeAsync(topics.of(a, 'ack'), { qos: 1 });
+      const readingsOf = (messages: AgentMessage[]) => messages.filter((m) => m.agent === a && m.kind === 'readings');
+      for (let i = 0; i < 10; i++) await client.publishAsync(topics.of(a, 'readings'), Buffer.from([i]), { qos: 1 });
+      await until('10 messages across both replicas', () => readingsOf(leaving.messages).length + readingsOf(staying.messages).length >= 10, 5_000);
+      assert.ok(readingsOf(leaving.messages).length > 0, 'the leaving replica took a share before');
+
+      await leaving.transport.stopAccepting();
+      assert.notEqual(leaving.transport.readiness(), 'ok');
+      const before = readingsOf(leaving.messages).length;
+      const n = 30;
+      for (let i = 0; i < n; i++) await client.publishAsync(topics.of(a, 'readings'), Buffer.from([100 + i]), { qos: 1 });
+      await flushTo(client, a, [staying.messages]);
+      assert.equal(readingsOf(leaving.messages).length, before, 'nothing reaches the replica after its UNSUBACK');
+      assert.deepEqual(
+        readingsOf(staying.messages)
+          .map((m) => m.payload[0]!)
+          .filter((x) => x >= 100),
+        [...Array(n).keys()].map((i) => 100 + i),
+      );
+      const acked = new Promise<Buffer>((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
+      await leaving.transport.publish(a, 'ack', Buffer.from('{"stream":"s","first":0,"last":0,"result":"stored"}'));
+      assert.equal(JSON.parse((await acked).toString()).result, 'stored');
       await client.endAsync();
     });
 
