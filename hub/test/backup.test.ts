@@ -61,7 +61,8 @@ describe('hub backup', { timeout: 120_000 }, () => {
     let ackedBeforeBackup = new Set<number>();
     let report: BackupReport;
     let publishing = true;
-    const ts0 = Date.now() - 3_600_000;
+    // Far enough back that every batch the publisher sends in the test, at 100 ms a reading, is still in the past when read.
+    const ts0 = Date.now() - 6 * 3_600_000;
     try {
       // Something in each store: an agent (state), a gym (documents), a platform admin (identity).
       const db = openStateDatabase(dataDir);

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { until } from '@pulsebridge/runtime';
 import { all, copies, envOf, execForm, installProduction, last, parseDockerfile, productionClosure, replayCopies, workdir, type Stage } from './dockerfile.ts';
+import { loadHubConfig } from '../../hub/src/config.ts';
 import { stopTimeoutMs } from './hub-settings.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -217,7 +218,7 @@ test('the replayed images run: the hub enrolls and serves an agent, health check
   assert.equal(await exitsWithin(agentRun, stopTimeoutMs(ROOT, 'edge-agent') + 5_000), 0, agentRun.output());
   assert.match(agentRun.output(), /"msg":"stop requested"/);
   hubRun.child.kill('SIGTERM');
-  assert.equal(await exitsWithin(hubRun, stopTimeoutMs(ROOT, 'hub') + 5_000), 0, hubRun.output());
+  assert.equal(await exitsWithin(hubRun, loadHubConfig({ env: {} }).shutdown.gracePeriodMs + 5_000), 0, hubRun.output());
   assert.match(hubRun.output(), /"msg":"stop requested"/);
   assert.doesNotMatch(hubRun.output(), /"level":(50|60)/, 'no error while stopping');
   assert.ok(posix.isAbsolute(workdir(hub.stage)));

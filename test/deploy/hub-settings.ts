@@ -7,8 +7,8 @@ import { stringify } from 'yaml';
 import { ConfigError } from '@pulsebridge/runtime';
 import { loadHubConfig, type HubConfig } from '../../hub/src/config.ts';
 
-/** A process's own stop timeout (STOP_TIMEOUT_MS in its main.ts), read from the source: importing it would load the whole app. */
-export const stopTimeoutMs = (root: string, app: 'hub' | 'edge-agent'): number =>
+/** The agent's own stop timeout (STOP_TIMEOUT_MS in its main.ts), read from the source: importing it would load the whole app. The hub's is its configured shutdown.gracePeriodMs. */
+export const stopTimeoutMs = (root: string, app: 'edge-agent'): number =>
   Number(/^export const STOP_TIMEOUT_MS = ([\d_]+);/m.exec(readFileSync(join(root, app, 'src/main.ts'), 'utf8'))![1]!.replaceAll('_', ''));
 
 export interface HubSettings {
