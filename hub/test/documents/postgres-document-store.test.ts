@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import pg from 'pg';
 import { DocumentStoreError, type CollectionSpec } from '../../src/documents/document-store.ts';
 import { createDocumentStore, documentsConfigProblems, DocumentsConfig } from '../../src/documents/index.ts';
 import { ConfigError } from '@pulsebridge/runtime';
@@ -16,37 +15,22 @@ import { loadHubConfig, redactConfig } from '../../src/config.ts';
 import { PostgresDocumentStore } from '../../src/documents/postgres-document-store.ts';
 import { decodeText, encodeText, fieldKind, fromJsonText, Params, pgIdentifier, toJsonText, whereSql } from '../../src/documents/postgres-document-sql.ts';
 import { DOMAIN_COLLECTIONS } from '../../src/domain/collections.ts';
-import { missingService } from '../../../test/services.ts';
+import { testPostgres } from '../postgres-test.ts';
 import { Claims, CONTRACT_COLLECTIONS, documentStoreContract, Slots, Things } from './document-contract.ts';
 
-const PG_URL = process.env.PG_URL;
-const NO_PG = missingService(PG_URL ? false : 'PG_URL not set (run the tests through scripts/test-services.sh to start PostgreSQL)');
-
-let admin: pg.Pool | undefined;
-before(() => {
-  if (PG_URL) admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
-});
-after(async () => {
-  await admin?.end();
-});
-
-function freshSchema(): string {
-  return `pb_test_docs_${process.pid}_${randomBytes(4).toString('hex')}`;
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  await admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-}
+const postgres = testPostgres('pb_test_docs');
+const PG_URL = postgres.url;
+const NO_PG = postgres.skip;
 
 documentStoreContract(
   'postgres',
   async () => {
-    const schema = freshSchema();
+    const schema = postgres.freshSchema();
     let store = new PostgresDocumentStore({ url: PG_URL!, schema });
     try {
       await store.start(CONTRACT_COLLECTIONS);
     } catch (err) {
-      await dropSchema(schema);
+      await postgres.dropSchema(schema);
       throw err;
     }
     return {
@@ -58,7 +42,7 @@ documentStoreContract(
       },
       async cleanup() {
         await store.stop();
-        await dropSchema(schema);
+        await postgres.dropSchema(schema);
       },
     };
   },
@@ -77,14 +61,14 @@ async function refused(promise: Promise<unknown>, code: string): Promise<Documen
 
 /** Two replicas: two stores, each with its own pool, on one schema; started together. */
 async function withReplicas(use: (a: PostgresDocumentStore, b: PostgresDocumentStore) => Promise<void>, specs: readonly CollectionSpec[] = CONTRACT_COLLECTIONS): Promise<void> {
-  const schema = freshSchema();
+  const schema = postgres.freshSchema();
   const replicas = [0, 1].map(() => new PostgresDocumentStore({ url: PG_URL!, schema, poolSize: 4 }));
   try {
     await Promise.all(replicas.map((store) => store.start(specs)));
     await use(replicas[0]!, replicas[1]!);
   } finally {
     await Promise.all(replicas.map((store) => store.stop()));
-    await dropSchema(schema);
+    await postgres.dropSchema(schema);
   }
 }
 
@@ -93,9 +77,9 @@ describe('PostgresDocumentStore: several replicas on one database', { skip: NO_P
     withReplicas(async (a, b) => {
       await a.collection(Things).insert({ id: 'x', gym: 'g', code: 'c', n: 1, active: true });
       assert.equal((await b.collection(Things).get('x'))?.code, 'c');
-      const schema = (await admin!.query<{ s: string }>(`SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE 'pb_test_docs_${process.pid}_%'`)).rows.map((r) => r.s);
+      const schema = (await postgres.admin().query<{ s: string }>(`SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE 'pb_test_docs_${process.pid}_%'`)).rows.map((r) => r.s);
       assert.equal(schema.length, 1);
-      const { rows } = await admin!.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema[0]]);
+      const { rows } = await postgres.admin().query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`, [schema[0]]);
       assert.deepEqual(
         rows.map((r) => r.indexname),
         ['doc_claims_by_slot', 'doc_claims_one_current', 'doc_claims_pkey', 'doc_slots_pkey', 'doc_things_by_code', 'doc_things_by_n', 'doc_things_pkey'],
@@ -164,14 +148,14 @@ describe('PostgresDocumentStore: several replicas on one database', { skip: NO_P
 
 describe('PostgresDocumentStore: what goes beyond the contract', { skip: NO_PG }, () => {
   async function withStore(use: (store: PostgresDocumentStore, schema: string) => Promise<void>, specs: readonly CollectionSpec[] = CONTRACT_COLLECTIONS): Promise<void> {
-    const schema = freshSchema();
+    const schema = postgres.freshSchema();
     const store = new PostgresDocumentStore({ url: PG_URL!, schema });
     try {
       await store.start(specs);
       await use(store, schema);
     } finally {
       await store.stop();
-      await dropSchema(schema);
+      await postgres.dropSchema(schema);
     }
   }
 
@@ -264,7 +248,7 @@ describe('PostgresDocumentStore: what goes beyond the contract', { skip: NO_PG }
   });
 
   test('an index declared differently than before is made again at start: a unique index added later is enforced', async () => {
-    const schema = freshSchema();
+    const schema = postgres.freshSchema();
     const loose = { ...Things, indexes: [{ name: 'by_code', fields: ['gym', 'code'] }] } satisfies CollectionSpec;
     const first = new PostgresDocumentStore({ url: PG_URL!, schema });
     const second = new PostgresDocumentStore({ url: PG_URL!, schema });
@@ -280,7 +264,7 @@ describe('PostgresDocumentStore: what goes beyond the contract', { skip: NO_PG }
     } finally {
       await first.stop();
       await second.stop();
-      await dropSchema(schema);
+      await postgres.dropSchema(schema);
     }
   });
 

@@ -3,43 +3,26 @@
  * gets a schema of its own, dropped afterwards.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import pg from 'pg';
+import { test } from 'node:test';
 import { IdentityStoreError } from '../../src/identity/identity-store.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/identity/migrations.ts';
 import { PostgresIdentityStore } from '../../src/identity/postgres-identity-store.ts';
 import { identityStoreContract } from './identity-contract.ts';
-import { missingService } from '../../../test/services.ts';
+import { testPostgres } from '../postgres-test.ts';
 
-const PG_URL = process.env.PG_URL;
-const NO_PG = missingService(PG_URL ? false : 'PG_URL not set (run the tests through scripts/test-services.sh to start PostgreSQL)');
-
-let admin: pg.Pool | undefined;
-before(() => {
-  if (PG_URL) admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
-});
-after(async () => {
-  await admin?.end();
-});
-
-function freshSchema(): string {
-  return `pb_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  await admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-}
+const postgres = testPostgres('pb_test');
+const PG_URL = postgres.url;
+const NO_PG = postgres.skip;
 
 identityStoreContract(
   'postgres',
   async (clock) => {
-    const schema = freshSchema();
+    const schema = postgres.freshSchema();
     let store = new PostgresIdentityStore({ url: PG_URL!, schema, clock });
     try {
       await store.start();
     } catch (err) {
-      await dropSchema(schema);
+      await postgres.dropSchema(schema);
       throw err;
     }
     return {
@@ -52,7 +35,7 @@ identityStoreContract(
       },
       async cleanup() {
         await store.stop();
-        await dropSchema(schema);
+        await postgres.dropSchema(schema);
       },
     };
   },
@@ -60,11 +43,11 @@ identityStoreContract(
 );
 
 test('replicas starting at once on an empty schema apply each migration once and all start', { skip: NO_PG }, async () => {
-  const schema = freshSchema();
+  const schema = postgres.freshSchema();
   const stores = Array.from({ length: 4 }, () => new PostgresIdentityStore({ url: PG_URL!, schema, poolSize: 2 }));
   try {
     await Promise.all(stores.map((s) => s.start()));
-    const { rows } = await admin!.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+    const { rows } = await postgres.admin().query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
     assert.deepEqual(
       rows.map((r) => r.version),
       POSTGRES_MIGRATIONS.map((m) => m.version),
@@ -73,42 +56,42 @@ test('replicas starting at once on an empty schema apply each migration once and
     assert.deepEqual(await stores[3]!.findUserByEmail('ADA@example.org'), ada);
   } finally {
     await Promise.all(stores.map((s) => s.stop()));
-    await dropSchema(schema);
+    await postgres.dropSchema(schema);
   }
 });
 
 test('replicas racing getOrCreateSecret on an empty table all get the one value that won', { skip: NO_PG }, async () => {
-  const schema = freshSchema();
+  const schema = postgres.freshSchema();
   const stores = Array.from({ length: 4 }, () => new PostgresIdentityStore({ url: PG_URL!, schema, poolSize: 2 }));
   try {
     await Promise.all(stores.map((s) => s.start()));
     const values = await Promise.all(stores.flatMap((s, i) => [0, 1].map((j) => s.getOrCreateSecret('cookie-keys', () => `replica-${i}-${j}`))));
     assert.equal(new Set(values).size, 1, values.join(', '));
-    const { rows } = await admin!.query<{ value: string }>(`SELECT value FROM ${schema}.named_secrets`);
+    const { rows } = await postgres.admin().query<{ value: string }>(`SELECT value FROM ${schema}.named_secrets`);
     assert.deepEqual(
       rows.map((r) => r.value),
       [values[0]],
     );
   } finally {
     await Promise.all(stores.map((s) => s.stop()));
-    await dropSchema(schema);
+    await postgres.dropSchema(schema);
   }
 });
 
 test('a migration that fails leaves neither its tables nor its schema_migrations row, and start() says unavailable', { skip: NO_PG }, async () => {
-  const schema = freshSchema();
+  const schema = postgres.freshSchema();
   try {
     const broken = [...POSTGRES_MIGRATIONS, { version: POSTGRES_MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE half_done (x INTEGER); SELECT * FROM no_such_table;' }];
     const store = new PostgresIdentityStore({ url: PG_URL!, schema, migrations: broken });
     await assert.rejects(store.start(), (err: unknown) => err instanceof IdentityStoreError && err.code === 'unavailable' && /no_such_table/.test(err.message));
-    const { rows } = await admin!.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+    const { rows } = await postgres.admin().query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
     assert.deepEqual(
       rows.map((r) => r.version),
       POSTGRES_MIGRATIONS.map((m) => m.version),
     );
-    assert.equal((await admin!.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'half_done'`, [schema])).rowCount, 0);
+    assert.equal((await postgres.admin().query(`SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'half_done'`, [schema])).rowCount, 0);
   } finally {
-    await dropSchema(schema);
+    await postgres.dropSchema(schema);
   }
 });
 

@@ -4,32 +4,21 @@
  * schema of its own, dropped afterwards.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
+import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { until } from '@pulsebridge/runtime';
 import { DEFAULT_SCRYPT_COST } from '../../src/registry/agent-credentials.ts';
 import { PostgresAgentRegistry, type PostgresAgentRegistryOptions } from '../../src/registry/postgres-agent-registry.ts';
 import { PostgresStateError } from '../../src/registry/postgres-state.ts';
 import { agentRegistryContract, type RegistryOptions } from './agent-registry-contract.ts';
-import { missingService } from '../../../test/services.ts';
+import { testPostgres } from '../postgres-test.ts';
 
-const PG_URL = process.env['PG_URL'];
-const NO_PG = missingService(PG_URL ? false : 'PG_URL not set (run the tests through scripts/test-services.sh to start PostgreSQL)');
+const postgres = testPostgres('pb_state_test');
+const PG_URL = postgres.url;
+const NO_PG = postgres.skip;
 const log = pino({ level: 'silent' });
 const cheap = { N: 1024, r: 8, p: 1 };
 const T0 = Date.UTC(2026, 0, 1);
-
-let admin: pg.Pool | undefined;
-before(() => {
-  if (PG_URL) admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
-});
-after(async () => {
-  await admin?.end();
-});
-
-const freshSchema = (): string => `pb_state_test_${process.pid}_${randomBytes(4).toString('hex')}`;
 
 function registry(schema: string, options: Partial<PostgresAgentRegistryOptions> = {}): PostgresAgentRegistry {
   return new PostgresAgentRegistry({ url: PG_URL!, schema, log, scryptCost: cheap, flushIntervalMs: 0, poolSize: 3, ...options });
@@ -50,24 +39,24 @@ async function withReplicas(
   options: Partial<PostgresAgentRegistryOptions>,
   use: (replicas: PostgresAgentRegistry[], schema: string) => Promise<void>,
 ): Promise<void> {
-  const schema = freshSchema();
+  const schema = postgres.freshSchema();
   const replicas = Array.from({ length: count }, () => registry(schema, options));
   try {
     await Promise.all(replicas.map((r) => r.start()));
     await use(replicas, schema);
   } finally {
     await Promise.all(replicas.map((r) => r.stop()));
-    await admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await postgres.dropSchema(schema);
   }
 }
 
 agentRegistryContract(
   'postgres',
   async (options) => {
-    const schema = freshSchema();
+    const schema = postgres.freshSchema();
     let current = registry(schema, fromContract(options));
     await current.start();
-    const one = async <T>(sql: string, params: unknown[]): Promise<T | undefined> => (await admin!.query(sql, params)).rows[0] as T | undefined;
+    const one = async <T>(sql: string, params: unknown[]): Promise<T | undefined> => (await postgres.admin().query(sql, params)).rows[0] as T | undefined;
     return {
       registry: current,
       async reopen(again = options) {
@@ -77,14 +66,14 @@ agentRegistryContract(
         return current;
       },
       storedSecretHash: async (id) => (await one<{ secret_hash: string | null }>(`SELECT secret_hash FROM ${schema}.agents WHERE id = $1`, [id]))?.secret_hash,
-      storedCodes: async () => (await admin!.query(`SELECT * FROM ${schema}.agent_enrollment_codes`)).rows,
+      storedCodes: async () => (await postgres.admin().query(`SELECT * FROM ${schema}.agent_enrollment_codes`)).rows,
       storedLastSeen: async (id) => {
         const row = await one<{ last_seen: string | null }>(`SELECT last_seen FROM ${schema}.agents WHERE id = $1`, [id]);
         return row?.last_seen == null ? null : Number(row.last_seen);
       },
       async cleanup() {
         await current.stop();
-        await admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        await postgres.dropSchema(schema);
       },
     };
   },
@@ -94,7 +83,7 @@ agentRegistryContract(
 describe('PostgresAgentRegistry replicas', { skip: NO_PG }, () => {
   test('replicas starting at once on an empty schema migrate once and all start', () =>
     withReplicas(4, {}, async (replicas, schema) => {
-      const { rows } = await admin!.query(`SELECT component, version FROM ${schema}.state_migrations`);
+      const { rows } = await postgres.admin().query(`SELECT component, version FROM ${schema}.state_migrations`);
       assert.deepEqual(rows, [{ component: 'agent registry', version: 1 }]);
       await replicas[0]!.create('box-1', 'gym-a');
       assert.equal((await replicas[3]!.get('box-1'))?.gym, 'gym-a');
