@@ -19,6 +19,7 @@ import { SeriesStoreError } from '../storage/series/errors.ts';
 import type { SeriesStore, SeriesWrite, WriteResult } from '../storage/series/series-store.ts';
 import type { UnsyncedWrite } from '../storage/series/unsynced.ts';
 import type { UnsyncedBootsHeld } from '../unsynced/unsynced-tally.ts';
+import { AgentGyms } from './agent-gyms.ts';
 import type { DedupeStore } from './dedupe-store.ts';
 import { PERMANENT_REASONS, type RejectReason } from './ingest-counts.ts';
 import type { IngestContext } from './ingest-context.ts';
@@ -60,6 +61,7 @@ const MAX_ACK_REASON_CHARS = 256;
 export class ReadingsWriteQueue {
   private readonly config: ReadingsQueueConfig;
   private readonly context: IngestContext;
+  private readonly gyms: AgentGyms;
   private readonly store: SeriesStore;
   private readonly live: LiveBus;
   private readonly dedupe: DedupeStore;
@@ -96,6 +98,7 @@ export class ReadingsWriteQueue {
     this.onUnsyncedStored = options.onUnsyncedStored ?? (() => {});
     this.onStored = options.onStored ?? (() => {});
     this.context = options.context;
+    this.gyms = new AgentGyms(options.context.registry);
     this.store = options.store;
     this.live = options.live;
     this.dedupe = options.dedupe;
@@ -174,12 +177,12 @@ export class ReadingsWriteQueue {
 
     let gym: string;
     try {
-      const record = await this.context.registry.get(agent);
-      if (!record) {
+      const known = await this.gyms.gymOf(agent);
+      if (known === undefined) {
         this.reject(agent, 'unknown_agent', `agent "${agent}" is not in the registry`, undefined, span);
         return false;
       }
-      gym = record.gym;
+      gym = known;
     } catch (err) {
       counts.batch('deferred');
       this.context.logLimited(agent, 'registry', { err }, 'registry lookup failed; batch not acknowledged, the agent will resend');
