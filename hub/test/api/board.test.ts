@@ -152,13 +152,16 @@ test("another gym's accounts get 404 for a run, and an unknown run is 404", asyn
 test('a board viewer that does not read is disconnected; the board is dropped with its last viewer', async () => {
   const api = await startApi({ board: { tickMs: 10, streams: { maxBufferedBytes: 64 * 1024 } } });
   const slow = connect(Number(new URL(api.url).port), '127.0.0.1');
+  // Listened for at once: seeding may take longer than connecting (it does on PostgreSQL), and a 'connect'
+  // awaited only after it would never come.
+  const connected = once(slow, 'connect');
   try {
     // Many athletes make each board event some 30 kB.
     await seedRun(
       api,
       Array.from({ length: 150 }, (_, i) => ({ id: `athlete-${i}`, sensor: `strap-${i}` })),
     );
-    await once(slow, 'connect');
+    await connected;
     slow.write(`GET /api/v1/class-runs/${RUN}/board HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
     const [head] = (await once(slow, 'data')) as [Buffer];
     assert.match(head.toString('latin1'), /^HTTP\/1\.1 200/);
