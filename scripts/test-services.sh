@@ -23,7 +23,7 @@
 # the tests that need it then report themselves as skipped. Loopback only; no Docker. Daemons it installs
 # (InfluxDB, Mosquitto, PostgreSQL, Redis, Prometheus) are not left enabled at boot. It also installs programs
 # that tests start themselves and that never run at boot: Debian's chromium for the browser tests (test/web),
-# prometheus and promtool for the monitoring tests, kubectl (kubernetes-client) to render the manifests.
+# prometheus, promtool and amtool for the monitoring tests, kubectl (kubernetes-client) to render the manifests.
 set -uo pipefail
 
 readonly WAIT_SECONDS="${PB_TEST_SERVICES_WAIT_SECONDS:-30}"
@@ -63,6 +63,8 @@ ensure_packages() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   # Prometheus and promtool: test/monitoring runs Prometheus against a hub and checks the alert rules.
   { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
+  # amtool checks the Alertmanager configuration (test/monitoring); its daemon is never started.
+  command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   # kubectl renders deploy/kubernetes with its built-in kustomize (test/deploy).
   command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   [ "${#missing[@]}" -eq 0 ] && return 0
@@ -97,7 +99,7 @@ ensure_packages() {
 # --- boot enablement ------------------------------------------------------------------------------------
 # A daemon package's postinst enables it at boot (systemd wants-links, SysV rc links) even while policy-rc.d
 # keeps it from starting now; test services must only ever run when this script starts them.
-readonly BOOT_DAEMONS="influxdb mosquitto postgresql redis-server prometheus"
+readonly BOOT_DAEMONS="influxdb mosquitto postgresql redis-server prometheus prometheus-alertmanager"
 # Tests point this at a directory laid out like / to check the boot handling without touching the machine.
 readonly SYSROOT="${PB_TEST_SERVICES_SYSROOT:-}"
 

@@ -11,18 +11,20 @@ import { freePort } from '../harness.ts';
 
 export const PROMETHEUS = process.env['PROMETHEUS_BIN'] ?? '/usr/bin/prometheus';
 export const PROMTOOL = process.env['PROMTOOL_BIN'] ?? '/usr/bin/promtool';
+export const AMTOOL = process.env['AMTOOL_BIN'] ?? '/usr/bin/amtool';
 
-function missing(path: string, what: string): string | false {
+function missing(path: string, what: string, pkg = 'prometheus'): string | false {
   try {
     accessSync(path, constants.X_OK);
     return false;
   } catch {
-    return `${what} is not installed at ${path} (scripts/test-services.sh installs Debian's prometheus package)`;
+    return `${what} is not installed at ${path} (scripts/test-services.sh installs Debian's ${pkg} package)`;
   }
 }
 
 export const promtoolMissing = (): string | false => missing(PROMTOOL, 'promtool');
 export const prometheusMissing = (): string | false => missing(PROMETHEUS, 'Prometheus');
+export const amtoolMissing = (): string | false => missing(AMTOOL, 'amtool', 'prometheus-alertmanager');
 
 export interface ScrapeJob {
   job: string;
