@@ -162,6 +162,7 @@ for (const overlay of OVERLAYS) {
     assert.equal(config.rateLimits.store, 'redis');
     assert.equal(config.mqtt.mode, 'external');
     assert.equal(config.mqtt.external.sharedSubscriptions, true);
+    assert.equal(config.mqtt.external.sessionExpirySeconds, 0, 'a gone pod keeps no session that would take a share of the batches');
     assert.equal(config.identity.proxy, true, 'behind the Ingress');
     assert.equal(config.identity.store.kind, 'postgres');
     assert.equal(config.series.kind, 'influx');
