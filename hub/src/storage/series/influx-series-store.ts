@@ -25,7 +25,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { HttpError, InfluxDB, RequestTimedOutError } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { isMetricId } from '@pulsebridge/protocol';
-import { TimeoutError, errorMessage, withTimeout } from '@pulsebridge/runtime';
+import { SpanKind, TimeoutError, errorMessage, inSpan, tracerFor, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
 import { LRUCache } from 'lru-cache';
 import {
@@ -486,7 +486,7 @@ export class InfluxSeriesStore implements SeriesStore {
   private async queryTagged(statement: string, what: string): Promise<TaggedRows[]> {
     const body = new URLSearchParams({ db: this.queryDb, q: statement, epoch: 'ms', chunked: 'true', chunk_size: '10000' });
     if (this.queryRp) body.set('rp', this.queryRp);
-    const text = await this.request(this.queryUrl, { method: 'POST', body }, what);
+    const text = await this.traced(statement, () => this.request(this.queryUrl, { method: 'POST', body }, what));
     const results: TaggedRows[] = [];
     // Chunked answers are one JSON document per line; chunking also avoids the server's max-row-limit.
     for (const line of text.split('\n')) {
@@ -504,6 +504,18 @@ export class InfluxSeriesStore implements SeriesStore {
       }
     }
     return results;
+  }
+
+  /** A client span for one InfluxQL statement when this process traces; tags in statements are ids, never readings or people. */
+  private async traced<T>(statement: string, work: () => Promise<T>): Promise<T> {
+    const tracer = tracerFor('pulsebridge-hub/influxdb');
+    if (!tracer) return work();
+    const operation = /^\s*([A-Za-z]+)/.exec(statement)?.[1]?.toUpperCase() ?? 'influxql';
+    const span = tracer.startSpan(operation, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'influxdb', 'db.namespace': this.queryDb, 'db.operation.name': operation, 'db.query.text': statement.slice(0, MAX_QUERY_TEXT_CHARS) },
+    });
+    return inSpan(span, work);
   }
 
   private async request(url: string, init: { method: string; body?: URLSearchParams | string; contentType?: string }, what: string): Promise<string> {
@@ -535,6 +547,9 @@ export class InfluxSeriesStore implements SeriesStore {
     return text;
   }
 }
+
+/** Longer statements are cut: the span must stay small, and the shape of a statement is in its start. */
+const MAX_QUERY_TEXT_CHARS = 2_048;
 
 function filterWhere(filter: SeriesFilter): string {
   const tags: string[] = [];
