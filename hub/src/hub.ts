@@ -60,6 +60,7 @@ import { sweepExpiredLoans } from './domain/pairing/bindings.ts';
 import { announceAgentOffline } from './domain/agent-events.ts';
 import { WebhookSender, type WebhookSenderOptions } from './webhooks/sender.ts';
 import { createCache } from './cache/index.ts';
+import { CachedAgentList } from './registry/cached-agent-list.ts';
 import { SessionsWorker } from './domain/sessions/sessions-worker.ts';
 
 export { loadHubConfig, type HubConfig } from './config.ts';
@@ -238,6 +239,7 @@ export class Hub {
       this.shutdown = new AbortController();
       const cors = config.http.cors;
       const { oidc, verifier, mailer } = await this.startIdentityServer(identity);
+      const cache = createCache(config.cache, { redis, metrics: this.metrics });
       const domain: Domain = {
         documents,
         identity,
@@ -247,7 +249,7 @@ export class Hub {
         agents: registry,
         series: store,
         live,
-        cache: createCache(config.cache, { redis, metrics: this.metrics }),
+        cache,
         now: Date.now,
         log,
         webhookUrls: config.webhooks,
@@ -262,7 +264,8 @@ export class Hub {
       this.sessionsWorker.register(this.metrics);
       const api = createApi({
         domain,
-        registry,
+        // The admin pages poll the agent list: read through the cache, dropped on every change made through the API.
+        registry: new CachedAgentList(registry, cache),
         store,
         live,
         metrics: this.metrics,
