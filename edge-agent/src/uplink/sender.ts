@@ -1,3 +1,4 @@
+// Over 500 lines: one state machine (the window of unconfirmed batches, their resends, the clock hold-back and each batch's trace span) that reads best whole.
 /**
  * Sends outbox readings to the hub and deletes them once the hub confirms durable storage.
  *
