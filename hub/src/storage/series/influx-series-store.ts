@@ -8,11 +8,13 @@
  * never a session or user id), field `value` (float), time in ms. A point's identity is measurement + tags +
  * time, so a re-sent reading overwrites itself and is never counted twice.
  *
- * Acknowledgement: write() resolves only after InfluxDB answered 2xx for every point. Client 1.35's flush()
- * and close() do not wait for batches that its buffer sent on its own while points were being added, so
- * each request gets its own WriteApi with a batch size above its point count (nothing is sent before flush),
- * no timer and no background retries (the agent resends what the hub does not acknowledge), and the points
- * are counted through the writeSuccess callback before the call resolves.
+ * Acknowledgement: write() resolves only after InfluxDB answered 2xx for every request of it, which it does
+ * only when it took every point (a partial write is a 400; the points it did take are written again,
+ * harmlessly, when the rest is retried or split off). Each request is one POST of up to
+ * pointsPerRequest lines through the client's transport (its HTTP, auth, timeout and HttpError), not its
+ * WriteApi: that one buffers and retries in the background, its flush() does not wait for batches it sent on
+ * its own, and it measures each line's UTF-8 length in JavaScript, which cost the hub a quarter of its CPU
+ * under load. The agent resends what the hub does not acknowledge, so there is nothing to retry here.
  *
  * Series per agent: InfluxDB keeps the series index, so the adapter asks it. Series known to exist are kept in
  * a bounded cache (least recently used forgotten first); a write that names any other series of an agent
@@ -113,6 +115,8 @@ export class InfluxSeriesStore implements SeriesStore {
   private readonly log: Logger;
   private readonly queryUrl: string;
   private readonly pingUrl: string;
+  /** The v2 write API, as the client's WriteApi calls it. */
+  private readonly writePath: string;
   private readonly queryDb: string;
   private readonly queryRp: string | undefined;
   private influx: InfluxDB | undefined;
@@ -142,6 +146,7 @@ export class InfluxSeriesStore implements SeriesStore {
     this.log = options.log.child({ ns: 'storage/series/influx' });
     this.queryUrl = `${this.options.url}/query`;
     this.pingUrl = `${this.options.url}/ping`;
+    this.writePath = `/api/v2/write?org=${encodeURIComponent(this.options.org)}&bucket=${encodeURIComponent(this.options.bucket)}&precision=ms`;
     const [db, rp] = (options.database ?? options.bucket).split('/', 2) as [string, string | undefined];
     this.queryDb = db;
     this.queryRp = rp || undefined;
@@ -434,32 +439,11 @@ export class InfluxSeriesStore implements SeriesStore {
   }
 
   private async sendChunk(influx: InfluxDB, lines: string[]): Promise<void> {
-    let accepted = 0;
-    const writeApi = influx.getWriteApi(this.options.org, this.options.bucket, 'ms', {
-      batchSize: lines.length + 1,
-      maxBatchBytes: Number.MAX_SAFE_INTEGER,
-      flushInterval: 0,
-      maxRetries: 0,
-      // InfluxDB usually runs next to the hub: gzip would spend the hub's CPU to save bandwidth nobody pays for.
-      gzipThreshold: Number.MAX_SAFE_INTEGER,
-      writeSuccess(written: string[]) {
-        accepted += written.length;
-      },
-      // A returned promise replaces the client's own retry handling: fail this call, keep nothing for later.
-      writeFailed(error: Error) {
-        return Promise.reject(error);
-      },
-    });
     try {
-      writeApi.writeRecords(lines);
-      await writeApi.flush();
+      // No gzipThreshold: InfluxDB usually runs next to the hub, and gzip would spend the hub's CPU to save bandwidth nobody pays for.
+      await influx.transport.request(this.writePath, lines.join('\n'), { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } });
     } catch (err) {
       throw this.writeError(err, lines.length);
-    } finally {
-      writeApi.dispose();
-    }
-    if (accepted !== lines.length) {
-      throw new SeriesStoreError('write_failed', `InfluxDB confirmed ${accepted} of ${lines.length} points`);
     }
   }
 
