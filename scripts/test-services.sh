@@ -11,6 +11,7 @@
 # Exported to the command (or written to the env file):
 #   INFLUX_URL                 http://127.0.0.1:<port>   (InfluxDB 1.x: /write, /query; no auth)
 #   INFLUX_BACKUP_HOST         127.0.0.1:<port>          (its RPC address, for influxd backup/restore -host)
+#   INFLUX_PID                 influxd's process id (the replicas bench reads its CPU time)
 #   MOSQUITTO_URL              mqtt://127.0.0.1:<port>
 #   MOSQUITTO_HUB_USERNAME, MOSQUITTO_HUB_PASSWORD   a user that may read and write everything under pb/
 #   MOSQUITTO_PASSWD_FILE      add agent users with `mosquitto_passwd -b "$MOSQUITTO_PASSWD_FILE" id secret`
@@ -245,6 +246,7 @@ EOF
   export INFLUX_URL="http://127.0.0.1:${http_port}"
   # The RPC address `influxd backup -host` and `influxd restore -host` talk to (docs/operations.md).
   export INFLUX_BACKUP_HOST="127.0.0.1:${rpc_port}"
+  export INFLUX_PID
   say "InfluxDB $(influxd version 2>/dev/null | head -n 1) at $INFLUX_URL"
 }
 
@@ -431,7 +433,7 @@ cmd_start() {
   start_services
   {
     printf 'export PB_TEST_SERVICES_DIR=%q\n' "$SERVICES_DIR"
-    [ -n "$INFLUX_PID" ] && printf 'export INFLUX_URL=%q\nexport INFLUX_BACKUP_HOST=%q\nPB_TEST_SERVICES_INFLUX_PID=%q\n' "$INFLUX_URL" "$INFLUX_BACKUP_HOST" "$INFLUX_PID"
+    [ -n "$INFLUX_PID" ] && printf 'export INFLUX_URL=%q\nexport INFLUX_BACKUP_HOST=%q\nexport INFLUX_PID=%q\nPB_TEST_SERVICES_INFLUX_PID=%q\n' "$INFLUX_URL" "$INFLUX_BACKUP_HOST" "$INFLUX_PID" "$INFLUX_PID"
     if [ -n "$MOSQUITTO_PID" ]; then
       printf 'export MOSQUITTO_URL=%q\nexport MOSQUITTO_HUB_USERNAME=%q\nexport MOSQUITTO_HUB_PASSWORD=%q\n' \
         "$MOSQUITTO_URL" "$MOSQUITTO_HUB_USERNAME" "$MOSQUITTO_HUB_PASSWORD"
