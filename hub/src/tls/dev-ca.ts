@@ -17,7 +17,8 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-x509.cryptoProvider.set(webcrypto);
+// The global Web Crypto (node:crypto's webcrypto), typed the same whether or not a program also has the DOM library.
+x509.cryptoProvider.set(crypto);
 
 export const DEV_CA_FILES = {
   caCert: 'ca.pem',
