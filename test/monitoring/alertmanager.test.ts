@@ -3,36 +3,19 @@
  * alerts to the on-call receiver and the rest to the operators, and inhibits only alerts the rules define.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { missingService } from '../services.ts';
 import { tempDir } from '../harness.ts';
-import { AMTOOL, amtoolMissing } from './prometheus-process.ts';
+import { MONITORING, alertRules } from './monitoring-files.ts';
+import { AMTOOL, amtoolMissing, runTool } from './prometheus-process.ts';
 
-const run = promisify(execFile);
-const MONITORING = fileURLToPath(new URL('../../deploy/monitoring/', import.meta.url));
 const CONFIG = join(MONITORING, 'alertmanager/alertmanager.yml');
 const skip = missingService(amtoolMissing());
 
-async function amtool(args: string[]): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout, stderr } = await run(AMTOOL, args, { timeout: 30_000 });
-    return { ok: true, output: stdout + stderr };
-  } catch (err) {
-    const failed = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}${failed.message}` };
-  }
-}
-
-const alertRules = (): { alert: string; labels?: { severity?: string } }[] =>
-  (parse(readFileSync(join(MONITORING, 'rules/pulsebridge-alerts.yml'), 'utf8')) as { groups: { rules: { alert?: string; labels?: { severity?: string } }[] }[] }).groups
-    .flatMap((g) => g.rules)
-    .filter((r): r is { alert: string; labels?: { severity?: string } } => r.alert !== undefined);
+const amtool = (args: string[]): Promise<{ ok: boolean; output: string }> => runTool(AMTOOL, args);
 
 test('amtool accepts the Alertmanager configuration, and refuses a broken copy of it', { skip }, async () => {
   const checked = await amtool(['check-config', CONFIG]);
@@ -48,7 +31,7 @@ test('every alert the rules define is routed by its severity: critical pages the
   const rules = alertRules();
   assert.ok(rules.length > 0);
   for (const rule of rules) {
-    const severity = rule.labels?.severity;
+    const { severity } = rule;
     assert.ok(severity === 'critical' || severity === 'warning' || severity === 'info', `${rule.alert}: severity ${severity}`);
     const routed = await amtool(['config', 'routes', 'test', `--config.file=${CONFIG}`, `alertname=${rule.alert}`, `severity=${severity}`, 'gym=gym-1']);
     assert.ok(routed.ok, routed.output);

@@ -44,13 +44,25 @@ export function metricNames(expr: string): string[] {
   return [...new Set([...expr.matchAll(/\b(pb_[a-z0-9_]+)/g)].map((m) => m[1] ?? ''))];
 }
 
-interface RulesFile {
-  groups: { name: string; rules: { alert?: string; record?: string; expr: string }[] }[];
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  labels?: Record<string, string>;
+}
+
+function rules(file: string): Rule[] {
+  const parsed = parse(readFileSync(`${MONITORING}rules/${file}`, 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+  return parsed.groups.flatMap((g) => g.rules);
 }
 
 export function ruleExpressions(file: string): { name: string; expr: string }[] {
-  const rules = parse(readFileSync(`${MONITORING}rules/${file}`, 'utf8')) as RulesFile;
-  return rules.groups.flatMap((g) => g.rules.map((r) => ({ name: r.alert ?? r.record ?? '?', expr: r.expr })));
+  return rules(file).map((r) => ({ name: r.alert ?? r.record ?? '?', expr: r.expr }));
+}
+
+/** The alerts of rules/pulsebridge-alerts.yml, with their severity label. */
+export function alertRules(): { alert: string; severity: string | undefined }[] {
+  return rules('pulsebridge-alerts.yml').flatMap((r) => (r.alert === undefined ? [] : [{ alert: r.alert, severity: r.labels?.['severity'] }]));
 }
 
 /**

@@ -2,9 +2,10 @@
  * Debian's Prometheus, run by a test: a free loopback port, a temporary config and data folder, stopped at
  * the end. Queries go through its HTTP API, as Grafana's would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { settlesWithin, until } from '@pulsebridge/runtime';
 import { stringify as toYaml } from 'yaml';
 import { freePort } from '../harness.ts';
@@ -25,6 +26,19 @@ function missing(path: string, what: string, pkg = 'prometheus'): string | false
 export const promtoolMissing = (): string | false => missing(PROMTOOL, 'promtool');
 export const prometheusMissing = (): string | false => missing(PROMETHEUS, 'Prometheus');
 export const amtoolMissing = (): string | false => missing(AMTOOL, 'amtool', 'prometheus-alertmanager');
+
+const run = promisify(execFile);
+
+/** Runs one of the Prometheus command-line tools (promtool, amtool): whether it succeeded, and all it printed. */
+export async function runTool(tool: string, args: string[], cwd?: string): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run(tool, args, { cwd, timeout: 30_000 });
+    return { ok: true, output: stdout + stderr };
+  } catch (err) {
+    const failed = err as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}${failed.message}` };
+  }
+}
 
 export interface ScrapeJob {
   job: string;

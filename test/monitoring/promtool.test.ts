@@ -3,40 +3,20 @@
  * alert rules fire, and stay quiet, exactly where their unit tests say (`promtool test rules`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { missingService } from '../services.ts';
 import { tempDir } from '../harness.ts';
-import { PROMTOOL, promtoolMissing } from './prometheus-process.ts';
+import { MONITORING, alertRules } from './monitoring-files.ts';
+import { PROMTOOL, promtoolMissing, runTool } from './prometheus-process.ts';
 
-const run = promisify(execFile);
-const MONITORING = fileURLToPath(new URL('../../deploy/monitoring/', import.meta.url));
 const RULES = join(MONITORING, 'rules');
 const skip = missingService(promtoolMissing());
 
-async function promtool(args: string[], cwd = MONITORING): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout, stderr } = await run(PROMTOOL, args, { cwd, timeout: 30_000 });
-    return { ok: true, output: stdout + stderr };
-  } catch (err) {
-    const failed = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}${failed.message}` };
-  }
-}
-
-interface RulesFile {
-  groups: { rules: { alert?: string; record?: string }[] }[];
-}
-
-function alertNames(): string[] {
-  const rules = parse(readFileSync(join(RULES, 'pulsebridge-alerts.yml'), 'utf8')) as RulesFile;
-  return rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
-}
+const promtool = (args: string[], cwd = MONITORING): Promise<{ ok: boolean; output: string }> => runTool(PROMTOOL, args, cwd);
 
 test('promtool accepts prometheus.yml, with its rule files and agent target files', { skip }, async () => {
   const result = await promtool(['check', 'config', 'prometheus.yml']);
@@ -61,7 +41,7 @@ test('every alert has a firing case and a quiet case in the unit tests, and a ru
   };
   const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
   const docs = readFileSync(fileURLToPath(new URL('../../docs/monitoring.md', import.meta.url)), 'utf8');
-  for (const alert of alertNames()) {
+  for (const { alert } of alertRules()) {
     assert.ok(
       cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0),
       `${alert} never expected to fire`,
