@@ -9,9 +9,7 @@
  */
 import pg from 'pg';
 import { SpanKind, context, endWithError, trace, tracerFor, type Span } from '@pulsebridge/runtime';
-
-/** Longer statements are cut: the span must stay small, and the shape of a query is in its start. */
-const MAX_QUERY_TEXT_CHARS = 2_048;
+import { statementOperation, statementText } from './db-statement.ts';
 
 type Query = (this: pg.Client, ...args: unknown[]) => unknown;
 type Callback = (err: unknown, result: unknown) => void;
@@ -27,14 +25,14 @@ export function instrumentPostgres(): void {
   const original = prototype.query;
   prototype.query = function tracedQuery(this: pg.Client, ...args: unknown[]): unknown {
     const text = queryText(args[0]);
-    const operation = /^\s*([A-Za-z]+)/.exec(text ?? '')?.[1]?.toUpperCase();
+    const operation = text === undefined ? undefined : statementOperation(text);
     const span = tracer.startSpan(operation ?? 'postgresql', {
       kind: SpanKind.CLIENT,
       attributes: {
         'db.system.name': 'postgresql',
         ...(this.database === undefined ? {} : { 'db.namespace': this.database }),
         ...(operation === undefined ? {} : { 'db.operation.name': operation }),
-        ...(text === undefined ? {} : { 'db.query.text': text.slice(0, MAX_QUERY_TEXT_CHARS) }),
+        ...(text === undefined ? {} : { 'db.query.text': statementText(text) }),
         ...(this.host === undefined ? {} : { 'server.address': this.host }),
         ...(this.port === undefined ? {} : { 'server.port': this.port }),
       },

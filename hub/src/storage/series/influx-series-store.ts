@@ -29,6 +29,7 @@ import type { Logger } from 'pino';
 import { isMetricId } from '@pulsebridge/protocol';
 import { SpanKind, TimeoutError, errorMessage, inSpan, tracerFor, withTimeout } from '@pulsebridge/runtime';
 import { SeriesStoreError } from './errors.ts';
+import { statementOperation, statementText } from '../../telemetry/db-statement.ts';
 import { LRUCache } from 'lru-cache';
 import {
   DEFAULT_MAX_SERIES_PER_AGENT,
@@ -494,10 +495,10 @@ export class InfluxSeriesStore implements SeriesStore {
   private async traced<T>(statement: string, work: () => Promise<T>): Promise<T> {
     const tracer = tracerFor('pulsebridge-hub/influxdb');
     if (!tracer) return work();
-    const operation = /^\s*([A-Za-z]+)/.exec(statement)?.[1]?.toUpperCase() ?? 'influxql';
+    const operation = statementOperation(statement) ?? 'influxql';
     const span = tracer.startSpan(operation, {
       kind: SpanKind.CLIENT,
-      attributes: { 'db.system.name': 'influxdb', 'db.namespace': this.queryDb, 'db.operation.name': operation, 'db.query.text': statement.slice(0, MAX_QUERY_TEXT_CHARS) },
+      attributes: { 'db.system.name': 'influxdb', 'db.namespace': this.queryDb, 'db.operation.name': operation, 'db.query.text': statementText(statement) },
     });
     return inSpan(span, work);
   }
@@ -531,9 +532,6 @@ export class InfluxSeriesStore implements SeriesStore {
     return text;
   }
 }
-
-/** Longer statements are cut: the span must stay small, and the shape of a statement is in its start. */
-const MAX_QUERY_TEXT_CHARS = 2_048;
 
 function filterWhere(filter: SeriesFilter): string {
   const tags: string[] = [];
